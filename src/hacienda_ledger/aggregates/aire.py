@@ -1,0 +1,390 @@
+"""The Aire aggregate: one halting site, its emplacements, closures, tariffs and stay rules.
+
+The aire also knows which emplacement each open stay occupies (``StayAdmitted`` /
+``StayReleased``, saved in the same transaction as the stay's own events), so that two
+stays can never be opened on one emplacement, and which registers collect its money.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from uuid import UUID, uuid5
+
+from eventsourcing.domain import Aggregate
+
+from hacienda_ledger.aggregates.errors import (
+    ClosureTooLong,
+    DerogationRequired,
+    EmplacementNotFound,
+    EmplacementUnavailable,
+    InvalidPeriod,
+    InvalidValue,
+    NoticeTooShort,
+    StayNotFound,
+)
+from hacienda_ledger.aggregates.values import (
+    Mode,
+    Tariff,
+    add_months,
+    paris_day,
+    tariff_in_force,
+)
+
+NAMESPACE = UUID("5b0e8a35-6f5c-4d8e-9d55-1a2f0c9b7e11")
+
+
+@dataclass(frozen=True)
+class OutOfService:
+    """An emplacement is unavailable from ``start`` up to, not including, ``end``."""
+
+    start: date
+    end: date | None
+    reason: str
+
+
+@dataclass(frozen=True)
+class Closure:
+    """The whole aire is closed from ``start`` to ``end``, both included."""
+
+    start: date
+    end: date
+    reason: str
+    prefect_derogation_ref: str | None
+    notified_on: date
+    urgent: bool
+
+    def covers(self, day: date) -> bool:
+        return self.start <= day <= self.end
+
+
+@dataclass
+class Emplacement:
+    number: str
+    places: int
+    surface_m2: Decimal | None
+    out_of_service: tuple[OutOfService, ...] = ()
+
+    def in_service_on(self, day: date) -> bool:
+        return not any(
+            p.start <= day and (p.end is None or day < p.end) for p in self.out_of_service
+        )
+
+
+class Aire(Aggregate):
+    """A permanent halting site run for a collectivité."""
+
+    DEFAULT_MAX_DAYS = 90
+    DEFAULT_EXTENSION_CAP_MONTHS = 7
+
+    @staticmethod
+    def id_for(code: str) -> UUID:
+        """Aires are identified by their code: registering a code twice conflicts."""
+        return uuid5(NAMESPACE, f"aire:{code}")
+
+    class Registered(Aggregate.Created):
+        code: str
+        name: str
+        collectivite_id: UUID
+        sector: str
+        mode: str
+        insee_code: str
+        departement: str
+        latitude: Decimal
+        longitude: Decimal
+        actor: str
+
+        def apply(self, aire: Aire) -> None:
+            aire.code = self.code
+            aire.name = self.name
+            aire.collectivite_id = self.collectivite_id
+            aire.sector = self.sector
+            aire.mode = Mode(self.mode)
+            aire.insee_code = self.insee_code
+            aire.departement = self.departement
+            aire.latitude = self.latitude
+            aire.longitude = self.longitude
+            aire.emplacements = {}
+            aire.closures = ()
+            aire.tariffs = ()
+            aire.max_consecutive_days = Aire.DEFAULT_MAX_DAYS
+            aire.extension_cap_months = Aire.DEFAULT_EXTENSION_CAP_MONTHS
+            aire.occupants = {}
+            aire.register_ids = ()
+
+    class EmplacementAdded(Aggregate.Event):
+        number: str
+        places: int
+        surface_m2: Decimal | None
+        actor: str
+
+        def apply(self, aire: Aire) -> None:
+            aire.emplacements[self.number] = Emplacement(self.number, self.places,
+                                                         self.surface_m2)
+
+    class EmplacementOutOfService(Aggregate.Event):
+        number: str
+        start: date
+        reason: str
+        actor: str
+
+        def apply(self, aire: Aire) -> None:
+            e = aire.emplacements[self.number]
+            e.out_of_service = (*e.out_of_service, OutOfService(self.start, None, self.reason))
+
+    class EmplacementBackInService(Aggregate.Event):
+        number: str
+        start: date
+        actor: str
+
+        def apply(self, aire: Aire) -> None:
+            e = aire.emplacements[self.number]
+            last = e.out_of_service[-1]
+            e.out_of_service = (*e.out_of_service[:-1],
+                                OutOfService(last.start, self.start, last.reason))
+
+    class ClosureScheduled(Aggregate.Event):
+        closure: Closure
+        actor: str
+
+        def apply(self, aire: Aire) -> None:
+            aire.closures = tuple(sorted((*aire.closures, self.closure), key=lambda c: c.start))
+
+    class TariffAdopted(Aggregate.Event):
+        tariff: Tariff
+        actor: str
+
+        def apply(self, aire: Aire) -> None:
+            aire.tariffs = tuple(sorted((*aire.tariffs, self.tariff),
+                                        key=lambda t: t.effective_from))
+
+    class StayRulesSet(Aggregate.Event):
+        max_consecutive_days: int
+        extension_cap_months: int
+        actor: str
+
+        def apply(self, aire: Aire) -> None:
+            aire.max_consecutive_days = self.max_consecutive_days
+            aire.extension_cap_months = self.extension_cap_months
+
+    class StayAdmitted(Aggregate.Event):
+        stay_id: UUID
+        emplacement: str
+        actor: str
+
+        def apply(self, aire: Aire) -> None:
+            aire.occupants[self.emplacement] = self.stay_id
+
+    class StayReleased(Aggregate.Event):
+        stay_id: UUID
+        emplacement: str
+        actor: str
+
+        def apply(self, aire: Aire) -> None:
+            del aire.occupants[self.emplacement]
+
+    class RegisterAttached(Aggregate.Event):
+        register_id: UUID
+        actor: str
+
+        def apply(self, aire: Aire) -> None:
+            aire.register_ids = (*aire.register_ids, self.register_id)
+
+    def __init__(self) -> None:
+        """State is set by the created event's ``apply``; declared here for readers."""
+        self.code: str
+        self.name: str
+        self.collectivite_id: UUID
+        self.sector: str
+        self.mode: Mode
+        self.insee_code: str
+        self.departement: str
+        self.latitude: Decimal
+        self.longitude: Decimal
+        self.emplacements: dict[str, Emplacement]
+        self.closures: tuple[Closure, ...]
+        self.tariffs: tuple[Tariff, ...]
+        self.max_consecutive_days: int
+        self.extension_cap_months: int
+        self.occupants: dict[str, UUID]
+        self.register_ids: tuple[UUID, ...]
+
+
+    @classmethod
+    def register(
+        cls,
+        *,
+        code: str,
+        name: str,
+        collectivite_id: UUID,
+        sector: str,
+        mode: Mode | str,
+        insee_code: str,
+        departement: str,
+        latitude: Decimal,
+        longitude: Decimal,
+        actor: str,
+        at: datetime,
+    ) -> Aire:
+        if not code.strip():
+            raise InvalidValue("an aire has a code", field="code")
+        if not name.strip():
+            raise InvalidValue("an aire has a name", field="name")
+        try:
+            mode = Mode(mode)
+        except ValueError:
+            raise InvalidValue("mode is regie, marche or dsp", field="mode") from None
+        if len(insee_code) != 5 or not insee_code[:2].isalnum() or not insee_code[2:].isdigit():
+            raise InvalidValue("an INSEE commune code has 5 characters", field="insee_code")
+        if not (Decimal(-90) <= latitude <= Decimal(90)):
+            raise InvalidValue("latitude is between -90 and 90", field="latitude")
+        if not (Decimal(-180) <= longitude <= Decimal(180)):
+            raise InvalidValue("longitude is between -180 and 180", field="longitude")
+        return cls._create(
+            cls.Registered, id=cls.id_for(code), code=code, name=name,
+            collectivite_id=collectivite_id, sector=sector, mode=mode.value,
+            insee_code=insee_code, departement=departement, latitude=latitude,
+            longitude=longitude, actor=actor, timestamp=at,
+        )
+
+    # --- emplacements -------------------------------------------------------------------
+
+    def add_emplacement(self, *, number: str, places: int = 2, surface_m2: Decimal | None = None,
+                        actor: str, at: datetime) -> None:
+        number = number.strip()
+        if not number:
+            raise InvalidValue("an emplacement has a number", field="number")
+        if number in self.emplacements:
+            raise InvalidValue(f"emplacement {number} already exists", field="number")
+        if isinstance(places, bool) or not isinstance(places, int) or not 1 <= places <= 10:
+            raise InvalidValue("an emplacement has 1 to 10 places", field="places")
+        if surface_m2 is not None and surface_m2 <= 0:
+            raise InvalidValue("surface must be positive", field="surface_m2")
+        self.trigger_event(self.EmplacementAdded, number=number, places=places,
+                           surface_m2=surface_m2, actor=actor, timestamp=at)
+
+    def emplacement(self, number: str) -> Emplacement:
+        try:
+            return self.emplacements[number]
+        except KeyError:
+            raise EmplacementNotFound(f"no emplacement {number} on aire {self.code}",
+                                      field="emplacement") from None
+
+    def put_out_of_service(self, *, number: str, start: date, reason: str, actor: str,
+                           at: datetime) -> None:
+        e = self.emplacement(number)
+        if e.out_of_service and e.out_of_service[-1].end is None:
+            raise EmplacementUnavailable(f"emplacement {number} is already out of service",
+                                         field="number")
+        if e.out_of_service and start < e.out_of_service[-1].end:  # type: ignore[operator]
+            raise InvalidPeriod("out of service must start after it was last back",
+                                field="start")
+        if not reason.strip():
+            raise InvalidValue("say why the emplacement is out of service", field="reason")
+        self.trigger_event(self.EmplacementOutOfService, number=number, start=start,
+                           reason=reason, actor=actor, timestamp=at)
+
+    def put_back_in_service(self, *, number: str, start: date, actor: str, at: datetime) -> None:
+        e = self.emplacement(number)
+        if not e.out_of_service or e.out_of_service[-1].end is not None:
+            raise EmplacementUnavailable(f"emplacement {number} is in service", field="number")
+        if start <= e.out_of_service[-1].start:
+            raise InvalidPeriod("back in service after it went out", field="start")
+        self.trigger_event(self.EmplacementBackInService, number=number, start=start,
+                           actor=actor, timestamp=at)
+
+    # --- closures -----------------------------------------------------------------------
+
+    def schedule_closure(self, *, start: date, end: date, reason: str,
+                         prefect_derogation_ref: str | None = None, urgent: bool = False,
+                         actor: str, at: datetime) -> None:
+        """Close the aire from ``start`` to ``end`` (both included).
+
+        Past one month a préfet derogation reference is required; six months or more is
+        refused. Occupants are told at least 2 months ahead (3 for the préfet when a
+        derogation is needed), unless the closure is ``urgent`` (flood, pollution, works
+        ordered by the authorities), which is recorded as such.
+        """
+        if end < start:
+            raise InvalidPeriod("a closure ends on or after its start", field="end")
+        if not reason.strip():
+            raise InvalidValue("say why the aire closes", field="reason")
+        if end >= add_months(start, 6):
+            raise ClosureTooLong("a closure lasts less than 6 months", field="end")
+        needs_derogation = end >= add_months(start, 1)
+        ref = (prefect_derogation_ref or "").strip() or None
+        if needs_derogation and ref is None:
+            raise DerogationRequired("a closure over one month needs a préfet derogation",
+                                     field="prefect_derogation_ref")
+        today = paris_day(at)
+        if not urgent:
+            notice_months = 3 if needs_derogation else 2
+            if start < add_months(today, notice_months):
+                raise NoticeTooShort(
+                    f"announce this closure at least {notice_months} months ahead "
+                    "(or mark it urgent)", field="start")
+        for other in self.closures:
+            if other.start <= end and start <= other.end:
+                raise InvalidPeriod("closures must not overlap", field="start")
+        closure = Closure(start=start, end=end, reason=reason, prefect_derogation_ref=ref,
+                          notified_on=today, urgent=urgent)
+        self.trigger_event(self.ClosureScheduled, closure=closure, actor=actor, timestamp=at)
+
+    def closed_on(self, day: date) -> bool:
+        return any(c.covers(day) for c in self.closures)
+
+    # --- tariffs and rules --------------------------------------------------------------
+
+    def adopt_tariff(self, tariff: Tariff, *, actor: str, at: datetime) -> None:
+        """Add a tariff version. Versions are never edited; a later date supersedes."""
+        tariff.validate()
+        if any(t.effective_from == tariff.effective_from for t in self.tariffs):
+            raise InvalidValue("a tariff version already takes effect on that date",
+                               field="effective_from")
+        self.trigger_event(self.TariffAdopted, tariff=tariff, actor=actor, timestamp=at)
+
+    def tariff_on(self, day: date) -> Tariff | None:
+        return tariff_in_force(self.tariffs, day)
+
+    def set_stay_rules(self, *, max_consecutive_days: int, extension_cap_months: int,
+                       actor: str, at: datetime) -> None:
+        if not 1 <= max_consecutive_days <= 366:
+            raise InvalidValue("1 to 366 days", field="max_consecutive_days")
+        if not 0 <= extension_cap_months <= 24:
+            raise InvalidValue("0 to 24 months", field="extension_cap_months")
+        self.trigger_event(self.StayRulesSet, max_consecutive_days=max_consecutive_days,
+                           extension_cap_months=extension_cap_months, actor=actor, timestamp=at)
+
+    # --- stays and registers ------------------------------------------------------------
+
+    def admit(self, *, stay_id: UUID, emplacement: str, arrival_day: date, actor: str,
+              at: datetime) -> None:
+        """An emplacement takes a stay when it exists, is in service, free, and the aire open."""
+        e = self.emplacement(emplacement)
+        if not e.in_service_on(arrival_day):
+            raise EmplacementUnavailable(f"emplacement {emplacement} is out of service",
+                                         field="emplacement")
+        if self.closed_on(arrival_day):
+            raise EmplacementUnavailable("the aire is closed that day", field="arrived_at")
+        if emplacement in self.occupants:
+            raise EmplacementUnavailable(f"emplacement {emplacement} is occupied",
+                                         field="emplacement")
+        self.trigger_event(self.StayAdmitted, stay_id=stay_id, emplacement=emplacement,
+                           actor=actor, timestamp=at)
+
+    def release(self, *, stay_id: UUID, actor: str, at: datetime) -> None:
+        for number, occupant in self.occupants.items():
+            if occupant == stay_id:
+                self.trigger_event(self.StayReleased, stay_id=stay_id, emplacement=number,
+                                   actor=actor, timestamp=at)
+                return
+        raise StayNotFound(f"stay {stay_id} is not on aire {self.code}")
+
+    def attach_register(self, register_id: UUID, *, actor: str, at: datetime) -> None:
+        self.trigger_event(self.RegisterAttached, register_id=register_id, actor=actor,
+                           timestamp=at)
+
+    @property
+    def capacity_places(self) -> int:
+        return sum(e.places for e in self.emplacements.values())

@@ -1,0 +1,172 @@
+"""Domain errors. Every error has a stable ``code`` (listed in docs/errors.md).
+
+The tree::
+
+    LedgerError
+    ├── NotFound (LookupError)                        -> 404
+    │   ├── AireNotFound            aire_not_found
+    │   ├── CollectiviteNotFound    collectivite_not_found
+    │   ├── StayNotFound            stay_not_found
+    │   ├── RegisterNotFound        register_not_found
+    │   ├── EmplacementNotFound     emplacement_not_found
+    │   ├── ReceiptNotFound         receipt_not_found
+    │   ├── ReadingNotFound         reading_not_found
+    │   └── NoTariffInForce         no_tariff_in_force
+    ├── Conflict                                      -> 409
+    │   ├── AlreadyExists           already_exists
+    │   ├── EmplacementUnavailable  emplacement_unavailable
+    │   ├── StayClosed              stay_closed
+    │   ├── DepositNotSettled       deposit_not_settled
+    │   ├── ReceiptAlreadyCancelled receipt_already_cancelled
+    │   ├── ReceiptAlreadyRemitted  receipt_already_remitted
+    │   ├── PeriodClosed            period_closed
+    │   ├── InsufficientFunds       insufficient_funds
+    │   ├── IdempotencyKeyReused    idempotency_key_reused (422 at the API)
+    │   └── ConcurrencyConflict     concurrency_conflict
+    └── Invalid (ValueError)                          -> 422
+        ├── InvalidAmount           invalid_amount
+        ├── InvalidPeriod           invalid_period
+        ├── ClosureTooLong          closure_too_long
+        ├── DerogationRequired      prefect_derogation_required
+        ├── NoticeTooShort          closure_notice_too_short
+        ├── ExtensionBeyondCap      extension_beyond_cap
+        ├── MeterIndexDecreased     meter_index_decreased
+        ├── NotAllowed              not_allowed (revenue type / payment method not allowed)
+        └── InvalidValue            invalid_value
+
+Errors carry ``field`` (the offending input, when there is one) and a French-free English
+``detail``; the API turns them into RFC 9457 problem documents in one handler.
+"""
+
+from __future__ import annotations
+
+
+class LedgerError(Exception):
+    """Root of every error the ledger raises on purpose."""
+
+    code = "ledger_error"
+
+    def __init__(self, detail: str, *, field: str | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.field = field
+
+
+class NotFound(LedgerError, LookupError):
+    code = "not_found"
+
+
+class Conflict(LedgerError):
+    code = "conflict"
+
+
+class Invalid(LedgerError, ValueError):
+    code = "invalid"
+
+
+class AireNotFound(NotFound):
+    code = "aire_not_found"
+
+
+class CollectiviteNotFound(NotFound):
+    code = "collectivite_not_found"
+
+
+class StayNotFound(NotFound):
+    code = "stay_not_found"
+
+
+class RegisterNotFound(NotFound):
+    code = "register_not_found"
+
+
+class EmplacementNotFound(NotFound):
+    code = "emplacement_not_found"
+
+
+class ReceiptNotFound(NotFound):
+    code = "receipt_not_found"
+
+
+class ReadingNotFound(NotFound):
+    code = "reading_not_found"
+
+
+class NoTariffInForce(NotFound):
+    code = "no_tariff_in_force"
+
+
+class AlreadyExists(Conflict):
+    code = "already_exists"
+
+
+class EmplacementUnavailable(Conflict):
+    code = "emplacement_unavailable"
+
+
+class StayClosed(Conflict):
+    code = "stay_closed"
+
+
+class DepositNotSettled(Conflict):
+    code = "deposit_not_settled"
+
+
+class ReceiptAlreadyCancelled(Conflict):
+    code = "receipt_already_cancelled"
+
+
+class ReceiptAlreadyRemitted(Conflict):
+    code = "receipt_already_remitted"
+
+
+class PeriodClosed(Conflict):
+    code = "period_closed"
+
+
+class InsufficientFunds(Conflict):
+    code = "insufficient_funds"
+
+
+class IdempotencyKeyReused(Conflict):
+    code = "idempotency_key_reused"
+
+
+class ConcurrencyConflict(Conflict):
+    code = "concurrency_conflict"
+
+
+class InvalidAmount(Invalid):
+    code = "invalid_amount"
+
+
+class InvalidPeriod(Invalid):
+    code = "invalid_period"
+
+
+class ClosureTooLong(Invalid):
+    code = "closure_too_long"
+
+
+class DerogationRequired(Invalid):
+    code = "prefect_derogation_required"
+
+
+class NoticeTooShort(Invalid):
+    code = "closure_notice_too_short"
+
+
+class ExtensionBeyondCap(Invalid):
+    code = "extension_beyond_cap"
+
+
+class MeterIndexDecreased(Invalid):
+    code = "meter_index_decreased"
+
+
+class NotAllowed(Invalid):
+    code = "not_allowed"
+
+
+class InvalidValue(Invalid):
+    code = "invalid_value"

@@ -1,0 +1,161 @@
+"""Tamper evidence: the canonical serialisation of an event and the SHA-256 chain over it.
+
+Every event of a cash register carries ``prev_hash`` (the ``hash`` of the event before it,
+``GENESIS`` for the first) and ``hash``, the SHA-256 of the canonical serialisation of the
+event *without* its ``hash`` field::
+
+    canonical = JSON({"topic": <event class topic>, "fields": {<every stored field>}})
+
+with keys sorted, no whitespace, UTF-8, and values rendered as: UUID -> "8-4-4-4-12" text,
+Decimal -> its exact ``str``, datetime -> ISO 8601 with offset, date -> ISO 8601,
+dataclass -> object of its fields, tuple/list -> array, str enum -> its value. Floats are
+refused. ``fields`` includes ``originator_id``, ``originator_version`` and ``timestamp`` (the
+recorded time), so moving an event, renumbering it or back-dating it breaks its hash.
+
+``verify_chain`` returns every problem as a value, in stream order; the first one names the
+first broken link. See docs/integrity.md.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from enum import Enum
+from typing import Any
+from uuid import UUID
+
+GENESIS = "0" * 64
+
+
+def _plain(value: Any) -> Any:
+    if value is None or isinstance(value, bool | int | str) and not isinstance(value, Enum):
+        return value
+    if isinstance(value, Enum):
+        return _plain(value.value)
+    if isinstance(value, float):
+        raise TypeError("floats are not allowed in ledger events")
+    if isinstance(value, UUID):
+        return str(value)
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise TypeError("naive datetimes are not allowed in ledger events")
+        return value.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    raise TypeError(f"no canonical form for {type(value).__name__}")
+
+
+def canonical_bytes(topic: str, fields: Mapping[str, Any]) -> bytes:
+    """The documented canonical serialisation of one event (``hash`` excluded)."""
+    body = {"topic": topic, "fields": {k: _plain(v) for k, v in fields.items() if k != "hash"}}
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def event_hash(topic: str, fields: Mapping[str, Any]) -> str:
+    return hashlib.sha256(canonical_bytes(topic, fields)).hexdigest()
+
+
+@dataclass(frozen=True)
+class ChainLink:
+    """What verification needs of one stored event, in stored order."""
+
+    version: int
+    topic: str
+    fields: Mapping[str, Any] | None  # None when the stored bytes could not be decoded
+    stored_hash: str | None
+    canonical_bytes_ok: bool = True  # the stored bytes are the encoding of what they decode to
+
+
+@dataclass(frozen=True)
+class ChainProblem:
+    """One discrepancy, as a value. ``kind`` is stable; ``version`` is the event's number."""
+
+    version: int
+    kind: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class VerificationReport:
+    ok: bool
+    events: int
+    head_hash: str
+    problems: tuple[ChainProblem, ...]
+
+    @property
+    def first_broken(self) -> ChainProblem | None:
+        return self.problems[0] if self.problems else None
+
+
+def verify_chain(
+    links: Iterable[ChainLink], *, anchor: tuple[int, str] | None = None
+) -> VerificationReport:
+    """Check every link; collect problems instead of stopping at the first.
+
+    Problem kinds: ``undecodable`` (bytes no longer decode), ``altered_bytes`` (bytes are not
+    the encoding of their content), ``hash_mismatch`` (content edited), ``broken_link``
+    (``prev_hash`` is not the previous event's hash: an event deleted, inserted or moved),
+    ``version_gap`` (numbering skips or repeats), ``truncated`` (the stream ends before an
+    anchor taken earlier, such as a closure's sealed head or a printed receipt).
+    """
+    problems: list[ChainProblem] = []
+    expected_prev = GENESIS
+    expected_version = 1
+    count = 0
+    head = GENESIS
+    seen: dict[int, str] = {}
+    for link in links:
+        count += 1
+        if link.version != expected_version:
+            problems.append(ChainProblem(
+                link.version, "version_gap",
+                f"expected event {expected_version}, found event {link.version}"))
+        expected_version = link.version + 1
+        if link.fields is None:
+            problems.append(ChainProblem(link.version, "undecodable",
+                                         "stored bytes do not decode"))
+            expected_prev = link.stored_hash or ""
+            continue
+        if not link.canonical_bytes_ok:
+            problems.append(ChainProblem(
+                link.version, "altered_bytes",
+                "stored bytes differ from the encoding of the event they decode to"))
+        computed = event_hash(link.topic, link.fields)
+        if link.stored_hash != computed:
+            problems.append(ChainProblem(
+                link.version, "hash_mismatch",
+                f"stored hash {link.stored_hash} but content hashes to {computed}"))
+        prev = link.fields.get("prev_hash")
+        if prev != expected_prev:
+            problems.append(ChainProblem(
+                link.version, "broken_link",
+                f"prev_hash {prev} does not match the previous event's hash {expected_prev}"))
+        expected_prev = link.stored_hash or computed
+        head = expected_prev
+        seen[link.version] = expected_prev
+    if anchor is not None:
+        anchor_version, anchor_hash = anchor
+        if anchor_version > count and anchor_version not in seen:
+            problems.append(ChainProblem(
+                anchor_version, "truncated",
+                f"the stream ends at event {count} but event {anchor_version} was anchored"))
+        elif seen.get(anchor_version) != anchor_hash:
+            problems.append(ChainProblem(
+                anchor_version, "hash_mismatch",
+                f"event {anchor_version} does not carry the anchored hash {anchor_hash}"))
+    problems.sort(key=lambda p: p.version)
+    return VerificationReport(ok=not problems, events=count, head_hash=head,
+                              problems=tuple(problems))

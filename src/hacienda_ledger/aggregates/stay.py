@@ -1,0 +1,460 @@
+"""The Stay aggregate: one household on one aire, from arrival to departure.
+
+Days follow DESIGN.md: a stay occupies its emplacement on each Europe/Paris calendar day
+from its arrival day up to, not including, its departure day; a stay that leaves on its
+arrival day counts one day. Charges are assessed day by day with the tariff in force on
+each day; a charged day is never charged again, so a later tariff never reprices it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from itertools import groupby
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate
+
+from hacienda_ledger.aggregates.errors import (
+    DepositNotSettled,
+    ExtensionBeyondCap,
+    InvalidPeriod,
+    InvalidValue,
+    MeterIndexDecreased,
+    NoTariffInForce,
+    ReadingNotFound,
+    StayClosed,
+)
+from hacienda_ledger.aggregates.values import (
+    ChargeLine,
+    Composition,
+    ExtensionReason,
+    Meter,
+    RevenueType,
+    Tariff,
+    add_months,
+    paris_day,
+    tariff_in_force,
+    to_cents,
+)
+
+
+@dataclass(frozen=True)
+class MeterReading:
+    """A meter index read at a time. A correction replaces the reading it names."""
+
+    seq: int
+    meter: str
+    index: Decimal
+    read_at: datetime
+    corrects: int | None = None
+
+
+@dataclass(frozen=True)
+class Extension:
+    reason: str
+    evidence_ref: str
+    until: date
+
+
+class Stay(Aggregate):
+    """One household's occupancy of one emplacement."""
+
+    class Opened(Aggregate.Created):
+        aire_id: UUID
+        emplacement: str
+        household_ref: UUID
+        arrived_at: datetime
+        composition: Composition
+        agreement_ref: str
+        entry_inspection_ref: str
+        water_index: Decimal
+        electricity_index: Decimal
+        max_consecutive_days: int
+        extension_cap_months: int
+        actor: str
+
+        def apply(self, stay: Stay) -> None:
+            stay.aire_id = self.aire_id
+            stay.emplacement = self.emplacement
+            stay.household_ref = self.household_ref
+            stay.arrived_at = self.arrived_at
+            stay.arrival_day = paris_day(self.arrived_at)
+            stay.composition = self.composition
+            stay.agreement_ref = self.agreement_ref
+            stay.entry_inspection_ref = self.entry_inspection_ref
+            stay.max_consecutive_days = self.max_consecutive_days
+            stay.extension_cap_months = self.extension_cap_months
+            stay.readings = (
+                MeterReading(1, Meter.WATER.value, self.water_index, self.arrived_at),
+                MeterReading(2, Meter.ELECTRICITY.value, self.electricity_index,
+                             self.arrived_at),
+            )
+            stay.billed_index = {Meter.WATER.value: self.water_index,
+                                 Meter.ELECTRICITY.value: self.electricity_index}
+            stay.billed_reading_day = {Meter.WATER.value: stay.arrival_day,
+                                       Meter.ELECTRICITY.value: stay.arrival_day}
+            stay.charged_until = stay.arrival_day
+            stay.extensions = ()
+            stay.departed_at = None
+            stay.exit_inspection_ref = None
+            stay.limit_exceeded_on = None
+            stay.charged_cents = 0
+
+    class MeterRead(Aggregate.Event):
+        reading: MeterReading
+        actor: str
+
+        def apply(self, stay: Stay) -> None:
+            stay.readings = (*stay.readings, self.reading)
+
+    class Extended(Aggregate.Event):
+        extension: Extension
+        actor: str
+
+        def apply(self, stay: Stay) -> None:
+            stay.extensions = (*stay.extensions, self.extension)
+            stay.limit_exceeded_on = None
+
+    class LimitExceeded(Aggregate.Event):
+        """Charges reached a day past the allowed stay without an extension: the stay is flagged."""
+
+        first_day: date
+        allowed_through: date
+        actor: str
+
+        def apply(self, stay: Stay) -> None:
+            stay.limit_exceeded_on = self.first_day
+
+    class ChargesAssessed(Aggregate.Event):
+        aire_id: UUID
+        household_ref: UUID
+        charged_until: date
+        lines: tuple[ChargeLine, ...]
+        total_cents: int
+        billed_index: dict[str, Decimal]
+        actor: str
+
+        def apply(self, stay: Stay) -> None:
+            stay.charged_until = self.charged_until
+            stay.billed_index = dict(self.billed_index)
+            for line in self.lines:
+                if line.revenue_type != RevenueType.PITCH_FEE.value:
+                    stay.billed_reading_day[line.revenue_type] = line.end
+            stay.charged_cents += self.total_cents
+
+    class Departed(Aggregate.Event):
+        departed_at: datetime
+        exit_inspection_ref: str
+        closing_readings: tuple[MeterReading, ...]
+        actor: str
+
+        def apply(self, stay: Stay) -> None:
+            stay.departed_at = self.departed_at
+            stay.exit_inspection_ref = self.exit_inspection_ref
+            stay.readings = (*stay.readings, *self.closing_readings)
+
+    def __init__(self) -> None:
+        """State is set by the created event's ``apply``; declared here for readers."""
+        self.aire_id: UUID
+        self.emplacement: str
+        self.household_ref: UUID
+        self.arrived_at: datetime
+        self.arrival_day: date
+        self.composition: Composition
+        self.agreement_ref: str
+        self.entry_inspection_ref: str
+        self.max_consecutive_days: int
+        self.extension_cap_months: int
+        self.readings: tuple[MeterReading, ...]
+        self.billed_index: dict[str, Decimal]
+        self.billed_reading_day: dict[str, date]
+        self.charged_until: date
+        self.extensions: tuple[Extension, ...]
+        self.departed_at: datetime | None
+        self.exit_inspection_ref: str | None
+        self.limit_exceeded_on: date | None
+        self.charged_cents: int
+
+
+    @classmethod
+    def open(
+        cls,
+        *,
+        stay_id: UUID,
+        aire_id: UUID,
+        emplacement: str,
+        household_ref: UUID,
+        arrived_at: datetime,
+        composition: Composition,
+        agreement_ref: str,
+        entry_inspection_ref: str,
+        water_index: Decimal,
+        electricity_index: Decimal,
+        max_consecutive_days: int,
+        extension_cap_months: int,
+        actor: str,
+        at: datetime,
+    ) -> Stay:
+        composition.validate()
+        if not agreement_ref.strip():
+            raise InvalidValue("the signed occupation agreement is required",
+                               field="agreement_ref")
+        if not entry_inspection_ref.strip():
+            raise InvalidValue("the entry inspection is required", field="entry_inspection_ref")
+        _check_time(arrived_at, at, "arrived_at")
+        for meter, index in ((Meter.WATER, water_index), (Meter.ELECTRICITY, electricity_index)):
+            if not isinstance(index, Decimal) or not index.is_finite() or index < 0:
+                raise InvalidValue("a meter index is a non-negative decimal",
+                                   field=f"{meter.value}_index")
+        return cls._create(
+            cls.Opened, id=stay_id, aire_id=aire_id, emplacement=emplacement,
+            household_ref=household_ref, arrived_at=arrived_at, composition=composition,
+            agreement_ref=agreement_ref, entry_inspection_ref=entry_inspection_ref,
+            water_index=water_index, electricity_index=electricity_index,
+            max_consecutive_days=max_consecutive_days,
+            extension_cap_months=extension_cap_months, actor=actor, timestamp=at,
+        )
+
+    # --- derived facts ------------------------------------------------------------------
+
+    @property
+    def is_open(self) -> bool:
+        return self.departed_at is None
+
+    @property
+    def end_day(self) -> date | None:
+        """First day no longer occupied (departure day; arrival + 1 for a same-day stay)."""
+        if self.departed_at is None:
+            return None
+        return max(paris_day(self.departed_at), self.arrival_day + timedelta(days=1))
+
+    @property
+    def base_allowed_through(self) -> date:
+        return self.arrival_day + timedelta(days=self.max_consecutive_days - 1)
+
+    @property
+    def allowed_through(self) -> date:
+        """Last day the stay may occupy: the base limit or the latest extension."""
+        if self.extensions:
+            return max(self.base_allowed_through, max(e.until for e in self.extensions))
+        return self.base_allowed_through
+
+    @property
+    def extension_cap(self) -> date:
+        return add_months(self.base_allowed_through, self.extension_cap_months)
+
+    @property
+    def flagged(self) -> bool:
+        """Past the allowed stay without an extension (charges and receipts still work)."""
+        return self.limit_exceeded_on is not None
+
+    def effective_readings(self, meter: Meter | str) -> list[MeterReading]:
+        """Readings of one meter in order, each replaced by its latest correction."""
+        meter = Meter(meter).value
+        corrected: dict[int, MeterReading] = {}
+        originals: list[MeterReading] = []
+        for r in self.readings:
+            if r.meter != meter:
+                continue
+            if r.corrects is None:
+                originals.append(r)
+            else:
+                corrected[r.corrects] = r
+        result = []
+        for r in originals:
+            c = corrected.get(r.seq)
+            result.append(r if c is None else MeterReading(r.seq, r.meter, c.index, r.read_at))
+        return result
+
+    def _require_open(self) -> None:
+        if not self.is_open:
+            raise StayClosed("the household has left; this stay is closed")
+
+    # --- commands -----------------------------------------------------------------------
+
+    def read_meter(self, *, meter: Meter | str, index: Decimal, read_at: datetime,
+                   corrects: int | None = None, actor: str, at: datetime) -> MeterReading:
+        """Record an index. It never goes down, except through a correction of a reading."""
+        self._require_open()
+        try:
+            meter = Meter(meter)
+        except ValueError:
+            raise InvalidValue("meter is water or electricity", field="meter") from None
+        if not isinstance(index, Decimal) or not index.is_finite() or index < 0:
+            raise InvalidValue("a meter index is a non-negative decimal", field="index")
+        _check_time(read_at, at, "read_at")
+        if read_at < self.arrived_at:
+            raise InvalidPeriod("a reading cannot precede the arrival", field="read_at")
+        series = self.effective_readings(meter)
+        seq = len(self.readings) + 1
+        if corrects is None:
+            if read_at < series[-1].read_at:
+                raise InvalidPeriod("readings are recorded in time order", field="read_at")
+            if index < series[-1].index:
+                raise MeterIndexDecreased(
+                    f"{meter.value} index {index} is below the last reading "
+                    f"{series[-1].index}; record a correction instead", field="index")
+            reading = MeterReading(seq, meter.value, index, read_at)
+        else:
+            target = [r for r in series if r.seq == corrects]
+            if not target:
+                raise ReadingNotFound(f"no {meter.value} reading {corrects} on this stay",
+                                      field="corrects")
+            position = series.index(target[0])
+            before = series[position - 1].index if position > 0 else None
+            after = series[position + 1].index if position + 1 < len(series) else None
+            if (before is not None and index < before) or (after is not None and index > after):
+                raise MeterIndexDecreased(
+                    "a corrected index must stay between its neighbouring readings",
+                    field="index")
+            reading = MeterReading(seq, meter.value, index, target[0].read_at, corrects)
+        self.trigger_event(self.MeterRead, reading=reading, actor=actor, timestamp=at)
+        return reading
+
+    def extend(self, *, reason: ExtensionReason | str, evidence_ref: str, until: date,
+               actor: str, at: datetime) -> None:
+        """Extend past the maximum stay (school, training, work, hospitalisation), within cap."""
+        self._require_open()
+        try:
+            reason = ExtensionReason(reason)
+        except ValueError:
+            raise InvalidValue("reason is school, training, work or hospitalisation",
+                               field="reason") from None
+        if not evidence_ref.strip():
+            raise InvalidValue("an extension names its evidence", field="evidence_ref")
+        if until <= self.allowed_through:
+            raise InvalidPeriod(f"the stay is already allowed through {self.allowed_through}",
+                                field="until")
+        if until > self.extension_cap:
+            raise ExtensionBeyondCap(
+                f"extensions end by {self.extension_cap} "
+                f"({self.extension_cap_months} months past the maximum stay)", field="until")
+        self.trigger_event(self.Extended, extension=Extension(reason.value, evidence_ref, until),
+                           actor=actor, timestamp=at)
+
+    def assess_charges(self, *, through: date, tariffs: tuple[Tariff, ...], actor: str,
+                       at: datetime) -> ChargesAssessed | None:
+        """Charge every day not yet charged up to ``through`` (or to departure), and the
+        water and electricity consumed since the last billed reading. Returns the event,
+        or None when there was nothing to charge."""
+        stop = through + timedelta(days=1)
+        if self.end_day is not None:
+            stop = min(stop, self.end_day)
+        days = [self.charged_until + timedelta(days=i)
+                for i in range(max(0, (stop - self.charged_until).days))]
+        lines = self._pitch_lines(days, tariffs)
+        billed = dict(self.billed_index)
+        for meter in Meter:
+            series = self.effective_readings(meter)
+            last = series[-1]
+            last_day = paris_day(last.read_at)
+            if last_day > through:
+                candidates = [r for r in series if paris_day(r.read_at) <= through]
+                last = candidates[-1]
+                last_day = paris_day(last.read_at)
+            quantity = last.index - billed[meter.value]
+            if quantity == 0:
+                continue
+            tariff = tariff_in_force(tariffs, last_day)
+            if tariff is None:
+                raise NoTariffInForce(f"no tariff in force on {last_day}", field="through")
+            price = (tariff.water_price_per_m3 if meter is Meter.WATER
+                     else tariff.electricity_price_per_kwh)
+            lines.append(ChargeLine(
+                revenue_type=meter.value, component=meter.value,
+                start=self.billed_reading_day[meter.value], end=last_day,
+                quantity=quantity, unit_price=price, amount_cents=to_cents(quantity * price),
+                tariff_ref=tariff.ref))
+            billed[meter.value] = last.index
+        if not lines:
+            return None
+        charged_until = days[-1] + timedelta(days=1) if days else self.charged_until
+        if days and self.limit_exceeded_on is None and days[-1] > self.allowed_through:
+            first = max(days[0], self.allowed_through + timedelta(days=1))
+            self.trigger_event(self.LimitExceeded, first_day=first,
+                               allowed_through=self.allowed_through, actor=actor, timestamp=at)
+        self.trigger_event(
+            self.ChargesAssessed, aire_id=self.aire_id, household_ref=self.household_ref,
+            charged_until=charged_until, lines=tuple(lines),
+            total_cents=sum(line.amount_cents for line in lines), billed_index=billed,
+            actor=actor, timestamp=at)
+        event = self.pending_events[-1]
+        assert isinstance(event, Stay.ChargesAssessed)
+        return event
+
+    def _pitch_lines(self, days: list[date], tariffs: tuple[Tariff, ...]) -> list[ChargeLine]:
+        """Day by day rates, grouped into lines over runs of equal (component, tariff, rate)."""
+        priced: list[tuple[str, str, int, int, date]] = []  # component, ref, cents, count, day
+        for day in days:
+            tariff = tariff_in_force(tariffs, day)
+            if tariff is None:
+                raise NoTariffInForce(f"no tariff in force on {day}", field="through")
+            day_number = (day - self.arrival_day).days + 1
+            priced.append(("pitch", tariff.ref, tariff.pitch_fee_on(day, day_number), 1, day))
+            for band, count in self.composition.by_band():
+                rate = tariff.person_rate(band)
+                if rate and count:
+                    priced.append((f"person:{band}", tariff.ref, rate, count, day))
+        lines: list[ChargeLine] = []
+        priced.sort(key=lambda p: (p[0], p[4]))
+        for (component, ref, cents, count), run in groupby(priced, key=lambda p: p[:4]):
+            run_days = [p[4] for p in run]
+            # split the run where days are not consecutive
+            start = prev = run_days[0]
+            for day in [*run_days[1:], None]:
+                if day is not None and day == prev + timedelta(days=1):
+                    prev = day
+                    continue
+                n = (prev - start).days + 1
+                if cents:
+                    quantity = Decimal(n * count)
+                    unit = Decimal(cents) / 100
+                    lines.append(ChargeLine(
+                        revenue_type=RevenueType.PITCH_FEE.value, component=component,
+                        start=start, end=prev, quantity=quantity, unit_price=unit,
+                        amount_cents=to_cents(quantity * unit), tariff_ref=ref))
+                if day is not None:
+                    start = prev = day
+        lines.sort(key=lambda line: (line.start, line.component))
+        return lines
+
+    def depart(self, *, departed_at: datetime, exit_inspection_ref: str,
+               water_index: Decimal, electricity_index: Decimal, deposit_held_cents: int,
+               actor: str, at: datetime) -> None:
+        """Close the stay. Refused while a deposit is still held (refund or withhold it)."""
+        self._require_open()
+        if not exit_inspection_ref.strip():
+            raise InvalidValue("the exit inspection is required", field="exit_inspection_ref")
+        _check_time(departed_at, at, "departed_at")
+        if departed_at < self.arrived_at:
+            raise InvalidPeriod("departure comes after arrival", field="departed_at")
+        if deposit_held_cents != 0:
+            raise DepositNotSettled(
+                f"{deposit_held_cents} cents of deposit are still held: refund or withhold "
+                "them before the departure", field="deposit")
+        closing = []
+        seq = len(self.readings)
+        for meter, index in ((Meter.WATER, water_index), (Meter.ELECTRICITY, electricity_index)):
+            field = f"{meter.value}_index"
+            if not isinstance(index, Decimal) or not index.is_finite():
+                raise InvalidValue("a meter index is a decimal", field=field)
+            last = self.effective_readings(meter)[-1]
+            if index < last.index:
+                raise MeterIndexDecreased(f"closing {meter.value} index below {last.index}",
+                                          field=field)
+            if departed_at < last.read_at:
+                raise InvalidPeriod("departure precedes the last reading", field="departed_at")
+            seq += 1
+            closing.append(MeterReading(seq, meter.value, index, departed_at))
+        self.trigger_event(self.Departed, departed_at=departed_at,
+                           exit_inspection_ref=exit_inspection_ref,
+                           closing_readings=tuple(closing), actor=actor, timestamp=at)
+
+
+def _check_time(moment: datetime, at: datetime, field: str) -> None:
+    if not isinstance(moment, datetime) or moment.tzinfo is None:
+        raise InvalidValue("a datetime with its offset is required", field=field)
+    if moment > at + timedelta(minutes=5):
+        raise InvalidPeriod("cannot be in the future", field=field)

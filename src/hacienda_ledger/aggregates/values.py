@@ -1,0 +1,311 @@
+"""Value types shared by the aggregates: money, calendar days, tariffs, charge lines.
+
+Money is ``int`` cents. Unit prices and quantities are ``Decimal`` (prices in euros, with
+sub-cent precision). ``to_cents`` is the one place where a ``Decimal`` amount in euros
+becomes cents: half-up, to the cent.
+"""
+
+from __future__ import annotations
+
+import calendar
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+from hacienda_ledger.aggregates.errors import InvalidAmount, InvalidPeriod, InvalidValue
+
+PARIS = ZoneInfo("Europe/Paris")
+CENT = Decimal("0.01")
+
+
+def to_cents(euros: Decimal) -> int:
+    """Round an amount in euros to whole cents, half-up (the only rounding in the ledger)."""
+    if not isinstance(euros, Decimal):
+        raise TypeError(f"amounts are Decimal, not {type(euros).__name__}")
+    return int((euros * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def paris_day(moment: datetime) -> date:
+    """The Europe/Paris calendar day of an aware datetime."""
+    if moment.tzinfo is None:
+        raise InvalidValue("datetimes must carry a time zone offset", field="datetime")
+    return moment.astimezone(PARIS).date()
+
+
+def add_months(day: date, months: int) -> date:
+    """Same day ``months`` later, clamped to the month's last day (31 Jan + 1 = 28/29 Feb)."""
+    month_index = day.month - 1 + months
+    year = day.year + month_index // 12
+    month = month_index % 12 + 1
+    last = calendar.monthrange(year, month)[1]
+    return date(year, month, min(day.day, last))
+
+
+def require_cents(value: int, field_name: str, *, positive: bool = True) -> int:
+    """Amounts are int cents; ``bool`` and ``float`` are refused."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidAmount("amounts are integer cents", field=field_name)
+    if positive and value <= 0:
+        raise InvalidAmount("amount must be greater than zero", field=field_name)
+    if not positive and value < 0:
+        raise InvalidAmount("amount must not be negative", field=field_name)
+    return value
+
+
+def require_decimal(value: Decimal, field_name: str) -> Decimal:
+    if not isinstance(value, Decimal) or not value.is_finite():
+        raise InvalidValue("expected a finite decimal", field=field_name)
+    if value < 0:
+        raise InvalidValue("must not be negative", field=field_name)
+    return value
+
+
+class Mode(StrEnum):
+    """Management mode of an aire."""
+
+    REGIE = "regie"
+    MARCHE = "marche"
+    DSP = "dsp"
+
+
+class PaymentMethod(StrEnum):
+    CASH = "cash"
+    CHEQUE = "cheque"
+    CARD = "card"
+    TRANSFER = "transfer"
+
+
+class RevenueType(StrEnum):
+    PITCH_FEE = "pitch_fee"
+    WATER = "water"
+    ELECTRICITY = "electricity"
+    DEPOSIT = "deposit"
+    OTHER = "other"
+
+
+class Meter(StrEnum):
+    WATER = "water"
+    ELECTRICITY = "electricity"
+
+
+class ExtensionReason(StrEnum):
+    SCHOOL = "school"
+    TRAINING = "training"
+    WORK = "work"
+    HOSPITALISATION = "hospitalisation"
+
+
+class Period(StrEnum):
+    DAY = "day"
+    MONTH = "month"
+    YEAR = "year"
+
+
+class WithholdingReason(StrEnum):
+    DAMAGE = "damage"
+    UNPAID_CHARGES = "unpaid_charges"
+
+
+def period_bounds(period: Period, day: date) -> tuple[date, date]:
+    """First and last calendar day of the day, month or year containing ``day``."""
+    if period is Period.DAY:
+        return day, day
+    if period is Period.MONTH:
+        return day.replace(day=1), day.replace(day=calendar.monthrange(day.year, day.month)[1])
+    return date(day.year, 1, 1), date(day.year, 12, 31)
+
+
+@dataclass(frozen=True)
+class PersonRate:
+    """Daily rate per person of an age band (``adult`` or a children's band such as ``0-3``)."""
+
+    age_band: str
+    daily_cents: int
+
+
+@dataclass(frozen=True)
+class SeasonalRate:
+    """Pitch fee that replaces the base fee between two dates (inclusive)."""
+
+    start: date
+    end: date
+    pitch_fee_per_day_cents: int
+
+
+@dataclass(frozen=True)
+class DurationBand:
+    """Pitch fee that applies from the ``from_day``-th day of a stay (day 1 = arrival day)."""
+
+    from_day: int
+    pitch_fee_per_day_cents: int
+
+
+@dataclass(frozen=True)
+class Tariff:
+    """One tariff version, set by a délibération, in force from ``effective_from``."""
+
+    effective_from: date
+    deliberation_ref: str
+    pitch_fee_per_day_cents: int
+    water_price_per_m3: Decimal
+    electricity_price_per_kwh: Decimal
+    deposit_cents: int
+    person_rates: tuple[PersonRate, ...] = ()
+    seasons: tuple[SeasonalRate, ...] = ()
+    duration_bands: tuple[DurationBand, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "person_rates", tuple(self.person_rates))
+        object.__setattr__(self, "seasons", tuple(self.seasons))
+        object.__setattr__(self, "duration_bands", tuple(self.duration_bands))
+
+    def validate(self) -> None:
+        if not self.deliberation_ref.strip():
+            raise InvalidValue("a tariff names its délibération", field="deliberation_ref")
+        require_cents(self.pitch_fee_per_day_cents, "pitch_fee_per_day_cents", positive=False)
+        require_cents(self.deposit_cents, "deposit_cents", positive=False)
+        require_decimal(self.water_price_per_m3, "water_price_per_m3")
+        require_decimal(self.electricity_price_per_kwh, "electricity_price_per_kwh")
+        bands = [rate.age_band for rate in self.person_rates]
+        if len(set(bands)) != len(bands):
+            raise InvalidValue("one rate per age band", field="person_rates")
+        for rate in self.person_rates:
+            require_cents(rate.daily_cents, "person_rates.daily_cents", positive=False)
+        for season in self.seasons:
+            if season.end < season.start:
+                raise InvalidPeriod("a season ends after it starts", field="seasons")
+            require_cents(season.pitch_fee_per_day_cents, "seasons.pitch_fee_per_day_cents",
+                          positive=False)
+        ordered = sorted(self.seasons, key=lambda s: s.start)
+        for before, after in zip(ordered, ordered[1:], strict=False):
+            if after.start <= before.end:
+                raise InvalidPeriod("seasons must not overlap", field="seasons")
+        for band in self.duration_bands:
+            if band.from_day < 2:
+                raise InvalidValue("a duration band starts at day 2 or later",
+                                   field="duration_bands")
+            require_cents(band.pitch_fee_per_day_cents, "duration_bands.pitch_fee_per_day_cents",
+                          positive=False)
+        starts = [band.from_day for band in self.duration_bands]
+        if len(set(starts)) != len(starts):
+            raise InvalidValue("one band per starting day", field="duration_bands")
+
+    @property
+    def ref(self) -> str:
+        """How charge lines name this version: its effective date and délibération."""
+        return f"{self.effective_from.isoformat()}/{self.deliberation_ref}"
+
+    def pitch_fee_on(self, day: date, day_number: int) -> int:
+        """Daily fee per emplacement: a duration band beats a season, which beats the base."""
+        applicable = [b for b in self.duration_bands if day_number >= b.from_day]
+        if applicable:
+            return max(applicable, key=lambda b: b.from_day).pitch_fee_per_day_cents
+        for season in self.seasons:
+            if season.start <= day <= season.end:
+                return season.pitch_fee_per_day_cents
+        return self.pitch_fee_per_day_cents
+
+    def person_rate(self, age_band: str) -> int:
+        for rate in self.person_rates:
+            if rate.age_band == age_band:
+                return rate.daily_cents
+        return 0
+
+
+def tariff_in_force(tariffs: tuple[Tariff, ...], day: date) -> Tariff | None:
+    """The version whose effective date is the latest on or before ``day``."""
+    best: Tariff | None = None
+    for tariff in tariffs:
+        if tariff.effective_from <= day and (best is None or tariff.effective_from >
+                                             best.effective_from):
+            best = tariff
+    return best
+
+
+@dataclass(frozen=True)
+class Composition:
+    """Who is on the pitch: adults, children by age band, caravans. Counts only."""
+
+    adults: int
+    children: tuple[tuple[str, int], ...] = ()
+    caravans: int = 1
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "children",
+                           tuple((str(band), int(n)) for band, n in self.children))
+
+    def validate(self) -> None:
+        if isinstance(self.adults, bool) or not isinstance(self.adults, int) or self.adults < 1:
+            raise InvalidValue("a household has at least one adult", field="adults")
+        if self.caravans < 0:
+            raise InvalidValue("caravans cannot be negative", field="caravans")
+        for band, count in self.children:
+            if count < 0 or not band:
+                raise InvalidValue("children are counted by age band", field="children")
+
+    @property
+    def people(self) -> int:
+        return self.adults + sum(count for _, count in self.children)
+
+    def by_band(self) -> tuple[tuple[str, int], ...]:
+        """Head counts by age band, adults first, bands in a stable order."""
+        return (("adult", self.adults), *sorted(c for c in self.children if c[1]))
+
+
+@dataclass(frozen=True)
+class ChargeLine:
+    """One line of a charge: quantity × unit price (euros) = amount (cents), with its tariff."""
+
+    revenue_type: str
+    component: str
+    start: date
+    end: date
+    quantity: Decimal
+    unit_price: Decimal
+    amount_cents: int
+    tariff_ref: str
+
+
+@dataclass(frozen=True)
+class Totals:
+    """Money by revenue type and by payment method, and a count of receipts."""
+
+    by_revenue_type: dict[str, int] = field(default_factory=dict)
+    by_method: dict[str, int] = field(default_factory=dict)
+    receipts: int = 0
+    cancellations: int = 0
+
+    @property
+    def net_cents(self) -> int:
+        return sum(self.by_method.values())
+
+    def add(self, lines: tuple[tuple[str, int], ...], method: str, sign: int) -> Totals:
+        by_type = dict(self.by_revenue_type)
+        by_method = dict(self.by_method)
+        for revenue_type, amount in lines:
+            by_type[revenue_type] = by_type.get(revenue_type, 0) + sign * amount
+            by_method[method] = by_method.get(method, 0) + sign * amount
+        return Totals(
+            by_revenue_type=by_type,
+            by_method=by_method,
+            receipts=self.receipts + (1 if sign > 0 else 0),
+            cancellations=self.cancellations + (1 if sign < 0 else 0),
+        )
+
+    def __add__(self, other: Totals) -> Totals:
+        def merge(a: dict[str, int], b: dict[str, int]) -> dict[str, int]:
+            return {k: a.get(k, 0) + b.get(k, 0) for k in sorted(a.keys() | b.keys())}
+
+        return Totals(
+            by_revenue_type=merge(self.by_revenue_type, other.by_revenue_type),
+            by_method=merge(self.by_method, other.by_method),
+            receipts=self.receipts + other.receipts,
+            cancellations=self.cancellations + other.cancellations,
+        )
+
+
+def days_between(start: date, end: date) -> list[date]:
+    """Calendar days from ``start`` up to, not including, ``end``."""
+    return [start + timedelta(days=i) for i in range((end - start).days)]

@@ -1,0 +1,68 @@
+"""Transcodings for the value types stored in events and snapshots.
+
+The JSON transcoder matches types exactly; every value type that events or snapshots hold is
+registered here. Sequences decode back to tuples, as the value types declare them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import date
+from typing import Any
+
+from eventsourcing.persistence import JSONTranscoder, Transcoding
+
+from hacienda_ledger.aggregates.aire import Closure, Emplacement, OutOfService
+from hacienda_ledger.aggregates.register import OpenReceipt, ReceiptLine
+from hacienda_ledger.aggregates.stay import Extension, MeterReading
+from hacienda_ledger.aggregates.values import (
+    ChargeLine,
+    Composition,
+    DurationBand,
+    PersonRate,
+    SeasonalRate,
+    Tariff,
+    Totals,
+)
+
+VALUE_TYPES: tuple[type, ...] = (
+    Closure, Emplacement, OutOfService, OpenReceipt, ReceiptLine, Extension, MeterReading,
+    ChargeLine, Composition, DurationBand, PersonRate, SeasonalRate, Tariff, Totals,
+)
+
+
+class DateAsISO(Transcoding):
+    type = date
+    name = "date_iso"
+
+    def encode(self, obj: date) -> str:
+        return obj.isoformat()
+
+    def decode(self, data: str) -> date:
+        return date.fromisoformat(data)
+
+
+def _tuples(value: Any) -> Any:
+    if isinstance(value, list):
+        return tuple(_tuples(v) for v in value)
+    return value
+
+
+class DataclassAsDict(Transcoding):
+    """A dataclass as the dict of its fields (nested values are transcoded in turn)."""
+
+    def __init__(self, cls: type) -> None:
+        self.type = cls
+        self.name = cls.__qualname__
+
+    def encode(self, obj: Any) -> dict[str, Any]:
+        return {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)}
+
+    def decode(self, data: dict[str, Any]) -> Any:
+        return self.type(**{k: _tuples(v) for k, v in data.items()})
+
+
+def register_value_types(transcoder: JSONTranscoder) -> None:
+    transcoder.register(DateAsISO())
+    for cls in VALUE_TYPES:
+        transcoder.register(DataclassAsDict(cls))

@@ -1,0 +1,78 @@
+"""The one settings object. Nothing else in the package reads the environment."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Configuration, from ``HACIENDA_*`` environment variables or keyword arguments."""
+
+    model_config = SettingsConfigDict(env_prefix="HACIENDA_", extra="ignore")
+
+    database_url: str = Field(
+        default="sqlite:///var/hacienda.sqlite3",
+        description="sqlite:///relative/path, sqlite:////absolute/path, or "
+        "postgresql://user:password@host:port/dbname",
+    )
+    pool_size: int = Field(default=5, ge=1, le=50, description="PostgreSQL pool per process")
+    write_retries: int = Field(default=8, ge=0, le=100,
+                               description="reloads after an optimistic-concurrency conflict")
+    snapshot_interval: int = Field(default=500, ge=10,
+                                   description="events between register snapshots")
+    log_json: bool | None = Field(default=None, description="JSON logs (default: not a TTY)")
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_scheme(cls, value: str) -> str:
+        scheme = urlsplit(value).scheme
+        if scheme not in {"sqlite", "postgresql", "postgres"}:
+            raise ValueError("database_url is sqlite:///... or postgresql://...")
+        return value
+
+    @property
+    def is_postgres(self) -> bool:
+        return urlsplit(self.database_url).scheme in {"postgresql", "postgres"}
+
+    @property
+    def sqlite_path(self) -> Path:
+        return Path(unquote(urlsplit(self.database_url).path[1:] or "hacienda.sqlite3"))
+
+    def eventsourcing_env(self) -> dict[str, str]:
+        """The eventsourcing library's configuration keys for this database."""
+        env = {"IS_SNAPSHOTTING_ENABLED": "y"}
+        if not self.is_postgres:
+            path = self.sqlite_path
+            if str(path) != ":memory:":
+                path.parent.mkdir(parents=True, exist_ok=True)
+            env.update(PERSISTENCE_MODULE="eventsourcing.sqlite", SQLITE_DBNAME=str(path),
+                       SQLITE_LOCK_TIMEOUT="30")
+            return env
+        url = urlsplit(self.database_url)
+        env.update(
+            PERSISTENCE_MODULE="eventsourcing.postgres",
+            POSTGRES_DBNAME=url.path.lstrip("/") or "postgres",
+            POSTGRES_HOST=url.hostname or "127.0.0.1",
+            POSTGRES_PORT=str(url.port or 5432),
+            POSTGRES_USER=unquote(url.username or "postgres"),
+            POSTGRES_PASSWORD=unquote(url.password or ""),
+            POSTGRES_POOL_SIZE=str(self.pool_size),
+            POSTGRES_MAX_OVERFLOW=str(self.pool_size * 2),
+            POSTGRES_CONNECT_TIMEOUT="10",
+            POSTGRES_LOCK_TIMEOUT="10",
+            POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT="30",
+        )
+        return env
+
+    @property
+    def postgres_conninfo(self) -> str:
+        env = self.eventsourcing_env()
+        parts = {"dbname": env["POSTGRES_DBNAME"], "host": env["POSTGRES_HOST"],
+                 "port": env["POSTGRES_PORT"], "user": env["POSTGRES_USER"]}
+        if env["POSTGRES_PASSWORD"]:
+            parts["password"] = env["POSTGRES_PASSWORD"]
+        return " ".join(f"{k}={v}" for k, v in parts.items())
