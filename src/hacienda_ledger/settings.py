@@ -20,10 +20,12 @@ class Settings(BaseSettings):
         "postgresql://user:password@host:port/dbname",
     )
     pool_size: int = Field(default=5, ge=1, le=50, description="PostgreSQL pool per process")
-    write_retries: int = Field(default=8, ge=0, le=100,
-                               description="reloads after an optimistic-concurrency conflict")
-    snapshot_interval: int = Field(default=500, ge=10,
-                                   description="events between register snapshots")
+    write_retries: int = Field(
+        default=8, ge=0, le=100, description="reloads after an optimistic-concurrency conflict"
+    )
+    snapshot_interval: int = Field(
+        default=500, ge=10, description="events between register snapshots"
+    )
     log_json: bool | None = Field(default=None, description="JSON logs (default: not a TTY)")
 
     @field_validator("database_url")
@@ -49,8 +51,11 @@ class Settings(BaseSettings):
             path = self.sqlite_path
             if str(path) != ":memory:":
                 path.parent.mkdir(parents=True, exist_ok=True)
-            env.update(PERSISTENCE_MODULE="eventsourcing.sqlite", SQLITE_DBNAME=str(path),
-                       SQLITE_LOCK_TIMEOUT="30")
+            env.update(
+                PERSISTENCE_MODULE="eventsourcing.sqlite",
+                SQLITE_DBNAME=str(path),
+                SQLITE_LOCK_TIMEOUT="30",
+            )
             return env
         url = urlsplit(self.database_url)
         env.update(
@@ -71,8 +76,12 @@ class Settings(BaseSettings):
     @property
     def postgres_conninfo(self) -> str:
         env = self.eventsourcing_env()
-        parts = {"dbname": env["POSTGRES_DBNAME"], "host": env["POSTGRES_HOST"],
-                 "port": env["POSTGRES_PORT"], "user": env["POSTGRES_USER"]}
+        parts = {
+            "dbname": env["POSTGRES_DBNAME"],
+            "host": env["POSTGRES_HOST"],
+            "port": env["POSTGRES_PORT"],
+            "user": env["POSTGRES_USER"],
+        }
         if env["POSTGRES_PASSWORD"]:
             parts["password"] = env["POSTGRES_PASSWORD"]
         return " ".join(f"{k}={v}" for k, v in parts.items())

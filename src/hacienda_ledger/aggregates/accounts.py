@@ -66,8 +66,9 @@ def over_short(register_id: UUID) -> str:
     return f"over_short/{register_id}"
 
 
-def _receipt_credits(aire_id: UUID, stay_id: UUID | None,
-                     lines: Iterable[ReceiptLine]) -> list[tuple[str, int]]:
+def _receipt_credits(
+    aire_id: UUID, stay_id: UUID | None, lines: Iterable[ReceiptLine]
+) -> list[tuple[str, int]]:
     """Where the money of receipt lines goes: deposits held, the stay's receivable, or
     straight to revenue when the receipt names no stay."""
     credits = []
@@ -90,8 +91,9 @@ def entry_for(event: Any) -> tuple[Posting, ...]:
             postings.append((revenue(event.aire_id, line.revenue_type), -line.amount_cents))
     elif isinstance(event, CashRegister.Opened):
         if event.float_cents:
-            postings.append((cash(event.originator_id, PaymentMethod.CASH.value),
-                             event.float_cents))
+            postings.append(
+                (cash(event.originator_id, PaymentMethod.CASH.value), event.float_cents)
+            )
             postings.append((float_account(event.originator_id), -event.float_cents))
     elif isinstance(event, CashRegister.ReceiptIssued | CashRegister.ReceiptCancelled):
         sign = 1 if isinstance(event, CashRegister.ReceiptIssued) else -1
@@ -106,20 +108,17 @@ def entry_for(event: Any) -> tuple[Posting, ...]:
         if event.reason == WithholdingReason.UNPAID_CHARGES.value:
             postings.append((receivable(event.stay_id), -event.amount_cents))
         else:
-            postings.append((revenue(event.aire_id, RevenueType.OTHER.value),
-                             -event.amount_cents))
+            postings.append((revenue(event.aire_id, RevenueType.OTHER.value), -event.amount_cents))
     elif isinstance(event, CashRegister.RemittanceMade):
         for method, amount in sorted(event.amounts_by_method.items()):
             postings.append((remitted(event.originator_id), amount))
             postings.append((cash(event.originator_id, method), -amount))
     elif isinstance(event, CashRegister.CashOver):
-        postings.append((cash(event.originator_id, PaymentMethod.CASH.value),
-                         event.amount_cents))
+        postings.append((cash(event.originator_id, PaymentMethod.CASH.value), event.amount_cents))
         postings.append((over_short(event.originator_id), -event.amount_cents))
     elif isinstance(event, CashRegister.CashShort):
         postings.append((over_short(event.originator_id), event.amount_cents))
-        postings.append((cash(event.originator_id, PaymentMethod.CASH.value),
-                         -event.amount_cents))
+        postings.append((cash(event.originator_id, PaymentMethod.CASH.value), -event.amount_cents))
     return tuple(Posting(account, amount) for account, amount in postings if amount)
 
 

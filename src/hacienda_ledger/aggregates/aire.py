@@ -120,8 +120,7 @@ class Aire(Aggregate):
         actor: str
 
         def apply(self, aire: Aire) -> None:
-            aire.emplacements[self.number] = Emplacement(self.number, self.places,
-                                                         self.surface_m2)
+            aire.emplacements[self.number] = Emplacement(self.number, self.places, self.surface_m2)
 
     class EmplacementOutOfService(Aggregate.Event):
         number: str
@@ -141,8 +140,10 @@ class Aire(Aggregate):
         def apply(self, aire: Aire) -> None:
             e = aire.emplacements[self.number]
             last = e.out_of_service[-1]
-            e.out_of_service = (*e.out_of_service[:-1],
-                                OutOfService(last.start, self.start, last.reason))
+            e.out_of_service = (
+                *e.out_of_service[:-1],
+                OutOfService(last.start, self.start, last.reason),
+            )
 
     class ClosureScheduled(Aggregate.Event):
         closure: Closure
@@ -156,8 +157,9 @@ class Aire(Aggregate):
         actor: str
 
         def apply(self, aire: Aire) -> None:
-            aire.tariffs = tuple(sorted((*aire.tariffs, self.tariff),
-                                        key=lambda t: t.effective_from))
+            aire.tariffs = tuple(
+                sorted((*aire.tariffs, self.tariff), key=lambda t: t.effective_from)
+            )
 
     class StayRulesSet(Aggregate.Event):
         max_consecutive_days: int
@@ -210,7 +212,6 @@ class Aire(Aggregate):
         self.occupants: dict[str, UUID]
         self.register_ids: tuple[UUID, ...]
 
-
     @classmethod
     def register(
         cls,
@@ -242,16 +243,32 @@ class Aire(Aggregate):
         if not (Decimal(-180) <= longitude <= Decimal(180)):
             raise InvalidValue("longitude is between -180 and 180", field="longitude")
         return cls._create(
-            cls.Registered, id=cls.id_for(code), code=code, name=name,
-            collectivite_id=collectivite_id, sector=sector, mode=mode.value,
-            insee_code=insee_code, departement=departement, latitude=latitude,
-            longitude=longitude, actor=actor, timestamp=at,
+            cls.Registered,
+            id=cls.id_for(code),
+            code=code,
+            name=name,
+            collectivite_id=collectivite_id,
+            sector=sector,
+            mode=mode.value,
+            insee_code=insee_code,
+            departement=departement,
+            latitude=latitude,
+            longitude=longitude,
+            actor=actor,
+            timestamp=at,
         )
 
     # --- emplacements -------------------------------------------------------------------
 
-    def add_emplacement(self, *, number: str, places: int = 2, surface_m2: Decimal | None = None,
-                        actor: str, at: datetime) -> None:
+    def add_emplacement(
+        self,
+        *,
+        number: str,
+        places: int = 2,
+        surface_m2: Decimal | None = None,
+        actor: str,
+        at: datetime,
+    ) -> None:
         number = number.strip()
         if not number:
             raise InvalidValue("an emplacement has a number", field="number")
@@ -261,29 +278,43 @@ class Aire(Aggregate):
             raise InvalidValue("an emplacement has 1 to 10 places", field="places")
         if surface_m2 is not None and surface_m2 <= 0:
             raise InvalidValue("surface must be positive", field="surface_m2")
-        self.trigger_event(self.EmplacementAdded, number=number, places=places,
-                           surface_m2=surface_m2, actor=actor, timestamp=at)
+        self.trigger_event(
+            self.EmplacementAdded,
+            number=number,
+            places=places,
+            surface_m2=surface_m2,
+            actor=actor,
+            timestamp=at,
+        )
 
     def emplacement(self, number: str) -> Emplacement:
         try:
             return self.emplacements[number]
         except KeyError:
-            raise EmplacementNotFound(f"no emplacement {number} on aire {self.code}",
-                                      field="emplacement") from None
+            raise EmplacementNotFound(
+                f"no emplacement {number} on aire {self.code}", field="emplacement"
+            ) from None
 
-    def put_out_of_service(self, *, number: str, start: date, reason: str, actor: str,
-                           at: datetime) -> None:
+    def put_out_of_service(
+        self, *, number: str, start: date, reason: str, actor: str, at: datetime
+    ) -> None:
         e = self.emplacement(number)
         if e.out_of_service and e.out_of_service[-1].end is None:
-            raise EmplacementUnavailable(f"emplacement {number} is already out of service",
-                                         field="number")
+            raise EmplacementUnavailable(
+                f"emplacement {number} is already out of service", field="number"
+            )
         if e.out_of_service and start < e.out_of_service[-1].end:  # type: ignore[operator]
-            raise InvalidPeriod("out of service must start after it was last back",
-                                field="start")
+            raise InvalidPeriod("out of service must start after it was last back", field="start")
         if not reason.strip():
             raise InvalidValue("say why the emplacement is out of service", field="reason")
-        self.trigger_event(self.EmplacementOutOfService, number=number, start=start,
-                           reason=reason, actor=actor, timestamp=at)
+        self.trigger_event(
+            self.EmplacementOutOfService,
+            number=number,
+            start=start,
+            reason=reason,
+            actor=actor,
+            timestamp=at,
+        )
 
     def put_back_in_service(self, *, number: str, start: date, actor: str, at: datetime) -> None:
         e = self.emplacement(number)
@@ -291,14 +322,23 @@ class Aire(Aggregate):
             raise EmplacementUnavailable(f"emplacement {number} is in service", field="number")
         if start <= e.out_of_service[-1].start:
             raise InvalidPeriod("back in service after it went out", field="start")
-        self.trigger_event(self.EmplacementBackInService, number=number, start=start,
-                           actor=actor, timestamp=at)
+        self.trigger_event(
+            self.EmplacementBackInService, number=number, start=start, actor=actor, timestamp=at
+        )
 
     # --- closures -----------------------------------------------------------------------
 
-    def schedule_closure(self, *, start: date, end: date, reason: str,
-                         prefect_derogation_ref: str | None = None, urgent: bool = False,
-                         actor: str, at: datetime) -> None:
+    def schedule_closure(
+        self,
+        *,
+        start: date,
+        end: date,
+        reason: str,
+        prefect_derogation_ref: str | None = None,
+        urgent: bool = False,
+        actor: str,
+        at: datetime,
+    ) -> None:
         """Close the aire from ``start`` to ``end`` (both included).
 
         Past one month a préfet derogation reference is required; six months or more is
@@ -315,20 +355,29 @@ class Aire(Aggregate):
         needs_derogation = end >= add_months(start, 1)
         ref = (prefect_derogation_ref or "").strip() or None
         if needs_derogation and ref is None:
-            raise DerogationRequired("a closure over one month needs a préfet derogation",
-                                     field="prefect_derogation_ref")
+            raise DerogationRequired(
+                "a closure over one month needs a préfet derogation", field="prefect_derogation_ref"
+            )
         today = paris_day(at)
         if not urgent:
             notice_months = 3 if needs_derogation else 2
             if start < add_months(today, notice_months):
                 raise NoticeTooShort(
                     f"announce this closure at least {notice_months} months ahead "
-                    "(or mark it urgent)", field="start")
+                    "(or mark it urgent)",
+                    field="start",
+                )
         for other in self.closures:
             if other.start <= end and start <= other.end:
                 raise InvalidPeriod("closures must not overlap", field="start")
-        closure = Closure(start=start, end=end, reason=reason, prefect_derogation_ref=ref,
-                          notified_on=today, urgent=urgent)
+        closure = Closure(
+            start=start,
+            end=end,
+            reason=reason,
+            prefect_derogation_ref=ref,
+            notified_on=today,
+            urgent=urgent,
+        )
         self.trigger_event(self.ClosureScheduled, closure=closure, actor=actor, timestamp=at)
 
     def closed_on(self, day: date) -> bool:
@@ -340,50 +389,67 @@ class Aire(Aggregate):
         """Add a tariff version. Versions are never edited; a later date supersedes."""
         tariff.validate()
         if any(t.effective_from == tariff.effective_from for t in self.tariffs):
-            raise InvalidValue("a tariff version already takes effect on that date",
-                               field="effective_from")
+            raise InvalidValue(
+                "a tariff version already takes effect on that date", field="effective_from"
+            )
         self.trigger_event(self.TariffAdopted, tariff=tariff, actor=actor, timestamp=at)
 
     def tariff_on(self, day: date) -> Tariff | None:
         return tariff_in_force(self.tariffs, day)
 
-    def set_stay_rules(self, *, max_consecutive_days: int, extension_cap_months: int,
-                       actor: str, at: datetime) -> None:
+    def set_stay_rules(
+        self, *, max_consecutive_days: int, extension_cap_months: int, actor: str, at: datetime
+    ) -> None:
         if not 1 <= max_consecutive_days <= 366:
             raise InvalidValue("1 to 366 days", field="max_consecutive_days")
         if not 0 <= extension_cap_months <= 24:
             raise InvalidValue("0 to 24 months", field="extension_cap_months")
-        self.trigger_event(self.StayRulesSet, max_consecutive_days=max_consecutive_days,
-                           extension_cap_months=extension_cap_months, actor=actor, timestamp=at)
+        self.trigger_event(
+            self.StayRulesSet,
+            max_consecutive_days=max_consecutive_days,
+            extension_cap_months=extension_cap_months,
+            actor=actor,
+            timestamp=at,
+        )
 
     # --- stays and registers ------------------------------------------------------------
 
-    def admit(self, *, stay_id: UUID, emplacement: str, arrival_day: date, actor: str,
-              at: datetime) -> None:
+    def admit(
+        self, *, stay_id: UUID, emplacement: str, arrival_day: date, actor: str, at: datetime
+    ) -> None:
         """An emplacement takes a stay when it exists, is in service, free, and the aire open."""
         e = self.emplacement(emplacement)
         if not e.in_service_on(arrival_day):
-            raise EmplacementUnavailable(f"emplacement {emplacement} is out of service",
-                                         field="emplacement")
+            raise EmplacementUnavailable(
+                f"emplacement {emplacement} is out of service", field="emplacement"
+            )
         if self.closed_on(arrival_day):
             raise EmplacementUnavailable("the aire is closed that day", field="arrived_at")
         if emplacement in self.occupants:
-            raise EmplacementUnavailable(f"emplacement {emplacement} is occupied",
-                                         field="emplacement")
-        self.trigger_event(self.StayAdmitted, stay_id=stay_id, emplacement=emplacement,
-                           actor=actor, timestamp=at)
+            raise EmplacementUnavailable(
+                f"emplacement {emplacement} is occupied", field="emplacement"
+            )
+        self.trigger_event(
+            self.StayAdmitted, stay_id=stay_id, emplacement=emplacement, actor=actor, timestamp=at
+        )
 
     def release(self, *, stay_id: UUID, actor: str, at: datetime) -> None:
         for number, occupant in self.occupants.items():
             if occupant == stay_id:
-                self.trigger_event(self.StayReleased, stay_id=stay_id, emplacement=number,
-                                   actor=actor, timestamp=at)
+                self.trigger_event(
+                    self.StayReleased,
+                    stay_id=stay_id,
+                    emplacement=number,
+                    actor=actor,
+                    timestamp=at,
+                )
                 return
         raise StayNotFound(f"stay {stay_id} is not on aire {self.code}")
 
     def attach_register(self, register_id: UUID, *, actor: str, at: datetime) -> None:
-        self.trigger_event(self.RegisterAttached, register_id=register_id, actor=actor,
-                           timestamp=at)
+        self.trigger_event(
+            self.RegisterAttached, register_id=register_id, actor=actor, timestamp=at
+        )
 
     @property
     def capacity_places(self) -> int:

@@ -35,13 +35,21 @@ class Collectivite(Aggregate):
     siren: str
 
     @classmethod
-    def register(cls, *, code: str, name: str, siren: str, actor: str,
-                 at: datetime) -> Collectivite:
+    def register(
+        cls, *, code: str, name: str, siren: str, actor: str, at: datetime
+    ) -> Collectivite:
         if not code.strip():
             raise InvalidValue("a collectivité has a code", field="code")
         if not name.strip():
             raise InvalidValue("a collectivité has a name", field="name")
         if len(siren) != 9 or not siren.isdigit():
             raise InvalidValue("a SIREN has 9 digits", field="siren")
-        return cls._create(cls.Registered, id=cls.id_for(code), code=code, name=name,
-                           siren=siren, actor=actor, timestamp=at)
+        return cls._create(
+            cls.Registered,
+            id=cls.id_for(code),
+            code=code,
+            name=name,
+            siren=siren,
+            actor=actor,
+            timestamp=at,
+        )

@@ -33,7 +33,7 @@ GENESIS = "0" * 64
 
 
 def _plain(value: Any) -> Any:
-    if value is None or isinstance(value, bool | int | str) and not isinstance(value, Enum):
+    if value is None or (isinstance(value, bool | int | str) and not isinstance(value, Enum)):
         return value
     if isinstance(value, Enum):
         return _plain(value.value)
@@ -120,42 +120,66 @@ def verify_chain(
     for link in links:
         count += 1
         if link.version != expected_version:
-            problems.append(ChainProblem(
-                link.version, "version_gap",
-                f"expected event {expected_version}, found event {link.version}"))
+            problems.append(
+                ChainProblem(
+                    link.version,
+                    "version_gap",
+                    f"expected event {expected_version}, found event {link.version}",
+                )
+            )
         expected_version = link.version + 1
         if link.fields is None:
-            problems.append(ChainProblem(link.version, "undecodable",
-                                         "stored bytes do not decode"))
+            problems.append(ChainProblem(link.version, "undecodable", "stored bytes do not decode"))
             expected_prev = link.stored_hash or ""
             continue
         if not link.canonical_bytes_ok:
-            problems.append(ChainProblem(
-                link.version, "altered_bytes",
-                "stored bytes differ from the encoding of the event they decode to"))
+            problems.append(
+                ChainProblem(
+                    link.version,
+                    "altered_bytes",
+                    "stored bytes differ from the encoding of the event they decode to",
+                )
+            )
         computed = event_hash(link.topic, link.fields)
         if link.stored_hash != computed:
-            problems.append(ChainProblem(
-                link.version, "hash_mismatch",
-                f"stored hash {link.stored_hash} but content hashes to {computed}"))
+            problems.append(
+                ChainProblem(
+                    link.version,
+                    "hash_mismatch",
+                    f"stored hash {link.stored_hash} but content hashes to {computed}",
+                )
+            )
         prev = link.fields.get("prev_hash")
         if prev != expected_prev:
-            problems.append(ChainProblem(
-                link.version, "broken_link",
-                f"prev_hash {prev} does not match the previous event's hash {expected_prev}"))
+            problems.append(
+                ChainProblem(
+                    link.version,
+                    "broken_link",
+                    f"prev_hash {prev} does not match the previous event's hash {expected_prev}",
+                )
+            )
         expected_prev = link.stored_hash or computed
         head = expected_prev
         seen[link.version] = expected_prev
     if anchor is not None:
         anchor_version, anchor_hash = anchor
         if anchor_version > count and anchor_version not in seen:
-            problems.append(ChainProblem(
-                anchor_version, "truncated",
-                f"the stream ends at event {count} but event {anchor_version} was anchored"))
+            problems.append(
+                ChainProblem(
+                    anchor_version,
+                    "truncated",
+                    f"the stream ends at event {count} but event {anchor_version} was anchored",
+                )
+            )
         elif seen.get(anchor_version) != anchor_hash:
-            problems.append(ChainProblem(
-                anchor_version, "hash_mismatch",
-                f"event {anchor_version} does not carry the anchored hash {anchor_hash}"))
+            problems.append(
+                ChainProblem(
+                    anchor_version,
+                    "hash_mismatch",
+                    f"event {anchor_version} does not carry the anchored hash {anchor_hash}",
+                )
+            )
     problems.sort(key=lambda p: p.version)
-    return VerificationReport(ok=not problems, events=count, head_hash=head,
-                              problems=tuple(problems))
+    return VerificationReport(
+        ok=not problems, events=count, head_hash=head, problems=tuple(problems)
+    )

@@ -97,7 +97,7 @@ class CashRegister(Aggregate):
             register.open_receipts = {}
             register.last_remitted_number = 0
             register.last_slip_number = 0
-            register.balances = {m: 0 for m in self.payment_methods}
+            register.balances = dict.fromkeys(self.payment_methods, 0)
             register.balances[PaymentMethod.CASH.value] = self.float_cents
             register.deposits_held = {}
             register.daily_totals = {}
@@ -121,7 +121,8 @@ class CashRegister(Aggregate):
         def evolve(self, register: CashRegister) -> None:
             register.last_number = self.number
             register.open_receipts[str(self.number)] = OpenReceipt(
-                self.number, self.aire_id, self.stay_id, self.method, tuple(self.lines))
+                self.number, self.aire_id, self.stay_id, self.method, tuple(self.lines)
+            )
             register._move(self.method, self.total_cents)
             register._count(self.timestamp, self.lines, self.method, +1)
             for line in self.lines:
@@ -143,8 +144,13 @@ class CashRegister(Aggregate):
             key = str(self.number)
             receipt = register.open_receipts[key]
             register.open_receipts[key] = OpenReceipt(
-                receipt.number, receipt.aire_id, receipt.stay_id, receipt.method,
-                receipt.lines, cancelled=True)
+                receipt.number,
+                receipt.aire_id,
+                receipt.stay_id,
+                receipt.method,
+                receipt.lines,
+                cancelled=True,
+            )
             register._move(self.method, -self.total_cents)
             register._count(self.timestamp, self.lines, self.method, -1)
             for line in self.lines:
@@ -224,8 +230,12 @@ class CashRegister(Aggregate):
         def evolve(self, register: CashRegister) -> None:
             if register.closed_through is None or self.end > register.closed_through:
                 register.closed_through = self.end
-            register.last_closure = (self.period.value, self.start.isoformat(),
-                                     self.end.isoformat(), self.originator_version)
+            register.last_closure = (
+                self.period.value,
+                self.start.isoformat(),
+                self.end.isoformat(),
+                self.originator_version,
+            )
 
     class DayClosed(PeriodClosedEvent):
         period = Period.DAY
@@ -243,8 +253,11 @@ class CashRegister(Aggregate):
         def evolve(self, register: CashRegister) -> None:
             super().evolve(register)
             register.closed_years = (*register.closed_years, self.start.year)
-            register.daily_totals = {d: t for d, t in register.daily_totals.items()
-                                     if not d.startswith(f"{self.start.year}-")}
+            register.daily_totals = {
+                d: t
+                for d, t in register.daily_totals.items()
+                if not d.startswith(f"{self.start.year}-")
+            }
 
     def __init__(self) -> None:
         """State is set by the created event's ``apply``; declared here for readers."""
@@ -268,7 +281,6 @@ class CashRegister(Aggregate):
         self.last_closure: tuple[str, str, str, int] | None
         self.head_hash: str
 
-
     # --- state helpers (used only by events) --------------------------------------------
 
     def _move(self, method: str, amount: int) -> None:
@@ -282,8 +294,9 @@ class CashRegister(Aggregate):
         else:
             self.deposits_held.pop(key, None)
 
-    def _count(self, timestamp: datetime, lines: tuple[ReceiptLine, ...], method: str,
-               sign: int) -> None:
+    def _count(
+        self, timestamp: datetime, lines: tuple[ReceiptLine, ...], method: str, sign: int
+    ) -> None:
         day = paris_day(timestamp).isoformat()
         pairs = tuple((line.revenue_type, line.amount_cents) for line in lines)
         self.daily_totals[day] = self.daily_totals.get(day, Totals()).add(pairs, method, sign)
@@ -291,15 +304,20 @@ class CashRegister(Aggregate):
 
     # --- the chain ----------------------------------------------------------------------
 
-    def _append(self, event_class: type[CashRegister.Event], at: datetime,
-                **fields: Any) -> None:
+    def _append(self, event_class: type[CashRegister.Event], at: datetime, **fields: Any) -> None:
         """Trigger the next event with its predecessor's hash and its own."""
         self._check_open_period(at)
-        full = dict(fields, originator_id=self.id, originator_version=self.version + 1,
-                    timestamp=at, prev_hash=self.head_hash)
+        full = dict(
+            fields,
+            originator_id=self.id,
+            originator_version=self.version + 1,
+            timestamp=at,
+            prev_hash=self.head_hash,
+        )
         digest = event_hash(get_topic(event_class), full)
-        self.trigger_event(event_class, timestamp=at, prev_hash=self.head_hash, hash=digest,
-                           **fields)
+        self.trigger_event(
+            event_class, timestamp=at, prev_hash=self.head_hash, hash=digest, **fields
+        )
 
     def _check_open_period(self, at: datetime) -> None:
         if at.tzinfo is None:
@@ -312,9 +330,19 @@ class CashRegister(Aggregate):
     # --- commands -----------------------------------------------------------------------
 
     @classmethod
-    def open(cls, *, register_id: UUID, aire_id: UUID, regie_ref: str, float_cents: int,
-             cash_ceiling_cents: int, payment_methods: tuple[str, ...],
-             revenue_types: tuple[str, ...], actor: str, at: datetime) -> CashRegister:
+    def open(
+        cls,
+        *,
+        register_id: UUID,
+        aire_id: UUID,
+        regie_ref: str,
+        float_cents: int,
+        cash_ceiling_cents: int,
+        payment_methods: tuple[str, ...],
+        revenue_types: tuple[str, ...],
+        actor: str,
+        at: datetime,
+    ) -> CashRegister:
         if not regie_ref.strip():
             raise InvalidValue("a register names its acte constitutif", field="regie_ref")
         require_cents(float_cents, "float_cents", positive=False)
@@ -322,18 +350,43 @@ class CashRegister(Aggregate):
         methods = _members(PaymentMethod, payment_methods, "payment_methods")
         types = _members(RevenueType, revenue_types, "revenue_types")
         fields: dict[str, Any] = dict(
-            aire_id=aire_id, regie_ref=regie_ref, float_cents=float_cents,
-            cash_ceiling_cents=cash_ceiling_cents, payment_methods=methods,
-            revenue_types=types, actor=actor)
+            aire_id=aire_id,
+            regie_ref=regie_ref,
+            float_cents=float_cents,
+            cash_ceiling_cents=cash_ceiling_cents,
+            payment_methods=methods,
+            revenue_types=types,
+            actor=actor,
+        )
         topic = get_topic(cls.Opened)
-        full = dict(fields, originator_id=register_id, originator_version=1, timestamp=at,
-                    originator_topic=get_topic(cls), prev_hash=GENESIS)
-        return cls._create(cls.Opened, id=register_id, timestamp=at, prev_hash=GENESIS,
-                           hash=event_hash(topic, full), **fields)
+        full = dict(
+            fields,
+            originator_id=register_id,
+            originator_version=1,
+            timestamp=at,
+            originator_topic=get_topic(cls),
+            prev_hash=GENESIS,
+        )
+        return cls._create(
+            cls.Opened,
+            id=register_id,
+            timestamp=at,
+            prev_hash=GENESIS,
+            hash=event_hash(topic, full),
+            **fields,
+        )
 
-    def issue_receipt(self, *, aire_id: UUID, stay_id: UUID | None, household_ref: UUID | None,
-                      method: PaymentMethod | str, lines: tuple[ReceiptLine, ...], actor: str,
-                      at: datetime) -> int:
+    def issue_receipt(
+        self,
+        *,
+        aire_id: UUID,
+        stay_id: UUID | None,
+        household_ref: UUID | None,
+        method: PaymentMethod | str,
+        lines: tuple[ReceiptLine, ...],
+        actor: str,
+        at: datetime,
+    ) -> int:
         """Issue the next numbered receipt; returns its number."""
         method = self._method(method)
         if not lines:
@@ -341,18 +394,30 @@ class CashRegister(Aggregate):
         for i, line in enumerate(lines):
             require_cents(line.amount_cents, f"lines[{i}].amount_cents")
             if line.revenue_type not in self.revenue_types:
-                raise NotAllowed(f"revenue type {line.revenue_type!r} is not collected here",
-                                 field=f"lines[{i}].revenue_type")
+                raise NotAllowed(
+                    f"revenue type {line.revenue_type!r} is not collected here",
+                    field=f"lines[{i}].revenue_type",
+                )
             if line.revenue_type == RevenueType.DEPOSIT.value and stay_id is None:
                 raise InvalidValue("a deposit is held for a stay", field="stay_id")
         number = self.last_number + 1
-        self._append(self.ReceiptIssued, at, number=number, aire_id=aire_id, stay_id=stay_id,
-                     household_ref=household_ref, method=method, lines=tuple(lines),
-                     total_cents=sum(line.amount_cents for line in lines), actor=actor)
+        self._append(
+            self.ReceiptIssued,
+            at,
+            number=number,
+            aire_id=aire_id,
+            stay_id=stay_id,
+            household_ref=household_ref,
+            method=method,
+            lines=tuple(lines),
+            total_cents=sum(line.amount_cents for line in lines),
+            actor=actor,
+        )
         return number
 
-    def cancel_receipt(self, *, number: int, reason: str, household_ref: UUID | None,
-                       actor: str, at: datetime) -> None:
+    def cancel_receipt(
+        self, *, number: int, reason: str, household_ref: UUID | None, actor: str, at: datetime
+    ) -> None:
         """Reverse a receipt; it stays in the sequence, marked cancelled. Once only."""
         if not reason.strip():
             raise InvalidValue("say why the receipt is cancelled", field="reason")
@@ -361,43 +426,79 @@ class CashRegister(Aggregate):
         receipt = self.open_receipts.get(str(number))
         if receipt is None:
             raise ReceiptAlreadyRemitted(
-                f"receipt {number} was remitted to the comptable; correct it there",
-                field="number")
+                f"receipt {number} was remitted to the comptable; correct it there", field="number"
+            )
         if receipt.cancelled:
-            raise ReceiptAlreadyCancelled(f"receipt {number} is already cancelled",
-                                          field="number")
+            raise ReceiptAlreadyCancelled(f"receipt {number} is already cancelled", field="number")
         if receipt.stay_id is not None:
             for line in receipt.lines:
-                if (line.revenue_type == RevenueType.DEPOSIT.value
-                        and self.deposit_held(receipt.stay_id) < line.amount_cents):
+                if (
+                    line.revenue_type == RevenueType.DEPOSIT.value
+                    and self.deposit_held(receipt.stay_id) < line.amount_cents
+                ):
                     raise InsufficientFunds(
-                        "part of this deposit was already refunded or withheld",
-                        field="number")
-        self._append(self.ReceiptCancelled, at, number=number, aire_id=receipt.aire_id,
-                     stay_id=receipt.stay_id, household_ref=household_ref,
-                     method=receipt.method, lines=receipt.lines,
-                     total_cents=receipt.total_cents, reason=reason, actor=actor)
+                        "part of this deposit was already refunded or withheld", field="number"
+                    )
+        self._append(
+            self.ReceiptCancelled,
+            at,
+            number=number,
+            aire_id=receipt.aire_id,
+            stay_id=receipt.stay_id,
+            household_ref=household_ref,
+            method=receipt.method,
+            lines=receipt.lines,
+            total_cents=receipt.total_cents,
+            reason=reason,
+            actor=actor,
+        )
 
     def deposit_held(self, stay_id: UUID) -> int:
         return self.deposits_held.get(str(stay_id), 0)
 
-    def refund_deposit(self, *, aire_id: UUID, stay_id: UUID, amount_cents: int,
-                       method: PaymentMethod | str, actor: str, at: datetime) -> None:
+    def refund_deposit(
+        self,
+        *,
+        aire_id: UUID,
+        stay_id: UUID,
+        amount_cents: int,
+        method: PaymentMethod | str,
+        actor: str,
+        at: datetime,
+    ) -> None:
         method = self._method(method)
         require_cents(amount_cents, "amount_cents")
         if amount_cents > self.deposit_held(stay_id):
             raise InsufficientFunds(
                 f"only {self.deposit_held(stay_id)} cents are held for this stay",
-                field="amount_cents")
+                field="amount_cents",
+            )
         if amount_cents > self.balances.get(method, 0):
-            raise InsufficientFunds(f"the register holds {self.balances.get(method, 0)} "
-                                    f"cents in {method}", field="method")
-        self._append(self.DepositRefunded, at, aire_id=aire_id, stay_id=stay_id,
-                     amount_cents=amount_cents, method=method, actor=actor)
+            raise InsufficientFunds(
+                f"the register holds {self.balances.get(method, 0)} cents in {method}",
+                field="method",
+            )
+        self._append(
+            self.DepositRefunded,
+            at,
+            aire_id=aire_id,
+            stay_id=stay_id,
+            amount_cents=amount_cents,
+            method=method,
+            actor=actor,
+        )
 
-    def withhold_deposit(self, *, aire_id: UUID, stay_id: UUID, amount_cents: int,
-                         reason: WithholdingReason | str, reference: str, actor: str,
-                         at: datetime) -> None:
+    def withhold_deposit(
+        self,
+        *,
+        aire_id: UUID,
+        stay_id: UUID,
+        amount_cents: int,
+        reason: WithholdingReason | str,
+        reference: str,
+        actor: str,
+        at: datetime,
+    ) -> None:
         """Keep part of a deposit against damage or an unpaid charge (named by reference)."""
         require_cents(amount_cents, "amount_cents")
         try:
@@ -405,15 +506,24 @@ class CashRegister(Aggregate):
         except ValueError:
             raise InvalidValue("reason is damage or unpaid_charges", field="reason") from None
         if not reference.strip():
-            raise InvalidValue("a withholding references the damage report or the charge",
-                               field="reference")
+            raise InvalidValue(
+                "a withholding references the damage report or the charge", field="reference"
+            )
         if amount_cents > self.deposit_held(stay_id):
             raise InsufficientFunds(
                 f"only {self.deposit_held(stay_id)} cents are held for this stay",
-                field="amount_cents")
-        self._append(self.DepositWithheld, at, aire_id=aire_id, stay_id=stay_id,
-                     amount_cents=amount_cents, reason=reason.value, reference=reference,
-                     actor=actor)
+                field="amount_cents",
+            )
+        self._append(
+            self.DepositWithheld,
+            at,
+            aire_id=aire_id,
+            stay_id=stay_id,
+            amount_cents=amount_cents,
+            reason=reason.value,
+            reference=reference,
+            actor=actor,
+        )
 
     def remittable(self, method: str) -> int:
         """What can be paid in: the balance of a method, less the float for cash."""
@@ -422,36 +532,46 @@ class CashRegister(Aggregate):
             balance -= self.float_cents
         return max(0, balance)
 
-    def remit(self, *, through_receipt: int, amounts_by_method: dict[str, int], actor: str,
-              at: datetime) -> int:
+    def remit(
+        self, *, through_receipt: int, amounts_by_method: dict[str, int], actor: str, at: datetime
+    ) -> int:
         """Pay collected money in to the comptable under the next numbered slip."""
         if not self.last_remitted_number < through_receipt <= self.last_number:
             raise InvalidValue(
                 f"the slip covers receipts {self.last_remitted_number + 1} to at most "
-                f"{self.last_number}", field="through_receipt")
+                f"{self.last_number}",
+                field="through_receipt",
+            )
         amounts: dict[str, int] = {}
-        for method, amount in sorted(amounts_by_method.items()):
-            method = self._method(method)
+        for name, amount in sorted(amounts_by_method.items()):
+            method = self._method(name)
             require_cents(amount, f"amounts_by_method_cents.{method}", positive=False)
             if amount > self.remittable(method):
                 raise InsufficientFunds(
                     f"the register holds {self.remittable(method)} cents of {method} to remit",
-                    field=f"amounts_by_method_cents.{method}")
+                    field=f"amounts_by_method_cents.{method}",
+                )
             if amount:
                 amounts[method] = amount
         if not amounts:
-            raise InvalidAmount("a remittance pays something in",
-                                field="amounts_by_method_cents")
+            raise InvalidAmount("a remittance pays something in", field="amounts_by_method_cents")
         in_range: dict[str, int] = {}
         for number in range(self.last_remitted_number + 1, through_receipt + 1):
             receipt = self.open_receipts[str(number)]
             if not receipt.cancelled:
                 in_range[receipt.method] = in_range.get(receipt.method, 0) + receipt.total_cents
         slip = self.last_slip_number + 1
-        self._append(self.RemittanceMade, at, slip_number=slip,
-                     first_receipt=self.last_remitted_number + 1, last_receipt=through_receipt,
-                     amounts_by_method=amounts, receipts_by_method=dict(sorted(in_range.items())),
-                     total_cents=sum(amounts.values()), actor=actor)
+        self._append(
+            self.RemittanceMade,
+            at,
+            slip_number=slip,
+            first_receipt=self.last_remitted_number + 1,
+            last_receipt=through_receipt,
+            amounts_by_method=amounts,
+            receipts_by_method=dict(sorted(in_range.items())),
+            total_cents=sum(amounts.values()),
+            actor=actor,
+        )
         return slip
 
     def count_cash(self, *, counted_cents: int, actor: str, at: datetime) -> int:
@@ -460,16 +580,21 @@ class CashRegister(Aggregate):
         require_cents(counted_cents, "counted_cents", positive=False)
         book = self.balances.get(PaymentMethod.CASH.value, 0)
         difference = counted_cents - book
-        self._append(self.CashCounted, at, counted_cents=counted_cents, book_cents=book,
-                     difference_cents=difference, actor=actor)
+        self._append(
+            self.CashCounted,
+            at,
+            counted_cents=counted_cents,
+            book_cents=book,
+            difference_cents=difference,
+            actor=actor,
+        )
         if difference > 0:
             self._append(self.CashOver, at, amount_cents=difference, actor=actor)
         elif difference < 0:
             self._append(self.CashShort, at, amount_cents=-difference, actor=actor)
         return difference
 
-    def close_period(self, *, period: Period | str, day: date, actor: str,
-                     at: datetime) -> None:
+    def close_period(self, *, period: Period | str, day: date, actor: str, at: datetime) -> None:
         """Seal a day, month or year: totals, perpetual grand total and the chain head."""
         try:
             period = Period(period)
@@ -478,10 +603,8 @@ class CashRegister(Aggregate):
         start, end = period_bounds(period, day)
         today = paris_day(at)
         if end > today:
-            raise PeriodClosed(f"the {period.value} is not over yet (it ends {end})",
-                               field="date")
-        if period is Period.DAY and self.closed_through is not None and \
-                end <= self.closed_through:
+            raise PeriodClosed(f"the {period.value} is not over yet (it ends {end})", field="date")
+        if period is Period.DAY and self.closed_through is not None and end <= self.closed_through:
             raise PeriodClosed(f"{day} is already closed", field="date")
         if period is Period.MONTH and start.isoformat()[:7] in self.closed_months:
             raise PeriodClosed(f"{start.isoformat()[:7]} is already closed", field="date")
@@ -494,20 +617,30 @@ class CashRegister(Aggregate):
         for key in sorted(self.daily_totals):
             if lo <= key <= hi:
                 totals = totals + self.daily_totals[key]
-        event_class = {Period.DAY: self.DayClosed, Period.MONTH: self.MonthClosed,
-                       Period.YEAR: self.YearClosed}[period]
+        event_class = {
+            Period.DAY: self.DayClosed,
+            Period.MONTH: self.MonthClosed,
+            Period.YEAR: self.YearClosed,
+        }[period]
         # A closure may seal a day the clock has already left: it is dated now, and only
         # later events are refused inside it.
-        self._append(event_class, at, start=start, end=end, totals=totals,
-                     perpetual_total_cents=self.perpetual_total_cents,
-                     sealed_version=self.version, sealed_hash=self.head_hash, actor=actor)
+        self._append(
+            event_class,
+            at,
+            start=start,
+            end=end,
+            totals=totals,
+            perpetual_total_cents=self.perpetual_total_cents,
+            sealed_version=self.version,
+            sealed_hash=self.head_hash,
+            actor=actor,
+        )
 
     def _method(self, method: PaymentMethod | str) -> str:
         try:
             value = PaymentMethod(method).value
         except ValueError:
-            raise InvalidValue("method is cash, cheque, card or transfer",
-                               field="method") from None
+            raise InvalidValue("method is cash, cheque, card or transfer", field="method") from None
         if value not in self.payment_methods:
             raise NotAllowed(f"{value} is not accepted at this register", field="method")
         return value
@@ -515,8 +648,11 @@ class CashRegister(Aggregate):
     @property
     def cash_in_hand_cents(self) -> int:
         """Cash and cheques held, less the float: what the ceiling is checked against."""
-        return (self.balances.get(PaymentMethod.CASH.value, 0) - self.float_cents
-                + self.balances.get(PaymentMethod.CHEQUE.value, 0))
+        return (
+            self.balances.get(PaymentMethod.CASH.value, 0)
+            - self.float_cents
+            + self.balances.get(PaymentMethod.CHEQUE.value, 0)
+        )
 
     @property
     def remittance_due(self) -> bool:

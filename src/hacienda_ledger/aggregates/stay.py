@@ -88,13 +88,16 @@ class Stay(Aggregate):
             stay.extension_cap_months = self.extension_cap_months
             stay.readings = (
                 MeterReading(1, Meter.WATER.value, self.water_index, self.arrived_at),
-                MeterReading(2, Meter.ELECTRICITY.value, self.electricity_index,
-                             self.arrived_at),
+                MeterReading(2, Meter.ELECTRICITY.value, self.electricity_index, self.arrived_at),
             )
-            stay.billed_index = {Meter.WATER.value: self.water_index,
-                                 Meter.ELECTRICITY.value: self.electricity_index}
-            stay.billed_reading_day = {Meter.WATER.value: stay.arrival_day,
-                                       Meter.ELECTRICITY.value: stay.arrival_day}
+            stay.billed_index = {
+                Meter.WATER.value: self.water_index,
+                Meter.ELECTRICITY.value: self.electricity_index,
+            }
+            stay.billed_reading_day = {
+                Meter.WATER.value: stay.arrival_day,
+                Meter.ELECTRICITY.value: stay.arrival_day,
+            }
             stay.charged_until = stay.arrival_day
             stay.extensions = ()
             stay.departed_at = None
@@ -177,7 +180,6 @@ class Stay(Aggregate):
         self.limit_exceeded_on: date | None
         self.charged_cents: int
 
-
     @classmethod
     def open(
         cls,
@@ -199,22 +201,31 @@ class Stay(Aggregate):
     ) -> Stay:
         composition.validate()
         if not agreement_ref.strip():
-            raise InvalidValue("the signed occupation agreement is required",
-                               field="agreement_ref")
+            raise InvalidValue("the signed occupation agreement is required", field="agreement_ref")
         if not entry_inspection_ref.strip():
             raise InvalidValue("the entry inspection is required", field="entry_inspection_ref")
         _check_time(arrived_at, at, "arrived_at")
         for meter, index in ((Meter.WATER, water_index), (Meter.ELECTRICITY, electricity_index)):
             if not isinstance(index, Decimal) or not index.is_finite() or index < 0:
-                raise InvalidValue("a meter index is a non-negative decimal",
-                                   field=f"{meter.value}_index")
+                raise InvalidValue(
+                    "a meter index is a non-negative decimal", field=f"{meter.value}_index"
+                )
         return cls._create(
-            cls.Opened, id=stay_id, aire_id=aire_id, emplacement=emplacement,
-            household_ref=household_ref, arrived_at=arrived_at, composition=composition,
-            agreement_ref=agreement_ref, entry_inspection_ref=entry_inspection_ref,
-            water_index=water_index, electricity_index=electricity_index,
+            cls.Opened,
+            id=stay_id,
+            aire_id=aire_id,
+            emplacement=emplacement,
+            household_ref=household_ref,
+            arrived_at=arrived_at,
+            composition=composition,
+            agreement_ref=agreement_ref,
+            entry_inspection_ref=entry_inspection_ref,
+            water_index=water_index,
+            electricity_index=electricity_index,
             max_consecutive_days=max_consecutive_days,
-            extension_cap_months=extension_cap_months, actor=actor, timestamp=at,
+            extension_cap_months=extension_cap_months,
+            actor=actor,
+            timestamp=at,
         )
 
     # --- derived facts ------------------------------------------------------------------
@@ -238,7 +249,7 @@ class Stay(Aggregate):
     def allowed_through(self) -> date:
         """Last day the stay may occupy: the base limit or the latest extension."""
         if self.extensions:
-            return max(self.base_allowed_through, max(e.until for e in self.extensions))
+            return max(self.base_allowed_through, *(e.until for e in self.extensions))
         return self.base_allowed_through
 
     @property
@@ -274,8 +285,16 @@ class Stay(Aggregate):
 
     # --- commands -----------------------------------------------------------------------
 
-    def read_meter(self, *, meter: Meter | str, index: Decimal, read_at: datetime,
-                   corrects: int | None = None, actor: str, at: datetime) -> MeterReading:
+    def read_meter(
+        self,
+        *,
+        meter: Meter | str,
+        index: Decimal,
+        read_at: datetime,
+        corrects: int | None = None,
+        actor: str,
+        at: datetime,
+    ) -> MeterReading:
         """Record an index. It never goes down, except through a correction of a reading."""
         self._require_open()
         try:
@@ -295,55 +314,76 @@ class Stay(Aggregate):
             if index < series[-1].index:
                 raise MeterIndexDecreased(
                     f"{meter.value} index {index} is below the last reading "
-                    f"{series[-1].index}; record a correction instead", field="index")
+                    f"{series[-1].index}; record a correction instead",
+                    field="index",
+                )
             reading = MeterReading(seq, meter.value, index, read_at)
         else:
             target = [r for r in series if r.seq == corrects]
             if not target:
-                raise ReadingNotFound(f"no {meter.value} reading {corrects} on this stay",
-                                      field="corrects")
+                raise ReadingNotFound(
+                    f"no {meter.value} reading {corrects} on this stay", field="corrects"
+                )
             position = series.index(target[0])
             before = series[position - 1].index if position > 0 else None
             after = series[position + 1].index if position + 1 < len(series) else None
             if (before is not None and index < before) or (after is not None and index > after):
                 raise MeterIndexDecreased(
-                    "a corrected index must stay between its neighbouring readings",
-                    field="index")
+                    "a corrected index must stay between its neighbouring readings", field="index"
+                )
             reading = MeterReading(seq, meter.value, index, target[0].read_at, corrects)
         self.trigger_event(self.MeterRead, reading=reading, actor=actor, timestamp=at)
         return reading
 
-    def extend(self, *, reason: ExtensionReason | str, evidence_ref: str, until: date,
-               actor: str, at: datetime) -> None:
+    def extend(
+        self,
+        *,
+        reason: ExtensionReason | str,
+        evidence_ref: str,
+        until: date,
+        actor: str,
+        at: datetime,
+    ) -> None:
         """Extend past the maximum stay (school, training, work, hospitalisation), within cap."""
         self._require_open()
         try:
             reason = ExtensionReason(reason)
         except ValueError:
-            raise InvalidValue("reason is school, training, work or hospitalisation",
-                               field="reason") from None
+            raise InvalidValue(
+                "reason is school, training, work or hospitalisation", field="reason"
+            ) from None
         if not evidence_ref.strip():
             raise InvalidValue("an extension names its evidence", field="evidence_ref")
         if until <= self.allowed_through:
-            raise InvalidPeriod(f"the stay is already allowed through {self.allowed_through}",
-                                field="until")
+            raise InvalidPeriod(
+                f"the stay is already allowed through {self.allowed_through}", field="until"
+            )
         if until > self.extension_cap:
             raise ExtensionBeyondCap(
                 f"extensions end by {self.extension_cap} "
-                f"({self.extension_cap_months} months past the maximum stay)", field="until")
-        self.trigger_event(self.Extended, extension=Extension(reason.value, evidence_ref, until),
-                           actor=actor, timestamp=at)
+                f"({self.extension_cap_months} months past the maximum stay)",
+                field="until",
+            )
+        self.trigger_event(
+            self.Extended,
+            extension=Extension(reason.value, evidence_ref, until),
+            actor=actor,
+            timestamp=at,
+        )
 
-    def assess_charges(self, *, through: date, tariffs: tuple[Tariff, ...], actor: str,
-                       at: datetime) -> ChargesAssessed | None:
+    def assess_charges(
+        self, *, through: date, tariffs: tuple[Tariff, ...], actor: str, at: datetime
+    ) -> ChargesAssessed | None:
         """Charge every day not yet charged up to ``through`` (or to departure), and the
         water and electricity consumed since the last billed reading. Returns the event,
         or None when there was nothing to charge."""
         stop = through + timedelta(days=1)
         if self.end_day is not None:
             stop = min(stop, self.end_day)
-        days = [self.charged_until + timedelta(days=i)
-                for i in range(max(0, (stop - self.charged_until).days))]
+        days = [
+            self.charged_until + timedelta(days=i)
+            for i in range(max(0, (stop - self.charged_until).days))
+        ]
         lines = self._pitch_lines(days, tariffs)
         billed = dict(self.billed_index)
         for meter in Meter:
@@ -360,26 +400,47 @@ class Stay(Aggregate):
             tariff = tariff_in_force(tariffs, last_day)
             if tariff is None:
                 raise NoTariffInForce(f"no tariff in force on {last_day}", field="through")
-            price = (tariff.water_price_per_m3 if meter is Meter.WATER
-                     else tariff.electricity_price_per_kwh)
-            lines.append(ChargeLine(
-                revenue_type=meter.value, component=meter.value,
-                start=self.billed_reading_day[meter.value], end=last_day,
-                quantity=quantity, unit_price=price, amount_cents=to_cents(quantity * price),
-                tariff_ref=tariff.ref))
+            price = (
+                tariff.water_price_per_m3
+                if meter is Meter.WATER
+                else tariff.electricity_price_per_kwh
+            )
+            lines.append(
+                ChargeLine(
+                    revenue_type=meter.value,
+                    component=meter.value,
+                    start=self.billed_reading_day[meter.value],
+                    end=last_day,
+                    quantity=quantity,
+                    unit_price=price,
+                    amount_cents=to_cents(quantity * price),
+                    tariff_ref=tariff.ref,
+                )
+            )
             billed[meter.value] = last.index
         if not lines:
             return None
         charged_until = days[-1] + timedelta(days=1) if days else self.charged_until
         if days and self.limit_exceeded_on is None and days[-1] > self.allowed_through:
             first = max(days[0], self.allowed_through + timedelta(days=1))
-            self.trigger_event(self.LimitExceeded, first_day=first,
-                               allowed_through=self.allowed_through, actor=actor, timestamp=at)
+            self.trigger_event(
+                self.LimitExceeded,
+                first_day=first,
+                allowed_through=self.allowed_through,
+                actor=actor,
+                timestamp=at,
+            )
         self.trigger_event(
-            self.ChargesAssessed, aire_id=self.aire_id, household_ref=self.household_ref,
-            charged_until=charged_until, lines=tuple(lines),
-            total_cents=sum(line.amount_cents for line in lines), billed_index=billed,
-            actor=actor, timestamp=at)
+            self.ChargesAssessed,
+            aire_id=self.aire_id,
+            household_ref=self.household_ref,
+            charged_until=charged_until,
+            lines=tuple(lines),
+            total_cents=sum(line.amount_cents for line in lines),
+            billed_index=billed,
+            actor=actor,
+            timestamp=at,
+        )
         event = self.pending_events[-1]
         assert isinstance(event, Stay.ChargesAssessed)
         return event
@@ -400,29 +461,37 @@ class Stay(Aggregate):
         lines: list[ChargeLine] = []
         priced.sort(key=lambda p: (p[0], p[4]))
         for (component, ref, cents, count), run in groupby(priced, key=lambda p: p[:4]):
-            run_days = [p[4] for p in run]
-            # split the run where days are not consecutive
-            start = prev = run_days[0]
-            for day in [*run_days[1:], None]:
-                if day is not None and day == prev + timedelta(days=1):
-                    prev = day
+            for start, end in _consecutive_runs([p[4] for p in run]):
+                if not cents:
                     continue
-                n = (prev - start).days + 1
-                if cents:
-                    quantity = Decimal(n * count)
-                    unit = Decimal(cents) / 100
-                    lines.append(ChargeLine(
-                        revenue_type=RevenueType.PITCH_FEE.value, component=component,
-                        start=start, end=prev, quantity=quantity, unit_price=unit,
-                        amount_cents=to_cents(quantity * unit), tariff_ref=ref))
-                if day is not None:
-                    start = prev = day
+                quantity = Decimal(((end - start).days + 1) * count)
+                unit = Decimal(cents) / 100
+                lines.append(
+                    ChargeLine(
+                        revenue_type=RevenueType.PITCH_FEE.value,
+                        component=component,
+                        start=start,
+                        end=end,
+                        quantity=quantity,
+                        unit_price=unit,
+                        amount_cents=to_cents(quantity * unit),
+                        tariff_ref=ref,
+                    )
+                )
         lines.sort(key=lambda line: (line.start, line.component))
         return lines
 
-    def depart(self, *, departed_at: datetime, exit_inspection_ref: str,
-               water_index: Decimal, electricity_index: Decimal, deposit_held_cents: int,
-               actor: str, at: datetime) -> None:
+    def depart(
+        self,
+        *,
+        departed_at: datetime,
+        exit_inspection_ref: str,
+        water_index: Decimal,
+        electricity_index: Decimal,
+        deposit_held_cents: int,
+        actor: str,
+        at: datetime,
+    ) -> None:
         """Close the stay. Refused while a deposit is still held (refund or withhold it)."""
         self._require_open()
         if not exit_inspection_ref.strip():
@@ -433,7 +502,9 @@ class Stay(Aggregate):
         if deposit_held_cents != 0:
             raise DepositNotSettled(
                 f"{deposit_held_cents} cents of deposit are still held: refund or withhold "
-                "them before the departure", field="deposit")
+                "them before the departure",
+                field="deposit",
+            )
         closing = []
         seq = len(self.readings)
         for meter, index in ((Meter.WATER, water_index), (Meter.ELECTRICITY, electricity_index)):
@@ -442,15 +513,32 @@ class Stay(Aggregate):
                 raise InvalidValue("a meter index is a decimal", field=field)
             last = self.effective_readings(meter)[-1]
             if index < last.index:
-                raise MeterIndexDecreased(f"closing {meter.value} index below {last.index}",
-                                          field=field)
+                raise MeterIndexDecreased(
+                    f"closing {meter.value} index below {last.index}", field=field
+                )
             if departed_at < last.read_at:
                 raise InvalidPeriod("departure precedes the last reading", field="departed_at")
             seq += 1
             closing.append(MeterReading(seq, meter.value, index, departed_at))
-        self.trigger_event(self.Departed, departed_at=departed_at,
-                           exit_inspection_ref=exit_inspection_ref,
-                           closing_readings=tuple(closing), actor=actor, timestamp=at)
+        self.trigger_event(
+            self.Departed,
+            departed_at=departed_at,
+            exit_inspection_ref=exit_inspection_ref,
+            closing_readings=tuple(closing),
+            actor=actor,
+            timestamp=at,
+        )
+
+
+def _consecutive_runs(days: list[date]) -> list[tuple[date, date]]:
+    """Split sorted days into runs of consecutive days: [(first, last), ...]."""
+    runs: list[tuple[date, date]] = []
+    for day in days:
+        if runs and day == runs[-1][1] + timedelta(days=1):
+            runs[-1] = (runs[-1][0], day)
+        else:
+            runs.append((day, day))
+    return runs
 
 
 def _check_time(moment: datetime, at: datetime, field: str) -> None:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
+from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 from hacienda_ledger.aggregates.errors import InvalidAmount, InvalidPeriod, InvalidValue
@@ -176,18 +177,23 @@ class Tariff:
         for season in self.seasons:
             if season.end < season.start:
                 raise InvalidPeriod("a season ends after it starts", field="seasons")
-            require_cents(season.pitch_fee_per_day_cents, "seasons.pitch_fee_per_day_cents",
-                          positive=False)
+            require_cents(
+                season.pitch_fee_per_day_cents, "seasons.pitch_fee_per_day_cents", positive=False
+            )
         ordered = sorted(self.seasons, key=lambda s: s.start)
-        for before, after in zip(ordered, ordered[1:], strict=False):
+        for before, after in pairwise(ordered):
             if after.start <= before.end:
                 raise InvalidPeriod("seasons must not overlap", field="seasons")
         for band in self.duration_bands:
             if band.from_day < 2:
-                raise InvalidValue("a duration band starts at day 2 or later",
-                                   field="duration_bands")
-            require_cents(band.pitch_fee_per_day_cents, "duration_bands.pitch_fee_per_day_cents",
-                          positive=False)
+                raise InvalidValue(
+                    "a duration band starts at day 2 or later", field="duration_bands"
+                )
+            require_cents(
+                band.pitch_fee_per_day_cents,
+                "duration_bands.pitch_fee_per_day_cents",
+                positive=False,
+            )
         starts = [band.from_day for band in self.duration_bands]
         if len(set(starts)) != len(starts):
             raise InvalidValue("one band per starting day", field="duration_bands")
@@ -218,8 +224,9 @@ def tariff_in_force(tariffs: tuple[Tariff, ...], day: date) -> Tariff | None:
     """The version whose effective date is the latest on or before ``day``."""
     best: Tariff | None = None
     for tariff in tariffs:
-        if tariff.effective_from <= day and (best is None or tariff.effective_from >
-                                             best.effective_from):
+        if tariff.effective_from <= day and (
+            best is None or tariff.effective_from > best.effective_from
+        ):
             best = tariff
     return best
 
@@ -233,8 +240,9 @@ class Composition:
     caravans: int = 1
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "children",
-                           tuple((str(band), int(n)) for band, n in self.children))
+        object.__setattr__(
+            self, "children", tuple((str(band), int(n)) for band, n in self.children)
+        )
 
     def validate(self) -> None:
         if isinstance(self.adults, bool) or not isinstance(self.adults, int) or self.adults < 1:

@@ -57,10 +57,27 @@ class IdempotencyRecord(Aggregate):
     result: dict[str, Any]
 
     @classmethod
-    def record(cls, *, key: str, command: str, fingerprint: str, target_id: UUID,
-               target_version: int, result: dict[str, Any], actor: str,
-               at: datetime) -> IdempotencyRecord:
-        return cls._create(cls.Recorded, id=cls.id_for(key), key=key, command=command,
-                           fingerprint=fingerprint, target_id=target_id,
-                           target_version=target_version, result=result, actor=actor,
-                           timestamp=at)
+    def record(
+        cls,
+        *,
+        key: str,
+        command: str,
+        fingerprint: str,
+        target_id: UUID,
+        target_version: int,
+        result: dict[str, Any],
+        actor: str,
+        at: datetime,
+    ) -> IdempotencyRecord:
+        return cls._create(
+            cls.Recorded,
+            id=cls.id_for(key),
+            key=key,
+            command=command,
+            fingerprint=fingerprint,
+            target_id=target_id,
+            target_version=target_version,
+            result=result,
+            actor=actor,
+            timestamp=at,
+        )

@@ -77,16 +77,22 @@ class Ledger(Application[UUID]):
 
     name = "Ledger"
 
-    def __init__(self, settings: Settings | None = None, *,
-                 clock: Callable[[], datetime] = utc_now) -> None:
+    def __init__(
+        self, settings: Settings | None = None, *, clock: Callable[[], datetime] = utc_now
+    ) -> None:
         self.settings = settings or Settings()
         self.clock = clock
-        self.snapshotting_intervals = {CashRegister: self.settings.snapshot_interval}
+        self.snapshotting_intervals = {  # type: ignore[misc]
+            CashRegister: self.settings.snapshot_interval
+        }
         env = self.settings.eventsourcing_env()
         env.setdefault("AGGREGATE_CACHE_MAXSIZE", "2000")
         super().__init__(env=env)
-        self.locks: LocalLocks = (PostgresLocks(self.settings.postgres_conninfo)
-                                  if self.settings.is_postgres else LocalLocks())
+        self.locks: LocalLocks = (
+            PostgresLocks(self.settings.postgres_conninfo)
+            if self.settings.is_postgres
+            else LocalLocks()
+        )
 
     def construct_env(self, name: str, env: EnvType | None = None) -> Environment:
         """Only the given settings configure the library (never os.environ)."""
@@ -108,10 +114,11 @@ class Ledger(Application[UUID]):
             raise InvalidValue("the clock must give aware datetimes")
         return now
 
-    def _load(self, cls: type[A], aggregate_id: UUID, missing: type[Exception],
-              version: int | None = None) -> A:
+    def _load(
+        self, cls: type[A], aggregate_id: UUID, missing: type[Exception], version: int | None = None
+    ) -> A:
         try:
-            aggregate = self.repository.get(aggregate_id, version=version)
+            aggregate: Aggregate = self.repository.get(aggregate_id, version=version)
         except AggregateNotFoundError:
             raise missing(f"no {cls.__name__.lower()} {aggregate_id}") from None
         if not isinstance(aggregate, cls):
@@ -153,127 +160,240 @@ class Ledger(Application[UUID]):
                 to_save, target, result = run()
                 extra: list[Aggregate] = []
                 if idempotency_key:
-                    extra.append(IdempotencyRecord.record(
-                        key=idempotency_key, command=command, fingerprint=digest,
-                        target_id=target.id, target_version=target.version, result=result,
-                        actor=actor, at=self._now()))
+                    extra.append(
+                        IdempotencyRecord.record(
+                            key=idempotency_key,
+                            command=command,
+                            fingerprint=digest,
+                            target_id=target.id,
+                            target_version=target.version,
+                            result=result,
+                            actor=actor,
+                            at=self._now(),
+                        )
+                    )
                 try:
                     recordings = self.save(*to_save, *extra)
                 except IntegrityError:
                     if creates and not idempotency_key:
                         raise AlreadyExists(f"{command}: already recorded") from None
                     continue
-                position = max((r.notification.id for r in recordings
-                                if r.domain_event.originator_id == target.id), default=0)
+                position = max(
+                    (
+                        r.notification.id
+                        for r in recordings
+                        if r.domain_event.originator_id == target.id
+                    ),
+                    default=0,
+                )
                 return Outcome(target.id, target.version, position, result)
         raise ConcurrencyConflict(
-            f"{command}: the aggregate kept changing; retried {self.settings.write_retries} "
-            "times")
+            f"{command}: the aggregate kept changing; retried {self.settings.write_retries} times"
+        )
 
     def _replay(self, key: str, digest: str) -> Outcome | None:
         try:
-            record = self.repository.get(IdempotencyRecord.id_for(key))
+            record: Aggregate = self.repository.get(IdempotencyRecord.id_for(key))
         except AggregateNotFoundError:
             return None
         assert isinstance(record, IdempotencyRecord)
         if record.fingerprint != digest:
             raise IdempotencyKeyReused(
-                "this Idempotency-Key was used for a different request",
-                field="Idempotency-Key")
+                "this Idempotency-Key was used for a different request", field="Idempotency-Key"
+            )
         position = self.position_of(record.target_id, record.target_version)
-        return Outcome(record.target_id, record.target_version, position, record.result,
-                       replayed=True)
+        return Outcome(
+            record.target_id, record.target_version, position, record.result, replayed=True
+        )
 
     def position_of(self, aggregate_id: UUID, version: int) -> int:
         """The notification id (stream position) of one stored event."""
         datastore: Any = self.recorder.datastore  # type: ignore[attr-defined]
         if self.settings.is_postgres:
             table = f"{self.name.lower()}_events"
-            sql = (f"SELECT notification_id FROM {table} "  # noqa: S608 - fixed table name
-                   "WHERE originator_id = %s AND originator_version = %s")
+            sql = (
+                f"SELECT notification_id FROM {table} "
+                "WHERE originator_id = %s AND originator_version = %s"
+            )
             with datastore.transaction(commit=False) as curs:
                 curs.execute(sql, (aggregate_id, version))
                 row = curs.fetchone()
             return int(row["notification_id"]) if row else 0
         with datastore.transaction(commit=False) as curs:
-            curs.execute("SELECT rowid FROM stored_events WHERE originator_id = ? "
-                         "AND originator_version = ?", (aggregate_id.hex, version))
+            curs.execute(
+                "SELECT rowid FROM stored_events WHERE originator_id = ? "
+                "AND originator_version = ?",
+                (aggregate_id.hex, version),
+            )
             row = curs.fetchone()
         return int(row[0]) if row else 0
 
     # --- collectivités and aires --------------------------------------------------------
 
-    def register_collectivite(self, *, code: str, name: str, siren: str,
-                              actor: str) -> Outcome:
+    def register_collectivite(self, *, code: str, name: str, siren: str, actor: str) -> Outcome:
         def run() -> tuple[Sequence[Aggregate], Aggregate, dict[str, Any]]:
-            c = Collectivite.register(code=code, name=name, siren=siren, actor=actor,
-                                      at=self._now())
+            c = Collectivite.register(
+                code=code, name=name, siren=siren, actor=actor, at=self._now()
+            )
             return [c], c, {}
-        return self._write(Collectivite.id_for(code), "register_collectivite", run,
-                           actor=actor, creates=True)
 
-    def register_aire(self, *, code: str, name: str, collectivite_id: UUID, sector: str,
-                      mode: Mode | str, insee_code: str, departement: str, latitude: Decimal,
-                      longitude: Decimal, actor: str) -> Outcome:
+        return self._write(
+            Collectivite.id_for(code), "register_collectivite", run, actor=actor, creates=True
+        )
+
+    def register_aire(
+        self,
+        *,
+        code: str,
+        name: str,
+        collectivite_id: UUID,
+        sector: str,
+        mode: Mode | str,
+        insee_code: str,
+        departement: str,
+        latitude: Decimal,
+        longitude: Decimal,
+        actor: str,
+    ) -> Outcome:
         self.collectivite(collectivite_id)
 
         def run() -> tuple[Sequence[Aggregate], Aggregate, dict[str, Any]]:
             aire = Aire.register(
-                code=code, name=name, collectivite_id=collectivite_id, sector=sector,
-                mode=mode, insee_code=insee_code, departement=departement,
-                latitude=latitude, longitude=longitude, actor=actor, at=self._now())
+                code=code,
+                name=name,
+                collectivite_id=collectivite_id,
+                sector=sector,
+                mode=mode,
+                insee_code=insee_code,
+                departement=departement,
+                latitude=latitude,
+                longitude=longitude,
+                actor=actor,
+                at=self._now(),
+            )
             return [aire], aire, {}
-        return self._write(Aire.id_for(code), "register_aire", run, actor=actor,
-                           creates=True)
 
-    def _on_aire(self, aire_id: UUID, command: str,
-                 act: Callable[[Aire], None], actor: str) -> Outcome:
+        return self._write(Aire.id_for(code), "register_aire", run, actor=actor, creates=True)
+
+    def _on_aire(
+        self, aire_id: UUID, command: str, act: Callable[[Aire], None], actor: str
+    ) -> Outcome:
         def run() -> tuple[Sequence[Aggregate], Aggregate, dict[str, Any]]:
             aire = self.aire(aire_id)
             act(aire)
             return [aire], aire, {}
+
         return self._write(aire_id, command, run, actor=actor)
 
-    def add_emplacement(self, aire_id: UUID, *, number: str, places: int = 2,
-                        surface_m2: Decimal | None = None, actor: str) -> Outcome:
-        return self._on_aire(aire_id, "add_emplacement", lambda a: a.add_emplacement(
-            number=number, places=places, surface_m2=surface_m2, actor=actor,
-            at=self._now()), actor)
+    def add_emplacement(
+        self,
+        aire_id: UUID,
+        *,
+        number: str,
+        places: int = 2,
+        surface_m2: Decimal | None = None,
+        actor: str,
+    ) -> Outcome:
+        return self._on_aire(
+            aire_id,
+            "add_emplacement",
+            lambda a: a.add_emplacement(
+                number=number, places=places, surface_m2=surface_m2, actor=actor, at=self._now()
+            ),
+            actor,
+        )
 
-    def put_out_of_service(self, aire_id: UUID, *, number: str, start: date, reason: str,
-                           actor: str) -> Outcome:
-        return self._on_aire(aire_id, "put_out_of_service", lambda a: a.put_out_of_service(
-            number=number, start=start, reason=reason, actor=actor, at=self._now()), actor)
+    def put_out_of_service(
+        self, aire_id: UUID, *, number: str, start: date, reason: str, actor: str
+    ) -> Outcome:
+        return self._on_aire(
+            aire_id,
+            "put_out_of_service",
+            lambda a: a.put_out_of_service(
+                number=number, start=start, reason=reason, actor=actor, at=self._now()
+            ),
+            actor,
+        )
 
-    def put_back_in_service(self, aire_id: UUID, *, number: str, start: date,
-                            actor: str) -> Outcome:
-        return self._on_aire(aire_id, "put_back_in_service", lambda a: a.put_back_in_service(
-            number=number, start=start, actor=actor, at=self._now()), actor)
+    def put_back_in_service(
+        self, aire_id: UUID, *, number: str, start: date, actor: str
+    ) -> Outcome:
+        return self._on_aire(
+            aire_id,
+            "put_back_in_service",
+            lambda a: a.put_back_in_service(
+                number=number, start=start, actor=actor, at=self._now()
+            ),
+            actor,
+        )
 
-    def schedule_closure(self, aire_id: UUID, *, start: date, end: date, reason: str,
-                         prefect_derogation_ref: str | None = None, urgent: bool = False,
-                         actor: str) -> Outcome:
-        return self._on_aire(aire_id, "schedule_closure", lambda a: a.schedule_closure(
-            start=start, end=end, reason=reason, prefect_derogation_ref=prefect_derogation_ref,
-            urgent=urgent, actor=actor, at=self._now()), actor)
+    def schedule_closure(
+        self,
+        aire_id: UUID,
+        *,
+        start: date,
+        end: date,
+        reason: str,
+        prefect_derogation_ref: str | None = None,
+        urgent: bool = False,
+        actor: str,
+    ) -> Outcome:
+        return self._on_aire(
+            aire_id,
+            "schedule_closure",
+            lambda a: a.schedule_closure(
+                start=start,
+                end=end,
+                reason=reason,
+                prefect_derogation_ref=prefect_derogation_ref,
+                urgent=urgent,
+                actor=actor,
+                at=self._now(),
+            ),
+            actor,
+        )
 
     def adopt_tariff(self, aire_id: UUID, tariff: Tariff, *, actor: str) -> Outcome:
-        return self._on_aire(aire_id, "adopt_tariff", lambda a: a.adopt_tariff(
-            tariff, actor=actor, at=self._now()), actor)
+        return self._on_aire(
+            aire_id,
+            "adopt_tariff",
+            lambda a: a.adopt_tariff(tariff, actor=actor, at=self._now()),
+            actor,
+        )
 
-    def set_stay_rules(self, aire_id: UUID, *, max_consecutive_days: int,
-                       extension_cap_months: int, actor: str) -> Outcome:
-        return self._on_aire(aire_id, "set_stay_rules", lambda a: a.set_stay_rules(
-            max_consecutive_days=max_consecutive_days,
-            extension_cap_months=extension_cap_months, actor=actor, at=self._now()), actor)
+    def set_stay_rules(
+        self, aire_id: UUID, *, max_consecutive_days: int, extension_cap_months: int, actor: str
+    ) -> Outcome:
+        return self._on_aire(
+            aire_id,
+            "set_stay_rules",
+            lambda a: a.set_stay_rules(
+                max_consecutive_days=max_consecutive_days,
+                extension_cap_months=extension_cap_months,
+                actor=actor,
+                at=self._now(),
+            ),
+            actor,
+        )
 
     # --- stays --------------------------------------------------------------------------
 
-    def open_stay(self, aire_id: UUID, *, emplacement: str, household_ref: UUID,
-                  arrived_at: datetime, composition: Composition, agreement_ref: str,
-                  entry_inspection_ref: str, water_index: Decimal, electricity_index: Decimal,
-                  actor: str, stay_id: UUID | None = None,
-                  idempotency_key: str | None = None) -> Outcome:
+    def open_stay(
+        self,
+        aire_id: UUID,
+        *,
+        emplacement: str,
+        household_ref: UUID,
+        arrived_at: datetime,
+        composition: Composition,
+        agreement_ref: str,
+        entry_inspection_ref: str,
+        water_index: Decimal,
+        electricity_index: Decimal,
+        actor: str,
+        stay_id: UUID | None = None,
+        idempotency_key: str | None = None,
+    ) -> Outcome:
         """Open a stay; the aire records the emplacement as taken in the same transaction."""
         new_id = stay_id or uuid4()
 
@@ -281,55 +401,108 @@ class Ledger(Application[UUID]):
             at = self._now()
             aire = self.aire(aire_id)
             stay = Stay.open(
-                stay_id=new_id, aire_id=aire_id, emplacement=emplacement,
-                household_ref=household_ref, arrived_at=arrived_at, composition=composition,
-                agreement_ref=agreement_ref, entry_inspection_ref=entry_inspection_ref,
-                water_index=water_index, electricity_index=electricity_index,
+                stay_id=new_id,
+                aire_id=aire_id,
+                emplacement=emplacement,
+                household_ref=household_ref,
+                arrived_at=arrived_at,
+                composition=composition,
+                agreement_ref=agreement_ref,
+                entry_inspection_ref=entry_inspection_ref,
+                water_index=water_index,
+                electricity_index=electricity_index,
                 max_consecutive_days=aire.max_consecutive_days,
-                extension_cap_months=aire.extension_cap_months, actor=actor, at=at)
-            aire.admit(stay_id=new_id, emplacement=emplacement,
-                       arrival_day=paris_day(arrived_at), actor=actor, at=at)
+                extension_cap_months=aire.extension_cap_months,
+                actor=actor,
+                at=at,
+            )
+            aire.admit(
+                stay_id=new_id,
+                emplacement=emplacement,
+                arrival_day=paris_day(arrived_at),
+                actor=actor,
+                at=at,
+            )
             return [stay, aire], stay, {"stay_id": str(new_id)}
-        payload = dict(aire_id=aire_id, emplacement=emplacement, household_ref=household_ref,
-                       arrived_at=arrived_at, composition=composition,
-                       agreement_ref=agreement_ref, entry_inspection_ref=entry_inspection_ref,
-                       water_index=water_index, electricity_index=electricity_index)
-        return self._write(aire_id, "open_stay", run, idempotency_key=idempotency_key,
-                           payload=payload, actor=actor)
 
-    def _on_stay(self, stay_id: UUID, command: str, act: Callable[[Stay], dict[str, Any]],
-                 actor: str) -> Outcome:
+        payload = dict(
+            aire_id=aire_id,
+            emplacement=emplacement,
+            household_ref=household_ref,
+            arrived_at=arrived_at,
+            composition=composition,
+            agreement_ref=agreement_ref,
+            entry_inspection_ref=entry_inspection_ref,
+            water_index=water_index,
+            electricity_index=electricity_index,
+        )
+        return self._write(
+            aire_id, "open_stay", run, idempotency_key=idempotency_key, payload=payload, actor=actor
+        )
+
+    def _on_stay(
+        self, stay_id: UUID, command: str, act: Callable[[Stay], dict[str, Any]], actor: str
+    ) -> Outcome:
         def run() -> tuple[Sequence[Aggregate], Aggregate, dict[str, Any]]:
             stay = self.stay(stay_id)
             result = act(stay)
             return [stay], stay, result
+
         return self._write(stay_id, command, run, actor=actor)
 
-    def record_meter_reading(self, stay_id: UUID, *, meter: Meter | str, index: Decimal,
-                             read_at: datetime, corrects: int | None = None,
-                             actor: str) -> Outcome:
+    def record_meter_reading(
+        self,
+        stay_id: UUID,
+        *,
+        meter: Meter | str,
+        index: Decimal,
+        read_at: datetime,
+        corrects: int | None = None,
+        actor: str,
+    ) -> Outcome:
         def act(stay: Stay) -> dict[str, Any]:
-            reading = stay.read_meter(meter=meter, index=index, read_at=read_at,
-                                      corrects=corrects, actor=actor, at=self._now())
+            reading = stay.read_meter(
+                meter=meter,
+                index=index,
+                read_at=read_at,
+                corrects=corrects,
+                actor=actor,
+                at=self._now(),
+            )
             return {"seq": reading.seq}
+
         return self._on_stay(stay_id, "record_meter_reading", act, actor)
 
-    def extend_stay(self, stay_id: UUID, *, reason: ExtensionReason | str, evidence_ref: str,
-                    until: date, actor: str) -> Outcome:
+    def extend_stay(
+        self,
+        stay_id: UUID,
+        *,
+        reason: ExtensionReason | str,
+        evidence_ref: str,
+        until: date,
+        actor: str,
+    ) -> Outcome:
         def act(stay: Stay) -> dict[str, Any]:
-            stay.extend(reason=reason, evidence_ref=evidence_ref, until=until, actor=actor,
-                        at=self._now())
+            stay.extend(
+                reason=reason, evidence_ref=evidence_ref, until=until, actor=actor, at=self._now()
+            )
             return {"allowed_through": stay.allowed_through.isoformat()}
+
         return self._on_stay(stay_id, "extend_stay", act, actor)
 
     def assess_charges(self, stay_id: UUID, *, through: date, actor: str) -> Outcome:
         """Charge the days and consumption not yet charged, up to ``through``."""
+
         def act(stay: Stay) -> dict[str, Any]:
             tariffs = self.aire(stay.aire_id).tariffs
-            event = stay.assess_charges(through=through, tariffs=tariffs, actor=actor,
-                                        at=self._now())
-            return {"total_cents": event.total_cents if event else 0,
-                    "lines": len(event.lines) if event else 0}
+            event = stay.assess_charges(
+                through=through, tariffs=tariffs, actor=actor, at=self._now()
+            )
+            return {
+                "total_cents": event.total_cents if event else 0,
+                "lines": len(event.lines) if event else 0,
+            }
+
         return self._on_stay(stay_id, "assess_charges", act, actor)
 
     def deposit_held(self, stay: Stay) -> int:
@@ -337,8 +510,16 @@ class Ledger(Application[UUID]):
         aire = self.aire(stay.aire_id)
         return sum(self.register(r).deposit_held(stay.id) for r in aire.register_ids)
 
-    def depart(self, stay_id: UUID, *, departed_at: datetime, exit_inspection_ref: str,
-               water_index: Decimal, electricity_index: Decimal, actor: str) -> Outcome:
+    def depart(
+        self,
+        stay_id: UUID,
+        *,
+        departed_at: datetime,
+        exit_inspection_ref: str,
+        water_index: Decimal,
+        electricity_index: Decimal,
+        actor: str,
+    ) -> Outcome:
         """Close the stay, charge what remains, and free the emplacement, atomically."""
         stay_for_lock = self.stay(stay_id)
 
@@ -346,34 +527,56 @@ class Ledger(Application[UUID]):
             at = self._now()
             stay = self.stay(stay_id)
             aire = self.aire(stay.aire_id)
-            stay.depart(departed_at=departed_at, exit_inspection_ref=exit_inspection_ref,
-                        water_index=water_index, electricity_index=electricity_index,
-                        deposit_held_cents=self.deposit_held(stay), actor=actor, at=at)
-            event = stay.assess_charges(through=paris_day(departed_at), tariffs=aire.tariffs,
-                                        actor=actor, at=at)
+            stay.depart(
+                departed_at=departed_at,
+                exit_inspection_ref=exit_inspection_ref,
+                water_index=water_index,
+                electricity_index=electricity_index,
+                deposit_held_cents=self.deposit_held(stay),
+                actor=actor,
+                at=at,
+            )
+            event = stay.assess_charges(
+                through=paris_day(departed_at), tariffs=aire.tariffs, actor=actor, at=at
+            )
             aire.release(stay_id=stay_id, actor=actor, at=at)
-            return [stay, aire], stay, {"final_charges_cents": event.total_cents if event
-                                        else 0}
+            return [stay, aire], stay, {"final_charges_cents": event.total_cents if event else 0}
+
         return self._write(stay_for_lock.aire_id, "depart", run, actor=actor)
 
     # --- registers ----------------------------------------------------------------------
 
-    def open_register(self, aire_id: UUID, *, regie_ref: str, float_cents: int,
-                      cash_ceiling_cents: int, payment_methods: Sequence[str],
-                      revenue_types: Sequence[str], actor: str,
-                      register_id: UUID | None = None) -> Outcome:
+    def open_register(
+        self,
+        aire_id: UUID,
+        *,
+        regie_ref: str,
+        float_cents: int,
+        cash_ceiling_cents: int,
+        payment_methods: Sequence[str],
+        revenue_types: Sequence[str],
+        actor: str,
+        register_id: UUID | None = None,
+    ) -> Outcome:
         new_id = register_id or uuid4()
 
         def run() -> tuple[Sequence[Aggregate], Aggregate, dict[str, Any]]:
             at = self._now()
             aire = self.aire(aire_id)
             register = CashRegister.open(
-                register_id=new_id, aire_id=aire_id, regie_ref=regie_ref,
-                float_cents=float_cents, cash_ceiling_cents=cash_ceiling_cents,
-                payment_methods=tuple(payment_methods), revenue_types=tuple(revenue_types),
-                actor=actor, at=at)
+                register_id=new_id,
+                aire_id=aire_id,
+                regie_ref=regie_ref,
+                float_cents=float_cents,
+                cash_ceiling_cents=cash_ceiling_cents,
+                payment_methods=tuple(payment_methods),
+                revenue_types=tuple(revenue_types),
+                actor=actor,
+                at=at,
+            )
             aire.attach_register(new_id, actor=actor, at=at)
             return [register, aire], register, {"register_id": str(new_id)}
+
         return self._write(aire_id, "open_register", run, actor=actor)
 
     def attach_register(self, aire_id: UUID, register_id: UUID, *, actor: str) -> Outcome:
@@ -381,31 +584,57 @@ class Ledger(Application[UUID]):
         register = self.register(register_id)
         if self.aire(register.aire_id).collectivite_id != self.aire(aire_id).collectivite_id:
             raise NotAllowed("a régie spans aires of one collectivité", field="aire_id")
-        return self._on_aire(aire_id, "attach_register", lambda a: a.attach_register(
-            register_id, actor=actor, at=self._now()), actor)
+        return self._on_aire(
+            aire_id,
+            "attach_register",
+            lambda a: a.attach_register(register_id, actor=actor, at=self._now()),
+            actor,
+        )
 
     def _stay_for_register(self, register: CashRegister, stay_id: UUID) -> Stay:
         stay = self.stay(stay_id)
-        if stay.aire_id != register.aire_id and \
-                register.id not in self.aire(stay.aire_id).register_ids:
-            raise NotAllowed("this register does not collect for that stay's aire",
-                             field="stay_id")
+        if (
+            stay.aire_id != register.aire_id
+            and register.id not in self.aire(stay.aire_id).register_ids
+        ):
+            raise NotAllowed("this register does not collect for that stay's aire", field="stay_id")
         return stay
 
-    def _on_register(self, register_id: UUID, command: str,
-                     act: Callable[[CashRegister], dict[str, Any]], *, actor: str,
-                     idempotency_key: str | None, payload: dict[str, Any]) -> Outcome:
+    def _on_register(
+        self,
+        register_id: UUID,
+        command: str,
+        act: Callable[[CashRegister], dict[str, Any]],
+        *,
+        actor: str,
+        idempotency_key: str | None,
+        payload: dict[str, Any],
+    ) -> Outcome:
         def run() -> tuple[Sequence[Aggregate], Aggregate, dict[str, Any]]:
             register = self.register(register_id)
             result = act(register)
             result["hash"] = register.head_hash
             return [register], register, result
-        return self._write(register_id, command, run, idempotency_key=idempotency_key,
-                           payload=dict(payload, register_id=register_id), actor=actor)
 
-    def post_receipt(self, register_id: UUID, *, stay_id: UUID | None,
-                     method: PaymentMethod | str, lines: Sequence[tuple[str, int]], actor: str,
-                     idempotency_key: str | None = None) -> Outcome:
+        return self._write(
+            register_id,
+            command,
+            run,
+            idempotency_key=idempotency_key,
+            payload=dict(payload, register_id=register_id),
+            actor=actor,
+        )
+
+    def post_receipt(
+        self,
+        register_id: UUID,
+        *,
+        stay_id: UUID | None,
+        method: PaymentMethod | str,
+        lines: Sequence[tuple[str, int]],
+        actor: str,
+        idempotency_key: str | None = None,
+    ) -> Outcome:
         """Issue the next numbered receipt. ``result``: number, total_cents, hash,
         remittance_due (the cash ceiling is passed: the receipt stands, a remittance is due)."""
         receipt_lines = tuple(ReceiptLine(str(t), a) for t, a in lines)
@@ -417,93 +646,200 @@ class Ledger(Application[UUID]):
             else:
                 aire_id, household = register.aire_id, None
             number = register.issue_receipt(
-                aire_id=aire_id, stay_id=stay_id, household_ref=household, method=method,
-                lines=receipt_lines, actor=actor, at=self._now())
-            return {"number": number, "total_cents": sum(a for _, a in lines),
-                    "remittance_due": register.remittance_due}
-        return self._on_register(register_id, "post_receipt", act, actor=actor,
-                                 idempotency_key=idempotency_key,
-                                 payload=dict(stay_id=stay_id, method=str(method),
-                                              lines=[list(x) for x in lines]))
+                aire_id=aire_id,
+                stay_id=stay_id,
+                household_ref=household,
+                method=method,
+                lines=receipt_lines,
+                actor=actor,
+                at=self._now(),
+            )
+            return {
+                "number": number,
+                "total_cents": sum(a for _, a in lines),
+                "remittance_due": register.remittance_due,
+            }
 
-    def cancel_receipt(self, register_id: UUID, *, number: int, reason: str, actor: str,
-                       idempotency_key: str | None = None) -> Outcome:
+        return self._on_register(
+            register_id,
+            "post_receipt",
+            act,
+            actor=actor,
+            idempotency_key=idempotency_key,
+            payload=dict(stay_id=stay_id, method=str(method), lines=[list(x) for x in lines]),
+        )
+
+    def cancel_receipt(
+        self,
+        register_id: UUID,
+        *,
+        number: int,
+        reason: str,
+        actor: str,
+        idempotency_key: str | None = None,
+    ) -> Outcome:
         def act(register: CashRegister) -> dict[str, Any]:
             receipt = register.open_receipts.get(str(number))
             household = None
             if receipt is not None and receipt.stay_id is not None:
                 household = self.stay(receipt.stay_id).household_ref
-            register.cancel_receipt(number=number, reason=reason, household_ref=household,
-                                    actor=actor, at=self._now())
+            register.cancel_receipt(
+                number=number, reason=reason, household_ref=household, actor=actor, at=self._now()
+            )
             return {"number": number}
-        return self._on_register(register_id, "cancel_receipt", act, actor=actor,
-                                 idempotency_key=idempotency_key,
-                                 payload=dict(number=number, reason=reason))
 
-    def refund_deposit(self, register_id: UUID, *, stay_id: UUID, amount_cents: int,
-                       method: PaymentMethod | str, actor: str,
-                       idempotency_key: str | None = None) -> Outcome:
+        return self._on_register(
+            register_id,
+            "cancel_receipt",
+            act,
+            actor=actor,
+            idempotency_key=idempotency_key,
+            payload=dict(number=number, reason=reason),
+        )
+
+    def refund_deposit(
+        self,
+        register_id: UUID,
+        *,
+        stay_id: UUID,
+        amount_cents: int,
+        method: PaymentMethod | str,
+        actor: str,
+        idempotency_key: str | None = None,
+    ) -> Outcome:
         def act(register: CashRegister) -> dict[str, Any]:
             stay = self._stay_for_register(register, stay_id)
-            register.refund_deposit(aire_id=stay.aire_id, stay_id=stay_id,
-                                    amount_cents=amount_cents, method=method, actor=actor,
-                                    at=self._now())
+            register.refund_deposit(
+                aire_id=stay.aire_id,
+                stay_id=stay_id,
+                amount_cents=amount_cents,
+                method=method,
+                actor=actor,
+                at=self._now(),
+            )
             return {"deposit_held_cents": register.deposit_held(stay_id)}
-        return self._on_register(register_id, "refund_deposit", act, actor=actor,
-                                 idempotency_key=idempotency_key,
-                                 payload=dict(stay_id=stay_id, amount_cents=amount_cents,
-                                              method=str(method)))
 
-    def withhold_deposit(self, register_id: UUID, *, stay_id: UUID, amount_cents: int,
-                         reason: WithholdingReason | str, reference: str, actor: str,
-                         idempotency_key: str | None = None) -> Outcome:
+        return self._on_register(
+            register_id,
+            "refund_deposit",
+            act,
+            actor=actor,
+            idempotency_key=idempotency_key,
+            payload=dict(stay_id=stay_id, amount_cents=amount_cents, method=str(method)),
+        )
+
+    def withhold_deposit(
+        self,
+        register_id: UUID,
+        *,
+        stay_id: UUID,
+        amount_cents: int,
+        reason: WithholdingReason | str,
+        reference: str,
+        actor: str,
+        idempotency_key: str | None = None,
+    ) -> Outcome:
         def act(register: CashRegister) -> dict[str, Any]:
             stay = self._stay_for_register(register, stay_id)
-            register.withhold_deposit(aire_id=stay.aire_id, stay_id=stay_id,
-                                      amount_cents=amount_cents, reason=reason,
-                                      reference=reference, actor=actor, at=self._now())
+            register.withhold_deposit(
+                aire_id=stay.aire_id,
+                stay_id=stay_id,
+                amount_cents=amount_cents,
+                reason=reason,
+                reference=reference,
+                actor=actor,
+                at=self._now(),
+            )
             return {"deposit_held_cents": register.deposit_held(stay_id)}
-        return self._on_register(register_id, "withhold_deposit", act, actor=actor,
-                                 idempotency_key=idempotency_key,
-                                 payload=dict(stay_id=stay_id, amount_cents=amount_cents,
-                                              reason=str(reason), reference=reference))
 
-    def remit(self, register_id: UUID, *, through_receipt: int,
-              amounts_by_method: dict[str, int], actor: str,
-              idempotency_key: str | None = None) -> Outcome:
+        return self._on_register(
+            register_id,
+            "withhold_deposit",
+            act,
+            actor=actor,
+            idempotency_key=idempotency_key,
+            payload=dict(
+                stay_id=stay_id, amount_cents=amount_cents, reason=str(reason), reference=reference
+            ),
+        )
+
+    def remit(
+        self,
+        register_id: UUID,
+        *,
+        through_receipt: int,
+        amounts_by_method: dict[str, int],
+        actor: str,
+        idempotency_key: str | None = None,
+    ) -> Outcome:
         def act(register: CashRegister) -> dict[str, Any]:
-            slip = register.remit(through_receipt=through_receipt,
-                                  amounts_by_method=amounts_by_method, actor=actor,
-                                  at=self._now())
+            slip = register.remit(
+                through_receipt=through_receipt,
+                amounts_by_method=amounts_by_method,
+                actor=actor,
+                at=self._now(),
+            )
             return {"slip_number": slip}
-        return self._on_register(register_id, "remit", act, actor=actor,
-                                 idempotency_key=idempotency_key,
-                                 payload=dict(through_receipt=through_receipt,
-                                              amounts_by_method=amounts_by_method))
 
-    def count_cash(self, register_id: UUID, *, counted_cents: int, actor: str,
-                   idempotency_key: str | None = None) -> Outcome:
+        return self._on_register(
+            register_id,
+            "remit",
+            act,
+            actor=actor,
+            idempotency_key=idempotency_key,
+            payload=dict(through_receipt=through_receipt, amounts_by_method=amounts_by_method),
+        )
+
+    def count_cash(
+        self,
+        register_id: UUID,
+        *,
+        counted_cents: int,
+        actor: str,
+        idempotency_key: str | None = None,
+    ) -> Outcome:
         def act(register: CashRegister) -> dict[str, Any]:
-            difference = register.count_cash(counted_cents=counted_cents, actor=actor,
-                                             at=self._now())
+            difference = register.count_cash(
+                counted_cents=counted_cents, actor=actor, at=self._now()
+            )
             return {"difference_cents": difference}
-        return self._on_register(register_id, "count_cash", act, actor=actor,
-                                 idempotency_key=idempotency_key,
-                                 payload=dict(counted_cents=counted_cents))
 
-    def close_period(self, register_id: UUID, *, period: Period | str, day: date,
-                     actor: str, idempotency_key: str | None = None) -> Outcome:
+        return self._on_register(
+            register_id,
+            "count_cash",
+            act,
+            actor=actor,
+            idempotency_key=idempotency_key,
+            payload=dict(counted_cents=counted_cents),
+        )
+
+    def close_period(
+        self,
+        register_id: UUID,
+        *,
+        period: Period | str,
+        day: date,
+        actor: str,
+        idempotency_key: str | None = None,
+    ) -> Outcome:
         def act(register: CashRegister) -> dict[str, Any]:
             register.close_period(period=period, day=day, actor=actor, at=self._now())
             return {"perpetual_total_cents": register.perpetual_total_cents}
-        return self._on_register(register_id, "close_period", act, actor=actor,
-                                 idempotency_key=idempotency_key,
-                                 payload=dict(period=str(period), day=day))
+
+        return self._on_register(
+            register_id,
+            "close_period",
+            act,
+            actor=actor,
+            idempotency_key=idempotency_key,
+            payload=dict(period=str(period), day=day),
+        )
 
     # --- audit --------------------------------------------------------------------------
 
-    def verify_register(self, register_id: UUID, *,
-                        anchor: tuple[int, str] | None = None) -> VerificationReport:
+    def verify_register(
+        self, register_id: UUID, *, anchor: tuple[int, str] | None = None
+    ) -> VerificationReport:
         """Replay a register's stored events and check the chain; problems are values."""
         self.register(register_id)
         links = []
@@ -512,9 +848,16 @@ class Ledger(Application[UUID]):
                 event = self.mapper.to_domain_event(stored)
                 fields = dict(vars(event))
                 reencoded = self.mapper.to_stored_event(event).state == stored.state
-                links.append(ChainLink(stored.originator_version, stored.topic, fields,
-                                       fields.get("hash"), reencoded))
-            except Exception:  # noqa: BLE001 - any undecodable row is a finding, not a crash
+                links.append(
+                    ChainLink(
+                        stored.originator_version,
+                        stored.topic,
+                        fields,
+                        fields.get("hash"),
+                        reencoded,
+                    )
+                )
+            except Exception:
                 links.append(ChainLink(stored.originator_version, stored.topic, None, None))
         return verify_chain(links, anchor=anchor)
 
@@ -522,6 +865,7 @@ class Ledger(Application[UUID]):
         """The register as it stood at ``as_of`` (its last event recorded at or before)."""
         version = 0
         for event in self.events.get(register_id):
+            assert isinstance(event, CashRegister.Event | CashRegister.Opened)
             if event.timestamp > as_of:
                 break
             version = event.originator_version

@@ -49,8 +49,14 @@ class PostgresLocks(LocalLocks):
 
     def __init__(self, conninfo: str, max_size: int = 8) -> None:
         super().__init__()
-        self._pool = ConnectionPool(conninfo, min_size=1, max_size=max_size, open=True,
-                                    kwargs={"autocommit": True}, timeout=30)
+        self._pool = ConnectionPool(
+            conninfo,
+            min_size=1,
+            max_size=max_size,
+            open=True,
+            kwargs={"autocommit": True},
+            timeout=30,
+        )
 
     @contextmanager
     def hold(self, key: UUID) -> Iterator[None]:

@@ -26,8 +26,20 @@ from hacienda_ledger.aggregates.values import (
 )
 
 VALUE_TYPES: tuple[type, ...] = (
-    Closure, Emplacement, OutOfService, OpenReceipt, ReceiptLine, Extension, MeterReading,
-    ChargeLine, Composition, DurationBand, PersonRate, SeasonalRate, Tariff, Totals,
+    Closure,
+    Emplacement,
+    OutOfService,
+    OpenReceipt,
+    ReceiptLine,
+    Extension,
+    MeterReading,
+    ChargeLine,
+    Composition,
+    DurationBand,
+    PersonRate,
+    SeasonalRate,
+    Tariff,
+    Totals,
 )
 
 

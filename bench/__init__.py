@@ -1,0 +1,1 @@
+"""Benchmarks (issue 6): run with `make bench`."""
