@@ -526,10 +526,11 @@ class CashRegister(Aggregate):
         )
 
     def remittable(self, method: str) -> int:
-        """What can be paid in: the balance of a method, less the float for cash."""
+        """What can be paid in: the balance of a method; for cash, less the float and less
+        the deposits held (third-party funds kept in the register to refund them)."""
         balance = self.balances.get(method, 0)
         if method == PaymentMethod.CASH.value:
-            balance -= self.float_cents
+            balance -= self.float_cents + sum(self.deposits_held.values())
         return max(0, balance)
 
     def remit(

@@ -1,0 +1,396 @@
+"""A small, realistic demo: two aires of Angers Loire Métropole over two months of 2025.
+
+Everything goes through the application layer with a simulated clock, so the recorded times
+are those of the story. Positions come from the public list of Maine-et-Loire sites
+(``data/aires-49.json``). Loading twice does nothing the second time.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from importlib import resources
+from typing import Any, TextIO
+from uuid import UUID, uuid5
+
+from hacienda_ledger.aggregates.aire import Aire
+from hacienda_ledger.aggregates.errors import AireNotFound, LedgerError
+from hacienda_ledger.aggregates.register import CashRegister
+from hacienda_ledger.aggregates.values import PARIS, Composition, Tariff, paris_day
+from hacienda_ledger.application import Ledger
+from hacienda_ledger.settings import Settings
+
+DEMO = UUID("3f7f5a8e-1d2c-4b6a-8e9f-7a6b5c4d3e2f")
+REVENUE_TYPES = ["pitch_fee", "water", "electricity", "deposit", "other"]
+
+
+def reference_sites() -> list[dict[str, str]]:
+    """The Maine-et-Loire sites, in WGS84 (see data/README.md)."""
+    text = resources.files("hacienda_ledger").joinpath("data/aires-49.json").read_text("utf-8")
+    sites: list[dict[str, str]] = json.loads(text)
+    return sites
+
+
+class SimulatedClock:
+    def __init__(self, start: datetime) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def at(self, day: date, hour: int, minute: int = 0) -> datetime:
+        moment = datetime.combine(day, time(hour, minute), tzinfo=PARIS).astimezone(UTC)
+        self.now = max(self.now, moment)
+        return self.now
+
+
+@dataclass
+class DemoAire:
+    code: str
+    lieu: str
+    insee: str
+    emplacements: int
+    aire_id: UUID | None = None
+    register_id: UUID | None = None
+
+
+AIRES = [
+    DemoAire("49007-CHALETS", "Angers les Chalets", "49007", 12),
+    DemoAire("49007-FLECHERIE", "Angers la Grande Flècherie", "49007", 16),
+]
+
+
+def load_demo(ledger: Ledger, clock: SimulatedClock, seed: int = 49) -> list[DemoAire]:
+    rng = random.Random(seed)
+    positions = {s["lieu"]: s for s in reference_sites()}
+    start = date(2025, 9, 1)
+    clock.at(start, 8)
+    coll = ledger.register_collectivite(
+        code="ALM", name="Angers Loire Métropole", siren="244900015", actor="admin"
+    )
+    for demo in AIRES:
+        site = positions[demo.lieu]
+        demo.aire_id = ledger.register_aire(
+            code=demo.code,
+            name=f"Aire d'accueil {demo.lieu}",
+            collectivite_id=coll.aggregate_id,
+            sector="Anjou",
+            mode="regie",
+            insee_code=demo.insee,
+            departement="49",
+            latitude=Decimal(site["latitude"]),
+            longitude=Decimal(site["longitude"]),
+            actor="manager-anjou",
+        ).aggregate_id
+        for n in range(1, demo.emplacements + 1):
+            ledger.add_emplacement(
+                demo.aire_id,
+                number=str(n),
+                places=2,
+                surface_m2=Decimal(150),
+                actor="manager-anjou",
+            )
+        ledger.adopt_tariff(
+            demo.aire_id,
+            Tariff(
+                effective_from=date(2025, 1, 1),
+                deliberation_ref="DEL-2024-118",
+                pitch_fee_per_day_cents=300,
+                water_price_per_m3=Decimal("3.5120"),
+                electricity_price_per_kwh=Decimal("0.2276"),
+                deposit_cents=15000,
+            ),
+            actor="manager",
+        )
+        ledger.adopt_tariff(
+            demo.aire_id,
+            Tariff(
+                effective_from=date(2025, 10, 1),
+                deliberation_ref="DEL-2025-087",
+                pitch_fee_per_day_cents=320,
+                water_price_per_m3=Decimal("3.6105"),
+                electricity_price_per_kwh=Decimal("0.2516"),
+                deposit_cents=15000,
+            ),
+            actor="manager",
+        )
+        demo.register_id = ledger.open_register(
+            demo.aire_id,
+            regie_ref="AC-ALM-2019-04",
+            float_cents=5000,
+            cash_ceiling_cents=150000,
+            payment_methods=["cash", "cheque", "card", "transfer"],
+            revenue_types=REVENUE_TYPES,
+            actor="manager-anjou",
+        ).aggregate_id
+        ledger.schedule_closure(
+            demo.aire_id,
+            start=date(2026, 1, 5),
+            end=date(2026, 1, 25),
+            reason="travaux annuels de maintenance",
+            actor="manager-anjou",
+        )
+        ledger.put_out_of_service(
+            demo.aire_id,
+            number="2",
+            start=date(2025, 9, 15),
+            reason="borne électrique hors service",
+            actor="manager-anjou",
+        )
+        ledger.put_back_in_service(
+            demo.aire_id, number="2", start=date(2025, 10, 6), actor="manager-anjou"
+        )
+    _simulate(ledger, clock, rng, start, date(2025, 10, 31))
+    return AIRES
+
+
+def _simulate(
+    ledger: Ledger, clock: SimulatedClock, rng: random.Random, start: date, end: date
+) -> None:
+    """Arrivals, weekly readings and charges, payments, departures, remittances, closures."""
+    stays: dict[UUID, dict[str, Any]] = {}
+    day = start
+    while day <= end:
+        for demo in AIRES:
+            assert demo.aire_id and demo.register_id
+            aire = ledger.aire(demo.aire_id)
+            free = [
+                n
+                for n, e in aire.emplacements.items()
+                if n not in aire.occupants and e.in_service_on(day)
+            ]
+            if free and rng.random() < 0.35:
+                n = rng.choice(free)
+                arrived = clock.at(day, 10, rng.randrange(0, 59))
+                household = uuid5(DEMO, f"household-{demo.code}-{day}-{n}")
+                stay_id = ledger.open_stay(
+                    demo.aire_id,
+                    emplacement=n,
+                    household_ref=household,
+                    arrived_at=arrived,
+                    composition=Composition(
+                        rng.choice([1, 2, 2, 3]),
+                        (("0-3", rng.randint(0, 1)), ("4-17", rng.randint(0, 3))),
+                    ),
+                    agreement_ref=f"COT-{day:%Y%m%d}-{n}",
+                    entry_inspection_ref=f"EDL-E-{n}",
+                    water_index=Decimal(rng.randrange(100, 900)),
+                    electricity_index=Decimal(rng.randrange(1000, 9000)),
+                    actor="cashier-anjou",
+                ).aggregate_id
+                stays[stay_id] = {
+                    "register": demo.register_id,
+                    "left": day + timedelta(days=rng.choice([3, 7, 12, 20, 40, 75])),
+                }
+                clock.at(day, 10, 59)
+                ledger.post_receipt(
+                    demo.register_id,
+                    stay_id=stay_id,
+                    method="cash",
+                    lines=[("deposit", 15000)],
+                    actor="cashier-anjou",
+                    idempotency_key=f"demo-deposit-{stay_id}",
+                )
+        for stay_id, info in list(stays.items()):
+            stay = ledger.stay(stay_id)
+            weekly = (day - stay.arrival_day).days % 7 == 6
+            leaving = day >= info["left"]
+            if not (weekly or leaving):
+                continue
+            clock.at(day, 17)
+            water = stay.effective_readings("water")[-1].index + Decimal(rng.randrange(1, 9))
+            power = stay.effective_readings("electricity")[-1].index + Decimal(
+                rng.randrange(10, 90)
+            )
+            ledger.record_meter_reading(
+                stay_id, meter="water", index=water, read_at=clock(), actor="cashier-anjou"
+            )
+            ledger.record_meter_reading(
+                stay_id, meter="electricity", index=power, read_at=clock(), actor="cashier-anjou"
+            )
+            through = day if not leaving else day - timedelta(days=1)
+            ledger.assess_charges(stay_id, through=through, actor="cashier-anjou")
+            stay = ledger.stay(stay_id)
+            paid = info.get("paid", 0)
+            due = stay.charged_cents - paid
+            if due > 0:
+                ledger.post_receipt(
+                    info["register"],
+                    stay_id=stay_id,
+                    method=rng.choice(["cash", "cash", "card", "cheque"]),
+                    lines=[("pitch_fee", due)],
+                    actor="cashier-anjou",
+                    idempotency_key=f"demo-pay-{stay_id}-{day}",
+                )
+                info["paid"] = paid + due
+            if leaving:
+                clock.at(day, 18)
+                ledger.refund_deposit(
+                    info["register"],
+                    stay_id=stay_id,
+                    amount_cents=15000,
+                    method="cash",
+                    actor="cashier-anjou",
+                    idempotency_key=f"demo-refund-{stay_id}",
+                )
+                ledger.depart(
+                    stay_id,
+                    departed_at=clock(),
+                    exit_inspection_ref="EDL-S",
+                    water_index=water,
+                    electricity_index=power,
+                    actor="cashier-anjou",
+                )
+                del stays[stay_id]
+        for demo in AIRES:
+            assert demo.register_id
+            clock.at(day, 19)
+            register = ledger.register(demo.register_id)
+            if day.weekday() == 4 and register.last_number > register.last_remitted_number:
+                amounts = {m: register.remittable(m) for m in ("cash", "cheque", "card")}
+                if any(amounts.values()):
+                    ledger.remit(
+                        demo.register_id,
+                        through_receipt=register.last_number,
+                        amounts_by_method={m: a for m, a in amounts.items() if a},
+                        actor="cashier-anjou",
+                        idempotency_key=f"demo-remit-{demo.code}-{day}",
+                    )
+            if day.weekday() == 4:
+                counted = ledger.register(demo.register_id).balances["cash"]
+                ledger.count_cash(
+                    demo.register_id,
+                    counted_cents=counted - rng.choice([0, 0, 0, 150]),
+                    actor="cashier-anjou",
+                )
+            clock.at(day, 20)
+            ledger.close_period(demo.register_id, period="day", day=day, actor="cashier-anjou")
+        next_day = day + timedelta(days=1)
+        if next_day.month != day.month:
+            for demo in AIRES:
+                assert demo.register_id
+                clock.at(next_day, 7)
+                ledger.close_period(
+                    demo.register_id, period="month", day=day, actor="cashier-anjou"
+                )
+        day = next_day
+
+
+def _euros(cents: int) -> str:
+    sign = "-" if cents < 0 else ""
+    return f"{sign}{abs(cents) // 100:,}.{abs(cents) % 100:02d}".replace(",", " ")
+
+
+def print_journal(ledger: Ledger, register_id: UUID, out: TextIO, limit: int = 40) -> None:
+    """The register's events as a cash journal (the projection of issue 4 will replace this)."""
+    register = ledger.register(register_id)
+    out.write(f"\nJournal de caisse — régie {register.regie_ref} — register {register_id}\n")
+    out.write(
+        f"{'n°':>4} {'date (Paris)':16} {'opération':22} {'mode':9} "
+        f"{'entrée €':>10} {'sortie €':>10}\n"
+    )
+    rows = 0
+    for event in ledger.events.get(register_id):
+        kind = type(event).__name__
+        number, method, amount_in, amount_out = "", "", 0, 0
+        if isinstance(event, CashRegister.ReceiptIssued):
+            number, method, amount_in = str(event.number), event.method, event.total_cents
+        elif isinstance(event, CashRegister.ReceiptCancelled):
+            number, method, amount_out = str(event.number), event.method, event.total_cents
+        elif isinstance(event, CashRegister.DepositRefunded):
+            method, amount_out = event.method, event.amount_cents
+        elif isinstance(event, CashRegister.RemittanceMade):
+            number, amount_out = f"B{event.slip_number}", event.total_cents
+        elif isinstance(event, CashRegister.CashShort):
+            method, amount_out = "cash", event.amount_cents
+        elif isinstance(event, CashRegister.CashOver):
+            method, amount_in = "cash", event.amount_cents
+        elif not isinstance(event, CashRegister.Opened | CashRegister.MonthClosed):
+            continue
+        when = event.timestamp.astimezone(PARIS).strftime("%d/%m/%Y %H:%M")
+        out.write(
+            f"{number:>4} {when:16} {kind:22} {method:9} "
+            f"{_euros(amount_in) if amount_in else '':>10} "
+            f"{_euros(amount_out) if amount_out else '':>10}\n"
+        )
+        rows += 1
+        if rows >= limit:
+            out.write("   … (first lines only)\n")
+            break
+    out.write(
+        f"Receipts issued: {register.last_number}; perpetual grand total: "
+        f"{_euros(register.perpetual_total_cents)} €; balances: "
+        + ", ".join(f"{m} {_euros(c)} €" for m, c in register.balances.items())
+        + "\n"
+    )
+
+
+def run_demo(settings: Settings, out: TextIO) -> int:
+    clock = SimulatedClock(datetime(2025, 9, 1, 6, tzinfo=UTC))
+    ledger = Ledger(settings, clock=clock)
+    try:
+        try:
+            ledger.aire(Aire.id_for(AIRES[0].code))
+            out.write(f"Demo already loaded in {settings.database_url}\n")
+            for demo in AIRES:
+                aire = ledger.aire(Aire.id_for(demo.code))
+                demo.aire_id, demo.register_id = aire.id, aire.register_ids[0]
+        except AireNotFound:
+            out.write(f"Loading the demo into {settings.database_url} …\n")
+            load_demo(ledger, clock)
+        for demo in AIRES:
+            assert demo.register_id
+            print_journal(ledger, demo.register_id, out)
+            report = ledger.verify_register(demo.register_id)
+            out.write(
+                f"Hash chain: {'intact' if report.ok else 'BROKEN'} — {report.events} "
+                f"events, head {report.head_hash}\n"
+            )
+    except LedgerError as exc:
+        out.write(f"error: {exc.code}: {exc.detail}\n")
+        return 1
+    finally:
+        ledger.close()
+    return 0
+
+
+def run_verify(settings: Settings, register: str | None, out: TextIO) -> int:
+    """Verify one register or every register of every aire; non-zero exit on any break."""
+    ledger = Ledger(settings)
+    try:
+        ids: list[UUID] = []
+        if register:
+            ids = [UUID(register)]
+        else:
+            for notification in _all_notifications(ledger):
+                if notification.topic.endswith("CashRegister.Opened"):
+                    ids.append(UUID(str(notification.originator_id)))
+        broken = 0
+        for register_id in ids:
+            report = ledger.verify_register(register_id)
+            status = "ok" if report.ok else "BROKEN"
+            out.write(f"{register_id} {status} events={report.events} head={report.head_hash}\n")
+            for problem in report.problems:
+                out.write(f"  event {problem.version}: {problem.kind}: {problem.detail}\n")
+            broken += not report.ok
+        out.write(f"{len(ids)} registers verified, {broken} broken\n")
+        return 1 if broken else 0
+    finally:
+        ledger.close()
+
+
+def _all_notifications(ledger: Ledger) -> list[Any]:
+    result: list[Any] = []
+    start = 1
+    while True:
+        batch = ledger.recorder.select_notifications(start=start, limit=1000)
+        if not batch:
+            return result
+        result.extend(batch)
+        start = batch[-1].id + 1
+
+
+__all__ = ["load_demo", "paris_day", "run_demo", "run_verify"]

@@ -1,0 +1,252 @@
+"""Idempotent writes, serialised concurrent postings, atomic multi-aggregate commands, and
+the register as of an instant — on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import multiprocessing
+import threading
+from datetime import date, timedelta
+from decimal import Decimal
+from uuid import UUID
+
+import pytest
+
+from hacienda_ledger.aggregates.errors import (
+    AlreadyExists,
+    EmplacementUnavailable,
+    IdempotencyKeyReused,
+)
+from hacienda_ledger.aggregates.register import CashRegister
+from hacienda_ledger.application import Ledger
+from hacienda_ledger.settings import Settings
+from tests.conftest import Clock, Site
+
+
+def receipt_numbers(ledger: Ledger, register_id: UUID) -> list[int]:
+    return [
+        e.number
+        for e in ledger.events.get(register_id)
+        if isinstance(e, CashRegister.ReceiptIssued)
+    ]
+
+
+def test_same_key_same_body_returns_the_original_receipt(ledger: Ledger, site: Site) -> None:
+    """A retried posting gets the original number, hash and position; nothing is recorded."""
+    first = ledger.post_receipt(
+        site.register_id,
+        stay_id=None,
+        method="cash",
+        lines=[("other", 500)],
+        actor="c",
+        idempotency_key="k-1",
+    )
+    before = ledger.register(site.register_id).version
+    again = ledger.post_receipt(
+        site.register_id,
+        stay_id=None,
+        method="cash",
+        lines=[("other", 500)],
+        actor="c",
+        idempotency_key="k-1",
+    )
+    assert again.replayed and not first.replayed
+    assert (first.result, first.position, first.version) == (
+        again.result,
+        again.position,
+        again.version,
+    )
+    assert ledger.register(site.register_id).version == before
+    assert receipt_numbers(ledger, site.register_id) == [1]
+
+
+def test_same_key_other_body_is_refused_and_records_nothing(ledger: Ledger, site: Site) -> None:
+    """The same Idempotency-Key with a different body is refused with its code."""
+    ledger.post_receipt(
+        site.register_id,
+        stay_id=None,
+        method="cash",
+        lines=[("other", 500)],
+        actor="c",
+        idempotency_key="k-2",
+    )
+    before = ledger.register(site.register_id).version
+    with pytest.raises(IdempotencyKeyReused) as caught:
+        ledger.post_receipt(
+            site.register_id,
+            stay_id=None,
+            method="cash",
+            lines=[("other", 501)],
+            actor="c",
+            idempotency_key="k-2",
+        )
+    assert caught.value.code == "idempotency_key_reused"
+    assert ledger.register(site.register_id).version == before
+
+
+def test_racing_retries_with_one_key_give_one_receipt(
+    settings: Settings, site: Site, clock: Clock
+) -> None:
+    """Two applications (two processes' worth of state) racing one key: one receipt."""
+    other = Ledger(settings, clock=clock)
+    try:
+        results = []
+
+        def post(app: Ledger) -> None:
+            results.append(
+                app.post_receipt(
+                    site.register_id,
+                    stay_id=None,
+                    method="card",
+                    lines=[("other", 700)],
+                    actor="c",
+                    idempotency_key="race",
+                )
+            )
+
+        threads = [
+            threading.Thread(target=post, args=(app,))
+            for app in (site.ledger, other, site.ledger, other)
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert {r.result["number"] for r in results} == {1}
+        assert receipt_numbers(site.ledger, site.register_id) == [1]
+    finally:
+        other.close()
+
+
+def test_concurrent_cashiers_get_consecutive_numbers(ledger: Ledger, site: Site) -> None:
+    """8 threads x 25 receipts on one register: numbers 1..200, none lost, none repeated."""
+    errors: list[BaseException] = []
+
+    def cashier(k: int) -> None:
+        try:
+            for i in range(25):
+                ledger.post_receipt(
+                    site.register_id,
+                    stay_id=None,
+                    method="cash",
+                    lines=[("other", 100 + k)],
+                    actor=f"cashier-{k}",
+                    idempotency_key=f"t{k}-{i}",
+                )
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=cashier, args=(k,)) for k in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert receipt_numbers(ledger, site.register_id) == list(range(1, 201))
+    assert ledger.verify_register(site.register_id).ok
+
+
+def _post_from_process(url: str, register_id: str, tag: str, n: int) -> None:
+    app = Ledger(Settings(database_url=url))
+    try:
+        for i in range(n):
+            app.post_receipt(
+                UUID(register_id),
+                stay_id=None,
+                method="cash",
+                lines=[("other", 100)],
+                actor=tag,
+                idempotency_key=f"{tag}-{i}",
+            )
+    finally:
+        app.close()
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+def test_two_processes_post_400_receipts_on_one_register(ledger: Ledger, site: Site) -> None:
+    """On PostgreSQL, two OS processes posting 200 receipts each end with numbers 1..400."""
+    # The processes record with the real clock: the register must not be "in the future".
+    ctx = multiprocessing.get_context("spawn")
+    url = ledger.settings.database_url
+    procs = [
+        ctx.Process(target=_post_from_process, args=(url, str(site.register_id), t, 200))
+        for t in ("p1", "p2")
+    ]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(timeout=300)
+    assert [p.exitcode for p in procs] == [0, 0]
+    fresh = Ledger(ledger.settings)
+    try:
+        assert receipt_numbers(fresh, site.register_id) == list(range(1, 401))
+        assert fresh.verify_register(site.register_id).ok
+    finally:
+        fresh.close()
+
+
+def test_an_aire_code_is_registered_once(ledger: Ledger, site: Site) -> None:
+    """Registering the same aire code twice conflicts (ids derive from codes)."""
+    with pytest.raises(AlreadyExists):
+        ledger.register_aire(
+            code="49007-A",
+            name="Doublon",
+            collectivite_id=site.collectivite_id,
+            sector="Anjou",
+            mode="dsp",
+            insee_code="49007",
+            departement="49",
+            latitude=Decimal("47.4"),
+            longitude=Decimal("-0.5"),
+            actor="m",
+        )
+
+
+def test_an_emplacement_takes_one_stay_at_a_time(ledger: Ledger, site: Site) -> None:
+    """Opening a second stay on an occupied emplacement is refused and records nothing."""
+    site.arrive("1")
+    version = ledger.aire(site.aire_id).version
+    with pytest.raises(EmplacementUnavailable):
+        site.arrive("1")
+    assert ledger.aire(site.aire_id).version == version
+
+
+def test_register_as_of_an_instant(ledger: Ledger, site: Site, clock: Clock) -> None:
+    """The register as of a past instant has the receipts recorded up to then, no more;
+    it works across snapshots (interval 50 in tests)."""
+    stamps = []
+    for i in range(120):
+        clock.advance(minutes=5)
+        ledger.post_receipt(
+            site.register_id, stay_id=None, method="cash", lines=[("other", 100)], actor="c"
+        )
+        stamps.append(clock())
+        if i % 40 == 39:
+            clock.advance(days=1)
+    as_of = stamps[69] + timedelta(seconds=1)
+    past = ledger.register_as_of(site.register_id, as_of)
+    assert past.last_number == 70
+    assert past.perpetual_total_cents == 7000
+    now = ledger.register(site.register_id)
+    assert now.last_number == 120
+
+
+def test_departure_frees_the_emplacement_atomically(
+    ledger: Ledger, site: Site, clock: Clock
+) -> None:
+    """Departure records the stay's departure, its final charges and the aire's release
+    together; the emplacement can take the next household."""
+    stay_id = site.arrive("2")
+    clock.advance(days=3)
+    ledger.depart(
+        stay_id,
+        departed_at=clock(),
+        exit_inspection_ref="EDL-S",
+        water_index=Decimal("101"),
+        electricity_index=Decimal("2010"),
+        actor="c",
+    )
+    stay = ledger.stay(stay_id)
+    assert stay.charged_until == date(2025, 1, 9)
+    assert "2" not in ledger.aire(site.aire_id).occupants
+    site.arrive("2")
