@@ -377,6 +377,8 @@ class Stay(Aggregate):
         """Charge every day not yet charged up to ``through`` (or to departure), and the
         water and electricity consumed since the last billed reading. Returns the event,
         or None when there was nothing to charge."""
+        if through < self.arrival_day:
+            raise InvalidPeriod("charges are assessed from the arrival day on", field="through")
         stop = through + timedelta(days=1)
         if self.end_day is not None:
             stop = min(stop, self.end_day)
