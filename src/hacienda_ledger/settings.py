@@ -26,6 +26,14 @@ class Settings(BaseSettings):
     snapshot_interval: int = Field(
         default=500, ge=10, description="events between register snapshots"
     )
+    create_tables: bool = Field(
+        default=True,
+        description="create the tables at start-up; say no for extra workers started after "
+        "the schema exists (several processes creating tables at once race)",
+    )
+    admin_token: str | None = Field(
+        default=None, description="bootstraps the first admin on an empty database"
+    )
     log_json: bool | None = Field(default=None, description="JSON logs (default: not a TTY)")
 
     @field_validator("database_url")
@@ -46,10 +54,10 @@ class Settings(BaseSettings):
 
     def eventsourcing_env(self) -> dict[str, str]:
         """The eventsourcing library's configuration keys for this database."""
-        env = {"IS_SNAPSHOTTING_ENABLED": "y"}
+        env = {"IS_SNAPSHOTTING_ENABLED": "y", "CREATE_TABLE": "y" if self.create_tables else "n"}
         if not self.is_postgres:
             path = self.sqlite_path
-            if str(path) != ":memory:":
+            if str(path) != ":memory:" and self.create_tables:
                 path.parent.mkdir(parents=True, exist_ok=True)
             env.update(
                 PERSISTENCE_MODULE="eventsourcing.sqlite",

@@ -23,7 +23,7 @@ def all_events(ledger: Ledger) -> list[object]:
 
 def test_a_stay_from_arrival_to_departure(ledger: Ledger, site: Site, clock: Clock) -> None:
     """Deposit, charges, payment, refund, departure: the stay is closed, the emplacement free,
-    every balance sums to zero and the register's chain verifies."""
+    a day charged ahead is credited, every balance sums to zero, the chain verifies."""
     stay_id = site.arrive()
     deposit = ledger.post_receipt(
         site.register_id,
@@ -39,7 +39,7 @@ def test_a_stay_from_arrival_to_departure(ledger: Ledger, site: Site, clock: Clo
         stay_id, meter="water", index=Decimal("102.5"), read_at=clock(), actor="cashier"
     )
     charged = ledger.assess_charges(stay_id, through=date(2025, 1, 13), actor="cashier")
-    # 8 days x 3.00 pitch + 1 child? no person rates -> 2400; water 2.5 m3 x 3.512 = 8.78
+    # 6..13 January: 8 days x 3.00 (no person rates) = 2400; water 2.5 m3 x 3.512 = 8.78
     assert charged.result["total_cents"] == 2400 + 878
     ledger.post_receipt(
         site.register_id,
@@ -57,7 +57,7 @@ def test_a_stay_from_arrival_to_departure(ledger: Ledger, site: Site, clock: Clo
         actor="cashier",
         idempotency_key="ref-1",
     )
-    ledger.depart(
+    departed = ledger.depart(
         stay_id,
         departed_at=clock(),
         exit_inspection_ref="EDL-S-1",
@@ -65,11 +65,13 @@ def test_a_stay_from_arrival_to_departure(ledger: Ledger, site: Site, clock: Clo
         electricity_index=Decimal("2000"),
         actor="cashier",
     )
+    # Leaving on the 13th: the 13th is not occupied, so the day charged ahead is credited.
+    assert departed.result["final_charges_cents"] == -300
     assert not ledger.stay(stay_id).is_open
     assert "1" not in ledger.aire(site.aire_id).occupants
     balances = balances_of(all_events(ledger))
     assert sum(balances.values()) == 0
-    assert balances[f"receivable/{stay_id}"] == 0
+    assert balances[f"receivable/{stay_id}"] == -300  # the household is owed 3.00 €
     report = ledger.verify_register(site.register_id)
     assert report.ok, report.problems
     assert report.events == 4

@@ -15,6 +15,7 @@ from uuid import UUID, uuid5
 from eventsourcing.domain import Aggregate
 
 from hacienda_ledger.aggregates.errors import (
+    AlreadyExists,
     ClosureTooLong,
     DerogationRequired,
     EmplacementNotFound,
@@ -273,7 +274,7 @@ class Aire(Aggregate):
         if not number:
             raise InvalidValue("an emplacement has a number", field="number")
         if number in self.emplacements:
-            raise InvalidValue(f"emplacement {number} already exists", field="number")
+            raise AlreadyExists(f"emplacement {number} already exists", field="number")
         if isinstance(places, bool) or not isinstance(places, int) or not 1 <= places <= 10:
             raise InvalidValue("an emplacement has 1 to 10 places", field="places")
         if surface_m2 is not None and surface_m2 <= 0:
@@ -447,6 +448,8 @@ class Aire(Aggregate):
         raise StayNotFound(f"stay {stay_id} is not on aire {self.code}")
 
     def attach_register(self, register_id: UUID, *, actor: str, at: datetime) -> None:
+        if register_id in self.register_ids:
+            raise AlreadyExists("this register already collects for the aire", field="register_id")
         self.trigger_event(
             self.RegisterAttached, register_id=register_id, actor=actor, timestamp=at
         )

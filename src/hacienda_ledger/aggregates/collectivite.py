@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID, uuid5
 
@@ -10,6 +11,16 @@ from eventsourcing.domain import Aggregate
 from hacienda_ledger.aggregates.errors import InvalidValue
 
 NAMESPACE = UUID("0d6b7c39-2b7e-4f55-8c1a-3c8e5d1f9a20")
+
+
+@dataclass(frozen=True)
+class Contact:
+    """A professional contact at the collectivité (who receives its reports)."""
+
+    name: str
+    role: str
+    email: str
+    phone: str
 
 
 class Collectivite(Aggregate):
@@ -23,20 +34,30 @@ class Collectivite(Aggregate):
         code: str
         name: str
         siren: str
+        contacts: tuple[Contact, ...]
         actor: str
 
         def apply(self, c: Collectivite) -> None:
             c.code = self.code
             c.name = self.name
             c.siren = self.siren
+            c.contacts = tuple(self.contacts)
 
     code: str
     name: str
     siren: str
+    contacts: tuple[Contact, ...]
 
     @classmethod
     def register(
-        cls, *, code: str, name: str, siren: str, actor: str, at: datetime
+        cls,
+        *,
+        code: str,
+        name: str,
+        siren: str,
+        contacts: tuple[Contact, ...] = (),
+        actor: str,
+        at: datetime,
     ) -> Collectivite:
         if not code.strip():
             raise InvalidValue("a collectivité has a code", field="code")
@@ -50,6 +71,7 @@ class Collectivite(Aggregate):
             code=code,
             name=name,
             siren=siren,
+            contacts=tuple(contacts),
             actor=actor,
             timestamp=at,
         )

@@ -3,17 +3,20 @@
 The tree::
 
     LedgerError
+    ├── Unauthenticated         unauthenticated       -> 401
+    ├── Forbidden (PermissionError) forbidden         -> 403
     ├── NotFound (LookupError)                        -> 404
+    │   ├── UserNotFound            user_not_found
     │   ├── AireNotFound            aire_not_found
     │   ├── CollectiviteNotFound    collectivite_not_found
     │   ├── StayNotFound            stay_not_found
     │   ├── RegisterNotFound        register_not_found
     │   ├── EmplacementNotFound     emplacement_not_found
     │   ├── ReceiptNotFound         receipt_not_found
-    │   ├── ReadingNotFound         reading_not_found
-    │   └── NoTariffInForce         no_tariff_in_force
+    │   └── ReadingNotFound         reading_not_found
     ├── Conflict                                      -> 409
     │   ├── AlreadyExists           already_exists
+    │   ├── NoTariffInForce         no_tariff_in_force
     │   ├── EmplacementUnavailable  emplacement_unavailable
     │   ├── StayClosed              stay_closed
     │   ├── DepositNotSettled       deposit_not_settled
@@ -52,6 +55,14 @@ class LedgerError(Exception):
         self.field = field
 
 
+class Unauthenticated(LedgerError):
+    code = "unauthenticated"
+
+
+class Forbidden(LedgerError, PermissionError):
+    code = "forbidden"
+
+
 class NotFound(LedgerError, LookupError):
     code = "not_found"
 
@@ -62,6 +73,10 @@ class Conflict(LedgerError):
 
 class Invalid(LedgerError, ValueError):
     code = "invalid"
+
+
+class UserNotFound(NotFound):
+    code = "user_not_found"
 
 
 class AireNotFound(NotFound):
@@ -92,7 +107,7 @@ class ReadingNotFound(NotFound):
     code = "reading_not_found"
 
 
-class NoTariffInForce(NotFound):
+class NoTariffInForce(Conflict):
     code = "no_tariff_in_force"
 
 

@@ -58,6 +58,11 @@ def _plain(value: Any) -> Any:
     raise TypeError(f"no canonical form for {type(value).__name__}")
 
 
+def topic_of(cls: type) -> str:
+    """The topic the library stores for a class: ``module:qualified.name``."""
+    return f"{cls.__module__}:{cls.__qualname__}"
+
+
 def canonical_bytes(topic: str, fields: Mapping[str, Any]) -> bytes:
     """The documented canonical serialisation of one event (``hash`` excluded)."""
     body = {"topic": topic, "fields": {k: _plain(v) for k, v in fields.items() if k != "hash"}}

@@ -13,12 +13,12 @@ from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.domain import Aggregate
-from eventsourcing.utils import get_topic
+from eventsourcing.domain import Aggregate, Snapshot
 
 from hacienda_ledger.aggregates.errors import (
     InsufficientFunds,
     InvalidAmount,
+    InvalidPeriod,
     InvalidValue,
     NotAllowed,
     PeriodClosed,
@@ -26,7 +26,7 @@ from hacienda_ledger.aggregates.errors import (
     ReceiptAlreadyRemitted,
     ReceiptNotFound,
 )
-from hacienda_ledger.aggregates.integrity import GENESIS, event_hash
+from hacienda_ledger.aggregates.integrity import GENESIS, event_hash, topic_of
 from hacienda_ledger.aggregates.values import (
     PaymentMethod,
     Period,
@@ -64,6 +64,16 @@ class OpenReceipt:
 class CashRegister(Aggregate):
     """One cash point: its receipts, deposits, remittances, counts and closures."""
 
+    class Snapshot(Snapshot):
+        """Snapshots store tuples as JSON arrays; restore them as the events build them."""
+
+        def mutate(self, _: None) -> CashRegister:
+            register = super().mutate(_)
+            for name, value in vars(register).items():
+                if isinstance(value, list):
+                    setattr(register, name, tuple(value))
+            return register  # type: ignore[return-value]
+
     class Event(Aggregate.Event):
         prev_hash: str
         hash: str
@@ -100,6 +110,8 @@ class CashRegister(Aggregate):
             register.balances = dict.fromkeys(self.payment_methods, 0)
             register.balances[PaymentMethod.CASH.value] = self.float_cents
             register.deposits_held = {}
+            register.deposits_by_method = {}
+            register.settled_by_stay = {}
             register.daily_totals = {}
             register.perpetual_total_cents = 0
             register.closed_through = None
@@ -125,9 +137,7 @@ class CashRegister(Aggregate):
             )
             register._move(self.method, self.total_cents)
             register._count(self.timestamp, self.lines, self.method, +1)
-            for line in self.lines:
-                if line.revenue_type == RevenueType.DEPOSIT.value and self.stay_id:
-                    register._hold(self.stay_id, line.amount_cents)
+            register._settle(self.stay_id, self.lines, self.method, +1)
 
     class ReceiptCancelled(Event):
         number: int
@@ -153,9 +163,7 @@ class CashRegister(Aggregate):
             )
             register._move(self.method, -self.total_cents)
             register._count(self.timestamp, self.lines, self.method, -1)
-            for line in self.lines:
-                if line.revenue_type == RevenueType.DEPOSIT.value and self.stay_id:
-                    register._hold(self.stay_id, -line.amount_cents)
+            register._settle(self.stay_id, self.lines, self.method, -1)
 
     class DepositRefunded(Event):
         aire_id: UUID
@@ -167,6 +175,7 @@ class CashRegister(Aggregate):
         def evolve(self, register: CashRegister) -> None:
             register._move(self.method, -self.amount_cents)
             register._hold(self.stay_id, -self.amount_cents)
+            register._release_reserve(self.amount_cents, first=self.method)
 
     class DepositWithheld(Event):
         aire_id: UUID
@@ -178,6 +187,12 @@ class CashRegister(Aggregate):
 
         def evolve(self, register: CashRegister) -> None:
             register._hold(self.stay_id, -self.amount_cents)
+            register._release_reserve(self.amount_cents, first=PaymentMethod.CASH.value)
+            if self.reason == WithholdingReason.UNPAID_CHARGES.value:
+                key = str(self.stay_id)
+                register.settled_by_stay[key] = (
+                    register.settled_by_stay.get(key, 0) + self.amount_cents
+                )
 
     class RemittanceMade(Event):
         slip_number: int
@@ -273,6 +288,8 @@ class CashRegister(Aggregate):
         self.last_slip_number: int
         self.balances: dict[str, int]
         self.deposits_held: dict[str, int]
+        self.deposits_by_method: dict[str, int]
+        self.settled_by_stay: dict[str, int]
         self.daily_totals: dict[str, Totals]
         self.perpetual_total_cents: int
         self.closed_through: date | None
@@ -294,6 +311,39 @@ class CashRegister(Aggregate):
         else:
             self.deposits_held.pop(key, None)
 
+    def _settle(
+        self, stay_id: UUID | None, lines: tuple[ReceiptLine, ...], method: str, sign: int
+    ) -> None:
+        """Deposit lines are held for the stay (and reserved in the method they were paid
+        with); other lines settle its charges."""
+        if stay_id is None:
+            return
+        key = str(stay_id)
+        for line in lines:
+            if line.revenue_type == RevenueType.DEPOSIT.value:
+                self._hold(stay_id, sign * line.amount_cents)
+                if sign > 0:
+                    self.deposits_by_method[method] = (
+                        self.deposits_by_method.get(method, 0) + line.amount_cents
+                    )
+                else:
+                    self._release_reserve(line.amount_cents, first=method)
+            else:
+                self.settled_by_stay[key] = (
+                    self.settled_by_stay.get(key, 0) + sign * line.amount_cents
+                )
+
+    def _release_reserve(self, amount: int, *, first: str) -> None:
+        """Deposits leave the reserve: from the given method first, then in method order."""
+        order = [first, *(m.value for m in PaymentMethod if m.value != first)]
+        for method in order:
+            take = min(amount, self.deposits_by_method.get(method, 0))
+            if take:
+                self.deposits_by_method[method] -= take
+                amount -= take
+            if not amount:
+                break
+
     def _count(
         self, timestamp: datetime, lines: tuple[ReceiptLine, ...], method: str, sign: int
     ) -> None:
@@ -314,7 +364,7 @@ class CashRegister(Aggregate):
             timestamp=at,
             prev_hash=self.head_hash,
         )
-        digest = event_hash(get_topic(event_class), full)
+        digest = event_hash(topic_of(event_class), full)
         self.trigger_event(
             event_class, timestamp=at, prev_hash=self.head_hash, hash=digest, **fields
         )
@@ -358,13 +408,13 @@ class CashRegister(Aggregate):
             revenue_types=types,
             actor=actor,
         )
-        topic = get_topic(cls.Opened)
+        topic = topic_of(cls.Opened)
         full = dict(
             fields,
             originator_id=register_id,
             originator_version=1,
             timestamp=at,
-            originator_topic=get_topic(cls),
+            originator_topic=topic_of(cls),
             prev_hash=GENESIS,
         )
         return cls._create(
@@ -456,6 +506,11 @@ class CashRegister(Aggregate):
     def deposit_held(self, stay_id: UUID) -> int:
         return self.deposits_held.get(str(stay_id), 0)
 
+    def settled(self, stay_id: UUID) -> int:
+        """What this register collected against the stay's charges (receipts net of
+        cancellations, plus deposit withheld for unpaid charges)."""
+        return self.settled_by_stay.get(str(stay_id), 0)
+
     def refund_deposit(
         self,
         *,
@@ -526,21 +581,21 @@ class CashRegister(Aggregate):
         )
 
     def remittable(self, method: str) -> int:
-        """What can be paid in: the balance of a method; for cash, less the float and less
-        the deposits held (third-party funds kept in the register to refund them)."""
-        balance = self.balances.get(method, 0)
+        """What can be paid in: the balance of a method, less the deposits held in it
+        (third-party funds kept to refund them) and, for cash, less the float."""
+        balance = self.balances.get(method, 0) - self.deposits_by_method.get(method, 0)
         if method == PaymentMethod.CASH.value:
-            balance -= self.float_cents + sum(self.deposits_held.values())
+            balance -= self.float_cents
         return max(0, balance)
 
     def remit(
         self, *, through_receipt: int, amounts_by_method: dict[str, int], actor: str, at: datetime
     ) -> int:
         """Pay collected money in to the comptable under the next numbered slip."""
-        if not self.last_remitted_number < through_receipt <= self.last_number:
+        if not self.last_remitted_number <= through_receipt <= self.last_number:
             raise InvalidValue(
-                f"the slip covers receipts {self.last_remitted_number + 1} to at most "
-                f"{self.last_number}",
+                f"the slip covers receipts up to one of {self.last_remitted_number} "
+                f"(none new) to {self.last_number}",
                 field="through_receipt",
             )
         amounts: dict[str, int] = {}
@@ -604,13 +659,16 @@ class CashRegister(Aggregate):
         start, end = period_bounds(period, day)
         today = paris_day(at)
         if end > today:
-            raise PeriodClosed(f"the {period.value} is not over yet (it ends {end})", field="date")
-        if period is Period.DAY and self.closed_through is not None and end <= self.closed_through:
-            raise PeriodClosed(f"{day} is already closed", field="date")
+            raise InvalidPeriod(f"the {period.value} is not over yet (it ends {end})", field="date")
+        if start.year in self.closed_years:
+            raise PeriodClosed(f"{start.year} is already closed", field="date")
         if period is Period.MONTH and start.isoformat()[:7] in self.closed_months:
             raise PeriodClosed(f"{start.isoformat()[:7]} is already closed", field="date")
-        if period is Period.YEAR and start.year in self.closed_years:
-            raise PeriodClosed(f"{start.year} is already closed", field="date")
+        if period is Period.DAY and self.closed_through is not None and end <= self.closed_through:
+            raise PeriodClosed(
+                f"{day} is sealed: the register is closed through {self.closed_through}",
+                field="date",
+            )
         if self.created_on is not None and end < paris_day(self.created_on):
             raise InvalidValue("the register did not exist then", field="date")
         totals = Totals()

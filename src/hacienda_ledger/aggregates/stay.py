@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from itertools import groupby
 from uuid import UUID
 
@@ -99,6 +99,7 @@ class Stay(Aggregate):
                 Meter.ELECTRICITY.value: stay.arrival_day,
             }
             stay.charged_until = stay.arrival_day
+            stay.pitch_lines = ()
             stay.extensions = ()
             stay.departed_at = None
             stay.exit_inspection_ref = None
@@ -145,6 +146,10 @@ class Stay(Aggregate):
             for line in self.lines:
                 if line.revenue_type != RevenueType.PITCH_FEE.value:
                     stay.billed_reading_day[line.revenue_type] = line.end
+            stay.pitch_lines = (
+                *stay.pitch_lines,
+                *(x for x in self.lines if x.revenue_type == RevenueType.PITCH_FEE.value),
+            )
             stay.charged_cents += self.total_cents
 
     class Departed(Aggregate.Event):
@@ -174,6 +179,7 @@ class Stay(Aggregate):
         self.billed_index: dict[str, Decimal]
         self.billed_reading_day: dict[str, date]
         self.charged_until: date
+        self.pitch_lines: tuple[ChargeLine, ...]
         self.extensions: tuple[Extension, ...]
         self.departed_at: datetime | None
         self.exit_inspection_ref: str | None
@@ -387,42 +393,27 @@ class Stay(Aggregate):
             for i in range(max(0, (stop - self.charged_until).days))
         ]
         lines = self._pitch_lines(days, tariffs)
+        charged_until = days[-1] + timedelta(days=1) if days else self.charged_until
+        if self.end_day is not None and self.charged_until > self.end_day:
+            lines.extend(self._credit_days_after(self.end_day))
+            charged_until = self.end_day
         billed = dict(self.billed_index)
         for meter in Meter:
-            series = self.effective_readings(meter)
+            series = [r for r in self.effective_readings(meter) if paris_day(r.read_at) <= through]
             last = series[-1]
-            last_day = paris_day(last.read_at)
-            if last_day > through:
-                candidates = [r for r in series if paris_day(r.read_at) <= through]
-                last = candidates[-1]
-                last_day = paris_day(last.read_at)
-            quantity = last.index - billed[meter.value]
-            if quantity == 0:
-                continue
-            tariff = tariff_in_force(tariffs, last_day)
-            if tariff is None:
-                raise NoTariffInForce(f"no tariff in force on {last_day}", field="through")
-            price = (
-                tariff.water_price_per_m3
-                if meter is Meter.WATER
-                else tariff.electricity_price_per_kwh
-            )
-            lines.append(
-                ChargeLine(
-                    revenue_type=meter.value,
-                    component=meter.value,
-                    start=self.billed_reading_day[meter.value],
-                    end=last_day,
-                    quantity=quantity,
-                    unit_price=price,
-                    amount_cents=to_cents(quantity * price),
-                    tariff_ref=tariff.ref,
+            lines.extend(
+                _fluid_lines(
+                    meter,
+                    billed_index=billed[meter.value],
+                    billed_day=self.billed_reading_day[meter.value],
+                    index=last.index,
+                    day=paris_day(last.read_at),
+                    tariffs=tariffs,
                 )
             )
             billed[meter.value] = last.index
         if not lines:
             return None
-        charged_until = days[-1] + timedelta(days=1) if days else self.charged_until
         if days and self.limit_exceeded_on is None and days[-1] > self.allowed_through:
             first = max(days[0], self.allowed_through + timedelta(days=1))
             self.trigger_event(
@@ -446,6 +437,31 @@ class Stay(Aggregate):
         event = self.pending_events[-1]
         assert isinstance(event, Stay.ChargesAssessed)
         return event
+
+    def _credit_days_after(self, end_day: date) -> list[ChargeLine]:
+        """Days charged ahead that the household did not occupy (it left earlier than
+        charged): credited at the rates they were charged, line by line."""
+        credits = []
+        for line in self.pitch_lines:
+            if line.amount_cents <= 0 or line.end < end_day:
+                continue
+            first = max(line.start, end_day)
+            span = (line.end - line.start).days + 1
+            per_day = line.quantity / span
+            quantity = -per_day * ((line.end - first).days + 1)
+            credits.append(
+                ChargeLine(
+                    revenue_type=line.revenue_type,
+                    component=line.component,
+                    start=first,
+                    end=line.end,
+                    quantity=quantity,
+                    unit_price=line.unit_price,
+                    amount_cents=to_cents(quantity * line.unit_price),
+                    tariff_ref=line.tariff_ref,
+                )
+            )
+        return credits
 
     def _pitch_lines(self, days: list[date], tariffs: tuple[Tariff, ...]) -> list[ChargeLine]:
         """Day by day rates, grouped into lines over runs of equal (component, tariff, rate)."""
@@ -530,6 +546,62 @@ class Stay(Aggregate):
             actor=actor,
             timestamp=at,
         )
+
+
+QUANTITY_STEP = Decimal("0.001")
+
+
+def _fluid_lines(
+    meter: Meter,
+    *,
+    billed_index: Decimal,
+    billed_day: date,
+    index: Decimal,
+    day: date,
+    tariffs: tuple[Tariff, ...],
+) -> list[ChargeLine]:
+    """Consumption since the last billed reading, priced with the tariff in force on each
+    day it covers (the days after the billed reading through the reading day). Where a
+    tariff changed in between, the quantity is shared pro rata temporis, to 0.001, the last
+    segment taking the remainder so that the quantities add up exactly."""
+    quantity = index - billed_index
+    if quantity == 0:
+        return []
+    days = [billed_day + timedelta(days=i + 1) for i in range((day - billed_day).days)] or [day]
+    segments: list[tuple[Tariff, date, date, int]] = []
+    for d in days:
+        tariff = tariff_in_force(tariffs, d)
+        if tariff is None:
+            raise NoTariffInForce(f"no tariff in force on {d}", field="through")
+        if segments and segments[-1][0] is tariff:
+            t, first, _, n = segments[-1]
+            segments[-1] = (t, first, d, n + 1)
+        else:
+            segments.append((tariff, d, d, 1))
+    lines = []
+    remaining = quantity
+    for k, (tariff, first, last, n) in enumerate(segments):
+        if k == len(segments) - 1:
+            share = remaining
+        else:
+            share = (quantity * n / len(days)).quantize(QUANTITY_STEP, rounding=ROUND_HALF_UP)
+        remaining -= share
+        price = (
+            tariff.water_price_per_m3 if meter is Meter.WATER else tariff.electricity_price_per_kwh
+        )
+        lines.append(
+            ChargeLine(
+                revenue_type=meter.value,
+                component=meter.value,
+                start=first if len(segments) > 1 else billed_day,
+                end=last,
+                quantity=share,
+                unit_price=price,
+                amount_cents=to_cents(share * price),
+                tariff_ref=tariff.ref,
+            )
+        )
+    return lines
 
 
 def _consecutive_runs(days: list[date]) -> list[tuple[date, date]]:

@@ -15,6 +15,7 @@ from uuid import UUID, uuid5
 
 from eventsourcing.domain import Aggregate
 
+from hacienda_ledger.aggregates.errors import InvalidValue
 from hacienda_ledger.aggregates.integrity import canonical_bytes
 
 NAMESPACE = UUID("a4c3f1e2-7b6d-4c5a-9e8f-0b1c2d3e4f50")
@@ -22,7 +23,10 @@ NAMESPACE = UUID("a4c3f1e2-7b6d-4c5a-9e8f-0b1c2d3e4f50")
 
 def fingerprint(command: str, payload: dict[str, Any]) -> str:
     """SHA-256 of the command's canonical content: same key, other content -> refused."""
-    return hashlib.sha256(canonical_bytes(command, payload)).hexdigest()
+    try:
+        return hashlib.sha256(canonical_bytes(command, payload)).hexdigest()
+    except TypeError as exc:
+        raise InvalidValue(f"unsupported value in the request: {exc}") from None
 
 
 class IdempotencyRecord(Aggregate):

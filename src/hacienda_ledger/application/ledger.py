@@ -9,7 +9,9 @@ the loaded state and their arguments, so running them again is safe).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import hashlib
+import secrets
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -19,10 +21,10 @@ from uuid import UUID, uuid4
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, JSONTranscoder
-from eventsourcing.utils import Environment, EnvType
+from eventsourcing.utils import Environment, EnvType, get_topic
 
 from hacienda_ledger.aggregates.aire import Aire
-from hacienda_ledger.aggregates.collectivite import Collectivite
+from hacienda_ledger.aggregates.collectivite import Collectivite, Contact
 from hacienda_ledger.aggregates.errors import (
     AireNotFound,
     AlreadyExists,
@@ -32,11 +34,15 @@ from hacienda_ledger.aggregates.errors import (
     InvalidValue,
     NotAllowed,
     RegisterNotFound,
+    StayClosed,
     StayNotFound,
+    Unauthenticated,
+    UserNotFound,
 )
 from hacienda_ledger.aggregates.integrity import ChainLink, VerificationReport, verify_chain
 from hacienda_ledger.aggregates.register import CashRegister, ReceiptLine
 from hacienda_ledger.aggregates.stay import Stay
+from hacienda_ledger.aggregates.user import ApiToken, Role, User
 from hacienda_ledger.aggregates.values import (
     Composition,
     ExtensionReason,
@@ -44,10 +50,12 @@ from hacienda_ledger.aggregates.values import (
     Mode,
     PaymentMethod,
     Period,
+    RevenueType,
     Tariff,
     WithholdingReason,
     paris_day,
 )
+from hacienda_ledger.application.access import Permission, authorize
 from hacienda_ledger.application.idempotency import IdempotencyRecord, fingerprint
 from hacienda_ledger.application.locks import LocalLocks, PostgresLocks
 from hacienda_ledger.application.transcodings import register_value_types
@@ -139,19 +147,22 @@ class Ledger(Application[UUID]):
 
     def _write(
         self,
-        lock_key: UUID,
+        lock_key: UUID | Sequence[UUID],
         command: str,
         run: Callable[[], tuple[Sequence[Aggregate], Aggregate, dict[str, Any]]],
         *,
         idempotency_key: str | None = None,
         payload: dict[str, Any] | None = None,
         actor: str = "",
-        creates: bool = False,
+        creates: UUID | None = None,
     ) -> Outcome:
-        """Run ``run`` under the lock, save atomically with its idempotency record, retry on
-        conflicts. ``run`` returns (aggregates to save, the target, result)."""
+        """Run ``run`` under the lock(s), save atomically with its idempotency record, retry
+        on conflicts. ``run`` returns (aggregates to save, the target, result). ``creates``
+        names the aggregate the command creates: if it exists already, that is a conflict
+        for the caller, not a race to retry."""
         digest = fingerprint(command, payload or {}) if idempotency_key else ""
-        with self.locks.hold(lock_key):
+        keys = [lock_key] if isinstance(lock_key, UUID) else list(lock_key)
+        with self.locks.hold_all(keys):
             for _ in range(self.settings.write_retries + 1):
                 if idempotency_key:
                     replay = self._replay(idempotency_key, digest)
@@ -175,8 +186,8 @@ class Ledger(Application[UUID]):
                 try:
                     recordings = self.save(*to_save, *extra)
                 except IntegrityError:
-                    if creates and not idempotency_key:
-                        raise AlreadyExists(f"{command}: already recorded") from None
+                    if creates is not None and not idempotency_key and self._exists(creates):
+                        raise AlreadyExists(f"{command}: {creates} exists already") from None
                     continue
                 position = max(
                     (
@@ -190,6 +201,9 @@ class Ledger(Application[UUID]):
         raise ConcurrencyConflict(
             f"{command}: the aggregate kept changing; retried {self.settings.write_retries} times"
         )
+
+    def _exists(self, aggregate_id: UUID) -> bool:
+        return bool(self.recorder.select_events(aggregate_id, limit=1))
 
     def _replay(self, key: str, digest: str) -> Outcome | None:
         try:
@@ -228,17 +242,126 @@ class Ledger(Application[UUID]):
             row = curs.fetchone()
         return int(row[0]) if row else 0
 
+    def ids_of(self, created_event: type[Aggregate.Created]) -> Iterator[UUID]:
+        """Ids of every aggregate created by that event class, in creation order (read from
+        the notification log, filtered by topic)."""
+        topic = get_topic(created_event)
+        start = 1
+        while True:
+            batch = self.recorder.select_notifications(start=start, limit=500, topics=[topic])
+            if not batch:
+                return
+            for notification in batch:
+                originator = notification.originator_id
+                yield originator if isinstance(originator, UUID) else UUID(str(originator))
+            start = batch[-1].id + 1
+
+    def last_position(self) -> int:
+        return self.recorder.max_notification_id() or 0
+
+    # --- users and access ---------------------------------------------------------------
+
+    @staticmethod
+    def token_digest(token: str) -> str:
+        return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+    def create_user(
+        self,
+        *,
+        name: str,
+        role: Role | str,
+        sectors: Sequence[str] = (),
+        aire_ids: Sequence[UUID] = (),
+        collectivite_id: UUID | None = None,
+        actor: str,
+        token: str | None = None,
+    ) -> tuple[Outcome, str]:
+        """Create a user and its bearer token; the token is returned once, stored as a hash."""
+        for aire_id in aire_ids:
+            self.aire(aire_id)
+        if collectivite_id is not None:
+            self.collectivite(collectivite_id)
+        secret = token or secrets.token_urlsafe(32)
+        user_id = uuid4()
+
+        def run() -> tuple[Sequence[Aggregate], Aggregate, dict[str, Any]]:
+            at = self._now()
+            user = User.create(
+                user_id=user_id,
+                name=name,
+                role=role,
+                sectors=tuple(sectors),
+                aire_ids=tuple(aire_ids),
+                collectivite_id=collectivite_id,
+                actor=actor,
+                at=at,
+            )
+            issued = ApiToken.issue(
+                token_sha256=self.token_digest(secret), user_id=user_id, actor=actor, at=at
+            )
+            return [user, issued], user, {}
+
+        return self._write(user_id, "create_user", run, actor=actor, creates=user_id), secret
+
+    def user(self, user_id: UUID) -> User:
+        return self._load(User, user_id, UserNotFound)
+
+    def authenticate(self, token: str) -> User:
+        """The user holding this bearer token, or ``Unauthenticated``."""
+        try:
+            issued = self._load(ApiToken, ApiToken.id_for(self.token_digest(token)), UserNotFound)
+            return self.user(issued.user_id)
+        except UserNotFound:
+            raise Unauthenticated("unknown or revoked bearer token") from None
+
+    def bootstrap_admin(self, token: str) -> bool:
+        """Create the first admin with the given token, unless that token exists already."""
+        try:
+            self.authenticate(token)
+            return False
+        except Unauthenticated:
+            self.create_user(name="admin", role=Role.ADMIN, actor="bootstrap", token=token)
+            return True
+
+    def authorize(
+        self,
+        user: User,
+        permission: Permission,
+        *,
+        aire_id: UUID | None = None,
+        register_id: UUID | None = None,
+        stay_id: UUID | None = None,
+    ) -> None:
+        """Check the user's role and scope for the aire concerned (found from a register or
+        a stay when that is what the request names)."""
+        if register_id is not None:
+            aire_id = self.register(register_id).aire_id
+        elif stay_id is not None:
+            aire_id = self.stay(stay_id).aire_id
+        authorize(user, permission, self.aire(aire_id) if aire_id is not None else None)
+
     # --- collectivités and aires --------------------------------------------------------
 
-    def register_collectivite(self, *, code: str, name: str, siren: str, actor: str) -> Outcome:
+    def register_collectivite(
+        self, *, code: str, name: str, siren: str, contacts: Sequence[Contact] = (), actor: str
+    ) -> Outcome:
         def run() -> tuple[Sequence[Aggregate], Aggregate, dict[str, Any]]:
             c = Collectivite.register(
-                code=code, name=name, siren=siren, actor=actor, at=self._now()
+                code=code,
+                name=name,
+                siren=siren,
+                contacts=tuple(contacts),
+                actor=actor,
+                at=self._now(),
             )
             return [c], c, {}
 
         return self._write(
-            Collectivite.id_for(code), "register_collectivite", run, actor=actor, creates=True
+            Collectivite.id_for(code),
+            "register_collectivite",
+            run,
+            actor=actor,
+            creates=Collectivite.id_for(code),
         )
 
     def register_aire(
@@ -273,7 +396,9 @@ class Ledger(Application[UUID]):
             )
             return [aire], aire, {}
 
-        return self._write(Aire.id_for(code), "register_aire", run, actor=actor, creates=True)
+        return self._write(
+            Aire.id_for(code), "register_aire", run, actor=actor, creates=Aire.id_for(code)
+        )
 
     def _on_aire(
         self, aire_id: UUID, command: str, act: Callable[[Aire], None], actor: str
@@ -505,6 +630,19 @@ class Ledger(Application[UUID]):
 
         return self._on_stay(stay_id, "assess_charges", act, actor)
 
+    def stay_account(self, stay_id: UUID) -> dict[str, int]:
+        """Charged, settled, balance due and deposit held for a stay, over its aire's
+        registers."""
+        stay = self.stay(stay_id)
+        registers = [self.register(r) for r in self.aire(stay.aire_id).register_ids]
+        settled = sum(r.settled(stay_id) for r in registers)
+        return {
+            "charged_cents": stay.charged_cents,
+            "settled_cents": settled,
+            "balance_due_cents": stay.charged_cents - settled,
+            "deposit_held_cents": sum(r.deposit_held(stay_id) for r in registers),
+        }
+
     def deposit_held(self, stay: Stay) -> int:
         """Deposit held for a stay, over every register of its aire."""
         aire = self.aire(stay.aire_id)
@@ -521,7 +659,8 @@ class Ledger(Application[UUID]):
         actor: str,
     ) -> Outcome:
         """Close the stay, charge what remains, and free the emplacement, atomically."""
-        stay_for_lock = self.stay(stay_id)
+        aire_id = self.stay(stay_id).aire_id
+        locks = [aire_id, stay_id, *self.aire(aire_id).register_ids]
 
         def run() -> tuple[Sequence[Aggregate], Aggregate, dict[str, Any]]:
             at = self._now()
@@ -542,7 +681,9 @@ class Ledger(Application[UUID]):
             aire.release(stay_id=stay_id, actor=actor, at=at)
             return [stay, aire], stay, {"final_charges_cents": event.total_cents if event else 0}
 
-        return self._write(stay_for_lock.aire_id, "depart", run, actor=actor)
+        # The aire, the stay and every register of the aire are locked: no deposit can be
+        # received while the departure checks that none is held.
+        return self._write(locks, "depart", run, actor=actor)
 
     # --- registers ----------------------------------------------------------------------
 
@@ -577,7 +718,7 @@ class Ledger(Application[UUID]):
             aire.attach_register(new_id, actor=actor, at=at)
             return [register, aire], register, {"register_id": str(new_id)}
 
-        return self._write(aire_id, "open_register", run, actor=actor)
+        return self._write(aire_id, "open_register", run, actor=actor, creates=new_id)
 
     def attach_register(self, aire_id: UUID, register_id: UUID, *, actor: str) -> Outcome:
         """Let a register (régie) also collect for another aire of the same collectivité."""
@@ -643,6 +784,8 @@ class Ledger(Application[UUID]):
             if stay_id is not None:
                 stay = self._stay_for_register(register, stay_id)
                 aire_id, household = stay.aire_id, stay.household_ref
+                if not stay.is_open and any(t == RevenueType.DEPOSIT.value for t, _ in lines):
+                    raise StayClosed("no deposit is taken for a stay that has ended", field="lines")
             else:
                 aire_id, household = register.aire_id, None
             number = register.issue_receipt(
@@ -840,14 +983,31 @@ class Ledger(Application[UUID]):
     def verify_register(
         self, register_id: UUID, *, anchor: tuple[int, str] | None = None
     ) -> VerificationReport:
-        """Replay a register's stored events and check the chain; problems are values."""
-        self.register(register_id)
+        """Check a register's stored events and their chain; problems are values.
+
+        Reads the stored rows and decodes their JSON with the transcoder only (no event
+        class, no upcasting), so an edited row is a finding, not a crash, and an event
+        upcast later still verifies against the bytes hashed when it was recorded."""
+        stored_events = self.recorder.select_events(register_id)
+        if not stored_events:
+            raise RegisterNotFound(f"no register {register_id}")
+        transcoder = self.mapper.transcoder
         links = []
-        for stored in self.recorder.select_events(register_id):
+        for stored in stored_events:
             try:
-                event = self.mapper.to_domain_event(stored)
-                fields = dict(vars(event))
-                reencoded = self.mapper.to_stored_event(event).state == stored.state
+                data = stored.state
+                if self.mapper.cipher:
+                    data = self.mapper.cipher.decrypt(data)
+                if self.mapper.compressor:
+                    data = self.mapper.compressor.decompress(data)
+                state = transcoder.decode(data)
+                reencoded = transcoder.encode(state) == data
+                state.pop("class_version", None)
+                fields = dict(
+                    state,
+                    originator_id=stored.originator_id,
+                    originator_version=stored.originator_version,
+                )
                 links.append(
                     ChainLink(
                         stored.originator_version,
@@ -857,7 +1017,7 @@ class Ledger(Application[UUID]):
                         reencoded,
                     )
                 )
-            except Exception:
+            except Exception:  # any row that does not decode is a finding
                 links.append(ChainLink(stored.originator_version, stored.topic, None, None))
         return verify_chain(links, anchor=anchor)
 

@@ -9,11 +9,14 @@ save stays as the safety net.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Iterator, Sequence
+from contextlib import ExitStack, contextmanager
+from typing import Any
 from uuid import UUID
 
-from psycopg_pool import ConnectionPool
+from psycopg_pool import ConnectionPool, PoolTimeout
+
+from hacienda_ledger.aggregates.errors import ConcurrencyConflict
 
 
 class LocalLocks:
@@ -33,6 +36,14 @@ class LocalLocks:
     @contextmanager
     def hold(self, key: UUID) -> Iterator[None]:
         with self._lock(key):
+            yield
+
+    @contextmanager
+    def hold_all(self, keys: Sequence[UUID]) -> Iterator[None]:
+        """Several locks, always taken in the same (sorted) order: no deadlock."""
+        with ExitStack() as stack:
+            for key in sorted(set(keys)):
+                stack.enter_context(self.hold(key))
             yield
 
     def close(self) -> None:
@@ -60,13 +71,21 @@ class PostgresLocks(LocalLocks):
 
     @contextmanager
     def hold(self, key: UUID) -> Iterator[None]:
-        with super().hold(key), self._pool.connection() as conn:
+        with super().hold(key), self._connection() as conn:
             k = advisory_key(key)
             conn.execute("SELECT pg_advisory_lock(%s)", (k,))
             try:
                 yield
             finally:
                 conn.execute("SELECT pg_advisory_unlock(%s)", (k,))
+
+    @contextmanager
+    def _connection(self) -> Iterator[Any]:
+        try:
+            with self._pool.connection() as conn:
+                yield conn
+        except PoolTimeout:
+            raise ConcurrencyConflict("too many writers: no lock connection within 30 s") from None
 
     def close(self) -> None:
         self._pool.close()

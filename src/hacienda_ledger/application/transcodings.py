@@ -13,6 +13,7 @@ from typing import Any
 from eventsourcing.persistence import JSONTranscoder, Transcoding
 
 from hacienda_ledger.aggregates.aire import Closure, Emplacement, OutOfService
+from hacienda_ledger.aggregates.collectivite import Contact
 from hacienda_ledger.aggregates.register import OpenReceipt, ReceiptLine
 from hacienda_ledger.aggregates.stay import Extension, MeterReading
 from hacienda_ledger.aggregates.values import (
@@ -27,6 +28,7 @@ from hacienda_ledger.aggregates.values import (
 
 VALUE_TYPES: tuple[type, ...] = (
     Closure,
+    Contact,
     Emplacement,
     OutOfService,
     OpenReceipt,

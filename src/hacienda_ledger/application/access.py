@@ -1,0 +1,78 @@
+"""Who may do what, where: roles, permissions and scopes (least privilege).
+
+=========  ==================================================  =============================
+role       permissions                                          scope
+=========  ==================================================  =============================
+admin      everything                                           every aire
+manager    configure aires, manage and read stays, read         aires of their sectors
+           registers, read aires and statistics
+cashier    manage and read stays, handle cash, read registers,  their assigned aires
+           read aires
+auditor    read registers, read aires                           aires of their collectivité
+analyst    read aires, read anonymised statistics               every aire
+=========  ==================================================  =============================
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from hacienda_ledger.aggregates.aire import Aire
+from hacienda_ledger.aggregates.errors import Forbidden
+from hacienda_ledger.aggregates.user import Role, User
+
+
+class Permission(StrEnum):
+    ADMINISTER = "administer"  # users and collectivités
+    CONFIGURE_AIRE = "configure_aire"  # aires, emplacements, tariffs, closures, registers
+    MANAGE_STAYS = "manage_stays"  # arrivals, readings, extensions, charges, departures
+    READ_STAYS = "read_stays"
+    HANDLE_CASH = "handle_cash"  # receipts, cancellations, refunds, remittances, counts...
+    READ_REGISTERS = "read_registers"  # registers, journals, verification, history
+    READ_AIRES = "read_aires"
+    READ_STATISTICS = "read_statistics"
+
+
+GRANTS: dict[Role, frozenset[Permission]] = {
+    Role.ADMIN: frozenset(Permission),
+    Role.MANAGER: frozenset(
+        {
+            Permission.CONFIGURE_AIRE,
+            Permission.MANAGE_STAYS,
+            Permission.READ_STAYS,
+            Permission.READ_REGISTERS,
+            Permission.READ_AIRES,
+            Permission.READ_STATISTICS,
+        }
+    ),
+    Role.CASHIER: frozenset(
+        {
+            Permission.MANAGE_STAYS,
+            Permission.READ_STAYS,
+            Permission.HANDLE_CASH,
+            Permission.READ_REGISTERS,
+            Permission.READ_AIRES,
+        }
+    ),
+    Role.AUDITOR: frozenset({Permission.READ_REGISTERS, Permission.READ_AIRES}),
+    Role.ANALYST: frozenset({Permission.READ_AIRES, Permission.READ_STATISTICS}),
+}
+
+
+def in_scope(user: User, aire: Aire) -> bool:
+    """Whether the aire lies within the user's assignment."""
+    if user.role in (Role.ADMIN, Role.ANALYST):
+        return True
+    if user.role is Role.MANAGER:
+        return aire.sector in user.sectors
+    if user.role is Role.CASHIER:
+        return aire.id in user.aire_ids
+    return aire.collectivite_id == user.collectivite_id
+
+
+def authorize(user: User, permission: Permission, aire: Aire | None = None) -> None:
+    """Raise ``Forbidden`` unless the user's role grants the permission on that aire."""
+    if permission not in GRANTS[user.role]:
+        raise Forbidden(f"a {user.role.value} may not {permission.value.replace('_', ' ')}")
+    if aire is not None and not in_scope(user, aire):
+        raise Forbidden(f"aire {aire.code} is outside this {user.role.value}'s scope")
