@@ -22,6 +22,8 @@ T = TypeVar("T")
 
 
 def _decimal_string(value: Any) -> Decimal:
+    if isinstance(value, Decimal):
+        return value
     if isinstance(value, bool) or not isinstance(value, str | int):
         raise ValueError('a decimal is sent as a string, e.g. "3.5120"')
     try:

@@ -70,6 +70,16 @@ def in_scope(user: User, aire: Aire) -> bool:
     return aire.collectivite_id == user.collectivite_id
 
 
+def authorize_sector(user: User, permission: Permission, sector: str) -> None:
+    """For an aire about to be registered: the permission, in the sector it will belong to."""
+    if permission not in GRANTS[user.role]:
+        raise Forbidden(f"a {user.role.value} may not {permission.value.replace('_', ' ')}")
+    if user.role is Role.MANAGER and sector not in user.sectors:
+        raise Forbidden(f"sector {sector} is outside this manager's scope")
+    if user.role not in (Role.ADMIN, Role.MANAGER):
+        raise Forbidden(f"a {user.role.value} may not register aires")
+
+
 def authorize(user: User, permission: Permission, aire: Aire | None = None) -> None:
     """Raise ``Forbidden`` unless the user's role grants the permission on that aire."""
     if permission not in GRANTS[user.role]:

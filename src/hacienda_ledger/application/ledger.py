@@ -44,6 +44,7 @@ from hacienda_ledger.aggregates.register import CashRegister, ReceiptLine
 from hacienda_ledger.aggregates.stay import Stay
 from hacienda_ledger.aggregates.user import ApiToken, Role, User
 from hacienda_ledger.aggregates.values import (
+    ChargeLine,
     Composition,
     ExtensionReason,
     Meter,
@@ -55,7 +56,7 @@ from hacienda_ledger.aggregates.values import (
     WithholdingReason,
     paris_day,
 )
-from hacienda_ledger.application.access import Permission, authorize
+from hacienda_ledger.application.access import Permission, authorize, authorize_sector, in_scope
 from hacienda_ledger.application.idempotency import IdempotencyRecord, fingerprint
 from hacienda_ledger.application.locks import LocalLocks, PostgresLocks
 from hacienda_ledger.application.transcodings import register_value_types
@@ -339,6 +340,14 @@ class Ledger(Application[UUID]):
         elif stay_id is not None:
             aire_id = self.stay(stay_id).aire_id
         authorize(user, permission, self.aire(aire_id) if aire_id is not None else None)
+
+    def authorize_new_aire(self, user: User, sector: str) -> None:
+        authorize_sector(user, Permission.CONFIGURE_AIRE, sector)
+
+    def aires_in_scope(self, user: User) -> list[Aire]:
+        """Every aire the user may see, in registration order."""
+        authorize(user, Permission.READ_AIRES)
+        return [a for a in map(self.aire, self.ids_of(Aire.Registered)) if in_scope(user, a)]
 
     # --- collectivités and aires --------------------------------------------------------
 
@@ -642,6 +651,22 @@ class Ledger(Application[UUID]):
             "balance_due_cents": stay.charged_cents - settled,
             "deposit_held_cents": sum(r.deposit_held(stay_id) for r in registers),
         }
+
+    def stay_charges(self, stay_id: UUID) -> list[ChargeLine]:
+        """Every charge line of a stay, in the order assessed (credits included)."""
+        return [
+            line
+            for event in self.events.get(stay_id)
+            if isinstance(event, Stay.ChargesAssessed)
+            for line in event.lines
+        ]
+
+    def register_event(self, register_id: UUID, version: int) -> CashRegister.Event:
+        """One recorded event of a register (what a write answered with, for replays)."""
+        for event in self.events.get(register_id, gt=version - 1, lte=version):
+            assert isinstance(event, CashRegister.Event)
+            return event
+        raise RegisterNotFound(f"register {register_id} has no event {version}")
 
     def deposit_held(self, stay: Stay) -> int:
         """Deposit held for a stay, over every register of its aire."""

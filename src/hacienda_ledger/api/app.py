@@ -1,0 +1,58 @@
+"""The FastAPI application: ``create_app(settings)``."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from hacienda_ledger import __version__
+from hacienda_ledger.api import logs, problems
+from hacienda_ledger.api.routes import aires, collectivites, health, registers, stays, users
+from hacienda_ledger.application import Ledger
+from hacienda_ledger.settings import Settings
+
+DESCRIPTION = """
+The ledger of French Traveller halting sites (*aires d'accueil des gens du voyage*).
+
+Every request carries `Authorization: Bearer <token>`. Money is integer cents (`*_cents`),
+prices and indexes are decimal strings, datetimes carry their offset, calendar days are
+Europe/Paris. Writes that move money require an `Idempotency-Key` header. Errors are
+RFC 9457 `application/problem+json` with a stable `code` (see docs/errors.md).
+"""
+
+
+def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -> FastAPI:
+    settings = settings or Settings()
+    logs.configure(settings.log_json)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        owned = ledger is None
+        app.state.ledger = ledger or Ledger(settings)
+        if settings.admin_token:
+            app.state.ledger.bootstrap_admin(settings.admin_token)
+        try:
+            yield
+        finally:
+            if owned:
+                app.state.ledger.close()
+
+    app = FastAPI(
+        title="hacienda-ledger", version=__version__, description=DESCRIPTION, lifespan=lifespan
+    )
+    problems.install(app)
+    logs.install(app)
+    log = structlog.get_logger("hacienda_ledger.http")
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled", error=type(exc).__name__)
+        return problems.problem(500, "internal_error", "an unexpected error occurred")
+
+    for module in (health, users, collectivites, aires, stays, registers):
+        app.include_router(module.router)
+    return app

@@ -1,0 +1,71 @@
+"""Dependencies: the ledger, the authenticated user, the idempotency key."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from hacienda_ledger.aggregates.errors import Unauthenticated
+from hacienda_ledger.aggregates.user import User
+from hacienda_ledger.api.problems import ProblemError
+from hacienda_ledger.application import Ledger
+
+bearer = HTTPBearer(auto_error=False, description="the token given when the user was created")
+
+
+def get_ledger(request: Request) -> Ledger:
+    ledger: Ledger = request.app.state.ledger
+    return ledger
+
+
+LedgerDep = Annotated[Ledger, Depends(get_ledger)]
+
+
+def current_user(
+    request: Request,
+    ledger: LedgerDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> User:
+    """Every request is authenticated by a bearer token (401 otherwise)."""
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise Unauthenticated("send Authorization: Bearer <token>")
+    user = ledger.authenticate(credentials.credentials)
+    request.state.user = user
+    return user
+
+
+UserDep = Annotated[User, Depends(current_user)]
+
+
+def idempotency_key(
+    user: UserDep,
+    key: Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            description="required on every write that moves money; a retry with the same key "
+            "and body returns the original result",
+        ),
+    ] = None,
+) -> str:
+    """Money-moving writes require a key (400 without). Keys are scoped to the user."""
+    if key is None or not key.strip():
+        raise ProblemError(
+            400,
+            "idempotency_key_required",
+            "this write moves money: send an Idempotency-Key header",
+            field="Idempotency-Key",
+        )
+    if len(key) > 200:
+        raise ProblemError(
+            400,
+            "idempotency_key_invalid",
+            "Idempotency-Key is at most 200 characters",
+            field="Idempotency-Key",
+        )
+    return f"{user.id}:{key.strip()}"
+
+
+IdempotencyKeyDep = Annotated[str, Depends(idempotency_key)]

@@ -1,0 +1,50 @@
+"""Collectivités (communes, EPCI): the local authorities that own aires."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from fastapi import APIRouter, status
+
+from hacienda_ledger.aggregates.collectivite import Collectivite, Contact
+from hacienda_ledger.api import schemas as s
+from hacienda_ledger.api import views
+from hacienda_ledger.api.deps import LedgerDep, UserDep
+from hacienda_ledger.application.access import Permission
+
+router = APIRouter(prefix="/v1/collectivites", tags=["collectivites"])
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=s.CollectivitePublic)
+def create_collectivite(
+    body: s.CollectiviteCreate, ledger: LedgerDep, user: UserDep
+) -> s.CollectivitePublic:
+    """Register a collectivité (admin). Its code is unique."""
+    ledger.authorize(user, Permission.ADMINISTER)
+    outcome = ledger.register_collectivite(
+        code=body.code,
+        name=body.name,
+        siren=body.siren,
+        contacts=[Contact(c.name, c.role, c.email, c.phone) for c in body.contacts],
+        actor=str(user.id),
+    )
+    return views.collectivite(ledger.collectivite(outcome.aggregate_id), outcome.position)
+
+
+@router.get("", response_model=s.Page[s.CollectivitePublic])
+def list_collectivites(ledger: LedgerDep, user: UserDep) -> s.Page[s.CollectivitePublic]:
+    """Every collectivité (public facts; any role that reads aires)."""
+    ledger.authorize(user, Permission.READ_AIRES)
+    data = [
+        views.collectivite(ledger.collectivite(i)) for i in ledger.ids_of(Collectivite.Registered)
+    ]
+    return s.Page(data=data, count=len(data))
+
+
+@router.get("/{collectivite_id}", response_model=s.CollectivitePublic)
+def get_collectivite(
+    collectivite_id: UUID, ledger: LedgerDep, user: UserDep
+) -> s.CollectivitePublic:
+    """One collectivité."""
+    ledger.authorize(user, Permission.READ_AIRES)
+    return views.collectivite(ledger.collectivite(collectivite_id))

@@ -1,0 +1,28 @@
+"""Liveness and readiness (no authentication)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from hacienda_ledger.api.deps import LedgerDep
+from hacienda_ledger.api.problems import ProblemError
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/health")
+def health() -> dict[str, str]:
+    """The process is alive."""
+    return {"status": "alive"}
+
+
+@router.get("/ready")
+def ready(ledger: LedgerDep) -> dict[str, str | int]:
+    """The database answers: returns the last stream position."""
+    try:
+        position = ledger.last_position()
+    except Exception as exc:  # any database failure means not ready
+        raise ProblemError(
+            503, "not_ready", f"database unreachable: {type(exc).__name__}"
+        ) from None
+    return {"status": "ready", "position": position}

@@ -1,0 +1,212 @@
+"""Cash registers: receipts and every cash movement, and chain verification."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from fastapi import APIRouter, Response, status
+
+from hacienda_ledger.aggregates.register import CashRegister
+from hacienda_ledger.api import schemas as s
+from hacienda_ledger.api import views
+from hacienda_ledger.api.deps import IdempotencyKeyDep, LedgerDep, UserDep
+from hacienda_ledger.application import Outcome
+from hacienda_ledger.application.access import Permission
+
+router = APIRouter(prefix="/v1/registers", tags=["registers"])
+
+
+def _movement(
+    ledger: LedgerDep, kind: str, outcome: Outcome, response: Response
+) -> s.MovementPublic:
+    if outcome.replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    event = ledger.register_event(outcome.aggregate_id, outcome.version)
+    result = {k: v for k, v in outcome.result.items() if k != "hash"}
+    return s.MovementPublic(
+        register_id=outcome.aggregate_id,
+        kind=kind,
+        hash=event.hash,
+        version=outcome.version,
+        position=outcome.position,
+        result=result,
+    )
+
+
+@router.get("/{register_id}", response_model=s.RegisterPublic)
+def get_register(register_id: UUID, ledger: LedgerDep, user: UserDep) -> s.RegisterPublic:
+    """The register now: numbers, balances by method, deposits held, perpetual total, head."""
+    ledger.authorize(user, Permission.READ_REGISTERS, register_id=register_id)
+    return views.register(ledger.register(register_id))
+
+
+@router.post(
+    "/{register_id}/receipts", status_code=status.HTTP_201_CREATED, response_model=s.ReceiptPublic
+)
+def post_receipt(
+    register_id: UUID,
+    body: s.ReceiptCreate,
+    ledger: LedgerDep,
+    user: UserDep,
+    key: IdempotencyKeyDep,
+    response: Response,
+) -> s.ReceiptPublic:
+    """Issue the next numbered receipt (quittance). Requires ``Idempotency-Key``: a retry
+    with the same key and body returns the same receipt. ``remittance_due`` says the cash
+    ceiling is passed (the receipt stands)."""
+    ledger.authorize(user, Permission.HANDLE_CASH, register_id=register_id)
+    outcome = ledger.post_receipt(
+        register_id,
+        stay_id=body.stay_id,
+        method=body.method,
+        lines=[(x.revenue_type, x.amount_cents) for x in body.lines],
+        actor=str(user.id),
+        idempotency_key=key,
+    )
+    if outcome.replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    event = ledger.register_event(register_id, outcome.version)
+    assert isinstance(event, CashRegister.ReceiptIssued)
+    return views.receipt(event, outcome.position, bool(outcome.result["remittance_due"]))
+
+
+@router.post(
+    "/{register_id}/receipts/{number}/cancellation",
+    status_code=201,
+    response_model=s.MovementPublic,
+)
+def cancel_receipt(
+    register_id: UUID,
+    number: int,
+    body: s.CancellationIn,
+    ledger: LedgerDep,
+    user: UserDep,
+    key: IdempotencyKeyDep,
+    response: Response,
+) -> s.MovementPublic:
+    """Cancel a receipt by reversal: it stays in the sequence, marked cancelled. Once only."""
+    ledger.authorize(user, Permission.HANDLE_CASH, register_id=register_id)
+    return _movement(
+        ledger,
+        "receipt_cancelled",
+        ledger.cancel_receipt(
+            register_id, number=number, reason=body.reason, actor=str(user.id), idempotency_key=key
+        ),
+        response,
+    )
+
+
+@router.post("/{register_id}/deposit-refunds", status_code=201, response_model=s.MovementPublic)
+def refund_deposit(
+    register_id: UUID,
+    body: s.DepositRefundIn,
+    ledger: LedgerDep,
+    user: UserDep,
+    key: IdempotencyKeyDep,
+    response: Response,
+) -> s.MovementPublic:
+    """Give back (part of) a stay's deposit; never more than is held for it."""
+    ledger.authorize(user, Permission.HANDLE_CASH, register_id=register_id)
+    return _movement(
+        ledger,
+        "deposit_refunded",
+        ledger.refund_deposit(
+            register_id,
+            stay_id=body.stay_id,
+            amount_cents=body.amount_cents,
+            method=body.method,
+            actor=str(user.id),
+            idempotency_key=key,
+        ),
+        response,
+    )
+
+
+@router.post(
+    "/{register_id}/deposit-withholdings", status_code=201, response_model=s.MovementPublic
+)
+def withhold_deposit(
+    register_id: UUID,
+    body: s.WithholdingIn,
+    ledger: LedgerDep,
+    user: UserDep,
+    key: IdempotencyKeyDep,
+    response: Response,
+) -> s.MovementPublic:
+    """Keep part of a deposit against damage or unpaid charges, naming the reference."""
+    ledger.authorize(user, Permission.HANDLE_CASH, register_id=register_id)
+    return _movement(
+        ledger,
+        "deposit_withheld",
+        ledger.withhold_deposit(
+            register_id,
+            stay_id=body.stay_id,
+            amount_cents=body.amount_cents,
+            reason=body.reason,
+            reference=body.reference,
+            actor=str(user.id),
+            idempotency_key=key,
+        ),
+        response,
+    )
+
+
+@router.post("/{register_id}/remittances", status_code=201, response_model=s.MovementPublic)
+def remit(
+    register_id: UUID,
+    body: s.RemittanceIn,
+    ledger: LedgerDep,
+    user: UserDep,
+    key: IdempotencyKeyDep,
+    response: Response,
+) -> s.MovementPublic:
+    """Pay collected money in to the comptable under the next numbered slip (bordereau)."""
+    ledger.authorize(user, Permission.HANDLE_CASH, register_id=register_id)
+    return _movement(
+        ledger,
+        "remittance_made",
+        ledger.remit(
+            register_id,
+            through_receipt=body.through_receipt,
+            amounts_by_method={str(m): a for m, a in body.amounts_by_method_cents.items()},
+            actor=str(user.id),
+            idempotency_key=key,
+        ),
+        response,
+    )
+
+
+@router.post("/{register_id}/cash-counts", status_code=201, response_model=s.MovementPublic)
+def count_cash(
+    register_id: UUID, body: s.CashCountIn, ledger: LedgerDep, user: UserDep, response: Response
+) -> s.MovementPublic:
+    """Record a cash count (arrêté de caisse); a difference is its own over/short event."""
+    ledger.authorize(user, Permission.HANDLE_CASH, register_id=register_id)
+    return _movement(
+        ledger,
+        "cash_counted",
+        ledger.count_cash(register_id, counted_cents=body.counted_cents, actor=str(user.id)),
+        response,
+    )
+
+
+@router.post("/{register_id}/closures", status_code=201, response_model=s.MovementPublic)
+def close_period(
+    register_id: UUID, body: s.PeriodClosureIn, ledger: LedgerDep, user: UserDep, response: Response
+) -> s.MovementPublic:
+    """Close a day, month or year: totals by revenue type and method, the perpetual grand
+    total and the chain head are sealed; nothing can be recorded inside it afterwards."""
+    ledger.authorize(user, Permission.HANDLE_CASH, register_id=register_id)
+    return _movement(
+        ledger,
+        f"{body.period}_closed",
+        ledger.close_period(register_id, period=body.period, day=body.date, actor=str(user.id)),
+        response,
+    )
+
+
+@router.get("/{register_id}/verify", response_model=s.VerificationPublic)
+def verify(register_id: UUID, ledger: LedgerDep, user: UserDep) -> s.VerificationPublic:
+    """Verify the register's hash chain; every problem is listed, the first broken link named."""
+    ledger.authorize(user, Permission.READ_REGISTERS, register_id=register_id)
+    return views.verification(register_id, ledger.verify_register(register_id))
