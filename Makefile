@@ -12,9 +12,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
-## run: install, then load the demo into the SQLite file and print its journal
+## run: install, load the demo into var/hacienda.sqlite3 (first start only), print the demo
+## tokens, and serve the API on http://127.0.0.1:8000 (OpenAPI UI at /docs)
 run: $(STAMP)
-	$(BIN)/hacienda-ledger demo
+	$(BIN)/hacienda-ledger demo --no-journal
+	$(BIN)/hacienda-ledger serve --host 127.0.0.1 --port 8000
 
 ## test: install, lint, type-check, check the layers, and run the whole suite
 test: $(STAMP) check

@@ -1,33 +1,136 @@
-"""The one entry point: ``hacienda-ledger``."""
+"""The one entry point: ``hacienda-ledger``.
+
+    hacienda-ledger serve [--host H] [--port P] [--workers N]   serve the API
+    hacienda-ledger demo [--no-journal]                          load the demo (once), print tokens
+    hacienda-ledger verify [--register ID]                       verify every register's chain
+    hacienda-ledger users create --name N --role R [...]         create a user, print its token
+
+The database is ``HACIENDA_DATABASE_URL`` (or ``--database-url``).
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
 from collections.abc import Sequence
+from uuid import UUID
+
+from hacienda_ledger.settings import Settings
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return Settings(database_url=args.database_url) if args.database_url else Settings()
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    settings = _settings(args)
+    if args.workers > 1:
+        # Create the schema once, then let the workers start without creating tables.
+        from hacienda_ledger.application import Ledger
+
+        Ledger(settings).close()
+        settings = settings.model_copy(update={"create_tables": False})
+        import os
+
+        # Workers are separate processes: they read their settings from the environment.
+        os.environ["HACIENDA_DATABASE_URL"] = settings.database_url
+        os.environ["HACIENDA_CREATE_TABLES"] = "false"
+        uvicorn.run(
+            "hacienda_ledger.api.main:app",
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            loop="uvloop",
+            http="httptools",
+            log_level="warning",
+        )
+        return 0
+    from hacienda_ledger.api.app import create_app
+
+    print(
+        f"hacienda-ledger serving {settings.database_url} on http://{args.host}:{args.port} "
+        f"(OpenAPI UI at /docs)",
+        flush=True,
+    )
+    uvicorn.run(
+        create_app(settings),
+        host=args.host,
+        port=args.port,
+        loop="uvloop",
+        http="httptools",
+        log_level="warning",
+    )
+    return 0
+
+
+def _users_create(args: argparse.Namespace) -> int:
+    from hacienda_ledger.aggregates.errors import LedgerError
+    from hacienda_ledger.application import Ledger
+
+    ledger = Ledger(_settings(args))
+    try:
+        outcome, token = ledger.create_user(
+            name=args.name,
+            role=args.role,
+            sectors=args.sector or [],
+            aire_ids=[UUID(a) for a in args.aire or []],
+            collectivite_id=UUID(args.collectivite) if args.collectivite else None,
+            actor="cli",
+        )
+    except LedgerError as exc:
+        print(f"error: {exc.code}: {exc.detail}", file=sys.stderr)
+        return 1
+    finally:
+        ledger.close()
+    print(f"user {outcome.aggregate_id} ({args.role}) token: {token}")
+    print("The token is shown once; only its hash is stored.")
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="hacienda-ledger", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="hacienda-ledger", description="Ledger of aires d'accueil"
+    )
+    parser.add_argument("--database-url", help="overrides HACIENDA_DATABASE_URL")
     sub = parser.add_subparsers(dest="command", required=True)
-    demo = sub.add_parser("demo", help="load the demo data and print a register's journal")
-    demo.add_argument("--database-url", help="overrides HACIENDA_DATABASE_URL")
+
+    serve = sub.add_parser("serve", help="serve the HTTP API")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1)
+
+    demo = sub.add_parser("demo", help="load the demo data (once) and print demo tokens")
+    demo.add_argument("--no-journal", action="store_true", help="do not print a journal")
+
     verify = sub.add_parser("verify", help="verify every register's hash chain")
     verify.add_argument("--register", help="one register id")
-    verify.add_argument("--database-url", help="overrides HACIENDA_DATABASE_URL")
+
+    users = sub.add_parser("users", help="manage users")
+    users_sub = users.add_subparsers(dest="users_command", required=True)
+    create = users_sub.add_parser("create", help="create a user and print its token")
+    create.add_argument("--name", required=True)
+    create.add_argument(
+        "--role", required=True, choices=["admin", "manager", "cashier", "auditor", "analyst"]
+    )
+    create.add_argument("--sector", action="append", help="a manager's sector (repeat)")
+    create.add_argument("--aire", action="append", help="a cashier's aire id (repeat)")
+    create.add_argument("--collectivite", help="an auditor's collectivité id")
+
     args = parser.parse_args(argv)
-
-    from hacienda_ledger.settings import Settings
-
-    settings = Settings(database_url=args.database_url) if args.database_url else Settings()
+    if args.command == "serve":
+        return _serve(args)
     if args.command == "demo":
         from hacienda_ledger.demo import run_demo
 
-        return run_demo(settings, out=sys.stdout)
+        return run_demo(_settings(args), out=sys.stdout, journal=not args.no_journal)
     if args.command == "verify":
         from hacienda_ledger.demo import run_verify
 
-        return run_verify(settings, register=args.register, out=sys.stdout)
+        return run_verify(_settings(args), register=args.register, out=sys.stdout)
+    if args.command == "users":
+        return _users_create(args)
     return 2
 
 

@@ -50,99 +50,218 @@ class SimulatedClock:
 @dataclass
 class DemoAire:
     code: str
-    lieu: str
+    name: str
     insee: str
+    departement: str
+    collectivite: str
+    sector: str
     emplacements: int
+    latitude: str = ""
+    longitude: str = ""
+    lieu: str = ""
     aire_id: UUID | None = None
     register_id: UUID | None = None
 
 
-AIRES = [
-    DemoAire("49007-CHALETS", "Angers les Chalets", "49007", 12),
-    DemoAire("49007-FLECHERIE", "Angers la Grande Flècherie", "49007", 16),
+@dataclass(frozen=True)
+class DemoCollectivite:
+    code: str
+    name: str
+    siren: str
+    mode: str
+
+
+# Positions of the Maine-et-Loire aires come from the public list (data/aires-49.json); the
+# other collectivités, their SIRENs and positions are illustrative.
+COLLECTIVITES = [
+    DemoCollectivite("ALM", "Angers Loire Métropole", "244900015", "regie"),
+    DemoCollectivite("AGGLO-CHOLET", "Agglomération du Choletais", "200071678", "marche"),
+    DemoCollectivite(
+        "VAL-TOURAINE", "Communauté de communes Val de Touraine (démo)", "200000001", "dsp"
+    ),
 ]
+AIRES = [
+    DemoAire(
+        "49007-CHALETS",
+        "Aire d'accueil des Chalets",
+        "49007",
+        "49",
+        "ALM",
+        "Anjou",
+        12,
+        lieu="Angers les Chalets",
+    ),
+    DemoAire(
+        "49007-FLECHERIE",
+        "Aire d'accueil de la Grande Flècherie",
+        "49007",
+        "49",
+        "ALM",
+        "Anjou",
+        16,
+        lieu="Angers la Grande Flècherie",
+    ),
+    DemoAire(
+        "49099-CHOLET",
+        "Aire d'accueil de Cholet",
+        "49099",
+        "49",
+        "AGGLO-CHOLET",
+        "Mauges",
+        20,
+        lieu="Cholet",
+    ),
+    DemoAire(
+        "79049-BRESSUIRE",
+        "Aire d'accueil de Bressuire (démo)",
+        "79049",
+        "79",
+        "AGGLO-CHOLET",
+        "Mauges",
+        8,
+        latitude="46.8410",
+        longitude="-0.4890",
+    ),
+    DemoAire(
+        "37261-TOURS",
+        "Aire d'accueil de Tours Nord (démo)",
+        "37261",
+        "37",
+        "VAL-TOURAINE",
+        "Touraine",
+        30,
+        latitude="47.4220",
+        longitude="0.6900",
+    ),
+    DemoAire(
+        "41018-BLOIS",
+        "Aire d'accueil de Blois (démo)",
+        "41018",
+        "41",
+        "VAL-TOURAINE",
+        "Touraine",
+        10,
+        latitude="47.5940",
+        longitude="1.3160",
+    ),
+]
+ROLES = ("admin", "manager", "cashier", "auditor", "analyst")
+
+
+def demo_token(role: str) -> str:
+    """Fixed demo tokens (printed by `make run`); never use a demo database for real data."""
+    return f"demo-{role}-token"
 
 
 def load_demo(ledger: Ledger, clock: SimulatedClock, seed: int = 49) -> list[DemoAire]:
     rng = random.Random(seed)
     positions = {s["lieu"]: s for s in reference_sites()}
-    start = date(2025, 9, 1)
+    start = date(2025, 8, 1)
     clock.at(start, 8)
-    coll = ledger.register_collectivite(
-        code="ALM", name="Angers Loire Métropole", siren="244900015", actor="admin"
-    )
+    ledger.create_user(name="Admin démo", role="admin", actor="demo", token=demo_token("admin"))
+    coll_ids: dict[str, UUID] = {}
+    for c in COLLECTIVITES:
+        coll_ids[c.code] = ledger.register_collectivite(
+            code=c.code, name=c.name, siren=c.siren, actor="demo"
+        ).aggregate_id
+    modes = {c.code: c.mode for c in COLLECTIVITES}
     for demo in AIRES:
-        site = positions[demo.lieu]
+        if demo.lieu:
+            demo.latitude = positions[demo.lieu]["latitude"]
+            demo.longitude = positions[demo.lieu]["longitude"]
         demo.aire_id = ledger.register_aire(
             code=demo.code,
-            name=f"Aire d'accueil {demo.lieu}",
-            collectivite_id=coll.aggregate_id,
-            sector="Anjou",
-            mode="regie",
+            name=demo.name,
+            collectivite_id=coll_ids[demo.collectivite],
+            sector=demo.sector,
+            mode=modes[demo.collectivite],
             insee_code=demo.insee,
-            departement="49",
-            latitude=Decimal(site["latitude"]),
-            longitude=Decimal(site["longitude"]),
-            actor="manager-anjou",
+            departement=demo.departement,
+            latitude=Decimal(demo.latitude),
+            longitude=Decimal(demo.longitude),
+            actor="manager-demo",
         ).aggregate_id
         for n in range(1, demo.emplacements + 1):
             ledger.add_emplacement(
-                demo.aire_id,
-                number=str(n),
-                places=2,
-                surface_m2=Decimal(150),
-                actor="manager-anjou",
+                demo.aire_id, number=str(n), places=2, surface_m2=Decimal(150), actor="manager-demo"
             )
+        base = rng.choice([250, 300, 350])
         ledger.adopt_tariff(
             demo.aire_id,
             Tariff(
                 effective_from=date(2025, 1, 1),
-                deliberation_ref="DEL-2024-118",
-                pitch_fee_per_day_cents=300,
+                deliberation_ref=f"DEL-2024-{rng.randrange(100, 200)}",
+                pitch_fee_per_day_cents=base,
                 water_price_per_m3=Decimal("3.5120"),
                 electricity_price_per_kwh=Decimal("0.2276"),
                 deposit_cents=15000,
             ),
-            actor="manager",
+            actor="demo",
         )
         ledger.adopt_tariff(
             demo.aire_id,
             Tariff(
                 effective_from=date(2025, 10, 1),
-                deliberation_ref="DEL-2025-087",
-                pitch_fee_per_day_cents=320,
+                deliberation_ref=f"DEL-2025-{rng.randrange(1, 99)}",
+                pitch_fee_per_day_cents=base + 20,
                 water_price_per_m3=Decimal("3.6105"),
                 electricity_price_per_kwh=Decimal("0.2516"),
                 deposit_cents=15000,
             ),
-            actor="manager",
+            actor="demo",
         )
         demo.register_id = ledger.open_register(
             demo.aire_id,
-            regie_ref="AC-ALM-2019-04",
+            regie_ref=f"AC-{demo.collectivite}-2019-04",
             float_cents=5000,
             cash_ceiling_cents=150000,
             payment_methods=["cash", "cheque", "card", "transfer"],
             revenue_types=REVENUE_TYPES,
-            actor="manager-anjou",
+            actor="manager-demo",
         ).aggregate_id
         ledger.schedule_closure(
             demo.aire_id,
             start=date(2026, 1, 5),
             end=date(2026, 1, 25),
             reason="travaux annuels de maintenance",
-            actor="manager-anjou",
+            actor="manager-demo",
         )
         ledger.put_out_of_service(
             demo.aire_id,
             number="2",
             start=date(2025, 9, 15),
             reason="borne électrique hors service",
-            actor="manager-anjou",
+            actor="manager-demo",
         )
         ledger.put_back_in_service(
-            demo.aire_id, number="2", start=date(2025, 10, 6), actor="manager-anjou"
+            demo.aire_id, number="2", start=date(2025, 10, 6), actor="manager-demo"
         )
+    first = AIRES[0]
+    assert first.aire_id
+    ledger.create_user(
+        name="Manager Anjou (démo)",
+        role="manager",
+        sectors=["Anjou"],
+        actor="demo",
+        token=demo_token("manager"),
+    )
+    ledger.create_user(
+        name="Caissier Chalets (démo)",
+        role="cashier",
+        aire_ids=[first.aire_id],
+        actor="demo",
+        token=demo_token("cashier"),
+    )
+    ledger.create_user(
+        name="Trésorerie ALM (démo)",
+        role="auditor",
+        collectivite_id=coll_ids["ALM"],
+        actor="demo",
+        token=demo_token("auditor"),
+    )
+    ledger.create_user(
+        name="Analyste (démo)", role="analyst", actor="demo", token=demo_token("analyst")
+    )
     _simulate(ledger, clock, rng, start, date(2025, 10, 31))
     return AIRES
 
@@ -328,8 +447,8 @@ def print_journal(ledger: Ledger, register_id: UUID, out: TextIO, limit: int = 4
     )
 
 
-def run_demo(settings: Settings, out: TextIO) -> int:
-    clock = SimulatedClock(datetime(2025, 9, 1, 6, tzinfo=UTC))
+def run_demo(settings: Settings, out: TextIO, *, journal: bool = True) -> int:
+    clock = SimulatedClock(datetime(2025, 8, 1, 6, tzinfo=UTC))
     ledger = Ledger(settings, clock=clock)
     try:
         try:
@@ -341,14 +460,20 @@ def run_demo(settings: Settings, out: TextIO) -> int:
         except AireNotFound:
             out.write(f"Loading the demo into {settings.database_url} …\n")
             load_demo(ledger, clock)
+        first = AIRES[0]
+        assert first.register_id
+        if journal:
+            print_journal(ledger, first.register_id, out)
         for demo in AIRES:
             assert demo.register_id
-            print_journal(ledger, demo.register_id, out)
             report = ledger.verify_register(demo.register_id)
             out.write(
-                f"Hash chain: {'intact' if report.ok else 'BROKEN'} — {report.events} "
-                f"events, head {report.head_hash}\n"
+                f"{demo.name}: register {demo.register_id}, chain "
+                f"{'intact' if report.ok else 'BROKEN'} ({report.events} events)\n"
             )
+        out.write("\nDemo bearer tokens (Authorization: Bearer <token>):\n")
+        for role in ROLES:
+            out.write(f"  {role:8} {demo_token(role)}\n")
     except LedgerError as exc:
         out.write(f"error: {exc.code}: {exc.detail}\n")
         return 1

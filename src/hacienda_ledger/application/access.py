@@ -70,19 +70,23 @@ def in_scope(user: User, aire: Aire) -> bool:
     return aire.collectivite_id == user.collectivite_id
 
 
+def _a(role: Role) -> str:
+    return ("an " if role.value[0] in "aeiou" else "a ") + role.value
+
+
 def authorize_sector(user: User, permission: Permission, sector: str) -> None:
     """For an aire about to be registered: the permission, in the sector it will belong to."""
     if permission not in GRANTS[user.role]:
-        raise Forbidden(f"a {user.role.value} may not {permission.value.replace('_', ' ')}")
+        raise Forbidden(f"{_a(user.role)} may not {permission.value.replace('_', ' ')}")
     if user.role is Role.MANAGER and sector not in user.sectors:
         raise Forbidden(f"sector {sector} is outside this manager's scope")
     if user.role not in (Role.ADMIN, Role.MANAGER):
-        raise Forbidden(f"a {user.role.value} may not register aires")
+        raise Forbidden(f"{_a(user.role)} may not register aires")
 
 
 def authorize(user: User, permission: Permission, aire: Aire | None = None) -> None:
     """Raise ``Forbidden`` unless the user's role grants the permission on that aire."""
     if permission not in GRANTS[user.role]:
-        raise Forbidden(f"a {user.role.value} may not {permission.value.replace('_', ' ')}")
+        raise Forbidden(f"{_a(user.role)} may not {permission.value.replace('_', ' ')}")
     if aire is not None and not in_scope(user, aire):
         raise Forbidden(f"aire {aire.code} is outside this {user.role.value}'s scope")
