@@ -24,7 +24,7 @@ class Settings(BaseSettings):
         default=8, ge=0, le=100, description="reloads after an optimistic-concurrency conflict"
     )
     snapshot_interval: int = Field(
-        default=500, ge=10, description="events between register snapshots"
+        default=100, ge=10, description="events between register snapshots"
     )
     create_tables: bool = Field(
         default=True,

@@ -70,7 +70,7 @@ class CashRegister(Aggregate):
         def mutate(self, _: None) -> CashRegister:
             register = super().mutate(_)
             for name, value in vars(register).items():
-                if isinstance(value, list):
+                if isinstance(value, list) and not name.startswith("_"):
                     setattr(register, name, tuple(value))
             return register  # type: ignore[return-value]
 

@@ -3,12 +3,14 @@ strings); prices, indexes and coordinates are decimal strings; datetimes carry t
 
 from __future__ import annotations
 
-from datetime import date
-from decimal import Decimal, InvalidOperation
+import re
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Annotated, Any, Generic, Literal, TypeVar
 from uuid import UUID
 
 from pydantic import (
+    AfterValidator,
     AwareDatetime,
     BaseModel,
     BeforeValidator,
@@ -21,27 +23,56 @@ from pydantic import (
 T = TypeVar("T")
 
 
+DECIMAL_PATTERN = r"^-?\d{1,12}(\.\d{1,8})?$"
+_DECIMAL = re.compile(DECIMAL_PATTERN)
+
+
 def _decimal_string(value: Any) -> Decimal:
+    """A decimal as the schema documents it: up to 12 digits, up to 8 decimals, no exponent
+    (``1E+999999`` would overflow every computation made with it)."""
     if isinstance(value, Decimal):
         return value
     if isinstance(value, bool) or not isinstance(value, str | int):
         raise ValueError('a decimal is sent as a string, e.g. "3.5120"')
-    try:
-        result = Decimal(str(value).strip())
-    except InvalidOperation:
-        raise ValueError("not a decimal number") from None
-    if not result.is_finite():
-        raise ValueError("not a finite decimal")
-    return result
+    text = str(value).strip()
+    if not _DECIMAL.fullmatch(text):
+        raise ValueError('a decimal has up to 12 digits and 8 decimals, e.g. "3.5120"')
+    return Decimal(text)
 
 
 DecimalStr = Annotated[
     Decimal,
     BeforeValidator(_decimal_string),
     PlainSerializer(str, return_type=str),
-    WithJsonSchema(
-        {"type": "string", "pattern": r"^-?\d{1,12}(\.\d{1,8})?$", "examples": ["3.5120"]}
-    ),
+    WithJsonSchema({"type": "string", "pattern": DECIMAL_PATTERN, "examples": ["3.5120"]}),
+]
+
+# Dates and times the ledger accepts. Far outside these years, the domain's calendar
+# arithmetic overflows (year 10000, or year 0 once a time is converted to Paris time), and a
+# charge "through" a date millennia ahead would price millions of days.
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2099, 12, 31)
+DATE_RANGE = f"between {FIRST_DAY} and {LAST_DAY}"
+
+
+def _day_in_range(value: date) -> date:
+    if not FIRST_DAY <= value <= LAST_DAY:
+        raise ValueError(f"dates lie {DATE_RANGE}")
+    return value
+
+
+def _moment_in_range(value: datetime) -> datetime:
+    if not FIRST_DAY <= value.date() <= LAST_DAY:
+        raise ValueError(f"datetimes lie {DATE_RANGE}")
+    return value
+
+
+Day = Annotated[
+    date, AfterValidator(_day_in_range), Field(description=f"a calendar day {DATE_RANGE}")
+]
+Moment = Annotated[
+    AwareDatetime,
+    AfterValidator(_moment_in_range),
+    Field(description=f"ISO 8601 with its offset, {DATE_RANGE}"),
 ]
 Cents = Annotated[int, Field(strict=True, ge=0, le=10_000_000_000)]
 PositiveCents = Annotated[int, Field(strict=True, gt=0, le=10_000_000_000)]
@@ -117,12 +148,12 @@ class EmplacementCreate(Body):
 
 
 class OutOfServiceIn(Body):
-    start: date
+    start: Day
     reason: Text
 
 
 class BackInServiceIn(Body):
-    start: date
+    start: Day
 
 
 class PersonRateIn(Body):
@@ -142,7 +173,7 @@ class DurationBandIn(Body):
 
 
 class TariffCreate(Body):
-    effective_from: date
+    effective_from: Day
     deliberation_ref: Text
     pitch_fee_per_day_cents: Cents
     water_price_per_m3: DecimalStr
@@ -166,8 +197,8 @@ class TariffPublic(BaseModel):
 
 
 class ClosureCreate(Body):
-    start: date
-    end: date
+    start: Day
+    end: Day
     reason: Text
     prefect_derogation_ref: Annotated[str, Field(max_length=100)] | None = None
     urgent: bool = False
@@ -242,7 +273,7 @@ class AireSummary(BaseModel):
 class StayCreate(Body):
     emplacement: Annotated[str, Field(min_length=1, max_length=20)]
     household_ref: UUID
-    arrived_at: AwareDatetime
+    arrived_at: Moment
     adults: Annotated[int, Field(strict=True, ge=1, le=50)]
     children: dict[
         Annotated[str, Field(min_length=1, max_length=20)],
@@ -258,22 +289,22 @@ class StayCreate(Body):
 class MeterReadingIn(Body):
     meter: Literal["water", "electricity"]
     index: DecimalStr
-    read_at: AwareDatetime
+    read_at: Moment
     corrects: Annotated[int, Field(strict=True, ge=1)] | None = None
 
 
 class ExtensionIn(Body):
     reason: Literal["school", "training", "work", "hospitalisation"]
     evidence_ref: Text
-    until: date
+    until: Day
 
 
 class ChargesIn(Body):
-    through: date
+    through: Day
 
 
 class DepartureIn(Body):
-    departed_at: AwareDatetime
+    departed_at: Moment
     exit_inspection_ref: Text
     water_index: DecimalStr
     electricity_index: DecimalStr
@@ -418,7 +449,7 @@ class CashCountIn(Body):
 
 class PeriodClosureIn(Body):
     period: Literal["day", "month", "year"]
-    date: date
+    date: Day
 
 
 class MovementPublic(BaseModel):

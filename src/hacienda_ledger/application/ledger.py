@@ -95,8 +95,11 @@ class Ledger(Application[UUID]):
             CashRegister: self.settings.snapshot_interval
         }
         env = self.settings.eventsourcing_env()
-        env.setdefault("AGGREGATE_CACHE_MAXSIZE", "2000")
         super().__init__(env=env)
+        # Registers being written, kept between commands. Only touched under the register's
+        # write lock; fast-forwarded from the store before each use; evicted on any failure.
+        self._writing: dict[UUID, CashRegister] = {}
+        self._register_aires: dict[UUID, UUID] = {}
         self.locks: LocalLocks = (
             PostgresLocks(self.settings.postgres_conninfo)
             if self.settings.is_postgres
@@ -156,6 +159,7 @@ class Ledger(Application[UUID]):
         payload: dict[str, Any] | None = None,
         actor: str = "",
         creates: UUID | None = None,
+        on_conflict: Callable[[], None] | None = None,
     ) -> Outcome:
         """Run ``run`` under the lock(s), save atomically with its idempotency record, retry
         on conflicts. ``run`` returns (aggregates to save, the target, result). ``creates``
@@ -187,6 +191,8 @@ class Ledger(Application[UUID]):
                 try:
                     recordings = self.save(*to_save, *extra)
                 except IntegrityError:
+                    if on_conflict is not None:
+                        on_conflict()
                     if creates is not None and not idempotency_key and self._exists(creates):
                         raise AlreadyExists(f"{command}: {creates} exists already") from None
                     continue
@@ -336,7 +342,7 @@ class Ledger(Application[UUID]):
         """Check the user's role and scope for the aire concerned (found from a register or
         a stay when that is what the request names)."""
         if register_id is not None:
-            aire_id = self.register(register_id).aire_id
+            aire_id = self.register_aire_id(register_id)
         elif stay_id is not None:
             aire_id = self.stay(stay_id).aire_id
         authorize(user, permission, self.aire(aire_id) if aire_id is not None else None)
@@ -757,6 +763,29 @@ class Ledger(Application[UUID]):
             actor,
         )
 
+    def _register_for_write(self, register_id: UUID) -> CashRegister:
+        """The register to run a command on, under its write lock: the one kept from the
+        last command here, brought up to date with what other processes recorded since."""
+        register = self._writing.get(register_id)
+        if register is None or register.pending_events:
+            register = self.register(register_id)
+        else:
+            for event in self.events.get(register_id, gt=register.version):
+                assert isinstance(event, CashRegister.Event)
+                event.mutate(register)
+        self._writing[register_id] = register
+        return register
+
+    def _forget_register(self, register_id: UUID) -> None:
+        self._writing.pop(register_id, None)
+
+    def register_aire_id(self, register_id: UUID) -> UUID:
+        """The aire a register collects for (never changes, so it is remembered)."""
+        aire_id = self._register_aires.get(register_id)
+        if aire_id is None:
+            aire_id = self._register_aires[register_id] = self.register(register_id).aire_id
+        return aire_id
+
     def _stay_for_register(self, register: CashRegister, stay_id: UUID) -> Stay:
         stay = self.stay(stay_id)
         if (
@@ -777,19 +806,28 @@ class Ledger(Application[UUID]):
         payload: dict[str, Any],
     ) -> Outcome:
         def run() -> tuple[Sequence[Aggregate], Aggregate, dict[str, Any]]:
-            register = self.register(register_id)
-            result = act(register)
+            register = self._register_for_write(register_id)
+            try:
+                result = act(register)
+            except BaseException:
+                self._forget_register(register_id)
+                raise
             result["hash"] = register.head_hash
             return [register], register, result
 
-        return self._write(
-            register_id,
-            command,
-            run,
-            idempotency_key=idempotency_key,
-            payload=dict(payload, register_id=register_id),
-            actor=actor,
-        )
+        try:
+            return self._write(
+                register_id,
+                command,
+                run,
+                idempotency_key=idempotency_key,
+                payload=dict(payload, register_id=register_id),
+                actor=actor,
+                on_conflict=lambda: self._forget_register(register_id),
+            )
+        except BaseException:
+            self._forget_register(register_id)
+            raise
 
     def post_receipt(
         self,

@@ -1,0 +1,48 @@
+"""docs/api.md runs: every `sh` block, in order, against a fresh server, succeeds."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.live_server import live_server
+
+DOC = Path(__file__).parents[2] / "docs/api.md"
+
+
+def sh_blocks() -> list[str]:
+    return re.findall(r"```sh\n(.*?)```", DOC.read_text(encoding="utf-8"), flags=re.S)
+
+
+def test_the_cashiers_day_in_the_api_docs_runs(tmp_path: Path) -> None:
+    """The curl walk from an arrival to a departure works as written, the chain verifies,
+    the stay ends with nothing due, and the documented mistake gets its problem document."""
+    for tool in ("curl", "jq", "bash"):
+        if shutil.which(tool) is None:
+            pytest.fail(f"docs/api.md needs {tool} on this machine")
+    env = {
+        "HACIENDA_DATABASE_URL": f"sqlite:///{tmp_path}/walk.sqlite3",
+        "HACIENDA_ADMIN_TOKEN": "walk-admin-token",
+    }
+    script = "\n".join(sh_blocks())
+    assert script.count("curl") > 15
+    with live_server(env) as base:
+        done = subprocess.run(
+            ["bash", "-c", script],
+            env={"BASE": base, "ADMIN_TOKEN": "walk-admin-token", "PATH": "/usr/bin:/bin"},
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    assert done.returncode == 0, done.stderr + done.stdout
+    out = done.stdout
+    assert '"status": "departed"' in out
+    assert '"balance_due_cents": 0' in out
+    assert '"deposit_held_cents": 0' in out
+    assert '"ok": true' in out
+    assert '"code": "validation_error"' in out

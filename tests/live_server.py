@@ -1,0 +1,72 @@
+"""A real uvicorn server in a subprocess, for tests that speak HTTP over a socket."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import httpx
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@contextmanager
+def live_server(env: dict[str, str], *, workers: int = 1) -> Iterator[str]:
+    """Start ``uvicorn hacienda_ledger.api.main:app`` with the given HACIENDA_* settings."""
+    port = free_port()
+    full_env = {**os.environ, "HACIENDA_LOG_JSON": "true", **env}
+    cmd = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "hacienda_ledger.api.main:app",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--loop",
+        "uvloop",
+        "--http",
+        "httptools",
+        "--log-level",
+        "warning",
+        "--workers",
+        str(workers),
+    ]
+    # The server's log goes to a file: an unread pipe would fill up and block the server.
+    log = tempfile.TemporaryFile()
+    proc = subprocess.Popen(cmd, env=full_env, stdout=subprocess.DEVNULL, stderr=log)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{base}/ready", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                log.seek(0)
+                err = log.read().decode(errors="replace")
+                raise RuntimeError(f"server did not start: {err[-2000:]}")
+            time.sleep(0.2)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
