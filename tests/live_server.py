@@ -45,7 +45,7 @@ def live_server(env: dict[str, str], *, workers: int = 1) -> Iterator[str]:
         str(workers),
     ]
     # The server's log goes to a file: an unread pipe would fill up and block the server.
-    log = tempfile.TemporaryFile()
+    log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in the finally below
     proc = subprocess.Popen(cmd, env=full_env, stdout=subprocess.DEVNULL, stderr=log)
     base = f"http://127.0.0.1:{port}"
     try:

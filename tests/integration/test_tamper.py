@@ -445,13 +445,6 @@ def test_a_fresh_application_reports_tampering_instead_of_raising(
         auditor.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="BUG: verify_register no longer checks that the id is a register's: a stay's "
-    "events (no hash, no prev_hash) are reported as a tampered register instead of "
-    "RegisterNotFound",
-)
 def test_verifying_an_id_that_is_not_a_register_is_refused(
     ledger: Ledger, site: Site, register_id: UUID
 ) -> None:

@@ -678,13 +678,6 @@ def test_a_withheld_deposit_becomes_remittable() -> None:
     assert register.remittable("card") == 15000
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="BUG: DepositWithheld releases the deposit reserve from cash first, whatever method "
-    "the stay paid its deposit by, so another stay's cash deposit becomes remittable (and "
-    "can then not be refunded in cash) while the withheld card money stays reserved",
-)
 def test_withholding_releases_the_reserve_of_that_stay_only() -> None:
     """Stay A paid its deposit by card, stay B in cash. Withholding A's deposit frees the card
     money, and B's cash deposit stays held back from the remittance."""
@@ -876,12 +869,6 @@ def test_card_and_transfer_do_not_count_towards_the_ceiling() -> None:
     assert (register.cash_in_hand_cents, register.remittance_due) == (0, False)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="BUG: remittance_due uses `>`; the régisseur pays in as soon as the encaisse "
-    "reaches the ceiling (DESIGN: 'when the ceiling is reached'), so it should be `>=`",
-)
 def test_a_remittance_is_due_when_the_ceiling_is_reached() -> None:
     """Cash in hand exactly at the ceiling already calls for a remittance."""
     register = open_register(cash_ceiling_cents=10000)

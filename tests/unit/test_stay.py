@@ -950,12 +950,6 @@ def test_a_correction_between_two_readings_only_moves_the_split() -> None:
     assert [line.quantity for line in water] == [Decimal(10)]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="BUG: billed_index starts at the arrival index from Opened and a correction of "
-    "reading 1 or 2 (the arrival reading) is never taken into account",
-)
 def test_a_correction_of_the_arrival_index_changes_the_consumption_billed() -> None:
     """Arrival water index 100 corrected to 98, then read at 110: 12 m³ were consumed."""
     stay = open_stay()
@@ -967,12 +961,6 @@ def test_a_correction_of_the_arrival_index_changes_the_consumption_billed() -> N
     assert [line.quantity for line in water] == [Decimal(12)]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="BUG: assessing through a day before the last billed reading bills the earlier "
-    "reading again, giving a spurious credit (and re-billing it next time)",
-)
 def test_assessing_an_earlier_day_does_not_credit_billed_consumption() -> None:
     """Once water is billed through the 12th, assessing through the 8th has nothing to do."""
     stay = open_stay()

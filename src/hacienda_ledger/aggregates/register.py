@@ -111,6 +111,7 @@ class CashRegister(Aggregate):
             register.balances[PaymentMethod.CASH.value] = self.float_cents
             register.deposits_held = {}
             register.deposits_by_method = {}
+            register.deposit_lots = {}
             register.settled_by_stay = {}
             register.daily_totals = {}
             register.perpetual_total_cents = 0
@@ -174,8 +175,7 @@ class CashRegister(Aggregate):
 
         def evolve(self, register: CashRegister) -> None:
             register._move(self.method, -self.amount_cents)
-            register._hold(self.stay_id, -self.amount_cents)
-            register._release_reserve(self.amount_cents, first=self.method)
+            register._deposit_out(self.stay_id, self.amount_cents, first=self.method)
 
     class DepositWithheld(Event):
         aire_id: UUID
@@ -186,8 +186,7 @@ class CashRegister(Aggregate):
         actor: str
 
         def evolve(self, register: CashRegister) -> None:
-            register._hold(self.stay_id, -self.amount_cents)
-            register._release_reserve(self.amount_cents, first=PaymentMethod.CASH.value)
+            register._deposit_out(self.stay_id, self.amount_cents, first=PaymentMethod.CASH.value)
             if self.reason == WithholdingReason.UNPAID_CHARGES.value:
                 key = str(self.stay_id)
                 register.settled_by_stay[key] = (
@@ -289,6 +288,7 @@ class CashRegister(Aggregate):
         self.balances: dict[str, int]
         self.deposits_held: dict[str, int]
         self.deposits_by_method: dict[str, int]
+        self.deposit_lots: dict[str, dict[str, int]]
         self.settled_by_stay: dict[str, int]
         self.daily_totals: dict[str, Totals]
         self.perpetual_total_cents: int
@@ -303,13 +303,34 @@ class CashRegister(Aggregate):
     def _move(self, method: str, amount: int) -> None:
         self.balances[method] = self.balances.get(method, 0) + amount
 
-    def _hold(self, stay_id: UUID, amount: int) -> None:
+    def _deposit_in(self, stay_id: UUID, amount: int, method: str) -> None:
+        """A deposit is held for its stay, reserved in the method it was paid with."""
         key = str(stay_id)
-        held = self.deposits_held.get(key, 0) + amount
+        lot = self.deposit_lots.setdefault(key, {})
+        lot[method] = lot.get(method, 0) + amount
+        self.deposits_by_method[method] = self.deposits_by_method.get(method, 0) + amount
+        self.deposits_held[key] = self.deposits_held.get(key, 0) + amount
+
+    def _deposit_out(self, stay_id: UUID, amount: int, *, first: str) -> None:
+        """A deposit leaves (refund, withholding, cancellation): from that stay's own lot,
+        the given method first, then the others in method order."""
+        key = str(stay_id)
+        lot = self.deposit_lots.get(key, {})
+        for method in [first, *(m.value for m in PaymentMethod if m.value != first)]:
+            take = min(amount, lot.get(method, 0))
+            if take:
+                lot[method] -= take
+                self.deposits_by_method[method] -= take
+                amount -= take
+            if not amount:
+                break
+        held = sum(lot.values())
         if held:
             self.deposits_held[key] = held
+            self.deposit_lots[key] = {m: c for m, c in lot.items() if c}
         else:
             self.deposits_held.pop(key, None)
+            self.deposit_lots.pop(key, None)
 
     def _settle(
         self, stay_id: UUID | None, lines: tuple[ReceiptLine, ...], method: str, sign: int
@@ -321,28 +342,14 @@ class CashRegister(Aggregate):
         key = str(stay_id)
         for line in lines:
             if line.revenue_type == RevenueType.DEPOSIT.value:
-                self._hold(stay_id, sign * line.amount_cents)
                 if sign > 0:
-                    self.deposits_by_method[method] = (
-                        self.deposits_by_method.get(method, 0) + line.amount_cents
-                    )
+                    self._deposit_in(stay_id, line.amount_cents, method)
                 else:
-                    self._release_reserve(line.amount_cents, first=method)
+                    self._deposit_out(stay_id, line.amount_cents, first=method)
             else:
                 self.settled_by_stay[key] = (
                     self.settled_by_stay.get(key, 0) + sign * line.amount_cents
                 )
-
-    def _release_reserve(self, amount: int, *, first: str) -> None:
-        """Deposits leave the reserve: from the given method first, then in method order."""
-        order = [first, *(m.value for m in PaymentMethod if m.value != first)]
-        for method in order:
-            take = min(amount, self.deposits_by_method.get(method, 0))
-            if take:
-                self.deposits_by_method[method] -= take
-                amount -= take
-            if not amount:
-                break
 
     def _count(
         self, timestamp: datetime, lines: tuple[ReceiptLine, ...], method: str, sign: int
@@ -480,15 +487,21 @@ class CashRegister(Aggregate):
             )
         if receipt.cancelled:
             raise ReceiptAlreadyCancelled(f"receipt {number} is already cancelled", field="number")
-        if receipt.stay_id is not None:
-            for line in receipt.lines:
-                if (
-                    line.revenue_type == RevenueType.DEPOSIT.value
-                    and self.deposit_held(receipt.stay_id) < line.amount_cents
-                ):
-                    raise InsufficientFunds(
-                        "part of this deposit was already refunded or withheld", field="number"
-                    )
+        deposit = sum(
+            line.amount_cents
+            for line in receipt.lines
+            if line.revenue_type == RevenueType.DEPOSIT.value
+        )
+        if receipt.stay_id is not None and deposit > self.deposit_held(receipt.stay_id):
+            raise InsufficientFunds(
+                "part of this deposit was already refunded or withheld", field="number"
+            )
+        if receipt.total_cents > self.balances.get(receipt.method, 0):
+            raise InsufficientFunds(
+                f"the register no longer holds this receipt's {receipt.method} "
+                f"({self.balances.get(receipt.method, 0)} cents)",
+                field="number",
+            )
         self._append(
             self.ReceiptCancelled,
             at,
@@ -715,7 +728,7 @@ class CashRegister(Aggregate):
 
     @property
     def remittance_due(self) -> bool:
-        return self.cash_in_hand_cents > self.cash_ceiling_cents
+        return self.cash_in_hand_cents >= self.cash_ceiling_cents
 
 
 def _members(enum: Any, values: tuple[str, ...], field: str) -> tuple[str, ...]:

@@ -98,6 +98,10 @@ class Stay(Aggregate):
                 Meter.WATER.value: stay.arrival_day,
                 Meter.ELECTRICITY.value: stay.arrival_day,
             }
+            stay.billed_quantity = {
+                Meter.WATER.value: Decimal(0),
+                Meter.ELECTRICITY.value: Decimal(0),
+            }
             stay.charged_until = stay.arrival_day
             stay.pitch_lines = ()
             stay.extensions = ()
@@ -146,6 +150,7 @@ class Stay(Aggregate):
             for line in self.lines:
                 if line.revenue_type != RevenueType.PITCH_FEE.value:
                     stay.billed_reading_day[line.revenue_type] = line.end
+                    stay.billed_quantity[line.revenue_type] += line.quantity
             stay.pitch_lines = (
                 *stay.pitch_lines,
                 *(x for x in self.lines if x.revenue_type == RevenueType.PITCH_FEE.value),
@@ -178,6 +183,7 @@ class Stay(Aggregate):
         self.readings: tuple[MeterReading, ...]
         self.billed_index: dict[str, Decimal]
         self.billed_reading_day: dict[str, date]
+        self.billed_quantity: dict[str, Decimal]
         self.charged_until: date
         self.pitch_lines: tuple[ChargeLine, ...]
         self.extensions: tuple[Extension, ...]
@@ -399,14 +405,19 @@ class Stay(Aggregate):
             charged_until = self.end_day
         billed = dict(self.billed_index)
         for meter in Meter:
-            series = [r for r in self.effective_readings(meter) if paris_day(r.read_at) <= through]
+            readings = self.effective_readings(meter)
+            series = [r for r in readings if paris_day(r.read_at) <= through]
             last = series[-1]
+            if paris_day(last.read_at) < self.billed_reading_day[meter.value]:
+                continue  # an earlier day than already billed: nothing new to bill
+            # Consumption from the (corrected) arrival index, less what was billed: a
+            # correction of any reading, the arrival's included, is billed or credited.
+            quantity = last.index - readings[0].index - self.billed_quantity[meter.value]
             lines.extend(
                 _fluid_lines(
                     meter,
-                    billed_index=billed[meter.value],
+                    quantity=quantity,
                     billed_day=self.billed_reading_day[meter.value],
-                    index=last.index,
                     day=paris_day(last.read_at),
                     tariffs=tariffs,
                 )
@@ -554,9 +565,8 @@ QUANTITY_STEP = Decimal("0.001")
 def _fluid_lines(
     meter: Meter,
     *,
-    billed_index: Decimal,
+    quantity: Decimal,
     billed_day: date,
-    index: Decimal,
     day: date,
     tariffs: tuple[Tariff, ...],
 ) -> list[ChargeLine]:
@@ -564,7 +574,6 @@ def _fluid_lines(
     day it covers (the days after the billed reading through the reading day). Where a
     tariff changed in between, the quantity is shared pro rata temporis, to 0.001, the last
     segment taking the remainder so that the quantities add up exactly."""
-    quantity = index - billed_index
     if quantity == 0:
         return []
     days = [billed_day + timedelta(days=i + 1) for i in range((day - billed_day).days)] or [day]

@@ -39,7 +39,12 @@ from hacienda_ledger.aggregates.errors import (
     Unauthenticated,
     UserNotFound,
 )
-from hacienda_ledger.aggregates.integrity import ChainLink, VerificationReport, verify_chain
+from hacienda_ledger.aggregates.integrity import (
+    ChainLink,
+    VerificationReport,
+    topic_of,
+    verify_chain,
+)
 from hacienda_ledger.aggregates.register import CashRegister, ReceiptLine
 from hacienda_ledger.aggregates.stay import Stay
 from hacienda_ledger.aggregates.user import ApiToken, Role, User
@@ -1052,7 +1057,8 @@ class Ledger(Application[UUID]):
         class, no upcasting), so an edited row is a finding, not a crash, and an event
         upcast later still verifies against the bytes hashed when it was recorded."""
         stored_events = self.recorder.select_events(register_id)
-        if not stored_events:
+        prefix = topic_of(CashRegister) + "."
+        if not any(stored.topic.startswith(prefix) for stored in stored_events):
             raise RegisterNotFound(f"no register {register_id}")
         transcoder = self.mapper.transcoder
         links = []
