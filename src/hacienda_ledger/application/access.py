@@ -15,9 +15,11 @@ analyst    read aires, read anonymised statistics               every aire
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
+from typing import Protocol
+from uuid import UUID
 
-from hacienda_ledger.aggregates.aire import Aire
 from hacienda_ledger.aggregates.errors import Forbidden
 from hacienda_ledger.aggregates.user import Role, User
 
@@ -59,7 +61,28 @@ GRANTS: dict[Role, frozenset[Permission]] = {
 }
 
 
-def in_scope(user: User, aire: Aire) -> bool:
+class Scoped(Protocol):
+    """What scope decisions read of an aire: facts that never change after registration."""
+
+    @property
+    def id(self) -> UUID: ...
+    @property
+    def code(self) -> str: ...
+    @property
+    def sector(self) -> str: ...
+    @property
+    def collectivite_id(self) -> UUID: ...
+
+
+@dataclass(frozen=True)
+class AireScope:
+    id: UUID
+    code: str
+    sector: str
+    collectivite_id: UUID
+
+
+def in_scope(user: User, aire: Scoped) -> bool:
     """Whether the aire lies within the user's assignment."""
     if user.role in (Role.ADMIN, Role.ANALYST):
         return True
@@ -84,7 +107,7 @@ def authorize_sector(user: User, permission: Permission, sector: str) -> None:
         raise Forbidden(f"{_a(user.role)} may not register aires")
 
 
-def authorize(user: User, permission: Permission, aire: Aire | None = None) -> None:
+def authorize(user: User, permission: Permission, aire: Scoped | None = None) -> None:
     """Raise ``Forbidden`` unless the user's role grants the permission on that aire."""
     if permission not in GRANTS[user.role]:
         raise Forbidden(f"{_a(user.role)} may not {permission.value.replace('_', ' ')}")

@@ -61,7 +61,13 @@ from hacienda_ledger.aggregates.values import (
     WithholdingReason,
     paris_day,
 )
-from hacienda_ledger.application.access import Permission, authorize, authorize_sector, in_scope
+from hacienda_ledger.application.access import (
+    AireScope,
+    Permission,
+    authorize,
+    authorize_sector,
+    in_scope,
+)
 from hacienda_ledger.application.idempotency import IdempotencyRecord, fingerprint
 from hacienda_ledger.application.locks import LocalLocks, PostgresLocks
 from hacienda_ledger.application.transcodings import register_value_types
@@ -105,6 +111,9 @@ class Ledger(Application[UUID]):
         # write lock; fast-forwarded from the store before each use; evicted on any failure.
         self._writing: dict[UUID, CashRegister] = {}
         self._register_aires: dict[UUID, UUID] = {}
+        self._stay_aires: dict[UUID, UUID] = {}
+        self._aire_scopes: dict[UUID, AireScope] = {}
+        self._token_users: dict[str, User] = {}
         self.locks: LocalLocks = (
             PostgresLocks(self.settings.postgres_conninfo)
             if self.settings.is_postgres
@@ -320,11 +329,17 @@ class Ledger(Application[UUID]):
 
     def authenticate(self, token: str) -> User:
         """The user holding this bearer token, or ``Unauthenticated``."""
+        digest = self.token_digest(token)
+        user = self._token_users.get(digest)
+        if user is not None:
+            return user
         try:
-            issued = self._load(ApiToken, ApiToken.id_for(self.token_digest(token)), UserNotFound)
-            return self.user(issued.user_id)
+            issued = self._load(ApiToken, ApiToken.id_for(digest), UserNotFound)
+            user = self.user(issued.user_id)
         except UserNotFound:
-            raise Unauthenticated("unknown or revoked bearer token") from None
+            raise Unauthenticated("unknown bearer token") from None
+        self._token_users[digest] = user  # users and tokens never change once created
+        return user
 
     def bootstrap_admin(self, token: str) -> bool:
         """Create the first admin with the given token, unless that token exists already."""
@@ -349,8 +364,24 @@ class Ledger(Application[UUID]):
         if register_id is not None:
             aire_id = self.register_aire_id(register_id)
         elif stay_id is not None:
-            aire_id = self.stay(stay_id).aire_id
-        authorize(user, permission, self.aire(aire_id) if aire_id is not None else None)
+            aire_id = self.stay_aire_id(stay_id)
+        authorize(user, permission, self.aire_scope(aire_id) if aire_id is not None else None)
+
+    def aire_scope(self, aire_id: UUID) -> AireScope:
+        """An aire's id, code, sector and collectivité: they never change, so they are
+        remembered (scope checks need nothing else)."""
+        scope = self._aire_scopes.get(aire_id)
+        if scope is None:
+            aire = self.aire(aire_id)
+            scope = AireScope(aire.id, aire.code, aire.sector, aire.collectivite_id)
+            self._aire_scopes[aire_id] = scope
+        return scope
+
+    def stay_aire_id(self, stay_id: UUID) -> UUID:
+        aire_id = self._stay_aires.get(stay_id)
+        if aire_id is None:
+            aire_id = self._stay_aires[stay_id] = self.stay(stay_id).aire_id
+        return aire_id
 
     def authorize_new_aire(self, user: User, sector: str) -> None:
         authorize_sector(user, Permission.CONFIGURE_AIRE, sector)
