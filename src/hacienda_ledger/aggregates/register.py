@@ -13,7 +13,8 @@ from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.domain import Aggregate, Snapshot
+from eventsourcing.domain import Aggregate
+from eventsourcing.domain import Snapshot as LibrarySnapshot
 
 from hacienda_ledger.aggregates.errors import (
     InsufficientFunds,
@@ -64,7 +65,7 @@ class OpenReceipt:
 class CashRegister(Aggregate):
     """One cash point: its receipts, deposits, remittances, counts and closures."""
 
-    class Snapshot(Snapshot):
+    class Snapshot(LibrarySnapshot):
         """Snapshots store tuples as JSON arrays; restore them as the events build them."""
 
         def mutate(self, _: None) -> CashRegister:

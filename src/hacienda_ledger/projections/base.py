@@ -1,0 +1,119 @@
+"""What a projection is: tables, the topics it reads, and a pure fold ``apply``.
+
+A projection never touches a database itself. ``apply(event, position, rows)`` reads and
+writes rows through ``Rows``; the view (``projections/store.py``) gives it a buffer over its
+tables, and writes the buffer and the tracking position in one transaction per batch. Tests
+give it ``MemoryRows`` and need no database.
+
+Values in rows are ``int``, ``str``, ``bool``, ``Decimal``, ``date`` or ``None``; a column
+declares which (``Column.type``), so that SQLite and PostgreSQL store and return the same.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any, Literal, Protocol
+
+Row = dict[str, Any]
+Key = tuple[Any, ...]
+ColumnType = Literal["int", "text", "decimal", "date", "bool"]
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: ColumnType
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    columns: tuple[Column, ...]
+    key: tuple[str, ...]
+
+    def key_of(self, row: Row) -> Key:
+        return tuple(row[k] for k in self.key)
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns)
+
+
+def table(name: str, key: tuple[str, ...], **columns: ColumnType) -> Table:
+    """``table("balances", ("account",), account="text", balance_cents="int")``."""
+    return Table(name, tuple(Column(n, t) for n, t in columns.items()), key)
+
+
+class Rows(Protocol):
+    """What a fold reads and writes: rows by table and key."""
+
+    def get(self, table: str, key: Key) -> Row | None: ...
+
+    def put(self, table: str, row: Row) -> None: ...
+
+    def delete(self, table: str, key: Key) -> None: ...
+
+
+class Projection(ABC):
+    """A read model: a deterministic function of the event stream."""
+
+    name: str
+    tables: tuple[Table, ...]
+    topics: tuple[str, ...] = ()  # topics read; empty means every event
+
+    def table(self, name: str) -> Table:
+        for t in self.tables:
+            if t.name == name:
+                return t
+        raise KeyError(name)
+
+    @abstractmethod
+    def apply(self, event: Any, position: int, rows: Rows) -> None:
+        """Fold one event (at its stream position) into the rows."""
+
+
+class MemoryRows:
+    """Rows in memory: the fold's view in tests, and the write buffer of a batch."""
+
+    def __init__(self, tables: tuple[Table, ...]) -> None:
+        self.tables = {t.name: t for t in tables}
+        self.data: dict[str, dict[Key, Row | None]] = {t.name: {} for t in tables}
+
+    def get(self, table: str, key: Key) -> Row | None:
+        row = self.data[table].get(key)
+        return dict(row) if row is not None else None
+
+    def put(self, table: str, row: Row) -> None:
+        spec = self.tables[table]
+        missing = set(spec.column_names) - row.keys()
+        if missing:
+            raise KeyError(f"{table}: missing columns {sorted(missing)}")
+        self.data[table][spec.key_of(row)] = {c: row[c] for c in spec.column_names}
+
+    def delete(self, table: str, key: Key) -> None:
+        self.data[table][key] = None
+
+    def rows(self, table: str) -> list[Row]:
+        """Every live row of a table, in key order."""
+        return [
+            dict(r) for k, r in sorted(self.data[table].items(), key=_sort_key) if r is not None
+        ]
+
+    def changes(self, table: str) -> Iterator[tuple[Key, Row | None]]:
+        """Puts (row) and deletes (None) since the buffer was made, by key."""
+        yield from self.data[table].items()
+
+
+def _sort_key(item: tuple[Key, Row | None]) -> tuple[str, ...]:
+    return tuple(str(v) for v in item[0])
+
+
+def month_of(day: date) -> str:
+    return day.isoformat()[:7]
+
+
+ZERO = Decimal(0)

@@ -1,0 +1,224 @@
+"""Following the event stream: catch up in batches, exactly once; rebuild and check.
+
+The follower reads notifications after its projection's position (only the topics the
+projection needs), folds a batch into a buffer, and writes the buffer with the position of
+the batch's last notification in one transaction. Notification ids have gaps (rolled-back
+inserts burn sequence values): they are skipped, never waited for. When a read returns less
+than a batch, every notification up to the stream's maximum read beforehand has been seen,
+so the position moves there (commit order equals id order on both backends: the library
+locks the events table on PostgreSQL, and SQLite has one writer).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from hacienda_ledger.projections.base import MemoryRows, Projection, Row
+from hacienda_ledger.projections.store import BufferedRows, PositionMoved, ProjectionDatabase
+
+REBUILD = "__rebuild"
+
+
+class Notification(Protocol):
+    id: int
+    topic: str
+
+
+class EventSource(Protocol):
+    """What a follower needs of the application: notifications, decoding, the maximum."""
+
+    def select(self, start: int, limit: int, topics: Sequence[str]) -> Sequence[Any]: ...
+
+    def decode(self, notification: Any) -> Any: ...
+
+    def max_position(self) -> int: ...
+
+
+@dataclass
+class Progress:
+    position: int
+    events: int
+
+
+class Follower:
+    """Keeps one projection's tables up to date with the stream."""
+
+    def __init__(
+        self,
+        projection: Projection,
+        db: ProjectionDatabase,
+        source: EventSource,
+        *,
+        batch_size: int = 1000,
+    ) -> None:
+        self.projection = projection
+        self.db = db
+        self.source = source
+        self.batch_size = batch_size
+        with db.transaction() as cur:
+            for spec in projection.tables:
+                db.create(cur, spec)
+
+    def position(self) -> int:
+        with self.db.transaction() as cur:
+            return self.db.position(cur, self.projection.name)
+
+    def step(
+        self, *, suffix: str = "", name: str | None = None, stop: int | None = None
+    ) -> Progress:
+        """Process one batch; returns the new position and how many events it folded."""
+        name = name or self.projection.name
+        with self.db.connect() as conn, self.db.transaction(conn) as cur:
+            start = self.db.position(cur, name)
+            ceiling = self.source.max_position()
+            if stop is not None:
+                ceiling = min(ceiling, stop)
+            if start >= ceiling:
+                return Progress(start, 0)
+            limit = self.batch_size
+            batch = [
+                n
+                for n in self.source.select(start + 1, limit, self.projection.topics)
+                if n.id <= ceiling
+            ]
+            rows = BufferedRows(self.db, cur, self.projection, suffix)
+            for notification in batch:
+                self.projection.apply(self.source.decode(notification), notification.id, rows)
+            full = len(batch) == limit
+            new_position = batch[-1].id if full else ceiling
+            rows.flush()
+            self.db.advance(cur, name, start, new_position)
+            return Progress(new_position, len(batch))
+
+    def catch_up(
+        self,
+        *,
+        suffix: str = "",
+        name: str | None = None,
+        stop: int | None = None,
+        on_batch: Callable[[Progress], None] | None = None,
+    ) -> int:
+        """Process batches until the stream's end (or ``stop``); returns the position."""
+        while True:
+            try:
+                progress = self.step(suffix=suffix, name=name, stop=stop)
+            except PositionMoved:
+                continue
+            if on_batch is not None and progress.events:
+                on_batch(progress)
+            if progress.events == 0 and (
+                stop is None or progress.position >= min(stop, self.source.max_position())
+            ):
+                return progress.position
+
+    # --- rebuild ------------------------------------------------------------------------
+
+    def _fresh_tables(self) -> str:
+        work = f"{self.projection.name}{REBUILD}"
+        with self.db.transaction() as cur:
+            for spec in self.projection.tables:
+                self.db.drop(cur, spec.name + REBUILD)
+                self.db.create(cur, spec, spec.name + REBUILD)
+            self.db.set_position(cur, work, 0)
+        return work
+
+    def rebuild(self, on_batch: Callable[[Progress], None] | None = None) -> int:
+        """Rebuild from position zero into fresh tables, then swap them in atomically."""
+        work = self._fresh_tables()
+        position = self.catch_up(suffix=REBUILD, name=work, on_batch=on_batch)
+        with self.db.transaction() as cur:
+            # Catch up the last events inside the swap's transaction? The live follower
+            # may move on meanwhile; the swapped tables carry their own position, and the
+            # live follower's next compare-and-set fails and reloads it.
+            for spec in self.projection.tables:
+                self.db.drop(cur, spec.name)
+                self.db.rename(cur, spec.name + REBUILD, spec.name)
+            self.db.set_position(cur, self.projection.name, position)
+            cur.execute(f"DELETE FROM projection_tracking WHERE name = {self.db.mark}", [work])
+        return position
+
+    def check(self, on_batch: Callable[[Progress], None] | None = None) -> list[str]:
+        """Rebuild aside up to the live position and list every difference (none expected)."""
+        live_position = self.catch_up()
+        work = self._fresh_tables()
+        self.catch_up(suffix=REBUILD, name=work, stop=live_position, on_batch=on_batch)
+        differences: list[str] = []
+        with self.db.transaction() as cur:
+            for spec in self.projection.tables:
+                live = {spec.key_of(r): r for r in self.db.select(cur, spec)}
+                rebuilt = {
+                    spec.key_of(r): r for r in self.db.select(cur, spec, spec.name + REBUILD)
+                }
+                for key in sorted(live.keys() | rebuilt.keys(), key=str):
+                    a, b = live.get(key), rebuilt.get(key)
+                    if a != b:
+                        differences.append(f"{spec.name} {key}: live {a} rebuilt {b}")
+                self.db.drop(cur, spec.name + REBUILD)
+            cur.execute(f"DELETE FROM projection_tracking WHERE name = {self.db.mark}", [work])
+        return differences
+
+    def rows(self, table: str) -> list[Row]:
+        with self.db.transaction() as cur:
+            return self.db.select(cur, self.projection.table(table))
+
+
+class Runner:
+    """Followers of several projections in a background thread (the API process), with
+    read-your-writes: ``wait(position)`` returns once every projection has processed it."""
+
+    def __init__(self, followers: Sequence[Follower], interval: float = 0.05) -> None:
+        self.followers = list(followers)
+        self.interval = interval
+        self._stop = threading.Event()
+        self._moved = threading.Condition()
+        self._thread: threading.Thread | None = None
+        self.positions = {f.projection.name: 0 for f in self.followers}
+        self.error: BaseException | None = None
+
+    def run_once(self) -> None:
+        for follower in self.followers:
+            position = follower.catch_up()
+            with self._moved:
+                self.positions[follower.projection.name] = position
+                self._moved.notify_all()
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.run_once()
+                self.error = None
+            except Exception as exc:  # kept and retried: a follower must not die silently
+                self.error = exc
+            self._stop.wait(self.interval)
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._loop, name="projections", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
+    def wait(self, position: int, timeout: float = 10.0) -> bool:
+        """Block until every projection has processed ``position`` (False on timeout)."""
+        deadline = time.monotonic() + timeout
+        with self._moved:
+            while min(self.positions.values(), default=position) < position:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._moved.wait(left)
+        return True
+
+
+def fold(projection: Projection, events: Sequence[tuple[int, Any]]) -> MemoryRows:
+    """Fold (position, event) pairs in memory: the reference a live table must equal."""
+    rows = MemoryRows(projection.tables)
+    for position, event in events:
+        projection.apply(event, position, rows)
+    return rows

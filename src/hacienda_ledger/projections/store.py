@@ -1,0 +1,263 @@
+"""Projection tables in the events' own database, written with their tracking position.
+
+One transaction per batch: every row change of the batch and the projection's new position
+commit together, or not at all (exactly once: a crash anywhere replays the batch from the
+last committed position). The position is advanced with a compare-and-set, so two followers
+of one projection can never both apply a batch.
+
+SQLite and PostgreSQL store the same values: columns are typed by the projection (int,
+text, decimal, date, bool) and read back as the same Python values.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import psycopg
+
+from hacienda_ledger.projections.base import Column, Key, MemoryRows, Projection, Row, Table
+
+TRACKING = "projection_tracking"
+
+SQL_TYPES = {
+    "sqlite": {
+        "int": "INTEGER",
+        "text": "TEXT",
+        "decimal": "TEXT",
+        "date": "TEXT",
+        "bool": "INTEGER",
+    },
+    "postgres": {
+        "int": "BIGINT",
+        "text": "TEXT",
+        "decimal": "NUMERIC",
+        "date": "DATE",
+        "bool": "BOOLEAN",
+    },
+}
+
+
+class PositionMoved(Exception):
+    """Another follower advanced this projection first; reload the position and go on."""
+
+
+class ProjectionDatabase:
+    """Connections and SQL dialect for projection tables (SQLite file or PostgreSQL)."""
+
+    def __init__(self, *, sqlite_path: str | None = None, conninfo: str | None = None) -> None:
+        if (sqlite_path is None) == (conninfo is None):
+            raise ValueError("one of sqlite_path or conninfo")
+        self.sqlite_path = sqlite_path
+        self.conninfo = conninfo
+        self.dialect = "sqlite" if sqlite_path is not None else "postgres"
+        self.mark = "?" if self.dialect == "sqlite" else "%s"
+        with self.transaction() as cur:
+            cur.execute(
+                f"CREATE TABLE IF NOT EXISTS {TRACKING} "
+                "(name TEXT PRIMARY KEY, position BIGINT NOT NULL)"
+            )
+
+    @contextmanager
+    def connect(self) -> Iterator[Any]:
+        if self.sqlite_path is not None:
+            conn = sqlite3.connect(self.sqlite_path, timeout=30, isolation_level=None)
+            try:
+                yield conn
+            finally:
+                conn.close()
+        else:
+            assert self.conninfo is not None
+            with psycopg.connect(self.conninfo) as pg:
+                yield pg
+
+    @contextmanager
+    def transaction(self, conn: Any = None) -> Iterator[Any]:
+        """A cursor in one transaction (BEGIN IMMEDIATE on SQLite: one writer at a time)."""
+        if conn is None:
+            with self.connect() as fresh, self.transaction(fresh) as cur:
+                yield cur
+            return
+        if self.dialect == "sqlite":
+            cur = conn.cursor()
+            cur.execute("BEGIN IMMEDIATE")
+            try:
+                yield cur
+            except BaseException:
+                cur.execute("ROLLBACK")
+                raise
+            cur.execute("COMMIT")
+        else:
+            with conn.transaction(), conn.cursor() as cur:
+                yield cur
+
+    # --- schema -------------------------------------------------------------------------
+
+    def create(self, cur: Any, spec: Table, name: str | None = None) -> None:
+        types = SQL_TYPES[self.dialect]
+        cols = ", ".join(f"{c.name} {types[c.type]}" for c in spec.columns)
+        cur.execute(
+            f"CREATE TABLE IF NOT EXISTS {name or spec.name} "
+            f"({cols}, PRIMARY KEY ({', '.join(spec.key)}))"
+        )
+
+    def drop(self, cur: Any, name: str) -> None:
+        cur.execute(f"DROP TABLE IF EXISTS {name}")
+
+    def rename(self, cur: Any, old: str, new: str) -> None:
+        cur.execute(f"ALTER TABLE {old} RENAME TO {new}")
+
+    # --- values -------------------------------------------------------------------------
+
+    def to_sql(self, column: Column, value: Any) -> Any:
+        if value is None or self.dialect == "postgres":
+            return value
+        if column.type == "decimal":
+            return str(value)
+        if column.type == "date":
+            return value.isoformat()
+        if column.type == "bool":
+            return int(value)
+        return value
+
+    def from_sql(self, column: Column, value: Any) -> Any:
+        if value is None:
+            return None
+        if column.type == "decimal":
+            return value if isinstance(value, Decimal) else Decimal(str(value))
+        if column.type == "date":
+            return value if isinstance(value, date) else date.fromisoformat(value)
+        if column.type == "bool":
+            return bool(value)
+        if column.type == "int":
+            return int(value)
+        return value
+
+    # --- rows ---------------------------------------------------------------------------
+
+    def select(
+        self,
+        cur: Any,
+        spec: Table,
+        name: str | None = None,
+        *,
+        where: dict[str, Any] | None = None,
+        order: bool = True,
+    ) -> list[Row]:
+        sql = f"SELECT {', '.join(spec.column_names)} FROM {name or spec.name}"
+        params: list[Any] = []
+        if where:
+            cols = {c.name: c for c in spec.columns}
+            sql += " WHERE " + " AND ".join(f"{k} = {self.mark}" for k in where)
+            params = [self.to_sql(cols[k], v) for k, v in where.items()]
+        if order:
+            sql += f" ORDER BY {', '.join(spec.key)}"
+        cur.execute(sql, params)
+        return [
+            {c.name: self.from_sql(c, v) for c, v in zip(spec.columns, r, strict=True)}
+            for r in cur.fetchall()
+        ]
+
+    def get(self, cur: Any, spec: Table, key: Key, name: str | None = None) -> Row | None:
+        rows = self.select(
+            cur, spec, name, where=dict(zip(spec.key, key, strict=True)), order=False
+        )
+        return rows[0] if rows else None
+
+    def write(
+        self,
+        cur: Any,
+        spec: Table,
+        changes: Sequence[tuple[Key, Row | None]],
+        name: str | None = None,
+    ) -> None:
+        target = name or spec.name
+        cols = {c.name: c for c in spec.columns}
+        deletes = [k for k, r in changes if r is None]
+        upserts = [r for _, r in changes if r is not None]
+        if deletes:
+            cond = " AND ".join(f"{k} = {self.mark}" for k in spec.key)
+            cur.executemany(
+                f"DELETE FROM {target} WHERE {cond}",
+                [
+                    [self.to_sql(cols[k], v) for k, v in zip(spec.key, key, strict=True)]
+                    for key in deletes
+                ],
+            )
+        if upserts:
+            names = spec.column_names
+            marks = ", ".join(self.mark for _ in names)
+            others = [n for n in names if n not in spec.key]
+            update = (
+                f"DO UPDATE SET {', '.join(f'{n} = excluded.{n}' for n in others)}"
+                if others
+                else "DO NOTHING"
+            )
+            cur.executemany(
+                f"INSERT INTO {target} ({', '.join(names)}) VALUES ({marks}) "
+                f"ON CONFLICT ({', '.join(spec.key)}) {update}",
+                [[self.to_sql(cols[n], r[n]) for n in names] for r in upserts],
+            )
+
+    # --- tracking -----------------------------------------------------------------------
+
+    def position(self, cur: Any, name: str) -> int:
+        cur.execute(f"SELECT position FROM {TRACKING} WHERE name = {self.mark}", [name])
+        row = cur.fetchone()
+        return int(row[0]) if row else 0
+
+    def advance(self, cur: Any, name: str, expected: int, position: int) -> None:
+        """Compare-and-set the tracking position inside the batch's transaction."""
+        if expected == 0:
+            cur.execute(
+                f"INSERT INTO {TRACKING} (name, position) VALUES ({self.mark}, "
+                f"{self.mark}) ON CONFLICT (name) DO NOTHING",
+                [name, position],
+            )
+            if cur.rowcount == 1:
+                return
+        cur.execute(
+            f"UPDATE {TRACKING} SET position = {self.mark} WHERE name = {self.mark} "
+            f"AND position = {self.mark}",
+            [position, name, expected],
+        )
+        if cur.rowcount != 1:
+            raise PositionMoved(name)
+
+    def set_position(self, cur: Any, name: str, position: int) -> None:
+        cur.execute(f"DELETE FROM {TRACKING} WHERE name = {self.mark}", [name])
+        cur.execute(
+            f"INSERT INTO {TRACKING} (name, position) VALUES ({self.mark}, {self.mark})",
+            [name, position],
+        )
+
+
+class BufferedRows(MemoryRows):
+    """A batch's rows: reads fall through to the tables (in the batch's transaction),
+    writes stay in memory until the batch is written."""
+
+    def __init__(
+        self, db: ProjectionDatabase, cur: Any, projection: Projection, suffix: str = ""
+    ) -> None:
+        super().__init__(projection.tables)
+        self.db, self.cur, self.suffix = db, cur, suffix
+        self.read: dict[str, dict[Key, Row | None]] = {t.name: {} for t in projection.tables}
+
+    def get(self, table: str, key: Key) -> Row | None:
+        if key in self.data[table]:
+            return super().get(table, key)
+        cache = self.read[table]
+        if key not in cache:
+            cache[key] = self.db.get(self.cur, self.tables[table], key, table + self.suffix)
+        row = cache[key]
+        return dict(row) if row is not None else None
+
+    def flush(self) -> None:
+        for name, spec in self.tables.items():
+            changes = list(self.data[name].items())
+            if changes:
+                self.db.write(self.cur, spec, changes, name + self.suffix)
