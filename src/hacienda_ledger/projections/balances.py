@@ -1,0 +1,93 @@
+"""Balances of every account of the chart, and the postings behind them (for "as of").
+
+Each financial event's journal entry (``aggregates.accounts.entry_for``) becomes postings
+numbered by stream position; ``balances`` is their running sum per account. A balance as of
+an instant is the sum of the postings recorded up to it. ``stays`` links a stay to its
+household and aire, for receivables per household.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from hacienda_ledger.aggregates.accounts import entry_for
+from hacienda_ledger.aggregates.integrity import topic_of
+from hacienda_ledger.aggregates.register import CashRegister
+from hacienda_ledger.aggregates.stay import Stay
+from hacienda_ledger.aggregates.values import paris_day
+from hacienda_ledger.projections.base import Projection, Rows, table
+
+FINANCIAL = (
+    Stay.ChargesAssessed,
+    CashRegister.Opened,
+    CashRegister.ReceiptIssued,
+    CashRegister.ReceiptCancelled,
+    CashRegister.DepositRefunded,
+    CashRegister.DepositWithheld,
+    CashRegister.RemittanceMade,
+    CashRegister.CashOver,
+    CashRegister.CashShort,
+)
+
+
+def instant(moment: datetime) -> str:
+    """A recorded time as fixed-width UTC text, so that text order is time order."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+class BalancesProjection(Projection):
+    name = "balances"
+    tables = (
+        table(
+            "balances", ("account",), account="text", kind="text", scope="text", balance_cents="int"
+        ),
+        table(
+            "postings",
+            ("position", "seq"),
+            position="int",
+            seq="int",
+            account="text",
+            amount_cents="int",
+            recorded_at="text",
+            day="date",
+        ),
+        table("stays", ("stay_id",), stay_id="text", household_ref="text", aire_id="text"),
+    )
+    topics = tuple(topic_of(cls) for cls in (Stay.Opened, *FINANCIAL))
+
+    def apply(self, event: Any, position: int, rows: Rows) -> None:
+        if isinstance(event, Stay.Opened):
+            rows.put(
+                "stays",
+                {
+                    "stay_id": str(event.originator_id),
+                    "household_ref": str(event.household_ref),
+                    "aire_id": str(event.aire_id),
+                },
+            )
+            return
+        for seq, posting in enumerate(entry_for(event)):
+            rows.put(
+                "postings",
+                {
+                    "position": position,
+                    "seq": seq,
+                    "account": posting.account,
+                    "amount_cents": posting.amount_cents,
+                    "recorded_at": instant(event.timestamp),
+                    "day": paris_day(event.timestamp),
+                },
+            )
+            current = rows.get("balances", (posting.account,))
+            kind, _, scope = posting.account.partition("/")
+            rows.put(
+                "balances",
+                {
+                    "account": posting.account,
+                    "kind": kind,
+                    "scope": scope.split("/")[0],
+                    "balance_cents": (current["balance_cents"] if current else 0)
+                    + posting.amount_cents,
+                },
+            )

@@ -1,0 +1,158 @@
+"""The cash journal a Trésorerie reads: one line per register event (per receipt line for
+receipts), in sequence order, with running balances by payment method.
+
+Columns: register, version (the event's number in the register), line, stream position,
+recorded time and Paris day, receipt number, kind, revenue type, method, amount in, amount
+out, the running balance of each method, the cashier, the remittance slip and its receipt
+range, the perpetual grand total on closures, and the chain hash of the event.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hacienda_ledger.aggregates.integrity import topic_of
+from hacienda_ledger.aggregates.register import CashRegister
+from hacienda_ledger.aggregates.values import PaymentMethod, paris_day
+from hacienda_ledger.projections.balances import instant
+from hacienda_ledger.projections.base import ColumnType, Projection, Row, Rows, table
+
+METHODS = tuple(m.value for m in PaymentMethod)
+BALANCE_COLUMNS: dict[str, ColumnType] = {f"balance_{m}_cents": "int" for m in METHODS}
+KINDS: dict[type, str] = {
+    CashRegister.Opened: "opening",
+    CashRegister.ReceiptIssued: "receipt",
+    CashRegister.ReceiptCancelled: "cancellation",
+    CashRegister.DepositRefunded: "deposit_refund",
+    CashRegister.DepositWithheld: "withholding",
+    CashRegister.RemittanceMade: "remittance",
+    CashRegister.CashCounted: "count",
+    CashRegister.CashOver: "cash_over",
+    CashRegister.CashShort: "cash_short",
+    CashRegister.DayClosed: "day_closure",
+    CashRegister.MonthClosed: "month_closure",
+    CashRegister.YearClosed: "year_closure",
+}
+
+
+class CashJournalProjection(Projection):
+    name = "cash_journal"
+    tables = (
+        table(
+            "cash_journal",
+            ("register_id", "version", "line"),
+            register_id="text",
+            version="int",
+            line="int",
+            position="int",
+            recorded_at="text",
+            day="date",
+            receipt_number="int",
+            kind="text",
+            revenue_type="text",
+            method="text",
+            amount_in_cents="int",
+            amount_out_cents="int",
+            **BALANCE_COLUMNS,
+            cashier="text",
+            slip_number="int",
+            first_receipt="int",
+            last_receipt="int",
+            perpetual_total_cents="int",
+            chain_hash="text",
+        ),
+        table(
+            "journal_heads",
+            ("register_id",),
+            register_id="text",
+            version="int",
+            **BALANCE_COLUMNS,
+        ),
+    )
+    topics = tuple(topic_of(cls) for cls in KINDS)
+
+    def apply(self, event: Any, position: int, rows: Rows) -> None:
+        kind = KINDS.get(type(event))
+        if kind is None:
+            return
+        register_id = str(event.originator_id)
+        head = rows.get("journal_heads", (register_id,)) or {
+            "register_id": register_id,
+            "version": 0,
+            **{f"balance_{m}_cents": 0 for m in METHODS},
+        }
+        base: Row = {
+            "register_id": register_id,
+            "version": event.originator_version,
+            "position": position,
+            "recorded_at": instant(event.timestamp),
+            "day": paris_day(event.timestamp),
+            "receipt_number": None,
+            "kind": kind,
+            "revenue_type": None,
+            "method": None,
+            "amount_in_cents": 0,
+            "amount_out_cents": 0,
+            "cashier": getattr(event, "actor", None),
+            "slip_number": None,
+            "first_receipt": None,
+            "last_receipt": None,
+            "perpetual_total_cents": None,
+            "chain_hash": event.hash,
+        }
+        lines: list[Row] = []
+
+        def balances() -> Row:
+            return {f"balance_{m}_cents": head[f"balance_{m}_cents"] for m in METHODS}
+
+        def move(method: str, amount: int, **extra: Any) -> None:
+            head[f"balance_{method}_cents"] += amount
+            lines.append(
+                {
+                    **base,
+                    "method": method,
+                    "amount_in_cents": max(amount, 0),
+                    "amount_out_cents": max(-amount, 0),
+                    **extra,
+                    **balances(),
+                }
+            )
+
+        if isinstance(event, CashRegister.Opened):
+            move(PaymentMethod.CASH.value, event.float_cents, revenue_type="float")
+        elif isinstance(event, CashRegister.ReceiptIssued | CashRegister.ReceiptCancelled):
+            sign = 1 if isinstance(event, CashRegister.ReceiptIssued) else -1
+            for line in event.lines:
+                move(
+                    event.method,
+                    sign * line.amount_cents,
+                    receipt_number=event.number,
+                    revenue_type=line.revenue_type,
+                )
+        elif isinstance(event, CashRegister.DepositRefunded):
+            move(event.method, -event.amount_cents, revenue_type="deposit")
+        elif isinstance(event, CashRegister.RemittanceMade):
+            for method, amount in sorted(event.amounts_by_method.items()):
+                move(
+                    method,
+                    -amount,
+                    slip_number=event.slip_number,
+                    first_receipt=event.first_receipt,
+                    last_receipt=event.last_receipt,
+                )
+        elif isinstance(event, CashRegister.CashOver):
+            move(PaymentMethod.CASH.value, event.amount_cents)
+        elif isinstance(event, CashRegister.CashShort):
+            move(PaymentMethod.CASH.value, -event.amount_cents)
+        elif isinstance(event, CashRegister.DepositWithheld):
+            lines.append({**base, "revenue_type": "deposit", **balances()})
+        elif isinstance(event, CashRegister.PeriodClosedEvent):
+            lines.append(
+                {**base, "perpetual_total_cents": event.perpetual_total_cents, **balances()}
+            )
+        else:
+            lines.append({**base, **balances()})
+        head["version"] = event.originator_version
+        for n, row in enumerate(lines):
+            rows.put("cash_journal", {**row, "line": n})
+        rows.put("journal_heads", head)
