@@ -89,6 +89,73 @@ def _users_create(args: argparse.Namespace) -> int:
     return 0
 
 
+def _project(args: argparse.Namespace) -> int:
+    import time
+
+    from hacienda_ledger.application import Ledger
+    from hacienda_ledger.application.projecting import followers
+
+    ledger = Ledger(_settings(args))
+    try:
+        chosen = followers(ledger)
+        while True:
+            for follower in chosen:
+                position = follower.catch_up()
+                if args.once:
+                    print(f"{follower.projection.name}: position {position}")
+            if args.once:
+                return 0
+            time.sleep(args.interval)
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        ledger.close()
+
+
+def _rebuild(args: argparse.Namespace) -> int:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    from hacienda_ledger.application import Ledger
+    from hacienda_ledger.application.projecting import followers
+
+    ledger = Ledger(_settings(args))
+    differences = 0
+    try:
+        end = ledger.last_position()
+        for follower in followers(ledger, [args.name] if args.name else []):
+            name = follower.projection.name
+            with Progress(
+                "[progress.description]{task.description}",
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                transient=False,
+            ) as bar:
+                task = bar.add_task(
+                    f"{'checking' if args.check else 'rebuilding'} {name}", total=end
+                )
+
+                def advance(progress: object, task: object = task) -> None:
+                    bar.update(task, completed=getattr(progress, "position", 0))  # type: ignore[arg-type]
+
+                if args.check:
+                    found = follower.check(on_batch=advance)
+                    bar.update(task, completed=end)
+                else:
+                    position = follower.rebuild(on_batch=advance)
+                    bar.update(task, completed=end)
+            if args.check:
+                for line in found:
+                    print(f"  {line}")
+                print(f"{name}: {len(found)} differences with the live tables")
+                differences += len(found)
+            else:
+                print(f"{name}: rebuilt to position {position} and swapped in")
+    finally:
+        ledger.close()
+    return 1 if differences else 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="hacienda-ledger", description="Ledger of aires d'accueil"
@@ -106,6 +173,18 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     verify = sub.add_parser("verify", help="verify every register's hash chain")
     verify.add_argument("--register", help="one register id")
+
+    project = sub.add_parser("project", help="follow the stream into the projection tables")
+    project.add_argument("--once", action="store_true", help="catch up, then stop")
+    project.add_argument("--interval", type=float, default=0.5, help="seconds between polls")
+
+    rebuild = sub.add_parser("rebuild", help="rebuild projections from position zero")
+    rebuild.add_argument("name", nargs="?", help="one projection (default: all)")
+    rebuild.add_argument(
+        "--check",
+        action="store_true",
+        help="rebuild aside and list every difference with the live tables",
+    )
 
     users = sub.add_parser("users", help="manage users")
     users_sub = users.add_subparsers(dest="users_command", required=True)
@@ -131,6 +210,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_verify(_settings(args), register=args.register, out=sys.stdout)
     if args.command == "users":
         return _users_create(args)
+    if args.command == "project":
+        return _project(args)
+    if args.command == "rebuild":
+        return _rebuild(args)
     return 2
 
 

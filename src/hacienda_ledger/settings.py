@@ -34,6 +34,11 @@ class Settings(BaseSettings):
     admin_token: str | None = Field(
         default=None, description="bootstraps the first admin on an empty database"
     )
+    run_projections: bool = Field(
+        default=True,
+        description="follow the stream into the projection tables inside the API process "
+        "(read-your-writes); say no when `hacienda-ledger project` runs on its own",
+    )
     log_json: bool | None = Field(default=None, description="JSON logs (default: not a TTY)")
 
     @field_validator("database_url")

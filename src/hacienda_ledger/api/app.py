@@ -11,8 +11,16 @@ from fastapi.responses import JSONResponse
 
 from hacienda_ledger import __version__
 from hacienda_ledger.api import logs, problems
-from hacienda_ledger.api.routes import aires, collectivites, health, registers, stays, users
-from hacienda_ledger.application import Ledger
+from hacienda_ledger.api.routes import (
+    aires,
+    audit,
+    collectivites,
+    health,
+    registers,
+    stays,
+    users,
+)
+from hacienda_ledger.application import Ledger, projecting
 from hacienda_ledger.settings import Settings
 
 DESCRIPTION = """
@@ -35,9 +43,15 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
         app.state.ledger = ledger or Ledger(settings)
         if settings.admin_token:
             app.state.ledger.bootstrap_admin(settings.admin_token)
+        followers = projecting.runner(app.state.ledger) if settings.run_projections else None
+        app.state.queries = projecting.ProjectionQueries(app.state.ledger, followers)
+        if followers is not None:
+            followers.start()
         try:
             yield
         finally:
+            if followers is not None:
+                followers.stop()
             if owned:
                 app.state.ledger.close()
 
@@ -53,6 +67,6 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
         log.exception("unhandled", error=type(exc).__name__)
         return problems.problem(500, "internal_error", "an unexpected error occurred")
 
-    for module in (health, users, collectivites, aires, stays, registers):
+    for module in (health, users, collectivites, aires, stays, registers, audit):
         app.include_router(module.router)
     return app

@@ -58,6 +58,7 @@ from hacienda_ledger.aggregates.values import (
     Period,
     RevenueType,
     Tariff,
+    Totals,
     WithholdingReason,
     paris_day,
 )
@@ -1080,14 +1081,18 @@ class Ledger(Application[UUID]):
     # --- audit --------------------------------------------------------------------------
 
     def verify_register(
-        self, register_id: UUID, *, anchor: tuple[int, str] | None = None
+        self,
+        register_id: UUID,
+        *,
+        anchor: tuple[int, str] | None = None,
+        through_version: int | None = None,
     ) -> VerificationReport:
         """Check a register's stored events and their chain; problems are values.
 
         Reads the stored rows and decodes their JSON with the transcoder only (no event
         class, no upcasting), so an edited row is a finding, not a crash, and an event
         upcast later still verifies against the bytes hashed when it was recorded."""
-        stored_events = self.recorder.select_events(register_id)
+        stored_events = self.recorder.select_events(register_id, lte=through_version)
         prefix = topic_of(CashRegister) + "."
         if not any(stored.topic.startswith(prefix) for stored in stored_events):
             raise RegisterNotFound(f"no register {register_id}")
@@ -1121,14 +1126,41 @@ class Ledger(Application[UUID]):
                 links.append(ChainLink(stored.originator_version, stored.topic, None, None))
         return verify_chain(links, anchor=anchor)
 
+    def register_history(self, register_id: UUID, as_of: datetime) -> dict[str, Any]:
+        """An auditor's replay: the register rebuilt from its own events up to ``as_of``,
+        with its chain verified up to there (no projection table is read)."""
+        register = self.register_as_of(register_id, as_of)
+        report = self.verify_register(register_id, through_version=register.version)
+        totals = Totals()
+        for day_totals in register.daily_totals.values():
+            totals = totals + day_totals
+        return {
+            "register": register,
+            "verification": report,
+            "open_year_totals": totals,
+        }
+
     def register_as_of(self, register_id: UUID, as_of: datetime) -> CashRegister:
-        """The register as it stood at ``as_of`` (its last event recorded at or before)."""
-        version = 0
-        for event in self.events.get(register_id):
-            assert isinstance(event, CashRegister.Event | CashRegister.Opened)
-            if event.timestamp > as_of:
-                break
-            version = event.originator_version
-        if version == 0:
+        """The register as it stood at ``as_of``: its last event recorded at or before it,
+        found by binary search over versions (recorded times only grow), then loaded from
+        the nearest snapshot."""
+        last = self.recorder.select_events(register_id, desc=True, limit=1)
+        if not last:
+            raise RegisterNotFound(f"no register {register_id}")
+
+        def recorded(version: int) -> datetime:
+            for event in self.events.get(register_id, gt=version - 1, lte=version):
+                assert isinstance(event, CashRegister.Event | CashRegister.Opened)
+                return event.timestamp
+            raise RegisterNotFound(f"register {register_id} has no event {version}")
+
+        lo, hi = 0, last[0].originator_version  # invariant: recorded(lo) <= as_of
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            if recorded(mid) <= as_of:
+                lo = mid
+            else:
+                hi = mid - 1
+        if lo == 0:
             raise RegisterNotFound(f"register {register_id} did not exist at {as_of}")
-        return self.register(register_id, version=version)
+        return self.register(register_id, version=lo)

@@ -7,11 +7,13 @@ database), so a batch's rows and its tracking position commit together.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date, datetime
 from typing import Any
+from uuid import UUID
 
 from hacienda_ledger.application.ledger import Ledger
-from hacienda_ledger.projections.balances import BalancesProjection
-from hacienda_ledger.projections.base import Projection
+from hacienda_ledger.projections.balances import BalancesProjection, instant
+from hacienda_ledger.projections.base import Projection, Row
 from hacienda_ledger.projections.cash_journal import CashJournalProjection
 from hacienda_ledger.projections.runner import Follower, Runner
 from hacienda_ledger.projections.store import ProjectionDatabase
@@ -56,3 +58,48 @@ def followers(ledger: Ledger, names: Sequence[str] = (), batch_size: int = 2000)
 
 def runner(ledger: Ledger) -> Runner:
     return Runner(followers(ledger))
+
+
+class ProjectionQueries:
+    """Reads of the projection tables, up to date with the stream when they are asked
+    (read-your-writes: the followers catch up to the current position first)."""
+
+    def __init__(self, ledger: Ledger, runner: Runner | None = None) -> None:
+        self.ledger = ledger
+        self.runner = runner
+        self.followers = {
+            f.projection.name: f for f in (runner.followers if runner else followers(ledger))
+        }
+
+    def current(self, name: str) -> Follower:
+        follower = self.followers[name]
+        position = self.ledger.last_position()
+        if self.runner is None or not self.runner.wait(position, timeout=5.0):
+            follower.catch_up()
+        return follower
+
+    def journal(self, register_id: UUID, start: date | None, end: date | None) -> list[Row]:
+        follower = self.current("cash_journal")
+        spec = follower.projection.table("cash_journal")
+        with follower.db.transaction() as cur:
+            rows = follower.db.select(
+                cur, spec, where={"register_id": str(register_id)}, between=("day", start, end)
+            )
+        return rows
+
+    def account_balances(self, accounts: Sequence[str], as_of: datetime | None) -> dict[str, int]:
+        """Balances of the given accounts, now or as of an instant (sum of postings)."""
+        follower = self.current("balances")
+        spec = follower.projection.table("postings")
+        result = dict.fromkeys(accounts, 0)
+        with follower.db.transaction() as cur:
+            for account in accounts:
+                for row in follower.db.select(
+                    cur,
+                    spec,
+                    where={"account": account},
+                    order=False,
+                    between=("recorded_at", None, instant(as_of) if as_of else None),
+                ):
+                    result[account] += row["amount_cents"]
+        return result

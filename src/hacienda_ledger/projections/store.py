@@ -147,13 +147,24 @@ class ProjectionDatabase:
         *,
         where: dict[str, Any] | None = None,
         order: bool = True,
+        between: tuple[str, Any, Any] | None = None,
     ) -> list[Row]:
+        """Rows, filtered by equal columns and an inclusive range on one column (a bound of
+        None is open)."""
         sql = f"SELECT {', '.join(spec.column_names)} FROM {name or spec.name}"
-        params: list[Any] = []
-        if where:
-            cols = {c.name: c for c in spec.columns}
-            sql += " WHERE " + " AND ".join(f"{k} = {self.mark}" for k in where)
-            params = [self.to_sql(cols[k], v) for k, v in where.items()]
+        cols = {c.name: c for c in spec.columns}
+        conditions = [f"{k} = {self.mark}" for k in where or {}]
+        params: list[Any] = [self.to_sql(cols[k], v) for k, v in (where or {}).items()]
+        if between is not None:
+            column, lo, hi = between
+            if lo is not None:
+                conditions.append(f"{column} >= {self.mark}")
+                params.append(self.to_sql(cols[column], lo))
+            if hi is not None:
+                conditions.append(f"{column} <= {self.mark}")
+                params.append(self.to_sql(cols[column], hi))
+        if conditions:
+            sql += " WHERE " + " AND ".join(conditions)
         if order:
             sql += f" ORDER BY {', '.join(spec.key)}"
         cur.execute(sql, params)
