@@ -11,10 +11,12 @@ Tables (values are ``text``, ``int``, ``date``; ``None`` where said):
 ``occupancy_emplacements`` key ``(aire_id, number)``
     ``places`` int, ``added_on`` date (Paris day of the event's recorded time),
     ``out_of_service_since`` date or None (start of the interval still open, if any).
-``occupancy_out_of_service`` key ``(aire_id, number, start)``
-    ``end`` date or None: unavailable from ``start`` up to, not including, ``end``.
-``occupancy_closures`` key ``(aire_id, start)``
-    ``end`` date: the whole aire is closed from ``start`` to ``end``, both included.
+``occupancy_out_of_service`` key ``(aire_id, number, start_day)``
+    ``end_day`` date or None: unavailable from ``start_day`` up to, not including,
+    ``end_day`` (None: still out of service).
+``occupancy_closures`` key ``(aire_id, first_day)``
+    ``last_day`` date: the whole aire is closed from ``first_day`` to ``last_day``, both
+    included.
 ``occupancy_stays`` key ``(stay_id,)``
     ``aire_id``, ``emplacement``, ``places`` (the emplacement's places at arrival),
     ``arrival_day`` (Paris day of ``arrived_at``), ``departure_day`` (Paris day of
@@ -92,13 +94,15 @@ class OccupancyProjection(Projection):
         ),
         table(
             OUT_OF_SERVICE,
-            ("aire_id", "number", "start"),
+            ("aire_id", "number", "start_day"),
             aire_id="text",
             number="text",
-            start="date",
-            end="date",
+            start_day="date",
+            end_day="date",
         ),
-        table(CLOSURES, ("aire_id", "start"), aire_id="text", start="date", end="date"),
+        table(
+            CLOSURES, ("aire_id", "first_day"), aire_id="text", first_day="date", last_day="date"
+        ),
         table(
             STAYS,
             ("stay_id",),
@@ -155,8 +159,8 @@ class OccupancyProjection(Projection):
                 {
                     "aire_id": emplacement["aire_id"],
                     "number": event.number,
-                    "start": event.start,
-                    "end": None,
+                    "start_day": event.start,
+                    "end_day": None,
                 },
             )
         elif isinstance(event, Aire.EmplacementBackInService):
@@ -172,8 +176,8 @@ class OccupancyProjection(Projection):
                 {
                     "aire_id": emplacement["aire_id"],
                     "number": event.number,
-                    "start": since,
-                    "end": event.start,
+                    "start_day": since,
+                    "end_day": event.start,
                 },
             )
             emplacement["out_of_service_since"] = None
@@ -183,8 +187,8 @@ class OccupancyProjection(Projection):
                 CLOSURES,
                 {
                     "aire_id": str(event.originator_id),
-                    "start": event.closure.start,
-                    "end": event.closure.end,
+                    "first_day": event.closure.start,
+                    "last_day": event.closure.end,
                 },
             )
         elif isinstance(event, Stay.Opened):
@@ -351,8 +355,12 @@ class _Aire:
                 aire.added_on[row["number"]] = row["added_on"]
         for row in facts.out_of_service:
             if row["aire_id"] == aire_id:
-                aire.out_of_service.setdefault(row["number"], []).append((row["start"], row["end"]))
-        aire.closures = [(r["start"], r["end"]) for r in facts.closures if r["aire_id"] == aire_id]
+                aire.out_of_service.setdefault(row["number"], []).append(
+                    (row["start_day"], row["end_day"])
+                )
+        aire.closures = [
+            (r["first_day"], r["last_day"]) for r in facts.closures if r["aire_id"] == aire_id
+        ]
         aire.stays = [r for r in facts.stays if r["aire_id"] == aire_id]
         for row in facts.people:
             if row["aire_id"] == aire_id:
@@ -377,11 +385,7 @@ class _Aire:
 
     def day(self, day: date) -> OccupancyDay:
         capacity = sum(p for n, p in self.places.items() if self.exists(n, day))
-        available = (
-            0
-            if self.closed(day)
-            else sum(p for n, p in self.places.items() if self.available(n, day))
-        )
+        available = sum(p for n, p in self.places.items() if self.available(n, day))
         occupied: dict[str, int] = {}
         households = 0
         people: dict[str, int] = {}
@@ -501,10 +505,9 @@ def occupancy_month(
 def alt2_rates(year: int, rates: Mapping[int, tuple[int, int]] | None = None) -> tuple[int, int]:
     """The (fixed, variable) monthly amounts per place in cents in force in ``year``: the
     entry of ``rates`` for the latest year on or before it, else ``ALT2_DEFAULT_RATES``."""
-    known = [y for y in (rates or {}) if y <= year]
-    if rates and known:
-        return rates[max(known)]
-    return ALT2_DEFAULT_RATES
+    rates = rates or {}
+    known = [y for y in rates if y <= year]
+    return rates[max(known)] if known else ALT2_DEFAULT_RATES
 
 
 def alt2_month(
