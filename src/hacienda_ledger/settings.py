@@ -34,6 +34,11 @@ class Settings(BaseSettings):
     admin_token: str | None = Field(
         default=None, description="bootstraps the first admin on an empty database"
     )
+    alt2_rates: dict[int, tuple[int, int]] = Field(
+        default_factory=dict,
+        description="ALT2 monthly amounts per place, in cents, by year from which they apply: "
+        "{year: (fixed, variable)}; default 5650 and 7595 (the rates in force since 2019)",
+    )
     run_projections: bool = Field(
         default=True,
         description="follow the stream into the projection tables inside the API process "

@@ -17,6 +17,7 @@ from hacienda_ledger.api.routes import (
     collectivites,
     health,
     registers,
+    statistics,
     stays,
     users,
 )
@@ -67,6 +68,6 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
         log.exception("unhandled", error=type(exc).__name__)
         return problems.problem(500, "internal_error", "an unexpected error occurred")
 
-    for module in (health, users, collectivites, aires, stays, registers, audit):
+    for module in (health, users, collectivites, aires, stays, registers, audit, statistics):
         app.include_router(module.router)
     return app

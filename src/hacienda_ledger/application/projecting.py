@@ -15,12 +15,26 @@ from hacienda_ledger.application.ledger import Ledger
 from hacienda_ledger.projections.balances import BalancesProjection, instant
 from hacienda_ledger.projections.base import Projection, Row
 from hacienda_ledger.projections.cash_journal import CashJournalProjection
+from hacienda_ledger.projections.occupancy import (
+    Alt2Month,
+    OccupancyFacts,
+    OccupancyMonth,
+    OccupancyProjection,
+    alt2_year,
+    occupancy_month,
+)
+from hacienda_ledger.projections.revenue import RevenueComparison, RevenueProjection, revenue_year
 from hacienda_ledger.projections.runner import Follower, Runner
 from hacienda_ledger.projections.store import ProjectionDatabase
 
 
 def all_projections() -> list[Projection]:
-    return [BalancesProjection(), CashJournalProjection()]
+    return [
+        BalancesProjection(),
+        CashJournalProjection(),
+        OccupancyProjection(),
+        RevenueProjection(),
+    ]
 
 
 class LedgerSource:
@@ -103,3 +117,48 @@ class ProjectionQueries:
                 ):
                     result[account] += row["amount_cents"]
         return result
+
+    def _aire_rows(self, name: str, table_name: str, aire_id: UUID) -> list[Row]:
+        follower = self.followers[name]
+        spec = follower.projection.table(table_name)
+        with follower.db.transaction() as cur:
+            return follower.db.select(cur, spec, where={"aire_id": str(aire_id)})
+
+    def occupancy_facts(self, aire_id: UUID) -> OccupancyFacts:
+        self.current("occupancy")
+
+        return OccupancyFacts.from_tables(_AireRows(self, "occupancy", aire_id))
+
+    def occupancy(self, aire_id: UUID, month: str, as_of: date) -> OccupancyMonth:
+        return occupancy_month(self.occupancy_facts(aire_id), aire_id, month, as_of)
+
+    def revenue_rows(self, aire_id: UUID) -> list[Row]:
+        self.current("revenue")
+        return self._aire_rows("revenue", "revenue_monthly", aire_id)
+
+    def revenue(self, aire_id: UUID, year: int) -> tuple[RevenueComparison, ...]:
+        return revenue_year(self.revenue_rows(aire_id), aire_id, year)
+
+    def alt2(self, aire_id: UUID, year: int, as_of: date) -> tuple[Alt2Month, ...]:
+        pitch_fees: dict[str, int] = {}
+        for row in self.revenue_rows(aire_id):
+            if row["revenue_type"] == "pitch_fee" and row["month"].startswith(f"{year}-"):
+                pitch_fees[row["month"]] = pitch_fees.get(row["month"], 0) + row["amount_cents"]
+        return alt2_year(
+            self.occupancy_facts(aire_id),
+            aire_id,
+            year,
+            as_of=as_of,
+            pitch_fee_revenue_cents=pitch_fees,
+            rates=self.ledger.settings.alt2_rates or None,
+        )
+
+
+class _AireRows:
+    """One aire's rows of a projection's tables (what the occupancy figures read)."""
+
+    def __init__(self, queries: ProjectionQueries, name: str, aire_id: UUID) -> None:
+        self.queries, self.name, self.aire_id = queries, name, aire_id
+
+    def rows(self, table_name: str) -> list[Row]:
+        return self.queries._aire_rows(self.name, table_name, self.aire_id)

@@ -1,0 +1,84 @@
+"""Anonymised statistics of an aire: occupancy by day and month, ALT2 figures, revenue.
+
+No household appears here: these are the figures analysts, the State and the CAF read."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from decimal import Decimal
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Query, Request
+
+from hacienda_ledger.aggregates.values import paris_day
+from hacienda_ledger.api.deps import LedgerDep, UserDep
+from hacienda_ledger.api.routes.audit import queries
+from hacienda_ledger.application.access import Permission
+
+router = APIRouter(prefix="/v1/aires", tags=["statistics"])
+
+Month = Annotated[str, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM")]
+Year = Annotated[int, Query(ge=2000, le=2100)]
+
+
+def _plain(value: Any) -> Any:
+    """Decimals as strings, dates as ISO text (the API's conventions)."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
+
+
+@router.get("/{aire_id}/occupancy")
+def occupancy(
+    aire_id: UUID, month: Month, request: Request, ledger: LedgerDep, user: UserDep
+) -> dict[str, Any]:
+    """Occupancy of one month, day by day: places available (capacity less closures and
+    out-of-service emplacements), places occupied, households, people by age band, arrivals,
+    departures; the month's place-days and rate (a decimal fraction), counted through
+    today."""
+    ledger.authorize(user, Permission.READ_STATISTICS, aire_id=aire_id)
+    ledger.aire(aire_id)
+    found = queries(request).occupancy(aire_id, month, paris_day(ledger.clock()))
+    return _plain(asdict(found))  # type: ignore[no-any-return]
+
+
+@router.get("/{aire_id}/alt2")
+def alt2(
+    aire_id: UUID, year: Year, request: Request, ledger: LedgerDep, user: UserDep
+) -> dict[str, Any]:
+    """ALT2 figures month by month: places, occupancy days, rate, pitch-fee revenue, and the
+    aid's fixed and variable parts (see docs/projections.md for the formula)."""
+    ledger.authorize(user, Permission.READ_STATISTICS, aire_id=aire_id)
+    ledger.aire(aire_id)
+    months = queries(request).alt2(aire_id, year, paris_day(ledger.clock()))
+    data = [_plain(asdict(m)) for m in months]
+    return {
+        "aire_id": str(aire_id),
+        "year": year,
+        "months": data,
+        "aid_total_cents": sum(m.aid_cents for m in months),
+    }
+
+
+@router.get("/{aire_id}/revenue")
+def revenue(
+    aire_id: UUID, year: Year, request: Request, ledger: LedgerDep, user: UserDep
+) -> dict[str, Any]:
+    """Receipts by month and revenue type (net of cancellations), with the same month of the
+    previous year alongside and the difference (for DSP reporting)."""
+    ledger.authorize(user, Permission.READ_STATISTICS, aire_id=aire_id)
+    ledger.aire(aire_id)
+    rows = queries(request).revenue(aire_id, year)
+    return {
+        "aire_id": str(aire_id),
+        "year": year,
+        "data": [_plain(asdict(r)) for r in rows],
+        "count": len(rows),
+    }
