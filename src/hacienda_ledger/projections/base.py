@@ -108,8 +108,9 @@ class MemoryRows:
         yield from self.data[table].items()
 
 
-def _sort_key(item: tuple[Key, Row | None]) -> tuple[str, ...]:
-    return tuple(str(v) for v in item[0])
+def _sort_key(item: tuple[Key, Row | None]) -> tuple[tuple[int, Any], ...]:
+    """Keys in their columns' own order (numbers as numbers), None last."""
+    return tuple((1, "") if v is None else (0, v) for v in item[0])
 
 
 def month_of(day: date) -> str:

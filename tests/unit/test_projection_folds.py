@@ -1,0 +1,185 @@
+"""Fold tests for the balances and cash-journal projections, without a database: every
+event kind they read, folded into MemoryRows, gives the rows a Trésorerie expects."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from uuid import uuid4
+
+from hacienda_ledger.aggregates.register import CashRegister, ReceiptLine
+from hacienda_ledger.aggregates.values import ChargeLine
+from hacienda_ledger.projections.balances import BalancesProjection, instant
+from hacienda_ledger.projections.cash_journal import CashJournalProjection
+from hacienda_ledger.projections.runner import fold
+
+T0 = datetime(2025, 3, 3, 9, tzinfo=UTC)
+AIRE = uuid4()
+STAY = uuid4()
+
+
+def register_events() -> list[object]:
+    """A day of a register touching every event kind the journal reads."""
+    r = CashRegister.open(
+        register_id=uuid4(),
+        aire_id=AIRE,
+        regie_ref="AC-1",
+        float_cents=5000,
+        cash_ceiling_cents=100000,
+        payment_methods=("cash", "card"),
+        revenue_types=("pitch_fee", "deposit", "other"),
+        actor="m",
+        at=T0,
+    )
+    at = T0
+
+    def tick() -> datetime:
+        nonlocal at
+        at += timedelta(minutes=10)
+        return at
+
+    r.issue_receipt(
+        aire_id=AIRE,
+        stay_id=STAY,
+        household_ref=None,
+        method="cash",
+        lines=(ReceiptLine("deposit", 15000),),
+        actor="c",
+        at=tick(),
+    )
+    r.issue_receipt(
+        aire_id=AIRE,
+        stay_id=STAY,
+        household_ref=None,
+        method="card",
+        lines=(ReceiptLine("pitch_fee", 2100), ReceiptLine("other", 300)),
+        actor="c",
+        at=tick(),
+    )
+    r.issue_receipt(
+        aire_id=AIRE,
+        stay_id=None,
+        household_ref=None,
+        method="cash",
+        lines=(ReceiptLine("other", 500),),
+        actor="c",
+        at=tick(),
+    )
+    r.cancel_receipt(number=3, reason="erreur", household_ref=None, actor="c", at=tick())
+    r.withhold_deposit(
+        aire_id=AIRE,
+        stay_id=STAY,
+        amount_cents=2000,
+        reason="damage",
+        reference="PV-1",
+        actor="c",
+        at=tick(),
+    )
+    r.refund_deposit(
+        aire_id=AIRE, stay_id=STAY, amount_cents=13000, method="cash", actor="c", at=tick()
+    )
+    r.remit(through_receipt=3, amounts_by_method={"card": 2400}, actor="c", at=tick())
+    r.count_cash(counted_cents=6900, actor="c", at=tick())  # book 7000: short 100
+    r.count_cash(counted_cents=7000, actor="c", at=tick())  # book 6900: over 100
+    r.close_period(period="day", day=date(2025, 3, 3), actor="c", at=tick())
+    return list(r.collect_events())
+
+
+def test_cash_journal_lines_and_running_balances() -> None:
+    """One line per event (per receipt line), in order, with running balances by method;
+    remittances carry their slip and receipt range, closures the perpetual total."""
+    events = register_events()
+    rows = fold(CashJournalProjection(), list(enumerate(events, start=1))).rows("cash_journal")
+    summary = [
+        (
+            r["version"],
+            r["line"],
+            r["kind"],
+            r["revenue_type"],
+            r["method"],
+            r["amount_in_cents"],
+            r["amount_out_cents"],
+            r["balance_cash_cents"],
+            r["balance_card_cents"],
+        )
+        for r in rows
+    ]
+    assert summary == [
+        (1, 0, "opening", "float", "cash", 5000, 0, 5000, 0),
+        (2, 0, "receipt", "deposit", "cash", 15000, 0, 20000, 0),
+        (3, 0, "receipt", "pitch_fee", "card", 2100, 0, 20000, 2100),
+        (3, 1, "receipt", "other", "card", 300, 0, 20000, 2400),
+        (4, 0, "receipt", "other", "cash", 500, 0, 20500, 2400),
+        (5, 0, "cancellation", "other", "cash", 0, 500, 20000, 2400),
+        (6, 0, "withholding", "deposit", None, 0, 0, 20000, 2400),
+        (7, 0, "deposit_refund", "deposit", "cash", 0, 13000, 7000, 2400),
+        (8, 0, "remittance", None, "card", 0, 2400, 7000, 0),
+        (9, 0, "count", None, None, 0, 0, 7000, 0),
+        (10, 0, "cash_short", None, "cash", 0, 100, 6900, 0),
+        (11, 0, "count", None, None, 0, 0, 6900, 0),
+        (12, 0, "cash_over", None, "cash", 100, 0, 7000, 0),
+        (13, 0, "day_closure", None, None, 0, 0, 7000, 0),
+    ]
+    remittance = rows[8]
+    assert (remittance["slip_number"], remittance["first_receipt"], remittance["last_receipt"]) == (
+        1,
+        1,
+        3,
+    )
+    closure = rows[-1]
+    assert closure["perpetual_total_cents"] == 15000 + 2400 + 500 - 500
+    assert [r["receipt_number"] for r in rows[1:6]] == [1, 2, 2, 3, 3]
+    assert all(
+        r["chain_hash"] == e.hash
+        for r in rows
+        for e in events  # type: ignore[attr-defined]
+        if e.originator_version == r["version"]
+    )  # type: ignore[attr-defined]
+
+
+def test_balances_fold_every_financial_event_and_sum_to_zero() -> None:
+    """Balances fold the postings of every financial event; their sum is zero; postings keep
+    the recorded time, so a balance as of an instant is a sum of postings."""
+    events = register_events()
+    charge_at = T0 + timedelta(minutes=5)
+    from hacienda_ledger.aggregates.stay import Stay
+
+    charges = Stay.ChargesAssessed(
+        originator_id=STAY,
+        originator_version=2,
+        timestamp=charge_at,
+        aire_id=AIRE,
+        household_ref=uuid4(),
+        charged_until=date(2025, 3, 10),
+        lines=(
+            ChargeLine(
+                "pitch_fee",
+                "pitch",
+                date(2025, 3, 3),
+                date(2025, 3, 9),
+                __import__("decimal").Decimal(7),
+                __import__("decimal").Decimal(3),
+                2100,
+                "2025-01-01/D",
+            ),
+        ),
+        total_cents=2100,
+        billed_index={},
+        actor="c",
+    )
+    rows = fold(BalancesProjection(), list(enumerate([charges, *events], start=1)))
+    balances = {r["account"]: r["balance_cents"] for r in rows.rows("balances")}
+    assert sum(balances.values()) == 0
+    # charged 21.00, paid 24.00 (a stay receipt settles its charges, "other" line included)
+    assert balances[f"receivable/{STAY}"] == 2100 - 2400
+    assert balances[f"deposits/{STAY}"] == 0  # 150 held, 20 withheld, 130 refunded
+    assert balances[f"revenue/{AIRE}/other"] == -2000  # the damage withheld; receipt 3 cancelled
+    assert balances[f"revenue/{AIRE}/pitch_fee"] == -2100
+    postings = rows.rows("postings")
+    assert {p["recorded_at"] for p in postings if p["position"] == 1} == {instant(charge_at)}
+    before_refund = sum(
+        p["amount_cents"]
+        for p in postings
+        if p["account"] == f"deposits/{STAY}"
+        and p["recorded_at"] < instant(T0 + timedelta(minutes=55))
+    )
+    assert before_refund == -15000 + 2000  # held less withheld, refund not yet
