@@ -4,9 +4,11 @@ event kind they read, folded into MemoryRows, gives the rows a Trésorerie expec
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from uuid import uuid4
 
 from hacienda_ledger.aggregates.register import CashRegister, ReceiptLine
+from hacienda_ledger.aggregates.stay import Stay
 from hacienda_ledger.aggregates.values import ChargeLine
 from hacienda_ledger.projections.balances import BalancesProjection, instant
 from hacienda_ledger.projections.cash_journal import CashJournalProjection
@@ -141,8 +143,6 @@ def test_balances_fold_every_financial_event_and_sum_to_zero() -> None:
     the recorded time, so a balance as of an instant is a sum of postings."""
     events = register_events()
     charge_at = T0 + timedelta(minutes=5)
-    from hacienda_ledger.aggregates.stay import Stay
-
     charges = Stay.ChargesAssessed(
         originator_id=STAY,
         originator_version=2,
@@ -156,8 +156,8 @@ def test_balances_fold_every_financial_event_and_sum_to_zero() -> None:
                 "pitch",
                 date(2025, 3, 3),
                 date(2025, 3, 9),
-                __import__("decimal").Decimal(7),
-                __import__("decimal").Decimal(3),
+                Decimal(7),
+                Decimal(3),
                 2100,
                 "2025-01-01/D",
             ),
