@@ -228,10 +228,13 @@ class Ledger(Application[UUID]):
         return bool(self.recorder.select_events(aggregate_id, limit=1))
 
     def _replay(self, key: str, digest: str) -> Outcome | None:
-        try:
-            record: Aggregate = self.repository.get(IdempotencyRecord.id_for(key))
-        except AggregateNotFoundError:
+        # One read of the record's only event (no snapshot lookup: records never change).
+        stored = self.recorder.select_events(IdempotencyRecord.id_for(key), limit=1)
+        if not stored:
             return None
+        event = self.mapper.to_domain_event(stored[0])
+        assert isinstance(event, IdempotencyRecord.Recorded)
+        record = event.mutate(None)
         assert isinstance(record, IdempotencyRecord)
         if record.fingerprint != digest:
             raise IdempotencyKeyReused(
