@@ -183,3 +183,27 @@ def test_balances_fold_every_financial_event_and_sum_to_zero() -> None:
         and p["recorded_at"] < instant(T0 + timedelta(minutes=55))
     )
     assert before_refund == -15000 + 2000  # held less withheld, refund not yet
+
+
+def test_daily_and_monthly_summaries_of_the_journal() -> None:
+    """A day's summary: money in and out by method, receipts by revenue type net of the
+    cancellation, counts, and the balances the day ends with."""
+    from hacienda_ledger.projections.cash_journal import summaries
+
+    events = register_events()
+    rows = fold(CashJournalProjection(), list(enumerate(events, start=1))).rows("cash_journal")
+    (day,) = summaries(rows, "day")
+    (month,) = summaries(rows, "month")
+    assert day["period"] == "2025-03-03" and month["period"] == "2025-03"
+    assert day["in_by_method_cents"] == {"cash": 15000 + 500 + 100, "card": 2100 + 300}
+    assert day["out_by_method_cents"] == {"cash": 500 + 13000 + 100, "card": 2400}
+    assert day["receipts_by_revenue_type_cents"] == {
+        "deposit": 15000,
+        "pitch_fee": 2100,
+        "other": 300 + 500 - 500,
+    }
+    assert (day["receipts"], day["cancellations"]) == (3, 1)
+    assert day["closing_balances_cents"] == {"cash": 7000, "cheque": 0, "card": 0, "transfer": 0}
+    assert {k: v for k, v in month.items() if k != "period"} == {
+        k: v for k, v in day.items() if k != "period"
+    }

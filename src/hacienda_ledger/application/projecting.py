@@ -14,7 +14,7 @@ from uuid import UUID
 from hacienda_ledger.application.ledger import Ledger
 from hacienda_ledger.projections.balances import BalancesProjection, instant
 from hacienda_ledger.projections.base import Projection, Row
-from hacienda_ledger.projections.cash_journal import CashJournalProjection
+from hacienda_ledger.projections.cash_journal import CashJournalProjection, summaries
 from hacienda_ledger.projections.occupancy import (
     Alt2Month,
     OccupancyFacts,
@@ -100,6 +100,11 @@ class ProjectionQueries:
                 cur, spec, where={"register_id": str(register_id)}, between=("day", start, end)
             )
         return rows
+
+    @staticmethod
+    def journal_summaries(rows: list[Row]) -> dict[str, list[Row]]:
+        """Daily and monthly summaries of journal lines."""
+        return {"days": summaries(rows, "day"), "months": summaries(rows, "month")}
 
     def account_balances(self, accounts: Sequence[str], as_of: datetime | None) -> dict[str, int]:
         """Balances of the given accounts, now or as of an instant (sum of postings)."""

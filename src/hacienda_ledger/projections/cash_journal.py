@@ -156,3 +156,42 @@ class CashJournalProjection(Projection):
         for n, row in enumerate(lines):
             rows.put("cash_journal", {**row, "line": n})
         rows.put("journal_heads", head)
+
+
+def summaries(rows: list[Row], period: str) -> list[Row]:
+    """Daily (``period="day"``) or monthly (``"month"``) summaries of journal lines: money in
+    and out by method, net receipts by revenue type, receipts and cancellations, and the
+    balances by method at the end of the period."""
+    groups: dict[str, Row] = {}
+    for row in rows:
+        key = row["day"].isoformat() if period == "day" else row["day"].isoformat()[:7]
+        group = groups.setdefault(
+            key,
+            {
+                "period": key,
+                "lines": 0,
+                "receipts": 0,
+                "cancellations": 0,
+                "in_by_method_cents": {},
+                "out_by_method_cents": {},
+                "receipts_by_revenue_type_cents": {},
+            },
+        )
+        group["lines"] += 1
+        method = row["method"]
+        if method is not None and row["kind"] != "opening":
+            for field, amount in (
+                ("in_by_method_cents", row["amount_in_cents"]),
+                ("out_by_method_cents", row["amount_out_cents"]),
+            ):
+                if amount:
+                    group[field][method] = group[field].get(method, 0) + amount
+        if row["kind"] in ("receipt", "cancellation"):
+            sign = 1 if row["kind"] == "receipt" else -1
+            by_type = group["receipts_by_revenue_type_cents"]
+            amount = row["amount_in_cents"] or row["amount_out_cents"]
+            by_type[row["revenue_type"]] = by_type.get(row["revenue_type"], 0) + sign * amount
+            if row["line"] == 0:
+                group["receipts" if sign > 0 else "cancellations"] += 1
+        group["closing_balances_cents"] = {m: row[f"balance_{m}_cents"] for m in METHODS}
+    return [groups[k] for k in sorted(groups)]

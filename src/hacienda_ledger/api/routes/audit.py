@@ -144,7 +144,11 @@ def journal(
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": f'attachment; filename="{name}"'},
         )
-    body = {"data": [{**r, "day": r["day"].isoformat()} for r in rows], "count": len(rows)}
+    body = {
+        "data": [{**r, "day": r["day"].isoformat()} for r in rows],
+        "count": len(rows),
+        "summaries": queries(request).journal_summaries(rows),
+    }
     return Response(json.dumps(body), media_type="application/json")
 
 
