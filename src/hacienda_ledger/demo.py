@@ -490,9 +490,12 @@ def run_verify(settings: Settings, register: str | None, out: TextIO) -> int:
         if register:
             ids = [UUID(register)]
         else:
-            for notification in _all_notifications(ledger):
-                if notification.topic.endswith("CashRegister.Opened"):
-                    ids.append(UUID(str(notification.originator_id)))
+            # Registers known from their own opening and from the aires they collect for,
+            # so that a register whose opening row was deleted is still verified.
+            found = dict.fromkeys(ledger.ids_of(CashRegister.Opened))
+            for aire_id in ledger.ids_of(Aire.Registered):
+                found.update(dict.fromkeys(ledger.aire(aire_id).register_ids))
+            ids = list(found)
         broken = 0
         for register_id in ids:
             report = ledger.verify_register(register_id)
@@ -505,17 +508,6 @@ def run_verify(settings: Settings, register: str | None, out: TextIO) -> int:
         return 1 if broken else 0
     finally:
         ledger.close()
-
-
-def _all_notifications(ledger: Ledger) -> list[Any]:
-    result: list[Any] = []
-    start = 1
-    while True:
-        batch = ledger.recorder.select_notifications(start=start, limit=1000)
-        if not batch:
-            return result
-        result.extend(batch)
-        start = batch[-1].id + 1
 
 
 __all__ = ["load_demo", "paris_day", "run_demo", "run_verify"]

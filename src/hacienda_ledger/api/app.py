@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from hacienda_ledger import __version__
+from hacienda_ledger.aggregates.errors import LedgerError
 from hacienda_ledger.api import logs, problems
 from hacienda_ledger.api.routes import (
     aires,
@@ -37,13 +38,17 @@ RFC 9457 `application/problem+json` with a stable `code` (see docs/errors.md).
 def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -> FastAPI:
     settings = settings or Settings()
     logs.configure(settings.log_json)
+    log = structlog.get_logger("hacienda_ledger.http")
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = ledger is None
         app.state.ledger = ledger or Ledger(settings)
-        if settings.admin_token:
-            app.state.ledger.bootstrap_admin(settings.admin_token)
+        if settings.admin_token and not app.state.ledger.bootstrap_admin(settings.admin_token):
+            try:
+                app.state.ledger.authenticate(settings.admin_token)
+            except LedgerError:
+                log.warning("admin_token_ignored", reason="the database already has users")
         followers = projecting.runner(app.state.ledger) if settings.run_projections else None
         app.state.queries = projecting.ProjectionQueries(app.state.ledger, followers)
         if followers is not None:
@@ -61,7 +66,6 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
     )
     problems.install(app)
     logs.install(app)
-    log = structlog.get_logger("hacienda_ledger.http")
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:

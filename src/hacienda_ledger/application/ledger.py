@@ -307,6 +307,8 @@ class Ledger(Application[UUID]):
         if collectivite_id is not None:
             self.collectivite(collectivite_id)
         secret = token or secrets.token_urlsafe(32)
+        if self._exists(ApiToken.id_for(self.token_digest(secret))):
+            raise AlreadyExists("this token is already issued", field="token")
         user_id = uuid4()
 
         def run() -> tuple[Sequence[Aggregate], Aggregate, dict[str, Any]]:
@@ -346,13 +348,12 @@ class Ledger(Application[UUID]):
         return user
 
     def bootstrap_admin(self, token: str) -> bool:
-        """Create the first admin with the given token, unless that token exists already."""
-        try:
-            self.authenticate(token)
+        """Create the first admin with the given token, on a database that has no user yet.
+        Returns whether it did (a database with users is never given a new admin this way)."""
+        if next(iter(self.ids_of(User.Created)), None) is not None:
             return False
-        except Unauthenticated:
-            self.create_user(name="admin", role=Role.ADMIN, actor="bootstrap", token=token)
-            return True
+        self.create_user(name="admin", role=Role.ADMIN, actor="bootstrap", token=token)
+        return True
 
     def authorize(
         self,

@@ -58,7 +58,7 @@ def advisory_key(key: UUID) -> int:
 class PostgresLocks(LocalLocks):
     """The process lock, then ``pg_advisory_lock`` on a connection of a small pool."""
 
-    def __init__(self, conninfo: str, max_size: int = 8) -> None:
+    def __init__(self, conninfo: str, max_size: int = 16) -> None:
         super().__init__()
         self._pool = ConnectionPool(
             conninfo,
