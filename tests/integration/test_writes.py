@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import multiprocessing
 import threading
+import uuid
 from datetime import date, timedelta
 from decimal import Decimal
 from uuid import UUID
@@ -17,6 +18,7 @@ from hacienda_ledger.aggregates.errors import (
     IdempotencyKeyReused,
 )
 from hacienda_ledger.aggregates.register import CashRegister
+from hacienda_ledger.aggregates.values import Composition
 from hacienda_ledger.application import Ledger
 from hacienda_ledger.settings import Settings
 from tests.conftest import Clock, Site
@@ -250,3 +252,60 @@ def test_departure_frees_the_emplacement_atomically(
     assert stay.charged_until == date(2025, 1, 9)
     assert "2" not in ledger.aire(site.aire_id).occupants
     site.arrive("2")
+
+
+def test_a_regie_collects_for_two_aires_of_one_collectivite(ledger: Ledger, site: Site) -> None:
+    """A register attached to a second aire of the same collectivité takes that aire's
+    stays; attaching twice, or across collectivités, is refused."""
+    from hacienda_ledger.aggregates.errors import NotAllowed
+
+    other = ledger.register_aire(
+        code="49007-B",
+        name="Aire B",
+        collectivite_id=site.collectivite_id,
+        sector="Anjou",
+        mode="regie",
+        insee_code="49007",
+        departement="49",
+        latitude=Decimal("47.4"),
+        longitude=Decimal("-0.5"),
+        actor="m",
+    ).aggregate_id
+    ledger.add_emplacement(other, number="1", actor="m")
+    ledger.attach_register(other, site.register_id, actor="m")
+    with pytest.raises(AlreadyExists):
+        ledger.attach_register(other, site.register_id, actor="m")
+    stay = ledger.open_stay(
+        other,
+        emplacement="1",
+        household_ref=uuid.uuid4(),
+        arrived_at=ledger.clock(),
+        composition=Composition(1),
+        agreement_ref="C",
+        entry_inspection_ref="E",
+        water_index=Decimal(0),
+        electricity_index=Decimal(0),
+        actor="c",
+    ).aggregate_id
+    receipt = ledger.post_receipt(
+        site.register_id, stay_id=stay, method="cash", lines=[("deposit", 5000)], actor="c"
+    )
+    assert receipt.result["number"] == 1
+    assert ledger.deposit_held(ledger.stay(stay)) == 5000
+    far = ledger.register_collectivite(
+        code="C-far", name="Ailleurs", siren="200000001", actor="a"
+    ).aggregate_id
+    elsewhere = ledger.register_aire(
+        code="85-X",
+        name="Aire X",
+        collectivite_id=far,
+        sector="Vendée",
+        mode="dsp",
+        insee_code="85191",
+        departement="85",
+        latitude=Decimal("46.6"),
+        longitude=Decimal("-1.4"),
+        actor="m",
+    ).aggregate_id
+    with pytest.raises(NotAllowed):
+        ledger.attach_register(elsewhere, site.register_id, actor="m")

@@ -375,6 +375,10 @@ class RegisterCreate(Body):
     revenue_types: Annotated[list[RevenueType], Field(min_length=1)]
 
 
+class RegisterAttach(Body):
+    register_id: UUID
+
+
 class RegisterPublic(BaseModel):
     id: UUID
     aire_id: UUID

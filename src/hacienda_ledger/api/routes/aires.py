@@ -184,3 +184,14 @@ def open_register(
         actor=str(user.id),
     )
     return views.register(ledger.register(outcome.aggregate_id), outcome.position)
+
+
+@router.post("/{aire_id}/attached-registers", response_model=s.AirePublic)
+def attach_register(
+    aire_id: UUID, body: s.RegisterAttach, ledger: LedgerDep, user: UserDep
+) -> s.AirePublic:
+    """Let an existing register (a régie) also collect for this aire; both aires belong to
+    the same collectivité."""
+    ledger.authorize(user, Permission.CONFIGURE_AIRE, aire_id=aire_id)
+    ledger.authorize(user, Permission.CONFIGURE_AIRE, register_id=body.register_id)
+    return _aire(ledger, ledger.attach_register(aire_id, body.register_id, actor=str(user.id)))
