@@ -18,9 +18,15 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from hacienda_ledger.projections.base import MemoryRows, Projection, Row
-from hacienda_ledger.projections.store import BufferedRows, PositionMoved, ProjectionDatabase
+from hacienda_ledger.projections.store import (
+    TRACKING,
+    BufferedRows,
+    PositionMoved,
+    ProjectionDatabase,
+)
 
-REBUILD = "__rebuild"
+REBUILD = "__rebuild"  # tables being rebuilt, swapped in when done
+CHECK = "__check"  # tables rebuilt aside by a check, dropped after the comparison
 
 
 class Notification(Protocol):
@@ -42,6 +48,7 @@ class EventSource(Protocol):
 class Progress:
     position: int
     events: int
+    more: bool = False  # the batch was full: the stream may go on past ``position``
 
 
 class Follower:
@@ -59,9 +66,11 @@ class Follower:
         self.db = db
         self.source = source
         self.batch_size = batch_size
+        self._known: dict[str, int] = {}  # positions this follower committed, by name
         with db.transaction() as cur:
             for spec in projection.tables:
                 db.create(cur, spec)
+            db.track(cur, projection.name)
 
     def position(self) -> int:
         with self.db.transaction() as cur:
@@ -70,29 +79,44 @@ class Follower:
     def step(
         self, *, suffix: str = "", name: str | None = None, stop: int | None = None
     ) -> Progress:
-        """Process one batch; returns the new position and how many events it folded."""
+        """Process one batch; returns the new position and how many events it folded.
+
+        An idle poll costs no connection and no lock: when the stream has not moved past
+        the position this follower last wrote, there is nothing to do (positions only
+        grow; another follower that moved further is found at the next real step)."""
         name = name or self.projection.name
+        known = self._known.get(name)
+        if known is not None and stop is None and self.source.max_position() <= known:
+            return Progress(known, 0)
         with self.db.connect() as conn, self.db.transaction(conn) as cur:
-            start = self.db.position(cur, name)
-            ceiling = self.source.max_position()
-            if stop is not None:
-                ceiling = min(ceiling, stop)
-            if start >= ceiling:
-                return Progress(start, 0)
-            limit = self.batch_size
-            batch = [
-                n
-                for n in self.source.select(start + 1, limit, self.projection.topics)
-                if n.id <= ceiling
-            ]
-            rows = BufferedRows(self.db, cur, self.projection, suffix)
-            for notification in batch:
-                self.projection.apply(self.source.decode(notification), notification.id, rows)
-            full = len(batch) == limit
-            new_position = batch[-1].id if full else ceiling
-            rows.flush()
-            self.db.advance(cur, name, start, new_position)
-            return Progress(new_position, len(batch))
+            progress = self._step(cur, suffix, name, stop)
+        self._known[name] = progress.position
+        return progress
+
+    def _step(self, cur: Any, suffix: str, name: str, stop: int | None) -> Progress:
+        """One batch inside the caller's transaction. The tracking row is locked first (on
+        PostgreSQL; SQLite's transaction holds the database), so that followers, rebuilds
+        and checks of one projection take their locks in one order and never deadlock."""
+        start = self.db.position(cur, name, lock=True)
+        ceiling = self.source.max_position()
+        if stop is not None:
+            ceiling = min(ceiling, stop)
+        if start >= ceiling:
+            return Progress(start, 0)
+        limit = self.batch_size
+        batch = [
+            n
+            for n in self.source.select(start + 1, limit, self.projection.topics)
+            if n.id <= ceiling
+        ]
+        rows = BufferedRows(self.db, cur, self.projection, suffix)
+        for notification in batch:
+            self.projection.apply(self.source.decode(notification), notification.id, rows)
+        full = len(batch) == limit
+        new_position = batch[-1].id if full else ceiling
+        rows.flush()
+        self.db.advance(cur, name, start, new_position)
+        return Progress(new_position, len(batch), more=full)
 
     def catch_up(
         self,
@@ -102,7 +126,9 @@ class Follower:
         stop: int | None = None,
         on_batch: Callable[[Progress], None] | None = None,
     ) -> int:
-        """Process batches until the stream's end (or ``stop``); returns the position."""
+        """Process batches until the stream's end as it was when the last batch was read
+        (or ``stop``); returns the position. Events recorded meanwhile are left to the next
+        call: under a steady stream of writes, waiting for an empty batch would never end."""
         while True:
             try:
                 progress = self.step(suffix=suffix, name=name, stop=stop)
@@ -110,55 +136,85 @@ class Follower:
                 continue
             if on_batch is not None and progress.events:
                 on_batch(progress)
-            if progress.events == 0 and (
+            if not progress.more and (
                 stop is None or progress.position >= min(stop, self.source.max_position())
             ):
                 return progress.position
 
     # --- rebuild ------------------------------------------------------------------------
 
-    def _fresh_tables(self) -> str:
-        work = f"{self.projection.name}{REBUILD}"
+    def _fresh_tables(self, suffix: str) -> str:
+        work = f"{self.projection.name}{suffix}"
         with self.db.transaction() as cur:
             for spec in self.projection.tables:
-                self.db.drop(cur, spec.name + REBUILD)
-                self.db.create(cur, spec, spec.name + REBUILD)
+                self.db.drop(cur, spec.name + suffix)
+                self.db.create(cur, spec, spec.name + suffix)
             self.db.set_position(cur, work, 0)
         return work
 
+    def _align(
+        self,
+        cur: Any,
+        suffix: str,
+        work: str,
+        on_batch: Callable[[Progress], None] | None = None,
+        *,
+        live_too: bool = True,
+    ) -> int:
+        """Inside one transaction that holds the live tracking row (the live followers wait),
+        bring the tables aside up to the live position, and (``live_too``) the live tables
+        up to the position aside when they are behind it. Returns the position aside."""
+        live = self.projection.name
+        while True:
+            here = self.db.position(cur, live, lock=True)
+            aside = self.db.position(cur, work, lock=True)
+            if aside < here:
+                progress = self._step(cur, suffix, work, here)
+                if on_batch is not None and progress.events:
+                    on_batch(progress)
+            elif aside > here and live_too:
+                self._step(cur, "", live, aside)
+            else:
+                return aside
+
     def rebuild(self, on_batch: Callable[[Progress], None] | None = None) -> int:
-        """Rebuild from position zero into fresh tables, then swap them in atomically."""
-        work = self._fresh_tables()
-        position = self.catch_up(suffix=REBUILD, name=work, on_batch=on_batch)
+        """Rebuild from position zero into fresh tables, then swap them in atomically.
+
+        The swap's transaction first catches the new tables up to the live position (the
+        live followers wait for it), so the projection's position never moves back: a
+        reader that waited for a position never reads tables from before it."""
+        work = self._fresh_tables(REBUILD)
+        self.catch_up(suffix=REBUILD, name=work, on_batch=on_batch)
         with self.db.transaction() as cur:
-            # Catch up the last events inside the swap's transaction? The live follower
-            # may move on meanwhile; the swapped tables carry their own position, and the
-            # live follower's next compare-and-set fails and reloads it.
+            position = self._align(cur, REBUILD, work, on_batch, live_too=False)
             for spec in self.projection.tables:
                 self.db.drop(cur, spec.name)
                 self.db.rename(cur, spec.name + REBUILD, spec.name)
             self.db.set_position(cur, self.projection.name, position)
-            cur.execute(f"DELETE FROM projection_tracking WHERE name = {self.db.mark}", [work])
+            cur.execute(f"DELETE FROM {TRACKING} WHERE name = {self.db.mark}", [work])
         return position
 
     def check(self, on_batch: Callable[[Progress], None] | None = None) -> list[str]:
-        """Rebuild aside up to the live position and list every difference (none expected)."""
-        live_position = self.catch_up()
-        work = self._fresh_tables()
-        self.catch_up(suffix=REBUILD, name=work, stop=live_position, on_batch=on_batch)
+        """Rebuild aside up to the live position and list every difference (none expected).
+
+        The comparison runs in one transaction that holds the live tracking row, after
+        bringing both sides to one position there: a live follower running meanwhile (the
+        API's, or ``hacienda-ledger project``) cannot move the live tables under it."""
+        self.catch_up(stop=self.source.max_position())
+        work = self._fresh_tables(CHECK)
+        self.catch_up(suffix=CHECK, name=work, stop=self.position(), on_batch=on_batch)
         differences: list[str] = []
         with self.db.transaction() as cur:
+            self._align(cur, CHECK, work, on_batch)
             for spec in self.projection.tables:
                 live = {spec.key_of(r): r for r in self.db.select(cur, spec)}
-                rebuilt = {
-                    spec.key_of(r): r for r in self.db.select(cur, spec, spec.name + REBUILD)
-                }
+                rebuilt = {spec.key_of(r): r for r in self.db.select(cur, spec, spec.name + CHECK)}
                 for key in sorted(live.keys() | rebuilt.keys(), key=str):
                     a, b = live.get(key), rebuilt.get(key)
                     if a != b:
                         differences.append(f"{spec.name} {key}: live {a} rebuilt {b}")
-                self.db.drop(cur, spec.name + REBUILD)
-            cur.execute(f"DELETE FROM projection_tracking WHERE name = {self.db.mark}", [work])
+                self.db.drop(cur, spec.name + CHECK)
+            cur.execute(f"DELETE FROM {TRACKING} WHERE name = {self.db.mark}", [work])
         return differences
 
     def rows(self, table: str) -> list[Row]:

@@ -216,8 +216,13 @@ class ProjectionDatabase:
 
     # --- tracking -----------------------------------------------------------------------
 
-    def position(self, cur: Any, name: str) -> int:
-        cur.execute(f"SELECT position FROM {TRACKING} WHERE name = {self.mark}", [name])
+    def position(self, cur: Any, name: str, *, lock: bool = False) -> int:
+        """The tracked position; ``lock`` holds the row to the end of the transaction on
+        PostgreSQL (on SQLite, the writing transaction holds the whole database)."""
+        sql = f"SELECT position FROM {TRACKING} WHERE name = {self.mark}"
+        if lock and self.dialect == "postgres":
+            sql += " FOR UPDATE"
+        cur.execute(sql, [name])
         row = cur.fetchone()
         return int(row[0]) if row else 0
 
@@ -240,10 +245,20 @@ class ProjectionDatabase:
             raise PositionMoved(name)
 
     def set_position(self, cur: Any, name: str, position: int) -> None:
-        cur.execute(f"DELETE FROM {TRACKING} WHERE name = {self.mark}", [name])
+        """Set a position outright (an update of the row when it exists, so that a follower
+        waiting on the row's lock reads the new position, not a deleted row)."""
         cur.execute(
-            f"INSERT INTO {TRACKING} (name, position) VALUES ({self.mark}, {self.mark})",
+            f"INSERT INTO {TRACKING} (name, position) VALUES ({self.mark}, {self.mark}) "
+            "ON CONFLICT (name) DO UPDATE SET position = excluded.position",
             [name, position],
+        )
+
+    def track(self, cur: Any, name: str) -> None:
+        """Start tracking a projection at position zero (its row then exists to be locked)."""
+        cur.execute(
+            f"INSERT INTO {TRACKING} (name, position) VALUES ({self.mark}, 0) "
+            "ON CONFLICT (name) DO NOTHING",
+            [name],
         )
 
 
