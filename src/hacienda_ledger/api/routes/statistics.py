@@ -18,7 +18,12 @@ from hacienda_ledger.application.access import Permission
 
 router = APIRouter(prefix="/v1/aires", tags=["statistics"])
 
-Month = Annotated[str, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM")]
+# The years the ledger covers: a month of year 0000 matched the bare pattern and ended in a
+# 500 (no calendar has a year 0); months and years share one range.
+Month = Annotated[
+    str,
+    Query(pattern=r"^(20\d\d|2100)-(0[1-9]|1[0-2])$", description="YYYY-MM, 2000-01 to 2100-12"),
+]
 Year = Annotated[int, Query(ge=2000, le=2100)]
 
 

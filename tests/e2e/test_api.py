@@ -1,0 +1,1926 @@
+"""The HTTP API end to end: every route through the real ASGI app, on SQLite and PostgreSQL.
+
+Each test builds a small world through the API (see ``api_world``): two collectivités, an aire
+in each (sectors "Anjou" and "Vendee"), a register on each, and one user per role. The ledger
+runs on the test clock, which starts on Monday 6 January 2025 at 08:00 UTC.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
+from uuid import UUID, uuid4
+
+import pytest
+from fastapi.testclient import TestClient
+
+from hacienda_ledger.aggregates.register import CashRegister
+from hacienda_ledger.api.app import create_app
+from hacienda_ledger.application import Ledger
+from hacienda_ledger.settings import Settings
+from tests.conftest import Clock
+from tests.e2e.api_world import (
+    ADMIN_TOKEN,
+    REGISTER,
+    TARIFF,
+    World,
+    aire_body,
+    assert_problem,
+    build_world,
+)
+
+
+@pytest.fixture
+def world(settings: Settings, ledger: Ledger, clock: Clock) -> Iterator[World]:
+    with TestClient(create_app(settings, ledger=ledger)) as client:
+        yield build_world(client, ledger, clock)
+
+
+@contextmanager
+def records_nothing(world: World) -> Iterator[None]:
+    """The block's requests leave the event store exactly as it was."""
+    before = world.position()
+    yield
+    assert world.position() == before
+
+
+def assert_recorded(world: World, body: dict[str, Any], aggregate_id: str | None = None) -> None:
+    """A write answered with the version and stream position of what it recorded."""
+    assert isinstance(body["version"], int) and body["version"] >= 1
+    assert isinstance(body["position"], int) and 0 < body["position"] <= world.position()
+    target = UUID(aggregate_id or body["id"])
+    assert world.ledger.position_of(target, body["version"]) == body["position"]
+
+
+def actor_of(world: World, aggregate_id: str, version: int) -> str:
+    """Who recorded one event (every event names its actor)."""
+    events = list(world.ledger.events.get(UUID(aggregate_id), gt=version - 1, lte=version))
+    assert len(events) == 1
+    actor: str = events[0].actor  # type: ignore[attr-defined]
+    return actor
+
+
+def user_id(world: World, name: str) -> str:
+    return str(world.users[name]["id"]) if name != "admin" else str(admin_id(world))
+
+
+def admin_id(world: World) -> UUID:
+    return world.ledger.authenticate(ADMIN_TOKEN).id
+
+
+# --- health, readiness, request ids ---------------------------------------------------------
+
+
+def test_health_and_ready_answer_without_a_token(world: World) -> None:
+    """/health says the process is alive; /ready reads the database's last position."""
+    alive = world.client.get("/health")
+    assert (alive.status_code, alive.json()) == (200, {"status": "alive"})
+    ready = world.client.get("/ready")
+    assert (ready.status_code, ready.json()) == (
+        200,
+        {"status": "ready", "position": world.position()},
+    )
+
+
+def test_every_response_carries_a_request_id_and_echoes_the_callers(world: World) -> None:
+    """X-Request-ID is on every answer (successes, problems, writes), echoed when sent."""
+    first = world.client.get("/health")
+    second = world.client.get("/health")
+    assert first.headers["x-request-id"] and second.headers["x-request-id"]
+    assert first.headers["x-request-id"] != second.headers["x-request-id"]
+    echoed = world.client.get("/health", headers={"X-Request-ID": "req-42"})
+    assert echoed.headers["x-request-id"] == "req-42"
+    refused = world.client.get("/v1/users/me", headers={"X-Request-ID": "req-43"})
+    assert_problem(refused, 401, "unauthenticated")
+    assert refused.headers["x-request-id"] == "req-43"
+    written = world.client.post(
+        f"/v1/aires/{world.aire_a}/emplacements",
+        json={"number": "9"},
+        headers={**world.headers("admin"), "X-Request-ID": "req-44"},
+    )
+    assert written.status_code == 201
+    assert written.headers["x-request-id"] == "req-44"
+
+
+# --- users ----------------------------------------------------------------------------------
+
+
+def test_the_admin_creates_a_user_of_every_role(world: World) -> None:
+    """POST /v1/users records the role and scope and shows a bearer token once; /me shows
+    each user its own role and scope; only the token's hash is stored."""
+    expected = {
+        "manager": ("manager", ["Anjou"], [], None),
+        "cashier": ("cashier", [], [world.aire_a], None),
+        "cashier_b": ("cashier", [], [world.aire_b], None),
+        "auditor": ("auditor", [], [], world.ids["collectivite_a"]),
+        "auditor_b": ("auditor", [], [], world.ids["collectivite_b"]),
+        "analyst": ("analyst", [], [], None),
+    }
+    for name, (role, sectors, aires, collectivite) in expected.items():
+        created = world.users[name]
+        assert (created["name"], created["role"]) == (name, role)
+        assert (created["sectors"], created["aires"], created["collectivite_id"]) == (
+            sectors,
+            aires,
+            collectivite,
+        )
+        assert len(created["token"]) >= 32
+        assert created["version"] == 1
+        assert_recorded(world, created)
+        assert actor_of(world, created["id"], 1) == str(admin_id(world))
+        me = world.ok(world.get(name, "/v1/users/me"), 200)
+        assert me == {k: created[k] for k in ("id", "name", "role", "sectors", "aires")} | {
+            "collectivite_id": collectivite
+        }
+    assert len(set(world.tokens.values())) == len(world.tokens)
+    admin = world.ok(world.get("admin", "/v1/users/me"), 200)
+    assert (admin["role"], admin["name"]) == ("admin", "admin")
+    stored = world.ledger.recorder.select_notifications(start=1, limit=10_000)
+    for token in world.tokens.values():
+        assert not any(token.encode() in n.state for n in stored)
+
+
+@pytest.mark.parametrize("who", ["manager", "cashier", "auditor", "analyst"])
+def test_only_the_admin_creates_users(world: World, who: str) -> None:
+    """Every other role is refused with 403 and nothing is recorded."""
+    with records_nothing(world):
+        refused = world.post(who, "/v1/users", {"name": "eve", "role": "admin"})
+        assert_problem(refused, 403, "forbidden")
+
+
+def test_a_users_scope_must_exist(world: World) -> None:
+    """A cashier of an unknown aire, an auditor of an unknown collectivité: 404, nothing
+    recorded; an unknown role is a validation error."""
+    with records_nothing(world):
+        no_aire = world.post(
+            "admin", "/v1/users", {"name": "x", "role": "cashier", "aires": [str(uuid4())]}
+        )
+        assert_problem(no_aire, 404, "aire_not_found")
+        no_collectivite = world.post(
+            "admin",
+            "/v1/users",
+            {"name": "x", "role": "auditor", "collectivite_id": str(uuid4())},
+        )
+        assert_problem(no_collectivite, 404, "collectivite_not_found")
+        bad_role = world.post("admin", "/v1/users", {"name": "x", "role": "root"})
+        body = assert_problem(bad_role, 422, "validation_error")
+        assert [e["field"] for e in body["errors"]] == ["role"]
+
+
+# --- collectivités ------------------------------------------------------------------------
+
+
+def test_collectivites_are_registered_listed_and_read(world: World) -> None:
+    """The admin registers a collectivité with its contacts; every role that reads aires
+    lists and reads them; a second registration of a code is a conflict."""
+    body = {
+        "code": "CC-LAYON",
+        "name": "Communauté de communes Loire Layon Aubance",
+        "siren": "200071934",
+        "contacts": [
+            {
+                "name": "Mme Leroy",
+                "role": "DGS",
+                "email": "dgs@example.fr",
+                "phone": "+33 2 41 00 00 00",
+            }
+        ],
+    }
+    created = world.ok(world.post("admin", "/v1/collectivites", body))
+    assert {k: created[k] for k in body} == body
+    assert created["version"] == 1
+    assert_recorded(world, created)
+    assert actor_of(world, created["id"], 1) == str(admin_id(world))
+    for who in ("admin", "manager", "cashier", "auditor", "analyst"):
+        listed = world.ok(world.get(who, "/v1/collectivites"), 200)
+        assert listed["count"] == 3
+        assert [c["code"] for c in listed["data"]] == ["ALM", "CCVIE", "CC-LAYON"]
+    one = world.ok(world.get("auditor", f"/v1/collectivites/{created['id']}"), 200)
+    assert one == created | {"position": None}
+    with records_nothing(world):
+        assert_problem(world.post("admin", "/v1/collectivites", body), 409, "already_exists")
+        assert_problem(world.post("manager", "/v1/collectivites", body), 403, "forbidden")
+        missing = world.get("admin", f"/v1/collectivites/{uuid4()}")
+        assert_problem(missing, 404, "collectivite_not_found")
+        bad = world.post("admin", "/v1/collectivites", body | {"code": "X", "siren": "12345"})
+        assert [e["field"] for e in assert_problem(bad, 422, "validation_error")["errors"]] == [
+            "siren"
+        ]
+
+
+# --- aires ----------------------------------------------------------------------------------
+
+
+def test_a_manager_registers_an_aire_in_their_sector_only(world: World) -> None:
+    """The aire is recorded as sent, by the manager; outside their sector it is 403; an
+    unknown collectivité is 404; a code registered twice is 409."""
+    body = aire_body("49099-C", world.ids["collectivite_a"], "Anjou", mode="marche")
+    created = world.ok(world.post("manager", "/v1/aires", body))
+    assert {k: created[k] for k in body} == body
+    assert created["capacity_places"] == 0
+    assert (created["emplacements"], created["tariffs"], created["closures"]) == ([], [], [])
+    assert created["current_tariff"] is None
+    assert (created["max_consecutive_days"], created["extension_cap_months"]) == (90, 7)
+    assert created["register_ids"] == []
+    assert created["version"] == 1
+    assert_recorded(world, created)
+    assert actor_of(world, created["id"], 1) == user_id(world, "manager")
+    with records_nothing(world):
+        elsewhere = aire_body("85000-D", world.ids["collectivite_b"], "Vendee")
+        assert_problem(world.post("manager", "/v1/aires", elsewhere), 403, "forbidden")
+        for who in ("cashier", "auditor", "analyst"):
+            assert_problem(world.post(who, "/v1/aires", body | {"code": "Z"}), 403, "forbidden")
+        orphan = aire_body("49100-E", str(uuid4()), "Anjou")
+        assert_problem(world.post("admin", "/v1/aires", orphan), 404, "collectivite_not_found")
+        assert_problem(world.post("admin", "/v1/aires", body), 409, "already_exists")
+
+
+def test_aires_are_listed_within_each_roles_scope(world: World) -> None:
+    """A manager sees their sectors, a cashier their aires, an auditor their collectivité's;
+    the admin and the analyst see every aire."""
+    expected = {
+        "admin": ["49007-A", "85191-B"],
+        "manager": ["49007-A"],
+        "cashier": ["49007-A"],
+        "cashier_b": ["85191-B"],
+        "auditor": ["49007-A"],
+        "auditor_b": ["85191-B"],
+        "analyst": ["49007-A", "85191-B"],
+    }
+    for who, codes in expected.items():
+        listed = world.ok(world.get(who, "/v1/aires"), 200)
+        assert [a["code"] for a in listed["data"]] == codes, who
+        assert listed["count"] == len(codes)
+    summary = world.ok(world.get("admin", "/v1/aires"), 200)["data"][0]
+    assert summary == {
+        "id": world.aire_a,
+        "code": "49007-A",
+        "name": "Aire 49007-A",
+        "collectivite_id": world.ids["collectivite_a"],
+        "sector": "Anjou",
+        "mode": "regie",
+        "departement": "49",
+        "capacity_places": 8,
+    }
+
+
+def test_an_aire_shows_its_emplacements_tariff_and_registers(world: World) -> None:
+    """GET /v1/aires/{id}: emplacements, current tariff, every version, register ids; read
+    by the roles whose scope holds it, refused (403) to the others."""
+    aire = world.ok(world.get("cashier", f"/v1/aires/{world.aire_a}"), 200)
+    assert [e["number"] for e in aire["emplacements"]] == ["1", "2", "3", "4"]
+    assert aire["emplacements"][0] == {
+        "number": "1",
+        "places": 2,
+        "surface_m2": None,
+        "in_service_today": True,
+        "out_of_service": [],
+        "occupied_by_stay": None,
+    }
+    assert aire["capacity_places"] == 8
+    tariff = TARIFF | {"person_rates": [], "seasons": [], "duration_bands": []}
+    assert aire["current_tariff"] == tariff
+    assert aire["tariffs"] == [tariff]
+    assert aire["register_ids"] == [world.register_a]
+    assert aire["position"] is None
+    assert aire["version"] == 1 + 4 + 1 + 1  # registered, 4 emplacements, tariff, register
+    for who in ("admin", "manager", "auditor", "analyst"):
+        assert world.ok(world.get(who, f"/v1/aires/{world.aire_a}"), 200) == aire
+    for who in ("manager", "cashier", "auditor"):
+        assert_problem(world.get(who, f"/v1/aires/{world.aire_b}"), 403, "forbidden")
+    assert_problem(world.get("admin", f"/v1/aires/{uuid4()}"), 404, "aire_not_found")
+
+
+def test_emplacements_are_added(world: World) -> None:
+    """An emplacement is added with its places (2 by default) and surface; its number is
+    unique on the aire."""
+    path = f"/v1/aires/{world.aire_a}/emplacements"
+    aire = world.ok(world.post("manager", path, {"number": "5", "places": 3, "surface_m2": "84.5"}))
+    assert aire["emplacements"][-1] == {
+        "number": "5",
+        "places": 3,
+        "surface_m2": "84.5",
+        "in_service_today": True,
+        "out_of_service": [],
+        "occupied_by_stay": None,
+    }
+    assert aire["capacity_places"] == 11
+    assert_recorded(world, aire)
+    assert actor_of(world, world.aire_a, aire["version"]) == user_id(world, "manager")
+    again = world.ok(world.post("admin", path, {"number": "6"}))
+    assert again["emplacements"][-1]["places"] == 2
+    assert again["version"] == aire["version"] + 1
+    with records_nothing(world):
+        assert_problem(world.post("manager", path, {"number": "5"}), 409, "already_exists")
+        assert_problem(
+            world.post("admin", f"/v1/aires/{uuid4()}/emplacements", {"number": "1"}),
+            404,
+            "aire_not_found",
+        )
+        too_many = world.post("admin", path, {"number": "7", "places": 11})
+        assert assert_problem(too_many, 422, "validation_error")["errors"][0]["field"] == "places"
+
+
+def test_an_emplacement_goes_out_of_service_and_comes_back(world: World) -> None:
+    """Out of service from a day, no stay can take it; back in service from a later day."""
+    base = f"/v1/aires/{world.aire_a}/emplacements/2"
+    out = world.ok(
+        world.post(
+            "manager", f"{base}/out-of-service", {"start": "2025-01-06", "reason": "flooded"}
+        ),
+        200,
+    )
+    second = out["emplacements"][1]
+    assert second["in_service_today"] is False
+    assert second["out_of_service"] == [{"start": "2025-01-06", "end": None, "reason": "flooded"}]
+    assert_recorded(world, out)
+    with records_nothing(world):
+        taken = world.post("cashier", f"/v1/aires/{world.aire_a}/stays", world.stay_body("2"))
+        assert_problem(taken, 409, "emplacement_unavailable")
+        again = world.post(
+            "manager", f"{base}/out-of-service", {"start": "2025-01-07", "reason": "x"}
+        )
+        assert_problem(again, 409, "emplacement_unavailable")
+        early = world.post("manager", f"{base}/back-in-service", {"start": "2025-01-06"})
+        assert_problem(early, 422, "invalid_period")
+        unknown = world.post(
+            "manager",
+            f"/v1/aires/{world.aire_a}/emplacements/99/out-of-service",
+            {"start": "2025-01-06", "reason": "x"},
+        )
+        assert_problem(unknown, 404, "emplacement_not_found")
+    back = world.ok(world.post("manager", f"{base}/back-in-service", {"start": "2025-01-07"}), 200)
+    assert back["emplacements"][1]["out_of_service"] == [
+        {"start": "2025-01-06", "end": "2025-01-07", "reason": "flooded"}
+    ]
+    assert back["emplacements"][1]["in_service_today"] is False
+    assert back["version"] == out["version"] + 1
+    assert_recorded(world, back)
+    with records_nothing(world):
+        in_service = world.post("manager", f"{base}/back-in-service", {"start": "2025-01-08"})
+        assert_problem(in_service, 409, "emplacement_unavailable")
+    world.clock.advance(days=1)
+    assert world.ok(world.get("manager", f"/v1/aires/{world.aire_a}"), 200)["emplacements"][1][
+        "in_service_today"
+    ]
+    world.arrive(emplacement="2")
+
+
+def test_tariff_versions_are_adopted_with_their_rules(world: World) -> None:
+    """A later version with person rates, a season and a duration band is recorded as sent;
+    the version in force today stays current; one version per effective date."""
+    later = {
+        "effective_from": "2025-03-01",
+        "deliberation_ref": "DEL-2025-014",
+        "pitch_fee_per_day_cents": 320,
+        "water_price_per_m3": "3.6000",
+        "electricity_price_per_kwh": "0.25165",
+        "deposit_cents": 20000,
+        "person_rates": [{"age_band": "adult", "daily_cents": 50}],
+        "seasons": [{"start": "2025-07-01", "end": "2025-08-31", "pitch_fee_per_day_cents": 400}],
+        "duration_bands": [{"from_day": 91, "pitch_fee_per_day_cents": 450}],
+    }
+    path = f"/v1/aires/{world.aire_a}/tariffs"
+    aire = world.ok(world.post("manager", path, later))
+    assert aire["tariffs"][1] == later
+    assert aire["current_tariff"]["deliberation_ref"] == "DEL-2024-118"
+    assert_recorded(world, aire)
+    with records_nothing(world):
+        same_day = world.post("manager", path, later | {"deliberation_ref": "DEL-2025-015"})
+        assert_problem(same_day, 422, "invalid_value")
+        overlapping = later | {
+            "effective_from": "2025-04-01",
+            "seasons": [
+                {"start": "2025-07-01", "end": "2025-08-31", "pitch_fee_per_day_cents": 400},
+                {"start": "2025-08-01", "end": "2025-09-30", "pitch_fee_per_day_cents": 350},
+            ],
+        }
+        assert_problem(world.post("manager", path, overlapping), 422, "invalid_period")
+        price = later | {"effective_from": "2025-05-01", "water_price_per_m3": "-1"}
+        assert_problem(world.post("manager", path, price), 422, "invalid_value")
+    world.clock.advance(days=60)  # 7 March
+    current = world.ok(world.get("manager", f"/v1/aires/{world.aire_a}"), 200)["current_tariff"]
+    assert current == later
+
+
+def test_closures_are_scheduled_with_notice_and_derogation(world: World) -> None:
+    """Short closures need 2 months' notice; past a month a préfet derogation (and 3
+    months); 6 months or more is refused; urgent closures skip the notice; closures do not
+    overlap; nobody arrives while the aire is closed."""
+    path = f"/v1/aires/{world.aire_a}/closures"
+    short = {"start": "2025-03-10", "end": "2025-03-20", "reason": "travaux de voirie"}
+    aire = world.ok(world.post("manager", path, short))
+    assert aire["closures"] == [
+        short | {"prefect_derogation_ref": None, "notified_on": "2025-01-06", "urgent": False}
+    ]
+    assert_recorded(world, aire)
+    long = {"start": "2025-05-01", "end": "2025-06-15", "reason": "réfection des sanitaires"}
+    with records_nothing(world):
+        assert_problem(world.post("manager", path, long), 422, "prefect_derogation_required")
+        too_long = {
+            "start": "2025-09-01",
+            "end": "2026-03-01",
+            "reason": "x",
+            "prefect_derogation_ref": "P",
+        }
+        assert_problem(world.post("manager", path, too_long), 422, "closure_too_long")
+        soon = {"start": "2025-02-01", "end": "2025-02-05", "reason": "x"}
+        assert_problem(world.post("manager", path, soon), 422, "closure_notice_too_short")
+        overlap = {"start": "2025-03-15", "end": "2025-03-25", "reason": "x"}
+        assert_problem(world.post("manager", path, overlap), 422, "invalid_period")
+        backwards = {"start": "2025-04-10", "end": "2025-04-01", "reason": "x"}
+        assert_problem(world.post("manager", path, backwards), 422, "invalid_period")
+    derogated = world.ok(
+        world.post("manager", path, long | {"prefect_derogation_ref": "PREF-49-2025-012"})
+    )
+    assert derogated["closures"][1]["prefect_derogation_ref"] == "PREF-49-2025-012"
+    urgent = {"start": "2025-01-07", "end": "2025-01-08", "reason": "inondation", "urgent": True}
+    flooded = world.ok(world.post("admin", path, urgent))
+    assert flooded["closures"][0] == urgent | {
+        "prefect_derogation_ref": None,
+        "notified_on": "2025-01-06",
+    }
+    world.clock.advance(days=1)
+    with records_nothing(world):
+        closed = world.post("cashier", f"/v1/aires/{world.aire_a}/stays", world.stay_body())
+        assert_problem(closed, 409, "emplacement_unavailable")
+
+
+def test_stay_rules_are_set_and_apply_to_new_stays(world: World) -> None:
+    """PUT stay-rules changes the maximum stay and the extension cap of the aire."""
+    path = f"/v1/aires/{world.aire_a}/stay-rules"
+    rules = {"max_consecutive_days": 60, "extension_cap_months": 3}
+    aire = world.ok(world.put("manager", path, rules), 200)
+    assert (aire["max_consecutive_days"], aire["extension_cap_months"]) == (60, 3)
+    assert_recorded(world, aire)
+    stay_id = world.arrive()
+    stay = world.ok(world.get("cashier", f"/v1/stays/{stay_id}"), 200)
+    assert stay["allowed_through"] == "2025-03-06"  # 6 January + 59 days
+    with records_nothing(world):
+        assert_problem(world.put("cashier", path, rules), 403, "forbidden")
+        zero = world.put("manager", path, rules | {"max_consecutive_days": 0})
+        body = assert_problem(zero, 422, "validation_error")
+        assert body["errors"][0]["field"] == "max_consecutive_days"
+
+
+def test_a_register_is_opened_on_an_aire(world: World) -> None:
+    """The register is recorded as configured, empty but for its float, and attached to the
+    aire."""
+    body = {
+        "regie_ref": "AC-2025-02",
+        "float_cents": 2000,
+        "cash_ceiling_cents": 50000,
+        "payment_methods": ["cash", "cheque"],
+        "revenue_types": ["pitch_fee", "deposit"],
+    }
+    created = world.ok(world.post("manager", f"/v1/aires/{world.aire_a}/registers", body))
+    assert {k: created[k] for k in body} == body
+    assert created["aire_id"] == world.aire_a
+    assert created["balances_cents"] == {"cash": 2000, "cheque": 0}
+    assert (created["last_receipt_number"], created["last_remitted_receipt"]) == (0, 0)
+    assert (created["last_slip_number"], created["deposits_held_cents"]) == (0, 0)
+    assert (created["perpetual_total_cents"], created["remittance_due"]) == (0, False)
+    assert created["closed_through"] is None
+    assert len(created["head_hash"]) == 64
+    assert created["version"] == 1
+    assert_recorded(world, created)
+    aire = world.ok(world.get("manager", f"/v1/aires/{world.aire_a}"), 200)
+    assert aire["register_ids"] == [world.register_a, created["id"]]
+    with records_nothing(world):
+        for who in ("cashier", "auditor", "analyst"):
+            refused = world.post(who, f"/v1/aires/{world.aire_a}/registers", body)
+            assert_problem(refused, 403, "forbidden")
+        unknown = world.post("admin", f"/v1/aires/{uuid4()}/registers", body)
+        assert_problem(unknown, 404, "aire_not_found")
+
+
+def test_a_register_is_attached_to_another_aire_of_its_collectivite(world: World) -> None:
+    """A régie may also collect for another aire of the same collectivité: the aire lists it
+    and its receipts may then name that aire's stays; never across collectivités (422), once
+    only (409), and only by who configures both aires (403)."""
+    body = aire_body("49099-R", world.ids["collectivite_a"], "Anjou")
+    other = world.ok(world.post("manager", "/v1/aires", body))["id"]
+    world.ok(world.post("manager", f"/v1/aires/{other}/emplacements", {"number": "1"}))
+    world.ok(world.post("manager", f"/v1/aires/{other}/tariffs", TARIFF))
+    path = f"/v1/aires/{other}/attached-registers"
+    stay_id = world.arrive(other, who="manager")
+    with records_nothing(world):
+        not_yet = world.receipt([("other", 100)], stay_id=stay_id)
+        assert_problem(not_yet, 422, "not_allowed")
+    attached = world.ok(world.post("manager", path, {"register_id": world.register_a}), 200)
+    assert attached["register_ids"] == [world.register_a]
+    assert_recorded(world, attached)
+    assert actor_of(world, other, attached["version"]) == user_id(world, "manager")
+    receipt = world.ok(world.receipt([("pitch_fee", 300)], stay_id=stay_id))
+    assert (receipt["number"], receipt["stay_id"]) == (1, stay_id)
+    with records_nothing(world):
+        twice = world.post("manager", path, {"register_id": world.register_a})
+        assert_problem(twice, 409, "already_exists")
+        across = world.post("admin", path, {"register_id": world.register_b})
+        assert_problem(across, 422, "not_allowed")
+        outside = world.post("manager", path, {"register_id": world.register_b})
+        assert_problem(outside, 403, "forbidden")
+        for who in ("cashier", "auditor", "analyst"):
+            refused = world.post(who, path, {"register_id": world.register_a})
+            assert_problem(refused, 403, "forbidden")
+        unknown = world.post("admin", path, {"register_id": str(uuid4())})
+        assert_problem(unknown, 404, "register_not_found")
+
+
+# --- stays ----------------------------------------------------------------------------------
+
+
+def test_a_cashier_opens_a_stay_and_reads_it(world: World) -> None:
+    """The arrival records composition, agreement, inspection and opening indexes; the
+    aire shows the emplacement taken; who may read the stay reads the same."""
+    body = world.stay_body("3")
+    created = world.ok(world.post("cashier", f"/v1/aires/{world.aire_a}/stays", body))
+    assert created["aire_id"] == world.aire_a
+    for key in ("emplacement", "household_ref", "adults", "children", "caravans"):
+        assert created[key] == body[key]
+    assert created["agreement_ref"] == "COT-2025-001"
+    assert created["entry_inspection_ref"] == "EDL-E-001"
+    assert datetime.fromisoformat(created["arrived_at"]) == world.clock()
+    assert created["arrival_day"] == "2025-01-06"
+    assert (created["status"], created["departed_at"], created["exit_inspection_ref"]) == (
+        "open",
+        None,
+        None,
+    )
+    assert [(r["seq"], r["meter"], r["index"], r["corrects"]) for r in created["readings"]] == [
+        (1, "water", "100", None),
+        (2, "electricity", "2000", None),
+    ]
+    assert (created["charges"], created["charged_until"]) == ([], "2025-01-06")
+    money = ("charged_cents", "settled_cents", "balance_due_cents", "deposit_held_cents")
+    assert [created[k] for k in money] == [0, 0, 0, 0]
+    assert (created["extensions"], created["allowed_through"], created["flagged"]) == (
+        [],
+        "2025-04-05",
+        False,
+    )
+    assert created["version"] == 1
+    assert_recorded(world, created)
+    assert actor_of(world, created["id"], 1) == user_id(world, "cashier")
+    aire = world.ok(world.get("cashier", f"/v1/aires/{world.aire_a}"), 200)
+    assert aire["emplacements"][2]["occupied_by_stay"] == created["id"]
+    for who in ("cashier", "manager", "admin"):
+        read = world.ok(world.get(who, f"/v1/stays/{created['id']}"), 200)
+        assert read == created | {"position": None}
+    for who in ("cashier_b", "auditor", "analyst"):
+        assert_problem(world.get(who, f"/v1/stays/{created['id']}"), 403, "forbidden")
+    assert_problem(world.get("admin", f"/v1/stays/{uuid4()}"), 404, "stay_not_found")
+
+
+def test_an_arrival_is_refused_when_it_cannot_be(world: World) -> None:
+    """An occupied or unknown emplacement, an arrival in the future: refused, nothing
+    recorded."""
+    world.arrive(emplacement="1")
+    path = f"/v1/aires/{world.aire_a}/stays"
+    with records_nothing(world):
+        assert_problem(
+            world.post("cashier", path, world.stay_body("1")), 409, "emplacement_unavailable"
+        )
+        assert_problem(
+            world.post("cashier", path, world.stay_body("9")), 404, "emplacement_not_found"
+        )
+        future = world.clock.now.replace(hour=9).isoformat()
+        refused = world.post("cashier", path, world.stay_body("2", arrived_at=future))
+        body = assert_problem(refused, 422, "invalid_period")
+        assert body["errors"] == [{"field": "arrived_at", "reason": body["detail"]}]
+        no_agreement = world.post("cashier", path, world.stay_body("2", agreement_ref=" "))
+        assert_problem(no_agreement, 422, "invalid_value")
+        assert_problem(
+            world.post("cashier", f"/v1/aires/{uuid4()}/stays", world.stay_body("2")),
+            404,
+            "aire_not_found",
+        )
+
+
+def test_meter_readings_are_recorded_and_corrected(world: World) -> None:
+    """A reading is appended; an index that goes down is refused; a correction names the
+    reading it replaces."""
+    stay_id = world.arrive()
+    path = f"/v1/stays/{stay_id}/meter-readings"
+    world.clock.advance(days=1)
+    read = world.ok(
+        world.post("cashier", path, {"meter": "water", "index": "104.5", "read_at": world.now()})
+    )
+    assert read["readings"][-1] == {
+        "seq": 3,
+        "meter": "water",
+        "index": "104.5",
+        "read_at": read["readings"][-1]["read_at"],
+        "corrects": None,
+    }
+    assert datetime.fromisoformat(read["readings"][-1]["read_at"]) == world.clock()
+    assert read["version"] == 2
+    assert_recorded(world, read)
+    with records_nothing(world):
+        lower = world.post(
+            "cashier", path, {"meter": "water", "index": "103", "read_at": world.now()}
+        )
+        assert_problem(lower, 422, "meter_index_decreased")
+        missing = world.post(
+            "cashier",
+            path,
+            {"meter": "water", "index": "104", "read_at": world.now(), "corrects": 9},
+        )
+        assert_problem(missing, 404, "reading_not_found")
+        later = world.clock.now.replace(hour=10).isoformat()
+        future = world.post("cashier", path, {"meter": "water", "index": "105", "read_at": later})
+        assert_problem(future, 422, "invalid_period")
+        assert_problem(
+            world.post(
+                "cashier",
+                f"/v1/stays/{uuid4()}/meter-readings",
+                {"meter": "water", "index": "1", "read_at": world.now()},
+            ),
+            404,
+            "stay_not_found",
+        )
+    corrected = world.ok(
+        world.post(
+            "manager",
+            path,
+            {"meter": "water", "index": "104.2", "read_at": world.now(), "corrects": 3},
+        )
+    )
+    assert corrected["readings"][-1]["seq"] == 4
+    assert (corrected["readings"][-1]["index"], corrected["readings"][-1]["corrects"]) == (
+        "104.2",
+        3,
+    )
+    assert actor_of(world, stay_id, corrected["version"]) == user_id(world, "manager")
+
+
+def test_a_stay_is_extended_within_the_cap(world: World) -> None:
+    """An extension past the maximum stay is recorded with its reason and evidence; past
+    the cap (7 months after the 90 days) it is refused."""
+    stay_id = world.arrive()
+    path = f"/v1/stays/{stay_id}/extensions"
+    body = {"reason": "school", "evidence_ref": "CERT-SCOL-2025-3", "until": "2025-06-30"}
+    extended = world.ok(world.post("manager", path, body))
+    assert extended["extensions"] == [body]
+    assert extended["allowed_through"] == "2025-06-30"
+    assert_recorded(world, extended)
+    with records_nothing(world):
+        beyond = world.post("manager", path, body | {"until": "2025-11-06"})
+        assert_problem(beyond, 422, "extension_beyond_cap")
+        not_later = world.post("manager", path, body | {"until": "2025-06-01"})
+        assert_problem(not_later, 422, "invalid_period")
+        holiday = world.post("manager", path, body | {"reason": "holiday"})
+        assert assert_problem(holiday, 422, "validation_error")["errors"][0]["field"] == "reason"
+    at_cap = world.ok(world.post("cashier", path, body | {"reason": "work", "until": "2025-11-05"}))
+    assert at_cap["allowed_through"] == "2025-11-05"
+
+
+def test_charges_are_assessed_day_by_day_and_metered(world: World) -> None:
+    """Charges through a day: 3 days of pitch fee at 3.00, 4.5 m³ of water at 3.512 and 30
+    kWh at 0.2276, rounded half-up to the cent; assessing again charges nothing new."""
+    stay_id = world.arrive()
+    world.clock.advance(days=2)
+    path = f"/v1/stays/{stay_id}/meter-readings"
+    world.ok(
+        world.post("cashier", path, {"meter": "water", "index": "104.5", "read_at": world.now()})
+    )
+    world.ok(
+        world.post(
+            "cashier", path, {"meter": "electricity", "index": "2030", "read_at": world.now()}
+        )
+    )
+    charged = world.ok(
+        world.post("cashier", f"/v1/stays/{stay_id}/charges", {"through": "2025-01-08"}), 200
+    )
+    lines = [
+        (c["revenue_type"], c["start"], c["end"], c["amount_cents"], c["tariff_ref"])
+        for c in charged["charges"]
+    ]
+    ref = "2025-01-01/DEL-2024-118"
+    assert lines == [
+        ("pitch_fee", "2025-01-06", "2025-01-08", 900, ref),
+        ("water", "2025-01-06", "2025-01-08", 1580, ref),
+        ("electricity", "2025-01-06", "2025-01-08", 683, ref),
+    ]
+    assert [(c["quantity"], c["unit_price"]) for c in charged["charges"]][1:] == [
+        ("4.5", "3.5120"),
+        ("30", "0.2276"),
+    ]
+    assert charged["charged_until"] == "2025-01-09"
+    assert (charged["charged_cents"], charged["balance_due_cents"]) == (3163, 3163)
+    assert_recorded(world, charged)
+    assert actor_of(world, stay_id, charged["version"]) == user_id(world, "cashier")
+    with records_nothing(world):
+        again = world.ok(
+            world.post("cashier", f"/v1/stays/{stay_id}/charges", {"through": "2025-01-08"}), 200
+        )
+        assert (again["charged_cents"], again["version"]) == (3163, charged["version"])
+        early = world.post("cashier", f"/v1/stays/{stay_id}/charges", {"through": "2025-01-05"})
+        assert_problem(early, 422, "invalid_period")
+        for who in ("auditor", "analyst", "cashier_b"):
+            refused = world.post(who, f"/v1/stays/{stay_id}/charges", {"through": "2025-01-08"})
+            assert_problem(refused, 403, "forbidden")
+
+
+def test_a_departure_needs_the_deposit_settled(world: World) -> None:
+    """While a deposit is held the departure is refused (409 deposit_not_settled); once it
+    is refused nothing is recorded; after the refund the stay closes and frees its
+    emplacement, and nothing more can be recorded on it."""
+    stay_id = world.arrive()
+    world.deposit(stay_id)
+    world.clock.advance(days=1)
+    body = {
+        "departed_at": world.now(),
+        "exit_inspection_ref": "EDL-S-001",
+        "water_index": "101",
+        "electricity_index": "2010",
+    }
+    path = f"/v1/stays/{stay_id}/departure"
+    with records_nothing(world):
+        refused = world.post("cashier", path, body)
+        problem = assert_problem(refused, 409, "deposit_not_settled")
+        assert problem["errors"] == [{"field": "deposit", "reason": problem["detail"]}]
+    refund = {"stay_id": stay_id, "amount_cents": 15000, "method": "cash"}
+    world.ok(
+        world.post("cashier", f"/v1/registers/{world.register_a}/deposit-refunds", refund, key="r1")
+    )
+    departed = world.ok(world.post("cashier", path, body), 200)
+    assert departed["status"] == "departed"
+    assert datetime.fromisoformat(departed["departed_at"]) == world.clock()
+    assert departed["exit_inspection_ref"] == "EDL-S-001"
+    assert [(r["meter"], r["index"]) for r in departed["readings"][-2:]] == [
+        ("water", "101"),
+        ("electricity", "2010"),
+    ]
+    # one night (6 January) at 3.00, 1 m³ and 10 kWh
+    assert departed["charged_cents"] == 300 + 351 + 228
+    assert departed["deposit_held_cents"] == 0
+    assert_recorded(world, departed)
+    aire = world.ok(world.get("cashier", f"/v1/aires/{world.aire_a}"), 200)
+    assert aire["emplacements"][0]["occupied_by_stay"] is None
+    with records_nothing(world):
+        assert_problem(world.post("cashier", path, body), 409, "stay_closed")
+        reading = {"meter": "water", "index": "102", "read_at": world.now()}
+        closed = world.post("cashier", f"/v1/stays/{stay_id}/meter-readings", reading)
+        assert_problem(closed, 409, "stay_closed")
+        deposit = world.receipt([("deposit", 100)], stay_id=stay_id)
+        assert_problem(deposit, 409, "stay_closed")
+
+
+# --- registers ------------------------------------------------------------------------------
+
+
+def test_a_register_is_read_by_those_whose_scope_holds_it(world: World) -> None:
+    """GET /v1/registers/{id}: admin, the aire's manager, cashier and auditor read it; the
+    other aire's cashier and auditor, and the analyst, are refused."""
+    register = world.ok(world.get("auditor", f"/v1/registers/{world.register_a}"), 200)
+    assert register == {
+        "id": world.register_a,
+        "aire_id": world.aire_a,
+        **REGISTER,
+        "last_receipt_number": 0,
+        "last_remitted_receipt": 0,
+        "last_slip_number": 0,
+        "balances_cents": {"cash": 5000, "cheque": 0, "card": 0, "transfer": 0},
+        "deposits_held_cents": 0,
+        "perpetual_total_cents": 0,
+        "remittance_due": False,
+        "closed_through": None,
+        "head_hash": register["head_hash"],
+        "version": 1,
+        "position": None,
+    }
+    for who in ("admin", "manager", "cashier"):
+        assert world.ok(world.get(who, f"/v1/registers/{world.register_a}"), 200) == register
+    for who in ("cashier_b", "auditor_b", "analyst"):
+        assert_problem(world.get(who, f"/v1/registers/{world.register_a}"), 403, "forbidden")
+    assert_problem(world.get("admin", f"/v1/registers/{uuid4()}"), 404, "register_not_found")
+    stay_id = world.arrive()
+    not_a_register = world.get("admin", f"/v1/registers/{stay_id}")
+    assert_problem(not_a_register, 404, "register_not_found")
+
+
+def test_receipts_are_numbered_and_chained(world: World) -> None:
+    """Receipts get 1, 2, ... with their lines, total and the chain hash; the register's
+    balances and perpetual total follow; a receipt past the cash ceiling stands and says a
+    remittance is due."""
+    first = world.ok(world.receipt([("other", 1250)]))
+    assert first == {
+        "register_id": world.register_a,
+        "number": 1,
+        "stay_id": None,
+        "method": "cash",
+        "lines": [{"revenue_type": "other", "amount_cents": 1250}],
+        "total_cents": 1250,
+        "cancelled": False,
+        "remittance_due": False,
+        "hash": first["hash"],
+        "version": 2,
+        "position": world.position() - 1,  # the idempotency record follows the receipt
+    }
+    assert_recorded(world, first, world.register_a)
+    assert actor_of(world, world.register_a, 2) == user_id(world, "cashier")
+    stay_id = world.arrive()
+    second = world.ok(
+        world.receipt([("pitch_fee", 900), ("water", 1580)], stay_id=stay_id, method="card")
+    )
+    assert (second["number"], second["total_cents"], second["stay_id"]) == (2, 2480, stay_id)
+    register = world.ok(world.get("cashier", f"/v1/registers/{world.register_a}"), 200)
+    assert register["last_receipt_number"] == 2
+    assert register["balances_cents"] == {"cash": 6250, "cheque": 0, "card": 2480, "transfer": 0}
+    assert register["perpetual_total_cents"] == 3730
+    assert register["head_hash"] == second["hash"]
+    assert world.ok(world.get("cashier", f"/v1/stays/{stay_id}"), 200)["settled_cents"] == 2480
+    big = world.ok(world.receipt([("other", 120_001)], method="cheque"))
+    assert (big["number"], big["remittance_due"]) == (3, True)
+    assert world.ok(world.get("cashier", f"/v1/registers/{world.register_a}"), 200)[
+        "remittance_due"
+    ]
+
+
+def test_a_receipt_is_refused_for_what_the_register_does_not_take(world: World) -> None:
+    """A method or revenue type the register does not accept, a deposit without a stay, a
+    stay of another aire, an unknown register: refused with their codes, nothing recorded."""
+    narrow = world.ok(
+        world.post(
+            "admin",
+            f"/v1/aires/{world.aire_a}/registers",
+            REGISTER | {"payment_methods": ["cash"], "revenue_types": ["other", "deposit"]},
+        )
+    )["id"]
+    stay_b = world.arrive(world.aire_b, who="cashier_b")
+    with records_nothing(world):
+        card = world.receipt([("other", 100)], method="card", register=narrow)
+        assert assert_problem(card, 422, "not_allowed")["errors"][0]["field"] == "method"
+        water = world.receipt([("water", 100)], register=narrow)
+        assert (
+            assert_problem(water, 422, "not_allowed")["errors"][0]["field"]
+            == "lines[0].revenue_type"
+        )
+        assert_problem(world.receipt([("deposit", 100)]), 422, "invalid_value")
+        other_aire = world.receipt([("other", 100)], stay_id=stay_b)
+        assert_problem(other_aire, 422, "not_allowed")
+        unknown_stay = world.receipt([("other", 100)], stay_id=str(uuid4()))
+        assert_problem(unknown_stay, 404, "stay_not_found")
+        nowhere = world.receipt([("other", 100)], register=str(uuid4()))
+        assert_problem(nowhere, 404, "register_not_found")
+
+
+def test_a_receipt_is_cancelled_once_by_reversal(world: World) -> None:
+    """The cancellation keeps the receipt in the sequence and reverses its money; a second
+    cancellation is 409 receipt_already_cancelled; an unknown number is 404."""
+    world.ok(world.receipt([("other", 1250)]))
+    path = f"/v1/registers/{world.register_a}/receipts/1/cancellation"
+    cancelled = world.ok(world.post("cashier", path, {"reason": "erreur de saisie"}, key="c1"))
+    assert cancelled == {
+        "register_id": world.register_a,
+        "kind": "receipt_cancelled",
+        "hash": cancelled["hash"],
+        "version": 3,
+        "position": cancelled["position"],
+        "result": {"number": 1},
+    }
+    assert_recorded(world, cancelled, world.register_a)
+    register = world.ok(world.get("cashier", f"/v1/registers/{world.register_a}"), 200)
+    assert (register["last_receipt_number"], register["perpetual_total_cents"]) == (1, 0)
+    assert register["balances_cents"]["cash"] == 5000
+    assert register["head_hash"] == cancelled["hash"]
+    event = world.ledger.register_event(UUID(world.register_a), 3)
+    assert isinstance(event, CashRegister.ReceiptCancelled)
+    assert (event.reason, event.actor) == ("erreur de saisie", user_id(world, "cashier"))
+    with records_nothing(world):
+        twice = world.post("cashier", path, {"reason": "encore"}, key="c2")
+        problem = assert_problem(twice, 409, "receipt_already_cancelled")
+        assert problem["errors"][0]["field"] == "number"
+        unknown = world.post(
+            "cashier",
+            f"/v1/registers/{world.register_a}/receipts/7/cancellation",
+            {"reason": "x"},
+            key="c3",
+        )
+        assert_problem(unknown, 404, "receipt_not_found")
+    assert world.ok(world.receipt([("other", 300)]))["number"] == 2
+
+
+def test_deposits_are_withheld_and_refunded(world: World) -> None:
+    """Part of a deposit is kept against damage, the rest refunded; never more than held."""
+    stay_id = world.arrive()
+    world.deposit(stay_id)
+    base = f"/v1/registers/{world.register_a}"
+    withholding = {
+        "stay_id": stay_id,
+        "amount_cents": 4000,
+        "reason": "damage",
+        "reference": "PV-DEG-01",
+    }
+    withheld = world.ok(
+        world.post("cashier", f"{base}/deposit-withholdings", withholding, key="w1")
+    )
+    assert (withheld["kind"], withheld["result"]) == (
+        "deposit_withheld",
+        {"deposit_held_cents": 11000},
+    )
+    assert_recorded(world, withheld, world.register_a)
+    assert (
+        world.ok(world.get("cashier", f"/v1/stays/{stay_id}"), 200)["deposit_held_cents"] == 11000
+    )
+    with records_nothing(world):
+        too_much = {"stay_id": stay_id, "amount_cents": 11001, "method": "cash"}
+        refused = world.post("cashier", f"{base}/deposit-refunds", too_much, key="r0")
+        assert (
+            assert_problem(refused, 409, "insufficient_funds")["errors"][0]["field"]
+            == "amount_cents"
+        )
+        over = world.post(
+            "cashier",
+            f"{base}/deposit-withholdings",
+            withholding | {"amount_cents": 11001},
+            key="w0",
+        )
+        assert_problem(over, 409, "insufficient_funds")
+        card = world.post(
+            "cashier",
+            f"{base}/deposit-refunds",
+            too_much | {"amount_cents": 100, "method": "card"},
+            key="r9",
+        )
+        assert assert_problem(card, 409, "insufficient_funds")["errors"][0]["field"] == "method"
+    refund = {"stay_id": stay_id, "amount_cents": 11000, "method": "cash"}
+    refunded = world.ok(world.post("cashier", f"{base}/deposit-refunds", refund, key="r1"))
+    assert (refunded["kind"], refunded["result"]) == ("deposit_refunded", {"deposit_held_cents": 0})
+    assert refunded["version"] == withheld["version"] + 1
+    register = world.ok(world.get("auditor", f"{base}"), 200)
+    assert register["deposits_held_cents"] == 0
+    assert register["balances_cents"]["cash"] == 5000 + 15000 - 11000
+
+
+def test_money_is_remitted_under_a_numbered_slip(world: World) -> None:
+    """A remittance pays in receipts 1..n by method under slip 1; a remitted receipt can no
+    longer be cancelled here; nothing is remitted beyond what the register holds."""
+    world.ok(world.receipt([("other", 2000)]))
+    world.ok(world.receipt([("other", 3000)], method="cheque"))
+    base = f"/v1/registers/{world.register_a}"
+    with records_nothing(world):
+        greedy = {"through_receipt": 2, "amounts_by_method_cents": {"cash": 2001}}
+        refused = world.post("cashier", f"{base}/remittances", greedy, key="m0")
+        problem = assert_problem(refused, 409, "insufficient_funds")
+        assert problem["errors"][0]["field"] == "amounts_by_method_cents.cash"
+        beyond = {"through_receipt": 3, "amounts_by_method_cents": {"cash": 2000}}
+        assert_problem(
+            world.post("cashier", f"{base}/remittances", beyond, key="m9"), 422, "invalid_value"
+        )
+        nothing = {"through_receipt": 2, "amounts_by_method_cents": {"cash": 0}}
+        assert_problem(
+            world.post("cashier", f"{base}/remittances", nothing, key="m8"), 422, "invalid_amount"
+        )
+    body = {"through_receipt": 2, "amounts_by_method_cents": {"cash": 2000, "cheque": 3000}}
+    remitted = world.ok(world.post("cashier", f"{base}/remittances", body, key="m1"))
+    assert (remitted["kind"], remitted["result"]) == ("remittance_made", {"slip_number": 1})
+    assert_recorded(world, remitted, world.register_a)
+    event = world.ledger.register_event(UUID(world.register_a), remitted["version"])
+    assert isinstance(event, CashRegister.RemittanceMade)
+    assert (event.first_receipt, event.last_receipt, event.total_cents) == (1, 2, 5000)
+    assert event.receipts_by_method == {"cash": 2000, "cheque": 3000}
+    register = world.ok(world.get("cashier", base), 200)
+    assert (register["last_remitted_receipt"], register["last_slip_number"]) == (2, 1)
+    assert register["balances_cents"] == {"cash": 5000, "cheque": 0, "card": 0, "transfer": 0}
+    with records_nothing(world):
+        late = world.post("cashier", f"{base}/receipts/1/cancellation", {"reason": "x"}, key="c1")
+        assert_problem(late, 409, "receipt_already_remitted")
+
+
+def test_a_cash_count_records_the_difference(world: World) -> None:
+    """A count equal to the book records one event; a shortfall records the count and its
+    own cash-short event, and the book follows the count."""
+    base = f"/v1/registers/{world.register_a}"
+    exact = world.ok(world.post("cashier", f"{base}/cash-counts", {"counted_cents": 5000}))
+    assert exact == {
+        "register_id": world.register_a,
+        "kind": "cash_counted",
+        "hash": exact["hash"],
+        "version": 2,
+        "position": exact["position"],
+        "result": {"difference_cents": 0},
+    }
+    assert_recorded(world, exact, world.register_a)
+    short = world.ok(world.post("cashier", f"{base}/cash-counts", {"counted_cents": 4900}))
+    assert (short["result"], short["version"]) == ({"difference_cents": -100}, 4)
+    short_event = world.ledger.register_event(UUID(world.register_a), 4)
+    assert isinstance(short_event, CashRegister.CashShort)
+    assert short_event.amount_cents == 100
+    over = world.ok(world.post("cashier", f"{base}/cash-counts", {"counted_cents": 4950}))
+    assert over["result"] == {"difference_cents": 50}
+    register = world.ok(world.get("cashier", base), 200)
+    assert register["balances_cents"]["cash"] == 4950
+    assert register["head_hash"] == over["hash"]
+
+
+def test_periods_are_closed_once_and_only_when_over(world: World) -> None:
+    """A day is closed (at the end of it, or later) with the perpetual total; afterwards
+    nothing can be recorded inside it (409 period_closed) nor can it be closed twice; a day
+    or month not reached yet is 422; a month closes once it is over and seals every day."""
+    world.ok(world.receipt([("other", 1250)]))
+    base = f"/v1/registers/{world.register_a}/closures"
+    with records_nothing(world):
+        tomorrow = world.post("cashier", base, {"period": "day", "date": "2025-01-07"})
+        assert assert_problem(tomorrow, 422, "invalid_period")["errors"][0]["field"] == "date"
+        month = world.post("cashier", base, {"period": "month", "date": "2025-01-15"})
+        assert_problem(month, 422, "invalid_period")
+    world.clock.advance(hours=9)  # 18:00 in Paris, the cashier closes the day
+    closed = world.ok(world.post("cashier", base, {"period": "day", "date": "2025-01-06"}))
+    assert (closed["kind"], closed["result"]) == ("day_closed", {"perpetual_total_cents": 1250})
+    assert_recorded(world, closed, world.register_a)
+    event = world.ledger.register_event(UUID(world.register_a), closed["version"])
+    assert isinstance(event, CashRegister.DayClosed)
+    assert (event.totals.by_method, event.sealed_version) == ({"cash": 1250}, 2)
+    register = world.ok(world.get("auditor", f"/v1/registers/{world.register_a}"), 200)
+    assert register["closed_through"] == "2025-01-06"
+    with records_nothing(world):
+        late = world.receipt([("other", 500)])
+        assert_problem(late, 409, "period_closed")
+        count = world.post(
+            "cashier", f"/v1/registers/{world.register_a}/cash-counts", {"counted_cents": 6250}
+        )
+        assert_problem(count, 409, "period_closed")
+        twice = world.post("cashier", base, {"period": "day", "date": "2025-01-06"})
+        assert_problem(twice, 409, "period_closed")
+    world.clock.advance(hours=15)  # 7 January
+    assert world.ok(world.receipt([("other", 500)]))["number"] == 2
+    world.clock.advance(days=25)  # 1 February
+    january = world.ok(world.post("cashier", base, {"period": "month", "date": "2025-01-15"}))
+    assert (january["kind"], january["result"]) == ("month_closed", {"perpetual_total_cents": 1750})
+    with records_nothing(world):
+        inside = world.post("cashier", base, {"period": "day", "date": "2025-01-20"})
+        assert_problem(inside, 409, "period_closed")
+        again = world.post("cashier", base, {"period": "month", "date": "2025-01-02"})
+        assert_problem(again, 409, "period_closed")
+    assert world.ok(world.receipt([("other", 500)]))["number"] == 3
+
+
+def test_the_chain_verifies(world: World) -> None:
+    """GET verify: every event of the register checks, the head hash is the register's;
+    the auditor of its collectivité may verify, others may not."""
+    stay_id = world.arrive()
+    world.deposit(stay_id)
+    world.ok(world.receipt([("other", 700)], method="card"))
+    world.ok(
+        world.post(
+            "cashier", f"/v1/registers/{world.register_a}/cash-counts", {"counted_cents": 20000}
+        )
+    )
+    register = world.ok(world.get("admin", f"/v1/registers/{world.register_a}"), 200)
+    report = world.ok(world.get("auditor", f"/v1/registers/{world.register_a}/verify"), 200)
+    assert report == {
+        "register_id": world.register_a,
+        "ok": True,
+        "events": register["version"],
+        "head_hash": register["head_hash"],
+        "first_broken_version": None,
+        "problems": [],
+    }
+    for who in ("admin", "manager", "cashier"):
+        assert world.ok(world.get(who, f"/v1/registers/{world.register_a}/verify"), 200) == report
+    for who in ("auditor_b", "cashier_b", "analyst"):
+        refused = world.get(who, f"/v1/registers/{world.register_a}/verify")
+        assert_problem(refused, 403, "forbidden")
+    assert_problem(world.get("admin", f"/v1/registers/{uuid4()}/verify"), 404, "register_not_found")
+    not_a_register = world.get("admin", f"/v1/registers/{stay_id}/verify")
+    assert_problem(not_a_register, 404, "register_not_found")
+
+
+def test_the_cash_journal_lists_every_movement_in_json_and_french_csv(world: World) -> None:
+    """GET journal: one line per movement (per receipt line), in sequence, with running
+    balances, the acting user and the chain hash; ``from``/``to`` select days; ``format=csv``
+    is the French spreadsheet (BOM, semicolons, decimal comma)."""
+    stay_id = world.arrive()
+    deposit = world.deposit(stay_id)
+    payment = world.ok(
+        world.receipt([("pitch_fee", 900), ("water", 100)], stay_id=stay_id, method="card")
+    )
+    world.clock.advance(days=1)
+    world.ok(world.receipt([("other", 250)]))
+    path = f"/v1/registers/{world.register_a}/journal"
+    journal = world.ok(world.get("auditor", path), 200)
+    rows = [
+        (r["kind"], r["receipt_number"], r["revenue_type"], r["method"], r["amount_in_cents"])
+        for r in journal["data"]
+    ]
+    assert rows == [
+        ("opening", None, "float", "cash", 5000),
+        ("receipt", 1, "deposit", "cash", 15000),
+        ("receipt", 2, "pitch_fee", "card", 900),
+        ("receipt", 2, "water", "card", 100),
+        ("receipt", 3, "other", "cash", 250),
+    ]
+    assert journal["count"] == 5
+    assert [r["chain_hash"] for r in journal["data"][1:4]] == [
+        deposit["hash"],
+        payment["hash"],
+        payment["hash"],
+    ]
+    assert [r["position"] for r in journal["data"][1:3]] == [
+        deposit["position"],
+        payment["position"],
+    ]
+    assert {r["cashier"] for r in journal["data"][1:]} == {user_id(world, "cashier")}
+    last = journal["data"][-1]
+    register = world.ok(world.get("auditor", f"/v1/registers/{world.register_a}"), 200)
+    assert (last["balance_cash_cents"], last["balance_card_cents"]) == (
+        register["balances_cents"]["cash"],
+        register["balances_cents"]["card"],
+    )
+    second_day = world.client.get(
+        path, params={"from": "2025-01-07", "to": "2025-01-07"}, headers=world.headers("cashier")
+    )
+    assert [r["receipt_number"] for r in world.ok(second_day, 200)["data"]] == [3]
+    csv = world.client.get(path, params={"format": "csv"}, headers=world.headers("manager"))
+    assert csv.status_code == 200
+    assert csv.headers["content-type"] == "text/csv; charset=utf-8"
+    assert csv.headers["content-disposition"].startswith("attachment;")
+    lines = csv.text.split("\r\n")
+    assert lines[0].startswith("\ufeffDate;Heure;N° quittance;Opération")
+    assert len([line for line in lines if line]) == 1 + 5
+    assert lines[2].startswith("06/01/2025;09:00:00;1;Quittance;Dépôt de garantie;Espèces;150,00;")
+    for who in ("auditor_b", "cashier_b", "analyst"):
+        assert_problem(world.get(who, path), 403, "forbidden")
+    assert_problem(
+        world.get("admin", f"/v1/registers/{uuid4()}/journal"), 404, "register_not_found"
+    )
+    bad = world.client.get(path, params={"format": "xlsx"}, headers=world.headers("auditor"))
+    assert assert_problem(bad, 422, "validation_error")["errors"][0]["field"] == "format"
+
+
+def test_the_history_replays_a_register_as_of_an_instant(world: World) -> None:
+    """GET history?as_of=: the register rebuilt from its events recorded up to then, with its
+    chain verified that far; before it opened it did not exist (404)."""
+    first = world.ok(world.receipt([("other", 1250)]))
+    before_second = world.clock.advance(minutes=30)
+    world.clock.advance(minutes=30)
+    world.ok(world.receipt([("other", 500)], method="cheque"))
+    path = f"/v1/registers/{world.register_a}/history"
+
+    def history(who: str, as_of: str) -> Any:
+        return world.client.get(path, params={"as_of": as_of}, headers=world.headers(who))
+
+    then = world.ok(history("auditor", before_second.isoformat()), 200)
+    assert (then["version"], then["last_receipt_number"]) == (2, 1)
+    assert then["balances"] == {
+        "cash_cents": 6250,
+        "cheque_cents": 0,
+        "card_cents": 0,
+        "transfer_cents": 0,
+    }
+    assert then["totals"]["perpetual_total_cents"] == 1250
+    assert then["head_hash"] == first["hash"]
+    assert then["verification"]["ok"] is True
+    assert then["verification"]["events"] == 2
+    now = world.ok(history("cashier", world.now()), 200)
+    assert (now["version"], now["last_receipt_number"]) == (3, 2)
+    assert now["totals"]["by_method_cents"] == {"cash": 1250, "cheque": 500}
+    assert_problem(history("auditor", "2025-01-01T00:00:00+00:00"), 404, "register_not_found")
+    naive = history("auditor", "2025-01-06T09:00:00")
+    assert assert_problem(naive, 422, "validation_error")["errors"][0]["field"] == "as_of"
+    missing = world.get("auditor", path)
+    assert assert_problem(missing, 422, "validation_error")["errors"][0]["field"] == "as_of"
+    for who in ("auditor_b", "analyst"):
+        assert_problem(history(who, world.now()), 403, "forbidden")
+
+
+def test_a_stays_balance_now_and_as_of_an_instant(world: World) -> None:
+    """GET balance: what the household owes and the deposit held, from the balances
+    projection, now or as it stood at an instant; it agrees with the stay itself."""
+    stay_id = world.arrive()
+    world.deposit(stay_id)
+    world.clock.advance(days=2)
+    charged_at = world.clock()
+    world.ok(world.post("cashier", f"/v1/stays/{stay_id}/charges", {"through": "2025-01-08"}), 200)
+    world.clock.advance(hours=1)
+    world.ok(world.receipt([("pitch_fee", 600)], stay_id=stay_id, method="card"))
+    path = f"/v1/stays/{stay_id}/balance"
+    now = world.ok(world.get("cashier", path), 200)
+    assert now == {
+        "stay_id": stay_id,
+        "as_of": None,
+        "balance_due_cents": 300,
+        "deposit_held_cents": 15000,
+    }
+    stay = world.ok(world.get("cashier", f"/v1/stays/{stay_id}"), 200)
+    assert (stay["balance_due_cents"], stay["deposit_held_cents"]) == (300, 15000)
+    as_of = charged_at.isoformat()
+    then = world.client.get(path, params={"as_of": as_of}, headers=world.headers("manager"))
+    assert world.ok(then, 200) == {
+        "stay_id": stay_id,
+        "as_of": as_of,
+        "balance_due_cents": 900,
+        "deposit_held_cents": 15000,
+    }
+    for who in ("auditor", "analyst", "cashier_b"):
+        assert_problem(world.get(who, path), 403, "forbidden")
+    assert_problem(world.get("admin", f"/v1/stays/{uuid4()}/balance"), 404, "stay_not_found")
+
+
+def test_statistics_are_anonymised_and_for_analysts_and_managers(world: World) -> None:
+    """Occupancy by day, ALT2 figures and revenue by month: read by the analyst (every aire),
+    the admin and the aire's manager; never a household or stay id; refused to cashiers and
+    auditors (403)."""
+    body = world.stay_body("1")
+    stay_id = world.arrive(household_ref=body["household_ref"])
+    world.deposit(stay_id)
+    world.ok(world.receipt([("pitch_fee", 900)], stay_id=stay_id, method="card"))
+    world.clock.advance(days=2)  # Wednesday 8 January
+    base = f"/v1/aires/{world.aire_a}"
+
+    def read(who: str, what: str, **params: Any) -> Any:
+        return world.client.get(f"{base}/{what}", params=params, headers=world.headers(who))
+
+    occupancy = read("analyst", "occupancy", month="2025-01")
+    month = world.ok(occupancy, 200)
+    assert (month["aire_id"], month["month"], month["as_of"]) == (
+        world.aire_a,
+        "2025-01",
+        "2025-01-08",
+    )
+    monday = next(d for d in month["days"] if d["day"] == "2025-01-06")
+    assert monday == {
+        "day": "2025-01-06",
+        "places_capacity": 8,
+        "places_available": 8,
+        "places_occupied": 2,
+        "places_occupied_unavailable": 0,
+        "households": 1,
+        "people": {"adult": 2, "4-17": 1},
+        "arrivals": 1,
+        "departures": 0,
+    }
+    assert stay_id not in occupancy.text and body["household_ref"] not in occupancy.text
+    alt2 = world.ok(read("manager", "alt2", year=2025), 200)
+    january = alt2["months"][0]
+    assert (january["month"], january["places"], january["occupancy_days"]) == ("2025-01", 8, 6)
+    assert (january["available_place_days"], january["occupancy_rate"]) == (24, "0.2500")
+    assert january["pitch_fee_revenue_cents"] == 900
+    assert alt2["aid_total_cents"] == sum(m["aid_cents"] for m in alt2["months"])
+    revenue = world.ok(read("admin", "revenue", year=2025), 200)
+    assert revenue["count"] == len(revenue["data"])
+    pitch = next(r for r in revenue["data"] if r["revenue_type"] == "pitch_fee")
+    assert pitch == {
+        "month": "2025-01",
+        "revenue_type": "pitch_fee",
+        "amount_cents": 900,
+        "previous_year_cents": 0,
+        "difference_cents": 900,
+    }
+    for response in (
+        occupancy,
+        read("manager", "alt2", year=2025),
+        read("admin", "revenue", year=2025),
+    ):
+        assert stay_id not in response.text and body["household_ref"] not in response.text
+    for who in ("cashier", "auditor"):
+        assert_problem(read(who, "occupancy", month="2025-01"), 403, "forbidden")
+        assert_problem(read(who, "alt2", year=2025), 403, "forbidden")
+        assert_problem(read(who, "revenue", year=2025), 403, "forbidden")
+    elsewhere = world.client.get(
+        f"/v1/aires/{world.aire_b}/revenue", params={"year": 2025}, headers=world.headers("manager")
+    )
+    assert_problem(elsewhere, 403, "forbidden")
+    assert (
+        world.ok(
+            world.client.get(
+                f"/v1/aires/{world.aire_b}/revenue",
+                params={"year": 2025},
+                headers=world.headers("analyst"),
+            ),
+            200,
+        )["aire_id"]
+        == world.aire_b
+    )
+    for what, params, field in (
+        ("occupancy", {"month": "2025-13"}, "month"),
+        ("occupancy", {"month": "0000-01"}, "month"),  # was a 500: year 0 does not exist
+        ("occupancy", {"month": "1999-12"}, "month"),
+        ("occupancy", {}, "month"),
+        ("alt2", {"year": 1999}, "year"),
+        ("revenue", {"year": "twenty"}, "year"),
+    ):
+        problem = assert_problem(read("analyst", what, **params), 422, "validation_error")
+        assert [e["field"] for e in problem["errors"]] == [field]
+    unknown = world.client.get(
+        f"/v1/aires/{uuid4()}/alt2", params={"year": 2025}, headers=world.headers("analyst")
+    )
+    assert_problem(unknown, 404, "aire_not_found")
+
+
+# --- a cashier's day ------------------------------------------------------------------------
+
+
+def test_a_cashiers_day_from_arrival_to_departure(world: World) -> None:
+    """Arrival, deposit receipt, readings, charges, payment, refund, departure: the stay
+    ends with nothing due and no deposit held, the register's books follow every step,
+    every event names the cashier, and the chain verifies."""
+    cashier = user_id(world, "cashier")
+    register_path = f"/v1/registers/{world.register_a}"
+
+    # 08:00 Monday 6 January: the household arrives on emplacement 4.
+    stay = world.ok(world.post("cashier", f"/v1/aires/{world.aire_a}/stays", world.stay_body("4")))
+    stay_id = stay["id"]
+    assert (stay["status"], stay["emplacement"]) == ("open", "4")
+
+    # The deposit (150.00 EUR, third-party funds) on receipt 1.
+    deposit = world.ok(world.receipt([("deposit", 15000)], stay_id=stay_id, key="day-dep"))
+    assert (deposit["number"], deposit["total_cents"]) == (1, 15000)
+    stay = world.ok(world.get("cashier", f"/v1/stays/{stay_id}"), 200)
+    assert (stay["deposit_held_cents"], stay["settled_cents"]) == (15000, 0)
+
+    # Wednesday 8 January, 18:00 in Paris: readings, then charges through today.
+    world.clock.advance(days=2, hours=9)
+    readings = f"/v1/stays/{stay_id}/meter-readings"
+    water = {"meter": "water", "index": "106.25", "read_at": world.now()}
+    world.ok(world.post("cashier", readings, water))
+    power = {"meter": "electricity", "index": "2055.5", "read_at": world.now()}
+    world.ok(world.post("cashier", readings, power))
+    charges = f"/v1/stays/{stay_id}/charges"
+    charged = world.ok(world.post("cashier", charges, {"through": "2025-01-08"}), 200)
+    by_type = {c["revenue_type"]: c["amount_cents"] for c in charged["charges"]}
+    # 3 nights x 3.00; 6.25 m3 x 3.512 = 21.95; 55.5 kWh x 0.2276 = 12.6318 -> 12.63
+    assert by_type == {"pitch_fee": 900, "water": 2195, "electricity": 1263}
+    assert charged["balance_due_cents"] == 4358
+
+    # Payment by card on receipt 2.
+    payment = world.ok(
+        world.receipt(
+            [("pitch_fee", 900), ("water", 2195), ("electricity", 1263)],
+            stay_id=stay_id,
+            method="card",
+            key="day-pay",
+        )
+    )
+    assert (payment["number"], payment["total_cents"]) == (2, 4358)
+    stay = world.ok(world.get("cashier", f"/v1/stays/{stay_id}"), 200)
+    assert (stay["settled_cents"], stay["balance_due_cents"]) == (4358, 0)
+
+    # The household leaves tomorrow morning: the deposit goes back in cash tonight.
+    refund = {"stay_id": stay_id, "amount_cents": 15000, "method": "cash"}
+    refunds = f"{register_path}/deposit-refunds"
+    refunded = world.ok(world.post("cashier", refunds, refund, key="day-ref"))
+    assert refunded["result"] == {"deposit_held_cents": 0}
+
+    # Departure on Thursday 9 January at 09:30: no night more, no more consumption.
+    world.clock.advance(hours=14, minutes=30)
+    departure = {
+        "departed_at": world.now(),
+        "exit_inspection_ref": "EDL-S-004",
+        "water_index": "106.25",
+        "electricity_index": "2055.5",
+    }
+    departed = world.ok(world.post("cashier", f"/v1/stays/{stay_id}/departure", departure), 200)
+    assert departed["status"] == "departed"
+    money = ("charged_cents", "settled_cents", "balance_due_cents", "deposit_held_cents")
+    assert [departed[k] for k in money] == [4358, 4358, 0, 0]
+    assert departed["charged_until"] == "2025-01-09"
+
+    aire = world.ok(world.get("cashier", f"/v1/aires/{world.aire_a}"), 200)
+    assert aire["emplacements"][3]["occupied_by_stay"] is None
+    register = world.ok(world.get("cashier", register_path), 200)
+    assert register["last_receipt_number"] == 2
+    assert register["balances_cents"] == {"cash": 5000, "cheque": 0, "card": 4358, "transfer": 0}
+    assert register["deposits_held_cents"] == 0
+    assert register["perpetual_total_cents"] == 15000 + 4358
+    for event in world.ledger.events.get(UUID(stay_id)):
+        assert event.actor == cashier  # type: ignore[attr-defined]
+    for event in world.ledger.events.get(UUID(world.register_a), gt=1):
+        assert event.actor == cashier  # type: ignore[attr-defined]
+    report = world.ok(world.get("auditor", f"{register_path}/verify"), 200)
+    assert (report["ok"], report["events"], report["head_hash"]) == (
+        True,
+        register["version"],
+        register["head_hash"],
+    )
+
+
+# --- idempotency ----------------------------------------------------------------------------
+
+
+def test_a_retried_receipt_returns_the_original(world: World) -> None:
+    """Same key and body: the same receipt (number, hash, position) with Idempotent-Replayed,
+    nothing new recorded; same key, other body: 422 idempotency_key_reused; keys belong to
+    their user."""
+    first = world.receipt([("other", 1250)], key="pay-1")
+    assert first.status_code == 201
+    assert "idempotent-replayed" not in first.headers
+    with records_nothing(world):
+        again = world.receipt([("other", 1250)], key="pay-1")
+        assert again.status_code == 201
+        assert again.headers["idempotent-replayed"] == "true"
+        assert again.json() == first.json()
+        other = world.receipt([("other", 1251)], key="pay-1")
+        problem = assert_problem(other, 422, "idempotency_key_reused")
+        assert problem["errors"][0]["field"] == "Idempotency-Key"
+    register = world.ok(world.get("cashier", f"/v1/registers/{world.register_a}"), 200)
+    assert register["last_receipt_number"] == 1
+    theirs = world.ok(world.receipt([("other", 1250)], key="pay-1", who="admin"))
+    assert theirs["number"] == 2  # the admin's own key "pay-1"
+
+
+MOVEMENTS = ["cancellation", "deposit-refunds", "deposit-withholdings", "remittances"]
+
+
+def movement(world: World, route: str, stay_id: str) -> tuple[str, dict[str, Any], dict[str, Any]]:
+    """A path, a body and another body for one money-moving route of register A."""
+    base = f"/v1/registers/{world.register_a}"
+    if route == "cancellation":
+        return f"{base}/receipts/2/cancellation", {"reason": "doublon"}, {"reason": "autre"}
+    if route == "deposit-refunds":
+        body = {"stay_id": stay_id, "amount_cents": 5000, "method": "cash"}
+        return f"{base}/deposit-refunds", body, body | {"amount_cents": 5001}
+    if route == "deposit-withholdings":
+        body = {"stay_id": stay_id, "amount_cents": 5000, "reason": "damage", "reference": "PV-1"}
+        return f"{base}/deposit-withholdings", body, body | {"reference": "PV-2"}
+    body = {"through_receipt": 2, "amounts_by_method_cents": {"cash": 700}}
+    return f"{base}/remittances", body, body | {"through_receipt": 1}
+
+
+@pytest.mark.parametrize("route", MOVEMENTS)
+def test_every_money_movement_replays_under_its_key(world: World, route: str) -> None:
+    """Cancellations, refunds, withholdings and remittances answer a retry with the original
+    movement and record nothing; another body under the key is refused."""
+    stay_id = world.arrive()
+    world.deposit(stay_id)
+    world.ok(world.receipt([("other", 700)]))
+    path, body, other = movement(world, route, stay_id)
+    first = world.post("cashier", path, body, key="move-1")
+    assert first.status_code == 201, first.text
+    assert "idempotent-replayed" not in first.headers
+    with records_nothing(world):
+        again = world.post("cashier", path, body, key="move-1")
+        assert again.status_code == 201
+        assert again.headers["idempotent-replayed"] == "true"
+        assert again.json() == first.json()
+        reused = world.post("cashier", path, other, key="move-1")
+        assert_problem(reused, 422, "idempotency_key_reused")
+
+
+MONEY_ROUTES = ["receipts", *MOVEMENTS]
+
+
+@pytest.mark.parametrize("route", MONEY_ROUTES)
+def test_money_moving_writes_require_an_idempotency_key(world: World, route: str) -> None:
+    """Without an Idempotency-Key (or with a blank one) the write is 400
+    idempotency_key_required; a key over 200 characters is 400 idempotency_key_invalid;
+    nothing is recorded."""
+    stay_id = world.arrive()
+    world.deposit(stay_id)
+    world.ok(world.receipt([("other", 700)]))
+    if route == "receipts":
+        path = f"/v1/registers/{world.register_a}/receipts"
+        body: dict[str, Any] = {
+            "method": "cash",
+            "lines": [{"revenue_type": "other", "amount_cents": 1}],
+        }
+    else:
+        path, body, _ = movement(world, route, stay_id)
+    with records_nothing(world):
+        missing = world.client.post(path, json=body, headers=world.headers("cashier"))
+        problem = assert_problem(missing, 400, "idempotency_key_required")
+        assert problem["errors"] == [{"field": "Idempotency-Key", "reason": problem["detail"]}]
+        blank = world.post("cashier", path, body, key="   ")
+        assert_problem(blank, 400, "idempotency_key_required")
+        long = world.post("cashier", path, body, key="k" * 201)
+        assert_problem(long, 400, "idempotency_key_invalid")
+
+
+# --- validation -----------------------------------------------------------------------------
+
+
+def cents_cases(world: World, stay_id: str) -> list[tuple[str, str, dict[str, Any], str]]:
+    """(method, path, body with the amount marked as AMOUNT, field) for every *_cents input."""
+    reg = f"/v1/registers/{world.register_a}"
+    aire = f"/v1/aires/{world.aire_a}"
+    return [
+        (
+            "POST",
+            f"{reg}/receipts",
+            {"method": "cash", "lines": [{"revenue_type": "other", "amount_cents": "AMOUNT"}]},
+            "lines.0.amount_cents",
+        ),
+        (
+            "POST",
+            f"{reg}/deposit-refunds",
+            {"stay_id": stay_id, "amount_cents": "AMOUNT", "method": "cash"},
+            "amount_cents",
+        ),
+        (
+            "POST",
+            f"{reg}/deposit-withholdings",
+            {"stay_id": stay_id, "amount_cents": "AMOUNT", "reason": "damage", "reference": "PV"},
+            "amount_cents",
+        ),
+        (
+            "POST",
+            f"{reg}/remittances",
+            {"through_receipt": 1, "amounts_by_method_cents": {"cash": "AMOUNT"}},
+            "amounts_by_method_cents.cash",
+        ),
+        ("POST", f"{reg}/cash-counts", {"counted_cents": "AMOUNT"}, "counted_cents"),
+        ("POST", f"{aire}/registers", REGISTER | {"float_cents": "AMOUNT"}, "float_cents"),
+        (
+            "POST",
+            f"{aire}/registers",
+            REGISTER | {"cash_ceiling_cents": "AMOUNT"},
+            "cash_ceiling_cents",
+        ),
+        (
+            "POST",
+            f"{aire}/tariffs",
+            TARIFF | {"effective_from": "2025-06-01", "pitch_fee_per_day_cents": "AMOUNT"},
+            "pitch_fee_per_day_cents",
+        ),
+        (
+            "POST",
+            f"{aire}/tariffs",
+            TARIFF | {"effective_from": "2025-06-01", "deposit_cents": "AMOUNT"},
+            "deposit_cents",
+        ),
+    ]
+
+
+def with_amount(value: Any, amount: Any) -> Any:
+    if value == "AMOUNT":
+        return amount
+    if isinstance(value, dict):
+        return {k: with_amount(v, amount) for k, v in value.items()}
+    if isinstance(value, list):
+        return [with_amount(v, amount) for v in value]
+    return value
+
+
+@pytest.mark.parametrize(
+    "amount", [12.5, "1250", 1250.0, True], ids=["float", "string", "float-integral", "bool"]
+)
+def test_money_is_integer_cents_and_nothing_else(world: World, amount: Any) -> None:
+    """A float, a string or a boolean where integer cents are expected is 422
+    validation_error naming the field, and records nothing."""
+    stay_id = world.arrive()
+    world.deposit(stay_id)
+    with records_nothing(world):
+        for method, path, body, field in cents_cases(world, stay_id):
+            response = world.client.request(
+                method,
+                path,
+                json=with_amount(body, amount),
+                headers=world.headers("admin", key=world.new_key()),
+            )
+            problem = assert_problem(response, 422, "validation_error")
+            assert [e["field"] for e in problem["errors"]] == [field], (path, problem)
+
+
+def test_datetimes_carry_their_offset(world: World) -> None:
+    """A naive arrival, reading or departure time is 422 validation_error on its field."""
+    stay_id = world.arrive()
+    naive = world.clock().replace(tzinfo=None).isoformat()
+    cases = [
+        (f"/v1/aires/{world.aire_a}/stays", world.stay_body("2", arrived_at=naive), "arrived_at"),
+        (
+            f"/v1/stays/{stay_id}/meter-readings",
+            {"meter": "water", "index": "101", "read_at": naive},
+            "read_at",
+        ),
+        (
+            f"/v1/stays/{stay_id}/departure",
+            {
+                "departed_at": naive,
+                "exit_inspection_ref": "E",
+                "water_index": "101",
+                "electricity_index": "2001",
+            },
+            "departed_at",
+        ),
+    ]
+    with records_nothing(world):
+        for path, body, field in cases:
+            problem = assert_problem(world.post("cashier", path, body), 422, "validation_error")
+            assert [e["field"] for e in problem["errors"]] == [field]
+
+
+def test_decimals_and_dates_stay_within_what_the_ledger_computes(world: World) -> None:
+    """Decimals with an exponent or past 12 digits / 8 decimals, and dates or times outside
+    2000-2099, are 422 validation_error: the ledger's arithmetic would overflow on them (they
+    used to be accepted and end in 500s, or in a charge priced over millions of days)."""
+    stay_id = world.arrive()
+    aire = f"/v1/aires/{world.aire_a}"
+    reading = {"meter": "water", "read_at": world.now()}
+    cases = [
+        (f"/v1/stays/{stay_id}/meter-readings", reading | {"index": "1E+999999"}, "index"),
+        (f"/v1/stays/{stay_id}/meter-readings", reading | {"index": "NaN"}, "index"),
+        (f"/v1/stays/{stay_id}/meter-readings", reading | {"index": "1.123456789"}, "index"),
+        (f"/v1/stays/{stay_id}/meter-readings", reading | {"index": "1234567890123"}, "index"),
+        (f"{aire}/emplacements", {"number": "8", "surface_m2": "1e3"}, "surface_m2"),
+        (f"/v1/stays/{stay_id}/charges", {"through": "9999-12-31"}, "through"),
+        (f"{aire}/closures", {"start": "9999-10-01", "end": "2025-10-02", "reason": "x"}, "start"),
+        (
+            f"{aire}/stays",
+            world.stay_body("2", arrived_at="0001-01-01T00:00:00+14:00"),
+            "arrived_at",
+        ),
+        (
+            f"/v1/stays/{stay_id}/meter-readings",
+            reading | {"index": "101", "read_at": "1999-12-31T23:00:00+00:00"},
+            "read_at",
+        ),
+    ]
+    with records_nothing(world):
+        for path, body, field in cases:
+            problem = assert_problem(world.post("admin", path, body), 422, "validation_error")
+            assert [e["field"] for e in problem["errors"]] == [field], (path, body, problem)
+    accepted = world.post("admin", f"{aire}/emplacements", {"number": "8", "surface_m2": "-0.5"})
+    assert_problem(accepted, 422, "invalid_value")  # well-formed, refused by the domain
+    assert world.ok(world.post("admin", f"{aire}/emplacements", {"number": "8", "surface_m2": 84}))
+
+
+def test_malformed_requests_are_problems(world: World) -> None:
+    """Decimals sent as numbers, unknown fields, missing fields, broken JSON, a bad UUID in
+    the path, an unknown route and a wrong method: problem+json with a code each."""
+    stay_id = world.arrive()
+    path = f"/v1/stays/{stay_id}/meter-readings"
+    with records_nothing(world):
+        as_number = world.post(
+            "cashier", path, {"meter": "water", "index": 101.5, "read_at": world.now()}
+        )
+        assert assert_problem(as_number, 422, "validation_error")["errors"][0]["field"] == "index"
+        not_decimal = world.post(
+            "cashier", path, {"meter": "water", "index": "lots", "read_at": world.now()}
+        )
+        assert assert_problem(not_decimal, 422, "validation_error")["errors"][0]["field"] == "index"
+        extra = world.post(
+            "cashier", path, {"meter": "water", "index": "101", "read_at": world.now(), "by": "me"}
+        )
+        assert assert_problem(extra, 422, "validation_error")["errors"][0]["field"] == "by"
+        missing = world.post("cashier", path, {"meter": "water"})
+        fields = {e["field"] for e in assert_problem(missing, 422, "validation_error")["errors"]}
+        assert fields == {"index", "read_at"}
+        broken = world.client.post(
+            path,
+            content=b'{"meter": "wat',
+            headers={**world.headers("cashier"), "Content-Type": "application/json"},
+        )
+        assert_problem(broken, 422, "validation_error")
+        bad_id = world.get("admin", "/v1/aires/not-a-uuid")
+        assert assert_problem(bad_id, 422, "validation_error")["errors"][0]["field"] == "aire_id"
+        bad_number = world.post(
+            "cashier",
+            f"/v1/registers/{world.register_a}/receipts/one/cancellation",
+            {"reason": "x"},
+            key="k",
+        )
+        assert assert_problem(bad_number, 422, "validation_error")["errors"][0]["field"] == "number"
+        assert_problem(world.get("admin", "/v1/nowhere"), 404, "not_found")
+        wrong_method = world.client.delete(
+            f"/v1/aires/{world.aire_a}", headers=world.headers("admin")
+        )
+        assert_problem(wrong_method, 405, "method_not_allowed")
+
+
+# --- authentication and authorisation ------------------------------------------------------
+
+ROUTES: list[tuple[str, str]] = [
+    ("POST", "/v1/users"),
+    ("GET", "/v1/users/me"),
+    ("POST", "/v1/collectivites"),
+    ("GET", "/v1/collectivites"),
+    ("GET", "/v1/collectivites/{collectivite_id}"),
+    ("POST", "/v1/aires"),
+    ("GET", "/v1/aires"),
+    ("GET", "/v1/aires/{aire_id}"),
+    ("POST", "/v1/aires/{aire_id}/emplacements"),
+    ("POST", "/v1/aires/{aire_id}/emplacements/{number}/out-of-service"),
+    ("POST", "/v1/aires/{aire_id}/emplacements/{number}/back-in-service"),
+    ("POST", "/v1/aires/{aire_id}/tariffs"),
+    ("POST", "/v1/aires/{aire_id}/closures"),
+    ("PUT", "/v1/aires/{aire_id}/stay-rules"),
+    ("POST", "/v1/aires/{aire_id}/registers"),
+    ("POST", "/v1/aires/{aire_id}/attached-registers"),
+    ("POST", "/v1/aires/{aire_id}/stays"),
+    ("GET", "/v1/stays/{stay_id}"),
+    ("POST", "/v1/stays/{stay_id}/meter-readings"),
+    ("POST", "/v1/stays/{stay_id}/extensions"),
+    ("POST", "/v1/stays/{stay_id}/charges"),
+    ("POST", "/v1/stays/{stay_id}/departure"),
+    ("GET", "/v1/registers/{register_id}"),
+    ("POST", "/v1/registers/{register_id}/receipts"),
+    ("POST", "/v1/registers/{register_id}/receipts/{number}/cancellation"),
+    ("POST", "/v1/registers/{register_id}/deposit-refunds"),
+    ("POST", "/v1/registers/{register_id}/deposit-withholdings"),
+    ("POST", "/v1/registers/{register_id}/remittances"),
+    ("POST", "/v1/registers/{register_id}/cash-counts"),
+    ("POST", "/v1/registers/{register_id}/closures"),
+    ("GET", "/v1/registers/{register_id}/verify"),
+    ("GET", "/v1/registers/{register_id}/journal"),
+    ("GET", "/v1/registers/{register_id}/history"),
+    ("GET", "/v1/stays/{stay_id}/balance"),
+    ("GET", "/v1/aires/{aire_id}/occupancy"),
+    ("GET", "/v1/aires/{aire_id}/alt2"),
+    ("GET", "/v1/aires/{aire_id}/revenue"),
+]
+OPEN_ROUTES = [("GET", "/health"), ("GET", "/ready")]
+
+
+def test_the_route_table_covers_every_route_of_the_app(settings: Settings, ledger: Ledger) -> None:
+    """The tests below walk ROUTES: it must list every operation the app documents."""
+    paths = create_app(settings, ledger=ledger).openapi()["paths"]
+    served = {(method.upper(), path) for path, item in paths.items() for method in item}
+    assert served == set(ROUTES) | set(OPEN_ROUTES)
+
+
+@pytest.mark.parametrize(
+    "authorization",
+    [None, "Bearer not-a-token", "Basic YWRtaW46YWRtaW4=", "Bearer ", "admin-token"],
+    ids=["none", "unknown", "basic", "empty", "no-scheme"],
+)
+def test_every_route_needs_a_valid_bearer_token(world: World, authorization: str | None) -> None:
+    """Without a token, with an unknown one or another scheme, every route but /health and
+    /ready is 401 with WWW-Authenticate: Bearer, and nothing is recorded."""
+    stay_id = world.arrive()
+    ids = {
+        "collectivite_id": world.ids["collectivite_a"],
+        "aire_id": world.aire_a,
+        "stay_id": stay_id,
+        "register_id": world.register_a,
+        "number": "1",
+    }
+    headers = {"Idempotency-Key": "k"}
+    if authorization is not None:
+        headers["Authorization"] = authorization
+    with records_nothing(world):
+        for method, template in ROUTES:
+            json = {} if method != "GET" else None
+            response = world.client.request(
+                method, template.format(**ids), json=json, headers=headers
+            )
+            assert_problem(response, 401, "unauthenticated")
+            assert response.headers["www-authenticate"] == "Bearer", template
+
+
+def forbidden_cases(
+    world: World, stay_a: str, stay_b: str
+) -> dict[str, list[tuple[str, str, Any]]]:
+    """For each role, requests with valid bodies that its role or scope refuses."""
+    a, b = world.aire_a, world.aire_b
+    ra, rb = world.register_a, world.register_b
+    register_of = {a: rb, b: ra}  # a register of the other collectivité
+    departure = {
+        "departed_at": world.now(),
+        "exit_inspection_ref": "E",
+        "water_index": "100",
+        "electricity_index": "2000",
+    }
+    reading = {"meter": "water", "index": "101", "read_at": world.now()}
+    extension = {"reason": "work", "evidence_ref": "X", "until": "2025-05-01"}
+    closure = {"start": "2025-06-01", "end": "2025-06-05", "reason": "x"}
+    collectivite = {"code": "NEW", "name": "New", "siren": "123456789"}
+    user = {"name": "eve", "role": "admin"}
+
+    def config(aire: str) -> list[tuple[str, str, Any]]:
+        return [
+            ("POST", f"/v1/aires/{aire}/emplacements", {"number": "77"}),
+            (
+                "POST",
+                f"/v1/aires/{aire}/emplacements/1/out-of-service",
+                {"start": "2025-02-01", "reason": "x"},
+            ),
+            ("POST", f"/v1/aires/{aire}/emplacements/1/back-in-service", {"start": "2025-02-02"}),
+            ("POST", f"/v1/aires/{aire}/tariffs", TARIFF | {"effective_from": "2025-07-01"}),
+            ("POST", f"/v1/aires/{aire}/closures", closure),
+            (
+                "PUT",
+                f"/v1/aires/{aire}/stay-rules",
+                {"max_consecutive_days": 30, "extension_cap_months": 1},
+            ),
+            ("POST", f"/v1/aires/{aire}/registers", REGISTER),
+            ("POST", f"/v1/aires/{aire}/attached-registers", {"register_id": register_of[aire]}),
+        ]
+
+    def stays(aire: str, stay: str) -> list[tuple[str, str, Any]]:
+        return [
+            ("POST", f"/v1/aires/{aire}/stays", world.stay_body("2")),
+            ("GET", f"/v1/stays/{stay}", None),
+            ("GET", f"/v1/stays/{stay}/balance", None),
+            ("POST", f"/v1/stays/{stay}/meter-readings", reading),
+            ("POST", f"/v1/stays/{stay}/extensions", extension),
+            ("POST", f"/v1/stays/{stay}/charges", {"through": "2025-01-06"}),
+            ("POST", f"/v1/stays/{stay}/departure", departure),
+        ]
+
+    def cash(register: str, stay: str) -> list[tuple[str, str, Any]]:
+        return [
+            (
+                "POST",
+                f"/v1/registers/{register}/receipts",
+                {"method": "cash", "lines": [{"revenue_type": "other", "amount_cents": 100}]},
+            ),
+            ("POST", f"/v1/registers/{register}/receipts/1/cancellation", {"reason": "x"}),
+            (
+                "POST",
+                f"/v1/registers/{register}/deposit-refunds",
+                {"stay_id": stay, "amount_cents": 100, "method": "cash"},
+            ),
+            (
+                "POST",
+                f"/v1/registers/{register}/deposit-withholdings",
+                {"stay_id": stay, "amount_cents": 100, "reason": "damage", "reference": "PV"},
+            ),
+            (
+                "POST",
+                f"/v1/registers/{register}/remittances",
+                {"through_receipt": 1, "amounts_by_method_cents": {"cash": 100}},
+            ),
+            ("POST", f"/v1/registers/{register}/cash-counts", {"counted_cents": 5000}),
+            ("POST", f"/v1/registers/{register}/closures", {"period": "day", "date": "2025-01-05"}),
+        ]
+
+    def read_register(register: str) -> list[tuple[str, str, Any]]:
+        return [
+            ("GET", f"/v1/registers/{register}", None),
+            ("GET", f"/v1/registers/{register}/verify", None),
+            ("GET", f"/v1/registers/{register}/journal", None),
+            ("GET", f"/v1/registers/{register}/history?as_of=2025-01-06T09:00:00%2B00:00", None),
+        ]
+
+    def statistics(aire: str) -> list[tuple[str, str, Any]]:
+        return [
+            ("GET", f"/v1/aires/{aire}/occupancy?month=2025-01", None),
+            ("GET", f"/v1/aires/{aire}/alt2?year=2025", None),
+            ("GET", f"/v1/aires/{aire}/revenue?year=2025", None),
+        ]
+
+    admin_only = [("POST", "/v1/users", user), ("POST", "/v1/collectivites", collectivite)]
+    new_aire_a = ("POST", "/v1/aires", aire_body("49500-N", world.ids["collectivite_a"], "Anjou"))
+    new_aire_b = ("POST", "/v1/aires", aire_body("85500-N", world.ids["collectivite_b"], "Vendee"))
+    return {
+        # a cashier of aire A: no configuration or statistics anywhere, nothing on aire B
+        "cashier": [
+            *admin_only,
+            new_aire_a,
+            *config(a),
+            ("GET", f"/v1/aires/{b}", None),
+            *stays(b, stay_b),
+            *cash(rb, stay_b),
+            *read_register(rb),
+            *statistics(a),
+        ],
+        # a manager of "Anjou": nothing in "Vendee", no cash handling even in their sector
+        "manager": [
+            *admin_only,
+            new_aire_b,
+            *config(b),
+            ("GET", f"/v1/aires/{b}", None),
+            *stays(b, stay_b),
+            *cash(ra, stay_a),
+            *read_register(rb),
+            *statistics(b),
+        ],
+        # an auditor of collectivité A: reads its registers only; no write, stay or statistic
+        "auditor": [
+            *admin_only,
+            new_aire_a,
+            *config(a),
+            ("GET", f"/v1/aires/{b}", None),
+            *stays(a, stay_a),
+            *cash(ra, stay_a),
+            *read_register(rb),
+            *statistics(a),
+        ],
+        # an analyst: anonymised statistics only, so no stay and no register, and no write
+        "analyst": [
+            *admin_only,
+            new_aire_a,
+            *config(a),
+            *stays(a, stay_a),
+            *cash(ra, stay_a),
+            *read_register(ra),
+        ],
+    }
+
+
+@pytest.mark.parametrize("who", ["cashier", "manager", "auditor", "analyst"])
+def test_each_role_is_refused_outside_its_role_and_scope(world: World, who: str) -> None:
+    """Every request outside the role's permissions or scope is 403 forbidden and records
+    nothing, whatever the route."""
+    stay_a = world.arrive()
+    stay_b = world.arrive(world.aire_b, who="cashier_b")
+    world.deposit(stay_a)
+    world.ok(
+        world.receipt(
+            [("deposit", 15000)], stay_id=stay_b, register=world.register_b, who="cashier_b"
+        )
+    )
+    cases = forbidden_cases(world, stay_a, stay_b)[who]
+    with records_nothing(world):
+        for method, path, body in cases:
+            response = world.client.request(
+                method, path, json=body, headers=world.headers(who, key=world.new_key())
+            )
+            assert response.status_code == 403, (who, method, path, response.text)
+            assert_problem(response, 403, "forbidden")
+    covered = {(m, p.split("/")[2]) for m, p, _ in cases}
+    assert len(cases) >= 20 and len(covered) >= 3
