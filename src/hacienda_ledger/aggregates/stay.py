@@ -218,9 +218,9 @@ class Stay(Aggregate):
             raise InvalidValue("the entry inspection is required", field="entry_inspection_ref")
         _check_time(arrived_at, at, "arrived_at")
         for meter, index in ((Meter.WATER, water_index), (Meter.ELECTRICITY, electricity_index)):
-            if not isinstance(index, Decimal) or not index.is_finite() or index < 0:
+            if not _valid_index(index):
                 raise InvalidValue(
-                    "a meter index is a non-negative decimal", field=f"{meter.value}_index"
+                    "a meter index is a decimal from 0 to 10^12", field=f"{meter.value}_index"
                 )
         return cls._create(
             cls.Opened,
@@ -313,8 +313,8 @@ class Stay(Aggregate):
             meter = Meter(meter)
         except ValueError:
             raise InvalidValue("meter is water or electricity", field="meter") from None
-        if not isinstance(index, Decimal) or not index.is_finite() or index < 0:
-            raise InvalidValue("a meter index is a non-negative decimal", field="index")
+        if not _valid_index(index):
+            raise InvalidValue("a meter index is a decimal from 0 to 10^12", field="index")
         _check_time(read_at, at, "read_at")
         if read_at < self.arrived_at:
             raise InvalidPeriod("a reading cannot precede the arrival", field="read_at")
@@ -391,6 +391,10 @@ class Stay(Aggregate):
         or None when there was nothing to charge."""
         if through < self.arrival_day:
             raise InvalidPeriod("charges are assessed from the arrival day on", field="through")
+        if through > paris_day(at) + timedelta(days=MAX_DAYS_AHEAD):
+            raise InvalidPeriod(
+                f"charges are assessed at most {MAX_DAYS_AHEAD} days ahead", field="through"
+            )
         stop = through + timedelta(days=1)
         if self.end_day is not None:
             stop = min(stop, self.end_day)
@@ -538,7 +542,7 @@ class Stay(Aggregate):
         seq = len(self.readings)
         for meter, index in ((Meter.WATER, water_index), (Meter.ELECTRICITY, electricity_index)):
             field = f"{meter.value}_index"
-            if not isinstance(index, Decimal) or not index.is_finite():
+            if not _valid_index(index):
                 raise InvalidValue("a meter index is a decimal", field=field)
             last = self.effective_readings(meter)[-1]
             if index < last.index:
@@ -560,6 +564,8 @@ class Stay(Aggregate):
 
 
 QUANTITY_STEP = Decimal("0.001")
+MAX_DAYS_AHEAD = 366  # charging ahead (a prepayment) is allowed, up to a year
+MAX_INDEX = Decimal(10) ** 12  # a meter index beyond this is a typing error
 
 
 def _fluid_lines(
@@ -611,6 +617,10 @@ def _fluid_lines(
             )
         )
     return lines
+
+
+def _valid_index(index: object) -> bool:
+    return isinstance(index, Decimal) and index.is_finite() and Decimal(0) <= index < MAX_INDEX
 
 
 def _consecutive_runs(days: list[date]) -> list[tuple[date, date]]:

@@ -51,7 +51,10 @@ def tariff(t: Tariff) -> s.TariffPublic:
     )
 
 
-def aire(a: Aire, now: datetime, position: int | None = None) -> s.AirePublic:
+def aire(
+    a: Aire, now: datetime, position: int | None = None, *, show_stays: bool = True
+) -> s.AirePublic:
+    """``show_stays=False`` hides which stay occupies each emplacement (for analysts)."""
     today = paris_day(now)
     current = a.tariff_on(today)
     return s.AirePublic(
@@ -76,7 +79,7 @@ def aire(a: Aire, now: datetime, position: int | None = None) -> s.AirePublic:
                     s.OutOfServicePublic(start=p.start, end=p.end, reason=p.reason)
                     for p in e.out_of_service
                 ],
-                occupied_by_stay=a.occupants.get(e.number),
+                occupied_by_stay=a.occupants.get(e.number) if show_stays else None,
             )
             for e in a.emplacements.values()
         ],

@@ -142,7 +142,9 @@ class ProjectionQueries:
         return self._aire_rows("revenue", "revenue_monthly", aire_id)
 
     def revenue(self, aire_id: UUID, year: int) -> tuple[RevenueComparison, ...]:
-        return revenue_year(self.revenue_rows(aire_id), aire_id, year)
+        # Deposits are third-party funds, never revenue: they stay out of revenue figures.
+        rows = [r for r in self.revenue_rows(aire_id) if r["revenue_type"] != "deposit"]
+        return revenue_year(rows, aire_id, year)
 
     def alt2(self, aire_id: UUID, year: int, as_of: date) -> tuple[Alt2Month, ...]:
         pitch_fees: dict[str, int] = {}

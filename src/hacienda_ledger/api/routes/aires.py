@@ -6,6 +6,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, status
 
+from hacienda_ledger.aggregates.user import Role
 from hacienda_ledger.aggregates.values import DurationBand, PersonRate, SeasonalRate, Tariff
 from hacienda_ledger.api import schemas as s
 from hacienda_ledger.api import views
@@ -50,7 +51,10 @@ def list_aires(ledger: LedgerDep, user: UserDep) -> s.Page[s.AireSummary]:
 def get_aire(aire_id: UUID, ledger: LedgerDep, user: UserDep) -> s.AirePublic:
     """One aire: emplacements, current tariff, every tariff version, closures."""
     ledger.authorize(user, Permission.READ_AIRES, aire_id=aire_id)
-    return views.aire(ledger.aire(aire_id), ledger.clock())
+    # Analysts read anonymised figures only: no stay reference.
+    return views.aire(
+        ledger.aire(aire_id), ledger.clock(), show_stays=user.role is not Role.ANALYST
+    )
 
 
 @router.post(
