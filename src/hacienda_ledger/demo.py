@@ -76,9 +76,7 @@ class DemoCollectivite:
 COLLECTIVITES = [
     DemoCollectivite("ALM", "Angers Loire Métropole", "244900015", "regie"),
     DemoCollectivite("AGGLO-CHOLET", "Agglomération du Choletais", "200071678", "marche"),
-    DemoCollectivite(
-        "VAL-TOURAINE", "Communauté de communes Val de Touraine (démo)", "200000001", "dsp"
-    ),
+    DemoCollectivite("VAL-TOURAINE", "CC Val de Touraine (EPCI, démo)", "200000001", "dsp"),
 ]
 AIRES = [
     DemoAire(
