@@ -309,3 +309,39 @@ def test_a_regie_collects_for_two_aires_of_one_collectivite(ledger: Ledger, site
     ).aggregate_id
     with pytest.raises(NotAllowed):
         ledger.attach_register(elsewhere, site.register_id, actor="m")
+
+
+def test_a_register_loaded_from_its_snapshots_equals_its_full_replay(
+    ledger: Ledger, site: Site, clock: Clock
+) -> None:
+    """Snapshots (every 50 events in tests, taken from the aggregate in hand) restore the
+    same register as replaying every event, deposits, closures and all."""
+    from functools import reduce
+
+    stay_id = site.arrive()
+    ledger.post_receipt(
+        site.register_id, stay_id=stay_id, method="cash", lines=[("deposit", 15000)], actor="c"
+    )
+    for i in range(120):
+        clock.advance(minutes=7)
+        ledger.post_receipt(
+            site.register_id,
+            stay_id=stay_id if i % 3 else None,
+            method=("cash", "card")[i % 2],
+            lines=[("pitch_fee", 300 + i)],
+            actor="c",
+        )
+        if i % 40 == 39:
+            clock.advance(days=1)
+            ledger.close_period(
+                site.register_id, period="day", day=(clock() - timedelta(days=1)).date(), actor="c"
+            )
+    fresh = Ledger(ledger.settings)
+    try:
+        assert fresh.snapshots is not None
+        assert fresh.snapshots.get(site.register_id)  # at least one snapshot was taken
+        loaded = fresh.register(site.register_id)
+        replayed = reduce(lambda agg, e: e.mutate(agg), fresh.events.get(site.register_id), None)
+        assert loaded == replayed
+    finally:
+        fresh.close()

@@ -91,6 +91,7 @@ class Outcome:
     position: int
     result: dict[str, Any] = field(default_factory=dict)
     replayed: bool = False
+    events: tuple[Any, ...] = ()  # the target's events this write recorded (none on replay)
 
 
 class Ledger(Application[UUID]):
@@ -124,6 +125,21 @@ class Ledger(Application[UUID]):
     def construct_env(self, name: str, env: EnvType | None = None) -> Environment:
         """Only the given settings configure the library (never os.environ)."""
         return Environment(name, dict(env or {}))
+
+    def _take_snapshots(self, processing_event: Any) -> None:
+        """Snapshot from the aggregate in hand when it is at the snapshot's version (the
+        library's default reloads the aggregate from the store to take one)."""
+        if not self.snapshots:
+            return
+        for event in processing_event.events:
+            aggregate = processing_event.aggregates.get(event.originator_id)
+            interval = self.snapshotting_intervals.get(type(aggregate)) if aggregate else None
+            if not interval or event.originator_version % interval:
+                continue
+            if aggregate.version == event.originator_version:
+                self.snapshots.put([type(aggregate).Snapshot.take(aggregate)])
+            else:
+                self.take_snapshot(event.originator_id, version=event.originator_version)
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
@@ -219,7 +235,10 @@ class Ledger(Application[UUID]):
                     ),
                     default=0,
                 )
-                return Outcome(target.id, target.version, position, result)
+                recorded = tuple(
+                    r.domain_event for r in recordings if r.domain_event.originator_id == target.id
+                )
+                return Outcome(target.id, target.version, position, result, events=recorded)
         raise ConcurrencyConflict(
             f"{command}: the aggregate kept changing; retried {self.settings.write_retries} times"
         )

@@ -21,7 +21,11 @@ def _movement(
 ) -> s.MovementPublic:
     if outcome.replayed:
         response.headers["Idempotent-Replayed"] = "true"
-    event = ledger.register_event(outcome.aggregate_id, outcome.version)
+    event = (
+        outcome.events[-1]
+        if outcome.events
+        else ledger.register_event(outcome.aggregate_id, outcome.version)
+    )
     result = {k: v for k, v in outcome.result.items() if k != "hash"}
     return s.MovementPublic(
         register_id=outcome.aggregate_id,
@@ -65,7 +69,11 @@ def post_receipt(
     )
     if outcome.replayed:
         response.headers["Idempotent-Replayed"] = "true"
-    event = ledger.register_event(register_id, outcome.version)
+    event = (
+        outcome.events[-1]
+        if outcome.events
+        else ledger.register_event(register_id, outcome.version)
+    )
     assert isinstance(event, CashRegister.ReceiptIssued)
     return views.receipt(event, outcome.position, bool(outcome.result["remittance_due"]))
 
