@@ -169,3 +169,16 @@ class _AireRows:
 
     def rows(self, table_name: str) -> list[Row]:
         return self.queries._aire_rows(self.name, table_name, self.aire_id)
+
+
+def household_receivables(
+    queries: ProjectionQueries, household_ref: UUID, as_of: datetime | None = None
+) -> dict[str, int]:
+    """What a household owes, stay by stay (receivable accounts of its stays), now or as of
+    an instant; the household is known by its opaque reference only."""
+    follower = queries.current("balances")
+    spec = follower.projection.table("stays")
+    with follower.db.transaction() as cur:
+        stays = follower.db.select(cur, spec, where={"household_ref": str(household_ref)})
+    accounts = [f"receivable/{row['stay_id']}" for row in stays]
+    return queries.account_balances(accounts, as_of)
