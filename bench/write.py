@@ -1,0 +1,167 @@
+"""Write benchmark: receipts per second through the application layer, against the raw
+insert-and-commit of rows of the same size, measured side by side in one run.
+
+    .venv/bin/python -m bench write [--receipts N] [--rounds R] [--postgres URL]
+
+The baseline is what the database alone can do for one committed row at a time (psycopg or
+sqlite3, autocommit off, one INSERT + COMMIT per row, rows as large as a stored receipt
+event). The ratio (ledger ÷ baseline) is the figure we track; absolute rates move with the
+machine's load. Medians over the rounds.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import statistics
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import psycopg
+
+from hacienda_ledger.application import Ledger
+from hacienda_ledger.settings import Settings
+
+DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+def _rate(n: int, run: Callable[[int], None]) -> float:
+    started = time.perf_counter()
+    run(n)
+    return n / (time.perf_counter() - started)
+
+
+def _setup(ledger: Ledger) -> uuid.UUID:
+    coll = ledger.register_collectivite(code="B", name="Bench", siren="244900015", actor="b")
+    aire = ledger.register_aire(
+        code="BENCH",
+        name="Aire",
+        collectivite_id=coll.aggregate_id,
+        sector="S",
+        mode="regie",
+        insee_code="49007",
+        departement="49",
+        latitude=Decimal("47.4"),
+        longitude=Decimal("-0.5"),
+        actor="b",
+    ).aggregate_id
+    return ledger.open_register(
+        aire,
+        regie_ref="R",
+        float_cents=0,
+        cash_ceiling_cents=10**12,
+        payment_methods=["cash", "card"],
+        revenue_types=["pitch_fee", "other"],
+        actor="b",
+    ).aggregate_id
+
+
+def _ledger_rounds(ledger: Ledger, n: int, rounds: int) -> tuple[list[float], int]:
+    register_id = _setup(ledger)
+    counter = iter(range(10**9))
+
+    def post(k: int) -> None:
+        for _ in range(k):
+            i = next(counter)
+            ledger.post_receipt(
+                register_id,
+                stay_id=None,
+                method="cash",
+                lines=[("pitch_fee", 300 + i % 100)],
+                actor="bench",
+                idempotency_key=f"bench-{i}",
+            )
+
+    post(20)  # warm up: caches, prepared statements, first snapshot
+    rates = [_rate(n, post) for _ in range(rounds)]
+    last = ledger.recorder.select_events(register_id, desc=True, limit=1)[0]
+    return rates, len(last.state)
+
+
+def _sqlite_baseline(path: Path, size: int, n: int, rounds: int) -> list[float]:
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute(
+        "CREATE TABLE raw (originator TEXT, version INTEGER, topic TEXT, state BLOB, "
+        "PRIMARY KEY (originator, version))"
+    )
+    payload = b"x" * size
+    originator = uuid.uuid4().hex
+    counter = iter(range(10**9))
+
+    def insert(k: int) -> None:
+        for _ in range(k):
+            conn.execute("BEGIN")
+            conn.execute(
+                "INSERT INTO raw VALUES (?, ?, ?, ?)",
+                (originator, next(counter), "bench:Receipt", payload),
+            )
+            conn.execute("COMMIT")
+
+    insert(20)
+    rates = [_rate(n, insert) for _ in range(rounds)]
+    conn.close()
+    return rates
+
+
+def _postgres_baseline(url: str, size: int, n: int, rounds: int) -> list[float]:
+    payload = b"x" * size
+    originator = uuid.uuid4()
+    counter = iter(range(10**9))
+    with psycopg.connect(url) as conn:
+        conn.execute(
+            "CREATE TABLE raw (originator uuid, version int, topic text, state bytea, "
+            "PRIMARY KEY (originator, version))"
+        )
+        conn.commit()
+
+        def insert(k: int) -> None:
+            for _ in range(k):
+                conn.execute(
+                    "INSERT INTO raw VALUES (%s, %s, %s, %s)",
+                    (originator, next(counter), "bench:Receipt", payload),
+                )
+                conn.commit()
+
+        insert(20)
+        return [_rate(n, insert) for _ in range(rounds)]
+
+
+def run(receipts: int = 300, rounds: int = 3, postgres: str = DEFAULT_POSTGRES) -> list[str]:
+    lines = [
+        f"write benchmark, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {receipts} receipts "
+        f"x {rounds} rounds, medians (receipts/s; baseline rows/s)",
+        f"{'backend':10} {'ledger':>9} {'baseline':>9} {'ratio':>6}  event bytes",
+    ]
+    with tempfile.TemporaryDirectory() as tmp:
+        ledger = Ledger(Settings(database_url=f"sqlite:///{tmp}/bench.sqlite3"))
+        try:
+            app_rates, size = _ledger_rounds(ledger, receipts, rounds)
+        finally:
+            ledger.close()
+        raw = _sqlite_baseline(Path(tmp) / "raw.sqlite3", size, receipts, rounds)
+        lines.append(_line("sqlite", app_rates, raw, size))
+    name = f"hacienda_bench_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(postgres, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    url = postgres.rsplit("/", 1)[0] + f"/{name}"
+    try:
+        ledger = Ledger(Settings(database_url=url))
+        try:
+            app_rates, size = _ledger_rounds(ledger, receipts, rounds)
+        finally:
+            ledger.close()
+        raw = _postgres_baseline(url, size, receipts, rounds)
+        lines.append(_line("postgres", app_rates, raw, size))
+    finally:
+        with psycopg.connect(postgres, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    return lines
+
+
+def _line(backend: str, app: list[float], raw: list[float], size: int) -> str:
+    a, b = statistics.median(app), statistics.median(raw)
+    return f"{backend:10} {a:9.0f} {b:9.0f} {a / b:6.2f}  {size}"
