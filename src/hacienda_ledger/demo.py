@@ -19,7 +19,7 @@ from uuid import UUID, uuid5
 from hacienda_ledger.aggregates.aire import Aire
 from hacienda_ledger.aggregates.errors import AireNotFound, LedgerError
 from hacienda_ledger.aggregates.register import CashRegister
-from hacienda_ledger.aggregates.values import PARIS, Composition, Tariff, paris_day
+from hacienda_ledger.aggregates.values import PARIS, Composition, Tariff
 from hacienda_ledger.application import Ledger
 from hacienda_ledger.settings import Settings
 
@@ -508,4 +508,4 @@ def run_verify(settings: Settings, register: str | None, out: TextIO) -> int:
         ledger.close()
 
 
-__all__ = ["load_demo", "paris_day", "run_demo", "run_verify"]
+__all__ = ["load_demo", "run_demo", "run_verify"]

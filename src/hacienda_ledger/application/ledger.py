@@ -709,7 +709,7 @@ class Ledger(Application[UUID]):
         """Charged, settled, balance due and deposit held for a stay, over its aire's
         registers."""
         stay = self.stay(stay_id)
-        registers = [self.register(r) for r in self.aire(stay.aire_id).register_ids]
+        registers = self._registers_of(stay.aire_id)
         settled = sum(r.settled(stay_id) for r in registers)
         return {
             "charged_cents": stay.charged_cents,
@@ -734,10 +734,13 @@ class Ledger(Application[UUID]):
             return event
         raise RegisterNotFound(f"register {register_id} has no event {version}")
 
+    def _registers_of(self, aire_id: UUID) -> list[CashRegister]:
+        """Every register that collects for the aire."""
+        return [self.register(r) for r in self.aire(aire_id).register_ids]
+
     def deposit_held(self, stay: Stay) -> int:
         """Deposit held for a stay, over every register of its aire."""
-        aire = self.aire(stay.aire_id)
-        return sum(self.register(r).deposit_held(stay.id) for r in aire.register_ids)
+        return sum(r.deposit_held(stay.id) for r in self._registers_of(stay.aire_id))
 
     def depart(
         self,
