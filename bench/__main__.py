@@ -1,7 +1,6 @@
-"""Benchmarks: ``python -m bench [write] [--receipts N] [--rounds R] [--postgres URL]``.
+"""Benchmarks: ``python -m bench [write|http ...]``; see docs/performance.md.
 
-Each figure is printed beside a baseline measured in the same run; see docs/performance.md.
-Only the write benchmark exists so far (issue 6 lists the others).
+Each figure is printed beside a baseline measured in the same run, on the same data.
 """
 
 from __future__ import annotations
@@ -9,22 +8,33 @@ from __future__ import annotations
 import argparse
 import sys
 
-from bench import write
+from bench import http, write
+from bench.scratch import DEFAULT_POSTGRES
+
+SUITES = ["write", "http"]
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench")
-    parser.add_argument("which", nargs="?", default="write", choices=["write"])
-    parser.add_argument("--receipts", type=int, default=300)
+    parser.add_argument("which", nargs="*", default=SUITES, choices=SUITES)
+    parser.add_argument("--receipts", type=int, default=300, help="write: receipts per round")
+    parser.add_argument("--requests", type=int, default=800, help="http: requests per round")
+    parser.add_argument("--clients", type=int, default=8, help="http: concurrent clients")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument(
         "--postgres",
-        default=write.DEFAULT_POSTGRES,
+        default=DEFAULT_POSTGRES,
         help="a server where a scratch database may be created and dropped",
     )
     args = parser.parse_args(argv)
-    for line in write.run(args.receipts, args.rounds, args.postgres):
-        print(line, flush=True)
+    for which in args.which:
+        if which == "write":
+            out = write.run(args.receipts, args.rounds, args.postgres)
+        else:
+            out = http.run(args.requests, args.rounds, args.clients, args.postgres)
+        for line in out:
+            print(line, flush=True)
+        print(flush=True)
     return 0
 
 

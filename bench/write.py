@@ -23,10 +23,9 @@ from pathlib import Path
 
 import psycopg
 
+from bench.scratch import DEFAULT_POSTGRES, scratch_postgres
 from hacienda_ledger.application import Ledger
 from hacienda_ledger.settings import Settings
-
-DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 
 def _rate(n: int, run: Callable[[int], None]) -> float:
@@ -144,11 +143,7 @@ def run(receipts: int = 300, rounds: int = 3, postgres: str = DEFAULT_POSTGRES) 
             ledger.close()
         raw = _sqlite_baseline(Path(tmp) / "raw.sqlite3", size, receipts, rounds)
         lines.append(_line("sqlite", app_rates, raw, size))
-    name = f"hacienda_bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(postgres, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    url = postgres.rsplit("/", 1)[0] + f"/{name}"
-    try:
+    with scratch_postgres(postgres) as url:
         ledger = Ledger(Settings(database_url=url))
         try:
             app_rates, size = _ledger_rounds(ledger, receipts, rounds)
@@ -156,9 +151,6 @@ def run(receipts: int = 300, rounds: int = 3, postgres: str = DEFAULT_POSTGRES) 
             ledger.close()
         raw = _postgres_baseline(url, size, receipts, rounds)
         lines.append(_line("postgres", app_rates, raw, size))
-    finally:
-        with psycopg.connect(postgres, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     return lines
 
 

@@ -32,6 +32,7 @@ from hacienda_ledger.aggregates.errors import (
     ConcurrencyConflict,
     IdempotencyKeyReused,
     InvalidValue,
+    LedgerError,
     NotAllowed,
     RegisterNotFound,
     StayClosed,
@@ -200,11 +201,15 @@ class Ledger(Application[UUID]):
         keys = [lock_key] if isinstance(lock_key, UUID) else list(lock_key)
         with self.locks.hold_all(keys):
             for _ in range(self.settings.write_retries + 1):
-                if idempotency_key:
-                    replay = self._replay(idempotency_key, digest)
+                # A retried request is found by its record's id when the save collides with
+                # it (or when the command is refused): no read before acting.
+                try:
+                    to_save, target, result = run()
+                except LedgerError:
+                    replay = self._replay(idempotency_key, digest) if idempotency_key else None
                     if replay is not None:
                         return replay
-                to_save, target, result = run()
+                    raise
                 extra: list[Aggregate] = []
                 if idempotency_key:
                     extra.append(
@@ -224,6 +229,9 @@ class Ledger(Application[UUID]):
                 except IntegrityError:
                     if on_conflict is not None:
                         on_conflict()
+                    replay = self._replay(idempotency_key, digest) if idempotency_key else None
+                    if replay is not None:
+                        return replay
                     if creates is not None and not idempotency_key and self._exists(creates):
                         raise AlreadyExists(f"{command}: {creates} exists already") from None
                     continue
@@ -351,6 +359,10 @@ class Ledger(Application[UUID]):
 
     def user(self, user_id: UUID) -> User:
         return self._load(User, user_id, UserNotFound)
+
+    def known_user(self, token: str) -> User | None:
+        """The user of a token already authenticated here (no IO), else None."""
+        return self._token_users.get(self.token_digest(token))
 
     def authenticate(self, token: str) -> User:
         """The user holding this bearer token, or ``Unauthenticated``."""
@@ -832,6 +844,8 @@ class Ledger(Application[UUID]):
         register = self._writing.get(register_id)
         if register is None or register.pending_events:
             register = self.register(register_id)
+        elif self.locks.continuous(register_id):
+            pass  # the lock came straight from this process's last writer: nothing new
         else:
             for event in self.events.get(register_id, gt=register.version):
                 assert isinstance(event, CashRegister.Event)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
@@ -46,6 +47,11 @@ class LocalLocks:
                 stack.enter_context(self.hold(key))
             yield
 
+    def continuous(self, key: UUID) -> bool:
+        """Whether no other process can have written under ``key`` since this process last
+        did. Within one process only: never assumed (SQLite may have other writers)."""
+        return False
+
     def close(self) -> None:
         """Nothing to release."""
 
@@ -55,11 +61,31 @@ def advisory_key(key: UUID) -> int:
     return int.from_bytes(key.bytes[:8], "big", signed=True)
 
 
-class PostgresLocks(LocalLocks):
-    """The process lock, then ``pg_advisory_lock`` on a connection of a small pool."""
+@dataclass
+class _Key:
+    """One key's lock in this process, and the advisory lock it may be holding."""
 
-    def __init__(self, conninfo: str, max_size: int = 16) -> None:
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    users: int = 0  # threads holding or waiting for ``lock`` (under the guard)
+    conn: Any = None  # the pooled connection holding the advisory lock, when held
+    handoffs: int = 0  # holders served since the advisory lock was taken
+
+
+class PostgresLocks(LocalLocks):
+    """The process lock, then ``pg_advisory_lock`` on a connection of a small pool.
+
+    When threads of this process queue for one key, the advisory lock is handed from one
+    to the next without being released (up to ``max_handoffs`` holders, then released so
+    that other processes get their turn). The next holder then knows that no other process
+    can have written in between (``continuous``), which spares it re-reading the aggregate,
+    and nobody pays the lock and unlock round trips. Every writer of this database takes the
+    advisory lock first, so the version check on save stays a safety net only.
+    """
+
+    def __init__(self, conninfo: str, max_size: int = 16, max_handoffs: int = 64) -> None:
         super().__init__()
+        self.max_handoffs = max_handoffs
+        self._keys: dict[UUID, _Key] = {}
         self._pool = ConnectionPool(
             conninfo,
             min_size=1,
@@ -69,23 +95,66 @@ class PostgresLocks(LocalLocks):
             timeout=30,
         )
 
-    @contextmanager
-    def hold(self, key: UUID) -> Iterator[None]:
-        with super().hold(key), self._connection() as conn:
-            k = advisory_key(key)
-            conn.execute("SELECT pg_advisory_lock(%s)", (k,))
-            try:
-                yield
-            finally:
-                conn.execute("SELECT pg_advisory_unlock(%s)", (k,))
+    def _enter(self, key: UUID) -> _Key:
+        with self._guard:
+            state = self._keys.get(key)
+            if state is None:
+                state = self._keys[key] = _Key()
+            state.users += 1
+            return state
+
+    def _leave(self, state: _Key) -> bool:
+        """One user fewer; whether none is left."""
+        with self._guard:
+            state.users -= 1
+            return state.users == 0
 
     @contextmanager
-    def _connection(self) -> Iterator[Any]:
+    def hold(self, key: UUID) -> Iterator[None]:
+        state = self._enter(key)
+        left = False
         try:
-            with self._pool.connection() as conn:
-                yield conn
+            with state.lock:
+                if state.conn is None:
+                    self._acquire(state, key)
+                else:
+                    state.handoffs += 1
+                try:
+                    yield
+                finally:
+                    left = True
+                    if self._leave(state) or state.handoffs >= self.max_handoffs:
+                        self._release(state, key)
+        finally:
+            if not left:
+                self._leave(state)
+
+    def continuous(self, key: UUID) -> bool:
+        """Whether the advisory lock on ``key`` (held by the caller) was handed over from the
+        previous holder in this process without being released in between."""
+        state = self._keys.get(key)
+        return state is not None and state.conn is not None and state.handoffs > 0
+
+    def _acquire(self, state: _Key, key: UUID) -> None:
+        try:
+            conn = self._pool.getconn()
         except PoolTimeout:
             raise ConcurrencyConflict("too many writers: no lock connection within 30 s") from None
+        try:
+            conn.execute("SELECT pg_advisory_lock(%s)", (advisory_key(key),))
+        except BaseException:
+            self._pool.putconn(conn)
+            raise
+        state.conn, state.handoffs = conn, 0
+
+    def _release(self, state: _Key, key: UUID) -> None:
+        conn, state.conn, state.handoffs = state.conn, None, 0
+        try:
+            conn.execute("SELECT pg_advisory_unlock(%s)", (advisory_key(key),))
+        finally:
+            # A connection that failed is discarded by the pool (its session locks end
+            # with it).
+            self._pool.putconn(conn)
 
     def close(self) -> None:
         self._pool.close()
