@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import threading
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -95,6 +97,34 @@ class Outcome:
     events: tuple[Any, ...] = ()  # the target's events this write recorded (none on replay)
 
 
+class _RegisterJob:
+    """A register command waiting to be run, and what became of it."""
+
+    def __init__(
+        self,
+        command: str,
+        act: Callable[[CashRegister], dict[str, Any]],
+        idempotency_key: str | None,
+        payload: dict[str, Any],
+        actor: str,
+    ) -> None:
+        self.command = command
+        self.act = act
+        self.idempotency_key = idempotency_key
+        self.digest = fingerprint(command, payload) if idempotency_key else ""
+        self.payload = payload
+        self.actor = actor
+        self.done = False
+        self.outcome: Outcome | None = None
+        self.error: BaseException | None = None
+
+    def succeed(self, outcome: Outcome) -> None:
+        self.outcome, self.done = outcome, True
+
+    def fail(self, error: BaseException) -> None:
+        self.error, self.done = error, True
+
+
 class Ledger(Application[UUID]):
     """The ledger of aires, stays and cash registers."""
 
@@ -113,6 +143,9 @@ class Ledger(Application[UUID]):
         # Registers being written, kept between commands. Only touched under the register's
         # write lock; fast-forwarded from the store before each use; evicted on any failure.
         self._writing: dict[UUID, CashRegister] = {}
+        # Register commands waiting for their register's lock (see _on_register).
+        self._queue_guard = threading.Lock()
+        self._register_queues: dict[UUID, list[_RegisterJob]] = {}
         self._register_aires: dict[UUID, UUID] = {}
         self._stay_aires: dict[UUID, UUID] = {}
         self._aire_scopes: dict[UUID, AireScope] = {}
@@ -192,14 +225,15 @@ class Ledger(Application[UUID]):
         actor: str = "",
         creates: UUID | None = None,
         on_conflict: Callable[[], None] | None = None,
+        locked: bool = False,
     ) -> Outcome:
         """Run ``run`` under the lock(s), save atomically with its idempotency record, retry
         on conflicts. ``run`` returns (aggregates to save, the target, result). ``creates``
         names the aggregate the command creates: if it exists already, that is a conflict
-        for the caller, not a race to retry."""
+        for the caller, not a race to retry. ``locked``: the caller holds the lock(s)."""
         digest = fingerprint(command, payload or {}) if idempotency_key else ""
         keys = [lock_key] if isinstance(lock_key, UUID) else list(lock_key)
-        with self.locks.hold_all(keys):
+        with nullcontext() if locked else self.locks.hold_all(keys):
             for _ in range(self.settings.write_retries + 1):
                 # A retried request is found by its record's id when the save collides with
                 # it (or when the command is refused): no read before acting.
@@ -882,10 +916,108 @@ class Ledger(Application[UUID]):
         idempotency_key: str | None,
         payload: dict[str, Any],
     ) -> Outcome:
+        """Run a command on a register. Commands that queue for the same register are run by
+        whichever of their threads gets the register's lock, one after the other on the
+        register, and saved in one transaction with their idempotency records (a group
+        commit): one lock, one read and one commit for the whole queue. Anything unusual in
+        a batch (a refused command that had begun, a conflict on save) sends every command of
+        it down the one-by-one path, which is what ran before batching."""
+        job = _RegisterJob(
+            command, act, idempotency_key, dict(payload, register_id=register_id), actor
+        )
+        with self._queue_guard:
+            self._register_queues.setdefault(register_id, []).append(job)
+        with self.locks.hold(register_id):
+            if not job.done:
+                with self._queue_guard:
+                    jobs = self._register_queues.pop(register_id, [])
+                self._run_batch(register_id, jobs)
+        assert job.done
+        if job.error is not None:
+            raise job.error
+        assert job.outcome is not None
+        return job.outcome
+
+    def _run_batch(self, register_id: UUID, jobs: list[_RegisterJob]) -> None:
+        """Run queued commands under the register's lock (held by the caller)."""
+        try:
+            if len(jobs) == 1 or not self._run_together(register_id, jobs):
+                for job in jobs:
+                    self._run_alone(register_id, job)
+        finally:
+            for job in jobs:  # never leave a caller waiting on a job nobody ran
+                if not job.done:
+                    job.fail(ConcurrencyConflict(f"{job.command}: not run"))
+
+    def _run_together(self, register_id: UUID, jobs: list[_RegisterJob]) -> bool:
+        """One save for every job that the register accepts; False (nothing saved, every
+        job left to run alone) when the batch cannot be trusted."""
+        register = self._register_for_write(register_id)
+        accepted: list[tuple[_RegisterJob, dict[str, Any], int, int]] = []
+        refused: list[tuple[_RegisterJob, LedgerError]] = []
+        for job in jobs:
+            before = len(register.pending_events)
+            try:
+                result = job.act(register)
+            except LedgerError as refusal:
+                if len(register.pending_events) != before:
+                    self._forget_register(register_id)
+                    return False
+                refused.append((job, refusal))
+                continue
+            except BaseException:
+                self._forget_register(register_id)
+                return False
+            result["hash"] = register.head_hash
+            accepted.append((job, result, before, register.version))
+        at = self._now()
+        records = [
+            IdempotencyRecord.record(
+                key=job.idempotency_key,
+                command=job.command,
+                fingerprint=job.digest,
+                target_id=register_id,
+                target_version=version,
+                result=result,
+                actor=job.actor,
+                at=at,
+            )
+            for job, result, _, version in accepted
+            if job.idempotency_key
+        ]
+        events = list(register.pending_events)
+        try:
+            recordings = self.save(register, *records) if events else []
+        except IntegrityError:
+            # A retried request (its record exists), a key twice in the batch, or another
+            # writer: sort it out one command at a time.
+            self._forget_register(register_id)
+            return False
+        except BaseException:
+            self._forget_register(register_id)
+            raise
+        positions = {
+            r.domain_event.originator_version: r.notification.id
+            for r in recordings
+            if r.domain_event.originator_id == register_id
+        }
+        for job, result, before, version in accepted:
+            mine = tuple(events[before : version - events[0].originator_version + 1])
+            position = positions.get(version) or self.position_of(register_id, version)
+            job.succeed(Outcome(register_id, version, position, result, events=mine))
+        for job, reason in refused:
+            replay = self._replay(job.idempotency_key, job.digest) if job.idempotency_key else None
+            if replay is not None:
+                job.succeed(replay)
+            else:
+                job.fail(reason)
+        return True
+
+    def _run_alone(self, register_id: UUID, job: _RegisterJob) -> None:
         def run() -> tuple[Sequence[Aggregate], Aggregate, dict[str, Any]]:
             register = self._register_for_write(register_id)
             try:
-                result = act(register)
+                result = job.act(register)
             except BaseException:
                 self._forget_register(register_id)
                 raise
@@ -893,18 +1025,21 @@ class Ledger(Application[UUID]):
             return [register], register, result
 
         try:
-            return self._write(
-                register_id,
-                command,
-                run,
-                idempotency_key=idempotency_key,
-                payload=dict(payload, register_id=register_id),
-                actor=actor,
-                on_conflict=lambda: self._forget_register(register_id),
+            job.succeed(
+                self._write(
+                    register_id,
+                    job.command,
+                    run,
+                    idempotency_key=job.idempotency_key,
+                    payload=job.payload,
+                    actor=job.actor,
+                    on_conflict=lambda: self._forget_register(register_id),
+                    locked=True,
+                )
             )
-        except BaseException:
+        except Exception as error:
             self._forget_register(register_id)
-            raise
+            job.fail(error)
 
     def post_receipt(
         self,

@@ -1,0 +1,196 @@
+"""Group commit on a register: commands that queue for one register are run one after the
+other by the thread that gets its lock and saved in one transaction — on SQLite and
+PostgreSQL. Each caller still gets its own outcome (number, version, position, events), a
+refused command fails alone, and anything unusual falls back to one command at a time."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+from uuid import UUID
+
+import pytest
+
+from hacienda_ledger.aggregates.errors import IdempotencyKeyReused, LedgerError, ReceiptNotFound
+from hacienda_ledger.aggregates.register import CashRegister, ReceiptLine
+from hacienda_ledger.application import Ledger
+from hacienda_ledger.application.ledger import Outcome
+from hacienda_ledger.settings import Settings
+from tests.conftest import Clock, Site
+
+
+class CountingLedger(Ledger):
+    """A ledger that counts its saves (one save = one transaction)."""
+
+    name = "Ledger"  # the same tables (the library names them after the application)
+
+    def __init__(self, settings: Settings, clock: Clock) -> None:
+        super().__init__(settings, clock=clock)
+        self.saves = 0
+
+    def save(self, *objs: Any, **kwargs: Any) -> Any:
+        self.saves += 1
+        return super().save(*objs, **kwargs)
+
+
+@pytest.fixture
+def counting(settings: Settings, clock: Clock) -> Iterator[CountingLedger]:
+    app = CountingLedger(settings, clock)
+    yield app
+    app.close()
+
+
+def receipt(ledger: Ledger, register_id: UUID, key: str | None, cents: int = 500) -> Outcome:
+    return ledger.post_receipt(
+        register_id,
+        stay_id=None,
+        method="cash",
+        lines=[("other", cents)],
+        actor="c",
+        idempotency_key=key,
+    )
+
+
+@contextmanager
+def queued(
+    ledger: Ledger, register_id: UUID, calls: list[Callable[[], Outcome]]
+) -> Iterator[list[Outcome | BaseException]]:
+    """Hold the register's lock while ``calls`` queue up in their threads, then let go: the
+    first thread to get the lock runs every queued command in one batch."""
+    results: list[Outcome | BaseException] = [RuntimeError("not run")] * len(calls)
+
+    def call(i: int) -> None:
+        try:
+            results[i] = calls[i]()
+        except BaseException as error:
+            results[i] = error
+
+    threads = [threading.Thread(target=call, args=(i,)) for i in range(len(calls))]
+    with ledger.locks.hold(register_id):
+        for t in threads:
+            t.start()
+        deadline = time.monotonic() + 10
+        while len(ledger._register_queues.get(register_id, [])) < len(calls):
+            assert time.monotonic() < deadline, "the commands did not queue"
+            time.sleep(0.005)
+    for t in threads:
+        t.join(timeout=30)
+    yield results
+
+
+def test_queued_receipts_are_saved_in_one_transaction(counting: CountingLedger) -> None:
+    site = Site(counting)
+    register_id = site.register_id
+    before = counting.saves
+    calls = [lambda k=k: receipt(counting, register_id, f"g-{k}", 100 + k) for k in range(6)]
+    with queued(counting, register_id, calls) as results:
+        pass
+    assert counting.saves - before == 1
+    outcomes = [r for r in results if isinstance(r, Outcome)]
+    assert len(outcomes) == 6
+    # Each caller gets its own receipt: number, version, events and position of its event.
+    stored = {e.originator_version: e for e in counting.events.get(register_id)}
+    numbers = sorted(o.result["number"] for o in outcomes)
+    assert numbers == [1, 2, 3, 4, 5, 6]
+    for o in outcomes:
+        (event,) = o.events
+        assert isinstance(event, CashRegister.ReceiptIssued)
+        assert event.number == o.result["number"]
+        assert event.originator_version == o.version
+        assert stored[o.version].number == event.number
+        assert o.result["hash"] == event.hash
+        assert counting.position_of(register_id, o.version) == o.position
+    # The receipt of each key holds that key's amount: retries find their own receipt.
+    for k in range(6):
+        again = receipt(counting, register_id, f"g-{k}", 100 + k)
+        assert again.replayed
+        (mine,) = [o for o in outcomes if o.result["total_cents"] == 100 + k]
+        assert again.result["number"] == mine.result["number"]
+    assert counting.verify_register(register_id).ok
+
+
+def test_a_refused_command_fails_alone_in_its_batch(counting: CountingLedger) -> None:
+    register_id = Site(counting).register_id
+    before = counting.saves
+    calls: list[Callable[[], Outcome]] = [
+        lambda: receipt(counting, register_id, "r-1"),
+        lambda: counting.cancel_receipt(
+            register_id, number=99, reason="typo", actor="c", idempotency_key="r-2"
+        ),
+        lambda: receipt(counting, register_id, "r-3"),
+    ]
+    with queued(counting, register_id, calls) as results:
+        pass
+    assert isinstance(results[1], ReceiptNotFound)
+    assert counting.saves - before == 1
+    assert sorted(r.result["number"] for r in results if isinstance(r, Outcome)) == [1, 2]
+    # The refused key was not recorded: the same request is refused again, not replayed.
+    with pytest.raises(ReceiptNotFound):
+        calls[1]()
+
+
+def test_a_retried_key_in_a_batch_replays_and_the_others_are_recorded(
+    counting: CountingLedger,
+) -> None:
+    site = Site(counting)
+    register_id = site.register_id
+    first = receipt(counting, register_id, "x-1")
+    calls: list[Callable[[], Outcome]] = [
+        lambda: receipt(counting, register_id, "x-2"),
+        lambda: receipt(counting, register_id, "x-1"),  # a retry: replayed
+        lambda: receipt(counting, register_id, "x-3"),
+        lambda: receipt(counting, register_id, "x-3"),  # the same key twice in one batch
+        lambda: receipt(counting, register_id, "x-2", cents=999),  # reused for another body
+    ]
+    with queued(counting, register_id, calls) as results:
+        pass
+    retried = results[1]
+    assert isinstance(retried, Outcome) and retried.replayed
+    assert retried.result["number"] == first.result["number"]
+    x3 = [r for r in results[2:4] if isinstance(r, Outcome)]
+    assert len(x3) == 2 and x3[0].result["number"] == x3[1].result["number"]
+    assert isinstance(results[4], IdempotencyKeyReused)
+    issued = [
+        e for e in counting.events.get(register_id) if isinstance(e, CashRegister.ReceiptIssued)
+    ]
+    assert [e.number for e in issued] == [1, 2, 3]
+    assert counting.verify_register(register_id).ok
+
+
+def test_a_batch_whose_command_broke_half_way_runs_one_by_one(counting: CountingLedger) -> None:
+    """A command that recorded an event and then failed cannot be taken out of a batch: the
+    batch is dropped and every command runs alone (the broken one fails alone)."""
+    register_id = Site(counting).register_id
+    before = counting.saves
+
+    def broken() -> Outcome:
+        def act(register: CashRegister) -> dict[str, Any]:
+            register.issue_receipt(  # an event, then a refusal
+                aire_id=register.aire_id,
+                stay_id=None,
+                household_ref=None,
+                method="cash",
+                lines=(ReceiptLine("other", 100),),
+                actor="c",
+                at=counting._now(),
+            )
+            raise LedgerError("broke half way")
+
+        return counting._on_register(
+            register_id, "broken", act, actor="c", idempotency_key="b-2", payload={}
+        )
+
+    calls: list[Callable[[], Outcome]] = [
+        lambda: receipt(counting, register_id, "b-1"),
+        broken,
+        lambda: receipt(counting, register_id, "b-3"),
+    ]
+    with queued(counting, register_id, calls) as results:
+        pass
+    assert counting.saves - before == 2  # one by one: the two receipts, each in its own
+    assert isinstance(results[1], LedgerError) and str(results[1]) == "broke half way"
+    assert sorted(r.result["number"] for r in results if isinstance(r, Outcome)) == [1, 2]
+    assert counting.verify_register(register_id).ok
