@@ -13,6 +13,7 @@ from typing import Any
 from uuid import UUID
 
 import pytest
+from eventsourcing.persistence import IntegrityError
 
 from hacienda_ledger.aggregates.errors import IdempotencyKeyReused, LedgerError, ReceiptNotFound
 from hacienda_ledger.aggregates.register import CashRegister, ReceiptLine
@@ -194,3 +195,66 @@ def test_a_batch_whose_command_broke_half_way_runs_one_by_one(counting: Counting
     assert isinstance(results[1], LedgerError) and str(results[1]) == "broke half way"
     assert sorted(r.result["number"] for r in results if isinstance(r, Outcome)) == [1, 2]
     assert counting.verify_register(register_id).ok
+
+
+@contextmanager
+def saves_queued(ledger: Ledger, calls: list[Callable[[], Any]]) -> Iterator[list[Any]]:
+    """Hold the group commit while ``calls`` reach their save, then let go: the first thread
+    to get it records every waiting save in one transaction."""
+    results: list[Any] = [RuntimeError("not run")] * len(calls)
+
+    def call(i: int) -> None:
+        try:
+            results[i] = calls[i]()
+        except BaseException as error:
+            results[i] = error
+
+    threads = [threading.Thread(target=call, args=(i,)) for i in range(len(calls))]
+    with ledger.commits._leader:
+        for t in threads:
+            t.start()
+        deadline = time.monotonic() + 10
+        while len(ledger.commits._queue) < len(calls):
+            assert time.monotonic() < deadline, "the saves did not queue"
+            time.sleep(0.005)
+    for t in threads:
+        t.join(timeout=30)
+    yield results
+
+
+def test_saves_of_different_registers_share_one_transaction(ledger: Ledger) -> None:
+    registers = [Site(ledger, code=f"49007-{k}").register_id for k in range(4)]
+    before = (ledger.commits.transactions, ledger.commits.saves)
+    calls = [lambda r=r: receipt(ledger, r, f"m-{r}") for r in registers]
+    with saves_queued(ledger, calls) as results:
+        pass
+    assert (ledger.commits.transactions - before[0], ledger.commits.saves - before[1]) == (1, 4)
+    for register_id, outcome in zip(registers, results, strict=True):
+        assert isinstance(outcome, Outcome)
+        assert outcome.aggregate_id == register_id and outcome.result["number"] == 1
+        (event,) = outcome.events
+        assert event.originator_id == register_id
+        assert ledger.position_of(register_id, outcome.version) == outcome.position
+        assert ledger.verify_register(register_id).ok
+    positions = sorted(o.position for o in results)
+    assert len(set(positions)) == 4
+
+
+def test_a_refused_save_in_a_group_fails_alone(ledger: Ledger) -> None:
+    """A save the database refuses (here: an event already stored) makes the group record
+    again save by save: the others are recorded, only the culprit gets the error."""
+    registers = [Site(ledger, code=f"49007-{k}").register_id for k in range(2)]
+    stored = next(iter(ledger.events.get(registers[0])))
+    before = ledger.commits.transactions
+    calls: list[Callable[[], Any]] = [
+        lambda: receipt(ledger, registers[0], "d-1"),
+        lambda: ledger.save(stored),
+        lambda: receipt(ledger, registers[1], "d-2"),
+    ]
+    with saves_queued(ledger, calls) as results:
+        pass
+    assert isinstance(results[1], IntegrityError)
+    assert [r.result["number"] for r in (results[0], results[2])] == [1, 1]
+    assert ledger.commits.transactions - before == 1 + 3
+    for register_id in registers:
+        assert ledger.verify_register(register_id).ok

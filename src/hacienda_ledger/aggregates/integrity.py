@@ -82,6 +82,7 @@ class ChainLink:
     fields: Mapping[str, Any] | None  # None when the stored bytes could not be decoded
     stored_hash: str | None
     canonical_bytes_ok: bool = True  # the stored bytes are the encoding of what they decode to
+    computed_hash: str | None = None  # event_hash(topic, fields), when already computed
 
 
 @dataclass(frozen=True)
@@ -106,7 +107,10 @@ class VerificationReport:
 
 
 def verify_chain(
-    links: Iterable[ChainLink], *, anchor: tuple[int, str] | None = None
+    links: Iterable[ChainLink],
+    *,
+    anchor: tuple[int, str] | None = None,
+    after: tuple[int, str] | None = None,
 ) -> VerificationReport:
     """Check every link; collect problems instead of stopping at the first.
 
@@ -115,12 +119,15 @@ def verify_chain(
     (``prev_hash`` is not the previous event's hash: an event deleted, inserted or moved),
     ``version_gap`` (numbering skips or repeats), ``truncated`` (the stream ends before an
     anchor taken earlier, such as a closure's sealed head or a printed receipt).
+
+    ``after`` = (version, hash): the links continue a prefix of that many events, already
+    found intact, that ended with that hash (the anchor must then lie after it).
     """
     problems: list[ChainProblem] = []
-    expected_prev = GENESIS
-    expected_version = 1
-    count = 0
-    head = GENESIS
+    expected_prev = GENESIS if after is None else after[1]
+    expected_version = 1 if after is None else after[0] + 1
+    count = 0 if after is None else after[0]
+    head = expected_prev
     seen: dict[int, str] = {}
     for link in links:
         count += 1
@@ -145,7 +152,7 @@ def verify_chain(
                     "stored bytes differ from the encoding of the event they decode to",
                 )
             )
-        computed = event_hash(link.topic, link.fields)
+        computed = link.computed_hash or event_hash(link.topic, link.fields)
         if link.stored_hash != computed:
             problems.append(
                 ChainProblem(
