@@ -23,6 +23,14 @@ class Settings(BaseSettings):
     write_retries: int = Field(
         default=8, ge=0, le=100, description="reloads after an optimistic-concurrency conflict"
     )
+    lock_linger_ms: int = Field(
+        default=50,
+        ge=0,
+        le=5000,
+        description="PostgreSQL: keep an idle aggregate's advisory lock this long for the "
+        "next command of this process (0: release at once); other processes wait at most "
+        "this long for it",
+    )
     snapshot_interval: int = Field(
         default=100, ge=10, description="events between register snapshots"
     )

@@ -159,7 +159,9 @@ class Ledger(Application[UUID]):
         self._aire_scopes: dict[UUID, AireScope] = {}
         self._token_users: dict[str, User] = {}
         self.locks: LocalLocks = (
-            PostgresLocks(self.settings.postgres_conninfo)
+            PostgresLocks(
+                self.settings.postgres_conninfo, linger=self.settings.lock_linger_ms / 1000
+            )
             if self.settings.is_postgres
             else LocalLocks()
         )

@@ -9,6 +9,7 @@ save stays as the safety net.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
@@ -69,23 +70,37 @@ class _Key:
     users: int = 0  # threads holding or waiting for ``lock`` (under the guard)
     conn: Any = None  # the pooled connection holding the advisory lock, when held
     handoffs: int = 0  # holders served since the advisory lock was taken
+    idle_since: float = 0.0  # when the last holder left, while the lock lingers
 
 
 class PostgresLocks(LocalLocks):
     """The process lock, then ``pg_advisory_lock`` on a connection of a small pool.
 
-    When threads of this process queue for one key, the advisory lock is handed from one
-    to the next without being released (up to ``max_handoffs`` holders, then released so
-    that other processes get their turn). The next holder then knows that no other process
-    can have written in between (``continuous``), which spares it re-reading the aggregate,
-    and nobody pays the lock and unlock round trips. Every writer of this database takes the
+    The advisory lock is handed from one holder of this process to the next without being
+    released: to threads queued for the key, and to the next command within ``linger``
+    seconds of the last one (a janitor releases locks idle longer). After ``max_handoffs``
+    holders it is released anyway, so that other processes get their turn (they wait at
+    most ``linger`` for an idle key). The next holder then knows that no other process can
+    have written in between (``continuous``), which spares it re-reading the aggregate, and
+    nobody pays the lock and unlock round trips. Every writer of this database takes the
     advisory lock first, so the version check on save stays a safety net only.
     """
 
-    def __init__(self, conninfo: str, max_size: int = 16, max_handoffs: int = 64) -> None:
+    def __init__(
+        self,
+        conninfo: str,
+        max_size: int = 16,
+        max_handoffs: int = 64,
+        linger: float = 0.05,
+    ) -> None:
         super().__init__()
         self.max_handoffs = max_handoffs
+        self.linger = linger
         self._keys: dict[UUID, _Key] = {}
+        self._lingering = 0  # keys idle with their advisory lock held (under the guard)
+        self._max_lingering = max(0, max_size // 2)
+        self._stop = threading.Event()
+        self._janitor: threading.Thread | None = None
         self._pool = ConnectionPool(
             conninfo,
             min_size=1,
@@ -112,22 +127,73 @@ class PostgresLocks(LocalLocks):
     @contextmanager
     def hold(self, key: UUID) -> Iterator[None]:
         state = self._enter(key)
-        left = False
+        left = last = False
         try:
             with state.lock:
                 if state.conn is None:
                     self._acquire(state, key)
                 else:
+                    if state.idle_since:  # picked up while lingering
+                        with self._guard:
+                            self._lingering -= 1
                     state.handoffs += 1
+                    state.idle_since = 0.0
                 try:
                     yield
                 finally:
                     left = True
-                    if self._leave(state) or state.handoffs >= self.max_handoffs:
+                    last = self._leave(state)
+                    if state.handoffs >= self.max_handoffs or (last and not self._linger(state)):
                         self._release(state, key)
+            if last:
+                self._forget(key, state)
         finally:
             if not left:
                 self._leave(state)
+                self._forget(key, state)
+
+    def _linger(self, state: _Key) -> bool:
+        """Keep the idle key's advisory lock for a while, if lingering is on and room is
+        left (each lingering key holds a connection of the pool)."""
+        if self.linger <= 0:
+            return False
+        with self._guard:
+            if self._lingering >= self._max_lingering:
+                return False
+            self._lingering += 1
+        state.idle_since = time.monotonic()
+        if self._janitor is None:
+            self._janitor = threading.Thread(target=self._sweep, name="lock-janitor", daemon=True)
+            self._janitor.start()
+        return True
+
+    def _forget(self, key: UUID, state: _Key) -> None:
+        """Drop an unused key holding nothing (the table of keys would grow forever)."""
+        with self._guard:
+            if state.users == 0 and state.conn is None and self._keys.get(key) is state:
+                del self._keys[key]
+
+    def _sweep(self) -> None:
+        """Release advisory locks idle for ``linger`` seconds."""
+        while not self._stop.wait(self.linger / 2):
+            now = time.monotonic()
+            with self._guard:
+                idle = [
+                    (k, st)
+                    for k, st in self._keys.items()
+                    if st.users == 0 and st.conn is not None and st.idle_since
+                ]
+            for key, state in idle:
+                if now - state.idle_since < self.linger or not state.lock.acquire(blocking=False):
+                    continue
+                try:
+                    if state.users == 0 and state.conn is not None and state.idle_since:
+                        with self._guard:
+                            self._lingering -= 1
+                        self._release(state, key)
+                finally:
+                    state.lock.release()
+                self._forget(key, state)
 
     def continuous(self, key: UUID) -> bool:
         """Whether the advisory lock on ``key`` (held by the caller) was handed over from the
@@ -148,7 +214,7 @@ class PostgresLocks(LocalLocks):
         state.conn, state.handoffs = conn, 0
 
     def _release(self, state: _Key, key: UUID) -> None:
-        conn, state.conn, state.handoffs = state.conn, None, 0
+        conn, state.conn, state.handoffs, state.idle_since = state.conn, None, 0, 0.0
         try:
             conn.execute("SELECT pg_advisory_unlock(%s)", (advisory_key(key),))
         finally:
@@ -157,4 +223,13 @@ class PostgresLocks(LocalLocks):
             self._pool.putconn(conn)
 
     def close(self) -> None:
+        self._stop.set()
+        if self._janitor is not None:
+            self._janitor.join(timeout=5)
+        with self._guard:
+            idle = [(k, st) for k, st in self._keys.items() if st.conn is not None]
+        for key, state in idle:
+            with state.lock:
+                if state.conn is not None:
+                    self._release(state, key)
         self._pool.close()
