@@ -47,6 +47,12 @@ class Settings(BaseSettings):
         description="ALT2 monthly amounts per place, in cents, by year from which they apply: "
         "{year: (fixed, variable)}; default 5650 and 7595 (the rates in force since 2019)",
     )
+    verify_every_hours: float = Field(
+        default=24.0,
+        ge=0,
+        description="the API process verifies every register's chain at start and then this "
+        "often, logging any break at error level (0: never)",
+    )
     run_projections: bool = Field(
         default=True,
         description="follow the stream into the projection tables inside the API process "

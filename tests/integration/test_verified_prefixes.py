@@ -7,12 +7,16 @@ from collections.abc import Iterator
 from uuid import UUID
 
 import pytest
+from fastapi.testclient import TestClient
 
 from hacienda_ledger.aggregates.integrity import ChainLink
+from hacienda_ledger.api.app import create_app
 from hacienda_ledger.application import Ledger
 from hacienda_ledger.application import ledger as ledger_module
 from hacienda_ledger.application.verification import VerifiedPrefixes
+from hacienda_ledger.application.watch import ChainWatch
 from tests.conftest import Clock, Site
+from tests.integration.test_locks import eventually
 from tests.integration.test_tamper import (
     StoredRows,
     changed_byte,
@@ -114,3 +118,23 @@ def test_deleting_a_row_after_a_clean_verification_is_found(
         assert not report.ok
         assert report.first_broken is not None and report.first_broken.version == 7
     assert ledger.verify_register(register_id).ok
+
+
+def test_the_watch_reports_every_register_and_a_broken_one(
+    ledger: Ledger, register_id: UUID, rows: StoredRows
+) -> None:
+    reports: dict[UUID, bool] = {}
+    watch = ChainWatch(ledger, lambda r, report: reports.__setitem__(r, report.ok))
+    assert watch.run_once() == 1 and reports == {register_id: True}
+    with undone(rows) as original:
+        rows.set(5, state=changed_byte(original[4].state, 30, 5))
+        watch.run_once()
+        assert reports == {register_id: False}
+
+
+def test_the_service_verifies_at_start(ledger: Ledger, register_id: UUID) -> None:
+    """Started with the API, the watch leaves checkpoints: the first history an auditor asks
+    for is already fast."""
+    app = create_app(ledger.settings.model_copy(update={"run_projections": False}), ledger)
+    with TestClient(app):
+        assert eventually(lambda: register_id in ledger.verified._checkpoints)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from uuid import UUID
 
 import structlog
 from fastapi import FastAPI, Request
@@ -11,6 +12,7 @@ from fastapi.responses import JSONResponse
 
 from hacienda_ledger import __version__
 from hacienda_ledger.aggregates.errors import LedgerError
+from hacienda_ledger.aggregates.integrity import VerificationReport
 from hacienda_ledger.api import logs, problems
 from hacienda_ledger.api.routes import (
     aires,
@@ -23,6 +25,7 @@ from hacienda_ledger.api.routes import (
     users,
 )
 from hacienda_ledger.application import Ledger, projecting
+from hacienda_ledger.application.watch import ChainWatch
 from hacienda_ledger.settings import Settings
 
 DESCRIPTION = """
@@ -33,6 +36,21 @@ prices and indexes are decimal strings, datetimes carry their offset, calendar d
 Europe/Paris. Writes that move money require an `Idempotency-Key` header. Errors are
 RFC 9457 `application/problem+json` with a stable `code` (see docs/errors.md).
 """
+
+
+def _report_chain(register_id: UUID, report: VerificationReport) -> None:
+    log = structlog.get_logger("hacienda_ledger.integrity")
+    if report.ok:
+        log.info("chain_verified", register=str(register_id), events=report.events)
+        return
+    problem = report.first_broken
+    log.error(
+        "chain_broken",
+        register=str(register_id),
+        version=problem.version if problem else None,
+        kind=problem.kind if problem else None,
+        problems=len(report.problems),
+    )
 
 
 def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -> FastAPI:
@@ -53,9 +71,15 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
         app.state.queries = projecting.ProjectionQueries(app.state.ledger, followers)
         if followers is not None:
             followers.start()
+        watch = None
+        if settings.verify_every_hours:
+            watch = ChainWatch(app.state.ledger, _report_chain, settings.verify_every_hours * 3600)
+            watch.start()
         try:
             yield
         finally:
+            if watch is not None:
+                watch.stop()
             if followers is not None:
                 followers.stop()
             if owned:
