@@ -9,7 +9,7 @@ from fastapi import APIRouter, Response, status
 from hacienda_ledger.aggregates.register import CashRegister
 from hacienda_ledger.api import schemas as s
 from hacienda_ledger.api import views
-from hacienda_ledger.api.deps import IdempotencyKeyDep, LedgerDep, UserDep
+from hacienda_ledger.api.deps import IdempotencyKeyDep, LedgerDep, MoneyWriteDep, UserDep
 from hacienda_ledger.application import Outcome
 from hacienda_ledger.application.access import Permission
 
@@ -47,24 +47,19 @@ def get_register(register_id: UUID, ledger: LedgerDep, user: UserDep) -> s.Regis
 @router.post(
     "/{register_id}/receipts", status_code=status.HTTP_201_CREATED, response_model=s.ReceiptPublic
 )
-def post_receipt(
-    register_id: UUID,
-    body: s.ReceiptCreate,
-    ledger: LedgerDep,
-    user: UserDep,
-    key: IdempotencyKeyDep,
-) -> Response:
+def post_receipt(register_id: UUID, body: s.ReceiptCreate, write: MoneyWriteDep) -> Response:
     """Issue the next numbered receipt (quittance). Requires ``Idempotency-Key``: a retry
     with the same key and body returns the same receipt. ``remittance_due`` says the cash
     ceiling is passed (the receipt stands)."""
-    ledger.authorize(user, Permission.HANDLE_CASH, register_id=register_id)
+    ledger = write.ledger
+    ledger.authorize(write.user, Permission.HANDLE_CASH, register_id=register_id)
     outcome = ledger.post_receipt(
         register_id,
         stay_id=body.stay_id,
         method=body.method,
         lines=[(x.revenue_type, x.amount_cents) for x in body.lines],
-        actor=str(user.id),
-        idempotency_key=key,
+        actor=str(write.user.id),
+        idempotency_key=write.key,
     )
     event = (
         outcome.events[-1]
