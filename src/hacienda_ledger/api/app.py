@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 
 from hacienda_ledger import __version__
 from hacienda_ledger.aggregates.errors import LedgerError
+from hacienda_ledger.aggregates.values import paris_day
 from hacienda_ledger.api import logs, problems
 from hacienda_ledger.api.routes import (
     aires,
@@ -18,11 +19,14 @@ from hacienda_ledger.api.routes import (
     collectivites,
     health,
     registers,
+    reports,
     statistics,
     stays,
     users,
 )
 from hacienda_ledger.application import Ledger, projecting
+from hacienda_ledger.projections.runner import Runner
+from hacienda_ledger.reports.generate import Reports, Scheduler
 from hacienda_ledger.settings import Settings
 
 DESCRIPTION = """
@@ -33,6 +37,18 @@ prices and indexes are decimal strings, datetimes carry their offset, calendar d
 Europe/Paris. Writes that move money require an `Idempotency-Key` header. Errors are
 RFC 9457 `application/problem+json` with a stable `code` (see docs/errors.md).
 """
+
+
+def report_scheduler(reports_: Reports, followers: Runner, settings: Settings) -> Scheduler:
+    """The reports due, built on their own once the projections have caught up."""
+    ledger = reports_.ledger
+    return Scheduler(
+        reports_,
+        interval=settings.reports_interval,
+        delay=settings.reports_first_delay,
+        today=lambda: paris_day(ledger.clock()),
+        caught_up=lambda: followers.wait(ledger.last_position(), timeout=60.0),
+    )
 
 
 def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -> FastAPI:
@@ -51,11 +67,18 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
                 log.warning("admin_token_ignored", reason="the database already has users")
         followers = projecting.runner(app.state.ledger) if settings.run_projections else None
         app.state.queries = projecting.ProjectionQueries(app.state.ledger, followers)
+        app.state.reports = Reports(app.state.ledger, app.state.queries)
+        scheduler = None
         if followers is not None:
             followers.start()
+            if settings.reports_auto:
+                scheduler = report_scheduler(app.state.reports, followers, settings)
+                scheduler.start()
         try:
             yield
         finally:
+            if scheduler is not None:
+                scheduler.stop()
             if followers is not None:
                 followers.stop()
             if owned:
@@ -72,6 +95,16 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
         log.exception("unhandled", error=type(exc).__name__)
         return problems.problem(500, "internal_error", "an unexpected error occurred")
 
-    for module in (health, users, collectivites, aires, stays, registers, audit, statistics):
+    for module in (
+        health,
+        users,
+        collectivites,
+        aires,
+        stays,
+        registers,
+        audit,
+        statistics,
+        reports,
+    ):
         app.include_router(module.router)
     return app
