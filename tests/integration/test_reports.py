@@ -428,7 +428,6 @@ def test_the_scheduler_builds_what_is_due_once(ledger: Ledger, world: World) -> 
     reports; a second look finds them built and stores nothing."""
     reports = Reports(ledger)
     today = date(2026, 1, 3)
-    ledger.clock = lambda: datetime(2026, 1, 3, 9, tzinfo=UTC)  # type: ignore[method-assign]
     assert sorted((j.kind, j.period) for j in reports.due(today)) == [
         ("alt2", "2025"),
         ("alt2_summary", "2025"),
@@ -670,3 +669,23 @@ def test_unknown_document_is_refused_before_anything_is_recorded(
     with pytest.raises(InvalidValue):
         ledger.record_reprint(reg, document="facture", number=1, actor="c")
     assert ledger.register(reg).version == 12
+
+
+def test_the_api_process_builds_the_reports_due_on_its_own(
+    settings: Settings, ledger: Ledger, world: World
+) -> None:
+    """Started with the projections followed, the API process looks for reports due (here
+    at once) and builds last month's monthly report and last year's annual ones, with no
+    command; the lifespan stops the thread on shutdown."""
+    import time
+
+    auto = settings.model_copy(update={"reports_auto": True, "reports_first_delay": 0.0})
+    store = Reports(ledger).store
+    assert store.list() == []
+    with TestClient(create_app(auto, ledger=ledger)):
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and len(store.list()) < 9:
+            time.sleep(0.2)
+    found = {(r.kind, r.period) for r in store.list()}
+    assert found == {("monthly", "2025-02"), ("alt2", "2024"), ("alt2_summary", "2024")}
+    assert len(store.list()) == 9

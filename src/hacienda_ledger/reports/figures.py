@@ -21,7 +21,7 @@ from typing import Any
 from uuid import UUID
 
 from hacienda_ledger.aggregates.errors import InvalidPeriod
-from hacienda_ledger.aggregates.values import PARIS, Mode, paris_day
+from hacienda_ledger.aggregates.values import PARIS, Mode
 from hacienda_ledger.application import Ledger
 from hacienda_ledger.application.projecting import ProjectionQueries
 from hacienda_ledger.projections.balances import instant
@@ -439,7 +439,3 @@ def rate_of(occupied: int, available: int) -> Decimal | None:
     if not available:
         return None
     return Decimal(2 * occupied * 10000 + available) // (2 * available) / Decimal(10000)
-
-
-def today_in_paris(moment: datetime) -> date:
-    return paris_day(moment)

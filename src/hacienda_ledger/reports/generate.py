@@ -63,13 +63,17 @@ class Reports:
 
     # --- what to build ------------------------------------------------------------------
 
-    def month_jobs(self, month: str, aires: Sequence[UUID] | None = None) -> list[Job]:
-        Period.month(month).require_over(paris_day(self.ledger.clock()))
+    def month_jobs(
+        self, month: str, aires: Sequence[UUID] | None = None, *, today: date | None = None
+    ) -> list[Job]:
+        Period.month(month).require_over(today or paris_day(self.ledger.clock()))
         return [Job("monthly", a, month) for a in self.aire_ids(aires)]
 
-    def year_jobs(self, year: int, aires: Sequence[UUID] | None = None) -> list[Job]:
+    def year_jobs(
+        self, year: int, aires: Sequence[UUID] | None = None, *, today: date | None = None
+    ) -> list[Job]:
         period = Period.year(year)
-        period.require_over(paris_day(self.ledger.clock()))
+        period.require_over(today or paris_day(self.ledger.clock()))
         ids = self.aire_ids(aires)
         jobs = [Job("alt2", a, period.text) for a in ids]
         if aires is None:
@@ -163,14 +167,12 @@ class Reports:
 
     def due(self, today: date) -> list[Job]:
         """The jobs the service builds on its own on ``today``: last month, last year."""
-        month = date(today.year, today.month, 1)
         previous_month = (
-            f"{month.year - 1}-12" if month.month == 1 else f"{month.year}-{month.month - 1:02d}"
+            f"{today.year - 1}-12" if today.month == 1 else f"{today.year}-{today.month - 1:02d}"
         )
-        jobs = [Job("monthly", a, previous_month) for a in self.aire_ids()]
-        year = today.year - 1
-        if year >= 2000:
-            jobs.extend(self.year_jobs(year))
+        jobs = self.month_jobs(previous_month, today=today)
+        if today.year - 1 >= 2000:
+            jobs.extend(self.year_jobs(today.year - 1, today=today))
         return jobs
 
     def run_due(self, today: date) -> list[StoredReport]:

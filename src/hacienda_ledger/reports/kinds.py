@@ -18,7 +18,7 @@ from hacienda_ledger.reports.figures import (
     Period,
     rate_of,
 )
-from hacienda_ledger.reports.french import MONTHS, label, month_fr
+from hacienda_ledger.reports.french import MONTHS, label, money, month_fr
 from hacienda_ledger.reports.render import Chart, Column, Report, Section, identity_lines
 
 KINDS = ("monthly", "alt2", "alt2_summary", "dsp")
@@ -322,8 +322,8 @@ def alt2(f: Alt2Figures, generated_at: datetime) -> Report:
     )
     if rates is not None:
         note += (
-            f" Montants mensuels par place : part fixe {rates.fixed_cents_per_place / 100:.2f} €,"
-            f" part variable {rates.variable_cents_per_place / 100:.2f} €.".replace(".", ",")
+            f" Montants mensuels par place : part fixe {money(rates.fixed_cents_per_place)},"
+            f" part variable {money(rates.variable_cents_per_place)}."
         )
     return Report(
         title=f"{TITLES['alt2']} {f.period.text} — {f.aire.code}",

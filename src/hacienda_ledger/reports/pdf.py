@@ -124,7 +124,12 @@ class Document(FPDF):
             self.set_font(FONT, "B", size)
             self.set_fill_color(*LIGHT)
             for text, width in zip(headers, widths, strict=True):
+                fitted = size  # a long title is set smaller rather than overflow its cell
+                while fitted > 5 and self.get_string_width(text) > width - 1.5:
+                    fitted -= 0.5
+                    self.set_font(FONT, "B", fitted)
                 self.cell(width, height + 1, text, border=1, align="C", fill=True)
+                self.set_font(FONT, "B", size)
             self.ln(height + 1)
             self.set_font(FONT, "", size)
 
