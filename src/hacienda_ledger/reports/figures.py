@@ -200,11 +200,16 @@ class DspFigures:
 
 
 class Figures:
-    """Reads the figures of every report for one ledger (through its projections)."""
+    """Reads the figures of every report for one ledger (through its projections).
+
+    It keeps the receivables of the last period end asked about and each aire's ALT2 year,
+    which several reports of one run share: use a fresh one for each run."""
 
     def __init__(self, ledger: Ledger, queries: ProjectionQueries) -> None:
         self.ledger = ledger
         self.queries = queries
+        self._receivables_cache: dict[str, dict[str, int]] = {}
+        self._alt2_cache: dict[tuple[UUID, int], Alt2Figures] = {}
 
     # --- reference data -------------------------------------------------------------------
 
@@ -301,7 +306,7 @@ class Figures:
             departures=sum(d.departures for d in occupancy.days),
             money=money,
             cancellations=tuple(e for e in journal if e.kind == "cancellation"),
-            deposits=self._deposits(info.id, period),
+            deposits=self._deposits(info, period),
             remittances=tuple(e for e in journal if e.kind == "remittance"),
             counts=tuple(e for e in journal if e.kind == "count"),
             register_closures=tuple(e for e in journal if e.kind.endswith("_closure")),
@@ -367,13 +372,18 @@ class Figures:
                 )
         return events
 
-    def _deposits(self, aire_id: str, period: Period) -> Deposits:
-        rows = self.queries.select(
-            "cash_journal",
-            "deposit_movements",
-            where={"aire_id": aire_id},
-            between=("day", None, period.last),
-        )
+    def _deposits(self, info: AireInfo, period: Period) -> Deposits:
+        rows = [
+            row
+            for register_id in info.register_ids
+            for row in self.queries.select(
+                "cash_journal",
+                "deposit_movements",
+                where={"register_id": register_id},
+                between=("day", None, period.last),
+            )
+            if row["aire_id"] == info.id
+        ]
         totals = dict.fromkeys(("received", "cancelled", "refunded", "withheld"), 0)
         held = 0
         reasons: dict[str, int] = {}
@@ -395,27 +405,42 @@ class Figures:
 
     def _unpaid(self, aire_id: str, period: Period) -> tuple[Unpaid, ...]:
         stays = self.queries.select("balances", "stays", where={"aire_id": aire_id})
-        end = instant(period.end_instant())
+        owed = self._receivables(period.end_instant())
         unpaid = []
         for stay in stays:
-            postings = self.queries.select(
-                "balances",
-                "postings",
-                where={"account": f"receivable/{stay['stay_id']}"},
-                between=("recorded_at", None, end),
-            )
-            balance = sum(p["amount_cents"] for p in postings)
+            balance = owed.get(stay["stay_id"], 0)
             if balance > 0:
                 unpaid.append(Unpaid(stay["stay_id"], stay["household_ref"], balance))
         return tuple(unpaid)
 
+    def _receivables(self, end: datetime) -> dict[str, int]:
+        """Every stay's receivable as of ``end`` (sum of the postings recorded up to it), read
+        in one pass over the postings and kept for the other aires of the same period."""
+        key = instant(end)
+        if key not in self._receivables_cache:
+            owed: dict[str, int] = {}
+            for posting in self.queries.select(
+                "balances", "postings", between=("recorded_at", None, key)
+            ):
+                account: str = posting["account"]
+                if account.startswith("receivable/"):
+                    stay = account.removeprefix("receivable/")
+                    owed[stay] = owed.get(stay, 0) + posting["amount_cents"]
+            self._receivables_cache = {key: owed}
+        return self._receivables_cache[key]
+
     # --- annual -------------------------------------------------------------------------
 
     def alt2(self, aire_id: UUID, year: int) -> Alt2Figures:
-        period = Period.year(year)
-        info = self.aire(aire_id)
-        months = self.queries.alt2(aire_id, year, period.last)
-        return Alt2Figures(info, period, months, self.heads(info.register_ids, period))
+        """One aire's ALT2 year (kept: the operator summary reads every aire's again)."""
+        if (aire_id, year) not in self._alt2_cache:
+            period = Period.year(year)
+            info = self.aire(aire_id)
+            months = self.queries.alt2(aire_id, year, period.last)
+            self._alt2_cache[(aire_id, year)] = Alt2Figures(
+                info, period, months, self.heads(info.register_ids, period)
+            )
+        return self._alt2_cache[(aire_id, year)]
 
     def dsp(self, aire_id: UUID, year: int) -> DspFigures:
         period = Period.year(year)

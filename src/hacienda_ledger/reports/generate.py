@@ -127,27 +127,27 @@ class Reports:
             content = render(report, fmt)
             revision = revisions[fmt] + 1
             name = f"{job.kind}-{aire_key[:8] or 'operateur'}-{job.period}"
-            stored.append(
-                self.store.add(
-                    StoredReport(
-                        report_id=report_id(job.kind, aire_key, job.period, fmt, revision),
-                        kind=job.kind,
-                        aire_id=aire_id,
-                        collectivite_id=collectivite_id,
-                        sector=sector,
-                        period=job.period,
-                        format=fmt,
-                        revision=revision,
-                        generated_at=moment.isoformat(),
-                        software_version=__version__,
-                        sha256=sha256(content),
-                        size=len(content),
-                        filename=f"{name}{'' if revision == 1 else f'-r{revision}'}.{fmt}",
-                        media_type=MEDIA_TYPES[fmt],
-                    ),
-                    content,
-                )
+            added = self.store.add(
+                StoredReport(
+                    report_id=report_id(job.kind, aire_key, job.period, fmt, revision),
+                    kind=job.kind,
+                    aire_id=aire_id,
+                    collectivite_id=collectivite_id,
+                    sector=sector,
+                    period=job.period,
+                    format=fmt,
+                    revision=revision,
+                    generated_at=moment.isoformat(),
+                    software_version=__version__,
+                    sha256=sha256(content),
+                    size=len(content),
+                    filename=f"{name}{'' if revision == 1 else f'-r{revision}'}.{fmt}",
+                    media_type=MEDIA_TYPES[fmt],
+                ),
+                content,
             )
+            if added is not None:
+                stored.append(added)
         return stored
 
     def run(
@@ -157,6 +157,9 @@ class Reports:
         force: bool = False,
         on_job: Callable[[Job, list[StoredReport]], None] | None = None,
     ) -> list[StoredReport]:
+        # Figures keep what several reports of one run share (receivables at a period's end,
+        # each aire's ALT2 year for the summary): a run starts with fresh ones.
+        self.figures = Figures(self.ledger, self.queries)
         stored: list[StoredReport] = []
         for job in jobs:
             done = self.build(job, force=force)

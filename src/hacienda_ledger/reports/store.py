@@ -85,15 +85,19 @@ class ReportStore:
             row = cur.fetchone()
         return int(row[0]) if row and row[0] is not None else 0
 
-    def add(self, report: StoredReport, content: bytes) -> StoredReport:
+    def add(self, report: StoredReport, content: bytes) -> StoredReport | None:
+        """Store a report file; None when that revision is already stored (another process,
+        such as a second API worker, built it first)."""
         values = [getattr(report, c) for c in COLUMNS]
         marks = ", ".join(self.db.mark for _ in range(len(COLUMNS) + 1))
         with self.db.transaction() as cur:
             cur.execute(
-                f"INSERT INTO reports ({', '.join(COLUMNS)}, content) VALUES ({marks})",
+                f"INSERT INTO reports ({', '.join(COLUMNS)}, content) VALUES ({marks}) "
+                "ON CONFLICT DO NOTHING",
                 [*values, content],
             )
-        return report
+            inserted = cur.rowcount == 1
+        return report if inserted else None
 
     def list(
         self,
