@@ -179,7 +179,7 @@ def test_monthly_report_names_its_aire_period_time_version_and_chain_head(
         assert "février 2025" in found
         assert "05/03/2025 à 10:00" in found  # 09:00 UTC in Paris
         assert "hacienda-ledger 0.1.0" in found
-    assert head in text.replace("  ", " ") or head.replace(" ", "") in text.replace(" ", "")
+    assert head.replace(" ", "") in text.replace(" ", "")  # the PDF wraps the line anywhere
     assert identity[f"Régie {register.regie_ref}"].endswith(head)
     xlsx = dict(r[:2] for r in sheet_rows(files["xlsx"], "Identification")[1:])
     assert xlsx[f"Régie {register.regie_ref}"].endswith(head)
@@ -365,7 +365,8 @@ def test_documents_render_and_reprints_are_recorded_and_numbered(
     assert "annulée le 14/02/2025" in cancelled
     slip = pdf_text(documents.render(reg, "slip", 1).content)
     assert "Bordereau de versement n°1" in slip and "Total versé 33,00 €" in slip
-    assert "3 14/02/2025 Espèces 5,00 € annulée" in slip
+    assert "1 03/02/2025 Espèces 0,00 € 150,00 €" in slip  # the deposit is not remitted
+    assert "3 14/02/2025 Espèces 5,00 € 0,00 € annulée" in slip
 
     original = documents.render(reg, "receipt", 2).content
     assert documents.render(reg, "receipt", 2).content == original  # the same every time
@@ -660,6 +661,7 @@ def test_unknown_document_is_refused_before_anything_is_recorded(
     from hacienda_ledger.aggregates.errors import SlipNotFound
 
     reg = world.site.register_id
+    version = ledger.register(reg).version
     with pytest.raises(ReceiptNotFound):
         ledger.record_reprint(reg, document="receipt", number=0, actor="c")
     with pytest.raises(SlipNotFound):
@@ -668,7 +670,7 @@ def test_unknown_document_is_refused_before_anything_is_recorded(
 
     with pytest.raises(InvalidValue):
         ledger.record_reprint(reg, document="facture", number=1, actor="c")
-    assert ledger.register(reg).version == 12
+    assert ledger.register(reg).version == version
 
 
 def test_the_api_process_builds_the_reports_due_on_its_own(

@@ -180,10 +180,18 @@ class Documents:
             if n is None or not lo <= n <= hi:
                 continue
             entry = receipts.setdefault(
-                n, {"day": r["day"], "method": r["method"], "amount": 0, "cancelled": False}
+                n,
+                {
+                    "day": r["day"],
+                    "method": r["method"],
+                    "amount": 0,
+                    "deposit": 0,
+                    "cancelled": False,
+                },
             )
             if r["kind"] == "receipt":
-                entry["amount"] += r["amount_in_cents"]
+                side = "deposit" if r["revenue_type"] == "deposit" else "amount"
+                entry[side] += r["amount_in_cents"]
             elif r["kind"] == "cancellation" and r["version"] <= first["version"]:
                 entry["cancelled"] = True
         register = self.figures.ledger.register(register_id)
@@ -216,11 +224,12 @@ class Documents:
                 Section(
                     "Quittances couvertes",
                     (
-                        Column("Quittance n°", "int", 30),
-                        Column("Jour", "date", 30),
+                        Column("Quittance n°", "int", 26),
+                        Column("Jour", "date", 26),
                         Column("Mode", "text"),
-                        Column("Montant", "money"),
-                        Column("État", "text"),
+                        Column("Recettes", "money"),
+                        Column("Dépôt de garantie", "money"),
+                        Column("État", "text", 22),
                     ),
                     tuple(
                         (
@@ -228,10 +237,13 @@ class Documents:
                             e["day"],
                             label(e["method"]),
                             e["amount"],
+                            e["deposit"],
                             "annulée" if e["cancelled"] else "",
                         )
                         for n, e in sorted(receipts.items())
                     ),
+                    note="Les dépôts de garantie sont des fonds de tiers : ils restent en caisse "
+                    "jusqu'à leur remboursement ou leur retenue et ne sont pas versés ici.",
                 ),
             ),
             generated_at=moment,

@@ -100,7 +100,11 @@ class Document(FPDF):
     def key_values(self, pairs: Sequence[tuple[str, str]], *, size: float = 9) -> None:
         width = 52
         for key, value in pairs:
-            self.set_font(FONT, "B", size)
+            fitted = size  # a long key is set smaller rather than run into its value
+            self.set_font(FONT, "B", fitted)
+            while fitted > 5 and self.get_string_width(key) > width - 1.5:
+                fitted -= 0.5
+                self.set_font(FONT, "B", fitted)
             self.cell(width, size * 0.5, key, new_x=XPos.RIGHT, new_y=YPos.TOP)
             self.set_font(FONT, "", size)
             self.multi_cell(0, size * 0.5, value, align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
