@@ -4,6 +4,8 @@
     hacienda-ledger demo [--no-journal]                          load the demo (once), print tokens
     hacienda-ledger verify [--register ID]                       verify every register's chain
     hacienda-ledger users create --name N --role R [...]         create a user, print its token
+    hacienda-ledger reports generate --month YYYY-MM | --year YYYY [--force]
+                                                                 build and store the reports due
 
 The database is ``HACIENDA_DATABASE_URL`` (or ``--database-url``).
 """
@@ -156,6 +158,55 @@ def _rebuild(args: argparse.Namespace) -> int:
     return 1 if differences else 0
 
 
+def _reports(args: argparse.Namespace) -> int:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    from hacienda_ledger.aggregates.errors import LedgerError
+    from hacienda_ledger.application import Ledger
+    from hacienda_ledger.reports.generate import Job, Reports
+    from hacienda_ledger.reports.store import StoredReport
+
+    if (args.month is None) == (args.year is None):
+        print("error: give --month YYYY-MM or --year YYYY", file=sys.stderr)
+        return 2
+    ledger = Ledger(_settings(args))
+    try:
+        reports = Reports(ledger)
+        aires = [UUID(a) for a in args.aire] if args.aire else None
+        try:
+            jobs = (
+                reports.month_jobs(args.month, aires)
+                if args.month
+                else reports.year_jobs(args.year, aires)
+            )
+        except LedgerError as exc:
+            print(f"error: {exc.code}: {exc.detail}", file=sys.stderr)
+            return 1
+        stored = skipped = 0
+        with Progress(
+            "[progress.description]{task.description}",
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+        ) as bar:
+            task = bar.add_task(f"reports {args.month or args.year}", total=len(jobs))
+
+            def done(job: Job, files: list[StoredReport]) -> None:
+                nonlocal stored, skipped
+                stored += len(files)
+                skipped += not files
+                bar.advance(task)
+
+            reports.run(jobs, force=args.force, on_job=done)
+        print(
+            f"{len(jobs)} reports: {stored} files stored, {skipped} already there "
+            f"(--force stores a new revision)"
+        )
+    finally:
+        ledger.close()
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="hacienda-ledger", description="Ledger of aires d'accueil"
@@ -197,6 +248,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     create.add_argument("--aire", action="append", help="a cashier's aire id (repeat)")
     create.add_argument("--collectivite", help="an auditor's collectivité id")
 
+    reports = sub.add_parser("reports", help="build and store reports")
+    reports_sub = reports.add_subparsers(dest="reports_command", required=True)
+    generate = reports_sub.add_parser(
+        "generate", help="every report due for a month (monthly) or a year (ALT2, DSP)"
+    )
+    generate.add_argument("--month", help="YYYY-MM: the monthly activity reports")
+    generate.add_argument("--year", type=int, help="YYYY: ALT2 declarations and DSP reports")
+    generate.add_argument("--aire", action="append", help="one aire id (repeat; default: all)")
+    generate.add_argument(
+        "--force", action="store_true", help="store a new revision of reports already built"
+    )
+
     args = parser.parse_args(argv)
     if args.command == "serve":
         return _serve(args)
@@ -214,6 +277,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _project(args)
     if args.command == "rebuild":
         return _rebuild(args)
+    if args.command == "reports":
+        return _reports(args)
     return 2
 
 

@@ -58,6 +58,17 @@ class Settings(BaseSettings):
         description="follow the stream into the projection tables inside the API process "
         "(read-your-writes); say no when `hacienda-ledger project` runs on its own",
     )
+    reports_auto: bool = Field(
+        default=True,
+        description="the API process generates the reports due (last month's monthly "
+        "reports, last year's ALT2 and DSP reports) on its own, when missing",
+    )
+    reports_interval: float = Field(
+        default=3600.0, gt=0, description="seconds between two looks for reports due"
+    )
+    reports_first_delay: float = Field(
+        default=60.0, ge=0, description="seconds after start-up before the first look"
+    )
     log_json: bool | None = Field(default=None, description="JSON logs (default: not a TTY)")
 
     @field_validator("database_url")

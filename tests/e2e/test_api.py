@@ -1721,6 +1721,11 @@ ROUTES: list[tuple[str, str]] = [
     ("GET", "/v1/aires/{aire_id}/occupancy"),
     ("GET", "/v1/aires/{aire_id}/alt2"),
     ("GET", "/v1/aires/{aire_id}/revenue"),
+    ("GET", "/v1/reports"),
+    ("GET", "/v1/reports/{report_id}"),
+    ("GET", "/v1/registers/{register_id}/documents/{document}/{number}"),
+    ("POST", "/v1/registers/{register_id}/documents/{document}/{number}/reprints"),
+    ("GET", "/v1/exports/{table}"),
 ]
 OPEN_ROUTES = [("GET", "/health"), ("GET", "/ready")]
 
@@ -1747,6 +1752,9 @@ def test_every_route_needs_a_valid_bearer_token(world: World, authorization: str
         "stay_id": stay_id,
         "register_id": world.register_a,
         "number": "1",
+        "document": "receipt",
+        "report_id": str(uuid4()),
+        "table": "revenue_monthly",
     }
     headers = {"Idempotency-Key": "k"}
     if authorization is not None:

@@ -46,3 +46,4 @@ def test_the_cashiers_day_in_the_api_docs_runs(tmp_path: Path) -> None:
     assert '"deposit_held_cents": 0' in out
     assert '"ok": true' in out
     assert '"code": "validation_error"' in out
+    assert "application/pdf" in out and "x-copy: 1" in out.lower()

@@ -241,6 +241,8 @@ def more_scenario(ledger: Ledger, clock: Clock) -> None:
     ledger.post_receipt(
         reg, stay_id=stays[2], method="card", lines=[("electricity", 1234)], actor="c"
     )
+    ledger.record_reprint(reg, document="receipt", number=1, actor="c")
+    ledger.record_reprint(reg, document="slip", number=1, actor="c")
     clock.advance(days=1)
     ledger.close_period(reg, period="day", day=paris_day(clock()) - timedelta(days=1), actor="c")
     # 29 March 2026 is the daylight-saving day in Paris: 01:30 UTC is 03:30 CEST that day

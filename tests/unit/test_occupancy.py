@@ -23,6 +23,7 @@ from hacienda_ledger.projections.occupancy import (
     ALT2_DEFAULT_RATES,
     CLOSURES,
     EMPLACEMENTS,
+    EXTENSIONS,
     OUT_OF_SERVICE,
     STAY_PEOPLE,
     STAYS,
@@ -154,7 +155,7 @@ ADULTS_2 = Composition(2)
 
 
 def test_projection_names_its_tables_and_topics() -> None:
-    """It reads exactly the six Aire/Stay events that carry occupancy facts."""
+    """It reads exactly the seven Aire/Stay events that carry occupancy facts."""
     projection = OccupancyProjection()
     assert projection.name == "occupancy"
     assert [t.name for t in projection.tables] == [
@@ -163,6 +164,7 @@ def test_projection_names_its_tables_and_topics() -> None:
         CLOSURES,
         STAYS,
         STAY_PEOPLE,
+        EXTENSIONS,
     ]
     assert set(projection.topics) == {
         topic_of(Aire.EmplacementAdded),
@@ -171,10 +173,40 @@ def test_projection_names_its_tables_and_topics() -> None:
         topic_of(Aire.ClosureScheduled),
         topic_of(Stay.Opened),
         topic_of(Stay.Departed),
+        topic_of(Stay.Extended),
     }
     assert projection.topics[0] == "hacienda_ledger.aggregates.aire:Aire.EmplacementAdded"
     for t in projection.tables:
         assert {c.type for c in t.columns} <= {"int", "text", "decimal", "date", "bool"}
+
+
+def test_fold_extensions_granted_with_their_aire_day_reason_and_end() -> None:
+    """Each extension granted is a row: the stay's aire, the Paris day it was granted (23:30
+    UTC on 31 May = 1 June in Paris), the reason and the end date; no evidence reference."""
+    world = World()
+    world.add("1", 2, utc(2025, 1, 10))
+    stay = world.arrive("a", "1", utc(2025, 3, 1, 10), ADULTS_2)
+    stay.extend(
+        reason="school",
+        evidence_ref="CERT-1",
+        until=date(2025, 7, 15),
+        actor="m",
+        at=utc(2025, 5, 31, 23, 30),
+    )
+    stay.extend(
+        reason="work",
+        evidence_ref="CONTRAT-2",
+        until=date(2025, 9, 30),
+        actor="m",
+        at=utc(2025, 7, 10, 9),
+    )
+    world.take(stay)
+    rows = world.fold().rows(EXTENSIONS)
+    assert [(r["aire_id"], r["granted_on"], r["reason"], r["until"]) for r in rows] == [
+        (world.aire_id, date(2025, 6, 1), "school", date(2025, 7, 15)),
+        (world.aire_id, date(2025, 7, 10), "work", date(2025, 9, 30)),
+    ]
+    assert all("evidence_ref" not in r for r in rows)
 
 
 def test_fold_emplacement_added_on_its_paris_day() -> None:

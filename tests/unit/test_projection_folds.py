@@ -82,6 +82,7 @@ def register_events() -> list[object]:
     r.remit(through_receipt=3, amounts_by_method={"card": 2400}, actor="c", at=tick())
     r.count_cash(counted_cents=6900, actor="c", at=tick())  # book 7000: short 100
     r.count_cash(counted_cents=7000, actor="c", at=tick())  # book 6900: over 100
+    r.reprint(document="slip", number=1, actor="c", at=tick())
     r.close_period(period="day", day=date(2025, 3, 3), actor="c", at=tick())
     return list(r.collect_events())
 
@@ -119,7 +120,8 @@ def test_cash_journal_lines_and_running_balances() -> None:
         (10, 0, "cash_short", None, "cash", 0, 100, 6900, 0),
         (11, 0, "count", None, None, 0, 0, 6900, 0),
         (12, 0, "cash_over", None, "cash", 100, 0, 7000, 0),
-        (13, 0, "day_closure", None, None, 0, 0, 7000, 0),
+        (13, 0, "reprint", None, None, 0, 0, 7000, 0),
+        (14, 0, "day_closure", None, None, 0, 0, 7000, 0),
     ]
     remittance = rows[8]
     assert (remittance["slip_number"], remittance["first_receipt"], remittance["last_receipt"]) == (
@@ -136,6 +138,22 @@ def test_cash_journal_lines_and_running_balances() -> None:
         for e in events  # type: ignore[attr-defined]
         if e.originator_version == r["version"]
     )  # type: ignore[attr-defined]
+
+
+def test_deposit_movements_per_aire_with_kind_reason_and_amount() -> None:
+    """Deposits received, refunded and withheld (with the reason) are rows of their aire and
+    stay; receipts without a deposit line and other events leave no row."""
+    events = register_events()
+    rows = fold(CashJournalProjection(), list(enumerate(events, start=1))).rows("deposit_movements")
+    assert [
+        (r["version"], r["aire_id"], r["stay_id"], r["kind"], r["reason"], r["amount_cents"])
+        for r in rows
+    ] == [
+        (2, str(AIRE), str(STAY), "received", None, 15000),
+        (6, str(AIRE), str(STAY), "withheld", "damage", 2000),
+        (7, str(AIRE), str(STAY), "refunded", None, 13000),
+    ]
+    assert {r["day"] for r in rows} == {date(2025, 3, 3)}
 
 
 def test_balances_fold_every_financial_event_and_sum_to_zero() -> None:

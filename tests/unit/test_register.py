@@ -1247,3 +1247,106 @@ def test_open_receipts_remember_what_a_cancellation_needs() -> None:
     receipt(register, ("pitch_fee", 2100), method="card")
     expected = {"1": OpenReceipt(1, AIRE_ID, STAY_ID, "card", (ReceiptLine("pitch_fee", 2100),))}
     assert expected == register.open_receipts
+
+
+# --- reprints of documents -------------------------------------------------------------------
+
+
+def test_a_reprint_is_numbered_per_document_and_moves_no_money() -> None:
+    """Given receipts 1 and 2 and slip 1: reprinting receipt 2 twice records copies 1 and 2,
+    the slip's own count starts at 1, and balances and receipt numbers do not move."""
+    register = open_register()
+    receipt(register, ("deposit", 15000))
+    receipt(register, ("pitch_fee", 2100), method="card")
+    remit(register, 2, card=2100)
+    register.collect_events()
+    balances = dict(register.balances)
+    when = at(1, 7)
+    copies = [
+        register.reprint(document="receipt", number=2, actor="cashier", at=when),
+        register.reprint(document="receipt", number=2, actor="cashier", at=when),
+        register.reprint(document="slip", number=1, actor="cashier", at=when),
+        register.reprint(document="deposit_receipt", number=1, actor="cashier", at=when),
+    ]
+    assert copies == [1, 2, 1, 1]
+    events = register.collect_events()
+    assert [body(e) for e in events] == [
+        (
+            CashRegister.DocumentReprinted,
+            {
+                **header(register, 5, when),
+                "document": "receipt",
+                "number": 2,
+                "copy": 1,
+                "actor": "cashier",
+            },
+        ),
+        (
+            CashRegister.DocumentReprinted,
+            {
+                **header(register, 6, when),
+                "document": "receipt",
+                "number": 2,
+                "copy": 2,
+                "actor": "cashier",
+            },
+        ),
+        (
+            CashRegister.DocumentReprinted,
+            {
+                **header(register, 7, when),
+                "document": "slip",
+                "number": 1,
+                "copy": 1,
+                "actor": "cashier",
+            },
+        ),
+        (
+            CashRegister.DocumentReprinted,
+            {
+                **header(register, 8, when),
+                "document": "deposit_receipt",
+                "number": 1,
+                "copy": 1,
+                "actor": "cashier",
+            },
+        ),
+    ]
+    assert register.balances == balances and register.last_number == 2
+    assert all(e.hash == event_hash(get_topic(type(e)), vars(e)) for e in events)
+    assert [e.prev_hash for e in events[1:]] == [e.hash for e in events[:-1]]
+
+
+@pytest.mark.parametrize(
+    ("document", "number", "code"),
+    [
+        ("receipt", 0, "receipt_not_found"),
+        ("receipt", 2, "receipt_not_found"),
+        ("deposit_receipt", 3, "receipt_not_found"),
+        ("slip", 1, "slip_not_found"),
+        ("invoice", 1, "invalid_value"),
+    ],
+)
+def test_reprint_refuses_a_document_that_was_never_printed(
+    document: str, number: int, code: str
+) -> None:
+    """Given one receipt and no slip, a reprint of anything else is refused, recording nothing."""
+    register = open_register()
+    receipt(register, ("pitch_fee", 300))
+    register.collect_events()
+    before = snapshot(register)
+    with pytest.raises(LedgerError) as error:
+        register.reprint(document=document, number=number, actor="cashier", at=at(1, 7))
+    assert error.value.code == code
+    assert unchanged(register, before)
+
+
+def test_a_register_snapshotted_before_reprints_existed_counts_from_one() -> None:
+    """A register restored without ``reprints`` in its state (snapshots taken before the
+    event existed) numbers its first reprint 1."""
+    register = open_register()
+    receipt(register, ("pitch_fee", 300))
+    register.collect_events()
+    del register.reprints
+    assert register.reprint(document="receipt", number=1, actor="c", at=at(1, 7)) == 1
+    assert register.reprint(document="receipt", number=1, actor="c", at=at(1, 7)) == 2

@@ -13,6 +13,8 @@ The tree::
     │   ├── RegisterNotFound        register_not_found
     │   ├── EmplacementNotFound     emplacement_not_found
     │   ├── ReceiptNotFound         receipt_not_found
+    │   ├── SlipNotFound            slip_not_found
+    │   ├── ReportNotFound          report_not_found
     │   └── ReadingNotFound         reading_not_found
     ├── Conflict                                      -> 409
     │   ├── AlreadyExists           already_exists
@@ -101,6 +103,14 @@ class EmplacementNotFound(NotFound):
 
 class ReceiptNotFound(NotFound):
     code = "receipt_not_found"
+
+
+class SlipNotFound(NotFound):
+    code = "slip_not_found"
+
+
+class ReportNotFound(NotFound):
+    code = "report_not_found"
 
 
 class ReadingNotFound(NotFound):

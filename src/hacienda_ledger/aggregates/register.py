@@ -26,6 +26,7 @@ from hacienda_ledger.aggregates.errors import (
     ReceiptAlreadyCancelled,
     ReceiptAlreadyRemitted,
     ReceiptNotFound,
+    SlipNotFound,
 )
 from hacienda_ledger.aggregates.integrity import GENESIS, event_hash, topic_of
 from hacienda_ledger.aggregates.values import (
@@ -120,6 +121,7 @@ class CashRegister(Aggregate):
             register.closed_months = ()
             register.closed_years = ()
             register.last_closure = None
+            register.reprints = {}
             register.head_hash = self.hash
 
     class ReceiptIssued(Event):
@@ -252,6 +254,20 @@ class CashRegister(Aggregate):
                 self.originator_version,
             )
 
+    class DocumentReprinted(Event):
+        """A receipt, deposit receipt or remittance slip was printed again (copy 1, 2...)."""
+
+        document: str
+        number: int
+        copy: int
+        actor: str
+
+        def evolve(self, register: CashRegister) -> None:
+            # Registers snapshotted before reprints existed have no ``reprints`` yet.
+            reprints = dict(getattr(register, "reprints", {}))
+            reprints[f"{self.document}/{self.number}"] = self.copy
+            register.reprints = reprints
+
     class DayClosed(PeriodClosedEvent):
         period = Period.DAY
 
@@ -297,6 +313,7 @@ class CashRegister(Aggregate):
         self.closed_months: tuple[str, ...]
         self.closed_years: tuple[int, ...]
         self.last_closure: tuple[str, str, str, int] | None
+        self.reprints: dict[str, int]  # "receipt/12" -> copies reprinted so far
         self.head_hash: str
 
     # --- state helpers (used only by events) --------------------------------------------
@@ -709,6 +726,25 @@ class CashRegister(Aggregate):
             actor=actor,
         )
 
+    def reprint(self, *, document: str, number: int, actor: str, at: datetime) -> int:
+        """Record one more copy of a printed document; returns its copy number (1, 2...).
+
+        ``document`` is ``receipt`` or ``deposit_receipt`` (numbered by receipt) or
+        ``slip`` (numbered by bordereau). A reprint is dated now, so it is refused only when
+        now lies in a closed period (never, in practice: closures seal the past)."""
+        if document not in DOCUMENTS:
+            raise InvalidValue(f"document is one of {', '.join(DOCUMENTS)}", field="document")
+        last = self.last_slip_number if document == "slip" else self.last_number
+        if not 1 <= number <= last:
+            raise (SlipNotFound if document == "slip" else ReceiptNotFound)(
+                f"no {document.replace('_', ' ')} {number} on this register", field="number"
+            )
+        copy = int(getattr(self, "reprints", {}).get(f"{document}/{number}", 0)) + 1
+        self._append(
+            self.DocumentReprinted, at, document=document, number=number, copy=copy, actor=actor
+        )
+        return copy
+
     def _method(self, method: PaymentMethod | str) -> str:
         try:
             value = PaymentMethod(method).value
@@ -730,6 +766,9 @@ class CashRegister(Aggregate):
     @property
     def remittance_due(self) -> bool:
         return self.cash_in_hand_cents >= self.cash_ceiling_cents
+
+
+DOCUMENTS = ("receipt", "deposit_receipt", "slip")
 
 
 def _members(enum: Any, values: tuple[str, ...], field: str) -> tuple[str, ...]:

@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from hacienda_ledger import __version__
 from hacienda_ledger.aggregates.errors import LedgerError
 from hacienda_ledger.aggregates.integrity import VerificationReport
+from hacienda_ledger.aggregates.values import paris_day
 from hacienda_ledger.api import logs, problems
 from hacienda_ledger.api.routes import (
     aires,
@@ -20,12 +21,15 @@ from hacienda_ledger.api.routes import (
     collectivites,
     health,
     registers,
+    reports,
     statistics,
     stays,
     users,
 )
 from hacienda_ledger.application import Ledger, projecting
 from hacienda_ledger.application.watch import ChainWatch
+from hacienda_ledger.projections.runner import Runner
+from hacienda_ledger.reports.generate import Reports, Scheduler
 from hacienda_ledger.settings import Settings
 
 DESCRIPTION = """
@@ -53,6 +57,18 @@ def _report_chain(register_id: UUID, report: VerificationReport) -> None:
     )
 
 
+def report_scheduler(reports_: Reports, followers: Runner, settings: Settings) -> Scheduler:
+    """The reports due, built on their own once the projections have caught up."""
+    ledger = reports_.ledger
+    return Scheduler(
+        reports_,
+        interval=settings.reports_interval,
+        delay=settings.reports_first_delay,
+        today=lambda: paris_day(ledger.clock()),
+        caught_up=lambda: followers.wait(ledger.last_position(), timeout=60.0),
+    )
+
+
 def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -> FastAPI:
     settings = settings or Settings()
     logs.configure(settings.log_json)
@@ -69,8 +85,13 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
                 log.warning("admin_token_ignored", reason="the database already has users")
         followers = projecting.runner(app.state.ledger) if settings.run_projections else None
         app.state.queries = projecting.ProjectionQueries(app.state.ledger, followers)
+        app.state.reports = Reports(app.state.ledger, app.state.queries)
+        scheduler = None
         if followers is not None:
             followers.start()
+            if settings.reports_auto:
+                scheduler = report_scheduler(app.state.reports, followers, settings)
+                scheduler.start()
         watch = None
         if settings.verify_every_hours:
             watch = ChainWatch(app.state.ledger, _report_chain, settings.verify_every_hours * 3600)
@@ -80,6 +101,8 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
         finally:
             if watch is not None:
                 watch.stop()
+            if scheduler is not None:
+                scheduler.stop()
             if followers is not None:
                 followers.stop()
             if owned:
@@ -96,6 +119,16 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
         log.exception("unhandled", error=type(exc).__name__)
         return problems.problem(500, "internal_error", "an unexpected error occurred")
 
-    for module in (health, users, collectivites, aires, stays, registers, audit, statistics):
+    for module in (
+        health,
+        users,
+        collectivites,
+        aires,
+        stays,
+        registers,
+        audit,
+        statistics,
+        reports,
+    ):
         app.include_router(module.router)
     return app

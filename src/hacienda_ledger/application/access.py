@@ -5,11 +5,12 @@ role       permissions                                          scope
 =========  ==================================================  =============================
 admin      everything                                           every aire
 manager    configure aires, manage and read stays, read         aires of their sectors
-           registers, read aires and statistics
+           registers, read aires, statistics and reports
 cashier    manage and read stays, handle cash, read registers,  their assigned aires
-           read aires
-auditor    read registers, read aires                           aires of their collectivité
-analyst    read aires, read anonymised statistics               every aire
+           read aires and reports
+auditor    read registers, read aires and reports               aires of their collectivité
+analyst    read aires, read anonymised statistics and the       every aire
+           anonymised reports (ALT2, DSP)
 =========  ==================================================  =============================
 """
 
@@ -33,6 +34,7 @@ class Permission(StrEnum):
     READ_REGISTERS = "read_registers"  # registers, journals, verification, history
     READ_AIRES = "read_aires"
     READ_STATISTICS = "read_statistics"
+    READ_REPORTS = "read_reports"  # stored reports, within scope (analysts: anonymised only)
 
 
 GRANTS: dict[Role, frozenset[Permission]] = {
@@ -45,6 +47,7 @@ GRANTS: dict[Role, frozenset[Permission]] = {
             Permission.READ_REGISTERS,
             Permission.READ_AIRES,
             Permission.READ_STATISTICS,
+            Permission.READ_REPORTS,
         }
     ),
     Role.CASHIER: frozenset(
@@ -54,10 +57,15 @@ GRANTS: dict[Role, frozenset[Permission]] = {
             Permission.HANDLE_CASH,
             Permission.READ_REGISTERS,
             Permission.READ_AIRES,
+            Permission.READ_REPORTS,
         }
     ),
-    Role.AUDITOR: frozenset({Permission.READ_REGISTERS, Permission.READ_AIRES}),
-    Role.ANALYST: frozenset({Permission.READ_AIRES, Permission.READ_STATISTICS}),
+    Role.AUDITOR: frozenset(
+        {Permission.READ_REGISTERS, Permission.READ_AIRES, Permission.READ_REPORTS}
+    ),
+    Role.ANALYST: frozenset(
+        {Permission.READ_AIRES, Permission.READ_STATISTICS, Permission.READ_REPORTS}
+    ),
 }
 
 
@@ -113,3 +121,19 @@ def authorize(user: User, permission: Permission, aire: Scoped | None = None) ->
         raise Forbidden(f"{_a(user.role)} may not {permission.value.replace('_', ' ')}")
     if aire is not None and not in_scope(user, aire):
         raise Forbidden(f"aire {aire.code} is outside this {user.role.value}'s scope")
+
+
+#: Reports without any household in them: what an analyst may read.
+ANONYMISED_REPORTS = frozenset({"alt2", "alt2_summary", "dsp"})
+
+
+def may_read_report(user: User, kind: str, aire: Scoped | None) -> bool:
+    """Whether a stored report is visible to the user: its kind for their role, its aire in
+    their scope. The operator-wide summary (no aire) is for admins and analysts."""
+    if Permission.READ_REPORTS not in GRANTS[user.role]:
+        return False
+    if user.role is Role.ANALYST:
+        return kind in ANONYMISED_REPORTS
+    if aire is None:
+        return user.role is Role.ADMIN
+    return in_scope(user, aire)

@@ -1274,6 +1274,25 @@ class Ledger(Application[UUID]):
             payload=dict(period=str(period), day=day),
         )
 
+    def record_reprint(
+        self, register_id: UUID, *, document: str, number: int, actor: str
+    ) -> Outcome:
+        """Record that a receipt, deposit receipt or slip is printed again (``DUPLICATA``);
+        ``result``: ``copy`` (1 for the first reprint). It joins the register's chain."""
+
+        def act(register: CashRegister) -> dict[str, Any]:
+            copy = register.reprint(document=document, number=number, actor=actor, at=self._now())
+            return {"copy": copy}
+
+        return self._on_register(
+            register_id,
+            "record_reprint",
+            act,
+            actor=actor,
+            idempotency_key=None,
+            payload=dict(document=document, number=number),
+        )
+
     # --- audit --------------------------------------------------------------------------
 
     def verify_register(

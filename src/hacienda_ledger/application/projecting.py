@@ -92,6 +92,21 @@ class ProjectionQueries:
             follower.catch_up()
         return follower
 
+    def select(
+        self,
+        name: str,
+        table_name: str,
+        *,
+        where: dict[str, Any] | None = None,
+        between: tuple[str, Any, Any] | None = None,
+    ) -> list[Row]:
+        """Rows of one projection table, caught up first, filtered by equal columns and an
+        inclusive range on one column (what reports and exports read)."""
+        follower = self.current(name)
+        spec = follower.projection.table(table_name)
+        with follower.db.transaction() as cur:
+            return follower.db.select(cur, spec, where=where, between=between)
+
     def journal(self, register_id: UUID, start: date | None, end: date | None) -> list[Row]:
         follower = self.current("cash_journal")
         spec = follower.projection.table("cash_journal")

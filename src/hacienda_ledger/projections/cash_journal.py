@@ -4,7 +4,14 @@ receipts), in sequence order, with running balances by payment method.
 Columns: register, version (the event's number in the register), line, stream position,
 recorded time and Paris day, receipt number, kind, revenue type, method, amount in, amount
 out, the running balance of each method, the cashier, the remittance slip and its receipt
-range, the perpetual grand total on closures, and the chain hash of the event.
+range, the perpetual grand total on closures, and the chain hash of the event. A reprint of
+a receipt or slip (``DocumentReprinted``) is a line of kind ``reprint`` that moves no money:
+it is part of the register's chain, so the journal's last line is always the chain head.
+
+``deposit_movements`` (key register, version): every deposit movement of a register with
+the aire it was taken for, the stay, the Paris day, the kind (``received``, ``cancelled``,
+``refunded``, ``withheld``), the withholding reason and the amount: deposits held, refunded
+and withheld per aire and month, for the monthly report.
 """
 
 from __future__ import annotations
@@ -32,7 +39,9 @@ KINDS: dict[type, str] = {
     CashRegister.DayClosed: "day_closure",
     CashRegister.MonthClosed: "month_closure",
     CashRegister.YearClosed: "year_closure",
+    CashRegister.DocumentReprinted: "reprint",
 }
+DEPOSITS = "deposit_movements"
 
 
 class CashJournalProjection(Projection):
@@ -67,6 +76,18 @@ class CashJournalProjection(Projection):
             register_id="text",
             version="int",
             **BALANCE_COLUMNS,
+        ),
+        table(
+            DEPOSITS,
+            ("register_id", "version"),
+            register_id="text",
+            version="int",
+            aire_id="text",
+            stay_id="text",
+            day="date",
+            kind="text",
+            reason="text",
+            amount_cents="int",
         ),
     )
     topics = tuple(topic_of(cls) for cls in KINDS)
@@ -152,10 +173,40 @@ class CashJournalProjection(Projection):
             )
         else:
             lines.append({**base, **balances()})
+        self._deposits(event, register_id, base["day"], rows)
         head["version"] = event.originator_version
         for n, row in enumerate(lines):
             rows.put("cash_journal", {**row, "line": n})
         rows.put("journal_heads", head)
+
+    @staticmethod
+    def _deposits(event: Any, register_id: str, day: Any, rows: Rows) -> None:
+        """Deposit movements of the event (received, cancelled, refunded, withheld)."""
+        if isinstance(event, CashRegister.ReceiptIssued | CashRegister.ReceiptCancelled):
+            amount = sum(x.amount_cents for x in event.lines if x.revenue_type == "deposit")
+            kind = "received" if isinstance(event, CashRegister.ReceiptIssued) else "cancelled"
+            reason = None
+        elif isinstance(event, CashRegister.DepositRefunded):
+            amount, kind, reason = event.amount_cents, "refunded", None
+        elif isinstance(event, CashRegister.DepositWithheld):
+            amount, kind, reason = event.amount_cents, "withheld", event.reason
+        else:
+            return
+        if not amount:
+            return
+        rows.put(
+            DEPOSITS,
+            {
+                "register_id": register_id,
+                "version": event.originator_version,
+                "aire_id": str(event.aire_id),
+                "stay_id": None if event.stay_id is None else str(event.stay_id),
+                "day": day,
+                "kind": kind,
+                "reason": reason,
+                "amount_cents": amount,
+            },
+        )
 
 
 def summaries(rows: list[Row], period: str) -> list[Row]:

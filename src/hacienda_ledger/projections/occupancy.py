@@ -26,6 +26,10 @@ Tables (values are ``text``, ``int``, ``date``; ``None`` where said):
 ``occupancy_stay_people`` key ``(stay_id, age_band)``
     ``aire_id``, ``people``: head count of one age band (``adult`` or a children's band
     such as ``0-3``) on the stay; bands with nobody are not stored.
+``occupancy_extensions`` key ``(stay_id, version)``
+    ``aire_id``, ``granted_on`` (Paris day of the event's recorded time), ``reason``
+    (school, training, work, hospitalisation), ``until`` date: the derogations granted
+    (no evidence reference and no household kept).
 
 Day semantics (DESIGN §2): a stay occupies its emplacement on each Europe/Paris day from its
 arrival day up to, not including, its departure day; a stay that leaves on its arrival day
@@ -66,6 +70,7 @@ OUT_OF_SERVICE = "occupancy_out_of_service"
 CLOSURES = "occupancy_closures"
 STAYS = "occupancy_stays"
 STAY_PEOPLE = "occupancy_stay_people"
+EXTENSIONS = "occupancy_extensions"
 
 ADULT = "adult"
 
@@ -125,6 +130,16 @@ class OccupancyProjection(Projection):
             aire_id="text",
             people="int",
         ),
+        table(
+            EXTENSIONS,
+            ("stay_id", "version"),
+            stay_id="text",
+            version="int",
+            aire_id="text",
+            granted_on="date",
+            reason="text",
+            until="date",
+        ),
     )
     topics: tuple[str, ...] = tuple(
         topic_of(cls)
@@ -135,6 +150,7 @@ class OccupancyProjection(Projection):
             Aire.ClosureScheduled,
             Stay.Opened,
             Stay.Departed,
+            Stay.Extended,
         )
     )
 
@@ -220,6 +236,21 @@ class OccupancyProjection(Projection):
                     STAY_PEOPLE,
                     {"stay_id": stay_id, "age_band": band, "aire_id": aire_id, "people": count},
                 )
+        elif isinstance(event, Stay.Extended):
+            stay = rows.get(STAYS, (str(event.originator_id),))
+            if stay is None:
+                raise OccupancyStreamError(f"stay {event.originator_id} extended but never opened")
+            rows.put(
+                EXTENSIONS,
+                {
+                    "stay_id": stay["stay_id"],
+                    "version": event.originator_version,
+                    "aire_id": stay["aire_id"],
+                    "granted_on": paris_day(event.timestamp),
+                    "reason": event.extension.reason,
+                    "until": event.extension.until,
+                },
+            )
         elif isinstance(event, Stay.Departed):
             stay = rows.get(STAYS, (str(event.originator_id),))
             if stay is None:

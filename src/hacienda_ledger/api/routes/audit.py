@@ -20,6 +20,7 @@ from hacienda_ledger.api import views
 from hacienda_ledger.api.deps import LedgerDep, UserDep
 from hacienda_ledger.application.access import Permission
 from hacienda_ledger.application.projecting import ProjectionQueries
+from hacienda_ledger.reports.french import LABELS, euros
 
 router = APIRouter(tags=["audit"])
 
@@ -50,45 +51,9 @@ CSV_COLUMNS = [
 ]
 
 
-LABELS = {
-    # operations
-    "opening": "Ouverture (fonds de caisse)",
-    "receipt": "Quittance",
-    "cancellation": "Annulation de quittance",
-    "deposit_refund": "Remboursement de caution",
-    "withholding": "Retenue sur caution",
-    "remittance": "Versement au comptable",
-    "count": "Arrêté de caisse",
-    "cash_over": "Excédent de caisse",
-    "cash_short": "Déficit de caisse",
-    "day_closure": "Clôture journalière",
-    "month_closure": "Clôture mensuelle",
-    "year_closure": "Clôture annuelle",
-    # natures and modes
-    "pitch_fee": "Droit d'usage",
-    "water": "Eau",
-    "electricity": "Électricité",
-    "deposit": "Dépôt de garantie",
-    "other": "Autre",
-    "float": "Fonds de caisse",
-    "cash": "Espèces",
-    "cheque": "Chèque",
-    "card": "Carte bancaire",
-    "transfer": "Virement",
-}
-
-
 def queries(request: Request) -> ProjectionQueries:
     found: ProjectionQueries = request.app.state.queries
     return found
-
-
-def euros(cents: int | None) -> str:
-    """French notation: decimal comma, no thousands separator (Excel reads it as a number)."""
-    if cents is None:
-        return ""
-    sign = "-" if cents < 0 else ""
-    return f"{sign}{abs(cents) // 100},{abs(cents) % 100:02d}"
 
 
 def journal_csv(rows: list[dict[str, Any]]) -> str:

@@ -1,0 +1,466 @@
+"""The figures of each report, read from the projections only (no event is replayed here).
+
+An aire's identity (code, name, mode, collectivité, registers) comes from the ledger's
+aggregates: it is reference data, not a figure. Every figure comes from a projection table:
+``occupancy_*`` (occupancy, closures, extensions), ``revenue_monthly`` (receipts by revenue
+type and method), ``cash_journal`` and ``deposit_movements`` (cancellations, deposits,
+remittances, cash counts, closures, chain heads) and ``balances``/``postings``/``stays``
+(receivables left unpaid at the end of the period).
+
+A period's figures are counted **as of its last day** (Europe/Paris): a report is only
+built for a period that is over, so building it again gives the same figures.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from hacienda_ledger.aggregates.errors import InvalidPeriod
+from hacienda_ledger.aggregates.values import PARIS, Mode
+from hacienda_ledger.application import Ledger
+from hacienda_ledger.application.projecting import ProjectionQueries
+from hacienda_ledger.projections.balances import instant
+from hacienda_ledger.projections.occupancy import (
+    CLOSURES,
+    EXTENSIONS,
+    Alt2Month,
+    OccupancyFacts,
+    OccupancyMonth,
+    month_bounds,
+    occupancy_month,
+    occupies,
+)
+from hacienda_ledger.projections.revenue import RevenueComparison
+
+
+@dataclass(frozen=True)
+class AireInfo:
+    id: str
+    code: str
+    name: str
+    mode: str
+    sector: str
+    collectivite_id: str
+    collectivite_name: str
+    register_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ChainHead:
+    """A register's last event on or before the end of the period: what the report can be
+    checked against (``GET /v1/registers/{id}/verify`` and the cash journal)."""
+
+    register_id: str
+    regie_ref: str
+    version: int
+    chain_hash: str
+    last_receipt: int
+    recorded_at: str
+
+
+@dataclass(frozen=True)
+class Period:
+    """A report's period: ``2025-03`` (a month) or ``2025`` (a year)."""
+
+    text: str
+    first: date
+    last: date
+
+    @classmethod
+    def month(cls, month: str) -> Period:
+        try:
+            first, last = month_bounds(month)
+        except ValueError:
+            raise InvalidPeriod(f"a month is YYYY-MM, not {month!r}", field="month") from None
+        return cls(month, first, last)
+
+    @classmethod
+    def year(cls, year: int) -> Period:
+        if not 2000 <= year <= 2100:
+            raise InvalidPeriod("a year is 2000 to 2100", field="year")
+        return cls(f"{year:04d}", date(year, 1, 1), date(year, 12, 31))
+
+    def end_instant(self) -> datetime:
+        """The last moment of the period's last Paris day."""
+        return datetime.combine(self.last + timedelta(days=1), time(), tzinfo=PARIS) - timedelta(
+            microseconds=1
+        )
+
+    def require_over(self, today: date) -> None:
+        if self.last >= today:
+            raise InvalidPeriod(
+                f"{self.text} is not over yet (it ends {self.last.isoformat()})", field="period"
+            )
+
+
+@dataclass(frozen=True)
+class MoneyLine:
+    revenue_type: str
+    method: str
+    amount_cents: int
+    receipts: int
+    cancellations: int
+
+
+@dataclass(frozen=True)
+class JournalEvent:
+    """One register event of the period, as the cash journal shows it."""
+
+    register_id: str
+    day: date
+    version: int
+    kind: str
+    receipt_number: int | None = None
+    method: str | None = None
+    amount_cents: int = 0
+    slip_number: int | None = None
+    first_receipt: int | None = None
+    last_receipt: int | None = None
+    book_cents: int | None = None
+    difference_cents: int | None = None
+    perpetual_total_cents: int | None = None
+
+
+@dataclass(frozen=True)
+class Deposits:
+    received_cents: int
+    cancelled_cents: int
+    refunded_cents: int
+    withheld_cents: int
+    withheld_by_reason_cents: dict[str, int]
+    held_at_end_cents: int
+
+
+@dataclass(frozen=True)
+class Unpaid:
+    stay_id: str
+    household_ref: str
+    balance_cents: int
+
+
+@dataclass(frozen=True)
+class MonthlyFigures:
+    aire: AireInfo
+    period: Period
+    occupancy: OccupancyMonth
+    households: int
+    people: int
+    arrivals: int
+    departures: int
+    money: tuple[MoneyLine, ...]
+    cancellations: tuple[JournalEvent, ...]
+    deposits: Deposits
+    remittances: tuple[JournalEvent, ...]
+    counts: tuple[JournalEvent, ...]
+    register_closures: tuple[JournalEvent, ...]
+    aire_closures: tuple[tuple[date, date], ...]
+    extensions: tuple[tuple[date, str, date], ...]
+    unpaid: tuple[Unpaid, ...]
+    heads: tuple[ChainHead, ...]
+
+    @property
+    def receipts_total_cents(self) -> int:
+        return sum(m.amount_cents for m in self.money if m.revenue_type != "deposit")
+
+    @property
+    def unpaid_total_cents(self) -> int:
+        return sum(u.balance_cents for u in self.unpaid)
+
+
+@dataclass(frozen=True)
+class Alt2Figures:
+    aire: AireInfo
+    period: Period
+    months: tuple[Alt2Month, ...]
+    heads: tuple[ChainHead, ...]
+
+    def total(self, attribute: str) -> int:
+        return sum(int(getattr(m, attribute)) for m in self.months)
+
+
+@dataclass(frozen=True)
+class Alt2Summary:
+    period: Period
+    aires: tuple[Alt2Figures, ...]
+    heads: tuple[ChainHead, ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class DspFigures:
+    aire: AireInfo
+    period: Period
+    revenue: tuple[RevenueComparison, ...]
+    occupancy: tuple[OccupancyMonth, ...]
+    heads: tuple[ChainHead, ...]
+
+
+class Figures:
+    """Reads the figures of every report for one ledger (through its projections).
+
+    It keeps the receivables of the last period end asked about and each aire's ALT2 year,
+    which several reports of one run share: use a fresh one for each run."""
+
+    def __init__(self, ledger: Ledger, queries: ProjectionQueries) -> None:
+        self.ledger = ledger
+        self.queries = queries
+        self._receivables_cache: dict[str, dict[str, int]] = {}
+        self._alt2_cache: dict[tuple[UUID, int], Alt2Figures] = {}
+
+    # --- reference data -------------------------------------------------------------------
+
+    def aire(self, aire_id: UUID) -> AireInfo:
+        aire = self.ledger.aire(aire_id)
+        collectivite = self.ledger.collectivite(aire.collectivite_id)
+        return AireInfo(
+            id=str(aire.id),
+            code=aire.code,
+            name=aire.name,
+            mode=Mode(aire.mode).value,
+            sector=aire.sector,
+            collectivite_id=str(aire.collectivite_id),
+            collectivite_name=collectivite.name,
+            register_ids=tuple(str(r) for r in aire.register_ids),
+        )
+
+    def heads(self, register_ids: Sequence[str], period: Period) -> tuple[ChainHead, ...]:
+        heads = []
+        for register_id in register_ids:
+            rows = self.queries.select(
+                "cash_journal",
+                "cash_journal",
+                where={"register_id": register_id},
+                between=("day", None, period.last),
+            )
+            if not rows:
+                continue
+            last = rows[-1]
+            receipts = [r["receipt_number"] for r in rows if r["kind"] == "receipt"]
+            heads.append(
+                ChainHead(
+                    register_id=register_id,
+                    regie_ref=self.ledger.register(UUID(register_id)).regie_ref,
+                    version=last["version"],
+                    chain_hash=last["chain_hash"],
+                    last_receipt=max(receipts, default=0),
+                    recorded_at=last["recorded_at"],
+                )
+            )
+        return tuple(heads)
+
+    def _facts(self, aire_id: UUID) -> OccupancyFacts:
+        return self.queries.occupancy_facts(aire_id)
+
+    # --- monthly ------------------------------------------------------------------------
+
+    def monthly(self, aire_id: UUID, month: str) -> MonthlyFigures:
+        period = Period.month(month)
+        info = self.aire(aire_id)
+        facts = self._facts(aire_id)
+        occupancy = occupancy_month(facts, aire_id, month, period.last)
+        present = [
+            s
+            for s in facts.stays
+            if s["aire_id"] == info.id and any(occupies(s, d.day) for d in occupancy.days)
+        ]
+        people = sum(s["adults"] + s["children"] for s in present)
+        revenue = [
+            r
+            for r in self.queries.select("revenue", "revenue_monthly", where={"aire_id": info.id})
+            if r["month"] == month
+        ]
+        money = tuple(
+            MoneyLine(
+                r["revenue_type"], r["method"], r["amount_cents"], r["receipts"], r["cancellations"]
+            )
+            for r in revenue
+        )
+        journal: list[JournalEvent] = []
+        for register_id in info.register_ids:
+            journal.extend(self._journal_events(register_id, period))
+        aire_closures = tuple(
+            (r["first_day"], r["last_day"])
+            for r in self.queries.select("occupancy", CLOSURES, where={"aire_id": info.id})
+            if r["first_day"] <= period.last and r["last_day"] >= period.first
+        )
+        extensions = tuple(
+            (r["granted_on"], r["reason"], r["until"])
+            for r in self.queries.select(
+                "occupancy",
+                EXTENSIONS,
+                where={"aire_id": info.id},
+            )
+            if period.first <= r["granted_on"] <= period.last
+        )
+        return MonthlyFigures(
+            aire=info,
+            period=period,
+            occupancy=occupancy,
+            households=len(present),
+            people=people,
+            arrivals=sum(d.arrivals for d in occupancy.days),
+            departures=sum(d.departures for d in occupancy.days),
+            money=money,
+            cancellations=tuple(e for e in journal if e.kind == "cancellation"),
+            deposits=self._deposits(info, period),
+            remittances=tuple(e for e in journal if e.kind == "remittance"),
+            counts=tuple(e for e in journal if e.kind == "count"),
+            register_closures=tuple(e for e in journal if e.kind.endswith("_closure")),
+            aire_closures=tuple(sorted(aire_closures)),
+            extensions=tuple(sorted(extensions)),
+            unpaid=self._unpaid(info.id, period),
+            heads=self.heads(info.register_ids, period),
+        )
+
+    def _journal_events(self, register_id: str, period: Period) -> list[JournalEvent]:
+        rows = self.queries.select(
+            "cash_journal",
+            "cash_journal",
+            where={"register_id": register_id},
+            between=("day", period.first, period.last),
+        )
+        by_version: dict[int, list[dict[str, Any]]] = {}
+        for row in rows:
+            by_version.setdefault(row["version"], []).append(row)
+        events: list[JournalEvent] = []
+        for version, lines in sorted(by_version.items()):
+            first = lines[0]
+            kind = first["kind"]
+            base: dict[str, Any] = dict(
+                register_id=register_id, day=first["day"], version=version, kind=kind
+            )
+            if kind == "cancellation":
+                events.append(
+                    JournalEvent(
+                        **base,
+                        receipt_number=first["receipt_number"],
+                        method=first["method"],
+                        amount_cents=sum(x["amount_out_cents"] for x in lines),
+                    )
+                )
+            elif kind == "remittance":
+                for line in lines:
+                    events.append(
+                        JournalEvent(
+                            **base,
+                            method=line["method"],
+                            amount_cents=line["amount_out_cents"],
+                            slip_number=line["slip_number"],
+                            first_receipt=line["first_receipt"],
+                            last_receipt=line["last_receipt"],
+                        )
+                    )
+            elif kind == "count":
+                difference = 0
+                for after in by_version.get(version + 1, []):
+                    if after["kind"] == "cash_over":
+                        difference = after["amount_in_cents"]
+                    elif after["kind"] == "cash_short":
+                        difference = -after["amount_out_cents"]
+                events.append(
+                    JournalEvent(
+                        **base, book_cents=first["balance_cash_cents"], difference_cents=difference
+                    )
+                )
+            elif kind.endswith("_closure"):
+                events.append(
+                    JournalEvent(**base, perpetual_total_cents=first["perpetual_total_cents"])
+                )
+        return events
+
+    def _deposits(self, info: AireInfo, period: Period) -> Deposits:
+        rows = [
+            row
+            for register_id in info.register_ids
+            for row in self.queries.select(
+                "cash_journal",
+                "deposit_movements",
+                where={"register_id": register_id},
+                between=("day", None, period.last),
+            )
+            if row["aire_id"] == info.id
+        ]
+        totals = dict.fromkeys(("received", "cancelled", "refunded", "withheld"), 0)
+        held = 0
+        reasons: dict[str, int] = {}
+        for row in rows:
+            amount = row["amount_cents"]
+            held += amount if row["kind"] == "received" else -amount
+            if row["day"] >= period.first:
+                totals[row["kind"]] += amount
+                if row["kind"] == "withheld":
+                    reasons[row["reason"]] = reasons.get(row["reason"], 0) + amount
+        return Deposits(
+            received_cents=totals["received"],
+            cancelled_cents=totals["cancelled"],
+            refunded_cents=totals["refunded"],
+            withheld_cents=totals["withheld"],
+            withheld_by_reason_cents=dict(sorted(reasons.items())),
+            held_at_end_cents=held,
+        )
+
+    def _unpaid(self, aire_id: str, period: Period) -> tuple[Unpaid, ...]:
+        stays = self.queries.select("balances", "stays", where={"aire_id": aire_id})
+        owed = self._receivables(period.end_instant())
+        unpaid = []
+        for stay in stays:
+            balance = owed.get(stay["stay_id"], 0)
+            if balance > 0:
+                unpaid.append(Unpaid(stay["stay_id"], stay["household_ref"], balance))
+        return tuple(unpaid)
+
+    def _receivables(self, end: datetime) -> dict[str, int]:
+        """Every stay's receivable as of ``end`` (sum of the postings recorded up to it), read
+        in one pass over the postings and kept for the other aires of the same period."""
+        key = instant(end)
+        if key not in self._receivables_cache:
+            owed: dict[str, int] = {}
+            for posting in self.queries.select(
+                "balances", "postings", between=("recorded_at", None, key)
+            ):
+                account: str = posting["account"]
+                if account.startswith("receivable/"):
+                    stay = account.removeprefix("receivable/")
+                    owed[stay] = owed.get(stay, 0) + posting["amount_cents"]
+            self._receivables_cache = {key: owed}
+        return self._receivables_cache[key]
+
+    # --- annual -------------------------------------------------------------------------
+
+    def alt2(self, aire_id: UUID, year: int) -> Alt2Figures:
+        """One aire's ALT2 year (kept: the operator summary reads every aire's again)."""
+        if (aire_id, year) not in self._alt2_cache:
+            period = Period.year(year)
+            info = self.aire(aire_id)
+            months = self.queries.alt2(aire_id, year, period.last)
+            self._alt2_cache[(aire_id, year)] = Alt2Figures(
+                info, period, months, self.heads(info.register_ids, period)
+            )
+        return self._alt2_cache[(aire_id, year)]
+
+    def dsp(self, aire_id: UUID, year: int) -> DspFigures:
+        period = Period.year(year)
+        info = self.aire(aire_id)
+        facts = self._facts(aire_id)
+        occupancy = tuple(
+            occupancy_month(facts, aire_id, f"{year:04d}-{m:02d}", period.last)
+            for m in range(1, 13)
+        )
+        return DspFigures(
+            aire=info,
+            period=period,
+            revenue=self.queries.revenue(aire_id, year),
+            occupancy=occupancy,
+            heads=self.heads(info.register_ids, period),
+        )
+
+
+def rate_of(occupied: int, available: int) -> Decimal | None:
+    """Occupied ÷ available place-days to 0.0001, half-up (None when nothing was available)."""
+    if not available:
+        return None
+    return Decimal(2 * occupied * 10000 + available) // (2 * available) / Decimal(10000)

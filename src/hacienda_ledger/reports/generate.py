@@ -1,0 +1,259 @@
+"""Building the reports due and storing them: by command, or on its own in the API process.
+
+``generate_month(ledger, "2025-03")`` builds the monthly activity report of every aire (or
+of ``aires``) as PDF, XLSX and CSV; ``generate_year(ledger, 2025)`` builds the ALT2
+declaration of every aire, the operator-wide ALT2 summary, and the DSP report of every aire
+in ``dsp`` mode. A report already stored is skipped unless ``force`` (a new revision is
+then stored next to the old one). Only periods that are over are built (Europe/Paris).
+
+``due(today)`` says what the service builds on its own: last month's monthly reports, and
+last year's annual reports (ALT2 is due before 15 January, DSP before 1 June; both are
+built from 1 January on). ``Scheduler`` runs ``run_due`` in a thread of the API process.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from uuid import UUID
+
+import structlog
+
+from hacienda_ledger import __version__
+from hacienda_ledger.aggregates.aire import Aire
+from hacienda_ledger.aggregates.values import Mode, paris_day
+from hacienda_ledger.application import Ledger
+from hacienda_ledger.application.projecting import ProjectionQueries, projection_database
+from hacienda_ledger.reports import kinds
+from hacienda_ledger.reports.figures import Alt2Summary, Figures, Period
+from hacienda_ledger.reports.render import MEDIA_TYPES, Report, render
+from hacienda_ledger.reports.store import ReportStore, StoredReport, report_id, sha256
+
+FORMATS = ("pdf", "xlsx", "csv")
+log = structlog.get_logger("hacienda_ledger.reports")
+
+
+@dataclass(frozen=True)
+class Job:
+    """One report to build (its three files): kind, aire (None: operator-wide), period."""
+
+    kind: str
+    aire_id: UUID | None
+    period: str
+
+
+class Reports:
+    """Builds and stores reports for one ledger."""
+
+    def __init__(
+        self,
+        ledger: Ledger,
+        queries: ProjectionQueries | None = None,
+        store: ReportStore | None = None,
+    ) -> None:
+        self.ledger = ledger
+        self.queries = queries or ProjectionQueries(ledger)
+        self.figures = Figures(ledger, self.queries)
+        self.store = store or ReportStore(projection_database(ledger))
+
+    def aire_ids(self, aires: Sequence[UUID] | None = None) -> list[UUID]:
+        return list(aires) if aires is not None else list(self.ledger.ids_of(Aire.Registered))
+
+    # --- what to build ------------------------------------------------------------------
+
+    def month_jobs(
+        self, month: str, aires: Sequence[UUID] | None = None, *, today: date | None = None
+    ) -> list[Job]:
+        Period.month(month).require_over(today or paris_day(self.ledger.clock()))
+        return [Job("monthly", a, month) for a in self.aire_ids(aires)]
+
+    def year_jobs(
+        self, year: int, aires: Sequence[UUID] | None = None, *, today: date | None = None
+    ) -> list[Job]:
+        period = Period.year(year)
+        period.require_over(today or paris_day(self.ledger.clock()))
+        ids = self.aire_ids(aires)
+        jobs = [Job("alt2", a, period.text) for a in ids]
+        if aires is None:
+            jobs.append(Job("alt2_summary", None, period.text))
+        jobs.extend(Job("dsp", a, period.text) for a in ids if self.ledger.aire(a).mode == Mode.DSP)
+        return jobs
+
+    # --- building -----------------------------------------------------------------------
+
+    def model(self, job: Job, generated_at: datetime) -> tuple[Report, str, str, str]:
+        """The report model, with the aire id, collectivité id and sector it is filed under."""
+        if job.kind == "alt2_summary":
+            year = int(job.period)
+            figures = [self.figures.alt2(a, year) for a in self.aire_ids()]
+            summary = Alt2Summary(Period.year(year), tuple(figures))
+            return kinds.alt2_summary(summary, generated_at), "", "", ""
+        assert job.aire_id is not None
+        if job.kind == "monthly":
+            monthly = self.figures.monthly(job.aire_id, job.period)
+            aire = monthly.aire
+            report = kinds.monthly(monthly, generated_at)
+        elif job.kind == "alt2":
+            alt2 = self.figures.alt2(job.aire_id, int(job.period))
+            aire = alt2.aire
+            report = kinds.alt2(alt2, generated_at)
+        elif job.kind == "dsp":
+            dsp = self.figures.dsp(job.aire_id, int(job.period))
+            aire = dsp.aire
+            report = kinds.dsp(dsp, generated_at)
+        else:
+            raise ValueError(f"unknown report kind {job.kind!r}")
+        return report, aire.id, aire.collectivite_id, aire.sector
+
+    def build(
+        self, job: Job, *, force: bool = False, generated_at: datetime | None = None
+    ) -> list[StoredReport]:
+        """Build and store one job's files; returns what was stored (nothing when they
+        exist already and ``force`` is not set)."""
+        aire_key = str(job.aire_id) if job.aire_id else ""
+        revisions = {
+            fmt: self.store.latest_revision(job.kind, aire_key, job.period, fmt) for fmt in FORMATS
+        }
+        if not force and all(revisions.values()):
+            return []
+        moment = generated_at or self.ledger.clock()
+        report, aire_id, collectivite_id, sector = self.model(job, moment)
+        stored = []
+        for fmt in FORMATS:
+            if revisions[fmt] and not force:
+                continue
+            content = render(report, fmt)
+            revision = revisions[fmt] + 1
+            name = f"{job.kind}-{aire_key[:8] or 'operateur'}-{job.period}"
+            added = self.store.add(
+                StoredReport(
+                    report_id=report_id(job.kind, aire_key, job.period, fmt, revision),
+                    kind=job.kind,
+                    aire_id=aire_id,
+                    collectivite_id=collectivite_id,
+                    sector=sector,
+                    period=job.period,
+                    format=fmt,
+                    revision=revision,
+                    generated_at=moment.isoformat(),
+                    software_version=__version__,
+                    sha256=sha256(content),
+                    size=len(content),
+                    filename=f"{name}{'' if revision == 1 else f'-r{revision}'}.{fmt}",
+                    media_type=MEDIA_TYPES[fmt],
+                ),
+                content,
+            )
+            if added is not None:
+                stored.append(added)
+        return stored
+
+    def run(
+        self,
+        jobs: Iterable[Job],
+        *,
+        force: bool = False,
+        on_job: Callable[[Job, list[StoredReport]], None] | None = None,
+    ) -> list[StoredReport]:
+        # Figures keep what several reports of one run share (receivables at a period's end,
+        # each aire's ALT2 year for the summary): a run starts with fresh ones.
+        self.figures = Figures(self.ledger, self.queries)
+        stored: list[StoredReport] = []
+        for job in jobs:
+            done = self.build(job, force=force)
+            stored.extend(done)
+            if on_job is not None:
+                on_job(job, done)
+        return stored
+
+    def due(self, today: date) -> list[Job]:
+        """The jobs the service builds on its own on ``today``: last month, last year."""
+        previous_month = (
+            f"{today.year - 1}-12" if today.month == 1 else f"{today.year}-{today.month - 1:02d}"
+        )
+        jobs = self.month_jobs(previous_month, today=today)
+        if today.year - 1 >= 2000:
+            jobs.extend(self.year_jobs(today.year - 1, today=today))
+        return jobs
+
+    def run_due(self, today: date) -> list[StoredReport]:
+        """Build what is due and missing (what exists is skipped)."""
+        return self.run(self.due(today))
+
+
+def generate_month(
+    ledger: Ledger,
+    month: str,
+    aires: Sequence[UUID] | None = None,
+    *,
+    force: bool = False,
+    queries: ProjectionQueries | None = None,
+) -> list[StoredReport]:
+    """Build and store the monthly reports of ``month`` (every aire, or ``aires``)."""
+    reports = Reports(ledger, queries)
+    return reports.run(reports.month_jobs(month, aires), force=force)
+
+
+def generate_year(
+    ledger: Ledger,
+    year: int,
+    aires: Sequence[UUID] | None = None,
+    *,
+    force: bool = False,
+    queries: ProjectionQueries | None = None,
+) -> list[StoredReport]:
+    """Build and store the annual reports of ``year`` (ALT2, summary, DSP)."""
+    reports = Reports(ledger, queries)
+    return reports.run(reports.year_jobs(year, aires), force=force)
+
+
+class Scheduler:
+    """In the API process: every ``interval`` seconds (the first look after ``delay``),
+    once the projections have caught up, build the reports due and missing."""
+
+    def __init__(
+        self,
+        reports: Reports,
+        *,
+        interval: float,
+        delay: float,
+        today: Callable[[], date],
+        caught_up: Callable[[], bool] = lambda: True,
+    ) -> None:
+        self.reports = reports
+        self.interval, self.delay = interval, delay
+        self.today = today
+        self.caught_up = caught_up
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.error: BaseException | None = None
+
+    def tick(self) -> list[StoredReport]:
+        if not self.caught_up():
+            return []
+        stored = self.reports.run_due(self.today())
+        if stored:
+            log.info("reports_generated", files=len(stored))
+        return stored
+
+    def _loop(self) -> None:
+        wait = self.delay
+        while not self._stop.wait(wait):
+            try:
+                self.tick()
+                self.error = None
+            except Exception as exc:  # kept and retried at the next look
+                self.error = exc
+                log.warning("reports_failed", error=type(exc).__name__, detail=str(exc))
+            wait = self.interval
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._loop, name="reports", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)

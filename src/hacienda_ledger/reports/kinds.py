@@ -1,0 +1,497 @@
+"""The reports: figures (``figures.py``) laid out as report models (``render.py``).
+
+``monthly`` (rapport mensuel d'activité), ``alt2`` (déclaration annuelle ALT2 of one aire),
+``alt2_summary`` (the operator-wide ALT2 summary) and ``dsp`` (rapport annuel du délégataire).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from hacienda_ledger.reports.figures import (
+    AireInfo,
+    Alt2Figures,
+    Alt2Summary,
+    DspFigures,
+    MonthlyFigures,
+    Period,
+    rate_of,
+)
+from hacienda_ledger.reports.french import MONTHS, label, money, month_fr
+from hacienda_ledger.reports.render import Chart, Column, Report, Section, identity_lines
+
+KINDS = ("monthly", "alt2", "alt2_summary", "dsp")
+TITLES = {
+    "monthly": "Rapport mensuel d'activité",
+    "alt2": "Déclaration annuelle ALT2",
+    "alt2_summary": "Déclaration annuelle ALT2 — synthèse de l'opérateur",
+    "dsp": "Rapport annuel du délégataire (DSP)",
+}
+
+
+def _subject(aire: AireInfo, period: str) -> list[tuple[str, str]]:
+    return [
+        ("Aire", f"{aire.code} — {aire.name} (id {aire.id})"),
+        ("Collectivité", f"{aire.collectivite_name} (id {aire.collectivite_id})"),
+        ("Mode de gestion", label(aire.mode)),
+        ("Période", period),
+    ]
+
+
+def monthly(f: MonthlyFigures, generated_at: datetime) -> Report:
+    occ = f.occupancy
+    period = f"{month_fr(f.period.text)} (du {f.period.first:%d/%m/%Y} au {f.period.last:%d/%m/%Y})"
+    figures = (
+        ("Taux d'occupation", occ.occupancy_rate, "rate"),
+        ("Places-jours disponibles", occ.available_place_days, "int"),
+        ("Places-jours occupées", occ.occupied_place_days, "int"),
+        ("Ménages présents", f.households, "int"),
+        ("Personnes présentes", f.people, "int"),
+        ("Arrivées", f.arrivals, "int"),
+        ("Départs", f.departures, "int"),
+        ("Séjours terminés", occ.stays_ended, "int"),
+        ("Durée moyenne de séjour (jours)", occ.average_stay_days, "decimal"),
+    )
+    rate_section = Section(
+        "Occupation du mois",
+        (Column("Indicateur", "text", 90), Column("Taux", "rate")),
+        ((figures[0][0], figures[0][1]),),
+        sheet="Occupation",
+    )
+    counts_section = Section(
+        "Occupation — effectifs",
+        (Column("Indicateur", "text", 90), Column("Nombre", "int")),
+        tuple((n, v) for n, v, k in figures if k == "int"),
+        sheet="Effectifs",
+    )
+    stay_section = Section(
+        "Durée moyenne de séjour",
+        (Column("Indicateur", "text", 90), Column("Jours", "decimal")),
+        ((figures[8][0], figures[8][1]),),
+        note="Moyenne des séjours terminés dans le mois (départ − arrivée, 1 jour pour un "
+        "départ le jour de l'arrivée).",
+        sheet="Durée de séjour",
+    )
+    days = Section(
+        "Occupation jour par jour",
+        (
+            Column("Jour", "date", 24),
+            Column("Places dispo.", "int"),
+            Column("Places occ.", "int"),
+            Column("Taux", "rate"),
+            Column("Ménages", "int"),
+            Column("Personnes", "int"),
+            Column("Arrivées", "int"),
+            Column("Départs", "int"),
+        ),
+        tuple(
+            (
+                d.day,
+                d.places_available,
+                d.places_occupied,
+                rate_of(d.places_occupied, d.places_available),
+                d.households,
+                sum(d.people.values()),
+                d.arrivals,
+                d.departures,
+            )
+            for d in occ.days
+        ),
+        total=(
+            None,
+            occ.available_place_days,
+            occ.occupied_place_days,
+            occ.occupancy_rate,
+            None,
+            None,
+            f.arrivals,
+            f.departures,
+        ),
+        sheet="Jours",
+    )
+    money = Section(
+        "Recettes par nature et mode de paiement",
+        (
+            Column("Nature", "text", 40),
+            Column("Mode", "text", 32),
+            Column("Montant net", "money"),
+            Column("Quittances", "int"),
+            Column("Annulations", "int"),
+        ),
+        tuple(
+            (label(m.revenue_type), label(m.method), m.amount_cents, m.receipts, m.cancellations)
+            for m in f.money
+        ),
+        total=("Total hors dépôts de garantie", "", f.receipts_total_cents, None, None),
+        note="Quittances moins annulations du mois (date d'enregistrement). Les dépôts de "
+        "garantie sont des fonds de tiers : ils figurent à part et hors total.",
+        sheet="Recettes",
+    )
+    cancellations = Section(
+        "Annulations de quittances",
+        (
+            Column("Jour", "date", 24),
+            Column("Quittance n°", "int"),
+            Column("Mode", "text"),
+            Column("Montant", "money"),
+        ),
+        tuple((e.day, e.receipt_number, label(e.method), e.amount_cents) for e in f.cancellations),
+        total=("Total", None, "", sum(e.amount_cents for e in f.cancellations))
+        if f.cancellations
+        else None,
+        sheet="Annulations",
+    )
+    d = f.deposits
+    deposits = Section(
+        "Dépôts de garantie",
+        (Column("Mouvement", "text", 90), Column("Montant", "money")),
+        (
+            ("Reçus dans le mois", d.received_cents),
+            ("Annulés dans le mois", d.cancelled_cents),
+            ("Remboursés dans le mois", d.refunded_cents),
+            *(
+                (f"Retenus dans le mois — {label(reason)}", amount)
+                for reason, amount in d.withheld_by_reason_cents.items()
+            ),
+            ("Retenus dans le mois (total)", d.withheld_cents),
+            ("Détenus en fin de mois", d.held_at_end_cents),
+        ),
+        sheet="Dépôts",
+    )
+    remittances = Section(
+        "Versements au comptable",
+        (
+            Column("Jour", "date", 24),
+            Column("Bordereau n°", "int"),
+            Column("Quittances", "text"),
+            Column("Mode", "text"),
+            Column("Montant", "money"),
+        ),
+        tuple(
+            (
+                e.day,
+                e.slip_number,
+                f"{e.first_receipt} à {e.last_receipt}",
+                label(e.method),
+                e.amount_cents,
+            )
+            for e in f.remittances
+        ),
+        total=("Total", None, "", "", sum(e.amount_cents for e in f.remittances))
+        if f.remittances
+        else None,
+        sheet="Versements",
+    )
+    counts = Section(
+        "Arrêtés de caisse",
+        (
+            Column("Jour", "date", 24),
+            Column("Solde comptable", "money"),
+            Column("Compté", "money"),
+            Column("Écart", "money"),
+        ),
+        tuple(
+            (
+                e.day,
+                e.book_cents,
+                (e.book_cents or 0) + (e.difference_cents or 0),
+                e.difference_cents,
+            )
+            for e in f.counts
+        ),
+        sheet="Arrêtés",
+    )
+    closures = Section(
+        "Clôtures de caisse",
+        (
+            Column("Jour", "date", 24),
+            Column("Clôture", "text"),
+            Column("Grand total perpétuel", "money"),
+        ),
+        tuple((e.day, label(e.kind), e.perpetual_total_cents) for e in f.register_closures),
+        sheet="Clôtures",
+    )
+    aire_closures = Section(
+        "Fermetures de l'aire et prolongations accordées",
+        (
+            Column("Objet", "text", 60),
+            Column("Du / accordée le", "date"),
+            Column("Au / jusqu'au", "date"),
+        ),
+        (
+            *(("Fermeture de l'aire", start, end) for start, end in f.aire_closures),
+            *(
+                (f"Prolongation — {label(reason)}", granted, until)
+                for granted, reason, until in f.extensions
+            ),
+        ),
+        sheet="Fermetures",
+    )
+    unpaid = Section(
+        "Soldes impayés en fin de mois",
+        (
+            Column("Séjour", "text", 75),
+            Column("Ménage (référence)", "text", 75),
+            Column("Reste dû", "money"),
+        ),
+        tuple((u.stay_id, u.household_ref, u.balance_cents) for u in f.unpaid),
+        total=("Total", "", f.unpaid_total_cents) if f.unpaid else None,
+        sheet="Impayés",
+    )
+    chart = Chart(
+        after="Occupation — effectifs",
+        labels=tuple(f"{d.day.day}" for d in occ.days),
+        values=tuple(
+            float(100 * d.places_occupied / d.places_available) if d.places_available else 0.0
+            for d in occ.days
+        ),
+        maximum=100,
+        caption="Taux d'occupation journalier (places occupées ÷ places disponibles, en %)",
+        unit=" %",
+    )
+    return Report(
+        title=f"{TITLES['monthly']} — {f.aire.code} — {month_fr(f.period.text)}",
+        identity=identity_lines(
+            subject=_subject(f.aire, period), heads=f.heads, generated_at=generated_at
+        ),
+        sections=(
+            rate_section,
+            counts_section,
+            stay_section,
+            days,
+            money,
+            cancellations,
+            deposits,
+            remittances,
+            counts,
+            closures,
+            aire_closures,
+            unpaid,
+        ),
+        generated_at=generated_at,
+        charts=(chart,),
+    )
+
+
+ALT2_COLUMNS = (
+    Column("Mois", "text", 26),
+    Column("Places", "int"),
+    Column("Jours d'occupation", "int"),
+    Column("Places-jours disponibles", "int"),
+    Column("Taux", "rate"),
+    Column("Droits d'usage", "money"),
+    Column("Part fixe", "money"),
+    Column("Part variable", "money"),
+    Column("Aide totale", "money"),
+)
+
+
+def alt2(f: Alt2Figures, generated_at: datetime) -> Report:
+    rows = tuple(
+        (
+            month_fr(m.month),
+            m.places,
+            m.occupancy_days,
+            m.available_place_days,
+            m.occupancy_rate,
+            m.pitch_fee_revenue_cents,
+            m.fixed_part_cents,
+            m.variable_part_cents,
+            m.aid_cents,
+        )
+        for m in f.months
+    )
+    available = f.total("available_place_days")
+    occupied = f.total("occupancy_days")
+    total = (
+        "Total",
+        None,
+        occupied,
+        available,
+        rate_of(occupied, available),
+        f.total("pitch_fee_revenue_cents"),
+        f.total("fixed_part_cents"),
+        f.total("variable_part_cents"),
+        f.total("aid_cents"),
+    )
+    rates = f.months[0] if f.months else None
+    note = (
+        "Aide = part fixe × places + part variable × places × places-jours occupées ÷ "
+        "places-jours disponibles, arrondie au centime une fois par mois."
+    )
+    if rates is not None:
+        note += (
+            f" Montants mensuels par place : part fixe {money(rates.fixed_cents_per_place)},"
+            f" part variable {money(rates.variable_cents_per_place)}."
+        )
+    return Report(
+        title=f"{TITLES['alt2']} {f.period.text} — {f.aire.code}",
+        identity=identity_lines(
+            subject=[
+                *_subject(f.aire, f"année {f.period.text}"),
+                ("Échéance", f"avant le 15/01/{int(f.period.text) + 1}"),
+            ],
+            heads=f.heads,
+            generated_at=generated_at,
+        ),
+        sections=(Section("Mois par mois", ALT2_COLUMNS, rows, total=total, note=note),),
+        generated_at=generated_at,
+        landscape=True,
+    )
+
+
+def alt2_summary(s: Alt2Summary, generated_at: datetime) -> Report:
+    columns = (Column("Aire", "text", 60), *ALT2_COLUMNS[1:])
+    rows: list[tuple[Any, ...]] = []
+    for f in s.aires:
+        available = f.total("available_place_days")
+        occupied = f.total("occupancy_days")
+        rows.append(
+            (
+                f"{f.aire.code} — {f.aire.name}",
+                f.months[-1].places if f.months else 0,
+                occupied,
+                available,
+                rate_of(occupied, available),
+                f.total("pitch_fee_revenue_cents"),
+                f.total("fixed_part_cents"),
+                f.total("variable_part_cents"),
+                f.total("aid_cents"),
+            )
+        )
+    occupied = sum(r[2] for r in rows)
+    available = sum(r[3] for r in rows)
+    total = (
+        "Total de l'opérateur",
+        sum(r[1] for r in rows),
+        occupied,
+        available,
+        rate_of(occupied, available),
+        *(sum(r[i] for r in rows) for i in range(5, 9)),
+    )
+    return Report(
+        title=f"{TITLES['alt2_summary']} — {s.period.text}",
+        identity=identity_lines(
+            subject=[
+                ("Périmètre", f"toutes les aires ({len(s.aires)})"),
+                ("Période", f"année {s.period.text}"),
+                ("Échéance", f"avant le 15/01/{int(s.period.text) + 1}"),
+            ],
+            heads=s.heads,
+            generated_at=generated_at,
+        ),
+        sections=(
+            Section(
+                "Synthèse par aire",
+                columns,
+                tuple(rows),
+                total=total,
+                note="Places : capacité au dernier jour de l'année ; les autres colonnes sont "
+                "les totaux des 12 mois de chaque déclaration.",
+            ),
+        ),
+        generated_at=generated_at,
+        landscape=True,
+    )
+
+
+def dsp(f: DspFigures, generated_at: datetime) -> Report:
+    year = int(f.period.text)
+    revenue = [r for r in f.revenue if r.revenue_type != "deposit"]
+    types = sorted({r.revenue_type for r in revenue})
+    by_month = Section(
+        "Recettes par nature et par mois",
+        (
+            Column("Mois", "text", 30),
+            Column("Nature", "text", 36),
+            Column(f"{year}", "money"),
+            Column(f"{year - 1}", "money"),
+            Column("Écart", "money"),
+        ),
+        tuple(
+            (
+                MONTHS[int(r.month[5:7]) - 1],
+                label(r.revenue_type),
+                r.amount_cents,
+                r.previous_year_cents,
+                r.difference_cents,
+            )
+            for r in revenue
+        ),
+        total=(
+            "Total",
+            "",
+            sum(r.amount_cents for r in revenue),
+            sum(r.previous_year_cents for r in revenue),
+            sum(r.difference_cents for r in revenue),
+        ),
+        note="Recettes encaissées (quittances moins annulations), hors dépôts de garantie.",
+        sheet="Recettes par mois",
+    )
+    by_type = Section(
+        "Recettes de l'année par nature",
+        (
+            Column("Nature", "text", 50),
+            Column(f"{year}", "money"),
+            Column(f"{year - 1}", "money"),
+            Column("Écart", "money"),
+        ),
+        tuple(
+            (
+                label(t),
+                sum(r.amount_cents for r in revenue if r.revenue_type == t),
+                sum(r.previous_year_cents for r in revenue if r.revenue_type == t),
+                sum(r.difference_cents for r in revenue if r.revenue_type == t),
+            )
+            for t in types
+        ),
+        sheet="Recettes par nature",
+    )
+    available = sum(m.available_place_days for m in f.occupancy)
+    occupied = sum(m.occupied_place_days for m in f.occupancy)
+    occupancy = Section(
+        "Occupation",
+        (
+            Column("Mois", "text", 30),
+            Column("Places-jours disponibles", "int"),
+            Column("Places-jours occupées", "int"),
+            Column("Taux", "rate"),
+            Column("Séjours terminés", "int"),
+        ),
+        tuple(
+            (
+                MONTHS[int(m.month[5:7]) - 1],
+                m.available_place_days,
+                m.occupied_place_days,
+                m.occupancy_rate,
+                m.stays_ended,
+            )
+            for m in f.occupancy
+        ),
+        total=(
+            "Année",
+            available,
+            occupied,
+            rate_of(occupied, available),
+            sum(m.stays_ended for m in f.occupancy),
+        ),
+        sheet="Occupation",
+    )
+    return Report(
+        title=f"{TITLES['dsp']} {year} — {f.aire.code}",
+        identity=identity_lines(
+            subject=[
+                *_subject(f.aire, f"année {year} (comparée à {year - 1})"),
+                ("Échéance", f"avant le 01/06/{year + 1}"),
+            ],
+            heads=f.heads,
+            generated_at=generated_at,
+        ),
+        sections=(by_type, by_month, occupancy),
+        generated_at=generated_at,
+    )
+
+
+def period_label(kind: str, period: Period) -> str:
+    return month_fr(period.text) if kind == "monthly" else f"année {period.text}"

@@ -1,0 +1,90 @@
+"""A small world for the report tests, with its figures computed by hand.
+
+One aire in ``regie`` mode (Site: 4 emplacements of 2 places, 3.00 € a day, float 50 €)
+and, in February 2025 (28 days):
+
+- stay A (2 adults, 1 child) on emplacement 1 from 3 to 24 February: 21 days charged
+  (63.00 €), paid 33.00 € by card; its 150 € deposit in cash, 120 € refunded and 30 €
+  withheld for damage; an extension granted on 20 February (school, until 30 June);
+- stay B (1 adult) on emplacement 2 from 10 February, still there: 19 days to the 28th,
+  charged 57.00 €, nothing paid;
+- receipt 3 (other, 5.00 € cash, no stay) cancelled the same day;
+- slip 1 on 25 February: receipts 1 to 3, 33.00 € by card;
+- a cash count on 26 February: book 80.00 € (50 float + 150 − 120), counted 79.00 €;
+- the day of 26 February closed on the 27th (perpetual total 183.00 €).
+
+Hand-computed: available place-days 4 × 2 × 28 = 224; occupied (21 + 19) × 2 = 80; rate
+80 / 224 = 0.3571 (35,7 %); households 2, people 4, arrivals 2, departures 1; average
+stay 21 days; receipts net of cancellations, deposits aside: 33.00 €; unpaid at the end of
+the month: A 30.00 € (63 − 33), B 57.00 € (total 87.00 €). ALT2 for February: places 8,
+aid = 56.50 × 8 + 75.95 × 8 × 80 / 224 = 452.00 + 217.00 = 669.00 €.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from uuid import UUID
+
+from hacienda_ledger.aggregates.values import Composition
+from hacienda_ledger.application import Ledger
+from tests.conftest import Clock, Site
+
+
+@dataclass
+class World:
+    site: Site
+    stay_a: UUID
+    stay_b: UUID
+    household_a: UUID
+    household_b: UUID
+
+
+def build(ledger: Ledger, clock: Clock) -> World:
+    site = Site(ledger)
+    reg = site.register_id
+    clock.now = datetime(2025, 2, 3, 10, tzinfo=UTC)
+    household_a = UUID("aaaaaaaa-0000-4000-8000-000000000001")
+    household_b = UUID("bbbbbbbb-0000-4000-8000-000000000002")
+    stay_a = site.arrive("1", household_ref=household_a)
+    ledger.post_receipt(reg, stay_id=stay_a, method="cash", lines=[("deposit", 15000)], actor="c")
+    clock.now = datetime(2025, 2, 10, 10, tzinfo=UTC)
+    stay_b = site.arrive("2", household_ref=household_b, composition=Composition(1))
+    clock.now = datetime(2025, 2, 14, 10, tzinfo=UTC)
+    ledger.post_receipt(reg, stay_id=stay_a, method="card", lines=[("pitch_fee", 3300)], actor="c")
+    ledger.post_receipt(reg, stay_id=None, method="cash", lines=[("other", 500)], actor="c")
+    clock.now = datetime(2025, 2, 14, 11, tzinfo=UTC)
+    ledger.cancel_receipt(reg, number=3, reason="erreur de saisie", actor="c")
+    clock.now = datetime(2025, 2, 20, 9, tzinfo=UTC)
+    ledger.extend_stay(
+        stay_a, reason="school", evidence_ref="CERT-1", until=date(2025, 6, 30), actor="c"
+    )
+    clock.now = datetime(2025, 2, 24, 9, tzinfo=UTC)
+    ledger.refund_deposit(reg, stay_id=stay_a, amount_cents=12000, method="cash", actor="c")
+    ledger.withhold_deposit(
+        reg, stay_id=stay_a, amount_cents=3000, reason="damage", reference="PV-1", actor="c"
+    )
+    ledger.depart(
+        stay_a,
+        departed_at=clock(),
+        exit_inspection_ref="EDL-S-1",
+        water_index=Decimal("100"),
+        electricity_index=Decimal("2000"),
+        actor="c",
+    )
+    clock.now = datetime(2025, 2, 25, 9, tzinfo=UTC)
+    ledger.remit(reg, through_receipt=3, amounts_by_method={"card": 3300}, actor="c")
+    clock.now = datetime(2025, 2, 26, 17, tzinfo=UTC)
+    ledger.count_cash(reg, counted_cents=7900, actor="c")
+    clock.now = datetime(2025, 2, 27, 8, tzinfo=UTC)
+    ledger.close_period(reg, period="day", day=date(2025, 2, 26), actor="c")
+    clock.now = datetime(2025, 2, 28, 20, tzinfo=UTC)
+    ledger.assess_charges(stay_b, through=date(2025, 2, 28), actor="c")
+    # March: a receipt after the month, which the February report must not count
+    clock.now = datetime(2025, 3, 3, 9, tzinfo=UTC)
+    ledger.post_receipt(
+        reg, stay_id=stay_b, method="cheque", lines=[("pitch_fee", 5700)], actor="c"
+    )
+    clock.now = datetime(2025, 3, 5, 9, tzinfo=UTC)
+    return World(site, stay_a, stay_b, household_a, household_b)
