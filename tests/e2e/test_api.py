@@ -1721,6 +1721,16 @@ ROUTES: list[tuple[str, str]] = [
     ("GET", "/v1/aires/{aire_id}/occupancy"),
     ("GET", "/v1/aires/{aire_id}/alt2"),
     ("GET", "/v1/aires/{aire_id}/revenue"),
+    ("POST", "/v1/households"),
+    ("GET", "/v1/households"),
+    ("GET", "/v1/households/{household_id}"),
+    ("PATCH", "/v1/households/{household_id}"),
+    ("GET", "/v1/households/{household_id}/documents"),
+    ("POST", "/v1/households/{household_id}/documents"),
+    ("DELETE", "/v1/households/{household_id}/personal-data"),
+    ("GET", "/v1/households/{household_id}/access-log"),
+    ("GET", "/v1/households/{household_id}/export"),
+    ("GET", "/v1/registers/{register_id}/receipts/{number}"),
 ]
 OPEN_ROUTES = [("GET", "/health"), ("GET", "/ready")]
 
@@ -1747,6 +1757,7 @@ def test_every_route_needs_a_valid_bearer_token(world: World, authorization: str
         "stay_id": stay_id,
         "register_id": world.register_a,
         "number": "1",
+        "household_id": world.ids["household"],
     }
     headers = {"Idempotency-Key": "k"}
     if authorization is not None:
@@ -1841,6 +1852,8 @@ def forbidden_cases(
     def read_register(register: str) -> list[tuple[str, str, Any]]:
         return [
             ("GET", f"/v1/registers/{register}", None),
+            ("GET", f"/v1/registers/{register}/receipts/1", None),
+            ("GET", f"/v1/registers/{register}/journal?payers=true", None),
             ("GET", f"/v1/registers/{register}/verify", None),
             ("GET", f"/v1/registers/{register}/journal", None),
             ("GET", f"/v1/registers/{register}/history?as_of=2025-01-06T09:00:00%2B00:00", None),
@@ -1853,6 +1866,32 @@ def forbidden_cases(
             ("GET", f"/v1/aires/{aire}/revenue?year=2025", None),
         ]
 
+    household_b = world.household(b, "Famille Vendée")  # recorded at B, never on A
+
+    def household_routes(aire: str, household: str) -> list[tuple[str, str, Any]]:
+        base = f"/v1/households/{household}"
+        return [
+            ("POST", "/v1/households", {"aire_id": aire, "display_name": "Famille X"}),
+            ("GET", base, None),
+            ("PATCH", base, {"notes": "x"}),
+            ("GET", f"{base}/documents", None),
+            (
+                "POST",
+                f"{base}/documents",
+                {"kind": "rules_acknowledged", "date": "2025-01-06"},
+            ),
+            *data_requests(household),
+        ]
+
+    def data_requests(household: str) -> list[tuple[str, str, Any]]:
+        base = f"/v1/households/{household}"
+        return [
+            ("DELETE", f"{base}/personal-data", None),
+            ("GET", f"{base}/access-log", None),
+            ("GET", f"{base}/export", None),
+        ]
+
+    search = ("GET", "/v1/households?name=famille", None)
     admin_only = [("POST", "/v1/users", user), ("POST", "/v1/collectivites", collectivite)]
     new_aire_a = ("POST", "/v1/aires", aire_body("49500-N", world.ids["collectivite_a"], "Anjou"))
     new_aire_b = ("POST", "/v1/aires", aire_body("85500-N", world.ids["collectivite_b"], "Vendee"))
@@ -1867,6 +1906,8 @@ def forbidden_cases(
             *cash(rb, stay_b),
             *read_register(rb),
             *statistics(a),
+            *household_routes(b, household_b),
+            *data_requests(world.ids["household"]),  # in scope, but not a cashier's to answer
         ],
         # a manager of "Anjou": nothing in "Vendee", no cash handling even in their sector
         "manager": [
@@ -1878,6 +1919,7 @@ def forbidden_cases(
             *cash(ra, stay_a),
             *read_register(rb),
             *statistics(b),
+            *household_routes(b, household_b),
         ],
         # an auditor of collectivité A: reads its registers only; no write, stay or statistic
         "auditor": [
@@ -1889,6 +1931,9 @@ def forbidden_cases(
             *cash(ra, stay_a),
             *read_register(rb),
             *statistics(a),
+            # an auditor names payers on its receipts, and never reads a household
+            *household_routes(a, world.ids["household"]),
+            search,
         ],
         # an analyst: anonymised statistics only, so no stay and no register, and no write
         "analyst": [
@@ -1898,6 +1943,8 @@ def forbidden_cases(
             *stays(a, stay_a),
             *cash(ra, stay_a),
             *read_register(ra),
+            *household_routes(a, world.ids["household"]),
+            search,
         ],
     }
 

@@ -17,12 +17,14 @@ from hacienda_ledger.api.routes import (
     audit,
     collectivites,
     health,
+    households,
     registers,
     statistics,
     stays,
     users,
 )
 from hacienda_ledger.application import Ledger, projecting
+from hacienda_ledger.application.retention import RetentionSchedule
 from hacienda_ledger.settings import Settings
 
 DESCRIPTION = """
@@ -53,9 +55,28 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
         app.state.queries = projecting.ProjectionQueries(app.state.ledger, followers)
         if followers is not None:
             followers.start()
+        retention = (
+            RetentionSchedule(
+                app.state.ledger,
+                settings.retention_interval_hours * 3600,
+                on_run=lambda report: log.info(
+                    "retention",
+                    households_erased=len(report.due),
+                    access_log_deleted=report.access_log_entries,
+                ),
+                on_error=lambda exc: log.error("retention_failed", error=type(exc).__name__),
+            )
+            if settings.run_retention
+            else None
+        )
+        app.state.retention = retention
+        if retention is not None:
+            retention.start()
         try:
             yield
         finally:
+            if retention is not None:
+                retention.stop()
             if followers is not None:
                 followers.stop()
             if owned:
@@ -72,6 +93,16 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
         log.exception("unhandled", error=type(exc).__name__)
         return problems.problem(500, "internal_error", "an unexpected error occurred")
 
-    for module in (health, users, collectivites, aires, stays, registers, audit, statistics):
+    for module in (
+        health,
+        users,
+        collectivites,
+        aires,
+        households,
+        stays,
+        registers,
+        audit,
+        statistics,
+    ):
         app.include_router(module.router)
     return app

@@ -5,16 +5,22 @@ role       permissions                                          scope
 =========  ==================================================  =============================
 admin      everything                                           every aire
 manager    configure aires, manage and read stays, read         aires of their sectors
-           registers, read aires and statistics
+           registers, read aires and statistics, manage and
+           read households, answer data requests (erase,
+           export, access log)
 cashier    manage and read stays, handle cash, read registers,  their assigned aires
-           read aires
-auditor    read registers, read aires                           aires of their collectivité
-analyst    read aires, read anonymised statistics               every aire
+           read aires, manage and read households
+auditor    read registers (payer names included), read aires    aires of their collectivité
+analyst    read aires, read anonymised statistics               every aire (never a household)
 =========  ==================================================  =============================
+
+A household is in a manager's or cashier's scope when one of its aires is: the aire where it
+was recorded, or an aire where it has stayed (``authorize_any``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
@@ -33,6 +39,9 @@ class Permission(StrEnum):
     READ_REGISTERS = "read_registers"  # registers, journals, verification, history
     READ_AIRES = "read_aires"
     READ_STATISTICS = "read_statistics"
+    MANAGE_HOUSEHOLDS = "manage_households"  # record households, amend them, their documents
+    READ_HOUSEHOLDS = "read_households"  # a household's personal data, search by name
+    ANSWER_DATA_REQUESTS = "answer_data_requests"  # erasure, export, access log
 
 
 GRANTS: dict[Role, frozenset[Permission]] = {
@@ -45,6 +54,9 @@ GRANTS: dict[Role, frozenset[Permission]] = {
             Permission.READ_REGISTERS,
             Permission.READ_AIRES,
             Permission.READ_STATISTICS,
+            Permission.MANAGE_HOUSEHOLDS,
+            Permission.READ_HOUSEHOLDS,
+            Permission.ANSWER_DATA_REQUESTS,
         }
     ),
     Role.CASHIER: frozenset(
@@ -54,6 +66,8 @@ GRANTS: dict[Role, frozenset[Permission]] = {
             Permission.HANDLE_CASH,
             Permission.READ_REGISTERS,
             Permission.READ_AIRES,
+            Permission.MANAGE_HOUSEHOLDS,
+            Permission.READ_HOUSEHOLDS,
         }
     ),
     Role.AUDITOR: frozenset({Permission.READ_REGISTERS, Permission.READ_AIRES}),
@@ -113,3 +127,12 @@ def authorize(user: User, permission: Permission, aire: Scoped | None = None) ->
         raise Forbidden(f"{_a(user.role)} may not {permission.value.replace('_', ' ')}")
     if aire is not None and not in_scope(user, aire):
         raise Forbidden(f"aire {aire.code} is outside this {user.role.value}'s scope")
+
+
+def authorize_any(user: User, permission: Permission, aires: Sequence[Scoped]) -> None:
+    """Raise ``Forbidden`` unless the role grants the permission on at least one of the
+    aires (a household's: where it was recorded and where it has stayed)."""
+    if permission not in GRANTS[user.role]:
+        raise Forbidden(f"{_a(user.role)} may not {permission.value.replace('_', ' ')}")
+    if not any(in_scope(user, aire) for aire in aires):
+        raise Forbidden(f"this household has not stayed on an aire of this {user.role.value}")
