@@ -152,12 +152,23 @@ class Site:
             actor="manager",
         ).aggregate_id
 
+    def household(self, name: str = "Famille Test", **kw: object) -> uuid.UUID:
+        """Record a household at this aire (stays name one that exists)."""
+        from hacienda_ledger.aggregates.household import Profile
+
+        return self.ledger.register_household(
+            aire_id=self.aire_id,
+            profile=Profile(name),
+            actor="manager",
+            **kw,  # type: ignore[arg-type]
+        ).aggregate_id
+
     def arrive(self, emplacement: str = "1", **kw: object) -> uuid.UUID:
         from hacienda_ledger.aggregates.values import Composition
 
         values: dict[str, object] = dict(
             emplacement=emplacement,
-            household_ref=uuid.uuid4(),
+            household_ref=kw.pop("household_ref") if "household_ref" in kw else self.household(),
             arrived_at=self.ledger.clock(),
             composition=Composition(2, (("4-17", 1),)),
             agreement_ref="COT-1",

@@ -6,6 +6,8 @@
     hacienda-ledger users create --name N --role R [...]         create a user, print its token
     hacienda-ledger reports generate --month YYYY-MM | --year YYYY [--force]
                                                                  build and store the reports due
+    hacienda-ledger households erase ID [--reason R]             erase a household's personal data
+    hacienda-ledger households purge-due [--dry-run]             erase what retention says is due
 
 The database is ``HACIENDA_DATABASE_URL`` (or ``--database-url``).
 """
@@ -89,6 +91,50 @@ def _users_create(args: argparse.Namespace) -> int:
     print(f"user {outcome.aggregate_id} ({args.role}) token: {token}")
     print("The token is shown once; only its hash is stored.")
     return 0
+
+
+def _households(args: argparse.Namespace) -> int:
+    from hacienda_ledger.aggregates.errors import LedgerError
+    from hacienda_ledger.application import Ledger
+
+    ledger = Ledger(_settings(args))
+    try:
+        if args.households_command == "erase":
+            try:
+                outcome = ledger.erase_household(
+                    UUID(args.household), reason=args.reason, actor="cli"
+                )
+            except (LedgerError, ValueError) as exc:
+                detail = f"{exc.code}: {exc.detail}" if isinstance(exc, LedgerError) else exc
+                print(f"error: {detail}", file=sys.stderr)
+                return 1
+            done = "erased" if outcome.result["key_destroyed"] else "was already erased"
+            print(f"household {args.household}: personal data {done}")
+            return 0
+        report = ledger.purge_due(dry_run=args.dry_run, actor="cli")
+        settings = ledger.settings
+        verb = "due" if report.dry_run else "erased"
+        print(
+            f"personal data: {len(report.due)} household(s) {verb} "
+            f"({settings.retention_personal_data_years} years after the last departure)"
+        )
+        for item in report.due:
+            print(
+                f"  {item.household_id}  {item.basis} {item.since.isoformat()}  "
+                f"due {item.due_on.isoformat()}"
+            )
+        verb = "due for deletion" if report.dry_run else "deleted"
+        print(
+            f"access log: {report.access_log_entries} entr(ies) {verb} "
+            f"(kept {settings.retention_access_log_years} years)"
+        )
+        print(
+            f"financial records: kept (at least {settings.retention_financial_years} years; "
+            "the ledger never deletes an event)"
+        )
+        return 0
+    finally:
+        ledger.close()
 
 
 def _project(args: argparse.Namespace) -> int:
@@ -259,6 +305,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     generate.add_argument(
         "--force", action="store_true", help="store a new revision of reports already built"
     )
+    households = sub.add_parser("households", help="households' personal data")
+    households_sub = households.add_subparsers(dest="households_command", required=True)
+    erase = households_sub.add_parser(
+        "erase", help="destroy a household's key: its personal data reads as erased everywhere"
+    )
+    erase.add_argument("household", help="the household id")
+    erase.add_argument("--reason", default="request", help="recorded with the erasure")
+    purge = households_sub.add_parser(
+        "purge-due", help="erase the personal data that retention says is due"
+    )
+    purge.add_argument("--dry-run", action="store_true", help="list what is due, change nothing")
 
     args = parser.parse_args(argv)
     if args.command == "serve":
@@ -273,6 +330,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_verify(_settings(args), register=args.register, out=sys.stdout)
     if args.command == "users":
         return _users_create(args)
+    if args.command == "households":
+        return _households(args)
     if args.command == "project":
         return _project(args)
     if args.command == "rebuild":

@@ -18,12 +18,15 @@ from uuid import UUID, uuid5
 
 from hacienda_ledger.aggregates.aire import Aire
 from hacienda_ledger.aggregates.errors import AireNotFound, LedgerError
+from hacienda_ledger.aggregates.household import ContactDetails, Fleet, Profile
 from hacienda_ledger.aggregates.register import CashRegister
 from hacienda_ledger.aggregates.values import PARIS, Composition, Tariff
 from hacienda_ledger.application import Ledger
 from hacienda_ledger.settings import Settings
 
 DEMO = UUID("3f7f5a8e-1d2c-4b6a-8e9f-7a6b5c4d3e2f")
+# Invented households get the most common surnames of France: a demo names nobody real.
+SURNAMES = ("Martin", "Bernard", "Thomas", "Petit", "Robert", "Richard", "Durand", "Dubois")
 REVENUE_TYPES = ["pitch_fee", "water", "electricity", "deposit", "other"]
 
 
@@ -283,6 +286,16 @@ def _simulate(
                 n = rng.choice(free)
                 arrived = clock.at(day, 10, rng.randrange(0, 59))
                 household = uuid5(DEMO, f"household-{demo.code}-{day}-{n}")
+                ledger.register_household(
+                    aire_id=demo.aire_id,
+                    profile=Profile(
+                        f"Famille {rng.choice(SURNAMES)}",
+                        contact=ContactDetails(phone=f"06 {rng.randrange(10**8):08d}"),
+                        caravans=Fleet(rng.choice([1, 1, 2])),
+                    ),
+                    actor="cashier-anjou",
+                    household_id=household,
+                )
                 stay_id = ledger.open_stay(
                     demo.aire_id,
                     emplacement=n,

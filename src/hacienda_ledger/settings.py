@@ -69,6 +69,29 @@ class Settings(BaseSettings):
     reports_first_delay: float = Field(
         default=60.0, ge=0, description="seconds after start-up before the first look"
     )
+    retention_personal_data_years: int = Field(
+        default=2,
+        ge=0,
+        le=50,
+        description="a household's personal data is erased this many years after its last "
+        "departure (or after it was recorded, if it never stayed), no stay being open",
+    )
+    retention_access_log_years: int = Field(
+        default=3, ge=1, le=50, description="entries of the personal-data access log are kept"
+    )
+    retention_financial_years: int = Field(
+        default=10,
+        ge=10,
+        le=100,
+        description="financial records (every ledger event) are kept at least this long; "
+        "the ledger never deletes an event, so this is a floor that nothing purges",
+    )
+    run_retention: bool = Field(
+        default=True,
+        description="the API process runs the retention purge (`households purge-due`) at "
+        "start and then every `retention_interval_hours`",
+    )
+    retention_interval_hours: float = Field(default=24.0, gt=0, le=24 * 7)
     log_json: bool | None = Field(default=None, description="JSON logs (default: not a TTY)")
 
     @field_validator("database_url")

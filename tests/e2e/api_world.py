@@ -26,6 +26,7 @@ from typing import Any
 import httpx
 from fastapi.testclient import TestClient
 
+from hacienda_ledger.aggregates.household import Profile
 from hacienda_ledger.application import Ledger
 from tests.conftest import Clock
 
@@ -143,10 +144,19 @@ class World:
     def register_b(self) -> str:
         return self.ids["register_b"]
 
+    def household(self, aire: str | None = None, name: str = "Famille Test") -> str:
+        """Record a household (through the ledger: the household routes are tested on their
+        own) at aire A by default; returns its id."""
+        return str(
+            self.ledger.register_household(
+                aire_id=uuid.UUID(aire or self.aire_a), profile=Profile(name), actor="seed"
+            ).aggregate_id
+        )
+
     def stay_body(self, emplacement: str = "1", **overrides: Any) -> dict[str, Any]:
         body: dict[str, Any] = {
             "emplacement": emplacement,
-            "household_ref": str(uuid.uuid4()),
+            "household_ref": overrides.pop("household_ref", None) or self.ids["household"],
             "arrived_at": self.now(),
             "adults": 2,
             "children": {"4-17": 1},
@@ -215,6 +225,9 @@ def build_world(client: TestClient, ledger: Ledger, clock: Clock) -> World:
         "auditor_b": {"role": "auditor", "collectivite_id": w.ids["collectivite_b"]},
         "analyst": {"role": "analyst"},
     }
+    # the household every stay_body names unless told otherwise (recorded before any test
+    # block that checks nothing is recorded)
+    w.ids["household"] = w.household()
     for name, scope in people.items():
         created = w.ok(w.post("admin", "/v1/users", {"name": name, **scope}))
         w.users[name] = created

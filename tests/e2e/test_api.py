@@ -1726,6 +1726,16 @@ ROUTES: list[tuple[str, str]] = [
     ("GET", "/v1/registers/{register_id}/documents/{document}/{number}"),
     ("POST", "/v1/registers/{register_id}/documents/{document}/{number}/reprints"),
     ("GET", "/v1/exports/{table}"),
+    ("POST", "/v1/households"),
+    ("GET", "/v1/households"),
+    ("GET", "/v1/households/{household_id}"),
+    ("PATCH", "/v1/households/{household_id}"),
+    ("GET", "/v1/households/{household_id}/documents"),
+    ("POST", "/v1/households/{household_id}/documents"),
+    ("DELETE", "/v1/households/{household_id}/personal-data"),
+    ("GET", "/v1/households/{household_id}/access-log"),
+    ("GET", "/v1/households/{household_id}/export"),
+    ("GET", "/v1/registers/{register_id}/receipts/{number}"),
 ]
 OPEN_ROUTES = [("GET", "/health"), ("GET", "/ready")]
 
@@ -1755,6 +1765,7 @@ def test_every_route_needs_a_valid_bearer_token(world: World, authorization: str
         "document": "receipt",
         "report_id": str(uuid4()),
         "table": "revenue_monthly",
+        "household_id": world.ids["household"],
     }
     headers = {"Idempotency-Key": "k"}
     if authorization is not None:
@@ -1849,6 +1860,8 @@ def forbidden_cases(
     def read_register(register: str) -> list[tuple[str, str, Any]]:
         return [
             ("GET", f"/v1/registers/{register}", None),
+            ("GET", f"/v1/registers/{register}/receipts/1", None),
+            ("GET", f"/v1/registers/{register}/journal?payers=true", None),
             ("GET", f"/v1/registers/{register}/verify", None),
             ("GET", f"/v1/registers/{register}/journal", None),
             ("GET", f"/v1/registers/{register}/history?as_of=2025-01-06T09:00:00%2B00:00", None),
@@ -1861,6 +1874,32 @@ def forbidden_cases(
             ("GET", f"/v1/aires/{aire}/revenue?year=2025", None),
         ]
 
+    household_b = world.household(b, "Famille Vendée")  # recorded at B, never on A
+
+    def household_routes(aire: str, household: str) -> list[tuple[str, str, Any]]:
+        base = f"/v1/households/{household}"
+        return [
+            ("POST", "/v1/households", {"aire_id": aire, "display_name": "Famille X"}),
+            ("GET", base, None),
+            ("PATCH", base, {"notes": "x"}),
+            ("GET", f"{base}/documents", None),
+            (
+                "POST",
+                f"{base}/documents",
+                {"kind": "rules_acknowledged", "date": "2025-01-06"},
+            ),
+            *data_requests(household),
+        ]
+
+    def data_requests(household: str) -> list[tuple[str, str, Any]]:
+        base = f"/v1/households/{household}"
+        return [
+            ("DELETE", f"{base}/personal-data", None),
+            ("GET", f"{base}/access-log", None),
+            ("GET", f"{base}/export", None),
+        ]
+
+    search = ("GET", "/v1/households?name=famille", None)
     admin_only = [("POST", "/v1/users", user), ("POST", "/v1/collectivites", collectivite)]
     new_aire_a = ("POST", "/v1/aires", aire_body("49500-N", world.ids["collectivite_a"], "Anjou"))
     new_aire_b = ("POST", "/v1/aires", aire_body("85500-N", world.ids["collectivite_b"], "Vendee"))
@@ -1875,6 +1914,8 @@ def forbidden_cases(
             *cash(rb, stay_b),
             *read_register(rb),
             *statistics(a),
+            *household_routes(b, household_b),
+            *data_requests(world.ids["household"]),  # in scope, but not a cashier's to answer
         ],
         # a manager of "Anjou": nothing in "Vendee", no cash handling even in their sector
         "manager": [
@@ -1886,6 +1927,7 @@ def forbidden_cases(
             *cash(ra, stay_a),
             *read_register(rb),
             *statistics(b),
+            *household_routes(b, household_b),
         ],
         # an auditor of collectivité A: reads its registers only; no write, stay or statistic
         "auditor": [
@@ -1897,6 +1939,9 @@ def forbidden_cases(
             *cash(ra, stay_a),
             *read_register(rb),
             *statistics(a),
+            # an auditor names payers on its receipts, and never reads a household
+            *household_routes(a, world.ids["household"]),
+            search,
         ],
         # an analyst: anonymised statistics only, so no stay and no register, and no write
         "analyst": [
@@ -1906,6 +1951,8 @@ def forbidden_cases(
             *stays(a, stay_a),
             *cash(ra, stay_a),
             *read_register(ra),
+            *household_routes(a, world.ids["household"]),
+            search,
         ],
     }
 

@@ -27,6 +27,7 @@ from schemathesis import GenerationMode
 
 from hacienda_ledger.aggregates.aire import Aire
 from hacienda_ledger.aggregates.collectivite import Collectivite
+from hacienda_ledger.aggregates.household import Member, Profile
 from hacienda_ledger.aggregates.values import Composition, Tariff
 from hacienda_ledger.api.app import create_app
 from hacienda_ledger.application import Ledger
@@ -43,7 +44,9 @@ COLLECTIVITE_ID = Collectivite.id_for("FUZZ-C")
 AIRE_ID = Aire.id_for("FUZZ-A")
 REGISTER_ID = UUID("00000000-0000-4000-8000-00000000f0a1")
 STAY_ID = UUID("00000000-0000-4000-8000-00000000f0a2")
+HOUSEHOLD_ID = UUID("00000000-0000-4000-8000-00000000f0a3")
 KNOWN_IDS = {
+    "household_id": str(HOUSEHOLD_ID),
     "collectivite_id": str(COLLECTIVITE_ID),
     "aire_id": str(AIRE_ID),
     "register_id": str(REGISTER_ID),
@@ -161,10 +164,16 @@ def seed(ledger: Ledger) -> None:
         actor="seed",
         register_id=REGISTER_ID,
     )
+    ledger.register_household(
+        aire_id=AIRE_ID,
+        profile=Profile("Famille Fuzz", (Member("Ana Fuzz", 1990, None, "head"),)),
+        actor="seed",
+        household_id=HOUSEHOLD_ID,
+    )
     ledger.open_stay(
         AIRE_ID,
         emplacement="1",
-        household_ref=UUID("00000000-0000-4000-8000-00000000f0a3"),
+        household_ref=HOUSEHOLD_ID,
         arrived_at=ledger.clock(),
         composition=Composition(2, (("4-17", 1),)),
         agreement_ref="COT-1",

@@ -83,3 +83,32 @@ def test_users_create_prints_a_token_that_authenticates(
         fresh.close()
     assert main(["--database-url", url, "users", "create", "--name", "X", "--role", "auditor"]) == 1
     assert "an auditor audits one collectivité" in capsys.readouterr().err
+
+
+def test_households_erase_and_purge_due(
+    ledger: Ledger, site: Site, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`households erase ID` destroys a household's key; `households purge-due --dry-run`
+    lists what retention says is due and changes nothing; without it, erases it."""
+    url = ledger.settings.database_url
+    asked = site.household("Famille Demande")
+    old = site.household("Famille Ancienne")
+    assert main(["--database-url", url, "households", "erase", str(asked)]) == 0
+    assert "personal data erased" in capsys.readouterr().out
+    assert main(["--database-url", url, "households", "erase", str(asked)]) == 0
+    assert "was already erased" in capsys.readouterr().out
+    assert main(["--database-url", url, "households", "erase", "not-a-uuid"]) == 1
+    assert main(["--database-url", url, "households", "erase", str(site.aire_id)]) == 1
+    assert "household_not_found" in capsys.readouterr().err
+
+    # with no years to keep, every household without an open stay is due today
+    monkeypatch.setenv("HACIENDA_RETENTION_PERSONAL_DATA_YEARS", "0")
+    args = ["--database-url", url, "households", "purge-due"]
+    assert main([*args, "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "personal data: 1 household(s) due" in out and str(old) in out
+    assert "financial records: kept" in out
+    assert not ledger.household(old).erased
+    assert main(args) == 0
+    assert "personal data: 1 household(s) erased" in capsys.readouterr().out
+    assert ledger.household(old).erased

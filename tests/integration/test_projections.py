@@ -36,6 +36,7 @@ from hypothesis import strategies as st
 
 from hacienda_ledger.aggregates.accounts import balances_of, deposits, entry_for, receivable
 from hacienda_ledger.aggregates.errors import LedgerError
+from hacienda_ledger.aggregates.household import Profile
 from hacienda_ledger.aggregates.register import CashRegister
 from hacienda_ledger.aggregates.stay import Stay
 from hacienda_ledger.aggregates.values import Composition, paris_day
@@ -549,10 +550,18 @@ class Aire:
         now = self.clock()
         if kind == "arrive":
             stay_id = uuid5(NAMESPACE_URL, f"stay/{self.label}/{self.rank}")
+            household = uuid5(NAMESPACE_URL, f"household/{self.label}/{self.rank}")
+            if not ledger._exists(household):
+                ledger.register_household(
+                    aire_id=self.aire_id,
+                    profile=Profile(f"Famille {self.rank}"),
+                    actor="cashier",
+                    household_id=household,
+                )
             ledger.open_stay(
                 self.aire_id,
                 emplacement=op[1],
-                household_ref=uuid5(NAMESPACE_URL, f"household/{self.label}/{self.rank}"),
+                household_ref=household,
                 arrived_at=now,
                 composition=Composition(2, (("4-17", 1),)),
                 agreement_ref="COT-1",

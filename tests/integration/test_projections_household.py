@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
-from uuid import uuid4
 
 from hacienda_ledger.application import Ledger
 from hacienda_ledger.application.projecting import ProjectionQueries, household_receivables
@@ -13,7 +12,7 @@ from tests.conftest import Clock, Site
 def test_a_household_owes_the_sum_of_its_stays(ledger: Ledger, site: Site, clock: Clock) -> None:
     """Two stays of one household on two emplacements: each stay's receivable is listed
     under the household, and as of an earlier instant only what was charged by then."""
-    household = uuid4()
+    household = site.household()
     first = site.arrive("1", household_ref=household)
     second = site.arrive("2", household_ref=household)
     site.arrive("3")  # another household's stay is not listed

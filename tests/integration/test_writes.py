@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import multiprocessing
 import threading
-import uuid
 from datetime import date, timedelta
 from decimal import Decimal
 from uuid import UUID
@@ -278,7 +277,7 @@ def test_a_regie_collects_for_two_aires_of_one_collectivite(ledger: Ledger, site
     stay = ledger.open_stay(
         other,
         emplacement="1",
-        household_ref=uuid.uuid4(),
+        household_ref=site.household(),
         arrived_at=ledger.clock(),
         composition=Composition(1),
         agreement_ref="C",

@@ -15,7 +15,8 @@ The tree::
     │   ├── ReceiptNotFound         receipt_not_found
     │   ├── SlipNotFound            slip_not_found
     │   ├── ReportNotFound          report_not_found
-    │   └── ReadingNotFound         reading_not_found
+    │   ├── ReadingNotFound         reading_not_found
+    │   └── HouseholdNotFound       household_not_found
     ├── Conflict                                      -> 409
     │   ├── AlreadyExists           already_exists
     │   ├── NoTariffInForce         no_tariff_in_force
@@ -26,6 +27,7 @@ The tree::
     │   ├── ReceiptAlreadyRemitted  receipt_already_remitted
     │   ├── PeriodClosed            period_closed
     │   ├── InsufficientFunds       insufficient_funds
+    │   ├── PersonalDataErased      personal_data_erased
     │   ├── IdempotencyKeyReused    idempotency_key_reused (422 at the API)
     │   └── ConcurrencyConflict     concurrency_conflict
     └── Invalid (ValueError)                          -> 422
@@ -115,6 +117,16 @@ class ReportNotFound(NotFound):
 
 class ReadingNotFound(NotFound):
     code = "reading_not_found"
+
+
+class HouseholdNotFound(NotFound):
+    code = "household_not_found"
+
+
+class PersonalDataErased(Conflict):
+    """The household's key is destroyed: its personal data can be neither read nor written."""
+
+    code = "personal_data_erased"
 
 
 class NoTariffInForce(Conflict):

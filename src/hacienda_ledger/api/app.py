@@ -20,6 +20,7 @@ from hacienda_ledger.api.routes import (
     audit,
     collectivites,
     health,
+    households,
     registers,
     reports,
     statistics,
@@ -27,6 +28,7 @@ from hacienda_ledger.api.routes import (
     users,
 )
 from hacienda_ledger.application import Ledger, projecting
+from hacienda_ledger.application.retention import RetentionSchedule
 from hacienda_ledger.application.watch import ChainWatch
 from hacienda_ledger.projections.runner import Runner
 from hacienda_ledger.reports.generate import Reports, Scheduler
@@ -96,9 +98,28 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
         if settings.verify_every_hours:
             watch = ChainWatch(app.state.ledger, _report_chain, settings.verify_every_hours * 3600)
             watch.start()
+        retention = (
+            RetentionSchedule(
+                app.state.ledger,
+                settings.retention_interval_hours * 3600,
+                on_run=lambda report: log.info(
+                    "retention",
+                    households_erased=len(report.due),
+                    access_log_deleted=report.access_log_entries,
+                ),
+                on_error=lambda exc: log.error("retention_failed", error=type(exc).__name__),
+            )
+            if settings.run_retention
+            else None
+        )
+        app.state.retention = retention
+        if retention is not None:
+            retention.start()
         try:
             yield
         finally:
+            if retention is not None:
+                retention.stop()
             if watch is not None:
                 watch.stop()
             if scheduler is not None:
@@ -124,6 +145,7 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
         users,
         collectivites,
         aires,
+        households,
         stays,
         registers,
         audit,

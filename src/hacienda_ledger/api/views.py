@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
+from uuid import UUID
 
 from hacienda_ledger.aggregates.aire import Aire
 from hacienda_ledger.aggregates.collectivite import Collectivite
+from hacienda_ledger.aggregates.household import Document, Erased, Fleet, Household
 from hacienda_ledger.aggregates.integrity import VerificationReport
 from hacienda_ledger.aggregates.register import CashRegister
 from hacienda_ledger.aggregates.stay import Stay
@@ -239,4 +241,84 @@ def user(u: User) -> s.UserPublic:
         sectors=list(u.sectors),
         aires=list(u.aire_ids),
         collectivite_id=u.collectivite_id,
+    )
+
+
+def _fleet(f: Fleet) -> s.FleetIn:
+    return s.FleetIn(count=f.count, plates=list(f.plates))
+
+
+def household(h: Household, position: int | None = None) -> s.HouseholdPublic:
+    """A household's record; every personal field is null once erased."""
+    p = h.profile
+    erased = isinstance(p, Erased)
+    return s.HouseholdPublic(
+        id=h.id,
+        aire_id=h.aire_id,
+        erased=erased,
+        display_name=None if isinstance(p, Erased) else p.display_name,
+        members=[]
+        if isinstance(p, Erased)
+        else [
+            s.MemberIn(
+                name=m.name,
+                birth_year=m.birth_year,
+                age_band=m.age_band,
+                relationship=m.relationship,
+            )
+            for m in p.members
+        ],
+        contact=None
+        if isinstance(p, Erased)
+        else s.HouseholdContactIn(phone=p.contact.phone, email=p.contact.email),
+        caravans=None if isinstance(p, Erased) else _fleet(p.caravans),
+        vehicles=None if isinstance(p, Erased) else _fleet(p.vehicles),
+        notes=None if isinstance(p, Erased) else p.notes,
+        documents=[document(d) for d in h.documents],
+        stays=[s.HouseholdStayPublic(stay_id=st, aire_id=a) for st, a in h.stays],
+        registered_at=h.registered_at,
+        erased_at=h.erasure[0] if h.erasure else None,
+        version=h.version,
+        position=position,
+    )
+
+
+def document(d: Document) -> s.DocumentPublic:
+    return s.DocumentPublic(
+        seq=d.seq,
+        kind=d.kind,
+        date=d.on,
+        reference=None if isinstance(d.reference, Erased) else d.reference,
+        stay_id=d.stay_id,
+        recorded_at=d.recorded_at,
+    )
+
+
+def payer(household_id: UUID | None, names: dict[UUID, str | Erased]) -> s.PayerPublic | None:
+    if household_id is None or household_id not in names:
+        return None
+    name = names[household_id]
+    return s.PayerPublic(
+        household_id=household_id,
+        name=None if isinstance(name, Erased) else name,
+        erased=isinstance(name, Erased),
+    )
+
+
+def stay_export(ledger: Ledger, st: Stay) -> s.StayExport:
+    account = ledger.stay_account(st.id)
+    return s.StayExport(
+        stay_id=st.id,
+        aire_id=st.aire_id,
+        aire_name=ledger.aire(st.aire_id).name,
+        emplacement=st.emplacement,
+        arrived_at=st.arrived_at,
+        departed_at=st.departed_at,
+        adults=st.composition.adults,
+        children=dict(st.composition.children),
+        caravans=st.composition.caravans,
+        charged_cents=account["charged_cents"],
+        settled_cents=account["settled_cents"],
+        balance_due_cents=account["balance_due_cents"],
+        deposit_held_cents=account["deposit_held_cents"],
     )

@@ -5,17 +5,24 @@ role       permissions                                          scope
 =========  ==================================================  =============================
 admin      everything                                           every aire
 manager    configure aires, manage and read stays, read         aires of their sectors
-           registers, read aires, statistics and reports
+           registers, read aires, statistics and reports,
+           manage and read households, answer data requests
+           (erase, export, access log)
 cashier    manage and read stays, handle cash, read registers,  their assigned aires
-           read aires and reports
-auditor    read registers, read aires and reports               aires of their collectivité
-analyst    read aires, read anonymised statistics and the       every aire
+           read aires and reports, manage and read households
+auditor    read registers (payer names included), read aires    aires of their collectivité
+           and reports
+analyst    read aires, read anonymised statistics and the       every aire (never a household)
            anonymised reports (ALT2, DSP)
 =========  ==================================================  =============================
+
+A household is in a manager's or cashier's scope when one of its aires is: the aire where it
+was recorded, or an aire where it has stayed (``authorize_any``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
@@ -35,6 +42,9 @@ class Permission(StrEnum):
     READ_AIRES = "read_aires"
     READ_STATISTICS = "read_statistics"
     READ_REPORTS = "read_reports"  # stored reports, within scope (analysts: anonymised only)
+    MANAGE_HOUSEHOLDS = "manage_households"  # record households, amend them, their documents
+    READ_HOUSEHOLDS = "read_households"  # a household's personal data, search by name
+    ANSWER_DATA_REQUESTS = "answer_data_requests"  # erasure, export, access log
 
 
 GRANTS: dict[Role, frozenset[Permission]] = {
@@ -48,6 +58,9 @@ GRANTS: dict[Role, frozenset[Permission]] = {
             Permission.READ_AIRES,
             Permission.READ_STATISTICS,
             Permission.READ_REPORTS,
+            Permission.MANAGE_HOUSEHOLDS,
+            Permission.READ_HOUSEHOLDS,
+            Permission.ANSWER_DATA_REQUESTS,
         }
     ),
     Role.CASHIER: frozenset(
@@ -58,6 +71,8 @@ GRANTS: dict[Role, frozenset[Permission]] = {
             Permission.READ_REGISTERS,
             Permission.READ_AIRES,
             Permission.READ_REPORTS,
+            Permission.MANAGE_HOUSEHOLDS,
+            Permission.READ_HOUSEHOLDS,
         }
     ),
     Role.AUDITOR: frozenset(
@@ -137,3 +152,12 @@ def may_read_report(user: User, kind: str, aire: Scoped | None) -> bool:
     if aire is None:
         return user.role is Role.ADMIN
     return in_scope(user, aire)
+
+
+def authorize_any(user: User, permission: Permission, aires: Sequence[Scoped]) -> None:
+    """Raise ``Forbidden`` unless the role grants the permission on at least one of the
+    aires (a household's: where it was recorded and where it has stayed)."""
+    if permission not in GRANTS[user.role]:
+        raise Forbidden(f"{_a(user.role)} may not {permission.value.replace('_', ' ')}")
+    if not any(in_scope(user, aire) for aire in aires):
+        raise Forbidden(f"this household has not stayed on an aire of this {user.role.value}")

@@ -9,10 +9,12 @@ the loaded state and their arguments, so running them again is safe).
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import secrets
 import threading
-from collections.abc import Callable, Iterator, Sequence
+import unicodedata
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -26,7 +28,13 @@ from eventsourcing.application import (
     ProcessingEvent,
 )
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import IntegrityError, JSONTranscoder, Recording, StoredEvent
+from eventsourcing.persistence import (
+    IntegrityError,
+    JSONTranscoder,
+    Mapper,
+    Recording,
+    StoredEvent,
+)
 from eventsourcing.utils import Environment, EnvType, get_topic
 
 from hacienda_ledger.aggregates.aire import Aire
@@ -36,6 +44,7 @@ from hacienda_ledger.aggregates.errors import (
     AlreadyExists,
     CollectiviteNotFound,
     ConcurrencyConflict,
+    HouseholdNotFound,
     IdempotencyKeyReused,
     InvalidValue,
     LedgerError,
@@ -46,6 +55,7 @@ from hacienda_ledger.aggregates.errors import (
     Unauthenticated,
     UserNotFound,
 )
+from hacienda_ledger.aggregates.household import DocumentKind, Erased, Household, Profile
 from hacienda_ledger.aggregates.integrity import (
     ChainLink,
     VerificationReport,
@@ -56,6 +66,7 @@ from hacienda_ledger.aggregates.register import CashRegister, ReceiptLine
 from hacienda_ledger.aggregates.stay import Stay
 from hacienda_ledger.aggregates.user import ApiToken, Role, User
 from hacienda_ledger.aggregates.values import (
+    PARIS,
     ChargeLine,
     Composition,
     ExtensionReason,
@@ -73,12 +84,21 @@ from hacienda_ledger.application.access import (
     AireScope,
     Permission,
     authorize,
+    authorize_any,
     authorize_sector,
     in_scope,
 )
 from hacienda_ledger.application.commits import GroupCommit
 from hacienda_ledger.application.idempotency import IdempotencyRecord, fingerprint
 from hacienda_ledger.application.locks import LocalLocks, PostgresLocks
+from hacienda_ledger.application.sealing import (
+    Access,
+    AccessLog,
+    KeyStore,
+    SealedAsBase64,
+    SealingMapper,
+    Sql,
+)
 from hacienda_ledger.application.transcodings import register_value_types
 from hacienda_ledger.application.verification import VerifiedPrefixes, fast_link
 from hacienda_ledger.settings import Settings
@@ -88,6 +108,57 @@ A = TypeVar("A", bound=Aggregate)
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+_REGISTERED = get_topic(Household.Registered)
+_STAY_LINKED = get_topic(Household.StayLinked)
+_ERASED = get_topic(Household.PersonalDataErased)
+
+
+@dataclass
+class HouseholdFacts:
+    """A household's clear facts: enough for scope and retention, no personal field."""
+
+    household_id: UUID
+    aire_id: UUID
+    registered_at: datetime
+    stays: list[tuple[UUID, UUID]] = field(default_factory=list)
+    erasure_recorded: bool = False
+
+    @property
+    def aire_ids(self) -> list[UUID]:
+        return list(dict.fromkeys([self.aire_id, *(aire for _, aire in self.stays)]))
+
+
+@dataclass(frozen=True)
+class Due:
+    """A household whose personal data is due for erasure, and why."""
+
+    household_id: UUID
+    basis: str  # "last_departure" or "recorded" (it never stayed)
+    since: date
+    due_on: date
+
+
+@dataclass(frozen=True)
+class RetentionReport:
+    due: tuple[Due, ...]
+    access_log_entries: int  # due (dry run) or deleted
+    dry_run: bool
+
+
+def add_years(day: date, years: int) -> date:
+    """The same day ``years`` later (28 February for a 29 February that does not exist)."""
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:
+        return day.replace(year=day.year + years, day=28)
+
+
+def folded(text: str) -> str:
+    """Lower case, without accents: how names are compared in a search."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
 @dataclass(frozen=True)
@@ -165,6 +236,19 @@ class Ledger(Application[UUID]):
             if self.settings.is_postgres
             else LocalLocks()
         )
+        sql = Sql(
+            self.recorder.datastore,  # type: ignore[attr-defined]
+            postgres=self.settings.is_postgres,
+            conninfo=self.settings.postgres_conninfo if self.settings.is_postgres else "",
+            sqlite_path="" if self.settings.is_postgres else str(self.settings.sqlite_path),
+        )
+        self.keys = KeyStore(sql)
+        self.access_log = AccessLog(sql)
+        if self.settings.create_tables:
+            self.keys.create_tables()
+            self.access_log.create_tables()
+        assert isinstance(self.mapper, SealingMapper)
+        self.mapper.keys = self.keys
 
     def construct_env(self, name: str, env: EnvType | None = None) -> Environment:
         """Only the given settings configure the library (never os.environ)."""
@@ -195,13 +279,21 @@ class Ledger(Application[UUID]):
         self._take_snapshots(processing)
         self._notify(recordings)
         return recordings
+    def construct_mapper(self) -> Mapper[UUID]:
+        """The library's mapper, sealing the personal fields of household events with each
+        household's key (see ``sealing.py``)."""
+        return self.factory.mapper(
+            transcoder=self.construct_transcoder(), mapper_class=SealingMapper
+        )
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
         register_value_types(transcoder)
+        transcoder.register(SealedAsBase64())
 
     def close(self) -> None:
         self.locks.close()
+        self.keys.sql.close()
         super().close()
 
     # --- plumbing -----------------------------------------------------------------------
@@ -643,6 +735,230 @@ class Ledger(Application[UUID]):
             actor,
         )
 
+    # --- households (personal data) -----------------------------------------------------
+
+    def household(self, household_id: UUID) -> Household:
+        """The household with its personal fields in clear (``ERASED`` once its key is
+        destroyed). Read from the events each time: nothing decrypted is kept."""
+        return self._load(Household, household_id, HouseholdNotFound)
+
+    def household_facts(self, household_id: UUID) -> HouseholdFacts:
+        """What a household's events say in clear (where it was recorded, its stays, its
+        erasure), read without opening a single sealed field."""
+        stored_events = self.recorder.select_events(household_id)
+        if not stored_events or stored_events[0].topic != _REGISTERED:
+            raise HouseholdNotFound(f"no household {household_id}")
+        decode = self.mapper.transcoder.decode
+        first = decode(stored_events[0].state)
+        facts = HouseholdFacts(household_id, first["aire_id"], first["timestamp"])
+        for stored in stored_events[1:]:
+            if stored.topic == _STAY_LINKED:
+                state = decode(stored.state)
+                facts.stays.append((state["stay_id"], state["aire_id"]))
+            elif stored.topic == _ERASED:
+                facts.erasure_recorded = True
+        return facts
+
+    def household_ids(self) -> Iterator[UUID]:
+        return self.ids_of(Household.Registered)
+
+    def authorize_household(self, user: User, permission: Permission, household_id: UUID) -> None:
+        """Managers and cashiers of an aire where the household was recorded or has stayed
+        (and admins); nobody else."""
+        facts = self.household_facts(household_id)
+        authorize_any(user, permission, [self.aire_scope(a) for a in facts.aire_ids])
+
+    def record_reads(self, user: User, household_ids: Iterable[UUID], endpoint: str) -> None:
+        """Log a read of these households' personal data (who, when, through what)."""
+        at = self._now()
+        self.access_log.record(
+            [
+                Access(h, at, str(user.id), user.role.value, endpoint)
+                for h in dict.fromkeys(household_ids)
+            ]
+        )
+
+    def read_household(self, user: User, household_id: UUID, *, endpoint: str) -> Household:
+        """A household's record for a user allowed to see it; the read is logged."""
+        self.authorize_household(user, Permission.READ_HOUSEHOLDS, household_id)
+        household = self.household(household_id)
+        if not household.erased:
+            self.record_reads(user, [household_id], endpoint)
+        return household
+
+    def register_household(
+        self,
+        *,
+        aire_id: UUID,
+        profile: Profile,
+        actor: str,
+        household_id: UUID | None = None,
+    ) -> Outcome:
+        """Record a household at an aire, with a key of its own for its personal data."""
+        self.aire(aire_id)
+        new_id = household_id or uuid4()
+        if self._exists(new_id) or self.keys.destroyed(new_id):
+            raise AlreadyExists(f"household {new_id} exists already", field="household_id")
+        self.keys.create(new_id, self._now())
+
+        def run() -> tuple[Sequence[Aggregate], Aggregate, dict[str, Any]]:
+            household = Household.register(
+                household_id=new_id, aire_id=aire_id, profile=profile, actor=actor, at=self._now()
+            )
+            return [household], household, {"household_id": str(new_id)}
+
+        try:
+            return self._write(new_id, "register_household", run, actor=actor, creates=new_id)
+        except BaseException:
+            if not self._exists(new_id):
+                self.keys.forget_unused(new_id)
+            raise
+
+    def _on_household(
+        self,
+        household_id: UUID,
+        command: str,
+        act: Callable[[Household], dict[str, Any]],
+        actor: str,
+    ) -> Outcome:
+        def run() -> tuple[Sequence[Aggregate], Aggregate, dict[str, Any]]:
+            household = self.household(household_id)
+            return [household], household, act(household)
+
+        return self._write(household_id, command, run, actor=actor)
+
+    def amend_household(
+        self, household_id: UUID, *, changes: dict[str, Any], actor: str
+    ) -> Outcome:
+        """Change some fields of the profile (``changes``: field name -> new value); the new
+        profile is recorded whole. Nothing is recorded when nothing changes."""
+        unknown = set(changes) - {f.name for f in dataclasses.fields(Profile)}
+        if unknown:
+            raise InvalidValue(f"no such field: {', '.join(sorted(unknown))}")
+
+        def act(household: Household) -> dict[str, Any]:
+            household.check_not_erased()
+            assert isinstance(household.profile, Profile)
+            profile = dataclasses.replace(household.profile, **changes)
+            return {"changed": household.amend(profile, actor=actor, at=self._now())}
+
+        return self._on_household(household_id, "amend_household", act, actor)
+
+    def record_household_document(
+        self,
+        household_id: UUID,
+        *,
+        kind: DocumentKind | str,
+        on: date,
+        reference: str,
+        stay_id: UUID | None = None,
+        actor: str,
+    ) -> Outcome:
+        """A document seen or signed (an identity document is only ever *seen*)."""
+
+        def act(household: Household) -> dict[str, Any]:
+            document = household.record_document(
+                kind=kind, on=on, reference=reference, stay_id=stay_id, actor=actor, at=self._now()
+            )
+            return {"seq": document.seq}
+
+        return self._on_household(household_id, "record_household_document", act, actor)
+
+    def erase_household(self, household_id: UUID, *, reason: str, actor: str) -> Outcome:
+        """Destroy the household's key, then record the erasure. From then on every personal
+        field of the household reads as ``ERASED``, everywhere; no amount, count or chain is
+        touched (none of them ever held personal data). Erasing again changes nothing."""
+        self.household_facts(household_id)  # it exists
+
+        def run() -> tuple[Sequence[Aggregate], Aggregate, dict[str, Any]]:
+            at = self._now()
+            destroyed = self.keys.destroy(household_id, at=at, actor=actor)
+            household = self.household(household_id)
+            recorded = household.record_erasure(reason=reason, actor=actor, at=at)
+            return [household], household, {"key_destroyed": destroyed, "recorded": recorded}
+
+        return self._write(household_id, "erase_household", run, actor=actor)
+
+    def payer_names(
+        self, user: User, household_ids: Iterable[UUID], *, endpoint: str
+    ) -> dict[UUID, str | Erased]:
+        """Display names of the payers on receipts the user may already read (its registers);
+        each household whose name is read is logged."""
+        names: dict[UUID, str | Erased] = {}
+        for household_id in dict.fromkeys(household_ids):
+            try:
+                names[household_id] = self.household(household_id).display_name
+            except HouseholdNotFound:
+                continue
+        self.record_reads(
+            user, [h for h, n in names.items() if not isinstance(n, Erased)], endpoint
+        )
+        return names
+
+    def search_households(self, user: User, name: str, *, endpoint: str) -> list[Household]:
+        """Households in the user's scope whose display name or a member's name contains
+        ``name`` (case and accents ignored). Decrypts, in memory and for this call only, the
+        households of the user's scope; reads of those returned are logged."""
+        authorize(user, Permission.READ_HOUSEHOLDS)
+        wanted = folded(name)
+        found = []
+        for household_id in self.household_ids():
+            facts = self.household_facts(household_id)
+            if not any(in_scope(user, self.aire_scope(a)) for a in facts.aire_ids):
+                continue
+            household = self.household(household_id)
+            if isinstance(household.profile, Erased):
+                continue
+            names = [household.profile.display_name, *(m.name for m in household.profile.members)]
+            if any(wanted in folded(n) for n in names):
+                found.append(household)
+        self.record_reads(user, [h.id for h in found], endpoint)
+        return found
+
+    def household_stays(self, household_id: UUID) -> list[Stay]:
+        return [self.stay(stay_id) for stay_id, _ in self.household_facts(household_id).stays]
+
+    # --- retention ----------------------------------------------------------------------
+
+    def retention_due(self, today: date | None = None) -> list[Due]:
+        """Households whose personal data is due for erasure on ``today`` (Paris day): no
+        stay open, and ``retention_personal_data_years`` passed since the last departure
+        (or since it was recorded, if it never stayed)."""
+        today = today or paris_day(self._now())
+        years = self.settings.retention_personal_data_years
+        due = []
+        for household_id in self.household_ids():
+            facts = self.household_facts(household_id)
+            if facts.erasure_recorded or self.keys.key(household_id) is None:
+                continue
+            stays = [self.stay(s) for s, _ in facts.stays]
+            if any(stay.is_open for stay in stays):
+                continue
+            departures = [paris_day(s.departed_at) for s in stays if s.departed_at is not None]
+            basis = "last_departure" if departures else "recorded"
+            since = max(departures) if departures else paris_day(facts.registered_at)
+            due_on = add_years(since, years)
+            if due_on <= today:
+                due.append(Due(household_id, basis, since, due_on))
+        return due
+
+    def purge_due(self, *, dry_run: bool, actor: str = "retention") -> RetentionReport:
+        """Erase the personal data due (``retention_due``) and delete the access-log entries
+        older than ``retention_access_log_years``; with ``dry_run``, only say what is due."""
+        now = self._now()
+        due = self.retention_due(paris_day(now))
+        log_before = datetime.combine(
+            add_years(paris_day(now), -self.settings.retention_access_log_years),
+            datetime.min.time(),
+            tzinfo=PARIS,
+        )
+        if dry_run:
+            return RetentionReport(tuple(due), self.access_log.due(log_before), dry_run=True)
+        for item in due:
+            self.erase_household(item.household_id, reason="retention", actor=actor)
+        deleted = self.access_log.purge(log_before)
+        return RetentionReport(tuple(due), deleted, dry_run=False)
+
     # --- stays --------------------------------------------------------------------------
 
     def open_stay(
@@ -661,12 +977,18 @@ class Ledger(Application[UUID]):
         stay_id: UUID | None = None,
         idempotency_key: str | None = None,
     ) -> Outcome:
-        """Open a stay; the aire records the emplacement as taken in the same transaction."""
+        """Open a stay of a registered household; the aire records the emplacement as taken
+        and the household the stay (its aire joins the household's scope), in the same
+        transaction."""
         new_id = stay_id or uuid4()
 
         def run() -> tuple[Sequence[Aggregate], Aggregate, dict[str, Any]]:
             at = self._now()
             aire = self.aire(aire_id)
+            try:
+                household = self.household(household_ref)
+            except HouseholdNotFound as exc:
+                raise HouseholdNotFound(exc.detail, field="household_ref") from None
             stay = Stay.open(
                 stay_id=new_id,
                 aire_id=aire_id,
@@ -690,7 +1012,8 @@ class Ledger(Application[UUID]):
                 actor=actor,
                 at=at,
             )
-            return [stay, aire], stay, {"stay_id": str(new_id)}
+            household.link_stay(stay_id=new_id, aire_id=aire_id, actor=actor, at=at)
+            return [stay, aire, household], stay, {"stay_id": str(new_id)}
 
         payload = dict(
             aire_id=aire_id,
@@ -704,7 +1027,12 @@ class Ledger(Application[UUID]):
             electricity_index=electricity_index,
         )
         return self._write(
-            aire_id, "open_stay", run, idempotency_key=idempotency_key, payload=payload, actor=actor
+            [aire_id, household_ref],
+            "open_stay",
+            run,
+            idempotency_key=idempotency_key,
+            payload=payload,
+            actor=actor,
         )
 
     def _on_stay(

@@ -116,6 +116,15 @@ class ProjectionQueries:
             )
         return rows
 
+    def receipt_lines(self, register_id: UUID, number: int) -> list[Row]:
+        """The journal lines of one receipt number: its issue, and its cancellation if any."""
+        follower = self.current("cash_journal")
+        spec = follower.projection.table("cash_journal")
+        with follower.db.transaction() as cur:
+            return follower.db.select(
+                cur, spec, where={"register_id": str(register_id), "receipt_number": number}
+            )
+
     @staticmethod
     def journal_summaries(rows: list[Row]) -> dict[str, list[Row]]:
         """Daily and monthly summaries of journal lines."""

@@ -14,6 +14,7 @@ from eventsourcing.persistence import JSONTranscoder, Transcoding
 
 from hacienda_ledger.aggregates.aire import Closure, Emplacement, OutOfService
 from hacienda_ledger.aggregates.collectivite import Contact
+from hacienda_ledger.aggregates.household import ContactDetails, Fleet, Member, Profile
 from hacienda_ledger.aggregates.register import OpenReceipt, ReceiptLine
 from hacienda_ledger.aggregates.stay import Extension, MeterReading
 from hacienda_ledger.aggregates.values import (
@@ -42,6 +43,11 @@ VALUE_TYPES: tuple[type, ...] = (
     SeasonalRate,
     Tariff,
     Totals,
+    # household values: only ever stored inside a sealed field (see sealing.py)
+    ContactDetails,
+    Fleet,
+    Member,
+    Profile,
 )
 
 

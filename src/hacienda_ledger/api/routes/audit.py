@@ -15,9 +15,15 @@ from fastapi.responses import Response
 from pydantic import AwareDatetime
 
 from hacienda_ledger.aggregates.accounts import deposits, receivable
+from hacienda_ledger.aggregates.errors import ReceiptNotFound
+from hacienda_ledger.aggregates.register import CashRegister
+from hacienda_ledger.aggregates.user import User
 from hacienda_ledger.aggregates.values import PARIS
+from hacienda_ledger.api import schemas as s
 from hacienda_ledger.api import views
 from hacienda_ledger.api.deps import LedgerDep, UserDep
+from hacienda_ledger.api.routes.households import endpoint
+from hacienda_ledger.application import Ledger
 from hacienda_ledger.application.access import Permission
 from hacienda_ledger.application.projecting import ProjectionQueries
 from hacienda_ledger.reports.french import LABELS, euros
@@ -49,6 +55,7 @@ CSV_COLUMNS = [
     ("Position", "position"),
     ("Empreinte", "chain_hash"),
 ]
+PAYER_COLUMN = ("Payeur", "payer_name")
 
 
 def queries(request: Request) -> ProjectionQueries:
@@ -56,11 +63,12 @@ def queries(request: Request) -> ProjectionQueries:
     return found
 
 
-def journal_csv(rows: list[dict[str, Any]]) -> str:
+def journal_csv(rows: list[dict[str, Any]], *, payers: bool = False) -> str:
+    columns = [*CSV_COLUMNS, PAYER_COLUMN] if payers else CSV_COLUMNS
     out = io.StringIO()
     out.write("\ufeff")
     writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
-    writer.writerow([title for title, _ in CSV_COLUMNS])
+    writer.writerow([title for title, _ in columns])
     for row in rows:
         local = datetime.fromisoformat(row["recorded_at"].replace("Z", "+00:00")).astimezone(PARIS)
         values = {
@@ -74,7 +82,7 @@ def journal_csv(rows: list[dict[str, Any]]) -> str:
             ),
         }
         cells = []
-        for _, key in CSV_COLUMNS:
+        for _, key in columns:
             value = values.get(key)
             if key.endswith("_cents"):
                 cells.append(euros(value))
@@ -86,6 +94,26 @@ def journal_csv(rows: list[dict[str, Any]]) -> str:
     return out.getvalue()
 
 
+def _payers(
+    ledger: Ledger, user: User, register_id: UUID, rows: list[dict[str, Any]], endpoint: str
+) -> None:
+    """Name the payer on the journal lines of receipts and cancellations (``payer`` with the
+    household id, its name or null once erased); every name read is logged."""
+    versions = {r["version"] for r in rows if r["kind"] in ("receipt", "cancellation")}
+    household_of = {
+        v: getattr(ledger.register_event(register_id, v), "household_ref", None) for v in versions
+    }
+    names = ledger.payer_names(
+        user, [h for h in household_of.values() if h is not None], endpoint=endpoint
+    )
+    for row in rows:
+        found = views.payer(household_of.get(row["version"]), names)
+        row["payer"] = found.model_dump(mode="json") if found else None
+        row["payer_name"] = (
+            "[données effacées]" if found and found.erased else (found.name if found else None)
+        )
+
+
 @router.get("/v1/registers/{register_id}/journal")
 def journal(
     register_id: UUID,
@@ -95,26 +123,76 @@ def journal(
     start: Annotated[date | None, Query(alias="from")] = None,
     end: Annotated[date | None, Query(alias="to")] = None,
     format: Literal["json", "csv"] = "json",
+    payers: Annotated[
+        bool,
+        Query(
+            description="name the payer on receipts and cancellations (each household whose "
+            "name is read is logged in its access log)"
+        ),
+    ] = False,
 ) -> Response:
     """The cash journal: one line per register event (per line of a receipt), in sequence,
     with running balances by method. ``format=csv`` follows French conventions (semicolon,
-    decimal comma, UTF-8 with BOM, dd/mm/yyyy) so that it opens cleanly in a French Excel."""
+    decimal comma, UTF-8 with BOM, dd/mm/yyyy) so that it opens cleanly in a French Excel.
+    Payers are named only when asked (``payers=true``)."""
     ledger.authorize(user, Permission.READ_REGISTERS, register_id=register_id)
     ledger.register(register_id)
     rows = queries(request).journal(register_id, start, end)
+    if payers:
+        _payers(ledger, user, register_id, rows, endpoint(request))
     if format == "csv":
         name = f"journal-{register_id}-{start or 'debut'}-{end or 'fin'}.csv"
         return Response(
-            journal_csv(rows),
+            journal_csv(rows, payers=payers),
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": f'attachment; filename="{name}"'},
         )
+    for row in rows:
+        row.pop("payer_name", None)
     body = {
         "data": [{**r, "day": r["day"].isoformat()} for r in rows],
         "count": len(rows),
         "summaries": queries(request).journal_summaries(rows),
     }
     return Response(json.dumps(body), media_type="application/json")
+
+
+@router.get("/v1/registers/{register_id}/receipts/{number}", response_model=s.ReceiptDocument)
+def get_receipt(
+    register_id: UUID, number: int, request: Request, ledger: LedgerDep, user: UserDep
+) -> s.ReceiptDocument:
+    """A receipt (quittance) as given to the payer: lines, method, whether it was
+    cancelled, and the payer's name (null once erased; the read is logged)."""
+    ledger.authorize(user, Permission.READ_REGISTERS, register_id=register_id)
+    lines = queries(request).receipt_lines(register_id, number)
+    issued = [r for r in lines if r["kind"] == "receipt"]
+    if not issued:
+        raise ReceiptNotFound(f"register {register_id} has no receipt {number}")
+    event = ledger.register_event(register_id, issued[0]["version"])
+    assert isinstance(event, CashRegister.ReceiptIssued)
+    names = (
+        ledger.payer_names(user, [event.household_ref], endpoint=endpoint(request))
+        if event.household_ref is not None
+        else {}
+    )
+    return s.ReceiptDocument(
+        register_id=register_id,
+        number=event.number,
+        issued_at=event.timestamp,
+        aire_id=event.aire_id,
+        stay_id=event.stay_id,
+        payer=views.payer(event.household_ref, names),
+        method=event.method,
+        lines=[
+            s.ReceiptLineIn(revenue_type=x.revenue_type, amount_cents=x.amount_cents)
+            for x in event.lines
+        ],
+        total_cents=event.total_cents,
+        cancelled=any(r["kind"] == "cancellation" for r in lines),
+        cashier=event.actor,
+        hash=event.hash,
+        version=event.originator_version,
+    )
 
 
 @router.get("/v1/registers/{register_id}/history")

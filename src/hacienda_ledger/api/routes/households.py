@@ -1,0 +1,216 @@
+"""Households: their record, documents, search, erasure, export and access log.
+
+Every answer that carries a household's personal data is logged in its access log (who,
+when, which endpoint). Analysts and auditors never read a household here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Query, Request, status
+
+from hacienda_ledger.aggregates.household import ContactDetails, Fleet, Member, Profile
+from hacienda_ledger.aggregates.user import User
+from hacienda_ledger.api import schemas as s
+from hacienda_ledger.api import views
+from hacienda_ledger.api.deps import LedgerDep, UserDep
+from hacienda_ledger.application import Ledger
+from hacienda_ledger.application.access import Permission
+
+router = APIRouter(prefix="/v1/households", tags=["households"])
+
+
+def endpoint(request: Request) -> str:
+    """The route that reads, as the access log records it: ``GET /v1/households/{id}``."""
+    route = request.scope.get("route")
+    return f"{request.method} {getattr(route, 'path', request.url.path)}"
+
+
+def _members(members: list[s.MemberIn]) -> tuple[Member, ...]:
+    return tuple(Member(m.name, m.birth_year, m.age_band, m.relationship) for m in members)
+
+
+def _fleet(fleet: s.FleetIn) -> Fleet:
+    return Fleet(fleet.count, tuple(fleet.plates))
+
+
+def _contact(contact: s.HouseholdContactIn) -> ContactDetails:
+    return ContactDetails(contact.phone, contact.email)
+
+
+def _changes(body: s.HouseholdPatch) -> dict[str, Any]:
+    convert: dict[str, Callable[[Any], Any]] = {
+        "display_name": lambda v: v,
+        "members": _members,
+        "contact": _contact,
+        "caravans": _fleet,
+        "vehicles": _fleet,
+        "notes": lambda v: v,
+    }
+    changes = {}
+    for name in body.model_fields_set:
+        value = getattr(body, name)
+        if value is None:
+            continue  # null means "unchanged": a display name cannot be removed
+        changes[name] = convert[name](value)
+    return changes
+
+
+def _read(
+    ledger: Ledger, user: User, household_id: UUID, request: Request, position: int | None = None
+) -> s.HouseholdPublic:
+    household = ledger.read_household(user, household_id, endpoint=endpoint(request))
+    return views.household(household, position)
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=s.HouseholdPublic)
+def create_household(
+    body: s.HouseholdCreate, request: Request, ledger: LedgerDep, user: UserDep
+) -> s.HouseholdPublic:
+    """Record a household at an aire of the caller's scope. Its personal fields are sealed
+    with a key of its own; stays then name it by its ``id`` only (``household_ref``)."""
+    ledger.authorize(user, Permission.MANAGE_HOUSEHOLDS, aire_id=body.aire_id)
+    outcome = ledger.register_household(
+        aire_id=body.aire_id,
+        profile=Profile(
+            display_name=body.display_name,
+            members=_members(body.members),
+            contact=_contact(body.contact),
+            caravans=_fleet(body.caravans),
+            vehicles=_fleet(body.vehicles),
+            notes=body.notes,
+        ),
+        actor=str(user.id),
+    )
+    return _read(ledger, user, outcome.aggregate_id, request, outcome.position)
+
+
+@router.get("", response_model=s.Page[s.HouseholdPublic])
+def search_households(
+    request: Request,
+    ledger: LedgerDep,
+    user: UserDep,
+    name: Annotated[
+        str,
+        Query(
+            min_length=2,
+            max_length=100,
+            description="part of the display name or of a member's name (case and accents ignored)",
+        ),
+    ],
+) -> s.Page[s.HouseholdPublic]:
+    """Households of the caller's aires whose name matches. Names are compared on data
+    decrypted in memory for this request only (no blind index: see docs/personal-data.md)."""
+    found = ledger.search_households(user, name, endpoint=endpoint(request))
+    data = [views.household(h) for h in found]
+    return s.Page(data=data, count=len(data))
+
+
+@router.get("/{household_id}", response_model=s.HouseholdPublic)
+def get_household(
+    household_id: UUID, request: Request, ledger: LedgerDep, user: UserDep
+) -> s.HouseholdPublic:
+    """The household's record, for managers and cashiers of an aire where it was recorded
+    or has stayed. The read is logged."""
+    return _read(ledger, user, household_id, request)
+
+
+@router.patch("/{household_id}", response_model=s.HouseholdPublic)
+def amend_household(
+    household_id: UUID, body: s.HouseholdPatch, request: Request, ledger: LedgerDep, user: UserDep
+) -> s.HouseholdPublic:
+    """Change some fields (recorded as an event holding the new profile, sealed like the
+    first). Refused once the personal data is erased."""
+    ledger.authorize_household(user, Permission.MANAGE_HOUSEHOLDS, household_id)
+    outcome = ledger.amend_household(household_id, changes=_changes(body), actor=str(user.id))
+    return _read(ledger, user, household_id, request, outcome.position or None)
+
+
+@router.get("/{household_id}/documents", response_model=s.Page[s.DocumentPublic])
+def list_documents(
+    household_id: UUID, request: Request, ledger: LedgerDep, user: UserDep
+) -> s.Page[s.DocumentPublic]:
+    """The documents seen or signed, in the order recorded."""
+    household = ledger.read_household(user, household_id, endpoint=endpoint(request))
+    data = [views.document(d) for d in household.documents]
+    return s.Page(data=data, count=len(data))
+
+
+@router.post(
+    "/{household_id}/documents",
+    status_code=status.HTTP_201_CREATED,
+    response_model=s.DocumentPublic,
+)
+def record_document(
+    household_id: UUID, body: s.DocumentCreate, request: Request, ledger: LedgerDep, user: UserDep
+) -> s.DocumentPublic:
+    """Record a document seen or signed: occupation agreement, règlement intérieur
+    acknowledged, entry or exit inspection, identity document *seen* (never a copy)."""
+    ledger.authorize_household(user, Permission.MANAGE_HOUSEHOLDS, household_id)
+    outcome = ledger.record_household_document(
+        household_id,
+        kind=body.kind,
+        on=body.date,
+        reference=body.reference,
+        stay_id=body.stay_id,
+        actor=str(user.id),
+    )
+    household = ledger.read_household(user, household_id, endpoint=endpoint(request))
+    return views.document(household.documents[outcome.result["seq"] - 1])
+
+
+@router.delete("/{household_id}/personal-data", response_model=s.ErasurePublic)
+def erase_personal_data(
+    household_id: UUID,
+    ledger: LedgerDep,
+    user: UserDep,
+    reason: Annotated[str, Query(min_length=1, max_length=200)] = "request",
+) -> s.ErasurePublic:
+    """Erase the household's personal data: its key is destroyed, so every personal field
+    reads as erased everywhere from now on. Amounts, counts, projections and hash chains
+    are untouched. Erasing again changes nothing."""
+    ledger.authorize_household(user, Permission.ANSWER_DATA_REQUESTS, household_id)
+    outcome = ledger.erase_household(household_id, reason=reason, actor=str(user.id))
+    household = ledger.household(household_id)
+    return s.ErasurePublic(
+        household_id=household_id,
+        erased=household.erased,
+        erased_at=household.erasure[0] if household.erasure else None,
+        reason=household.erasure[1] if household.erasure else None,
+        key_destroyed=bool(outcome.result["key_destroyed"]),
+        version=household.version,
+        position=outcome.position or None,
+    )
+
+
+@router.get("/{household_id}/access-log", response_model=s.Page[s.AccessPublic])
+def access_log(household_id: UUID, ledger: LedgerDep, user: UserDep) -> s.Page[s.AccessPublic]:
+    """Every read of the household's personal data: when, by whom (user id and role),
+    through which endpoint. For answering the household's data-access requests."""
+    ledger.authorize_household(user, Permission.ANSWER_DATA_REQUESTS, household_id)
+    data = [
+        s.AccessPublic(at=a.at, user_id=a.user_id, role=a.role, endpoint=a.endpoint)
+        for a in ledger.access_log.of(household_id)
+    ]
+    return s.Page(data=data, count=len(data))
+
+
+@router.get("/{household_id}/export", response_model=s.HouseholdExport)
+def export_household(
+    household_id: UUID, request: Request, ledger: LedgerDep, user: UserDep
+) -> s.HouseholdExport:
+    """The household's own data as JSON (right of access): its record and documents, its
+    stays with what was charged and settled, and who read its data. The export is logged."""
+    ledger.authorize_household(user, Permission.ANSWER_DATA_REQUESTS, household_id)
+    household = _read(ledger, user, household_id, request)
+    stays = [views.stay_export(ledger, stay) for stay in ledger.household_stays(household_id)]
+    accesses = [
+        s.AccessPublic(at=a.at, user_id=a.user_id, role=a.role, endpoint=a.endpoint)
+        for a in ledger.access_log.of(household_id)
+    ]
+    return s.HouseholdExport(
+        exported_at=ledger.clock(), household=household, stays=stays, access_log=accesses
+    )

@@ -1,0 +1,53 @@
+"""The retention purge, run by the service: at start, then every interval (daily by default).
+
+``Ledger.purge_due`` does the work (erase the personal data due, delete old access-log
+entries); this only schedules it on a background thread of the API process.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+from hacienda_ledger.application.ledger import Ledger, RetentionReport
+
+
+class RetentionSchedule:
+    """Runs ``ledger.purge_due(dry_run=False)`` now and then every ``interval`` seconds."""
+
+    def __init__(
+        self,
+        ledger: Ledger,
+        interval: float,
+        *,
+        on_run: Callable[[RetentionReport], None] = lambda _: None,
+        on_error: Callable[[BaseException], None] = lambda _: None,
+    ) -> None:
+        self.ledger = ledger
+        self.interval = interval
+        self.on_run = on_run
+        self.on_error = on_error
+        self.stopping = threading.Event()
+        self.runs = 0
+        self.thread = threading.Thread(target=self._loop, name="retention", daemon=True)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        self.stopping.set()
+        if self.thread.is_alive():
+            self.thread.join(timeout)
+
+    def run_once(self) -> RetentionReport:
+        report = self.ledger.purge_due(dry_run=False, actor="retention")
+        self.runs += 1
+        return report
+
+    def _loop(self) -> None:
+        while not self.stopping.is_set():
+            try:
+                self.on_run(self.run_once())
+            except Exception as exc:  # a failed run is logged; the next one is tried
+                self.on_error(exc)
+            self.stopping.wait(self.interval)
