@@ -45,8 +45,12 @@ def build(ledger: Ledger, clock: Clock) -> World:
     site = Site(ledger)
     reg = site.register_id
     clock.now = datetime(2025, 2, 3, 10, tzinfo=UTC)
-    household_a = UUID("aaaaaaaa-0000-4000-8000-000000000001")
-    household_b = UUID("bbbbbbbb-0000-4000-8000-000000000002")
+    household_a = site.household(
+        "Famille A", household_id=UUID("aaaaaaaa-0000-4000-8000-000000000001")
+    )
+    household_b = site.household(
+        "Famille B", household_id=UUID("bbbbbbbb-0000-4000-8000-000000000002")
+    )
     stay_a = site.arrive("1", household_ref=household_a)
     ledger.post_receipt(reg, stay_id=stay_a, method="cash", lines=[("deposit", 15000)], actor="c")
     clock.now = datetime(2025, 2, 10, 10, tzinfo=UTC)

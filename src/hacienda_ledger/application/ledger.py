@@ -279,6 +279,7 @@ class Ledger(Application[UUID]):
         self._take_snapshots(processing)
         self._notify(recordings)
         return recordings
+
     def construct_mapper(self) -> Mapper[UUID]:
         """The library's mapper, sealing the personal fields of household events with each
         household's key (see ``sealing.py``)."""

@@ -9,6 +9,7 @@ XLSX (amounts in euros, rates as fractions shown in %, dates as dates).
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -301,10 +302,15 @@ def _sheet_name(title: str, used: set[str]) -> str:
     return name
 
 
+_MODIFIED = re.compile(rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)")
+
+
 def fixed_zip_times(data: bytes, moment: datetime) -> bytes:
     """Rewrite the archive with every member dated at the generation time (openpyxl dates
-    them with the clock), so the same report at the same time gives the same bytes."""
+    them with the clock, and sets the document's modified time to the clock when it saves),
+    so the same report at the same time gives the same bytes."""
     stamp = (max(moment.year, 1980), moment.month, moment.day, moment.hour, moment.minute, 0)
+    when = moment.strftime("%Y-%m-%dT%H:%M:%SZ").encode()
     out = io.BytesIO()
     with (
         zipfile.ZipFile(io.BytesIO(data)) as source,
@@ -314,7 +320,10 @@ def fixed_zip_times(data: bytes, moment: datetime) -> bytes:
             member = zipfile.ZipInfo(info.filename, date_time=stamp)
             member.compress_type = zipfile.ZIP_DEFLATED
             member.external_attr = info.external_attr
-            target.writestr(member, source.read(info.filename))
+            content = source.read(info.filename)
+            if info.filename == "docProps/core.xml":
+                content = _MODIFIED.sub(rb"\g<1>" + when + rb"\g<2>", content)
+            target.writestr(member, content)
     return out.getvalue()
 
 
