@@ -691,3 +691,24 @@ def test_the_api_process_builds_the_reports_due_on_its_own(
     found = {(r.kind, r.period) for r in store.list()}
     assert found == {("monthly", "2025-02"), ("alt2", "2024"), ("alt2_summary", "2024")}
     assert len(store.list()) == 9
+
+
+def test_a_printed_receipt_names_its_payer_until_erasure(
+    settings: Settings, ledger: Ledger, world: World
+) -> None:
+    """The receipt names the household's display name (the read is logged); once its
+    personal data is erased, the same receipt says so and every amount is unchanged."""
+    reg = world.site.register_id
+    admin = ledger.create_user(name="a", role="admin", actor="t")[1]
+    auth = {"Authorization": f"Bearer {admin}"}
+    url = f"/v1/registers/{reg}/documents/receipt/1"
+    with _client(settings, ledger) as client:
+        before = pdf_text(client.get(url, headers=auth).content)
+        assert "Famille A" in before
+        log = client.get(f"/v1/households/{world.household_a}/access-log", headers=auth)
+        reads = [e["endpoint"] for e in log.json()["data"]]
+        assert "GET /v1/registers/{register_id}/documents/{document}/{number}" in reads, reads
+        ledger.erase_household(world.household_a, reason="request", actor="t")
+        after = pdf_text(client.get(url, headers=auth).content)
+    assert "Famille A" not in after and "[données effacées]" in after
+    assert before.replace("Famille A", "[données effacées]") == after

@@ -13,8 +13,12 @@ from fastapi.responses import Response
 
 from hacienda_ledger.aggregates.aire import Aire
 from hacienda_ledger.aggregates.errors import InvalidValue, ReportNotFound
+from hacienda_ledger.aggregates.household import Erased
+from hacienda_ledger.aggregates.user import User
 from hacienda_ledger.api.deps import LedgerDep, UserDep
+from hacienda_ledger.api.routes.households import endpoint
 from hacienda_ledger.api.schemas import ReportList, ReportPublic
+from hacienda_ledger.application import Ledger
 from hacienda_ledger.application.access import (
     AireScope,
     Permission,
@@ -23,7 +27,7 @@ from hacienda_ledger.application.access import (
     may_read_report,
 )
 from hacienda_ledger.reports import exports
-from hacienda_ledger.reports.documents import Documents
+from hacienda_ledger.reports.documents import Documents, PayerName
 from hacienda_ledger.reports.generate import Reports
 from hacienda_ledger.reports.render import MEDIA_TYPES
 from hacienda_ledger.reports.store import valid_id
@@ -96,6 +100,20 @@ def download_report(report_id: str, request: Request, ledger: LedgerDep, user: U
     )
 
 
+def _payer_names(ledger: Ledger, user: User, request: Request) -> PayerName:
+    """The payer's display name on a receipt (each read recorded in the household's access
+    log), « [données effacées] » once its personal data is erased."""
+
+    def name(household_id: UUID) -> str | None:
+        names = ledger.payer_names(user, [household_id], endpoint=endpoint(request))
+        found = names.get(household_id)
+        if found is None:
+            return None
+        return "[données effacées]" if isinstance(found, Erased) else str(found)
+
+    return name
+
+
 @router.get("/v1/registers/{register_id}/documents/{document}/{number}")
 def document_pdf(
     register_id: UUID,
@@ -110,7 +128,8 @@ def document_pdf(
     number) as PDF: the original print, identical every time it is asked for."""
     ledger.authorize(user, Permission.READ_REGISTERS, register_id=register_id)
     ledger.register(register_id)
-    printed = Documents(reports_of(request).figures).render(register_id, document, number)
+    documents = Documents(reports_of(request).figures, _payer_names(ledger, user, request))
+    printed = documents.render(register_id, document, number)
     return _pdf(printed.content, printed.filename)
 
 
@@ -128,7 +147,7 @@ def reprint(
     numbers the copies; ``X-Copy`` gives k."""
     ledger.authorize(user, Permission.HANDLE_CASH, register_id=register_id)
     ledger.register(register_id)
-    documents = Documents(reports_of(request).figures)
+    documents = Documents(reports_of(request).figures, _payer_names(ledger, user, request))
     documents.check(register_id, document, number)
     outcome = ledger.record_reprint(
         register_id, document=document, number=number, actor=str(user.id)
