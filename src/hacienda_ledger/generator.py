@@ -33,7 +33,9 @@ from decimal import Decimal
 from typing import Any, TypeVar
 from uuid import UUID, uuid5
 
+from eventsourcing.application import ProcessingEvent
 from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import StoredEvent
 
 from hacienda_ledger.aggregates.aire import Aire
 from hacienda_ledger.aggregates.collectivite import Collectivite
@@ -165,6 +167,8 @@ class BulkLedger(Ledger):
         self._live: dict[UUID, Aggregate] = {}
         self._collected: dict[UUID, int] = {}
         self._batch: list[Any] = []
+        self._snapshots: list[StoredEvent] = []
+        self._reload_snapshots: list[tuple[UUID, int]] = []
 
     def _load(
         self, cls: type[A], aggregate_id: UUID, missing: type[Exception], version: int | None = None
@@ -179,6 +183,10 @@ class BulkLedger(Ledger):
         if version is None:
             self._live[aggregate_id] = aggregate
         return aggregate
+
+    def _register_for_write(self, register_id: UUID) -> CashRegister:
+        """The live register: nothing else writes this database, so it is up to date."""
+        return self.register(register_id)
 
     def _write(
         self,
@@ -203,36 +211,49 @@ class BulkLedger(Ledger):
             self._batch.extend(new)
             if aggregate is target:
                 recorded = tuple(new)
+            if isinstance(aggregate, CashRegister):
+                self._snapshot(aggregate, new)
         return Outcome(target.id, target.version, 0, result, events=recorded)
 
+    def _snapshot(self, register: CashRegister, new: Sequence[Any]) -> None:
+        """Snapshots at the versions the normal path takes them: from the register in hand
+        when it is at that version (encoded now, stored after its events), else reloaded
+        from the store after the flush."""
+        interval = self.snapshotting_intervals.get(CashRegister)
+        if not self.snapshots or not interval:
+            return
+        for event in new:
+            version = event.originator_version
+            if version % interval:
+                continue
+            if register.version == version:
+                snapshot = CashRegister.Snapshot.take(register)
+                self._snapshots.append(self.snapshots.mapper.to_stored_event(snapshot))
+            else:
+                self._reload_snapshots.append((register.id, version))
+
     def flush(self) -> int:
-        """Save the queued events in one transaction; returns how many."""
+        """Save the queued events in one transaction, in command order; returns how many."""
         if not self._batch:
             return 0
-        batch, self._batch = self._batch, []
-        self.save(*batch)
+        processing = ProcessingEvent[UUID]()
+        processing.events.extend(self._batch)
+        recordings = self._record(processing)
+        self._notify(recordings)
         for aggregate_id in self._collected:
             self._live[aggregate_id].collect_events()
         self._collected.clear()
-        self._snapshot_registers(batch)
+        if self.snapshots and self._snapshots:
+            self.snapshots.recorder.insert_events(self._snapshots)
+        for register_id, version in self._reload_snapshots:
+            self.take_snapshot(register_id, version=version)
+        self._snapshots, self._reload_snapshots = [], []
         # Departed stays are written no more: let them go.
         for aggregate_id, aggregate in list(self._live.items()):
             if isinstance(aggregate, Stay) and not aggregate.is_open:
                 del self._live[aggregate_id]
-        return len(batch)
-
-    def _snapshot_registers(self, batch: Sequence[Any]) -> None:
-        """Snapshots at the versions the normal path takes them (events saved here are
-        passed as events, so the library's hook does not see their aggregates)."""
-        interval = self.snapshotting_intervals.get(CashRegister)
-        if not self.snapshots or not interval:
-            return
-        for event in batch:
-            if (
-                isinstance(event, CashRegister.Event | CashRegister.Opened)
-                and event.originator_version % interval == 0
-            ):
-                self.take_snapshot(event.originator_id, version=event.originator_version)
+        written, self._batch = len(self._batch), []
+        return written
 
 
 @dataclass
@@ -290,7 +311,7 @@ def _jitter(rng: random.Random, centre: str, half_width: str) -> Decimal:
 
 
 def plan_world(
-    aires: int, years: int, seed: int, start_year: int
+    aires: int, years: int, seed: int, start_year: int, first_day: date | None = None
 ) -> tuple[list[_Collectivite], list[_Site]]:
     """Collectivités and aires with their tariffs, closures and outages, from the seed."""
     if not 1 <= aires <= 2000:
@@ -306,7 +327,7 @@ def plan_world(
         by_dept.setdefault(DEPARTEMENTS[dept_index][0], []).append(index)
     collectivites: list[_Collectivite] = []
     sites: dict[int, _Site] = {}
-    first = date(start_year, 1, 1)
+    first = first_day or date(start_year, 1, 1)
     last = date(start_year + years - 1, 12, 31)
     for dept_code, name, lat, lon, spread in DEPARTEMENTS:
         members = by_dept.get(dept_code, [])
@@ -329,10 +350,10 @@ def plan_world(
                 label = f"Aire d'accueil n° {index + 1} — {name}"
                 latitude, longitude = _jitter(rng, lat, spread), _jitter(rng, lon, spread)
                 if dept_code == "49" and anjou:
-                    site = anjou[(index * 7) % len(anjou)]
-                    label = f"Aire d'accueil de {site['lieu']} (synthétique n° {index + 1})"
-                    latitude = Decimal(site["latitude"]).quantize(Decimal("0.0001"))
-                    longitude = Decimal(site["longitude"]).quantize(Decimal("0.0001"))
+                    place = anjou[(index * 7) % len(anjou)]
+                    label = f"Aire d'accueil de {place['lieu']} (synthétique n° {index + 1})"
+                    latitude = Decimal(place["latitude"]).quantize(Decimal("0.0001"))
+                    longitude = Decimal(place["longitude"]).quantize(Decimal("0.0001"))
                 sites[index] = _Site(
                     code=code,
                     name=label,
@@ -349,7 +370,7 @@ def plan_world(
                 )
     ordered = [sites[i] for i in range(aires)]
     for site in ordered:
-        _plan_tariffs(rng, site, start_year, years)
+        _plan_tariffs(rng, site, start_year, years, first)
         for year in range(start_year, start_year + years):
             if rng.random() < 0.3:  # a summer maintenance closure, announced 75 days ahead
                 start = date(year, 8, rng.randint(1, 17))
@@ -369,10 +390,12 @@ def plan_world(
     return collectivites, ordered
 
 
-def _plan_tariffs(rng: random.Random, site: _Site, start_year: int, years: int) -> None:
-    """One tariff in force from the first day, then a change on 1 January each year and,
-    one year in two, on 1 July (the first year always has its July change); each adopted
-    a month ahead."""
+def _plan_tariffs(
+    rng: random.Random, site: _Site, start_year: int, years: int, first: date
+) -> None:
+    """One tariff in force from 1 January of the first year, then a change on 1 January
+    each year and, one year in two, on 1 July (the first year always has its July change);
+    each adopted a month ahead, or on the first day for those already in force."""
     fee = rng.choice([200, 250, 300, 350, 400])
     water = Decimal(rng.randint(32_000, 42_000)) / 10_000
     power = Decimal(rng.randint(2_000, 2_800)) / 10_000
@@ -413,8 +436,7 @@ def _plan_tariffs(rng: random.Random, site: _Site, start_year: int, years: int) 
             if long_stay_supplement
             else (),
         )
-        adopted = date(start_year, 1, 1) if year == start_year and month == 1 else None
-        site.tariffs.append((adopted or effective - timedelta(days=31), tariff))
+        site.tariffs.append((max(first, effective - timedelta(days=31)), tariff))
 
 
 class _World:
@@ -851,15 +873,20 @@ def generate(
     bulk: bool = True,
     progress: Progress | None = None,
     days: int | None = None,
+    first_day: date | None = None,
 ) -> GenerationSummary:
     """Generate a synthetic operator into the database of ``target`` (its settings are
     used; the generator runs its own ledger on its own simulated clock).
 
-    ``days`` stops earlier than ``years`` (the plan is still made for ``years``): small
-    worlds for tests. Refuses a database that already holds this world's first aire."""
+    The story runs from 1 January of ``start_year`` (or ``first_day``, in that year) for
+    ``years`` years, or only ``days`` days (the plan is still made for ``years``): small
+    worlds for tests. ``progress(days_done, days_in_all, events_so_far)`` is called after
+    each simulated day. Refuses a database that already holds this world's first aire."""
     settings = target.settings if isinstance(target, Ledger) else target
-    collectivites, sites = plan_world(aires, years, seed, start_year)
-    first = date(start_year, 1, 1)
+    first = first_day or date(start_year, 1, 1)
+    if first.year != start_year:
+        raise ValueError("first_day falls in start_year")
+    collectivites, sites = plan_world(aires, years, seed, start_year, first)
     last = date(start_year + years - 1, 12, 31)
     if days is not None:
         last = min(last, first + timedelta(days=days - 1))
