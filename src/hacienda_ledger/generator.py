@@ -808,14 +808,16 @@ class _World:
             plan.unpaid[revenue_type] -= amount
 
     def evening(self, day: date) -> None:
-        """Remittance (at the month's end, or when the ceiling is reached), the Friday cash
-        count, and the day's closure."""
+        """Remittance (at the month's end, or when the cash and cheques to pay in reach the
+        ceiling), the Friday cash count, and the day's closure."""
         ledger, rng = self.ledger, self.rng
         month_end = (day + timedelta(days=1)).day == 1
         self.clock.at(day, 19)
         for site in self.sites:
             register = ledger.register(site.register_id)
-            if month_end or register.remittance_due:
+            # What may be paid in excludes the deposits held and the float.
+            in_hand = register.remittable("cash") + register.remittable("cheque")
+            if month_end or in_hand >= register.cash_ceiling_cents:
                 amounts = {m: register.remittable(m) for m in METHODS}
                 if any(amounts.values()):
                     self.tick()
