@@ -162,6 +162,8 @@ class BulkLedger(Ledger):
     database. A command that fails leaves the in-memory aggregates unusable: generation
     stops and nothing since the last flush is saved."""
 
+    name = "Ledger"  # the same tables (the library names them after the application)
+
     def __init__(self, settings: Settings, *, clock: Callable[[], datetime]) -> None:
         super().__init__(settings, clock=clock)
         self._live: dict[UUID, Aggregate] = {}
