@@ -148,8 +148,9 @@ def test_a_generated_year_verifies_rebuilds_balances_and_is_50_to_95_percent_ful
     database_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """`hacienda-ledger demo generate` for a year of 4 aires, then `verify` (every chain
-    intact) and `rebuild` (every projection builds from zero); the postings sum to zero; every aire's occupancy, read through the
-    occupancy projection, is between 50 % and 95 % every month."""
+    intact) and `rebuild` (every projection builds from zero); the postings sum to zero;
+    every aire's occupancy, read through the occupancy projection, is between 50 % and
+    95 % every month."""
     settings = fresh(database_url, tmp_path, "year")
     url = settings.database_url
     args = ["--database-url", url, "demo", "generate", "--aires", "4", "--years", "1"]
