@@ -4,6 +4,9 @@ command path, and a generated world verifies, rebuilds, balances and stays 50–
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from collections import Counter
 from datetime import date
 from pathlib import Path
@@ -116,13 +119,24 @@ def test_bulk_path_records_the_events_of_the_command_path(
 
 def test_same_seed_same_events_and_another_seed_differs(database_url: str, tmp_path: Path) -> None:
     """Two generations with one seed into two databases store identical events (ids,
-    versions, topics and state bytes, recorded times included); another seed does not."""
+    versions, topics and state bytes, recorded times included), the second in another
+    process with another string-hash seed; another seed gives other events."""
     world = dict(aires=3, years=1, start_year=2025, days=45)
     first = fresh(database_url, tmp_path, "first")
     generate(first, seed=11, **world)
     once = stored(first)
     second = fresh(database_url, tmp_path, "second")
-    generate(second, seed=11, **world)
+    script = (
+        "from hacienda_ledger.generator import generate\n"
+        "from hacienda_ledger.settings import Settings\n"
+        f"generate(Settings(database_url={second.database_url!r}), seed=11, **{world!r})\n"
+    )
+    subprocess.run(
+        [sys.executable, "-c", script],
+        check=True,
+        timeout=300,
+        env={**os.environ, "PYTHONHASHSEED": "4242"},
+    )
     assert stored(second) == once
     assert len(once) > 1000
     other = fresh(database_url, tmp_path, "other")
