@@ -50,6 +50,7 @@ from hacienda_ledger.aggregates.values import (
     SeasonalRate,
     Tariff,
     add_months,
+    paris_day,
 )
 from hacienda_ledger.application import Ledger
 from hacienda_ledger.application.ledger import Outcome
@@ -864,6 +865,18 @@ def _reduce(unpaid: dict[str, int], amount: int) -> None:
             amount -= take
 
 
+def register_with_history(ledger: Ledger, years: int) -> UUID:
+    """A register of the database whose events span at least ``years`` years (the first
+    opened that does; a generated world opens every register on its first day)."""
+    for register_id in ledger.ids_of(CashRegister.Opened):
+        register = ledger.register(register_id)
+        assert register.created_on is not None
+        span = paris_day(register.modified_on) - paris_day(register.created_on)
+        if span.days + 1 >= round(365.25 * years) - 1:
+            return register_id
+    raise ValueError(f"no register here has {years} years of events")
+
+
 Progress = Callable[[int, int, int], None]  # days done, days in all, events so far
 
 
@@ -937,4 +950,11 @@ def generate(
         ledger.close()
 
 
-__all__ = ["BulkLedger", "GenerationSummary", "generate", "plan_world", "target_rate"]
+__all__ = [
+    "BulkLedger",
+    "GenerationSummary",
+    "generate",
+    "plan_world",
+    "register_with_history",
+    "target_rate",
+]

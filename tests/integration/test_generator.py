@@ -15,11 +15,12 @@ from typing import Any
 import pytest
 
 from hacienda_ledger.aggregates.aire import Aire
+from hacienda_ledger.aggregates.register import CashRegister
 from hacienda_ledger.application import Ledger
 from hacienda_ledger.application.idempotency import IdempotencyRecord
 from hacienda_ledger.application.projecting import ProjectionQueries, followers
 from hacienda_ledger.cli import main
-from hacienda_ledger.generator import GenerationSummary, generate
+from hacienda_ledger.generator import GenerationSummary, generate, register_with_history
 from hacienda_ledger.settings import Settings
 from tests.conftest import _truncate_postgres
 
@@ -186,6 +187,11 @@ def test_a_generated_year_verifies_rebuilds_balances_and_is_50_to_95_percent_ful
             postings = balances.db.select(cur, spec)
         assert len(postings) > 10_000
         assert sum(p["amount_cents"] for p in postings) == 0
+
+        first_register = next(ledger.ids_of(CashRegister.Opened))
+        assert register_with_history(ledger, 1) == first_register
+        with pytest.raises(ValueError, match="2 years"):
+            register_with_history(ledger, 2)
 
         queries = ProjectionQueries(ledger)
         rates = []
