@@ -162,14 +162,15 @@ def test_a_database_holding_a_world_is_refused(database_url: str, tmp_path: Path
 def test_a_generated_year_verifies_rebuilds_balances_and_is_50_to_95_percent_full(
     database_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """`hacienda-ledger demo generate` for a year of 4 aires, then `verify` (every chain
-    intact) and `rebuild` (every projection builds from zero); the postings sum to zero;
-    every aire's occupancy, read through the occupancy projection, is between 50 % and
-    95 % every month."""
+    """`hacienda-ledger demo generate` for a year of 4 aires (8 to 38 emplacements, two
+    summer closures, emplacements out of service), then `verify` (every chain intact) and
+    `rebuild` (every projection builds from zero); the postings sum to zero; every aire's
+    occupancy, read through the occupancy projection, is between 50 % and 95 % every
+    month."""
     settings = fresh(database_url, tmp_path, "year")
     url = settings.database_url
     args = ["--database-url", url, "demo", "generate", "--aires", "4", "--years", "1"]
-    assert main([*args, "--seed", "2", "--start-year", "2025"]) == 0
+    assert main([*args, "--seed", "3", "--start-year", "2025"]) == 0
     out = capsys.readouterr().out
     assert "4 aires and registers" in out
     assert "events/s" in out
@@ -178,6 +179,10 @@ def test_a_generated_year_verifies_rebuilds_balances_and_is_50_to_95_percent_ful
     assert "4 registers verified, 0 broken" in capsys.readouterr().out
     assert main(["--database-url", url, "rebuild"]) == 0
     assert "occupancy: rebuilt" in capsys.readouterr().out
+    found = kinds(stored(settings))
+    assert found["ClosureScheduled"] == 2
+    assert found["EmplacementOutOfService"] >= 1
+    assert found["Extended"] >= 1
 
     ledger = Ledger(settings)
     try:
