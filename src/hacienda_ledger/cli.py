@@ -2,6 +2,7 @@
 
     hacienda-ledger serve [--host H] [--port P] [--workers N]   serve the API
     hacienda-ledger demo [--no-journal]                          load the demo (once), print tokens
+    hacienda-ledger demo generate --aires N --years Y --seed S   generate a synthetic operator
     hacienda-ledger verify [--register ID]                       verify every register's chain
     hacienda-ledger users create --name N --role R [...]         create a user, print its token
     hacienda-ledger reports generate --month YYYY-MM | --year YYYY [--force]
@@ -253,6 +254,48 @@ def _reports(args: argparse.Namespace) -> int:
     return 0
 
 
+def _generate(args: argparse.Namespace) -> int:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    from hacienda_ledger.aggregates.errors import LedgerError
+    from hacienda_ledger.generator import generate
+
+    settings = _settings(args)
+    try:
+        with Progress(
+            "[progress.description]{task.description}",
+            BarColumn(),
+            MofNCompleteColumn(),
+            "days",
+            TimeElapsedColumn(),
+            transient=False,
+        ) as bar:
+            task = bar.add_task("generating", total=None)
+
+            def advance(done: int, total: int, events: int) -> None:
+                bar.update(task, completed=done, total=total, description=f"{events:,} events")
+
+            summary = generate(
+                settings,
+                aires=args.aires,
+                years=args.years,
+                seed=args.seed,
+                start_year=args.start_year,
+                bulk=not args.no_bulk,
+                progress=advance,
+            )
+    except (LedgerError, ValueError) as exc:
+        print(f"error: {getattr(exc, 'code', 'invalid')}: {exc}", file=sys.stderr)
+        return 1
+    print(
+        f"{summary.events} events: {summary.collectivites} collectivités, {summary.aires} aires "
+        f"and registers, {summary.stays} stays, {summary.first_day} to {summary.last_day}, "
+        f"in {summary.seconds:.1f} s ({summary.events_per_second:,.0f} events/s, "
+        f"{'bulk' if summary.bulk else 'command by command'}) into {settings.database_url}"
+    )
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="hacienda-ledger", description="Ledger of aires d'accueil"
@@ -267,6 +310,19 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     demo = sub.add_parser("demo", help="load the demo data (once) and print demo tokens")
     demo.add_argument("--no-journal", action="store_true", help="do not print a journal")
+    demo_sub = demo.add_subparsers(dest="demo_command")
+    generate = demo_sub.add_parser(
+        "generate", help="generate a synthetic national operator (see docs/generator.md)"
+    )
+    generate.add_argument("--aires", type=int, required=True, help="number of aires (1-2000)")
+    generate.add_argument("--years", type=int, required=True, help="years simulated (1-30)")
+    generate.add_argument("--seed", type=int, required=True, help="same seed, same events")
+    generate.add_argument("--start-year", type=int, default=2016, help="first year (2016)")
+    generate.add_argument(
+        "--no-bulk",
+        action="store_true",
+        help="one transaction per command, with locks and idempotency records (slow)",
+    )
 
     verify = sub.add_parser("verify", help="verify every register's hash chain")
     verify.add_argument("--register", help="one register id")
@@ -320,6 +376,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "serve":
         return _serve(args)
+    if args.command == "demo" and args.demo_command == "generate":
+        return _generate(args)
     if args.command == "demo":
         from hacienda_ledger.demo import run_demo
 

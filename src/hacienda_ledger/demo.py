@@ -49,6 +49,11 @@ class SimulatedClock:
         self.now = max(self.now, moment)
         return self.now
 
+    def advance(self, seconds: int = 1) -> datetime:
+        """Move on a little (one command after another takes some time)."""
+        self.now += timedelta(seconds=seconds)
+        return self.now
+
 
 @dataclass
 class DemoAire:

@@ -174,7 +174,7 @@ class Outcome:
     events: tuple[Any, ...] = ()  # the target's events this write recorded (none on replay)
 
 
-class _RegisterJob:
+class RegisterJob:
     """A register command waiting to be run, and what became of it."""
 
     def __init__(
@@ -224,7 +224,7 @@ class Ledger(Application[UUID]):
         self._writing: dict[UUID, CashRegister] = {}
         # Register commands waiting for their register's lock (see _on_register).
         self._queue_guard = threading.Lock()
-        self._register_queues: dict[UUID, list[_RegisterJob]] = {}
+        self._register_queues: dict[UUID, list[RegisterJob]] = {}
         self._register_aires: dict[UUID, UUID] = {}
         self._stay_aires: dict[UUID, UUID] = {}
         self._aire_scopes: dict[UUID, AireScope] = {}
@@ -1272,7 +1272,7 @@ class Ledger(Application[UUID]):
         commit): one lock, one read and one commit for the whole queue. Anything unusual in
         a batch (a refused command that had begun, a conflict on save) sends every command of
         it down the one-by-one path, which is what ran before batching."""
-        job = _RegisterJob(
+        job = RegisterJob(
             command, act, idempotency_key, dict(payload, register_id=register_id), actor
         )
         with self._queue_guard:
@@ -1288,7 +1288,7 @@ class Ledger(Application[UUID]):
         assert job.outcome is not None
         return job.outcome
 
-    def _run_batch(self, register_id: UUID, jobs: list[_RegisterJob]) -> None:
+    def _run_batch(self, register_id: UUID, jobs: list[RegisterJob]) -> None:
         """Run queued commands under the register's lock (held by the caller)."""
         try:
             if len(jobs) == 1 or not self._run_together(register_id, jobs):
@@ -1299,12 +1299,12 @@ class Ledger(Application[UUID]):
                 if not job.done:
                     job.fail(ConcurrencyConflict(f"{job.command}: not run"))
 
-    def _run_together(self, register_id: UUID, jobs: list[_RegisterJob]) -> bool:
+    def _run_together(self, register_id: UUID, jobs: list[RegisterJob]) -> bool:
         """One save for every job that the register accepts; False (nothing saved, every
         job left to run alone) when the batch cannot be trusted."""
         register = self._register_for_write(register_id)
-        accepted: list[tuple[_RegisterJob, dict[str, Any], int, int]] = []
-        refused: list[tuple[_RegisterJob, LedgerError]] = []
+        accepted: list[tuple[RegisterJob, dict[str, Any], int, int]] = []
+        refused: list[tuple[RegisterJob, LedgerError]] = []
         for job in jobs:
             before = len(register.pending_events)
             try:
@@ -1363,7 +1363,7 @@ class Ledger(Application[UUID]):
                 job.fail(reason)
         return True
 
-    def _run_alone(self, register_id: UUID, job: _RegisterJob) -> None:
+    def _run_alone(self, register_id: UUID, job: RegisterJob) -> None:
         def run() -> tuple[Sequence[Aggregate], Aggregate, dict[str, Any]]:
             register = self._register_for_write(register_id)
             try:
