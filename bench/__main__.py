@@ -1,6 +1,7 @@
-"""Benchmarks: ``python -m bench [write|http ...]``; see docs/performance.md.
+"""Benchmarks: ``python -m bench [write] [http] [replay] [reports] [options]``.
 
-Each figure is printed beside a baseline measured in the same run, on the same data.
+Each figure is printed beside a baseline measured in the same run, on the same data; see
+docs/performance.md for the figures, the machine and the exact commands.
 """
 
 from __future__ import annotations
@@ -8,10 +9,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from bench import http, write
+from bench import http, replay, reports, write
 from bench.scratch import DEFAULT_POSTGRES
 
-SUITES = ["write", "http"]
+SUITES = ["write", "http", "replay", "reports"]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -20,6 +21,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--receipts", type=int, default=300, help="write: receipts per round")
     parser.add_argument("--requests", type=int, default=800, help="http: requests per round")
     parser.add_argument("--clients", type=int, default=8, help="http: concurrent clients")
+    parser.add_argument("--aires", type=int, default=5, help="replay: aires generated")
+    parser.add_argument("--years", type=int, default=5, help="replay: years generated")
+    parser.add_argument("--report-aires", type=int, default=250, help="reports: aires generated")
+    parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument(
         "--postgres",
@@ -30,8 +35,12 @@ def main(argv: list[str] | None = None) -> int:
     for which in args.which:
         if which == "write":
             out = write.run(args.receipts, args.rounds, args.postgres)
-        else:
+        elif which == "http":
             out = http.run(args.requests, args.rounds, args.clients, args.postgres)
+        elif which == "replay":
+            out = replay.run(args.aires, args.years, args.seed, args.rounds, args.postgres)
+        else:
+            out = reports.run(args.report_aires, args.seed, args.postgres)
         for line in out:
             print(line, flush=True)
         print(flush=True)

@@ -1,0 +1,192 @@
+"""Replay benchmarks on a generated operator: rebuild, verify and audit, each beside a raw
+baseline measured in the same run on the same rows.
+
+    .venv/bin/python -m bench replay [--aires N] [--years Y] [--seed S] [--postgres URL]
+
+- **rebuild**: events of the stream ÷ seconds to rebuild every projection from zero, against
+  a raw ``SELECT`` of the same rows (pages of 2,000 by position) plus ``json.loads`` of each
+  stored state;
+- **verify**: register events ÷ seconds to verify every register chain, against a raw
+  ``SELECT`` of the same rows plus ``hashlib.sha256`` of their stored bytes;
+- **audit**: median and p99 latency of a register's history as of a random instant (what
+  ``GET /v1/registers/{id}/history`` computes: the register as of then, its chain verified up
+  to there), for a register holding ``--years`` years of events; beside it, the raw read of
+  that register's rows.
+
+The data is generated once per backend by the generator's bulk path (seeded: the same
+world every run). Rates are medians of ``--rounds`` rounds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import sqlite3
+import statistics
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from uuid import UUID
+
+import psycopg
+
+from bench.scratch import scratch_postgres
+from hacienda_ledger.aggregates.register import CashRegister
+from hacienda_ledger.application import Ledger, projecting
+from hacienda_ledger.generator import generate
+from hacienda_ledger.settings import Settings
+
+
+class Raw:
+    """The baselines: plain driver reads of the ledger's own tables."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    @contextmanager
+    def _cursor(self) -> Iterator[tuple[object, str]]:
+        if self.settings.is_postgres:
+            with psycopg.connect(self.settings.database_url) as conn, conn.cursor() as cur:
+                yield cur, "%s"
+        else:
+            conn = sqlite3.connect(self.settings.sqlite_path)
+            try:
+                yield conn.cursor(), "?"
+            finally:
+                conn.close()
+
+    def select_and_decode(self) -> int:
+        """Every row of the stream by pages of 2,000, its state decoded from JSON."""
+        n = 0
+        with self._cursor() as (cur, p):
+            table, position = self._table_and_position()
+            start = 0
+            while True:
+                cur.execute(  # type: ignore[attr-defined]
+                    f"SELECT {position}, originator_id, originator_version, topic, state "
+                    f"FROM {table} WHERE {position} > {p} ORDER BY {position} LIMIT 2000",
+                    (start,),
+                )
+                rows = cur.fetchall()  # type: ignore[attr-defined]
+                if not rows:
+                    return n
+                for row in rows:
+                    json.loads(row[4])
+                n += len(rows)
+                start = rows[-1][0]
+
+    def select_and_hash(self, originator_ids: list[UUID]) -> int:
+        """Every row of the given aggregates, the SHA-256 of its stored bytes."""
+        n = 0
+        with self._cursor() as (cur, p):
+            table, _ = self._table_and_position()
+            for originator in originator_ids:
+                key = originator if self.settings.is_postgres else originator.hex
+                cur.execute(  # type: ignore[attr-defined]
+                    f"SELECT originator_version, state FROM {table} "
+                    f"WHERE originator_id = {p} ORDER BY originator_version",
+                    (key,),
+                )
+                for row in cur.fetchall():  # type: ignore[attr-defined]
+                    hashlib.sha256(row[1]).hexdigest()
+                    n += 1
+        return n
+
+    def _table_and_position(self) -> tuple[str, str]:
+        if self.settings.is_postgres:
+            return "ledger_events", "notification_id"
+        return "stored_events", "rowid"
+
+
+def _timed(run: Callable[[], int]) -> tuple[int, float]:
+    started = time.perf_counter()
+    n = run()
+    return n, time.perf_counter() - started
+
+
+def _rebuild_all(ledger: Ledger) -> int:
+    for follower in projecting.followers(ledger):
+        follower.rebuild()
+    return ledger.last_position()
+
+
+def _verify_all(ledger: Ledger, registers: list[UUID]) -> int:
+    n = 0
+    for register_id in registers:
+        report = ledger.verify_register(register_id)
+        assert report.ok, report.first_broken
+        n += report.events
+    return n
+
+
+def _measure(settings: Settings, aires: int, years: int, seed: int, rounds: int) -> list[str]:
+    summary = generate(settings, aires=aires, years=years, seed=seed, start_year=2020)
+    ledger = Ledger(settings)
+    raw = Raw(settings)
+    registers = list(summary.registers)
+    lines = [
+        f"  data: {aires} aires x {years} years, {ledger.last_position():,} positions, "
+        f"generated in {summary.seconds:.0f} s ({summary.events_per_second:,.0f} events/s, "
+        "bulk path)"
+    ]
+    try:
+        rebuild, select = [], []
+        verify, hashed = [], []
+        for _ in range(rounds):
+            n, s = _timed(lambda: _rebuild_all(ledger))
+            rebuild.append(n / s)
+            n, s = _timed(raw.select_and_decode)
+            select.append(n / s)
+            n, s = _timed(lambda: _verify_all(ledger, registers))
+            verify.append(n / s)
+            n, s = _timed(lambda: raw.select_and_hash(registers))
+            hashed.append(n / s)
+        lines.append(_rate_line("rebuild (all projections)", rebuild, select, "select+json"))
+        lines.append(_rate_line("verify (every register)", verify, hashed, "select+sha256"))
+
+        register_id = summary.register_with_history(years)
+        first = ledger.register(register_id, version=1)
+        last = ledger.register(register_id)
+        assert isinstance(first, CashRegister) and isinstance(last, CashRegister)
+        start, end = first.created_on, last.modified_on
+        assert start is not None and end is not None
+        rng = random.Random(seed)
+        latencies = []
+        for _ in range(max(30, rounds * 10)):
+            instant = start + (end - start) * rng.random()
+            began = time.perf_counter()
+            ledger.register_history(register_id, instant)
+            latencies.append((time.perf_counter() - began) * 1000)
+        _, raw_s = _timed(lambda: raw.select_and_hash([register_id]))
+        latencies.sort()
+        lines.append(
+            f"  {'audit (history as of)':28} median {statistics.median(latencies):7.1f} ms   "
+            f"p99 {latencies[int(0.99 * (len(latencies) - 1))]:7.1f} ms   "
+            f"({last.version:,} events; raw read+hash of them {raw_s * 1000:.1f} ms)"
+        )
+    finally:
+        ledger.close()
+    return lines
+
+
+def _rate_line(name: str, ours: list[float], base: list[float], label: str) -> str:
+    a, b = statistics.median(ours), statistics.median(base)
+    return f"  {name:28} {a:9,.0f} ev/s   {label} {b:9,.0f} rows/s   ratio {a / b:5.2f}"
+
+
+def run(aires: int, years: int, seed: int, rounds: int, postgres: str) -> list[str]:
+    lines = [
+        f"replay benchmarks, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, medians of {rounds} rounds"
+    ]
+    with tempfile.TemporaryDirectory() as tmp:
+        lines.append("sqlite")
+        settings = Settings(database_url=f"sqlite:///{Path(tmp) / 'replay.sqlite3'}")
+        lines += _measure(settings, aires, years, seed, rounds)
+    with scratch_postgres(postgres) as url:
+        lines.append("postgresql")
+        lines += _measure(Settings(database_url=url), aires, years, seed, rounds)
+    return lines
