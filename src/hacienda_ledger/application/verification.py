@@ -2,14 +2,15 @@
 
 ``Ledger.verify_register`` used to decode every stored row with the transcoder (objects for
 every UUID, datetime, Decimal and value type), re-encode it to compare with the stored bytes,
-and walk the objects again for the canonical form. Here one row is read as plain JSON and
-walked once: each value the transcoder wrapped (``{"_type_": ..., "_data_": ...}``) is checked
-to be exactly how the transcoder writes that value (so the bytes are the encoding of what
-they decode to, as before) and rendered as the canonical form renders it; the canonical bytes
-are then hashed. Any row this cannot vouch for (a wrapper it does not know, a value not in
-the transcoder's own form, bytes that are not the compact encoding, a hash that does not match) returns ``None`` and is
-verified the slow way, which names the problem. Both ways give the same report; a test runs
-both over every event kind and every tampered byte.
+and walk the objects again for the canonical form. Here one row is read as plain JSON
+(orjson) and walked once: each value the transcoder wrapped (``{"_type_": ..., "_data_":
+...}``) is checked to be exactly how the transcoder writes that value and rendered as the
+canonical form renders it; the canonical bytes are then hashed. Any row this cannot vouch
+for (a wrapper it does not know, a value not in the transcoder's own form, bytes that are
+not the compact encoding, a hash that does not match) returns ``None`` and is verified the
+slow way, which names the problem. So this path only ever vouches for intact rows; the
+reports are the same either way (tests run both over every chained event kind and every
+tampered byte).
 """
 
 from __future__ import annotations
