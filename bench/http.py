@@ -25,7 +25,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -208,41 +208,82 @@ def _event_size(url: str) -> int:
     return int(row[0]) if row else 600
 
 
+@contextmanager
+def _projector(env: dict[str, str]) -> Iterator[None]:
+    """``hacienda-ledger project`` in its own process, following the stream."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "hacienda_ledger.cli", "project", "--interval", "0.05"],
+        env={**os.environ, **env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        yield
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+SCENARIOS = [
+    ("bare", "bare route (baseline)"),
+    ("in-one", "ledger, one register"),
+    ("in-eight", "ledger, eight registers"),
+    ("out-one", "ledger, one register"),
+    ("out-eight", "ledger, eight registers"),
+]
+
+
 def run(requests: int, rounds: int, clients: int, postgres: str) -> list[str]:
+    """The ledger served two ways, each against the bare route in the same run: with the
+    projections followed inside the API process (the default: read-your-writes), and with
+    them in a process of their own (``hacienda-ledger project``; the API started with
+    ``HACIENDA_RUN_PROJECTIONS=false``), which is how a busy site deploys it."""
     per_client = max(1, requests // clients)
     lines = [
         f"http write benchmark, PostgreSQL, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, "
         f"{clients} clients x {per_client} requests x {rounds} rounds",
-        f"{'scenario':22} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'failed':>6} {'ratio':>6}",
+        f"{'scenario':40} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'failed':>6} {'ratio':>6}",
     ]
+    results: dict[str, list[Round]] = {name: [] for name, _ in SCENARIOS}
     with scratch_postgres(postgres) as url:
         registers = _world(url, 8)
-        env = {
+        base_env = {
             "HACIENDA_DATABASE_URL": url,
             "HACIENDA_CREATE_TABLES": "false",
             "HACIENDA_LOG_JSON": "true",
             "BENCH_BARE_URL": url,
         }
-        results: dict[str, list[Round]] = {"bare": [], "one": [], "eight": []}
-        with _server("hacienda_ledger.api.main:app", env) as ledger_port:
-            _round(ledger_port, registers, clients, 5)  # warm up
-            size = _event_size(url)
-            env["BENCH_BARE_SIZE"] = str(size)
-            with _server("bench.bare_app:app", env) as bare_port:
-                _round(bare_port, registers, clients, 5)
-                for _ in range(rounds):
-                    results["bare"].append(_round(bare_port, registers, clients, per_client))
-                    results["one"].append(_round(ledger_port, registers[:1], clients, per_client))
-                    results["eight"].append(_round(ledger_port, registers, clients, per_client))
+        size = 600
+        for where in ("in", "out"):
+            env = {**base_env, "HACIENDA_RUN_PROJECTIONS": "true" if where == "in" else "false"}
+            with (
+                _server("hacienda_ledger.api.main:app", env) as ledger_port,
+                _projector(env) if where == "out" else nullcontext(),
+            ):
+                _round(ledger_port, registers, clients, 5)  # warm up
+                size = _event_size(url)
+                bare_env = {**env, "BENCH_BARE_SIZE": str(size)}
+                with _server("bench.bare_app:app", bare_env) as bare_port:
+                    _round(bare_port, registers, clients, 5)
+                    for _ in range(rounds):
+                        results["bare"].append(_round(bare_port, registers, clients, per_client))
+                        results[f"{where}-one"].append(
+                            _round(ledger_port, registers[:1], clients, per_client)
+                        )
+                        results[f"{where}-eight"].append(
+                            _round(ledger_port, registers, clients, per_client)
+                        )
         base = _summary(results["bare"])
-        for name, label in [
-            ("bare", "bare route (baseline)"),
-            ("one", "ledger, one register"),
-            ("eight", "ledger, eight registers"),
-        ]:
+        headers = {
+            "in-one": "projections followed in the API process (default):",
+            "out-one": "projections in their own process (hacienda-ledger project):",
+        }
+        for name, label in SCENARIOS:
+            if name in headers:
+                lines.append(headers[name])
             rate, p50, p99, failed = _summary(results[name])
             lines.append(
-                f"{label:22} {rate:7.0f} {p50:7.1f} {p99:7.1f} {failed:6d} {rate / base[0]:6.2f}"
+                f"  {label:38} {rate:7.0f} {p50:7.1f} {p99:7.1f} {failed:6d} {rate / base[0]:6.2f}"
             )
         lines.append(f"stored receipt event: {size} bytes (the bare route's row size)")
     return lines
