@@ -9,6 +9,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import reduce
 from typing import Any
 from uuid import UUID
 
@@ -258,3 +259,28 @@ def test_a_refused_save_in_a_group_fails_alone(ledger: Ledger) -> None:
     assert ledger.commits.transactions - before == 1 + 3
     for register_id in registers:
         assert ledger.verify_register(register_id).ok
+
+
+def test_a_batch_crossing_the_snapshot_interval_snapshots_where_it_ends(
+    counting: CountingLedger,
+) -> None:
+    """Snapshots are every 50 events in tests: a batch that goes from below 50 to past it is
+    snapshotted at the version it reached (from the register in hand, no reload), and the
+    register loaded from that snapshot equals its full replay."""
+    register_id = Site(counting).register_id
+    version = counting.register(register_id).version
+    for k in range(45 - version):
+        receipt(counting, register_id, f"s-{k}")
+    calls = [lambda k=k: receipt(counting, register_id, f"t-{k}") for k in range(10)]
+    with queued(counting, register_id, calls):
+        pass
+    assert counting.snapshots is not None
+    (snapshot,) = list(counting.snapshots.get(register_id))
+    assert snapshot.originator_version == 55
+    fresh = Ledger(counting.settings)
+    try:
+        loaded = fresh.register(register_id)
+        replayed = reduce(lambda agg, e: e.mutate(agg), fresh.events.get(register_id), None)
+        assert loaded == replayed and loaded.version == 55
+    finally:
+        fresh.close()

@@ -255,19 +255,21 @@ class Ledger(Application[UUID]):
         return Environment(name, dict(env or {}))
 
     def _take_snapshots(self, processing_event: Any) -> None:
-        """Snapshot from the aggregate in hand when it is at the snapshot's version (the
-        library's default reloads the aggregate from the store to take one)."""
+        """Snapshot from the aggregate in hand (the library's default reloads the aggregate
+        from the store to take one): at the interval's version when the save ends there,
+        else, when a save of several commands (a register batch) crosses it, at the version
+        the aggregate reached — once per save and aggregate. Loading takes the latest
+        snapshot at or before the version asked for, whichever version it has."""
         if not self.snapshots:
             return
+        taken: set[UUID] = set()
         for event in processing_event.events:
             aggregate = processing_event.aggregates.get(event.originator_id)
             interval = self.snapshotting_intervals.get(type(aggregate)) if aggregate else None
-            if not interval or event.originator_version % interval:
+            if not interval or event.originator_version % interval or aggregate.id in taken:
                 continue
-            if aggregate.version == event.originator_version:
-                self.snapshots.put([type(aggregate).Snapshot.take(aggregate)])
-            else:
-                self.take_snapshot(event.originator_id, version=event.originator_version)
+            taken.add(aggregate.id)
+            self.snapshots.put([type(aggregate).Snapshot.take(aggregate)])
 
     def save(self, *objs: Any, **kwargs: Any) -> list[Recording[UUID]]:
         """The library's save, through the group commit (see application/commits.py)."""
