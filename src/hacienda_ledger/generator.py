@@ -258,14 +258,20 @@ class BulkLedger(Ledger):
             else:
                 self._reload_snapshots.append((register.id, version))
 
+    #: Events per transaction at most: a first day of hundreds of aires is tens of thousands
+    #: of events, and one psycopg pipelined insert that large stalled on PostgreSQL (client and
+    #: server each waiting for the other, seen with 250 aires).
+    FLUSH_LIMIT = 1000
+
     def flush(self) -> int:
-        """Save the queued events in one transaction, in command order; returns how many."""
+        """Save the queued events in command order, in transactions of at most
+        ``FLUSH_LIMIT`` events (one per simulated day but the largest); returns how many."""
         if not self._batch:
             return 0
-        processing = ProcessingEvent[UUID]()
-        processing.events.extend(self._batch)
-        recordings = self._record(processing)
-        self._notify(recordings)
+        for start in range(0, len(self._batch), self.FLUSH_LIMIT):
+            processing = ProcessingEvent[UUID]()
+            processing.events.extend(self._batch[start : start + self.FLUSH_LIMIT])
+            self._notify(self._record(processing))
         for aggregate_id in self._collected:
             self._live[aggregate_id].collect_events()
         self._collected.clear()
