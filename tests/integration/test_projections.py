@@ -48,7 +48,15 @@ from hacienda_ledger.application.projecting import (
     projection_database,
 )
 from hacienda_ledger.projections.base import Key, Row
-from hacienda_ledger.projections.runner import Follower, Progress, Runner, fold
+from hacienda_ledger.projections.runner import (
+    REBUILD,
+    Follower,
+    Progress,
+    Runner,
+    _step_all,
+    fold,
+    rebuild,
+)
 from hacienda_ledger.settings import Settings
 from tests.conftest import Clock, Site, standard_tariff
 from tests.fixtures.make_events_v1 import scenario
@@ -307,6 +315,57 @@ def test_live_tables_built_during_a_long_scenario_equal_a_rebuild_and_the_fold(
         assert follower.catch_up() == ledger.last_position()
         assert follower.check() == []
     assert_counted_once(ledger, live)
+
+
+def test_one_pass_rebuild_of_every_projection_equals_their_rebuilds_one_by_one(
+    ledger: Ledger, clock: Clock
+) -> None:
+    """``rebuild`` of every projection in one pass over the stream (each event decoded once,
+    batches of 7) gives the rows and positions of rebuilding them one by one, and of the fold;
+    it repairs a tampered live row; and a projection whose position aside is ahead of the
+    others' folds only the events after it (nothing counted twice)."""
+    scenario(ledger, clock)
+    more_scenario(ledger, clock)
+    events = all_events(ledger)
+    end = ledger.last_position()
+    one_by_one = followers(ledger, batch_size=7)
+    for follower in one_by_one:
+        assert follower.rebuild() == end
+    expected = {f.projection.name: live_tables(f) for f in one_by_one}
+    for follower in one_by_one:
+        assert expected[follower.projection.name] == folded_tables(follower, events)
+        assert all(expected[follower.projection.name].values())
+
+    db = projection_database(ledger)
+    with db.transaction() as cur:
+        cur.execute("UPDATE balances SET balance_cents = balance_cents + 1")
+        cur.execute("DELETE FROM cash_journal")
+    batches: list[Progress] = []
+    together = followers(ledger, batch_size=7)
+    assert rebuild(together, batches.append) == {f.projection.name: end for f in together}
+    assert {f.projection.name: live_tables(f) for f in together} == expected
+    assert {f.projection.name: f.position() for f in together} == dict.fromkeys(expected, end)
+    assert len(batches) >= 5 and batches[-1].position == end
+    assert_counted_once(ledger, together)
+    with db.transaction() as cur:
+        cur.execute("SELECT name FROM projection_tracking")
+        assert sorted(r[0] for r in cur.fetchall()) == sorted(expected)
+
+    # uneven positions aside: revenue's rebuild got ahead on its own; one pass finishes both
+    named = by_name(together)
+    revenue, balances = named["revenue"], named["balances"]
+    works = [(f, f._fresh_tables(REBUILD)) for f in (balances, revenue)]
+    middle = events[len(events) // 2][0]
+    revenue.catch_up(suffix=REBUILD, name=works[1][1], stop=middle)
+    source = LedgerSource(ledger)
+    while True:
+        with db.transaction() as cur:
+            progress = _step_all(db, source, cur, works, 5)
+        if not progress.more:
+            break
+    for follower, work in works:
+        assert follower._swap(work) == end
+    assert {f.projection.name: live_tables(f) for f in together} == expected
 
 
 # --- 2. exactly once under SIGKILL -----------------------------------------------------------

@@ -67,7 +67,11 @@ class BalancesProjection(Projection):
                 },
             )
             return
-        for seq, posting in enumerate(entry_for(event)):
+        postings = entry_for(event)
+        if not postings:
+            return
+        recorded_at, day = instant(event.timestamp), paris_day(event.timestamp)
+        for seq, posting in enumerate(postings):
             rows.put(
                 "postings",
                 {
@@ -75,8 +79,8 @@ class BalancesProjection(Projection):
                     "seq": seq,
                     "account": posting.account,
                     "amount_cents": posting.amount_cents,
-                    "recorded_at": instant(event.timestamp),
-                    "day": paris_day(event.timestamp),
+                    "recorded_at": recorded_at,
+                    "day": day,
                 },
             )
             current = rows.get("balances", (posting.account,))

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from functools import cached_property
 from typing import Any, Literal, Protocol
 
 Row = dict[str, Any]
@@ -38,9 +39,13 @@ class Table:
     def key_of(self, row: Row) -> Key:
         return tuple(row[k] for k in self.key)
 
-    @property
+    @cached_property
     def column_names(self) -> tuple[str, ...]:
         return tuple(c.name for c in self.columns)
+
+    @cached_property
+    def column_set(self) -> frozenset[str]:
+        return frozenset(self.column_names)
 
 
 def table(name: str, key: tuple[str, ...], **columns: ColumnType) -> Table:
@@ -89,8 +94,8 @@ class MemoryRows:
 
     def put(self, table: str, row: Row) -> None:
         spec = self.tables[table]
-        missing = set(spec.column_names) - row.keys()
-        if missing:
+        if not spec.column_set <= row.keys():
+            missing = spec.column_set - row.keys()
             raise KeyError(f"{table}: missing columns {sorted(missing)}")
         self.data[table][spec.key_of(row)] = {c: row[c] for c in spec.column_names}
 

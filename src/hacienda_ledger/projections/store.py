@@ -12,7 +12,7 @@ text, decimal, date, bool) and read back as the same Python values.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date
 from decimal import Decimal
@@ -39,6 +39,13 @@ SQL_TYPES = {
         "date": "DATE",
         "bool": "BOOLEAN",
     },
+}
+
+
+_SQLITE_IN: dict[str, Callable[[Any], Any]] = {
+    "decimal": str,
+    "date": date.isoformat,
+    "bool": int,
 }
 
 
@@ -187,15 +194,16 @@ class ProjectionDatabase:
         name: str | None = None,
     ) -> None:
         target = name or spec.name
-        cols = {c.name: c for c in spec.columns}
         deletes = [k for k, r in changes if r is None]
         upserts = [r for _, r in changes if r is not None]
         if deletes:
+            key_columns = [c for c in spec.columns if c.name in spec.key]
+            key_columns.sort(key=lambda c: spec.key.index(c.name))
             cond = " AND ".join(f"{k} = {self.mark}" for k in spec.key)
             cur.executemany(
                 f"DELETE FROM {target} WHERE {cond}",
                 [
-                    [self.to_sql(cols[k], v) for k, v in zip(spec.key, key, strict=True)]
+                    [self.to_sql(c, v) for c, v in zip(key_columns, key, strict=True)]
                     for key in deletes
                 ],
             )
@@ -211,8 +219,23 @@ class ProjectionDatabase:
             cur.executemany(
                 f"INSERT INTO {target} ({', '.join(names)}) VALUES ({marks}) "
                 f"ON CONFLICT ({', '.join(spec.key)}) {update}",
-                [[self.to_sql(cols[n], r[n]) for n in names] for r in upserts],
+                self._parameters(spec, upserts),
             )
+
+    def _parameters(self, spec: Table, rows: Sequence[Row]) -> list[tuple[Any, ...]]:
+        """Rows as statement parameters in column order (values converted once per column
+        type: PostgreSQL takes them as they are, SQLite needs text, ISO dates and ints)."""
+        names = spec.column_names
+        if self.dialect == "postgres":
+            return [tuple([r[n] for n in names]) for r in rows]
+        convert = [_SQLITE_IN.get(c.type) for c in spec.columns]
+        if not any(convert):
+            return [tuple([r[n] for n in names]) for r in rows]
+        pairs = list(zip(names, convert, strict=True))
+        return [
+            tuple([v if f is None or v is None else f(v) for n, f in pairs for v in (r[n],)])
+            for r in rows
+        ]
 
     # --- tracking -----------------------------------------------------------------------
 
