@@ -360,7 +360,7 @@ def test_one_pass_rebuild_of_every_projection_equals_their_rebuilds_one_by_one(
     source = LedgerSource(ledger)
     while True:
         with db.transaction() as cur:
-            progress = _step_all(db, source, cur, works, 5)
+            progress, _ = _step_all(db, source, cur, works, 5)
         if not progress.more:
             break
     for follower, work in works:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from functools import cached_property
+from operator import itemgetter
 from typing import Any, Literal, Protocol
 
 Row = dict[str, Any]
@@ -37,7 +38,13 @@ class Table:
     key: tuple[str, ...]
 
     def key_of(self, row: Row) -> Key:
-        return tuple(row[k] for k in self.key)
+        if len(self.key) == 1:
+            return (row[self.key[0]],)
+        return self._key_getter(row)  # type: ignore[no-any-return]
+
+    @cached_property
+    def _key_getter(self) -> itemgetter[Any]:
+        return itemgetter(*self.key)
 
     @cached_property
     def column_names(self) -> tuple[str, ...]:

@@ -21,6 +21,7 @@ from hacienda_ledger.projections.base import MemoryRows, Projection, Row
 from hacienda_ledger.projections.store import (
     TRACKING,
     BufferedRows,
+    KnownRows,
     PositionMoved,
     ProjectionDatabase,
 )
@@ -248,13 +249,18 @@ def rebuild(
     if any(f.db is not db or f.source is not source for f in chosen):
         raise ValueError("the followers of one rebuild share one database and one source")
     works = [(f, f._fresh_tables(REBUILD)) for f in chosen]
+    known = {work: KnownRows(f.projection.tables) for f, work in works}
     limit = batch_size or max(f.batch_size for f in chosen)
     while True:
         try:
             with db.connect() as conn, db.transaction(conn) as cur:
-                progress = _step_all(db, source, cur, works, limit)
-        except PositionMoved:
+                progress, written = _step_all(db, source, cur, works, limit, known=known)
+        except PositionMoved:  # another writer moved a position aside: trust no row kept
+            for rows in known.values():
+                rows.forget()
             continue
+        for work, batch in written.items():
+            known[work].commit(batch, progress.position)
         if on_batch is not None and progress.events:
             on_batch(progress)
         if not progress.more:
@@ -268,21 +274,29 @@ def _step_all(
     cur: Any,
     works: Sequence[tuple[Follower, str]],
     limit: int,
-) -> Progress:
+    *,
+    known: dict[str, KnownRows] | None = None,
+) -> tuple[Progress, dict[str, BufferedRows]]:
     """One batch of several projections' rebuilds inside the caller's transaction: each
-    notification decoded once, each projection's rows and position written together."""
+    notification decoded once, each projection's rows and position written together.
+    Returns the progress and each projection's rows written (by name aside)."""
     starts = {work: db.position(cur, work, lock=True) for _, work in works}
+    for work, position in starts.items():
+        if known is not None and known[work].position != position:
+            known[work].forget()  # another writer moved it: trust no row kept
     start = min(starts.values())
     ceiling = source.max_position()
     if start >= ceiling:
-        return Progress(start, 0)
+        return Progress(start, 0), {}
     every = any(not f.projection.topics for f, _ in works)
     topics = () if every else tuple(sorted({t for f, _ in works for t in f.projection.topics}))
     batch = [n for n in source.select(start + 1, limit, topics) if n.id <= ceiling]
     folds = []
     for follower, work in works:
         wanted = frozenset(follower.projection.topics)
-        rows = BufferedRows(db, cur, follower.projection, REBUILD)
+        rows = BufferedRows(
+            db, cur, follower.projection, REBUILD, None if known is None else known[work]
+        )
         folds.append((follower.projection.apply, wanted, starts[work], rows))
     for notification in batch:
         event: Any = None
@@ -294,11 +308,13 @@ def _step_all(
             apply(event, notification.id, rows)
     full = len(batch) == limit
     new_position = batch[-1].id if full else ceiling
+    written = {}
     for (_, work), (_, _, after, rows) in zip(works, folds, strict=True):
         rows.flush()
         if after < new_position:
             db.advance(cur, work, after, new_position)
-    return Progress(new_position, len(batch), more=full)
+        written[work] = rows
+    return Progress(new_position, len(batch), more=full), written
 
 
 class Runner:

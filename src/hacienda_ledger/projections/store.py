@@ -285,24 +285,88 @@ class ProjectionDatabase:
         )
 
 
+class KnownRows:
+    """What a rebuild knows of its fresh tables across batches, so that a batch reads no
+    row it wrote itself before.
+
+    The tables start empty and only the rebuild writes them, so a table whose every write
+    is kept here is *complete*: a key not here has no row. Past ``limit`` rows in all, the
+    largest tables are demoted to *partial* (tables never read first): only the keys
+    already here are kept up to date, the others are read from the database again.
+    ``commit`` is called once a batch's transaction has committed (a rolled-back batch
+    changes nothing here); ``forget`` when another writer may have touched the tables (the
+    position aside is not the one the rebuild last committed)."""
+
+    def __init__(self, tables: tuple[Table, ...], limit: int = 250_000) -> None:
+        self.limit = limit
+        self.position = 0  # the position aside these rows are as of (fresh tables: zero)
+        self.rows: dict[str, dict[Key, Row | None]] = {t.name: {} for t in tables}
+        self.complete = set(self.rows)
+        self.used: set[str] = set()
+
+    def lookup(self, table: str, key: Key) -> tuple[bool, Row | None]:
+        """(known, row): a row (or None, no row) when known, else (False, None)."""
+        self.used.add(table)
+        rows = self.rows[table]
+        if key in rows:
+            return True, rows[key]
+        return table in self.complete, None
+
+    def commit(self, batch: BufferedRows, position: int) -> None:
+        self.position = position
+        for table, known in self.rows.items():
+            changes = batch.data[table]
+            if table in self.complete:
+                known.update(changes)
+                continue
+            for key, row in batch.read[table].items():
+                known.setdefault(key, row)
+            for key, row in changes.items():
+                if key in known:
+                    known[key] = row
+        total = sum(len(r) for r in self.rows.values())
+        for table in sorted(self.rows, key=lambda t: (t in self.used, -len(self.rows[t]))):
+            if total <= self.limit:
+                break
+            total -= len(self.rows[table])
+            self.rows[table].clear()
+            self.complete.discard(table)
+
+    def forget(self) -> None:
+        for rows in self.rows.values():
+            rows.clear()
+        self.complete.clear()
+
+
 class BufferedRows(MemoryRows):
     """A batch's rows: reads fall through to the tables (in the batch's transaction),
-    writes stay in memory until the batch is written."""
+    writes stay in memory until the batch is written. A rebuild passes what it knows of
+    its fresh tables (``known``) so that reads of rows it wrote need no query."""
 
     def __init__(
-        self, db: ProjectionDatabase, cur: Any, projection: Projection, suffix: str = ""
+        self,
+        db: ProjectionDatabase,
+        cur: Any,
+        projection: Projection,
+        suffix: str = "",
+        known: KnownRows | None = None,
     ) -> None:
         super().__init__(projection.tables)
-        self.db, self.cur, self.suffix = db, cur, suffix
+        self.db, self.cur, self.suffix, self.known = db, cur, suffix, known
         self.read: dict[str, dict[Key, Row | None]] = {t.name: {} for t in projection.tables}
 
     def get(self, table: str, key: Key) -> Row | None:
         if key in self.data[table]:
             return super().get(table, key)
         cache = self.read[table]
-        if key not in cache:
-            cache[key] = self.db.get(self.cur, self.tables[table], key, table + self.suffix)
-        row = cache[key]
+        if key in cache:
+            row = cache[key]
+        else:
+            found, row = (False, None) if self.known is None else self.known.lookup(table, key)
+            if not found:
+                row = cache[key] = self.db.get(
+                    self.cur, self.tables[table], key, table + self.suffix
+                )
         return dict(row) if row is not None else None
 
     def flush(self) -> None:
