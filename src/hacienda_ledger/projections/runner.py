@@ -233,6 +233,7 @@ def rebuild(
     on_batch: Callable[[Progress], None] | None = None,
     *,
     batch_size: int | None = None,
+    known_limit: int = 250_000,
 ) -> dict[str, int]:
     """Rebuild several projections from position zero in one pass over the stream, then
     swap each one's fresh tables in (as ``Follower.rebuild`` does, one after the other).
@@ -242,6 +243,8 @@ def rebuild(
     ``<name>__rebuild`` position in one transaction (exactly once, as a follower's batch).
     Every projection folds only the notifications after its own position aside, so a
     projection whose position aside moved (another rebuild of it) stays exact.
+    Rows written are kept in memory across batches (up to ``known_limit`` per projection)
+    so that the fold reads none of them back from the database.
     The followers must share one database and one event source. Returns the positions."""
     if not chosen:
         return {}
@@ -249,7 +252,7 @@ def rebuild(
     if any(f.db is not db or f.source is not source for f in chosen):
         raise ValueError("the followers of one rebuild share one database and one source")
     works = [(f, f._fresh_tables(REBUILD)) for f in chosen]
-    known = {work: KnownRows(f.projection.tables) for f, work in works}
+    known = {work: KnownRows(f.projection.tables, known_limit) for f, work in works}
     limit = batch_size or max(f.batch_size for f in chosen)
     while True:
         try:

@@ -49,6 +49,11 @@ _SQLITE_IN: dict[str, Callable[[Any], Any]] = {
 }
 
 
+def _one_type(values: list[Any]) -> bool:
+    """Whether the values (None aside) are all of one Python type (what an array needs)."""
+    return len({type(v) for v in values} - {type(None)}) <= 1
+
+
 class PositionMoved(Exception):
     """Another follower advanced this projection first; reload the position and go on."""
 
@@ -216,15 +221,28 @@ class ProjectionDatabase:
                 if others
                 else "DO NOTHING"
             )
-            cur.executemany(
-                f"INSERT INTO {target} ({', '.join(names)}) VALUES ({marks}) "
-                f"ON CONFLICT ({', '.join(spec.key)}) {update}",
-                self._parameters(spec, upserts),
-            )
+            conflict = f"ON CONFLICT ({', '.join(spec.key)}) {update}"
+            columns = [[r[n] for r in upserts] for n in names]
+            if self.dialect == "postgres" and all(_one_type(c) for c in columns):
+                # one statement per table and batch: a column of values per array (the keys
+                # of a batch's changes are distinct, as ON CONFLICT DO UPDATE requires)
+                types = SQL_TYPES["postgres"]
+                arrays = ", ".join(f"%b::{types[c.type]}[]" for c in spec.columns)
+                cur.execute(
+                    f"INSERT INTO {target} ({', '.join(names)}) "
+                    f"SELECT * FROM unnest({arrays}) {conflict}",
+                    columns,
+                )
+            else:  # SQLite, or values of mixed Python types in a column (int and Decimal)
+                cur.executemany(
+                    f"INSERT INTO {target} ({', '.join(names)}) VALUES ({marks}) {conflict}",
+                    self._parameters(spec, upserts),
+                )
 
     def _parameters(self, spec: Table, rows: Sequence[Row]) -> list[tuple[Any, ...]]:
-        """Rows as statement parameters in column order (values converted once per column
-        type: PostgreSQL takes them as they are, SQLite needs text, ISO dates and ints)."""
+        """Rows as statement parameters in column order (PostgreSQL takes the values as
+        they are; SQLite takes decimals as text, dates ISO, bools as ints: the converter is
+        chosen once per column)."""
         names = spec.column_names
         if self.dialect == "postgres":
             return [tuple([r[n] for n in names]) for r in rows]
