@@ -16,9 +16,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from functools import cached_property
+from functools import cached_property, lru_cache
 from operator import itemgetter
 from typing import Any, Literal, Protocol
+
+from hacienda_ledger.aggregates import values
 
 Row = dict[str, Any]
 Key = tuple[Any, ...]
@@ -123,6 +125,11 @@ class MemoryRows:
 def _sort_key(item: tuple[Key, Row | None]) -> tuple[tuple[int, Any], ...]:
     """Keys in their columns' own order (numbers as numbers), None last."""
     return tuple((1, "") if v is None else (0, v) for v in item[0])
+
+
+paris_day = lru_cache(maxsize=4096)(values.paris_day)
+"""``aggregates.values.paris_day``, remembered: the projections fold one event's recorded time
+several times (a pure function of an aware instant; equal instants give the same day)."""
 
 
 def month_of(day: date) -> str:
