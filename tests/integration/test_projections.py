@@ -57,6 +57,7 @@ from hacienda_ledger.projections.runner import (
     fold,
     rebuild,
 )
+from hacienda_ledger.projections.store import COPY_FROM
 from hacienda_ledger.settings import Settings
 from tests.conftest import Clock, Site, standard_tariff
 from tests.fixtures.make_events_v1 import scenario
@@ -372,14 +373,15 @@ def test_one_pass_rebuild_of_every_projection_equals_their_rebuilds_one_by_one(
 
 
 def test_rows_written_in_one_statement_or_many_read_back_the_same(ledger: Ledger) -> None:
-    """A batch of upserts (PostgreSQL: one statement of arrays per table; values of mixed
-    Python types in a column fall back to one statement per row) reads back as written,
-    None included, and updates rows that exist."""
+    """A batch of upserts reads back as written, None included, and updates rows that
+    exist, whichever way PostgreSQL is given it: COPY into a stage for many rows, one
+    statement of arrays for a few, one statement per row when a column mixes Python types
+    (SQLite: one statement per row)."""
     db = projection_database(ledger)
     spec = table(
         "typed_rows", ("k",), k="int", t="text", d="decimal", day="date", b="bool", n="int"
     )
-    plain = [
+    many = [
         {
             "k": i,
             "t": f"t{i}",
@@ -388,17 +390,19 @@ def test_rows_written_in_one_statement_or_many_read_back_the_same(ledger: Ledger
             "b": i % 2 == 0,
             "n": None if i % 3 else i * 2**40,
         }
-        for i in range(50)
+        for i in range(COPY_FROM + 10)
     ]
-    mixed = [{**r, "k": 100 + r["k"], "d": r["k"] if r["k"] % 2 else r["d"]} for r in plain]
+    few = [{**r, "k": -1 - r["k"]} for r in many[:20]]
+    mixed = [{**r, "k": 10_000 + r["k"], "d": r["k"] if r["k"] % 2 else r["d"]} for r in many]
+    again = [{**many[0], "t": "again", "n": None}, {**many[1], "b": None}]
     with db.transaction() as cur:
         db.drop(cur, spec.name)
         db.create(cur, spec)
-        db.write(cur, spec, [(spec.key_of(r), r) for r in plain + mixed])
-        db.write(cur, spec, [((0,), {**plain[0], "t": "again", "n": None})])
+        for rows in (many, few, mixed, again):
+            db.write(cur, spec, [(spec.key_of(r), r) for r in rows])
         got = db.select(cur, spec)
         db.drop(cur, spec.name)
-    expected = [{**plain[0], "t": "again", "n": None}, *plain[1:], *mixed]
+    expected = sorted([*few, *again, *many[2:], *mixed], key=lambda r: r["k"])
     assert got == [{**r, "d": Decimal(r["d"])} for r in expected]
 
 

@@ -49,6 +49,17 @@ _SQLITE_IN: dict[str, Callable[[Any], Any]] = {
 }
 
 
+COPY_FROM = 500  # PostgreSQL: a table's batch of this many upserts or more goes through COPY
+
+_PYTHON: dict[str, type] = {"int": int, "text": str, "decimal": Decimal, "date": date, "bool": bool}
+_PG_COPY = {"int": "int8", "text": "text", "decimal": "numeric", "date": "date", "bool": "bool"}
+
+
+def _only(values: list[Any], kind: type) -> bool:
+    """Whether every value is None or exactly of the column's Python type (binary COPY)."""
+    return {type(v) for v in values} <= {kind, type(None)}
+
+
 def _one_type(values: list[Any]) -> bool:
     """Whether the values (None aside) are all of one Python type (what an array needs)."""
     return len({type(v) for v in values} - {type(None)}) <= 1
@@ -223,7 +234,27 @@ class ProjectionDatabase:
             )
             conflict = f"ON CONFLICT ({', '.join(spec.key)}) {update}"
             columns = [[r[n] for r in upserts] for n in names]
-            if self.dialect == "postgres" and all(_one_type(c) for c in columns):
+            if (
+                self.dialect == "postgres"
+                and len(upserts) >= COPY_FROM
+                and all(
+                    _only(c, _PYTHON[col.type])
+                    for c, col in zip(columns, spec.columns, strict=True)
+                )
+            ):
+                # many rows: binary COPY into a stage, then one upsert from it
+                stage = f"{target}__stage"
+                listed = ", ".join(names)
+                cur.execute(f"CREATE TEMP TABLE {stage} (LIKE {target})")
+                with cur.copy(f"COPY {stage} ({listed}) FROM STDIN (FORMAT BINARY)") as copy:
+                    copy.set_types([_PG_COPY[c.type] for c in spec.columns])
+                    for values in zip(*columns, strict=True):
+                        copy.write_row(values)
+                cur.execute(
+                    f"INSERT INTO {target} ({listed}) SELECT {listed} FROM {stage} {conflict}"
+                )
+                cur.execute(f"DROP TABLE {stage}")
+            elif self.dialect == "postgres" and all(_one_type(c) for c in columns):
                 # one statement per table and batch: a column of values per array (the keys
                 # of a batch's changes are distinct, as ON CONFLICT DO UPDATE requires)
                 types = SQL_TYPES["postgres"]
