@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date
 from decimal import Decimal
+from operator import methodcaller
 from typing import Any
 
 import psycopg
@@ -44,7 +45,7 @@ SQL_TYPES = {
 
 _SQLITE_IN: dict[str, Callable[[Any], Any]] = {
     "decimal": str,
-    "date": date.isoformat,
+    "date": methodcaller("isoformat"),  # as to_sql: the value's own isoformat
     "bool": int,
 }
 
@@ -267,24 +268,20 @@ class ProjectionDatabase:
             else:  # SQLite, or values of mixed Python types in a column (int and Decimal)
                 cur.executemany(
                     f"INSERT INTO {target} ({', '.join(names)}) VALUES ({marks}) {conflict}",
-                    self._parameters(spec, upserts),
+                    self._parameters(spec, columns),
                 )
 
-    def _parameters(self, spec: Table, rows: Sequence[Row]) -> list[tuple[Any, ...]]:
-        """Rows as statement parameters in column order (PostgreSQL takes the values as
-        they are; SQLite takes decimals as text, dates ISO, bools as ints: the converter is
-        chosen once per column)."""
-        names = spec.column_names
-        if self.dialect == "postgres":
-            return [tuple([r[n] for n in names]) for r in rows]
-        convert = [_SQLITE_IN.get(c.type) for c in spec.columns]
-        if not any(convert):
-            return [tuple([r[n] for n in names]) for r in rows]
-        pairs = list(zip(names, convert, strict=True))
-        return [
-            tuple([v if f is None or v is None else f(v) for n, f in pairs for v in (r[n],)])
-            for r in rows
-        ]
+    def _parameters(self, spec: Table, columns: list[list[Any]]) -> list[tuple[Any, ...]]:
+        """Rows as statement parameters, from their columns of values (PostgreSQL takes the
+        values as they are; SQLite takes decimals as text, dates ISO, bools as ints)."""
+        if self.dialect == "sqlite":
+            columns = [
+                values if convert is None else [None if v is None else convert(v) for v in values]
+                for values, convert in zip(
+                    columns, [_SQLITE_IN.get(c.type) for c in spec.columns], strict=True
+                )
+            ]
+        return list(zip(*columns, strict=True))
 
     # --- tracking -----------------------------------------------------------------------
 
