@@ -110,8 +110,7 @@ def _timed(run: Callable[[], int]) -> tuple[int, float]:
 
 
 def _rebuild_all(ledger: Ledger) -> int:
-    for follower in projecting.followers(ledger):
-        follower.rebuild()
+    projecting.rebuild_all(ledger)
     return ledger.last_position()
 
 

@@ -165,12 +165,32 @@ def _rebuild(args: argparse.Namespace) -> int:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
     from hacienda_ledger.application import Ledger
-    from hacienda_ledger.application.projecting import followers
+    from hacienda_ledger.application.projecting import all_projections, followers, rebuild_all
 
     ledger = Ledger(_settings(args))
     differences = 0
     try:
         end = ledger.last_position()
+        if not args.check:
+            # every projection in one pass over the stream (each event decoded once)
+            chosen = [args.name] if args.name else [p.name for p in all_projections()]
+            with Progress(
+                "[progress.description]{task.description}",
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                transient=False,
+            ) as bar:
+                task = bar.add_task(f"rebuilding {', '.join(chosen)}", total=end)
+
+                def moved(progress: object) -> None:
+                    bar.update(task, completed=getattr(progress, "position", 0))
+
+                positions = rebuild_all(ledger, chosen, moved)
+                bar.update(task, completed=end)
+            for name, position in positions.items():
+                print(f"{name}: rebuilt to position {position} and swapped in")
+            return 0
         for follower in followers(ledger, [args.name] if args.name else []):
             name = follower.projection.name
             with Progress(

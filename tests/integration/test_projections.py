@@ -47,8 +47,17 @@ from hacienda_ledger.application.projecting import (
     followers,
     projection_database,
 )
-from hacienda_ledger.projections.base import Key, Row
-from hacienda_ledger.projections.runner import Follower, Progress, Runner, fold
+from hacienda_ledger.projections.base import Key, Row, table
+from hacienda_ledger.projections.runner import (
+    REBUILD,
+    Follower,
+    Progress,
+    Runner,
+    _step_all,
+    fold,
+    rebuild,
+)
+from hacienda_ledger.projections.store import COPY_FROM
 from hacienda_ledger.settings import Settings
 from tests.conftest import Clock, Site, standard_tariff
 from tests.fixtures.make_events_v1 import scenario
@@ -307,6 +316,94 @@ def test_live_tables_built_during_a_long_scenario_equal_a_rebuild_and_the_fold(
         assert follower.catch_up() == ledger.last_position()
         assert follower.check() == []
     assert_counted_once(ledger, live)
+
+
+def test_one_pass_rebuild_of_every_projection_equals_their_rebuilds_one_by_one(
+    ledger: Ledger, clock: Clock
+) -> None:
+    """``rebuild`` of every projection in one pass over the stream (each event decoded once,
+    batches of 7) gives the rows and positions of rebuilding them one by one, and of the fold;
+    it repairs a tampered live row; and a projection whose position aside is ahead of the
+    others' folds only the events after it (nothing counted twice)."""
+    scenario(ledger, clock)
+    more_scenario(ledger, clock)
+    events = all_events(ledger)
+    end = ledger.last_position()
+    one_by_one = followers(ledger, batch_size=7)
+    for follower in one_by_one:
+        assert follower.rebuild() == end
+    expected = {f.projection.name: live_tables(f) for f in one_by_one}
+    for follower in one_by_one:
+        assert expected[follower.projection.name] == folded_tables(follower, events)
+        assert all(expected[follower.projection.name].values())
+
+    db = projection_database(ledger)
+    with db.transaction() as cur:
+        cur.execute("UPDATE balances SET balance_cents = balance_cents + 1")
+        cur.execute("DELETE FROM cash_journal")
+    batches: list[Progress] = []
+    together = followers(ledger, batch_size=7)
+    assert rebuild(together, batches.append) == {f.projection.name: end for f in together}
+    assert {f.projection.name: live_tables(f) for f in together} == expected
+    assert {f.projection.name: f.position() for f in together} == dict.fromkeys(expected, end)
+    assert len(batches) >= 5 and batches[-1].position == end
+    assert_counted_once(ledger, together)
+    # keeping few rows in memory (tables demoted to reads from the database) changes nothing
+    assert rebuild(together, batch_size=5, known_limit=10) == dict.fromkeys(expected, end)
+    assert {f.projection.name: live_tables(f) for f in together} == expected
+    with db.transaction() as cur:
+        cur.execute("SELECT name FROM projection_tracking")
+        assert sorted(r[0] for r in cur.fetchall()) == sorted(expected)
+
+    # uneven positions aside: revenue's rebuild got ahead on its own; one pass finishes both
+    named = by_name(together)
+    revenue, balances = named["revenue"], named["balances"]
+    works = [(f, f._fresh_tables(REBUILD)) for f in (balances, revenue)]
+    middle = events[len(events) // 2][0]
+    revenue.catch_up(suffix=REBUILD, name=works[1][1], stop=middle)
+    source = LedgerSource(ledger)
+    while True:
+        with db.transaction() as cur:
+            progress, _ = _step_all(db, source, cur, works, 5)
+        if not progress.more:
+            break
+    for follower, work in works:
+        assert follower._swap(work) == end
+    assert {f.projection.name: live_tables(f) for f in together} == expected
+
+
+def test_rows_written_in_one_statement_or_many_read_back_the_same(ledger: Ledger) -> None:
+    """A batch of upserts reads back as written, None included, and updates rows that
+    exist, whichever way PostgreSQL is given it: COPY into a stage for many rows, one
+    statement of arrays for a few, one statement per row when a column mixes Python types
+    (SQLite: one statement per row)."""
+    db = projection_database(ledger)
+    spec = table(
+        "typed_rows", ("k",), k="int", t="text", d="decimal", day="date", b="bool", n="int"
+    )
+    many = [
+        {
+            "k": i,
+            "t": f"t{i}",
+            "d": Decimal(i) / 4,
+            "day": date(2024, 1, 1 + i % 28),
+            "b": i % 2 == 0,
+            "n": None if i % 3 else i * 2**40,
+        }
+        for i in range(COPY_FROM + 10)
+    ]
+    few = [{**r, "k": -1 - r["k"]} for r in many[:20]]
+    mixed = [{**r, "k": 10_000 + r["k"], "d": r["k"] if r["k"] % 2 else r["d"]} for r in many]
+    again = [{**many[0], "t": "again", "n": None}, {**many[1], "b": None}]
+    with db.transaction() as cur:
+        db.drop(cur, spec.name)
+        db.create(cur, spec)
+        for rows in (many, few, mixed, again):
+            db.write(cur, spec, [(spec.key_of(r), r) for r in rows])
+        got = db.select(cur, spec)
+        db.drop(cur, spec.name)
+    expected = sorted([*few, *again, *many[2:], *mixed], key=lambda r: r["k"])
+    assert got == [{**r, "d": Decimal(r["d"])} for r in expected]
 
 
 # --- 2. exactly once under SIGKILL -----------------------------------------------------------

@@ -6,7 +6,7 @@ database), so a batch's rows and its tracking position commit together.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from typing import Any
 from uuid import UUID
@@ -24,7 +24,7 @@ from hacienda_ledger.projections.occupancy import (
     occupancy_month,
 )
 from hacienda_ledger.projections.revenue import RevenueComparison, RevenueProjection, revenue_year
-from hacienda_ledger.projections.runner import Follower, Runner
+from hacienda_ledger.projections.runner import Follower, Progress, Runner, rebuild
 from hacienda_ledger.projections.store import ProjectionDatabase
 
 
@@ -68,6 +68,16 @@ def followers(ledger: Ledger, names: Sequence[str] = (), batch_size: int = 2000)
     if unknown:
         raise KeyError(f"unknown projections: {', '.join(sorted(unknown))}")
     return [Follower(p, db, source, batch_size=batch_size) for p in chosen]
+
+
+def rebuild_all(
+    ledger: Ledger,
+    names: Sequence[str] = (),
+    on_batch: Callable[[Progress], None] | None = None,
+) -> dict[str, int]:
+    """Rebuild the named projections (default: all) in one pass over the stream, each
+    stored event decoded once, then swap each one's fresh tables in; returns the positions."""
+    return rebuild(followers(ledger, names), on_batch)
 
 
 def runner(ledger: Ledger) -> Runner:

@@ -9,14 +9,14 @@ household and aire, for receivables per household.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from hacienda_ledger.aggregates.accounts import entry_for
 from hacienda_ledger.aggregates.integrity import topic_of
 from hacienda_ledger.aggregates.register import CashRegister
 from hacienda_ledger.aggregates.stay import Stay
-from hacienda_ledger.aggregates.values import paris_day
-from hacienda_ledger.projections.base import Projection, Rows, table
+from hacienda_ledger.projections.base import Projection, Rows, paris_day, table
 
 FINANCIAL = (
     Stay.ChargesAssessed,
@@ -31,6 +31,7 @@ FINANCIAL = (
 )
 
 
+@lru_cache(maxsize=4096)
 def instant(moment: datetime) -> str:
     """A recorded time as fixed-width UTC text, so that text order is time order."""
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
@@ -67,7 +68,12 @@ class BalancesProjection(Projection):
                 },
             )
             return
-        for seq, posting in enumerate(entry_for(event)):
+        postings = entry_for(event)
+        if not postings:
+            return
+        recorded_at, day = instant(event.timestamp), paris_day(event.timestamp)
+        totals: dict[str, int] = {}  # the event's amount per account, in posting order
+        for seq, posting in enumerate(postings):
             rows.put(
                 "postings",
                 {
@@ -75,19 +81,20 @@ class BalancesProjection(Projection):
                     "seq": seq,
                     "account": posting.account,
                     "amount_cents": posting.amount_cents,
-                    "recorded_at": instant(event.timestamp),
-                    "day": paris_day(event.timestamp),
+                    "recorded_at": recorded_at,
+                    "day": day,
                 },
             )
-            current = rows.get("balances", (posting.account,))
-            kind, _, scope = posting.account.partition("/")
+            totals[posting.account] = totals.get(posting.account, 0) + posting.amount_cents
+        for account, amount in totals.items():
+            current = rows.get("balances", (account,))
+            kind, _, scope = account.partition("/")
             rows.put(
                 "balances",
                 {
-                    "account": posting.account,
+                    "account": account,
                     "kind": kind,
                     "scope": scope.split("/")[0],
-                    "balance_cents": (current["balance_cents"] if current else 0)
-                    + posting.amount_cents,
+                    "balance_cents": (current["balance_cents"] if current else 0) + amount,
                 },
             )

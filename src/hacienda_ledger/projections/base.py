@@ -16,7 +16,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from functools import cached_property, lru_cache
+from operator import itemgetter
 from typing import Any, Literal, Protocol
+
+from hacienda_ledger.aggregates import values
 
 Row = dict[str, Any]
 Key = tuple[Any, ...]
@@ -36,11 +40,21 @@ class Table:
     key: tuple[str, ...]
 
     def key_of(self, row: Row) -> Key:
-        return tuple(row[k] for k in self.key)
+        if len(self.key) == 1:
+            return (row[self.key[0]],)
+        return self._key_getter(row)  # type: ignore[no-any-return]
 
-    @property
+    @cached_property
+    def _key_getter(self) -> itemgetter[Any]:
+        return itemgetter(*self.key)
+
+    @cached_property
     def column_names(self) -> tuple[str, ...]:
         return tuple(c.name for c in self.columns)
+
+    @cached_property
+    def column_set(self) -> frozenset[str]:
+        return frozenset(self.column_names)
 
 
 def table(name: str, key: tuple[str, ...], **columns: ColumnType) -> Table:
@@ -89,8 +103,8 @@ class MemoryRows:
 
     def put(self, table: str, row: Row) -> None:
         spec = self.tables[table]
-        missing = set(spec.column_names) - row.keys()
-        if missing:
+        if not spec.column_set <= row.keys():
+            missing = spec.column_set - row.keys()
             raise KeyError(f"{table}: missing columns {sorted(missing)}")
         self.data[table][spec.key_of(row)] = {c: row[c] for c in spec.column_names}
 
@@ -111,6 +125,11 @@ class MemoryRows:
 def _sort_key(item: tuple[Key, Row | None]) -> tuple[tuple[int, Any], ...]:
     """Keys in their columns' own order (numbers as numbers), None last."""
     return tuple((1, "") if v is None else (0, v) for v in item[0])
+
+
+paris_day = lru_cache(maxsize=4096)(values.paris_day)
+"""``aggregates.values.paris_day``, remembered: the projections fold one event's recorded time
+several times (a pure function of an aware instant; equal instants give the same day)."""
 
 
 def month_of(day: date) -> str:

@@ -20,9 +20,9 @@ from typing import Any
 
 from hacienda_ledger.aggregates.integrity import topic_of
 from hacienda_ledger.aggregates.register import CashRegister
-from hacienda_ledger.aggregates.values import PaymentMethod, paris_day
+from hacienda_ledger.aggregates.values import PaymentMethod
 from hacienda_ledger.projections.balances import instant
-from hacienda_ledger.projections.base import ColumnType, Projection, Row, Rows, table
+from hacienda_ledger.projections.base import ColumnType, Projection, Row, Rows, paris_day, table
 
 METHODS = tuple(m.value for m in PaymentMethod)
 BALANCE_COLUMNS: dict[str, ColumnType] = {f"balance_{m}_cents": "int" for m in METHODS}

@@ -24,8 +24,15 @@ from uuid import UUID
 
 from hacienda_ledger.aggregates.integrity import topic_of
 from hacienda_ledger.aggregates.register import CashRegister
-from hacienda_ledger.aggregates.values import paris_day
-from hacienda_ledger.projections.base import Projection, Row, Rows, Table, month_of, table
+from hacienda_ledger.projections.base import (
+    Projection,
+    Row,
+    Rows,
+    Table,
+    month_of,
+    paris_day,
+    table,
+)
 
 REVENUE = "revenue_monthly"
 

@@ -21,6 +21,7 @@ from hacienda_ledger.projections.base import MemoryRows, Projection, Row
 from hacienda_ledger.projections.store import (
     TRACKING,
     BufferedRows,
+    KnownRows,
     PositionMoved,
     ProjectionDatabase,
 )
@@ -185,6 +186,11 @@ class Follower:
         reader that waited for a position never reads tables from before it."""
         work = self._fresh_tables(REBUILD)
         self.catch_up(suffix=REBUILD, name=work, on_batch=on_batch)
+        return self._swap(work, on_batch)
+
+    def _swap(self, work: str, on_batch: Callable[[Progress], None] | None = None) -> int:
+        """Swap the rebuilt tables in, in one transaction holding the live tracking row,
+        after catching them up to the live position; returns the projection's position."""
         with self.db.transaction() as cur:
             position = self._align(cur, REBUILD, work, on_batch, live_too=False)
             for spec in self.projection.tables:
@@ -220,6 +226,98 @@ class Follower:
     def rows(self, table: str) -> list[Row]:
         with self.db.transaction() as cur:
             return self.db.select(cur, self.projection.table(table))
+
+
+def rebuild(
+    chosen: Sequence[Follower],
+    on_batch: Callable[[Progress], None] | None = None,
+    *,
+    batch_size: int | None = None,
+    known_limit: int = 250_000,
+) -> dict[str, int]:
+    """Rebuild several projections from position zero in one pass over the stream, then
+    swap each one's fresh tables in (as ``Follower.rebuild`` does, one after the other).
+
+    Each notification is read and decoded once, and folded by every projection whose topics
+    name it; each batch writes every projection's rows and advances every projection's
+    ``<name>__rebuild`` position in one transaction (exactly once, as a follower's batch).
+    Every projection folds only the notifications after its own position aside, so a
+    projection whose position aside moved (another rebuild of it) stays exact.
+    Rows written are kept in memory across batches (up to ``known_limit`` per projection)
+    so that the fold reads none of them back from the database.
+    The followers must share one database and one event source. Returns the positions."""
+    if not chosen:
+        return {}
+    db, source = chosen[0].db, chosen[0].source
+    if any(f.db is not db or f.source is not source for f in chosen):
+        raise ValueError("the followers of one rebuild share one database and one source")
+    works = [(f, f._fresh_tables(REBUILD)) for f in chosen]
+    known = {work: KnownRows(f.projection.tables, known_limit) for f, work in works}
+    limit = batch_size or max(f.batch_size for f in chosen)
+    while True:
+        try:
+            with db.connect() as conn, db.transaction(conn) as cur:
+                progress, written = _step_all(db, source, cur, works, limit, known=known)
+        except PositionMoved:  # another writer moved a position aside: trust no row kept
+            for rows in known.values():
+                rows.forget()
+            continue
+        for work, batch in written.items():
+            known[work].commit(batch, progress.position)
+        if on_batch is not None and progress.events:
+            on_batch(progress)
+        if not progress.more:
+            break
+    return {f.projection.name: f._swap(work, on_batch) for f, work in works}
+
+
+def _step_all(
+    db: ProjectionDatabase,
+    source: EventSource,
+    cur: Any,
+    works: Sequence[tuple[Follower, str]],
+    limit: int,
+    *,
+    known: dict[str, KnownRows] | None = None,
+) -> tuple[Progress, dict[str, BufferedRows]]:
+    """One batch of several projections' rebuilds inside the caller's transaction: each
+    notification decoded once, each projection's rows and position written together.
+    Returns the progress and each projection's rows written (by name aside)."""
+    starts = {work: db.position(cur, work, lock=True) for _, work in works}
+    for work, position in starts.items():
+        if known is not None and known[work].position != position:
+            known[work].forget()  # another writer moved it: trust no row kept
+    start = min(starts.values())
+    ceiling = source.max_position()
+    if start >= ceiling:
+        return Progress(start, 0), {}
+    every = any(not f.projection.topics for f, _ in works)
+    topics = () if every else tuple(sorted({t for f, _ in works for t in f.projection.topics}))
+    batch = [n for n in source.select(start + 1, limit, topics) if n.id <= ceiling]
+    folds = []
+    for follower, work in works:
+        wanted = frozenset(follower.projection.topics)
+        rows = BufferedRows(
+            db, cur, follower.projection, REBUILD, None if known is None else known[work]
+        )
+        folds.append((follower.projection.apply, wanted, starts[work], rows))
+    for notification in batch:
+        event: Any = None
+        for apply, wanted, after, rows in folds:
+            if notification.id <= after or (wanted and notification.topic not in wanted):
+                continue
+            if event is None:
+                event = source.decode(notification)
+            apply(event, notification.id, rows)
+    full = len(batch) == limit
+    new_position = batch[-1].id if full else ceiling
+    written = {}
+    for (_, work), (_, _, after, rows) in zip(works, folds, strict=True):
+        rows.flush()
+        if after < new_position:
+            db.advance(cur, work, after, new_position)
+        written[work] = rows
+    return Progress(new_position, len(batch), more=full), written
 
 
 class Runner:

@@ -12,10 +12,11 @@ text, decimal, date, bool) and read back as the same Python values.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date
 from decimal import Decimal
+from operator import methodcaller
 from typing import Any
 
 import psycopg
@@ -40,6 +41,29 @@ SQL_TYPES = {
         "bool": "BOOLEAN",
     },
 }
+
+
+_SQLITE_IN: dict[str, Callable[[Any], Any]] = {
+    "decimal": str,
+    "date": methodcaller("isoformat"),  # as to_sql: the value's own isoformat
+    "bool": int,
+}
+
+
+COPY_FROM = 500  # PostgreSQL: a table's batch of this many upserts or more goes through COPY
+
+_PYTHON: dict[str, type] = {"int": int, "text": str, "decimal": Decimal, "date": date, "bool": bool}
+_PG_COPY = {"int": "int8", "text": "text", "decimal": "numeric", "date": "date", "bool": "bool"}
+
+
+def _only(values: list[Any], kind: type) -> bool:
+    """Whether every value is None or exactly of the column's Python type (binary COPY)."""
+    return {type(v) for v in values} <= {kind, type(None)}
+
+
+def _one_type(values: list[Any]) -> bool:
+    """Whether the values (None aside) are all of one Python type (what an array needs)."""
+    return len({type(v) for v in values} - {type(None)}) <= 1
 
 
 class PositionMoved(Exception):
@@ -187,15 +211,16 @@ class ProjectionDatabase:
         name: str | None = None,
     ) -> None:
         target = name or spec.name
-        cols = {c.name: c for c in spec.columns}
         deletes = [k for k, r in changes if r is None]
         upserts = [r for _, r in changes if r is not None]
         if deletes:
+            key_columns = [c for c in spec.columns if c.name in spec.key]
+            key_columns.sort(key=lambda c: spec.key.index(c.name))
             cond = " AND ".join(f"{k} = {self.mark}" for k in spec.key)
             cur.executemany(
                 f"DELETE FROM {target} WHERE {cond}",
                 [
-                    [self.to_sql(cols[k], v) for k, v in zip(spec.key, key, strict=True)]
+                    [self.to_sql(c, v) for c, v in zip(key_columns, key, strict=True)]
                     for key in deletes
                 ],
             )
@@ -208,11 +233,55 @@ class ProjectionDatabase:
                 if others
                 else "DO NOTHING"
             )
-            cur.executemany(
-                f"INSERT INTO {target} ({', '.join(names)}) VALUES ({marks}) "
-                f"ON CONFLICT ({', '.join(spec.key)}) {update}",
-                [[self.to_sql(cols[n], r[n]) for n in names] for r in upserts],
-            )
+            conflict = f"ON CONFLICT ({', '.join(spec.key)}) {update}"
+            columns = [[r[n] for r in upserts] for n in names]
+            if (
+                self.dialect == "postgres"
+                and len(upserts) >= COPY_FROM
+                and all(
+                    _only(c, _PYTHON[col.type])
+                    for c, col in zip(columns, spec.columns, strict=True)
+                )
+            ):
+                # many rows: binary COPY into a stage, then one upsert from it
+                stage = f"{target}__stage"
+                listed = ", ".join(names)
+                cur.execute(f"CREATE TEMP TABLE {stage} (LIKE {target})")
+                with cur.copy(f"COPY {stage} ({listed}) FROM STDIN (FORMAT BINARY)") as copy:
+                    copy.set_types([_PG_COPY[c.type] for c in spec.columns])
+                    for values in zip(*columns, strict=True):
+                        copy.write_row(values)
+                cur.execute(
+                    f"INSERT INTO {target} ({listed}) SELECT {listed} FROM {stage} {conflict}"
+                )
+                cur.execute(f"DROP TABLE {stage}")
+            elif self.dialect == "postgres" and all(_one_type(c) for c in columns):
+                # one statement per table and batch: a column of values per array (the keys
+                # of a batch's changes are distinct, as ON CONFLICT DO UPDATE requires)
+                types = SQL_TYPES["postgres"]
+                arrays = ", ".join(f"%b::{types[c.type]}[]" for c in spec.columns)
+                cur.execute(
+                    f"INSERT INTO {target} ({', '.join(names)}) "
+                    f"SELECT * FROM unnest({arrays}) {conflict}",
+                    columns,
+                )
+            else:  # SQLite, or values of mixed Python types in a column (int and Decimal)
+                cur.executemany(
+                    f"INSERT INTO {target} ({', '.join(names)}) VALUES ({marks}) {conflict}",
+                    self._parameters(spec, columns),
+                )
+
+    def _parameters(self, spec: Table, columns: list[list[Any]]) -> list[tuple[Any, ...]]:
+        """Rows as statement parameters, from their columns of values (PostgreSQL takes the
+        values as they are; SQLite takes decimals as text, dates ISO, bools as ints)."""
+        if self.dialect == "sqlite":
+            columns = [
+                values if convert is None else [None if v is None else convert(v) for v in values]
+                for values, convert in zip(
+                    columns, [_SQLITE_IN.get(c.type) for c in spec.columns], strict=True
+                )
+            ]
+        return list(zip(*columns, strict=True))
 
     # --- tracking -----------------------------------------------------------------------
 
@@ -262,24 +331,88 @@ class ProjectionDatabase:
         )
 
 
+class KnownRows:
+    """What a rebuild knows of its fresh tables across batches, so that a batch reads no
+    row it wrote itself before.
+
+    The tables start empty and only the rebuild writes them, so a table whose every write
+    is kept here is *complete*: a key not here has no row. Past ``limit`` rows in all, the
+    largest tables are demoted to *partial* (tables never read first): only the keys
+    already here are kept up to date, the others are read from the database again.
+    ``commit`` is called once a batch's transaction has committed (a rolled-back batch
+    changes nothing here); ``forget`` when another writer may have touched the tables (the
+    position aside is not the one the rebuild last committed)."""
+
+    def __init__(self, tables: tuple[Table, ...], limit: int = 250_000) -> None:
+        self.limit = limit
+        self.position = 0  # the position aside these rows are as of (fresh tables: zero)
+        self.rows: dict[str, dict[Key, Row | None]] = {t.name: {} for t in tables}
+        self.complete = set(self.rows)
+        self.used: set[str] = set()
+
+    def lookup(self, table: str, key: Key) -> tuple[bool, Row | None]:
+        """(known, row): a row (or None, no row) when known, else (False, None)."""
+        self.used.add(table)
+        rows = self.rows[table]
+        if key in rows:
+            return True, rows[key]
+        return table in self.complete, None
+
+    def commit(self, batch: BufferedRows, position: int) -> None:
+        self.position = position
+        for table, known in self.rows.items():
+            changes = batch.data[table]
+            if table in self.complete:
+                known.update(changes)
+                continue
+            for key, row in batch.read[table].items():
+                known.setdefault(key, row)
+            for key, row in changes.items():
+                if key in known:
+                    known[key] = row
+        total = sum(len(r) for r in self.rows.values())
+        for table in sorted(self.rows, key=lambda t: (t in self.used, -len(self.rows[t]))):
+            if total <= self.limit:
+                break
+            total -= len(self.rows[table])
+            self.rows[table].clear()
+            self.complete.discard(table)
+
+    def forget(self) -> None:
+        for rows in self.rows.values():
+            rows.clear()
+        self.complete.clear()
+
+
 class BufferedRows(MemoryRows):
     """A batch's rows: reads fall through to the tables (in the batch's transaction),
-    writes stay in memory until the batch is written."""
+    writes stay in memory until the batch is written. A rebuild passes what it knows of
+    its fresh tables (``known``) so that reads of rows it wrote need no query."""
 
     def __init__(
-        self, db: ProjectionDatabase, cur: Any, projection: Projection, suffix: str = ""
+        self,
+        db: ProjectionDatabase,
+        cur: Any,
+        projection: Projection,
+        suffix: str = "",
+        known: KnownRows | None = None,
     ) -> None:
         super().__init__(projection.tables)
-        self.db, self.cur, self.suffix = db, cur, suffix
+        self.db, self.cur, self.suffix, self.known = db, cur, suffix, known
         self.read: dict[str, dict[Key, Row | None]] = {t.name: {} for t in projection.tables}
 
     def get(self, table: str, key: Key) -> Row | None:
         if key in self.data[table]:
             return super().get(table, key)
         cache = self.read[table]
-        if key not in cache:
-            cache[key] = self.db.get(self.cur, self.tables[table], key, table + self.suffix)
-        row = cache[key]
+        if key in cache:
+            row = cache[key]
+        else:
+            found, row = (False, None) if self.known is None else self.known.lookup(table, key)
+            if not found:
+                row = cache[key] = self.db.get(
+                    self.cur, self.tables[table], key, table + self.suffix
+                )
         return dict(row) if row is not None else None
 
     def flush(self) -> None:
