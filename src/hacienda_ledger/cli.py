@@ -52,15 +52,17 @@ def _serve(args: argparse.Namespace) -> int:
             log_level="warning",
         )
         return 0
-    from hacienda_ledger.api.app import create_app
+    from hacienda_ledger.api.app import create_app, tune_gc
 
+    app = create_app(settings)
+    tune_gc(settings)
     print(
         f"hacienda-ledger serving {settings.database_url} on http://{args.host}:{args.port} "
         f"(OpenAPI UI at /docs)",
         flush=True,
     )
     uvicorn.run(
-        create_app(settings),
+        app,
         host=args.host,
         port=args.port,
         loop="uvloop",

@@ -23,6 +23,13 @@ class Settings(BaseSettings):
     write_retries: int = Field(
         default=8, ge=0, le=100, description="reloads after an optimistic-concurrency conflict"
     )
+    gc_threshold0: int = Field(
+        default=50_000,
+        ge=0,
+        description="served processes: allocations between young-generation garbage "
+        "collections (Python's default, 700, makes full collections of a large heap pause "
+        "every request in flight for tens of ms); 0 leaves Python's settings alone",
+    )
     lock_linger_ms: int = Field(
         default=50,
         ge=0,

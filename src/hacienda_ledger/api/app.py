@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from uuid import UUID
@@ -69,6 +70,16 @@ def report_scheduler(reports_: Reports, followers: Runner, settings: Settings) -
         today=lambda: paris_day(ledger.clock()),
         caught_up=lambda: followers.wait(ledger.last_position(), timeout=60.0),
     )
+
+
+def tune_gc(settings: Settings) -> None:
+    """For a served process: collect the young generation less often, and move everything
+    created at start-up (modules, the app, pydantic models) out of the collector's sight
+    (``gc.freeze``), so that a full collection scans only what requests created. Measured
+    (issue 6): HTTP p99 on one register 72 → 45 ms, throughput +15 %."""
+    if settings.gc_threshold0:
+        gc.set_threshold(settings.gc_threshold0, 20, 100)
+        gc.freeze()
 
 
 def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -> FastAPI:
