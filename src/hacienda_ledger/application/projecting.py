@@ -6,11 +6,14 @@ database), so a batch's rows and its tracking position commit together.
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
+from hacienda_ledger.aggregates.household import Household
 from hacienda_ledger.application.ledger import Ledger
 from hacienda_ledger.projections.balances import BalancesProjection, instant
 from hacienda_ledger.projections.base import Projection, Row
@@ -38,19 +41,42 @@ def all_projections() -> list[Projection]:
 
 
 class LedgerSource:
-    """The ledger's notification log, as a follower reads it."""
+    """The ledger's notification log, as a follower reads it.
 
-    def __init__(self, ledger: Ledger) -> None:
+    The followers of one process share it, and each new event is read by several of them
+    (a receipt by the balances, the cash journal, the revenue...): the last ``cache_size``
+    events decoded are kept, so that each is decoded once. Events are immutable, and the
+    same position always decodes to the same event — except household events, whose
+    personal fields read as erased once the key is gone: those are never kept."""
+
+    def __init__(self, ledger: Ledger, cache_size: int = 4096) -> None:
         self.ledger = ledger
+        self.cache_size = cache_size
+        self._decoded: OrderedDict[int, Any] = OrderedDict()
+        self._guard = threading.Lock()
 
     def select(self, start: int, limit: int, topics: Sequence[str]) -> Sequence[Any]:
         return self.ledger.recorder.select_notifications(start=start, limit=limit, topics=topics)
 
     def decode(self, notification: Any) -> Any:
-        return self.ledger.mapper.to_domain_event(notification)
+        position = notification.id
+        with self._guard:
+            event = self._decoded.get(position)
+        if event is not None:
+            return event
+        event = self.ledger.mapper.to_domain_event(notification)
+        if not notification.topic.startswith(_SEALED_PREFIX):
+            with self._guard:
+                self._decoded[position] = event
+                if len(self._decoded) > self.cache_size:
+                    self._decoded.popitem(last=False)
+        return event
 
     def max_position(self) -> int:
         return self.ledger.last_position()
+
+
+_SEALED_PREFIX = Household.__module__ + ":"
 
 
 def projection_database(ledger: Ledger) -> ProjectionDatabase:

@@ -1,0 +1,54 @@
+"""The followers of a process share one source: each event is decoded once for all of them,
+except household events (never kept decoded: their personal fields read as erased once the
+household's key is destroyed) — on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+import pytest
+
+from hacienda_ledger.aggregates.household import Household
+from hacienda_ledger.application import Ledger
+from hacienda_ledger.application.projecting import followers
+from tests.conftest import Site
+
+
+def test_each_event_is_decoded_once_for_every_follower(
+    ledger: Ledger, site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stay = site.arrive()
+    ledger.post_receipt(
+        site.register_id, stay_id=stay, method="cash", lines=[("deposit", 15000)], actor="c"
+    )
+    decoded: Counter[int] = Counter()
+    topics: dict[int, str] = {}
+    decode = ledger.mapper.to_domain_event
+
+    def counting(stored: Any) -> Any:
+        decoded[stored.id] += 1
+        topics[stored.id] = stored.topic
+        return decode(stored)
+
+    monkeypatch.setattr(ledger.mapper, "to_domain_event", counting)
+    chosen = followers(ledger)
+    for follower in chosen:
+        follower.catch_up()
+    shared = [p for p, t in topics.items() if sum(t in f.projection.topics for f in chosen) > 1]
+    assert shared, "some events are read by several projections"
+    assert decoded and all(n == 1 for n in decoded.values()), decoded
+
+    # Household events are decoded afresh each time they are asked for.
+    source = chosen[0].source
+    household_topics = [
+        t
+        for t in {n.topic for n in ledger.recorder.select_notifications(start=1, limit=1000)}
+        if t.startswith(Household.__module__)
+    ]
+    assert household_topics
+    (first, *_) = source.select(1, 1000, household_topics)
+    decoded.clear()
+    source.decode(first)
+    source.decode(first)
+    assert decoded[first.id] == 2
