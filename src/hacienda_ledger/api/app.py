@@ -151,14 +151,16 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
         log.exception("unhandled", error=type(exc).__name__)
         return problems.problem(500, "internal_error", "an unexpected error occurred")
 
+    # Routes are matched in order, each a regular expression: the registers' routes (where
+    # cashiers post, the hottest) come first (route matching was a tenth of a receipt's CPU).
     for module in (
+        registers,
         health,
         users,
         collectivites,
         aires,
         households,
         stays,
-        registers,
         audit,
         statistics,
         reports,
