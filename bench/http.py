@@ -28,12 +28,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import Decimal
 from pathlib import Path
 
 import psycopg
 
 from bench.scratch import scratch_postgres
+from bench.write import open_registers
 from hacienda_ledger.application import Ledger
 from hacienda_ledger.settings import Settings
 
@@ -52,36 +52,10 @@ class Round:
 
 
 def _world(url: str, registers: int) -> list[uuid.UUID]:
-    """A collectivité, ``registers`` aires with one register each, a cashier on all."""
+    """``registers`` aires with one register each, and a cashier on all of them."""
     ledger = Ledger(Settings(database_url=url))
     try:
-        coll = ledger.register_collectivite(code="B", name="Bench", siren="244900015", actor="b")
-        aires, ids = [], []
-        for k in range(registers):
-            aire = ledger.register_aire(
-                code=f"BENCH{k}",
-                name=f"Aire {k}",
-                collectivite_id=coll.aggregate_id,
-                sector="S",
-                mode="regie",
-                insee_code="49007",
-                departement="49",
-                latitude=Decimal("47.4"),
-                longitude=Decimal("-0.5"),
-                actor="b",
-            ).aggregate_id
-            aires.append(aire)
-            ids.append(
-                ledger.open_register(
-                    aire,
-                    regie_ref=f"R{k}",
-                    float_cents=0,
-                    cash_ceiling_cents=10**12,
-                    payment_methods=["cash", "card"],
-                    revenue_types=["pitch_fee", "other"],
-                    actor="b",
-                ).aggregate_id
-            )
+        aires, ids = open_registers(ledger, registers)
         ledger.create_user(name="Bench", role="cashier", aire_ids=aires, actor="b", token=TOKEN)
         return ids
     finally:

@@ -34,33 +34,40 @@ def _rate(n: int, run: Callable[[int], None]) -> float:
     return n / (time.perf_counter() - started)
 
 
-def _setup(ledger: Ledger) -> uuid.UUID:
+def open_registers(ledger: Ledger, count: int) -> tuple[list[uuid.UUID], list[uuid.UUID]]:
+    """A collectivité with ``count`` aires, one register each: (aire ids, register ids)."""
     coll = ledger.register_collectivite(code="B", name="Bench", siren="244900015", actor="b")
-    aire = ledger.register_aire(
-        code="BENCH",
-        name="Aire",
-        collectivite_id=coll.aggregate_id,
-        sector="S",
-        mode="regie",
-        insee_code="49007",
-        departement="49",
-        latitude=Decimal("47.4"),
-        longitude=Decimal("-0.5"),
-        actor="b",
-    ).aggregate_id
-    return ledger.open_register(
-        aire,
-        regie_ref="R",
-        float_cents=0,
-        cash_ceiling_cents=10**12,
-        payment_methods=["cash", "card"],
-        revenue_types=["pitch_fee", "other"],
-        actor="b",
-    ).aggregate_id
+    aires, registers = [], []
+    for k in range(count):
+        aire = ledger.register_aire(
+            code=f"BENCH{k}",
+            name=f"Aire {k}",
+            collectivite_id=coll.aggregate_id,
+            sector="S",
+            mode="regie",
+            insee_code="49007",
+            departement="49",
+            latitude=Decimal("47.4"),
+            longitude=Decimal("-0.5"),
+            actor="b",
+        ).aggregate_id
+        aires.append(aire)
+        registers.append(
+            ledger.open_register(
+                aire,
+                regie_ref=f"R{k}",
+                float_cents=0,
+                cash_ceiling_cents=10**12,
+                payment_methods=["cash", "card"],
+                revenue_types=["pitch_fee", "other"],
+                actor="b",
+            ).aggregate_id
+        )
+    return aires, registers
 
 
 def _ledger_rounds(ledger: Ledger, n: int, rounds: int) -> tuple[list[float], int]:
-    register_id = _setup(ledger)
+    (register_id,) = open_registers(ledger, 1)[1]
     counter = iter(range(10**9))
 
     def post(k: int) -> None:

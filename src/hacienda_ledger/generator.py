@@ -208,10 +208,7 @@ class BulkLedger(Ledger):
             command, act, idempotency_key, dict(payload, register_id=register_id), actor
         )
         self._run_alone(register_id, job)
-        if job.error is not None:
-            raise job.error
-        assert job.outcome is not None
-        return job.outcome
+        return job.result()
 
     def _write(
         self,

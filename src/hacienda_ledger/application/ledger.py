@@ -201,6 +201,14 @@ class RegisterJob:
     def fail(self, error: BaseException) -> None:
         self.error, self.done = error, True
 
+    def result(self) -> Outcome:
+        """What the command gave its caller: the outcome, or its error raised."""
+        assert self.done
+        if self.error is not None:
+            raise self.error
+        assert self.outcome is not None
+        return self.outcome
+
 
 class Ledger(Application[UUID]):
     """The ledger of aires, stays and cash registers."""
@@ -1284,11 +1292,7 @@ class Ledger(Application[UUID]):
                 with self._queue_guard:
                     jobs = self._register_queues.pop(register_id, [])
                 self._run_batch(register_id, jobs)
-        assert job.done
-        if job.error is not None:
-            raise job.error
-        assert job.outcome is not None
-        return job.outcome
+        return job.result()
 
     def _run_batch(self, register_id: UUID, jobs: list[RegisterJob]) -> None:
         """Run queued commands under the register's lock (held by the caller)."""
