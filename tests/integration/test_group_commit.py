@@ -274,7 +274,8 @@ def test_a_batch_crossing_the_snapshot_interval_snapshots_where_it_ends(
     calls = [lambda k=k: receipt(counting, register_id, f"t-{k}") for k in range(10)]
     with queued(counting, register_id, calls):
         pass
-    assert counting.snapshots is not None
+    assert counting.snapshots is not None and counting.snapshot_writer is not None
+    assert counting.snapshot_writer.flush()
     (snapshot,) = list(counting.snapshots.get(register_id))
     assert snapshot.originator_version == 55
     fresh = Ledger(counting.settings)

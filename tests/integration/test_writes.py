@@ -335,6 +335,7 @@ def test_a_register_loaded_from_its_snapshots_equals_its_full_replay(
             ledger.close_period(
                 site.register_id, period="day", day=(clock() - timedelta(days=1)).date(), actor="c"
             )
+    assert ledger.snapshot_writer is not None and ledger.snapshot_writer.flush()
     fresh = Ledger(ledger.settings)
     try:
         assert fresh.snapshots is not None

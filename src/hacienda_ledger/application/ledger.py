@@ -99,6 +99,7 @@ from hacienda_ledger.application.sealing import (
     SealingMapper,
     Sql,
 )
+from hacienda_ledger.application.snapshots import SnapshotWriter
 from hacienda_ledger.application.transcodings import register_value_types
 from hacienda_ledger.application.verification import VerifiedPrefixes, fast_link
 from hacienda_ledger.settings import Settings
@@ -226,6 +227,8 @@ class Ledger(Application[UUID]):
         env = self.settings.eventsourcing_env()
         super().__init__(env=env)
         self.commits = GroupCommit(self._record)
+        # Snapshots are encoded and stored off the write path (see application/snapshots.py).
+        self.snapshot_writer = SnapshotWriter(self.snapshots) if self.snapshots else None
         self.verified = VerifiedPrefixes()
         # Registers being written, kept between commands. Only touched under the register's
         # write lock; fast-forwarded from the store before each use; evicted on any failure.
@@ -267,8 +270,9 @@ class Ledger(Application[UUID]):
         from the store to take one): at the interval's version when the save ends there,
         else, when a save of several commands (a register batch) crosses it, at the version
         the aggregate reached — once per save and aggregate. Loading takes the latest
-        snapshot at or before the version asked for, whichever version it has."""
-        if not self.snapshots:
+        snapshot at or before the version asked for, whichever version it has. Only the
+        copy is made here; encoding and storing happen off the write path."""
+        if self.snapshot_writer is None:
             return
         taken: set[UUID] = set()
         for event in processing_event.events:
@@ -277,7 +281,7 @@ class Ledger(Application[UUID]):
             if not interval or event.originator_version % interval or aggregate.id in taken:
                 continue
             taken.add(aggregate.id)
-            self.snapshots.put([type(aggregate).Snapshot.take(aggregate)])
+            self.snapshot_writer.take(aggregate)
 
     def save(self, *objs: Any, **kwargs: Any) -> list[Recording[UUID]]:
         """The library's save, through the group commit (see application/commits.py)."""
@@ -303,6 +307,8 @@ class Ledger(Application[UUID]):
         transcoder.register(SealedAsBase64())
 
     def close(self) -> None:
+        if self.snapshot_writer is not None:
+            self.snapshot_writer.close()
         self.locks.close()
         self.keys.sql.close()
         super().close()

@@ -74,9 +74,10 @@ class DataclassAsDict(Transcoding):
     def __init__(self, cls: type) -> None:
         self.type = cls
         self.name = cls.__qualname__
+        self._names = tuple(f.name for f in dataclasses.fields(cls))
 
     def encode(self, obj: Any) -> dict[str, Any]:
-        return {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)}
+        return {name: getattr(obj, name) for name in self._names}
 
     def decode(self, data: dict[str, Any]) -> Any:
         return self.type(**{k: _tuples(v) for k, v in data.items()})

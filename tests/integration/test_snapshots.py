@@ -1,0 +1,130 @@
+"""Register snapshots are copied under the write lock and stored by a thread of their own
+(application/snapshots.py), on SQLite and PostgreSQL: what is stored is the register as it
+was when the snapshot was taken, whatever happened to it since; a write does not wait for
+the store; a snapshot already stored elsewhere is skipped; closing the ledger stores what
+was queued."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from functools import reduce
+from typing import Any
+from uuid import UUID
+
+from hacienda_ledger.aggregates.register import CashRegister
+from hacienda_ledger.application import Ledger
+from hacienda_ledger.application.snapshots import SnapshotWriter, detached
+from tests.conftest import Site
+
+
+class GatedStore:
+    """The ledger's real snapshot store, whose writes wait until the gate opens."""
+
+    def __init__(self, store: Any) -> None:
+        self.store = store
+        self.gate = threading.Event()
+        self.writes = 0
+
+    def put(self, snapshots: Sequence[Any]) -> Any:
+        self.gate.wait(timeout=30)
+        self.writes += 1
+        return self.store.put(snapshots)
+
+
+@contextmanager
+def gated(ledger: Ledger) -> Iterator[GatedStore]:
+    """The ledger's snapshot writer, on a store that holds its writes until released."""
+    assert ledger.snapshots is not None and ledger.snapshot_writer is not None
+    ledger.snapshot_writer.close()
+    store = GatedStore(ledger.snapshots)
+    ledger.snapshot_writer = SnapshotWriter(store)  # type: ignore[arg-type]
+    try:
+        yield store
+    finally:
+        store.gate.set()
+
+
+def receipts(ledger: Ledger, register_id: UUID, n: int, cents: int = 300) -> None:
+    for _ in range(n):
+        ledger.post_receipt(
+            register_id, stay_id=None, method="cash", lines=[("pitch_fee", cents)], actor="c"
+        )
+
+
+def replayed(ledger: Ledger, register_id: UUID, version: int) -> CashRegister:
+    events = ledger.events.get(register_id, lte=version)
+    register: CashRegister = reduce(lambda agg, e: e.mutate(agg), events, None)
+    return register
+
+
+def test_detached_copies_every_container_and_keeps_the_leaves() -> None:
+    leaf = (1, "a")
+    state = {"a": {"b": [leaf, {"c": {1, 2}}]}, "d": leaf}
+    copy = detached(state)
+    assert copy == state
+    assert copy["a"] is not state["a"] and copy["a"]["b"] is not state["a"]["b"]
+    assert copy["a"]["b"][1]["c"] is not state["a"]["b"][1]["c"]
+    assert copy["d"] is leaf and copy["a"]["b"][0] is leaf
+
+
+def test_the_snapshot_stored_is_the_register_when_taken_not_after(ledger: Ledger) -> None:
+    """The writer is held while receipts go on being posted (the register's open receipts,
+    balances and daily totals change in place): the write path does not wait for it, and the
+    snapshot it stores at last is the register at the snapshot's version, equal to replaying
+    its events up to there."""
+    site = Site(ledger)
+    register_id = site.register_id
+    with gated(ledger) as store:
+        version = ledger.register(register_id).version
+        receipts(ledger, register_id, 50 - version + 30)  # crosses 50: one snapshot queued
+        assert store.writes == 0  # held, and the receipts went through
+        store.gate.set()
+        assert ledger.snapshot_writer is not None and ledger.snapshot_writer.flush()
+    assert ledger.snapshots is not None
+    (snapshot,) = list(ledger.snapshots.get(register_id))
+    assert snapshot.originator_version == 50
+    from_snapshot = snapshot.mutate(None)
+    assert from_snapshot == replayed(ledger, register_id, 50)
+    assert len(from_snapshot.open_receipts) < len(ledger.register(register_id).open_receipts)
+
+
+def test_a_snapshot_stored_already_is_skipped_and_the_others_stored(ledger: Ledger) -> None:
+    """Two writers may snapshot the same version (each its own process): the second finds
+    it stored, skips it, and still stores the other snapshots of its batch."""
+    site = Site(ledger)
+    register_id = site.register_id
+    receipts(ledger, register_id, 60)
+    writer = ledger.snapshot_writer
+    assert writer is not None and writer.flush() and ledger.snapshots is not None
+    register = ledger.register(register_id)
+    other = Site(ledger, code="49007-B").register_id
+    receipts(ledger, other, 3)
+    with gated(ledger) as store:
+        assert ledger.snapshot_writer is not None
+        ledger.snapshot_writer.take(ledger.register(register_id, version=50))  # stored already
+        ledger.snapshot_writer.take(register)
+        ledger.snapshot_writer.take(ledger.register(other))
+        store.gate.set()
+        assert ledger.snapshot_writer.flush()
+        assert ledger.snapshot_writer.failures == 0
+    versions = [s.originator_version for s in ledger.snapshots.get(register_id)]
+    assert versions == [50, register.version]
+    assert [s.originator_version for s in ledger.snapshots.get(other)] == [
+        ledger.register(other).version
+    ]
+
+
+def test_closing_the_ledger_stores_what_was_queued(ledger: Ledger) -> None:
+    site = Site(ledger)
+    with gated(ledger) as store:
+        receipts(ledger, site.register_id, 60)
+        store.gate.set()
+        ledger.close()
+    fresh = Ledger(ledger.settings)
+    try:
+        assert fresh.snapshots is not None
+        assert [s.originator_version for s in fresh.snapshots.get(site.register_id)] == [50]
+    finally:
+        fresh.close()
