@@ -41,7 +41,7 @@ def detached(value: Any) -> Any:
 class SnapshotWriter:
     """Snapshots taken under the write lock, encoded and stored by a thread of their own."""
 
-    def __init__(self, store: EventStore) -> None:
+    def __init__(self, store: EventStore[Any]) -> None:
         self._store = store
         self._queue: list[Any] = []
         self._cond = threading.Condition()
