@@ -173,7 +173,6 @@ class BulkLedger(Ledger):
         self._collected: dict[UUID, int] = {}
         self._batch: list[Any] = []
         self._snapshots: list[StoredEvent] = []
-        self._reload_snapshots: list[tuple[UUID, int]] = []
 
     def _load(
         self, cls: type[A], aggregate_id: UUID, missing: type[Exception], version: int | None = None
@@ -239,21 +238,16 @@ class BulkLedger(Ledger):
         return Outcome(target.id, target.version, 0, result, events=recorded)
 
     def _snapshot(self, register: CashRegister, new: Sequence[Any]) -> None:
-        """Snapshots at the versions the normal path takes them: from the register in hand
-        when it is at that version (encoded now, stored after its events), else reloaded
-        from the store after the flush."""
+        """Snapshots where the normal path takes them (after each command, when the
+        schedule says so), from the register in hand: encoded now, stored after its
+        events."""
         interval = self.snapshotting_intervals.get(CashRegister)
-        if not self.snapshots or not interval:
+        if not self.snapshots or not interval or not new:
             return
-        for event in new:
-            version = event.originator_version
-            if version % interval:
-                continue
-            if register.version == version:
-                snapshot = CashRegister.Snapshot.take(register)
-                self._snapshots.append(self.snapshots.mapper.to_stored_event(snapshot))
-            else:
-                self._reload_snapshots.append((register.id, version))
+        if self.snapshot_schedule.due(register, interval, new[0].originator_version):
+            snapshot = CashRegister.Snapshot.take(register)
+            self._snapshots.append(self.snapshots.mapper.to_stored_event(snapshot))
+            self.snapshot_schedule.taken(register)
 
     #: Events per transaction at most: a first day of hundreds of aires is tens of thousands
     #: of events, and one psycopg pipelined insert that large stalled on PostgreSQL (client and
@@ -274,9 +268,7 @@ class BulkLedger(Ledger):
         self._collected.clear()
         if self.snapshots and self._snapshots:
             self.snapshots.recorder.insert_events(self._snapshots)
-        for register_id, version in self._reload_snapshots:
-            self.take_snapshot(register_id, version=version)
-        self._snapshots, self._reload_snapshots = [], []
+        self._snapshots = []
         # Departed stays are written no more: let them go.
         for aggregate_id, aggregate in list(self._live.items()):
             if isinstance(aggregate, Stay) and not aggregate.is_open:

@@ -15,7 +15,7 @@ from uuid import UUID
 
 from hacienda_ledger.aggregates.register import CashRegister
 from hacienda_ledger.application import Ledger
-from hacienda_ledger.application.snapshots import SnapshotWriter, detached
+from hacienda_ledger.application.snapshots import SnapshotWriter, detached, state_size
 from tests.conftest import Site
 
 
@@ -128,3 +128,21 @@ def test_closing_the_ledger_stores_what_was_queued(ledger: Ledger) -> None:
         assert [s.originator_version for s in fresh.snapshots.get(site.register_id)] == [50]
     finally:
         fresh.close()
+
+
+def test_snapshots_grow_apart_as_the_registers_state_grows(ledger: Ledger) -> None:
+    """Snapshots are every 50 events in tests while a register holds few entries. One whose
+    open receipts pile up (never remitted: each receipt adds an entry) is snapshotted once
+    it has gone half its entries past the last snapshot: versions that roughly double, so
+    that a snapshot costs about two entries per event written — four snapshots over 400
+    receipts instead of eight."""
+    site = Site(ledger)
+    register_id = site.register_id
+    receipts(ledger, register_id, 400)
+    writer = ledger.snapshot_writer
+    assert writer is not None and writer.flush() and ledger.snapshots is not None
+    versions = [s.originator_version for s in ledger.snapshots.get(register_id)]
+    assert versions[0] == 50 and len(versions) <= 4
+    for before, version in zip([0, *versions], versions, strict=False):
+        register = ledger.register(register_id, version=version)
+        assert version - before == max(50, state_size(register) // 2)

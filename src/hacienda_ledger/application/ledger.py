@@ -99,7 +99,7 @@ from hacienda_ledger.application.sealing import (
     SealingMapper,
     Sql,
 )
-from hacienda_ledger.application.snapshots import SnapshotWriter
+from hacienda_ledger.application.snapshots import SnapshotSchedule, SnapshotWriter
 from hacienda_ledger.application.transcodings import register_value_types
 from hacienda_ledger.application.verification import VerifiedPrefixes, fast_link
 from hacienda_ledger.settings import Settings
@@ -229,6 +229,7 @@ class Ledger(Application[UUID]):
         self.commits = GroupCommit(self._record)
         # Snapshots are encoded and stored off the write path (see application/snapshots.py).
         self.snapshot_writer = SnapshotWriter(self.snapshots) if self.snapshots else None
+        self.snapshot_schedule = SnapshotSchedule()
         self.verified = VerifiedPrefixes()
         # Registers being written, kept between commands. Only touched under the register's
         # write lock; fast-forwarded from the store before each use; evicted on any failure.
@@ -267,21 +268,22 @@ class Ledger(Application[UUID]):
 
     def _take_snapshots(self, processing_event: Any) -> None:
         """Snapshot from the aggregate in hand (the library's default reloads the aggregate
-        from the store to take one): at the interval's version when the save ends there,
-        else, when a save of several commands (a register batch) crosses it, at the version
-        the aggregate reached — once per save and aggregate. Loading takes the latest
-        snapshot at or before the version asked for, whichever version it has. Only the
-        copy is made here; encoding and storing happen off the write path."""
+        from the store to take one), once per save and aggregate, when the schedule says it
+        is due (see application/snapshots.py: every ``snapshot_interval`` events, or more
+        apart for a register whose state has grown). Loading takes the latest snapshot at or
+        before the version asked for, whichever version it has. Only the copy is made here;
+        encoding and storing happen off the write path."""
         if self.snapshot_writer is None:
             return
-        taken: set[UUID] = set()
+        first_versions: dict[UUID, int] = {}
         for event in processing_event.events:
-            aggregate = processing_event.aggregates.get(event.originator_id)
+            first_versions.setdefault(event.originator_id, event.originator_version)
+        for aggregate_id, first_version in first_versions.items():
+            aggregate = processing_event.aggregates.get(aggregate_id)
             interval = self.snapshotting_intervals.get(type(aggregate)) if aggregate else None
-            if not interval or event.originator_version % interval or aggregate.id in taken:
-                continue
-            taken.add(aggregate.id)
-            self.snapshot_writer.take(aggregate)
+            if interval and self.snapshot_schedule.due(aggregate, interval, first_version):
+                self.snapshot_writer.take(aggregate)
+                self.snapshot_schedule.taken(aggregate)
 
     def save(self, *objs: Any, **kwargs: Any) -> list[Recording[UUID]]:
         """The library's save, through the group commit (see application/commits.py)."""

@@ -10,9 +10,18 @@ next cashier's receipt waited for it (the one-register p99 of the HTTP benchmark
 aggregate's attributes with every mutable container (dict, list, set) copied, down to the
 leaves, which are immutable (frozen dataclasses, tuples, strings, numbers, UUIDs, dates).
 Encoding and inserting happen in one background thread, whatever is queued in one
-transaction. A snapshot already stored at that version (another process took it) is
-skipped; any other failure is logged and the snapshot dropped. ``flush`` waits until
-everything taken is stored; ``close`` flushes and stops the thread.
+transaction.
+
+And a snapshot is due when the register has gone, since its last one, at least the interval
+— or half the entries its state holds, when that is more (``SnapshotSchedule``). A register
+that keeps few entries (receipts are remitted at least monthly) is snapshotted every
+``interval`` events as before; one whose open receipts pile up is snapshotted at versions
+that roughly double, so that snapshots never cost more than about two state entries per
+event written, and loading replays no more events than twice the entries it starts from.
+
+A snapshot already stored at that version (another process took it) is skipped; any other
+failure is logged and the snapshot dropped. ``flush`` waits until everything taken is
+stored; ``close`` flushes and stops the thread.
 """
 
 from __future__ import annotations
@@ -24,6 +33,38 @@ from typing import Any
 from eventsourcing.persistence import EventStore, IntegrityError
 
 log = logging.getLogger(__name__)
+
+
+def state_size(aggregate: Any) -> int:
+    """How many entries the aggregate's collections hold (what its snapshot's size grows
+    with); the library's own attributes (``_pending_events``...) are not state."""
+    return sum(
+        len(v)
+        for k, v in vars(aggregate).items()
+        if type(v) in (dict, list, tuple, set) and not k.startswith("_")
+    )
+
+
+class SnapshotSchedule:
+    """When an aggregate is due a snapshot (see the module's docstring).
+
+    The version of each aggregate's last snapshot is known for those this process
+    snapshotted; for the others it is taken to be the last multiple of the interval before
+    the save (where the library's own rule puts them). An aggregate is only saved under its
+    write lock, so its entry is touched by one thread at a time."""
+
+    def __init__(self) -> None:
+        self._last: dict[Any, int] = {}
+
+    def due(self, aggregate: Any, interval: int, first_new_version: int) -> bool:
+        last = self._last.get(aggregate.id)
+        if last is None:
+            before = first_new_version - 1
+            last = before - before % interval
+        return bool(aggregate.version - last >= max(interval, state_size(aggregate) // 2))
+
+    def taken(self, aggregate: Any) -> None:
+        self._last[aggregate.id] = aggregate.version
 
 
 def detached(value: Any) -> Any:
