@@ -1050,6 +1050,57 @@ def test_rebuild_check_finds_a_tampered_row_and_rebuild_repairs_it(
     assert one.returncode == 0 and "balances" not in one.stdout
 
 
+# --- the live followers' connection ------------------------------------------------------------
+
+
+def test_the_live_followers_keep_one_connection_across_batches(
+    ledger: Ledger, clock: Clock, site: Site
+) -> None:
+    """The follower thread of the API uses one connection for every follower and batch (a
+    connection per batch and follower forked a PostgreSQL server process for each); after
+    an error it drops it and opens a new one."""
+    runner = Runner(followers(ledger, batch_size=4), interval=0.001)
+    db = runner.followers[0].db
+    opened = []
+    connect = db.connect
+
+    def counting_connect() -> Any:
+        opened.append(1)
+        return connect()
+
+    db.connect = counting_connect  # type: ignore[method-assign]
+    runner.start()
+    try:
+        for i in range(12):
+            clock.advance(minutes=1)
+            ledger.post_receipt(
+                site.register_id, stay_id=None, method="cash", lines=[("other", 100 + i)], actor="c"
+            )
+            assert runner.wait(ledger.last_position(), timeout=10)
+        assert len(opened) == 1
+        source = runner.followers[0].source
+        select = source.select
+        failed = []
+
+        def fail_once(*args: Any) -> Any:
+            if not failed:
+                failed.append(1)
+                raise OSError("connection lost")
+            return select(*args)
+
+        source.select = fail_once  # type: ignore[method-assign]
+        clock.advance(minutes=1)
+        ledger.post_receipt(
+            site.register_id, stay_id=None, method="cash", lines=[("other", 1)], actor="c"
+        )
+        assert runner.wait(ledger.last_position(), timeout=10)
+    finally:
+        runner.stop()
+    assert runner.error is None and failed == [1]
+    assert len(opened) == 2
+    assert_counted_once(ledger, runner.followers)
+
+
 # --- concurrency: check and rebuild while a live follower runs --------------------------------
 
 
