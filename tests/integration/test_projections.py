@@ -59,7 +59,7 @@ from hacienda_ledger.projections.runner import (
 )
 from hacienda_ledger.projections.store import COPY_FROM
 from hacienda_ledger.settings import Settings
-from tests.conftest import Clock, Site, standard_tariff
+from tests.conftest import Clock, Site, _truncate_postgres, standard_tariff
 from tests.fixtures.make_events_v1 import scenario
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -1099,6 +1099,26 @@ def test_the_live_followers_keep_one_connection_across_batches(
     assert runner.error is None and failed == [1]
     assert len(opened) == 2
     assert_counted_once(ledger, runner.followers)
+
+
+@pytest.mark.postgres
+def test_projection_commits_are_asynchronous_and_the_ledgers_are_not(
+    postgres_database: str,
+) -> None:
+    """Projection rows are derived (a crash loses rows and tracking together, and the events
+    are folded again), so their transactions do not wait for a WAL flush; the ledger's own
+    commits — receipts — do, always."""
+    _truncate_postgres(postgres_database)
+    ledger = Ledger(Settings(database_url=postgres_database))
+    try:
+        db = followers(ledger)[0].db
+        with db.transaction() as cur:
+            cur.execute("SHOW synchronous_commit")
+            assert cur.fetchone()[0] == "off"
+        with ledger.recorder.datastore.get_connection() as conn:  # type: ignore[attr-defined]
+            assert conn.execute("SHOW synchronous_commit").fetchone()["synchronous_commit"] == "on"
+    finally:
+        ledger.close()
 
 
 # --- concurrency: check and rebuild while a live follower runs --------------------------------
