@@ -143,6 +143,8 @@ class Settings(BaseSettings):
             POSTGRES_CONNECT_TIMEOUT="10",
             POSTGRES_LOCK_TIMEOUT="10",
             POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT="30",
+            # One round trip per save (see application/recorders.py).
+            APPLICATION_RECORDER_TOPIC="hacienda_ledger.application.recorders:LedgerRecorder",
         )
         return env
 
