@@ -141,22 +141,20 @@ def _households(args: argparse.Namespace) -> int:
 
 
 def _project(args: argparse.Namespace) -> int:
-    import time
-
     from hacienda_ledger.application import Ledger
     from hacienda_ledger.application.projecting import followers
+    from hacienda_ledger.projections.runner import Runner
 
     ledger = Ledger(_settings(args))
     try:
-        chosen = followers(ledger)
-        while True:
-            for follower in chosen:
-                position = follower.catch_up()
-                if args.once:
-                    print(f"{follower.projection.name}: position {position}")
-            if args.once:
-                return 0
-            time.sleep(args.interval)
+        runner = Runner(followers(ledger), interval=args.interval)
+        if args.once:
+            runner.run_once()
+            for name, position in runner.positions.items():
+                print(f"{name}: position {position}")
+            return 0
+        runner.run(on_error=lambda exc: print(f"projections: {exc!r}", file=sys.stderr))
+        return 0
     except KeyboardInterrupt:
         return 0
     finally:

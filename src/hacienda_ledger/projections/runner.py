@@ -356,7 +356,10 @@ class Runner:
                 self.positions[follower.projection.name] = position
                 self._moved.notify_all()
 
-    def _loop(self) -> None:
+    def run(self, on_error: Callable[[Exception], None] | None = None) -> None:
+        """Follow in the calling thread until ``stop()``: a batch of every follower, then a
+        pause of ``interval``. An error is kept (``error``), given to ``on_error``, and the
+        step retried after the pause on a new connection."""
         try:
             while not self._stop.is_set():
                 try:
@@ -365,6 +368,8 @@ class Runner:
                 except Exception as exc:  # kept and retried: a follower must not die silently
                     self.error = exc
                     self._drop_connection()
+                    if on_error is not None:
+                        on_error(exc)
                 self._stop.wait(self.interval)
         finally:
             self._drop_connection()
@@ -386,7 +391,7 @@ class Runner:
                 connection.__exit__(None, None, None)
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._loop, name="projections", daemon=True)
+        self._thread = threading.Thread(target=self.run, name="projections", daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
