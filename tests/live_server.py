@@ -22,31 +22,39 @@ def free_port() -> int:
 
 
 @contextmanager
-def live_server(env: dict[str, str], *, workers: int = 1) -> Iterator[str]:
-    """Start ``uvicorn hacienda_ledger.api.main:app`` with the given HACIENDA_* settings."""
+def live_server(
+    env: dict[str, str], *, workers: int = 1, serve: bool = False, pids: list[int] | None = None
+) -> Iterator[str]:
+    """Start ``uvicorn hacienda_ledger.api.main:app`` with the given HACIENDA_* settings, or
+    (``serve``) the product's own ``hacienda-ledger serve``; ``pids`` gets the server's."""
     port = free_port()
     full_env = {**os.environ, "HACIENDA_LOG_JSON": "true", **env}
-    cmd = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "hacienda_ledger.api.main:app",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--loop",
-        "uvloop",
-        "--http",
-        "httptools",
-        "--log-level",
-        "warning",
-        "--workers",
-        str(workers),
-    ]
+    if serve:
+        cmd = [sys.executable, "-m", "hacienda_ledger.cli", "serve", "--port", str(port)]
+    else:
+        cmd = [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "hacienda_ledger.api.main:app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--loop",
+            "uvloop",
+            "--http",
+            "httptools",
+            "--log-level",
+            "warning",
+            "--workers",
+            str(workers),
+        ]
     # The server's log goes to a file: an unread pipe would fill up and block the server.
     log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in the finally below
     proc = subprocess.Popen(cmd, env=full_env, stdout=subprocess.DEVNULL, stderr=log)
+    if pids is not None:
+        pids.append(proc.pid)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30

@@ -1,6 +1,8 @@
 """The one entry point: ``hacienda-ledger``.
 
-    hacienda-ledger serve [--host H] [--port P] [--workers N]   serve the API
+    hacienda-ledger serve [--host H] [--port P] [--workers N] [--projections auto|process|thread]
+                                                                 serve the API
+    hacienda-ledger project [--once] [--interval S]             follow the stream into projections
     hacienda-ledger demo [--no-journal]                          load the demo (once), print tokens
     hacienda-ledger demo generate --aires N --years Y --seed S   generate a synthetic operator
     hacienda-ledger verify [--register ID]                       verify every register's chain
@@ -17,10 +19,15 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 from uuid import UUID
 
 from hacienda_ledger.settings import Settings
+
+if TYPE_CHECKING:
+    from hacienda_ledger.projections.runner import Runner
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -28,48 +35,83 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    """The API; on PostgreSQL (``--projections auto``), the projections followed by a
+    process of their own beside it (``hacienda-ledger project``): the API's writes then
+    share no interpreter with the folds, and its reads catch the projections up themselves
+    when they are behind (read-your-writes). On SQLite, one process writes: a thread."""
+    import os
+    import subprocess
+
     import uvicorn
 
-    settings = _settings(args)
-    if args.workers > 1:
-        # Create the schema once, then let the workers start without creating tables.
-        from hacienda_ledger.application import Ledger
+    from hacienda_ledger.application import Ledger
 
+    settings = _settings(args)
+    mode = args.projections
+    if mode == "auto":
+        mode = "process" if settings.is_postgres else "thread"
+    separate = mode == "process" and settings.run_projections
+    if args.workers > 1 or separate:
+        # Create the schema once, then let the other processes start without creating it.
         Ledger(settings).close()
         settings = settings.model_copy(update={"create_tables": False})
-        import os
-
-        # Workers are separate processes: they read their settings from the environment.
+        # Workers and the projector are separate processes: settings from the environment.
         os.environ["HACIENDA_DATABASE_URL"] = settings.database_url
         os.environ["HACIENDA_CREATE_TABLES"] = "false"
+    projector = None
+    if separate:
+        projector = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "hacienda_ledger.cli",
+                "project",
+                "--interval",
+                "0.05",
+                "--parent",
+                str(os.getpid()),
+            ]
+        )
+        settings = settings.model_copy(update={"run_projections": False})
+        os.environ["HACIENDA_RUN_PROJECTIONS"] = "false"
+    try:
+        if args.workers > 1:
+            uvicorn.run(
+                "hacienda_ledger.api.main:app",
+                host=args.host,
+                port=args.port,
+                workers=args.workers,
+                loop="uvloop",
+                http="httptools",
+                log_level="warning",
+            )
+            return 0
+        from hacienda_ledger.api.app import create_app, tune_gc
+
+        app = create_app(settings)
+        tune_gc(settings)
+        print(
+            f"hacienda-ledger serving {settings.database_url} on http://{args.host}:{args.port} "
+            f"(OpenAPI UI at /docs; projections followed in "
+            f"{'their own process' if separate else 'a thread of this one'})",
+            flush=True,
+        )
         uvicorn.run(
-            "hacienda_ledger.api.main:app",
+            app,
             host=args.host,
             port=args.port,
-            workers=args.workers,
             loop="uvloop",
             http="httptools",
             log_level="warning",
         )
         return 0
-    from hacienda_ledger.api.app import create_app, tune_gc
-
-    app = create_app(settings)
-    tune_gc(settings)
-    print(
-        f"hacienda-ledger serving {settings.database_url} on http://{args.host}:{args.port} "
-        f"(OpenAPI UI at /docs)",
-        flush=True,
-    )
-    uvicorn.run(
-        app,
-        host=args.host,
-        port=args.port,
-        loop="uvloop",
-        http="httptools",
-        log_level="warning",
-    )
-    return 0
+    finally:
+        if projector is not None:
+            projector.terminate()
+            try:
+                projector.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                projector.kill()
 
 
 def _users_create(args: argparse.Namespace) -> int:
@@ -153,12 +195,29 @@ def _project(args: argparse.Namespace) -> int:
             for name, position in runner.positions.items():
                 print(f"{name}: position {position}")
             return 0
+        if args.parent:
+            _stop_with_parent(args.parent, runner)
         runner.run(on_error=lambda exc: print(f"projections: {exc!r}", file=sys.stderr))
         return 0
     except KeyboardInterrupt:
         return 0
     finally:
         ledger.close()
+
+
+def _stop_with_parent(parent: int, runner: Runner) -> None:
+    """Stop ``runner`` once this process's parent is no longer ``parent`` (it ended: the
+    process was handed to another). A server stopped by a signal may end without running
+    its clean-up, so the projector it started watches for it."""
+    import os
+    import threading
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        runner.stop()
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
 def _rebuild(args: argparse.Namespace) -> int:
@@ -327,6 +386,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument(
+        "--projections",
+        choices=["auto", "process", "thread"],
+        default="auto",
+        help="where the projections are followed: a process of their own beside the API "
+        "(auto on PostgreSQL) or a thread of the API process (auto on SQLite, one writer)",
+    )
 
     demo = sub.add_parser("demo", help="load the demo data (once) and print demo tokens")
     demo.add_argument("--no-journal", action="store_true", help="do not print a journal")
@@ -350,6 +416,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     project = sub.add_parser("project", help="follow the stream into the projection tables")
     project.add_argument("--once", action="store_true", help="catch up, then stop")
     project.add_argument("--interval", type=float, default=0.5, help="seconds between polls")
+    project.add_argument(
+        "--parent", type=int, help="stop when process PARENT ends (serve starts it so)"
+    )
 
     rebuild = sub.add_parser("rebuild", help="rebuild projections from position zero")
     rebuild.add_argument("name", nargs="?", help="one projection (default: all)")

@@ -60,15 +60,20 @@ def _report_chain(register_id: UUID, report: VerificationReport) -> None:
     )
 
 
-def report_scheduler(reports_: Reports, followers: Runner, settings: Settings) -> Scheduler:
-    """The reports due, built on their own once the projections have caught up."""
+def report_scheduler(reports_: Reports, followers: Runner | None, settings: Settings) -> Scheduler:
+    """The reports due, built on their own once the projections have caught up (with no
+    follower thread in this process, the reports' reads catch up themselves)."""
     ledger = reports_.ledger
     return Scheduler(
         reports_,
         interval=settings.reports_interval,
         delay=settings.reports_first_delay,
         today=lambda: paris_day(ledger.clock()),
-        caught_up=lambda: followers.wait(ledger.last_position(), timeout=60.0),
+        caught_up=(
+            (lambda: followers.wait(ledger.last_position(), timeout=60.0))
+            if followers is not None
+            else (lambda: True)
+        ),
     )
 
 
@@ -102,9 +107,9 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
         scheduler = None
         if followers is not None:
             followers.start()
-            if settings.reports_auto:
-                scheduler = report_scheduler(app.state.reports, followers, settings)
-                scheduler.start()
+        if settings.reports_auto:
+            scheduler = report_scheduler(app.state.reports, followers, settings)
+            scheduler.start()
         watch = None
         if settings.verify_every_hours:
             watch = ChainWatch(app.state.ledger, _report_chain, settings.verify_every_hours * 3600)
