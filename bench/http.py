@@ -3,9 +3,10 @@ on one register and on eight, against the bare-route baseline in the same run.
 
     .venv/bin/python -m bench http [--requests N] [--rounds R] [--clients C] [--postgres URL]
 
-Both servers run with the same settings (one process, uvloop, httptools, access log off):
-the ledger (``hacienda_ledger.api.main:app``, projections running in the process as in
-production) and ``bench/bare_app.py`` (one pydantic-parsed body, one insert-and-commit through
+Both servers run with the same settings (one API process, uvloop, httptools, access log off):
+the ledger — as ``hacienda-ledger serve`` runs it on PostgreSQL (projections followed by a
+process of its own beside the API), and with the projections in a thread of the API process
+— and ``bench/bare_app.py`` (one pydantic-parsed body, one insert-and-commit through
 a psycopg pool). Each client is a thread with one keep-alive connection (``http.client``: a
 light client, so that the 2 cores go to the servers). Throughput is requests ÷ wall time of
 the round; latencies are measured by the clients; medians over the rounds, p50/p99 over every
@@ -25,7 +26,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -64,6 +65,7 @@ def _world(url: str, registers: int) -> list[uuid.UUID]:
 
 @contextmanager
 def _server(app: str, env: dict[str, str]) -> Iterator[int]:
+    """``app`` served by uvicorn, or (``app == "serve"``) ``hacienda-ledger serve`` itself."""
     port = _free_port()
     cmd = [
         sys.executable,
@@ -82,6 +84,8 @@ def _server(app: str, env: dict[str, str]) -> Iterator[int]:
         "warning",
         "--no-access-log",
     ]
+    if app == "serve":
+        cmd = [sys.executable, "-m", "hacienda_ledger.cli", "serve", "--port", str(port)]
     log = tempfile.TemporaryFile()  # noqa: SIM115 - closed below
     root = Path(__file__).resolve().parent.parent
     proc = subprocess.Popen(
@@ -182,36 +186,21 @@ def _event_size(url: str) -> int:
     return int(row[0]) if row else 600
 
 
-@contextmanager
-def _projector(env: dict[str, str]) -> Iterator[None]:
-    """``hacienda-ledger project`` in its own process, following the stream."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "hacienda_ledger.cli", "project", "--interval", "0.05"],
-        env={**os.environ, **env},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        yield
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-
-
 SCENARIOS = [
     ("bare", "bare route (baseline)"),
-    ("in-one", "ledger, one register"),
-    ("in-eight", "ledger, eight registers"),
-    ("out-one", "ledger, one register"),
-    ("out-eight", "ledger, eight registers"),
+    ("served-one", "ledger, one register"),
+    ("served-eight", "ledger, eight registers"),
+    ("thread-one", "ledger, one register"),
+    ("thread-eight", "ledger, eight registers"),
 ]
 
 
 def run(requests: int, rounds: int, clients: int, postgres: str) -> list[str]:
-    """The ledger served two ways, each against the bare route in the same run: with the
-    projections followed inside the API process (the default: read-your-writes), and with
-    them in a process of their own (``hacienda-ledger project``; the API started with
-    ``HACIENDA_RUN_PROJECTIONS=false``), which is how a busy site deploys it."""
+    """The ledger served two ways, each against the bare route in the same run: as
+    ``hacienda-ledger serve`` runs it on PostgreSQL (the projections followed by a process
+    of their own beside the API; reads catch up themselves), and with the projections
+    followed by a thread of the API process (``HACIENDA_RUN_PROJECTIONS=true``, what serve
+    does on SQLite)."""
     per_client = max(1, requests // clients)
     lines = [
         f"http write benchmark, PostgreSQL, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, "
@@ -228,12 +217,10 @@ def run(requests: int, rounds: int, clients: int, postgres: str) -> list[str]:
             "BENCH_BARE_URL": url,
         }
         size = 600
-        for where in ("in", "out"):
-            env = {**base_env, "HACIENDA_RUN_PROJECTIONS": "true" if where == "in" else "false"}
-            with (
-                _server("hacienda_ledger.api.main:app", env) as ledger_port,
-                _projector(env) if where == "out" else nullcontext(),
-            ):
+        for how in ("served", "thread"):
+            app = "serve" if how == "served" else "hacienda_ledger.api.main:app"
+            env = {**base_env, "HACIENDA_RUN_PROJECTIONS": "true"}
+            with _server(app, env) as ledger_port:
                 _round(ledger_port, registers, clients, 5)  # warm up
                 size = _event_size(url)
                 bare_env = {**env, "BENCH_BARE_SIZE": str(size)}
@@ -241,16 +228,16 @@ def run(requests: int, rounds: int, clients: int, postgres: str) -> list[str]:
                     _round(bare_port, registers, clients, 5)
                     for _ in range(rounds):
                         results["bare"].append(_round(bare_port, registers, clients, per_client))
-                        results[f"{where}-one"].append(
+                        results[f"{how}-one"].append(
                             _round(ledger_port, registers[:1], clients, per_client)
                         )
-                        results[f"{where}-eight"].append(
+                        results[f"{how}-eight"].append(
                             _round(ledger_port, registers, clients, per_client)
                         )
         base = _summary(results["bare"])
         headers = {
-            "in-one": "projections followed in the API process (default):",
-            "out-one": "projections in their own process (hacienda-ledger project):",
+            "served-one": "hacienda-ledger serve (projections in a process of their own):",
+            "thread-one": "projections followed by a thread of the API process:",
         }
         for name, label in SCENARIOS:
             if name in headers:
