@@ -211,7 +211,7 @@ def saves_queued(ledger: Ledger, calls: list[Callable[[], Any]]) -> Iterator[lis
             results[i] = error
 
     threads = [threading.Thread(target=call, args=(i,)) for i in range(len(calls))]
-    with ledger.commits._leader:
+    with ledger.commits.held():
         for t in threads:
             t.start()
         deadline = time.monotonic() + 10
@@ -285,3 +285,64 @@ def test_a_batch_crossing_the_snapshot_interval_snapshots_where_it_ends(
         assert loaded == replayed and loaded.version == 55
     finally:
         fresh.close()
+
+
+class LockLostOnce:
+    """The ledger's own locks, except that the first batch's lock cannot be had (a lost
+    database connection, say)."""
+
+    def __init__(self, locks: Any) -> None:
+        self.locks = locks
+        self.failed = threading.Event()
+        self.release = threading.Event()
+
+    @contextmanager
+    def hold(self, key: UUID) -> Iterator[None]:
+        if threading.current_thread() is not threading.main_thread() and not self.failed.is_set():
+            self.release.wait(timeout=10)  # the others queue meanwhile
+            self.failed.set()
+            raise OSError("lock connection lost")
+        with self.locks.hold(key):
+            yield
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.locks, name)
+
+
+def test_a_leader_that_cannot_lock_fails_alone_and_hands_the_register_over(
+    counting: CountingLedger,
+) -> None:
+    """The first caller leads, cannot get the register's lock and fails; the callers queued
+    behind it are not left waiting: the oldest leads the next batch, which runs them all."""
+    register_id = Site(counting).register_id
+    lost = LockLostOnce(counting.locks)
+    counting.locks = lost  # type: ignore[assignment]
+    results: list[Outcome | BaseException] = [RuntimeError("not run")] * 4
+
+    def call(i: int) -> None:
+        try:
+            results[i] = receipt(counting, register_id, f"l-{i}")
+        except BaseException as error:
+            results[i] = error
+
+    first = threading.Thread(target=call, args=(0,))
+    first.start()
+    deadline = time.monotonic() + 10
+    while register_id not in counting._register_leaders:
+        assert time.monotonic() < deadline
+        time.sleep(0.005)
+    others = [threading.Thread(target=call, args=(i,)) for i in (1, 2, 3)]
+    for t in others:
+        t.start()
+    while len(counting._register_queues.get(register_id, [])) < 4:
+        assert time.monotonic() < deadline, "the commands did not queue"
+        time.sleep(0.005)
+    before = counting.saves
+    lost.release.set()
+    for t in [first, *others]:
+        t.join(timeout=30)
+    assert isinstance(results[0], OSError)
+    assert sorted(r.result["number"] for r in results[1:] if isinstance(r, Outcome)) == [1, 2, 3]
+    assert counting.saves - before == 1  # the three in one batch
+    assert register_id not in counting._register_leaders
+    assert counting.verify_register(register_id).ok
