@@ -99,7 +99,7 @@ class SnapshotWriter:
             state[key] = detached(value)
         with self._cond:
             if self._closed:
-                raise RuntimeError("the snapshot writer is closed")
+                return  # a save after close: its events are stored; a snapshot is optional
             self._queue.append(snapshot)
             if self._thread is None:
                 self._thread = threading.Thread(
