@@ -2,35 +2,58 @@
 
 ``Ledger.verify_register`` used to decode every stored row with the transcoder (objects for
 every UUID, datetime, Decimal and value type), re-encode it to compare with the stored bytes,
-and walk the objects again for the canonical form. Here one row is read as plain JSON
-(orjson) and walked once: each value the transcoder wrapped (``{"_type_": ..., "_data_":
-...}``) is checked to be exactly how the transcoder writes that value and rendered as the
-canonical form renders it; the canonical bytes are then hashed. Any row this cannot vouch
-for (a wrapper it does not know, a value not in the transcoder's own form, bytes that are
-not the compact encoding, a hash that does not match) returns ``None`` and is verified the
-slow way, which names the problem. So this path only ever vouches for intact rows; the
-reports are the same either way (tests run both over every chained event kind and every
-tampered byte).
+and walk the objects again for the canonical form. Here one row, read as a plain
+``(version, topic, state)`` tuple (no ``StoredEvent``, no UUID object per row), is parsed
+once with orjson and checked to be written back byte for byte. Only its containers are then
+walked: each value the transcoder wrapped (``{"_type_": ..., "_data_": ...}``) is checked
+to be exactly how the transcoder writes that value and replaced by what the canonical form
+renders; plain strings, integers and the like are left where they are. One sorted orjson
+dump of the result is the canonical form, and its SHA-256 must be the stored hash.
+
+Any row this cannot vouch for returns ``None`` and is verified the slow way, which names the
+problem: bytes that are not the compact encoding, a wrapper it does not know or whose keys
+are not in the transcoder's order, a value type whose fields are not exactly its dataclass
+fields in order (or whose decoding is not plainly its fields: a ``__post_init__``), a value
+not in the transcoder's own form, a float anywhere, a ``hash`` or ``prev_hash`` that is not
+a string, a hash that does not match. So this path only ever vouches for intact rows; the
+reports are the same either way (tests run both over every chained event kind, every
+tampered byte, and rows forged to look intact to a careless reader).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
 from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
-from uuid import UUID
 
 import orjson
-from eventsourcing.persistence import StoredEvent
 
 from hacienda_ledger.aggregates.integrity import ChainLink
 from hacienda_ledger.application.transcodings import VALUE_TYPES
 
+Row = tuple[int, str, bytes]
+"""One stored event as verification reads it: ``(originator_version, topic, state)``."""
+
 _HEX32 = re.compile(r"[0-9a-f]{32}")
-_DATACLASSES = frozenset(cls.__qualname__ for cls in VALUE_TYPES)
+
+
+def _decodes_to_its_fields(cls: type) -> bool:
+    """The transcoder decodes a value type by calling it with the stored fields; only when
+    nothing else runs (no ``__post_init__``, every field an init field) does decoding and
+    re-encoding give back exactly the stored fields."""
+    return not hasattr(cls, "__post_init__") and all(f.init for f in dataclasses.fields(cls))
+
+
+# Value types this path unwraps, with their fields in the order the transcoder writes them.
+_FIELDS = {
+    cls.__qualname__: tuple(f.name for f in dataclasses.fields(cls))
+    for cls in VALUE_TYPES
+    if _decodes_to_its_fields(cls)
+}
 
 
 class _NotVouched(Exception):
@@ -38,13 +61,13 @@ class _NotVouched(Exception):
 
 
 def _uuid(data: Any) -> str:
-    if not isinstance(data, str) or not _HEX32.fullmatch(data):
+    if type(data) is not str or not _HEX32.fullmatch(data):
         raise _NotVouched
     return f"{data[:8]}-{data[8:12]}-{data[12:16]}-{data[16:20]}-{data[20:]}"
 
 
 def _datetime(data: Any) -> str:
-    if not isinstance(data, str):
+    if type(data) is not str:
         raise _NotVouched
     try:
         value = datetime.fromisoformat(data)
@@ -56,7 +79,7 @@ def _datetime(data: Any) -> str:
 
 
 def _date(data: Any) -> str:
-    if not isinstance(data, str):
+    if type(data) is not str:
         raise _NotVouched
     try:
         value = date.fromisoformat(data)
@@ -68,7 +91,7 @@ def _date(data: Any) -> str:
 
 
 def _decimal(data: Any) -> str:
-    if not isinstance(data, str):
+    if type(data) is not str:
         raise _NotVouched
     try:
         value = Decimal(data)
@@ -88,61 +111,70 @@ _SCALARS = {
 
 
 def _plain(value: Any) -> Any:
-    """The canonical rendering of a stored JSON value (see integrity.canonical_bytes)."""
+    """The canonical rendering of a parsed JSON value (see integrity.canonical_bytes)."""
     kind = type(value)
-    if kind is str or kind is int or value is None or kind is bool:
-        return value
     if kind is dict:
-        if len(value) == 2 and "_type_" in value and "_data_" in value:
-            name, data = value["_type_"], value["_data_"]
-            scalar = _SCALARS.get(name)
-            if scalar is not None:
-                return scalar(data)
-            if name in _DATACLASSES and isinstance(data, dict):
-                return {k: _plain(v) for k, v in data.items()}
-            raise _NotVouched
+        if "_type_" in value:
+            return _unwrapped(value)
         return {k: _plain(v) for k, v in value.items()}
     if kind is list:
         return [_plain(v) for v in value]
-    raise _NotVouched  # floats (never in our events) and anything unexpected
+    if kind is float:  # never in our events; canonical_bytes refuses them
+        raise _NotVouched
+    return value  # str, int, bool, None
 
 
-def fast_link(stored: StoredEvent) -> ChainLink | None:
+def _unwrapped(value: dict[str, Any]) -> Any:
+    """A dict holding ``_type_``: the transcoder's wrapper when it has exactly the two keys
+    (``fast_link`` has checked that ``_type_`` comes first), else a plain dict."""
+    data = value.get("_data_", value)
+    if len(value) != 2 or data is value:
+        return {k: _plain(v) for k, v in value.items()}
+    name = value["_type_"]
+    scalar = _SCALARS.get(name)
+    if scalar is not None:
+        return scalar(data)
+    if type(data) is not dict or tuple(data) != _FIELDS.get(name):
+        raise _NotVouched  # an unknown name, or not exactly the type's fields in order
+    return {k: _plain(v) for k, v in data.items()}
+
+
+def fast_link(originator_id: str, row: Row) -> ChainLink | None:
     """The chain link of one intact stored row, or None when only the slow way can tell.
 
-    orjson parses and serialises (several times faster than the json module); the json
-    module wrote the stored bytes and computed the hash, so wherever the two could differ
-    the answer is None and the transcoder decides: bytes that are not what orjson writes
-    back, and a hash that does not match. Hence this path only ever vouches for intact
-    rows; every finding comes from the slow path, as before."""
-    data = stored.state
+    ``originator_id`` is the register's id as canonical text (``str(UUID)``). orjson parses
+    and serialises (several times faster than the json module); the json module wrote the
+    stored bytes and computed the hash, so wherever the two could differ the answer is None
+    and the transcoder decides: bytes that are not what orjson writes back, and a hash that
+    does not match. Hence this path only ever vouches for intact rows; every finding comes
+    from the slow path, as before."""
+    version, topic, data = row
     try:
         state = orjson.loads(data)
-        if type(state) is not dict or orjson.dumps(state) != data:
+        # The transcoder writes "_type_" first: an object with it elsewhere goes the slow
+        # way (inside a JSON string the quote would be escaped, so this cannot match text).
+        if type(state) is not dict or b',"_type_":' in data or orjson.dumps(state) != data:
             return None
-        stored_hash = state.get("hash")
-        originator = stored.originator_id
-        fields = {k: _plain(v) for k, v in state.items() if k not in ("hash", "class_version")}
-        fields["originator_id"] = str(
-            originator if isinstance(originator, UUID) else UUID(str(originator))
-        )
-        fields["originator_version"] = stored.originator_version
-        canonical = orjson.dumps(
-            {"topic": stored.topic, "fields": fields}, option=orjson.OPT_SORT_KEYS
-        )
-    except (_NotVouched, orjson.JSONDecodeError, orjson.JSONEncodeError, ValueError, TypeError):
+        stored_hash, prev_hash = state.get("hash"), state.get("prev_hash")
+        if type(stored_hash) is not str or type(prev_hash) is not str:
+            return None
+        for key, value in state.items():  # only containers need a walk
+            kind = type(value)
+            if kind is dict or kind is list:
+                state[key] = _plain(value)
+            elif kind is float:
+                return None
+        del state["hash"]
+        state.pop("class_version", None)
+        state["originator_id"] = originator_id
+        state["originator_version"] = version
+        canonical = orjson.dumps({"topic": topic, "fields": state}, option=orjson.OPT_SORT_KEYS)
+    except (_NotVouched, orjson.JSONEncodeError, ValueError, TypeError):
         return None
     computed = hashlib.sha256(canonical).hexdigest()
     if computed != stored_hash:
         return None
-    return ChainLink(
-        stored.originator_version,
-        stored.topic,
-        {"prev_hash": state.get("prev_hash")},
-        stored_hash,
-        True,
-        computed,
-    )
+    return ChainLink(version, topic, {"prev_hash": prev_hash}, stored_hash, True, computed)
 
 
 class VerifiedPrefixes:
@@ -163,15 +195,12 @@ class VerifiedPrefixes:
         self._checkpoints: dict[Any, list[tuple[int, bytes, str]]] = {}
 
     @staticmethod
-    def _feed(digest: Any, stored: StoredEvent) -> None:
-        digest.update(
-            b"%d:%d:%s:" % (stored.originator_version, len(stored.state), stored.topic.encode())
-        )
-        digest.update(stored.state)
+    def _feed(digest: Any, row: Row) -> None:
+        version, topic, state = row
+        digest.update(b"%d:%d:%s:" % (version, len(state), topic.encode()))
+        digest.update(state)
 
-    def trusted(
-        self, register_id: Any, rows: Sequence[StoredEvent]
-    ) -> tuple[int, tuple[int, str] | None]:
+    def trusted(self, register_id: Any, rows: Sequence[Row]) -> tuple[int, tuple[int, str] | None]:
         """How many leading rows are known intact, and (version, hash) at the last of them."""
         checkpoints = self._checkpoints.get(register_id)
         if not checkpoints:
@@ -180,11 +209,11 @@ class VerifiedPrefixes:
         found: tuple[int, tuple[int, str] | None] = (0, None)
         points = iter(checkpoints)
         point = next(points, None)
-        for i, stored in enumerate(rows):
+        for i, row in enumerate(rows):
             if point is None:
                 break
-            self._feed(digest, stored)
-            if stored.originator_version == point[0]:
+            self._feed(digest, row)
+            if row[0] == point[0]:
                 if digest.digest() != point[1] or i + 1 != point[0]:
                     break
                 found = (i + 1, (point[0], point[2]))
@@ -192,14 +221,14 @@ class VerifiedPrefixes:
         return found
 
     def remember(
-        self, register_id: Any, rows: Sequence[StoredEvent], links: list[ChainLink], skip: int
+        self, register_id: Any, rows: Sequence[Row], links: list[ChainLink], skip: int
     ) -> None:
         """Keep checkpoints for rows that were all found intact (``links`` = rows[skip:])."""
         digest = hashlib.sha256()
         checkpoints: list[tuple[int, bytes, str]] = []
-        for i, stored in enumerate(rows):
-            self._feed(digest, stored)
-            version = stored.originator_version
+        for i, row in enumerate(rows):
+            self._feed(digest, row)
+            version = row[0]
             if version % self.interval and i + 1 != len(rows):
                 continue
             chain_hash = (
