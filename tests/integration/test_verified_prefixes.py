@@ -9,7 +9,6 @@ from uuid import UUID
 import pytest
 from fastapi.testclient import TestClient
 
-from hacienda_ledger.aggregates.integrity import ChainLink
 from hacienda_ledger.api.app import create_app
 from hacienda_ledger.application import Ledger
 from hacienda_ledger.application import ledger as ledger_module
@@ -43,13 +42,13 @@ def rows(ledger: Ledger, register_id: UUID) -> Iterator[StoredRows]:
 def decoded(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """The versions verification decoded (instead of vouching for them by digest)."""
     seen: list[int] = []
-    fast = ledger_module.fast_link
+    fast = ledger_module.vouched
 
-    def counting(originator_id: str, row: Row) -> ChainLink | None:
+    def counting(originator_id: str, row: Row) -> tuple[int, str, str] | None:
         seen.append(row[0])
         return fast(originator_id, row)
 
-    monkeypatch.setattr(ledger_module, "fast_link", counting)
+    monkeypatch.setattr(ledger_module, "vouched", counting)
     return seen
 
 

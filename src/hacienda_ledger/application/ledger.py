@@ -59,6 +59,7 @@ from hacienda_ledger.aggregates.household import DocumentKind, Erased, Household
 from hacienda_ledger.aggregates.integrity import (
     ChainLink,
     VerificationReport,
+    intact_report,
     topic_of,
     verify_chain,
 )
@@ -100,7 +101,12 @@ from hacienda_ledger.application.sealing import (
     Sql,
 )
 from hacienda_ledger.application.transcodings import register_value_types
-from hacienda_ledger.application.verification import Row, VerifiedPrefixes, fast_link
+from hacienda_ledger.application.verification import (
+    Row,
+    VerifiedPrefixes,
+    vouched,
+    vouched_link,
+)
 from hacienda_ledger.settings import Settings
 
 A = TypeVar("A", bound=Aggregate)
@@ -1651,10 +1657,21 @@ class Ledger(Application[UUID]):
         skip, after = 0, None
         if anchor is None:
             skip, after = self.verified.trusted(register_id, rows)
-        links = self._links(register_id, rows[skip:])
-        report = verify_chain(links, anchor=anchor, after=after)
+        rest = rows[skip:]
+        fast = self._vouched(register_id, rest)
+        # The common case, every row intact and chained: its report without a ChainLink per
+        # row. Anything else (and an anchor) goes through verify_chain, which names it.
+        report = intact_report(fast, after=after) if anchor is None else None
+        hashes: list[str | None] = [h[2] if h else None for h in fast]
+        if report is None:
+            links = [
+                vouched_link(row, h) if h else self._decoded_link(register_id, row)
+                for row, h in zip(rest, fast, strict=True)
+            ]
+            report = verify_chain(links, anchor=anchor, after=after)
+            hashes = [link.stored_hash for link in links]
         if report.ok and anchor is None:
-            self.verified.remember(register_id, rows, links, skip)
+            self.verified.remember(register_id, rows, hashes, skip)
         return report
 
     def _register_rows(self, register_id: UUID, through_version: int | None) -> list[Row]:
@@ -1674,18 +1691,21 @@ class Ledger(Application[UUID]):
             params.append(through_version)
         sql += " ORDER BY originator_version"
         with datastore.transaction(commit=False) as curs:
-            if postgres:
+            if postgres:  # tuples, and bytea as bytes rather than hex text to decode
                 curs.row_factory = tuple_row
+                curs.execute(sql, params, binary=True)
+                rows: list[Row] = curs.fetchall()
+                return rows
             curs.execute(sql, params)
-            return [(version, topic, bytes(state)) for version, topic, state in curs.fetchall()]
+            return [(version, topic, state) for version, topic, state in curs.fetchall()]
 
-    def _links(self, register_id: UUID, rows: Sequence[Row]) -> list[ChainLink]:
-        """Each row as a chain link: plain JSON when it can vouch for the bytes (not when a
-        cipher or compressor wraps them), else the transcoder, which names what is wrong."""
+    def _vouched(self, register_id: UUID, rows: Sequence[Row]) -> list[tuple[int, str, str] | None]:
+        """``(version, prev_hash, hash)`` of each row the plain-JSON way vouches for, None for
+        the others (and for all when a cipher or compressor wraps the stored bytes)."""
         if self.mapper.cipher or self.mapper.compressor:
-            return [self._decoded_link(register_id, row) for row in rows]
+            return [None] * len(rows)
         originator = str(register_id)
-        return [fast_link(originator, row) or self._decoded_link(register_id, row) for row in rows]
+        return [vouched(originator, row) for row in rows]
 
     def _decoded_link(self, register_id: UUID, row: Row) -> ChainLink:
         """One stored row as a chain link, through the transcoder (the slow way)."""

@@ -25,7 +25,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -60,15 +60,32 @@ class _NotVouched(Exception):
     """This row needs the slow way."""
 
 
-def _uuid(data: Any) -> str:
-    if type(data) is not str or not _HEX32.fullmatch(data):
+class _Vouched(dict[str, str]):
+    """Scalar texts already found in the transcoder's own form, with their canonical text.
+
+    Registers repeat the same aire, stays, households and days from row to row; checking
+    each text once per process instead of once per row saves most of the walk. Bounded:
+    emptied when it grows past ``limit``."""
+
+    def __init__(self, render: Callable[[str], str], limit: int = 1 << 16) -> None:
+        super().__init__()
+        self.render, self.limit = render, limit
+
+    def __missing__(self, data: str) -> str:
+        text = self.render(data)  # raises _NotVouched for a text not in canonical form
+        if len(self) >= self.limit:
+            self.clear()
+        self[data] = text
+        return text
+
+
+def _uuid(data: str) -> str:
+    if not _HEX32.fullmatch(data):
         raise _NotVouched
     return f"{data[:8]}-{data[8:12]}-{data[12:16]}-{data[16:20]}-{data[20:]}"
 
 
-def _datetime(data: Any) -> str:
-    if type(data) is not str:
-        raise _NotVouched
+def _datetime(data: str) -> str:
     try:
         value = datetime.fromisoformat(data)
     except ValueError:
@@ -78,9 +95,7 @@ def _datetime(data: Any) -> str:
     return data
 
 
-def _date(data: Any) -> str:
-    if type(data) is not str:
-        raise _NotVouched
+def _date(data: str) -> str:
     try:
         value = date.fromisoformat(data)
     except ValueError:
@@ -90,9 +105,7 @@ def _date(data: Any) -> str:
     return data
 
 
-def _decimal(data: Any) -> str:
-    if type(data) is not str:
-        raise _NotVouched
+def _decimal(data: str) -> str:
     try:
         value = Decimal(data)
     except InvalidOperation:
@@ -102,45 +115,64 @@ def _decimal(data: Any) -> str:
     return data
 
 
-_SCALARS = {
-    "uuid_hex": _uuid,
+# The transcoder's scalar wrappers: the canonical text of each vouched-for ``_data_``.
+# Timestamps hardly ever repeat: those are checked every time.
+_UUIDS, _DATES, _DECIMALS = _Vouched(_uuid), _Vouched(_date), _Vouched(_decimal)
+_SCALARS: dict[str, Callable[[str], str]] = {
+    "uuid_hex": _UUIDS.__getitem__,
     "datetime_iso": _datetime,
-    "date_iso": _date,
-    "decimal_str": _decimal,
+    "date_iso": _DATES.__getitem__,
+    "decimal_str": _DECIMALS.__getitem__,
 }
 
 
-def _plain(value: Any) -> Any:
-    """The canonical rendering of a parsed JSON value (see integrity.canonical_bytes)."""
-    kind = type(value)
-    if kind is dict:
-        if "_type_" in value:
-            return _unwrapped(value)
-        return {k: _plain(v) for k, v in value.items()}
-    if kind is list:
-        return [_plain(v) for v in value]
-    if kind is float:  # never in our events; canonical_bytes refuses them
-        raise _NotVouched
-    return value  # str, int, bool, None
+def _plain_dict(values: dict[str, Any]) -> dict[str, Any]:
+    """A parsed JSON object, in place, as the canonical form renders it (see
+    integrity.canonical_bytes): strings, integers, booleans and null stay as they are, so
+    only containers are visited."""
+    for key, value in values.items():
+        kind = type(value)
+        if kind is dict:
+            values[key] = _unwrapped(value) if "_type_" in value else _plain_dict(value)
+        elif kind is list:
+            values[key] = _plain_list(value)
+        elif kind is float:  # never in our events; canonical_bytes refuses them
+            raise _NotVouched
+    return values
+
+
+def _plain_list(values: list[Any]) -> list[Any]:
+    """A parsed JSON array, in place, as the canonical form renders it."""
+    for i, value in enumerate(values):
+        kind = type(value)
+        if kind is dict:
+            values[i] = _unwrapped(value) if "_type_" in value else _plain_dict(value)
+        elif kind is list:
+            values[i] = _plain_list(value)
+        elif kind is float:
+            raise _NotVouched
+    return values
 
 
 def _unwrapped(value: dict[str, Any]) -> Any:
     """A dict holding ``_type_``: the transcoder's wrapper when it has exactly the two keys
     (``fast_link`` has checked that ``_type_`` comes first), else a plain dict."""
-    data = value.get("_data_", value)
-    if len(value) != 2 or data is value:
-        return {k: _plain(v) for k, v in value.items()}
-    name = value["_type_"]
+    if len(value) != 2 or "_data_" not in value:
+        return _plain_dict(value)
+    name, data = value["_type_"], value["_data_"]
     scalar = _SCALARS.get(name)
     if scalar is not None:
+        if type(data) is not str:
+            raise _NotVouched
         return scalar(data)
     if type(data) is not dict or tuple(data) != _FIELDS.get(name):
         raise _NotVouched  # an unknown name, or not exactly the type's fields in order
-    return {k: _plain(v) for k, v in data.items()}
+    return _plain_dict(data)
 
 
-def fast_link(originator_id: str, row: Row) -> ChainLink | None:
-    """The chain link of one intact stored row, or None when only the slow way can tell.
+def vouched(originator_id: str, row: Row) -> tuple[int, str, str] | None:
+    """``(version, prev_hash, hash)`` of one intact stored row, its hash checked; None when
+    only the slow way can tell.
 
     ``originator_id`` is the register's id as canonical text (``str(UUID)``). orjson parses
     and serialises (several times faster than the json module); the json module wrote the
@@ -158,12 +190,7 @@ def fast_link(originator_id: str, row: Row) -> ChainLink | None:
         stored_hash, prev_hash = state.get("hash"), state.get("prev_hash")
         if type(stored_hash) is not str or type(prev_hash) is not str:
             return None
-        for key, value in state.items():  # only containers need a walk
-            kind = type(value)
-            if kind is dict or kind is list:
-                state[key] = _plain(value)
-            elif kind is float:
-                return None
+        _plain_dict(state)
         del state["hash"]
         state.pop("class_version", None)
         state["originator_id"] = originator_id
@@ -171,10 +198,21 @@ def fast_link(originator_id: str, row: Row) -> ChainLink | None:
         canonical = orjson.dumps({"topic": topic, "fields": state}, option=orjson.OPT_SORT_KEYS)
     except (_NotVouched, orjson.JSONEncodeError, ValueError, TypeError):
         return None
-    computed = hashlib.sha256(canonical).hexdigest()
-    if computed != stored_hash:
+    if hashlib.sha256(canonical).hexdigest() != stored_hash:
         return None
-    return ChainLink(version, topic, {"prev_hash": prev_hash}, stored_hash, True, computed)
+    return version, prev_hash, stored_hash
+
+
+def vouched_link(row: Row, hashes: tuple[int, str, str]) -> ChainLink:
+    """The chain link of a row ``vouched`` for (its hash is the computed one)."""
+    version, prev_hash, stored_hash = hashes
+    return ChainLink(version, row[1], {"prev_hash": prev_hash}, stored_hash, True, stored_hash)
+
+
+def fast_link(originator_id: str, row: Row) -> ChainLink | None:
+    """The chain link of one intact stored row, or None when only the slow way can tell."""
+    hashes = vouched(originator_id, row)
+    return None if hashes is None else vouched_link(row, hashes)
 
 
 class VerifiedPrefixes:
@@ -221,9 +259,10 @@ class VerifiedPrefixes:
         return found
 
     def remember(
-        self, register_id: Any, rows: Sequence[Row], links: list[ChainLink], skip: int
+        self, register_id: Any, rows: Sequence[Row], hashes: Sequence[str | None], skip: int
     ) -> None:
-        """Keep checkpoints for rows that were all found intact (``links`` = rows[skip:])."""
+        """Keep checkpoints for rows that were all found intact (``hashes``: the stored
+        hashes of rows[skip:])."""
         digest = hashlib.sha256()
         checkpoints: list[tuple[int, bytes, str]] = []
         for i, row in enumerate(rows):
@@ -231,9 +270,7 @@ class VerifiedPrefixes:
             version = row[0]
             if version % self.interval and i + 1 != len(rows):
                 continue
-            chain_hash = (
-                links[i - skip].stored_hash if i >= skip else self._hash_at(register_id, version)
-            )
+            chain_hash = hashes[i - skip] if i >= skip else self._hash_at(register_id, version)
             if chain_hash is None:
                 return
             checkpoints.append((version, digest.digest(), chain_hash))
