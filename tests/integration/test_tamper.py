@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import operator
 import sqlite3
 from collections import Counter
 from collections.abc import Iterator
@@ -30,6 +31,7 @@ from hacienda_ledger.aggregates.errors import RegisterNotFound
 from hacienda_ledger.aggregates.integrity import GENESIS, VerificationReport, event_hash
 from hacienda_ledger.aggregates.register import CashRegister
 from hacienda_ledger.application import Ledger
+from hacienda_ledger.application import ledger as ledger_module
 from tests.conftest import Clock, Site
 
 # Byte positions tried per row: those with (position + version) % BYTE_STRIDE == 0, so the
@@ -455,3 +457,37 @@ def test_verifying_an_id_that_is_not_a_register_is_refused(
     except RegisterNotFound:
         return
     raise AssertionError(f"a stay verified as a register: {report.problems[:2]}")
+
+
+# --- the fast way and the transcoder agree ----------------------------------------------
+
+
+def test_the_fast_way_reports_what_the_transcoder_alone_reports(
+    ledger: Ledger, register_id: UUID, rows: StoredRows, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """For a changed byte anywhere (on a stride), a deleted or swapped event, the report of
+    verification as it runs (plain JSON first, intact chains reported without building
+    links) is exactly the report of the transcoder reading every row."""
+
+    def both() -> tuple[VerificationReport, VerificationReport]:
+        fast = ledger.verify_register(register_id)
+        with monkeypatch.context() as slow_only:
+            slow_only.setattr(ledger_module, "vouched", lambda originator_id, row: None)
+            slow = ledger.verify_register(register_id)
+        return fast, slow
+
+    fast, slow = both()
+    assert fast.ok and fast == slow
+    with undone(rows) as original:
+        for row in original:
+            for position in range(row.version % 11, len(row.state), 11):
+                rows.set(row.version, state=changed_byte(row.state, position, row.version))
+                fast, slow = both()
+                assert fast == slow, (row.version, position)
+                rows.set(row.version, state=row.state)
+        rows.delete(original[6].version)
+        assert operator.eq(*both())
+        rows.replace_all(original)
+        rows.set(original[3].version, state=original[4].state)
+        rows.set(original[4].version, state=original[3].state)
+        assert operator.eq(*both())

@@ -85,7 +85,22 @@ def _uuid(data: str) -> str:
     return f"{data[:8]}-{data[8:12]}-{data[12:16]}-{data[16:20]}-{data[20:]}"
 
 
+# The forms datetime.isoformat() writes for an aware datetime with a whole-minute offset:
+# time fields in range, microseconds only when not zero, "+00:00" never "-00:00". A text
+# of this form whose date is valid is one fromisoformat() reads and isoformat() writes
+# back unchanged; any other text gets the full check. ASCII digits only: fromisoformat()
+# reads other decimal digits too, which isoformat() does not write.
+_ISO_DATETIME = re.compile(
+    r"([0-9]{4}-[0-9]{2}-[0-9]{2})T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]"
+    r"(?:\.(?!000000)[0-9]{6})?(?:\+|-(?!00:00))(?:[01][0-9]|2[0-3]):[0-5][0-9]"
+)
+
+
 def _datetime(data: str) -> str:
+    common = _ISO_DATETIME.fullmatch(data)
+    if common is not None:
+        _DATES[common[1]]  # raises _NotVouched for a date that does not exist
+        return data
     try:
         value = datetime.fromisoformat(data)
     except ValueError:
