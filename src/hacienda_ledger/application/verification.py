@@ -9,6 +9,14 @@ walked: each value the transcoder wrapped (``{"_type_": ..., "_data_": ...}``) i
 to be exactly how the transcoder writes that value and replaced by what the canonical form
 renders; plain strings, integers and the like are left where they are. One sorted orjson
 dump of the result is the canonical form, and its SHA-256 must be the stored hash.
+``vouched`` then gives ``(version, prev_hash, hash)``; when every row is vouched for and
+they chain, ``integrity.intact_report`` gives verify_chain's report without a ``ChainLink``
+per row.
+
+Checking a wrapped text is the costly part of the walk, so texts found canonical once
+(UUIDs, dates, decimals: registers repeat them) are remembered, and the usual timestamp
+form is checked by one regular expression (agreeing with ``fromisoformat``/``isoformat``,
+which check every other form).
 
 Any row this cannot vouch for returns ``None`` and is verified the slow way, which names the
 problem: bytes that are not the compact encoding, a wrapper it does not know or whose keys
@@ -171,7 +179,7 @@ def _plain_list(values: list[Any]) -> list[Any]:
 
 def _unwrapped(value: dict[str, Any]) -> Any:
     """A dict holding ``_type_``: the transcoder's wrapper when it has exactly the two keys
-    (``fast_link`` has checked that ``_type_`` comes first), else a plain dict."""
+    (``vouched`` has checked that ``_type_`` comes first), else a plain dict."""
     if len(value) != 2 or "_data_" not in value:
         return _plain_dict(value)
     name, data = value["_type_"], value["_data_"]
