@@ -1694,10 +1694,11 @@ class Ledger(Application[UUID]):
             if postgres:  # tuples, and bytea as bytes rather than hex text to decode
                 curs.row_factory = tuple_row
                 curs.execute(sql, params, binary=True)
-                rows: list[Row] = curs.fetchall()
-                return rows
-            curs.execute(sql, params)
-            return [(version, topic, state) for version, topic, state in curs.fetchall()]
+            else:  # tuples rather than a sqlite3.Row object per row
+                curs.sqlite_cursor.row_factory = None
+                curs.execute(sql, params)
+            rows: list[Row] = curs.fetchall()
+        return rows
 
     def _vouched(self, register_id: UUID, rows: Sequence[Row]) -> list[tuple[int, str, str] | None]:
         """``(version, prev_hash, hash)`` of each row the plain-JSON way vouches for, None for
