@@ -30,6 +30,8 @@ from hacienda_ledger.aggregates.errors import RegisterNotFound
 from hacienda_ledger.aggregates.integrity import GENESIS, VerificationReport, event_hash
 from hacienda_ledger.aggregates.register import CashRegister
 from hacienda_ledger.application import Ledger
+from hacienda_ledger.application import ledger as ledger_module
+from hacienda_ledger.application.verification import VerifiedPrefixes
 from tests.conftest import Clock, Site
 
 # Byte positions tried per row: those with (position + version) % BYTE_STRIDE == 0, so the
@@ -455,3 +457,48 @@ def test_verifying_an_id_that_is_not_a_register_is_refused(
     except RegisterNotFound:
         return
     raise AssertionError(f"a stay verified as a register: {report.problems[:2]}")
+
+
+# --- the fast way and the transcoder agree ----------------------------------------------
+
+
+def test_the_fast_way_reports_what_the_transcoder_alone_reports(
+    ledger: Ledger, register_id: UUID, rows: StoredRows, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """For a changed byte anywhere (on a stride), a deleted or swapped event, the report of
+    verification as it runs (plain JSON first, intact chains reported without building
+    links), cold and after a clean verification (a prefix vouched for by digest), is
+    exactly the report of the transcoder reading every row."""
+
+    ledger.verified = VerifiedPrefixes(interval=4)
+    assert ledger.verify_register(register_id).ok
+    clean = ledger.verified  # checkpoints of the intact register, every 4 events
+
+    def reports() -> list[VerificationReport]:
+        ledger.verified = clean
+        warm = ledger.verify_register(register_id)
+        ledger.verified = VerifiedPrefixes()
+        cold = ledger.verify_register(register_id)
+        with monkeypatch.context() as slow_only:
+            slow_only.setattr(ledger_module, "vouched", lambda originator_id, row: None)
+            ledger.verified = VerifiedPrefixes()
+            slow = ledger.verify_register(register_id)
+        return [warm, cold, slow]
+
+    warm, cold, slow = reports()
+    assert warm == cold == slow and slow.ok
+    with undone(rows) as original:
+        for row in original:
+            for position in range(row.version % 11, len(row.state), 11):
+                rows.set(row.version, state=changed_byte(row.state, position, row.version))
+                warm, cold, slow = reports()
+                assert warm == cold == slow, (row.version, position)
+                rows.set(row.version, state=row.state)
+        rows.delete(original[6].version)
+        warm, cold, slow = reports()
+        assert warm == cold == slow and not slow.ok
+        rows.replace_all(original)
+        rows.set(original[3].version, state=original[4].state)
+        rows.set(original[4].version, state=original[3].state)
+        warm, cold, slow = reports()
+        assert warm == cold == slow and not slow.ok

@@ -9,11 +9,10 @@ from uuid import UUID
 import pytest
 from fastapi.testclient import TestClient
 
-from hacienda_ledger.aggregates.integrity import ChainLink
 from hacienda_ledger.api.app import create_app
 from hacienda_ledger.application import Ledger
 from hacienda_ledger.application import ledger as ledger_module
-from hacienda_ledger.application.verification import VerifiedPrefixes
+from hacienda_ledger.application.verification import Row, VerifiedPrefixes
 from hacienda_ledger.application.watch import ChainWatch
 from tests.conftest import Clock, Site
 from tests.integration.test_locks import eventually
@@ -43,13 +42,13 @@ def rows(ledger: Ledger, register_id: UUID) -> Iterator[StoredRows]:
 def decoded(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """The versions verification decoded (instead of vouching for them by digest)."""
     seen: list[int] = []
-    fast = ledger_module.fast_link
+    fast = ledger_module.vouched
 
-    def counting(stored: object) -> ChainLink | None:
-        seen.append(stored.originator_version)  # type: ignore[attr-defined]
-        return fast(stored)  # type: ignore[arg-type]
+    def counting(originator_id: str, row: Row) -> tuple[int, str, str] | None:
+        seen.append(row[0])
+        return fast(originator_id, row)
 
-    monkeypatch.setattr(ledger_module, "fast_link", counting)
+    monkeypatch.setattr(ledger_module, "vouched", counting)
     return seen
 
 

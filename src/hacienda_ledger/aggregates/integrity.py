@@ -106,6 +106,24 @@ class VerificationReport:
         return self.problems[0] if self.problems else None
 
 
+def intact_report(
+    chain: Iterable[tuple[int, str, str] | None], *, after: tuple[int, str] | None = None
+) -> VerificationReport | None:
+    """The report ``verify_chain`` gives when every link is intact, or None.
+
+    ``chain``: ``(version, prev_hash, hash)`` of each link whose hash was checked against its
+    content (None for a link that was not). When they number on from ``after`` and each
+    ``prev_hash`` is the hash before it, ``verify_chain`` would find nothing: this is its
+    report, without a ``ChainLink`` per event. Otherwise None, and ``verify_chain`` names
+    the problems. No anchor: an anchored verification goes through ``verify_chain``."""
+    version, expected_prev = (0, GENESIS) if after is None else after
+    for link in chain:
+        if link is None or link[0] != version + 1 or link[1] != expected_prev:
+            return None
+        version, expected_prev = link[0], link[2]
+    return VerificationReport(ok=True, events=version, head_hash=expected_prev, problems=())
+
+
 def verify_chain(
     links: Iterable[ChainLink],
     *,

@@ -33,9 +33,9 @@ from eventsourcing.persistence import (
     JSONTranscoder,
     Mapper,
     Recording,
-    StoredEvent,
 )
 from eventsourcing.utils import Environment, EnvType, get_topic
+from psycopg.rows import tuple_row
 
 from hacienda_ledger.aggregates.aire import Aire
 from hacienda_ledger.aggregates.collectivite import Collectivite, Contact
@@ -59,6 +59,7 @@ from hacienda_ledger.aggregates.household import DocumentKind, Erased, Household
 from hacienda_ledger.aggregates.integrity import (
     ChainLink,
     VerificationReport,
+    intact_report,
     topic_of,
     verify_chain,
 )
@@ -101,7 +102,12 @@ from hacienda_ledger.application.sealing import (
 )
 from hacienda_ledger.application.snapshots import SnapshotSchedule, SnapshotWriter
 from hacienda_ledger.application.transcodings import register_value_types
-from hacienda_ledger.application.verification import VerifiedPrefixes, fast_link
+from hacienda_ledger.application.verification import (
+    Row,
+    VerifiedPrefixes,
+    vouched,
+    vouched_link,
+)
 from hacienda_ledger.settings import Settings
 
 A = TypeVar("A", bound=Aggregate)
@@ -1690,31 +1696,71 @@ class Ledger(Application[UUID]):
         Reads the stored rows and decodes their JSON with the transcoder only (no event
         class, no upcasting), so an edited row is a finding, not a crash, and an event
         upcast later still verifies against the bytes hashed when it was recorded."""
-        stored_events = self.recorder.select_events(register_id, lte=through_version)
+        rows = self._register_rows(register_id, through_version)
         prefix = topic_of(CashRegister) + "."
-        if not any(stored.topic.startswith(prefix) for stored in stored_events):
+        if not any(topic.startswith(prefix) for _, topic, _ in rows):
             raise RegisterNotFound(f"no register {register_id}")
         # Rows byte-identical to a prefix found intact before are intact: only the rest is
         # decoded and hashed (see application/verification.py, VerifiedPrefixes).
         skip, after = 0, None
         if anchor is None:
-            skip, after = self.verified.trusted(register_id, stored_events)
-        links = [self._link(stored) for stored in stored_events[skip:]]
-        report = verify_chain(links, anchor=anchor, after=after)
+            skip, after = self.verified.trusted(register_id, rows)
+        rest = rows[skip:]
+        fast = self._vouched(register_id, rest)
+        # The common case, every row intact and chained: its report without a ChainLink per
+        # row. Anything else (and an anchor) goes through verify_chain, which names it.
+        report = intact_report(fast, after=after) if anchor is None else None
+        hashes: list[str | None] = [h[2] if h else None for h in fast]
+        if report is None:
+            links = [
+                vouched_link(row, h) if h else self._decoded_link(register_id, row)
+                for row, h in zip(rest, fast, strict=True)
+            ]
+            report = verify_chain(links, anchor=anchor, after=after)
+            hashes = [link.stored_hash for link in links]
         if report.ok and anchor is None:
-            self.verified.remember(register_id, stored_events, links, skip)
+            self.verified.remember(register_id, rows, hashes, skip)
         return report
 
-    def _link(self, stored: StoredEvent) -> ChainLink:
-        """One stored row as a chain link: plain JSON when it can vouch for the bytes, else
-        the transcoder (which names what is wrong)."""
-        if not (self.mapper.cipher or self.mapper.compressor):
-            fast = fast_link(stored)
-            if fast is not None:
-                return fast
+    def _register_rows(self, register_id: UUID, through_version: int | None) -> list[Row]:
+        """A register's stored rows as ``(version, topic, state)`` tuples, in version order.
+
+        The same rows ``recorder.select_events`` reads, through its datastore, without the
+        ``StoredEvent`` and the UUID object it builds for every row: verification reads
+        every register event, and the id is the one asked for."""
+        datastore: Any = self.recorder.datastore  # type: ignore[attr-defined]
+        table = self.recorder.events_table_name  # type: ignore[attr-defined]
+        postgres = self.settings.is_postgres
+        mark = "%s" if postgres else "?"
+        sql = f"SELECT originator_version, topic, state FROM {table} WHERE originator_id = {mark}"
+        params: list[Any] = [register_id if postgres else register_id.hex]
+        if through_version is not None:
+            sql += f" AND originator_version <= {mark}"
+            params.append(through_version)
+        sql += " ORDER BY originator_version"
+        with datastore.transaction(commit=False) as curs:
+            if postgres:  # tuples, and bytea as bytes rather than hex text to decode
+                curs.row_factory = tuple_row
+                curs.execute(sql, params, binary=True)
+            else:  # tuples rather than a sqlite3.Row object per row
+                curs.sqlite_cursor.row_factory = None
+                curs.execute(sql, params)
+            rows: list[Row] = curs.fetchall()
+        return rows
+
+    def _vouched(self, register_id: UUID, rows: Sequence[Row]) -> list[tuple[int, str, str] | None]:
+        """``(version, prev_hash, hash)`` of each row the plain-JSON way vouches for, None for
+        the others (and for all when a cipher or compressor wraps the stored bytes)."""
+        if self.mapper.cipher or self.mapper.compressor:
+            return [None] * len(rows)
+        originator = str(register_id)
+        return [vouched(originator, row) for row in rows]
+
+    def _decoded_link(self, register_id: UUID, row: Row) -> ChainLink:
+        """One stored row as a chain link, through the transcoder (the slow way)."""
+        version, topic, data = row
         transcoder = self.mapper.transcoder
         try:
-            data = stored.state
             if self.mapper.cipher:
                 data = self.mapper.cipher.decrypt(data)
             if self.mapper.compressor:
@@ -1722,16 +1768,10 @@ class Ledger(Application[UUID]):
             state = transcoder.decode(data)
             reencoded = transcoder.encode(state) == data
             state.pop("class_version", None)
-            fields = dict(
-                state,
-                originator_id=stored.originator_id,
-                originator_version=stored.originator_version,
-            )
-            return ChainLink(
-                stored.originator_version, stored.topic, fields, fields.get("hash"), reencoded
-            )
+            fields = dict(state, originator_id=register_id, originator_version=version)
+            return ChainLink(version, topic, fields, fields.get("hash"), reencoded)
         except Exception:  # any row that does not decode is a finding
-            return ChainLink(stored.originator_version, stored.topic, None, None)
+            return ChainLink(version, topic, None, None)
 
     def register_history(self, register_id: UUID, as_of: datetime) -> dict[str, Any]:
         """An auditor's replay: the register rebuilt from its own events up to ``as_of``,

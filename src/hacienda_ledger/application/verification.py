@@ -2,50 +2,113 @@
 
 ``Ledger.verify_register`` used to decode every stored row with the transcoder (objects for
 every UUID, datetime, Decimal and value type), re-encode it to compare with the stored bytes,
-and walk the objects again for the canonical form. Here one row is read as plain JSON
-(orjson) and walked once: each value the transcoder wrapped (``{"_type_": ..., "_data_":
-...}``) is checked to be exactly how the transcoder writes that value and rendered as the
-canonical form renders it; the canonical bytes are then hashed. Any row this cannot vouch
-for (a wrapper it does not know, a value not in the transcoder's own form, bytes that are
-not the compact encoding, a hash that does not match) returns ``None`` and is verified the
-slow way, which names the problem. So this path only ever vouches for intact rows; the
-reports are the same either way (tests run both over every chained event kind and every
-tampered byte).
+and walk the objects again for the canonical form. Here one row, read as a plain
+``(version, topic, state)`` tuple (no ``StoredEvent``, no UUID object per row), is parsed
+once with orjson and checked to be written back byte for byte. Only its containers are then
+walked: each value the transcoder wrapped (``{"_type_": ..., "_data_": ...}``) is checked
+to be exactly how the transcoder writes that value and replaced by what the canonical form
+renders; plain strings, integers and the like are left where they are. One sorted orjson
+dump of the result is the canonical form, and its SHA-256 must be the stored hash.
+``vouched`` then gives ``(version, prev_hash, hash)``; when every row is vouched for and
+they chain, ``integrity.intact_report`` gives verify_chain's report without a ``ChainLink``
+per row.
+
+Checking a wrapped text is the costly part of the walk, so texts found canonical once
+(UUIDs, dates, decimals: registers repeat them) are remembered, and the usual timestamp
+form is checked by one regular expression (agreeing with ``fromisoformat``/``isoformat``,
+which check every other form).
+
+Any row this cannot vouch for returns ``None`` and is verified the slow way, which names the
+problem: bytes that are not the compact encoding, a wrapper it does not know or whose keys
+are not in the transcoder's order, a value type whose fields are not exactly its dataclass
+fields in order (or whose decoding is not plainly its fields: a ``__post_init__``), a value
+not in the transcoder's own form, a float anywhere, a ``hash`` or ``prev_hash`` that is not
+a string, a hash that does not match. So this path only ever vouches for intact rows; the
+reports are the same either way (tests run both over every chained event kind, every
+tampered byte, and rows forged to look intact to a careless reader).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
-from uuid import UUID
 
 import orjson
-from eventsourcing.persistence import StoredEvent
 
 from hacienda_ledger.aggregates.integrity import ChainLink
 from hacienda_ledger.application.transcodings import VALUE_TYPES
 
+Row = tuple[int, str, bytes]
+"""One stored event as verification reads it: ``(originator_version, topic, state)``."""
+
 _HEX32 = re.compile(r"[0-9a-f]{32}")
-_DATACLASSES = frozenset(cls.__qualname__ for cls in VALUE_TYPES)
+
+
+def _decodes_to_its_fields(cls: type) -> bool:
+    """The transcoder decodes a value type by calling it with the stored fields; only when
+    nothing else runs (no ``__post_init__``, every field an init field) does decoding and
+    re-encoding give back exactly the stored fields."""
+    return not hasattr(cls, "__post_init__") and all(f.init for f in dataclasses.fields(cls))
+
+
+# Value types this path unwraps, with their fields in the order the transcoder writes them.
+_FIELDS = {
+    cls.__qualname__: tuple(f.name for f in dataclasses.fields(cls))
+    for cls in VALUE_TYPES
+    if _decodes_to_its_fields(cls)
+}
 
 
 class _NotVouched(Exception):
     """This row needs the slow way."""
 
 
-def _uuid(data: Any) -> str:
-    if not isinstance(data, str) or not _HEX32.fullmatch(data):
+class _Vouched(dict[str, str]):
+    """Scalar texts already found in the transcoder's own form, with their canonical text.
+
+    Registers repeat the same aire, stays, households and days from row to row; checking
+    each text once per process instead of once per row saves most of the walk. Bounded:
+    emptied when it grows past ``limit``."""
+
+    def __init__(self, render: Callable[[str], str], limit: int = 1 << 16) -> None:
+        super().__init__()
+        self.render, self.limit = render, limit
+
+    def __missing__(self, data: str) -> str:
+        text = self.render(data)  # raises _NotVouched for a text not in canonical form
+        if len(self) >= self.limit:
+            self.clear()
+        self[data] = text
+        return text
+
+
+def _uuid(data: str) -> str:
+    if not _HEX32.fullmatch(data):
         raise _NotVouched
     return f"{data[:8]}-{data[8:12]}-{data[12:16]}-{data[16:20]}-{data[20:]}"
 
 
-def _datetime(data: Any) -> str:
-    if not isinstance(data, str):
-        raise _NotVouched
+# The forms datetime.isoformat() writes for an aware datetime with a whole-minute offset:
+# time fields in range, microseconds only when not zero, "+00:00" never "-00:00". A text
+# of this form whose date is valid is one fromisoformat() reads and isoformat() writes
+# back unchanged; any other text gets the full check. ASCII digits only: fromisoformat()
+# reads other decimal digits too, which isoformat() does not write.
+_ISO_DATETIME = re.compile(
+    r"([0-9]{4}-[0-9]{2}-[0-9]{2})T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]"
+    r"(?:\.(?!000000)[0-9]{6})?(?:\+|-(?!00:00))(?:[01][0-9]|2[0-3]):[0-5][0-9]"
+)
+
+
+def _datetime(data: str) -> str:
+    common = _ISO_DATETIME.fullmatch(data)
+    if common is not None:
+        _DATES[common[1]]  # raises _NotVouched for a date that does not exist
+        return data
     try:
         value = datetime.fromisoformat(data)
     except ValueError:
@@ -55,9 +118,7 @@ def _datetime(data: Any) -> str:
     return data
 
 
-def _date(data: Any) -> str:
-    if not isinstance(data, str):
-        raise _NotVouched
+def _date(data: str) -> str:
     try:
         value = date.fromisoformat(data)
     except ValueError:
@@ -67,9 +128,7 @@ def _date(data: Any) -> str:
     return data
 
 
-def _decimal(data: Any) -> str:
-    if not isinstance(data, str):
-        raise _NotVouched
+def _decimal(data: str) -> str:
     try:
         value = Decimal(data)
     except InvalidOperation:
@@ -79,70 +138,104 @@ def _decimal(data: Any) -> str:
     return data
 
 
-_SCALARS = {
-    "uuid_hex": _uuid,
+# The transcoder's scalar wrappers: the canonical text of each vouched-for ``_data_``.
+# Timestamps hardly ever repeat: those are checked every time.
+_UUIDS, _DATES, _DECIMALS = _Vouched(_uuid), _Vouched(_date), _Vouched(_decimal)
+_SCALARS: dict[str, Callable[[str], str]] = {
+    "uuid_hex": _UUIDS.__getitem__,
     "datetime_iso": _datetime,
-    "date_iso": _date,
-    "decimal_str": _decimal,
+    "date_iso": _DATES.__getitem__,
+    "decimal_str": _DECIMALS.__getitem__,
 }
 
 
-def _plain(value: Any) -> Any:
-    """The canonical rendering of a stored JSON value (see integrity.canonical_bytes)."""
-    kind = type(value)
-    if kind is str or kind is int or value is None or kind is bool:
-        return value
-    if kind is dict:
-        if len(value) == 2 and "_type_" in value and "_data_" in value:
-            name, data = value["_type_"], value["_data_"]
-            scalar = _SCALARS.get(name)
-            if scalar is not None:
-                return scalar(data)
-            if name in _DATACLASSES and isinstance(data, dict):
-                return {k: _plain(v) for k, v in data.items()}
+def _plain_dict(values: dict[str, Any]) -> dict[str, Any]:
+    """A parsed JSON object, in place, as the canonical form renders it (see
+    integrity.canonical_bytes): strings, integers, booleans and null stay as they are, so
+    only containers are visited."""
+    for key, value in values.items():
+        kind = type(value)
+        if kind is dict:
+            values[key] = _unwrapped(value) if "_type_" in value else _plain_dict(value)
+        elif kind is list:
+            values[key] = _plain_list(value)
+        elif kind is float:  # never in our events; canonical_bytes refuses them
             raise _NotVouched
-        return {k: _plain(v) for k, v in value.items()}
-    if kind is list:
-        return [_plain(v) for v in value]
-    raise _NotVouched  # floats (never in our events) and anything unexpected
+    return values
 
 
-def fast_link(stored: StoredEvent) -> ChainLink | None:
-    """The chain link of one intact stored row, or None when only the slow way can tell.
+def _plain_list(values: list[Any]) -> list[Any]:
+    """A parsed JSON array, in place, as the canonical form renders it."""
+    for i, value in enumerate(values):
+        kind = type(value)
+        if kind is dict:
+            values[i] = _unwrapped(value) if "_type_" in value else _plain_dict(value)
+        elif kind is list:
+            values[i] = _plain_list(value)
+        elif kind is float:
+            raise _NotVouched
+    return values
 
-    orjson parses and serialises (several times faster than the json module); the json
-    module wrote the stored bytes and computed the hash, so wherever the two could differ
-    the answer is None and the transcoder decides: bytes that are not what orjson writes
-    back, and a hash that does not match. Hence this path only ever vouches for intact
-    rows; every finding comes from the slow path, as before."""
-    data = stored.state
+
+def _unwrapped(value: dict[str, Any]) -> Any:
+    """A dict holding ``_type_``: the transcoder's wrapper when it has exactly the two keys
+    (``vouched`` has checked that ``_type_`` comes first), else a plain dict."""
+    if len(value) != 2 or "_data_" not in value:
+        return _plain_dict(value)
+    name, data = value["_type_"], value["_data_"]
+    scalar = _SCALARS.get(name)
+    if scalar is not None:
+        if type(data) is not str:
+            raise _NotVouched
+        return scalar(data)
+    if type(data) is not dict or tuple(data) != _FIELDS.get(name):
+        raise _NotVouched  # an unknown name, or not exactly the type's fields in order
+    return _plain_dict(data)
+
+
+def vouched(originator_id: str, row: Row) -> tuple[int, str, str] | None:
+    """``(version, prev_hash, hash)`` of one intact stored row, its hash checked; None when
+    only the slow way can tell.
+
+    ``originator_id`` is the register's id as canonical text (``str(UUID)``). orjson parses
+    and serialises (several times faster than the json module); the json module wrote the
+    stored bytes and computed the hash, so wherever the two could differ the answer is None
+    and the transcoder decides: bytes that are not what orjson writes back, and a hash that
+    does not match. Hence this path only ever vouches for intact rows; every finding comes
+    from the slow path, as before."""
+    version, topic, data = row
     try:
         state = orjson.loads(data)
-        if type(state) is not dict or orjson.dumps(state) != data:
+        # The transcoder writes "_type_" first: an object with it elsewhere goes the slow
+        # way (inside a JSON string the quote would be escaped, so this cannot match text).
+        if type(state) is not dict or b',"_type_":' in data or orjson.dumps(state) != data:
             return None
-        stored_hash = state.get("hash")
-        originator = stored.originator_id
-        fields = {k: _plain(v) for k, v in state.items() if k not in ("hash", "class_version")}
-        fields["originator_id"] = str(
-            originator if isinstance(originator, UUID) else UUID(str(originator))
-        )
-        fields["originator_version"] = stored.originator_version
-        canonical = orjson.dumps(
-            {"topic": stored.topic, "fields": fields}, option=orjson.OPT_SORT_KEYS
-        )
-    except (_NotVouched, orjson.JSONDecodeError, orjson.JSONEncodeError, ValueError, TypeError):
+        stored_hash, prev_hash = state.get("hash"), state.get("prev_hash")
+        if type(stored_hash) is not str or type(prev_hash) is not str:
+            return None
+        _plain_dict(state)
+        del state["hash"]
+        state.pop("class_version", None)
+        state["originator_id"] = originator_id
+        state["originator_version"] = version
+        canonical = orjson.dumps({"topic": topic, "fields": state}, option=orjson.OPT_SORT_KEYS)
+    except (_NotVouched, orjson.JSONEncodeError, ValueError, TypeError):
         return None
-    computed = hashlib.sha256(canonical).hexdigest()
-    if computed != stored_hash:
+    if hashlib.sha256(canonical).hexdigest() != stored_hash:
         return None
-    return ChainLink(
-        stored.originator_version,
-        stored.topic,
-        {"prev_hash": state.get("prev_hash")},
-        stored_hash,
-        True,
-        computed,
-    )
+    return version, prev_hash, stored_hash
+
+
+def vouched_link(row: Row, hashes: tuple[int, str, str]) -> ChainLink:
+    """The chain link of a row ``vouched`` for (its hash is the computed one)."""
+    version, prev_hash, stored_hash = hashes
+    return ChainLink(version, row[1], {"prev_hash": prev_hash}, stored_hash, True, stored_hash)
+
+
+def fast_link(originator_id: str, row: Row) -> ChainLink | None:
+    """The chain link of one intact stored row, or None when only the slow way can tell."""
+    hashes = vouched(originator_id, row)
+    return None if hashes is None else vouched_link(row, hashes)
 
 
 class VerifiedPrefixes:
@@ -163,15 +256,12 @@ class VerifiedPrefixes:
         self._checkpoints: dict[Any, list[tuple[int, bytes, str]]] = {}
 
     @staticmethod
-    def _feed(digest: Any, stored: StoredEvent) -> None:
-        digest.update(
-            b"%d:%d:%s:" % (stored.originator_version, len(stored.state), stored.topic.encode())
-        )
-        digest.update(stored.state)
+    def _feed(digest: Any, row: Row) -> None:
+        version, topic, state = row
+        digest.update(b"%d:%d:%s:" % (version, len(state), topic.encode()))
+        digest.update(state)
 
-    def trusted(
-        self, register_id: Any, rows: Sequence[StoredEvent]
-    ) -> tuple[int, tuple[int, str] | None]:
+    def trusted(self, register_id: Any, rows: Sequence[Row]) -> tuple[int, tuple[int, str] | None]:
         """How many leading rows are known intact, and (version, hash) at the last of them."""
         checkpoints = self._checkpoints.get(register_id)
         if not checkpoints:
@@ -180,11 +270,11 @@ class VerifiedPrefixes:
         found: tuple[int, tuple[int, str] | None] = (0, None)
         points = iter(checkpoints)
         point = next(points, None)
-        for i, stored in enumerate(rows):
+        for i, row in enumerate(rows):
             if point is None:
                 break
-            self._feed(digest, stored)
-            if stored.originator_version == point[0]:
+            self._feed(digest, row)
+            if row[0] == point[0]:
                 if digest.digest() != point[1] or i + 1 != point[0]:
                     break
                 found = (i + 1, (point[0], point[2]))
@@ -192,19 +282,18 @@ class VerifiedPrefixes:
         return found
 
     def remember(
-        self, register_id: Any, rows: Sequence[StoredEvent], links: list[ChainLink], skip: int
+        self, register_id: Any, rows: Sequence[Row], hashes: Sequence[str | None], skip: int
     ) -> None:
-        """Keep checkpoints for rows that were all found intact (``links`` = rows[skip:])."""
+        """Keep checkpoints for rows that were all found intact (``hashes``: the stored
+        hashes of rows[skip:])."""
         digest = hashlib.sha256()
         checkpoints: list[tuple[int, bytes, str]] = []
-        for i, stored in enumerate(rows):
-            self._feed(digest, stored)
-            version = stored.originator_version
+        for i, row in enumerate(rows):
+            self._feed(digest, row)
+            version = row[0]
             if version % self.interval and i + 1 != len(rows):
                 continue
-            chain_hash = (
-                links[i - skip].stored_hash if i >= skip else self._hash_at(register_id, version)
-            )
+            chain_hash = hashes[i - skip] if i >= skip else self._hash_at(register_id, version)
             if chain_hash is None:
                 return
             checkpoints.append((version, digest.digest(), chain_hash))
