@@ -11,6 +11,7 @@ import pytest
 
 from hacienda_ledger.aggregates.household import Household
 from hacienda_ledger.application import Ledger
+from hacienda_ledger.application.decoding import EventDecoder
 from hacienda_ledger.application.projecting import followers
 from tests.conftest import Site
 
@@ -24,14 +25,14 @@ def test_each_event_is_decoded_once_for_every_follower(
     )
     decoded: Counter[int] = Counter()
     topics: dict[int, str] = {}
-    decode = ledger.mapper.to_domain_event
+    decode = EventDecoder.__call__
 
-    def counting(stored: Any) -> Any:
+    def counting(self: EventDecoder, stored: Any) -> Any:
         decoded[stored.id] += 1
         topics[stored.id] = stored.topic
-        return decode(stored)
+        return decode(self, stored)
 
-    monkeypatch.setattr(ledger.mapper, "to_domain_event", counting)
+    monkeypatch.setattr(EventDecoder, "__call__", counting)
     chosen = followers(ledger)
     for follower in chosen:
         follower.catch_up()
