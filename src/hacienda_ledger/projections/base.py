@@ -102,7 +102,12 @@ class MemoryRows:
         return dict(row) if row is not None else None
 
     def put(self, table: str, row: Row) -> None:
+        """Keep a copy of the row (the fold may reuse its dict), of the table's columns only.
+        A row of exactly the table's columns, as folds build them, is copied whole."""
         spec = self.tables[table]
+        if row.keys() == spec.column_set:
+            self.data[table][spec.key_of(row)] = dict(row)
+            return
         if not spec.column_set <= row.keys():
             missing = spec.column_set - row.keys()
             raise KeyError(f"{table}: missing columns {sorted(missing)}")
