@@ -12,7 +12,7 @@ declares which (``Column.type``), so that SQLite and PostgreSQL store and return
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -47,6 +47,14 @@ class Table:
     @cached_property
     def _key_getter(self) -> itemgetter[Any]:
         return itemgetter(*self.key)
+
+    @cached_property
+    def values_getter(self) -> Callable[[Row], tuple[Any, ...]]:
+        """A row's values as a tuple, in column order."""
+        if len(self.columns) == 1:
+            name = self.columns[0].name
+            return lambda row: (row[name],)
+        return itemgetter(*self.column_names)
 
     @cached_property
     def column_names(self) -> tuple[str, ...]:
