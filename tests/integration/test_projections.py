@@ -375,6 +375,37 @@ def test_one_pass_rebuild_of_every_projection_equals_their_rebuilds_one_by_one(
     assert {f.projection.name: live_tables(f) for f in together} == expected
 
 
+def test_a_position_aside_moved_during_a_one_pass_rebuild_drops_the_batch_folded_on_it(
+    ledger: Ledger, clock: Clock
+) -> None:
+    """While a batch is written, the next is folded from the rows kept in memory. When
+    another writer moves a position aside between two batches (here: the rebuild's own
+    tables caught up by a follower, from the database), the next write finds it moved,
+    writes nothing, and the rebuild goes on from the database's positions: the tables are
+    those of rebuilding one by one, each event counted once."""
+    scenario(ledger, clock)
+    more_scenario(ledger, clock)
+    end = ledger.last_position()
+    one_by_one = followers(ledger, batch_size=7)
+    for follower in one_by_one:
+        assert follower.rebuild() == end
+    expected = {f.projection.name: live_tables(f) for f in one_by_one}
+
+    together = followers(ledger, batch_size=7)
+    balances = by_name(together)["balances"]
+    work = f"balances{REBUILD}"
+    moved: list[int] = []
+
+    def move_balances_aside(progress: Progress) -> None:
+        if not moved and progress.position < end - 20:
+            moved.append(balances.catch_up(suffix=REBUILD, name=work, stop=progress.position + 9))
+
+    assert rebuild(together, move_balances_aside) == dict.fromkeys(expected, end)
+    assert moved and moved[0] > 0
+    assert {f.projection.name: live_tables(f) for f in together} == expected
+    assert_counted_once(ledger, together)
+
+
 def test_a_rebuild_collects_garbage_less_often_and_restores_the_collector(
     ledger: Ledger, clock: Clock
 ) -> None:

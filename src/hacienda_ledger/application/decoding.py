@@ -109,13 +109,28 @@ class EventDecoder:
 
     def _object(self, obj: dict[str, Any]) -> Any:
         """What the transcoder's object hook makes of a parsed JSON object (and of every
-        object and array inside it, innermost first)."""
+        object and array inside it, innermost first). A wrapped value written as text (the
+        most frequent: ids, times, dates, decimals) is decoded in place, without a call."""
         if len(obj) == 2 and "_type_" in obj and "_data_" in obj:
             return self._wrapped(obj["_type_"], obj["_data_"])
         for key, value in obj.items():
             kind = type(value)
             if kind is dict:
-                obj[key] = self._object(value)
+                if len(value) == 2 and "_type_" in value and "_data_" in value:
+                    name, data = value["_type_"], value["_data_"]
+                    if type(data) is str:
+                        cache = self._kept.get(name)
+                        if cache is None:
+                            obj[key] = self._decoders[name](data)
+                            continue
+                        found = cache.get(data)
+                        if found is None:
+                            found = self._wrapped(name, data)
+                        obj[key] = found
+                        continue
+                    obj[key] = self._wrapped(name, data)
+                else:
+                    obj[key] = self._object(value)
             elif kind is list:
                 obj[key] = self._array(value)
         return obj

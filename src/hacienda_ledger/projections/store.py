@@ -372,6 +372,11 @@ class KnownRows:
         self.complete = set(self.rows)
         self.used: set[str] = set()
 
+    @property
+    def all_complete(self) -> bool:
+        """Whether every table is complete (a fold then reads nothing from the database)."""
+        return len(self.complete) == len(self.rows)
+
     def lookup(self, table: str, key: Key) -> tuple[bool, Row | None]:
         """(known, row): a row (or None, no row) when known, else (False, None)."""
         self.used.add(table)
@@ -439,6 +444,7 @@ class BufferedRows(MemoryRows):
         super().__init__(projection.tables)
         self.db, self.cur, self.suffix, self.known = db, cur, suffix, known
         self.read: dict[str, dict[Key, Row | None]] = {t.name: {} for t in projection.tables}
+        self._split: dict[str, tuple[list[Row], list[tuple[Key, Row | None]]]] | None = None
 
     def get(self, table: str, key: Key) -> Row | None:
         if key in self.data[table]:
@@ -454,14 +460,32 @@ class BufferedRows(MemoryRows):
                 )
         return dict(row) if row is not None else None
 
+    def split(self) -> None:
+        """Tell the batch's new rows apart (``flush``) from what is kept now: a rebuild
+        calls it before keeping the batch's rows, to write the batch meanwhile."""
+        self._split = {
+            name: self._new_and_rest(name, list(self.data[name].items())) for name in self.tables
+        }
+
+    def _new_and_rest(
+        self, name: str, changes: list[tuple[Key, Row | None]]
+    ) -> tuple[list[Row], list[tuple[Key, Row | None]]]:
+        """(Rows of keys the fresh tables surely do not hold yet, the other changes), when
+        there are enough changes to copy; else (none, every change)."""
+        if self.known is None or len(changes) < COPY_FROM or not self.known.complete:
+            return [], changes
+        return self.known.split_new(name, changes)
+
     def flush(self) -> None:
         """Write the batch's changes; in a rebuild, many rows of keys its fresh tables surely
         do not hold yet are copied in without an upsert (``ProjectionDatabase.copy_new``)."""
         for name, spec in self.tables.items():
-            changes = list(self.data[name].items())
-            if self.known is not None and len(changes) >= COPY_FROM and self.known.complete:
-                new, rest = self.known.split_new(name, changes)
-                if self.db.copy_new(self.cur, spec, new, name + self.suffix):
-                    changes = rest
+            if self._split is not None:
+                new, changes = self._split[name]
+            else:
+                new, changes = self._new_and_rest(name, list(self.data[name].items()))
+            if self.db.copy_new(self.cur, spec, new, name + self.suffix):
+                new = []
+            changes = changes + [(spec.key_of(r), r) for r in new]
             if changes:
                 self.db.write(self.cur, spec, changes, name + self.suffix)
