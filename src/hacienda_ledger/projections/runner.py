@@ -45,6 +45,11 @@ class EventSource(Protocol):
 
     def decode(self, notification: Any) -> Any: ...
 
+    def decode_once(self, notification: Any) -> Any:
+        """Decode a notification no reader will ask for again (a rebuild's one pass): nothing
+        is kept of it for other followers."""
+        ...
+
     def max_position(self) -> int: ...
 
 
@@ -413,7 +418,7 @@ def _fold_all(  # noqa: PLR0917 (the batch's inputs, all needed)
             if notification.id <= after or (wanted and notification.topic not in wanted):
                 continue
             if event is None:
-                event = source.decode(notification)
+                event = source.decode_once(notification)
             apply(event, notification.id, rows)
     full = len(batch) == limit
     new_position = batch[-1].id if full else ceiling
