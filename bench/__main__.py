@@ -23,6 +23,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", type=int, default=8, help="http: concurrent clients")
     parser.add_argument("--aires", type=int, default=5, help="replay: aires generated")
     parser.add_argument("--years", type=int, default=5, help="replay: years generated")
+    parser.add_argument(
+        "--replay-only",
+        default="",
+        choices=["", "rebuild"],
+        help="replay: measure only the rebuild (and its baseline)",
+    )
     parser.add_argument("--report-aires", type=int, default=250, help="reports: aires generated")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--rounds", type=int, default=3)
@@ -38,7 +44,9 @@ def main(argv: list[str] | None = None) -> int:
         elif which == "http":
             out = http.run(args.requests, args.rounds, args.clients, args.postgres)
         elif which == "replay":
-            out = replay.run(args.aires, args.years, args.seed, args.rounds, args.postgres)
+            out = replay.run(
+                args.aires, args.years, args.seed, args.rounds, args.postgres, only=args.replay_only
+            )
         else:
             out = reports.run(args.report_aires, args.seed, args.postgres)
         for line in out:

@@ -2,6 +2,7 @@
 baseline measured in the same run on the same rows.
 
     .venv/bin/python -m bench replay [--aires N] [--years Y] [--seed S] [--postgres URL]
+                                     [--replay-only rebuild]
 
 - **rebuild**: events of the stream ÷ seconds to rebuild every projection from zero, against
   a raw ``SELECT`` of the same rows (pages of 2,000 by position) plus ``json.loads`` of each
@@ -14,7 +15,8 @@ baseline measured in the same run on the same rows.
   that register's rows.
 
 The data is generated once per backend by the generator's bulk path (seeded: the same
-world every run). Rates are medians of ``--rounds`` rounds.
+world every run). Rates are medians of ``--rounds`` rounds. ``--replay-only rebuild`` measures
+the rebuild and its baseline alone (to iterate on it; the default runs all three).
 """
 
 from __future__ import annotations
@@ -123,7 +125,9 @@ def _verify_all(ledger: Ledger, registers: list[UUID]) -> int:
     return n
 
 
-def _measure(settings: Settings, aires: int, years: int, seed: int, rounds: int) -> list[str]:
+def _measure(
+    settings: Settings, aires: int, years: int, seed: int, rounds: int, *, only: str = ""
+) -> list[str]:
     summary = generate(settings, aires=aires, years=years, seed=seed, start_year=2020)
     ledger = Ledger(settings)
     raw = Raw(settings)
@@ -141,6 +145,8 @@ def _measure(settings: Settings, aires: int, years: int, seed: int, rounds: int)
             rebuild.append(n / s)
             n, s = _timed(raw.select_and_decode)
             select.append(n / s)
+            if only == "rebuild":
+                continue
             ledger.verified = VerifiedPrefixes()  # cold: nothing vouched for yet
             n, s = _timed(lambda: _verify_all(ledger, registers))
             verify.append(n / s)
@@ -149,6 +155,8 @@ def _measure(settings: Settings, aires: int, years: int, seed: int, rounds: int)
             n, s = _timed(lambda: raw.select_and_hash(registers))
             hashed.append(n / s)
         lines.append(_rate_line("rebuild (all projections)", rebuild, select, "select+json"))
+        if only == "rebuild":
+            return lines
         lines.append(_rate_line("verify (every register)", verify, hashed, "select+sha256"))
         lines.append(_rate_line("verify again (checkpoints)", warm, hashed, "select+sha256"))
 
@@ -190,15 +198,17 @@ def _rate_line(name: str, ours: list[float], base: list[float], label: str) -> s
     return f"  {name:28} {a:9,.0f} ev/s   {label} {b:9,.0f} rows/s   ratio {a / b:5.2f}"
 
 
-def run(aires: int, years: int, seed: int, rounds: int, postgres: str) -> list[str]:
+def run(
+    aires: int, years: int, seed: int, rounds: int, postgres: str, *, only: str = ""
+) -> list[str]:
     lines = [
         f"replay benchmarks, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, medians of {rounds} rounds"
     ]
     with tempfile.TemporaryDirectory() as tmp:
         lines.append("sqlite")
         settings = Settings(database_url=f"sqlite:///{Path(tmp) / 'replay.sqlite3'}")
-        lines += _measure(settings, aires, years, seed, rounds)
+        lines += _measure(settings, aires, years, seed, rounds, only=only)
     with scratch_postgres(postgres) as url:
         lines.append("postgresql")
-        lines += _measure(Settings(database_url=url), aires, years, seed, rounds)
+        lines += _measure(Settings(database_url=url), aires, years, seed, rounds, only=only)
     return lines

@@ -11,7 +11,9 @@ import pytest
 
 from hacienda_ledger.aggregates.household import Household
 from hacienda_ledger.application import Ledger
+from hacienda_ledger.application.decoding import EventDecoder
 from hacienda_ledger.application.projecting import followers
+from hacienda_ledger.projections.runner import rebuild
 from tests.conftest import Site
 
 
@@ -24,14 +26,14 @@ def test_each_event_is_decoded_once_for_every_follower(
     )
     decoded: Counter[int] = Counter()
     topics: dict[int, str] = {}
-    decode = ledger.mapper.to_domain_event
+    decode = EventDecoder.__call__
 
-    def counting(stored: Any) -> Any:
+    def counting(self: EventDecoder, stored: Any) -> Any:
         decoded[stored.id] += 1
         topics[stored.id] = stored.topic
-        return decode(stored)
+        return decode(self, stored)
 
-    monkeypatch.setattr(ledger.mapper, "to_domain_event", counting)
+    monkeypatch.setattr(EventDecoder, "__call__", counting)
     chosen = followers(ledger)
     for follower in chosen:
         follower.catch_up()
@@ -52,3 +54,26 @@ def test_each_event_is_decoded_once_for_every_follower(
     source.decode(first)
     source.decode(first)
     assert decoded[first.id] == 2
+
+
+def test_a_rebuild_decodes_every_event_once_and_keeps_none(
+    ledger: Ledger, site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A rebuild's one pass decodes each event once for all projections; it keeps none
+    for other followers (they would never ask: keeping them only held them in memory)."""
+    stay = site.arrive()
+    ledger.post_receipt(
+        site.register_id, stay_id=stay, method="cash", lines=[("deposit", 15000)], actor="c"
+    )
+    decoded: Counter[int] = Counter()
+    decode = EventDecoder.__call__
+
+    def counting(self: EventDecoder, stored: Any) -> Any:
+        decoded[stored.id] += 1
+        return decode(self, stored)
+
+    monkeypatch.setattr(EventDecoder, "__call__", counting)
+    chosen = followers(ledger)
+    rebuild(chosen)
+    assert decoded and all(n == 1 for n in decoded.values()), decoded
+    assert not chosen[0].source._decoded  # type: ignore[attr-defined]

@@ -10,6 +10,7 @@ over every event: three ways to the same rows.
 from __future__ import annotations
 
 import csv
+import gc
 import io
 import os
 import random
@@ -29,6 +30,7 @@ from typing import Any, cast
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 import hypothesis
+import psycopg
 import pytest
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given
@@ -50,6 +52,7 @@ from hacienda_ledger.application.projecting import (
 from hacienda_ledger.projections.base import Key, Row, table
 from hacienda_ledger.projections.runner import (
     REBUILD,
+    REBUILD_GC_THRESHOLD,
     Follower,
     Progress,
     Runner,
@@ -370,6 +373,84 @@ def test_one_pass_rebuild_of_every_projection_equals_their_rebuilds_one_by_one(
     for follower, work in works:
         assert follower._swap(work) == end
     assert {f.projection.name: live_tables(f) for f in together} == expected
+
+
+def test_a_position_aside_moved_during_a_one_pass_rebuild_drops_the_batch_folded_on_it(
+    ledger: Ledger, clock: Clock
+) -> None:
+    """While a batch is written, the next is folded from the rows kept in memory. When
+    another writer moves a position aside between two batches (here: the rebuild's own
+    tables caught up by a follower, from the database), the next write finds it moved,
+    writes nothing, and the rebuild goes on from the database's positions: the tables are
+    those of rebuilding one by one, each event counted once."""
+    scenario(ledger, clock)
+    more_scenario(ledger, clock)
+    end = ledger.last_position()
+    one_by_one = followers(ledger, batch_size=7)
+    for follower in one_by_one:
+        assert follower.rebuild() == end
+    expected = {f.projection.name: live_tables(f) for f in one_by_one}
+
+    together = followers(ledger, batch_size=7)
+    balances = by_name(together)["balances"]
+    work = f"balances{REBUILD}"
+    moved: list[int] = []
+
+    def move_balances_aside(progress: Progress) -> None:
+        if not moved and progress.position < end - 20:
+            moved.append(balances.catch_up(suffix=REBUILD, name=work, stop=progress.position + 9))
+
+    assert rebuild(together, move_balances_aside) == dict.fromkeys(expected, end)
+    assert moved and moved[0] > 0
+    assert {f.projection.name: live_tables(f) for f in together} == expected
+    assert_counted_once(ledger, together)
+
+
+def test_a_rebuild_collects_garbage_less_often_and_restores_the_collector(
+    ledger: Ledger, clock: Clock
+) -> None:
+    """While ``rebuild`` runs, the young generation is collected every 100,000 allocations
+    (not 700); the thresholds are restored afterwards, and a process tuned higher keeps its
+    own."""
+    scenario(ledger, clock)
+    before = gc.get_threshold()
+    seen: list[int] = []
+    try:
+        for start in (700, 200_000):
+            gc.set_threshold(start, *before[1:])
+            seen.clear()
+            rebuild(followers(ledger, batch_size=7), lambda _: seen.append(gc.get_threshold()[0]))
+            assert seen and set(seen) == {max(start, REBUILD_GC_THRESHOLD)}
+            assert gc.get_threshold() == (start, *before[1:])
+    finally:
+        gc.set_threshold(*before)
+
+
+def test_rows_copied_as_new_read_back_the_same_and_never_overwrite(ledger: Ledger) -> None:
+    """``copy_new`` (PostgreSQL, enough rows of exact types) writes rows by COPY straight into
+    the table; a key already there fails instead of being overwritten. Too few rows, values
+    of another type (an int in a decimal column), or SQLite: nothing written, False."""
+    db = projection_database(ledger)
+    spec = table("copied_rows", ("k",), k="int", t="text", d="decimal", day="date", n="int")
+    rows = [
+        {"k": i, "t": f"t{i}", "d": Decimal(i) / 4, "day": date(2024, 1, 1 + i % 28), "n": None}
+        for i in range(COPY_FROM)
+    ]
+    postgres = db.dialect == "postgres"
+    with db.transaction() as cur:
+        db.drop(cur, spec.name)
+        db.create(cur, spec)
+        assert not db.copy_new(cur, spec, rows[:-1])
+        assert not db.copy_new(cur, spec, [{**r, "d": 1} for r in rows])
+        assert db.copy_new(cur, spec, rows) == postgres
+        assert db.select(cur, spec) == (rows if postgres else [])
+    if postgres:
+        with pytest.raises(psycopg.errors.UniqueViolation), db.transaction() as cur:
+            db.copy_new(cur, spec, [{**r, "t": "again"} for r in rows])
+        with db.transaction() as cur:
+            assert db.select(cur, spec) == rows
+    with db.transaction() as cur:
+        db.drop(cur, spec.name)
 
 
 def test_rows_written_in_one_statement_or_many_read_back_the_same(ledger: Ledger) -> None:

@@ -3,9 +3,12 @@ event kind they read, folded into MemoryRows, gives the rows a Trésorerie expec
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from uuid import uuid4
+
+import hypothesis
+from hypothesis import strategies as st
 
 from hacienda_ledger.aggregates.register import CashRegister, ReceiptLine
 from hacienda_ledger.aggregates.stay import Stay
@@ -225,3 +228,19 @@ def test_daily_and_monthly_summaries_of_the_journal() -> None:
     assert {k: v for k, v in month.items() if k != "period"} == {
         k: v for k, v in day.items() if k != "period"
     }
+
+
+@hypothesis.given(
+    st.datetimes(
+        min_value=datetime(2, 1, 2),
+        max_value=datetime(9998, 12, 30),
+        timezones=st.sampled_from(
+            [UTC, timezone(timedelta(hours=2)), timezone(-timedelta(hours=9, minutes=30))]
+        ),
+    )
+)
+def test_instant_is_the_utc_text_strftime_writes(moment: datetime) -> None:
+    """``instant`` (written by isoformat) is exactly ``%Y-%m-%dT%H:%M:%S.%fZ`` of the UTC time,
+    microseconds or not, any offset, any year."""
+    expected = moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    assert instant.__wrapped__(moment) == expected

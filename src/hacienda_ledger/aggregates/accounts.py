@@ -24,12 +24,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 from uuid import UUID
 
 from hacienda_ledger.aggregates.register import CashRegister, ReceiptLine
 from hacienda_ledger.aggregates.stay import Stay
 from hacienda_ledger.aggregates.values import PaymentMethod, RevenueType, WithholdingReason
+
+_named = lru_cache(maxsize=16_384)
+"""Account names are pure functions of ids: remembered, as a stream names the same accounts
+over and over (formatting a UUID is most of building the name)."""
 
 
 @dataclass(frozen=True)
@@ -38,30 +43,37 @@ class Posting:
     amount_cents: int  # debit > 0, credit < 0
 
 
+@_named
 def receivable(stay_id: UUID) -> str:
     return f"receivable/{stay_id}"
 
 
+@_named
 def revenue(aire_id: UUID, revenue_type: str) -> str:
     return f"revenue/{aire_id}/{revenue_type}"
 
 
+@_named
 def cash(register_id: UUID, method: str) -> str:
     return f"cash/{register_id}/{method}"
 
 
+@_named
 def float_account(register_id: UUID) -> str:
     return f"float/{register_id}"
 
 
+@_named
 def deposits(stay_id: UUID) -> str:
     return f"deposits/{stay_id}"
 
 
+@_named
 def remitted(register_id: UUID) -> str:
     return f"remitted/{register_id}"
 
 
+@_named
 def over_short(register_id: UUID) -> str:
     return f"over_short/{register_id}"
 
@@ -82,12 +94,14 @@ def _receipt_credits(
     return credits
 
 
-def entry_for(event: Any) -> tuple[Posting, ...]:
-    """The balanced journal entry of one event (empty for non-financial events)."""
+def entry_lines(event: Any) -> list[tuple[str, int]]:
+    """The postings of ``entry_for(event)`` as (account, amount) pairs, in the same order
+    (what a projection folds: no ``Posting`` object per line)."""
     postings: list[tuple[str, int]] = []
     if isinstance(event, Stay.ChargesAssessed):
+        owed = receivable(event.originator_id)
         for line in event.lines:
-            postings.append((receivable(event.originator_id), line.amount_cents))
+            postings.append((owed, line.amount_cents))
             postings.append((revenue(event.aire_id, line.revenue_type), -line.amount_cents))
     elif isinstance(event, CashRegister.Opened):
         if event.float_cents:
@@ -119,7 +133,12 @@ def entry_for(event: Any) -> tuple[Posting, ...]:
     elif isinstance(event, CashRegister.CashShort):
         postings.append((over_short(event.originator_id), event.amount_cents))
         postings.append((cash(event.originator_id, PaymentMethod.CASH.value), -event.amount_cents))
-    return tuple(Posting(account, amount) for account, amount in postings if amount)
+    return [(account, amount) for account, amount in postings if amount]
+
+
+def entry_for(event: Any) -> tuple[Posting, ...]:
+    """The balanced journal entry of one event (empty for non-financial events)."""
+    return tuple(Posting(account, amount) for account, amount in entry_lines(event))
 
 
 def apply_entry(balances: dict[str, int], entry: Iterable[Posting]) -> dict[str, int]:

@@ -14,6 +14,7 @@ from typing import Any
 from uuid import UUID
 
 from hacienda_ledger.aggregates.household import Household
+from hacienda_ledger.application.decoding import EventDecoder
 from hacienda_ledger.application.ledger import Ledger
 from hacienda_ledger.projections.balances import BalancesProjection, instant
 from hacienda_ledger.projections.base import Projection, Row
@@ -47,11 +48,14 @@ class LedgerSource:
     (a receipt by the balances, the cash journal, the revenue...): the last ``cache_size``
     events decoded are kept, so that each is decoded once. Events are immutable, and the
     same position always decodes to the same event — except household events, whose
-    personal fields read as erased once the key is gone: those are never kept."""
+    personal fields read as erased once the key is gone: those are never kept.
+    Events are decoded by ``EventDecoder`` (orjson where only the transcoder applies, the
+    library's mapper otherwise: household events always go through the mapper)."""
 
     def __init__(self, ledger: Ledger, cache_size: int = 4096) -> None:
         self.ledger = ledger
         self.cache_size = cache_size
+        self.decoder = EventDecoder(ledger.mapper)
         self._decoded: OrderedDict[int, Any] = OrderedDict()
         self._guard = threading.Lock()
 
@@ -64,13 +68,18 @@ class LedgerSource:
             event = self._decoded.get(position)
         if event is not None:
             return event
-        event = self.ledger.mapper.to_domain_event(notification)
+        event = self.decoder(notification)
         if not notification.topic.startswith(_SEALED_PREFIX):
             with self._guard:
                 self._decoded[position] = event
                 if len(self._decoded) > self.cache_size:
                     self._decoded.popitem(last=False)
         return event
+
+    def decode_once(self, notification: Any) -> Any:
+        """A rebuild decodes each event once for all its projections: keeping it for other
+        followers would only keep it alive (measured: a tenth more CPU for the rebuild)."""
+        return self.decoder(notification)
 
     def max_position(self) -> int:
         return self.ledger.last_position()

@@ -80,7 +80,7 @@ class DataclassAsDict(Transcoding):
         return {name: getattr(obj, name) for name in self._names}
 
     def decode(self, data: dict[str, Any]) -> Any:
-        return self.type(**{k: _tuples(v) for k, v in data.items()})
+        return self.type(**{k: _tuples(v) if type(v) is list else v for k, v in data.items()})
 
 
 def register_value_types(transcoder: JSONTranscoder) -> None:

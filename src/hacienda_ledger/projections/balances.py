@@ -1,9 +1,9 @@
 """Balances of every account of the chart, and the postings behind them (for "as of").
 
-Each financial event's journal entry (``aggregates.accounts.entry_for``) becomes postings
-numbered by stream position; ``balances`` is their running sum per account. A balance as of
-an instant is the sum of the postings recorded up to it. ``stays`` links a stay to its
-household and aire, for receivables per household.
+Each financial event's journal entry (``aggregates.accounts.entry_for``, as pairs:
+``entry_lines``) becomes postings numbered by stream position; ``balances`` is their running
+sum per account. A balance as of an instant is the sum of the postings recorded up to it.
+``stays`` links a stay to its household and aire, for receivables per household.
 """
 
 from __future__ import annotations
@@ -12,11 +12,11 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
-from hacienda_ledger.aggregates.accounts import entry_for
+from hacienda_ledger.aggregates.accounts import entry_lines
 from hacienda_ledger.aggregates.integrity import topic_of
 from hacienda_ledger.aggregates.register import CashRegister
 from hacienda_ledger.aggregates.stay import Stay
-from hacienda_ledger.projections.base import Projection, Rows, paris_day, table
+from hacienda_ledger.projections.base import Projection, Row, Rows, paris_day, table
 
 FINANCIAL = (
     Stay.ChargesAssessed,
@@ -33,8 +33,13 @@ FINANCIAL = (
 
 @lru_cache(maxsize=4096)
 def instant(moment: datetime) -> str:
-    """A recorded time as fixed-width UTC text, so that text order is time order."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """A recorded time as fixed-width UTC text, so that text order is time order
+    (``%Y-%m-%dT%H:%M:%S.%fZ``, written by ``isoformat``, several times faster than
+    ``strftime``; years before 1000, which ``isoformat`` pads, by ``strftime``)."""
+    utc = moment.astimezone(UTC)
+    if utc.year < 1000:
+        return utc.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return utc.isoformat(timespec="microseconds")[:-6] + "Z"
 
 
 class BalancesProjection(Projection):
@@ -68,33 +73,33 @@ class BalancesProjection(Projection):
                 },
             )
             return
-        postings = entry_for(event)
+        postings = entry_lines(event)
         if not postings:
             return
         recorded_at, day = instant(event.timestamp), paris_day(event.timestamp)
         totals: dict[str, int] = {}  # the event's amount per account, in posting order
-        for seq, posting in enumerate(postings):
+        for seq, (account, amount) in enumerate(postings):
             rows.put(
                 "postings",
                 {
                     "position": position,
                     "seq": seq,
-                    "account": posting.account,
-                    "amount_cents": posting.amount_cents,
+                    "account": account,
+                    "amount_cents": amount,
                     "recorded_at": recorded_at,
                     "day": day,
                 },
             )
-            totals[posting.account] = totals.get(posting.account, 0) + posting.amount_cents
+            totals[account] = totals.get(account, 0) + amount
         for account, amount in totals.items():
             current = rows.get("balances", (account,))
-            kind, _, scope = account.partition("/")
-            rows.put(
-                "balances",
-                {
-                    "account": account,
-                    "kind": kind,
-                    "scope": scope.split("/")[0],
-                    "balance_cents": (current["balance_cents"] if current else 0) + amount,
-                },
-            )
+            if current is None:
+                current = _new_balance(account)
+            current["balance_cents"] += amount
+            rows.put("balances", current)
+
+
+def _new_balance(account: str) -> Row:
+    """A balance row at zero: the account's kind and first scope come from its name."""
+    kind, _, scope = account.partition("/")
+    return {"account": account, "kind": kind, "scope": scope.split("/")[0], "balance_cents": 0}

@@ -12,7 +12,7 @@ declares which (``Column.type``), so that SQLite and PostgreSQL store and return
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -47,6 +47,14 @@ class Table:
     @cached_property
     def _key_getter(self) -> itemgetter[Any]:
         return itemgetter(*self.key)
+
+    @cached_property
+    def values_getter(self) -> Callable[[Row], tuple[Any, ...]]:
+        """A row's values as a tuple, in column order."""
+        if len(self.columns) == 1:
+            name = self.columns[0].name
+            return lambda row: (row[name],)
+        return itemgetter(*self.column_names)
 
     @cached_property
     def column_names(self) -> tuple[str, ...]:
@@ -102,7 +110,12 @@ class MemoryRows:
         return dict(row) if row is not None else None
 
     def put(self, table: str, row: Row) -> None:
+        """Keep a copy of the row (the fold may reuse its dict), of the table's columns only.
+        A row of exactly the table's columns, as folds build them, is copied whole."""
         spec = self.tables[table]
+        if row.keys() == spec.column_set:
+            self.data[table][spec.key_of(row)] = dict(row)
+            return
         if not spec.column_set <= row.keys():
             missing = spec.column_set - row.keys()
             raise KeyError(f"{table}: missing columns {sorted(missing)}")

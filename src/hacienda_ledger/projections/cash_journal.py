@@ -26,6 +26,7 @@ from hacienda_ledger.projections.base import ColumnType, Projection, Row, Rows, 
 
 METHODS = tuple(m.value for m in PaymentMethod)
 BALANCE_COLUMNS: dict[str, ColumnType] = {f"balance_{m}_cents": "int" for m in METHODS}
+BALANCE_KEYS = tuple(BALANCE_COLUMNS)
 KINDS: dict[type, str] = {
     CashRegister.Opened: "opening",
     CashRegister.ReceiptIssued: "receipt",
@@ -100,7 +101,7 @@ class CashJournalProjection(Projection):
         head = rows.get("journal_heads", (register_id,)) or {
             "register_id": register_id,
             "version": 0,
-            **{f"balance_{m}_cents": 0 for m in METHODS},
+            **dict.fromkeys(BALANCE_KEYS, 0),
         }
         base: Row = {
             "register_id": register_id,
@@ -123,32 +124,33 @@ class CashJournalProjection(Projection):
         }
         lines: list[Row] = []
 
-        def balances() -> Row:
-            return {f"balance_{m}_cents": head[f"balance_{m}_cents"] for m in METHODS}
+        def line(**values: Any) -> None:
+            """A line of the event: ``base`` with ``values``, numbered, and the register's
+            balances after it (one dict per line, built once)."""
+            row = {**base, **values, "line": len(lines)}
+            for key in BALANCE_KEYS:
+                row[key] = head[key]
+            lines.append(row)
 
         def move(method: str, amount: int, **extra: Any) -> None:
             head[f"balance_{method}_cents"] += amount
-            lines.append(
-                {
-                    **base,
-                    "method": method,
-                    "amount_in_cents": max(amount, 0),
-                    "amount_out_cents": max(-amount, 0),
-                    **extra,
-                    **balances(),
-                }
+            line(
+                method=method,
+                amount_in_cents=max(amount, 0),
+                amount_out_cents=max(-amount, 0),
+                **extra,
             )
 
         if isinstance(event, CashRegister.Opened):
             move(PaymentMethod.CASH.value, event.float_cents, revenue_type="float")
         elif isinstance(event, CashRegister.ReceiptIssued | CashRegister.ReceiptCancelled):
             sign = 1 if isinstance(event, CashRegister.ReceiptIssued) else -1
-            for line in event.lines:
+            for receipt_line in event.lines:
                 move(
                     event.method,
-                    sign * line.amount_cents,
+                    sign * receipt_line.amount_cents,
                     receipt_number=event.number,
-                    revenue_type=line.revenue_type,
+                    revenue_type=receipt_line.revenue_type,
                 )
         elif isinstance(event, CashRegister.DepositRefunded):
             move(event.method, -event.amount_cents, revenue_type="deposit")
@@ -166,17 +168,15 @@ class CashJournalProjection(Projection):
         elif isinstance(event, CashRegister.CashShort):
             move(PaymentMethod.CASH.value, -event.amount_cents)
         elif isinstance(event, CashRegister.DepositWithheld):
-            lines.append({**base, "revenue_type": "deposit", **balances()})
+            line(revenue_type="deposit")
         elif isinstance(event, CashRegister.PeriodClosedEvent):
-            lines.append(
-                {**base, "perpetual_total_cents": event.perpetual_total_cents, **balances()}
-            )
+            line(perpetual_total_cents=event.perpetual_total_cents)
         else:
-            lines.append({**base, **balances()})
+            line()
         self._deposits(event, register_id, base["day"], rows)
         head["version"] = event.originator_version
-        for n, row in enumerate(lines):
-            rows.put("cash_journal", {**row, "line": n})
+        for row in lines:
+            rows.put("cash_journal", row)
         rows.put("journal_heads", head)
 
     @staticmethod

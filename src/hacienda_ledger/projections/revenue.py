@@ -70,10 +70,11 @@ class RevenueProjection(Projection):
         by_type: dict[str, int] = {}
         for line in event.lines:
             by_type[line.revenue_type] = by_type.get(line.revenue_type, 0) + line.amount_cents
+        aire_id = str(event.aire_id)
         for revenue_type, amount in sorted(by_type.items()):
-            key = (str(event.aire_id), month, revenue_type, event.method)
+            key = (aire_id, month, revenue_type, event.method)
             row = rows.get(REVENUE, key) or {
-                "aire_id": key[0],
+                "aire_id": aire_id,
                 "month": month,
                 "revenue_type": revenue_type,
                 "method": event.method,

@@ -11,10 +11,12 @@ locks the events table on PostgreSQL, and SQLite has one writer).
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
-from collections.abc import Callable, Sequence
-from contextlib import AbstractContextManager, nullcontext, suppress
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -42,6 +44,11 @@ class EventSource(Protocol):
     def select(self, start: int, limit: int, topics: Sequence[str]) -> Sequence[Any]: ...
 
     def decode(self, notification: Any) -> Any: ...
+
+    def decode_once(self, notification: Any) -> Any:
+        """Decode a notification no reader will ask for again (a rebuild's one pass): nothing
+        is kept of it for other followers."""
+        ...
 
     def max_position(self) -> int: ...
 
@@ -260,24 +267,109 @@ def rebuild(
     db, source = chosen[0].db, chosen[0].source
     if any(f.db is not db or f.source is not source for f in chosen):
         raise ValueError("the followers of one rebuild share one database and one source")
+    with fewer_collections():
+        return _rebuild(chosen, on_batch, batch_size=batch_size, known_limit=known_limit)
+
+
+def _rebuild(
+    chosen: Sequence[Follower],
+    on_batch: Callable[[Progress], None] | None,
+    *,
+    batch_size: int | None,
+    known_limit: int,
+) -> dict[str, int]:
+    """The batches of a rebuild, each folded while the one before it is written.
+
+    A writer thread writes batch k (its rows and positions, in one transaction) while this
+    thread reads, decodes and folds batch k + 1 from the rows kept in memory, which already
+    hold batch k's. A batch is written only if every position aside is still the one it was
+    folded from (locked, then compared): otherwise (another writer moved one) nothing kept is
+    trusted, the batch folded meanwhile is dropped, and the rebuild goes on from the
+    positions in the database. When a table is only partly kept in memory (more rows than
+    ``known_limit``), its reads go to the database: the next batch is then folded only once
+    the one before it is written."""
+    db, source = chosen[0].db, chosen[0].source
     works = [(f, f._fresh_tables(REBUILD)) for f in chosen]
     known = {work: KnownRows(f.projection.tables, known_limit) for f, work in works}
     limit = batch_size or max(f.batch_size for f in chosen)
-    while True:
-        try:
-            with db.connect() as conn, db.transaction(conn) as cur:
-                progress, written = _step_all(db, source, cur, works, limit, known=known)
-        except PositionMoved:  # another writer moved a position aside: trust no row kept
-            for rows in known.values():
-                rows.forget()
-            continue
-        for work, batch in written.items():
-            known[work].commit(batch, progress.position)
-        if on_batch is not None and progress.events:
-            on_batch(progress)
-        if not progress.more:
-            break
+    with db.connect() as reader, ThreadPoolExecutor(1, "rebuild-writer") as writer:
+        if db.dialect == "postgres":
+            reader.autocommit = True  # reads only; no transaction left open on the tables
+        reads = reader.cursor()
+        pending: tuple[Future[None], Progress] | None = None
+        starts: dict[str, int] | None = None  # positions aside once the last batch is written
+        while True:
+            if pending is not None and not all(k.all_complete for k in known.values()):
+                starts = _settled(pending, on_batch, known, starts)
+                pending = None
+            if starts is None:
+                starts = {work: db.position(reads, work) for _, work in works}
+                for work, position in starts.items():
+                    if known[work].position != position:
+                        known[work].forget()  # another writer moved it: trust no row kept
+            progress, written = _fold_all(db, source, reads, works, limit, starts, known)
+            if pending is not None:
+                if _settled(pending, on_batch, known, starts) is None:
+                    starts = pending = None
+                    continue  # the batch folded on top of it is dropped
+                pending = None
+            if not written:
+                break
+            for work, batch in written.items():
+                batch.split()  # new rows, told apart before they are kept
+                known[work].commit(batch, progress.position)  # before it is written: see above
+            future = writer.submit(_write_batch, db, None, starts, written, progress.position)
+            pending = (future, progress)
+            starts = {work: max(after, progress.position) for work, after in starts.items()}
+            if not progress.more:
+                starts = _settled(pending, on_batch, known, starts)
+                pending = None
+                if starts is not None:
+                    break
     return {f.projection.name: f._swap(work, on_batch) for f, work in works}
+
+
+def _settled(
+    pending: tuple[Future[None], Progress],
+    on_batch: Callable[[Progress], None] | None,
+    known: dict[str, KnownRows],
+    starts: dict[str, int] | None,
+) -> dict[str, int] | None:
+    """Wait for a batch's write. Once written (and reported), the positions aside are still
+    ``starts``; when a position aside had moved (nothing written), nothing kept is trusted
+    and they are unknown (None). Any other error is raised."""
+    future, progress = pending
+    try:
+        future.result()
+    except PositionMoved:
+        for rows in known.values():
+            rows.forget()
+        return None
+    if on_batch is not None and progress.events:
+        on_batch(progress)
+    return starts
+
+
+REBUILD_GC_THRESHOLD = 100_000
+
+
+@contextmanager
+def fewer_collections(threshold: int = REBUILD_GC_THRESHOLD) -> Iterator[None]:
+    """Run the young generation's collection every ``threshold`` allocations, not 700, for
+    the time of a rebuild, then restore the collector's thresholds.
+
+    A rebuild allocates millions of small objects (events, rows) that refcounting frees or
+    that it keeps (rows across batches), none in cycles: by default the cyclic collector ran
+    some 650 times per 30,000 events, rescanning the rows kept, a fifth of the rebuild's
+    CPU (measured, issue 6). A process already tuned higher (a served one), or whose
+    collector is off, is left as it is."""
+    before = gc.get_threshold()
+    if 0 < before[0] < threshold:
+        gc.set_threshold(threshold, *before[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
 
 
 def _step_all(
@@ -296,6 +388,24 @@ def _step_all(
     for work, position in starts.items():
         if known is not None and known[work].position != position:
             known[work].forget()  # another writer moved it: trust no row kept
+    progress, written = _fold_all(db, source, cur, works, limit, starts, known)
+    _write_batch(db, cur, starts, written, progress.position)
+    return progress, written
+
+
+def _fold_all(  # noqa: PLR0917 (the batch's inputs, all needed)
+    db: ProjectionDatabase,
+    source: EventSource,
+    cur: Any,
+    works: Sequence[tuple[Follower, str]],
+    limit: int,
+    starts: dict[str, int],
+    known: dict[str, KnownRows] | None,
+) -> tuple[Progress, dict[str, BufferedRows]]:
+    """Read and fold the next batch after the positions aside ``starts`` (each notification
+    decoded once, folded by every projection that reads it and has not yet); rows the folds
+    read and do not hold come from ``cur``. Returns the progress and each projection's rows
+    (by name aside; none when the stream has nothing after the positions)."""
     start = min(starts.values())
     ceiling = source.max_position()
     if start >= ceiling:
@@ -316,17 +426,37 @@ def _step_all(
             if notification.id <= after or (wanted and notification.topic not in wanted):
                 continue
             if event is None:
-                event = source.decode(notification)
+                event = source.decode_once(notification)
             apply(event, notification.id, rows)
     full = len(batch) == limit
     new_position = batch[-1].id if full else ceiling
-    written = {}
-    for (_, work), (_, _, after, rows) in zip(works, folds, strict=True):
-        rows.flush()
-        if after < new_position:
-            db.advance(cur, work, after, new_position)
-        written[work] = rows
+    written = {work: rows for (_, work), (_, _, _, rows) in zip(works, folds, strict=True)}
     return Progress(new_position, len(batch), more=full), written
+
+
+def _write_batch(
+    db: ProjectionDatabase,
+    cur: Any,
+    starts: dict[str, int],
+    written: dict[str, BufferedRows],
+    position: int,
+) -> None:
+    """Write a folded batch: every projection's rows, and its position aside moved from
+    where the batch was folded (``starts``) to ``position``. With no cursor (the rebuild's
+    writer thread), in a transaction of its own that first locks every position aside and
+    finds it unmoved (else ``PositionMoved``, nothing written)."""
+    if cur is None:
+        with db.connect() as conn, db.transaction(conn) as own:
+            for work, after in starts.items():
+                if db.position(own, work, lock=True) != after:
+                    raise PositionMoved(work)
+            _write_batch(db, own, starts, written, position)
+        return
+    for work, rows in written.items():
+        rows.cur = cur
+        rows.flush()
+        if starts[work] < position:
+            db.advance(cur, work, starts[work], position)
 
 
 class Runner:

@@ -276,6 +276,28 @@ class ProjectionDatabase:
                     self._parameters(spec, columns),
                 )
 
+    def copy_new(self, cur: Any, spec: Table, rows: Sequence[Row], name: str | None = None) -> bool:
+        """Write rows whose keys the table does not hold (a rebuild's fresh tables, keys it
+        never wrote) by binary COPY straight into the table, when there are enough of them
+        (PostgreSQL): no stage and no upsert; a key that was there after all fails the
+        batch, it is never overwritten. False, and nothing written, otherwise."""
+        if self.dialect != "postgres" or len(rows) < COPY_FROM:
+            return False
+        values = list(map(spec.values_getter, rows))  # each row as a tuple, in column order
+        kinds = [set(map(type, column)) for column in zip(*values, strict=True)]
+        if not all(
+            k <= {_PYTHON[c.type], type(None)} for k, c in zip(kinds, spec.columns, strict=True)
+        ):
+            return False
+        target = name or spec.name
+        with cur.copy(
+            f"COPY {target} ({', '.join(spec.column_names)}) FROM STDIN (FORMAT BINARY)"
+        ) as copy:
+            copy.set_types([_PG_COPY[c.type] for c in spec.columns])
+            for row in values:
+                copy.write_row(row)
+        return True
+
     def _parameters(self, spec: Table, columns: list[list[Any]]) -> list[tuple[Any, ...]]:
         """Rows as statement parameters, from their columns of values (PostgreSQL takes the
         values as they are; SQLite takes decimals as text, dates ISO, bools as ints)."""
@@ -355,6 +377,11 @@ class KnownRows:
         self.complete = set(self.rows)
         self.used: set[str] = set()
 
+    @property
+    def all_complete(self) -> bool:
+        """Whether every table is complete (a fold then reads nothing from the database)."""
+        return len(self.complete) == len(self.rows)
+
     def lookup(self, table: str, key: Key) -> tuple[bool, Row | None]:
         """(known, row): a row (or None, no row) when known, else (False, None)."""
         self.used.add(table)
@@ -362,6 +389,23 @@ class KnownRows:
         if key in rows:
             return True, rows[key]
         return table in self.complete, None
+
+    def split_new(
+        self, table: str, changes: list[tuple[Key, Row | None]]
+    ) -> tuple[list[Row], list[tuple[Key, Row | None]]]:
+        """A batch's changes of a table as (rows of keys the table surely does not hold,
+        the other changes): a complete table holds no key but those kept here."""
+        if table not in self.complete:
+            return [], changes
+        kept = self.rows[table]
+        new: list[Row] = []
+        rest: list[tuple[Key, Row | None]] = []
+        for key, row in changes:
+            if row is not None and kept.get(key) is None:
+                new.append(row)
+            else:
+                rest.append((key, row))
+        return new, rest
 
     def commit(self, batch: BufferedRows, position: int) -> None:
         self.position = position
@@ -405,6 +449,7 @@ class BufferedRows(MemoryRows):
         super().__init__(projection.tables)
         self.db, self.cur, self.suffix, self.known = db, cur, suffix, known
         self.read: dict[str, dict[Key, Row | None]] = {t.name: {} for t in projection.tables}
+        self._split: dict[str, tuple[list[Row], list[tuple[Key, Row | None]]]] | None = None
 
     def get(self, table: str, key: Key) -> Row | None:
         if key in self.data[table]:
@@ -420,8 +465,32 @@ class BufferedRows(MemoryRows):
                 )
         return dict(row) if row is not None else None
 
+    def split(self) -> None:
+        """Tell the batch's new rows apart (``flush``) from what is kept now: a rebuild
+        calls it before keeping the batch's rows, to write the batch meanwhile."""
+        self._split = {
+            name: self._new_and_rest(name, list(self.data[name].items())) for name in self.tables
+        }
+
+    def _new_and_rest(
+        self, name: str, changes: list[tuple[Key, Row | None]]
+    ) -> tuple[list[Row], list[tuple[Key, Row | None]]]:
+        """(Rows of keys the fresh tables surely do not hold yet, the other changes), when
+        there are enough changes to copy; else (none, every change)."""
+        if self.known is None or len(changes) < COPY_FROM or not self.known.complete:
+            return [], changes
+        return self.known.split_new(name, changes)
+
     def flush(self) -> None:
+        """Write the batch's changes; in a rebuild, many rows of keys its fresh tables surely
+        do not hold yet are copied in without an upsert (``ProjectionDatabase.copy_new``)."""
         for name, spec in self.tables.items():
-            changes = list(self.data[name].items())
+            if self._split is not None:
+                new, changes = self._split[name]
+            else:
+                new, changes = self._new_and_rest(name, list(self.data[name].items()))
+            if self.db.copy_new(self.cur, spec, new, name + self.suffix):
+                new = []
+            changes = changes + [(spec.key_of(r), r) for r in new]
             if changes:
                 self.db.write(self.cur, spec, changes, name + self.suffix)
