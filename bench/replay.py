@@ -6,7 +6,8 @@ baseline measured in the same run on the same rows.
 
 - **rebuild**: events of the stream ÷ seconds to rebuild every projection from zero, against
   a raw ``SELECT`` of the same rows (pages of 2,000 by position) plus ``json.loads`` of each
-  stored state;
+  stored state; in one process, and shared between two (``rebuild_all(jobs=2)``, what
+  ``hacienda-ledger rebuild --jobs 2`` does);
 - **verify**: register events ÷ seconds to verify every register chain, against a raw
   ``SELECT`` of the same rows plus ``hashlib.sha256`` of their stored bytes;
 - **audit**: median and p99 latency of a register's history as of a random instant (what
@@ -111,8 +112,8 @@ def _timed(run: Callable[[], int]) -> tuple[int, float]:
     return n, time.perf_counter() - started
 
 
-def _rebuild_all(ledger: Ledger) -> int:
-    projecting.rebuild_all(ledger)
+def _rebuild_all(ledger: Ledger, jobs: int = 1) -> int:
+    projecting.rebuild_all(ledger, jobs=jobs)
     return ledger.last_position()
 
 
@@ -138,11 +139,13 @@ def _measure(
         "bulk path)"
     ]
     try:
-        rebuild, select = [], []
+        rebuild, shared, select = [], [], []
         verify, warm, hashed = [], [], []
         for _ in range(rounds):
             n, s = _timed(lambda: _rebuild_all(ledger))
             rebuild.append(n / s)
+            n, s = _timed(lambda: _rebuild_all(ledger, jobs=2))
+            shared.append(n / s)
             n, s = _timed(raw.select_and_decode)
             select.append(n / s)
             if only == "rebuild":
@@ -155,6 +158,7 @@ def _measure(
             n, s = _timed(lambda: raw.select_and_hash(registers))
             hashed.append(n / s)
         lines.append(_rate_line("rebuild (all projections)", rebuild, select, "select+json"))
+        lines.append(_rate_line("rebuild, 2 processes", shared, select, "select+json"))
         if only == "rebuild":
             return lines
         lines.append(_rate_line("verify (every register)", verify, hashed, "select+sha256"))

@@ -245,7 +245,7 @@ def _rebuild(args: argparse.Namespace) -> int:
                 def moved(progress: object) -> None:
                     bar.update(task, completed=getattr(progress, "position", 0))
 
-                positions = rebuild_all(ledger, chosen, moved)
+                positions = rebuild_all(ledger, chosen, moved, jobs=args.jobs)
                 bar.update(task, completed=end)
             for name, position in positions.items():
                 print(f"{name}: rebuilt to position {position} and swapped in")
@@ -426,6 +426,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--check",
         action="store_true",
         help="rebuild aside and list every difference with the live tables",
+    )
+    rebuild.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        help="share the projections between this many processes (one core each; the bar "
+        "follows this process's share)",
     )
 
     users = sub.add_parser("users", help="manage users")

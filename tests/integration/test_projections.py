@@ -46,8 +46,11 @@ from hacienda_ledger.api.app import create_app
 from hacienda_ledger.application import Ledger, Outcome
 from hacienda_ledger.application.projecting import (
     LedgerSource,
+    all_projections,
     followers,
     projection_database,
+    rebuild_all,
+    shares,
 )
 from hacienda_ledger.projections.base import Key, Row, table
 from hacienda_ledger.projections.runner import (
@@ -373,6 +376,52 @@ def test_one_pass_rebuild_of_every_projection_equals_their_rebuilds_one_by_one(
     for follower, work in works:
         assert follower._swap(work) == end
     assert {f.projection.name: live_tables(f) for f in together} == expected
+
+
+def test_a_rebuild_shared_between_processes_equals_one_pass(ledger: Ledger, clock: Clock) -> None:
+    """``rebuild_all(jobs=2)``: balances (the costliest) rebuilt in this process, the other
+    three in a forked one, each with its own connections — the same rows and positions as
+    one pass, a tampered row repaired, nothing counted twice."""
+    scenario(ledger, clock)
+    more_scenario(ledger, clock)
+    end = ledger.last_position()
+    assert rebuild_all(ledger) == {p.name: end for p in all_projections()}
+    expected = {f.projection.name: live_tables(f) for f in followers(ledger)}
+    groups = shares(followers(ledger), 2)
+    assert [[f.projection.name for f in g] for g in groups] == [
+        ["balances"],
+        ["cash_journal", "occupancy", "revenue"],
+    ]
+    db = projection_database(ledger)
+    with db.transaction() as cur:
+        cur.execute("UPDATE balances SET balance_cents = balance_cents + 1")
+        cur.execute("DELETE FROM cash_journal")
+    batches: list[Progress] = []
+    assert rebuild_all(ledger, on_batch=batches.append, jobs=2) == {
+        p.name: end for p in all_projections()
+    }
+    chosen = followers(ledger)
+    assert {f.projection.name: live_tables(f) for f in chosen} == expected
+    assert batches and batches[-1].position == end  # this process's share reports
+    assert_counted_once(ledger, chosen)
+    for follower in chosen:
+        assert follower.check() == []
+
+
+def test_shares_balance_the_rebuild_cost() -> None:
+    """The costliest projection first, each to the lightest group so far; never more groups
+    than projections or than asked."""
+
+    class Stub:
+        def __init__(self, name: str, cost: int) -> None:
+            self.projection = type("P", (), {"name": name, "rebuild_cost": cost})()
+
+    stubs = [Stub("a", 1), Stub("b", 5), Stub("c", 3), Stub("d", 1)]
+    named = lambda groups: [[f.projection.name for f in g] for g in groups]  # noqa: E731
+    assert named(shares(stubs, 2)) == [["b"], ["c", "a", "d"]]  # type: ignore[arg-type]
+    assert named(shares(stubs, 1)) == [["b", "c", "a", "d"]]  # type: ignore[arg-type]
+    assert named(shares(stubs, 9)) == [["b"], ["c"], ["a"], ["d"]]  # type: ignore[arg-type]
+    assert shares([], 2) == []
 
 
 def test_a_position_aside_moved_during_a_one_pass_rebuild_drops_the_batch_folded_on_it(
@@ -1079,7 +1128,8 @@ def test_rebuild_check_finds_a_tampered_row_and_rebuild_repairs_it(
     ledger: Ledger, clock: Clock, site: Site, database_url: str
 ) -> None:
     """``rebuild --check`` says 0 differences; after a live row is changed by SQL it exits 1
-    and names the row; ``rebuild`` swaps fresh tables in and the check passes again."""
+    and names the row; ``rebuild --jobs 2`` swaps fresh tables in and the check passes
+    again."""
     reg = site.register_id
     stay = site.arrive("2")
     ledger.post_receipt(reg, stay_id=stay, method="cash", lines=[("deposit", 15000)], actor="c")
@@ -1115,10 +1165,11 @@ def test_rebuild_check_finds_a_tampered_row_and_rebuild_repairs_it(
     # receipt 3 is the register's fourth event (after its opening, receipts 1 and 2)
     assert f"cash_journal ('{reg}', 4, 0): live None rebuilt" in tampered.stdout
 
-    repaired = cli(database_url, "rebuild")
+    repaired = cli(database_url, "rebuild", "--jobs", "2")  # shared between two processes
     assert repaired.returncode == 0, repaired.stdout + repaired.stderr
     position = ledger.last_position()
-    assert f"balances: rebuilt to position {position} and swapped in" in repaired.stdout
+    for name in ("balances", "cash_journal", "occupancy", "revenue"):
+        assert f"{name}: rebuilt to position {position} and swapped in" in repaired.stdout
     again = cli(database_url, "rebuild", "--check")
     assert again.returncode == 0, again.stdout + again.stderr
     chosen = followers(ledger)

@@ -6,6 +6,7 @@ database), so a batch's rows and its tracking position commit together.
 
 from __future__ import annotations
 
+import multiprocessing
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
@@ -30,6 +31,7 @@ from hacienda_ledger.projections.occupancy import (
 from hacienda_ledger.projections.revenue import RevenueComparison, RevenueProjection, revenue_year
 from hacienda_ledger.projections.runner import Follower, Progress, Runner, rebuild
 from hacienda_ledger.projections.store import ProjectionDatabase
+from hacienda_ledger.settings import Settings
 
 
 def all_projections() -> list[Projection]:
@@ -109,10 +111,64 @@ def rebuild_all(
     ledger: Ledger,
     names: Sequence[str] = (),
     on_batch: Callable[[Progress], None] | None = None,
+    *,
+    jobs: int = 1,
 ) -> dict[str, int]:
     """Rebuild the named projections (default: all) in one pass over the stream, each
-    stored event decoded once, then swap each one's fresh tables in; returns the positions."""
-    return rebuild(followers(ledger, names), on_batch)
+    stored event decoded once, then swap each one's fresh tables in; returns the positions.
+
+    ``jobs`` > 1 shares the projections between that many processes (by their
+    ``rebuild_cost``), each its own pass over the events its projections read: one
+    interpreter folds on one core, and the projections are independent of one another.
+    The others are forked from this one (nothing to import again) and each opens its own
+    connections; ``on_batch`` follows this process's share only. Where processes cannot
+    be forked, one pass does it all."""
+    chosen = followers(ledger, names)
+    groups = shares(chosen, jobs)
+    if len(groups) <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+        return rebuild(chosen, on_batch)
+    context = multiprocessing.get_context("fork")
+    results: Any = context.SimpleQueue()
+    others = [
+        context.Process(
+            target=_rebuild_share,
+            args=(ledger.settings, [f.projection.name for f in group], results),
+            name=f"rebuild-{'-'.join(f.projection.name for f in group)}",
+        )
+        for group in groups[1:]
+    ]
+    for process in others:
+        process.start()
+    try:
+        positions = rebuild(groups[0], on_batch)
+    finally:
+        for process in others:
+            process.join()
+    failed = [p.name for p in others if p.exitcode != 0]
+    if failed:
+        raise RuntimeError(f"rebuild failed in {', '.join(failed)} (see its error above)")
+    while not results.empty():
+        positions.update(results.get())
+    return positions
+
+
+def shares(chosen: Sequence[Follower], jobs: int) -> list[list[Follower]]:
+    """The followers in at most ``jobs`` groups of about equal ``rebuild_cost`` (the
+    costliest first, each to the lightest group so far); the first group is the costliest."""
+    groups: list[list[Follower]] = [[] for _ in range(max(1, min(jobs, len(chosen))))]
+    for follower in sorted(chosen, key=lambda f: -f.projection.rebuild_cost):
+        lightest = min(groups, key=lambda g: sum(f.projection.rebuild_cost for f in g))
+        lightest.append(follower)
+    return [g for g in groups if g]
+
+
+def _rebuild_share(settings: Settings, names: list[str], results: Any) -> None:
+    """In a forked process: rebuild these projections with connections of its own."""
+    ledger = Ledger(settings.model_copy(update={"create_tables": False}))
+    try:
+        results.put(rebuild(followers(ledger, names)))
+    finally:
+        ledger.close()
 
 
 def runner(ledger: Ledger) -> Runner:

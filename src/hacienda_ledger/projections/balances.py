@@ -44,6 +44,7 @@ def instant(moment: datetime) -> str:
 
 class BalancesProjection(Projection):
     name = "balances"
+    rebuild_cost = 5
     tables = (
         table(
             "balances", ("account",), account="text", kind="text", scope="text", balance_cents="int"

@@ -86,6 +86,9 @@ class Projection(ABC):
     name: str
     tables: tuple[Table, ...]
     topics: tuple[str, ...] = ()  # topics read; empty means every event
+    # Relative cost of rebuilding it (measured: docs/performance.md), for sharing a rebuild
+    # between processes.
+    rebuild_cost: int = 1
 
     def table(self, name: str) -> Table:
         for t in self.tables:

@@ -47,6 +47,7 @@ DEPOSITS = "deposit_movements"
 
 class CashJournalProjection(Projection):
     name = "cash_journal"
+    rebuild_cost = 3
     tables = (
         table(
             "cash_journal",
