@@ -14,6 +14,9 @@ from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
+from eventsourcing.persistence import Notification
+from psycopg.rows import tuple_row
+
 from hacienda_ledger.aggregates.household import Household
 from hacienda_ledger.application.decoding import EventDecoder
 from hacienda_ledger.application.ledger import Ledger
@@ -62,7 +65,58 @@ class LedgerSource:
         self._guard = threading.Lock()
 
     def select(self, start: int, limit: int, topics: Sequence[str]) -> Sequence[Any]:
-        return self.ledger.recorder.select_notifications(start=start, limit=limit, topics=topics)
+        """Up to ``limit`` notifications of these topics from position ``start`` on.
+
+        On PostgreSQL the library filters topics in SQL (``topic = ANY(...) ORDER BY
+        notification_id LIMIT n``), which the planner answers by fetching every matching
+        row after ``start`` and sorting them for the first ``n``: each page costs the rest
+        of the stream (measured: 11 µs a row returned on 30,000 events, against 2.7 µs a row
+        read in position order), so a whole rebuild grows with the square of the stream.
+        Here pages are read in position order (the primary index, a range scan) and the
+        topics picked in Python, until ``limit`` are found or the stream ends."""
+        if not topics or not self.ledger.settings.is_postgres:
+            return self.ledger.recorder.select_notifications(
+                start=start, limit=limit, topics=topics
+            )
+        wanted = frozenset(topics)
+        found: list[Notification] = []
+        position = start
+        while len(found) < limit:
+            page = self._page(position, limit)
+            if not page:
+                break
+            found.extend(n for n in page if n.topic in wanted)
+            position = page[-1].id + 1
+        return found[:limit]
+
+    def _page(self, start: int, limit: int) -> list[Notification]:
+        """Every notification from ``start`` on, ``limit`` at most, in position order: plain
+        tuples read in binary, each made a ``Notification`` without its constructor."""
+        recorder: Any = self.ledger.recorder
+        sql = (
+            "SELECT notification_id, originator_id, originator_version, topic, state "
+            f"FROM {recorder.events_table_name} WHERE notification_id >= %s "
+            "ORDER BY notification_id LIMIT %s"
+        )
+        with recorder.datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as cur:
+            cur.execute(sql, (start, limit), binary=True, prepare=True)
+            rows = cur.fetchall()
+        page = []
+        for position, originator_id, version, topic, state in rows:
+            notification = _new(Notification)
+            _set(
+                notification,
+                "__dict__",
+                {
+                    "originator_id": originator_id,
+                    "originator_version": version,
+                    "topic": topic,
+                    "state": state,
+                    "id": position,
+                },
+            )
+            page.append(notification)
+        return page
 
     def decode(self, notification: Any) -> Any:
         position = notification.id
@@ -88,6 +142,7 @@ class LedgerSource:
 
 
 _SEALED_PREFIX = Household.__module__ + ":"
+_new, _set = object.__new__, object.__setattr__
 
 
 def projection_database(ledger: Ledger) -> ProjectionDatabase:
