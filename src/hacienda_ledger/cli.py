@@ -5,7 +5,7 @@
     hacienda-ledger project [--once] [--interval S]             follow the stream into projections
     hacienda-ledger demo [--no-journal]                          load the demo (once), print tokens
     hacienda-ledger demo generate --aires N --years Y --seed S   generate a synthetic operator
-    hacienda-ledger verify [--register ID]                       verify every register's chain
+    hacienda-ledger verify [--register ID] [--jobs N]            verify every register's chain
     hacienda-ledger users create --name N --role R [...]         create a user, print its token
     hacienda-ledger reports generate --month YYYY-MM | --year YYYY [--force]
                                                                  build and store the reports due
@@ -412,6 +412,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     verify = sub.add_parser("verify", help="verify every register's hash chain")
     verify.add_argument("--register", help="one register id")
+    verify.add_argument(
+        "--jobs", type=int, default=1, help="share the registers between this many processes"
+    )
 
     project = sub.add_parser("project", help="follow the stream into the projection tables")
     project.add_argument("--once", action="store_true", help="catch up, then stop")
@@ -481,7 +484,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "verify":
         from hacienda_ledger.demo import run_verify
 
-        return run_verify(_settings(args), register=args.register, out=sys.stdout)
+        return run_verify(_settings(args), register=args.register, out=sys.stdout, jobs=args.jobs)
     if args.command == "users":
         return _users_create(args)
     if args.command == "households":

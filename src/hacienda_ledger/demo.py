@@ -498,8 +498,9 @@ def run_demo(settings: Settings, out: TextIO, *, journal: bool = True) -> int:
     return 0
 
 
-def run_verify(settings: Settings, register: str | None, out: TextIO) -> int:
-    """Verify one register or every register of every aire; non-zero exit on any break."""
+def run_verify(settings: Settings, register: str | None, out: TextIO, jobs: int = 1) -> int:
+    """Verify one register or every register of every aire (``jobs`` processes); non-zero
+    exit on any break."""
     ledger = Ledger(settings)
     try:
         ids: list[UUID] = []
@@ -513,8 +514,7 @@ def run_verify(settings: Settings, register: str | None, out: TextIO) -> int:
                 found.update(dict.fromkeys(ledger.aire(aire_id).register_ids))
             ids = list(found)
         broken = 0
-        for register_id in ids:
-            report = ledger.verify_register(register_id)
+        for register_id, report in ledger.verify_registers(ids, jobs=jobs):
             status = "ok" if report.ok else "BROKEN"
             out.write(f"{register_id} {status} events={report.events} head={report.head_hash}\n")
             for problem in report.problems:

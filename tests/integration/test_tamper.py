@@ -502,3 +502,25 @@ def test_the_fast_way_reports_what_the_transcoder_alone_reports(
         rows.set(original[4].version, state=original[3].state)
         warm, cold, slow = reports()
         assert warm == cold == slow and not slow.ok
+
+
+def test_registers_verified_by_several_processes_report_what_one_process_reports(
+    ledger: Ledger, site: Site, clock: Clock, register_id: UUID, rows: StoredRows
+) -> None:
+    """``verify_registers(jobs=2)`` (the other half forked) gives each register the report
+    verifying it here gives — a tampered one's problems included — in the order asked;
+    an id that is no register's raises as it does here."""
+    others = [Site(ledger, code=f"49007-{k}").register_id for k in range(3)]
+    for other in others:
+        ledger.post_receipt(other, stay_id=None, method="cash", lines=[("other", 300)], actor="c")
+    stored = rows.all()
+    rows.set(5, state=changed_byte(stored[4].state, 40, 5))
+    ids = [others[0], register_id, *others[1:]]
+    alone = ledger.verify_registers(ids)
+    shared = ledger.verify_registers(ids, jobs=2)
+    assert [i for i, _ in shared] == ids
+    assert shared == alone
+    assert not dict(shared)[register_id].ok and all(dict(shared)[o].ok for o in others)
+    stay_id = site.arrive("3")
+    with pytest.raises(RegisterNotFound):
+        ledger.verify_registers([others[0], stay_id], jobs=2)

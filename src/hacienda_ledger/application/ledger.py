@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import multiprocessing
 import secrets
 import threading
+import time
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import nullcontext
@@ -1722,6 +1724,44 @@ class Ledger(Application[UUID]):
             self.verified.remember(register_id, rows, hashes, skip)
         return report
 
+    def verify_registers(
+        self, register_ids: Sequence[UUID], *, jobs: int = 1
+    ) -> list[tuple[UUID, VerificationReport]]:
+        """``verify_register`` of each, in the order given; ``jobs`` > 1 shares them between
+        that many processes (one core each: a register's chain is verified on its own). The
+        others are forked from this one and open their own connections; the checkpoints
+        they leave (``VerifiedPrefixes``) stay in them, those of this process's share here.
+        Where processes cannot be forked, this process verifies them all."""
+        ids = list(register_ids)
+        share = [ids[k::jobs] for k in range(jobs)] if jobs > 1 else [ids]
+        share = [s for s in share if s]
+        if len(share) <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+            return [(i, self.verify_register(i)) for i in ids]
+        context = multiprocessing.get_context("fork")
+        results: Any = context.SimpleQueue()
+        others = [
+            context.Process(target=_verify_share, args=(self.settings, part, results))
+            for part in share[1:]
+        ]
+        for process in others:
+            process.start()
+        reports = {i: self.verify_register(i) for i in share[0]}
+        received = 0
+        while received < len(others):
+            if not results.empty():
+                reports.update(results.get())
+                received += 1
+            elif not any(p.is_alive() for p in others) and results.empty():
+                break
+            else:
+                time.sleep(0.005)
+        for process in others:
+            process.join()
+        for i in ids:  # what another process could not verify is verified (or raises) here
+            if i not in reports:
+                reports[i] = self.verify_register(i)
+        return [(i, reports[i]) for i in ids]
+
     def _register_rows(self, register_id: UUID, through_version: int | None) -> list[Row]:
         """A register's stored rows as ``(version, topic, state)`` tuples, in version order.
 
@@ -1811,3 +1851,18 @@ class Ledger(Application[UUID]):
         if lo == 0:
             raise RegisterNotFound(f"register {register_id} did not exist at {as_of}")
         return self.register(register_id, version=lo)
+
+
+def _verify_share(settings: Settings, register_ids: list[UUID], results: Any) -> None:
+    """In a forked process: verify these registers with connections of its own."""
+    ledger = Ledger(settings.model_copy(update={"create_tables": False}))
+    found: dict[UUID, VerificationReport] = {}
+    try:
+        for register_id in register_ids:
+            try:
+                found[register_id] = ledger.verify_register(register_id)
+            except Exception:
+                continue
+    finally:
+        results.put(found)
+        ledger.close()
