@@ -21,7 +21,7 @@ import argparse
 import sys
 import time
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from hacienda_ledger.settings import Settings
@@ -75,31 +75,23 @@ def _serve(args: argparse.Namespace) -> int:
         settings = settings.model_copy(update={"run_projections": False})
         os.environ["HACIENDA_RUN_PROJECTIONS"] = "false"
     try:
-        if args.workers > 1:
-            uvicorn.run(
-                "hacienda_ledger.api.main:app",
-                host=args.host,
-                port=args.port,
-                workers=args.workers,
-                loop="uvloop",
-                http="httptools",
-                log_level="warning",
-            )
-            return 0
-        from hacienda_ledger.api.app import create_app, tune_gc
+        target: Any = "hacienda_ledger.api.main:app"  # workers import it by name
+        if args.workers == 1:
+            from hacienda_ledger.api.app import create_app, tune_gc
 
-        app = create_app(settings)
-        tune_gc(settings)
-        print(
-            f"hacienda-ledger serving {settings.database_url} on http://{args.host}:{args.port} "
-            f"(OpenAPI UI at /docs; projections followed in "
-            f"{'their own process' if separate else 'a thread of this one'})",
-            flush=True,
-        )
+            target = create_app(settings)
+            tune_gc(settings)
+            print(
+                f"hacienda-ledger serving {settings.database_url} on "
+                f"http://{args.host}:{args.port} (OpenAPI UI at /docs; projections followed "
+                f"in {'their own process' if separate else 'a thread of this one'})",
+                flush=True,
+            )
         uvicorn.run(
-            app,
+            target,
             host=args.host,
             port=args.port,
+            workers=args.workers,
             loop="uvloop",
             http="httptools",
             log_level="warning",

@@ -4,7 +4,6 @@ register end with numbers 1..400: none lost, none repeated, no request failing."
 from __future__ import annotations
 
 import threading
-from decimal import Decimal
 
 import httpx
 import pytest
@@ -13,39 +12,13 @@ from hacienda_ledger.aggregates.register import CashRegister
 from hacienda_ledger.application import Ledger
 from hacienda_ledger.settings import Settings
 from tests.conftest import _truncate_postgres
-from tests.live_server import live_server
+from tests.live_server import live_server, one_register
 
 
 @pytest.mark.postgres
 def test_eight_clients_post_400_receipts_on_one_register(postgres_database: str) -> None:
     _truncate_postgres(postgres_database)
-    setup = Ledger(Settings(database_url=postgres_database))
-    try:
-        setup.bootstrap_admin("load-admin")
-        coll = setup.register_collectivite(code="C", name="Coll", siren="244900015", actor="t")
-        aire = setup.register_aire(
-            code="A",
-            name="Aire",
-            collectivite_id=coll.aggregate_id,
-            sector="S",
-            mode="regie",
-            insee_code="49007",
-            departement="49",
-            latitude=Decimal("47.4"),
-            longitude=Decimal("-0.5"),
-            actor="t",
-        ).aggregate_id
-        register_id = setup.open_register(
-            aire,
-            regie_ref="R",
-            float_cents=0,
-            cash_ceiling_cents=10**9,
-            payment_methods=["cash"],
-            revenue_types=["other"],
-            actor="t",
-        ).aggregate_id
-    finally:
-        setup.close()
+    register_id = one_register(postgres_database, "load-admin")
 
     statuses: list[int] = []
     numbers: list[int] = []

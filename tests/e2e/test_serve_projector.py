@@ -8,8 +8,6 @@ from __future__ import annotations
 import os
 import subprocess
 import time
-from decimal import Decimal
-from uuid import UUID
 
 import httpx
 import psycopg
@@ -18,7 +16,7 @@ import pytest
 from hacienda_ledger.application import Ledger
 from hacienda_ledger.settings import Settings
 from tests.conftest import _truncate_postgres
-from tests.live_server import live_server
+from tests.live_server import live_server, one_register
 
 
 def children(pid: int) -> list[int]:
@@ -37,37 +35,6 @@ def alive(pid: int) -> bool:
     return state != "Z"
 
 
-def world(url: str) -> UUID:
-    setup = Ledger(Settings(database_url=url))
-    try:
-        setup.bootstrap_admin("serve-admin")
-        coll = setup.register_collectivite(code="C", name="Coll", siren="244900015", actor="t")
-        aire = setup.register_aire(
-            code="A",
-            name="Aire",
-            collectivite_id=coll.aggregate_id,
-            sector="S",
-            mode="regie",
-            insee_code="49007",
-            departement="49",
-            latitude=Decimal("47.4"),
-            longitude=Decimal("-0.5"),
-            actor="t",
-        ).aggregate_id
-        register_id: UUID = setup.open_register(
-            aire,
-            regie_ref="R",
-            float_cents=0,
-            cash_ceiling_cents=10**9,
-            payment_methods=["cash"],
-            revenue_types=["other"],
-            actor="t",
-        ).aggregate_id
-        return register_id
-    finally:
-        setup.close()
-
-
 def journal_position(url: str) -> int:
     with psycopg.connect(url) as conn:
         row = conn.execute(
@@ -79,7 +46,7 @@ def journal_position(url: str) -> int:
 @pytest.mark.postgres
 def test_serve_follows_the_projections_in_a_process_of_their_own(postgres_database: str) -> None:
     _truncate_postgres(postgres_database)
-    register_id = world(postgres_database)
+    register_id = one_register(postgres_database, "serve-admin")
     pids: list[int] = []
     headers = {"Authorization": "Bearer serve-admin"}
     env = {"HACIENDA_DATABASE_URL": postgres_database}
