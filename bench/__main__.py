@@ -17,7 +17,9 @@ SUITES = ["write", "http", "replay", "reports"]
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench")
-    parser.add_argument("which", nargs="*", default=SUITES, choices=SUITES)
+    parser.add_argument(
+        "which", nargs="*", metavar="SUITE", help=f"{', '.join(SUITES)} (default: all)"
+    )
     parser.add_argument("--receipts", type=int, default=300, help="write: receipts per round")
     parser.add_argument("--requests", type=int, default=800, help="http: requests per round")
     parser.add_argument("--clients", type=int, default=8, help="http: concurrent clients")
@@ -38,7 +40,10 @@ def main(argv: list[str] | None = None) -> int:
         help="a server where a scratch database may be created and dropped",
     )
     args = parser.parse_args(argv)
-    for which in args.which:
+    unknown = sorted(set(args.which) - set(SUITES))
+    if unknown:  # (choices on a nargs="*" positional refuse its own empty default)
+        parser.error(f"unknown suite: {', '.join(unknown)}")
+    for which in args.which or SUITES:
         if which == "write":
             out = write.run(args.receipts, args.rounds, args.postgres)
         elif which == "http":
