@@ -360,14 +360,14 @@ def plan_world(
             number = len(collectivites) + 1
             collectivite = _Collectivite(
                 code=f"GEN-{dept_code}-{number:03d}",
-                name=f"Communauté d'agglomération n° {number} — {name} (synthétique)",
+                name=f"Agglomération n° {number} — {name} (synthétique)",
                 siren=f"200{rng.randrange(10**6):06d}",
                 mode=rng.choices(["regie", "marche", "dsp"], weights=[50, 25, 25])[0],
             )
             collectivites.append(collectivite)
             for index in group:
-                commune = f"{dept_code}{rng.randint(1, 599):03d}"
-                code = f"{commune}-G{index + 1:04d}"
+                insee = f"{dept_code}{rng.randint(1, 599):03d}"
+                code = f"{insee}-G{index + 1:04d}"
                 label = f"Aire d'accueil n° {index + 1} — {name}"
                 latitude, longitude = _jitter(rng, lat, spread), _jitter(rng, lon, spread)
                 if dept_code == "49" and anjou:
@@ -378,7 +378,7 @@ def plan_world(
                 sites[index] = _Site(
                     code=code,
                     name=label,
-                    insee=commune,
+                    insee=insee,
                     departement=dept_code,
                     sector=name,
                     latitude=latitude,
