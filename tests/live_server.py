@@ -10,43 +10,22 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from decimal import Decimal
 from uuid import UUID
 
 import httpx
+from bench.write import open_registers
 
 from hacienda_ledger.application import Ledger
 from hacienda_ledger.settings import Settings
 
 
 def one_register(url: str, admin_token: str) -> UUID:
-    """A collectivité, an aire and its register (cash, revenue type "other"), and an admin
-    with ``admin_token``: what the live-server tests post receipts on."""
+    """An aire and its register (the benchmarks' world: ``bench.write.open_registers``),
+    and an admin with ``admin_token``: what the live-server tests post receipts on."""
     setup = Ledger(Settings(database_url=url))
     try:
         setup.bootstrap_admin(admin_token)
-        coll = setup.register_collectivite(code="C", name="Coll", siren="244900015", actor="t")
-        aire = setup.register_aire(
-            code="A",
-            name="Aire",
-            collectivite_id=coll.aggregate_id,
-            sector="S",
-            mode="regie",
-            insee_code="49007",
-            departement="49",
-            latitude=Decimal("47.4"),
-            longitude=Decimal("-0.5"),
-            actor="t",
-        ).aggregate_id
-        register_id: UUID = setup.open_register(
-            aire,
-            regie_ref="R",
-            float_cents=0,
-            cash_ceiling_cents=10**9,
-            payment_methods=["cash"],
-            revenue_types=["other"],
-            actor="t",
-        ).aggregate_id
+        _, (register_id,) = open_registers(setup, 1)
         return register_id
     finally:
         setup.close()

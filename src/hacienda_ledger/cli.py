@@ -212,9 +212,16 @@ def _stop_with_parent(parent: int, runner: Runner) -> None:
     threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
-def _rebuild(args: argparse.Namespace) -> int:
+def _bar(unit: str = "") -> Any:
+    """A progress bar: what it does, a bar, done of total (and the unit), time elapsed."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
+    columns: list[Any] = ["[progress.description]{task.description}", BarColumn()]
+    columns += [MofNCompleteColumn(), *([unit] if unit else []), TimeElapsedColumn()]
+    return Progress(*columns, transient=False)
+
+
+def _rebuild(args: argparse.Namespace) -> int:
     from hacienda_ledger.application import Ledger
     from hacienda_ledger.application.projecting import all_projections, followers, rebuild_all
 
@@ -225,13 +232,7 @@ def _rebuild(args: argparse.Namespace) -> int:
         if not args.check:
             # every projection in one pass over the stream (each event decoded once)
             chosen = [args.name] if args.name else [p.name for p in all_projections()]
-            with Progress(
-                "[progress.description]{task.description}",
-                BarColumn(),
-                MofNCompleteColumn(),
-                TimeElapsedColumn(),
-                transient=False,
-            ) as bar:
+            with _bar() as bar:
                 task = bar.add_task(f"rebuilding {', '.join(chosen)}", total=end)
 
                 def moved(progress: object) -> None:
@@ -244,19 +245,13 @@ def _rebuild(args: argparse.Namespace) -> int:
             return 0
         for follower in followers(ledger, [args.name] if args.name else []):
             name = follower.projection.name
-            with Progress(
-                "[progress.description]{task.description}",
-                BarColumn(),
-                MofNCompleteColumn(),
-                TimeElapsedColumn(),
-                transient=False,
-            ) as bar:
+            with _bar() as bar:
                 task = bar.add_task(
                     f"{'checking' if args.check else 'rebuilding'} {name}", total=end
                 )
 
                 def advance(progress: object, task: object = task) -> None:
-                    bar.update(task, completed=getattr(progress, "position", 0))  # type: ignore[arg-type]
+                    bar.update(task, completed=getattr(progress, "position", 0))
 
                 if args.check:
                     found = follower.check(on_batch=advance)
@@ -277,8 +272,6 @@ def _rebuild(args: argparse.Namespace) -> int:
 
 
 def _reports(args: argparse.Namespace) -> int:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
-
     from hacienda_ledger.aggregates.errors import LedgerError
     from hacienda_ledger.application import Ledger
     from hacienda_ledger.reports.generate import Job, Reports
@@ -301,12 +294,7 @@ def _reports(args: argparse.Namespace) -> int:
             print(f"error: {exc.code}: {exc.detail}", file=sys.stderr)
             return 1
         stored = skipped = 0
-        with Progress(
-            "[progress.description]{task.description}",
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-        ) as bar:
+        with _bar() as bar:
             task = bar.add_task(f"reports {args.month or args.year}", total=len(jobs))
 
             def done(job: Job, files: list[StoredReport]) -> None:
@@ -326,21 +314,12 @@ def _reports(args: argparse.Namespace) -> int:
 
 
 def _generate(args: argparse.Namespace) -> int:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
-
     from hacienda_ledger.aggregates.errors import LedgerError
     from hacienda_ledger.generator import generate
 
     settings = _settings(args)
     try:
-        with Progress(
-            "[progress.description]{task.description}",
-            BarColumn(),
-            MofNCompleteColumn(),
-            "days",
-            TimeElapsedColumn(),
-            transient=False,
-        ) as bar:
+        with _bar("days") as bar:
             task = bar.add_task("generating", total=None)
 
             def advance(done: int, total: int, events: int) -> None:

@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import multiprocessing
 import secrets
 import threading
-import time
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import nullcontext
@@ -92,6 +90,7 @@ from hacienda_ledger.application.access import (
     in_scope,
 )
 from hacienda_ledger.application.commits import GroupCommit
+from hacienda_ledger.application.forked import Shared, can_fork
 from hacienda_ledger.application.idempotency import IdempotencyRecord, fingerprint
 from hacienda_ledger.application.locks import LocalLocks, PostgresLocks
 from hacienda_ledger.application.sealing import (
@@ -1735,28 +1734,15 @@ class Ledger(Application[UUID]):
         ids = list(register_ids)
         share = [ids[k::jobs] for k in range(jobs)] if jobs > 1 else [ids]
         share = [s for s in share if s]
-        if len(share) <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+        if len(share) <= 1 or not can_fork():
             return [(i, self.verify_register(i)) for i in ids]
-        context = multiprocessing.get_context("fork")
-        results: Any = context.SimpleQueue()
-        others = [
-            context.Process(target=_verify_share, args=(self.settings, part, results))
-            for part in share[1:]
-        ]
-        for process in others:
-            process.start()
-        reports = {i: self.verify_register(i) for i in share[0]}
-        received = 0
-        while received < len(others):
-            if not results.empty():
-                reports.update(results.get())
-                received += 1
-            elif not any(p.is_alive() for p in others) and results.empty():
-                break
-            else:
-                time.sleep(0.005)
-        for process in others:
-            process.join()
+        others = Shared(_verify_share, [(self.settings, part) for part in share[1:]])
+        try:
+            reports = {i: self.verify_register(i) for i in share[0]}
+        finally:
+            found = others.results()
+        for part in found:
+            reports.update(part)
         for i in ids:  # what another process could not verify is verified (or raises) here
             if i not in reports:
                 reports[i] = self.verify_register(i)

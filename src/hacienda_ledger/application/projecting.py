@@ -6,7 +6,6 @@ database), so a batch's rows and its tracking position commit together.
 
 from __future__ import annotations
 
-import multiprocessing
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
@@ -19,6 +18,7 @@ from psycopg.rows import tuple_row
 
 from hacienda_ledger.aggregates.household import Household
 from hacienda_ledger.application.decoding import EventDecoder
+from hacienda_ledger.application.forked import Shared, can_fork
 from hacienda_ledger.application.ledger import Ledger
 from hacienda_ledger.projections.balances import BalancesProjection, instant
 from hacienda_ledger.projections.base import Projection, Row
@@ -180,30 +180,20 @@ def rebuild_all(
     be forked, one pass does it all."""
     chosen = followers(ledger, names)
     groups = shares(chosen, jobs)
-    if len(groups) <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+    if len(groups) <= 1 or not can_fork():
         return rebuild(chosen, on_batch)
-    context = multiprocessing.get_context("fork")
-    results: Any = context.SimpleQueue()
-    others = [
-        context.Process(
-            target=_rebuild_share,
-            args=(ledger.settings, [f.projection.name for f in group], results),
-            name=f"rebuild-{'-'.join(f.projection.name for f in group)}",
-        )
-        for group in groups[1:]
-    ]
-    for process in others:
-        process.start()
+    others = Shared(
+        _rebuild_share, [(ledger.settings, [f.projection.name for f in g]) for g in groups[1:]]
+    )
     try:
         positions = rebuild(groups[0], on_batch)
     finally:
-        for process in others:
-            process.join()
-    failed = [p.name for p in others if p.exitcode != 0]
-    if failed:
-        raise RuntimeError(f"rebuild failed in {', '.join(failed)} (see its error above)")
-    while not results.empty():
-        positions.update(results.get())
+        found = others.results()
+    for share in found:
+        positions.update(share)
+    missing = sorted({f.projection.name for f in chosen} - set(positions))
+    if missing:
+        raise RuntimeError(f"rebuild failed for {', '.join(missing)} (see its error above)")
     return positions
 
 
