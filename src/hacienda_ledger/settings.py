@@ -132,7 +132,9 @@ class Settings(BaseSettings):
             return env
         url = urlsplit(self.database_url)
         env.update(
-            PERSISTENCE_MODULE="eventsourcing.postgres",
+            # The library's factory; tables created one process at a time, events inserted
+            # in one round trip per save (see application/recorders.py).
+            PERSISTENCE_MODULE="hacienda_ledger.application.recorders:LedgerFactory",
             POSTGRES_DBNAME=url.path.lstrip("/") or "postgres",
             POSTGRES_HOST=url.hostname or "127.0.0.1",
             POSTGRES_PORT=str(url.port or 5432),
@@ -143,8 +145,6 @@ class Settings(BaseSettings):
             POSTGRES_CONNECT_TIMEOUT="10",
             POSTGRES_LOCK_TIMEOUT="10",
             POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT="30",
-            # One round trip per save (see application/recorders.py).
-            APPLICATION_RECORDER_TOPIC="hacienda_ledger.application.recorders:LedgerRecorder",
         )
         return env
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 import uuid
 from collections.abc import Iterator
+from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 import pytest
@@ -126,3 +127,40 @@ def test_a_reader_tailing_the_stream_never_passes_over_an_event(ledger: Ledger) 
     assert errors == []
     assert seen == [r[0] for r in rows(ledger)]
     assert len(seen) == 4 * 60 * 2
+
+
+def test_processes_opening_the_ledger_at_once_all_succeed(postgres_database: str) -> None:
+    """Six ledgers opened at the same instant, on an empty database and then on existing
+    tables, all open: table creation takes the schema lock (``hacienda_ledger.schema``).
+    Without it the library's CREATE statements and ours raced — "tuple concurrently updated",
+    "duplicate key … pg_type_typname_nsp_index" — in about half of the openings here."""
+    parts = urlsplit(postgres_database)
+    name = f"hacienda_open_{uuid.uuid4().hex[:8]}"
+    admin_url = urlunsplit(parts._replace(path="/postgres"))
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    url = urlunsplit(parts._replace(path=f"/{name}"))
+    failures: list[BaseException] = []
+    try:
+        for _ in range(4):
+            barrier = threading.Barrier(6)
+
+            def open_ledger(barrier: threading.Barrier = barrier) -> None:
+                barrier.wait()
+                try:
+                    Ledger(Settings(database_url=url)).close()
+                except BaseException as exc:  # reported below
+                    failures.append(exc)
+
+            threads = [threading.Thread(target=open_ledger) for _ in range(6)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+        assert failures == []
+        with psycopg.connect(url) as conn:
+            tables = {r[0] for r in conn.execute("SELECT tablename FROM pg_tables").fetchall()}
+        assert {"ledger_events", "ledger_snapshots", "household_keys"} <= tables
+    finally:
+        with psycopg.connect(admin_url, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -21,6 +21,11 @@ The function is created with the tables (``create_table``), once: under a transa
 advisory lock and only if absent, because several processes creating it at once would race
 (``CREATE OR REPLACE`` on an existing function updates its row: "tuple concurrently
 updated"). A change to its body takes a new name (``_v2``).
+
+Several processes opening the ledger at once each create the tables, and the library's
+statements race (its ``CREATE OR REPLACE FUNCTION es_insert_events_uuid`` fails with "tuple
+concurrently updated" when two run together): every recorder of ``LedgerFactory`` creates its
+tables holding the schema lock (``hacienda_ledger.schema``).
 """
 
 from __future__ import annotations
@@ -29,14 +34,39 @@ from collections.abc import Sequence
 from typing import Any
 
 from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
-from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
+from eventsourcing.postgres import (
+    PostgresAggregateRecorder,
+    PostgresApplicationRecorder,
+    PostgresDatastore,
+    PostgresFactory,
+    PostgresRecorder,
+)
 from eventsourcing.utils import retry
 from psycopg.sql import SQL, Identifier, Literal
+
+from hacienda_ledger import schema
 
 FUNCTION = "hacienda_insert_events_v1"
 
 
-class LedgerRecorder(PostgresApplicationRecorder):
+class SerialisedSchema(PostgresRecorder):
+    """Tables created by one process at a time: a session advisory lock, held on a connection
+    of its own while the library's statements run on others."""
+
+    def create_table(self) -> None:
+        with self.datastore.get_connection() as conn:
+            conn.execute(schema.LOCK_SESSION)
+            try:
+                super().create_table()
+            finally:
+                conn.execute(schema.UNLOCK_SESSION)
+
+
+class SnapshotRecorder(SerialisedSchema, PostgresAggregateRecorder):
+    """The library's aggregate recorder (snapshots), its table created under the lock."""
+
+
+class LedgerRecorder(SerialisedSchema, PostgresApplicationRecorder):
     """The library's application recorder; events inserted by one function call."""
 
     def __init__(
@@ -118,3 +148,10 @@ class LedgerRecorder(PostgresApplicationRecorder):
                     ).fetchone()
                 self._ready = bool(row and row["found"])
         return self._ready
+
+
+class LedgerFactory(PostgresFactory):
+    """The library's PostgreSQL factory with the recorders above (``PERSISTENCE_MODULE``)."""
+
+    aggregate_recorder_class = SnapshotRecorder
+    application_recorder_class = LedgerRecorder

@@ -36,6 +36,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from eventsourcing.persistence import Mapper, StoredEvent, Transcoding
 
+from hacienda_ledger import schema
 from hacienda_ledger.aggregates.errors import PersonalDataErased
 from hacienda_ledger.aggregates.household import ERASED
 
@@ -131,6 +132,14 @@ class Sql:
         finally:
             cursor.close()
 
+    def create(self, *statements: str) -> None:
+        """Tables and indexes, in one transaction holding the schema lock on PostgreSQL."""
+        with self.cursor(commit=True) as cursor:
+            if self.postgres:
+                cursor.execute(schema.LOCK)
+            for statement in statements:
+                cursor.execute(statement)
+
     def execute(self, statement: str, params: Sequence[Any] = ()) -> None:
         with self.cursor(commit=True) as cursor:
             cursor.execute(self.text(statement), tuple(params))
@@ -163,7 +172,7 @@ class KeyStore:
 
     def create_tables(self) -> None:
         blob = "bytea" if self.sql.postgres else "BLOB"
-        self.sql.execute(
+        self.sql.create(
             "CREATE TABLE IF NOT EXISTS household_keys ("
             f"household_id TEXT PRIMARY KEY, key {blob}, created_at TEXT NOT NULL, "
             "destroyed_at TEXT, destroyed_by TEXT)"
@@ -302,14 +311,12 @@ class AccessLog:
     def create_tables(self) -> None:
         serial = "BIGSERIAL" if self.sql.postgres else "INTEGER"
         auto = "" if self.sql.postgres else " AUTOINCREMENT"
-        self.sql.execute(
+        self.sql.create(
             "CREATE TABLE IF NOT EXISTS household_access_log ("
             f"id {serial} PRIMARY KEY{auto}, household_id TEXT NOT NULL, at TEXT NOT NULL, "
-            "user_id TEXT NOT NULL, role TEXT NOT NULL, endpoint TEXT NOT NULL)"
-        )
-        self.sql.execute(
+            "user_id TEXT NOT NULL, role TEXT NOT NULL, endpoint TEXT NOT NULL)",
             "CREATE INDEX IF NOT EXISTS household_access_log_household "
-            "ON household_access_log (household_id, id)"
+            "ON household_access_log (household_id, id)",
         )
 
     def record(self, entries: Sequence[Access]) -> None:

@@ -21,6 +21,7 @@ from typing import Any
 
 import psycopg
 
+from hacienda_ledger import schema
 from hacienda_ledger.projections.base import Column, Key, MemoryRows, Projection, Row, Table
 
 TRACKING = "projection_tracking"
@@ -81,6 +82,7 @@ class ProjectionDatabase:
         self.dialect = "sqlite" if sqlite_path is not None else "postgres"
         self.mark = "?" if self.dialect == "sqlite" else "%s"
         with self.transaction() as cur:
+            self.lock_schema(cur)
             cur.execute(
                 f"CREATE TABLE IF NOT EXISTS {TRACKING} "
                 "(name TEXT PRIMARY KEY, position BIGINT NOT NULL)"
@@ -126,7 +128,13 @@ class ProjectionDatabase:
 
     # --- schema -------------------------------------------------------------------------
 
+    def lock_schema(self, cur: Any) -> None:
+        """PostgreSQL: create tables one process at a time (``hacienda_ledger.schema``)."""
+        if self.dialect == "postgres":
+            cur.execute(schema.LOCK)
+
     def create(self, cur: Any, spec: Table, name: str | None = None) -> None:
+        self.lock_schema(cur)
         types = SQL_TYPES[self.dialect]
         cols = ", ".join(f"{c.name} {types[c.type]}" for c in spec.columns)
         cur.execute(

@@ -64,6 +64,7 @@ class ReportStore:
         self.db = db
         blob = "BLOB" if db.dialect == "sqlite" else "BYTEA"
         with db.transaction() as cur:
+            db.lock_schema(cur)
             cur.execute(
                 "CREATE TABLE IF NOT EXISTS reports (report_id TEXT PRIMARY KEY, "
                 "kind TEXT NOT NULL, aire_id TEXT NOT NULL, collectivite_id TEXT NOT NULL, "
