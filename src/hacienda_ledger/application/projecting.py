@@ -72,34 +72,40 @@ class LedgerSource:
         row after ``start`` and sorting them for the first ``n``: each page costs the rest
         of the stream (measured: 11 µs a row returned on 30,000 events, against 2.7 µs a row
         read in position order), so a whole rebuild grows with the square of the stream.
-        Here pages are read in position order (the primary index, a range scan) and the
-        topics picked in Python, until ``limit`` are found or the stream ends."""
+        Here the stream is read in windows of positions (a range of the primary index, so
+        each query costs its window, never the rest of the stream), the topics picked by the
+        server within each window — rows of other topics are neither sent nor built — until
+        ``limit`` are found or the stream ends. A window that finds few widens the next."""
         if not topics or not self.ledger.settings.is_postgres:
             return self.ledger.recorder.select_notifications(
                 start=start, limit=limit, topics=topics
             )
-        wanted = frozenset(topics)
+        wanted = list(topics)
         found: list[Notification] = []
-        position = start
-        while len(found) < limit:
-            page = self._page(position, limit)
-            if not page:
-                break
-            found.extend(n for n in page if n.topic in wanted)
-            position = page[-1].id + 1
+        position, span = start, max(limit, 1)
+        last = self.ledger.last_position()
+        while len(found) < limit and position <= last:
+            needed = limit - len(found)
+            page = self._window(position, position + span, wanted)
+            found.extend(page)
+            position += span
+            if len(page) * 2 < needed:
+                span = min(span * 2, WINDOW_MAX)
         return found[:limit]
 
-    def _page(self, start: int, limit: int) -> list[Notification]:
-        """Every notification from ``start`` on, ``limit`` at most, in position order: plain
-        tuples read in binary, each made a ``Notification`` without its constructor."""
+    def _window(self, start: int, end: int, topics: list[str]) -> list[Notification]:
+        """Notifications of these topics at positions ``start`` ≤ p < ``end``, in position
+        order: plain tuples read in binary, each made a ``Notification`` without its
+        constructor."""
         recorder: Any = self.ledger.recorder
         sql = (
             "SELECT notification_id, originator_id, originator_version, topic, state "
-            f"FROM {recorder.events_table_name} WHERE notification_id >= %s "
-            "ORDER BY notification_id LIMIT %s"
+            f"FROM {recorder.events_table_name} "
+            "WHERE notification_id >= %s AND notification_id < %s AND topic = ANY(%s) "
+            "ORDER BY notification_id"
         )
         with recorder.datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as cur:
-            cur.execute(sql, (start, limit), binary=True, prepare=True)
+            cur.execute(sql, (start, end, topics), binary=True, prepare=True)
             rows = cur.fetchall()
         page = []
         for position, originator_id, version, topic, state in rows:
@@ -142,6 +148,7 @@ class LedgerSource:
 
 
 _SEALED_PREFIX = Household.__module__ + ":"
+WINDOW_MAX = 200_000  # positions read by one query of ``LedgerSource.select``, at most
 _new, _set = object.__new__, object.__setattr__
 
 

@@ -80,7 +80,7 @@ class BalancesProjection(Projection):
         recorded_at, day = instant(event.timestamp), paris_day(event.timestamp)
         totals: dict[str, int] = {}  # the event's amount per account, in posting order
         for seq, (account, amount) in enumerate(postings):
-            rows.put(
+            rows.add(
                 "postings",
                 {
                     "position": position,

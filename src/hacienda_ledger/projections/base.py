@@ -77,6 +77,11 @@ class Rows(Protocol):
 
     def put(self, table: str, row: Row) -> None: ...
 
+    def add(self, table: str, row: Row) -> None:
+        """A row of a key never written before, that no fold reads back (a journal line, a
+        posting), of exactly the table's columns; the dict is given away (not copied)."""
+        ...
+
     def delete(self, table: str, key: Key) -> None: ...
 
 
@@ -123,6 +128,15 @@ class MemoryRows:
             missing = spec.column_set - row.keys()
             raise KeyError(f"{table}: missing columns {sorted(missing)}")
         self.data[table][spec.key_of(row)] = {c: row[c] for c in spec.column_names}
+
+    def add(self, table: str, row: Row) -> None:
+        spec = self.tables[table]
+        if row.keys() != spec.column_set:
+            raise KeyError(f"{table}: columns {sorted(row)} are not {sorted(spec.column_set)}")
+        key = spec.key_of(row)
+        if self.data[table].get(key) is not None:
+            raise KeyError(f"{table}: {key} added twice")
+        self.data[table][key] = row
 
     def delete(self, table: str, key: Key) -> None:
         self.data[table][key] = None

@@ -177,7 +177,7 @@ class CashJournalProjection(Projection):
         self._deposits(event, register_id, base["day"], rows)
         head["version"] = event.originator_version
         for row in lines:
-            rows.put("cash_journal", row)
+            rows.add("cash_journal", row)
         rows.put("journal_heads", head)
 
     @staticmethod
@@ -195,7 +195,7 @@ class CashJournalProjection(Projection):
             return
         if not amount:
             return
-        rows.put(
+        rows.add(
             DEPOSITS,
             {
                 "register_id": register_id,

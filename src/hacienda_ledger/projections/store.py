@@ -457,6 +457,7 @@ class BufferedRows(MemoryRows):
         super().__init__(projection.tables)
         self.db, self.cur, self.suffix, self.known = db, cur, suffix, known
         self.read: dict[str, dict[Key, Row | None]] = {t.name: {} for t in projection.tables}
+        self.added: dict[str, list[Row]] = {t.name: [] for t in projection.tables}
         self._split: dict[str, tuple[list[Row], list[tuple[Key, Row | None]]]] | None = None
 
     def get(self, table: str, key: Key) -> Row | None:
@@ -472,6 +473,15 @@ class BufferedRows(MemoryRows):
                     self.cur, self.tables[table], key, table + self.suffix
                 )
         return dict(row) if row is not None else None
+
+    def add(self, table: str, row: Row) -> None:
+        """In a rebuild (its fresh tables), a row no fold reads back is only listed, to be
+        copied in with the batch: neither keyed nor kept across batches (``KnownRows``).
+        Elsewhere, a change like any other (an upsert with the batch)."""
+        if self.known is None:
+            super().add(table, row)
+        else:
+            self.added[table].append(row)
 
     def split(self) -> None:
         """Tell the batch's new rows apart (``flush``) from what is kept now: a rebuild
@@ -497,6 +507,11 @@ class BufferedRows(MemoryRows):
                 new, changes = self._split[name]
             else:
                 new, changes = self._new_and_rest(name, list(self.data[name].items()))
+            added = self.added[name]
+            if added and self.known is not None and name in self.known.complete:
+                new = new + added  # keys the fresh table surely does not hold
+            elif added:
+                changes = changes + [(spec.key_of(r), r) for r in added]
             if self.db.copy_new(self.cur, spec, new, name + self.suffix):
                 new = []
             changes = changes + [(spec.key_of(r), r) for r in new]
