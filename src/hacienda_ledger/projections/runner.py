@@ -292,7 +292,11 @@ def _rebuild(
     works = [(f, f._fresh_tables(REBUILD)) for f in chosen]
     known = {work: KnownRows(f.projection.tables, known_limit) for f, work in works}
     limit = batch_size or max(f.batch_size for f in chosen)
-    with db.connect() as reader, ThreadPoolExecutor(1, "rebuild-writer") as writer:
+    with (
+        db.connect() as reader,
+        db.connect() as writing,  # the writer thread's, for every batch
+        ThreadPoolExecutor(1, "rebuild-writer") as writer,
+    ):
         if db.dialect == "postgres":
             reader.autocommit = True  # reads only; no transaction left open on the tables
         reads = reader.cursor()
@@ -318,7 +322,9 @@ def _rebuild(
             for work, batch in written.items():
                 batch.split()  # new rows, told apart before they are kept
                 known[work].commit(batch, progress.position)  # before it is written: see above
-            future = writer.submit(_write_batch, db, None, starts, written, progress.position)
+            future = writer.submit(
+                _write_batch, db, None, starts, written, progress.position, writing
+            )
             pending = (future, progress)
             starts = {work: max(after, progress.position) for work, after in starts.items()}
             if not progress.more:
@@ -434,19 +440,20 @@ def _fold_all(  # noqa: PLR0917 (the batch's inputs, all needed)
     return Progress(new_position, len(batch), more=full), written
 
 
-def _write_batch(
+def _write_batch(  # noqa: PLR0917 (the batch, and where to write it)
     db: ProjectionDatabase,
     cur: Any,
     starts: dict[str, int],
     written: dict[str, BufferedRows],
     position: int,
+    conn: Any = None,
 ) -> None:
     """Write a folded batch: every projection's rows, and its position aside moved from
     where the batch was folded (``starts``) to ``position``. With no cursor (the rebuild's
-    writer thread), in a transaction of its own that first locks every position aside and
-    finds it unmoved (else ``PositionMoved``, nothing written)."""
+    writer thread), in a transaction of its own on ``conn`` that first locks every position
+    aside and finds it unmoved (else ``PositionMoved``, nothing written)."""
     if cur is None:
-        with db.connect() as conn, db.transaction(conn) as own:
+        with db.transaction(conn) as own:
             for work, after in starts.items():
                 if db.position(own, work, lock=True) != after:
                     raise PositionMoved(work)

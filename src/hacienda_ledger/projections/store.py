@@ -91,7 +91,11 @@ class ProjectionDatabase:
     @contextmanager
     def connect(self) -> Iterator[Any]:
         if self.sqlite_path is not None:
-            conn = sqlite3.connect(self.sqlite_path, timeout=30, isolation_level=None)
+            # Used by one thread at a time, not always the one that opened it (a rebuild's
+            # writer thread writes every batch on the connection the rebuild opened).
+            conn = sqlite3.connect(
+                self.sqlite_path, timeout=30, isolation_level=None, check_same_thread=False
+            )
             try:
                 yield conn
             finally:
