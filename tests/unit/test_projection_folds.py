@@ -8,12 +8,14 @@ from decimal import Decimal
 from uuid import uuid4
 
 import hypothesis
+import pytest
 from hypothesis import strategies as st
 
 from hacienda_ledger.aggregates.register import CashRegister, ReceiptLine
 from hacienda_ledger.aggregates.stay import Stay
 from hacienda_ledger.aggregates.values import ChargeLine
 from hacienda_ledger.projections.balances import BalancesProjection, instant
+from hacienda_ledger.projections.base import MemoryRows, table
 from hacienda_ledger.projections.cash_journal import CashJournalProjection
 from hacienda_ledger.projections.runner import fold
 
@@ -244,3 +246,20 @@ def test_instant_is_the_utc_text_strftime_writes(moment: datetime) -> None:
     microseconds or not, any offset, any year."""
     expected = moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     assert instant.__wrapped__(moment) == expected
+
+
+def test_a_row_added_is_kept_as_given_once_and_of_the_tables_columns() -> None:
+    """``Rows.add`` in memory: the row is the table's row (the dict given away), a key added
+    twice or a row of other columns is refused."""
+    spec = table("lines", ("k",), k="int", v="text")
+    rows = MemoryRows((spec,))
+    row = {"k": 1, "v": "a"}
+    rows.add("lines", row)
+    assert rows.rows("lines") == [row] and rows.data["lines"][(1,)] is row
+    with pytest.raises(KeyError, match="added twice"):
+        rows.add("lines", {"k": 1, "v": "b"})
+    with pytest.raises(KeyError, match="columns"):
+        rows.add("lines", {"k": 2})
+    with pytest.raises(KeyError, match="columns"):
+        rows.add("lines", {"k": 2, "v": "c", "extra": 0})
+    assert rows.rows("lines") == [row]

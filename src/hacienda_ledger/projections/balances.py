@@ -62,6 +62,7 @@ class BalancesProjection(Projection):
         table("stays", ("stay_id",), stay_id="text", household_ref="text", aire_id="text"),
     )
     topics = tuple(topic_of(cls) for cls in (Stay.Opened, *FINANCIAL))
+    appended = frozenset({"postings"})
 
     def apply(self, event: Any, position: int, rows: Rows) -> None:
         if isinstance(event, Stay.Opened):

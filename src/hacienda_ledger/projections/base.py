@@ -91,6 +91,10 @@ class Projection(ABC):
     name: str
     tables: tuple[Table, ...]
     topics: tuple[str, ...] = ()  # topics read; empty means every event
+    # Tables whose rows the fold only adds (``Rows.add``): a rebuild on PostgreSQL creates
+    # them without their primary key, and keys them when they are swapped in (one sorted
+    # build of the index instead of an insertion into it per row).
+    appended: frozenset[str] = frozenset()
     # Relative cost of rebuilding it (measured: docs/performance.md), for sharing a rebuild
     # between processes.
     rebuild_cost: int = 1

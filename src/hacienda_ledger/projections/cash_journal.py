@@ -93,6 +93,7 @@ class CashJournalProjection(Projection):
         ),
     )
     topics = tuple(topic_of(cls) for cls in KINDS)
+    appended = frozenset({"cash_journal", DEPOSITS})
 
     def apply(self, event: Any, position: int, rows: Rows) -> None:
         kind = KINDS.get(type(event))

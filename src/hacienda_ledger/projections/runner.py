@@ -20,7 +20,7 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext, supp
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from hacienda_ledger.projections.base import MemoryRows, Projection, Row
+from hacienda_ledger.projections.base import MemoryRows, Projection, Row, Table
 from hacienda_ledger.projections.store import (
     TRACKING,
     BufferedRows,
@@ -76,6 +76,7 @@ class Follower:
         self.source = source
         self.batch_size = batch_size
         self._known: dict[str, int] = {}  # positions this follower committed, by name
+        self._unkeyed: list[Table] = []  # tables aside still without their key (a rebuild)
         with db.transaction() as cur:
             for spec in projection.tables:
                 db.create(cur, spec)
@@ -160,13 +161,25 @@ class Follower:
 
     # --- rebuild ------------------------------------------------------------------------
 
-    def _fresh_tables(self, suffix: str) -> str:
+    def _fresh_tables(self, suffix: str, *, unkeyed: bool = False) -> str:
+        """Empty tables aside, and their position at zero. ``unkeyed`` (a rebuild whose
+        batches only insert into them, ``rebuild()``): the appended tables are created
+        without their key on PostgreSQL (``_swap`` keys them)."""
         work = f"{self.projection.name}{suffix}"
+        deferred = []
         with self.db.transaction() as cur:
             for spec in self.projection.tables:
+                keyed = (
+                    not unkeyed
+                    or spec.name not in self.projection.appended
+                    or self.db.dialect != "postgres"
+                )
                 self.db.drop(cur, spec.name + suffix)
-                self.db.create(cur, spec, spec.name + suffix)
+                self.db.create(cur, spec, spec.name + suffix, keyed=keyed)
+                if not keyed:
+                    deferred.append(spec)
             self.db.set_position(cur, work, 0)
+        self._unkeyed = deferred
         return work
 
     def _align(
@@ -208,6 +221,9 @@ class Follower:
         """Swap the rebuilt tables in, in one transaction holding the live tracking row,
         after catching them up to the live position; returns the projection's position."""
         with self.db.transaction() as cur:
+            for spec in self._unkeyed:  # before the catch-up: its batches upsert
+                self.db.add_key(cur, spec, spec.name + REBUILD)
+            self._unkeyed = []
             position = self._align(cur, REBUILD, work, on_batch, live_too=False)
             for spec in self.projection.tables:
                 self.db.drop(cur, spec.name)
@@ -289,7 +305,7 @@ def _rebuild(
     ``known_limit``), its reads go to the database: the next batch is then folded only once
     the one before it is written."""
     db, source = chosen[0].db, chosen[0].source
-    works = [(f, f._fresh_tables(REBUILD)) for f in chosen]
+    works = [(f, f._fresh_tables(REBUILD, unkeyed=True)) for f in chosen]
     known = {work: KnownRows(f.projection.tables, known_limit) for f, work in works}
     limit = batch_size or max(f.batch_size for f in chosen)
     with (

@@ -137,14 +137,19 @@ class ProjectionDatabase:
         if self.dialect == "postgres":
             cur.execute(schema.LOCK)
 
-    def create(self, cur: Any, spec: Table, name: str | None = None) -> None:
+    def create(self, cur: Any, spec: Table, name: str | None = None, *, keyed: bool = True) -> None:
+        """The table (if absent); ``keyed=False``: without its primary key yet (PostgreSQL,
+        a rebuild's appended tables: ``add_key`` when they are swapped in)."""
         self.lock_schema(cur)
         types = SQL_TYPES[self.dialect]
         cols = ", ".join(f"{c.name} {types[c.type]}" for c in spec.columns)
-        cur.execute(
-            f"CREATE TABLE IF NOT EXISTS {name or spec.name} "
-            f"({cols}, PRIMARY KEY ({', '.join(spec.key)}))"
-        )
+        key = f", PRIMARY KEY ({', '.join(spec.key)})" if keyed or self.dialect == "sqlite" else ""
+        cur.execute(f"CREATE TABLE IF NOT EXISTS {name or spec.name} ({cols}{key})")
+
+    def add_key(self, cur: Any, spec: Table, name: str) -> None:
+        """Give a table created with ``keyed=False`` its primary key (a duplicate key, which a
+        correct rebuild never writes, fails here)."""
+        cur.execute(f"ALTER TABLE {name} ADD PRIMARY KEY ({', '.join(spec.key)})")
 
     def drop(self, cur: Any, name: str) -> None:
         cur.execute(f"DROP TABLE IF EXISTS {name}")
@@ -288,12 +293,32 @@ class ProjectionDatabase:
                     self._parameters(spec, columns),
                 )
 
-    def copy_new(self, cur: Any, spec: Table, rows: Sequence[Row], name: str | None = None) -> bool:
+    def insert_new(self, cur: Any, spec: Table, rows: Sequence[Row], name: str) -> None:
+        """Insert rows whose keys the table does not hold (a rebuild's added rows): by COPY
+        where it can, else by plain inserts; never an upsert (a key that was there after
+        all fails the batch), so that the table need not be keyed yet."""
+        if rows and not self.copy_new(cur, spec, rows, name, at_least=1):
+            columns = [[row[c] for row in rows] for c in spec.column_names]
+            cur.executemany(
+                f"INSERT INTO {name} ({', '.join(spec.column_names)}) "
+                f"VALUES ({', '.join(self.mark for _ in spec.columns)})",
+                self._parameters(spec, columns),
+            )
+
+    def copy_new(
+        self,
+        cur: Any,
+        spec: Table,
+        rows: Sequence[Row],
+        name: str | None = None,
+        *,
+        at_least: int = COPY_FROM,
+    ) -> bool:
         """Write rows whose keys the table does not hold (a rebuild's fresh tables, keys it
-        never wrote) by binary COPY straight into the table, when there are enough of them
-        (PostgreSQL): no stage and no upsert; a key that was there after all fails the
+        never wrote) by binary COPY straight into the table, when there are ``at_least`` of
+        them (PostgreSQL): no stage and no upsert; a key that was there after all fails the
         batch, it is never overwritten. False, and nothing written, otherwise."""
-        if self.dialect != "postgres" or len(rows) < COPY_FROM:
+        if self.dialect != "postgres" or len(rows) < at_least:
             return False
         values = list(map(spec.values_getter, rows))  # each row as a tuple, in column order
         kinds = [set(map(type, column)) for column in zip(*values, strict=True)]
@@ -479,13 +504,11 @@ class BufferedRows(MemoryRows):
         return dict(row) if row is not None else None
 
     def add(self, table: str, row: Row) -> None:
-        """In a rebuild (its fresh tables), a row no fold reads back is only listed, to be
-        copied in with the batch: neither keyed nor kept across batches (``KnownRows``).
-        Elsewhere, a change like any other (an upsert with the batch)."""
-        if self.known is None:
-            super().add(table, row)
-        else:
-            self.added[table].append(row)
+        """A row no fold reads back is only listed, to be inserted with the batch
+        (``insert_new``): never an upsert, so that a key written twice fails instead of
+        overwriting a row, and a rebuild's appended tables need no key while they fill; in a
+        rebuild, neither keyed nor kept across batches (``KnownRows``)."""
+        self.added[table].append(row)
 
     def split(self) -> None:
         """Tell the batch's new rows apart (``flush``) from what is kept now: a rebuild
@@ -511,11 +534,7 @@ class BufferedRows(MemoryRows):
                 new, changes = self._split[name]
             else:
                 new, changes = self._new_and_rest(name, list(self.data[name].items()))
-            added = self.added[name]
-            if added and self.known is not None and name in self.known.complete:
-                new = new + added  # keys the fresh table surely does not hold
-            elif added:
-                changes = changes + [(spec.key_of(r), r) for r in added]
+            self.db.insert_new(self.cur, spec, self.added[name], name + self.suffix)
             if self.db.copy_new(self.cur, spec, new, name + self.suffix):
                 new = []
             changes = changes + [(spec.key_of(r), r) for r in new]
