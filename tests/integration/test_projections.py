@@ -125,7 +125,12 @@ def assert_counted_once(ledger: Ledger, chosen: Sequence[Follower]) -> None:
     assert balances == balances_of(e for _, e in events)
     assert sum(balances.values()) == 0
     postings = named["balances"].rows("postings")
-    assert len(postings) == sum(len(entry_for(e)) for _, e in events)
+    assert len(postings) == sum(len({p.account for p in entry_for(e)}) for _, e in events)
+    net: Counter[tuple[int, str]] = Counter()
+    for position, event in events:
+        for p in entry_for(event):
+            net[position, p.account] += p.amount_cents
+    assert {(p["position"], p["account"]): p["amount_cents"] for p in postings} == net
     stays = {r["stay_id"] for r in named["balances"].rows("stays")}
     assert stays == {str(e.originator_id) for _, e in events if isinstance(e, Stay.Opened)}
     journal = named["cash_journal"].rows("cash_journal")

@@ -208,6 +208,39 @@ def test_balances_fold_every_financial_event_and_sum_to_zero() -> None:
     assert before_refund == -15000 + 2000  # held less withheld, refund not yet
 
 
+def test_a_posting_is_an_events_net_amount_on_one_account() -> None:
+    """A charge of several lines posts once to the stay's receivable (their sum) and once
+    to each revenue account, numbered in the entry's order; the balances are the same."""
+
+    def line(revenue_type: str, cents: int) -> ChargeLine:
+        day = date(2025, 3, 3)
+        return ChargeLine(revenue_type, revenue_type, day, day, Decimal(1), Decimal(1), cents, "t")
+
+    charges = Stay.ChargesAssessed(
+        originator_id=STAY,
+        originator_version=2,
+        timestamp=T0,
+        aire_id=AIRE,
+        household_ref=uuid4(),
+        charged_until=date(2025, 3, 4),
+        lines=(line("pitch_fee", 300), line("water", 120), line("pitch_fee", 300)),
+        total_cents=720,
+        billed_index={},
+        actor="c",
+    )
+    rows = fold(BalancesProjection(), [(1, charges)])
+    assert [(p["seq"], p["account"], p["amount_cents"]) for p in rows.rows("postings")] == [
+        (0, f"receivable/{STAY}", 720),
+        (1, f"revenue/{AIRE}/pitch_fee", -600),
+        (2, f"revenue/{AIRE}/water", -120),
+    ]
+    assert {r["account"]: r["balance_cents"] for r in rows.rows("balances")} == {
+        f"receivable/{STAY}": 720,
+        f"revenue/{AIRE}/pitch_fee": -600,
+        f"revenue/{AIRE}/water": -120,
+    }
+
+
 def test_daily_and_monthly_summaries_of_the_journal() -> None:
     """A day's summary: money in and out by method, receipts by revenue type net of the
     cancellation, counts, and the balances the day ends with."""

@@ -1,8 +1,11 @@
 """Balances of every account of the chart, and the postings behind them (for "as of").
 
 Each financial event's journal entry (``aggregates.accounts.entry_for``, as pairs:
-``entry_lines``) becomes postings numbered by stream position; ``balances`` is their running
-sum per account. A balance as of an instant is the sum of the postings recorded up to it.
+``entry_lines``) becomes postings numbered by stream position: one per account the event
+moves, its net amount there (a charge of three lines posts one debit to the stay's
+receivable), numbered ``seq`` in the entry's order of first appearance; the entry's lines
+themselves are the event's (and the cash journal's). ``balances`` is their running sum per
+account. A balance as of an instant is the sum of the postings recorded up to it.
 ``stays`` links a stay to its household and aire, for receivables per household.
 """
 
@@ -80,7 +83,9 @@ class BalancesProjection(Projection):
             return
         recorded_at, day = instant(event.timestamp), paris_day(event.timestamp)
         totals: dict[str, int] = {}  # the event's amount per account, in posting order
-        for seq, (account, amount) in enumerate(postings):
+        for account, amount in postings:
+            totals[account] = totals.get(account, 0) + amount
+        for seq, (account, amount) in enumerate(totals.items()):
             rows.add(
                 "postings",
                 {
@@ -92,8 +97,6 @@ class BalancesProjection(Projection):
                     "day": day,
                 },
             )
-            totals[account] = totals.get(account, 0) + amount
-        for account, amount in totals.items():
             current = rows.get("balances", (account,))
             if current is None:
                 current = _new_balance(account)
