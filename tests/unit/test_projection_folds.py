@@ -15,7 +15,7 @@ from hacienda_ledger.aggregates.register import CashRegister, ReceiptLine
 from hacienda_ledger.aggregates.stay import Stay
 from hacienda_ledger.aggregates.values import ChargeLine
 from hacienda_ledger.projections.balances import BalancesProjection, instant
-from hacienda_ledger.projections.base import MemoryRows, table
+from hacienda_ledger.projections.base import MemoryRows, last_one, table
 from hacienda_ledger.projections.cash_journal import CashJournalProjection
 from hacienda_ledger.projections.runner import fold
 
@@ -296,3 +296,24 @@ def test_a_row_added_is_kept_as_given_once_and_of_the_tables_columns() -> None:
     with pytest.raises(KeyError, match="columns"):
         rows.add("lines", {"k": 2, "v": "c", "extra": 0})
     assert rows.rows("lines") == [row]
+
+
+def test_the_recorded_time_is_derived_once_per_event_and_exactly() -> None:
+    """``last_one``: the same object asked again gets the remembered result, an equal but
+    other object is computed afresh; ``instant`` of a UTC time and of the same instant in
+    another offset is the same text."""
+    calls: list[object] = []
+
+    def day_of(moment: datetime) -> date:
+        calls.append(moment)
+        return moment.date()
+
+    remembered = last_one(day_of)
+    first = datetime(2025, 3, 3, 9, tzinfo=UTC)
+    equal = datetime(2025, 3, 3, 9, tzinfo=UTC)
+    assert remembered(first) == remembered(first) == date(2025, 3, 3)
+    assert calls == [first]
+    assert remembered(equal) == date(2025, 3, 3) and len(calls) == 2
+    assert remembered.__name__ == "day_of"
+    paris = first.astimezone(timezone(timedelta(hours=1)))
+    assert instant(first) == instant(paris) == "2025-03-03T09:00:00.000000Z"

@@ -12,14 +12,20 @@ account. A balance as of an instant is the sum of the postings recorded up to it
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from functools import lru_cache
 from typing import Any
 
 from hacienda_ledger.aggregates.accounts import entry_lines
 from hacienda_ledger.aggregates.integrity import topic_of
 from hacienda_ledger.aggregates.register import CashRegister
 from hacienda_ledger.aggregates.stay import Stay
-from hacienda_ledger.projections.base import Projection, Row, Rows, paris_day, table
+from hacienda_ledger.projections.base import (
+    Projection,
+    Row,
+    Rows,
+    last_one,
+    paris_day,
+    table,
+)
 
 FINANCIAL = (
     Stay.ChargesAssessed,
@@ -34,12 +40,13 @@ FINANCIAL = (
 )
 
 
-@lru_cache(maxsize=4096)
+@last_one
 def instant(moment: datetime) -> str:
     """A recorded time as fixed-width UTC text, so that text order is time order
     (``%Y-%m-%dT%H:%M:%S.%fZ``, written by ``isoformat``, several times faster than
-    ``strftime``; years before 1000, which ``isoformat`` pads, by ``strftime``)."""
-    utc = moment.astimezone(UTC)
+    ``strftime``; years before 1000, which ``isoformat`` pads, by ``strftime``).
+    Remembered for the event being folded (``last_one``)."""
+    utc = moment if moment.tzinfo is UTC else moment.astimezone(UTC)
     if utc.year < 1000:
         return utc.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     return utc.isoformat(timespec="microseconds")[:-6] + "Z"

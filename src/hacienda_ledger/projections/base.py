@@ -16,9 +16,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from functools import cached_property, lru_cache
+from functools import cached_property, update_wrapper
 from operator import itemgetter
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, TypeVar, cast
 
 from hacienda_ledger.aggregates import values
 
@@ -161,9 +161,35 @@ def _sort_key(item: tuple[Key, Row | None]) -> tuple[tuple[int, Any], ...]:
     return tuple((1, "") if v is None else (0, v) for v in item[0])
 
 
-paris_day = lru_cache(maxsize=4096)(values.paris_day)
-"""``aggregates.values.paris_day``, remembered: the projections fold one event's recorded time
-several times (a pure function of an aware instant; equal instants give the same day)."""
+_A = TypeVar("_A")
+_R = TypeVar("_R")
+
+
+def last_one(function: Callable[[_A], _R]) -> Callable[[_A], _R]:
+    """``function`` (pure, of one argument) remembering its last argument, by identity, and
+    its result. The projections of a process fold one event after the other, several of
+    them deriving the same values from its recorded time (its UTC text, its Paris day):
+    the second asks with the very same object. A cache by value cost more than it saved
+    (measured: hashing an aware datetime, for times that are each new). The pair is
+    replaced in one assignment: threads sharing it at worst compute again."""
+    last: tuple[Any, Any] = (_NOTHING, None)
+
+    def remembered(argument: _A) -> _R:
+        nonlocal last
+        seen = last
+        if seen[0] is argument:
+            return cast("_R", seen[1])
+        result = function(argument)
+        last = (argument, result)
+        return result
+
+    return update_wrapper(remembered, function)
+
+
+_NOTHING = object()
+
+paris_day = last_one(values.paris_day)
+"""``aggregates.values.paris_day``, remembered for the event being folded (``last_one``)."""
 
 
 def month_of(day: date) -> str:
