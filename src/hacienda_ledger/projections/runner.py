@@ -304,7 +304,7 @@ def _rebuild(
     positions in the database. When a table is only partly kept in memory (more rows than
     ``known_limit``), its reads go to the database: the next batch is then folded only once
     the one before it is written."""
-    db, source = chosen[0].db, chosen[0].source
+    db = chosen[0].db
     works = [(f, f._fresh_tables(REBUILD, unkeyed=True)) for f in chosen]
     known = {work: KnownRows(f.projection.tables, known_limit) for f, work in works}
     limit = batch_size or max(f.batch_size for f in chosen)
@@ -312,7 +312,9 @@ def _rebuild(
         db.connect() as reader,
         db.connect() as writing,  # the writer thread's, for every batch
         ThreadPoolExecutor(1, "rebuild-writer") as writer,
+        ThreadPoolExecutor(1, "rebuild-reader") as ahead,
     ):
+        source = ReadAhead(chosen[0].source, ahead)
         if db.dialect == "postgres":
             reader.autocommit = True  # reads only; no transaction left open on the tables
         reads = reader.cursor()
@@ -349,6 +351,50 @@ def _rebuild(
                 if starts is not None:
                     break
     return {f.projection.name: f._swap(work, on_batch) for f, work in works}
+
+
+class ReadAhead:
+    """A rebuild's event source: while a page of notifications is folded, the next one is
+    read (the database's time overlaps the fold's, instead of following it).
+
+    The page read ahead is the one a full page leads to (from the position after its last
+    notification, same limit and topics), and it is used only if that is what is asked
+    next and it is full itself: a page that is not full ended at the stream's end as it
+    was when it was read, and events recorded since then would be missing from it (the
+    follower moves to the stream's end as it is when the batch is folded). Anything else
+    is read when asked, as without it."""
+
+    def __init__(self, source: EventSource, executor: ThreadPoolExecutor) -> None:
+        self.source = source
+        self.executor = executor
+        self._next: tuple[tuple[int, int, tuple[str, ...]], Future[Sequence[Any]]] | None = None
+
+    def select(self, start: int, limit: int, topics: Sequence[str]) -> Sequence[Any]:
+        asked = (start, limit, tuple(topics))
+        page: Sequence[Any] | None = None
+        if self._next is not None:
+            (read, future), self._next = self._next, None
+            if read == asked:
+                page = future.result()
+                if len(page) < limit:
+                    page = None
+            else:
+                future.cancel()
+        if page is None:
+            page = self.source.select(start, limit, topics)
+        if page and len(page) == limit:
+            following = (page[-1].id + 1, limit, asked[2])
+            self._next = (following, self.executor.submit(self.source.select, *following))
+        return page
+
+    def decode(self, notification: Any) -> Any:
+        return self.source.decode(notification)
+
+    def decode_once(self, notification: Any) -> Any:
+        return self.source.decode_once(notification)
+
+    def max_position(self) -> int:
+        return self.source.max_position()
 
 
 def _settled(
