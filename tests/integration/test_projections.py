@@ -582,6 +582,50 @@ def test_a_journal_line_or_posting_is_never_written_twice(ledger: Ledger, clock:
         assert db.position(cur, "cash_journal") == 0
 
 
+def indexes_of(db: Any, name: str) -> set[str]:
+    """The secondary (non-unique) indexes of a table, by name."""
+    with db.transaction() as cur:
+        if db.dialect == "postgres":
+            cur.execute(
+                "SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+                "WHERE i.indrelid = to_regclass(%s) AND NOT i.indisunique",
+                [name],
+            )
+            return {r[0] for r in cur.fetchall()}
+        cur.execute(f"PRAGMA index_list({name})")
+        return {r[1] for r in cur.fetchall() if not r[2]}
+
+
+def test_an_accounts_postings_are_indexed_by_time_live_and_after_every_rebuild(
+    ledger: Ledger, clock: Clock
+) -> None:
+    """``postings`` has an index on (account, recorded_at), what a balance as of an instant
+    reads: created with the live table, built for the tables aside and renamed with them
+    when they are swapped in (so a rebuild never finds the name taken), on both backends;
+    on PostgreSQL the as-of query uses it."""
+    scenario(ledger, clock)
+    db = projection_database(ledger)
+    name = "postings_account_recorded_at_idx"
+    chosen = followers(ledger)
+    assert indexes_of(db, "postings") == {name}
+    for rebuilding in (lambda: rebuild(followers(ledger)), by_name(chosen)["balances"].rebuild):
+        rebuilding()
+        rebuilding()  # again: the names aside are free once swapped in
+        assert indexes_of(db, "postings") == {name}
+        assert indexes_of(db, "postings" + REBUILD) == set()
+    assert by_name(chosen)["balances"].check() == []
+    if db.dialect == "postgres":
+        with db.transaction() as cur:
+            cur.execute("SET LOCAL enable_seqscan = off")  # a small table: force the choice
+            cur.execute(
+                "EXPLAIN SELECT amount_cents FROM postings WHERE account = %s "
+                "AND recorded_at <= %s",
+                ["cash/x", "2025-01-01"],
+            )
+            plan = " ".join(r[0] for r in cur.fetchall())
+        assert name in plan, plan
+
+
 def test_rows_inserted_as_new_read_back_the_same_and_never_overwrite(ledger: Ledger) -> None:
     """``insert_new`` (a rebuild's added rows): by COPY from one row on PostgreSQL, by plain
     inserts where COPY cannot (SQLite, an int in a decimal column); into a table without

@@ -68,7 +68,7 @@ class BalancesProjection(Projection):
             amount_cents="int",
             recorded_at="text",
             day="date",
-        ),
+        ).with_index("account", "recorded_at"),  # an account's balance as of an instant
         table("stays", ("stay_id",), stay_id="text", household_ref="text", aire_id="text"),
     )
     topics = tuple(topic_of(cls) for cls in (Stay.Opened, *FINANCIAL))

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 from functools import cached_property, update_wrapper
@@ -38,6 +38,16 @@ class Table:
     name: str
     columns: tuple[Column, ...]
     key: tuple[str, ...]
+    indexes: tuple[tuple[str, ...], ...] = ()  # secondary indexes, by their columns
+
+    def with_index(self, *columns: str) -> Table:
+        """The table with one more secondary index, on these columns."""
+        return replace(self, indexes=(*self.indexes, columns))
+
+    def index_name(self, columns: tuple[str, ...], table: str | None = None) -> str:
+        """An index's name: its table's (as named now: aside, ``postings__rebuild``) and
+        its columns, so that the tables aside and the live one never share a name."""
+        return f"{table or self.name}_{'_'.join(columns)}_idx"
 
     def key_of(self, row: Row) -> Key:
         if len(self.key) == 1:

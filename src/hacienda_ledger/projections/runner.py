@@ -227,7 +227,7 @@ class Follower:
             position = self._align(cur, REBUILD, work, on_batch, live_too=False)
             for spec in self.projection.tables:
                 self.db.drop(cur, spec.name)
-                self.db.rename(cur, spec.name + REBUILD, spec.name)
+                self.db.rename(cur, spec, spec.name + REBUILD, spec.name)
             self.db.set_position(cur, self.projection.name, position)
             cur.execute(f"DELETE FROM {TRACKING} WHERE name = {self.db.mark}", [work])
         return position

@@ -138,24 +138,49 @@ class ProjectionDatabase:
             cur.execute(schema.LOCK)
 
     def create(self, cur: Any, spec: Table, name: str | None = None, *, keyed: bool = True) -> None:
-        """The table (if absent); ``keyed=False``: without its primary key yet (PostgreSQL,
-        a rebuild's appended tables: ``add_key`` when they are swapped in)."""
+        """The table and its indexes (if absent); ``keyed=False``: without its primary key
+        and indexes yet (PostgreSQL, a rebuild's appended tables: ``add_key`` when they are
+        swapped in)."""
         self.lock_schema(cur)
+        name = name or spec.name
         types = SQL_TYPES[self.dialect]
         cols = ", ".join(f"{c.name} {types[c.type]}" for c in spec.columns)
-        key = f", PRIMARY KEY ({', '.join(spec.key)})" if keyed or self.dialect == "sqlite" else ""
-        cur.execute(f"CREATE TABLE IF NOT EXISTS {name or spec.name} ({cols}{key})")
+        keyed = keyed or self.dialect == "sqlite"
+        key = f", PRIMARY KEY ({', '.join(spec.key)})" if keyed else ""
+        cur.execute(f"CREATE TABLE IF NOT EXISTS {name} ({cols}{key})")
+        if keyed:
+            self._create_indexes(cur, spec, name)
+
+    def _create_indexes(self, cur: Any, spec: Table, name: str) -> None:
+        for columns in spec.indexes:
+            cur.execute(
+                f"CREATE INDEX IF NOT EXISTS {spec.index_name(columns, name)} "
+                f"ON {name} ({', '.join(columns)})"
+            )
 
     def add_key(self, cur: Any, spec: Table, name: str) -> None:
-        """Give a table created with ``keyed=False`` its primary key (a duplicate key, which a
-        correct rebuild never writes, fails here)."""
+        """Give a table created with ``keyed=False`` its primary key and indexes (a
+        duplicate key, which a correct rebuild never writes, fails here)."""
         cur.execute(f"ALTER TABLE {name} ADD PRIMARY KEY ({', '.join(spec.key)})")
+        self._create_indexes(cur, spec, name)
 
     def drop(self, cur: Any, name: str) -> None:
         cur.execute(f"DROP TABLE IF EXISTS {name}")
 
-    def rename(self, cur: Any, old: str, new: str) -> None:
+    def rename(self, cur: Any, spec: Table, old: str, new: str) -> None:
+        """Rename a table aside to ``new`` (whose table was dropped), its indexes too."""
         cur.execute(f"ALTER TABLE {old} RENAME TO {new}")
+        for columns in spec.indexes:
+            if self.dialect == "postgres":
+                cur.execute(
+                    f"ALTER INDEX {spec.index_name(columns, old)} "
+                    f"RENAME TO {spec.index_name(columns, new)}"
+                )
+            else:  # SQLite renames no index: build it again under its name
+                cur.execute(f"DROP INDEX IF EXISTS {spec.index_name(columns, old)}")
+                cur.execute(
+                    f"CREATE INDEX {spec.index_name(columns, new)} ON {new} ({', '.join(columns)})"
+                )
 
     # --- values -------------------------------------------------------------------------
 
