@@ -169,6 +169,12 @@ def followers(ledger: Ledger, names: Sequence[str] = (), batch_size: int = 2000)
     return [Follower(p, db, source, batch_size=batch_size) for p in chosen]
 
 
+REBUILD_BATCH = 5000
+"""Events per batch of a rebuild (live followers: 2,000). Fewer, larger transactions:
+measured 5 % faster than 2,000 (medians of six alternating runs, 5 aires × 5 years); a
+batch's rows stay small beside what a rebuild keeps."""
+
+
 def rebuild_all(
     ledger: Ledger,
     names: Sequence[str] = (),
@@ -188,12 +194,12 @@ def rebuild_all(
     chosen = followers(ledger, names)
     groups = shares(chosen, jobs)
     if len(groups) <= 1 or not can_fork():
-        return rebuild(chosen, on_batch)
+        return rebuild(chosen, on_batch, batch_size=REBUILD_BATCH)
     others = Shared(
         _rebuild_share, [(ledger.settings, [f.projection.name for f in g]) for g in groups[1:]]
     )
     try:
-        positions = rebuild(groups[0], on_batch)
+        positions = rebuild(groups[0], on_batch, batch_size=REBUILD_BATCH)
     finally:
         found = others.results()
     for share in found:
@@ -218,7 +224,7 @@ def _rebuild_share(settings: Settings, names: list[str], results: Any) -> None:
     """In a forked process: rebuild these projections with connections of its own."""
     ledger = Ledger(settings.model_copy(update={"create_tables": False}))
     try:
-        results.put(rebuild(followers(ledger, names)))
+        results.put(rebuild(followers(ledger, names), batch_size=REBUILD_BATCH))
     finally:
         ledger.close()
 
