@@ -1747,6 +1747,33 @@ def test_the_route_table_covers_every_route_of_the_app(settings: Settings, ledge
     assert served == set(ROUTES) | set(OPEN_ROUTES)
 
 
+def test_the_openapi_document_describes_every_refusal_as_a_problem(world: World) -> None:
+    """OpenAPI says what the API answers: no FastAPI ``HTTPValidationError`` (never sent),
+    every operation's 422 and ``4XX`` a ``Problem`` in application/problem+json; a real
+    validation error has the documented shape."""
+    document = world.client.get("/openapi.json").json()
+    schemas = document["components"]["schemas"]
+    assert "HTTPValidationError" not in schemas and "ValidationError" not in schemas
+    problem = schemas["Problem"]
+    ref = {"$ref": "#/components/schemas/Problem"}
+    operations = [op for item in document["paths"].values() for op in item.values()]
+    assert operations
+    for operation in operations:
+        refusals = {k: v for k, v in operation["responses"].items() if k.startswith("4")}
+        assert "4XX" in refusals, operation["operationId"]
+        for answer in refusals.values():
+            assert answer["content"] == {"application/problem+json": {"schema": ref}}
+    stay_id = world.arrive()
+    zero = world.post("cashier", f"/v1/stays/{stay_id}/extensions", {"until": "nope", "reason": ""})
+    body = assert_problem(zero, 422, "validation_error")
+    assert set(problem["required"]) <= body.keys() <= set(problem["properties"])
+    kinds = {"string": str, "integer": int, "array": list}
+    for name, value in body.items():
+        assert isinstance(value, kinds[problem["properties"][name]["type"]]), name
+    item = problem["properties"]["errors"]["items"]
+    assert all(e.keys() == set(item["required"]) for e in body["errors"])
+
+
 @pytest.mark.parametrize(
     "authorization",
     [None, "Bearer not-a-token", "Basic YWRtaW46YWRtaW4=", "Bearer ", "admin-token"],
