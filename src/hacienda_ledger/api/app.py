@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import gc
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from uuid import UUID
 
@@ -29,6 +29,7 @@ from hacienda_ledger.api.routes import (
     users,
 )
 from hacienda_ledger.application import Ledger, projecting
+from hacienda_ledger.application.leader import BackgroundLeader
 from hacienda_ledger.application.retention import RetentionSchedule
 from hacienda_ledger.application.watch import ChainWatch
 from hacienda_ledger.projections.runner import Runner
@@ -60,7 +61,12 @@ def _report_chain(register_id: UUID, report: VerificationReport) -> None:
     )
 
 
-def report_scheduler(reports_: Reports, followers: Runner | None, settings: Settings) -> Scheduler:
+def report_scheduler(
+    reports_: Reports,
+    followers: Runner | None,
+    settings: Settings,
+    may_run: Callable[[], bool] = lambda: True,
+) -> Scheduler:
     """The reports due, built on their own once the projections have caught up (with no
     follower thread in this process, the reports' reads catch up themselves)."""
     ledger = reports_.ledger
@@ -74,6 +80,7 @@ def report_scheduler(reports_: Reports, followers: Runner | None, settings: Sett
             if followers is not None
             else (lambda: True)
         ),
+        may_run=may_run,
     )
 
 
@@ -105,10 +112,12 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
         app.state.queries = projecting.ProjectionQueries(app.state.ledger, followers)
         app.state.reports = Reports(app.state.ledger, app.state.queries)
         scheduler = None
+        leader = BackgroundLeader(settings)  # reports and retention: one process runs them
+        app.state.leader = leader
         if followers is not None:
             followers.start()
         if settings.reports_auto:
-            scheduler = report_scheduler(app.state.reports, followers, settings)
+            scheduler = report_scheduler(app.state.reports, followers, settings, leader.lead)
             scheduler.start()
         watch = None
         if settings.verify_every_hours:
@@ -124,6 +133,7 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
                     access_log_deleted=report.access_log_entries,
                 ),
                 on_error=lambda exc: log.error("retention_failed", error=type(exc).__name__),
+                may_run=leader.lead,
             )
             if settings.run_retention
             else None
@@ -140,6 +150,7 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
                 watch.stop()
             if scheduler is not None:
                 scheduler.stop()
+            leader.close()
             if followers is not None:
                 followers.stop()
             if owned:

@@ -22,8 +22,10 @@ class RetentionSchedule:
         *,
         on_run: Callable[[RetentionReport], None] = lambda _: None,
         on_error: Callable[[BaseException], None] = lambda _: None,
+        may_run: Callable[[], bool] = lambda: True,
     ) -> None:
         self.ledger = ledger
+        self.may_run = may_run  # one process of a deployment purges (BackgroundLeader)
         self.interval = interval
         self.on_run = on_run
         self.on_error = on_error
@@ -47,7 +49,8 @@ class RetentionSchedule:
     def _loop(self) -> None:
         while not self.stopping.is_set():
             try:
-                self.on_run(self.run_once())
+                if self.may_run():
+                    self.on_run(self.run_once())
             except Exception as exc:  # a failed run is logged; the next one is tried
                 self.on_error(exc)
             self.stopping.wait(self.interval)

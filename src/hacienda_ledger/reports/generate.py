@@ -221,8 +221,10 @@ class Scheduler:
         delay: float,
         today: Callable[[], date],
         caught_up: Callable[[], bool] = lambda: True,
+        may_run: Callable[[], bool] = lambda: True,
     ) -> None:
         self.reports = reports
+        self.may_run = may_run  # one process of a deployment builds them (BackgroundLeader)
         self.interval, self.delay = interval, delay
         self.today = today
         self.caught_up = caught_up
@@ -231,7 +233,7 @@ class Scheduler:
         self.error: BaseException | None = None
 
     def tick(self) -> list[StoredReport]:
-        if not self.caught_up():
+        if not self.may_run() or not self.caught_up():
             return []
         stored = self.reports.run_due(self.today())
         if stored:
