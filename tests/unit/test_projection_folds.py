@@ -161,34 +161,31 @@ def test_deposit_movements_per_aire_with_kind_reason_and_amount() -> None:
     assert {r["day"] for r in rows} == {date(2025, 3, 3)}
 
 
+def charges_assessed(at: datetime, until: date, *lines: ChargeLine) -> Stay.ChargesAssessed:
+    """The stay's charges through ``until``, of these lines, recorded at ``at``."""
+    return Stay.ChargesAssessed(
+        originator_id=STAY,
+        originator_version=2,
+        timestamp=at,
+        aire_id=AIRE,
+        household_ref=uuid4(),
+        charged_until=until,
+        lines=lines,
+        total_cents=sum(x.amount_cents for x in lines),
+        billed_index={},
+        actor="c",
+    )
+
+
 def test_balances_fold_every_financial_event_and_sum_to_zero() -> None:
     """Balances fold the postings of every financial event; their sum is zero; postings keep
     the recorded time, so a balance as of an instant is a sum of postings."""
     events = register_events()
     charge_at = T0 + timedelta(minutes=5)
-    charges = Stay.ChargesAssessed(
-        originator_id=STAY,
-        originator_version=2,
-        timestamp=charge_at,
-        aire_id=AIRE,
-        household_ref=uuid4(),
-        charged_until=date(2025, 3, 10),
-        lines=(
-            ChargeLine(
-                "pitch_fee",
-                "pitch",
-                date(2025, 3, 3),
-                date(2025, 3, 9),
-                Decimal(7),
-                Decimal(3),
-                2100,
-                "2025-01-01/D",
-            ),
-        ),
-        total_cents=2100,
-        billed_index={},
-        actor="c",
+    pitch = ChargeLine(
+        "pitch_fee", "pitch", date(2025, 3, 3), date(2025, 3, 9), Decimal(7), Decimal(3), 2100, "D"
     )
+    charges = charges_assessed(charge_at, date(2025, 3, 10), pitch)
     rows = fold(BalancesProjection(), list(enumerate([charges, *events], start=1)))
     balances = {r["account"]: r["balance_cents"] for r in rows.rows("balances")}
     assert sum(balances.values()) == 0
@@ -216,17 +213,8 @@ def test_a_posting_is_an_events_net_amount_on_one_account() -> None:
         day = date(2025, 3, 3)
         return ChargeLine(revenue_type, revenue_type, day, day, Decimal(1), Decimal(1), cents, "t")
 
-    charges = Stay.ChargesAssessed(
-        originator_id=STAY,
-        originator_version=2,
-        timestamp=T0,
-        aire_id=AIRE,
-        household_ref=uuid4(),
-        charged_until=date(2025, 3, 4),
-        lines=(line("pitch_fee", 300), line("water", 120), line("pitch_fee", 300)),
-        total_cents=720,
-        billed_index={},
-        actor="c",
+    charges = charges_assessed(
+        T0, date(2025, 3, 4), line("pitch_fee", 300), line("water", 120), line("pitch_fee", 300)
     )
     rows = fold(BalancesProjection(), [(1, charges)])
     assert [(p["seq"], p["account"], p["amount_cents"]) for p in rows.rows("postings")] == [
