@@ -63,7 +63,7 @@ from hacienda_ledger.projections.runner import (
     fold,
     rebuild,
 )
-from hacienda_ledger.projections.store import COPY_FROM
+from hacienda_ledger.projections.store import COPY_FROM, PositionMoved
 from hacienda_ledger.settings import Settings
 from tests.conftest import Clock, Site, _truncate_postgres, standard_tariff
 from tests.fixtures.make_events_v1 import scenario
@@ -624,6 +624,31 @@ def test_an_accounts_postings_are_indexed_by_time_live_and_after_every_rebuild(
             )
             plan = " ".join(r[0] for r in cur.fetchall())
         assert name in plan, plan
+
+
+def test_positions_are_locked_and_advanced_together_or_not_at_all(ledger: Ledger) -> None:
+    """A rebuild's batch locks and moves every position aside in one statement each
+    (``lock_positions``, ``advance_many``): positions found where expected move, a name not
+    tracked yet starts at zero, and one position moved by another writer fails the batch
+    (``PositionMoved``), whose transaction then changes none of them."""
+    db = projection_database(ledger)
+    names = ["t_one", "t_two", "t_new"]
+    with db.transaction() as cur:
+        for name in names:
+            cur.execute(f"DELETE FROM projection_tracking WHERE name = {db.mark}", [name])
+        db.set_position(cur, "t_one", 5)
+        db.set_position(cur, "t_two", 7)
+    with db.transaction() as cur:
+        assert db.lock_positions(cur, names) == {"t_one": 5, "t_two": 7, "t_new": 0}
+        db.advance_many(cur, {"t_one": (5, 10), "t_two": (7, 10), "t_new": (0, 10)})
+    with db.transaction() as cur:
+        assert db.lock_positions(cur, names) == dict.fromkeys(names, 10)
+    with pytest.raises(PositionMoved), db.transaction() as cur:
+        db.advance_many(cur, {"t_one": (10, 20), "t_two": (9, 20), "t_new": (10, 20)})
+    with db.transaction() as cur:
+        assert db.lock_positions(cur, names) == dict.fromkeys(names, 10)
+        for name in names:
+            cur.execute(f"DELETE FROM projection_tracking WHERE name = {db.mark}", [name])
 
 
 def test_rows_inserted_as_new_read_back_the_same_and_never_overwrite(ledger: Ledger) -> None:

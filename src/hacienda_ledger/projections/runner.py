@@ -516,16 +516,18 @@ def _write_batch(  # noqa: PLR0917 (the batch, and where to write it)
     aside and finds it unmoved (else ``PositionMoved``, nothing written)."""
     if cur is None:
         with db.transaction(conn) as own:
+            found = db.lock_positions(own, list(starts))
             for work, after in starts.items():
-                if db.position(own, work, lock=True) != after:
+                if found[work] != after:
                     raise PositionMoved(work)
             _write_batch(db, own, starts, written, position)
         return
-    for work, rows in written.items():
+    for rows in written.values():
         rows.cur = cur
         rows.flush()
-        if starts[work] < position:
-            db.advance(cur, work, starts[work], position)
+    db.advance_many(
+        cur, {work: (after, position) for work, after in starts.items() if after < position}
+    )
 
 
 class Runner:

@@ -402,6 +402,38 @@ class ProjectionDatabase:
         if cur.rowcount != 1:
             raise PositionMoved(name)
 
+    def lock_positions(self, cur: Any, names: Sequence[str]) -> dict[str, int]:
+        """Several tracked positions, each row held to the end of the transaction (one
+        statement on PostgreSQL, rows locked in name order; zero for a name not tracked)."""
+        if self.dialect != "postgres":
+            return {name: self.position(cur, name, lock=True) for name in names}
+        cur.execute(
+            f"SELECT name, position FROM {TRACKING} WHERE name = ANY(%s) ORDER BY name FOR UPDATE",
+            [list(names)],
+        )
+        found = {row[0]: int(row[1]) for row in cur.fetchall()}
+        return {name: found.get(name, 0) for name in names}
+
+    def advance_many(self, cur: Any, moves: dict[str, tuple[int, int]]) -> None:
+        """``advance`` for several names, ``{name: (expected, position)}``: on PostgreSQL one
+        statement for the rows that exist and are where expected, then ``advance`` for the
+        others (a row to create at zero, or ``PositionMoved``)."""
+        if not moves:
+            return
+        done: set[str] = set()
+        if self.dialect == "postgres":
+            values = ", ".join("(%s, %s::bigint, %s::bigint)" for _ in moves)
+            cur.execute(
+                f"UPDATE {TRACKING} AS t SET position = v.new "
+                f"FROM (VALUES {values}) AS v(name, old, new) "
+                "WHERE t.name = v.name AND t.position = v.old RETURNING t.name",
+                [x for name, (old, new) in moves.items() for x in (name, old, new)],
+            )
+            done = {row[0] for row in cur.fetchall()}
+        for name, (expected, position) in moves.items():
+            if name not in done:
+                self.advance(cur, name, expected, position)
+
     def set_position(self, cur: Any, name: str, position: int) -> None:
         """Set a position outright (an update of the row when it exists, so that a follower
         waiting on the row's lock reads the new position, not a deleted row)."""
