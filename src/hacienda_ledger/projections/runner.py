@@ -350,7 +350,12 @@ def _rebuild(
                 pending = None
                 if starts is not None:
                     break
-    return {f.projection.name: f._swap(work, on_batch) for f, work in works}
+    # Each swap keys and indexes its appended tables (the server's work, not this
+    # interpreter's), then catches up and renames: the projections' swaps are independent
+    # (each holds its own tracking rows) and run side by side, a connection each.
+    with ThreadPoolExecutor(len(works), "rebuild-swap") as swapping:
+        swaps = {f.projection.name: swapping.submit(f._swap, work, on_batch) for f, work in works}
+    return {name: swap.result() for name, swap in swaps.items()}
 
 
 class ReadAhead:
