@@ -63,11 +63,14 @@ def _world(url: str, registers: int) -> list[uuid.UUID]:
         ledger.close()
 
 
-@contextmanager
-def _server(app: str, env: dict[str, str]) -> Iterator[int]:
-    """``app`` served by uvicorn, or (``app == "serve"``) ``hacienda-ledger serve`` itself."""
-    port = _free_port()
-    cmd = [
+def server_command(app: str, port: int, *options: str) -> list[str]:
+    """The command line serving ``app`` on ``port``: uvicorn with the settings the bare route
+    and the ledger are measured with (uvloop, httptools) and ``options``, or
+    (``app == "serve"``) ``hacienda-ledger serve`` itself. The end-to-end tests start their
+    servers with it too."""
+    if app == "serve":
+        return [sys.executable, "-m", "hacienda_ledger.cli", "serve", "--port", str(port)]
+    return [
         sys.executable,
         "-m",
         "uvicorn",
@@ -82,10 +85,15 @@ def _server(app: str, env: dict[str, str]) -> Iterator[int]:
         "httptools",
         "--log-level",
         "warning",
-        "--no-access-log",
+        *options,
     ]
-    if app == "serve":
-        cmd = [sys.executable, "-m", "hacienda_ledger.cli", "serve", "--port", str(port)]
+
+
+@contextmanager
+def _server(app: str, env: dict[str, str]) -> Iterator[int]:
+    """``app`` served by uvicorn, or (``app == "serve"``) ``hacienda-ledger serve`` itself."""
+    port = _free_port()
+    cmd = server_command(app, port, "--no-access-log")
     log = tempfile.TemporaryFile()  # noqa: SIM115 - closed below
     root = Path(__file__).resolve().parent.parent
     proc = subprocess.Popen(

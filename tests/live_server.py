@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -13,6 +12,7 @@ from contextlib import contextmanager
 from uuid import UUID
 
 import httpx
+from bench.http import server_command
 from bench.write import open_registers
 
 from hacienda_ledger.application import Ledger
@@ -46,27 +46,8 @@ def live_server(
     (``serve``) the product's own ``hacienda-ledger serve``; ``pids`` gets the server's."""
     port = free_port()
     full_env = {**os.environ, "HACIENDA_LOG_JSON": "true", **env}
-    if serve:
-        cmd = [sys.executable, "-m", "hacienda_ledger.cli", "serve", "--port", str(port)]
-    else:
-        cmd = [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "hacienda_ledger.api.main:app",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--loop",
-            "uvloop",
-            "--http",
-            "httptools",
-            "--log-level",
-            "warning",
-            "--workers",
-            str(workers),
-        ]
+    app = "serve" if serve else "hacienda_ledger.api.main:app"
+    cmd = server_command(app, port, "--workers", str(workers))
     # The server's log goes to a file: an unread pipe would fill up and block the server.
     log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in the finally below
     proc = subprocess.Popen(cmd, env=full_env, stdout=subprocess.DEVNULL, stderr=log)
