@@ -17,15 +17,14 @@ library's path stays for what this one does not cover: saves with a tracking rec
 applications; the ledger has none), text originator ids, and a database whose function is
 missing (created before it, and opened with ``CREATE_TABLE=n``).
 
-The function is created with the tables (``create_table``), once: under a transaction-level
-advisory lock and only if absent, because several processes creating it at once would race
-(``CREATE OR REPLACE`` on an existing function updates its row: "tuple concurrently
-updated"). A change to its body takes a new name (``_v2``).
+The function is created with the tables (``create_table``), only if absent (``CREATE OR
+REPLACE`` on an existing function updates its row, and two at once fail with "tuple
+concurrently updated"). A change to its body takes a new name (``_v2``).
 
 Several processes opening the ledger at once each create the tables, and the library's
-statements race (its ``CREATE OR REPLACE FUNCTION es_insert_events_uuid`` fails with "tuple
-concurrently updated" when two run together): every recorder of ``LedgerFactory`` creates its
-tables holding the schema lock (``hacienda_ledger.schema``).
+statements race the same way (its own ``CREATE OR REPLACE FUNCTION es_insert_events_uuid``):
+every recorder of ``LedgerFactory`` creates its tables, this function included, holding the
+schema lock (``hacienda_ledger.schema``).
 """
 
 from __future__ import annotations
@@ -103,11 +102,9 @@ class LedgerRecorder(SerialisedSchema, PostgresApplicationRecorder):
             self.sql_create_statements.append(
                 SQL(
                     "DO $do$ BEGIN "
-                    "PERFORM pg_advisory_xact_lock(hashtext({name})); "
                     "IF to_regprocedure({signature}) IS NULL THEN EXECUTE {create}; END IF; "
                     "END $do$"
                 ).format(
-                    name=Literal(FUNCTION),
                     signature=Literal(self._signature),
                     create=Literal(create.as_string()),
                 )
