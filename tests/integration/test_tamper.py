@@ -524,3 +524,27 @@ def test_registers_verified_by_several_processes_report_what_one_process_reports
     stay_id = site.arrive("3")
     with pytest.raises(RegisterNotFound):
         ledger.verify_registers([others[0], stay_id], jobs=2)
+
+
+def test_registers_verified_in_turn_with_reads_ahead_report_what_each_reports(
+    ledger: Ledger, site: Site, register_id: UUID, rows: StoredRows
+) -> None:
+    """``verify_each`` (the next register's rows read while one is verified) gives each
+    register the report ``verify_register`` gives it, a tampered one's included, once per
+    id; an id that is no register's raises, or with ``skip_failures`` is left out and the
+    registers after it are still verified."""
+    others = [Site(ledger, code=f"49008-{k}").register_id for k in range(3)]
+    for other in others:
+        ledger.post_receipt(other, stay_id=None, method="cash", lines=[("other", 300)], actor="c")
+    stored = rows.all()
+    rows.set(3, state=changed_byte(stored[2].state, 30, 7))
+    ids = [others[0], register_id, *others[1:], others[0]]
+    expected = {i: ledger.verify_register(i) for i in ids}
+    assert expected == ledger.verify_each(ids)
+    assert list(ledger.verify_each(ids)) == list(dict.fromkeys(ids))
+    assert not expected[register_id].ok
+    stay_id = site.arrive("4")
+    with pytest.raises(RegisterNotFound):
+        ledger.verify_each([others[0], stay_id, others[1]])
+    found = ledger.verify_each([others[0], stay_id, others[1]], skip_failures=True)
+    assert {others[0]: expected[others[0]], others[1]: expected[others[1]]} == found
