@@ -15,7 +15,7 @@ import secrets
 import threading
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -1770,9 +1770,10 @@ class Ledger(Application[UUID]):
         if not ids:
             return reports
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="verify-read") as reader:
-            ahead = reader.submit(self._register_rows, ids[0], None)
+            ahead: Future[list[Row]] | None = reader.submit(self._register_rows, ids[0], None)
             for k, register_id in enumerate(ids):
                 reading, ahead = ahead, None
+                assert reading is not None
                 if k + 1 < len(ids):
                     ahead = reader.submit(self._register_rows, ids[k + 1], None)
                 try:
