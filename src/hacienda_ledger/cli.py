@@ -30,6 +30,13 @@ if TYPE_CHECKING:
     from hacienda_ledger.projections.runner import Runner
 
 
+def _positive(text: str) -> int:
+    number = int(text)
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"{text} is not a positive number")
+    return number
+
+
 def _settings(args: argparse.Namespace) -> Settings:
     return Settings(database_url=args.database_url) if args.database_url else Settings()
 
@@ -223,6 +230,7 @@ def _bar(unit: str = "") -> Any:
 
 def _rebuild(args: argparse.Namespace) -> int:
     from hacienda_ledger.application import Ledger
+    from hacienda_ledger.application.forked import default_jobs
     from hacienda_ledger.application.projecting import all_projections, followers, rebuild_all
 
     ledger = Ledger(_settings(args))
@@ -238,7 +246,8 @@ def _rebuild(args: argparse.Namespace) -> int:
                 def moved(progress: object) -> None:
                     bar.update(task, completed=getattr(progress, "position", 0))
 
-                positions = rebuild_all(ledger, chosen, moved, jobs=args.jobs)
+                jobs = args.jobs or default_jobs(one_writer=not ledger.settings.is_postgres)
+                positions = rebuild_all(ledger, chosen, moved, jobs=jobs)
                 bar.update(task, completed=end)
             for name, position in positions.items():
                 print(f"{name}: rebuilt to position {position} and swapped in")
@@ -384,7 +393,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     verify = sub.add_parser("verify", help="verify every register's hash chain")
     verify.add_argument("--register", help="one register id")
     verify.add_argument(
-        "--jobs", type=int, default=1, help="share the registers between this many processes"
+        "--jobs",
+        type=_positive,
+        help="share the registers between this many processes (default: one per core)",
     )
 
     project = sub.add_parser("project", help="follow the stream into the projection tables")
@@ -403,10 +414,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     rebuild.add_argument(
         "--jobs",
-        type=int,
-        default=1,
+        type=_positive,
         help="share the projections between this many processes (one core each; the bar "
-        "follows this process's share)",
+        "follows this process's share; default: one per core on PostgreSQL, 1 on SQLite)",
     )
 
     users = sub.add_parser("users", help="manage users")
@@ -453,9 +463,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return run_demo(_settings(args), out=sys.stdout, journal=not args.no_journal)
     if args.command == "verify":
+        from hacienda_ledger.application.forked import default_jobs
         from hacienda_ledger.demo import run_verify
 
-        return run_verify(_settings(args), register=args.register, out=sys.stdout, jobs=args.jobs)
+        jobs = args.jobs or default_jobs(one_writer=False)
+        return run_verify(_settings(args), register=args.register, out=sys.stdout, jobs=jobs)
     if args.command == "users":
         return _users_create(args)
     if args.command == "households":

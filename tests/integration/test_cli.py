@@ -112,3 +112,24 @@ def test_households_erase_and_purge_due(
     assert main(args) == 0
     assert "personal data: 1 household(s) erased" in capsys.readouterr().out
     assert ledger.household(old).erased
+
+
+def test_jobs_default_to_one_process_per_core_except_a_rebuild_on_sqlite() -> None:
+    """Unless told, ``verify`` and ``rebuild`` share their work between one process per
+    usable core; a rebuild on SQLite (one writer) stays in one."""
+    import os
+
+    from hacienda_ledger.application.forked import can_fork, default_jobs, usable_cores
+
+    assert len(os.sched_getaffinity(0)) == usable_cores()
+    assert default_jobs(one_writer=True) == 1
+    assert (usable_cores() if can_fork() else 1) == default_jobs(one_writer=False)
+
+
+@pytest.mark.parametrize("command", ["verify", "rebuild"])
+def test_jobs_must_be_a_positive_number(command: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """``--jobs 0`` (or less) is refused before anything is opened."""
+    with pytest.raises(SystemExit) as refused:
+        main([command, "--jobs", "0"])
+    assert refused.value.code == 2
+    assert "0 is not a positive number" in capsys.readouterr().err
