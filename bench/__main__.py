@@ -28,8 +28,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--replay-only",
         default="",
-        choices=["", "rebuild"],
-        help="replay: measure only the rebuild (and its baseline)",
+        choices=["", "rebuild", "verify"],
+        help="replay: measure only the rebuild (and its baseline), or only the cold "
+        "verification in one process, with and without reading the next register ahead",
     )
     parser.add_argument("--report-aires", type=int, default=250, help="reports: aires generated")
     parser.add_argument("--seed", type=int, default=7)

@@ -2,7 +2,7 @@
 baseline measured in the same run on the same rows.
 
     .venv/bin/python -m bench replay [--aires N] [--years Y] [--seed S] [--postgres URL]
-                                     [--replay-only rebuild]
+                                     [--replay-only rebuild|verify]
 
 - **rebuild**: events of the stream ÷ seconds to rebuild every projection from zero, against
   a raw ``SELECT`` of the same rows (pages of 2,000 by position) plus ``json.loads`` of each
@@ -19,7 +19,9 @@ baseline measured in the same run on the same rows.
 
 The data is generated once per backend by the generator's bulk path (seeded: the same
 world every run). Rates are medians of ``--rounds`` rounds. ``--replay-only rebuild`` measures
-the rebuild and its baseline alone (to iterate on it; the default runs all three).
+the rebuild and its baseline alone (to iterate on it; the default runs all three);
+``--replay-only verify`` the cold verification in one process, with the next register read
+ahead and without, alternating (``2 × --rounds`` runs of each).
 """
 
 from __future__ import annotations
@@ -140,6 +142,8 @@ def _measure(
         "bulk path)"
     ]
     try:
+        if only == "verify":
+            return lines + _verify_ahead_or_not(ledger, raw, registers, rounds)
         rebuild, shared, select = [], [], []
         verify, verify_shared, warm, hashed = [], [], [], []
         for _ in range(rounds):
@@ -200,6 +204,31 @@ def _measure(
     finally:
         ledger.close()
     return lines
+
+
+def _verify_ahead_or_not(ledger: Ledger, raw: Raw, registers: list[UUID], rounds: int) -> list[str]:
+    """Cold verification in one process as ``verify_registers`` runs it (the next register
+    read ahead, ``verify_each``) and each register read then verified in turn, alternating
+    which runs first, beside the raw read and hash."""
+    ahead, in_turn, hashed = [], [], []
+
+    def each_in_turn() -> int:
+        return sum(ledger.verify_register(r).events for r in registers)
+
+    for k in range(rounds * 2):
+        runs = [(ahead, lambda: _verify_all(ledger, registers)), (in_turn, each_in_turn)]
+        for rates, run in runs if k % 2 else runs[::-1]:
+            ledger.verified = VerifiedPrefixes()
+            n, s = _timed(run)
+            rates.append(n / s)
+        n, s = _timed(lambda: raw.select_and_hash(registers))
+        hashed.append(n / s)
+    return [
+        _rate_line("verify, read ahead", ahead, hashed, "select+sha256"),
+        _rate_line("verify, each read in turn", in_turn, hashed, "select+sha256"),
+        f"  {'':28} read ahead / in turn: "
+        f"{statistics.median(ahead) / statistics.median(in_turn):.2f}",
+    ]
 
 
 def _rate_line(name: str, ours: list[float], base: list[float], label: str) -> str:

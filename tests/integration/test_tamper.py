@@ -548,3 +548,24 @@ def test_registers_verified_in_turn_with_reads_ahead_report_what_each_reports(
         ledger.verify_each([others[0], stay_id, others[1]])
     found = ledger.verify_each([others[0], stay_id, others[1]], skip_failures=True)
     assert {others[0]: expected[others[0]], others[1]: expected[others[1]]} == found
+
+
+def test_a_register_whose_rows_cannot_be_read_is_left_out_and_the_next_still_verified(
+    ledger: Ledger, register_id: UUID, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With reads ahead (PostgreSQL) a failed read surfaces when its register's turn comes:
+    it raises, or with ``skip_failures`` that register alone is left out."""
+    others = [Site(ledger, code=f"49009-{k}").register_id for k in range(2)]
+    expected = {i: ledger.verify_register(i) for i in others}
+    read = ledger._register_rows
+
+    def failing(asked: UUID, through_version: int | None) -> list[Any]:
+        if asked == register_id:
+            raise ConnectionError("the server went away")
+        return read(asked, through_version)
+
+    monkeypatch.setattr(ledger, "_register_rows", failing)
+    ids = [others[0], register_id, others[1]]
+    with pytest.raises(ConnectionError):
+        ledger.verify_each(ids)
+    assert expected == ledger.verify_each(ids, skip_failures=True)
