@@ -5,6 +5,7 @@ is due, and every read of personal data is logged."""
 from __future__ import annotations
 
 import sqlite3
+from contextlib import closing
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -84,7 +85,7 @@ def stored_bytes(ledger: Ledger) -> list[bytes]:
                 ).fetchall():
                     found.append((row or "").encode())
         return found
-    with sqlite3.connect(ledger.settings.sqlite_path) as conn:
+    with closing(sqlite3.connect(ledger.settings.sqlite_path)) as conn, conn:
         tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")]
         for table in tables:
             for row in conn.execute(f'SELECT * FROM "{table}"'):
@@ -324,7 +325,7 @@ def test_an_altered_sealed_field_is_refused_not_misread(ledger: Ledger, site: Si
                 (state, second),
             )
     else:
-        with sqlite3.connect(ledger.settings.sqlite_path) as conn:
+        with closing(sqlite3.connect(ledger.settings.sqlite_path)) as conn, conn:
             conn.execute(
                 "UPDATE stored_events SET state = ? WHERE originator_id = ? "
                 "AND originator_version = 1",

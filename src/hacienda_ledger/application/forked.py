@@ -30,13 +30,19 @@ def usable_cores() -> int:
         return os.cpu_count() or 1
 
 
+DEFAULT_JOBS_MAX = 4
+"""At most this many processes unless told: each opens its own PostgreSQL pool (``pool_size``
+connections, 5 by default), and the server's connections are a budget shared with the API."""
+
+
 def default_jobs(*, one_writer: bool) -> int:
     """Processes a rebuild or a verification shares its work between unless told: one per
-    usable core, or one where a single writer takes all the writes (a rebuild on SQLite:
-    measured, a second process does not make it faster) or processes cannot be forked."""
+    usable core up to ``DEFAULT_JOBS_MAX``, or one where a single writer takes all the
+    writes (a rebuild on SQLite: measured, a second process does not make it faster) or
+    processes cannot be forked."""
     if one_writer or not can_fork():
         return 1
-    return usable_cores()
+    return min(usable_cores(), DEFAULT_JOBS_MAX)
 
 
 class Shared:
