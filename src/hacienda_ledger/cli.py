@@ -395,7 +395,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     verify.add_argument(
         "--jobs",
         type=_positive,
-        help="share the registers between this many processes (default: one per core)",
+        help="share the registers between this many processes (default: one per core, at most 4)",
     )
 
     project = sub.add_parser("project", help="follow the stream into the projection tables")
@@ -416,7 +416,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--jobs",
         type=_positive,
         help="share the projections between this many processes (one core each; the bar "
-        "follows this process's share; default: one per core on PostgreSQL, 1 on SQLite)",
+        "follows this process's share; default: one per core, at most 4, on PostgreSQL; 1 on "
+        "SQLite)",
     )
 
     users = sub.add_parser("users", help="manage users")

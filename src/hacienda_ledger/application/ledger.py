@@ -1787,10 +1787,11 @@ class Ledger(Application[UUID]):
     ) -> Iterator[Future[list[Row]]]:
         """Each register's read in turn, the next one started on ``reader`` before this one
         is handed out (a read that failed raises when its result is asked for)."""
-        ahead = [reader.submit(self._register_rows, i, None) for i in ids[:1]]
-        for k in range(len(ids)):
-            reading = ahead.pop()
-            ahead += [reader.submit(self._register_rows, i, None) for i in ids[k + 1 : k + 2]]
+        read = self._register_rows
+        ahead: Future[list[Row]] | None = None
+        for k, register_id in enumerate(ids):
+            reading = ahead or reader.submit(read, register_id, None)
+            ahead = reader.submit(read, ids[k + 1], None) if k + 1 < len(ids) else None
             yield reading
 
     def _register_rows(self, register_id: UUID, through_version: int | None) -> list[Row]:
