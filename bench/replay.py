@@ -123,7 +123,7 @@ def _rebuild_all(ledger: Ledger, jobs: int = 1) -> int:
 
 def _verify_all(ledger: Ledger, registers: list[UUID], jobs: int = 1) -> int:
     n = 0
-    for _, report in ledger.verify_registers(registers, jobs=jobs):
+    for _, report in ledger.audit.verify_registers(registers, jobs=jobs):
         assert report.ok, report.first_broken
         n += report.events
     return n
@@ -155,10 +155,10 @@ def _measure(
             select.append(n / s)
             if only == "rebuild":
                 continue
-            ledger.verified = VerifiedPrefixes()  # cold: nothing vouched for yet
+            ledger.audit.verified = VerifiedPrefixes()  # cold: nothing vouched for yet
             n, s = _timed(lambda: _verify_all(ledger, registers, jobs=2))
             verify_shared.append(n / s)
-            ledger.verified = VerifiedPrefixes()
+            ledger.audit.verified = VerifiedPrefixes()
             n, s = _timed(lambda: _verify_all(ledger, registers))
             verify.append(n / s)
             n, s = _timed(lambda: _verify_all(ledger, registers))
@@ -174,22 +174,22 @@ def _measure(
         lines.append(_rate_line("verify again (checkpoints)", warm, hashed, "select+sha256"))
 
         register_id = summary.register_with_history(years)
-        first = ledger.register(register_id, version=1)
-        last = ledger.register(register_id)
+        first = ledger.cash_register(register_id, version=1)
+        last = ledger.cash_register(register_id)
         assert isinstance(first, CashRegister) and isinstance(last, CashRegister)
         start, end = first.created_on, last.modified_on
         assert start is not None and end is not None
         rng = random.Random(seed)
-        ledger.verified = VerifiedPrefixes()
+        ledger.audit.verified = VerifiedPrefixes()
         began = time.perf_counter()
-        ledger.register_history(register_id, end)
+        ledger.audit.register_history(register_id, end)
         cold_ms = (time.perf_counter() - began) * 1000
-        ledger.verified = VerifiedPrefixes()
+        ledger.audit.verified = VerifiedPrefixes()
         latencies = []
         for _ in range(max(30, rounds * 10)):
             instant = start + (end - start) * rng.random()
             began = time.perf_counter()
-            ledger.register_history(register_id, instant)
+            ledger.audit.register_history(register_id, instant)
             latencies.append((time.perf_counter() - began) * 1000)
         _, raw_s = _timed(lambda: raw.select_and_hash([register_id]))
         latencies.sort()
@@ -213,12 +213,12 @@ def _verify_ahead_or_not(ledger: Ledger, raw: Raw, registers: list[UUID], rounds
     ahead, in_turn, hashed = [], [], []
 
     def each_in_turn() -> int:
-        return sum(ledger.verify_register(r).events for r in registers)
+        return sum(ledger.audit.verify_register(r).events for r in registers)
 
     for k in range(rounds * 2):
         runs = [(ahead, lambda: _verify_all(ledger, registers)), (in_turn, each_in_turn)]
         for rates, run in runs if k % 2 else runs[::-1]:
-            ledger.verified = VerifiedPrefixes()
+            ledger.audit.verified = VerifiedPrefixes()
             n, s = _timed(run)
             rates.append(n / s)
         n, s = _timed(lambda: raw.select_and_hash(registers))

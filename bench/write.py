@@ -36,10 +36,10 @@ def _rate(n: int, run: Callable[[int], None]) -> float:
 
 def open_registers(ledger: Ledger, count: int) -> tuple[list[uuid.UUID], list[uuid.UUID]]:
     """A collectivité with ``count`` aires, one register each: (aire ids, register ids)."""
-    coll = ledger.register_collectivite(code="B", name="Bench", siren="244900015", actor="b")
+    coll = ledger.create_collectivite(code="B", name="Bench", siren="244900015", actor="b")
     aires, registers = [], []
     for k in range(count):
-        aire = ledger.register_aire(
+        aire = ledger.create_aire(
             code=f"BENCH{k}",
             name=f"Aire {k}",
             collectivite_id=coll.aggregate_id,

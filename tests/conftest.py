@@ -123,11 +123,11 @@ class Site:
 
     def __init__(self, ledger: Ledger, code: str = "49007-A") -> None:
         self.ledger = ledger
-        coll = ledger.register_collectivite(
+        coll = ledger.create_collectivite(
             code=f"C-{code}", name="Angers Loire Métropole", siren="244900015", actor="admin"
         )
         self.collectivite_id = coll.aggregate_id
-        self.aire_id = ledger.register_aire(
+        self.aire_id = ledger.create_aire(
             code=code,
             name="Aire d'accueil des Perrins",
             collectivite_id=self.collectivite_id,
@@ -156,7 +156,7 @@ class Site:
         """Record a household at this aire (stays name one that exists)."""
         from hacienda_ledger.aggregates.household import Profile
 
-        return self.ledger.register_household(
+        return self.ledger.record_household(
             aire_id=self.aire_id,
             profile=Profile(name),
             actor="manager",

@@ -24,7 +24,7 @@ def one_register(url: str, admin_token: str) -> UUID:
     and an admin with ``admin_token``: what the live-server tests post receipts on."""
     setup = Ledger(Settings(database_url=url))
     try:
-        setup.bootstrap_admin(admin_token)
+        setup.access.bootstrap_admin(admin_token)
         _, (register_id,) = open_registers(setup, 1)
         return register_id
     finally:

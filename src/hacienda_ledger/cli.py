@@ -155,7 +155,7 @@ def _households(args: argparse.Namespace) -> int:
             done = "erased" if outcome.result["key_destroyed"] else "was already erased"
             print(f"household {args.household}: personal data {done}")
             return 0
-        report = ledger.purge_due(dry_run=args.dry_run, actor="cli")
+        report = ledger.households.purge_due(dry_run=args.dry_run, actor="cli")
         settings = ledger.settings
         verb = "due" if report.dry_run else "erased"
         print(

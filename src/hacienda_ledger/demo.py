@@ -167,7 +167,7 @@ def load_demo(ledger: Ledger, clock: SimulatedClock, seed: int = 49) -> list[Dem
     ledger.create_user(name="Admin démo", role="admin", actor="demo", token=demo_token("admin"))
     coll_ids: dict[str, UUID] = {}
     for c in COLLECTIVITES:
-        coll_ids[c.code] = ledger.register_collectivite(
+        coll_ids[c.code] = ledger.create_collectivite(
             code=c.code, name=c.name, siren=c.siren, actor="demo"
         ).aggregate_id
     modes = {c.code: c.mode for c in COLLECTIVITES}
@@ -175,7 +175,7 @@ def load_demo(ledger: Ledger, clock: SimulatedClock, seed: int = 49) -> list[Dem
         if demo.lieu:
             demo.latitude = positions[demo.lieu]["latitude"]
             demo.longitude = positions[demo.lieu]["longitude"]
-        demo.aire_id = ledger.register_aire(
+        demo.aire_id = ledger.create_aire(
             code=demo.code,
             name=demo.name,
             collectivite_id=coll_ids[demo.collectivite],
@@ -291,7 +291,7 @@ def _simulate(
                 n = rng.choice(free)
                 arrived = clock.at(day, 10, rng.randrange(0, 59))
                 household = uuid5(DEMO, f"household-{demo.code}-{day}-{n}")
-                ledger.register_household(
+                ledger.record_household(
                     aire_id=demo.aire_id,
                     profile=Profile(
                         f"Famille {rng.choice(SURNAMES)}",
@@ -383,7 +383,7 @@ def _simulate(
         for demo in AIRES:
             assert demo.register_id
             clock.at(day, 19)
-            register = ledger.register(demo.register_id)
+            register = ledger.cash_register(demo.register_id)
             if day.weekday() == 4 and register.last_number > register.last_remitted_number:
                 amounts = {m: register.remittable(m) for m in ("cash", "cheque", "card")}
                 if any(amounts.values()):
@@ -395,7 +395,7 @@ def _simulate(
                         idempotency_key=f"demo-remit-{demo.code}-{day}",
                     )
             if day.weekday() == 4:
-                counted = ledger.register(demo.register_id).balances["cash"]
+                counted = ledger.cash_register(demo.register_id).balances["cash"]
                 ledger.count_cash(
                     demo.register_id,
                     counted_cents=counted - rng.choice([0, 0, 0, 150]),
@@ -421,7 +421,7 @@ def _euros(cents: int) -> str:
 
 def print_journal(ledger: Ledger, register_id: UUID, out: TextIO, limit: int = 40) -> None:
     """The register's events as a cash journal (the projection of issue 4 will replace this)."""
-    register = ledger.register(register_id)
+    register = ledger.cash_register(register_id)
     out.write(f"\nJournal de caisse — régie {register.regie_ref} — register {register_id}\n")
     out.write(
         f"{'n°':>4} {'date (Paris)':16} {'opération':22} {'mode':9} "
@@ -482,7 +482,7 @@ def run_demo(settings: Settings, out: TextIO, *, journal: bool = True) -> int:
             print_journal(ledger, first.register_id, out)
         for demo in AIRES:
             assert demo.register_id
-            report = ledger.verify_register(demo.register_id)
+            report = ledger.audit.verify_register(demo.register_id)
             out.write(
                 f"{demo.name}: register {demo.register_id}, chain "
                 f"{'intact' if report.ok else 'BROKEN'} ({report.events} events)\n"
@@ -514,7 +514,7 @@ def run_verify(settings: Settings, register: str | None, out: TextIO, jobs: int 
                 found.update(dict.fromkeys(ledger.aire(aire_id).register_ids))
             ids = list(found)
         broken = 0
-        for register_id, report in ledger.verify_registers(ids, jobs=jobs):
+        for register_id, report in ledger.audit.verify_registers(ids, jobs=jobs):
             status = "ok" if report.ok else "BROKEN"
             out.write(f"{register_id} {status} events={report.events} head={report.head_hash}\n")
             for problem in report.problems:

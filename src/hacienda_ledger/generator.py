@@ -16,8 +16,8 @@ Two paths, same commands:
 
 - the normal path runs each command through ``Ledger`` (lock, idempotency record, one
   transaction per command), as an API client would;
-- the bulk path (``BulkLedger``) runs the very same ``Ledger`` command methods, hence the same
-  aggregate commands and events, on aggregates kept in memory, and saves every event of a
+- the bulk path (``BulkWriter``, application/bulk.py) runs the very same handlers, hence the
+  same aggregate commands and events, on aggregates kept in memory, and saves every event of a
   simulated day in one transaction, in the order the commands ran. It takes no lock and
   records no idempotency key: the generator is the only writer of its database.
 """
@@ -26,16 +26,14 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import TypeVar
 from uuid import UUID, uuid5
 
-from eventsourcing.application import ProcessingEvent
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import StoredEvent
 
 from hacienda_ledger.aggregates.aire import Aire
 from hacienda_ledger.aggregates.collectivite import Collectivite
@@ -54,8 +52,9 @@ from hacienda_ledger.aggregates.values import (
     paris_day,
 )
 from hacienda_ledger.application import Ledger
+from hacienda_ledger.application.bulk import BulkWriter
 from hacienda_ledger.application.idempotency import IdempotencyRecord
-from hacienda_ledger.application.ledger import Outcome, RegisterJob
+from hacienda_ledger.application.ledger import Outcome
 from hacienda_ledger.demo import REVENUE_TYPES, SimulatedClock, reference_sites
 from hacienda_ledger.settings import Settings
 
@@ -155,126 +154,6 @@ class GenerationSummary:
         if covered < round(365.25 * years) - 1 or not self.registers:
             raise ValueError(f"this generation covers {covered} days, not {years} years")
         return self.registers[0]
-
-
-class BulkLedger(Ledger):
-    """The Ledger's own command methods on aggregates kept in memory; ``flush()`` saves
-    every event recorded since the last flush in one transaction, in command order.
-
-    No lock and no idempotency record: only for a generator that is the sole writer of its
-    database. A command that fails leaves the in-memory aggregates unusable: generation
-    stops and nothing since the last flush is saved."""
-
-    name = "Ledger"  # the same tables (the library names them after the application)
-
-    def __init__(self, settings: Settings, *, clock: Callable[[], datetime]) -> None:
-        super().__init__(settings, clock=clock)
-        self._live: dict[UUID, Aggregate] = {}
-        self._collected: dict[UUID, int] = {}
-        self._batch: list[Any] = []
-        self._snapshots: list[StoredEvent] = []
-
-    def _load(
-        self, cls: type[A], aggregate_id: UUID, missing: type[Exception], version: int | None = None
-    ) -> A:
-        if version is None:
-            live = self._live.get(aggregate_id)
-            if live is not None:
-                if not isinstance(live, cls):
-                    raise missing(f"no {cls.__name__.lower()} {aggregate_id}")
-                return live
-        aggregate = super()._load(cls, aggregate_id, missing, version)
-        if version is None:
-            self._live[aggregate_id] = aggregate
-        return aggregate
-
-    def _register_for_write(self, register_id: UUID) -> CashRegister:
-        """The live register: nothing else writes this database, so it is up to date."""
-        return self.register(register_id)
-
-    def _on_register(
-        self,
-        register_id: UUID,
-        command: str,
-        act: Callable[[CashRegister], dict[str, Any]],
-        *,
-        actor: str,
-        idempotency_key: str | None,
-        payload: dict[str, Any],
-    ) -> Outcome:
-        """The command alone, at once: no lock, no queue for a group commit (one writer)."""
-        job = RegisterJob(
-            command, act, idempotency_key, dict(payload, register_id=register_id), actor
-        )
-        self._run_alone(register_id, job)
-        return job.result()
-
-    def _write(
-        self,
-        lock_key: UUID | Sequence[UUID],
-        command: str,
-        run: Callable[[], tuple[Sequence[Aggregate], Aggregate, dict[str, Any]]],
-        *,
-        idempotency_key: str | None = None,
-        payload: dict[str, Any] | None = None,
-        actor: str = "",
-        creates: UUID | None = None,
-        on_conflict: Callable[[], None] | None = None,
-        locked: bool = False,
-    ) -> Outcome:
-        """Run the command on the live aggregates and queue its new events (no save)."""
-        to_save, target, result = run()
-        recorded: tuple[Any, ...] = ()
-        for aggregate in to_save:
-            self._live[aggregate.id] = aggregate
-            pending = aggregate.pending_events
-            new = pending[self._collected.get(aggregate.id, 0) :]
-            self._collected[aggregate.id] = len(pending)
-            self._batch.extend(new)
-            if aggregate is target:
-                recorded = tuple(new)
-            if isinstance(aggregate, CashRegister):
-                self._snapshot(aggregate, new)
-        return Outcome(target.id, target.version, 0, result, events=recorded)
-
-    def _snapshot(self, register: CashRegister, new: Sequence[Any]) -> None:
-        """Snapshots where the normal path takes them (after each command, when the
-        schedule says so), from the register in hand: encoded now, stored after its
-        events."""
-        interval = self.snapshotting_intervals.get(CashRegister)
-        if not self.snapshots or not interval or not new:
-            return
-        if self.snapshot_schedule.due(register, interval, new[0].originator_version):
-            snapshot = CashRegister.Snapshot.take(register)
-            self._snapshots.append(self.snapshots.mapper.to_stored_event(snapshot))
-            self.snapshot_schedule.taken(register)
-
-    #: Events per transaction at most: a first day of hundreds of aires is tens of thousands
-    #: of events, and one psycopg pipelined insert that large stalled on PostgreSQL (client and
-    #: server each waiting for the other, seen with 250 aires).
-    FLUSH_LIMIT = 1000
-
-    def flush(self) -> int:
-        """Save the queued events in command order, in transactions of at most
-        ``FLUSH_LIMIT`` events (one per simulated day but the largest); returns how many."""
-        if not self._batch:
-            return 0
-        for start in range(0, len(self._batch), self.FLUSH_LIMIT):
-            processing = ProcessingEvent[UUID]()
-            processing.events.extend(self._batch[start : start + self.FLUSH_LIMIT])
-            self._notify(self._record(processing))
-        for aggregate_id in self._collected:
-            self._live[aggregate_id].collect_events()
-        self._collected.clear()
-        if self.snapshots and self._snapshots:
-            self.snapshots.recorder.insert_events(self._snapshots)
-        self._snapshots = []
-        # Departed stays are written no more: let them go.
-        for aggregate_id, aggregate in list(self._live.items()):
-            if isinstance(aggregate, Stay) and not aggregate.is_open:
-                del self._live[aggregate_id]
-        written, self._batch = len(self._batch), []
-        return written
 
 
 @dataclass
@@ -492,14 +371,12 @@ class _World:
         modes = {}
         for c in self.collectivites:
             self.tick()
-            ledger.register_collectivite(
-                code=c.code, name=c.name, siren=c.siren, actor=ACTOR_MANAGER
-            )
+            ledger.create_collectivite(code=c.code, name=c.name, siren=c.siren, actor=ACTOR_MANAGER)
             modes[c.code] = c.mode
         for site in self.sites:
             collectivite_id = Collectivite.id_for(site.collectivite)
             self.tick()
-            ledger.register_aire(
+            ledger.create_aire(
                 code=site.code,
                 name=site.name,
                 collectivite_id=collectivite_id,
@@ -715,7 +592,7 @@ class _World:
             deposit_method=rng.choices(["cash", "cheque"], weights=[70, 30])[0],
             late_payer=rng.random() < 0.05,
         )
-        ledger.register_household(
+        ledger.record_household(
             aire_id=site.aire_id,
             profile=Profile(f"Ménage {site.code}-{site.opened}"),
             actor=ACTOR_CASHIER,
@@ -841,7 +718,7 @@ class _World:
         month_end = (day + timedelta(days=1)).day == 1
         self.clock.at(day, 19)
         for site in self.sites:
-            register = ledger.register(site.register_id)
+            register = ledger.cash_register(site.register_id)
             # What may be paid in excludes the deposits held and the float.
             in_hand = register.remittable("cash") + register.remittable("cheque")
             if month_end or in_hand >= register.cash_ceiling_cents:
@@ -856,7 +733,7 @@ class _World:
                         idempotency_key=self.key("remit"),
                     )
             if day.weekday() == 4:
-                book = ledger.register(site.register_id).balances.get("cash", 0)
+                book = ledger.cash_register(site.register_id).balances.get("cash", 0)
                 difference = 0
                 if rng.random() < 0.08:
                     difference = rng.choice([-200, -100, -20, 20, 100, 200])
@@ -903,7 +780,7 @@ def register_with_history(ledger: Ledger, years: int) -> UUID:
     """A register of the database whose events span at least ``years`` years (the first
     opened that does; a generated world opens every register on its first day)."""
     for register_id in ledger.ids_of(CashRegister.Opened):
-        register = ledger.register(register_id)
+        register = ledger.cash_register(register_id)
         assert register.created_on is not None
         span = paris_day(register.modified_on) - paris_day(register.created_on)
         if span.days + 1 >= round(365.25 * years) - 1:
@@ -942,7 +819,9 @@ def generate(
     if days is not None:
         last = min(last, first + timedelta(days=days - 1))
     clock = SimulatedClock(datetime.combine(first, datetime.min.time(), PARIS).astimezone(UTC))
-    ledger: Ledger = BulkLedger(settings, clock=clock) if bulk else Ledger(settings, clock=clock)
+    ledger = (
+        Ledger(settings, clock=clock, writer=BulkWriter) if bulk else Ledger(settings, clock=clock)
+    )
     try:
         try:
             ledger.aire(sites[0].aire_id)
@@ -959,8 +838,8 @@ def generate(
         world.setup(day)
         for done in range(total):
             world.live(day, first=done == 0)
-            if isinstance(ledger, BulkLedger):
-                written += ledger.flush()
+            if isinstance(ledger.writer, BulkWriter):
+                written += ledger.writer.flush()
             else:
                 counted, position = _recorded_since(ledger, position)
                 written += counted
@@ -984,7 +863,6 @@ def generate(
 
 
 __all__ = [
-    "BulkLedger",
     "GenerationSummary",
     "generate",
     "plan_world",

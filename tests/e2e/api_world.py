@@ -148,7 +148,7 @@ class World:
         """Record a household (through the ledger: the household routes are tested on their
         own) at aire A by default; returns its id."""
         return str(
-            self.ledger.register_household(
+            self.ledger.record_household(
                 aire_id=uuid.UUID(aire or self.aire_a), profile=Profile(name), actor="seed"
             ).aggregate_id
         )
@@ -199,7 +199,7 @@ class World:
 
 def build_world(client: TestClient, ledger: Ledger, clock: Clock) -> World:
     """Everything the tests share, created through the API by the admin and the manager."""
-    ledger.bootstrap_admin(ADMIN_TOKEN)
+    ledger.access.bootstrap_admin(ADMIN_TOKEN)
     w = World(client, ledger, clock, tokens={"admin": ADMIN_TOKEN})
     for name, code, siren in (("a", "ALM", "244900015"), ("b", "CCVIE", "200071934")):
         body = {"code": code, "name": f"Collectivité {code}", "siren": siren, "contacts": []}

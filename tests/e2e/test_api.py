@@ -67,7 +67,7 @@ def user_id(world: World, name: str) -> str:
 
 
 def admin_id(world: World) -> UUID:
-    return world.ledger.authenticate(ADMIN_TOKEN).id
+    return world.ledger.access.authenticate(ADMIN_TOKEN).id
 
 
 # --- health, readiness, request ids ---------------------------------------------------------

@@ -68,6 +68,6 @@ def test_eight_clients_post_400_receipts_on_one_register(postgres_database: str)
             if isinstance(e, CashRegister.ReceiptIssued)
         ]
         assert issued == list(range(1, 401))
-        assert check.verify_register(register_id).ok
+        assert check.audit.verify_register(register_id).ok
     finally:
         check.close()

@@ -129,9 +129,9 @@ def flatmap_body(_: Any, body: Any) -> Any:
 def seed(ledger: Ledger) -> None:
     """A collectivité, an aire with 4 emplacements and a tariff, a register, an open stay
     and one receipt, all with the fixed ids the hook above knows."""
-    ledger.bootstrap_admin(ADMIN_TOKEN)
-    ledger.register_collectivite(code="FUZZ-C", name="Fuzz", siren="244900015", actor="seed")
-    ledger.register_aire(
+    ledger.access.bootstrap_admin(ADMIN_TOKEN)
+    ledger.create_collectivite(code="FUZZ-C", name="Fuzz", siren="244900015", actor="seed")
+    ledger.create_aire(
         code="FUZZ-A",
         name="Aire fuzz",
         collectivite_id=COLLECTIVITE_ID,
@@ -164,7 +164,7 @@ def seed(ledger: Ledger) -> None:
         actor="seed",
         register_id=REGISTER_ID,
     )
-    ledger.register_household(
+    ledger.record_household(
         aire_id=AIRE_ID,
         profile=Profile("Famille Fuzz", (Member("Ana Fuzz", 1990, None, "head"),)),
         actor="seed",

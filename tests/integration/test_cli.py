@@ -78,7 +78,7 @@ def test_users_create_prints_a_token_that_authenticates(
     token = capsys.readouterr().out.split("token: ")[1].split()[0]
     fresh = Ledger(ledger.settings)
     try:
-        user = fresh.authenticate(token)
+        user = fresh.access.authenticate(token)
         assert (user.role.value, user.aire_ids) == ("cashier", (site.aire_id,))
     finally:
         fresh.close()

@@ -18,11 +18,11 @@ from hacienda_ledger.aggregates.aire import Aire
 from hacienda_ledger.aggregates.household import Household
 from hacienda_ledger.aggregates.register import CashRegister
 from hacienda_ledger.application import Ledger
+from hacienda_ledger.application.bulk import BulkWriter
 from hacienda_ledger.application.idempotency import IdempotencyRecord
 from hacienda_ledger.application.projecting import ProjectionQueries, followers
 from hacienda_ledger.cli import main
 from hacienda_ledger.generator import (
-    BulkLedger,
     GenerationSummary,
     generate,
     register_with_history,
@@ -108,7 +108,7 @@ def test_bulk_path_records_the_events_of_the_command_path(
 
     bulk_settings = fresh(database_url, tmp_path, "bulk")
     # Days larger than the limit are saved in several transactions: the same events still.
-    monkeypatch.setattr(BulkLedger, "FLUSH_LIMIT", 50)
+    monkeypatch.setattr(BulkWriter, "FLUSH_LIMIT", 50)
     bulk = generate(bulk_settings, bulk=True, **SMALL)
     in_bulk = stored(bulk_settings)
 

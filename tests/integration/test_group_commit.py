@@ -1,7 +1,8 @@
-"""Group commit on a register: commands that queue for one register are run one after the
-other by the thread that gets its lock and saved in one transaction — on SQLite and
-PostgreSQL. Each caller still gets its own outcome (number, version, position, events), a
-refused command fails alone, and anything unusual falls back to one command at a time."""
+"""Group commit: commands that queue together are run one after the other by the thread
+that leads the batch, under their aggregates' locks, and saved in one transaction — on
+SQLite and PostgreSQL. Each caller still gets its own outcome (number, version, position,
+events), a refused command fails alone, and anything unusual falls back to one command at a
+time (application/queue.py, application/pipeline.py)."""
 
 from __future__ import annotations
 
@@ -9,17 +10,26 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from functools import reduce
 from typing import Any
 from uuid import UUID
 
 import pytest
-from eventsourcing.persistence import IntegrityError
 
-from hacienda_ledger.aggregates.errors import IdempotencyKeyReused, LedgerError, ReceiptNotFound
+from hacienda_ledger.aggregates.errors import (
+    AlreadyExists,
+    IdempotencyKeyReused,
+    LedgerError,
+    ReceiptNotFound,
+)
 from hacienda_ledger.aggregates.register import CashRegister, ReceiptLine
 from hacienda_ledger.application import Ledger
+from hacienda_ledger.application.access import Permission, Scope
+from hacienda_ledger.application.commands import Command
+from hacienda_ledger.application.handling import Change, Unit, handles
 from hacienda_ledger.application.ledger import Outcome
+from hacienda_ledger.application.pipeline import Pipeline
 from hacienda_ledger.settings import Settings
 from tests.conftest import Clock, Site
 
@@ -56,12 +66,17 @@ def receipt(ledger: Ledger, register_id: UUID, key: str | None, cents: int = 500
     )
 
 
+def queue_of(ledger: Ledger) -> Any:
+    assert isinstance(ledger.writer, Pipeline)
+    return ledger.writer.queue
+
+
 @contextmanager
 def queued(
     ledger: Ledger, register_id: UUID, calls: list[Callable[[], Outcome]]
 ) -> Iterator[list[Outcome | BaseException]]:
-    """Hold the register's lock while ``calls`` queue up in their threads, then let go: the
-    first thread to get the lock runs every queued command in one batch."""
+    """Hold the command queue while ``calls`` queue up in their threads, then let go: the
+    first thread woken runs every queued command in one batch."""
     results: list[Outcome | BaseException] = [RuntimeError("not run")] * len(calls)
 
     def call(i: int) -> None:
@@ -71,11 +86,11 @@ def queued(
             results[i] = error
 
     threads = [threading.Thread(target=call, args=(i,)) for i in range(len(calls))]
-    with ledger.locks.hold(register_id):
+    with queue_of(ledger).held():
         for t in threads:
             t.start()
         deadline = time.monotonic() + 10
-        while len(ledger._register_queues.get(register_id, [])) < len(calls):
+        while queue_of(ledger).waiting < len(calls):
             assert time.monotonic() < deadline, "the commands did not queue"
             time.sleep(0.005)
     for t in threads:
@@ -111,7 +126,7 @@ def test_queued_receipts_are_saved_in_one_transaction(counting: CountingLedger) 
         assert again.replayed
         (mine,) = [o for o in outcomes if o.result["total_cents"] == 100 + k]
         assert again.result["number"] == mine.result["number"]
-    assert counting.verify_register(register_id).ok
+    assert counting.audit.verify_register(register_id).ok
 
 
 def test_a_refused_command_fails_alone_in_its_batch(counting: CountingLedger) -> None:
@@ -159,7 +174,34 @@ def test_a_retried_key_in_a_batch_replays_and_the_others_are_recorded(
         e for e in counting.events.get(register_id) if isinstance(e, CashRegister.ReceiptIssued)
     ]
     assert [e.number for e in issued] == [1, 2, 3]
-    assert counting.verify_register(register_id).ok
+    assert counting.audit.verify_register(register_id).ok
+
+
+@dataclass(frozen=True)
+class BreakHalfWay(Command):
+    """A test double of a command: a receipt recorded, then a refusal."""
+
+    register_id: UUID
+
+
+@handles(
+    BreakHalfWay,
+    permission=Permission.HANDLE_CASH,
+    scopes=lambda c: [Scope(register_id=c.register_id)],
+    locks=lambda c, _: [c.register_id],
+)
+def break_half_way(command: BreakHalfWay, unit: Unit) -> Change:
+    register = unit.cash_register(command.register_id)
+    register.issue_receipt(
+        aire_id=register.aire_id,
+        stay_id=None,
+        household_ref=None,
+        method="cash",
+        lines=(ReceiptLine("other", 100),),
+        actor="c",
+        at=unit.now(),
+    )
+    raise LedgerError("broke half way")
 
 
 def test_a_batch_whose_command_broke_half_way_runs_one_by_one(counting: CountingLedger) -> None:
@@ -169,21 +211,7 @@ def test_a_batch_whose_command_broke_half_way_runs_one_by_one(counting: Counting
     before = counting.saves
 
     def broken() -> Outcome:
-        def act(register: CashRegister) -> dict[str, Any]:
-            register.issue_receipt(  # an event, then a refusal
-                aire_id=register.aire_id,
-                stay_id=None,
-                household_ref=None,
-                method="cash",
-                lines=(ReceiptLine("other", 100),),
-                actor="c",
-                at=counting._now(),
-            )
-            raise LedgerError("broke half way")
-
-        return counting._on_register(
-            register_id, "broken", act, actor="c", idempotency_key="b-2", payload={}
-        )
+        return counting.handle(BreakHalfWay(register_id, actor="c", idempotency_key="b-2"))
 
     calls: list[Callable[[], Outcome]] = [
         lambda: receipt(counting, register_id, "b-1"),
@@ -195,13 +223,13 @@ def test_a_batch_whose_command_broke_half_way_runs_one_by_one(counting: Counting
     assert counting.saves - before == 2  # one by one: the two receipts, each in its own
     assert isinstance(results[1], LedgerError) and str(results[1]) == "broke half way"
     assert sorted(r.result["number"] for r in results if isinstance(r, Outcome)) == [1, 2]
-    assert counting.verify_register(register_id).ok
+    assert counting.audit.verify_register(register_id).ok
 
 
 @contextmanager
 def saves_queued(ledger: Ledger, calls: list[Callable[[], Any]]) -> Iterator[list[Any]]:
-    """Hold the group commit while ``calls`` reach their save, then let go: the first thread
-    to get it records every waiting save in one transaction."""
+    """Hold the command queue while ``calls`` queue, then let go: the first thread woken
+    runs them all and records every save in one transaction."""
     results: list[Any] = [RuntimeError("not run")] * len(calls)
 
     def call(i: int) -> None:
@@ -211,11 +239,11 @@ def saves_queued(ledger: Ledger, calls: list[Callable[[], Any]]) -> Iterator[lis
             results[i] = error
 
     threads = [threading.Thread(target=call, args=(i,)) for i in range(len(calls))]
-    with ledger.commits.held():
+    with queue_of(ledger).held():
         for t in threads:
             t.start()
         deadline = time.monotonic() + 10
-        while len(ledger.commits._queue) < len(calls):
+        while queue_of(ledger).waiting < len(calls):
             assert time.monotonic() < deadline, "the saves did not queue"
             time.sleep(0.005)
     for t in threads:
@@ -223,42 +251,46 @@ def saves_queued(ledger: Ledger, calls: list[Callable[[], Any]]) -> Iterator[lis
     yield results
 
 
-def test_saves_of_different_registers_share_one_transaction(ledger: Ledger) -> None:
+def test_saves_of_different_registers_share_one_transaction(counting: CountingLedger) -> None:
+    ledger = counting
     registers = [Site(ledger, code=f"49007-{k}").register_id for k in range(4)]
-    before = (ledger.commits.transactions, ledger.commits.saves)
+    before = (counting.saves, queue_of(ledger).jobs)
     calls = [lambda r=r: receipt(ledger, r, f"m-{r}") for r in registers]
     with saves_queued(ledger, calls) as results:
         pass
-    assert (ledger.commits.transactions - before[0], ledger.commits.saves - before[1]) == (1, 4)
+    assert (counting.saves - before[0], queue_of(ledger).jobs - before[1]) == (1, 4)
     for register_id, outcome in zip(registers, results, strict=True):
         assert isinstance(outcome, Outcome)
         assert outcome.aggregate_id == register_id and outcome.result["number"] == 1
         (event,) = outcome.events
         assert event.originator_id == register_id
         assert ledger.position_of(register_id, outcome.version) == outcome.position
-        assert ledger.verify_register(register_id).ok
+        assert ledger.audit.verify_register(register_id).ok
     positions = sorted(o.position for o in results)
     assert len(set(positions)) == 4
 
 
-def test_a_refused_save_in_a_group_fails_alone(ledger: Ledger) -> None:
-    """A save the database refuses (here: an event already stored) makes the group record
-    again save by save: the others are recorded, only the culprit gets the error."""
-    registers = [Site(ledger, code=f"49007-{k}").register_id for k in range(2)]
-    stored = next(iter(ledger.events.get(registers[0])))
-    before = ledger.commits.transactions
+def test_a_refused_save_in_a_group_fails_alone(counting: CountingLedger) -> None:
+    """A save the database refuses (here: a collectivité created again, its first event
+    already stored) makes the batch record again command by command: the others are
+    recorded, only the culprit fails (the database's refusal of a creation: AlreadyExists)."""
+    ledger = counting
+    sites = [Site(ledger, code=f"49007-{k}") for k in range(2)]
+    registers = [site.register_id for site in sites]
+    code = ledger.collectivite(ledger.aire(sites[0].aire_id).collectivite_id).code
+    before = counting.saves
     calls: list[Callable[[], Any]] = [
         lambda: receipt(ledger, registers[0], "d-1"),
-        lambda: ledger.save(stored),
+        lambda: ledger.create_collectivite(code=code, name="again", siren="244900015", actor="a"),
         lambda: receipt(ledger, registers[1], "d-2"),
     ]
     with saves_queued(ledger, calls) as results:
         pass
-    assert isinstance(results[1], IntegrityError)
+    assert isinstance(results[1], AlreadyExists)
     assert [r.result["number"] for r in (results[0], results[2])] == [1, 1]
-    assert ledger.commits.transactions - before == 1 + 3
+    assert counting.saves - before == 1 + 3
     for register_id in registers:
-        assert ledger.verify_register(register_id).ok
+        assert ledger.audit.verify_register(register_id).ok
 
 
 def test_a_batch_crossing_the_snapshot_interval_snapshots_where_it_ends(
@@ -268,7 +300,7 @@ def test_a_batch_crossing_the_snapshot_interval_snapshots_where_it_ends(
     snapshotted at the version it reached (from the register in hand, no reload), and the
     register loaded from that snapshot equals its full replay."""
     register_id = Site(counting).register_id
-    version = counting.register(register_id).version
+    version = counting.cash_register(register_id).version
     for k in range(45 - version):
         receipt(counting, register_id, f"s-{k}")
     calls = [lambda k=k: receipt(counting, register_id, f"t-{k}") for k in range(10)]
@@ -280,7 +312,7 @@ def test_a_batch_crossing_the_snapshot_interval_snapshots_where_it_ends(
     assert snapshot.originator_version == 55
     fresh = Ledger(counting.settings)
     try:
-        loaded = fresh.register(register_id)
+        loaded = fresh.cash_register(register_id)
         replayed = reduce(lambda agg, e: e.mutate(agg), fresh.events.get(register_id), None)
         assert loaded == replayed and loaded.version == 55
     finally:
@@ -297,12 +329,12 @@ class LockLostOnce:
         self.release = threading.Event()
 
     @contextmanager
-    def hold(self, key: UUID) -> Iterator[None]:
+    def hold_all(self, keys: Any) -> Iterator[None]:
         if threading.current_thread() is not threading.main_thread() and not self.failed.is_set():
             self.release.wait(timeout=10)  # the others queue meanwhile
             self.failed.set()
             raise OSError("lock connection lost")
-        with self.locks.hold(key):
+        with self.locks.hold_all(keys):
             yield
 
     def __getattr__(self, name: str) -> Any:
@@ -328,13 +360,13 @@ def test_a_leader_that_cannot_lock_fails_alone_and_hands_the_register_over(
     first = threading.Thread(target=call, args=(0,))
     first.start()
     deadline = time.monotonic() + 10
-    while register_id not in counting._register_leaders:
+    while not queue_of(counting).leading:
         assert time.monotonic() < deadline
         time.sleep(0.005)
     others = [threading.Thread(target=call, args=(i,)) for i in (1, 2, 3)]
     for t in others:
         t.start()
-    while len(counting._register_queues.get(register_id, [])) < 4:
+    while queue_of(counting).waiting < 3:
         assert time.monotonic() < deadline, "the commands did not queue"
         time.sleep(0.005)
     before = counting.saves
@@ -344,5 +376,5 @@ def test_a_leader_that_cannot_lock_fails_alone_and_hands_the_register_over(
     assert isinstance(results[0], OSError)
     assert sorted(r.result["number"] for r in results[1:] if isinstance(r, Outcome)) == [1, 2, 3]
     assert counting.saves - before == 1  # the three in one batch
-    assert register_id not in counting._register_leaders
-    assert counting.verify_register(register_id).ok
+    assert not queue_of(counting).leading
+    assert counting.audit.verify_register(register_id).ok

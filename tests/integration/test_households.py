@@ -31,7 +31,7 @@ from hacienda_ledger.aggregates.household import (
 from hacienda_ledger.aggregates.register import CashRegister
 from hacienda_ledger.aggregates.user import User
 from hacienda_ledger.application import Ledger
-from hacienda_ledger.application.ledger import add_years
+from hacienda_ledger.application.households import add_years
 from hacienda_ledger.application.projecting import followers
 from hacienda_ledger.application.sealing import SealBroken
 from tests.conftest import Clock, Site
@@ -105,7 +105,7 @@ def admin(ledger: Ledger) -> User:
 def test_every_field_round_trips(ledger: Ledger, site: Site, clock: Clock) -> None:
     """Registered, amended, with documents of every kind: read back exactly as written."""
     profile = full_profile()
-    household_id = ledger.register_household(
+    household_id = ledger.record_household(
         aire_id=site.aire_id, profile=profile, actor="m"
     ).aggregate_id
     stay_id = site.arrive("1", household_ref=household_id)
@@ -168,7 +168,7 @@ def test_stays_name_a_household_that_exists(ledger: Ledger, site: Site) -> None:
     with pytest.raises(AlreadyExists):
         site.household(household_id=household_id)
     with pytest.raises(InvalidValue):
-        ledger.register_household(aire_id=site.aire_id, profile=Profile("  "), actor="m")
+        ledger.record_household(aire_id=site.aire_id, profile=Profile("  "), actor="m")
     # the refused registration left no key behind
     assert ledger.keys.key(household_id) is not None
     assert len(ledger.keys.sql.rows("SELECT household_id FROM household_keys")) == 1
@@ -178,7 +178,7 @@ def test_no_personal_field_is_stored_in_clear(ledger: Ledger, site: Site, clock:
     """The raw rows of every table (events, snapshots, projections, idempotency records,
     keys, access log) contain none of the household's personal values; receipts, stays and
     projections name it by its id only."""
-    household_id = ledger.register_household(
+    household_id = ledger.record_household(
         aire_id=site.aire_id, profile=full_profile(), actor="m"
     ).aggregate_id
     stay_id = site.arrive("1", household_ref=household_id, idempotency_key="arrive-1")
@@ -196,7 +196,9 @@ def test_no_personal_field_is_stored_in_clear(ledger: Ledger, site: Site, clock:
     )
     for follower in followers(ledger):
         follower.catch_up()
-    ledger.record_reads(admin(ledger), [household_id], "GET /v1/households/{household_id}")
+    ledger.households.record_reads(
+        admin(ledger), [household_id], "GET /v1/households/{household_id}"
+    )
     raw = b"\n".join(stored_bytes(ledger))
     assert str(household_id).encode() in raw or household_id.hex.encode() in raw
     for secret in SECRETS:
@@ -217,7 +219,7 @@ def figures(ledger: Ledger) -> dict[str, Any]:
             out[f"{follower.projection.name}.{spec.name}"] = follower.rows(spec.name)
         out[f"{follower.projection.name}.check"] = follower.check()
     for register_id in ledger.ids_of(CashRegister.Opened):
-        report = ledger.verify_register(register_id)
+        report = ledger.audit.verify_register(register_id)
         out[f"verify.{register_id}"] = (report.ok, report.events, report.head_hash)
     rows = []
     start = 1
@@ -239,7 +241,7 @@ def test_erasure_keeps_every_figure_and_makes_the_fields_unreadable(
     every non-household event are exactly as before; the household's personal fields read
     as erased (also from a fresh process), its stored rows no longer open, its key is gone
     from the key store (and, on SQLite, from the database files)."""
-    household_id = ledger.register_household(
+    household_id = ledger.record_household(
         aire_id=site.aire_id, profile=full_profile(), actor="m"
     ).aggregate_id
     stay_id = site.arrive("1", household_ref=household_id)
@@ -355,20 +357,20 @@ def test_retention_purges_what_is_due(ledger: Ledger, site: Site, clock: Clock) 
         actor="c",
     )
     reader = admin(ledger)
-    ledger.record_reads(reader, [departed], "GET /v1/households/{household_id}")
-    assert ledger.purge_due(dry_run=True).due == ()
+    ledger.households.record_reads(reader, [departed], "GET /v1/households/{household_id}")
+    assert ledger.households.purge_due(dry_run=True).due == ()
 
     recorded_day, departure_day = date(2025, 1, 6), date(2025, 1, 8)
     clock.now = datetime.combine(add_years(recorded_day, years), time(7), tzinfo=UTC)
     assert clock.now - timedelta(days=1) > datetime(2025, 1, 6, tzinfo=UTC)
     clock.advance(days=-1)  # the day before `never` is due
-    assert ledger.retention_due() == []
+    assert ledger.households.retention_due() == []
     clock.advance(days=1)
-    assert [(d.household_id, d.basis, d.since) for d in ledger.retention_due()] == [
+    assert [(d.household_id, d.basis, d.since) for d in ledger.households.retention_due()] == [
         (never, "recorded", recorded_day)
     ]
     clock.advance(days=2)
-    due = ledger.purge_due(dry_run=True)
+    due = ledger.households.purge_due(dry_run=True)
     assert {(d.household_id, d.basis, d.since) for d in due.due} == {
         (never, "recorded", recorded_day),
         (departed, "last_departure", departure_day),
@@ -376,14 +378,14 @@ def test_retention_purges_what_is_due(ledger: Ledger, site: Site, clock: Clock) 
     assert ledger.keys.key(departed) is not None  # a dry run changes nothing
 
     clock.advance(days=365 * ledger.settings.retention_access_log_years)
-    done = ledger.purge_due(dry_run=False)
+    done = ledger.households.purge_due(dry_run=False)
     assert {d.household_id for d in done.due} == {never, departed}
     assert done.access_log_entries == 1
     assert ledger.household(departed).erased and ledger.household(never).erased
     assert not ledger.household(staying).erased
     assert ledger.household(departed).erasure[1] == "retention"  # type: ignore[index]
     assert ledger.access_log.of(departed) == []
-    assert ledger.purge_due(dry_run=False).due == ()
+    assert ledger.households.purge_due(dry_run=False).due == ()
 
 
 def test_reads_of_personal_data_are_logged(ledger: Ledger, site: Site, clock: Clock) -> None:
@@ -391,9 +393,11 @@ def test_reads_of_personal_data_are_logged(ledger: Ledger, site: Site, clock: Cl
     nothing is logged for an erased household (there is nothing left to read)."""
     reader = admin(ledger)
     household_id = site.household("Famille Lue")
-    ledger.read_household(reader, household_id, endpoint="GET /v1/households/{household_id}")
+    ledger.households.read(reader, household_id, endpoint="GET /v1/households/{household_id}")
     clock.advance(minutes=5)
-    names = ledger.payer_names(reader, [household_id], endpoint="GET /v1/registers/x/journal")
+    names = ledger.households.payer_names(
+        reader, [household_id], endpoint="GET /v1/registers/x/journal"
+    )
     assert names == {household_id: "Famille Lue"}
     log = ledger.access_log.of(household_id)
     assert [(a.user_id, a.role, a.endpoint) for a in log] == [
@@ -402,8 +406,10 @@ def test_reads_of_personal_data_are_logged(ledger: Ledger, site: Site, clock: Cl
     ]
     assert log[1].at - log[0].at == timedelta(minutes=5)
     ledger.erase_household(household_id, reason="request", actor="m")
-    ledger.read_household(reader, household_id, endpoint="GET /v1/households/{household_id}")
-    assert ledger.payer_names(reader, [household_id], endpoint="x") == {household_id: ERASED}
+    ledger.households.read(reader, household_id, endpoint="GET /v1/households/{household_id}")
+    assert ledger.households.payer_names(reader, [household_id], endpoint="x") == {
+        household_id: ERASED
+    }
     assert len(ledger.access_log.of(household_id)) == 2
 
 
@@ -416,6 +422,6 @@ def test_search_finds_names_in_scope_ignoring_case_and_accents(ledger: Ledger, s
     site.household("Famille Autre")
     gone = site.household("Famille Quenneville bis")
     ledger.erase_household(gone, reason="request", actor="m")
-    assert [h.id for h in ledger.search_households(reader, "QUENNEVILLE", endpoint="s")] == [found]
-    assert [h.id for h in ledger.search_households(reader, "brule", endpoint="s")] == [found]
+    assert [h.id for h in ledger.households.search(reader, "QUENNEVILLE", endpoint="s")] == [found]
+    assert [h.id for h in ledger.households.search(reader, "brule", endpoint="s")] == [found]
     assert [a.endpoint for a in ledger.access_log.of(found)] == ["s", "s"]

@@ -139,7 +139,7 @@ def assert_counted_once(ledger: Ledger, chosen: Sequence[Follower]) -> None:
     assert (kinds["receipt"], kinds["cancellation"]) == (issued, cancelled)
     heads = {r["register_id"]: r["version"] for r in named["cash_journal"].rows("journal_heads")}
     registers = {str(e.originator_id) for _, e in events if isinstance(e, CashRegister.Opened)}
-    assert heads == {r: ledger.register(UUID(r)).version for r in registers}
+    assert heads == {r: ledger.cash_register(UUID(r)).version for r in registers}
     # every register event has its journal line(s), and nothing else has any
     assert {(r["register_id"], r["version"]) for r in journal} == {
         (str(e.originator_id), e.originator_version)
@@ -225,7 +225,7 @@ def more_scenario(ledger: Ledger, clock: Clock) -> None:
     )
     clock.advance(hours=2)
     ledger.cancel_receipt(reg, number=wrong, reason="chèque sans provision", actor="c")
-    book = ledger.register(reg).balances["cash"]
+    book = ledger.cash_register(reg).balances["cash"]
     ledger.count_cash(reg, counted_cents=book - 50, actor="c")
     ledger.withhold_deposit(
         reg,
@@ -235,7 +235,7 @@ def more_scenario(ledger: Ledger, clock: Clock) -> None:
         reference="PV-1",
         actor="c",
     )
-    last = ledger.register(reg).last_number
+    last = ledger.cash_register(reg).last_number
     ledger.remit(
         reg,
         through_receipt=last,
@@ -770,7 +770,7 @@ class Writer:
                     reg, stay_id=stay, method=rng.choice(METHODS), lines=lines, actor="c"
                 )
             elif roll < 0.65:
-                register = ledger.register(reg)
+                register = ledger.cash_register(reg)
                 number = rng.randint(max(1, register.last_number - 5), max(1, register.last_number))
                 ledger.cancel_receipt(reg, number=number, reason="erreur", actor="c")
             elif roll < 0.75 and len(self.stays) < 4:
@@ -795,10 +795,10 @@ class Writer:
                     actor="c",
                 )
             elif roll < 0.93:
-                book = ledger.register(reg).balances["cash"]
+                book = ledger.cash_register(reg).balances["cash"]
                 ledger.count_cash(reg, counted_cents=book + rng.randint(-200, 200), actor="c")
             else:
-                register = ledger.register(reg)
+                register = ledger.cash_register(reg)
                 amounts = {m: register.remittable(m) for m in ("card", "transfer", "cheque")}
                 ledger.remit(
                     reg,
@@ -908,10 +908,10 @@ class Aire:
         self.outcomes: list[str] = []
         code = f"HYP-{label}"
         self.tick()
-        coll = ledger.register_collectivite(
+        coll = ledger.create_collectivite(
             code=f"C-{code}", name=f"Collectivité {label}", siren="244900015", actor="admin"
         )
-        self.aire_id = ledger.register_aire(
+        self.aire_id = ledger.create_aire(
             code=code,
             name=f"Aire {label}",
             collectivite_id=coll.aggregate_id,
@@ -960,8 +960,8 @@ class Aire:
         if kind == "arrive":
             stay_id = uuid5(NAMESPACE_URL, f"stay/{self.label}/{self.rank}")
             household = uuid5(NAMESPACE_URL, f"household/{self.label}/{self.rank}")
-            if not ledger._exists(household):
-                ledger.register_household(
+            if not ledger.exists(household):
+                ledger.record_household(
                     aire_id=self.aire_id,
                     profile=Profile(f"Famille {self.rank}"),
                     actor="cashier",
@@ -1015,10 +1015,10 @@ class Aire:
                 actor="c",
             )
         elif kind == "count":
-            book = ledger.register(reg).balances["cash"]
+            book = ledger.cash_register(reg).balances["cash"]
             ledger.count_cash(reg, counted_cents=max(0, book + op[1]), actor="c")
         elif kind == "remit":
-            register = ledger.register(reg)
+            register = ledger.cash_register(reg)
             amounts = {m: register.remittable(m) for m in METHODS}
             ledger.remit(
                 reg,
@@ -1101,7 +1101,7 @@ def cents(text: str) -> int:
 
 @pytest.fixture
 def client(settings: Settings, ledger: Ledger) -> Iterator[TestClient]:
-    ledger.bootstrap_admin("t")
+    ledger.access.bootstrap_admin("t")
     with TestClient(create_app(settings, ledger=ledger)) as test_client:
         yield test_client
 

@@ -167,10 +167,10 @@ def test_monthly_report_names_its_aire_period_time_version_and_chain_head(
     register replayed to the end of February has that head hash and version."""
     files = monthly_files(ledger, world)
     end = datetime(2025, 2, 28, 22, 59, 59, tzinfo=UTC)  # 23:59:59 in Paris
-    register = ledger.register_as_of(world.site.register_id, end)
+    register = ledger.audit.register_as_of(world.site.register_id, end)
     assert register.version == 11  # the day closure of 27 February
     head = f"événement n°{register.version}, dernière quittance n°3, empreinte {register.head_hash}"
-    assert ledger.verify_register(world.site.register_id).ok
+    assert ledger.audit.verify_register(world.site.register_id).ok
     text = pdf_text(files["pdf"]).replace("\n", " ")
     rows = csv_rows(files["csv"])
     identity = {r[0]: r[1] for r in rows[1:9] if len(r) == 2}
@@ -258,7 +258,7 @@ def test_alt2_and_dsp_reports_of_the_year(ledger: Ledger, clock: Clock, world: W
     before, and the regie aire gets none."""
     dsp_site = Site(ledger, code="49099-D")
     clock.now = datetime(2025, 3, 10, 9, tzinfo=UTC)
-    dsp_aire = ledger.register_aire(
+    dsp_aire = ledger.create_aire(
         code="49099-DSP",
         name="Aire déléguée",
         collectivite_id=dsp_site.collectivite_id,
@@ -370,7 +370,7 @@ def test_documents_render_and_reprints_are_recorded_and_numbered(
 
     original = documents.render(reg, "receipt", 2).content
     assert documents.render(reg, "receipt", 2).content == original  # the same every time
-    version = ledger.register(reg).version
+    version = ledger.cash_register(reg).version
     for copy in (1, 2):
         outcome = ledger.record_reprint(reg, document="receipt", number=2, actor="c")
         assert outcome.result["copy"] == copy
@@ -380,7 +380,7 @@ def test_documents_render_and_reprints_are_recorded_and_numbered(
     last = ledger.register_event(reg, version + 2)
     assert isinstance(last, CashRegister.DocumentReprinted)
     assert (last.document, last.number, last.copy) == ("receipt", 2, 2)
-    assert ledger.verify_register(reg).ok
+    assert ledger.audit.verify_register(reg).ok
 
 
 def test_every_pdf_kind_renders_its_first_page_to_an_image(
@@ -580,26 +580,26 @@ def test_api_prints_documents_and_records_each_reprint(
     from tests.e2e.api_world import assert_problem
 
     with _client(settings, ledger) as client:
-        version = ledger.register(reg).version
+        version = ledger.cash_register(reg).version
         first = client.get(f"{base}/receipt/2", headers=auth)
         assert first.status_code == 200 and first.headers["content-type"] == "application/pdf"
         assert client.get(f"{base}/receipt/2", headers=auth).content == first.content
-        assert ledger.register(reg).version == version
+        assert ledger.cash_register(reg).version == version
         for copy in (1, 2):
             again = client.post(f"{base}/receipt/2/reprints", headers=auth)
             assert again.status_code == 200, again.text
             assert again.headers["x-copy"] == str(copy)
             assert f"DUPLICATA n°{copy}" in pdf_text(again.content)
-        assert ledger.register(reg).version == version + 2
+        assert ledger.cash_register(reg).version == version + 2
         slip = client.post(f"{base}/slip/1/reprints", headers=auth)
         assert "DUPLICATA n°1" in pdf_text(slip.content)
-        assert ledger.register(reg).version == version + 3
+        assert ledger.cash_register(reg).version == version + 3
         assert_problem(
             client.post(f"{base}/receipt/99/reprints", headers=auth), 404, "receipt_not_found"
         )
         assert_problem(client.post(f"{base}/slip/9/reprints", headers=auth), 404, "slip_not_found")
         assert_problem(client.get(f"{base}/invoice/1", headers=auth), 422, "validation_error")
-        assert ledger.register(reg).version == version + 3
+        assert ledger.cash_register(reg).version == version + 3
         reader = {"Authorization": f"Bearer {auditor}"}
         assert client.get(f"{base}/slip/1", headers=reader).status_code == 200
         assert_problem(client.post(f"{base}/slip/1/reprints", headers=reader), 403, "forbidden")
@@ -661,7 +661,7 @@ def test_unknown_document_is_refused_before_anything_is_recorded(
     from hacienda_ledger.aggregates.errors import SlipNotFound
 
     reg = world.site.register_id
-    version = ledger.register(reg).version
+    version = ledger.cash_register(reg).version
     with pytest.raises(ReceiptNotFound):
         ledger.record_reprint(reg, document="receipt", number=0, actor="c")
     with pytest.raises(SlipNotFound):
@@ -670,7 +670,7 @@ def test_unknown_document_is_refused_before_anything_is_recorded(
 
     with pytest.raises(InvalidValue):
         ledger.record_reprint(reg, document="facture", number=1, actor="c")
-    assert ledger.register(reg).version == version
+    assert ledger.cash_register(reg).version == version
 
 
 def test_the_api_process_builds_the_reports_due_on_its_own(

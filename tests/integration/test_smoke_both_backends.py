@@ -72,6 +72,6 @@ def test_a_stay_from_arrival_to_departure(ledger: Ledger, site: Site, clock: Clo
     balances = balances_of(all_events(ledger))
     assert sum(balances.values()) == 0
     assert balances[f"receivable/{stay_id}"] == -300  # the household is owed 3.00 €
-    report = ledger.verify_register(site.register_id)
+    report = ledger.audit.verify_register(site.register_id)
     assert report.ok, report.problems
     assert report.events == 4

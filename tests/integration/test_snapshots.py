@@ -77,7 +77,7 @@ def test_the_snapshot_stored_is_the_register_when_taken_not_after(ledger: Ledger
     site = Site(ledger)
     register_id = site.register_id
     with gated(ledger) as store:
-        version = ledger.register(register_id).version
+        version = ledger.cash_register(register_id).version
         receipts(ledger, register_id, 50 - version + 30)  # crosses 50: one snapshot queued
         assert store.writes == 0  # held, and the receipts went through
         store.gate.set()
@@ -87,7 +87,7 @@ def test_the_snapshot_stored_is_the_register_when_taken_not_after(ledger: Ledger
     assert snapshot.originator_version == 50
     from_snapshot = snapshot.mutate(None)
     assert from_snapshot == replayed(ledger, register_id, 50)
-    assert len(from_snapshot.open_receipts) < len(ledger.register(register_id).open_receipts)
+    assert len(from_snapshot.open_receipts) < len(ledger.cash_register(register_id).open_receipts)
 
 
 def test_a_snapshot_stored_already_is_skipped_and_the_others_stored(ledger: Ledger) -> None:
@@ -98,21 +98,21 @@ def test_a_snapshot_stored_already_is_skipped_and_the_others_stored(ledger: Ledg
     receipts(ledger, register_id, 60)
     writer = ledger.snapshot_writer
     assert writer is not None and writer.flush() and ledger.snapshots is not None
-    register = ledger.register(register_id)
+    register = ledger.cash_register(register_id)
     other = Site(ledger, code="49007-B").register_id
     receipts(ledger, other, 3)
     with gated(ledger) as store:
         assert ledger.snapshot_writer is not None
-        ledger.snapshot_writer.take(ledger.register(register_id, version=50))  # stored already
+        ledger.snapshot_writer.take(ledger.cash_register(register_id, version=50))  # stored already
         ledger.snapshot_writer.take(register)
-        ledger.snapshot_writer.take(ledger.register(other))
+        ledger.snapshot_writer.take(ledger.cash_register(other))
         store.gate.set()
         assert ledger.snapshot_writer.flush()
         assert ledger.snapshot_writer.failures == 0
     versions = [s.originator_version for s in ledger.snapshots.get(register_id)]
     assert versions == [50, register.version]
     assert [s.originator_version for s in ledger.snapshots.get(other)] == [
-        ledger.register(other).version
+        ledger.cash_register(other).version
     ]
 
 
@@ -144,5 +144,5 @@ def test_snapshots_grow_apart_as_the_registers_state_grows(ledger: Ledger) -> No
     versions = [s.originator_version for s in ledger.snapshots.get(register_id)]
     assert versions[0] == 50 and len(versions) <= 4
     for before, version in zip([0, *versions], versions, strict=False):
-        register = ledger.register(register_id, version=version)
+        register = ledger.cash_register(register_id, version=version)
         assert version - before == max(50, state_size(register) // 2)

@@ -30,7 +30,7 @@ from hacienda_ledger.aggregates.errors import RegisterNotFound
 from hacienda_ledger.aggregates.integrity import GENESIS, VerificationReport, event_hash
 from hacienda_ledger.aggregates.register import CashRegister
 from hacienda_ledger.application import Ledger
-from hacienda_ledger.application import ledger as ledger_module
+from hacienda_ledger.application import audit as ledger_module
 from hacienda_ledger.application.verification import VerifiedPrefixes
 from tests.conftest import Clock, Site
 
@@ -247,13 +247,13 @@ def test_an_untouched_register_verifies(
     """Every event is counted, the chain ends at the register's head hash, and an anchor
     taken on the head matches; an anchor naming another hash does not."""
     stored = rows.all()
-    register = ledger.register(register_id)
+    register = ledger.cash_register(register_id)
     assert len(stored) == register.version == 15
-    report = ledger.verify_register(register_id)
+    report = ledger.audit.verify_register(register_id)
     assert report.ok, report.problems
     assert (report.events, report.head_hash) == (len(stored), register.head_hash)
-    assert ledger.verify_register(register_id, anchor=(15, register.head_hash)).ok
-    wrong = ledger.verify_register(register_id, anchor=(15, stored_hash(stored[13])))
+    assert ledger.audit.verify_register(register_id, anchor=(15, register.head_hash)).ok
+    wrong = ledger.audit.verify_register(register_id, anchor=(15, stored_hash(stored[13])))
     assert first(wrong) == (15, "hash_mismatch")
 
 
@@ -274,7 +274,7 @@ def test_changing_any_byte_of_any_event_is_detected_there(
                     continue
                 tampered = changed_byte(row.state, position, row.version)
                 rows.set(row.version, state=tampered)
-                version, kind = first(ledger.verify_register(register_id))
+                version, kind = first(ledger.audit.verify_register(register_id))
                 near = tampered[max(0, position - 20) : position + 20]
                 context = f"event {row.version} byte {position}: {near!r}"
                 assert version == row.version, context
@@ -284,7 +284,7 @@ def test_changing_any_byte_of_any_event_is_detected_there(
                 rows.set(row.version, state=row.state)
     assert tried >= sum(len(r.state) for r in original) // BYTE_STRIDE - len(original)
     assert {"undecodable", "hash_mismatch"} <= set(seen), seen
-    assert ledger.verify_register(register_id).ok
+    assert ledger.audit.verify_register(register_id).ok
 
 
 def test_other_bytes_for_the_same_event_are_detected(
@@ -300,7 +300,10 @@ def test_other_bytes_for_the_same_event_are_detected(
             assert sep, row.state[:80]
             tampered = head + sep + tail[:10] + b" " + tail[11:]
             rows.set(row.version, state=tampered)
-            assert first(ledger.verify_register(register_id)) == (row.version, "altered_bytes")
+            assert first(ledger.audit.verify_register(register_id)) == (
+                row.version,
+                "altered_bytes",
+            )
             rows.set(row.version, state=row.state)
 
 
@@ -315,12 +318,12 @@ def test_deleting_any_event_but_the_last_is_detected_at_the_next(
     with undone(rows) as original:
         for row in original[:-1]:
             rows.delete(row.version)
-            report = ledger.verify_register(register_id)
+            report = ledger.audit.verify_register(register_id)
             assert first(report) == (row.version + 1, "version_gap")
             assert "broken_link" in problems_at(report, row.version + 1)
             assert report.events == len(original) - 1
             rows.insert(row)
-        assert ledger.verify_register(register_id).ok
+        assert ledger.audit.verify_register(register_id).ok
 
 
 def test_deleting_the_last_event_is_detected_against_an_anchor(
@@ -331,12 +334,12 @@ def test_deleting_the_last_event_is_detected_against_an_anchor(
     with undone(rows) as original:
         last = original[-1]
         anchor = (last.version, stored_hash(last))
-        assert ledger.verify_register(register_id, anchor=anchor).ok
+        assert ledger.audit.verify_register(register_id, anchor=anchor).ok
         rows.delete(last.version)
-        shortened = ledger.verify_register(register_id)
+        shortened = ledger.audit.verify_register(register_id)
         assert shortened.ok
         assert shortened.head_hash == stored_hash(original[-2])
-        report = ledger.verify_register(register_id, anchor=anchor)
+        report = ledger.audit.verify_register(register_id, anchor=anchor)
         assert first(report) == (last.version, "truncated")
 
 
@@ -354,12 +357,12 @@ def test_swapping_any_two_events_is_detected_at_the_first(
             for high in original[i + 1 :]:
                 rows.set(low.version, state=high.state, topic=high.topic if with_topic else None)
                 rows.set(high.version, state=low.state, topic=low.topic if with_topic else None)
-                report = ledger.verify_register(register_id)
+                report = ledger.audit.verify_register(register_id)
                 assert first(report) == (low.version, "hash_mismatch"), (low, high)
                 assert "broken_link" in problems_at(report, low.version)
                 rows.set(low.version, state=low.state, topic=low.topic)
                 rows.set(high.version, state=high.state, topic=high.topic)
-        assert ledger.verify_register(register_id).ok
+        assert ledger.audit.verify_register(register_id).ok
 
 
 # --- (iv) insertions ------------------------------------------------------------------
@@ -383,13 +386,13 @@ def test_inserting_a_forged_event_anywhere_is_detected_at_the_next(
             )
             rows.shift_from(row.version)
             rows.insert(forgery)
-            report = ledger.verify_register(register_id)
+            report = ledger.audit.verify_register(register_id)
             assert report.events == len(original) + 1
             assert problems_at(report, row.version) == []
             assert first(report) == (row.version + 1, "hash_mismatch")
             assert "broken_link" in problems_at(report, row.version + 1)
             rows.replace_all(original)
-        assert ledger.verify_register(register_id).ok
+        assert ledger.audit.verify_register(register_id).ok
 
 
 def test_rewriting_the_chain_after_an_edit_is_detected_against_an_anchor(
@@ -414,8 +417,8 @@ def test_rewriting_the_chain_after_an_edit_is_detected_against_an_anchor(
             rewritten = object.__new__(type(event))
             object.__setattr__(rewritten, "__dict__", fields)
             rows.set(row.version, state=ledger.mapper.to_stored_event(rewritten).state)
-        assert ledger.verify_register(register_id).ok
-        report = ledger.verify_register(register_id, anchor=anchor)
+        assert ledger.audit.verify_register(register_id).ok
+        report = ledger.audit.verify_register(register_id, anchor=anchor)
         assert first(report) == (anchor[0], "hash_mismatch")
 
 
@@ -442,7 +445,7 @@ def test_a_fresh_application_reports_tampering_instead_of_raising(
         expected = (fifth.version, "hash_mismatch")
     auditor = Ledger(ledger.settings, clock=clock)
     try:
-        assert first(auditor.verify_register(register_id)) == expected
+        assert first(auditor.audit.verify_register(register_id)) == expected
     finally:
         auditor.close()
 
@@ -453,7 +456,7 @@ def test_verifying_an_id_that_is_not_a_register_is_refused(
     """A stay's id is not a register: verification says so, it does not report tampering."""
     stay_id = site.arrive("3")
     try:
-        report = ledger.verify_register(stay_id)
+        report = ledger.audit.verify_register(stay_id)
     except RegisterNotFound:
         return
     raise AssertionError(f"a stay verified as a register: {report.problems[:2]}")
@@ -470,19 +473,19 @@ def test_the_fast_way_reports_what_the_transcoder_alone_reports(
     links), cold and after a clean verification (a prefix vouched for by digest), is
     exactly the report of the transcoder reading every row."""
 
-    ledger.verified = VerifiedPrefixes(interval=4)
-    assert ledger.verify_register(register_id).ok
-    clean = ledger.verified  # checkpoints of the intact register, every 4 events
+    ledger.audit.verified = VerifiedPrefixes(interval=4)
+    assert ledger.audit.verify_register(register_id).ok
+    clean = ledger.audit.verified  # checkpoints of the intact register, every 4 events
 
     def reports() -> list[VerificationReport]:
-        ledger.verified = clean
-        warm = ledger.verify_register(register_id)
-        ledger.verified = VerifiedPrefixes()
-        cold = ledger.verify_register(register_id)
+        ledger.audit.verified = clean
+        warm = ledger.audit.verify_register(register_id)
+        ledger.audit.verified = VerifiedPrefixes()
+        cold = ledger.audit.verify_register(register_id)
         with monkeypatch.context() as slow_only:
             slow_only.setattr(ledger_module, "vouched", lambda originator_id, row: None)
-            ledger.verified = VerifiedPrefixes()
-            slow = ledger.verify_register(register_id)
+            ledger.audit.verified = VerifiedPrefixes()
+            slow = ledger.audit.verify_register(register_id)
         return [warm, cold, slow]
 
     warm, cold, slow = reports()
@@ -516,14 +519,14 @@ def test_registers_verified_by_several_processes_report_what_one_process_reports
     stored = rows.all()
     rows.set(5, state=changed_byte(stored[4].state, 40, 5))
     ids = [others[0], register_id, *others[1:]]
-    alone = ledger.verify_registers(ids)
-    shared = ledger.verify_registers(ids, jobs=2)
+    alone = ledger.audit.verify_registers(ids)
+    shared = ledger.audit.verify_registers(ids, jobs=2)
     assert [i for i, _ in shared] == ids
     assert shared == alone
     assert not dict(shared)[register_id].ok and all(dict(shared)[o].ok for o in others)
     stay_id = site.arrive("3")
     with pytest.raises(RegisterNotFound):
-        ledger.verify_registers([others[0], stay_id], jobs=2)
+        ledger.audit.verify_registers([others[0], stay_id], jobs=2)
 
 
 def test_registers_verified_in_turn_with_reads_ahead_report_what_each_reports(
@@ -539,14 +542,14 @@ def test_registers_verified_in_turn_with_reads_ahead_report_what_each_reports(
     stored = rows.all()
     rows.set(3, state=changed_byte(stored[2].state, 30, 7))
     ids = [others[0], register_id, *others[1:], others[0]]
-    expected = {i: ledger.verify_register(i) for i in ids}
-    assert expected == ledger.verify_each(ids)
-    assert list(ledger.verify_each(ids)) == list(dict.fromkeys(ids))
+    expected = {i: ledger.audit.verify_register(i) for i in ids}
+    assert expected == ledger.audit.verify_each(ids)
+    assert list(ledger.audit.verify_each(ids)) == list(dict.fromkeys(ids))
     assert not expected[register_id].ok
     stay_id = site.arrive("4")
     with pytest.raises(RegisterNotFound):
-        ledger.verify_each([others[0], stay_id, others[1]])
-    found = ledger.verify_each([others[0], stay_id, others[1]], skip_failures=True)
+        ledger.audit.verify_each([others[0], stay_id, others[1]])
+    found = ledger.audit.verify_each([others[0], stay_id, others[1]], skip_failures=True)
     assert {others[0]: expected[others[0]], others[1]: expected[others[1]]} == found
 
 
@@ -556,16 +559,16 @@ def test_a_register_whose_rows_cannot_be_read_is_left_out_and_the_next_still_ver
     """With reads ahead (PostgreSQL) a failed read surfaces when its register's turn comes:
     it raises, or with ``skip_failures`` that register alone is left out."""
     others = [Site(ledger, code=f"49009-{k}").register_id for k in range(2)]
-    expected = {i: ledger.verify_register(i) for i in others}
-    read = ledger._register_rows
+    expected = {i: ledger.audit.verify_register(i) for i in others}
+    read = ledger.audit.register_rows
 
     def failing(asked: UUID, through_version: int | None) -> list[Any]:
         if asked == register_id:
             raise ConnectionError("the server went away")
         return read(asked, through_version)
 
-    monkeypatch.setattr(ledger, "_register_rows", failing)
+    monkeypatch.setattr(ledger.audit, "register_rows", failing)
     ids = [others[0], register_id, others[1]]
     with pytest.raises(ConnectionError):
-        ledger.verify_each(ids)
-    assert expected == ledger.verify_each(ids, skip_failures=True)
+        ledger.audit.verify_each(ids)
+    assert expected == ledger.audit.verify_each(ids, skip_failures=True)

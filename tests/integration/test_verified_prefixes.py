@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 
 from hacienda_ledger.api.app import create_app
 from hacienda_ledger.application import Ledger
-from hacienda_ledger.application import ledger as ledger_module
+from hacienda_ledger.application import audit as ledger_module
 from hacienda_ledger.application.verification import Row, VerifiedPrefixes
 from hacienda_ledger.application.watch import ChainWatch
 from tests.conftest import Clock, Site
@@ -27,7 +27,7 @@ from tests.integration.test_tamper import (
 
 @pytest.fixture
 def register_id(ledger: Ledger, site: Site, clock: Clock) -> UUID:
-    ledger.verified = VerifiedPrefixes(interval=4)
+    ledger.audit.verified = VerifiedPrefixes(interval=4)
     return post_register_history(ledger, site, clock)
 
 
@@ -55,22 +55,22 @@ def decoded(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 def test_a_second_verification_decodes_nothing_and_says_the_same(
     ledger: Ledger, register_id: UUID, decoded: list[int]
 ) -> None:
-    first_report = ledger.verify_register(register_id)
+    first_report = ledger.audit.verify_register(register_id)
     assert first_report.ok and decoded == list(range(1, 16))
     decoded.clear()
-    again = ledger.verify_register(register_id)
+    again = ledger.audit.verify_register(register_id)
     assert again == first_report
     assert decoded == []
     # As of an earlier version: the checkpoints up to there (every 4 events) vouch.
     decoded.clear()
-    earlier = ledger.verify_register(register_id, through_version=10)
+    earlier = ledger.audit.verify_register(register_id, through_version=10)
     assert earlier.ok and earlier.events == 10 and decoded == [9, 10]
 
 
 def test_new_events_are_the_only_ones_decoded(
     ledger: Ledger, site: Site, register_id: UUID, decoded: list[int]
 ) -> None:
-    assert ledger.verify_register(register_id).ok
+    assert ledger.audit.verify_register(register_id).ok
     for k in range(3):
         site.ledger.post_receipt(
             register_id,
@@ -81,10 +81,10 @@ def test_new_events_are_the_only_ones_decoded(
             idempotency_key=f"more-{k}",
         )
     decoded.clear()
-    report = ledger.verify_register(register_id)
+    report = ledger.audit.verify_register(register_id)
     assert report.ok and report.events == 18
     assert decoded == [16, 17, 18]
-    assert report.head_hash == ledger.register(register_id).head_hash
+    assert report.head_hash == ledger.cash_register(register_id).head_hash
 
 
 @pytest.mark.parametrize("version", [2, 7, 10, 15])
@@ -93,30 +93,30 @@ def test_a_change_after_a_clean_verification_is_found_where_it_is(
 ) -> None:
     """Change one byte of one row after a clean verification: the prefix vouched for stops at
     the last checkpoint before that row, and the change is reported at that row."""
-    assert ledger.verify_register(register_id).ok
+    assert ledger.audit.verify_register(register_id).ok
     with undone(rows) as original:
         row = original[version - 1]
         middle = len(row.state) // 2
         rows.set(version, state=changed_byte(row.state, middle, version))
         decoded.clear()
-        found = first(ledger.verify_register(register_id))
+        found = first(ledger.audit.verify_register(register_id))
         assert found[0] == version
         assert decoded[0] == (version - 1) // 4 * 4 + 1
         # Still found on the next verification (a failed one adds no checkpoint).
-        assert first(ledger.verify_register(register_id))[0] == version
-    assert ledger.verify_register(register_id).ok
+        assert first(ledger.audit.verify_register(register_id))[0] == version
+    assert ledger.audit.verify_register(register_id).ok
 
 
 def test_deleting_a_row_after_a_clean_verification_is_found(
     ledger: Ledger, register_id: UUID, rows: StoredRows
 ) -> None:
-    assert ledger.verify_register(register_id).ok
+    assert ledger.audit.verify_register(register_id).ok
     with undone(rows):
         rows.delete(6)
-        report = ledger.verify_register(register_id)
+        report = ledger.audit.verify_register(register_id)
         assert not report.ok
         assert report.first_broken is not None and report.first_broken.version == 7
-    assert ledger.verify_register(register_id).ok
+    assert ledger.audit.verify_register(register_id).ok
 
 
 def test_the_watch_reports_every_register_and_a_broken_one(
@@ -136,4 +136,4 @@ def test_the_service_verifies_at_start(ledger: Ledger, register_id: UUID) -> Non
     for is already fast."""
     app = create_app(ledger.settings.model_copy(update={"run_projections": False}), ledger)
     with TestClient(app):
-        assert eventually(lambda: register_id in ledger.verified._checkpoints)
+        assert eventually(lambda: register_id in ledger.audit.verified._checkpoints)

@@ -41,7 +41,7 @@ def test_same_key_same_body_returns_the_original_receipt(ledger: Ledger, site: S
         actor="c",
         idempotency_key="k-1",
     )
-    before = ledger.register(site.register_id).version
+    before = ledger.cash_register(site.register_id).version
     again = ledger.post_receipt(
         site.register_id,
         stay_id=None,
@@ -56,7 +56,7 @@ def test_same_key_same_body_returns_the_original_receipt(ledger: Ledger, site: S
         again.position,
         again.version,
     )
-    assert ledger.register(site.register_id).version == before
+    assert ledger.cash_register(site.register_id).version == before
     assert receipt_numbers(ledger, site.register_id) == [1]
 
 
@@ -70,7 +70,7 @@ def test_same_key_other_body_is_refused_and_records_nothing(ledger: Ledger, site
         actor="c",
         idempotency_key="k-2",
     )
-    before = ledger.register(site.register_id).version
+    before = ledger.cash_register(site.register_id).version
     with pytest.raises(IdempotencyKeyReused) as caught:
         ledger.post_receipt(
             site.register_id,
@@ -81,7 +81,7 @@ def test_same_key_other_body_is_refused_and_records_nothing(ledger: Ledger, site
             idempotency_key="k-2",
         )
     assert caught.value.code == "idempotency_key_reused"
-    assert ledger.register(site.register_id).version == before
+    assert ledger.cash_register(site.register_id).version == before
 
 
 def test_racing_retries_with_one_key_give_one_receipt(
@@ -143,7 +143,7 @@ def test_concurrent_cashiers_get_consecutive_numbers(ledger: Ledger, site: Site)
         t.join()
     assert errors == []
     assert receipt_numbers(ledger, site.register_id) == list(range(1, 201))
-    assert ledger.verify_register(site.register_id).ok
+    assert ledger.audit.verify_register(site.register_id).ok
 
 
 def _post_from_process(url: str, register_id: str, tag: str, n: int) -> None:
@@ -181,7 +181,7 @@ def test_two_processes_post_400_receipts_on_one_register(ledger: Ledger, site: S
     fresh = Ledger(ledger.settings)
     try:
         assert receipt_numbers(fresh, site.register_id) == list(range(1, 401))
-        assert fresh.verify_register(site.register_id).ok
+        assert fresh.audit.verify_register(site.register_id).ok
     finally:
         fresh.close()
 
@@ -189,7 +189,7 @@ def test_two_processes_post_400_receipts_on_one_register(ledger: Ledger, site: S
 def test_an_aire_code_is_registered_once(ledger: Ledger, site: Site) -> None:
     """Registering the same aire code twice conflicts (ids derive from codes)."""
     with pytest.raises(AlreadyExists):
-        ledger.register_aire(
+        ledger.create_aire(
             code="49007-A",
             name="Doublon",
             collectivite_id=site.collectivite_id,
@@ -225,10 +225,10 @@ def test_register_as_of_an_instant(ledger: Ledger, site: Site, clock: Clock) -> 
         if i % 40 == 39:
             clock.advance(days=1)
     as_of = stamps[69] + timedelta(seconds=1)
-    past = ledger.register_as_of(site.register_id, as_of)
+    past = ledger.audit.register_as_of(site.register_id, as_of)
     assert past.last_number == 70
     assert past.perpetual_total_cents == 7000
-    now = ledger.register(site.register_id)
+    now = ledger.cash_register(site.register_id)
     assert now.last_number == 120
 
 
@@ -258,7 +258,7 @@ def test_a_regie_collects_for_two_aires_of_one_collectivite(ledger: Ledger, site
     stays; attaching twice, or across collectivités, is refused."""
     from hacienda_ledger.aggregates.errors import NotAllowed
 
-    other = ledger.register_aire(
+    other = ledger.create_aire(
         code="49007-B",
         name="Aire B",
         collectivite_id=site.collectivite_id,
@@ -291,10 +291,10 @@ def test_a_regie_collects_for_two_aires_of_one_collectivite(ledger: Ledger, site
     )
     assert receipt.result["number"] == 1
     assert ledger.deposit_held(ledger.stay(stay)) == 5000
-    far = ledger.register_collectivite(
+    far = ledger.create_collectivite(
         code="C-far", name="Ailleurs", siren="200000001", actor="a"
     ).aggregate_id
-    elsewhere = ledger.register_aire(
+    elsewhere = ledger.create_aire(
         code="85-X",
         name="Aire X",
         collectivite_id=far,
@@ -340,7 +340,7 @@ def test_a_register_loaded_from_its_snapshots_equals_its_full_replay(
     try:
         assert fresh.snapshots is not None
         assert fresh.snapshots.get(site.register_id)  # at least one snapshot was taken
-        loaded = fresh.register(site.register_id)
+        loaded = fresh.cash_register(site.register_id)
         replayed = reduce(lambda agg, e: e.mutate(agg), fresh.events.get(site.register_id), None)
         assert loaded == replayed
     finally:

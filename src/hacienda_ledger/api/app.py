@@ -103,9 +103,11 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = ledger is None
         app.state.ledger = ledger or Ledger(settings)
-        if settings.admin_token and not app.state.ledger.bootstrap_admin(settings.admin_token):
+        if settings.admin_token and not app.state.ledger.access.bootstrap_admin(
+            settings.admin_token
+        ):
             try:
-                app.state.ledger.authenticate(settings.admin_token)
+                app.state.ledger.access.authenticate(settings.admin_token)
             except LedgerError:
                 log.warning("admin_token_ignored", reason="the database already has users")
         followers = projecting.runner(app.state.ledger) if settings.run_projections else None

@@ -36,9 +36,9 @@ async def current_user(request: Request, ledger: LedgerDep, credentials: Credent
     """Every request is authenticated by a bearer token (401 otherwise)."""
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthenticated("send Authorization: Bearer <token>")
-    user = ledger.known_user(credentials.credentials)
+    user = ledger.access.known_user(credentials.credentials)
     if user is None:  # first use of this token here: read it from the store, off the loop
-        user = await run_in_threadpool(ledger.authenticate, credentials.credentials)
+        user = await run_in_threadpool(ledger.access.authenticate, credentials.credentials)
     request.state.user = user
     return user
 

@@ -25,11 +25,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 from uuid import UUID
 
-from hacienda_ledger.aggregates.errors import Forbidden
-from hacienda_ledger.aggregates.user import Role, User
+from hacienda_ledger.aggregates.aire import Aire
+from hacienda_ledger.aggregates.errors import Forbidden, Unauthenticated, UserNotFound
+from hacienda_ledger.aggregates.user import ApiToken, Role, User
+
+if TYPE_CHECKING:
+    from hacienda_ledger.application.ledger import Ledger
 
 
 class Permission(StrEnum):
@@ -161,3 +165,121 @@ def authorize_any(user: User, permission: Permission, aires: Sequence[Scoped]) -
         raise Forbidden(f"{_a(user.role)} may not {permission.value.replace('_', ' ')}")
     if not any(in_scope(user, aire) for aire in aires):
         raise Forbidden(f"this household has not stayed on an aire of this {user.role.value}")
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What a command acts on, for the user's scope check (at most one field is set; none:
+    the permission alone decides)."""
+
+    aire_id: UUID | None = None
+    register_id: UUID | None = None
+    stay_id: UUID | None = None
+    household_id: UUID | None = None
+    sector: str | None = None  # an aire about to be created there
+
+
+class Access:
+    """Who is asking, and whether they may: bearer tokens, and the scope of the aire a
+    request concerns (found from a register, a stay or a household when that is what it
+    names). What scope checks read never changes once recorded, so it is remembered."""
+
+    def __init__(self, ledger: Ledger) -> None:
+        self.ledger = ledger
+        self._register_aires: dict[UUID, UUID] = {}
+        self._stay_aires: dict[UUID, UUID] = {}
+        self._aire_scopes: dict[UUID, AireScope] = {}
+        self._token_users: dict[str, User] = {}
+
+    def known_user(self, token: str) -> User | None:
+        """The user of a token already authenticated here (no IO), else None."""
+        return self._token_users.get(self.ledger.token_digest(token))
+
+    def authenticate(self, token: str) -> User:
+        """The user holding this bearer token, or ``Unauthenticated``."""
+        digest = self.ledger.token_digest(token)
+        user = self._token_users.get(digest)
+        if user is not None:
+            return user
+        try:
+            issued = self.ledger.load(ApiToken, ApiToken.id_for(digest), UserNotFound)
+            user = self.ledger.user(issued.user_id)
+        except UserNotFound:
+            raise Unauthenticated("unknown bearer token") from None
+        self._token_users[digest] = user  # users and tokens never change once created
+        return user
+
+    def bootstrap_admin(self, token: str) -> bool:
+        """Create the first admin with the given token, on a database that has no user yet.
+        Returns whether it did (a database with users is never given a new admin this way)."""
+        if next(iter(self.ledger.ids_of(User.Created)), None) is not None:
+            return False
+        self.ledger.create_user(name="admin", role=Role.ADMIN, actor="bootstrap", token=token)
+        return True
+
+    def authorize(
+        self,
+        user: User,
+        permission: Permission,
+        *,
+        aire_id: UUID | None = None,
+        register_id: UUID | None = None,
+        stay_id: UUID | None = None,
+    ) -> None:
+        """Check the user's role and scope for the aire concerned (found from a register or
+        a stay when that is what the request names)."""
+        if register_id is not None:
+            aire_id = self.aire_of_register(register_id)
+        elif stay_id is not None:
+            aire_id = self.aire_of_stay(stay_id)
+        authorize(user, permission, self.aire_scope(aire_id) if aire_id is not None else None)
+
+    def check(self, user: User, permission: Permission, scope: Scope) -> None:
+        """``authorize`` for what a command acts on."""
+        if scope.sector is not None:
+            authorize_sector(user, permission, scope.sector)
+        elif scope.household_id is not None:
+            self.authorize_household(user, permission, scope.household_id)
+        else:
+            self.authorize(
+                user,
+                permission,
+                aire_id=scope.aire_id,
+                register_id=scope.register_id,
+                stay_id=scope.stay_id,
+            )
+
+    def authorize_household(self, user: User, permission: Permission, household_id: UUID) -> None:
+        """Managers and cashiers of an aire where the household was recorded or has stayed
+        (and admins); nobody else."""
+        facts = self.ledger.households.facts(household_id)
+        authorize_any(user, permission, [self.aire_scope(a) for a in facts.aire_ids])
+
+    def aire_scope(self, aire_id: UUID) -> AireScope:
+        """An aire's id, code, sector and collectivité."""
+        scope = self._aire_scopes.get(aire_id)
+        if scope is None:
+            aire = self.ledger.aire(aire_id)
+            scope = AireScope(aire.id, aire.code, aire.sector, aire.collectivite_id)
+            self._aire_scopes[aire_id] = scope
+        return scope
+
+    def aire_of_stay(self, stay_id: UUID) -> UUID:
+        aire_id = self._stay_aires.get(stay_id)
+        if aire_id is None:
+            aire_id = self._stay_aires[stay_id] = self.ledger.stay(stay_id).aire_id
+        return aire_id
+
+    def aire_of_register(self, register_id: UUID) -> UUID:
+        """The aire a register was opened for."""
+        aire_id = self._register_aires.get(register_id)
+        if aire_id is None:
+            register = self.ledger.cash_register(register_id)
+            aire_id = self._register_aires[register_id] = register.aire_id
+        return aire_id
+
+    def aires_in_scope(self, user: User) -> list[Aire]:
+        """Every aire the user may see, in registration order."""
+        authorize(user, Permission.READ_AIRES)
+        ledger = self.ledger
+        return [a for a in map(ledger.aire, ledger.ids_of(Aire.Registered)) if in_scope(user, a)]

@@ -1,6 +1,6 @@
 """The retention purge, run by the service: at start, then every interval (daily by default).
 
-``Ledger.purge_due`` does the work (erase the personal data due, delete old access-log
+``Households.purge_due`` does the work (erase the personal data due, delete old access-log
 entries); this only schedules it on a background thread of the API process.
 """
 
@@ -9,7 +9,8 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
-from hacienda_ledger.application.ledger import Ledger, RetentionReport
+from hacienda_ledger.application.households import RetentionReport
+from hacienda_ledger.application.ledger import Ledger
 
 
 class RetentionSchedule:
@@ -42,7 +43,7 @@ class RetentionSchedule:
             self.thread.join(timeout)
 
     def run_once(self) -> RetentionReport:
-        report = self.ledger.purge_due(dry_run=False, actor="retention")
+        report = self.ledger.households.purge_due(dry_run=False, actor="retention")
         self.runs += 1
         return report
 

@@ -32,7 +32,7 @@ class ChainWatch:
         for register_id in self.ledger.ids_of(CashRegister.Opened):
             if self._stop.is_set():
                 break
-            self.on_report(register_id, self.ledger.verify_register(register_id))
+            self.on_report(register_id, self.ledger.audit.verify_register(register_id))
             n += 1
         return n
 

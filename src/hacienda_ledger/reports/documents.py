@@ -59,7 +59,7 @@ class Documents:
         )
 
     def _head(self, register_id: UUID, row: dict[str, Any], last_receipt: int) -> ChainHead:
-        register = self.figures.ledger.register(register_id)
+        register = self.figures.ledger.cash_register(register_id)
         return ChainHead(
             register_id=str(register_id),
             regie_ref=register.regie_ref,
@@ -194,7 +194,7 @@ class Documents:
                 entry[side] += r["amount_in_cents"]
             elif r["kind"] == "cancellation" and r["version"] <= first["version"]:
                 entry["cancelled"] = True
-        register = self.figures.ledger.register(register_id)
+        register = self.figures.ledger.cash_register(register_id)
         aire = self.figures.aire(register.aire_id)
         moment = _moment(first["recorded_at"])
         covered = f"n°{lo} à n°{hi}" if lo <= hi else "aucune quittance nouvelle"

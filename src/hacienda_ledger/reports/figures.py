@@ -243,7 +243,7 @@ class Figures:
             heads.append(
                 ChainHead(
                     register_id=register_id,
-                    regie_ref=self.ledger.register(UUID(register_id)).regie_ref,
+                    regie_ref=self.ledger.cash_register(UUID(register_id)).regie_ref,
                     version=last["version"],
                     chain_hash=last["chain_hash"],
                     last_receipt=max(receipts, default=0),

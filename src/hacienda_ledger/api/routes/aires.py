@@ -12,6 +12,7 @@ from hacienda_ledger.api import schemas as s
 from hacienda_ledger.api import views
 from hacienda_ledger.api.deps import LedgerDep, UserDep
 from hacienda_ledger.application import Outcome
+from hacienda_ledger.application import commands as c
 from hacienda_ledger.application.access import Permission
 
 router = APIRouter(prefix="/v1/aires", tags=["aires"])
@@ -24,18 +25,20 @@ def _aire(ledger: LedgerDep, outcome: Outcome) -> s.AirePublic:
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=s.AirePublic)
 def create_aire(body: s.AireCreate, ledger: LedgerDep, user: UserDep) -> s.AirePublic:
     """Register an aire (admin, or a manager of its sector). Its code is unique."""
-    ledger.authorize_new_aire(user, body.sector)
-    outcome = ledger.register_aire(
-        code=body.code,
-        name=body.name,
-        collectivite_id=body.collectivite_id,
-        sector=body.sector,
-        mode=body.mode,
-        insee_code=body.insee_code,
-        departement=body.departement,
-        latitude=body.latitude,
-        longitude=body.longitude,
-        actor=str(user.id),
+    outcome = ledger.handle(
+        c.CreateAire(
+            code=body.code,
+            name=body.name,
+            collectivite_id=body.collectivite_id,
+            sector=body.sector,
+            mode=body.mode,
+            insee_code=body.insee_code,
+            departement=body.departement,
+            latitude=body.latitude,
+            longitude=body.longitude,
+            actor=str(user.id),
+        ),
+        user,
     )
     return _aire(ledger, outcome)
 
@@ -43,14 +46,14 @@ def create_aire(body: s.AireCreate, ledger: LedgerDep, user: UserDep) -> s.AireP
 @router.get("", response_model=s.Page[s.AireSummary])
 def list_aires(ledger: LedgerDep, user: UserDep) -> s.Page[s.AireSummary]:
     """The aires within the caller's scope."""
-    data = [views.aire_summary(a) for a in ledger.aires_in_scope(user)]
+    data = [views.aire_summary(a) for a in ledger.access.aires_in_scope(user)]
     return s.Page(data=data, count=len(data))
 
 
 @router.get("/{aire_id}", response_model=s.AirePublic)
 def get_aire(aire_id: UUID, ledger: LedgerDep, user: UserDep) -> s.AirePublic:
     """One aire: emplacements, current tariff, every tariff version, closures."""
-    ledger.authorize(user, Permission.READ_AIRES, aire_id=aire_id)
+    ledger.access.authorize(user, Permission.READ_AIRES, aire_id=aire_id)
     # Analysts read anonymised figures only: no stay reference.
     return views.aire(
         ledger.aire(aire_id), ledger.clock(), show_stays=user.role is not Role.ANALYST
@@ -64,15 +67,17 @@ def add_emplacement(
     aire_id: UUID, body: s.EmplacementCreate, ledger: LedgerDep, user: UserDep
 ) -> s.AirePublic:
     """Add an emplacement (default 2 places)."""
-    ledger.authorize(user, Permission.CONFIGURE_AIRE, aire_id=aire_id)
     return _aire(
         ledger,
-        ledger.add_emplacement(
-            aire_id,
-            number=body.number,
-            places=body.places,
-            surface_m2=body.surface_m2,
-            actor=str(user.id),
+        ledger.handle(
+            c.AddEmplacement(
+                aire_id,
+                number=body.number,
+                places=body.places,
+                surface_m2=body.surface_m2,
+                actor=str(user.id),
+            ),
+            user,
         ),
     )
 
@@ -82,11 +87,13 @@ def out_of_service(
     aire_id: UUID, number: str, body: s.OutOfServiceIn, ledger: LedgerDep, user: UserDep
 ) -> s.AirePublic:
     """The emplacement is unavailable from ``start`` until it is back in service."""
-    ledger.authorize(user, Permission.CONFIGURE_AIRE, aire_id=aire_id)
     return _aire(
         ledger,
-        ledger.put_out_of_service(
-            aire_id, number=number, start=body.start, reason=body.reason, actor=str(user.id)
+        ledger.handle(
+            c.PutOutOfService(
+                aire_id, number=number, start=body.start, reason=body.reason, actor=str(user.id)
+            ),
+            user,
         ),
     )
 
@@ -96,10 +103,11 @@ def back_in_service(
     aire_id: UUID, number: str, body: s.BackInServiceIn, ledger: LedgerDep, user: UserDep
 ) -> s.AirePublic:
     """The emplacement is available again from ``start``."""
-    ledger.authorize(user, Permission.CONFIGURE_AIRE, aire_id=aire_id)
     return _aire(
         ledger,
-        ledger.put_back_in_service(aire_id, number=number, start=body.start, actor=str(user.id)),
+        ledger.handle(
+            c.PutBackInService(aire_id, number=number, start=body.start, actor=str(user.id)), user
+        ),
     )
 
 
@@ -109,7 +117,6 @@ def adopt_tariff(
 ) -> s.AirePublic:
     """Adopt a tariff version (its délibération and effective date). Charged days are never
     repriced by a later version."""
-    ledger.authorize(user, Permission.CONFIGURE_AIRE, aire_id=aire_id)
     tariff = Tariff(
         effective_from=body.effective_from,
         deliberation_ref=body.deliberation_ref,
@@ -125,7 +132,7 @@ def adopt_tariff(
             DurationBand(b.from_day, b.pitch_fee_per_day_cents) for b in body.duration_bands
         ),
     )
-    return _aire(ledger, ledger.adopt_tariff(aire_id, tariff, actor=str(user.id)))
+    return _aire(ledger, ledger.handle(c.AdoptTariff(aire_id, tariff, actor=str(user.id)), user))
 
 
 @router.post(
@@ -137,17 +144,19 @@ def schedule_closure(
     """Close the aire from ``start`` to ``end`` (both included). Past one month a préfet
     derogation is required; 6 months or more is refused; occupants are told 2 months ahead
     (3 with a derogation) unless the closure is ``urgent``."""
-    ledger.authorize(user, Permission.CONFIGURE_AIRE, aire_id=aire_id)
     return _aire(
         ledger,
-        ledger.schedule_closure(
-            aire_id,
-            start=body.start,
-            end=body.end,
-            reason=body.reason,
-            prefect_derogation_ref=body.prefect_derogation_ref,
-            urgent=body.urgent,
-            actor=str(user.id),
+        ledger.handle(
+            c.ScheduleClosure(
+                aire_id,
+                start=body.start,
+                end=body.end,
+                reason=body.reason,
+                prefect_derogation_ref=body.prefect_derogation_ref,
+                urgent=body.urgent,
+                actor=str(user.id),
+            ),
+            user,
         ),
     )
 
@@ -157,14 +166,16 @@ def set_stay_rules(
     aire_id: UUID, body: s.StayRulesIn, ledger: LedgerDep, user: UserDep
 ) -> s.AirePublic:
     """Maximum consecutive days (default 90) and the extension cap (default 7 months)."""
-    ledger.authorize(user, Permission.CONFIGURE_AIRE, aire_id=aire_id)
     return _aire(
         ledger,
-        ledger.set_stay_rules(
-            aire_id,
-            max_consecutive_days=body.max_consecutive_days,
-            extension_cap_months=body.extension_cap_months,
-            actor=str(user.id),
+        ledger.handle(
+            c.SetStayRules(
+                aire_id,
+                max_consecutive_days=body.max_consecutive_days,
+                extension_cap_months=body.extension_cap_months,
+                actor=str(user.id),
+            ),
+            user,
         ),
     )
 
@@ -177,17 +188,19 @@ def open_register(
 ) -> s.RegisterPublic:
     """Open the aire's cash register (régie): acte constitutif, float, cash ceiling,
     accepted payment methods and revenue types."""
-    ledger.authorize(user, Permission.CONFIGURE_AIRE, aire_id=aire_id)
-    outcome = ledger.open_register(
-        aire_id,
-        regie_ref=body.regie_ref,
-        float_cents=body.float_cents,
-        cash_ceiling_cents=body.cash_ceiling_cents,
-        payment_methods=body.payment_methods,
-        revenue_types=body.revenue_types,
-        actor=str(user.id),
+    outcome = ledger.handle(
+        c.OpenRegister(
+            aire_id,
+            regie_ref=body.regie_ref,
+            float_cents=body.float_cents,
+            cash_ceiling_cents=body.cash_ceiling_cents,
+            payment_methods=body.payment_methods,
+            revenue_types=body.revenue_types,
+            actor=str(user.id),
+        ),
+        user,
     )
-    return views.register(ledger.register(outcome.aggregate_id), outcome.position)
+    return views.register(ledger.cash_register(outcome.aggregate_id), outcome.position)
 
 
 @router.post("/{aire_id}/attached-registers", response_model=s.AirePublic)
@@ -196,6 +209,6 @@ def attach_register(
 ) -> s.AirePublic:
     """Let an existing register (a régie) also collect for this aire; both aires belong to
     the same collectivité."""
-    ledger.authorize(user, Permission.CONFIGURE_AIRE, aire_id=aire_id)
-    ledger.authorize(user, Permission.CONFIGURE_AIRE, register_id=body.register_id)
-    return _aire(ledger, ledger.attach_register(aire_id, body.register_id, actor=str(user.id)))
+    return _aire(
+        ledger, ledger.handle(c.AttachRegister(aire_id, body.register_id, actor=str(user.id)), user)
+    )

@@ -103,7 +103,7 @@ def _payers(
     household_of = {
         v: getattr(ledger.register_event(register_id, v), "household_ref", None) for v in versions
     }
-    names = ledger.payer_names(
+    names = ledger.households.payer_names(
         user, [h for h in household_of.values() if h is not None], endpoint=endpoint
     )
     for row in rows:
@@ -135,8 +135,8 @@ def journal(
     with running balances by method. ``format=csv`` follows French conventions (semicolon,
     decimal comma, UTF-8 with BOM, dd/mm/yyyy) so that it opens cleanly in a French Excel.
     Payers are named only when asked (``payers=true``)."""
-    ledger.authorize(user, Permission.READ_REGISTERS, register_id=register_id)
-    ledger.register(register_id)
+    ledger.access.authorize(user, Permission.READ_REGISTERS, register_id=register_id)
+    ledger.cash_register(register_id)
     rows = queries(request).journal(register_id, start, end)
     if payers:
         _payers(ledger, user, register_id, rows, endpoint(request))
@@ -163,7 +163,7 @@ def get_receipt(
 ) -> s.ReceiptDocument:
     """A receipt (quittance) as given to the payer: lines, method, whether it was
     cancelled, and the payer's name (null once erased; the read is logged)."""
-    ledger.authorize(user, Permission.READ_REGISTERS, register_id=register_id)
+    ledger.access.authorize(user, Permission.READ_REGISTERS, register_id=register_id)
     lines = queries(request).receipt_lines(register_id, number)
     issued = [r for r in lines if r["kind"] == "receipt"]
     if not issued:
@@ -171,7 +171,7 @@ def get_receipt(
     event = ledger.register_event(register_id, issued[0]["version"])
     assert isinstance(event, CashRegister.ReceiptIssued)
     names = (
-        ledger.payer_names(user, [event.household_ref], endpoint=endpoint(request))
+        ledger.households.payer_names(user, [event.household_ref], endpoint=endpoint(request))
         if event.household_ref is not None
         else {}
     )
@@ -202,8 +202,8 @@ def history(
     """The register rebuilt from its own events up to ``as_of`` (no projection read): last
     receipt number, receipts, balances, totals of the open year, last closure, chain head,
     and the chain verified up to there."""
-    ledger.authorize(user, Permission.READ_REGISTERS, register_id=register_id)
-    found = ledger.register_history(register_id, as_of)
+    ledger.access.authorize(user, Permission.READ_REGISTERS, register_id=register_id)
+    found = ledger.audit.register_history(register_id, as_of)
     register = found["register"]
     totals = found["open_year_totals"]
     last_closure = None
@@ -242,7 +242,7 @@ def stay_balance(
 ) -> dict[str, Any]:
     """What the household owes on this stay (receivable) and the deposit held for it, now
     or as of an instant, from the balances projection."""
-    ledger.authorize(user, Permission.READ_STAYS, stay_id=stay_id)
+    ledger.access.authorize(user, Permission.READ_STAYS, stay_id=stay_id)
     ledger.stay(stay_id)
     found = queries(request).account_balances([receivable(stay_id), deposits(stay_id)], as_of)
     return {

@@ -10,6 +10,7 @@ from hacienda_ledger.aggregates.collectivite import Collectivite, Contact
 from hacienda_ledger.api import schemas as s
 from hacienda_ledger.api import views
 from hacienda_ledger.api.deps import LedgerDep, UserDep
+from hacienda_ledger.application import commands as c
 from hacienda_ledger.application.access import Permission
 
 router = APIRouter(prefix="/v1/collectivites", tags=["collectivites"])
@@ -20,13 +21,15 @@ def create_collectivite(
     body: s.CollectiviteCreate, ledger: LedgerDep, user: UserDep
 ) -> s.CollectivitePublic:
     """Register a collectivité (admin). Its code is unique."""
-    ledger.authorize(user, Permission.ADMINISTER)
-    outcome = ledger.register_collectivite(
-        code=body.code,
-        name=body.name,
-        siren=body.siren,
-        contacts=[Contact(c.name, c.role, c.email, c.phone) for c in body.contacts],
-        actor=str(user.id),
+    outcome = ledger.handle(
+        c.CreateCollectivite(
+            code=body.code,
+            name=body.name,
+            siren=body.siren,
+            contacts=[Contact(c.name, c.role, c.email, c.phone) for c in body.contacts],
+            actor=str(user.id),
+        ),
+        user,
     )
     return views.collectivite(ledger.collectivite(outcome.aggregate_id), outcome.position)
 
@@ -34,7 +37,7 @@ def create_collectivite(
 @router.get("", response_model=s.Page[s.CollectivitePublic])
 def list_collectivites(ledger: LedgerDep, user: UserDep) -> s.Page[s.CollectivitePublic]:
     """Every collectivité (public facts; any role that reads aires)."""
-    ledger.authorize(user, Permission.READ_AIRES)
+    ledger.access.authorize(user, Permission.READ_AIRES)
     data = [
         views.collectivite(ledger.collectivite(i)) for i in ledger.ids_of(Collectivite.Registered)
     ]
@@ -46,5 +49,5 @@ def get_collectivite(
     collectivite_id: UUID, ledger: LedgerDep, user: UserDep
 ) -> s.CollectivitePublic:
     """One collectivité."""
-    ledger.authorize(user, Permission.READ_AIRES)
+    ledger.access.authorize(user, Permission.READ_AIRES)
     return views.collectivite(ledger.collectivite(collectivite_id))

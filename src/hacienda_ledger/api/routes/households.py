@@ -18,6 +18,7 @@ from hacienda_ledger.api import schemas as s
 from hacienda_ledger.api import views
 from hacienda_ledger.api.deps import LedgerDep, UserDep
 from hacienda_ledger.application import Ledger
+from hacienda_ledger.application import commands as c
 from hacienda_ledger.application.access import Permission
 
 router = APIRouter(prefix="/v1/households", tags=["households"])
@@ -62,7 +63,7 @@ def _changes(body: s.HouseholdPatch) -> dict[str, Any]:
 def _read(
     ledger: Ledger, user: User, household_id: UUID, request: Request, position: int | None = None
 ) -> s.HouseholdPublic:
-    household = ledger.read_household(user, household_id, endpoint=endpoint(request))
+    household = ledger.households.read(user, household_id, endpoint=endpoint(request))
     return views.household(household, position)
 
 
@@ -72,18 +73,20 @@ def create_household(
 ) -> s.HouseholdPublic:
     """Record a household at an aire of the caller's scope. Its personal fields are sealed
     with a key of its own; stays then name it by its ``id`` only (``household_ref``)."""
-    ledger.authorize(user, Permission.MANAGE_HOUSEHOLDS, aire_id=body.aire_id)
-    outcome = ledger.register_household(
-        aire_id=body.aire_id,
-        profile=Profile(
-            display_name=body.display_name,
-            members=_members(body.members),
-            contact=_contact(body.contact),
-            caravans=_fleet(body.caravans),
-            vehicles=_fleet(body.vehicles),
-            notes=body.notes,
+    outcome = ledger.handle(
+        c.RecordHousehold(
+            aire_id=body.aire_id,
+            profile=Profile(
+                display_name=body.display_name,
+                members=_members(body.members),
+                contact=_contact(body.contact),
+                caravans=_fleet(body.caravans),
+                vehicles=_fleet(body.vehicles),
+                notes=body.notes,
+            ),
+            actor=str(user.id),
         ),
-        actor=str(user.id),
+        user,
     )
     return _read(ledger, user, outcome.aggregate_id, request, outcome.position)
 
@@ -104,7 +107,7 @@ def search_households(
 ) -> s.Page[s.HouseholdPublic]:
     """Households of the caller's aires whose name matches. Names are compared on data
     decrypted in memory for this request only (no blind index: see docs/personal-data.md)."""
-    found = ledger.search_households(user, name, endpoint=endpoint(request))
+    found = ledger.households.search(user, name, endpoint=endpoint(request))
     data = [views.household(h) for h in found]
     return s.Page(data=data, count=len(data))
 
@@ -124,8 +127,9 @@ def amend_household(
 ) -> s.HouseholdPublic:
     """Change some fields (recorded as an event holding the new profile, sealed like the
     first). Refused once the personal data is erased."""
-    ledger.authorize_household(user, Permission.MANAGE_HOUSEHOLDS, household_id)
-    outcome = ledger.amend_household(household_id, changes=_changes(body), actor=str(user.id))
+    outcome = ledger.handle(
+        c.AmendHousehold(household_id, changes=_changes(body), actor=str(user.id)), user
+    )
     return _read(ledger, user, household_id, request, outcome.position or None)
 
 
@@ -134,7 +138,7 @@ def list_documents(
     household_id: UUID, request: Request, ledger: LedgerDep, user: UserDep
 ) -> s.Page[s.DocumentPublic]:
     """The documents seen or signed, in the order recorded."""
-    household = ledger.read_household(user, household_id, endpoint=endpoint(request))
+    household = ledger.households.read(user, household_id, endpoint=endpoint(request))
     data = [views.document(d) for d in household.documents]
     return s.Page(data=data, count=len(data))
 
@@ -149,16 +153,18 @@ def record_document(
 ) -> s.DocumentPublic:
     """Record a document seen or signed: occupation agreement, règlement intérieur
     acknowledged, entry or exit inspection, identity document *seen* (never a copy)."""
-    ledger.authorize_household(user, Permission.MANAGE_HOUSEHOLDS, household_id)
-    outcome = ledger.record_household_document(
-        household_id,
-        kind=body.kind,
-        on=body.date,
-        reference=body.reference,
-        stay_id=body.stay_id,
-        actor=str(user.id),
+    outcome = ledger.handle(
+        c.RecordHouseholdDocument(
+            household_id,
+            kind=body.kind,
+            on=body.date,
+            reference=body.reference,
+            stay_id=body.stay_id,
+            actor=str(user.id),
+        ),
+        user,
     )
-    household = ledger.read_household(user, household_id, endpoint=endpoint(request))
+    household = ledger.households.read(user, household_id, endpoint=endpoint(request))
     return views.document(household.documents[outcome.result["seq"] - 1])
 
 
@@ -172,8 +178,7 @@ def erase_personal_data(
     """Erase the household's personal data: its key is destroyed, so every personal field
     reads as erased everywhere from now on. Amounts, counts, projections and hash chains
     are untouched. Erasing again changes nothing."""
-    ledger.authorize_household(user, Permission.ANSWER_DATA_REQUESTS, household_id)
-    outcome = ledger.erase_household(household_id, reason=reason, actor=str(user.id))
+    outcome = ledger.handle(c.EraseHousehold(household_id, reason=reason, actor=str(user.id)), user)
     household = ledger.household(household_id)
     return s.ErasurePublic(
         household_id=household_id,
@@ -190,7 +195,7 @@ def erase_personal_data(
 def access_log(household_id: UUID, ledger: LedgerDep, user: UserDep) -> s.Page[s.AccessPublic]:
     """Every read of the household's personal data: when, by whom (user id and role),
     through which endpoint. For answering the household's data-access requests."""
-    ledger.authorize_household(user, Permission.ANSWER_DATA_REQUESTS, household_id)
+    ledger.access.authorize_household(user, Permission.ANSWER_DATA_REQUESTS, household_id)
     data = [
         s.AccessPublic(at=a.at, user_id=a.user_id, role=a.role, endpoint=a.endpoint)
         for a in ledger.access_log.of(household_id)
@@ -204,9 +209,9 @@ def export_household(
 ) -> s.HouseholdExport:
     """The household's own data as JSON (right of access): its record and documents, its
     stays with what was charged and settled, and who read its data. The export is logged."""
-    ledger.authorize_household(user, Permission.ANSWER_DATA_REQUESTS, household_id)
+    ledger.access.authorize_household(user, Permission.ANSWER_DATA_REQUESTS, household_id)
     household = _read(ledger, user, household_id, request)
-    stays = [views.stay_export(ledger, stay) for stay in ledger.household_stays(household_id)]
+    stays = [views.stay_export(ledger, stay) for stay in ledger.households.stays(household_id)]
     accesses = [
         s.AccessPublic(at=a.at, user_id=a.user_id, role=a.role, endpoint=a.endpoint)
         for a in ledger.access_log.of(household_id)

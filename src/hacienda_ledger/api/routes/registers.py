@@ -11,6 +11,7 @@ from hacienda_ledger.api import schemas as s
 from hacienda_ledger.api import views
 from hacienda_ledger.api.deps import IdempotencyKeyDep, LedgerDep, MoneyWriteDep, UserDep
 from hacienda_ledger.application import Outcome
+from hacienda_ledger.application import commands as c
 from hacienda_ledger.application.access import Permission
 
 router = APIRouter(prefix="/v1/registers", tags=["registers"])
@@ -40,8 +41,8 @@ def _movement(
 @router.get("/{register_id}", response_model=s.RegisterPublic)
 def get_register(register_id: UUID, ledger: LedgerDep, user: UserDep) -> s.RegisterPublic:
     """The register now: numbers, balances by method, deposits held, perpetual total, head."""
-    ledger.authorize(user, Permission.READ_REGISTERS, register_id=register_id)
-    return views.register(ledger.register(register_id))
+    ledger.access.authorize(user, Permission.READ_REGISTERS, register_id=register_id)
+    return views.register(ledger.cash_register(register_id))
 
 
 @router.post(
@@ -52,14 +53,16 @@ def post_receipt(register_id: UUID, body: s.ReceiptCreate, write: MoneyWriteDep)
     with the same key and body returns the same receipt. ``remittance_due`` says the cash
     ceiling is passed (the receipt stands)."""
     ledger = write.ledger
-    ledger.authorize(write.user, Permission.HANDLE_CASH, register_id=register_id)
-    outcome = ledger.post_receipt(
-        register_id,
-        stay_id=body.stay_id,
-        method=body.method,
-        lines=[(x.revenue_type, x.amount_cents) for x in body.lines],
-        actor=str(write.user.id),
-        idempotency_key=write.key,
+    outcome = ledger.handle(
+        c.IssueReceipt(
+            register_id,
+            stay_id=body.stay_id,
+            method=body.method,
+            lines=[(x.revenue_type, x.amount_cents) for x in body.lines],
+            actor=str(write.user.id),
+            idempotency_key=write.key,
+        ),
+        write.user,
     )
     event = (
         outcome.events[-1]
@@ -93,12 +96,18 @@ def cancel_receipt(
     response: Response,
 ) -> s.MovementPublic:
     """Cancel a receipt by reversal: it stays in the sequence, marked cancelled. Once only."""
-    ledger.authorize(user, Permission.HANDLE_CASH, register_id=register_id)
     return _movement(
         ledger,
         "receipt_cancelled",
-        ledger.cancel_receipt(
-            register_id, number=number, reason=body.reason, actor=str(user.id), idempotency_key=key
+        ledger.handle(
+            c.CancelReceipt(
+                register_id,
+                number=number,
+                reason=body.reason,
+                actor=str(user.id),
+                idempotency_key=key,
+            ),
+            user,
         ),
         response,
     )
@@ -114,17 +123,19 @@ def refund_deposit(
     response: Response,
 ) -> s.MovementPublic:
     """Give back (part of) a stay's deposit; never more than is held for it."""
-    ledger.authorize(user, Permission.HANDLE_CASH, register_id=register_id)
     return _movement(
         ledger,
         "deposit_refunded",
-        ledger.refund_deposit(
-            register_id,
-            stay_id=body.stay_id,
-            amount_cents=body.amount_cents,
-            method=body.method,
-            actor=str(user.id),
-            idempotency_key=key,
+        ledger.handle(
+            c.RefundDeposit(
+                register_id,
+                stay_id=body.stay_id,
+                amount_cents=body.amount_cents,
+                method=body.method,
+                actor=str(user.id),
+                idempotency_key=key,
+            ),
+            user,
         ),
         response,
     )
@@ -142,18 +153,20 @@ def withhold_deposit(
     response: Response,
 ) -> s.MovementPublic:
     """Keep part of a deposit against damage or unpaid charges, naming the reference."""
-    ledger.authorize(user, Permission.HANDLE_CASH, register_id=register_id)
     return _movement(
         ledger,
         "deposit_withheld",
-        ledger.withhold_deposit(
-            register_id,
-            stay_id=body.stay_id,
-            amount_cents=body.amount_cents,
-            reason=body.reason,
-            reference=body.reference,
-            actor=str(user.id),
-            idempotency_key=key,
+        ledger.handle(
+            c.WithholdDeposit(
+                register_id,
+                stay_id=body.stay_id,
+                amount_cents=body.amount_cents,
+                reason=body.reason,
+                reference=body.reference,
+                actor=str(user.id),
+                idempotency_key=key,
+            ),
+            user,
         ),
         response,
     )
@@ -169,16 +182,18 @@ def remit(
     response: Response,
 ) -> s.MovementPublic:
     """Pay collected money in to the comptable under the next numbered slip (bordereau)."""
-    ledger.authorize(user, Permission.HANDLE_CASH, register_id=register_id)
     return _movement(
         ledger,
         "remittance_made",
-        ledger.remit(
-            register_id,
-            through_receipt=body.through_receipt,
-            amounts_by_method={str(m): a for m, a in body.amounts_by_method_cents.items()},
-            actor=str(user.id),
-            idempotency_key=key,
+        ledger.handle(
+            c.Remit(
+                register_id,
+                through_receipt=body.through_receipt,
+                amounts_by_method={str(m): a for m, a in body.amounts_by_method_cents.items()},
+                actor=str(user.id),
+                idempotency_key=key,
+            ),
+            user,
         ),
         response,
     )
@@ -189,11 +204,12 @@ def count_cash(
     register_id: UUID, body: s.CashCountIn, ledger: LedgerDep, user: UserDep, response: Response
 ) -> s.MovementPublic:
     """Record a cash count (arrêté de caisse); a difference is its own over/short event."""
-    ledger.authorize(user, Permission.HANDLE_CASH, register_id=register_id)
     return _movement(
         ledger,
         "cash_counted",
-        ledger.count_cash(register_id, counted_cents=body.counted_cents, actor=str(user.id)),
+        ledger.handle(
+            c.CountCash(register_id, counted_cents=body.counted_cents, actor=str(user.id)), user
+        ),
         response,
     )
 
@@ -204,11 +220,12 @@ def close_period(
 ) -> s.MovementPublic:
     """Close a day, month or year: totals by revenue type and method, the perpetual grand
     total and the chain head are sealed; nothing can be recorded inside it afterwards."""
-    ledger.authorize(user, Permission.HANDLE_CASH, register_id=register_id)
     return _movement(
         ledger,
         f"{body.period}_closed",
-        ledger.close_period(register_id, period=body.period, day=body.date, actor=str(user.id)),
+        ledger.handle(
+            c.ClosePeriod(register_id, period=body.period, day=body.date, actor=str(user.id)), user
+        ),
         response,
     )
 
@@ -216,5 +233,5 @@ def close_period(
 @router.get("/{register_id}/verify", response_model=s.VerificationPublic)
 def verify(register_id: UUID, ledger: LedgerDep, user: UserDep) -> s.VerificationPublic:
     """Verify the register's hash chain; every problem is listed, the first broken link named."""
-    ledger.authorize(user, Permission.READ_REGISTERS, register_id=register_id)
-    return views.verification(register_id, ledger.verify_register(register_id))
+    ledger.access.authorize(user, Permission.READ_REGISTERS, register_id=register_id)
+    return views.verification(register_id, ledger.audit.verify_register(register_id))

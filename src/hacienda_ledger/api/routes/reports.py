@@ -19,6 +19,7 @@ from hacienda_ledger.api.deps import LedgerDep, UserDep
 from hacienda_ledger.api.routes.households import endpoint
 from hacienda_ledger.api.schemas import ReportList, ReportPublic
 from hacienda_ledger.application import Ledger
+from hacienda_ledger.application import commands as c
 from hacienda_ledger.application.access import (
     AireScope,
     Permission,
@@ -75,7 +76,9 @@ def list_reports(
     visible = [
         r
         for r in found
-        if may_read_report(user, r.kind, ledger.aire_scope(UUID(r.aire_id)) if r.aire_id else None)
+        if may_read_report(
+            user, r.kind, ledger.access.aire_scope(UUID(r.aire_id)) if r.aire_id else None
+        )
     ]
     data = [ReportPublic.model_validate(r, from_attributes=True) for r in visible]
     return ReportList(data=data, count=len(data))
@@ -87,7 +90,7 @@ def download_report(report_id: str, request: Request, ledger: LedgerDep, user: U
     was generated). A report outside the caller's scope is not found."""
     authorize(user, Permission.READ_REPORTS)
     stored, content = reports_of(request).store.get(valid_id(report_id))
-    scope = ledger.aire_scope(UUID(stored.aire_id)) if stored.aire_id else None
+    scope = ledger.access.aire_scope(UUID(stored.aire_id)) if stored.aire_id else None
     if not may_read_report(user, stored.kind, scope):
         raise ReportNotFound(f"no report {report_id}")
     return Response(
@@ -105,7 +108,7 @@ def _payer_names(ledger: Ledger, user: User, request: Request) -> PayerName:
     log), « [données effacées] » once its personal data is erased."""
 
     def name(household_id: UUID) -> str | None:
-        names = ledger.payer_names(user, [household_id], endpoint=endpoint(request))
+        names = ledger.households.payer_names(user, [household_id], endpoint=endpoint(request))
         found = names.get(household_id)
         if found is None:
             return None
@@ -126,8 +129,8 @@ def document_pdf(
     """A receipt (``receipt``, by receipt number), deposit receipt (``deposit_receipt``, by
     the number of the receipt that took the deposit) or remittance slip (``slip``, by slip
     number) as PDF: the original print, identical every time it is asked for."""
-    ledger.authorize(user, Permission.READ_REGISTERS, register_id=register_id)
-    ledger.register(register_id)
+    ledger.access.authorize(user, Permission.READ_REGISTERS, register_id=register_id)
+    ledger.cash_register(register_id)
     documents = Documents(reports_of(request).figures, _payer_names(ledger, user, request))
     printed = documents.render(register_id, document, number)
     return _pdf(printed.content, printed.filename)
@@ -145,12 +148,12 @@ def reprint(
     """Print a document again: the same PDF marked « DUPLICATA n°k ». Each reprint is
     recorded on the register (``CashRegister.DocumentReprinted``, in its hash chain), which
     numbers the copies; ``X-Copy`` gives k."""
-    ledger.authorize(user, Permission.HANDLE_CASH, register_id=register_id)
-    ledger.register(register_id)
+    ledger.access.authorize(user, Permission.HANDLE_CASH, register_id=register_id)
+    ledger.cash_register(register_id)
     documents = Documents(reports_of(request).figures, _payer_names(ledger, user, request))
     documents.check(register_id, document, number)
-    outcome = ledger.record_reprint(
-        register_id, document=document, number=number, actor=str(user.id)
+    outcome = ledger.handle(
+        c.RecordReprint(register_id, document=document, number=number, actor=str(user.id)), user
     )
     copy = int(outcome.result["copy"])
     printed = documents.render(register_id, document, number, copy=copy)
@@ -184,7 +187,7 @@ def export(
     )
     authorize(user, permission)
     if aire_id is not None:
-        authorize(user, permission, ledger.aire_scope(aire_id))
+        authorize(user, permission, ledger.access.aire_scope(aire_id))
         aires = [ledger.aire(aire_id)]
     else:
         aires = [ledger.aire(a) for a in ledger.ids_of(Aire.Registered)]

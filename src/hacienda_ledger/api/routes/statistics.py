@@ -48,7 +48,7 @@ def occupancy(
     out-of-service emplacements), places occupied, households, people by age band, arrivals,
     departures; the month's place-days and rate (a decimal fraction), counted through
     today."""
-    ledger.authorize(user, Permission.READ_STATISTICS, aire_id=aire_id)
+    ledger.access.authorize(user, Permission.READ_STATISTICS, aire_id=aire_id)
     ledger.aire(aire_id)
     found = queries(request).occupancy(aire_id, month, paris_day(ledger.clock()))
     return _plain(asdict(found))  # type: ignore[no-any-return]
@@ -60,7 +60,7 @@ def alt2(
 ) -> dict[str, Any]:
     """ALT2 figures month by month: places, occupancy days, rate, pitch-fee revenue, and the
     aid's fixed and variable parts (see docs/projections.md for the formula)."""
-    ledger.authorize(user, Permission.READ_STATISTICS, aire_id=aire_id)
+    ledger.access.authorize(user, Permission.READ_STATISTICS, aire_id=aire_id)
     ledger.aire(aire_id)
     months = queries(request).alt2(aire_id, year, paris_day(ledger.clock()))
     data = [_plain(asdict(m)) for m in months]
@@ -78,7 +78,7 @@ def revenue(
 ) -> dict[str, Any]:
     """Receipts by month and revenue type (net of cancellations), with the same month of the
     previous year alongside and the difference (for DSP reporting)."""
-    ledger.authorize(user, Permission.READ_STATISTICS, aire_id=aire_id)
+    ledger.access.authorize(user, Permission.READ_STATISTICS, aire_id=aire_id)
     ledger.aire(aire_id)
     rows = queries(request).revenue(aire_id, year)
     return {

@@ -11,6 +11,7 @@ from hacienda_ledger.api import schemas as s
 from hacienda_ledger.api import views
 from hacienda_ledger.api.deps import LedgerDep, UserDep
 from hacienda_ledger.application import Outcome
+from hacienda_ledger.application import commands as c
 from hacienda_ledger.application.access import Permission
 
 router = APIRouter(tags=["stays"])
@@ -26,18 +27,22 @@ def _stay(ledger: LedgerDep, outcome: Outcome) -> s.StayPublic:
 def open_stay(aire_id: UUID, body: s.StayCreate, ledger: LedgerDep, user: UserDep) -> s.StayPublic:
     """A household arrives on a free, in-service emplacement: composition, signed agreement,
     entry inspection and opening meter indexes."""
-    ledger.authorize(user, Permission.MANAGE_STAYS, aire_id=aire_id)
-    outcome = ledger.open_stay(
-        aire_id,
-        emplacement=body.emplacement,
-        household_ref=body.household_ref,
-        arrived_at=body.arrived_at,
-        composition=Composition(body.adults, tuple(sorted(body.children.items())), body.caravans),
-        agreement_ref=body.agreement_ref,
-        entry_inspection_ref=body.entry_inspection_ref,
-        water_index=body.water_index,
-        electricity_index=body.electricity_index,
-        actor=str(user.id),
+    outcome = ledger.handle(
+        c.OpenStay(
+            aire_id,
+            emplacement=body.emplacement,
+            household_ref=body.household_ref,
+            arrived_at=body.arrived_at,
+            composition=Composition(
+                body.adults, tuple(sorted(body.children.items())), body.caravans
+            ),
+            agreement_ref=body.agreement_ref,
+            entry_inspection_ref=body.entry_inspection_ref,
+            water_index=body.water_index,
+            electricity_index=body.electricity_index,
+            actor=str(user.id),
+        ),
+        user,
     )
     return _stay(ledger, outcome)
 
@@ -45,7 +50,7 @@ def open_stay(aire_id: UUID, body: s.StayCreate, ledger: LedgerDep, user: UserDe
 @router.get("/v1/stays/{stay_id}", response_model=s.StayPublic)
 def get_stay(stay_id: UUID, ledger: LedgerDep, user: UserDep) -> s.StayPublic:
     """A stay with its readings, charge lines, what was settled, balance due and deposit."""
-    ledger.authorize(user, Permission.READ_STAYS, stay_id=stay_id)
+    ledger.access.authorize(user, Permission.READ_STAYS, stay_id=stay_id)
     return views.stay(ledger, ledger.stay(stay_id))
 
 
@@ -58,16 +63,18 @@ def record_reading(
     stay_id: UUID, body: s.MeterReadingIn, ledger: LedgerDep, user: UserDep
 ) -> s.StayPublic:
     """Record an index; a wrong one is corrected by a reading that names it (``corrects``)."""
-    ledger.authorize(user, Permission.MANAGE_STAYS, stay_id=stay_id)
     return _stay(
         ledger,
-        ledger.record_meter_reading(
-            stay_id,
-            meter=body.meter,
-            index=body.index,
-            read_at=body.read_at,
-            corrects=body.corrects,
-            actor=str(user.id),
+        ledger.handle(
+            c.RecordMeterReading(
+                stay_id,
+                meter=body.meter,
+                index=body.index,
+                read_at=body.read_at,
+                corrects=body.corrects,
+                actor=str(user.id),
+            ),
+            user,
         ),
     )
 
@@ -79,15 +86,17 @@ def record_reading(
 )
 def extend(stay_id: UUID, body: s.ExtensionIn, ledger: LedgerDep, user: UserDep) -> s.StayPublic:
     """Extend past the maximum stay (school, training, work, hospitalisation), within cap."""
-    ledger.authorize(user, Permission.MANAGE_STAYS, stay_id=stay_id)
     return _stay(
         ledger,
-        ledger.extend_stay(
-            stay_id,
-            reason=body.reason,
-            evidence_ref=body.evidence_ref,
-            until=body.until,
-            actor=str(user.id),
+        ledger.handle(
+            c.ExtendStay(
+                stay_id,
+                reason=body.reason,
+                evidence_ref=body.evidence_ref,
+                until=body.until,
+                actor=str(user.id),
+            ),
+            user,
         ),
     )
 
@@ -97,23 +106,27 @@ def assess_charges(
     stay_id: UUID, body: s.ChargesIn, ledger: LedgerDep, user: UserDep
 ) -> s.StayPublic:
     """Charge every day not yet charged up to ``through``, and metered consumption."""
-    ledger.authorize(user, Permission.MANAGE_STAYS, stay_id=stay_id)
-    return _stay(ledger, ledger.assess_charges(stay_id, through=body.through, actor=str(user.id)))
+    return _stay(
+        ledger,
+        ledger.handle(c.AssessCharges(stay_id, through=body.through, actor=str(user.id)), user),
+    )
 
 
 @router.post("/v1/stays/{stay_id}/departure", response_model=s.StayPublic)
 def depart(stay_id: UUID, body: s.DepartureIn, ledger: LedgerDep, user: UserDep) -> s.StayPublic:
     """The household leaves: exit inspection, closing indexes, final charges; refused while
     a deposit is still held."""
-    ledger.authorize(user, Permission.MANAGE_STAYS, stay_id=stay_id)
     return _stay(
         ledger,
-        ledger.depart(
-            stay_id,
-            departed_at=body.departed_at,
-            exit_inspection_ref=body.exit_inspection_ref,
-            water_index=body.water_index,
-            electricity_index=body.electricity_index,
-            actor=str(user.id),
+        ledger.handle(
+            c.Depart(
+                stay_id,
+                departed_at=body.departed_at,
+                exit_inspection_ref=body.exit_inspection_ref,
+                water_index=body.water_index,
+                electricity_index=body.electricity_index,
+                actor=str(user.id),
+            ),
+            user,
         ),
     )

@@ -15,7 +15,7 @@ router = APIRouter(prefix="/v1/users", tags=["users"])
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=s.UserCreated)
 def create_user(body: s.UserCreate, ledger: LedgerDep, user: UserDep) -> s.UserCreated:
     """Create a user with one role and its scope; the bearer token is shown once."""
-    ledger.authorize(user, Permission.ADMINISTER)
+    ledger.access.authorize(user, Permission.ADMINISTER)
     outcome, token = ledger.create_user(
         name=body.name,
         role=body.role,

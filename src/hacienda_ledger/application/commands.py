@@ -1,0 +1,372 @@
+"""Commands as values: one frozen dataclass per command, carrying every argument.
+
+Every command names its ``actor`` and may carry an ``idempotency_key``; its other fields are
+its arguments. Nothing else describes a command: the idempotency fingerprint is derived from
+the fields (``fingerprint``), the business days it records from their values (``days``), and
+the Ledger's command methods from the class itself (``Ledger.post_receipt(...)`` builds an
+``IssueReceipt``). A field made when the command is built (the id of a stay about to be
+opened, unless the caller names it) is marked ``generated``: left out of the fingerprint,
+since a retry builds its command anew.
+
+Handlers, by aggregate: ``handlers/aires.py``, ``households.py``, ``registers.py``,
+``stays.py``, ``users.py``. The pipeline that runs them all: ``pipeline.py``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import KW_ONLY, dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, ClassVar
+from uuid import UUID, uuid4
+
+from hacienda_ledger.aggregates.collectivite import Contact
+from hacienda_ledger.aggregates.errors import InvalidValue
+from hacienda_ledger.aggregates.household import DocumentKind, Profile
+from hacienda_ledger.aggregates.integrity import canonical_bytes
+from hacienda_ledger.aggregates.user import Role
+from hacienda_ledger.aggregates.values import (
+    Composition,
+    ExtensionReason,
+    Meter,
+    Mode,
+    PaymentMethod,
+    Period,
+    Tariff,
+    WithholdingReason,
+    paris_day,
+)
+
+#: Field metadata: not part of what a request means (left out of the fingerprint).
+GENERATED: Mapping[str, bool] = {"fingerprint": False}
+
+
+@dataclass(frozen=True, kw_only=True)
+class Command:
+    """What every command carries besides its arguments."""
+
+    actor: str = field(metadata=GENERATED)
+    idempotency_key: str | None = field(default=None, metadata=GENERATED)
+
+    #: Fields not part of a request's content, in every command.
+    NOT_CONTENT: ClassVar[frozenset[str]] = frozenset({"actor", "idempotency_key"})
+
+    @property
+    def command_name(self) -> str:
+        """The command's stable name (kept in idempotency records)."""
+        return type(self).__name__
+
+    def content(self) -> dict[str, Any]:
+        """Every argument that says what the request is (not who sent it, nor its key)."""
+        return {
+            f.name: getattr(self, f.name)
+            for f in dataclasses.fields(self)
+            if f.metadata.get("fingerprint", True)
+        }
+
+    def fingerprint(self) -> str:
+        """SHA-256 of the command's canonical content: same key, other content -> refused."""
+        try:
+            return hashlib.sha256(canonical_bytes(self.command_name, self.content())).hexdigest()
+        except TypeError as exc:
+            raise InvalidValue(f"unsupported value in the request: {exc}") from None
+
+    def days(self) -> tuple[date, ...]:
+        """The business days this command records something on (Paris days of its dates and
+        times), in field order: what a sealed month will be checked against."""
+        found: list[date] = []
+        for value in self.content().values():
+            if isinstance(value, datetime):
+                found.append(paris_day(value))
+            elif isinstance(value, date):
+                found.append(value)
+        return tuple(found)
+
+
+# --- users and collectivités ----------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class CreateUser(Command):
+    """A user and its bearer token (only the token's SHA-256 travels in the command)."""
+
+    name: str
+    role: Role | str
+    token_sha256: str
+    sectors: Sequence[str] = ()
+    aire_ids: Sequence[UUID] = ()
+    collectivite_id: UUID | None = None
+    user_id: UUID = field(default_factory=uuid4, metadata=GENERATED)
+
+
+@dataclass(frozen=True, kw_only=True)
+class CreateCollectivite(Command):
+    code: str
+    name: str
+    siren: str
+    contacts: Sequence[Contact] = ()
+
+
+# --- aires ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class CreateAire(Command):
+    code: str
+    name: str
+    collectivite_id: UUID
+    sector: str
+    mode: Mode | str
+    insee_code: str
+    departement: str
+    latitude: Decimal
+    longitude: Decimal
+
+
+@dataclass(frozen=True)
+class AddEmplacement(Command):
+    aire_id: UUID
+    _: KW_ONLY
+    number: str
+    places: int = 2
+    surface_m2: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class PutOutOfService(Command):
+    aire_id: UUID
+    _: KW_ONLY
+    number: str
+    start: date
+    reason: str
+
+
+@dataclass(frozen=True)
+class PutBackInService(Command):
+    aire_id: UUID
+    _: KW_ONLY
+    number: str
+    start: date
+
+
+@dataclass(frozen=True)
+class ScheduleClosure(Command):
+    aire_id: UUID
+    _: KW_ONLY
+    start: date
+    end: date
+    reason: str
+    prefect_derogation_ref: str | None = None
+    urgent: bool = False
+
+
+@dataclass(frozen=True)
+class AdoptTariff(Command):
+    aire_id: UUID
+    tariff: Tariff
+
+    def days(self) -> tuple[date, ...]:
+        return (self.tariff.effective_from,)
+
+
+@dataclass(frozen=True)
+class SetStayRules(Command):
+    aire_id: UUID
+    _: KW_ONLY
+    max_consecutive_days: int
+    extension_cap_months: int
+
+
+@dataclass(frozen=True)
+class AttachRegister(Command):
+    """Let a register (régie) also collect for another aire of the same collectivité."""
+
+    aire_id: UUID
+    register_id: UUID
+
+
+# --- households -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecordHousehold(Command):
+    """A household recorded at an aire, with a key of its own for its personal data."""
+
+    aire_id: UUID
+    profile: Profile
+    household_id: UUID = field(default_factory=uuid4, metadata=GENERATED)
+
+
+@dataclass(frozen=True)
+class AmendHousehold(Command):
+    """Some fields of the profile changed (``changes``: field name -> new value)."""
+
+    household_id: UUID
+    _: KW_ONLY
+    changes: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class RecordHouseholdDocument(Command):
+    """A document seen or signed (an identity document is only ever *seen*)."""
+
+    household_id: UUID
+    _: KW_ONLY
+    kind: DocumentKind | str
+    on: date
+    reference: str
+    stay_id: UUID | None = None
+
+
+@dataclass(frozen=True)
+class EraseHousehold(Command):
+    household_id: UUID
+    _: KW_ONLY
+    reason: str
+
+
+# --- stays ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OpenStay(Command):
+    aire_id: UUID
+    _: KW_ONLY
+    emplacement: str
+    household_ref: UUID
+    arrived_at: datetime
+    composition: Composition
+    agreement_ref: str
+    entry_inspection_ref: str
+    water_index: Decimal
+    electricity_index: Decimal
+    stay_id: UUID = field(default_factory=uuid4, metadata=GENERATED)
+
+
+@dataclass(frozen=True)
+class RecordMeterReading(Command):
+    stay_id: UUID
+    _: KW_ONLY
+    meter: Meter | str
+    index: Decimal
+    read_at: datetime
+    corrects: int | None = None
+
+
+@dataclass(frozen=True)
+class ExtendStay(Command):
+    stay_id: UUID
+    _: KW_ONLY
+    reason: ExtensionReason | str
+    evidence_ref: str
+    until: date
+
+
+@dataclass(frozen=True)
+class AssessCharges(Command):
+    """Charge the days and consumption not yet charged, up to ``through``."""
+
+    stay_id: UUID
+    _: KW_ONLY
+    through: date
+
+
+@dataclass(frozen=True)
+class Depart(Command):
+    """Close the stay, charge what remains, and free the emplacement."""
+
+    stay_id: UUID
+    _: KW_ONLY
+    departed_at: datetime
+    exit_inspection_ref: str
+    water_index: Decimal
+    electricity_index: Decimal
+
+
+# --- registers --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OpenRegister(Command):
+    aire_id: UUID
+    _: KW_ONLY
+    regie_ref: str
+    float_cents: int
+    cash_ceiling_cents: int
+    payment_methods: Sequence[str]
+    revenue_types: Sequence[str]
+    register_id: UUID = field(default_factory=uuid4, metadata=GENERATED)
+
+
+@dataclass(frozen=True)
+class IssueReceipt(Command):
+    """The next numbered receipt; ``lines`` are (revenue type, amount in cents)."""
+
+    register_id: UUID
+    _: KW_ONLY
+    stay_id: UUID | None
+    method: PaymentMethod | str
+    lines: Sequence[tuple[str, int]]
+
+
+@dataclass(frozen=True)
+class CancelReceipt(Command):
+    register_id: UUID
+    _: KW_ONLY
+    number: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class RefundDeposit(Command):
+    register_id: UUID
+    _: KW_ONLY
+    stay_id: UUID
+    amount_cents: int
+    method: PaymentMethod | str
+
+
+@dataclass(frozen=True)
+class WithholdDeposit(Command):
+    register_id: UUID
+    _: KW_ONLY
+    stay_id: UUID
+    amount_cents: int
+    reason: WithholdingReason | str
+    reference: str
+
+
+@dataclass(frozen=True)
+class Remit(Command):
+    register_id: UUID
+    _: KW_ONLY
+    through_receipt: int
+    amounts_by_method: Mapping[str, int]
+
+
+@dataclass(frozen=True)
+class CountCash(Command):
+    register_id: UUID
+    _: KW_ONLY
+    counted_cents: int
+
+
+@dataclass(frozen=True)
+class ClosePeriod(Command):
+    register_id: UUID
+    _: KW_ONLY
+    period: Period | str
+    day: date
+
+
+@dataclass(frozen=True)
+class RecordReprint(Command):
+    """A receipt, deposit receipt or slip printed again (``DUPLICATA``)."""
+
+    register_id: UUID
+    _: KW_ONLY
+    document: str
+    number: int

@@ -1,0 +1,5 @@
+"""Handlers, one module per aggregate they handle; importing the package files them all."""
+
+from hacienda_ledger.application.handlers import aires, households, registers, stays, users
+
+__all__ = ["aires", "households", "registers", "stays", "users"]

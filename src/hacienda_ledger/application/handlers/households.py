@@ -1,0 +1,113 @@
+"""Handlers of the households' commands (personal data, sealed under each one's key)."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from hacienda_ledger.aggregates.errors import AlreadyExists, InvalidValue
+from hacienda_ledger.aggregates.household import Household, Profile
+from hacienda_ledger.application.access import Permission
+from hacienda_ledger.application.commands import (
+    AmendHousehold,
+    EraseHousehold,
+    RecordHousehold,
+    RecordHouseholdDocument,
+)
+from hacienda_ledger.application.handling import Change, Scope, Unit, handles
+
+
+def _household_scope(command: Any) -> list[Scope]:
+    return [Scope(household_id=command.household_id)]
+
+
+def _household_lock(command: Any, _: Any) -> list[Any]:
+    return [command.household_id]
+
+
+def _forget_unused_key(command: RecordHousehold, ledger: Any) -> None:
+    """A key made for a household whose first event was not saved is dropped."""
+    if not ledger.exists(command.household_id):
+        ledger.keys.forget_unused(command.household_id)
+
+
+@handles(
+    RecordHousehold,
+    permission=Permission.MANAGE_HOUSEHOLDS,
+    scopes=lambda c: [Scope(aire_id=c.aire_id)],
+    locks=_household_lock,
+    creates=lambda c: c.household_id,
+    abandon=_forget_unused_key,
+)
+def record_household(command: RecordHousehold, unit: Unit) -> Change:
+    """A household recorded at an aire, with a key of its own for its personal data."""
+    unit.aire(command.aire_id)
+    new_id = command.household_id
+    if unit.exists(new_id) or unit.keys.destroyed(new_id):
+        raise AlreadyExists(f"household {new_id} exists already", field="household_id")
+    if unit.keys.key(new_id) is None:
+        unit.keys.create(new_id, unit.now())
+    household = Household.register(
+        household_id=new_id,
+        aire_id=command.aire_id,
+        profile=command.profile,
+        actor=command.actor,
+        at=unit.now(),
+    )
+    return Change(household, {"household_id": str(new_id)})
+
+
+@handles(
+    AmendHousehold,
+    permission=Permission.MANAGE_HOUSEHOLDS,
+    scopes=_household_scope,
+    locks=_household_lock,
+)
+def amend_household(command: AmendHousehold, unit: Unit) -> Change:
+    """The new profile is recorded whole; nothing is recorded when nothing changes."""
+    unknown = set(command.changes) - {f.name for f in dataclasses.fields(Profile)}
+    if unknown:
+        raise InvalidValue(f"no such field: {', '.join(sorted(unknown))}")
+    household = unit.household(command.household_id)
+    household.check_not_erased()
+    assert isinstance(household.profile, Profile)
+    profile = dataclasses.replace(household.profile, **command.changes)
+    changed = household.amend(profile, actor=command.actor, at=unit.now())
+    return Change(household, {"changed": changed})
+
+
+@handles(
+    RecordHouseholdDocument,
+    permission=Permission.MANAGE_HOUSEHOLDS,
+    scopes=_household_scope,
+    locks=_household_lock,
+)
+def record_household_document(command: RecordHouseholdDocument, unit: Unit) -> Change:
+    household = unit.household(command.household_id)
+    document = household.record_document(
+        kind=command.kind,
+        on=command.on,
+        reference=command.reference,
+        stay_id=command.stay_id,
+        actor=command.actor,
+        at=unit.now(),
+    )
+    return Change(household, {"seq": document.seq})
+
+
+@handles(
+    EraseHousehold,
+    permission=Permission.ANSWER_DATA_REQUESTS,
+    scopes=_household_scope,
+    locks=_household_lock,
+)
+def erase_household(command: EraseHousehold, unit: Unit) -> Change:
+    """Destroy the household's key, then record the erasure. From then on every personal
+    field of the household reads as ``ERASED``, everywhere; no amount, count or chain is
+    touched (none of them ever held personal data). Erasing again changes nothing."""
+    unit.ledger.households.facts(command.household_id)  # it exists
+    at = unit.now()
+    destroyed = unit.keys.destroy(command.household_id, at=at, actor=command.actor)
+    household = unit.household(command.household_id)
+    recorded = household.record_erasure(reason=command.reason, actor=command.actor, at=at)
+    return Change(household, {"key_destroyed": destroyed, "recorded": recorded})
