@@ -8,7 +8,6 @@ dated by their recorded time (Europe/Paris day); nothing can be dated inside a c
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 from uuid import UUID
@@ -18,10 +17,7 @@ from eventsourcing.domain import Snapshot as LibrarySnapshot
 
 from hacienda_ledger.aggregates.errors import (
     InsufficientFunds,
-    InvalidAmount,
-    InvalidPeriod,
     InvalidValue,
-    NotAllowed,
     PeriodClosed,
     ReceiptAlreadyCancelled,
     ReceiptAlreadyRemitted,
@@ -29,6 +25,19 @@ from hacienda_ledger.aggregates.errors import (
     SlipNotFound,
 )
 from hacienda_ledger.aggregates.integrity import GENESIS, event_hash, topic_of
+from hacienda_ledger.aggregates.register_books import (
+    DOCUMENTS,
+    OpenReceipt,
+    ReceiptLine,
+    accepted_method,
+    check_lines,
+    closure_span,
+    lot_after_release,
+    members,
+    receipts_by_method,
+    remittance_amounts,
+    sealed_totals,
+)
 from hacienda_ledger.aggregates.values import (
     PaymentMethod,
     Period,
@@ -36,31 +45,10 @@ from hacienda_ledger.aggregates.values import (
     Totals,
     WithholdingReason,
     paris_day,
-    period_bounds,
     require_cents,
 )
 
-
-@dataclass(frozen=True)
-class ReceiptLine:
-    revenue_type: str
-    amount_cents: int
-
-
-@dataclass(frozen=True)
-class OpenReceipt:
-    """What the register keeps of a receipt until it is remitted (to cancel or remit it)."""
-
-    number: int
-    aire_id: UUID
-    stay_id: UUID | None
-    method: str
-    lines: tuple[ReceiptLine, ...]
-    cancelled: bool = False
-
-    @property
-    def total_cents(self) -> int:
-        return sum(line.amount_cents for line in self.lines)
+__all__ = ["CashRegister", "OpenReceipt", "ReceiptLine"]
 
 
 class CashRegister(Aggregate):
@@ -330,22 +318,17 @@ class CashRegister(Aggregate):
         self.deposits_held[key] = self.deposits_held.get(key, 0) + amount
 
     def _deposit_out(self, stay_id: UUID, amount: int, *, first: str) -> None:
-        """A deposit leaves (refund, withholding, cancellation): from that stay's own lot,
-        the given method first, then the others in method order."""
+        """A deposit leaves (refund, withholding, cancellation): see ``lot_after_release``."""
         key = str(stay_id)
         lot = self.deposit_lots.get(key, {})
-        for method in [first, *(m.value for m in PaymentMethod if m.value != first)]:
-            take = min(amount, lot.get(method, 0))
-            if take:
-                lot[method] -= take
-                self.deposits_by_method[method] -= take
-                amount -= take
-            if not amount:
-                break
-        held = sum(lot.values())
-        if held:
-            self.deposits_held[key] = held
-            self.deposit_lots[key] = {m: c for m, c in lot.items() if c}
+        left = lot_after_release(lot, amount, first)
+        for method, held in lot.items():
+            taken = held - left.get(method, 0)
+            if taken:
+                self.deposits_by_method[method] -= taken
+        if left:
+            self.deposits_held[key] = sum(left.values())
+            self.deposit_lots[key] = left
         else:
             self.deposits_held.pop(key, None)
             self.deposit_lots.pop(key, None)
@@ -422,8 +405,8 @@ class CashRegister(Aggregate):
             raise InvalidValue("a register names its acte constitutif", field="regie_ref")
         require_cents(float_cents, "float_cents", positive=False)
         require_cents(cash_ceiling_cents, "cash_ceiling_cents")
-        methods = _members(PaymentMethod, payment_methods, "payment_methods")
-        types = _members(RevenueType, revenue_types, "revenue_types")
+        methods = members(PaymentMethod, payment_methods, "payment_methods")
+        types = members(RevenueType, revenue_types, "revenue_types")
         fields: dict[str, Any] = dict(
             aire_id=aire_id,
             regie_ref=regie_ref,
@@ -463,18 +446,8 @@ class CashRegister(Aggregate):
         at: datetime,
     ) -> int:
         """Issue the next numbered receipt; returns its number."""
-        method = self._method(method)
-        if not lines:
-            raise InvalidValue("a receipt has at least one line", field="lines")
-        for i, line in enumerate(lines):
-            require_cents(line.amount_cents, f"lines[{i}].amount_cents")
-            if line.revenue_type not in self.revenue_types:
-                raise NotAllowed(
-                    f"revenue type {line.revenue_type!r} is not collected here",
-                    field=f"lines[{i}].revenue_type",
-                )
-            if line.revenue_type == RevenueType.DEPOSIT.value and stay_id is None:
-                raise InvalidValue("a deposit is held for a stay", field="stay_id")
+        method = accepted_method(method, self.payment_methods)
+        check_lines(lines, self.revenue_types, stay_id)
         number = self.last_number + 1
         self._append(
             self.ReceiptIssued,
@@ -505,12 +478,9 @@ class CashRegister(Aggregate):
             )
         if receipt.cancelled:
             raise ReceiptAlreadyCancelled(f"receipt {number} is already cancelled", field="number")
-        deposit = sum(
-            line.amount_cents
-            for line in receipt.lines
-            if line.revenue_type == RevenueType.DEPOSIT.value
-        )
-        if receipt.stay_id is not None and deposit > self.deposit_held(receipt.stay_id):
+        if receipt.stay_id is not None and receipt.deposit_cents > self.deposit_held(
+            receipt.stay_id
+        ):
             raise InsufficientFunds(
                 "part of this deposit was already refunded or withheld", field="number"
             )
@@ -537,6 +507,13 @@ class CashRegister(Aggregate):
     def deposit_held(self, stay_id: UUID) -> int:
         return self.deposits_held.get(str(stay_id), 0)
 
+    def _require_held(self, stay_id: UUID, amount_cents: int) -> None:
+        if amount_cents > self.deposit_held(stay_id):
+            raise InsufficientFunds(
+                f"only {self.deposit_held(stay_id)} cents are held for this stay",
+                field="amount_cents",
+            )
+
     def settled(self, stay_id: UUID) -> int:
         """What this register collected against the stay's charges (receipts net of
         cancellations, plus deposit withheld for unpaid charges)."""
@@ -552,13 +529,9 @@ class CashRegister(Aggregate):
         actor: str,
         at: datetime,
     ) -> None:
-        method = self._method(method)
+        method = accepted_method(method, self.payment_methods)
         require_cents(amount_cents, "amount_cents")
-        if amount_cents > self.deposit_held(stay_id):
-            raise InsufficientFunds(
-                f"only {self.deposit_held(stay_id)} cents are held for this stay",
-                field="amount_cents",
-            )
+        self._require_held(stay_id, amount_cents)
         if amount_cents > self.balances.get(method, 0):
             raise InsufficientFunds(
                 f"the register holds {self.balances.get(method, 0)} cents in {method}",
@@ -595,11 +568,7 @@ class CashRegister(Aggregate):
             raise InvalidValue(
                 "a withholding references the damage report or the charge", field="reference"
             )
-        if amount_cents > self.deposit_held(stay_id):
-            raise InsufficientFunds(
-                f"only {self.deposit_held(stay_id)} cents are held for this stay",
-                field="amount_cents",
-            )
+        self._require_held(stay_id, amount_cents)
         self._append(
             self.DepositWithheld,
             at,
@@ -629,33 +598,18 @@ class CashRegister(Aggregate):
                 f"(none new) to {self.last_number}",
                 field="through_receipt",
             )
-        amounts: dict[str, int] = {}
-        for name, amount in sorted(amounts_by_method.items()):
-            method = self._method(name)
-            require_cents(amount, f"amounts_by_method_cents.{method}", positive=False)
-            if amount > self.remittable(method):
-                raise InsufficientFunds(
-                    f"the register holds {self.remittable(method)} cents of {method} to remit",
-                    field=f"amounts_by_method_cents.{method}",
-                )
-            if amount:
-                amounts[method] = amount
-        if not amounts:
-            raise InvalidAmount("a remittance pays something in", field="amounts_by_method_cents")
-        in_range: dict[str, int] = {}
-        for number in range(self.last_remitted_number + 1, through_receipt + 1):
-            receipt = self.open_receipts[str(number)]
-            if not receipt.cancelled:
-                in_range[receipt.method] = in_range.get(receipt.method, 0) + receipt.total_cents
+        amounts = remittance_amounts(amounts_by_method, self.payment_methods, self.remittable)
+        first = self.last_remitted_number + 1
+        in_range = receipts_by_method(self.open_receipts, first, through_receipt)
         slip = self.last_slip_number + 1
         self._append(
             self.RemittanceMade,
             at,
             slip_number=slip,
-            first_receipt=self.last_remitted_number + 1,
+            first_receipt=first,
             last_receipt=through_receipt,
             amounts_by_method=amounts,
-            receipts_by_method=dict(sorted(in_range.items())),
+            receipts_by_method=in_range,
             total_cents=sum(amounts.values()),
             actor=actor,
         )
@@ -683,30 +637,16 @@ class CashRegister(Aggregate):
 
     def close_period(self, *, period: Period | str, day: date, actor: str, at: datetime) -> None:
         """Seal a day, month or year: totals, perpetual grand total and the chain head."""
-        try:
-            period = Period(period)
-        except ValueError:
-            raise InvalidValue("period is day, month or year", field="period") from None
-        start, end = period_bounds(period, day)
-        today = paris_day(at)
-        if end > today:
-            raise InvalidPeriod(f"the {period.value} is not over yet (it ends {end})", field="date")
-        if start.year in self.closed_years:
-            raise PeriodClosed(f"{start.year} is already closed", field="date")
-        if period is Period.MONTH and start.isoformat()[:7] in self.closed_months:
-            raise PeriodClosed(f"{start.isoformat()[:7]} is already closed", field="date")
-        if period is Period.DAY and self.closed_through is not None and end <= self.closed_through:
-            raise PeriodClosed(
-                f"{day} is sealed: the register is closed through {self.closed_through}",
-                field="date",
-            )
-        if self.created_on is not None and end < paris_day(self.created_on):
-            raise InvalidValue("the register did not exist then", field="date")
-        totals = Totals()
-        lo, hi = start.isoformat(), end.isoformat()
-        for key in sorted(self.daily_totals):
-            if lo <= key <= hi:
-                totals = totals + self.daily_totals[key]
+        period, start, end = closure_span(
+            period,
+            day,
+            at=at,
+            opened_at=self.created_on,
+            closed_through=self.closed_through,
+            closed_months=self.closed_months,
+            closed_years=self.closed_years,
+        )
+        totals = sealed_totals(self.daily_totals, start, end)
         event_class = {
             Period.DAY: self.DayClosed,
             Period.MONTH: self.MonthClosed,
@@ -745,15 +685,6 @@ class CashRegister(Aggregate):
         )
         return copy
 
-    def _method(self, method: PaymentMethod | str) -> str:
-        try:
-            value = PaymentMethod(method).value
-        except ValueError:
-            raise InvalidValue("method is cash, cheque, card or transfer", field="method") from None
-        if value not in self.payment_methods:
-            raise NotAllowed(f"{value} is not accepted at this register", field="method")
-        return value
-
     @property
     def cash_in_hand_cents(self) -> int:
         """Cash and cheques held, less the float: what the ceiling is checked against."""
@@ -766,17 +697,3 @@ class CashRegister(Aggregate):
     @property
     def remittance_due(self) -> bool:
         return self.cash_in_hand_cents >= self.cash_ceiling_cents
-
-
-DOCUMENTS = ("receipt", "deposit_receipt", "slip")
-
-
-def _members(enum: Any, values: tuple[str, ...], field: str) -> tuple[str, ...]:
-    if not values:
-        raise InvalidValue("at least one value", field=field)
-    try:
-        members = tuple(dict.fromkeys(enum(v).value for v in values))
-    except ValueError:
-        allowed = ", ".join(m.value for m in enum)
-        raise InvalidValue(f"allowed values: {allowed}", field=field) from None
-    return members

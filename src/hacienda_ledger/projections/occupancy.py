@@ -237,9 +237,7 @@ class OccupancyProjection(Projection):
                     {"stay_id": stay_id, "age_band": band, "aire_id": aire_id, "people": count},
                 )
         elif isinstance(event, Stay.Extended):
-            stay = rows.get(STAYS, (str(event.originator_id),))
-            if stay is None:
-                raise OccupancyStreamError(f"stay {event.originator_id} extended but never opened")
+            stay = _stay(rows, event.originator_id, "extended")
             rows.put(
                 EXTENSIONS,
                 {
@@ -252,9 +250,7 @@ class OccupancyProjection(Projection):
                 },
             )
         elif isinstance(event, Stay.Departed):
-            stay = rows.get(STAYS, (str(event.originator_id),))
-            if stay is None:
-                raise OccupancyStreamError(f"stay {event.originator_id} departs but never opened")
+            stay = _stay(rows, event.originator_id, "departs")
             departure_day = paris_day(event.departed_at)
             stay["departure_day"] = departure_day
             stay["end_day"] = max(departure_day, stay["arrival_day"] + timedelta(days=1))
@@ -265,6 +261,13 @@ def _emplacement(rows: Rows, aire_id: str, number: str) -> Row:
     row = rows.get(EMPLACEMENTS, (aire_id, number))
     if row is None:
         raise OccupancyStreamError(f"no emplacement {number} on aire {aire_id}")
+    return row
+
+
+def _stay(rows: Rows, stay_id: UUID, what: str) -> Row:
+    row = rows.get(STAYS, (str(stay_id),))
+    if row is None:
+        raise OccupancyStreamError(f"stay {stay_id} {what} but never opened")
     return row
 
 

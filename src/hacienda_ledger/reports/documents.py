@@ -58,15 +58,33 @@ class Documents:
             "cash_journal", "cash_journal", where={"register_id": str(register_id), **where}
         )
 
-    def _head(self, register_id: UUID, row: dict[str, Any], last_receipt: int) -> ChainHead:
+    def _document(
+        self,
+        title: str,
+        subject: list[tuple[str, str]],
+        sections: tuple[Section, ...],
+        *,
+        register_id: UUID,
+        row: dict[str, Any],
+        last_receipt: int,
+    ) -> Report:
+        """A document of the event in ``row``: dated by its recorded time, naming the
+        register's chain head as of that event."""
         register = self.figures.ledger.cash_register(register_id)
-        return ChainHead(
+        head = ChainHead(
             register_id=str(register_id),
             regie_ref=register.regie_ref,
             version=row["version"],
             chain_hash=row["chain_hash"],
             last_receipt=last_receipt,
             recorded_at=row["recorded_at"],
+        )
+        moment = _moment(row["recorded_at"])
+        return Report(
+            title=title,
+            identity=identity_lines(subject=subject, heads=[head], generated_at=moment),
+            sections=sections,
+            generated_at=moment,
         )
 
     def check(self, register_id: UUID, document: str, number: int) -> None:
@@ -119,7 +137,6 @@ class Documents:
             f"ménage réf. {household}" if household else "paiement sans séjour"
         )
         cancelled = [r for r in rows if r["kind"] == "cancellation"]
-        moment = _moment(first["recorded_at"])
         subject = [
             ("Aire", f"{aire.code} — {aire.name}"),
             ("Collectivité", aire.collectivite_name),
@@ -156,15 +173,13 @@ class Documents:
                 )
             )
         title = DOCUMENT_TITLES["deposit_receipt" if deposit else "receipt"]
-        return Report(
-            title=f"{title} n°{number} — {aire.code}",
-            identity=identity_lines(
-                subject=subject,
-                heads=[self._head(register_id, first, number)],
-                generated_at=moment,
-            ),
-            sections=tuple(sections),
-            generated_at=moment,
+        return self._document(
+            f"{title} n°{number} — {aire.code}",
+            subject,
+            tuple(sections),
+            register_id=register_id,
+            row=first,
+            last_receipt=number,
         )
 
     def _slip(self, register_id: UUID, number: int) -> Report:
@@ -196,7 +211,6 @@ class Documents:
                 entry["cancelled"] = True
         register = self.figures.ledger.cash_register(register_id)
         aire = self.figures.aire(register.aire_id)
-        moment = _moment(first["recorded_at"])
         covered = f"n°{lo} à n°{hi}" if lo <= hi else "aucune quittance nouvelle"
         subject = [
             ("Régie", f"{register.regie_ref} (aire {aire.code} — {aire.name})"),
@@ -207,14 +221,10 @@ class Documents:
             ("Agent", first["cashier"] or ""),
         ]
         total = sum(r["amount_out_cents"] for r in rows)
-        return Report(
-            title=f"{DOCUMENT_TITLES['slip']} n°{number} — régie {register.regie_ref}",
-            identity=identity_lines(
-                subject=subject,
-                heads=[self._head(register_id, first, hi)],
-                generated_at=moment,
-            ),
-            sections=(
+        return self._document(
+            f"{DOCUMENT_TITLES['slip']} n°{number} — régie {register.regie_ref}",
+            subject,
+            (
                 Section(
                     "Montants versés par mode de paiement",
                     (Column("Mode", "text", 110), Column("Montant", "money")),
@@ -246,5 +256,7 @@ class Documents:
                     "jusqu'à leur remboursement ou leur retenue et ne sont pas versés ici.",
                 ),
             ),
-            generated_at=moment,
+            register_id=register_id,
+            row=first,
+            last_receipt=hi,
         )

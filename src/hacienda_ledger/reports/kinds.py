@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from hacienda_ledger.projections.revenue import RevenueComparison
 from hacienda_ledger.reports.figures import (
     AireInfo,
     Alt2Figures,
@@ -287,6 +288,21 @@ ALT2_COLUMNS = (
 )
 
 
+def _alt2_year(f: Alt2Figures) -> tuple[Any, ...]:
+    """The year of one declaration, from its ALT2_COLUMNS "Jours d'occupation" on."""
+    available = f.total("available_place_days")
+    occupied = f.total("occupancy_days")
+    return (
+        occupied,
+        available,
+        rate_of(occupied, available),
+        f.total("pitch_fee_revenue_cents"),
+        f.total("fixed_part_cents"),
+        f.total("variable_part_cents"),
+        f.total("aid_cents"),
+    )
+
+
 def alt2(f: Alt2Figures, generated_at: datetime) -> Report:
     rows = tuple(
         (
@@ -302,19 +318,7 @@ def alt2(f: Alt2Figures, generated_at: datetime) -> Report:
         )
         for m in f.months
     )
-    available = f.total("available_place_days")
-    occupied = f.total("occupancy_days")
-    total = (
-        "Total",
-        None,
-        occupied,
-        available,
-        rate_of(occupied, available),
-        f.total("pitch_fee_revenue_cents"),
-        f.total("fixed_part_cents"),
-        f.total("variable_part_cents"),
-        f.total("aid_cents"),
-    )
+    total = ("Total", None, *_alt2_year(f))
     rates = f.months[0] if f.months else None
     note = (
         "Aide = part fixe × places + part variable × places × places-jours occupées ÷ "
@@ -345,21 +349,8 @@ def alt2_summary(s: Alt2Summary, generated_at: datetime) -> Report:
     columns = (Column("Aire", "text", 60), *ALT2_COLUMNS[1:])
     rows: list[tuple[Any, ...]] = []
     for f in s.aires:
-        available = f.total("available_place_days")
-        occupied = f.total("occupancy_days")
-        rows.append(
-            (
-                f"{f.aire.code} — {f.aire.name}",
-                f.months[-1].places if f.months else 0,
-                occupied,
-                available,
-                rate_of(occupied, available),
-                f.total("pitch_fee_revenue_cents"),
-                f.total("fixed_part_cents"),
-                f.total("variable_part_cents"),
-                f.total("aid_cents"),
-            )
-        )
+        places = f.months[-1].places if f.months else 0
+        rows.append((f"{f.aire.code} — {f.aire.name}", places, *_alt2_year(f)))
     occupied = sum(r[2] for r in rows)
     available = sum(r[3] for r in rows)
     total = (
@@ -396,6 +387,20 @@ def alt2_summary(s: Alt2Summary, generated_at: datetime) -> Report:
     )
 
 
+def _compared(revenue: list[RevenueComparison]) -> tuple[int, int, int]:
+    """The year, the year before and the difference, summed over ``revenue``."""
+    return (
+        sum(r.amount_cents for r in revenue),
+        sum(r.previous_year_cents for r in revenue),
+        sum(r.difference_cents for r in revenue),
+    )
+
+
+def _month_name(month: str) -> str:
+    """``2025-03`` -> ``mars``."""
+    return MONTHS[int(month[5:7]) - 1]
+
+
 def dsp(f: DspFigures, generated_at: datetime) -> Report:
     year = int(f.period.text)
     revenue = [r for r in f.revenue if r.revenue_type != "deposit"]
@@ -411,7 +416,7 @@ def dsp(f: DspFigures, generated_at: datetime) -> Report:
         ),
         tuple(
             (
-                MONTHS[int(r.month[5:7]) - 1],
+                _month_name(r.month),
                 label(r.revenue_type),
                 r.amount_cents,
                 r.previous_year_cents,
@@ -419,13 +424,7 @@ def dsp(f: DspFigures, generated_at: datetime) -> Report:
             )
             for r in revenue
         ),
-        total=(
-            "Total",
-            "",
-            sum(r.amount_cents for r in revenue),
-            sum(r.previous_year_cents for r in revenue),
-            sum(r.difference_cents for r in revenue),
-        ),
+        total=("Total", "", *_compared(revenue)),
         note="Recettes encaissées (quittances moins annulations), hors dépôts de garantie.",
         sheet="Recettes par mois",
     )
@@ -437,15 +436,7 @@ def dsp(f: DspFigures, generated_at: datetime) -> Report:
             Column(f"{year - 1}", "money"),
             Column("Écart", "money"),
         ),
-        tuple(
-            (
-                label(t),
-                sum(r.amount_cents for r in revenue if r.revenue_type == t),
-                sum(r.previous_year_cents for r in revenue if r.revenue_type == t),
-                sum(r.difference_cents for r in revenue if r.revenue_type == t),
-            )
-            for t in types
-        ),
+        tuple((label(t), *_compared([r for r in revenue if r.revenue_type == t])) for t in types),
         sheet="Recettes par nature",
     )
     available = sum(m.available_place_days for m in f.occupancy)
@@ -461,7 +452,7 @@ def dsp(f: DspFigures, generated_at: datetime) -> Report:
         ),
         tuple(
             (
-                MONTHS[int(m.month[5:7]) - 1],
+                _month_name(m.month),
                 m.available_place_days,
                 m.occupied_place_days,
                 m.occupancy_rate,

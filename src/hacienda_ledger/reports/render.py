@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -108,38 +108,46 @@ def identity_lines(
 # --- text of a value -------------------------------------------------------------------
 
 
-def pdf_text(value: Any, kind: Kind) -> str:
+def _cell(value: Any, kind: Kind, formats: Mapping[str, Callable[[Any], Any]], blank: Any) -> Any:
+    """A value as one file shows it: a label as it is, nothing as ``blank``, a figure
+    through the format of its column's kind (left as it is for a kind with none)."""
     if isinstance(value, str):  # a label in a typed column (a total's title)
         return value
     if value is None or value == "":
-        return ""
-    if kind == "money":
-        return money(value)
-    if kind == "rate":
-        return percent(value)
-    if kind == "date":
-        return day_fr(value)
-    if kind == "decimal":
-        return decimal_fr(value)
-    if kind == "int":
-        return f"{value:,}".replace(",", "\u202f")
-    return str(value)
+        return blank
+    format_ = formats.get(kind)
+    return value if format_ is None else format_(value)
+
+
+PDF_TEXT: dict[str, Callable[[Any], str]] = {
+    "money": money,
+    "rate": percent,
+    "date": day_fr,
+    "decimal": decimal_fr,
+    "int": lambda value: f"{value:,}".replace(",", "\u202f"),
+    "text": str,
+}
+CSV_TEXT: dict[str, Callable[[Any], str]] = {
+    "money": euros,
+    "rate": lambda value: decimal_fr(value * 100, 2),
+    "date": day_fr,
+    "decimal": decimal_fr,
+    "int": str,
+    "text": str,
+}
+XLSX_VALUE: dict[str, Callable[[Any], Any]] = {
+    "money": lambda value: Decimal(value) / 100,
+    "rate": Decimal,
+    "decimal": Decimal,
+}
+
+
+def pdf_text(value: Any, kind: Kind) -> str:
+    return str(_cell(value, kind, PDF_TEXT, ""))
 
 
 def csv_cell(value: Any, kind: Kind) -> str:
-    if isinstance(value, str):  # a label in a typed column (a total's title)
-        return value
-    if value is None or value == "":
-        return ""
-    if kind == "money":
-        return euros(value)
-    if kind == "rate":
-        return decimal_fr(value * 100, 2)
-    if kind == "date":
-        return day_fr(value)
-    if kind == "decimal":
-        return decimal_fr(value)
-    return str(value)
+    return str(_cell(value, kind, CSV_TEXT, ""))
 
 
 def csv_title(column: Column) -> str:
@@ -231,15 +239,7 @@ FORMATS = {
 
 
 def xlsx_value(value: Any, kind: Kind) -> Any:
-    if isinstance(value, str):  # a label in a typed column (a total's title)
-        return value
-    if value is None or value == "":
-        return None
-    if kind == "money":
-        return Decimal(value) / 100
-    if kind in ("rate", "decimal"):
-        return Decimal(value)
-    return value
+    return _cell(value, kind, XLSX_VALUE, None)
 
 
 def to_xlsx(report: Report) -> bytes:
