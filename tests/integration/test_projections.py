@@ -56,14 +56,16 @@ from hacienda_ledger.projections.base import Key, Row, table
 from hacienda_ledger.projections.runner import (
     REBUILD,
     REBUILD_GC_THRESHOLD,
+    EventSource,
     Follower,
     Progress,
     Runner,
-    _step_all,
+    _fold_all,
+    _write_batch,
     fold,
     rebuild,
 )
-from hacienda_ledger.projections.store import COPY_FROM, PositionMoved
+from hacienda_ledger.projections.store import COPY_FROM, PositionMoved, ProjectionDatabase
 from hacienda_ledger.settings import Settings
 from tests.conftest import Clock, Site, _truncate_postgres, standard_tariff
 from tests.fixtures.make_events_v1 import scenario
@@ -108,6 +110,22 @@ def folded_tables(follower: Follower, events: Sequence[tuple[int, Any]]) -> Tabl
 
 def by_name(chosen: Sequence[Follower]) -> dict[str, Follower]:
     return {f.projection.name: f for f in chosen}
+
+
+def step_all(
+    db: ProjectionDatabase,
+    source: EventSource,
+    cur: Any,
+    works: Sequence[tuple[Follower, str]],
+    limit: int,
+) -> Progress:
+    """One batch of several projections' rebuilds inside the caller's transaction, from each
+    one's own position aside: each notification decoded once, each projection's rows and
+    position written together (what a rebuild's batch does, without its writer thread)."""
+    starts = {work: db.position(cur, work, lock=True) for _, work in works}
+    progress, written = _fold_all(db, source, cur, works, limit, starts, None)
+    _write_batch(db, cur, starts, written, progress.position)
+    return progress
 
 
 def receipt_line_counts(events: Sequence[tuple[int, Any]]) -> tuple[int, int]:
@@ -375,7 +393,7 @@ def test_one_pass_rebuild_of_every_projection_equals_their_rebuilds_one_by_one(
     source = LedgerSource(ledger)
     while True:
         with db.transaction() as cur:
-            progress, _ = _step_all(db, source, cur, works, 5)
+            progress = step_all(db, source, cur, works, 5)
         if not progress.more:
             break
     for follower, work in works:

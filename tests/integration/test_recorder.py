@@ -131,7 +131,7 @@ def test_a_reader_tailing_the_stream_never_passes_over_an_event(ledger: Ledger) 
 
 def test_processes_opening_the_ledger_at_once_all_succeed(postgres_database: str) -> None:
     """Six ledgers opened at the same instant, on an empty database and then on existing
-    tables, all open: table creation takes the schema lock (``hacienda_ledger.schema``).
+    tables, all open: table creation takes the schema lock (``hacienda_ledger.creation_lock``).
     Without it the library's CREATE statements and ours raced — "tuple concurrently updated",
     "duplicate key … pg_type_typname_nsp_index" — in about half of the openings here."""
     parts = urlsplit(postgres_database)

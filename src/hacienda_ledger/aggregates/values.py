@@ -18,7 +18,6 @@ from zoneinfo import ZoneInfo
 from hacienda_ledger.aggregates.errors import InvalidAmount, InvalidPeriod, InvalidValue
 
 PARIS = ZoneInfo("Europe/Paris")
-CENT = Decimal("0.01")
 
 
 def to_cents(euros: Decimal) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from typing import Protocol
 from uuid import UUID
 
 import structlog
@@ -32,7 +33,6 @@ from hacienda_ledger.application import Ledger, projecting
 from hacienda_ledger.application.leader import BackgroundLeader
 from hacienda_ledger.application.retention import RetentionSchedule
 from hacienda_ledger.application.watch import ChainWatch
-from hacienda_ledger.projections.runner import Runner
 from hacienda_ledger.reports.generate import Reports, Scheduler
 from hacienda_ledger.settings import Settings
 
@@ -61,9 +61,16 @@ def _report_chain(register_id: UUID, report: VerificationReport) -> None:
     )
 
 
+class Followers(Protocol):
+    """The projections' followers running in this process (``projecting.runner``), as the
+    scheduler sees them: something to wait on until a position is reached."""
+
+    def wait(self, position: int, timeout: float = ...) -> bool: ...
+
+
 def report_scheduler(
     reports_: Reports,
-    followers: Runner | None,
+    followers: Followers | None,
     settings: Settings,
     may_run: Callable[[], bool] = lambda: True,
 ) -> Scheduler:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from hacienda_ledger.aggregates.aire import Aire
@@ -322,3 +323,57 @@ def stay_export(ledger: Ledger, st: Stay) -> s.StayExport:
         balance_due_cents=account["balance_due_cents"],
         deposit_held_cents=account["deposit_held_cents"],
     )
+
+
+def journal_payers(
+    ledger: Ledger, user: User, register_id: UUID, rows: list[dict[str, Any]], endpoint: str
+) -> None:
+    """Name the payer on the journal lines of receipts and cancellations (``payer`` with the
+    household id, its name or null once erased); every name read is logged."""
+    versions = {r["version"] for r in rows if r["kind"] in ("receipt", "cancellation")}
+    household_of = {
+        v: getattr(ledger.register_event(register_id, v), "household_ref", None) for v in versions
+    }
+    names = ledger.households.payer_names(
+        user, [h for h in household_of.values() if h is not None], endpoint=endpoint
+    )
+    for row in rows:
+        found = payer(household_of.get(row["version"]), names)
+        row["payer"] = found.model_dump(mode="json") if found else None
+
+
+def journal(rows: list[dict[str, Any]], summaries: dict[str, Any]) -> dict[str, Any]:
+    """Journal lines, days as ISO text, with their daily and monthly summaries."""
+    return {
+        "data": [{**r, "day": r["day"].isoformat()} for r in rows],
+        "count": len(rows),
+        "summaries": summaries,
+    }
+
+
+def register_history(register_id: UUID, as_of: datetime, found: dict[str, Any]) -> dict[str, Any]:
+    """``Ledger.register_history`` as the auditor reads it."""
+    register = found["register"]
+    totals = found["open_year_totals"]
+    last_closure = None
+    if register.last_closure is not None:
+        period, first, last, version = register.last_closure
+        last_closure = {"period": period, "start": first, "end": last, "version": version}
+    return {
+        "as_of": as_of.isoformat(),
+        "version": register.version,
+        "last_receipt_number": register.last_number,
+        "receipt_count": register.last_number,
+        "balances": {f"{m}_cents": c for m, c in register.balances.items()},
+        "deposits_held_cents": sum(register.deposits_held.values()),
+        "totals": {
+            "by_revenue_type_cents": totals.by_revenue_type,
+            "by_method_cents": totals.by_method,
+            "receipts": totals.receipts,
+            "cancellations": totals.cancellations,
+            "perpetual_total_cents": register.perpetual_total_cents,
+        },
+        "last_closure": last_closure,
+        "head_hash": register.head_hash,
+        "verification": verification(register_id, found["verification"]).model_dump(mode="json"),
+    }

@@ -16,6 +16,7 @@ from uuid import UUID
 from eventsourcing.persistence import Notification
 from psycopg.rows import tuple_row
 
+from hacienda_ledger.aggregates.accounts import deposits, receivable
 from hacienda_ledger.aggregates.household import Household
 from hacienda_ledger.application.decoding import EventDecoder
 from hacienda_ledger.application.forked import Shared, can_fork
@@ -365,3 +366,12 @@ def household_receivables(
         stays = follower.db.select(cur, spec, where={"household_ref": str(household_ref)})
     accounts = [f"receivable/{row['stay_id']}" for row in stays]
     return queries.account_balances(accounts, as_of)
+
+
+def stay_balances(
+    queries: ProjectionQueries, stay_id: UUID, as_of: datetime | None = None
+) -> tuple[int, int]:
+    """What the household owes on a stay (its receivable account) and the deposit held for
+    it (the deposits account is a credit: held is its opposite), now or as of an instant."""
+    found = queries.account_balances([receivable(stay_id), deposits(stay_id)], as_of)
+    return found[receivable(stay_id)], -found[deposits(stay_id)]

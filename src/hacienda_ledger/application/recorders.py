@@ -24,7 +24,7 @@ concurrently updated"). A change to its body takes a new name (``_v2``).
 Several processes opening the ledger at once each create the tables, and the library's
 statements race the same way (its own ``CREATE OR REPLACE FUNCTION es_insert_events_uuid``):
 every recorder of ``LedgerFactory`` creates its tables, this function included, holding the
-schema lock (``hacienda_ledger.schema``).
+schema lock (``hacienda_ledger.creation_lock``).
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ from eventsourcing.postgres import (
 from eventsourcing.utils import retry
 from psycopg.sql import SQL, Identifier, Literal
 
-from hacienda_ledger import schema
+from hacienda_ledger import creation_lock
 
 FUNCTION = "hacienda_insert_events_v1"
 
@@ -54,11 +54,11 @@ class SerialisedSchema(PostgresRecorder):
 
     def create_table(self) -> None:
         with self.datastore.get_connection() as conn:
-            conn.execute(schema.LOCK_SESSION)
+            conn.execute(creation_lock.LOCK_SESSION)
             try:
                 super().create_table()
             finally:
-                conn.execute(schema.UNLOCK_SESSION)
+                conn.execute(creation_lock.UNLOCK_SESSION)
 
 
 class SnapshotRecorder(SerialisedSchema, PostgresAggregateRecorder):

@@ -36,7 +36,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from eventsourcing.persistence import Mapper, StoredEvent, Transcoding
 
-from hacienda_ledger import schema
+from hacienda_ledger import creation_lock
 from hacienda_ledger.aggregates.errors import PersonalDataErased
 from hacienda_ledger.aggregates.household import ERASED
 
@@ -136,7 +136,7 @@ class Sql:
         """Tables and indexes, in one transaction holding the schema lock on PostgreSQL."""
         with self.cursor(commit=True) as cursor:
             if self.postgres:
-                cursor.execute(schema.LOCK)
+                cursor.execute(creation_lock.LOCK)
             for statement in statements:
                 cursor.execute(statement)
 

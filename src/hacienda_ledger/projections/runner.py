@@ -445,27 +445,6 @@ def fewer_collections(threshold: int = REBUILD_GC_THRESHOLD) -> Iterator[None]:
         gc.set_threshold(*before)
 
 
-def _step_all(
-    db: ProjectionDatabase,
-    source: EventSource,
-    cur: Any,
-    works: Sequence[tuple[Follower, str]],
-    limit: int,
-    *,
-    known: dict[str, KnownRows] | None = None,
-) -> tuple[Progress, dict[str, BufferedRows]]:
-    """One batch of several projections' rebuilds inside the caller's transaction: each
-    notification decoded once, each projection's rows and position written together.
-    Returns the progress and each projection's rows written (by name aside)."""
-    starts = {work: db.position(cur, work, lock=True) for _, work in works}
-    for work, position in starts.items():
-        if known is not None and known[work].position != position:
-            known[work].forget()  # another writer moved it: trust no row kept
-    progress, written = _fold_all(db, source, cur, works, limit, starts, known)
-    _write_batch(db, cur, starts, written, progress.position)
-    return progress, written
-
-
 def _fold_all(  # noqa: PLR0917 (the batch's inputs, all needed)
     db: ProjectionDatabase,
     source: EventSource,

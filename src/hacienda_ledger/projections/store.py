@@ -21,7 +21,7 @@ from typing import Any
 
 import psycopg
 
-from hacienda_ledger import schema
+from hacienda_ledger import creation_lock
 from hacienda_ledger.projections.base import Column, Key, MemoryRows, Projection, Row, Table
 
 TRACKING = "projection_tracking"
@@ -133,9 +133,9 @@ class ProjectionDatabase:
     # --- schema -------------------------------------------------------------------------
 
     def lock_schema(self, cur: Any) -> None:
-        """PostgreSQL: create tables one process at a time (``hacienda_ledger.schema``)."""
+        """PostgreSQL: create tables one process at a time (``creation_lock``)."""
         if self.dialect == "postgres":
-            cur.execute(schema.LOCK)
+            cur.execute(creation_lock.LOCK)
 
     def create(self, cur: Any, spec: Table, name: str | None = None, *, keyed: bool = True) -> None:
         """The table and its indexes (if absent); ``keyed=False``: without its primary key

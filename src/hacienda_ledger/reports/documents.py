@@ -17,7 +17,10 @@ from typing import Any
 from uuid import UUID
 
 from hacienda_ledger.aggregates.errors import ReceiptNotFound, SlipNotFound
+from hacienda_ledger.aggregates.household import Erased
 from hacienda_ledger.aggregates.register import CashRegister
+from hacienda_ledger.aggregates.user import User
+from hacienda_ledger.application import Ledger
 from hacienda_ledger.reports.figures import ChainHead, Figures
 from hacienda_ledger.reports.french import day_fr, label, money
 from hacienda_ledger.reports.render import Column, Report, Section, identity_lines, to_pdf
@@ -33,6 +36,21 @@ DOCUMENT_TITLES = {
 def no_payer_name(_: UUID) -> str | None:
     """Until households carry names (issue 7): the receipt names the household reference."""
     return None
+
+
+def payer_names(ledger: Ledger, user: User, endpoint: str) -> PayerName:
+    """The payer's display name on a receipt (each read recorded in the household's access
+    log, as read through ``endpoint``), « [données effacées] » once its personal data is
+    erased."""
+
+    def name(household_id: UUID) -> str | None:
+        names = ledger.households.payer_names(user, [household_id], endpoint=endpoint)
+        found = names.get(household_id)
+        if found is None:
+            return None
+        return "[données effacées]" if isinstance(found, Erased) else str(found)
+
+    return name
 
 
 @dataclass(frozen=True)

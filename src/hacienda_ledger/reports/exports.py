@@ -1,8 +1,10 @@
 """Exports: a projection table, filtered by aires and period, as French CSV or XLSX.
 
-Every table that names an aire (or a register) can be exported. Columns keep their names;
-``*_cents`` columns are written in euros (a number with a decimal comma in the CSV, a
-number with a euro format in the XLSX), dates as dates, decimals as numbers.
+Every table that names an aire (or a register) can be exported, within the caller's scope:
+occupancy and revenue tables need the statistics permission, cash tables the registers one.
+Columns keep their names; ``*_cents`` columns are written in euros (a number with a decimal
+comma in the CSV, a number with a euro format in the XLSX), dates as dates, decimals as
+numbers.
 """
 
 from __future__ import annotations
@@ -12,17 +14,22 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
+from uuid import UUID
 
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
 from hacienda_ledger import __version__
+from hacienda_ledger.aggregates.aire import Aire
 from hacienda_ledger.aggregates.errors import InvalidValue
+from hacienda_ledger.aggregates.user import User
 from hacienda_ledger.aggregates.values import PARIS
+from hacienda_ledger.application import Ledger
+from hacienda_ledger.application.access import AireScope, Permission, authorize, in_scope
 from hacienda_ledger.application.projecting import ProjectionQueries
 from hacienda_ledger.reports.french import csv_text, day_fr, decimal_fr, euros, instant_fr
-from hacienda_ledger.reports.render import fixed_zip_times
+from hacienda_ledger.reports.render import MEDIA_TYPES, fixed_zip_times
 
 
 @dataclass(frozen=True)
@@ -51,6 +58,69 @@ EXPORTS = {
 }
 
 
+@dataclass(frozen=True)
+class Export:
+    content: bytes
+    media_type: str
+    filename: str
+
+
+def _spec(table: str) -> Exportable:
+    spec = EXPORTS.get(table)
+    if spec is None:
+        raise InvalidValue(f"exportable tables: {', '.join(sorted(EXPORTS))}", field="table")
+    return spec
+
+
+def export(
+    ledger: Ledger,
+    queries: ProjectionQueries,
+    user: User,
+    table: str,
+    *,
+    aire_id: UUID | None = None,
+    collectivite_id: UUID | None = None,
+    sector: str | None = None,
+    start: date | None = None,
+    end: date | None = None,
+    fmt: Literal["csv", "xlsx"] = "csv",
+) -> Export:
+    """A projection table as CSV or XLSX: the rows of the aires in the user's scope (one
+    aire, or all, narrowed to a collectivité and a sector) in the period (days included)."""
+    spec = _spec(table)
+    permission = (
+        Permission.READ_STATISTICS if spec.audience == "statistics" else Permission.READ_REGISTERS
+    )
+    authorize(user, permission)
+    if aire_id is not None:
+        authorize(user, permission, ledger.access.aire_scope(aire_id))
+        aires = [ledger.aire(aire_id)]
+    else:
+        aires = [ledger.aire(a) for a in ledger.ids_of(Aire.Registered)]
+    chosen = [
+        a
+        for a in aires
+        if in_scope(user, AireScope(a.id, a.code, a.sector, a.collectivite_id))
+        and (collectivite_id is None or a.collectivite_id == collectivite_id)
+        and (sector is None or a.sector == sector)
+    ]
+    columns, rows = export_rows(
+        queries,
+        table,
+        aire_ids=[str(a.id) for a in chosen],
+        register_ids=[str(r) for a in chosen for r in a.register_ids],
+        start=start,
+        end=end,
+    )
+    moment = ledger.clock()
+    content = (
+        to_csv(table, columns, rows, moment)
+        if fmt == "csv"
+        else to_xlsx(table, columns, rows, moment)
+    )
+    return Export(content, MEDIA_TYPES[fmt], f"{table}.{fmt}")
+
+
 def export_rows(
     queries: ProjectionQueries,
     table: str,
@@ -61,9 +131,7 @@ def export_rows(
     end: date | None,
 ) -> tuple[list[str], list[dict[str, Any]]]:
     """The table's columns and the rows of the given aires (or registers) in the period."""
-    spec = EXPORTS.get(table)
-    if spec is None:
-        raise InvalidValue(f"exportable tables: {', '.join(sorted(EXPORTS))}", field="table")
+    spec = _spec(table)
     keys = sorted(set(aire_ids if spec.scope == "aire_id" else register_ids))
     between: tuple[str, Any, Any] | None = None
     if spec.period is not None and (start or end):

@@ -1,9 +1,9 @@
 """Building the reports due and storing them: by command, or on its own in the API process.
 
 ``generate_month(ledger, "2025-03")`` builds the monthly activity report of every aire (or
-of ``aires``) as PDF, XLSX and CSV; ``generate_year(ledger, 2025)`` builds the ALT2
-declaration of every aire, the operator-wide ALT2 summary, and the DSP report of every aire
-in ``dsp`` mode. A report already stored is skipped unless ``force`` (a new revision is
+of ``aires``) as PDF, XLSX and CSV; ``Reports.year_jobs(2025)`` are the ALT2 declaration of
+every aire, the operator-wide ALT2 summary, and the DSP report of every aire in ``dsp``
+mode. A report already stored is skipped unless ``force`` (a new revision is
 then stored next to the old one). Only periods that are over are built (Europe/Paris).
 
 ``due(today)`` says what the service builds on its own: last month's monthly reports, and
@@ -194,19 +194,6 @@ def generate_month(
     """Build and store the monthly reports of ``month`` (every aire, or ``aires``)."""
     reports = Reports(ledger, queries)
     return reports.run(reports.month_jobs(month, aires), force=force)
-
-
-def generate_year(
-    ledger: Ledger,
-    year: int,
-    aires: Sequence[UUID] | None = None,
-    *,
-    force: bool = False,
-    queries: ProjectionQueries | None = None,
-) -> list[StoredReport]:
-    """Build and store the annual reports of ``year`` (ALT2, summary, DSP)."""
-    reports = Reports(ledger, queries)
-    return reports.run(reports.year_jobs(year, aires), force=force)
 
 
 class Scheduler:

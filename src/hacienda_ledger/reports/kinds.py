@@ -16,7 +16,6 @@ from hacienda_ledger.reports.figures import (
     Alt2Summary,
     DspFigures,
     MonthlyFigures,
-    Period,
     rate_of,
 )
 from hacienda_ledger.reports.french import MONTHS, label, money, month_fr
@@ -482,7 +481,3 @@ def dsp(f: DspFigures, generated_at: datetime) -> Report:
         sections=(by_type, by_month, occupancy),
         generated_at=generated_at,
     )
-
-
-def period_label(kind: str, period: Period) -> str:
-    return month_fr(period.text) if kind == "monthly" else f"année {period.text}"

@@ -13,7 +13,7 @@ import re
 import zipfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -335,7 +335,3 @@ def render(report: Report, fmt: str) -> bytes:
     if fmt == "csv":
         return to_csv(report)
     raise ValueError(f"unknown format {fmt!r}")
-
-
-def plain_day(day: date) -> str:
-    return day.strftime("%d")

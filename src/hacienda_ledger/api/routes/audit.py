@@ -3,10 +3,8 @@ balance as of an instant."""
 
 from __future__ import annotations
 
-import csv
-import io
 import json
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
@@ -14,19 +12,13 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pydantic import AwareDatetime
 
-from hacienda_ledger.aggregates.accounts import deposits, receivable
-from hacienda_ledger.aggregates.errors import ReceiptNotFound
-from hacienda_ledger.aggregates.register import CashRegister
-from hacienda_ledger.aggregates.user import User
-from hacienda_ledger.aggregates.values import PARIS
 from hacienda_ledger.api import schemas as s
 from hacienda_ledger.api import views
 from hacienda_ledger.api.deps import LedgerDep, UserDep
 from hacienda_ledger.api.routes.households import endpoint
-from hacienda_ledger.application import Ledger
 from hacienda_ledger.application.access import Permission
-from hacienda_ledger.application.projecting import ProjectionQueries
-from hacienda_ledger.reports.french import LABELS, euros
+from hacienda_ledger.application.projecting import ProjectionQueries, stay_balances
+from hacienda_ledger.reports import journal as cash_journal
 
 router = APIRouter(tags=["audit"])
 
@@ -35,83 +27,10 @@ OptionalAwareDatetimeQuery = Annotated[
     AwareDatetime | None, Query(description="ISO 8601 with offset")
 ]
 
-CSV_COLUMNS = [
-    ("Date", "day"),
-    ("Heure", "time"),
-    ("N° quittance", "receipt_number"),
-    ("Opération", "kind"),
-    ("Nature", "revenue_type"),
-    ("Mode", "method"),
-    ("Recette (€)", "amount_in_cents"),
-    ("Dépense (€)", "amount_out_cents"),
-    ("Solde espèces (€)", "balance_cash_cents"),
-    ("Solde chèques (€)", "balance_cheque_cents"),
-    ("Solde carte (€)", "balance_card_cents"),
-    ("Solde virement (€)", "balance_transfer_cents"),
-    ("Bordereau", "slip_number"),
-    ("Quittances versées", "receipts"),
-    ("Grand total perpétuel (€)", "perpetual_total_cents"),
-    ("Agent", "cashier"),
-    ("Position", "position"),
-    ("Empreinte", "chain_hash"),
-]
-PAYER_COLUMN = ("Payeur", "payer_name")
-
 
 def queries(request: Request) -> ProjectionQueries:
     found: ProjectionQueries = request.app.state.queries
     return found
-
-
-def journal_csv(rows: list[dict[str, Any]], *, payers: bool = False) -> str:
-    columns = [*CSV_COLUMNS, PAYER_COLUMN] if payers else CSV_COLUMNS
-    out = io.StringIO()
-    out.write("\ufeff")
-    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
-    writer.writerow([title for title, _ in columns])
-    for row in rows:
-        local = datetime.fromisoformat(row["recorded_at"].replace("Z", "+00:00")).astimezone(PARIS)
-        values = {
-            **row,
-            "day": row["day"].strftime("%d/%m/%Y"),
-            "time": local.strftime("%H:%M:%S"),
-            "receipts": (
-                f"{row['first_receipt']}-{row['last_receipt']}"
-                if row["slip_number"] is not None
-                else ""
-            ),
-        }
-        cells = []
-        for _, key in columns:
-            value = values.get(key)
-            if key.endswith("_cents"):
-                cells.append(euros(value))
-            elif key in ("kind", "revenue_type", "method") and value is not None:
-                cells.append(LABELS.get(value, value))
-            else:
-                cells.append("" if value is None else str(value))
-        writer.writerow(cells)
-    return out.getvalue()
-
-
-def _payers(
-    ledger: Ledger, user: User, register_id: UUID, rows: list[dict[str, Any]], endpoint: str
-) -> None:
-    """Name the payer on the journal lines of receipts and cancellations (``payer`` with the
-    household id, its name or null once erased); every name read is logged."""
-    versions = {r["version"] for r in rows if r["kind"] in ("receipt", "cancellation")}
-    household_of = {
-        v: getattr(ledger.register_event(register_id, v), "household_ref", None) for v in versions
-    }
-    names = ledger.households.payer_names(
-        user, [h for h in household_of.values() if h is not None], endpoint=endpoint
-    )
-    for row in rows:
-        found = views.payer(household_of.get(row["version"]), names)
-        row["payer"] = found.model_dump(mode="json") if found else None
-        row["payer_name"] = (
-            "[données effacées]" if found and found.erased else (found.name if found else None)
-        )
 
 
 @router.get("/v1/registers/{register_id}/journal")
@@ -139,21 +58,15 @@ def journal(
     ledger.cash_register(register_id)
     rows = queries(request).journal(register_id, start, end)
     if payers:
-        _payers(ledger, user, register_id, rows, endpoint(request))
+        views.journal_payers(ledger, user, register_id, rows, endpoint(request))
     if format == "csv":
-        name = f"journal-{register_id}-{start or 'debut'}-{end or 'fin'}.csv"
+        name = cash_journal.csv_filename(register_id, start, end)
         return Response(
-            journal_csv(rows, payers=payers),
+            cash_journal.journal_csv(rows, payers=payers),
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": f'attachment; filename="{name}"'},
         )
-    for row in rows:
-        row.pop("payer_name", None)
-    body = {
-        "data": [{**r, "day": r["day"].isoformat()} for r in rows],
-        "count": len(rows),
-        "summaries": queries(request).journal_summaries(rows),
-    }
+    body = views.journal(rows, queries(request).journal_summaries(rows))
     return Response(json.dumps(body), media_type="application/json")
 
 
@@ -164,12 +77,7 @@ def get_receipt(
     """A receipt (quittance) as given to the payer: lines, method, whether it was
     cancelled, and the payer's name (null once erased; the read is logged)."""
     ledger.access.authorize(user, Permission.READ_REGISTERS, register_id=register_id)
-    lines = queries(request).receipt_lines(register_id, number)
-    issued = [r for r in lines if r["kind"] == "receipt"]
-    if not issued:
-        raise ReceiptNotFound(f"register {register_id} has no receipt {number}")
-    event = ledger.register_event(register_id, issued[0]["version"])
-    assert isinstance(event, CashRegister.ReceiptIssued)
+    event, cancelled = cash_journal.receipt(ledger, queries(request), register_id, number)
     names = (
         ledger.households.payer_names(user, [event.household_ref], endpoint=endpoint(request))
         if event.household_ref is not None
@@ -188,7 +96,7 @@ def get_receipt(
             for x in event.lines
         ],
         total_cents=event.total_cents,
-        cancelled=any(r["kind"] == "cancellation" for r in lines),
+        cancelled=cancelled,
         cashier=event.actor,
         hash=event.hash,
         version=event.originator_version,
@@ -204,32 +112,7 @@ def history(
     and the chain verified up to there."""
     ledger.access.authorize(user, Permission.READ_REGISTERS, register_id=register_id)
     found = ledger.audit.register_history(register_id, as_of)
-    register = found["register"]
-    totals = found["open_year_totals"]
-    last_closure = None
-    if register.last_closure is not None:
-        period, first, last, version = register.last_closure
-        last_closure = {"period": period, "start": first, "end": last, "version": version}
-    return {
-        "as_of": as_of.isoformat(),
-        "version": register.version,
-        "last_receipt_number": register.last_number,
-        "receipt_count": register.last_number,
-        "balances": {f"{m}_cents": c for m, c in register.balances.items()},
-        "deposits_held_cents": sum(register.deposits_held.values()),
-        "totals": {
-            "by_revenue_type_cents": totals.by_revenue_type,
-            "by_method_cents": totals.by_method,
-            "receipts": totals.receipts,
-            "cancellations": totals.cancellations,
-            "perpetual_total_cents": register.perpetual_total_cents,
-        },
-        "last_closure": last_closure,
-        "head_hash": register.head_hash,
-        "verification": views.verification(register_id, found["verification"]).model_dump(
-            mode="json"
-        ),
-    }
+    return views.register_history(register_id, as_of, found)
 
 
 @router.get("/v1/stays/{stay_id}/balance")
@@ -244,10 +127,10 @@ def stay_balance(
     or as of an instant, from the balances projection."""
     ledger.access.authorize(user, Permission.READ_STAYS, stay_id=stay_id)
     ledger.stay(stay_id)
-    found = queries(request).account_balances([receivable(stay_id), deposits(stay_id)], as_of)
+    due, held = stay_balances(queries(request), stay_id, as_of)
     return {
         "stay_id": str(stay_id),
         "as_of": as_of.isoformat() if as_of else None,
-        "balance_due_cents": found[receivable(stay_id)],
-        "deposit_held_cents": -found[deposits(stay_id)],
+        "balance_due_cents": due,
+        "deposit_held_cents": held,
     }

@@ -11,27 +11,15 @@ from uuid import UUID
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from hacienda_ledger.aggregates.aire import Aire
-from hacienda_ledger.aggregates.errors import InvalidValue, ReportNotFound
-from hacienda_ledger.aggregates.household import Erased
-from hacienda_ledger.aggregates.user import User
 from hacienda_ledger.api.deps import LedgerDep, UserDep
 from hacienda_ledger.api.routes.households import endpoint
 from hacienda_ledger.api.schemas import ReportList, ReportPublic
-from hacienda_ledger.application import Ledger
 from hacienda_ledger.application import commands as c
-from hacienda_ledger.application.access import (
-    AireScope,
-    Permission,
-    authorize,
-    in_scope,
-    may_read_report,
-)
-from hacienda_ledger.reports import exports
-from hacienda_ledger.reports.documents import Documents, PayerName
+from hacienda_ledger.application.access import Permission
+from hacienda_ledger.reports import exports, reading
+from hacienda_ledger.reports.documents import Documents, payer_names
 from hacienda_ledger.reports.generate import Reports
 from hacienda_ledger.reports.render import MEDIA_TYPES
-from hacienda_ledger.reports.store import valid_id
 
 router = APIRouter(tags=["reports"])
 
@@ -69,17 +57,8 @@ def list_reports(
     managers their sectors, cashiers their aires, analysts the anonymised reports only
     (ALT2, DSP), admins everything. Filter by kind, aire and period (``YYYY-MM`` for
     monthly reports, ``YYYY`` for annual ones)."""
-    authorize(user, Permission.READ_REPORTS)
-    found = reports_of(request).store.list(
-        kind=kind, aire_id=str(aire_id) if aire_id else None, period=period
-    )
-    visible = [
-        r
-        for r in found
-        if may_read_report(
-            user, r.kind, ledger.access.aire_scope(UUID(r.aire_id)) if r.aire_id else None
-        )
-    ]
+    store = reports_of(request).store
+    visible = reading.readable(ledger, store, user, kind=kind, aire_id=aire_id, period=period)
     data = [ReportPublic.model_validate(r, from_attributes=True) for r in visible]
     return ReportList(data=data, count=len(data))
 
@@ -88,11 +67,7 @@ def list_reports(
 def download_report(report_id: str, request: Request, ledger: LedgerDep, user: UserDep) -> Response:
     """The report's file, with its SHA-256 in ``X-Content-SHA256`` (the digest stored when it
     was generated). A report outside the caller's scope is not found."""
-    authorize(user, Permission.READ_REPORTS)
-    stored, content = reports_of(request).store.get(valid_id(report_id))
-    scope = ledger.access.aire_scope(UUID(stored.aire_id)) if stored.aire_id else None
-    if not may_read_report(user, stored.kind, scope):
-        raise ReportNotFound(f"no report {report_id}")
+    stored, content = reading.read(ledger, reports_of(request).store, user, report_id)
     return Response(
         content,
         media_type=stored.media_type,
@@ -101,20 +76,6 @@ def download_report(report_id: str, request: Request, ledger: LedgerDep, user: U
             "X-Content-SHA256": stored.sha256,
         },
     )
-
-
-def _payer_names(ledger: Ledger, user: User, request: Request) -> PayerName:
-    """The payer's display name on a receipt (each read recorded in the household's access
-    log), « [données effacées] » once its personal data is erased."""
-
-    def name(household_id: UUID) -> str | None:
-        names = ledger.households.payer_names(user, [household_id], endpoint=endpoint(request))
-        found = names.get(household_id)
-        if found is None:
-            return None
-        return "[données effacées]" if isinstance(found, Erased) else str(found)
-
-    return name
 
 
 @router.get("/v1/registers/{register_id}/documents/{document}/{number}")
@@ -131,7 +92,7 @@ def document_pdf(
     number) as PDF: the original print, identical every time it is asked for."""
     ledger.access.authorize(user, Permission.READ_REGISTERS, register_id=register_id)
     ledger.cash_register(register_id)
-    documents = Documents(reports_of(request).figures, _payer_names(ledger, user, request))
+    documents = Documents(reports_of(request).figures, payer_names(ledger, user, endpoint(request)))
     printed = documents.render(register_id, document, number)
     return _pdf(printed.content, printed.filename)
 
@@ -150,11 +111,10 @@ def reprint(
     numbers the copies; ``X-Copy`` gives k."""
     ledger.access.authorize(user, Permission.HANDLE_CASH, register_id=register_id)
     ledger.cash_register(register_id)
-    documents = Documents(reports_of(request).figures, _payer_names(ledger, user, request))
+    documents = Documents(reports_of(request).figures, payer_names(ledger, user, endpoint(request)))
     documents.check(register_id, document, number)
-    outcome = ledger.handle(
-        c.RecordReprint(register_id, document=document, number=number, actor=str(user.id)), user
-    )
+    reprint = c.RecordReprint(register_id, document=document, number=number, actor=str(user.id))
+    outcome = ledger.handle(reprint, user)
     copy = int(outcome.result["copy"])
     printed = documents.render(register_id, document, number, copy=copy)
     return _pdf(printed.content, printed.filename, **{"X-Copy": str(copy)})
@@ -177,43 +137,20 @@ def export(
     collectivité, sector and period (``from``/``to``, days included), within the caller's
     scope. Occupancy and revenue tables need the statistics permission; cash tables
     (``cash_journal``, ``journal_heads``, ``deposit_movements``) the registers one."""
-    spec = exports.EXPORTS.get(table)
-    if spec is None:
-        raise InvalidValue(
-            f"exportable tables: {', '.join(sorted(exports.EXPORTS))}", field="table"
-        )
-    permission = (
-        Permission.READ_STATISTICS if spec.audience == "statistics" else Permission.READ_REGISTERS
-    )
-    authorize(user, permission)
-    if aire_id is not None:
-        authorize(user, permission, ledger.access.aire_scope(aire_id))
-        aires = [ledger.aire(aire_id)]
-    else:
-        aires = [ledger.aire(a) for a in ledger.ids_of(Aire.Registered)]
-    chosen = [
-        a
-        for a in aires
-        if in_scope(user, AireScope(a.id, a.code, a.sector, a.collectivite_id))
-        and (collectivite_id is None or a.collectivite_id == collectivite_id)
-        and (sector is None or a.sector == sector)
-    ]
-    columns, rows = exports.export_rows(
+    found = exports.export(
+        ledger,
         reports_of(request).queries,
+        user,
         table,
-        aire_ids=[str(a.id) for a in chosen],
-        register_ids=[str(r) for a in chosen for r in a.register_ids],
+        aire_id=aire_id,
+        collectivite_id=collectivite_id,
+        sector=sector,
         start=start,
         end=end,
-    )
-    moment = ledger.clock()
-    content = (
-        exports.to_csv(table, columns, rows, moment)
-        if format == "csv"
-        else exports.to_xlsx(table, columns, rows, moment)
+        fmt=format,
     )
     return Response(
-        content,
-        media_type=MEDIA_TYPES[format],
-        headers={"Content-Disposition": f'attachment; filename="{table}.{format}"'},
+        found.content,
+        media_type=found.media_type,
+        headers={"Content-Disposition": f'attachment; filename="{found.filename}"'},
     )

@@ -12,6 +12,8 @@ its own while the library's statements run on others (``LOCK_SESSION`` / ``UNLOC
 
 from __future__ import annotations
 
+# The key keeps its first name: processes of the version before this module was renamed
+# (from ``schema.py``) and of this one, started together, still take one lock.
 KEY = "hacienda_ledger_schema"
 LOCK = f"SELECT pg_advisory_xact_lock(hashtext('{KEY}'))"
 LOCK_SESSION = f"SELECT pg_advisory_lock(hashtext('{KEY}'))"

@@ -1,0 +1,101 @@
+"""The cash journal as an auditor downloads it, and a receipt found in it.
+
+The CSV follows French conventions (semicolon, decimal comma, UTF-8 with BOM, dd/mm/yyyy,
+times in Europe/Paris) so that it opens cleanly in a French Excel. The payer's column is
+there only when payers are named (« [données effacées] » once a household is erased).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date, datetime
+from typing import Any
+from uuid import UUID
+
+from hacienda_ledger.aggregates.errors import ReceiptNotFound
+from hacienda_ledger.aggregates.register import CashRegister
+from hacienda_ledger.aggregates.values import PARIS
+from hacienda_ledger.application import Ledger
+from hacienda_ledger.application.projecting import ProjectionQueries
+from hacienda_ledger.reports.french import LABELS, euros
+
+CSV_COLUMNS = [
+    ("Date", "day"),
+    ("Heure", "time"),
+    ("N° quittance", "receipt_number"),
+    ("Opération", "kind"),
+    ("Nature", "revenue_type"),
+    ("Mode", "method"),
+    ("Recette (€)", "amount_in_cents"),
+    ("Dépense (€)", "amount_out_cents"),
+    ("Solde espèces (€)", "balance_cash_cents"),
+    ("Solde chèques (€)", "balance_cheque_cents"),
+    ("Solde carte (€)", "balance_card_cents"),
+    ("Solde virement (€)", "balance_transfer_cents"),
+    ("Bordereau", "slip_number"),
+    ("Quittances versées", "receipts"),
+    ("Grand total perpétuel (€)", "perpetual_total_cents"),
+    ("Agent", "cashier"),
+    ("Position", "position"),
+    ("Empreinte", "chain_hash"),
+]
+PAYER_COLUMN = ("Payeur", "payer_name")
+
+
+def _payer_name(payer: dict[str, Any] | None) -> str | None:
+    if payer is None:
+        return None
+    name: str | None = "[données effacées]" if payer["erased"] else payer["name"]
+    return name
+
+
+def journal_csv(rows: list[dict[str, Any]], *, payers: bool = False) -> str:
+    """Journal lines as CSV; with ``payers``, the payer named on each line (``payer``)."""
+    columns = [*CSV_COLUMNS, PAYER_COLUMN] if payers else CSV_COLUMNS
+    out = io.StringIO()
+    out.write("\ufeff")
+    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
+    writer.writerow([title for title, _ in columns])
+    for row in rows:
+        local = datetime.fromisoformat(row["recorded_at"].replace("Z", "+00:00")).astimezone(PARIS)
+        values = {
+            **row,
+            "day": row["day"].strftime("%d/%m/%Y"),
+            "time": local.strftime("%H:%M:%S"),
+            "receipts": (
+                f"{row['first_receipt']}-{row['last_receipt']}"
+                if row["slip_number"] is not None
+                else ""
+            ),
+        }
+        if payers:
+            values["payer_name"] = _payer_name(row.get("payer"))
+        cells = []
+        for _, key in columns:
+            value = values.get(key)
+            if key.endswith("_cents"):
+                cells.append(euros(value))
+            elif key in ("kind", "revenue_type", "method") and value is not None:
+                cells.append(LABELS.get(value, value))
+            else:
+                cells.append("" if value is None else str(value))
+        writer.writerow(cells)
+    return out.getvalue()
+
+
+def csv_filename(register_id: UUID, start: date | None, end: date | None) -> str:
+    return f"journal-{register_id}-{start or 'debut'}-{end or 'fin'}.csv"
+
+
+def receipt(
+    ledger: Ledger, queries: ProjectionQueries, register_id: UUID, number: int
+) -> tuple[CashRegister.ReceiptIssued, bool]:
+    """The event that issued a receipt, and whether the receipt was cancelled since."""
+    lines = queries.receipt_lines(register_id, number)
+    issued = [r for r in lines if r["kind"] == "receipt"]
+    if not issued:
+        raise ReceiptNotFound(f"register {register_id} has no receipt {number}")
+    event = ledger.register_event(register_id, issued[0]["version"])
+    assert isinstance(event, CashRegister.ReceiptIssued)
+    return event, any(r["kind"] == "cancellation" for r in lines)
