@@ -24,7 +24,7 @@ def collectivite(c: Collectivite, position: int | None = None) -> s.Collectivite
         name=c.name,
         siren=c.siren,
         contacts=[
-            s.ContactIn(name=x.name, role=x.role, email=x.email, phone=x.phone) for x in c.contacts
+            s.Contact(name=x.name, role=x.role, email=x.email, phone=x.phone) for x in c.contacts
         ],
         version=c.version,
         position=position,
@@ -40,14 +40,14 @@ def tariff(t: Tariff) -> s.TariffPublic:
         electricity_price_per_kwh=t.electricity_price_per_kwh,
         deposit_cents=t.deposit_cents,
         person_rates=[
-            s.PersonRateIn(age_band=r.age_band, daily_cents=r.daily_cents) for r in t.person_rates
+            s.PersonRate(age_band=r.age_band, daily_cents=r.daily_cents) for r in t.person_rates
         ],
         seasons=[
-            s.SeasonIn(start=x.start, end=x.end, pitch_fee_per_day_cents=x.pitch_fee_per_day_cents)
+            s.Season(start=x.start, end=x.end, pitch_fee_per_day_cents=x.pitch_fee_per_day_cents)
             for x in t.seasons
         ],
         duration_bands=[
-            s.DurationBandIn(from_day=b.from_day, pitch_fee_per_day_cents=b.pitch_fee_per_day_cents)
+            s.DurationBand(from_day=b.from_day, pitch_fee_per_day_cents=b.pitch_fee_per_day_cents)
             for b in t.duration_bands
         ],
     )
@@ -106,8 +106,8 @@ def aire(
     )
 
 
-def aire_summary(a: Aire) -> s.AireSummary:
-    return s.AireSummary(
+def aire_summary(a: Aire) -> s.AireSummaryPublic:
+    return s.AireSummaryPublic(
         id=a.id,
         code=a.code,
         name=a.name,
@@ -203,7 +203,7 @@ def receipt(
         stay_id=event.stay_id,
         method=event.method,
         lines=[
-            s.ReceiptLineIn(
+            s.ReceiptLine(
                 revenue_type=x.revenue_type,
                 amount_cents=x.amount_cents,
             )
@@ -244,8 +244,8 @@ def user(u: User) -> s.UserPublic:
     )
 
 
-def _fleet(f: Fleet) -> s.FleetIn:
-    return s.FleetIn(count=f.count, plates=list(f.plates))
+def _fleet(f: Fleet) -> s.Fleet:
+    return s.Fleet(count=f.count, plates=list(f.plates))
 
 
 def household(h: Household, position: int | None = None) -> s.HouseholdPublic:
@@ -260,7 +260,7 @@ def household(h: Household, position: int | None = None) -> s.HouseholdPublic:
         members=[]
         if isinstance(p, Erased)
         else [
-            s.MemberIn(
+            s.Member(
                 name=m.name,
                 birth_year=m.birth_year,
                 age_band=m.age_band,
@@ -270,7 +270,7 @@ def household(h: Household, position: int | None = None) -> s.HouseholdPublic:
         ],
         contact=None
         if isinstance(p, Erased)
-        else s.HouseholdContactIn(phone=p.contact.phone, email=p.contact.email),
+        else s.HouseholdContact(phone=p.contact.phone, email=p.contact.email),
         caravans=None if isinstance(p, Erased) else _fleet(p.caravans),
         vehicles=None if isinstance(p, Erased) else _fleet(p.vehicles),
         notes=None if isinstance(p, Erased) else p.notes,
@@ -305,9 +305,9 @@ def payer(household_id: UUID | None, names: dict[UUID, str | Erased]) -> s.Payer
     )
 
 
-def stay_export(ledger: Ledger, st: Stay) -> s.StayExport:
+def stay_export(ledger: Ledger, st: Stay) -> s.StayExportPublic:
     account = ledger.stay_account(st.id)
-    return s.StayExport(
+    return s.StayExportPublic(
         stay_id=st.id,
         aire_id=st.aire_id,
         aire_name=ledger.aire(st.aire_id).name,

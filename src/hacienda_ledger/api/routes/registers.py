@@ -86,7 +86,7 @@ def post_receipt(register_id: UUID, body: s.ReceiptCreate, write: MoneyWriteDep)
 def cancel_receipt(
     register_id: UUID,
     number: int,
-    body: s.CancellationIn,
+    body: s.CancellationCreate,
     ledger: LedgerDep,
     user: UserDep,
     key: IdempotencyKeyDep,
@@ -107,7 +107,7 @@ def cancel_receipt(
 @router.post("/{register_id}/deposit-refunds", status_code=201, response_model=s.MovementPublic)
 def refund_deposit(
     register_id: UUID,
-    body: s.DepositRefundIn,
+    body: s.DepositRefundCreate,
     ledger: LedgerDep,
     user: UserDep,
     key: IdempotencyKeyDep,
@@ -135,7 +135,7 @@ def refund_deposit(
 )
 def withhold_deposit(
     register_id: UUID,
-    body: s.WithholdingIn,
+    body: s.WithholdingCreate,
     ledger: LedgerDep,
     user: UserDep,
     key: IdempotencyKeyDep,
@@ -162,7 +162,7 @@ def withhold_deposit(
 @router.post("/{register_id}/remittances", status_code=201, response_model=s.MovementPublic)
 def remit(
     register_id: UUID,
-    body: s.RemittanceIn,
+    body: s.RemittanceCreate,
     ledger: LedgerDep,
     user: UserDep,
     key: IdempotencyKeyDep,
@@ -186,7 +186,7 @@ def remit(
 
 @router.post("/{register_id}/cash-counts", status_code=201, response_model=s.MovementPublic)
 def count_cash(
-    register_id: UUID, body: s.CashCountIn, ledger: LedgerDep, user: UserDep, response: Response
+    register_id: UUID, body: s.CashCountCreate, ledger: LedgerDep, user: UserDep, response: Response
 ) -> s.MovementPublic:
     """Record a cash count (arrêté de caisse); a difference is its own over/short event."""
     ledger.authorize(user, Permission.HANDLE_CASH, register_id=register_id)
@@ -200,7 +200,11 @@ def count_cash(
 
 @router.post("/{register_id}/closures", status_code=201, response_model=s.MovementPublic)
 def close_period(
-    register_id: UUID, body: s.PeriodClosureIn, ledger: LedgerDep, user: UserDep, response: Response
+    register_id: UUID,
+    body: s.PeriodClosureCreate,
+    ledger: LedgerDep,
+    user: UserDep,
+    response: Response,
 ) -> s.MovementPublic:
     """Close a day, month or year: totals by revenue type and method, the perpetual grand
     total and the chain head are sealed; nothing can be recorded inside it afterwards."""

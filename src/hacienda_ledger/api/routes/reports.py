@@ -17,7 +17,7 @@ from hacienda_ledger.aggregates.household import Erased
 from hacienda_ledger.aggregates.user import User
 from hacienda_ledger.api.deps import LedgerDep, UserDep
 from hacienda_ledger.api.routes.households import endpoint
-from hacienda_ledger.api.schemas import ReportList, ReportPublic
+from hacienda_ledger.api.schemas import ReportPublic, ReportsPublic
 from hacienda_ledger.application import Ledger
 from hacienda_ledger.application.access import (
     AireScope,
@@ -55,7 +55,7 @@ def _pdf(content: bytes, filename: str, **headers: str) -> Response:
     )
 
 
-@router.get("/v1/reports", response_model=ReportList)
+@router.get("/v1/reports", response_model=ReportsPublic)
 def list_reports(
     request: Request,
     ledger: LedgerDep,
@@ -63,7 +63,7 @@ def list_reports(
     kind: ReportKind | None = None,
     aire_id: UUID | None = None,
     period: PeriodQuery = None,
-) -> ReportList:
+) -> ReportsPublic:
     """The stored reports the caller may read: a collectivité's auditors see their own aires,
     managers their sectors, cashiers their aires, analysts the anonymised reports only
     (ALT2, DSP), admins everything. Filter by kind, aire and period (``YYYY-MM`` for
@@ -78,7 +78,7 @@ def list_reports(
         if may_read_report(user, r.kind, ledger.aire_scope(UUID(r.aire_id)) if r.aire_id else None)
     ]
     data = [ReportPublic.model_validate(r, from_attributes=True) for r in visible]
-    return ReportList(data=data, count=len(data))
+    return ReportsPublic(data=data, count=len(data))
 
 
 @router.get("/v1/reports/{report_id}")

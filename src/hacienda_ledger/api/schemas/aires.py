@@ -8,7 +8,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field
 
-from hacienda_ledger.api.schemas.common import Body, Cents, Code, Day, DecimalStr, Text
+from hacienda_ledger.api.schemas.common import Body, Cents, Code, Day, DecimalStr, Page, Text
 
 
 class AireCreate(Body):
@@ -29,27 +29,27 @@ class EmplacementCreate(Body):
     surface_m2: DecimalStr | None = None
 
 
-class OutOfServiceIn(Body):
+class OutOfServiceCreate(Body):
     start: Day
     reason: Text
 
 
-class BackInServiceIn(Body):
+class BackInServiceCreate(Body):
     start: Day
 
 
-class PersonRateIn(Body):
+class PersonRate(Body):
     age_band: Annotated[str, Field(min_length=1, max_length=20)]
     daily_cents: Cents
 
 
-class SeasonIn(Body):
+class Season(Body):
     start: date
     end: date
     pitch_fee_per_day_cents: Cents
 
 
-class DurationBandIn(Body):
+class DurationBand(Body):
     from_day: Annotated[int, Field(strict=True, ge=2, le=3660)]
     pitch_fee_per_day_cents: Cents
 
@@ -61,9 +61,9 @@ class TariffCreate(Body):
     water_price_per_m3: DecimalStr
     electricity_price_per_kwh: DecimalStr
     deposit_cents: Cents
-    person_rates: list[PersonRateIn] = []
-    seasons: list[SeasonIn] = []
-    duration_bands: list[DurationBandIn] = []
+    person_rates: list[PersonRate] = []
+    seasons: list[Season] = []
+    duration_bands: list[DurationBand] = []
 
 
 class TariffPublic(BaseModel):
@@ -73,9 +73,9 @@ class TariffPublic(BaseModel):
     water_price_per_m3: DecimalStr
     electricity_price_per_kwh: DecimalStr
     deposit_cents: int
-    person_rates: list[PersonRateIn]
-    seasons: list[SeasonIn]
-    duration_bands: list[DurationBandIn]
+    person_rates: list[PersonRate]
+    seasons: list[Season]
+    duration_bands: list[DurationBand]
 
 
 class ClosureCreate(Body):
@@ -95,12 +95,12 @@ class ClosurePublic(BaseModel):
     urgent: bool
 
 
-class StayRulesIn(Body):
+class StayRulesUpdate(Body):
     max_consecutive_days: Annotated[int, Field(strict=True, ge=1, le=366)]
     extension_cap_months: Annotated[int, Field(strict=True, ge=0, le=24)]
 
 
-class RegisterAttach(Body):
+class AttachedRegisterCreate(Body):
     register_id: UUID
 
 
@@ -142,7 +142,7 @@ class AirePublic(BaseModel):
     position: int | None = None
 
 
-class AireSummary(BaseModel):
+class AireSummaryPublic(BaseModel):
     id: UUID
     code: str
     name: str
@@ -151,3 +151,7 @@ class AireSummary(BaseModel):
     mode: str
     departement: str
     capacity_places: int
+
+
+class AiresPublic(Page[AireSummaryPublic]):
+    pass

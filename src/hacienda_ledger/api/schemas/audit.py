@@ -7,7 +7,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field
 
-from hacienda_ledger.api.schemas.registers import ReceiptLineIn
+from hacienda_ledger.api.schemas.registers import ReceiptLine
 
 
 class PayerPublic(BaseModel):
@@ -16,7 +16,7 @@ class PayerPublic(BaseModel):
     erased: bool
 
 
-class ReceiptDocument(BaseModel):
+class ReceiptDocumentPublic(BaseModel):
     """A receipt (quittance) as given to the payer, naming the payer."""
 
     register_id: UUID
@@ -26,7 +26,7 @@ class ReceiptDocument(BaseModel):
     stay_id: UUID | None
     payer: PayerPublic | None
     method: str
-    lines: list[ReceiptLineIn]
+    lines: list[ReceiptLine]
     total_cents: int
     cancelled: bool
     cashier: str

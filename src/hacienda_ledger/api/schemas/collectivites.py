@@ -7,10 +7,10 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field
 
-from hacienda_ledger.api.schemas.common import Body, Code, Email, Phone, Text
+from hacienda_ledger.api.schemas.common import Body, Code, Email, Page, Phone, Text
 
 
-class ContactIn(Body):
+class Contact(Body):
     name: Text
     role: Text
     email: Email
@@ -21,7 +21,7 @@ class CollectiviteCreate(Body):
     code: Code
     name: Text
     siren: Annotated[str, Field(pattern=r"^\d{9}$")]
-    contacts: list[ContactIn] = []
+    contacts: list[Contact] = []
 
 
 class CollectivitePublic(BaseModel):
@@ -29,6 +29,10 @@ class CollectivitePublic(BaseModel):
     code: str
     name: str
     siren: str
-    contacts: list[ContactIn]
+    contacts: list[Contact]
     version: int
     position: int | None = None
+
+
+class CollectivitesPublic(Page[CollectivitePublic]):
+    pass

@@ -9,7 +9,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field
 
-from hacienda_ledger.api.schemas.common import Body, Day, Email, Phone, Text
+from hacienda_ledger.api.schemas.common import Body, Day, Email, Page, Phone, Text
 
 Relationship = Literal[
     "head",
@@ -33,7 +33,7 @@ Plate = Annotated[str, Field(min_length=1, max_length=20, pattern=r"^[A-Za-z0-9 
 Notes = Annotated[str, Field(max_length=2000)]
 
 
-class MemberIn(Body):
+class Member(Body):
     name: Text
     birth_year: Annotated[int, Field(strict=True, ge=1900, le=2099)] | None = None
     age_band: (
@@ -42,15 +42,15 @@ class MemberIn(Body):
     relationship: Relationship = "other"
 
 
-Members = Annotated[list[MemberIn], Field(max_length=30)]
+Members = Annotated[list[Member], Field(max_length=30)]
 
 
-class HouseholdContactIn(Body):
+class HouseholdContact(Body):
     phone: Phone | None = None
     email: Email | None = None
 
 
-class FleetIn(Body):
+class Fleet(Body):
     """Caravans or vehicles: how many, and the plates where the operator records them."""
 
     count: Annotated[int, Field(strict=True, ge=0, le=50)] = 0
@@ -64,20 +64,20 @@ class HouseholdCreate(Body):
     aire_id: UUID
     display_name: Text
     members: Members = []
-    contact: HouseholdContactIn = HouseholdContactIn()
-    caravans: FleetIn = FleetIn()
-    vehicles: FleetIn = FleetIn()
+    contact: HouseholdContact = HouseholdContact()
+    caravans: Fleet = Fleet()
+    vehicles: Fleet = Fleet()
     notes: Notes = ""
 
 
-class HouseholdPatch(Body):
+class HouseholdUpdate(Body):
     """The fields to change; those not sent stay as they are. ``members`` replaces the list."""
 
     display_name: Text | None = None
     members: Members | None = None
-    contact: HouseholdContactIn | None = None
-    caravans: FleetIn | None = None
-    vehicles: FleetIn | None = None
+    contact: HouseholdContact | None = None
+    caravans: Fleet | None = None
+    vehicles: Fleet | None = None
     notes: Notes | None = None
 
 
@@ -113,10 +113,10 @@ class HouseholdPublic(BaseModel):
     aire_id: UUID
     erased: bool
     display_name: str | None
-    members: list[MemberIn]
-    contact: HouseholdContactIn | None
-    caravans: FleetIn | None
-    vehicles: FleetIn | None
+    members: list[Member]
+    contact: HouseholdContact | None
+    caravans: Fleet | None
+    vehicles: Fleet | None
     notes: str | None
     documents: list[DocumentPublic]
     stays: list[HouseholdStayPublic]
@@ -143,7 +143,7 @@ class AccessPublic(BaseModel):
     endpoint: str
 
 
-class StayExport(BaseModel):
+class StayExportPublic(BaseModel):
     stay_id: UUID
     aire_id: UUID
     aire_name: str
@@ -159,10 +159,22 @@ class StayExport(BaseModel):
     deposit_held_cents: int
 
 
-class HouseholdExport(BaseModel):
+class HouseholdExportPublic(BaseModel):
     """What the ledger holds about one household (right of access)."""
 
     exported_at: datetime
     household: HouseholdPublic
-    stays: list[StayExport]
+    stays: list[StayExportPublic]
     access_log: list[AccessPublic]
+
+
+class HouseholdsPublic(Page[HouseholdPublic]):
+    pass
+
+
+class DocumentsPublic(Page[DocumentPublic]):
+    pass
+
+
+class AccessesPublic(Page[AccessPublic]):
+    pass

@@ -44,7 +44,7 @@ class RegisterPublic(BaseModel):
     position: int | None = None
 
 
-class ReceiptLineIn(Body):
+class ReceiptLine(Body):
     revenue_type: RevenueType
     amount_cents: PositiveCents
 
@@ -52,7 +52,7 @@ class ReceiptLineIn(Body):
 class ReceiptCreate(Body):
     stay_id: UUID | None = None
     method: Method
-    lines: Annotated[list[ReceiptLineIn], Field(min_length=1, max_length=20)]
+    lines: Annotated[list[ReceiptLine], Field(min_length=1, max_length=20)]
 
 
 class ReceiptPublic(BaseModel):
@@ -60,7 +60,7 @@ class ReceiptPublic(BaseModel):
     number: int
     stay_id: UUID | None
     method: str
-    lines: list[ReceiptLineIn]
+    lines: list[ReceiptLine]
     total_cents: int
     cancelled: bool
     remittance_due: bool
@@ -69,33 +69,33 @@ class ReceiptPublic(BaseModel):
     position: int
 
 
-class CancellationIn(Body):
+class CancellationCreate(Body):
     reason: Text
 
 
-class DepositRefundIn(Body):
+class DepositRefundCreate(Body):
     stay_id: UUID
     amount_cents: PositiveCents
     method: Method
 
 
-class WithholdingIn(Body):
+class WithholdingCreate(Body):
     stay_id: UUID
     amount_cents: PositiveCents
     reason: Literal["damage", "unpaid_charges"]
     reference: Text
 
 
-class RemittanceIn(Body):
+class RemittanceCreate(Body):
     through_receipt: Annotated[int, Field(strict=True, ge=1)]
     amounts_by_method_cents: dict[Method, Cents]
 
 
-class CashCountIn(Body):
+class CashCountCreate(Body):
     counted_cents: Cents
 
 
-class PeriodClosureIn(Body):
+class PeriodClosureCreate(Body):
     period: Literal["day", "month", "year"]
     date: Day
 

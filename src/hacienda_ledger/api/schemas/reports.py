@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
+from hacienda_ledger.api.schemas.common import Page
+
 
 class ReportPublic(BaseModel):
     """A stored report file (download it at ``GET /v1/reports/{report_id}``)."""
@@ -24,6 +26,5 @@ class ReportPublic(BaseModel):
     media_type: str
 
 
-class ReportList(BaseModel):
-    data: list[ReportPublic]
-    count: int
+class ReportsPublic(Page[ReportPublic]):
+    pass

@@ -28,24 +28,24 @@ class StayCreate(Body):
     electricity_index: DecimalStr
 
 
-class MeterReadingIn(Body):
+class MeterReadingCreate(Body):
     meter: Literal["water", "electricity"]
     index: DecimalStr
     read_at: Moment
     corrects: Annotated[int, Field(strict=True, ge=1)] | None = None
 
 
-class ExtensionIn(Body):
+class ExtensionCreate(Body):
     reason: Literal["school", "training", "work", "hospitalisation"]
     evidence_ref: Text
     until: Day
 
 
-class ChargesIn(Body):
+class ChargeCreate(Body):
     through: Day
 
 
-class DepartureIn(Body):
+class DepartureCreate(Body):
     departed_at: Moment
     exit_inspection_ref: Text
     water_index: DecimalStr

@@ -27,7 +27,7 @@ class UserPublic(BaseModel):
     collectivite_id: UUID | None
 
 
-class UserCreated(UserPublic):
+class UserCreatedPublic(UserPublic):
     token: str = Field(description="the bearer token, shown once; only its hash is stored")
     version: int
     position: int
