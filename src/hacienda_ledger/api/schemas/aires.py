@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Literal
+from typing import Annotated
 from uuid import UUID
 
 from pydantic import BaseModel, Field
 
+from hacienda_ledger.aggregates.values import Mode
 from hacienda_ledger.api.schemas.common import Body, Cents, Code, Day, DecimalStr, Page, Text
 
 
@@ -16,7 +17,7 @@ class AireCreate(Body):
     name: Text
     collectivite_id: UUID
     sector: Text
-    mode: Literal["regie", "marche", "dsp"]
+    mode: Mode
     insee_code: Annotated[str, Field(pattern=r"^(\d{2}|2A|2B)\d{3}$")]
     departement: Annotated[str, Field(pattern=r"^(\d{2,3}|2A|2B)$")]
     latitude: DecimalStr

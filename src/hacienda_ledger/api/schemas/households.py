@@ -4,31 +4,14 @@ the ledger holds about it (personal data; see docs/personal-data.md)."""
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated
 from uuid import UUID
 
 from pydantic import BaseModel, Field
 
+from hacienda_ledger.aggregates.household import DocumentKind, Relationship
 from hacienda_ledger.api.schemas.common import Body, Day, Email, Page, Phone, Text
 
-Relationship = Literal[
-    "head",
-    "partner",
-    "child",
-    "parent",
-    "grandparent",
-    "grandchild",
-    "sibling",
-    "other_relative",
-    "other",
-]
-DocumentKind = Literal[
-    "occupation_agreement",
-    "rules_acknowledged",
-    "entry_inspection",
-    "exit_inspection",
-    "identity_seen",
-]
 Plate = Annotated[str, Field(min_length=1, max_length=20, pattern=r"^[A-Za-z0-9 -]{1,20}$")]
 Notes = Annotated[str, Field(max_length=2000)]
 
@@ -39,7 +22,7 @@ class Member(Body):
     age_band: (
         Annotated[str, Field(max_length=10, pattern=r"^(adult|\d{1,3}-\d{1,3}|\d{1,3}\+)$")] | None
     ) = None
-    relationship: Relationship = "other"
+    relationship: Relationship = Relationship.OTHER
 
 
 Members = Annotated[list[Member], Field(max_length=30)]

@@ -4,22 +4,25 @@ register, its receipts, its cash movements and the verification of its chain."""
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 from uuid import UUID
 
 from pydantic import BaseModel, Field
 
+from hacienda_ledger.aggregates.values import (
+    PaymentMethod,
+    Period,
+    RevenueType,
+    WithholdingReason,
+)
 from hacienda_ledger.api.schemas.common import Body, Cents, Day, PositiveCents, Text
-
-Method = Literal["cash", "cheque", "card", "transfer"]
-RevenueType = Literal["pitch_fee", "water", "electricity", "deposit", "other"]
 
 
 class RegisterCreate(Body):
     regie_ref: Text
     float_cents: Cents
     cash_ceiling_cents: PositiveCents
-    payment_methods: Annotated[list[Method], Field(min_length=1)]
+    payment_methods: Annotated[list[PaymentMethod], Field(min_length=1)]
     revenue_types: Annotated[list[RevenueType], Field(min_length=1)]
 
 
@@ -51,7 +54,7 @@ class ReceiptLine(Body):
 
 class ReceiptCreate(Body):
     stay_id: UUID | None = None
-    method: Method
+    method: PaymentMethod
     lines: Annotated[list[ReceiptLine], Field(min_length=1, max_length=20)]
 
 
@@ -76,19 +79,19 @@ class CancellationCreate(Body):
 class DepositRefundCreate(Body):
     stay_id: UUID
     amount_cents: PositiveCents
-    method: Method
+    method: PaymentMethod
 
 
 class WithholdingCreate(Body):
     stay_id: UUID
     amount_cents: PositiveCents
-    reason: Literal["damage", "unpaid_charges"]
+    reason: WithholdingReason
     reference: Text
 
 
 class RemittanceCreate(Body):
     through_receipt: Annotated[int, Field(strict=True, ge=1)]
-    amounts_by_method_cents: dict[Method, Cents]
+    amounts_by_method_cents: dict[PaymentMethod, Cents]
 
 
 class CashCountCreate(Body):
@@ -96,7 +99,7 @@ class CashCountCreate(Body):
 
 
 class PeriodClosureCreate(Body):
-    period: Literal["day", "month", "year"]
+    period: Period
     date: Day
 
 

@@ -9,7 +9,12 @@ from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, Field
 
+from hacienda_ledger.aggregates.values import ExtensionReason, Meter
 from hacienda_ledger.api.schemas.common import Body, Day, DecimalStr, Moment, Text
+
+# What a stay's answer says of it. The domain has no enum for this: a stay is open or not
+# (``Stay.is_open``), and ``views.stay`` names the two states.
+StayStatus = Literal["open", "departed"]
 
 
 class StayCreate(Body):
@@ -29,14 +34,14 @@ class StayCreate(Body):
 
 
 class MeterReadingCreate(Body):
-    meter: Literal["water", "electricity"]
+    meter: Meter
     index: DecimalStr
     read_at: Moment
     corrects: Annotated[int, Field(strict=True, ge=1)] | None = None
 
 
 class ExtensionCreate(Body):
-    reason: Literal["school", "training", "work", "hospitalisation"]
+    reason: ExtensionReason
     evidence_ref: Text
     until: Day
 
@@ -89,7 +94,7 @@ class StayPublic(BaseModel):
     caravans: int
     agreement_ref: str
     entry_inspection_ref: str
-    status: Literal["open", "departed"]
+    status: StayStatus
     departed_at: AwareDatetime | None
     exit_inspection_ref: str | None
     readings: list[ReadingPublic]

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Literal
 from uuid import UUID
 
 from pydantic import BaseModel, Field
 
+from hacienda_ledger.aggregates.user import Role
 from hacienda_ledger.api.schemas.common import Body, Text
 
 
 class UserCreate(Body):
     name: Text
-    role: Literal["admin", "manager", "cashier", "auditor", "analyst"]
+    role: Role
     sectors: list[Text] = []
     aires: list[UUID] = []
     collectivite_id: UUID | None = None
