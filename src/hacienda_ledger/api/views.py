@@ -3,19 +3,29 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
+
+from pydantic import BaseModel
 
 from hacienda_ledger.aggregates.aire import Aire
 from hacienda_ledger.aggregates.collectivite import Collectivite
-from hacienda_ledger.aggregates.household import Document, Erased, Fleet, Household
+from hacienda_ledger.aggregates.household import Document, Erased, Household
 from hacienda_ledger.aggregates.integrity import VerificationReport
 from hacienda_ledger.aggregates.register import CashRegister
 from hacienda_ledger.aggregates.stay import Stay
 from hacienda_ledger.aggregates.user import User
-from hacienda_ledger.aggregates.values import Tariff, paris_day
+from hacienda_ledger.aggregates.values import paris_day
 from hacienda_ledger.api import schemas as s
 from hacienda_ledger.application import Ledger
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def read(model: type[M], value: object) -> M:
+    """``model`` filled from a domain value whose attributes bear its field names (and so on
+    down its parts: a tariff's seasons, a household's members)."""
+    return model.model_validate(value, from_attributes=True)
 
 
 def collectivite(c: Collectivite, position: int | None = None) -> s.CollectivitePublic:
@@ -24,33 +34,9 @@ def collectivite(c: Collectivite, position: int | None = None) -> s.Collectivite
         code=c.code,
         name=c.name,
         siren=c.siren,
-        contacts=[
-            s.ContactIn(name=x.name, role=x.role, email=x.email, phone=x.phone) for x in c.contacts
-        ],
+        contacts=[read(s.Contact, x) for x in c.contacts],
         version=c.version,
         position=position,
-    )
-
-
-def tariff(t: Tariff) -> s.TariffPublic:
-    return s.TariffPublic(
-        effective_from=t.effective_from,
-        deliberation_ref=t.deliberation_ref,
-        pitch_fee_per_day_cents=t.pitch_fee_per_day_cents,
-        water_price_per_m3=t.water_price_per_m3,
-        electricity_price_per_kwh=t.electricity_price_per_kwh,
-        deposit_cents=t.deposit_cents,
-        person_rates=[
-            s.PersonRateIn(age_band=r.age_band, daily_cents=r.daily_cents) for r in t.person_rates
-        ],
-        seasons=[
-            s.SeasonIn(start=x.start, end=x.end, pitch_fee_per_day_cents=x.pitch_fee_per_day_cents)
-            for x in t.seasons
-        ],
-        duration_bands=[
-            s.DurationBandIn(from_day=b.from_day, pitch_fee_per_day_cents=b.pitch_fee_per_day_cents)
-            for b in t.duration_bands
-        ],
     )
 
 
@@ -78,27 +64,14 @@ def aire(
                 places=e.places,
                 surface_m2=e.surface_m2,
                 in_service_today=e.in_service_on(today),
-                out_of_service=[
-                    s.OutOfServicePublic(start=p.start, end=p.end, reason=p.reason)
-                    for p in e.out_of_service
-                ],
+                out_of_service=[read(s.OutOfServicePublic, p) for p in e.out_of_service],
                 occupied_by_stay=a.occupants.get(e.number) if show_stays else None,
             )
             for e in a.emplacements.values()
         ],
-        current_tariff=tariff(current) if current else None,
-        tariffs=[tariff(t) for t in a.tariffs],
-        closures=[
-            s.ClosurePublic(
-                start=c.start,
-                end=c.end,
-                reason=c.reason,
-                prefect_derogation_ref=c.prefect_derogation_ref,
-                notified_on=c.notified_on,
-                urgent=c.urgent,
-            )
-            for c in a.closures
-        ],
+        current_tariff=read(s.TariffPublic, current) if current else None,
+        tariffs=[read(s.TariffPublic, t) for t in a.tariffs],
+        closures=[read(s.ClosurePublic, c) for c in a.closures],
         max_consecutive_days=a.max_consecutive_days,
         extension_cap_months=a.extension_cap_months,
         register_ids=list(a.register_ids),
@@ -107,21 +80,11 @@ def aire(
     )
 
 
-def aire_summary(a: Aire) -> s.AireSummary:
-    return s.AireSummary(
-        id=a.id,
-        code=a.code,
-        name=a.name,
-        collectivite_id=a.collectivite_id,
-        sector=a.sector,
-        mode=a.mode.value,
-        departement=a.departement,
-        capacity_places=a.capacity_places,
-    )
+def aire_summary(a: Aire) -> s.AireSummaryPublic:
+    return read(s.AireSummaryPublic, a)
 
 
 def stay(ledger: Ledger, st: Stay, position: int | None = None) -> s.StayPublic:
-    account = ledger.stay_account(st.id)
     return s.StayPublic(
         id=st.id,
         aire_id=st.aire_id,
@@ -137,34 +100,11 @@ def stay(ledger: Ledger, st: Stay, position: int | None = None) -> s.StayPublic:
         status="open" if st.is_open else "departed",
         departed_at=st.departed_at,
         exit_inspection_ref=st.exit_inspection_ref,
-        readings=[
-            s.ReadingPublic(
-                seq=r.seq, meter=r.meter, index=r.index, read_at=r.read_at, corrects=r.corrects
-            )
-            for r in st.readings
-        ],
-        charges=[
-            s.ChargeLinePublic(
-                revenue_type=c.revenue_type,
-                component=c.component,
-                start=c.start,
-                end=c.end,
-                quantity=c.quantity,
-                unit_price=c.unit_price,
-                amount_cents=c.amount_cents,
-                tariff_ref=c.tariff_ref,
-            )
-            for c in ledger.stay_charges(st.id)
-        ],
+        readings=[read(s.ReadingPublic, r) for r in st.readings],
+        charges=[read(s.ChargeLinePublic, c) for c in ledger.stay_charges(st.id)],
         charged_until=st.charged_until,
-        charged_cents=account["charged_cents"],
-        settled_cents=account["settled_cents"],
-        balance_due_cents=account["balance_due_cents"],
-        deposit_held_cents=account["deposit_held_cents"],
-        extensions=[
-            s.ExtensionPublic(reason=e.reason, evidence_ref=e.evidence_ref, until=e.until)
-            for e in st.extensions
-        ],
+        **ledger.stay_account(st.id),  # charged, settled, balance due, deposit held
+        extensions=[read(s.ExtensionPublic, e) for e in st.extensions],
         allowed_through=st.allowed_through,
         flagged=st.flagged,
         version=st.version,
@@ -203,13 +143,7 @@ def receipt(
         number=event.number,
         stay_id=event.stay_id,
         method=event.method,
-        lines=[
-            s.ReceiptLineIn(
-                revenue_type=x.revenue_type,
-                amount_cents=x.amount_cents,
-            )
-            for x in event.lines
-        ],
+        lines=[read(s.ReceiptLine, x) for x in event.lines],
         total_cents=event.total_cents,
         cancelled=False,
         remittance_due=remittance_due,
@@ -227,10 +161,7 @@ def verification(register_id: object, report: VerificationReport) -> s.Verificat
         events=report.events,
         head_hash=report.head_hash,
         first_broken_version=first.version if first else None,
-        problems=[
-            s.ProblemPublic(version=p.version, kind=p.kind, detail=p.detail)
-            for p in report.problems
-        ],
+        problems=[read(s.ProblemPublic, p) for p in report.problems],
     )
 
 
@@ -245,36 +176,19 @@ def user(u: User) -> s.UserPublic:
     )
 
 
-def _fleet(f: Fleet) -> s.FleetIn:
-    return s.FleetIn(count=f.count, plates=list(f.plates))
-
-
 def household(h: Household, position: int | None = None) -> s.HouseholdPublic:
     """A household's record; every personal field is null once erased."""
-    p = h.profile
-    erased = isinstance(p, Erased)
+    p = None if isinstance(h.profile, Erased) else h.profile
     return s.HouseholdPublic(
         id=h.id,
         aire_id=h.aire_id,
-        erased=erased,
-        display_name=None if isinstance(p, Erased) else p.display_name,
-        members=[]
-        if isinstance(p, Erased)
-        else [
-            s.MemberIn(
-                name=m.name,
-                birth_year=m.birth_year,
-                age_band=m.age_band,
-                relationship=m.relationship,
-            )
-            for m in p.members
-        ],
-        contact=None
-        if isinstance(p, Erased)
-        else s.HouseholdContactIn(phone=p.contact.phone, email=p.contact.email),
-        caravans=None if isinstance(p, Erased) else _fleet(p.caravans),
-        vehicles=None if isinstance(p, Erased) else _fleet(p.vehicles),
-        notes=None if isinstance(p, Erased) else p.notes,
+        erased=p is None,
+        display_name=p.display_name if p else None,
+        members=[read(s.Member, m) for m in p.members] if p else [],
+        contact=read(s.HouseholdContact, p.contact) if p else None,
+        caravans=read(s.Fleet, p.caravans) if p else None,
+        vehicles=read(s.Fleet, p.vehicles) if p else None,
+        notes=p.notes if p else None,
         documents=[document(d) for d in h.documents],
         stays=[s.HouseholdStayPublic(stay_id=st, aire_id=a) for st, a in h.stays],
         registered_at=h.registered_at,
@@ -306,9 +220,8 @@ def payer(household_id: UUID | None, names: dict[UUID, str | Erased]) -> s.Payer
     )
 
 
-def stay_export(ledger: Ledger, st: Stay) -> s.StayExport:
-    account = ledger.stay_account(st.id)
-    return s.StayExport(
+def stay_export(ledger: Ledger, st: Stay) -> s.StayExportPublic:
+    return s.StayExportPublic(
         stay_id=st.id,
         aire_id=st.aire_id,
         aire_name=ledger.aire(st.aire_id).name,
@@ -318,10 +231,7 @@ def stay_export(ledger: Ledger, st: Stay) -> s.StayExport:
         adults=st.composition.adults,
         children=dict(st.composition.children),
         caravans=st.composition.caravans,
-        charged_cents=account["charged_cents"],
-        settled_cents=account["settled_cents"],
-        balance_due_cents=account["balance_due_cents"],
-        deposit_held_cents=account["deposit_held_cents"],
+        **ledger.stay_account(st.id),  # charged, settled, balance due, deposit held
     )
 
 

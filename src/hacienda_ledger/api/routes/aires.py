@@ -43,11 +43,11 @@ def create_aire(body: s.AireCreate, ledger: LedgerDep, user: UserDep) -> s.AireP
     return _aire(ledger, outcome)
 
 
-@router.get("", response_model=s.Page[s.AireSummary])
-def list_aires(ledger: LedgerDep, user: UserDep) -> s.Page[s.AireSummary]:
+@router.get("", response_model=s.AiresPublic)
+def list_aires(ledger: LedgerDep, user: UserDep) -> s.AiresPublic:
     """The aires within the caller's scope."""
     data = [views.aire_summary(a) for a in ledger.access.aires_in_scope(user)]
-    return s.Page(data=data, count=len(data))
+    return s.AiresPublic(data=data, count=len(data))
 
 
 @router.get("/{aire_id}", response_model=s.AirePublic)
@@ -84,7 +84,7 @@ def add_emplacement(
 
 @router.post("/{aire_id}/emplacements/{number}/out-of-service", response_model=s.AirePublic)
 def out_of_service(
-    aire_id: UUID, number: str, body: s.OutOfServiceIn, ledger: LedgerDep, user: UserDep
+    aire_id: UUID, number: str, body: s.OutOfServiceCreate, ledger: LedgerDep, user: UserDep
 ) -> s.AirePublic:
     """The emplacement is unavailable from ``start`` until it is back in service."""
     return _aire(
@@ -100,7 +100,7 @@ def out_of_service(
 
 @router.post("/{aire_id}/emplacements/{number}/back-in-service", response_model=s.AirePublic)
 def back_in_service(
-    aire_id: UUID, number: str, body: s.BackInServiceIn, ledger: LedgerDep, user: UserDep
+    aire_id: UUID, number: str, body: s.BackInServiceCreate, ledger: LedgerDep, user: UserDep
 ) -> s.AirePublic:
     """The emplacement is available again from ``start``."""
     return _aire(
@@ -163,7 +163,7 @@ def schedule_closure(
 
 @router.put("/{aire_id}/stay-rules", response_model=s.AirePublic)
 def set_stay_rules(
-    aire_id: UUID, body: s.StayRulesIn, ledger: LedgerDep, user: UserDep
+    aire_id: UUID, body: s.StayRulesUpdate, ledger: LedgerDep, user: UserDep
 ) -> s.AirePublic:
     """Maximum consecutive days (default 90) and the extension cap (default 7 months)."""
     return _aire(
@@ -205,7 +205,7 @@ def open_register(
 
 @router.post("/{aire_id}/attached-registers", response_model=s.AirePublic)
 def attach_register(
-    aire_id: UUID, body: s.RegisterAttach, ledger: LedgerDep, user: UserDep
+    aire_id: UUID, body: s.AttachedRegisterCreate, ledger: LedgerDep, user: UserDep
 ) -> s.AirePublic:
     """Let an existing register (a régie) also collect for this aire; both aires belong to
     the same collectivité."""

@@ -70,10 +70,10 @@ def journal(
     return Response(json.dumps(body), media_type="application/json")
 
 
-@router.get("/v1/registers/{register_id}/receipts/{number}", response_model=s.ReceiptDocument)
+@router.get("/v1/registers/{register_id}/receipts/{number}", response_model=s.ReceiptDocumentPublic)
 def get_receipt(
     register_id: UUID, number: int, request: Request, ledger: LedgerDep, user: UserDep
-) -> s.ReceiptDocument:
+) -> s.ReceiptDocumentPublic:
     """A receipt (quittance) as given to the payer: lines, method, whether it was
     cancelled, and the payer's name (null once erased; the read is logged)."""
     ledger.access.authorize(user, Permission.READ_REGISTERS, register_id=register_id)
@@ -83,7 +83,7 @@ def get_receipt(
         if event.household_ref is not None
         else {}
     )
-    return s.ReceiptDocument(
+    return s.ReceiptDocumentPublic(
         register_id=register_id,
         number=event.number,
         issued_at=event.timestamp,
@@ -92,7 +92,7 @@ def get_receipt(
         payer=views.payer(event.household_ref, names),
         method=event.method,
         lines=[
-            s.ReceiptLineIn(revenue_type=x.revenue_type, amount_cents=x.amount_cents)
+            s.ReceiptLine(revenue_type=x.revenue_type, amount_cents=x.amount_cents)
             for x in event.lines
         ],
         total_cents=event.total_cents,

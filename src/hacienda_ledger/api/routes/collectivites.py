@@ -34,14 +34,14 @@ def create_collectivite(
     return views.collectivite(ledger.collectivite(outcome.aggregate_id), outcome.position)
 
 
-@router.get("", response_model=s.Page[s.CollectivitePublic])
-def list_collectivites(ledger: LedgerDep, user: UserDep) -> s.Page[s.CollectivitePublic]:
+@router.get("", response_model=s.CollectivitesPublic)
+def list_collectivites(ledger: LedgerDep, user: UserDep) -> s.CollectivitesPublic:
     """Every collectivité (public facts; any role that reads aires)."""
     ledger.access.authorize(user, Permission.READ_AIRES)
     data = [
         views.collectivite(ledger.collectivite(i)) for i in ledger.ids_of(Collectivite.Registered)
     ]
-    return s.Page(data=data, count=len(data))
+    return s.CollectivitesPublic(data=data, count=len(data))
 
 
 @router.get("/{collectivite_id}", response_model=s.CollectivitePublic)

@@ -30,19 +30,19 @@ def endpoint(request: Request) -> str:
     return f"{request.method} {getattr(route, 'path', request.url.path)}"
 
 
-def _members(members: list[s.MemberIn]) -> tuple[Member, ...]:
+def _members(members: list[s.Member]) -> tuple[Member, ...]:
     return tuple(Member(m.name, m.birth_year, m.age_band, m.relationship) for m in members)
 
 
-def _fleet(fleet: s.FleetIn) -> Fleet:
+def _fleet(fleet: s.Fleet) -> Fleet:
     return Fleet(fleet.count, tuple(fleet.plates))
 
 
-def _contact(contact: s.HouseholdContactIn) -> ContactDetails:
+def _contact(contact: s.HouseholdContact) -> ContactDetails:
     return ContactDetails(contact.phone, contact.email)
 
 
-def _changes(body: s.HouseholdPatch) -> dict[str, Any]:
+def _changes(body: s.HouseholdUpdate) -> dict[str, Any]:
     convert: dict[str, Callable[[Any], Any]] = {
         "display_name": lambda v: v,
         "members": _members,
@@ -91,7 +91,7 @@ def create_household(
     return _read(ledger, user, outcome.aggregate_id, request, outcome.position)
 
 
-@router.get("", response_model=s.Page[s.HouseholdPublic])
+@router.get("", response_model=s.HouseholdsPublic)
 def search_households(
     request: Request,
     ledger: LedgerDep,
@@ -104,12 +104,12 @@ def search_households(
             description="part of the display name or of a member's name (case and accents ignored)",
         ),
     ],
-) -> s.Page[s.HouseholdPublic]:
+) -> s.HouseholdsPublic:
     """Households of the caller's aires whose name matches. Names are compared on data
     decrypted in memory for this request only (no blind index: see docs/personal-data.md)."""
     found = ledger.households.search(user, name, endpoint=endpoint(request))
     data = [views.household(h) for h in found]
-    return s.Page(data=data, count=len(data))
+    return s.HouseholdsPublic(data=data, count=len(data))
 
 
 @router.get("/{household_id}", response_model=s.HouseholdPublic)
@@ -123,7 +123,7 @@ def get_household(
 
 @router.patch("/{household_id}", response_model=s.HouseholdPublic)
 def amend_household(
-    household_id: UUID, body: s.HouseholdPatch, request: Request, ledger: LedgerDep, user: UserDep
+    household_id: UUID, body: s.HouseholdUpdate, request: Request, ledger: LedgerDep, user: UserDep
 ) -> s.HouseholdPublic:
     """Change some fields (recorded as an event holding the new profile, sealed like the
     first). Refused once the personal data is erased."""
@@ -133,14 +133,14 @@ def amend_household(
     return _read(ledger, user, household_id, request, outcome.position or None)
 
 
-@router.get("/{household_id}/documents", response_model=s.Page[s.DocumentPublic])
+@router.get("/{household_id}/documents", response_model=s.DocumentsPublic)
 def list_documents(
     household_id: UUID, request: Request, ledger: LedgerDep, user: UserDep
-) -> s.Page[s.DocumentPublic]:
+) -> s.DocumentsPublic:
     """The documents seen or signed, in the order recorded."""
     household = ledger.households.read(user, household_id, endpoint=endpoint(request))
     data = [views.document(d) for d in household.documents]
-    return s.Page(data=data, count=len(data))
+    return s.DocumentsPublic(data=data, count=len(data))
 
 
 @router.post(
@@ -191,8 +191,8 @@ def erase_personal_data(
     )
 
 
-@router.get("/{household_id}/access-log", response_model=s.Page[s.AccessPublic])
-def access_log(household_id: UUID, ledger: LedgerDep, user: UserDep) -> s.Page[s.AccessPublic]:
+@router.get("/{household_id}/access-log", response_model=s.AccessesPublic)
+def access_log(household_id: UUID, ledger: LedgerDep, user: UserDep) -> s.AccessesPublic:
     """Every read of the household's personal data: when, by whom (user id and role),
     through which endpoint. For answering the household's data-access requests."""
     ledger.access.authorize_household(user, Permission.ANSWER_DATA_REQUESTS, household_id)
@@ -200,13 +200,13 @@ def access_log(household_id: UUID, ledger: LedgerDep, user: UserDep) -> s.Page[s
         s.AccessPublic(at=a.at, user_id=a.user_id, role=a.role, endpoint=a.endpoint)
         for a in ledger.access_log.of(household_id)
     ]
-    return s.Page(data=data, count=len(data))
+    return s.AccessesPublic(data=data, count=len(data))
 
 
-@router.get("/{household_id}/export", response_model=s.HouseholdExport)
+@router.get("/{household_id}/export", response_model=s.HouseholdExportPublic)
 def export_household(
     household_id: UUID, request: Request, ledger: LedgerDep, user: UserDep
-) -> s.HouseholdExport:
+) -> s.HouseholdExportPublic:
     """The household's own data as JSON (right of access): its record and documents, its
     stays with what was charged and settled, and who read its data. The export is logged."""
     ledger.access.authorize_household(user, Permission.ANSWER_DATA_REQUESTS, household_id)
@@ -216,6 +216,6 @@ def export_household(
         s.AccessPublic(at=a.at, user_id=a.user_id, role=a.role, endpoint=a.endpoint)
         for a in ledger.access_log.of(household_id)
     ]
-    return s.HouseholdExport(
+    return s.HouseholdExportPublic(
         exported_at=ledger.clock(), household=household, stays=stays, access_log=accesses
     )

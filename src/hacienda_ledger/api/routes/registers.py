@@ -89,7 +89,7 @@ def post_receipt(register_id: UUID, body: s.ReceiptCreate, write: MoneyWriteDep)
 def cancel_receipt(
     register_id: UUID,
     number: int,
-    body: s.CancellationIn,
+    body: s.CancellationCreate,
     ledger: LedgerDep,
     user: UserDep,
     key: IdempotencyKeyDep,
@@ -116,7 +116,7 @@ def cancel_receipt(
 @router.post("/{register_id}/deposit-refunds", status_code=201, response_model=s.MovementPublic)
 def refund_deposit(
     register_id: UUID,
-    body: s.DepositRefundIn,
+    body: s.DepositRefundCreate,
     ledger: LedgerDep,
     user: UserDep,
     key: IdempotencyKeyDep,
@@ -146,7 +146,7 @@ def refund_deposit(
 )
 def withhold_deposit(
     register_id: UUID,
-    body: s.WithholdingIn,
+    body: s.WithholdingCreate,
     ledger: LedgerDep,
     user: UserDep,
     key: IdempotencyKeyDep,
@@ -175,7 +175,7 @@ def withhold_deposit(
 @router.post("/{register_id}/remittances", status_code=201, response_model=s.MovementPublic)
 def remit(
     register_id: UUID,
-    body: s.RemittanceIn,
+    body: s.RemittanceCreate,
     ledger: LedgerDep,
     user: UserDep,
     key: IdempotencyKeyDep,
@@ -201,7 +201,7 @@ def remit(
 
 @router.post("/{register_id}/cash-counts", status_code=201, response_model=s.MovementPublic)
 def count_cash(
-    register_id: UUID, body: s.CashCountIn, ledger: LedgerDep, user: UserDep, response: Response
+    register_id: UUID, body: s.CashCountCreate, ledger: LedgerDep, user: UserDep, response: Response
 ) -> s.MovementPublic:
     """Record a cash count (arrêté de caisse); a difference is its own over/short event."""
     return _movement(
@@ -216,7 +216,11 @@ def count_cash(
 
 @router.post("/{register_id}/closures", status_code=201, response_model=s.MovementPublic)
 def close_period(
-    register_id: UUID, body: s.PeriodClosureIn, ledger: LedgerDep, user: UserDep, response: Response
+    register_id: UUID,
+    body: s.PeriodClosureCreate,
+    ledger: LedgerDep,
+    user: UserDep,
+    response: Response,
 ) -> s.MovementPublic:
     """Close a day, month or year: totals by revenue type and method, the perpetual grand
     total and the chain head are sealed; nothing can be recorded inside it afterwards."""

@@ -13,7 +13,7 @@ from fastapi.responses import Response
 
 from hacienda_ledger.api.deps import LedgerDep, UserDep
 from hacienda_ledger.api.routes.households import endpoint
-from hacienda_ledger.api.schemas import ReportList, ReportPublic
+from hacienda_ledger.api.schemas import ReportPublic, ReportsPublic
 from hacienda_ledger.application import commands as c
 from hacienda_ledger.application.access import Permission
 from hacienda_ledger.reports import exports, reading
@@ -44,7 +44,7 @@ def _pdf(content: bytes, filename: str, **headers: str) -> Response:
     )
 
 
-@router.get("/v1/reports", response_model=ReportList)
+@router.get("/v1/reports", response_model=ReportsPublic)
 def list_reports(
     request: Request,
     ledger: LedgerDep,
@@ -52,7 +52,7 @@ def list_reports(
     kind: ReportKind | None = None,
     aire_id: UUID | None = None,
     period: PeriodQuery = None,
-) -> ReportList:
+) -> ReportsPublic:
     """The stored reports the caller may read: a collectivité's auditors see their own aires,
     managers their sectors, cashiers their aires, analysts the anonymised reports only
     (ALT2, DSP), admins everything. Filter by kind, aire and period (``YYYY-MM`` for
@@ -60,7 +60,7 @@ def list_reports(
     store = reports_of(request).store
     visible = reading.readable(ledger, store, user, kind=kind, aire_id=aire_id, period=period)
     data = [ReportPublic.model_validate(r, from_attributes=True) for r in visible]
-    return ReportList(data=data, count=len(data))
+    return ReportsPublic(data=data, count=len(data))
 
 
 @router.get("/v1/reports/{report_id}")

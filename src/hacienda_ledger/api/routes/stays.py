@@ -60,7 +60,7 @@ def get_stay(stay_id: UUID, ledger: LedgerDep, user: UserDep) -> s.StayPublic:
     response_model=s.StayPublic,
 )
 def record_reading(
-    stay_id: UUID, body: s.MeterReadingIn, ledger: LedgerDep, user: UserDep
+    stay_id: UUID, body: s.MeterReadingCreate, ledger: LedgerDep, user: UserDep
 ) -> s.StayPublic:
     """Record an index; a wrong one is corrected by a reading that names it (``corrects``)."""
     return _stay(
@@ -84,7 +84,9 @@ def record_reading(
     status_code=status.HTTP_201_CREATED,
     response_model=s.StayPublic,
 )
-def extend(stay_id: UUID, body: s.ExtensionIn, ledger: LedgerDep, user: UserDep) -> s.StayPublic:
+def extend(
+    stay_id: UUID, body: s.ExtensionCreate, ledger: LedgerDep, user: UserDep
+) -> s.StayPublic:
     """Extend past the maximum stay (school, training, work, hospitalisation), within cap."""
     return _stay(
         ledger,
@@ -103,7 +105,7 @@ def extend(stay_id: UUID, body: s.ExtensionIn, ledger: LedgerDep, user: UserDep)
 
 @router.post("/v1/stays/{stay_id}/charges", response_model=s.StayPublic)
 def assess_charges(
-    stay_id: UUID, body: s.ChargesIn, ledger: LedgerDep, user: UserDep
+    stay_id: UUID, body: s.ChargeCreate, ledger: LedgerDep, user: UserDep
 ) -> s.StayPublic:
     """Charge every day not yet charged up to ``through``, and metered consumption."""
     return _stay(
@@ -113,7 +115,9 @@ def assess_charges(
 
 
 @router.post("/v1/stays/{stay_id}/departure", response_model=s.StayPublic)
-def depart(stay_id: UUID, body: s.DepartureIn, ledger: LedgerDep, user: UserDep) -> s.StayPublic:
+def depart(
+    stay_id: UUID, body: s.DepartureCreate, ledger: LedgerDep, user: UserDep
+) -> s.StayPublic:
     """The household leaves: exit inspection, closing indexes, final charges; refused while
     a deposit is still held."""
     return _stay(

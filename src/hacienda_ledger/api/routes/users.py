@@ -12,8 +12,8 @@ from hacienda_ledger.application.access import Permission
 router = APIRouter(prefix="/v1/users", tags=["users"])
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=s.UserCreated)
-def create_user(body: s.UserCreate, ledger: LedgerDep, user: UserDep) -> s.UserCreated:
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=s.UserCreatedPublic)
+def create_user(body: s.UserCreate, ledger: LedgerDep, user: UserDep) -> s.UserCreatedPublic:
     """Create a user with one role and its scope; the bearer token is shown once."""
     ledger.access.authorize(user, Permission.ADMINISTER)
     outcome, token = ledger.create_user(
@@ -25,7 +25,7 @@ def create_user(body: s.UserCreate, ledger: LedgerDep, user: UserDep) -> s.UserC
         actor=str(user.id),
     )
     created = ledger.user(outcome.aggregate_id)
-    return s.UserCreated(
+    return s.UserCreatedPublic(
         **views.user(created).model_dump(),
         token=token,
         version=outcome.version,

@@ -1,0 +1,158 @@
+"""Bodies of ``/v1/aires``: an aire, its emplacements, tariffs, closures and stay rules."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+from uuid import UUID
+
+from pydantic import BaseModel, Field
+
+from hacienda_ledger.aggregates.values import Mode
+from hacienda_ledger.api.schemas.common import Body, Cents, Code, Day, DecimalStr, Page, Text
+
+
+class AireCreate(Body):
+    code: Code
+    name: Text
+    collectivite_id: UUID
+    sector: Text
+    mode: Mode
+    insee_code: Annotated[str, Field(pattern=r"^(\d{2}|2A|2B)\d{3}$")]
+    departement: Annotated[str, Field(pattern=r"^(\d{2,3}|2A|2B)$")]
+    latitude: DecimalStr
+    longitude: DecimalStr
+
+
+class EmplacementCreate(Body):
+    number: Annotated[str, Field(min_length=1, max_length=20)]
+    places: Annotated[int, Field(strict=True, ge=1, le=10)] = 2
+    surface_m2: DecimalStr | None = None
+
+
+class OutOfServiceCreate(Body):
+    start: Day
+    reason: Text
+
+
+class BackInServiceCreate(Body):
+    start: Day
+
+
+class PersonRate(Body):
+    age_band: Annotated[str, Field(min_length=1, max_length=20)]
+    daily_cents: Cents
+
+
+class Season(Body):
+    start: date
+    end: date
+    pitch_fee_per_day_cents: Cents
+
+
+class DurationBand(Body):
+    from_day: Annotated[int, Field(strict=True, ge=2, le=3660)]
+    pitch_fee_per_day_cents: Cents
+
+
+class TariffCreate(Body):
+    effective_from: Day
+    deliberation_ref: Text
+    pitch_fee_per_day_cents: Cents
+    water_price_per_m3: DecimalStr
+    electricity_price_per_kwh: DecimalStr
+    deposit_cents: Cents
+    person_rates: list[PersonRate] = []
+    seasons: list[Season] = []
+    duration_bands: list[DurationBand] = []
+
+
+class TariffPublic(BaseModel):
+    effective_from: date
+    deliberation_ref: str
+    pitch_fee_per_day_cents: int
+    water_price_per_m3: DecimalStr
+    electricity_price_per_kwh: DecimalStr
+    deposit_cents: int
+    person_rates: list[PersonRate]
+    seasons: list[Season]
+    duration_bands: list[DurationBand]
+
+
+class ClosureCreate(Body):
+    start: Day
+    end: Day
+    reason: Text
+    prefect_derogation_ref: Annotated[str, Field(max_length=100)] | None = None
+    urgent: bool = False
+
+
+class ClosurePublic(BaseModel):
+    start: date
+    end: date
+    reason: str
+    prefect_derogation_ref: str | None
+    notified_on: date
+    urgent: bool
+
+
+class StayRulesUpdate(Body):
+    max_consecutive_days: Annotated[int, Field(strict=True, ge=1, le=366)]
+    extension_cap_months: Annotated[int, Field(strict=True, ge=0, le=24)]
+
+
+class AttachedRegisterCreate(Body):
+    register_id: UUID
+
+
+class OutOfServicePublic(BaseModel):
+    start: date
+    end: date | None
+    reason: str
+
+
+class EmplacementPublic(BaseModel):
+    number: str
+    places: int
+    surface_m2: DecimalStr | None
+    in_service_today: bool
+    out_of_service: list[OutOfServicePublic]
+    occupied_by_stay: UUID | None
+
+
+class AirePublic(BaseModel):
+    id: UUID
+    code: str
+    name: str
+    collectivite_id: UUID
+    sector: str
+    mode: str
+    insee_code: str
+    departement: str
+    latitude: DecimalStr
+    longitude: DecimalStr
+    capacity_places: int
+    emplacements: list[EmplacementPublic]
+    current_tariff: TariffPublic | None
+    tariffs: list[TariffPublic]
+    closures: list[ClosurePublic]
+    max_consecutive_days: int
+    extension_cap_months: int
+    register_ids: list[UUID]
+    version: int
+    position: int | None = None
+
+
+class AireSummaryPublic(BaseModel):
+    id: UUID
+    code: str
+    name: str
+    collectivite_id: UUID
+    sector: str
+    mode: str
+    departement: str
+    capacity_places: int
+
+
+class AiresPublic(Page[AireSummaryPublic]):
+    pass

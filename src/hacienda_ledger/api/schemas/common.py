@@ -1,0 +1,96 @@
+"""Field types and bases every resource's bodies share: money as strict integer cents,
+decimals as strings, days and moments within the years the ledger covers, short texts, and
+the ``{data, count}`` list envelope."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Any, Generic, TypeVar
+
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    WithJsonSchema,
+)
+
+T = TypeVar("T")
+
+
+DECIMAL_PATTERN = r"^-?\d{1,12}(\.\d{1,8})?$"
+_DECIMAL = re.compile(DECIMAL_PATTERN)
+
+
+def _decimal_string(value: Any) -> Decimal:
+    """A decimal as the schema documents it: up to 12 digits, up to 8 decimals, no exponent
+    (``1E+999999`` would overflow every computation made with it)."""
+    if isinstance(value, Decimal):
+        return value
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise ValueError('a decimal is sent as a string, e.g. "3.5120"')
+    text = str(value).strip()
+    if not _DECIMAL.fullmatch(text):
+        raise ValueError('a decimal has up to 12 digits and 8 decimals, e.g. "3.5120"')
+    return Decimal(text)
+
+
+DecimalStr = Annotated[
+    Decimal,
+    BeforeValidator(_decimal_string),
+    PlainSerializer(str, return_type=str),
+    WithJsonSchema({"type": "string", "pattern": DECIMAL_PATTERN, "examples": ["3.5120"]}),
+]
+
+# Dates and times the ledger accepts. Far outside these years, the domain's calendar
+# arithmetic overflows (year 10000, or year 0 once a time is converted to Paris time), and a
+# charge "through" a date millennia ahead would price millions of days.
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2099, 12, 31)
+DATE_RANGE = f"between {FIRST_DAY} and {LAST_DAY}"
+
+
+def _day_in_range(value: date) -> date:
+    if not FIRST_DAY <= value <= LAST_DAY:
+        raise ValueError(f"dates lie {DATE_RANGE}")
+    return value
+
+
+def _moment_in_range(value: datetime) -> datetime:
+    if not FIRST_DAY <= value.date() <= LAST_DAY:
+        raise ValueError(f"datetimes lie {DATE_RANGE}")
+    return value
+
+
+Day = Annotated[
+    date, AfterValidator(_day_in_range), Field(description=f"a calendar day {DATE_RANGE}")
+]
+Moment = Annotated[
+    AwareDatetime,
+    AfterValidator(_moment_in_range),
+    Field(description=f"ISO 8601 with its offset, {DATE_RANGE}"),
+]
+Cents = Annotated[int, Field(strict=True, ge=0, le=10_000_000_000)]
+PositiveCents = Annotated[int, Field(strict=True, gt=0, le=10_000_000_000)]
+Text = Annotated[str, Field(min_length=1, max_length=200)]
+Code = Annotated[str, Field(min_length=1, max_length=40)]
+Phone = Annotated[str, Field(max_length=30, pattern=r"^[0-9+ ().-]{6,30}$")]
+Email = Annotated[str, Field(max_length=200, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+
+
+class Body(BaseModel):
+    """A request body (or a part of one): a field it does not declare is refused."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Page(BaseModel, Generic[T]):
+    """A list envelope; each resource names its own (``AiresPublic`` is
+    ``Page[AireSummaryPublic]``)."""
+
+    data: list[T]
+    count: int

@@ -1,0 +1,163 @@
+"""Bodies of ``/v1/households``: a household's record, its documents, its erasure and what
+the ledger holds about it (personal data; see docs/personal-data.md)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated
+from uuid import UUID
+
+from pydantic import BaseModel, Field
+
+from hacienda_ledger.aggregates.household import DocumentKind, Relationship
+from hacienda_ledger.api.schemas.common import Body, Day, Email, Page, Phone, Text
+
+Plate = Annotated[str, Field(min_length=1, max_length=20, pattern=r"^[A-Za-z0-9 -]{1,20}$")]
+Notes = Annotated[str, Field(max_length=2000)]
+
+
+class Member(Body):
+    name: Text
+    birth_year: Annotated[int, Field(strict=True, ge=1900, le=2099)] | None = None
+    age_band: (
+        Annotated[str, Field(max_length=10, pattern=r"^(adult|\d{1,3}-\d{1,3}|\d{1,3}\+)$")] | None
+    ) = None
+    relationship: Relationship = Relationship.OTHER
+
+
+Members = Annotated[list[Member], Field(max_length=30)]
+
+
+class HouseholdContact(Body):
+    phone: Phone | None = None
+    email: Email | None = None
+
+
+class Fleet(Body):
+    """Caravans or vehicles: how many, and the plates where the operator records them."""
+
+    count: Annotated[int, Field(strict=True, ge=0, le=50)] = 0
+    plates: Annotated[list[Plate], Field(max_length=50)] = []
+
+
+class HouseholdCreate(Body):
+    """A household, recorded at the aire where it arrives (the aire puts it in the scope of
+    that aire's managers and cashiers; its later stays add theirs)."""
+
+    aire_id: UUID
+    display_name: Text
+    members: Members = []
+    contact: HouseholdContact = HouseholdContact()
+    caravans: Fleet = Fleet()
+    vehicles: Fleet = Fleet()
+    notes: Notes = ""
+
+
+class HouseholdUpdate(Body):
+    """The fields to change; those not sent stay as they are. ``members`` replaces the list."""
+
+    display_name: Text | None = None
+    members: Members | None = None
+    contact: HouseholdContact | None = None
+    caravans: Fleet | None = None
+    vehicles: Fleet | None = None
+    notes: Notes | None = None
+
+
+class DocumentCreate(Body):
+    """A document seen or signed. An identity document is only ever *seen*: its kind, the
+    day and at most a reference are kept, never a copy."""
+
+    kind: DocumentKind
+    date: Day
+    reference: Annotated[str, Field(max_length=200)] = ""
+    stay_id: UUID | None = None
+
+
+class DocumentPublic(BaseModel):
+    seq: int
+    kind: str
+    date: date
+    reference: str | None = Field(description="null once the personal data is erased")
+    stay_id: UUID | None
+    recorded_at: datetime
+
+
+class HouseholdStayPublic(BaseModel):
+    stay_id: UUID
+    aire_id: UUID
+
+
+class HouseholdPublic(BaseModel):
+    """A household's record. Once erased, every personal field is null (``members`` empty)
+    and ``erased`` is true; ids, stays and document kinds and days remain."""
+
+    id: UUID
+    aire_id: UUID
+    erased: bool
+    display_name: str | None
+    members: list[Member]
+    contact: HouseholdContact | None
+    caravans: Fleet | None
+    vehicles: Fleet | None
+    notes: str | None
+    documents: list[DocumentPublic]
+    stays: list[HouseholdStayPublic]
+    registered_at: datetime
+    erased_at: datetime | None
+    version: int
+    position: int | None = None
+
+
+class ErasurePublic(BaseModel):
+    household_id: UUID
+    erased: bool
+    erased_at: datetime | None
+    reason: str | None
+    key_destroyed: bool = Field(description="whether this request destroyed the key")
+    version: int
+    position: int | None = None
+
+
+class AccessPublic(BaseModel):
+    at: datetime
+    user_id: str
+    role: str
+    endpoint: str
+
+
+class StayExportPublic(BaseModel):
+    stay_id: UUID
+    aire_id: UUID
+    aire_name: str
+    emplacement: str
+    arrived_at: datetime
+    departed_at: datetime | None
+    adults: int
+    children: dict[str, int]
+    caravans: int
+    charged_cents: int
+    settled_cents: int
+    balance_due_cents: int
+    deposit_held_cents: int
+
+
+class HouseholdExportPublic(BaseModel):
+    """What the ledger holds about one household (right of access)."""
+
+    exported_at: datetime
+    household: HouseholdPublic
+    stays: list[StayExportPublic]
+    access_log: list[AccessPublic]
+
+
+class HouseholdsPublic(Page[HouseholdPublic]):
+    pass
+
+
+class DocumentsPublic(Page[DocumentPublic]):
+    pass
+
+
+class AccessesPublic(Page[AccessPublic]):
+    pass

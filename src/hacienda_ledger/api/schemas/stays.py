@@ -1,0 +1,111 @@
+"""Bodies of ``/v1/stays``: a stay's arrival, meter readings, extensions, charges and
+departure."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Literal
+from uuid import UUID
+
+from pydantic import AwareDatetime, BaseModel, Field
+
+from hacienda_ledger.aggregates.values import ExtensionReason, Meter
+from hacienda_ledger.api.schemas.common import Body, Day, DecimalStr, Moment, Text
+
+# What a stay's answer says of it. The domain has no enum for this: a stay is open or not
+# (``Stay.is_open``), and ``views.stay`` names the two states.
+StayStatus = Literal["open", "departed"]
+
+
+class StayCreate(Body):
+    emplacement: Annotated[str, Field(min_length=1, max_length=20)]
+    household_ref: UUID
+    arrived_at: Moment
+    adults: Annotated[int, Field(strict=True, ge=1, le=50)]
+    children: dict[
+        Annotated[str, Field(min_length=1, max_length=20)],
+        Annotated[int, Field(strict=True, ge=0, le=50)],
+    ] = {}
+    caravans: Annotated[int, Field(strict=True, ge=0, le=20)] = 1
+    agreement_ref: Text
+    entry_inspection_ref: Text
+    water_index: DecimalStr
+    electricity_index: DecimalStr
+
+
+class MeterReadingCreate(Body):
+    meter: Meter
+    index: DecimalStr
+    read_at: Moment
+    corrects: Annotated[int, Field(strict=True, ge=1)] | None = None
+
+
+class ExtensionCreate(Body):
+    reason: ExtensionReason
+    evidence_ref: Text
+    until: Day
+
+
+class ChargeCreate(Body):
+    through: Day
+
+
+class DepartureCreate(Body):
+    departed_at: Moment
+    exit_inspection_ref: Text
+    water_index: DecimalStr
+    electricity_index: DecimalStr
+
+
+class ReadingPublic(BaseModel):
+    seq: int
+    meter: str
+    index: DecimalStr
+    read_at: AwareDatetime
+    corrects: int | None
+
+
+class ChargeLinePublic(BaseModel):
+    revenue_type: str
+    component: str
+    start: date
+    end: date
+    quantity: DecimalStr
+    unit_price: DecimalStr
+    amount_cents: int
+    tariff_ref: str
+
+
+class ExtensionPublic(BaseModel):
+    reason: str
+    evidence_ref: str
+    until: date
+
+
+class StayPublic(BaseModel):
+    id: UUID
+    aire_id: UUID
+    emplacement: str
+    household_ref: UUID
+    arrived_at: AwareDatetime
+    arrival_day: date
+    adults: int
+    children: dict[str, int]
+    caravans: int
+    agreement_ref: str
+    entry_inspection_ref: str
+    status: StayStatus
+    departed_at: AwareDatetime | None
+    exit_inspection_ref: str | None
+    readings: list[ReadingPublic]
+    charges: list[ChargeLinePublic]
+    charged_until: date
+    charged_cents: int
+    settled_cents: int
+    balance_due_cents: int
+    deposit_held_cents: int
+    extensions: list[ExtensionPublic]
+    allowed_through: date
+    flagged: bool
+    version: int
+    position: int | None = None
