@@ -67,6 +67,11 @@ class Command:
             if f.metadata.get("fingerprint", True)
         }
 
+    def arguments(self, *leave: str) -> dict[str, Any]:
+        """The content less the fields named (those naming the aggregate acted on): what an
+        aggregate's method of the same parameter names is called with."""
+        return {k: v for k, v in self.content().items() if k not in leave}
+
     def fingerprint(self) -> str:
         """SHA-256 of the command's canonical content: same key, other content -> refused."""
         try:

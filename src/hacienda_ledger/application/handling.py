@@ -58,7 +58,33 @@ class RegisterSource(Protocol):
     def for_write(self, register_id: UUID) -> CashRegister: ...
 
 
-class Unit:
+class Loading:
+    """Typed loaders over one generic ``load`` (each kind with its own ``NotFound``)."""
+
+    def load(
+        self, cls: type[A], aggregate_id: UUID, missing: type[Exception], version: int | None = None
+    ) -> A:
+        raise NotImplementedError
+
+    def aire(self, aire_id: UUID) -> Aire:
+        return self.load(Aire, aire_id, AireNotFound)
+
+    def collectivite(self, collectivite_id: UUID) -> Collectivite:
+        return self.load(Collectivite, collectivite_id, CollectiviteNotFound)
+
+    def stay(self, stay_id: UUID) -> Stay:
+        return self.load(Stay, stay_id, StayNotFound)
+
+    def household(self, household_id: UUID) -> Household:
+        """The household with its personal fields in clear (``ERASED`` once its key is
+        destroyed). Read from the events each time: nothing decrypted is kept."""
+        return self.load(Household, household_id, HouseholdNotFound)
+
+    def cash_register(self, register_id: UUID, version: int | None = None) -> CashRegister:
+        return self.load(CashRegister, register_id, RegisterNotFound, version)
+
+
+class Unit(Loading):
     """The aggregates one run of commands works on: each loaded once, so that commands run
     together see each other's events; a register whose lock is held comes from the
     pipeline's ``RegisterSource``."""
@@ -76,7 +102,10 @@ class Unit:
     def now(self) -> datetime:
         return self.ledger.now()
 
-    def get(self, cls: type[A], aggregate_id: UUID, missing: type[Exception]) -> A:
+    def load(
+        self, cls: type[A], aggregate_id: UUID, missing: type[Exception], version: int | None = None
+    ) -> A:
+        assert version is None, "a unit works on aggregates as they are now"
         aggregate = self._loaded.get(aggregate_id)
         if aggregate is None:
             if cls is CashRegister and self._registers and aggregate_id in self._locked:
@@ -87,21 +116,6 @@ class Unit:
         if not isinstance(aggregate, cls):
             raise missing(f"no {cls.__name__.lower()} {aggregate_id}")
         return aggregate
-
-    def aire(self, aire_id: UUID) -> Aire:
-        return self.get(Aire, aire_id, AireNotFound)
-
-    def collectivite(self, collectivite_id: UUID) -> Collectivite:
-        return self.get(Collectivite, collectivite_id, CollectiviteNotFound)
-
-    def stay(self, stay_id: UUID) -> Stay:
-        return self.get(Stay, stay_id, StayNotFound)
-
-    def household(self, household_id: UUID) -> Household:
-        return self.get(Household, household_id, HouseholdNotFound)
-
-    def cash_register(self, register_id: UUID) -> CashRegister:
-        return self.get(CashRegister, register_id, RegisterNotFound)
 
     def exists(self, aggregate_id: UUID) -> bool:
         return aggregate_id in self._loaded or self.ledger.exists(aggregate_id)
@@ -145,10 +159,57 @@ class Handling:
 
 HANDLERS: dict[type[Command], Handling] = {}
 
-__all__ = ["HANDLERS", "Change", "Filing", "Handling", "RegisterSource", "Scope", "Unit", "handles"]
+__all__ = [
+    "HANDLERS",
+    "Change",
+    "Filing",
+    "Handling",
+    "RegisterSource",
+    "Scope",
+    "Unit",
+    "delegate",
+    "handles",
+]
 
 
 Filing = Callable[[Callable[[C, Unit], Change]], Callable[[C, Unit], Change]]
+
+
+def on(key: str, permission: Permission) -> Callable[[type[C]], Filing[C]]:
+    """How handlers of commands on one aggregate are filed: the command's field ``key``
+    (``aire_id``, ``stay_id``...) names the aggregate, its scope and its lock."""
+
+    def filing(command: type[C]) -> Filing[C]:
+        return handles(
+            command,
+            permission=permission,
+            scopes=lambda c: [Scope(**{key: getattr(c, key)})],
+            locks=lambda c, _: [getattr(c, key)],
+        )
+
+    return filing
+
+
+def delegate(
+    load: Callable[[Unit, UUID], A],
+    key: str,
+    method: Callable[..., Any],
+    answer: Callable[[A, Any], dict[str, Any]] = lambda aggregate, returned: {},
+) -> Callable[[Any, Unit], Change]:
+    """A handler that is one method of one aggregate: ``load`` (``Unit.aire``...) finds it
+    by the command's field ``key``, and its ``method`` is called with the command's other
+    arguments, the command's actor and the time; ``answer`` makes the caller's result from
+    the aggregate and what the method returned. The command's fields are named as the
+    method's parameters: nothing is spelled twice."""
+
+    def handle(command: Any, unit: Unit) -> Change:
+        aggregate = load(unit, getattr(command, key))
+        arguments = command.arguments(key)
+        returned = method(aggregate, **arguments, actor=command.actor, at=unit.now())
+        return Change(aggregate, answer(aggregate, returned))
+
+    handle.__doc__ = f"``{getattr(method, '__qualname__', method)}`` with the command's arguments."
+    return handle
 
 
 def handles(

@@ -22,18 +22,11 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import JSONTranscoder, Mapper, Recording
 from eventsourcing.utils import Environment, EnvType, get_topic
 
-from hacienda_ledger.aggregates.aire import Aire
-from hacienda_ledger.aggregates.collectivite import Collectivite
 from hacienda_ledger.aggregates.errors import (
-    AireNotFound,
-    CollectiviteNotFound,
-    HouseholdNotFound,
     InvalidValue,
     RegisterNotFound,
-    StayNotFound,
     UserNotFound,
 )
-from hacienda_ledger.aggregates.household import Household
 from hacienda_ledger.aggregates.register import CashRegister
 from hacienda_ledger.aggregates.stay import Stay
 from hacienda_ledger.aggregates.user import Role, User
@@ -42,6 +35,7 @@ from hacienda_ledger.application import bootstrap
 from hacienda_ledger.application import commands as c
 from hacienda_ledger.application.access import Access
 from hacienda_ledger.application.audit import Audit
+from hacienda_ledger.application.handling import Loading
 from hacienda_ledger.application.households import Households
 from hacienda_ledger.application.pipeline import Outcome, Pipeline, Writer
 from hacienda_ledger.application.sealing import SealedAsBase64, SealingMapper
@@ -67,7 +61,7 @@ def command(cls: Callable[P, c.Command]) -> Callable[Concatenate[Ledger, P], Out
     return method
 
 
-class Ledger(Application[UUID]):
+class Ledger(Loading, Application[UUID]):
     """The ledger of aires, stays and cash registers."""
 
     name = "Ledger"
@@ -239,25 +233,8 @@ class Ledger(Application[UUID]):
             raise missing(f"no {cls.__name__.lower()} {aggregate_id}")
         return aggregate
 
-    def aire(self, aire_id: UUID) -> Aire:
-        return self.load(Aire, aire_id, AireNotFound)
-
-    def collectivite(self, collectivite_id: UUID) -> Collectivite:
-        return self.load(Collectivite, collectivite_id, CollectiviteNotFound)
-
-    def stay(self, stay_id: UUID) -> Stay:
-        return self.load(Stay, stay_id, StayNotFound)
-
-    def cash_register(self, register_id: UUID, version: int | None = None) -> CashRegister:
-        return self.load(CashRegister, register_id, RegisterNotFound, version)
-
     def user(self, user_id: UUID) -> User:
         return self.load(User, user_id, UserNotFound)
-
-    def household(self, household_id: UUID) -> Household:
-        """The household with its personal fields in clear (``ERASED`` once its key is
-        destroyed). Read from the events each time: nothing decrypted is kept."""
-        return self.load(Household, household_id, HouseholdNotFound)
 
     def exists(self, aggregate_id: UUID) -> bool:
         return bool(self.recorder.select_events(aggregate_id, limit=1))

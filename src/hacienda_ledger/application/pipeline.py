@@ -307,10 +307,8 @@ class Pipeline:
         )
         if not stored:
             return None
-        event = ledger.mapper.to_domain_event(stored[0])
-        assert isinstance(event, IdempotencyRecord.Recorded)
-        record = event.mutate(None)
-        assert isinstance(record, IdempotencyRecord)
+        record = ledger.mapper.to_domain_event(stored[0])
+        assert isinstance(record, IdempotencyRecord.Recorded)
         if record.fingerprint != command.fingerprint():
             raise IdempotencyKeyReused(
                 "this Idempotency-Key was used for a different request", field="Idempotency-Key"

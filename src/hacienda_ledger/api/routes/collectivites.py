@@ -26,7 +26,7 @@ def create_collectivite(
             code=body.code,
             name=body.name,
             siren=body.siren,
-            contacts=[Contact(c.name, c.role, c.email, c.phone) for c in body.contacts],
+            contacts=[Contact(x.name, x.role, x.email, x.phone) for x in body.contacts],
             actor=str(user.id),
         ),
         user,

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Response, status
 from hacienda_ledger.aggregates.register import CashRegister
 from hacienda_ledger.api import schemas as s
 from hacienda_ledger.api import views
-from hacienda_ledger.api.deps import IdempotencyKeyDep, LedgerDep, MoneyWriteDep, UserDep
+from hacienda_ledger.api.deps import ActDep, LedgerDep, MoneyWriteDep, UserDep
 from hacienda_ledger.application import Outcome
 from hacienda_ledger.application import commands as c
 from hacienda_ledger.application.access import Permission
@@ -48,26 +48,18 @@ def get_register(register_id: UUID, ledger: LedgerDep, user: UserDep) -> s.Regis
 @router.post(
     "/{register_id}/receipts", status_code=status.HTTP_201_CREATED, response_model=s.ReceiptPublic
 )
-def post_receipt(register_id: UUID, body: s.ReceiptCreate, write: MoneyWriteDep) -> Response:
+def post_receipt(register_id: UUID, body: s.ReceiptCreate, act: MoneyWriteDep) -> Response:
     """Issue the next numbered receipt (quittance). Requires ``Idempotency-Key``: a retry
     with the same key and body returns the same receipt. ``remittance_due`` says the cash
     ceiling is passed (the receipt stands)."""
-    ledger = write.ledger
-    outcome = ledger.handle(
-        c.IssueReceipt(
-            register_id,
-            stay_id=body.stay_id,
-            method=body.method,
-            lines=[(x.revenue_type, x.amount_cents) for x in body.lines],
-            actor=str(write.user.id),
-            idempotency_key=write.key,
-        ),
-        write.user,
+    lines = [(x.revenue_type, x.amount_cents) for x in body.lines]
+    outcome = act(
+        c.IssueReceipt, register_id, stay_id=body.stay_id, method=body.method, lines=lines
     )
     event = (
         outcome.events[-1]
         if outcome.events
-        else ledger.register_event(register_id, outcome.version)
+        else act.ledger.register_event(register_id, outcome.version)
     )
     assert isinstance(event, CashRegister.ReceiptIssued)
     view = views.receipt(event, outcome.position, bool(outcome.result["remittance_due"]))
@@ -90,148 +82,63 @@ def cancel_receipt(
     register_id: UUID,
     number: int,
     body: s.CancellationCreate,
-    ledger: LedgerDep,
-    user: UserDep,
-    key: IdempotencyKeyDep,
+    act: MoneyWriteDep,
     response: Response,
 ) -> s.MovementPublic:
     """Cancel a receipt by reversal: it stays in the sequence, marked cancelled. Once only."""
-    return _movement(
-        ledger,
-        "receipt_cancelled",
-        ledger.handle(
-            c.CancelReceipt(
-                register_id,
-                number=number,
-                reason=body.reason,
-                actor=str(user.id),
-                idempotency_key=key,
-            ),
-            user,
-        ),
-        response,
-    )
+    outcome = act(c.CancelReceipt, register_id, number=number, **dict(body))
+    return _movement(act.ledger, "receipt_cancelled", outcome, response)
 
 
 @router.post("/{register_id}/deposit-refunds", status_code=201, response_model=s.MovementPublic)
 def refund_deposit(
-    register_id: UUID,
-    body: s.DepositRefundCreate,
-    ledger: LedgerDep,
-    user: UserDep,
-    key: IdempotencyKeyDep,
-    response: Response,
+    register_id: UUID, body: s.DepositRefundCreate, act: MoneyWriteDep, response: Response
 ) -> s.MovementPublic:
     """Give back (part of) a stay's deposit; never more than is held for it."""
-    return _movement(
-        ledger,
-        "deposit_refunded",
-        ledger.handle(
-            c.RefundDeposit(
-                register_id,
-                stay_id=body.stay_id,
-                amount_cents=body.amount_cents,
-                method=body.method,
-                actor=str(user.id),
-                idempotency_key=key,
-            ),
-            user,
-        ),
-        response,
-    )
+    outcome = act(c.RefundDeposit, register_id, **dict(body))
+    return _movement(act.ledger, "deposit_refunded", outcome, response)
 
 
 @router.post(
     "/{register_id}/deposit-withholdings", status_code=201, response_model=s.MovementPublic
 )
 def withhold_deposit(
-    register_id: UUID,
-    body: s.WithholdingCreate,
-    ledger: LedgerDep,
-    user: UserDep,
-    key: IdempotencyKeyDep,
-    response: Response,
+    register_id: UUID, body: s.WithholdingCreate, act: MoneyWriteDep, response: Response
 ) -> s.MovementPublic:
     """Keep part of a deposit against damage or unpaid charges, naming the reference."""
-    return _movement(
-        ledger,
-        "deposit_withheld",
-        ledger.handle(
-            c.WithholdDeposit(
-                register_id,
-                stay_id=body.stay_id,
-                amount_cents=body.amount_cents,
-                reason=body.reason,
-                reference=body.reference,
-                actor=str(user.id),
-                idempotency_key=key,
-            ),
-            user,
-        ),
-        response,
-    )
+    outcome = act(c.WithholdDeposit, register_id, **dict(body))
+    return _movement(act.ledger, "deposit_withheld", outcome, response)
 
 
 @router.post("/{register_id}/remittances", status_code=201, response_model=s.MovementPublic)
 def remit(
-    register_id: UUID,
-    body: s.RemittanceCreate,
-    ledger: LedgerDep,
-    user: UserDep,
-    key: IdempotencyKeyDep,
-    response: Response,
+    register_id: UUID, body: s.RemittanceCreate, act: MoneyWriteDep, response: Response
 ) -> s.MovementPublic:
     """Pay collected money in to the comptable under the next numbered slip (bordereau)."""
-    return _movement(
-        ledger,
-        "remittance_made",
-        ledger.handle(
-            c.Remit(
-                register_id,
-                through_receipt=body.through_receipt,
-                amounts_by_method={str(m): a for m, a in body.amounts_by_method_cents.items()},
-                actor=str(user.id),
-                idempotency_key=key,
-            ),
-            user,
-        ),
-        response,
+    amounts = {str(m): a for m, a in body.amounts_by_method_cents.items()}
+    outcome = act(
+        c.Remit, register_id, through_receipt=body.through_receipt, amounts_by_method=amounts
     )
+    return _movement(act.ledger, "remittance_made", outcome, response)
 
 
 @router.post("/{register_id}/cash-counts", status_code=201, response_model=s.MovementPublic)
 def count_cash(
-    register_id: UUID, body: s.CashCountCreate, ledger: LedgerDep, user: UserDep, response: Response
+    register_id: UUID, body: s.CashCountCreate, act: ActDep, response: Response
 ) -> s.MovementPublic:
     """Record a cash count (arrêté de caisse); a difference is its own over/short event."""
-    return _movement(
-        ledger,
-        "cash_counted",
-        ledger.handle(
-            c.CountCash(register_id, counted_cents=body.counted_cents, actor=str(user.id)), user
-        ),
-        response,
-    )
+    outcome = act(c.CountCash, register_id, **dict(body))
+    return _movement(act.ledger, "cash_counted", outcome, response)
 
 
 @router.post("/{register_id}/closures", status_code=201, response_model=s.MovementPublic)
 def close_period(
-    register_id: UUID,
-    body: s.PeriodClosureCreate,
-    ledger: LedgerDep,
-    user: UserDep,
-    response: Response,
+    register_id: UUID, body: s.PeriodClosureCreate, act: ActDep, response: Response
 ) -> s.MovementPublic:
     """Close a day, month or year: totals by revenue type and method, the perpetual grand
     total and the chain head are sealed; nothing can be recorded inside it afterwards."""
-    return _movement(
-        ledger,
-        f"{body.period}_closed",
-        ledger.handle(
-            c.ClosePeriod(register_id, period=body.period, day=body.date, actor=str(user.id)), user
-        ),
-        response,
-    )
+    outcome = act(c.ClosePeriod, register_id, period=body.period, day=body.date)
+    return _movement(act.ledger, f"{body.period}_closed", outcome, response)
 
 
 @router.get("/{register_id}/verify", response_model=s.VerificationPublic)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from hacienda_ledger.aggregates.aire import Aire
 from hacienda_ledger.aggregates.collectivite import Collectivite
 from hacienda_ledger.aggregates.errors import NotAllowed
@@ -21,22 +19,9 @@ from hacienda_ledger.application.commands import (
     ScheduleClosure,
     SetStayRules,
 )
-from hacienda_ledger.application.handling import C, Change, Filing, Scope, Unit, handles
+from hacienda_ledger.application.handling import Change, Scope, Unit, delegate, handles, on
 
-
-def _aire_scope(command: Any) -> list[Scope]:
-    return [Scope(aire_id=command.aire_id)]
-
-
-def _aire_lock(command: Any, _: Any) -> list[Any]:
-    return [command.aire_id]
-
-
-def on_aire(command: type[C]) -> Filing[C]:
-    """File a handler of a command configuring one aire (its scope, its lock)."""
-    return handles(
-        command, permission=Permission.CONFIGURE_AIRE, scopes=_aire_scope, locks=_aire_lock
-    )
+on_aire = on("aire_id", Permission.CONFIGURE_AIRE)
 
 
 @handles(
@@ -47,15 +32,11 @@ def on_aire(command: type[C]) -> Filing[C]:
     creates=lambda c: Collectivite.id_for(c.code),
 )
 def create_collectivite(command: CreateCollectivite, unit: Unit) -> Change:
-    collectivite = Collectivite.register(
-        code=command.code,
-        name=command.name,
-        siren=command.siren,
-        contacts=tuple(command.contacts),
-        actor=command.actor,
-        at=unit.now(),
+    contacts = tuple(command.contacts)
+    arguments = command.arguments("contacts")
+    return Change(
+        Collectivite.register(**arguments, contacts=contacts, actor=command.actor, at=unit.now())
     )
-    return Change(collectivite)
 
 
 @handles(
@@ -67,107 +48,35 @@ def create_collectivite(command: CreateCollectivite, unit: Unit) -> Change:
 )
 def create_aire(command: CreateAire, unit: Unit) -> Change:
     unit.collectivite(command.collectivite_id)
-    aire = Aire.register(
-        code=command.code,
-        name=command.name,
-        collectivite_id=command.collectivite_id,
-        sector=command.sector,
-        mode=command.mode,
-        insee_code=command.insee_code,
-        departement=command.departement,
-        latitude=command.latitude,
-        longitude=command.longitude,
-        actor=command.actor,
-        at=unit.now(),
-    )
-    return Change(aire)
+    return Change(Aire.register(**command.arguments(), actor=command.actor, at=unit.now()))
 
 
-@on_aire(AddEmplacement)
-def add_emplacement(command: AddEmplacement, unit: Unit) -> Change:
-    aire = unit.aire(command.aire_id)
-    aire.add_emplacement(
-        number=command.number,
-        places=command.places,
-        surface_m2=command.surface_m2,
-        actor=command.actor,
-        at=unit.now(),
-    )
-    return Change(aire)
-
-
-@on_aire(PutOutOfService)
-def put_out_of_service(command: PutOutOfService, unit: Unit) -> Change:
-    aire = unit.aire(command.aire_id)
-    aire.put_out_of_service(
-        number=command.number,
-        start=command.start,
-        reason=command.reason,
-        actor=command.actor,
-        at=unit.now(),
-    )
-    return Change(aire)
-
-
-@on_aire(PutBackInService)
-def put_back_in_service(command: PutBackInService, unit: Unit) -> Change:
-    aire = unit.aire(command.aire_id)
-    aire.put_back_in_service(
-        number=command.number, start=command.start, actor=command.actor, at=unit.now()
-    )
-    return Change(aire)
-
-
-@on_aire(ScheduleClosure)
-def schedule_closure(command: ScheduleClosure, unit: Unit) -> Change:
-    aire = unit.aire(command.aire_id)
-    aire.schedule_closure(
-        start=command.start,
-        end=command.end,
-        reason=command.reason,
-        prefect_derogation_ref=command.prefect_derogation_ref,
-        urgent=command.urgent,
-        actor=command.actor,
-        at=unit.now(),
-    )
-    return Change(aire)
-
-
-@on_aire(AdoptTariff)
-def adopt_tariff(command: AdoptTariff, unit: Unit) -> Change:
-    aire = unit.aire(command.aire_id)
-    aire.adopt_tariff(command.tariff, actor=command.actor, at=unit.now())
-    return Change(aire)
-
-
-@on_aire(SetStayRules)
-def set_stay_rules(command: SetStayRules, unit: Unit) -> Change:
-    aire = unit.aire(command.aire_id)
-    aire.set_stay_rules(
-        max_consecutive_days=command.max_consecutive_days,
-        extension_cap_months=command.extension_cap_months,
-        actor=command.actor,
-        at=unit.now(),
-    )
-    return Change(aire)
+#: Commands that are one method of the aire, called with the command's arguments.
+for _command, _method in (
+    (AddEmplacement, Aire.add_emplacement),
+    (PutOutOfService, Aire.put_out_of_service),
+    (PutBackInService, Aire.put_back_in_service),
+    (ScheduleClosure, Aire.schedule_closure),
+    (AdoptTariff, Aire.adopt_tariff),
+    (SetStayRules, Aire.set_stay_rules),
+):
+    on_aire(_command)(delegate(Unit.aire, "aire_id", _method))
 
 
 @handles(
     OpenRegister,
     permission=Permission.CONFIGURE_AIRE,
-    scopes=_aire_scope,
-    locks=_aire_lock,
+    scopes=lambda c: [Scope(aire_id=c.aire_id)],
+    locks=lambda c, _: [c.aire_id],
     creates=lambda c: c.register_id,
 )
 def open_register(command: OpenRegister, unit: Unit) -> Change:
+    """The register, attached to its aire in the same transaction."""
     at = unit.now()
     aire = unit.aire(command.aire_id)
     register = CashRegister.open(
+        **command.arguments("payment_methods", "revenue_types"),
         register_id=command.register_id,
-        aire_id=command.aire_id,
-        regie_ref=command.regie_ref,
-        float_cents=command.float_cents,
-        cash_ceiling_cents=command.cash_ceiling_cents,
         payment_methods=tuple(command.payment_methods),
         revenue_types=tuple(command.revenue_types),
         actor=command.actor,
@@ -181,7 +90,7 @@ def open_register(command: OpenRegister, unit: Unit) -> Change:
     AttachRegister,
     permission=Permission.CONFIGURE_AIRE,
     scopes=lambda c: [Scope(aire_id=c.aire_id), Scope(register_id=c.register_id)],
-    locks=_aire_lock,
+    locks=lambda c, _: [c.aire_id],
 )
 def attach_register(command: AttachRegister, unit: Unit) -> Change:
     """A register (régie) may also collect for another aire of the same collectivité."""

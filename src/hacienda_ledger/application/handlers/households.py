@@ -14,15 +14,9 @@ from hacienda_ledger.application.commands import (
     RecordHousehold,
     RecordHouseholdDocument,
 )
-from hacienda_ledger.application.handling import Change, Scope, Unit, handles
+from hacienda_ledger.application.handling import Change, Scope, Unit, delegate, handles, on
 
-
-def _household_scope(command: Any) -> list[Scope]:
-    return [Scope(household_id=command.household_id)]
-
-
-def _household_lock(command: Any, _: Any) -> list[Any]:
-    return [command.household_id]
+on_household = on("household_id", Permission.MANAGE_HOUSEHOLDS)
 
 
 def _forget_unused_key(command: RecordHousehold, ledger: Any) -> None:
@@ -35,7 +29,7 @@ def _forget_unused_key(command: RecordHousehold, ledger: Any) -> None:
     RecordHousehold,
     permission=Permission.MANAGE_HOUSEHOLDS,
     scopes=lambda c: [Scope(aire_id=c.aire_id)],
-    locks=_household_lock,
+    locks=lambda c, _: [c.household_id],
     creates=lambda c: c.household_id,
     abandon=_forget_unused_key,
 )
@@ -48,21 +42,12 @@ def record_household(command: RecordHousehold, unit: Unit) -> Change:
     if unit.keys.key(new_id) is None:
         unit.keys.create(new_id, unit.now())
     household = Household.register(
-        household_id=new_id,
-        aire_id=command.aire_id,
-        profile=command.profile,
-        actor=command.actor,
-        at=unit.now(),
+        **command.arguments(), household_id=new_id, actor=command.actor, at=unit.now()
     )
     return Change(household, {"household_id": str(new_id)})
 
 
-@handles(
-    AmendHousehold,
-    permission=Permission.MANAGE_HOUSEHOLDS,
-    scopes=_household_scope,
-    locks=_household_lock,
-)
+@on_household(AmendHousehold)
 def amend_household(command: AmendHousehold, unit: Unit) -> Change:
     """The new profile is recorded whole; nothing is recorded when nothing changes."""
     unknown = set(command.changes) - {f.name for f in dataclasses.fields(Profile)}
@@ -76,31 +61,17 @@ def amend_household(command: AmendHousehold, unit: Unit) -> Change:
     return Change(household, {"changed": changed})
 
 
-@handles(
-    RecordHouseholdDocument,
-    permission=Permission.MANAGE_HOUSEHOLDS,
-    scopes=_household_scope,
-    locks=_household_lock,
-)
-def record_household_document(command: RecordHouseholdDocument, unit: Unit) -> Change:
-    household = unit.household(command.household_id)
-    document = household.record_document(
-        kind=command.kind,
-        on=command.on,
-        reference=command.reference,
-        stay_id=command.stay_id,
-        actor=command.actor,
-        at=unit.now(),
+on_household(RecordHouseholdDocument)(
+    delegate(
+        Unit.household,
+        "household_id",
+        Household.record_document,
+        lambda _, document: {"seq": document.seq},
     )
-    return Change(household, {"seq": document.seq})
-
-
-@handles(
-    EraseHousehold,
-    permission=Permission.ANSWER_DATA_REQUESTS,
-    scopes=_household_scope,
-    locks=_household_lock,
 )
+
+
+@on("household_id", Permission.ANSWER_DATA_REQUESTS)(EraseHousehold)
 def erase_household(command: EraseHousehold, unit: Unit) -> Change:
     """Destroy the household's key, then record the erasure. From then on every personal
     field of the household reads as ``ERASED``, everywhere; no amount, count or chain is

@@ -5,6 +5,7 @@ carries the register's head hash."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from hacienda_ledger.aggregates.errors import NotAllowed, StayClosed
@@ -22,22 +23,9 @@ from hacienda_ledger.application.commands import (
     Remit,
     WithholdDeposit,
 )
-from hacienda_ledger.application.handling import C, Change, Filing, Scope, Unit, handles
+from hacienda_ledger.application.handling import Change, Unit, delegate, on
 
-
-def _register_scope(command: Any) -> list[Scope]:
-    return [Scope(register_id=command.register_id)]
-
-
-def _register_lock(command: Any, _: Any) -> list[Any]:
-    return [command.register_id]
-
-
-def on_register(command: type[C]) -> Filing[C]:
-    """File a handler of a command on one register (handle cash, its lock)."""
-    return handles(
-        command, permission=Permission.HANDLE_CASH, scopes=_register_scope, locks=_register_lock
-    )
+on_register = on("register_id", Permission.HANDLE_CASH)
 
 
 def answer(register: CashRegister, **result: Any) -> Change:
@@ -65,32 +53,29 @@ def issue_receipt(command: IssueReceipt, unit: Unit) -> Change:
         if not stay.is_open and any(x.revenue_type == RevenueType.DEPOSIT.value for x in lines):
             raise StayClosed("no deposit is taken for a stay that has ended", field="lines")
     number = register.issue_receipt(
+        **command.arguments("register_id", "lines"),
         aire_id=aire_id,
-        stay_id=command.stay_id,
         household_ref=household,
-        method=command.method,
         lines=lines,
         actor=command.actor,
         at=unit.now(),
     )
+    total = sum(x.amount_cents for x in lines)
     return answer(
-        register,
-        number=number,
-        total_cents=sum(x.amount_cents for x in lines),
-        remittance_due=register.remittance_due,
+        register, number=number, total_cents=total, remittance_due=register.remittance_due
     )
 
 
 @on_register(CancelReceipt)
 def cancel_receipt(command: CancelReceipt, unit: Unit) -> Change:
+    """A reversal: the receipt stays in the sequence, marked cancelled."""
     register = unit.cash_register(command.register_id)
     receipt = register.open_receipts.get(str(command.number))
     household = None
     if receipt is not None and receipt.stay_id is not None:
         household = unit.stay(receipt.stay_id).household_ref
     register.cancel_receipt(
-        number=command.number,
-        reason=command.reason,
+        **command.arguments("register_id"),
         household_ref=household,
         actor=command.actor,
         at=unit.now(),
@@ -98,72 +83,46 @@ def cancel_receipt(command: CancelReceipt, unit: Unit) -> Change:
     return answer(register, number=command.number)
 
 
-@on_register(RefundDeposit)
-def refund_deposit(command: RefundDeposit, unit: Unit) -> Change:
-    register = unit.cash_register(command.register_id)
-    stay = stay_of(unit, register, command.stay_id)
-    register.refund_deposit(
-        aire_id=stay.aire_id,
-        stay_id=command.stay_id,
-        amount_cents=command.amount_cents,
-        method=command.method,
-        actor=command.actor,
-        at=unit.now(),
-    )
-    return answer(register, deposit_held_cents=register.deposit_held(command.stay_id))
+def _deposit_movement(method: Callable[..., None]) -> Callable[[Any, Unit], Change]:
+    """A refund or a withholding of a stay's deposit, on a register collecting for its
+    aire; the answer says what is still held."""
+
+    def handle(command: Any, unit: Unit) -> Change:
+        register = unit.cash_register(command.register_id)
+        stay = stay_of(unit, register, command.stay_id)
+        method(
+            register,
+            **command.arguments("register_id"),
+            aire_id=stay.aire_id,
+            actor=command.actor,
+            at=unit.now(),
+        )
+        return answer(register, deposit_held_cents=register.deposit_held(command.stay_id))
+
+    return handle
 
 
-@on_register(WithholdDeposit)
-def withhold_deposit(command: WithholdDeposit, unit: Unit) -> Change:
-    register = unit.cash_register(command.register_id)
-    stay = stay_of(unit, register, command.stay_id)
-    register.withhold_deposit(
-        aire_id=stay.aire_id,
-        stay_id=command.stay_id,
-        amount_cents=command.amount_cents,
-        reason=command.reason,
-        reference=command.reference,
-        actor=command.actor,
-        at=unit.now(),
-    )
-    return answer(register, deposit_held_cents=register.deposit_held(command.stay_id))
+on_register(RefundDeposit)(_deposit_movement(CashRegister.refund_deposit))
+on_register(WithholdDeposit)(_deposit_movement(CashRegister.withhold_deposit))
 
 
-@on_register(Remit)
-def remit(command: Remit, unit: Unit) -> Change:
-    register = unit.cash_register(command.register_id)
-    slip = register.remit(
-        through_receipt=command.through_receipt,
-        amounts_by_method=dict(command.amounts_by_method),
-        actor=command.actor,
-        at=unit.now(),
-    )
-    return answer(register, slip_number=slip)
+def _with_hash(
+    result: Callable[[CashRegister, Any], dict[str, Any]],
+) -> Callable[[CashRegister, Any], dict[str, Any]]:
+    return lambda register, returned: {**result(register, returned), "hash": register.head_hash}
 
 
-@on_register(CountCash)
-def count_cash(command: CountCash, unit: Unit) -> Change:
-    register = unit.cash_register(command.register_id)
-    difference = register.count_cash(
-        counted_cents=command.counted_cents, actor=command.actor, at=unit.now()
-    )
-    return answer(register, difference_cents=difference)
-
-
-@on_register(ClosePeriod)
-def close_period(command: ClosePeriod, unit: Unit) -> Change:
-    register = unit.cash_register(command.register_id)
-    register.close_period(
-        period=command.period, day=command.day, actor=command.actor, at=unit.now()
-    )
-    return answer(register, perpetual_total_cents=register.perpetual_total_cents)
-
-
-@on_register(RecordReprint)
-def record_reprint(command: RecordReprint, unit: Unit) -> Change:
-    """A print after the first (``DUPLICATA``); ``copy``: 1 for the first reprint."""
-    register = unit.cash_register(command.register_id)
-    copy = register.reprint(
-        document=command.document, number=command.number, actor=command.actor, at=unit.now()
-    )
-    return answer(register, copy=copy)
+#: Commands that are one method of the register, called with the command's arguments, and
+#: what each answers (with the register's head hash).
+for _command, _method, _result in (
+    (Remit, CashRegister.remit, lambda _, slip: {"slip_number": slip}),
+    (CountCash, CashRegister.count_cash, lambda _, difference: {"difference_cents": difference}),
+    (
+        ClosePeriod,
+        CashRegister.close_period,
+        lambda register, _: {"perpetual_total_cents": register.perpetual_total_cents},
+    ),
+    # A print after the first (DUPLICATA); ``copy``: 1 for the first reprint.
+    (RecordReprint, CashRegister.reprint, lambda _, copy: {"copy": copy}),
+):
+    on_register(_command)(delegate(Unit.cash_register, "register_id", _method, _with_hash(_result)))

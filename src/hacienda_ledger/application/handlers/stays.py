@@ -15,22 +15,9 @@ from hacienda_ledger.application.commands import (
     OpenStay,
     RecordMeterReading,
 )
-from hacienda_ledger.application.handling import C, Change, Filing, Scope, Unit, handles
+from hacienda_ledger.application.handling import Change, Scope, Unit, delegate, handles, on
 
-
-def _stay_scope(command: Any) -> list[Scope]:
-    return [Scope(stay_id=command.stay_id)]
-
-
-def _stay_lock(command: Any, _: Any) -> list[Any]:
-    return [command.stay_id]
-
-
-def on_stay(command: type[C]) -> Filing[C]:
-    """File a handler of a command on one stay (manage stays, its lock)."""
-    return handles(
-        command, permission=Permission.MANAGE_STAYS, scopes=_stay_scope, locks=_stay_lock
-    )
+on_stay = on("stay_id", Permission.MANAGE_STAYS)
 
 
 @handles(
@@ -42,84 +29,62 @@ def on_stay(command: type[C]) -> Filing[C]:
 def open_stay(command: OpenStay, unit: Unit) -> Change:
     """A stay of a registered household; the aire records the emplacement as taken and the
     household the stay (its aire joins the household's scope), in the same transaction."""
-    at = unit.now()
+    at, actor, stay_id = unit.now(), command.actor, command.stay_id
     aire = unit.aire(command.aire_id)
     try:
         household = unit.household(command.household_ref)
     except HouseholdNotFound as exc:
         raise HouseholdNotFound(exc.detail, field="household_ref") from None
     stay = Stay.open(
-        stay_id=command.stay_id,
-        aire_id=command.aire_id,
-        emplacement=command.emplacement,
-        household_ref=command.household_ref,
-        arrived_at=command.arrived_at,
-        composition=command.composition,
-        agreement_ref=command.agreement_ref,
-        entry_inspection_ref=command.entry_inspection_ref,
-        water_index=command.water_index,
-        electricity_index=command.electricity_index,
+        **command.arguments(),
+        stay_id=stay_id,
         max_consecutive_days=aire.max_consecutive_days,
         extension_cap_months=aire.extension_cap_months,
-        actor=command.actor,
+        actor=actor,
         at=at,
     )
+    arrival_day = paris_day(command.arrived_at)
     aire.admit(
-        stay_id=command.stay_id,
+        stay_id=stay_id,
         emplacement=command.emplacement,
-        arrival_day=paris_day(command.arrived_at),
-        actor=command.actor,
+        arrival_day=arrival_day,
+        actor=actor,
         at=at,
     )
-    household.link_stay(
-        stay_id=command.stay_id, aire_id=command.aire_id, actor=command.actor, at=at
+    household.link_stay(stay_id=stay_id, aire_id=command.aire_id, actor=actor, at=at)
+    return Change(stay, {"stay_id": str(stay_id)}, (aire, household))
+
+
+on_stay(RecordMeterReading)(
+    delegate(Unit.stay, "stay_id", Stay.read_meter, lambda _, reading: {"seq": reading.seq})
+)
+on_stay(ExtendStay)(
+    delegate(
+        Unit.stay,
+        "stay_id",
+        Stay.extend,
+        lambda stay, _: {"allowed_through": stay.allowed_through.isoformat()},
     )
-    return Change(stay, {"stay_id": str(command.stay_id)}, (aire, household))
+)
 
 
-@on_stay(RecordMeterReading)
-def record_meter_reading(command: RecordMeterReading, unit: Unit) -> Change:
-    stay = unit.stay(command.stay_id)
-    reading = stay.read_meter(
-        meter=command.meter,
-        index=command.index,
-        read_at=command.read_at,
-        corrects=command.corrects,
-        actor=command.actor,
-        at=unit.now(),
-    )
-    return Change(stay, {"seq": reading.seq})
-
-
-@on_stay(ExtendStay)
-def extend_stay(command: ExtendStay, unit: Unit) -> Change:
-    stay = unit.stay(command.stay_id)
-    stay.extend(
-        reason=command.reason,
-        evidence_ref=command.evidence_ref,
-        until=command.until,
-        actor=command.actor,
-        at=unit.now(),
-    )
-    return Change(stay, {"allowed_through": stay.allowed_through.isoformat()})
+def _charged(event: Any) -> dict[str, int]:
+    return {
+        "total_cents": event.total_cents if event else 0,
+        "lines": len(event.lines) if event else 0,
+    }
 
 
 @on_stay(AssessCharges)
 def assess_charges(command: AssessCharges, unit: Unit) -> Change:
+    """The days and consumption not yet charged, up to ``through``, at the tariffs of the
+    days charged."""
     stay = unit.stay(command.stay_id)
+    tariffs = unit.aire(stay.aire_id).tariffs
     event = stay.assess_charges(
-        through=command.through,
-        tariffs=unit.aire(stay.aire_id).tariffs,
-        actor=command.actor,
-        at=unit.now(),
+        through=command.through, tariffs=tariffs, actor=command.actor, at=unit.now()
     )
-    return Change(
-        stay,
-        {
-            "total_cents": event.total_cents if event else 0,
-            "lines": len(event.lines) if event else 0,
-        },
-    )
+    return Change(stay, _charged(event))
 
 
 def _departure_locks(command: Depart, ledger: Any) -> list[Any]:
@@ -129,24 +94,20 @@ def _departure_locks(command: Depart, ledger: Any) -> list[Any]:
     return [aire_id, command.stay_id, *ledger.aire(aire_id).register_ids]
 
 
-@handles(Depart, permission=Permission.MANAGE_STAYS, scopes=_stay_scope, locks=_departure_locks)
+@handles(
+    Depart,
+    permission=Permission.MANAGE_STAYS,
+    scopes=lambda c: [Scope(stay_id=c.stay_id)],
+    locks=_departure_locks,
+)
 def depart(command: Depart, unit: Unit) -> Change:
     """Close the stay, charge what remains, and free the emplacement, atomically."""
-    at = unit.now()
+    at, actor = unit.now(), command.actor
     stay = unit.stay(command.stay_id)
     aire = unit.aire(stay.aire_id)
     held = sum(unit.cash_register(r).deposit_held(stay.id) for r in aire.register_ids)
-    stay.depart(
-        departed_at=command.departed_at,
-        exit_inspection_ref=command.exit_inspection_ref,
-        water_index=command.water_index,
-        electricity_index=command.electricity_index,
-        deposit_held_cents=held,
-        actor=command.actor,
-        at=at,
-    )
-    event = stay.assess_charges(
-        through=paris_day(command.departed_at), tariffs=aire.tariffs, actor=command.actor, at=at
-    )
-    aire.release(stay_id=command.stay_id, actor=command.actor, at=at)
+    stay.depart(**command.arguments("stay_id"), deposit_held_cents=held, actor=actor, at=at)
+    through = paris_day(command.departed_at)
+    event = stay.assess_charges(through=through, tariffs=aire.tariffs, actor=actor, at=at)
+    aire.release(stay_id=command.stay_id, actor=actor, at=at)
     return Change(stay, {"final_charges_cents": event.total_cents if event else 0}, (aire,))
