@@ -5,7 +5,7 @@ from __future__ import annotations
 import gc
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import Protocol
+from typing import Any, Protocol
 from uuid import UUID
 
 import structlog
@@ -101,6 +101,44 @@ def tune_gc(settings: Settings) -> None:
         gc.freeze()
 
 
+def _admin(ledger: Ledger, settings: Settings, log: Any) -> None:
+    """The first admin from ``admin_token`` on a database without users; otherwise the
+    token must already be an admin's (said in the log if it is not)."""
+    if settings.admin_token and not ledger.access.bootstrap_admin(settings.admin_token):
+        try:
+            ledger.access.authenticate(settings.admin_token)
+        except LedgerError:
+            log.warning("admin_token_ignored", reason="the database already has users")
+
+
+def _background(app: FastAPI, settings: Settings, leader: BackgroundLeader, log: Any) -> list[Any]:
+    """Start what runs beside the API (reports due, chain watch, retention), as the settings
+    say; returns them in the order to stop them."""
+    ledger: Ledger = app.state.ledger
+    started: list[Any] = []
+    if settings.run_retention:
+        app.state.retention = RetentionSchedule(
+            ledger,
+            settings.retention_interval_hours * 3600,
+            on_run=lambda report: log.info(
+                "retention",
+                households_erased=len(report.due),
+                access_log_deleted=report.access_log_entries,
+            ),
+            on_error=lambda exc: log.error("retention_failed", error=type(exc).__name__),
+            may_run=leader.lead,
+        )
+        started.append(app.state.retention)
+    if settings.verify_every_hours:
+        started.append(ChainWatch(ledger, _report_chain, settings.verify_every_hours * 3600))
+    if settings.reports_auto:
+        runner = app.state.queries.runner
+        started.append(report_scheduler(app.state.reports, runner, settings, leader.lead))
+    for service in reversed(started):
+        service.start()
+    return started
+
+
 def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -> FastAPI:
     settings = settings or Settings()
     logs.configure(settings.log_json)
@@ -110,55 +148,21 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = ledger is None
         app.state.ledger = ledger or Ledger(settings)
-        if settings.admin_token and not app.state.ledger.access.bootstrap_admin(
-            settings.admin_token
-        ):
-            try:
-                app.state.ledger.access.authenticate(settings.admin_token)
-            except LedgerError:
-                log.warning("admin_token_ignored", reason="the database already has users")
+        _admin(app.state.ledger, settings, log)
         followers = projecting.runner(app.state.ledger) if settings.run_projections else None
         app.state.queries = projecting.ProjectionQueries(app.state.ledger, followers)
         app.state.reports = Reports(app.state.ledger, app.state.queries)
-        scheduler = None
+        app.state.retention = None
         leader = BackgroundLeader(settings)  # reports and retention: one process runs them
         app.state.leader = leader
         if followers is not None:
             followers.start()
-        if settings.reports_auto:
-            scheduler = report_scheduler(app.state.reports, followers, settings, leader.lead)
-            scheduler.start()
-        watch = None
-        if settings.verify_every_hours:
-            watch = ChainWatch(app.state.ledger, _report_chain, settings.verify_every_hours * 3600)
-            watch.start()
-        retention = (
-            RetentionSchedule(
-                app.state.ledger,
-                settings.retention_interval_hours * 3600,
-                on_run=lambda report: log.info(
-                    "retention",
-                    households_erased=len(report.due),
-                    access_log_deleted=report.access_log_entries,
-                ),
-                on_error=lambda exc: log.error("retention_failed", error=type(exc).__name__),
-                may_run=leader.lead,
-            )
-            if settings.run_retention
-            else None
-        )
-        app.state.retention = retention
-        if retention is not None:
-            retention.start()
+        services = _background(app, settings, leader, log)
         try:
             yield
         finally:
-            if retention is not None:
-                retention.stop()
-            if watch is not None:
-                watch.stop()
-            if scheduler is not None:
-                scheduler.stop()
+            for service in services:
+                service.stop()
             leader.close()
             if followers is not None:
                 followers.stop()
