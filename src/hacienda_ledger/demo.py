@@ -1,4 +1,5 @@
-"""A small, realistic demo: two aires of Angers Loire Métropole over two months of 2025.
+"""A small, realistic demo: 3 collectivités, 6 aires in 4 départements, August to October
+2025 (see README).
 
 Everything goes through the application layer with a simulated clock, so the recorded times
 are those of the story. Positions come from the public list of Maine-et-Loire sites

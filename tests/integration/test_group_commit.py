@@ -378,3 +378,19 @@ def test_a_leader_that_cannot_lock_fails_alone_and_hands_the_register_over(
     assert counting.saves - before == 1  # the three in one batch
     assert not queue_of(counting).leading
     assert counting.audit.verify_register(register_id).ok
+
+
+def test_a_batch_locking_more_aggregates_than_its_limit_runs_in_parts(
+    counting: CountingLedger,
+) -> None:
+    """A batch holds one lock per aggregate it writes (a connection of the lock pool each on
+    PostgreSQL): past ``Pipeline.MAX_LOCKS`` aggregates it is run in parts, each saved in
+    one transaction."""
+    registers = [Site(counting, code=f"49011-{k}").register_id for k in range(10)]
+    assert Pipeline.MAX_LOCKS == 8
+    before = counting.saves
+    calls = [lambda r=r: receipt(counting, r, f"p-{r}") for r in registers]
+    with saves_queued(counting, calls) as results:
+        pass
+    assert [r.result["number"] for r in results] == [1] * 10
+    assert counting.saves - before == 2  # 8 registers, then 2

@@ -142,29 +142,40 @@ class Pipeline:
 
     # --- a batch ------------------------------------------------------------------------------
 
+    #: Aggregates locked at once by one batch at most: on PostgreSQL each holds a connection
+    #: of the lock pool (16, of which up to 8 may linger): a larger batch runs in parts.
+    MAX_LOCKS = 8
+
     def _run_batch(self, jobs: Sequence[Job[Command]]) -> None:
+        part: list[Job[Command]] = []
         keys: list[UUID] = []
-        ready: list[Job[Command]] = []
         for job in jobs:
             try:
-                keys.extend(handling(job.work).locks(job.work, self.ledger))
+                wanted = list(handling(job.work).locks(job.work, self.ledger))
             except Exception as error:  # e.g. the stay to depart from does not exist
                 job.fail(error)
                 continue
-            ready.append(job)
-        if not ready:
-            return
+            if part and len(set(keys) | set(wanted)) > self.MAX_LOCKS:
+                self._run_locked(part, keys)
+                part, keys = [], []
+            part.append(job)
+            keys.extend(wanted)
+        if part:
+            self._run_locked(part, keys)
+
+    def _run_locked(self, jobs: Sequence[Job[Command]], keys: Sequence[UUID]) -> None:
+        """Under the locks of ``keys``: the jobs together, or else one by one."""
         try:
             with self.ledger.locks.hold_all(keys):
-                if len(ready) > 1 and self._together(ready, keys):
+                if len(jobs) > 1 and self._together(jobs, keys):
                     return
-                for job in ready:
+                for job in jobs:
                     try:
                         job.succeed(self._alone(job.work, keys))
                     except Exception as error:
                         job.fail(error)
         except Exception as error:  # the locks could not be had (a lost connection, say)
-            for job in ready:
+            for job in jobs:
                 if not job.done:
                     job.fail(error)
 
@@ -213,8 +224,12 @@ class Pipeline:
             )
             r.job.succeed(Outcome(target_id, version, position, r.change.result, events=r.events))
         for job, reason in refused:
-            self._abandon(job.work)
-            replay = self._replay(job.work)
+            try:
+                self._abandon(job.work)
+                replay = self._replay(job.work)
+            except Exception as error:  # the key was used for another request, say
+                job.fail(error)
+                continue
             if replay is not None:
                 job.succeed(replay)
             else:
