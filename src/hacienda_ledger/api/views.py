@@ -22,22 +22,18 @@ from hacienda_ledger.application import Ledger
 M = TypeVar("M", bound=BaseModel)
 
 
-def read(model: type[M], value: object) -> M:
+def read(model: type[M], value: object, **given: object) -> M:
     """``model`` filled from a domain value whose attributes bear its field names (and so on
-    down its parts: a tariff's seasons, a household's members)."""
-    return model.model_validate(value, from_attributes=True)
+    down its parts: a tariff's seasons, a household's members); ``given`` are the fields the
+    value names otherwise or does not hold (a position, a count)."""
+    if not given:
+        return model.model_validate(value, from_attributes=True)
+    held = {name: getattr(value, name) for name in model.model_fields if name not in given}
+    return model.model_validate({**held, **given}, from_attributes=True)
 
 
 def collectivite(c: Collectivite, position: int | None = None) -> s.CollectivitePublic:
-    return s.CollectivitePublic(
-        id=c.id,
-        code=c.code,
-        name=c.name,
-        siren=c.siren,
-        contacts=[read(s.Contact, x) for x in c.contacts],
-        version=c.version,
-        position=position,
-    )
+    return read(s.CollectivitePublic, c, position=position)
 
 
 def aire(
@@ -85,52 +81,27 @@ def aire_summary(a: Aire) -> s.AireSummaryPublic:
 
 
 def stay(ledger: Ledger, st: Stay, position: int | None = None) -> s.StayPublic:
-    return s.StayPublic(
-        id=st.id,
-        aire_id=st.aire_id,
-        emplacement=st.emplacement,
-        household_ref=st.household_ref,
-        arrived_at=st.arrived_at,
-        arrival_day=st.arrival_day,
+    return read(
+        s.StayPublic,
+        st,
         adults=st.composition.adults,
         children=dict(st.composition.children),
         caravans=st.composition.caravans,
-        agreement_ref=st.agreement_ref,
-        entry_inspection_ref=st.entry_inspection_ref,
         status="open" if st.is_open else "departed",
-        departed_at=st.departed_at,
-        exit_inspection_ref=st.exit_inspection_ref,
-        readings=[read(s.ReadingPublic, r) for r in st.readings],
-        charges=[read(s.ChargeLinePublic, c) for c in ledger.stay_charges(st.id)],
-        charged_until=st.charged_until,
+        charges=ledger.stay_charges(st.id),
         **ledger.stay_account(st.id),  # charged, settled, balance due, deposit held
-        extensions=[read(s.ExtensionPublic, e) for e in st.extensions],
-        allowed_through=st.allowed_through,
-        flagged=st.flagged,
-        version=st.version,
         position=position,
     )
 
 
 def register(r: CashRegister, position: int | None = None) -> s.RegisterPublic:
-    return s.RegisterPublic(
-        id=r.id,
-        aire_id=r.aire_id,
-        regie_ref=r.regie_ref,
-        float_cents=r.float_cents,
-        cash_ceiling_cents=r.cash_ceiling_cents,
-        payment_methods=list(r.payment_methods),
-        revenue_types=list(r.revenue_types),
+    return read(
+        s.RegisterPublic,
+        r,
         last_receipt_number=r.last_number,
         last_remitted_receipt=r.last_remitted_number,
-        last_slip_number=r.last_slip_number,
         balances_cents=dict(r.balances),
         deposits_held_cents=sum(r.deposits_held.values()),
-        perpetual_total_cents=r.perpetual_total_cents,
-        remittance_due=r.remittance_due,
-        closed_through=r.closed_through,
-        head_hash=r.head_hash,
-        version=r.version,
         position=position,
     )
 
@@ -138,16 +109,12 @@ def register(r: CashRegister, position: int | None = None) -> s.RegisterPublic:
 def receipt(
     event: CashRegister.ReceiptIssued, position: int, remittance_due: bool
 ) -> s.ReceiptPublic:
-    return s.ReceiptPublic(
+    return read(
+        s.ReceiptPublic,
+        event,
         register_id=event.originator_id,
-        number=event.number,
-        stay_id=event.stay_id,
-        method=event.method,
-        lines=[read(s.ReceiptLine, x) for x in event.lines],
-        total_cents=event.total_cents,
         cancelled=False,
         remittance_due=remittance_due,
-        hash=event.hash,
         version=event.originator_version,
         position=position,
     )
@@ -166,14 +133,7 @@ def verification(register_id: object, report: VerificationReport) -> s.Verificat
 
 
 def user(u: User) -> s.UserPublic:
-    return s.UserPublic(
-        id=u.id,
-        name=u.name,
-        role=u.role.value,
-        sectors=list(u.sectors),
-        aires=list(u.aire_ids),
-        collectivite_id=u.collectivite_id,
-    )
+    return read(s.UserPublic, u, role=u.role.value, aires=u.aire_ids)
 
 
 def household(h: Household, position: int | None = None) -> s.HouseholdPublic:

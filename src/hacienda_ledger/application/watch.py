@@ -7,24 +7,25 @@ verifications and an auditor's history as of any instant fast (``VerifiedPrefixe
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from uuid import UUID
 
 from hacienda_ledger.aggregates.integrity import VerificationReport
 from hacienda_ledger.aggregates.register import CashRegister
 from hacienda_ledger.application.ledger import Ledger
+from hacienda_ledger.background import Background
 
 OnReport = Callable[[UUID, VerificationReport], None]
 
 
-class ChainWatch:
+class ChainWatch(Background):
+    thread_name = "chain-watch"
+
     def __init__(self, ledger: Ledger, on_report: OnReport, every: float = 86400.0) -> None:
+        super().__init__()
         self.ledger = ledger
         self.on_report = on_report
         self.every = every
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
     def run_once(self) -> int:
         """Verify every register; returns how many were verified."""
@@ -40,12 +41,3 @@ class ChainWatch:
         while not self._stop.is_set():
             self.run_once()
             self._stop.wait(self.every)
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._loop, name="chain-watch", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=30)

@@ -186,36 +186,31 @@ class _World:
                     self.depart(site, plan, day)
                     del site.stays[number]
 
+    def withhold(self, site: _Site, plan: _StayPlan, amount: int, reason: str, prefix: str) -> None:
+        """Keep ``amount`` of the stay's deposit, referenced ``{prefix}-{stay id's first 8}``."""
+        self.tick()
+        self.ledger.withhold_deposit(
+            site.register_id,
+            stay_id=plan.stay_id,
+            amount_cents=amount,
+            reason=reason,
+            reference=f"{prefix}-{plan.stay_id.hex[:8]}",
+            actor=ACTOR_CASHIER,
+            idempotency_key=self.key("withhold"),
+        )
+
     def depart(self, site: _Site, plan: _StayPlan, day: date) -> None:
         ledger, rng = self.ledger, self.rng
         held = plan.deposit_cents
         due = sum(plan.unpaid.values())
         if plan.late_payer and due > 0:
             withheld = min(due, held)
-            self.tick()
-            ledger.withhold_deposit(
-                site.register_id,
-                stay_id=plan.stay_id,
-                amount_cents=withheld,
-                reason="unpaid_charges",
-                reference=f"IMPAYES-{plan.stay_id.hex[:8]}",
-                actor=ACTOR_CASHIER,
-                idempotency_key=self.key("withhold"),
-            )
+            self.withhold(site, plan, withheld, "unpaid_charges", "IMPAYES")
             _reduce(plan.unpaid, withheld)
             held -= withheld
         elif held and rng.random() < 0.03:
             damage = min(held, rng.choice([2_000, 3_500, 5_000, 8_000]))
-            self.tick()
-            ledger.withhold_deposit(
-                site.register_id,
-                stay_id=plan.stay_id,
-                amount_cents=damage,
-                reason="damage",
-                reference=f"EDL-S-{plan.stay_id.hex[:8]}",
-                actor=ACTOR_CASHIER,
-                idempotency_key=self.key("withhold"),
-            )
+            self.withhold(site, plan, damage, "damage", "EDL-S")
             held -= damage
         if held:
             self.tick()

@@ -20,6 +20,7 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext, supp
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from hacienda_ledger.background import Background
 from hacienda_ledger.projections.base import MemoryRows, Projection, Row, Table
 from hacienda_ledger.projections.store import (
     TRACKING,
@@ -514,7 +515,7 @@ def _write_batch(  # noqa: PLR0917 (the batch, and where to write it)
     )
 
 
-class Runner:
+class Runner(Background):
     """Followers of several projections in a background thread (the API process), with
     read-your-writes: ``wait(position)`` returns once every projection has processed it.
 
@@ -523,12 +524,14 @@ class Runner:
     under load: a server process forked for each); it is dropped after any error and
     opened again at the next step."""
 
+    thread_name = "projections"
+    join_timeout = 10.0
+
     def __init__(self, followers: Sequence[Follower], interval: float = 0.05) -> None:
+        super().__init__()
         self.followers = list(followers)
         self.interval = interval
-        self._stop = threading.Event()
         self._moved = threading.Condition()
-        self._thread: threading.Thread | None = None
         self._conn: Any = None
         self._connection: AbstractContextManager[Any] | None = None
         self.positions = {f.projection.name: 0 for f in self.followers}
@@ -575,14 +578,8 @@ class Runner:
             with suppress(Exception):
                 connection.__exit__(None, None, None)
 
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self.run, name="projections", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
+    def _loop(self) -> None:
+        self.run()
 
     def wait(self, position: int, timeout: float = 10.0) -> bool:
         """Block until every projection has processed ``position`` (False on timeout)."""

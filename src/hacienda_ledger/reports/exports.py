@@ -72,21 +72,30 @@ def _spec(table: str) -> Exportable:
     return spec
 
 
+@dataclass(frozen=True)
+class ExportFilter:
+    """Which rows an export holds: those of one aire, or of all (narrowed to a collectivité
+    and a sector), in the period from ``start`` to ``end`` (days included)."""
+
+    aire_id: UUID | None = None
+    collectivite_id: UUID | None = None
+    sector: str | None = None
+    start: date | None = None
+    end: date | None = None
+
+
 def export(
     ledger: Ledger,
     queries: ProjectionQueries,
     user: User,
     table: str,
+    where: ExportFilter = ExportFilter(),
     *,
-    aire_id: UUID | None = None,
-    collectivite_id: UUID | None = None,
-    sector: str | None = None,
-    start: date | None = None,
-    end: date | None = None,
     fmt: Literal["csv", "xlsx"] = "csv",
 ) -> Export:
-    """A projection table as CSV or XLSX: the rows of the aires in the user's scope (one
-    aire, or all, narrowed to a collectivité and a sector) in the period (days included)."""
+    """A projection table as CSV or XLSX: the rows ``where`` says, of the aires in the
+    user's scope."""
+    aire_id, collectivite_id, sector = where.aire_id, where.collectivite_id, where.sector
     spec = _spec(table)
     permission = (
         Permission.READ_STATISTICS if spec.audience == "statistics" else Permission.READ_REGISTERS
@@ -109,8 +118,8 @@ def export(
         table,
         aire_ids=[str(a.id) for a in chosen],
         register_ids=[str(r) for a in chosen for r in a.register_ids],
-        start=start,
-        end=end,
+        start=where.start,
+        end=where.end,
     )
     moment = ledger.clock()
     content = (

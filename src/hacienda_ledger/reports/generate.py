@@ -13,7 +13,6 @@ built from 1 January on). ``Scheduler`` runs ``run_due`` in a thread of the API 
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -26,6 +25,7 @@ from hacienda_ledger.aggregates.aire import Aire
 from hacienda_ledger.aggregates.values import Mode, paris_day
 from hacienda_ledger.application import Ledger
 from hacienda_ledger.application.projecting import ProjectionQueries, projection_database
+from hacienda_ledger.background import Background
 from hacienda_ledger.reports import kinds
 from hacienda_ledger.reports.figures import Alt2Summary, Figures, Period
 from hacienda_ledger.reports.render import MEDIA_TYPES, Report, render
@@ -196,9 +196,11 @@ def generate_month(
     return reports.run(reports.month_jobs(month, aires), force=force)
 
 
-class Scheduler:
+class Scheduler(Background):
     """In the API process: every ``interval`` seconds (the first look after ``delay``),
     once the projections have caught up, build the reports due and missing."""
+
+    thread_name = "reports"
 
     def __init__(
         self,
@@ -210,13 +212,12 @@ class Scheduler:
         caught_up: Callable[[], bool] = lambda: True,
         may_run: Callable[[], bool] = lambda: True,
     ) -> None:
+        super().__init__()
         self.reports = reports
         self.may_run = may_run  # one process of a deployment builds them (BackgroundLeader)
         self.interval, self.delay = interval, delay
         self.today = today
         self.caught_up = caught_up
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self.error: BaseException | None = None
 
     def tick(self) -> list[StoredReport]:
@@ -237,12 +238,3 @@ class Scheduler:
                 self.error = exc
                 log.warning("reports_failed", error=type(exc).__name__, detail=str(exc))
             wait = self.interval
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._loop, name="reports", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=30)

@@ -10,10 +10,13 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
+from pydantic import BaseModel, Field
 
+from hacienda_ledger.aggregates.user import User
 from hacienda_ledger.api.deps import LedgerDep, UserDep
 from hacienda_ledger.api.routes.households import endpoint
 from hacienda_ledger.api.schemas import ReportPublic, ReportsPublic
+from hacienda_ledger.application import Ledger
 from hacienda_ledger.application import commands as c
 from hacienda_ledger.application.access import Permission
 from hacienda_ledger.reports import exports, reading
@@ -24,11 +27,27 @@ from hacienda_ledger.reports.render import MEDIA_TYPES
 router = APIRouter(tags=["reports"])
 
 Document = Literal["receipt", "deposit_receipt", "slip"]
-ReportKind = Literal["monthly", "alt2", "alt2_summary", "dsp"]
-PeriodQuery = Annotated[
-    str | None,
-    Query(pattern=r"^(20\d\d|2100)(-(0[1-9]|1[0-2]))?$", description="YYYY-MM or YYYY"),
-]
+
+
+class ReportsQuery(BaseModel):
+    """The query parameters of ``GET /v1/reports``: which stored reports it lists."""
+
+    kind: Literal["monthly", "alt2", "alt2_summary", "dsp"] | None = None
+    aire_id: UUID | None = None
+    period: str | None = Field(
+        None, pattern=r"^(20\d\d|2100)(-(0[1-9]|1[0-2]))?$", description="YYYY-MM or YYYY"
+    )
+
+
+class ExportQuery(BaseModel):
+    """The query parameters of ``GET /v1/exports/{table}``: which rows, in which format."""
+
+    aire_id: UUID | None = None
+    collectivite_id: UUID | None = None
+    sector: str | None = None
+    start: date | None = Field(None, alias="from")
+    end: date | None = Field(None, alias="to")
+    format: Literal["csv", "xlsx"] = "csv"
 
 
 def reports_of(request: Request) -> Reports:
@@ -46,19 +65,14 @@ def _pdf(content: bytes, filename: str, **headers: str) -> Response:
 
 @router.get("/v1/reports", response_model=ReportsPublic)
 def list_reports(
-    request: Request,
-    ledger: LedgerDep,
-    user: UserDep,
-    kind: ReportKind | None = None,
-    aire_id: UUID | None = None,
-    period: PeriodQuery = None,
+    request: Request, ledger: LedgerDep, user: UserDep, query: Annotated[ReportsQuery, Query()]
 ) -> ReportsPublic:
     """The stored reports the caller may read: a collectivité's auditors see their own aires,
     managers their sectors, cashiers their aires, analysts the anonymised reports only
     (ALT2, DSP), admins everything. Filter by kind, aire and period (``YYYY-MM`` for
     monthly reports, ``YYYY`` for annual ones)."""
     store = reports_of(request).store
-    visible = reading.readable(ledger, store, user, kind=kind, aire_id=aire_id, period=period)
+    visible = reading.readable(ledger, store, user, **query.model_dump())
     data = [ReportPublic.model_validate(r, from_attributes=True) for r in visible]
     return ReportsPublic(data=data, count=len(data))
 
@@ -78,6 +92,15 @@ def download_report(report_id: str, request: Request, ledger: LedgerDep, user: U
     )
 
 
+def _documents(
+    request: Request, ledger: Ledger, user: User, permission: Permission, register_id: UUID
+) -> Documents:
+    """The register's documents, once ``permission`` on it is checked (and it exists)."""
+    ledger.access.authorize(user, permission, register_id=register_id)
+    ledger.cash_register(register_id)
+    return Documents(reports_of(request).figures, payer_names(ledger, user, endpoint(request)))
+
+
 @router.get("/v1/registers/{register_id}/documents/{document}/{number}")
 def document_pdf(
     register_id: UUID,
@@ -90,9 +113,7 @@ def document_pdf(
     """A receipt (``receipt``, by receipt number), deposit receipt (``deposit_receipt``, by
     the number of the receipt that took the deposit) or remittance slip (``slip``, by slip
     number) as PDF: the original print, identical every time it is asked for."""
-    ledger.access.authorize(user, Permission.READ_REGISTERS, register_id=register_id)
-    ledger.cash_register(register_id)
-    documents = Documents(reports_of(request).figures, payer_names(ledger, user, endpoint(request)))
+    documents = _documents(request, ledger, user, Permission.READ_REGISTERS, register_id)
     printed = documents.render(register_id, document, number)
     return _pdf(printed.content, printed.filename)
 
@@ -109,9 +130,7 @@ def reprint(
     """Print a document again: the same PDF marked « DUPLICATA n°k ». Each reprint is
     recorded on the register (``CashRegister.DocumentReprinted``, in its hash chain), which
     numbers the copies; ``X-Copy`` gives k."""
-    ledger.access.authorize(user, Permission.HANDLE_CASH, register_id=register_id)
-    ledger.cash_register(register_id)
-    documents = Documents(reports_of(request).figures, payer_names(ledger, user, endpoint(request)))
+    documents = _documents(request, ledger, user, Permission.HANDLE_CASH, register_id)
     documents.check(register_id, document, number)
     reprint = c.RecordReprint(register_id, document=document, number=number, actor=str(user.id))
     outcome = ledger.handle(reprint, user)
@@ -126,28 +145,15 @@ def export(
     request: Request,
     ledger: LedgerDep,
     user: UserDep,
-    aire_id: UUID | None = None,
-    collectivite_id: UUID | None = None,
-    sector: str | None = None,
-    start: Annotated[date | None, Query(alias="from")] = None,
-    end: Annotated[date | None, Query(alias="to")] = None,
-    format: Literal["csv", "xlsx"] = "csv",
+    query: Annotated[ExportQuery, Query()],
 ) -> Response:
     """A projection table as CSV (French conventions) or XLSX, filtered by aire,
     collectivité, sector and period (``from``/``to``, days included), within the caller's
     scope. Occupancy and revenue tables need the statistics permission; cash tables
     (``cash_journal``, ``journal_heads``, ``deposit_movements``) the registers one."""
+    where = exports.ExportFilter(**query.model_dump(exclude={"format"}))
     found = exports.export(
-        ledger,
-        reports_of(request).queries,
-        user,
-        table,
-        aire_id=aire_id,
-        collectivite_id=collectivite_id,
-        sector=sector,
-        start=start,
-        end=end,
-        fmt=format,
+        ledger, reports_of(request).queries, user, table, where, fmt=query.format
     )
     return Response(
         found.content,
