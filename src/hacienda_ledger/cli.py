@@ -6,6 +6,8 @@
     hacienda-ledger demo [--no-journal]                          load the demo (once), print tokens
     hacienda-ledger demo generate --aires N --years Y --seed S   generate a synthetic operator
     hacienda-ledger verify [--register ID] [--jobs N]            verify every register's chain
+                                                                 and every aire's seals
+    hacienda-ledger seal --month YYYY-MM [--aire ID]             seal a month of every aire
     hacienda-ledger users create --name N --role R [...]         create a user, print its token
     hacienda-ledger reports generate --month YYYY-MM | --year YYYY [--force]
                                                                  build and store the reports due
@@ -322,6 +324,38 @@ def _reports(args: argparse.Namespace) -> int:
     return 0
 
 
+def _seal(args: argparse.Namespace) -> int:
+    """Seal the month of every aire (or those named): an aire whose registers have not all
+    closed it is listed with the reason, and the exit is 1; one sealed already is skipped."""
+    from hacienda_ledger.aggregates.aire import Aire
+    from hacienda_ledger.aggregates.errors import LedgerError
+    from hacienda_ledger.application import Ledger
+
+    ledger = Ledger(_settings(args))
+    refused: list[str] = []
+    sealed = already = 0
+    try:
+        aires = [UUID(a) for a in args.aire] if args.aire else list(ledger.ids_of(Aire.Registered))
+        with _bar() as bar:
+            task = bar.add_task(f"sealing {args.month}", total=len(aires))
+            for aire_id in aires:
+                if any(e.month == args.month for e in ledger.audit.seal_events(aire_id)):
+                    already += 1
+                else:
+                    try:
+                        ledger.seal_month(aire_id, month=args.month, actor="cli")
+                        sealed += 1
+                    except LedgerError as exc:
+                        refused.append(f"{aire_id} {exc.code}: {exc.detail}")
+                bar.advance(task)
+    finally:
+        ledger.close()
+    for line in refused:
+        print(f"refused: {line}", file=sys.stderr)
+    print(f"{args.month}: {sealed} aires sealed, {already} sealed already, {len(refused)} refused")
+    return 1 if refused else 0
+
+
 def _generate(args: argparse.Namespace) -> int:
     from hacienda_ledger.aggregates.errors import LedgerError
     from hacienda_ledger.generator import generate
@@ -442,6 +476,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     generate.add_argument(
         "--force", action="store_true", help="store a new revision of reports already built"
     )
+    seal = sub.add_parser("seal", help="seal a month of every aire due (arrêté mensuel)")
+    seal.add_argument("--month", required=True, help="YYYY-MM")
+    seal.add_argument("--aire", action="append", help="one aire id (repeat; default: all)")
+
     households = sub.add_parser("households", help="households' personal data")
     households_sub = households.add_subparsers(dest="households_command", required=True)
     erase = households_sub.add_parser(
@@ -479,6 +517,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _rebuild(args)
     if args.command == "reports":
         return _reports(args)
+    if args.command == "seal":
+        return _seal(args)
     return 2
 
 

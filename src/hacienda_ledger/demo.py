@@ -21,6 +21,7 @@ from hacienda_ledger.aggregates.aire import Aire
 from hacienda_ledger.aggregates.errors import AireNotFound, LedgerError
 from hacienda_ledger.aggregates.household import ContactDetails, Fleet, Profile
 from hacienda_ledger.aggregates.register import CashRegister
+from hacienda_ledger.aggregates.seal import Seals
 from hacienda_ledger.aggregates.values import PARIS, Composition, Tariff
 from hacienda_ledger.application import Ledger
 from hacienda_ledger.settings import Settings
@@ -522,9 +523,29 @@ def run_verify(settings: Settings, register: str | None, out: TextIO, jobs: int 
                 out.write(f"  event {problem.version}: {problem.kind}: {problem.detail}\n")
             broken += not report.ok
         out.write(f"{len(ids)} registers verified, {broken} broken\n")
+        if not register:
+            broken += _verify_seals(ledger, out)
         return 1 if broken else 0
     finally:
         ledger.close()
+
+
+def _verify_seals(ledger: Ledger, out: TextIO) -> int:
+    """Every aire's seals against the store; how many aires have a broken seal."""
+    broken = sealed = 0
+    for aire_id in ledger.ids_of(Aire.Registered):
+        if not ledger.exists(Seals.id_for(aire_id)):
+            continue
+        sealed += 1
+        findings = ledger.audit.verify_seals(aire_id)
+        if findings:
+            broken += 1
+            out.write(f"aire {aire_id} seals BROKEN\n")
+        for f in findings:
+            where = f"month {f.month}" if f.month else "the seals' chain"
+            out.write(f"  {where}: {f.kind}: {f.aggregate_id}: {f.detail}\n")
+    out.write(f"{sealed} aires with seals verified, {broken} broken\n")
+    return broken
 
 
 __all__ = ["load_demo", "run_demo", "run_verify"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -1700,6 +1700,8 @@ ROUTES: list[tuple[str, str]] = [
     ("PUT", "/v1/aires/{aire_id}/stay-rules"),
     ("POST", "/v1/aires/{aire_id}/registers"),
     ("POST", "/v1/aires/{aire_id}/attached-registers"),
+    ("POST", "/v1/aires/{aire_id}/seals"),
+    ("GET", "/v1/aires/{aire_id}/seals"),
     ("POST", "/v1/aires/{aire_id}/stays"),
     ("GET", "/v1/stays/{stay_id}"),
     ("POST", "/v1/stays/{stay_id}/meter-readings"),
@@ -1844,6 +1846,7 @@ def forbidden_cases(
             ),
             ("POST", f"/v1/aires/{aire}/registers", REGISTER),
             ("POST", f"/v1/aires/{aire}/attached-registers", {"register_id": register_of[aire]}),
+            ("POST", f"/v1/aires/{aire}/seals", {"month": "2024-12"}),
         ]
 
     def stays(aire: str, stay: str) -> list[tuple[str, str, Any]]:
@@ -1940,6 +1943,7 @@ def forbidden_cases(
             *stays(b, stay_b),
             *cash(rb, stay_b),
             *read_register(rb),
+            ("GET", f"/v1/aires/{b}/seals", None),
             *statistics(a),
             *household_routes(b, household_b),
             *data_requests(world.ids["household"]),  # in scope, but not a cashier's to answer
@@ -1953,6 +1957,7 @@ def forbidden_cases(
             *stays(b, stay_b),
             *cash(ra, stay_a),
             *read_register(rb),
+            ("GET", f"/v1/aires/{b}/seals", None),
             *statistics(b),
             *household_routes(b, household_b),
         ],
@@ -1965,6 +1970,7 @@ def forbidden_cases(
             *stays(a, stay_a),
             *cash(ra, stay_a),
             *read_register(rb),
+            ("GET", f"/v1/aires/{b}/seals", None),
             *statistics(a),
             # an auditor names payers on its receipts, and never reads a household
             *household_routes(a, world.ids["household"]),
@@ -1978,6 +1984,7 @@ def forbidden_cases(
             *stays(a, stay_a),
             *cash(ra, stay_a),
             *read_register(ra),
+            ("GET", f"/v1/aires/{a}/seals", None),
             *household_routes(a, world.ids["household"]),
             search,
         ],
@@ -2006,3 +2013,28 @@ def test_each_role_is_refused_outside_its_role_and_scope(world: World, who: str)
             assert_problem(response, 403, "forbidden")
     covered = {(m, p.split("/")[2]) for m, p, _ in cases}
     assert len(cases) >= 20 and len(covered) >= 3
+
+
+def test_a_manager_seals_a_month_and_nothing_dated_in_it_is_accepted(world: World) -> None:
+    """The month end: the cashier closes the register's January, the aire's January is sealed
+    (its chains' heads listed), and a reading dated in January is then 409 period_sealed."""
+    stay_id = world.arrive()
+    world.clock.now = datetime(2025, 2, 3, 9, tzinfo=UTC)
+    seals = f"/v1/aires/{world.aire_a}/seals"
+    with records_nothing(world):
+        early = world.post("manager", seals, {"month": "2025-01"})
+        assert_problem(early, 409, "month_not_closed")
+        assert_problem(world.post("manager", seals, {"month": "2025-13"}), 422, "validation_error")
+    closure = {"period": "month", "date": "2025-01-31"}
+    world.ok(world.post("cashier", f"/v1/registers/{world.register_a}/closures", closure))
+    sealed = world.ok(world.post("manager", seals, {"month": "2025-01"}))
+    assert (sealed["month"], sealed["prev_hash"]) == ("2025-01", "0" * 64)
+    assert {h["kind"] for h in sealed["heads"]} == {"aire", "register", "stay"}
+    listed = world.ok(world.get("auditor", seals), 200)
+    assert listed["count"] == 1 and listed["data"][0]["hash"] == sealed["hash"]
+    reading = {"meter": "water", "index": "101", "read_at": "2025-01-31T10:00:00+00:00"}
+    with records_nothing(world):
+        late = world.post("cashier", f"/v1/stays/{stay_id}/meter-readings", reading)
+        assert_problem(late, 409, "period_sealed")
+        again = world.post("manager", seals, {"month": "2025-01"})
+        assert_problem(again, 409, "period_sealed")

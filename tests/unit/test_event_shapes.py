@@ -14,7 +14,7 @@ import pytest
 from eventsourcing.domain import CanMutateAggregate
 from eventsourcing.persistence import StoredEvent
 
-from hacienda_ledger.aggregates import aire, collectivite, household, register, stay
+from hacienda_ledger.aggregates import aire, collectivite, household, register, seal, stay
 from hacienda_ledger.aggregates.household import ERASED
 from hacienda_ledger.aggregates.integrity import event_hash
 from hacienda_ledger.application import Ledger, idempotency
@@ -26,7 +26,7 @@ PAYLOADS = [json.loads(line) for line in FIXTURE.read_text(encoding="utf-8").spl
 
 def event_classes() -> set[str]:
     topics = set()
-    for module in (aire, collectivite, household, register, stay, idempotency):
+    for module in (aire, collectivite, household, register, seal, stay, idempotency):
         for _, agg in inspect.getmembers(module, inspect.isclass):
             if agg.__module__ != module.__name__:
                 continue

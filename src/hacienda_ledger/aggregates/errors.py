@@ -26,6 +26,8 @@ The tree::
     │   ├── ReceiptAlreadyCancelled receipt_already_cancelled
     │   ├── ReceiptAlreadyRemitted  receipt_already_remitted
     │   ├── PeriodClosed            period_closed
+    │   ├── PeriodSealed            period_sealed
+    │   ├── MonthNotClosed          month_not_closed
     │   ├── InsufficientFunds       insufficient_funds
     │   ├── PersonalDataErased      personal_data_erased
     │   ├── IdempotencyKeyReused    idempotency_key_reused (422 at the API)
@@ -159,6 +161,18 @@ class ReceiptAlreadyRemitted(Conflict):
 
 class PeriodClosed(Conflict):
     code = "period_closed"
+
+
+class PeriodSealed(Conflict):
+    """A fact dated inside a month the aire has sealed (its arrêté mensuel)."""
+
+    code = "period_sealed"
+
+
+class MonthNotClosed(Conflict):
+    """A month sealed before every register of the aire has closed it."""
+
+    code = "month_not_closed"
 
 
 class InsufficientFunds(Conflict):

@@ -247,3 +247,24 @@ def register_history(register_id: UUID, as_of: datetime, found: dict[str, Any]) 
         "head_hash": register.head_hash,
         "verification": verification(register_id, found["verification"]).model_dump(mode="json"),
     }
+
+
+def seals(ledger: Ledger, aire_id: UUID) -> list[s.SealPublic]:
+    """The aire's seals, oldest first, from the seals' own events."""
+    found = []
+    for event in ledger.audit.seal_events(aire_id):
+        heads = [read(s.ChainHeadPublic, head) for head in event.heads]
+        found.append(
+            s.SealPublic(
+                aire_id=aire_id,
+                month=event.month,
+                sealed_at=event.timestamp.isoformat(),
+                actor=event.actor,
+                hash=event.hash,
+                prev_hash=event.prev_hash,
+                heads=heads,
+                digests=dict(event.digests),
+                version=event.originator_version,
+            )
+        )
+    return found

@@ -8,16 +8,20 @@ path that vouches for plain rows, and the prefixes found intact before).
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from psycopg.rows import tuple_row
 
+from hacienda_ledger.aggregates.aire import Aire
 from hacienda_ledger.aggregates.errors import RegisterNotFound
 from hacienda_ledger.aggregates.integrity import (
+    GENESIS,
     ChainLink,
     VerificationReport,
     intact_report,
@@ -25,6 +29,7 @@ from hacienda_ledger.aggregates.integrity import (
     verify_chain,
 )
 from hacienda_ledger.aggregates.register import CashRegister
+from hacienda_ledger.aggregates.seal import ChainHead, Seals
 from hacienda_ledger.aggregates.values import Totals
 from hacienda_ledger.application.forked import Shared, can_fork
 from hacienda_ledger.application.verification import (
@@ -37,6 +42,21 @@ from hacienda_ledger.settings import Settings
 
 if TYPE_CHECKING:
     from hacienda_ledger.application.ledger import Ledger
+
+
+_ADMITTED = topic_of(Aire.StayAdmitted)
+_MONTH_CLOSED = topic_of(CashRegister.MonthClosed)
+
+
+@dataclass(frozen=True)
+class SealFinding:
+    """One problem found with a seal: the month sealed (empty for the seals' own chain),
+    the aggregate, a stable kind and a detail."""
+
+    month: str
+    aggregate_id: UUID
+    kind: str
+    detail: str
 
 
 class Audit:
@@ -203,6 +223,92 @@ class Audit:
             return ChainLink(version, topic, fields, fields.get("hash"), reencoded)
         except Exception:  # any row that does not decode is a finding
             return ChainLink(version, topic, None, None)
+
+    # --- monthly seals ------------------------------------------------------------------------
+
+    def digest(self, aggregate_id: UUID, through_version: int | None = None) -> tuple[int, str]:
+        """The version reached and the SHA-256 of an aggregate's stored rows up to it
+        (version, topic and stored bytes of each): what a seal records of a chain."""
+        sha = hashlib.sha256()
+        version = 0
+        for version, topic, state in self.register_rows(aggregate_id, through_version):
+            sha.update(f"{version}\x1f{topic}\x1f".encode())
+            sha.update(bytes(state))
+        return version, sha.hexdigest()
+
+    def stays_of(self, aire_id: UUID) -> list[UUID]:
+        """Every stay ever admitted on the aire, read from the aire's own stored events."""
+        decode = self.ledger.mapper.transcoder.decode
+        return list(
+            dict.fromkeys(
+                decode(state)["stay_id"]
+                for _, topic, state in self.register_rows(aire_id, None)
+                if topic == _ADMITTED
+            )
+        )
+
+    def heads(self, aire: Aire, registers: Sequence[CashRegister]) -> tuple[ChainHead, ...]:
+        """The head of every chain of the aire now: the aire, its registers (their hash
+        chain's head), its stays."""
+        found = [ChainHead(aire.id, "aire", *self.digest(aire.id))]
+        found += [ChainHead(r.id, "register", r.version, r.head_hash) for r in registers]
+        found += [ChainHead(s, "stay", *self.digest(s)) for s in self.stays_of(aire.id)]
+        return tuple(found)
+
+    def month_closure(self, register_id: UUID, month: str) -> str | None:
+        """The hash of the register's closure of ``month`` (its totals by revenue type and
+        method and its perpetual grand total, in its chain), if it closed it."""
+        decode = self.ledger.mapper.transcoder.decode
+        for _, topic, state in self.register_rows(register_id, None):
+            if topic == _MONTH_CLOSED:
+                fields = decode(state)
+                if fields["start"].isoformat()[:7] == month:
+                    return str(fields["hash"])
+        return None
+
+    def seal_events(self, aire_id: UUID) -> list[Seals.MonthSealed]:
+        """The aire's seals, oldest first (none before its first)."""
+        return [
+            event
+            for event in self.ledger.events.get(Seals.id_for(aire_id))
+            if isinstance(event, Seals.MonthSealed)
+        ]
+
+    def verify_seals(self, aire_id: UUID) -> list[SealFinding]:
+        """Every seal of the aire checked against the store: the seals' own chain, and each
+        chain head a seal recorded recomputed from the stored events (a head the store no
+        longer reaches is ``truncated``, another digest ``rewritten``). Problems are values."""
+        rows = self.register_rows(Seals.id_for(aire_id), None)
+        if not rows:
+            return []
+        links = [self._decoded_link(Seals.id_for(aire_id), row) for row in rows[1:]]
+        chain = verify_chain(links, after=(1, GENESIS))
+        findings = [
+            SealFinding("", Seals.id_for(aire_id), p.kind, p.detail) for p in chain.problems
+        ]
+        for link in links:
+            if link.fields is None:
+                continue
+            month = str(link.fields["month"])
+            for head in link.fields["heads"]:
+                findings += self._check_head(month, head)
+        return findings
+
+    def _check_head(self, month: str, head: ChainHead) -> list[SealFinding]:
+        if head.kind == "register":
+            rows = self.register_rows(head.aggregate_id, head.version)
+            report = self.verify_rows(head.aggregate_id, rows, anchor=(head.version, head.digest))
+            return [
+                SealFinding(month, head.aggregate_id, p.kind, p.detail) for p in report.problems
+            ]
+        version, digest = self.digest(head.aggregate_id, head.version)
+        if version < head.version:
+            detail = f"the {head.kind} ends at event {version}; the seal recorded {head.version}"
+            return [SealFinding(month, head.aggregate_id, "truncated", detail)]
+        if digest != head.digest:
+            detail = f"the {head.kind}'s events up to {head.version} differ from those sealed"
+            return [SealFinding(month, head.aggregate_id, "rewritten", detail)]
+        return []
 
     def register_history(self, register_id: UUID, as_of: datetime) -> dict[str, Any]:
         """An auditor's replay: the register rebuilt from its own events up to ``as_of``,

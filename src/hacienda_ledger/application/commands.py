@@ -193,6 +193,15 @@ class AttachRegister(Command):
     register_id: UUID
 
 
+@dataclass(frozen=True)
+class SealMonth(Command):
+    """The aire's month sealed (its arrêté mensuel); ``month`` is ``YYYY-MM``."""
+
+    aire_id: UUID
+    _: KW_ONLY
+    month: str
+
+
 # --- households -------------------------------------------------------------------------------
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 from uuid import UUID
 
@@ -31,6 +31,7 @@ from hacienda_ledger.aggregates.errors import (
 )
 from hacienda_ledger.aggregates.household import Household
 from hacienda_ledger.aggregates.register import CashRegister
+from hacienda_ledger.aggregates.seal import Seals
 from hacienda_ledger.aggregates.stay import Stay
 from hacienda_ledger.application.access import Permission, Scope
 from hacienda_ledger.application.commands import Command
@@ -56,6 +57,10 @@ class RegisterSource(Protocol):
     by the pipeline, brought up to date first)."""
 
     def for_write(self, register_id: UUID) -> CashRegister: ...
+
+
+class _NoSeals(LookupError):
+    """An aire that has sealed nothing yet."""
 
 
 class Loading:
@@ -117,6 +122,22 @@ class Unit(Loading):
             raise missing(f"no {cls.__name__.lower()} {aggregate_id}")
         return aggregate
 
+    def seals(self, aire_id: UUID) -> Seals:
+        """The aire's seals, started if it has none yet."""
+        try:
+            return self.load(Seals, Seals.id_for(aire_id), _NoSeals)
+        except _NoSeals:
+            started = Seals.start(aire_id=aire_id, at=self.now())
+            self._loaded[started.id] = started
+            return started
+
+    def sealed_through(self, aire_id: UUID) -> date | None:
+        """The last day of the aire's last sealed month (None: nothing sealed yet)."""
+        try:
+            return self.load(Seals, Seals.id_for(aire_id), _NoSeals).sealed_through
+        except _NoSeals:
+            return None
+
     def exists(self, aggregate_id: UUID) -> bool:
         return aggregate_id in self._loaded or self.ledger.exists(aggregate_id)
 
@@ -175,16 +196,22 @@ __all__ = [
 Filing = Callable[[Callable[[C, Unit], Change]], Callable[[C, Unit], Change]]
 
 
-def on(key: str, permission: Permission) -> Callable[[type[C]], Filing[C]]:
+def on(
+    key: str,
+    permission: Permission,
+    *,
+    locks: Callable[[Any, Ledger], Sequence[UUID]] | None = None,
+) -> Callable[[type[C]], Filing[C]]:
     """How handlers of commands on one aggregate are filed: the command's field ``key``
-    (``aire_id``, ``stay_id``...) names the aggregate, its scope and its lock."""
+    (``aire_id``, ``stay_id``...) names the aggregate, its scope and (unless ``locks``
+    says otherwise) its lock."""
 
     def filing(command: type[C]) -> Filing[C]:
         return handles(
             command,
             permission=permission,
             scopes=lambda c: [Scope(**{key: getattr(c, key)})],
-            locks=lambda c, _: [getattr(c, key)],
+            locks=locks or (lambda c, _: [getattr(c, key)]),
         )
 
     return filing

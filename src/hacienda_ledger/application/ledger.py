@@ -178,6 +178,7 @@ class Ledger(Loading, Application[UUID]):
     set_stay_rules = command(c.SetStayRules)
     attach_register = command(c.AttachRegister)
     open_register = command(c.OpenRegister)
+    seal_month = command(c.SealMonth)
     record_household = command(c.RecordHousehold)
     amend_household = command(c.AmendHousehold)
     record_household_document = command(c.RecordHouseholdDocument)

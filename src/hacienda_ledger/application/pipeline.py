@@ -34,6 +34,7 @@ from hacienda_ledger.aggregates.errors import (
     LedgerError,
 )
 from hacienda_ledger.aggregates.register import CashRegister
+from hacienda_ledger.aggregates.seal import check_not_sealed
 from hacienda_ledger.aggregates.user import User
 from hacienda_ledger.application import handlers as _handlers  # files every handler
 from hacienda_ledger.application.commands import Command
@@ -188,6 +189,7 @@ class Pipeline:
         for job in jobs:
             before = unit.pending()
             try:
+                self._check_sealed(job.work, unit)
                 change = handling(job.work).handle(job.work, unit)
             except LedgerError as refusal:
                 if unit.changed_since(before):
@@ -246,6 +248,7 @@ class Pipeline:
         for _ in range(retries + 1):
             unit = Unit(self.ledger, locked, self.registers)
             try:
+                self._check_sealed(command, unit)
                 change = entry.handle(command, unit)
             except LedgerError:
                 self._fail(command, unit)
@@ -278,6 +281,26 @@ class Pipeline:
         raise ConcurrencyConflict(
             f"{command.command_name}: the aggregate kept changing; retried {retries} times"
         )
+
+    def _check_sealed(self, command: Command, unit: Unit) -> None:
+        """``PeriodSealed`` for a command dated inside a month its aire has sealed: one
+        check for every command, from the business days it carries (``Command.days``) and
+        the aire it acts on. Checked under the command's locks: a seal takes the aire's and
+        its registers' (and stays' commands take their aire's)."""
+        days = command.days()
+        if not days:
+            return
+        access = self.ledger.access
+        for scope in handling(command).scopes(command):
+            if scope.aire_id is not None:
+                aire_id = scope.aire_id
+            elif scope.register_id is not None:
+                aire_id = access.aire_of_register(scope.register_id)
+            elif scope.stay_id is not None:
+                aire_id = access.aire_of_stay(scope.stay_id)
+            else:
+                continue
+            check_not_sealed(unit.sealed_through(aire_id), days)
 
     def _fail(self, command: Command, unit: Unit) -> None:
         self.registers.forget(unit.registers())

@@ -123,3 +123,23 @@ def attach_register(aire_id: UUID, body: s.AttachedRegisterCreate, act: ActDep) 
     """Let an existing register (a régie) also collect for this aire; both aires belong to
     the same collectivité."""
     return _aire(act, act(c.AttachRegister, aire_id, **dict(body)))
+
+
+@router.post("/{aire_id}/seals", status_code=status.HTTP_201_CREATED, response_model=s.SealPublic)
+def seal_month(aire_id: UUID, body: s.SealCreate, act: ActDep) -> s.SealPublic:
+    """Seal the aire's month (its arrêté mensuel; manager or admin): every chain of the aire
+    has its head recorded, and nothing dated in the month is accepted afterwards (409
+    ``period_sealed``). Refused (409 ``month_not_closed``) until every register of the aire
+    has closed the month, and (422) for a month not over or already sealed."""
+    outcome = act(c.SealMonth, aire_id, **dict(body))
+    sealed = [x for x in views.seals(act.ledger, aire_id) if x.month == body.month]
+    return sealed[-1].model_copy(update={"position": outcome.position})
+
+
+@router.get("/{aire_id}/seals", response_model=s.SealsPublic)
+def list_seals(aire_id: UUID, ledger: LedgerDep, user: UserDep) -> s.SealsPublic:
+    """The aire's seals, oldest first, each with its chain heads and digests."""
+    ledger.access.authorize(user, Permission.READ_REGISTERS, aire_id=aire_id)
+    ledger.aire(aire_id)
+    data = views.seals(ledger, aire_id)
+    return s.SealsPublic(data=data, count=len(data))

@@ -156,3 +156,37 @@ class AireSummaryPublic(BaseModel):
 
 class AiresPublic(Page[AireSummaryPublic]):
     pass
+
+
+Month = Annotated[str, Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", examples=["2025-09"])]
+
+
+class SealCreate(Body):
+    month: Month
+
+
+class ChainHeadPublic(BaseModel):
+    aggregate_id: UUID
+    kind: str
+    version: int
+    digest: str
+
+
+class SealPublic(BaseModel):
+    """An aire's arrêté mensuel: the month, when and by whom it was sealed, the seal's hash
+    and the one before it, the chains' heads and the figures' digests."""
+
+    aire_id: UUID
+    month: str
+    sealed_at: str
+    actor: str
+    hash: str
+    prev_hash: str
+    heads: list[ChainHeadPublic]
+    digests: dict[str, str]
+    version: int
+    position: int | None = None
+
+
+class SealsPublic(Page[SealPublic]):
+    pass

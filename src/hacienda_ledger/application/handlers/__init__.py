@@ -1,5 +1,12 @@
 """Handlers, one module per aggregate they handle; importing the package files them all."""
 
-from hacienda_ledger.application.handlers import aires, households, registers, stays, users
+from hacienda_ledger.application.handlers import (
+    aires,
+    households,
+    registers,
+    seals,
+    stays,
+    users,
+)
 
-__all__ = ["aires", "households", "registers", "stays", "users"]
+__all__ = ["aires", "households", "registers", "seals", "stays", "users"]

@@ -17,7 +17,14 @@ from hacienda_ledger.application.commands import (
 )
 from hacienda_ledger.application.handling import Change, Scope, Unit, delegate, handles, on
 
-on_stay = on("stay_id", Permission.MANAGE_STAYS)
+
+def _stay_locks(command: Any, ledger: Any) -> list[Any]:
+    """The stay and its aire (a seal of the aire waits for the stay's command, and the
+    other way round)."""
+    return [ledger.access.aire_of_stay(command.stay_id), command.stay_id]
+
+
+on_stay = on("stay_id", Permission.MANAGE_STAYS, locks=_stay_locks)
 
 
 @handles(

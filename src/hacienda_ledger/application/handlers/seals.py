@@ -1,0 +1,58 @@
+"""Handler of the aires' monthly seals (arrêtés mensuels)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hacienda_ledger.aggregates.errors import MonthNotClosed
+from hacienda_ledger.aggregates.seal import Seals, month_bounds
+from hacienda_ledger.aggregates.values import paris_day
+from hacienda_ledger.application.access import Permission
+from hacienda_ledger.application.commands import SealMonth
+from hacienda_ledger.application.handling import Change, Scope, Unit, handles
+
+
+def _seal_locks(command: SealMonth, ledger: Any) -> list[Any]:
+    """The aire, its seals and every register of the aire: no fact of the aire is recorded
+    while its chains' heads are taken (stays' commands take the aire's lock too)."""
+    aire_id = command.aire_id
+    return [aire_id, Seals.id_for(aire_id), *ledger.aire(aire_id).register_ids]
+
+
+@handles(
+    SealMonth,
+    permission=Permission.CONFIGURE_AIRE,
+    scopes=lambda c: [Scope(aire_id=c.aire_id)],
+    locks=_seal_locks,
+)
+def seal_month(command: SealMonth, unit: Unit) -> Change:
+    """Refused (``month_not_closed``) for a month not over, and until every register of the
+    aire (opened by the month's end) has closed it; a month at or before the last one sealed
+    is ``period_sealed``. The seal records the head
+    of every chain of the aire and is chained to the seal before it."""
+    aire = unit.aire(command.aire_id)
+    _, last = month_bounds(command.month)
+    if last >= paris_day(unit.now()):
+        raise MonthNotClosed(f"{command.month} is not over yet", field="month")
+    registers = [unit.cash_register(r) for r in aire.register_ids]
+    for register in registers:
+        opened = paris_day(register.created_on)
+        if opened <= last and (register.closed_through is None or register.closed_through < last):
+            raise MonthNotClosed(
+                f"register {register.regie_ref} has not closed {command.month}: close it first",
+                field="month",
+            )
+    seals = unit.seals(command.aire_id)
+    heads = unit.ledger.audit.heads(aire, registers)
+    audit = unit.ledger.audit
+    # The cash figures: each register's closure of the month (its totals by revenue type and
+    # method and its perpetual grand total, sealed in its own chain).
+    digests = {
+        f"month_closure:{r.id}": closure
+        for r in registers
+        if (closure := audit.month_closure(r.id, command.month)) is not None
+    }
+    sealed = seals.seal(
+        month=command.month, heads=heads, digests=digests, actor=command.actor, at=unit.now()
+    )
+    return Change(seals, {"month": command.month, "hash": sealed})

@@ -1,0 +1,244 @@
+"""Monthly seals (arrêtés mensuels): a month is sealed once every register of the aire has
+closed it; afterwards nothing dated inside it is accepted, whatever the aggregate, and the
+heads a seal recorded are checked against the store — on SQLite and PostgreSQL. The clock
+walks from January into February; nothing sleeps."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+import pytest
+
+from hacienda_ledger.aggregates.errors import (
+    InvalidPeriod,
+    MonthNotClosed,
+    PeriodSealed,
+)
+from hacienda_ledger.aggregates.seal import Seals
+from hacienda_ledger.application import Ledger
+from hacienda_ledger.cli import main
+from tests.conftest import Clock, Site, standard_tariff
+from tests.integration.test_tamper import Row, StoredRows
+
+JANUARY = datetime(2025, 1, 20, 10, tzinfo=UTC)
+FEBRUARY = datetime(2025, 2, 3, 10, tzinfo=UTC)
+
+
+class January:
+    """A site whose January was lived: a stay arrived, read, charged and paid; the clock
+    then on 3 February."""
+
+    def __init__(self, ledger: Ledger, clock: Clock) -> None:
+        self.ledger, self.clock = ledger, clock
+        self.site = Site(ledger)
+        self.stay_id = self.site.arrive("1")
+        self.household_id = self.site.household("Famille Suivante")
+        clock.advance(days=10)
+        ledger.record_meter_reading(
+            self.stay_id, meter="water", index=Decimal("104"), read_at=clock(), actor="c"
+        )
+        ledger.assess_charges(self.stay_id, through=date(2025, 1, 20), actor="c")
+        ledger.post_receipt(
+            self.site.register_id,
+            stay_id=self.stay_id,
+            method="cash",
+            lines=[("pitch_fee", 900)],
+            actor="c",
+        )
+        clock.now = FEBRUARY
+
+    def close_january(self) -> None:
+        self.ledger.close_period(
+            self.site.register_id, period="month", day=date(2025, 1, 31), actor="r"
+        )
+
+    def seal_january(self) -> str:
+        self.close_january()
+        return str(
+            self.ledger.seal_month(self.site.aire_id, month="2025-01", actor="m").result["hash"]
+        )
+
+
+@pytest.fixture
+def january(ledger: Ledger, clock: Clock) -> January:
+    return January(ledger, clock)
+
+
+def test_a_month_is_sealed_once_every_register_closed_it(january: January) -> None:
+    """Refused while the register has not closed January, for a month not over and for no
+    month at all; then
+    sealed, chained to nothing before it, with the head of every chain of the aire."""
+    ledger, aire_id = january.ledger, january.site.aire_id
+    with pytest.raises(MonthNotClosed) as refused:
+        ledger.seal_month(aire_id, month="2025-01", actor="m")
+    assert refused.value.code == "month_not_closed"
+    with pytest.raises(MonthNotClosed, match="not over"):
+        ledger.seal_month(aire_id, month="2025-02", actor="m")
+    with pytest.raises(InvalidPeriod):
+        ledger.seal_month(aire_id, month="2025-13", actor="m")
+    assert ledger.audit.seal_events(aire_id) == []
+    sealed = january.seal_january()
+    (seal,) = ledger.audit.seal_events(aire_id)
+    assert (seal.month, seal.hash, seal.prev_hash) == ("2025-01", sealed, "0" * 64)
+    kinds = {head.kind: head for head in seal.heads}
+    assert set(kinds) == {"aire", "register", "stay"}
+    register = ledger.cash_register(january.site.register_id)
+    assert (kinds["register"].version, kinds["register"].digest) == (
+        register.version,
+        register.head_hash,
+    )
+    assert kinds["stay"].aggregate_id == january.stay_id
+    assert list(seal.digests) == [f"month_closure:{january.site.register_id}"]
+    assert ledger.audit.verify_seals(aire_id) == []
+
+
+def test_a_month_is_sealed_once(january: January) -> None:
+    january.seal_january()
+    with pytest.raises(PeriodSealed):
+        january.ledger.seal_month(january.site.aire_id, month="2025-01", actor="m")
+    assert len(january.ledger.audit.seal_events(january.site.aire_id)) == 1
+
+
+IN_JANUARY: dict[str, Callable[[January], Any]] = {
+    "arrival": lambda j: j.site.arrive("2", arrived_at=JANUARY, household_ref=j.household_id),
+    "departure": lambda j: j.ledger.depart(
+        j.stay_id,
+        departed_at=JANUARY,
+        exit_inspection_ref="EDL-S",
+        water_index=Decimal("105"),
+        electricity_index=Decimal("2001"),
+        actor="c",
+    ),
+    "reading": lambda j: j.ledger.record_meter_reading(
+        j.stay_id, meter="water", index=Decimal("105"), read_at=JANUARY, actor="c"
+    ),
+    "charges": lambda j: j.ledger.assess_charges(j.stay_id, through=date(2025, 1, 25), actor="c"),
+    "extension": lambda j: j.ledger.extend_stay(
+        j.stay_id, reason="school", evidence_ref="CERT-1", until=date(2025, 1, 31), actor="m"
+    ),
+    "tariff": lambda j: j.ledger.adopt_tariff(
+        j.site.aire_id, standard_tariff(date(2025, 1, 15)), actor="m"
+    ),
+    "closure": lambda j: j.ledger.schedule_closure(
+        j.site.aire_id,
+        start=date(2025, 1, 25),
+        end=date(2025, 1, 27),
+        reason="travaux",
+        urgent=True,
+        actor="m",
+    ),
+    "out of service": lambda j: j.ledger.put_out_of_service(
+        j.site.aire_id, number="3", start=date(2025, 1, 22), reason="panne", actor="m"
+    ),
+    "register closure": lambda j: j.ledger.close_period(
+        j.site.register_id, period="day", day=date(2025, 1, 30), actor="r"
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", list(IN_JANUARY))
+def test_nothing_dated_in_a_sealed_month_is_accepted(january: January, kind: str) -> None:
+    """Given January sealed, when any fact dated in January is recorded, then 409
+    ``period_sealed`` and nothing is recorded."""
+    january.seal_january()
+    before = january.ledger.last_position()
+    with pytest.raises(PeriodSealed) as refused:
+        IN_JANUARY[kind](january)
+    assert refused.value.code == "period_sealed"
+    assert january.ledger.last_position() == before
+
+
+def test_facts_dated_after_the_sealed_month_are_accepted(january: January) -> None:
+    """The open month goes on: a reading, charges and a tariff dated in February."""
+    january.seal_january()
+    ledger, stay_id = january.ledger, january.stay_id
+    ledger.record_meter_reading(
+        stay_id, meter="water", index=Decimal("106"), read_at=FEBRUARY, actor="c"
+    )
+    ledger.assess_charges(stay_id, through=date(2025, 2, 2), actor="c")
+    ledger.adopt_tariff(january.site.aire_id, standard_tariff(date(2025, 3, 1)), actor="m")
+    assert ledger.stay(stay_id).charged_until == date(2025, 2, 3)
+
+
+def test_a_sealed_stay_rewritten_or_cut_short_is_found(january: January) -> None:
+    """A stay's event edited after the seal, or its last events deleted: the seal's head no
+    longer matches the store (the register's own chain is verified against its head)."""
+    january.seal_january()
+    ledger, aire_id = january.ledger, january.site.aire_id
+    stored = StoredRows(ledger, january.stay_id)
+    try:
+        rows = stored.all()
+        edited = rows[1].state.replace(b"104", b"140")
+        assert edited != rows[1].state
+        stored.set(rows[1].version, state=edited)
+        (finding,) = ledger.audit.verify_seals(aire_id)
+        assert (finding.month, finding.aggregate_id, finding.kind) == (
+            "2025-01",
+            january.stay_id,
+            "rewritten",
+        )
+        stored.set(rows[1].version, state=rows[1].state)
+        assert ledger.audit.verify_seals(aire_id) == []
+        stored.delete(rows[-1].version)
+        (finding,) = ledger.audit.verify_seals(aire_id)
+        assert finding.kind == "truncated"
+        stored.insert(Row(rows[-1].version, rows[-1].topic, rows[-1].state))
+        assert ledger.audit.verify_seals(aire_id) == []
+    finally:
+        stored.close()
+
+
+def test_the_seals_own_chain_is_verified(january: January) -> None:
+    """An edited seal (here: its month) breaks the seals' chain."""
+    january.seal_january()
+    ledger, aire_id = january.ledger, january.site.aire_id
+    stored = StoredRows(ledger, Seals.id_for(aire_id))
+    try:
+        rows = stored.all()
+        stored.set(rows[-1].version, state=rows[-1].state.replace(b"2025-01", b"2024-12"))
+        kinds = {f.kind for f in ledger.audit.verify_seals(aire_id)}
+        assert "hash_mismatch" in kinds
+    finally:
+        stored.close()
+
+
+def test_seals_read_by_ids_only(january: January) -> None:
+    """No personal data in a seal: ids, versions and digests."""
+    january.seal_january()
+    (seal,) = january.ledger.audit.seal_events(january.site.aire_id)
+    for head in seal.heads:
+        assert isinstance(head.aggregate_id, UUID)
+        assert len(head.digest) == 64
+
+
+def test_the_cli_seals_every_aire_due_and_verify_checks_the_seals(
+    january: January, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`hacienda-ledger seal --month` seals every aire whose registers closed the month (the
+    others are listed, exit 1); `verify` then checks the seals too and names a broken one."""
+    url = january.ledger.settings.database_url
+    assert main(["--database-url", url, "seal", "--month", "2025-01"]) == 1
+    out = capsys.readouterr()
+    assert "month_not_closed" in out.err
+    assert "2025-01: 0 aires sealed, 0 sealed already, 1 refused" in out.out
+    january.close_january()
+    assert main(["--database-url", url, "seal", "--month", "2025-01"]) == 0
+    assert "1 aires sealed" in capsys.readouterr().out
+    assert main(["--database-url", url, "seal", "--month", "2025-01"]) == 0
+    assert "1 sealed already" in capsys.readouterr().out
+    assert main(["--database-url", url, "verify"]) == 0
+    assert "1 aires with seals verified, 0 broken" in capsys.readouterr().out
+    stored = StoredRows(january.ledger, january.stay_id)
+    try:
+        row = stored.all()[1]
+        stored.set(row.version, state=row.state.replace(b"104", b"140"))
+    finally:
+        stored.close()
+    assert main(["--database-url", url, "verify"]) == 1
+    out = capsys.readouterr().out
+    assert f"month 2025-01: rewritten: {january.stay_id}" in out
+    assert "1 aires with seals verified, 1 broken" in out
