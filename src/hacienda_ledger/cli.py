@@ -40,7 +40,12 @@ def _positive(text: str) -> int:
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    return Settings(database_url=args.database_url) if args.database_url else Settings()
+    given: dict[str, Any] = {}
+    if args.database_url:
+        given["database_url"] = args.database_url
+    if args.attestation_key:
+        given["attestation_key"] = args.attestation_key
+    return Settings(**given)
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -345,6 +350,8 @@ def _seal(args: argparse.Namespace) -> int:
                     try:
                         ledger.seal_month(aire_id, month=args.month, actor="cli")
                         sealed += 1
+                        if args.attestations:
+                            _write_attestation(ledger, aire_id, args.month, args.attestations)
                     except LedgerError as exc:
                         refused.append(f"{aire_id} {exc.code}: {exc.detail}")
                 bar.advance(task)
@@ -354,6 +361,46 @@ def _seal(args: argparse.Namespace) -> int:
         print(f"refused: {line}", file=sys.stderr)
     print(f"{args.month}: {sealed} aires sealed, {already} sealed already, {len(refused)} refused")
     return 1 if refused else 0
+
+
+def _write_attestation(ledger: Any, aire_id: UUID, month: str, directory: str) -> None:
+    import json
+    from pathlib import Path
+
+    from hacienda_ledger.application.attestations import file_name
+
+    document = ledger.audit.attestation(aire_id, month)
+    target = Path(directory)
+    target.mkdir(parents=True, exist_ok=True)
+    (target / file_name(document)).write_text(
+        json.dumps(document, ensure_ascii=False, indent=1, sort_keys=True), encoding="utf-8"
+    )
+
+
+def _attestations(args: argparse.Namespace) -> int:
+    """``key``: create the signing key; ``export``: every seal's attestation into a folder."""
+    from hacienda_ledger.aggregates.aire import Aire
+    from hacienda_ledger.application import Ledger
+    from hacienda_ledger.application.attestations import create_key
+
+    settings = _settings(args)
+    if args.attestations_command == "key":
+        created = create_key(settings.attestation_key)
+        state = "created" if created else "already there (kept)"
+        print(f"attestation key {settings.attestation_key}: {state}")
+        return 0
+    ledger = Ledger(settings)
+    written = 0
+    try:
+        aires = [UUID(a) for a in args.aire] if args.aire else list(ledger.ids_of(Aire.Registered))
+        for aire_id in aires:
+            for seal in ledger.audit.seal_events(aire_id):
+                _write_attestation(ledger, aire_id, seal.month, args.dir)
+                written += 1
+    finally:
+        ledger.close()
+    print(f"{written} attestations written to {args.dir}")
+    return 0
 
 
 def _generate(args: argparse.Namespace) -> int:
@@ -394,6 +441,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         prog="hacienda-ledger", description="Ledger of aires d'accueil"
     )
     parser.add_argument("--database-url", help="overrides HACIENDA_DATABASE_URL")
+    parser.add_argument(
+        "--attestation-key", help="overrides HACIENDA_ATTESTATION_KEY (the signing key's file)"
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     serve = sub.add_parser("serve", help="serve the HTTP API")
@@ -426,6 +476,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     verify = sub.add_parser("verify", help="verify every register's hash chain")
     verify.add_argument("--register", help="one register id")
+    verify.add_argument(
+        "--attestations",
+        metavar="DIR",
+        help="also check the store against the seals' attestations kept in DIR",
+    )
     verify.add_argument(
         "--jobs",
         type=_positive,
@@ -479,6 +534,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     seal = sub.add_parser("seal", help="seal a month of every aire due (arrêté mensuel)")
     seal.add_argument("--month", required=True, help="YYYY-MM")
     seal.add_argument("--aire", action="append", help="one aire id (repeat; default: all)")
+    seal.add_argument(
+        "--attestations", metavar="DIR", help="write each new seal's signed attestation there"
+    )
+    attest = sub.add_parser("attestations", help="seals' signed attestations")
+    attest_sub = attest.add_subparsers(dest="attestations_command", required=True)
+    attest_sub.add_parser("key", help="create the Ed25519 signing key (attestation_key)")
+    export = attest_sub.add_parser("export", help="write every seal's attestation to a folder")
+    export.add_argument("--dir", required=True, help="the folder (kept outside the database)")
+    export.add_argument("--aire", action="append", help="one aire id (repeat; default: all)")
 
     households = sub.add_parser("households", help="households' personal data")
     households_sub = households.add_subparsers(dest="households_command", required=True)
@@ -506,7 +570,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         from hacienda_ledger.demo import run_verify
 
         jobs = args.jobs or default_jobs(one_writer=False)
-        return run_verify(_settings(args), register=args.register, out=sys.stdout, jobs=jobs)
+        return run_verify(
+            _settings(args),
+            register=args.register,
+            out=sys.stdout,
+            jobs=jobs,
+            attestations=args.attestations,
+        )
     if args.command == "users":
         return _users_create(args)
     if args.command == "households":
@@ -519,6 +589,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _reports(args)
     if args.command == "seal":
         return _seal(args)
+    if args.command == "attestations":
+        return _attestations(args)
     return 2
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from importlib import resources
+from pathlib import Path
 from typing import Any, TextIO
 from uuid import UUID, uuid5
 
@@ -489,6 +490,13 @@ def run_demo(settings: Settings, out: TextIO, *, journal: bool = True) -> int:
                 f"{demo.name}: register {demo.register_id}, chain "
                 f"{'intact' if report.ok else 'BROKEN'} ({report.events} events)\n"
             )
+        from hacienda_ledger.application.attestations import create_key
+
+        created = create_key(settings.attestation_key)
+        out.write(
+            f"Seal attestations are signed with {settings.attestation_key}"
+            f"{' (created now)' if created else ''}: keep it out of the database's reach.\n"
+        )
         out.write("\nDemo bearer tokens (Authorization: Bearer <token>):\n")
         for role in ROLES:
             out.write(f"  {role:8} {demo_token(role)}\n")
@@ -500,9 +508,16 @@ def run_demo(settings: Settings, out: TextIO, *, journal: bool = True) -> int:
     return 0
 
 
-def run_verify(settings: Settings, register: str | None, out: TextIO, jobs: int = 1) -> int:
-    """Verify one register or every register of every aire (``jobs`` processes); non-zero
-    exit on any break."""
+def run_verify(
+    settings: Settings,
+    register: str | None,
+    out: TextIO,
+    jobs: int = 1,
+    attestations: str | None = None,
+) -> int:
+    """Verify one register or every register of every aire (``jobs`` processes), and every
+    aire's seals (against the attestations in ``attestations`` too); non-zero exit on any
+    break."""
     ledger = Ledger(settings)
     try:
         ids: list[UUID] = []
@@ -525,9 +540,40 @@ def run_verify(settings: Settings, register: str | None, out: TextIO, jobs: int 
         out.write(f"{len(ids)} registers verified, {broken} broken\n")
         if not register:
             broken += _verify_seals(ledger, out)
+        if attestations:
+            broken += _verify_attestations(ledger, Path(attestations), out)
         return 1 if broken else 0
     finally:
         ledger.close()
+
+
+def _verify_attestations(ledger: Ledger, directory: Path, out: TextIO) -> int:
+    """The store against every attestation of ``directory``, trusting the public half of
+    the ``attestation_key``; how many attestations failed."""
+    from hacienda_ledger.application.attestations import load_key, read_dir
+
+    try:
+        trusted = load_key(ledger.settings.attestation_key).public_key()
+    except LedgerError as exc:
+        out.write(f"attestations not checked: {exc.detail}\n")
+        return 1
+    checked = read_dir(directory, trusted)
+    failed = 0
+    for found in checked:
+        document = found.document
+        name = f"aire {document.get('aire_id')} month {document.get('month')}"
+        if found.untrusted:
+            failed += 1
+            out.write(f"attestation {document.get('file', name)} UNTRUSTED: {found.untrusted}\n")
+            continue
+        findings = ledger.audit.verify_attested(document)
+        if findings:
+            failed += 1
+            out.write(f"attestation of {name} BROKEN\n")
+        for f in findings:
+            out.write(f"  {f.kind}: {f.aggregate_id}: {f.detail}\n")
+    out.write(f"{len(checked)} attestations checked, {failed} broken\n")
+    return failed
 
 
 def _verify_seals(ledger: Ledger, out: TextIO) -> int:

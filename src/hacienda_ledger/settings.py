@@ -46,6 +46,12 @@ class Settings(BaseSettings):
         description="create the tables at start-up; say no for extra workers started after "
         "the schema exists (several processes creating tables at once race)",
     )
+    attestation_key: Path = Field(
+        default=Path("var/attestation-key.pem"),
+        description="the Ed25519 private key (PEM) that signs each seal's attestation; kept "
+        "outside the event store (a file the database administrator cannot reach). "
+        "`hacienda-ledger attestations key` creates one; `make run` creates the demo's",
+    )
     admin_token: str | None = Field(
         default=None, description="bootstraps the first admin on an empty database"
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -19,6 +20,7 @@ from fastapi.testclient import TestClient
 from hacienda_ledger.aggregates.register import CashRegister
 from hacienda_ledger.api.app import create_app
 from hacienda_ledger.application import Ledger
+from hacienda_ledger.application.attestations import check_signature, create_key, load_key
 from hacienda_ledger.settings import Settings
 from tests.conftest import Clock
 from tests.e2e.api_world import (
@@ -1702,6 +1704,7 @@ ROUTES: list[tuple[str, str]] = [
     ("POST", "/v1/aires/{aire_id}/attached-registers"),
     ("POST", "/v1/aires/{aire_id}/seals"),
     ("GET", "/v1/aires/{aire_id}/seals"),
+    ("GET", "/v1/aires/{aire_id}/seals/{month}/attestation"),
     ("POST", "/v1/aires/{aire_id}/stays"),
     ("GET", "/v1/stays/{stay_id}"),
     ("POST", "/v1/stays/{stay_id}/meter-readings"),
@@ -1795,6 +1798,7 @@ def test_every_route_needs_a_valid_bearer_token(world: World, authorization: str
         "report_id": str(uuid4()),
         "table": "revenue_monthly",
         "household_id": world.ids["household"],
+        "month": "2025-01",
     }
     headers = {"Idempotency-Key": "k"}
     if authorization is not None:
@@ -1944,6 +1948,7 @@ def forbidden_cases(
             *cash(rb, stay_b),
             *read_register(rb),
             ("GET", f"/v1/aires/{b}/seals", None),
+            ("GET", f"/v1/aires/{b}/seals/2025-01/attestation", None),
             *statistics(a),
             *household_routes(b, household_b),
             *data_requests(world.ids["household"]),  # in scope, but not a cashier's to answer
@@ -1985,6 +1990,7 @@ def forbidden_cases(
             *cash(ra, stay_a),
             *read_register(ra),
             ("GET", f"/v1/aires/{a}/seals", None),
+            ("GET", f"/v1/aires/{a}/seals/2025-01/attestation", None),
             *household_routes(a, world.ids["household"]),
             search,
         ],
@@ -2015,7 +2021,9 @@ def test_each_role_is_refused_outside_its_role_and_scope(world: World, who: str)
     assert len(cases) >= 20 and len(covered) >= 3
 
 
-def test_a_manager_seals_a_month_and_nothing_dated_in_it_is_accepted(world: World) -> None:
+def test_a_manager_seals_a_month_and_nothing_dated_in_it_is_accepted(
+    world: World, tmp_path: Path
+) -> None:
     """The month end: the cashier closes the register's January, the aire's January is sealed
     (its chains' heads listed), and a reading dated in January is then 409 period_sealed."""
     stay_id = world.arrive()
@@ -2038,3 +2046,12 @@ def test_a_manager_seals_a_month_and_nothing_dated_in_it_is_accepted(world: Worl
         assert_problem(late, 409, "period_sealed")
         again = world.post("manager", seals, {"month": "2025-01"})
         assert_problem(again, 409, "period_sealed")
+    world.ledger.settings.attestation_key = tmp_path / "key.pem"
+    attestation = f"{seals}/2025-01/attestation"
+    assert_problem(world.get("auditor", attestation), 409, "attestation_key_missing")
+    create_key(world.ledger.settings.attestation_key)
+    signed = world.ok(world.get("auditor", attestation), 200)
+    assert (signed["month"], signed["seal_hash"]) == ("2025-01", sealed["hash"])
+    trusted = load_key(world.ledger.settings.attestation_key).public_key()
+    assert check_signature(signed, trusted) is None
+    assert_problem(world.get("auditor", f"{seals}/2025-02/attestation"), 404, "seal_not_found")

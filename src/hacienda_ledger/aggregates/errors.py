@@ -16,7 +16,8 @@ The tree::
     │   ├── SlipNotFound            slip_not_found
     │   ├── ReportNotFound          report_not_found
     │   ├── ReadingNotFound         reading_not_found
-    │   └── HouseholdNotFound       household_not_found
+    │   ├── HouseholdNotFound       household_not_found
+    │   └── SealNotFound            seal_not_found
     ├── Conflict                                      -> 409
     │   ├── AlreadyExists           already_exists
     │   ├── NoTariffInForce         no_tariff_in_force
@@ -28,6 +29,7 @@ The tree::
     │   ├── PeriodClosed            period_closed
     │   ├── PeriodSealed            period_sealed
     │   ├── MonthNotClosed          month_not_closed
+    │   ├── AttestationKeyMissing   attestation_key_missing
     │   ├── InsufficientFunds       insufficient_funds
     │   ├── PersonalDataErased      personal_data_erased
     │   ├── IdempotencyKeyReused    idempotency_key_reused (422 at the API)
@@ -125,6 +127,10 @@ class HouseholdNotFound(NotFound):
     code = "household_not_found"
 
 
+class SealNotFound(NotFound):
+    code = "seal_not_found"
+
+
 class PersonalDataErased(Conflict):
     """The household's key is destroyed: its personal data can be neither read nor written."""
 
@@ -173,6 +179,12 @@ class MonthNotClosed(Conflict):
     """A month sealed before every register of the aire has closed it."""
 
     code = "month_not_closed"
+
+
+class AttestationKeyMissing(Conflict):
+    """No key to sign attestations with (the ``attestation_key`` setting names none)."""
+
+    code = "attestation_key_missing"
 
 
 class InsufficientFunds(Conflict):

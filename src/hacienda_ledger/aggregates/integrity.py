@@ -58,6 +58,11 @@ def _plain(value: Any) -> Any:
     raise TypeError(f"no canonical form for {type(value).__name__}")
 
 
+def plain(value: Any) -> Any:
+    """A value as the canonical serialisation writes it (JSON types only)."""
+    return _plain(value)
+
+
 def topic_of(cls: type) -> str:
     """The topic the library stores for a class: ``module:qualified.name``."""
     return f"{cls.__module__}:{cls.__qualname__}"

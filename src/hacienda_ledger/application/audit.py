@@ -19,7 +19,7 @@ from uuid import UUID
 from psycopg.rows import tuple_row
 
 from hacienda_ledger.aggregates.aire import Aire
-from hacienda_ledger.aggregates.errors import RegisterNotFound
+from hacienda_ledger.aggregates.errors import RegisterNotFound, SealNotFound
 from hacienda_ledger.aggregates.integrity import (
     GENESIS,
     ChainLink,
@@ -31,6 +31,7 @@ from hacienda_ledger.aggregates.integrity import (
 from hacienda_ledger.aggregates.register import CashRegister
 from hacienda_ledger.aggregates.seal import ChainHead, Seals
 from hacienda_ledger.aggregates.values import Totals
+from hacienda_ledger.application import attestations
 from hacienda_ledger.application.forked import Shared, can_fork
 from hacienda_ledger.application.verification import (
     Row,
@@ -274,6 +275,14 @@ class Audit:
             if isinstance(event, Seals.MonthSealed)
         ]
 
+    def attestation(self, aire_id: UUID, month: str) -> dict[str, Any]:
+        """The signed attestation of the aire's seal of ``month`` (see attestations.py)."""
+        for seal in self.seal_events(aire_id):
+            if seal.month == month:
+                key = attestations.load_key(self.ledger.settings.attestation_key)
+                return attestations.attestation(aire_id, seal, key)
+        raise SealNotFound(f"aire {aire_id} has no seal of {month}", field="month")
+
     def verify_seals(self, aire_id: UUID) -> list[SealFinding]:
         """Every seal of the aire checked against the store: the seals' own chain, and each
         chain head a seal recorded recomputed from the stored events (a head the store no
@@ -294,9 +303,51 @@ class Audit:
                 findings += self._check_head(month, head)
         return findings
 
+    def verify_attested(self, document: dict[str, Any]) -> list[SealFinding]:
+        """The store against one attestation kept outside it: the seal it attests is there
+        with the same hash, every chain reaches the attested head with the same content
+        (a register's chain: the attested head hash), and no event was slipped in after a
+        head with a recorded time before the seal."""
+        aire_id, month = UUID(document["aire_id"]), str(document["month"])
+        seals = {e.month: e for e in self.seal_events(aire_id)}
+        findings = []
+        seal = seals.get(month)
+        if seal is None:
+            findings.append(SealFinding(month, Seals.id_for(aire_id), "seal_missing", "no seal"))
+        elif seal.hash != document["seal_hash"]:
+            detail = f"the stored seal's hash {seal.hash} is not the attested one"
+            findings.append(SealFinding(month, Seals.id_for(aire_id), "seal_rewritten", detail))
+        sealed_at = datetime.fromisoformat(document["sealed_at"])
+        for raw in document["heads"]:
+            head = ChainHead(UUID(raw["aggregate_id"]), raw["kind"], raw["version"], raw["digest"])
+            findings += self._check_head(month, head)
+            findings += self._appended_before(month, head, sealed_at)
+        return findings
+
+    def _appended_before(
+        self, month: str, head: ChainHead, sealed_at: datetime
+    ) -> list[SealFinding]:
+        """Events after an attested head recorded before the seal: slipped in afterwards."""
+        decode = self.ledger.mapper.transcoder.decode
+        findings = []
+        for version, _, state in self.register_rows(head.aggregate_id, None)[head.version :]:
+            try:
+                recorded = decode(state)["timestamp"]
+            except Exception:  # an undecodable row is reported by the chain's own check
+                continue
+            if recorded < sealed_at:
+                detail = f"event {version} was recorded at {recorded}, before the seal"
+                findings.append(
+                    SealFinding(month, head.aggregate_id, "appended_before_seal", detail)
+                )
+        return findings
+
     def _check_head(self, month: str, head: ChainHead) -> list[SealFinding]:
         if head.kind == "register":
             rows = self.register_rows(head.aggregate_id, head.version)
+            if not rows:
+                detail = "no event of the register is stored any more"
+                return [SealFinding(month, head.aggregate_id, "truncated", detail)]
             report = self.verify_rows(head.aggregate_id, rows, anchor=(head.version, head.digest))
             return [
                 SealFinding(month, head.aggregate_id, p.kind, p.detail) for p in report.problems

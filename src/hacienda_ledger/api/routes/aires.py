@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID
 
 from fastapi import APIRouter, status
@@ -143,3 +144,13 @@ def list_seals(aire_id: UUID, ledger: LedgerDep, user: UserDep) -> s.SealsPublic
     ledger.aire(aire_id)
     data = views.seals(ledger, aire_id)
     return s.SealsPublic(data=data, count=len(data))
+
+
+@router.get("/{aire_id}/seals/{month}/attestation", response_model=dict[str, Any])
+def seal_attestation(aire_id: UUID, month: str, ledger: LedgerDep, user: UserDep) -> Any:
+    """The seal of ``month`` as a JSON document signed with the operator's Ed25519 key (not
+    in the event store): keep it outside the database; `hacienda-ledger verify
+    --attestations DIR` checks the store against it."""
+    ledger.access.authorize(user, Permission.READ_REGISTERS, aire_id=aire_id)
+    ledger.aire(aire_id)
+    return ledger.audit.attestation(aire_id, month)
