@@ -11,7 +11,7 @@ import csv
 import hashlib
 import io
 import re
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -80,7 +80,22 @@ def world(ledger: Ledger, clock: Clock) -> World:
     return build(ledger, clock)
 
 
+def seal_months(ledger: Ledger, world: World, *months: str) -> None:
+    """The register closes each month and the aire seals it (months not sealed yet)."""
+    sealed = {s.month for s in ledger.audit.seal_events(world.site.aire_id)}
+    for month in months:
+        if month in sealed:
+            continue
+        year, number = map(int, month.split("-"))
+        last = date(year + number // 12, number % 12 + 1, 1) - timedelta(days=1)
+        register = ledger.cash_register(world.site.register_id)
+        if register.closed_through is None or register.closed_through < last:
+            ledger.close_period(world.site.register_id, period="month", day=last, actor="c")
+        ledger.seal_month(world.site.aire_id, month=month, actor="m")
+
+
 def monthly_files(ledger: Ledger, world: World) -> dict[str, bytes]:
+    seal_months(ledger, world, "2025-02")
     reports = Reports(ledger)
     stored = reports.run(reports.month_jobs("2025-02", [world.site.aire_id]))
     assert {s.format for s in stored} == {"pdf", "xlsx", "csv"}
@@ -424,29 +439,56 @@ def test_every_pdf_kind_renders_its_first_page_to_an_image(
 # --- delivery: the service on its own, the CLI ----------------------------------------------
 
 
-def test_the_scheduler_builds_what_is_due_once(ledger: Ledger, world: World) -> None:
-    """On 3 January 2026 what is due is December's monthly report and the 2025 annual
-    reports; a second look finds them built and stores nothing."""
+def test_the_scheduler_builds_what_is_due_once(ledger: Ledger, clock: Clock, world: World) -> None:
+    """What the service builds on its own is what was sealed: nothing before a seal; on 3
+    January 2026, once every month of 2025 the aire lived is sealed, each sealed month's
+    report and the 2025 annual reports; a second look finds them built and stores
+    nothing."""
     reports = Reports(ledger)
     today = date(2026, 1, 3)
-    assert sorted((j.kind, j.period) for j in reports.due(today)) == [
-        ("alt2", "2025"),
-        ("alt2_summary", "2025"),
-        ("monthly", "2025-12"),
-    ]
+    clock.now = datetime(2026, 1, 3, 9, tzinfo=UTC)
+    assert reports.due(today) == []
+    months = [f"2025-{m:02d}" for m in range(1, 13)]
+    seal_months(ledger, world, *months)
+    expected = [("alt2", "2025"), ("alt2_summary", "2025"), *(("monthly", m) for m in months)]
+    assert sorted((j.kind, j.period) for j in reports.due(today)) == expected
     scheduler = Scheduler(reports, interval=3600, delay=0, today=lambda: today)
     stored = scheduler.tick()
-    assert sorted({(s.kind, s.period) for s in stored}) == [
-        ("alt2", "2025"),
-        ("alt2_summary", "2025"),
-        ("monthly", "2025-12"),
-    ]
-    assert len(stored) == 9
+    assert sorted({(s.kind, s.period) for s in stored}) == expected
+    assert len(stored) == 3 * len(expected)
+    assert not any("PROVISOIRE" in s.filename for s in stored)
     assert scheduler.tick() == []
     waiting = Scheduler(
         reports, interval=3600, delay=0, today=lambda: today, caught_up=lambda: False
     )
     assert waiting.tick() == []
+
+
+def test_a_month_not_sealed_gives_provisional_documents(ledger: Ledger, world: World) -> None:
+    """``reports generate`` for a month nobody sealed builds documents marked « PROVISOIRE »
+    on every PDF page, in their file names, titles and metadata; once sealed, the same
+    report names its seal instead."""
+    reports = Reports(ledger)
+    stored = reports.run(reports.month_jobs("2025-02", [world.site.aire_id]))
+    files = {s.format: (s, reports.store.get(s.report_id)[1]) for s in stored}
+    assert all("PROVISOIRE" in s.filename for s, _ in files.values())
+    pdf = PdfReader(io.BytesIO(files["pdf"][1]))
+    assert len(pdf.pages) > 1
+    assert all("PROVISOIRE" in page.extract_text() for page in pdf.pages)
+    assert pdf.metadata is not None and pdf.metadata.subject == "PROVISOIRE"
+    book = openpyxl.load_workbook(io.BytesIO(files["xlsx"][1]))
+    assert book.properties.keywords == "PROVISOIRE"
+    assert str(book.worksheets[0]["A1"].value).startswith("PROVISOIRE — ")
+    rows = csv_rows(files["csv"][1])
+    assert rows[0][0].startswith("PROVISOIRE — ")
+    assert rows[1] == ["Statut", "PROVISOIRE : mois non scellé : 2025-02"]
+    seal_months(ledger, world, "2025-02")
+    (seal,) = ledger.audit.seal_events(world.site.aire_id)
+    again = reports.run(reports.month_jobs("2025-02", [world.site.aire_id]), force=True)
+    final = {s.format: (s, reports.store.get(s.report_id)[1]) for s in again}
+    assert not any("PROVISOIRE" in s.filename for s, _ in final.values())
+    text = pdf_text(final["pdf"][1])
+    assert "PROVISOIRE" not in text and f"empreinte {seal.hash}" in text
 
 
 def test_cli_generates_every_due_report_then_skips_them(
@@ -682,6 +724,7 @@ def test_the_api_process_builds_the_reports_due_on_its_own(
     import time
 
     auto = settings.model_copy(update={"reports_auto": True, "reports_first_delay": 0.0})
+    seal_months(ledger, world, "2025-02")
     store = Reports(ledger).store
     assert store.list() == []
     with TestClient(create_app(auto, ledger=ledger)):

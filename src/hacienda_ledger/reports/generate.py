@@ -13,6 +13,7 @@ built from 1 January on). ``Scheduler`` runs ``run_due`` in a thread of the API 
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -22,13 +23,14 @@ import structlog
 
 from hacienda_ledger import __version__
 from hacienda_ledger.aggregates.aire import Aire
+from hacienda_ledger.aggregates.seal import Seals
 from hacienda_ledger.aggregates.values import Mode, paris_day
 from hacienda_ledger.application import Ledger
 from hacienda_ledger.application.projecting import ProjectionQueries, projection_database
 from hacienda_ledger.background import Background
 from hacienda_ledger.reports import kinds
 from hacienda_ledger.reports.figures import Alt2Summary, Figures, Period
-from hacienda_ledger.reports.render import MEDIA_TYPES, Report, render
+from hacienda_ledger.reports.render import MEDIA_TYPES, Report, provisional, render
 from hacienda_ledger.reports.store import ReportStore, StoredReport, report_id, sha256
 
 FORMATS = ("pdf", "xlsx", "csv")
@@ -83,8 +85,40 @@ class Reports:
 
     # --- building -----------------------------------------------------------------------
 
+    # --- sealed months -------------------------------------------------------------------
+
+    def seals(self, aire_id: UUID) -> dict[str, Seals.MonthSealed]:
+        """The aire's sealed months and their seals."""
+        return {seal.month: seal for seal in self.ledger.audit.seal_events(aire_id)}
+
+    def unsealed(self, aire_id: UUID, period: str) -> list[str]:
+        """The months of ``period`` (``YYYY-MM`` or ``YYYY``) the aire has not sealed, from
+        the month it was recorded in."""
+        sealed = self.seals(aire_id)
+        if len(period) == 7:
+            return [] if period in sealed else [period]
+        start = paris_day(self.ledger.aire(aire_id).created_on).isoformat()[:7]
+        months = [f"{period}-{m:02d}" for m in range(1, 13)]
+        return [m for m in months if m >= start and m not in sealed]
+
     def model(self, job: Job, generated_at: datetime) -> tuple[Report, str, str, str]:
-        """The report model, with the aire id, collectivité id and sector it is filed under."""
+        """The report model, with the aire id, collectivité id and sector it is filed under:
+        marked « PROVISOIRE » unless every month it covers is sealed, naming the seals."""
+        report, aire_id, collectivite_id, sector = self._model(job, generated_at)
+        aires = [UUID(aire_id)] if aire_id else self.aire_ids()
+        missing = sorted({m for a in aires for m in self.unsealed(a, job.period)})
+        if missing:
+            why = f"{'mois non scellés' if len(missing) > 1 else 'mois non scellé'} : "
+            report = provisional(report, why + ", ".join(missing))
+        elif aire_id:
+            seals = [
+                s for m, s in sorted(self.seals(UUID(aire_id)).items()) if m.startswith(job.period)
+            ]
+            lines = tuple((f"Arrêté mensuel {s.month}", f"empreinte {s.hash}") for s in seals)
+            report = dataclasses.replace(report, identity=(*report.identity, *lines))
+        return report, aire_id, collectivite_id, sector
+
+    def _model(self, job: Job, generated_at: datetime) -> tuple[Report, str, str, str]:
         if job.kind == "alt2_summary":
             year = int(job.period)
             figures = [self.figures.alt2(a, year) for a in self.aire_ids()]
@@ -127,6 +161,8 @@ class Reports:
             content = render(report, fmt)
             revision = revisions[fmt] + 1
             name = f"{job.kind}-{aire_key[:8] or 'operateur'}-{job.period}"
+            if report.provisional:
+                name += "-PROVISOIRE"
             added = self.store.add(
                 StoredReport(
                     report_id=report_id(job.kind, aire_key, job.period, fmt, revision),
@@ -169,13 +205,24 @@ class Reports:
         return stored
 
     def due(self, today: date) -> list[Job]:
-        """The jobs the service builds on its own on ``today``: last month, last year."""
-        previous_month = (
-            f"{today.year - 1}-12" if today.month == 1 else f"{today.year}-{today.month - 1:02d}"
-        )
-        jobs = self.month_jobs(previous_month, today=today)
-        if today.year - 1 >= 2000:
-            jobs.extend(self.year_jobs(today.year - 1, today=today))
+        """The jobs the service builds on its own on ``today``: the monthly report of every
+        month an aire sealed in the last twelve months, and last year's annual reports of
+        every aire whose months of that year are all sealed (the operator's summary once
+        they all are). Nothing provisional is ever built on its own."""
+        first = f"{today.year - 1}-{today.month:02d}"
+        jobs = [
+            Job("monthly", aire_id, month)
+            for aire_id in self.aire_ids()
+            for month in sorted(self.seals(aire_id))
+            if month >= first
+        ]
+        year = today.year - 1
+        if year >= 2000:
+            complete = [a for a in self.aire_ids() if not self.unsealed(a, str(year))]
+            annual = self.year_jobs(year, complete, today=today) if complete else []
+            jobs += annual
+            if len(complete) == len(self.aire_ids()):
+                jobs.append(Job("alt2_summary", None, str(year)))
         return jobs
 
     def run_due(self, today: date) -> list[StoredReport]:

@@ -40,8 +40,10 @@ class Document(FPDF):
         *,
         landscape: bool = False,
         stamp: str | None = None,
+        mark: str | None = None,
     ) -> None:
         super().__init__(orientation="L" if landscape else "P", unit="mm", format="A4")
+        self.mark = mark  # on every page (« PROVISOIRE »), drawn by ``header``
         self.add_font(FONT, "", font_path("DejaVuSans.ttf"))
         self.add_font(FONT, "B", font_path("DejaVuSans-Bold.ttf"))
         self.doc_title = title
@@ -50,6 +52,9 @@ class Document(FPDF):
         self.set_title(title)
         self.set_author("hacienda-ledger")
         self.set_creator(f"hacienda-ledger {__version__}")
+        if mark:
+            self.set_subject(mark)
+            self.set_keywords(mark)
         self.set_producer(f"hacienda-ledger {__version__}")
         self.set_auto_page_break(auto=True, margin=16)
         self.set_margins(14, 14, 14)
@@ -70,6 +75,15 @@ class Document(FPDF):
         self.ln(1)
         self.key_values(identity, size=8)
         self.ln(2)
+
+    def header(self) -> None:
+        if self.mark:  # a red band at the top of every page
+            self.set_font(FONT, "B", 10)
+            self.set_text_color(200, 0, 0)
+            self.set_xy(self.l_margin, 4)
+            self.cell(60, 6, self.mark)
+            self.set_text_color(0, 0, 0)
+            self.set_xy(self.l_margin, self.t_margin)
 
     def footer(self) -> None:
         self.set_y(-12)

@@ -8,6 +8,7 @@ XLSX (amounts in euros, rates as fractions shown in %, dates as dates).
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import re
 import zipfile
@@ -80,6 +81,21 @@ class Report:
     charts: tuple[Chart, ...] = field(default=())
     landscape: bool = False
     stamp: str | None = None
+    provisional: bool = False  # built from a month not sealed: marked on every page
+
+
+PROVISIONAL = "PROVISOIRE"
+
+
+def provisional(report: Report, why: str) -> Report:
+    """The report marked « PROVISOIRE »: in its title (the first line of every format, the
+    PDF's and the workbook's metadata), its identification, and on every PDF page."""
+    return dataclasses.replace(
+        report,
+        title=f"{PROVISIONAL} — {report.title}",
+        identity=(("Statut", f"{PROVISIONAL} : {why}"), *report.identity),
+        provisional=True,
+    )
 
 
 def identity_lines(
@@ -168,6 +184,7 @@ def to_pdf(report: Report) -> bytes:
         report.generated_at,
         landscape=report.landscape,
         stamp=report.stamp,
+        mark=PROVISIONAL if report.provisional else None,
     )
     usable = doc.w - doc.l_margin - doc.r_margin
     for section in report.sections:
@@ -285,6 +302,8 @@ def to_xlsx(report: Report) -> bytes:
     moment = report.generated_at.astimezone(PARIS).replace(tzinfo=None, microsecond=0)
     book.properties.creator = f"hacienda-ledger {__version__}"
     book.properties.title = report.title
+    if report.provisional:
+        book.properties.keywords = PROVISIONAL
     book.properties.created = moment
     book.properties.modified = moment
     out = io.BytesIO()
