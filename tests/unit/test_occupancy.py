@@ -544,7 +544,9 @@ def test_february_and_april_around_it() -> None:
 
 
 def test_march_alt2() -> None:
-    """ALT2 with the default amounts (56.50 € fixed and 75.95 € variable per place)."""
+    """ALT2 with the default amounts (56.50 € fixed and 75.95 € variable per place), on the
+    places available and compliant, pro rata of the month's days (emplacements added on the
+    10th and one out of service count only for their days)."""
     world = march_world()
     alt2 = alt2_month(
         world.facts(), world.aire.id, "2025-03", as_of=AS_OF, pitch_fee_revenue_cents=123456
@@ -554,11 +556,11 @@ def test_march_alt2() -> None:
     assert alt2.occupancy_rate == Decimal("0.4093")
     assert alt2.pitch_fee_revenue_cents == 123456
     assert (alt2.fixed_cents_per_place, alt2.variable_cents_per_place) == (5650, 7595)
-    # fixed: 5650 × 9 = 50850
-    assert alt2.fixed_part_cents == 50850
-    # variable: 7595 × 9 × 88 / 215 = 6015240 / 215 = 27977.86... → 27978 (once, half-up)
-    assert alt2.variable_part_cents == 27978
-    assert alt2.aid_cents == 78828  # 50850 + 27978
+    # Places available and compliant, pro rata of March's 31 days: 215 / 31 = 6.935...
+    # aid = (5650 × 215 + 7595 × 88) / 31 = (1214750 + 668360) / 31 = 60745.48 → 60745
+    assert alt2.aid_cents == 60745
+    # fixed: 5650 × 215 / 31 = 39185.48... → 39185; variable: the rest, 21560
+    assert (alt2.fixed_part_cents, alt2.variable_part_cents) == (39185, 21560)
 
 
 def test_as_of_cuts_the_month() -> None:
@@ -714,9 +716,11 @@ def test_alt2_with_configured_rates() -> None:
         pitch_fee_revenue_cents=0,
         rates={2024: (6000, 8000), 2026: (1, 1)},
     )
-    # places 5; 6000 × 5 + 8000 × 5 × 31 / 31 = 30000 + 40000
-    assert (alt2.places, alt2.fixed_part_cents, alt2.variable_part_cents) == (5, 30000, 40000)
-    assert alt2.aid_cents == 70000
+    # counted through 10 June: 31 place-days available, 31 occupied, June has 30 days:
+    # aid = (6000 × 31 + 8000 × 31) / 30 = 434000 / 30 = 14466.67 → 14467;
+    # fixed 6000 × 31 / 30 = 6200, variable the rest 8267
+    assert (alt2.places, alt2.fixed_part_cents, alt2.variable_part_cents) == (5, 6200, 8267)
+    assert alt2.aid_cents == 14467
 
 
 def test_alt2_rates_in_force() -> None:
@@ -726,8 +730,9 @@ def test_alt2_rates_in_force() -> None:
     assert alt2_rates(2025, {2025: (5, 6)}) == (5, 6)
 
 
-def test_alt2_with_nothing_available_pays_the_fixed_part_only() -> None:
-    """A month closed throughout: no rate, variable part 0."""
+def test_alt2_of_a_month_closed_throughout_pays_nothing() -> None:
+    """A month closed throughout: nothing available, no rate, no fixed part, no variable
+    part (the arrêté's places are those available)."""
     world = World(code="49030-E")
     world.add("E1", 2, utc(2025, 1, 2))
     world.aire.schedule_closure(
@@ -743,7 +748,8 @@ def test_alt2_with_nothing_available_pays_the_fixed_part_only() -> None:
         world.facts(), world.aire.id, "2025-08", as_of=date(2025, 9, 30), pitch_fee_revenue_cents=0
     )
     assert (alt2.available_place_days, alt2.occupancy_rate) == (0, None)
-    assert (alt2.places, alt2.fixed_part_cents, alt2.variable_part_cents) == (2, 11300, 0)
+    assert (alt2.places, alt2.fixed_part_cents, alt2.variable_part_cents) == (2, 0, 0)
+    assert alt2.aid_cents == 0
 
 
 def test_alt2_year_lists_the_months_through_as_of() -> None:
@@ -759,7 +765,7 @@ def test_alt2_year_lists_the_months_through_as_of() -> None:
     assert [m.pitch_fee_revenue_cents for m in year] == [0, 0, 500, 0]
     # January: E1–E3 added the 10th → 22 days × 7 = 154 available, nobody
     assert (year[0].available_place_days, year[0].occupancy_days) == (154, 0)
-    assert year[2].aid_cents == 78828  # as test_march_alt2
+    assert year[2].aid_cents == 60745  # as test_march_alt2
 
 
 def test_a_same_day_stay_and_the_next_arrival_share_the_emplacement() -> None:
@@ -792,3 +798,24 @@ def test_months_are_yyyy_mm(bad: str) -> None:
 def test_month_bounds() -> None:
     assert month_bounds("2024-02") == (date(2024, 2, 1), date(2024, 2, 29))
     assert month_bounds("2025-12") == (date(2025, 12, 1), date(2025, 12, 31))
+
+
+def test_alt2_of_a_month_closed_in_part_counts_the_open_days_only() -> None:
+    """Closed 5 to 25 August (21 of 31 days), 2 places otherwise available, nobody: the fixed
+    part is 10/31 of the month's, no variable part."""
+    world = World(code="49031-F")
+    world.add("F1", 2, utc(2025, 1, 2))
+    world.aire.schedule_closure(
+        start=date(2025, 8, 5),
+        end=date(2025, 8, 25),
+        reason="travaux",
+        actor="manager",
+        at=utc(2025, 4, 1),
+    )
+    world.take(world.aire)
+    alt2 = alt2_month(
+        world.facts(), world.aire.id, "2025-08", as_of=date(2025, 9, 30), pitch_fee_revenue_cents=0
+    )
+    assert alt2.available_place_days == 2 * 10
+    # 5650 × 20 / 31 = 3645.16... → 3645 (a full month would be 5650 × 2 = 11300)
+    assert (alt2.fixed_part_cents, alt2.variable_part_cents, alt2.aid_cents) == (3645, 0, 3645)

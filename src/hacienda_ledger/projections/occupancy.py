@@ -74,6 +74,12 @@ EXTENSIONS = "occupancy_extensions"
 
 ADULT = "adult"
 
+#: The ALT2 formula the declarations apply and name (see ``alt2_month``).
+ALT2_FORMULA = (
+    "arrêté du 30 décembre 2014 — aide = places disponibles et conformes au prorata des "
+    "jours × (part fixe + part variable × taux d'occupation) — version 2"
+)
+
 #: ALT2 monthly amounts per place, in cents: (fixed part, variable part), in force since 2019.
 ALT2_DEFAULT_RATES: tuple[int, int] = (5650, 7595)
 
@@ -555,31 +561,37 @@ def alt2_month(
 ) -> Alt2Month:
     """The ALT2 figures of one month: places, occupancy days, rate, pitch-fee revenue, aid.
 
-    This is our documented default reading of the ALT2 rules (aide au logement temporaire 2,
-    paid monthly by the CAF), not an official computation:
+    ALT2 as the arrêté of 30 December 2014 computes it (``ALT2_FORMULA``), our documented
+    reading:
 
     - ``places``: the capacity (places of the existing emplacements, closed or out of service
-      included) on the month's last counted day (its last day, or ``as_of``);
+      included) on the month's last counted day (its last day, or ``as_of``), for reference;
+    - the places that count are those **available and compliant**, pro rata of the days of
+      the month: available place-days ÷ days in the month (closures, emplacements out of
+      service and not yet in service take theirs out);
     - ``occupancy_days``: occupied place-days of the month (as ``occupancy_month``);
     - ``occupancy_rate``: occupied ÷ available place-days, as reported (0.0001, half-up);
     - ``pitch_fee_revenue_cents``: given by the caller (the revenue projection folds money);
     - aid, in cents, with F and V the fixed and variable monthly amounts per place in force
-      that year (``alt2_rates``; defaults 56.50 € and 75.95 €)::
+      that year (``alt2_rates``; defaults 56.50 € and 75.95 €) and D the days of the month::
 
-          aid = F × places + V × places × occupied place-days ÷ available place-days
+          places available = available place-days ÷ D
+          aid = places available × (F + V × occupied ÷ available place-days)
+              = (F × available place-days + V × occupied place-days) ÷ D
 
-      computed exactly and rounded half-up to the cent **once**, at the end (the rate is
-      used unrounded; the variable part is 0 when nothing was available). Since
-      F × places is whole cents, ``fixed_part_cents`` + ``variable_part_cents`` = aid.
+      computed exactly and rounded half-up to the cent **once**; ``fixed_part_cents`` is
+      F × available ÷ D rounded half-up, ``variable_part_cents`` the rest of the aid. A month
+      closed throughout has nothing available: no fixed part, no variable part.
     """
     occupancy = occupancy_month(facts, aire_id, month, as_of)
     places = occupancy.days[-1].places_capacity if occupancy.days else 0
-    fixed, variable = alt2_rates(month_bounds(month)[0].year, rates)
-    fixed_part = fixed * places
+    first, last = month_bounds(month)
+    days = (last - first).days + 1
+    fixed, variable = alt2_rates(first.year, rates)
     available = occupancy.available_place_days
-    variable_part = (
-        half_up(variable * places * occupancy.occupied_place_days, available) if available else 0
-    )
+    aid = half_up(fixed * available + variable * occupancy.occupied_place_days, days)
+    fixed_part = half_up(fixed * available, days)
+    variable_part = aid - fixed_part
     return Alt2Month(
         aire_id=str(aire_id),
         month=month,
@@ -593,7 +605,7 @@ def alt2_month(
         variable_cents_per_place=variable,
         fixed_part_cents=fixed_part,
         variable_part_cents=variable_part,
-        aid_cents=fixed_part + variable_part,
+        aid_cents=aid,
     )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from hacienda_ledger.projections.occupancy import ALT2_FORMULA
 from hacienda_ledger.projections.revenue import RevenueComparison
 from hacienda_ledger.reports.figures import (
     AireInfo,
@@ -320,8 +321,9 @@ def alt2(f: Alt2Figures, generated_at: datetime) -> Report:
     total = ("Total", None, *_alt2_year(f))
     rates = f.months[0] if f.months else None
     note = (
-        "Aide = part fixe × places + part variable × places × places-jours occupées ÷ "
-        "places-jours disponibles, arrondie au centime une fois par mois."
+        f"Formule : {ALT2_FORMULA}. Aide = (part fixe × places-jours disponibles + part "
+        "variable × places-jours occupées) ÷ jours du mois, arrondie au centime une fois par "
+        "mois ; un mois fermé tout entier n'ouvre droit à aucune aide."
     )
     if rates is not None:
         note += (
