@@ -27,6 +27,7 @@ from hacienda_ledger.aggregates.errors import (
     LedgerError,
     NoticeTooShort,
     StayNotFound,
+    TariffRetroactive,
 )
 from hacienda_ledger.aggregates.values import Mode, Tariff
 
@@ -662,6 +663,47 @@ def test_adopt_tariff_refuses_a_malformed_tariff() -> None:
         aire.adopt_tariff(tariff(deposit_cents=-1), actor="manager", at=MONDAY)
     assert refused(error) == ("invalid_amount", "deposit_cents")
     assert aire.collect_events() == []
+
+
+def test_a_tariff_is_not_retroactive_once_stays_have_days_since() -> None:
+    """Given a stay on the aire, a tariff recorded on 3 February effective 2 January (the
+    measured defect: January repriced at 10 €) is refused; one effective on the day it is
+    recorded, or later, is adopted."""
+    aire = given_aire()
+    aire.adopt_tariff(tariff(), actor="manager", at=MONDAY)
+    aire.admit(stay_id=STAY_A, emplacement="1", arrival_day=TODAY, actor="c", at=MONDAY)
+    aire.collect_events()
+    with pytest.raises(TariffRetroactive) as error:
+        aire.adopt_tariff(
+            tariff(date(2025, 1, 2), pitch_fee_per_day_cents=1000), actor="manager", at=at(2, 3)
+        )
+    assert refused(error) == ("tariff_retroactive", "effective_from")
+    assert aire.collect_events() == []
+    aire.adopt_tariff(tariff(date(2025, 2, 3)), actor="manager", at=at(2, 3))
+    aire.adopt_tariff(tariff(date(2025, 3, 1)), actor="manager", at=at(2, 3))
+    assert len(aire.collect_events()) == 2
+
+
+def test_a_tariff_is_not_retroactive_over_a_stay_that_has_left_since() -> None:
+    """The stay left (its departure recorded 20 January): a tariff effective 10 January,
+    recorded in February, would reprice its last days; one effective after it is fine."""
+    aire = given_aire()
+    aire.admit(stay_id=STAY_A, emplacement="1", arrival_day=TODAY, actor="c", at=MONDAY)
+    aire.release(stay_id=STAY_A, actor="c", at=at(1, 20))
+    aire.collect_events()
+    with pytest.raises(TariffRetroactive):
+        aire.adopt_tariff(tariff(date(2025, 1, 10)), actor="manager", at=at(2, 3))
+    aire.adopt_tariff(tariff(date(2025, 1, 21)), actor="manager", at=at(2, 3))
+    assert len(aire.collect_events()) == 1
+
+
+def test_an_aires_history_may_be_recorded_before_its_stays() -> None:
+    """No stay yet: tariffs since January are recorded in March (an operator moving its
+    spreadsheets in)."""
+    aire = given_aire()
+    aire.adopt_tariff(tariff(date(2025, 1, 1)), actor="manager", at=at(3, 10))
+    aire.adopt_tariff(tariff(date(2025, 2, 1)), actor="manager", at=at(3, 10))
+    assert [t.effective_from for t in aire.tariffs] == [date(2025, 1, 1), date(2025, 2, 1)]
 
 
 def test_adopt_tariff_refuses_a_second_version_on_one_date() -> None:

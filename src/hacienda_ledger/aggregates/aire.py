@@ -24,6 +24,7 @@ from hacienda_ledger.aggregates.errors import (
     InvalidValue,
     NoticeTooShort,
     StayNotFound,
+    TariffRetroactive,
 )
 from hacienda_ledger.aggregates.values import (
     Mode,
@@ -113,6 +114,7 @@ class Aire(Aggregate):
             aire.extension_cap_months = Aire.DEFAULT_EXTENSION_CAP_MONTHS
             aire.occupants = {}
             aire.register_ids = ()
+            aire.last_release_day = None
 
     class EmplacementAdded(Aggregate.Event):
         number: str
@@ -186,6 +188,8 @@ class Aire(Aggregate):
 
         def apply(self, aire: Aire) -> None:
             del aire.occupants[self.emplacement]
+            # the day the departure was recorded: on or after the stay's last day
+            aire.last_release_day = paris_day(self.timestamp)
 
     class RegisterAttached(Aggregate.Event):
         register_id: UUID
@@ -211,6 +215,7 @@ class Aire(Aggregate):
         self.max_consecutive_days: int
         self.extension_cap_months: int
         self.occupants: dict[str, UUID]
+        self.last_release_day: date | None
         self.register_ids: tuple[UUID, ...]
 
     @classmethod
@@ -387,8 +392,24 @@ class Aire(Aggregate):
     # --- tariffs and rules --------------------------------------------------------------
 
     def adopt_tariff(self, tariff: Tariff, *, actor: str, at: datetime) -> None:
-        """Add a tariff version. Versions are never edited; a later date supersedes."""
+        """Add a tariff version. Versions are never edited; a later date supersedes.
+
+        A tariff never applies to a day before it was adopted: ``effective_from`` may precede
+        the day it is recorded only while no stay of the aire has a day on or after it (an
+        aire's history recorded before its stays); otherwise ``TariffRetroactive``."""
         tariff.validate()
+        recorded = paris_day(at)
+        if tariff.effective_from < recorded and (
+            self.occupants
+            or (
+                self.last_release_day is not None and self.last_release_day >= tariff.effective_from
+            )
+        ):
+            raise TariffRetroactive(
+                f"a tariff recorded on {recorded} cannot apply from {tariff.effective_from}: "
+                "stays of the aire have days since then (a tariff is not retroactive)",
+                field="effective_from",
+            )
         if any(t.effective_from == tariff.effective_from for t in self.tariffs):
             raise InvalidValue(
                 "a tariff version already takes effect on that date", field="effective_from"

@@ -29,6 +29,7 @@ The tree::
     │   ├── PeriodClosed            period_closed
     │   ├── PeriodSealed            period_sealed
     │   ├── MonthNotClosed          month_not_closed
+    │   ├── TariffRetroactive       tariff_retroactive
     │   ├── AttestationKeyMissing   attestation_key_missing
     │   ├── InsufficientFunds       insufficient_funds
     │   ├── PersonalDataErased      personal_data_erased
@@ -179,6 +180,13 @@ class MonthNotClosed(Conflict):
     """A month sealed before every register of the aire has closed it."""
 
     code = "month_not_closed"
+
+
+class TariffRetroactive(Conflict):
+    """A tariff effective before the day it is recorded, on an aire whose stays have days
+    since then."""
+
+    code = "tariff_retroactive"
 
 
 class AttestationKeyMissing(Conflict):
