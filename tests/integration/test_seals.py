@@ -5,12 +5,15 @@ walks from January into February; nothing sleeps."""
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable
+from contextlib import closing
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
+import psycopg
 import pytest
 
 from hacienda_ledger.aggregates.errors import (
@@ -92,7 +95,11 @@ def test_a_month_is_sealed_once_every_register_closed_it(january: January) -> No
         register.head_hash,
     )
     assert kinds["stay"].aggregate_id == january.stay_id
-    assert list(seal.digests) == [f"month_closure:{january.site.register_id}"]
+    assert sorted(seal.digests) == [
+        "alt2:2025-01",
+        f"month_closure:{january.site.register_id}",
+        "occupancy:2025-01",
+    ]
     assert ledger.audit.verify_seals(aire_id) == []
 
 
@@ -242,3 +249,26 @@ def test_the_cli_seals_every_aire_due_and_verify_checks_the_seals(
     out = capsys.readouterr().out
     assert f"month 2025-01: rewritten: {january.stay_id}" in out
     assert "1 aires with seals verified, 1 broken" in out
+
+
+def test_a_projection_drifted_from_the_events_breaks_the_seal(january: January) -> None:
+    """The figures a seal digested are recomputed by verification: an emplacement's places
+    edited in the occupancy projection (a drifted table, or what a forged event folds into)
+    changes January's occupancy and ALT2, and the seal says so to an auditor's process."""
+    january.seal_january()
+    ledger, aire_id = january.ledger, january.site.aire_id
+    assert ledger.audit.verify_seals(aire_id) == []
+    table = "occupancy_emplacements"
+    if ledger.settings.is_postgres:
+        with psycopg.connect(ledger.settings.database_url, autocommit=True) as conn:
+            conn.execute(f"UPDATE {table} SET places = places + 1 WHERE number = '2'")
+    else:
+        with closing(sqlite3.connect(ledger.settings.sqlite_path)) as conn, conn:
+            conn.execute(f"UPDATE {table} SET places = places + 1 WHERE number = '2'")
+    auditor = Ledger(ledger.settings)  # an auditor's own process: nothing read before
+    try:
+        kinds = {(f.month, f.kind, f.detail) for f in auditor.audit.verify_seals(aire_id)}
+    finally:
+        auditor.close()
+    assert ("2025-01", "figures_changed", "alt2:2025-01 differs from the one sealed") in kinds
+    assert ("2025-01", "figures_changed", "occupancy:2025-01 differs from the one sealed") in kinds

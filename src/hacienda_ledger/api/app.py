@@ -151,6 +151,7 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
         _admin(app.state.ledger, settings, log)
         followers = projecting.runner(app.state.ledger) if settings.run_projections else None
         app.state.queries = projecting.ProjectionQueries(app.state.ledger, followers)
+        app.state.ledger.audit.use_queries(app.state.queries)
         app.state.reports = Reports(app.state.ledger, app.state.queries)
         app.state.retention = None
         leader = BackgroundLeader(settings)  # reports and retention: one process runs them

@@ -66,6 +66,20 @@ class Audit:
     def __init__(self, ledger: Ledger) -> None:
         self.ledger = ledger
         self.verified = VerifiedPrefixes()
+        self._queries: Any = None
+
+    def use_queries(self, queries: Any) -> None:
+        """Read figures through these projection queries (the API process's own followers)
+        rather than followers of the audit's own."""
+        self._queries = queries
+
+    def figures(self, aire_id: UUID, month: str) -> dict[str, str]:
+        """The digests of the month's figures (``projecting.month_digests``)."""
+        from hacienda_ledger.application.projecting import ProjectionQueries, month_digests
+
+        if self._queries is None:
+            self._queries = ProjectionQueries(self.ledger)
+        return month_digests(self._queries, aire_id, month)
 
     def verify_register(
         self,
@@ -284,9 +298,10 @@ class Audit:
         raise SealNotFound(f"aire {aire_id} has no seal of {month}", field="month")
 
     def verify_seals(self, aire_id: UUID) -> list[SealFinding]:
-        """Every seal of the aire checked against the store: the seals' own chain, and each
+        """Every seal of the aire checked against the store: the seals' own chain, each
         chain head a seal recorded recomputed from the stored events (a head the store no
-        longer reaches is ``truncated``, another digest ``rewritten``). Problems are values."""
+        longer reaches is ``truncated``, another digest ``rewritten``), and the month's
+        figures recomputed (``figures_changed``). Problems are values."""
         rows = self.register_rows(Seals.id_for(aire_id), None)
         if not rows:
             return []
@@ -301,7 +316,20 @@ class Audit:
             month = str(link.fields["month"])
             for head in link.fields["heads"]:
                 findings += self._check_head(month, head)
+            findings += self._check_figures(aire_id, month, link.fields["digests"])
         return findings
+
+    def _check_figures(
+        self, aire_id: UUID, month: str, sealed: dict[str, str]
+    ) -> list[SealFinding]:
+        """The month's figures recomputed now against the digests sealed: a forged event or
+        a drifted projection changes them."""
+        now = self.figures(aire_id, month)
+        return [
+            SealFinding(month, aire_id, "figures_changed", f"{name} differs from the one sealed")
+            for name, digest in sorted(now.items())
+            if name in sealed and sealed[name] != digest
+        ]
 
     def verify_attested(self, document: dict[str, Any]) -> list[SealFinding]:
         """The store against one attestation kept outside it: the seal it attests is there

@@ -6,6 +6,8 @@ database), so a batch's rows and its tracking position commit together.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
@@ -18,6 +20,8 @@ from psycopg.rows import tuple_row
 
 from hacienda_ledger.aggregates.accounts import deposits, receivable
 from hacienda_ledger.aggregates.household import Household
+from hacienda_ledger.aggregates.integrity import plain
+from hacienda_ledger.aggregates.seal import month_bounds
 from hacienda_ledger.application.decoding import EventDecoder
 from hacienda_ledger.application.forked import Shared, can_fork
 from hacienda_ledger.application.ledger import Ledger
@@ -375,3 +379,18 @@ def stay_balances(
     it (the deposits account is a credit: held is its opposite), now or as of an instant."""
     found = queries.account_balances([receivable(stay_id), deposits(stay_id)], as_of)
     return found[receivable(stay_id)], -found[deposits(stay_id)]
+
+
+def _digest(value: Any) -> str:
+    body = json.dumps(plain(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+def month_digests(queries: ProjectionQueries, aire_id: UUID, month: str) -> dict[str, str]:
+    """Digests of the figures an aire's month documents are built from, as the projections
+    give them at the month's end: its occupancy (day by day, rate, stays ended) and its ALT2
+    line (places, place-days, rate, pitch-fee revenue, aid)."""
+    first, last = month_bounds(month)
+    occupancy = queries.occupancy(aire_id, month, last)
+    alt2 = next(m for m in queries.alt2(aire_id, first.year, last) if m.month == month)
+    return {f"occupancy:{month}": _digest(occupancy), f"alt2:{month}": _digest(alt2)}

@@ -52,6 +52,7 @@ def seal_month(command: SealMonth, unit: Unit) -> Change:
         for r in registers
         if (closure := audit.month_closure(r.id, command.month)) is not None
     }
+    digests.update(audit.figures(command.aire_id, command.month))
     sealed = seals.seal(
         month=command.month, heads=heads, digests=digests, actor=command.actor, at=unit.now()
     )
