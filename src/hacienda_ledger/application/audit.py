@@ -376,6 +376,9 @@ class Audit:
             if not rows:
                 detail = "no event of the register is stored any more"
                 return [SealFinding(month, head.aggregate_id, "truncated", detail)]
+            fast = self.verify_rows(head.aggregate_id, rows)  # the fast way, prefixes vouched
+            if fast.ok and (fast.events, fast.head_hash) == (head.version, head.digest):
+                return []
             report = self.verify_rows(head.aggregate_id, rows, anchor=(head.version, head.digest))
             return [
                 SealFinding(month, head.aggregate_id, p.kind, p.detail) for p in report.problems

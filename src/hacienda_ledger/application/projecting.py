@@ -33,6 +33,7 @@ from hacienda_ledger.projections.occupancy import (
     OccupancyFacts,
     OccupancyMonth,
     OccupancyProjection,
+    alt2_month,
     alt2_year,
     occupancy_month,
 )
@@ -390,7 +391,21 @@ def month_digests(queries: ProjectionQueries, aire_id: UUID, month: str) -> dict
     """Digests of the figures an aire's month documents are built from, as the projections
     give them at the month's end: its occupancy (day by day, rate, stays ended) and its ALT2
     line (places, place-days, rate, pitch-fee revenue, aid)."""
-    first, last = month_bounds(month)
-    occupancy = queries.occupancy(aire_id, month, last)
-    alt2 = next(m for m in queries.alt2(aire_id, first.year, last) if m.month == month)
+    _, last = month_bounds(month)
+    facts = queries.occupancy_facts(aire_id)
+    occupancy = occupancy_month(facts, aire_id, month, last)
+    pitch_fees = sum(
+        row["amount_cents"]
+        for row in queries.revenue_rows(aire_id)
+        if row["revenue_type"] == "pitch_fee" and row["month"] == month
+    )
+    alt2 = alt2_month(
+        facts,
+        aire_id,
+        month,
+        as_of=last,
+        pitch_fee_revenue_cents=pitch_fees,
+        rates=queries.ledger.settings.alt2_rates or None,
+        occupancy=occupancy,
+    )
     return {f"occupancy:{month}": _digest(occupancy), f"alt2:{month}": _digest(alt2)}

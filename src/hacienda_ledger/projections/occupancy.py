@@ -558,6 +558,7 @@ def alt2_month(
     as_of: date,
     pitch_fee_revenue_cents: int,
     rates: Mapping[int, tuple[int, int]] | None = None,
+    occupancy: OccupancyMonth | None = None,
 ) -> Alt2Month:
     """The ALT2 figures of one month: places, occupancy days, rate, pitch-fee revenue, aid.
 
@@ -582,8 +583,10 @@ def alt2_month(
       computed exactly and rounded half-up to the cent **once**; ``fixed_part_cents`` is
       F × available ÷ D rounded half-up, ``variable_part_cents`` the rest of the aid. A month
       closed throughout has nothing available: no fixed part, no variable part.
+
+    ``occupancy``: the month's ``occupancy_month`` when the caller has it already.
     """
-    occupancy = occupancy_month(facts, aire_id, month, as_of)
+    occupancy = occupancy or occupancy_month(facts, aire_id, month, as_of)
     places = occupancy.days[-1].places_capacity if occupancy.days else 0
     first, last = month_bounds(month)
     days = (last - first).days + 1
