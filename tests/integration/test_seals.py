@@ -272,3 +272,24 @@ def test_a_projection_drifted_from_the_events_breaks_the_seal(january: January) 
         auditor.close()
     assert ("2025-01", "figures_changed", "alt2:2025-01 differs from the one sealed") in kinds
     assert ("2025-01", "figures_changed", "occupancy:2025-01 differs from the one sealed") in kinds
+
+
+@pytest.mark.parametrize("kind", ["TariffAdopted", "ChargesAssessed"])
+def test_an_edited_tariff_or_charge_breaks_the_seal_without_attestations(
+    january: January, kind: str
+) -> None:
+    """The measured defect: a stored ``TariffAdopted`` (the aire's) or ``ChargesAssessed``
+    (the stay's) edited in the database passed `verify`; under a seal it is found."""
+    january.seal_january()
+    ledger, aire_id = january.ledger, january.site.aire_id
+    owner = aire_id if kind == "TariffAdopted" else january.stay_id
+    stored = StoredRows(ledger, owner)
+    try:
+        (row, *_) = [r for r in stored.all() if r.topic.endswith(kind)]
+        edited = row.state.replace(b'"actor":"', b'"actor":"x')  # any byte of it will do
+        assert edited != row.state
+        stored.set(row.version, state=edited)
+    finally:
+        stored.close()
+    found = {(f.aggregate_id, f.kind) for f in ledger.audit.verify_seals(aire_id)}
+    assert (owner, "rewritten") in found
