@@ -277,6 +277,7 @@ def test_an_aire_shows_its_emplacements_tariff_and_registers(world: World) -> No
         "number": "1",
         "places": 2,
         "surface_m2": None,
+        "in_service_from": world.clock().date().isoformat(),  # the day it was added
         "in_service_today": True,
         "out_of_service": [],
         "occupied_by_stay": None,
@@ -304,6 +305,7 @@ def test_emplacements_are_added(world: World) -> None:
         "number": "5",
         "places": 3,
         "surface_m2": "84.5",
+        "in_service_from": world.clock().date().isoformat(),  # today, by default
         "in_service_today": True,
         "out_of_service": [],
         "occupied_by_stay": None,
@@ -323,6 +325,9 @@ def test_emplacements_are_added(world: World) -> None:
         )
         too_many = world.post("admin", path, {"number": "7", "places": 11})
         assert assert_problem(too_many, 422, "validation_error")["errors"][0]["field"] == "places"
+    # an aire's history: an emplacement in service since before it was recorded
+    history = world.ok(world.post("admin", path, {"number": "8", "in_service_from": "2024-06-01"}))
+    assert history["emplacements"][-1]["in_service_from"] == "2024-06-01"
 
 
 def test_an_emplacement_goes_out_of_service_and_comes_back(world: World) -> None:

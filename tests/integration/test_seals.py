@@ -17,6 +17,7 @@ import psycopg
 import pytest
 
 from hacienda_ledger.aggregates.errors import (
+    EmplacementUnavailable,
     InvalidPeriod,
     MonthNotClosed,
     PeriodSealed,
@@ -293,3 +294,57 @@ def test_an_edited_tariff_or_charge_breaks_the_seal_without_attestations(
         stored.close()
     found = {(f.aggregate_id, f.kind) for f in ledger.audit.verify_seals(aire_id)}
     assert (owner, "rewritten") in found
+
+
+def test_an_aire_recorded_with_its_history_counts_as_if_recorded_then(
+    ledger: Ledger, clock: Clock
+) -> None:
+    """Aire A lives January to March as it happens; aire B is recorded in April with its
+    history: emplacements in service since 1 January, the tariff since 1 January (no stay
+    yet, so not retroactive), and March's stays back-dated. March's occupancy and ALT2 are
+    the same for both (the measured defect: B had 0 available place-days in March)."""
+    from dataclasses import replace
+
+    from hacienda_ledger.application.projecting import ProjectionQueries
+
+    def stays(site: Site, number: str, arrived: datetime, left: datetime) -> None:
+        household = site.household(f"Famille {site.aire_id}")
+        stay = site.arrive(number, household_ref=household, arrived_at=arrived)
+        ledger.depart(
+            stay,
+            departed_at=left,
+            exit_inspection_ref="EDL-S",
+            water_index=Decimal(100),
+            electricity_index=Decimal(2000),
+            actor="c",
+        )
+
+    arrived, left = datetime(2025, 3, 3, 10, tzinfo=UTC), datetime(2025, 3, 20, 10, tzinfo=UTC)
+    clock.now = datetime(2025, 1, 1, 9, tzinfo=UTC)
+    a = Site(ledger, code="49100-A")
+    clock.now = arrived
+    a.arrive("3")  # present through the end of March
+    clock.now = left
+    stays(a, "1", arrived, left)
+    clock.now = datetime(2025, 4, 7, 9, tzinfo=UTC)
+    b = Site(ledger, code="49100-B")  # recorded today, its emplacements and tariff today...
+    for number in ("5", "6", "7", "8"):  # ...and its history: four more since 1 January
+        ledger.add_emplacement(
+            b.aire_id, number=number, in_service_from=date(2025, 1, 1), actor="m"
+        )
+    ledger.adopt_tariff(b.aire_id, standard_tariff(date(2024, 12, 1)), actor="m")
+    with pytest.raises(EmplacementUnavailable, match="enters service on 2025-04-07"):
+        b.arrive("1", arrived_at=arrived)  # added today: not in service in March
+    b.arrive("7", arrived_at=arrived, household_ref=b.household("Famille présente"))
+    stays(b, "5", arrived, left)
+    queries = ProjectionQueries(ledger)
+    end = date(2025, 3, 31)
+    occ_a = queries.occupancy(a.aire_id, "2025-03", end)
+    occ_b = queries.occupancy(b.aire_id, "2025-03", end)
+    # A: 4 emplacements since January; B: 4 since April and 4 since January. The stays:
+    # A on 3 and 1, B on 7 and 5 — the same places, the same days
+    assert occ_a.available_place_days == occ_b.available_place_days == 4 * 2 * 31
+    assert replace(occ_b, aire_id="") == replace(occ_a, aire_id="")
+    (alt2_a,) = [m for m in queries.alt2(a.aire_id, 2025, end) if m.month == "2025-03"]
+    (alt2_b,) = [m for m in queries.alt2(b.aire_id, 2025, end) if m.month == "2025-03"]
+    assert replace(alt2_b, aire_id="", places=0) == replace(alt2_a, aire_id="", places=0)

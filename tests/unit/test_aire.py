@@ -226,11 +226,30 @@ def test_add_emplacement() -> None:
             number="12",
             places=2,
             surface_m2=Decimal("150"),
+            in_service_from=TODAY,  # the day it is recorded, by default (v2)
             actor="manager",
         )
     ]
     assert expected == aire.collect_events()
     assert aire.capacity_places == 2
+
+
+def test_an_emplacement_may_have_entered_service_before_it_is_recorded() -> None:
+    """An aire's history: recorded in March, in service since 1 January; an arrival on a
+    day before an emplacement entered service is refused."""
+    aire = given_aire(emplacements=())
+    aire.add_emplacement(number="1", in_service_from=date(2025, 1, 1), actor="m", at=at(3, 10))
+    aire.add_emplacement(number="2", actor="m", at=at(3, 10))
+    (first, second) = aire.collect_events()
+    assert (first.in_service_from, second.in_service_from) == (date(2025, 1, 1), date(2025, 3, 10))
+    aire.admit(
+        stay_id=STAY_A, emplacement="1", arrival_day=date(2025, 2, 1), actor="c", at=at(3, 10)
+    )
+    with pytest.raises(EmplacementUnavailable) as error:
+        aire.admit(
+            stay_id=STAY_B, emplacement="2", arrival_day=date(2025, 2, 1), actor="c", at=at(3, 10)
+        )
+    assert refused(error) == ("emplacement_unavailable", "emplacement")
 
 
 def test_capacity_counts_every_place() -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 from uuid import UUID, uuid5
 
 from eventsourcing.domain import Aggregate
@@ -67,8 +68,11 @@ class Emplacement:
     places: int
     surface_m2: Decimal | None
     out_of_service: tuple[OutOfService, ...] = ()
+    in_service_from: date | None = None  # the day it entered service (None: unknown)
 
     def in_service_on(self, day: date) -> bool:
+        if self.in_service_from is not None and day < self.in_service_from:
+            return False
         return not any(
             p.start <= day and (p.end is None or day < p.end) for p in self.out_of_service
         )
@@ -117,13 +121,28 @@ class Aire(Aggregate):
             aire.last_release_day = None
 
     class EmplacementAdded(Aggregate.Event):
+        """An emplacement, in service from ``in_service_from`` (which may lie before the day
+        it was recorded: an aire's history). Version 1 had no such field: it entered service
+        the day it was recorded."""
+
+        class_version = 2
         number: str
         places: int
         surface_m2: Decimal | None
         actor: str
+        in_service_from: date | None
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["in_service_from"] = None
 
         def apply(self, aire: Aire) -> None:
-            aire.emplacements[self.number] = Emplacement(self.number, self.places, self.surface_m2)
+            aire.emplacements[self.number] = Emplacement(
+                self.number,
+                self.places,
+                self.surface_m2,
+                in_service_from=self.in_service_from or paris_day(self.timestamp),
+            )
 
     class EmplacementOutOfService(Aggregate.Event):
         number: str
@@ -272,9 +291,12 @@ class Aire(Aggregate):
         number: str,
         places: int = 2,
         surface_m2: Decimal | None = None,
+        in_service_from: date | None = None,
         actor: str,
         at: datetime,
     ) -> None:
+        """An emplacement, in service from ``in_service_from`` (default: the day it is
+        recorded; an earlier day records the aire's history)."""
         number = number.strip()
         if not number:
             raise InvalidValue("an emplacement has a number", field="number")
@@ -289,6 +311,7 @@ class Aire(Aggregate):
             number=number,
             places=places,
             surface_m2=surface_m2,
+            in_service_from=in_service_from or paris_day(at),
             actor=actor,
             timestamp=at,
         )
@@ -441,6 +464,11 @@ class Aire(Aggregate):
     ) -> None:
         """An emplacement takes a stay when it exists, is in service, free, and the aire open."""
         e = self.emplacement(emplacement)
+        if e.in_service_from is not None and arrival_day < e.in_service_from:
+            raise EmplacementUnavailable(
+                f"emplacement {emplacement} enters service on {e.in_service_from}",
+                field="emplacement",
+            )
         if not e.in_service_on(arrival_day):
             raise EmplacementUnavailable(
                 f"emplacement {emplacement} is out of service", field="emplacement"

@@ -59,6 +59,7 @@ def aire(
                 number=e.number,
                 places=e.places,
                 surface_m2=e.surface_m2,
+                in_service_from=e.in_service_from,
                 in_service_today=e.in_service_on(today),
                 out_of_service=[read(s.OutOfServicePublic, p) for p in e.out_of_service],
                 occupied_by_stay=a.occupants.get(e.number) if show_stays else None,

@@ -133,11 +133,14 @@ class CreateAire(Command):
 
 @dataclass(frozen=True)
 class AddEmplacement(Command):
+    """An emplacement, in service from ``in_service_from`` (default: the day recorded)."""
+
     aire_id: UUID
     _: KW_ONLY
     number: str
     places: int = 2
     surface_m2: Decimal | None = None
+    in_service_from: date | None = None
 
 
 @dataclass(frozen=True)

@@ -168,7 +168,8 @@ class OccupancyProjection(Projection):
                     "aire_id": str(event.originator_id),
                     "number": event.number,
                     "places": event.places,
-                    "added_on": paris_day(event.timestamp),
+                    # the day it entered service (version 1: the day it was recorded)
+                    "added_on": event.in_service_from or paris_day(event.timestamp),
                     "out_of_service_since": None,
                 },
             )

@@ -28,6 +28,11 @@ class EmplacementCreate(Body):
     number: Annotated[str, Field(min_length=1, max_length=20)]
     places: Annotated[int, Field(strict=True, ge=1, le=10)] = 2
     surface_m2: DecimalStr | None = None
+    in_service_from: Day | None = Field(
+        default=None,
+        description="the day it entered service (default: today); an earlier day records "
+        "the aire's history, never a day in a sealed month",
+    )
 
 
 class OutOfServiceCreate(Body):
@@ -115,6 +120,7 @@ class EmplacementPublic(BaseModel):
     number: str
     places: int
     surface_m2: DecimalStr | None
+    in_service_from: date | None = None
     in_service_today: bool
     out_of_service: list[OutOfServicePublic]
     occupied_by_stay: UUID | None
