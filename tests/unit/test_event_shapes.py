@@ -53,6 +53,15 @@ def test_every_event_class_has_a_stored_v1_payload() -> None:
     assert event_classes() == {p["topic"] for p in PAYLOADS}
 
 
+def stored_of(payload: dict) -> StoredEvent:
+    return StoredEvent(
+        originator_id=UUID(payload["originator_id"]),
+        originator_version=payload["originator_version"],
+        topic=payload["topic"],
+        state=payload["state"].encode("utf-8"),
+    )
+
+
 def payload_id(payload: dict) -> str:
     version = json.loads(payload["state"]).get("class_version", 1)
     return payload["topic"].split(":")[1] + (f"-v{version}" if version > 1 else "")
@@ -61,12 +70,7 @@ def payload_id(payload: dict) -> str:
 @pytest.mark.parametrize("payload", PAYLOADS, ids=payload_id)
 def test_stored_payload_decodes_and_reencodes_identically(ledger: Ledger, payload: dict) -> None:
     """The v1 payload decodes to its class and encodes back to the same bytes."""
-    stored = StoredEvent(
-        originator_id=UUID(payload["originator_id"]),
-        originator_version=payload["originator_version"],
-        topic=payload["topic"],
-        state=payload["state"].encode("utf-8"),
-    )
+    stored = stored_of(payload)
     event = ledger.mapper.to_domain_event(stored)
     assert f"{type(event).__module__}:{type(event).__qualname__}" == payload["topic"]
     sealed = getattr(type(event), "personal_fields", ())
@@ -97,12 +101,7 @@ def test_an_emplacement_recorded_before_version_2_entered_service_the_day_it_was
         for p in PAYLOADS
         if p["topic"].endswith("Aire.EmplacementAdded") and "class_version" not in p["state"]
     ]
-    stored = StoredEvent(
-        originator_id=UUID(v1["originator_id"]),
-        originator_version=v1["originator_version"],
-        topic=v1["topic"],
-        state=v1["state"].encode("utf-8"),
-    )
+    stored = stored_of(v1)
     event = ledger.mapper.to_domain_event(stored)
     assert event.in_service_from is None
     aire = aire_module.Aire.__new__(aire_module.Aire)
