@@ -284,6 +284,7 @@ def test_an_aire_shows_its_emplacements_tariff_and_registers(world: World) -> No
     }
     assert aire["capacity_places"] == 8
     tariff = TARIFF | {"person_rates": [], "seasons": [], "duration_bands": []}
+    tariff |= {"deliberation_date": None, "executory_from": None}  # not given
     assert aire["current_tariff"] == tariff
     assert aire["tariffs"] == [tariff]
     assert aire["register_ids"] == [world.register_a]
@@ -376,7 +377,8 @@ def test_an_emplacement_goes_out_of_service_and_comes_back(world: World) -> None
 
 
 def test_tariff_versions_are_adopted_with_their_rules(world: World) -> None:
-    """A later version with person rates, a season and a duration band is recorded as sent;
+    """A later version with person rates, a season, a duration band and its délibération's
+    dates is recorded as sent; one applying before its délibération is executory is refused;
     the version in force today stays current; one version per effective date."""
     later = {
         "effective_from": "2025-03-01",
@@ -388,6 +390,8 @@ def test_tariff_versions_are_adopted_with_their_rules(world: World) -> None:
         "person_rates": [{"age_band": "adult", "daily_cents": 50}],
         "seasons": [{"start": "2025-07-01", "end": "2025-08-31", "pitch_fee_per_day_cents": 400}],
         "duration_bands": [{"from_day": 91, "pitch_fee_per_day_cents": 450}],
+        "deliberation_date": "2025-01-28",
+        "executory_from": "2025-02-10",
     }
     path = f"/v1/aires/{world.aire_a}/tariffs"
     aire = world.ok(world.post("manager", path, later))
@@ -397,6 +401,15 @@ def test_tariff_versions_are_adopted_with_their_rules(world: World) -> None:
     with records_nothing(world):
         same_day = world.post("manager", path, later | {"deliberation_ref": "DEL-2025-015"})
         assert_problem(same_day, 422, "invalid_value")
+        # never before its délibération is executory, which comes after the vote
+        early = world.post("manager", path, later | {"effective_from": "2025-02-01"})
+        assert (
+            assert_problem(early, 422, "invalid_period")["errors"][0]["field"] == "effective_from"
+        )
+        unvoted = world.post("manager", path, later | {"executory_from": "2025-01-01"})
+        assert (
+            assert_problem(unvoted, 422, "invalid_period")["errors"][0]["field"] == "executory_from"
+        )
         overlapping = later | {
             "effective_from": "2025-04-01",
             "seasons": [

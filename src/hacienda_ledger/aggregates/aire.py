@@ -175,8 +175,16 @@ class Aire(Aggregate):
             aire.closures = tuple(sorted((*aire.closures, self.closure), key=lambda c: c.start))
 
     class TariffAdopted(Aggregate.Event):
+        """A tariff version. v2: the tariff may carry its délibération's date and the day it
+        became executory (v1 tariffs read both as None: not recorded)."""
+
+        class_version = 2
         tariff: Tariff
         actor: str
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """Nothing to add: a v1 tariff decodes with both dates None."""
 
         def apply(self, aire: Aire) -> None:
             aire.tariffs = tuple(

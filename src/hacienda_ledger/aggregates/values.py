@@ -155,6 +155,8 @@ class Tariff:
     person_rates: tuple[PersonRate, ...] = ()
     seasons: tuple[SeasonalRate, ...] = ()
     duration_bands: tuple[DurationBand, ...] = ()
+    deliberation_date: date | None = None  # the council's vote (None: not recorded, before v2)
+    executory_from: date | None = None  # the day the délibération became executory
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "person_rates", tuple(self.person_rates))
@@ -164,6 +166,20 @@ class Tariff:
     def validate(self) -> None:
         if not self.deliberation_ref.strip():
             raise InvalidValue("a tariff names its délibération", field="deliberation_ref")
+        if (
+            self.deliberation_date is not None
+            and self.executory_from is not None
+            and self.executory_from < self.deliberation_date
+        ):
+            raise InvalidPeriod(
+                "a délibération becomes executory after it is voted", field="executory_from"
+            )
+        if self.executory_from is not None and self.effective_from < self.executory_from:
+            raise InvalidPeriod(
+                f"a tariff applies from the day its délibération is executory "
+                f"({self.executory_from}) at the earliest",
+                field="effective_from",
+            )
         require_cents(self.pitch_fee_per_day_cents, "pitch_fee_per_day_cents", positive=False)
         require_cents(self.deposit_cents, "deposit_cents", positive=False)
         require_decimal(self.water_price_per_m3, "water_price_per_m3")

@@ -89,6 +89,8 @@ def adopt_tariff(aire_id: UUID, body: s.TariffCreate, act: ActDep) -> s.AirePubl
         duration_bands=tuple(
             DurationBand(b.from_day, b.pitch_fee_per_day_cents) for b in body.duration_bands
         ),
+        deliberation_date=body.deliberation_date,
+        executory_from=body.executory_from,
     )
     return _aire(act, act(c.AdoptTariff, aire_id, tariff))
 

@@ -70,6 +70,12 @@ class TariffCreate(Body):
     person_rates: list[PersonRate] = []
     seasons: list[Season] = []
     duration_bands: list[DurationBand] = []
+    deliberation_date: Day | None = Field(default=None, description="the council's vote")
+    executory_from: Day | None = Field(
+        default=None,
+        description="the day the délibération became executory: the tariff applies from "
+        "then at the earliest",
+    )
 
 
 class TariffPublic(BaseModel):
@@ -82,6 +88,8 @@ class TariffPublic(BaseModel):
     person_rates: list[PersonRate]
     seasons: list[Season]
     duration_bands: list[DurationBand]
+    deliberation_date: date | None = None
+    executory_from: date | None = None
 
 
 class ClosureCreate(Body):
