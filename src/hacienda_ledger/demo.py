@@ -414,6 +414,14 @@ def _simulate(
                 ledger.close_period(
                     demo.register_id, period="month", day=day, actor="cashier-anjou"
                 )
+        if day.day == 2 and day.month != 8:
+            # the month before, sealed once its register closed it and its last departures
+            # were charged (the last month of the demo stays open: its reports are provisional)
+            previous = (day.replace(day=1) - timedelta(days=1)).isoformat()[:7]
+            for demo in AIRES:
+                assert demo.aire_id
+                clock.at(day, 21)
+                ledger.seal_month(demo.aire_id, month=previous, actor="manager-anjou")
         day = next_day
 
 
