@@ -1721,6 +1721,7 @@ ROUTES: list[tuple[str, str]] = [
     ("POST", "/v1/aires/{aire_id}/registers"),
     ("POST", "/v1/aires/{aire_id}/attached-registers"),
     ("POST", "/v1/aires/{aire_id}/seals"),
+    ("POST", "/v1/aires/{aire_id}/regularisations"),
     ("GET", "/v1/aires/{aire_id}/seals"),
     ("GET", "/v1/aires/{aire_id}/seals/{month}/attestation"),
     ("POST", "/v1/aires/{aire_id}/stays"),
@@ -1869,6 +1870,11 @@ def forbidden_cases(
             ("POST", f"/v1/aires/{aire}/registers", REGISTER),
             ("POST", f"/v1/aires/{aire}/attached-registers", {"register_id": register_of[aire]}),
             ("POST", f"/v1/aires/{aire}/seals", {"month": "2024-12"}),
+            (
+                "POST",
+                f"/v1/aires/{aire}/regularisations",
+                {"month": "2024-12", "place_days": 2, "reason": "x"},
+            ),
         ]
 
     def stays(aire: str, stay: str) -> list[tuple[str, str, Any]]:

@@ -19,12 +19,14 @@ import pytest
 from hacienda_ledger.aggregates.errors import (
     EmplacementUnavailable,
     InvalidPeriod,
+    InvalidValue,
     MonthNotClosed,
     PeriodSealed,
 )
 from hacienda_ledger.aggregates.seal import Seals
 from hacienda_ledger.application import Ledger
 from hacienda_ledger.cli import main
+from hacienda_ledger.reports.generate import Job
 from tests.conftest import Clock, Site, standard_tariff
 from tests.integration.test_tamper import Row, StoredRows
 
@@ -348,3 +350,59 @@ def test_an_aire_recorded_with_its_history_counts_as_if_recorded_then(
     (alt2_a,) = [m for m in queries.alt2(a.aire_id, 2025, end) if m.month == "2025-03"]
     (alt2_b,) = [m for m in queries.alt2(b.aire_id, 2025, end) if m.month == "2025-03"]
     assert replace(alt2_b, aire_id="", places=0) == replace(alt2_a, aire_id="", places=0)
+
+
+def test_a_sealed_month_is_corrected_by_a_regularisation_in_the_open_month(
+    january: January,
+) -> None:
+    """A reading forgotten in January cannot be recorded there once sealed: the correction
+    is a régularisation recorded in February that names January (two place-days, 6.00 €);
+    January's seal and figures stay as they were. A month not sealed is corrected by its
+    facts, and a régularisation that corrects nothing is refused."""
+    ledger, aire_id = january.ledger, january.site.aire_id
+    with pytest.raises(InvalidPeriod, match="not sealed"):
+        ledger.regularise(aire_id, month="2025-01", place_days=2, reason="oubli", actor="m")
+    january.seal_january()
+    before = ledger.audit.seal_events(aire_id)
+    with pytest.raises(InvalidValue):
+        ledger.regularise(aire_id, month="2025-01", reason="rien", actor="m")
+    ledger.regularise(
+        aire_id, month="2025-01", place_days=2, amount_cents=600, reason="oubli", actor="m"
+    )
+    (done,) = ledger.aire(aire_id).regularisations
+    assert (done.month, done.recorded_on, done.place_days, done.amount_cents) == (
+        "2025-01",
+        date(2025, 2, 3),
+        2,
+        600,
+    )
+    assert ledger.audit.seal_events(aire_id) == before
+    assert ledger.audit.verify_seals(aire_id) == []
+
+
+def test_the_reports_list_the_regularisation_beside_the_declared_figures(
+    january: January,
+) -> None:
+    """February's monthly report lists it; the 2025 ALT2 shows January as declared (sealed)
+    and regularised (the aid recomputed with two more occupied place-days)."""
+    from hacienda_ledger.reports.generate import Reports
+    from hacienda_ledger.reports.render import to_csv
+
+    ledger, aire_id = january.ledger, january.site.aire_id
+    january.seal_january()
+    ledger.regularise(
+        aire_id, month="2025-01", place_days=2, amount_cents=600, reason="oubli", actor="m"
+    )
+    reports = Reports(ledger)
+    january.clock.now = datetime(2026, 1, 5, 9, tzinfo=UTC)
+    monthly = to_csv(reports._model(Job("monthly", aire_id, "2025-02"), january.clock())[0])
+    assert "Régularisations enregistrées dans le mois" in monthly.decode("utf-8-sig")
+    assert "janvier 2025;2;6,00;oubli" in monthly.decode("utf-8-sig")
+    alt2 = reports.figures.alt2(aire_id, 2025)
+    (jan,) = [m for m in alt2.months if m.month == "2025-01"]
+    report = reports._model(Job("alt2", aire_id, "2025"), january.clock())[0]
+    (section,) = [x for x in report.sections if x.title == "Régularisations"]
+    (row,) = section.rows
+    regularised = (5650 * jan.available_place_days + 7595 * (jan.occupancy_days + 2) + 15) // 31
+    assert row[2:] == (2, jan.aid_cents, regularised)
+    assert regularised > jan.aid_cents

@@ -62,6 +62,18 @@ class Closure:
         return self.start <= day <= self.end
 
 
+@dataclass(frozen=True)
+class Regularisation:
+    """A correction of a sealed month, recorded in the open month: the place-days and the
+    amount it adds to (or, negative, takes from) the sealed month's figures, and why."""
+
+    month: str
+    recorded_on: date
+    place_days: int
+    amount_cents: int
+    reason: str
+
+
 @dataclass
 class Emplacement:
     number: str
@@ -119,6 +131,7 @@ class Aire(Aggregate):
             aire.occupants = {}
             aire.register_ids = ()
             aire.last_release_day = None
+            aire.regularisations = ()
 
     class EmplacementAdded(Aggregate.Event):
         """An emplacement, in service from ``in_service_from`` (which may lie before the day
@@ -225,6 +238,25 @@ class Aire(Aggregate):
         def apply(self, aire: Aire) -> None:
             aire.register_ids = (*aire.register_ids, self.register_id)
 
+    class Regularised(Aggregate.Event):
+        """A régularisation of a sealed month, recorded in the open month."""
+
+        month: str
+        place_days: int
+        amount_cents: int
+        reason: str
+        actor: str
+
+        def apply(self, aire: Aire) -> None:
+            done = Regularisation(
+                self.month,
+                paris_day(self.timestamp),
+                self.place_days,
+                self.amount_cents,
+                self.reason,
+            )
+            aire.regularisations = (*aire.regularisations, done)
+
     def __init__(self) -> None:
         """State is set by the created event's ``apply``; declared here for readers."""
         self.code: str
@@ -243,6 +275,7 @@ class Aire(Aggregate):
         self.extension_cap_months: int
         self.occupants: dict[str, UUID]
         self.last_release_day: date | None
+        self.regularisations: tuple[Regularisation, ...]
         self.register_ids: tuple[UUID, ...]
 
     @classmethod
@@ -446,6 +479,43 @@ class Aire(Aggregate):
                 "a tariff version already takes effect on that date", field="effective_from"
             )
         self.trigger_event(self.TariffAdopted, tariff=tariff, actor=actor, timestamp=at)
+
+    def regularise(
+        self,
+        *,
+        month: str,
+        sealed_through: date | None,
+        place_days: int,
+        amount_cents: int,
+        reason: str,
+        actor: str,
+        at: datetime,
+    ) -> None:
+        """Correct a sealed month from the open one (``sealed_through``: the last day the
+        aire has sealed): a month not sealed is corrected by recording the facts themselves."""
+        if len(month) != 7 or month[4] != "-" or not month.replace("-", "").isdigit():
+            raise InvalidPeriod("a month is written YYYY-MM", field="month")
+        if sealed_through is None or month > sealed_through.isoformat()[:7]:
+            raise InvalidPeriod(
+                f"{month} is not sealed: record the facts themselves", field="month"
+            )
+        if isinstance(place_days, bool) or not isinstance(place_days, int):
+            raise InvalidValue("place-days are a whole number", field="place_days")
+        if isinstance(amount_cents, bool) or not isinstance(amount_cents, int):
+            raise InvalidValue("an amount is whole cents", field="amount_cents")
+        if not place_days and not amount_cents:
+            raise InvalidValue("a régularisation corrects something", field="place_days")
+        if not reason.strip():
+            raise InvalidValue("say why the month is corrected", field="reason")
+        self.trigger_event(
+            self.Regularised,
+            month=month,
+            place_days=place_days,
+            amount_cents=amount_cents,
+            reason=reason,
+            actor=actor,
+            timestamp=at,
+        )
 
     def tariff_on(self, day: date) -> Tariff | None:
         return tariff_in_force(self.tariffs, day)

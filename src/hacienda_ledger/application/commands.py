@@ -205,6 +205,19 @@ class SealMonth(Command):
     month: str
 
 
+@dataclass(frozen=True)
+class Regularise(Command):
+    """A correction of the aire's sealed ``month`` (``YYYY-MM``), recorded in the open month:
+    place-days and an amount (cents) added to the sealed figures (negative: taken away)."""
+
+    aire_id: UUID
+    _: KW_ONLY
+    month: str
+    place_days: int = 0
+    amount_cents: int = 0
+    reason: str
+
+
 # --- households -------------------------------------------------------------------------------
 
 

@@ -179,6 +179,7 @@ class Ledger(Loading, Application[UUID]):
     attach_register = command(c.AttachRegister)
     open_register = command(c.OpenRegister)
     seal_month = command(c.SealMonth)
+    regularise = command(c.Regularise)
     record_household = command(c.RecordHousehold)
     amend_household = command(c.AmendHousehold)
     record_household_document = command(c.RecordHouseholdDocument)

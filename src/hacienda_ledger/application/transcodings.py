@@ -12,7 +12,7 @@ from typing import Any
 
 from eventsourcing.persistence import JSONTranscoder, Transcoding
 
-from hacienda_ledger.aggregates.aire import Closure, Emplacement, OutOfService
+from hacienda_ledger.aggregates.aire import Closure, Emplacement, OutOfService, Regularisation
 from hacienda_ledger.aggregates.collectivite import Contact
 from hacienda_ledger.aggregates.household import ContactDetails, Fleet, Member, Profile
 from hacienda_ledger.aggregates.register import OpenReceipt, ReceiptLine
@@ -30,6 +30,7 @@ from hacienda_ledger.aggregates.values import (
 
 VALUE_TYPES: tuple[type, ...] = (
     ChainHead,
+    Regularisation,
     Closure,
     Contact,
     Emplacement,

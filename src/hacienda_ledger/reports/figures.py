@@ -20,6 +20,7 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
+from hacienda_ledger.aggregates.aire import Regularisation
 from hacienda_ledger.aggregates.errors import InvalidPeriod
 from hacienda_ledger.aggregates.values import PARIS, Mode
 from hacienda_ledger.application import Ledger
@@ -162,6 +163,7 @@ class MonthlyFigures:
     extensions: tuple[tuple[date, str, date], ...]
     unpaid: tuple[Unpaid, ...]
     heads: tuple[ChainHead, ...]
+    regularisations: tuple[Regularisation, ...] = ()  # recorded in the month
 
     @property
     def receipts_total_cents(self) -> int:
@@ -178,6 +180,7 @@ class Alt2Figures:
     period: Period
     months: tuple[Alt2Month, ...]
     heads: tuple[ChainHead, ...]
+    regularisations: tuple[Regularisation, ...] = ()  # of the year's sealed months
 
     def total(self, attribute: str) -> int:
         return sum(int(getattr(m, attribute)) for m in self.months)
@@ -314,6 +317,11 @@ class Figures:
             extensions=tuple(sorted(extensions)),
             unpaid=self._unpaid(info.id, period),
             heads=self.heads(info.register_ids, period),
+            regularisations=tuple(
+                r
+                for r in self.ledger.aire(aire_id).regularisations
+                if period.first <= r.recorded_on <= period.last
+            ),
         )
 
     def _journal_events(self, register_id: str, period: Period) -> list[JournalEvent]:
@@ -437,8 +445,13 @@ class Figures:
             period = Period.year(year)
             info = self.aire(aire_id)
             months = self.queries.alt2(aire_id, year, period.last)
+            done = self.ledger.aire(aire_id).regularisations
             self._alt2_cache[(aire_id, year)] = Alt2Figures(
-                info, period, months, self.heads(info.register_ids, period)
+                info,
+                period,
+                months,
+                self.heads(info.register_ids, period),
+                tuple(r for r in done if r.month.startswith(f"{year}-")),
             )
         return self._alt2_cache[(aire_id, year)]
 

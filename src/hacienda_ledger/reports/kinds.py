@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from hacienda_ledger.projections.occupancy import ALT2_FORMULA
+from hacienda_ledger.projections.occupancy import ALT2_FORMULA, half_up, month_bounds
 from hacienda_ledger.projections.revenue import RevenueComparison
 from hacienda_ledger.reports.figures import (
     AireInfo,
@@ -269,10 +269,29 @@ def monthly(f: MonthlyFigures, generated_at: datetime) -> Report:
             closures,
             aire_closures,
             unpaid,
+            Section(
+                "Régularisations enregistrées dans le mois",
+                REGULARISATION_COLUMNS,
+                tuple(
+                    (month_fr(r.month), r.place_days, r.amount_cents, r.reason)
+                    for r in f.regularisations
+                ),
+                note="Corrections de mois scellés, enregistrées ce mois-ci : les documents "
+                "du mois corrigé ne changent pas.",
+                sheet="Régularisations",
+            ),
         ),
         generated_at=generated_at,
         charts=(chart,),
     )
+
+
+REGULARISATION_COLUMNS = (
+    Column("Mois corrigé", "text", 34),
+    Column("Places-jours", "int"),
+    Column("Montant", "money"),
+    Column("Motif", "text", 60),
+)
 
 
 ALT2_COLUMNS = (
@@ -340,9 +359,42 @@ def alt2(f: Alt2Figures, generated_at: datetime) -> Report:
             heads=f.heads,
             generated_at=generated_at,
         ),
-        sections=(Section("Mois par mois", ALT2_COLUMNS, rows, total=total, note=note),),
+        sections=(
+            Section("Mois par mois", ALT2_COLUMNS, rows, total=total, note=note),
+            _alt2_regularisations(f),
+        ),
         generated_at=generated_at,
         landscape=True,
+    )
+
+
+def _alt2_regularisations(f: Alt2Figures) -> Section:
+    """Each régularisation of a sealed month beside the month's declared (sealed) aid and its
+    aid regularised: the same formula with the place-days corrected."""
+    months = {m.month: m for m in f.months}
+    rows = []
+    for r in f.regularisations:
+        m = months.get(r.month)
+        if m is None:
+            continue
+        first, last = month_bounds(r.month)
+        days = (last - first).days + 1
+        occupied = m.occupancy_days + r.place_days
+        fixed, variable = m.fixed_cents_per_place, m.variable_cents_per_place
+        regularised = half_up(fixed * m.available_place_days + variable * max(0, occupied), days)
+        rows.append((month_fr(r.month), r.recorded_on, r.place_days, m.aid_cents, regularised))
+    return Section(
+        "Régularisations",
+        (
+            Column("Mois corrigé", "text", 34),
+            Column("Enregistrée le", "date"),
+            Column("Places-jours", "int"),
+            Column("Aide déclarée (mois scellé)", "money"),
+            Column("Aide régularisée", "money"),
+        ),
+        tuple(rows),
+        note="Chiffres provisoires (mois scellés tels que déclarés) et régularisés.",
+        sheet="Régularisations",
     )
 
 

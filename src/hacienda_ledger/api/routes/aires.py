@@ -139,6 +139,30 @@ def seal_month(aire_id: UUID, body: s.SealCreate, act: ActDep) -> s.SealPublic:
     return sealed[-1].model_copy(update={"position": outcome.position})
 
 
+@router.post(
+    "/{aire_id}/regularisations",
+    status_code=status.HTTP_201_CREATED,
+    response_model=s.RegularisationPublic,
+)
+def regularise(aire_id: UUID, body: s.RegularisationCreate, act: ActDep) -> s.RegularisationPublic:
+    """Correct a sealed month from the open one (manager or admin): the place-days and the
+    amount added to (negative: taken from) the sealed month's figures, and why. Listed in
+    this month's report and in the year's ALT2 beside the declared figures (422 for a month
+    not sealed: record the facts themselves)."""
+    outcome = act(c.Regularise, aire_id, **dict(body))
+    done = act.ledger.aire(aire_id).regularisations[-1]
+    return s.RegularisationPublic(
+        aire_id=aire_id,
+        month=done.month,
+        recorded_on=done.recorded_on,
+        place_days=done.place_days,
+        amount_cents=done.amount_cents,
+        reason=done.reason,
+        version=outcome.version,
+        position=outcome.position,
+    )
+
+
 @router.get("/{aire_id}/seals", response_model=s.SealsPublic)
 def list_seals(aire_id: UUID, ledger: LedgerDep, user: UserDep) -> s.SealsPublic:
     """The aire's seals, oldest first, each with its chain heads and digests."""

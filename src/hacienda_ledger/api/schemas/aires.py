@@ -204,3 +204,23 @@ class SealPublic(BaseModel):
 
 class SealsPublic(Page[SealPublic]):
     pass
+
+
+class RegularisationCreate(Body):
+    month: Month
+    place_days: Annotated[int, Field(strict=True, ge=-100_000, le=100_000)] = 0
+    amount_cents: Annotated[int, Field(strict=True, ge=-100_000_000, le=100_000_000)] = 0
+    reason: Text
+
+
+class RegularisationPublic(BaseModel):
+    """A correction of a sealed month, recorded in the open month."""
+
+    aire_id: UUID
+    month: str
+    recorded_on: date
+    place_days: int
+    amount_cents: int
+    reason: str
+    version: int
+    position: int | None = None

@@ -8,7 +8,7 @@ from hacienda_ledger.aggregates.errors import MonthNotClosed
 from hacienda_ledger.aggregates.seal import Seals, month_bounds
 from hacienda_ledger.aggregates.values import paris_day
 from hacienda_ledger.application.access import Permission
-from hacienda_ledger.application.commands import SealMonth
+from hacienda_ledger.application.commands import Regularise, SealMonth
 from hacienda_ledger.application.handling import Change, Scope, Unit, handles
 
 
@@ -57,3 +57,21 @@ def seal_month(command: SealMonth, unit: Unit) -> Change:
         month=command.month, heads=heads, digests=digests, actor=command.actor, at=unit.now()
     )
     return Change(seals, {"month": command.month, "hash": sealed})
+
+
+@handles(
+    Regularise,
+    permission=Permission.CONFIGURE_AIRE,
+    scopes=lambda c: [Scope(aire_id=c.aire_id)],
+    locks=lambda c, _: [c.aire_id, Seals.id_for(c.aire_id)],
+)
+def regularise(command: Regularise, unit: Unit) -> Change:
+    """A régularisation of a sealed month, on the aire, in the open month."""
+    aire = unit.aire(command.aire_id)
+    aire.regularise(
+        **command.arguments("aire_id"),
+        sealed_through=unit.sealed_through(command.aire_id),
+        actor=command.actor,
+        at=unit.now(),
+    )
+    return Change(aire, {"month": command.month})
