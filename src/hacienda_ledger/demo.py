@@ -417,11 +417,14 @@ def _simulate(
         if day.day == 2 and day.month != 8:
             # the month before, sealed once its register closed it and its last departures
             # were charged (the last month of the demo stays open: its reports are provisional)
-            previous = (day.replace(day=1) - timedelta(days=1)).isoformat()[:7]
+            last = day.replace(day=1) - timedelta(days=1)
+            clock.at(day, 21)
+            for stay_id in stays:  # every stay charged through the month's end first
+                if ledger.stay(stay_id).uncharged_through(last):
+                    ledger.assess_charges(stay_id, through=last, actor="cashier-anjou")
             for demo in AIRES:
                 assert demo.aire_id
-                clock.at(day, 21)
-                ledger.seal_month(demo.aire_id, month=previous, actor="manager-anjou")
+                ledger.seal_month(demo.aire_id, month=last.isoformat()[:7], actor="manager-anjou")
         day = next_day
 
 

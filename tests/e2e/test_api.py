@@ -2059,6 +2059,11 @@ def test_a_manager_seals_a_month_and_nothing_dated_in_it_is_accepted(
         assert_problem(world.post("manager", seals, {"month": "2025-13"}), 422, "validation_error")
     closure = {"period": "month", "date": "2025-01-31"}
     world.ok(world.post("cashier", f"/v1/registers/{world.register_a}/closures", closure))
+    with records_nothing(world):  # the stay is not charged through the 31st yet
+        uncharged = world.post("manager", seals, {"month": "2025-01"})
+        assert_problem(uncharged, 409, "month_not_closed")
+    charges = {"through": "2025-01-31"}
+    world.ok(world.post("cashier", f"/v1/stays/{stay_id}/charges", charges), 200)
     sealed = world.ok(world.post("manager", seals, {"month": "2025-01"}))
     assert (sealed["month"], sealed["prev_hash"]) == ("2025-01", "0" * 64)
     assert {h["kind"] for h in sealed["heads"]} == {"aire", "register", "stay"}

@@ -81,7 +81,8 @@ def world(ledger: Ledger, clock: Clock) -> World:
 
 
 def seal_months(ledger: Ledger, world: World, *months: str) -> None:
-    """The register closes each month and the aire seals it (months not sealed yet)."""
+    """The register closes each month, the stays are charged through its end, and the aire
+    seals it (months not sealed yet)."""
     sealed = {s.month for s in ledger.audit.seal_events(world.site.aire_id)}
     for month in months:
         if month in sealed:
@@ -91,6 +92,9 @@ def seal_months(ledger: Ledger, world: World, *months: str) -> None:
         register = ledger.cash_register(world.site.register_id)
         if register.closed_through is None or register.closed_through < last:
             ledger.close_period(world.site.register_id, period="month", day=last, actor="c")
+        for stay_id in (world.stay_a, world.stay_b):  # charged through the month's end
+            if ledger.stay(stay_id).uncharged_through(last):
+                ledger.assess_charges(stay_id, through=last, actor="c")
         ledger.seal_month(world.site.aire_id, month=month, actor="m")
 
 

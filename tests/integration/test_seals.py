@@ -63,6 +63,9 @@ class January:
         )
 
     def seal_january(self) -> str:
+        """The month end: the stay charged through the 31st, the register's closure, the
+        seal."""
+        self.ledger.assess_charges(self.stay_id, through=date(2025, 1, 31), actor="c")
         self.close_january()
         return str(
             self.ledger.seal_month(self.site.aire_id, month="2025-01", actor="m").result["hash"]
@@ -235,6 +238,7 @@ def test_the_cli_seals_every_aire_due_and_verify_checks_the_seals(
     out = capsys.readouterr()
     assert "month_not_closed" in out.err
     assert "2025-01: 0 aires sealed, 0 sealed already, 1 refused" in out.out
+    january.ledger.assess_charges(january.stay_id, through=date(2025, 1, 31), actor="c")
     january.close_january()
     assert main(["--database-url", url, "seal", "--month", "2025-01"]) == 0
     assert "1 aires sealed" in capsys.readouterr().out
@@ -406,3 +410,39 @@ def test_the_reports_list_the_regularisation_beside_the_declared_figures(
     regularised = (5650 * jan.available_place_days + 7595 * (jan.occupancy_days + 2) + 15) // 31
     assert row[2:] == (2, jan.aid_cents, regularised)
     assert regularised > jan.aid_cents
+
+
+def test_a_month_is_sealed_once_its_stays_are_charged_and_never_charged_again(
+    january: January,
+) -> None:
+    """The stay charged through 20 January only: the seal waits (month_not_closed, naming
+    it); charged through the 31st, January is sealed, and a stay's day of January is never
+    charged afterwards, whatever ``through`` says."""
+    ledger, aire_id = january.ledger, january.site.aire_id
+    january.close_january()
+    with pytest.raises(MonthNotClosed, match=f"stay {january.stay_id} is not charged"):
+        ledger.seal_month(aire_id, month="2025-01", actor="m")
+    late = january.site.arrive("2", household_ref=january.household_id)  # on 3 February
+    ledger.assess_charges(january.stay_id, through=date(2025, 1, 31), actor="c")
+    ledger.seal_month(aire_id, month="2025-01", actor="m")
+    ledger.assess_charges(late, through=date(2025, 2, 5), actor="c")  # February only: fine
+    assert ledger.stay(late).charged_until == date(2025, 2, 6)
+
+
+def test_days_of_a_sealed_month_left_uncharged_are_never_charged_afterwards(
+    january: January, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A month sealed before every stay was charged through its end (a seal made before the
+    rule, here by lifting it for the seal): the stay's January days stay uncharged, and
+    charges through February are refused (period_sealed), nothing recorded."""
+    from hacienda_ledger.aggregates.stay import Stay
+
+    ledger, aire_id = january.ledger, january.site.aire_id
+    january.close_january()
+    with monkeypatch.context() as lifted:
+        lifted.setattr(Stay, "uncharged_through", lambda self, day: False)
+        ledger.seal_month(aire_id, month="2025-01", actor="m")
+    before = ledger.last_position()
+    with pytest.raises(PeriodSealed, match="lie in a sealed month"):
+        ledger.assess_charges(january.stay_id, through=date(2025, 2, 2), actor="c")
+    assert ledger.last_position() == before

@@ -246,6 +246,13 @@ class Stay(Aggregate):
     def is_open(self) -> bool:
         return self.departed_at is None
 
+    def uncharged_through(self, day: date) -> bool:
+        """Whether some day of the stay up to ``day`` is not charged yet."""
+        stop = day + timedelta(days=1)
+        if self.end_day is not None:
+            stop = min(stop, self.end_day)
+        return self.arrival_day <= day and self.charged_until < stop
+
     @property
     def end_day(self) -> date | None:
         """First day no longer occupied (departure day; arrival + 1 for a same-day stay)."""

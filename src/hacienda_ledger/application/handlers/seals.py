@@ -26,9 +26,9 @@ def _seal_locks(command: SealMonth, ledger: Any) -> list[Any]:
     locks=_seal_locks,
 )
 def seal_month(command: SealMonth, unit: Unit) -> Change:
-    """Refused (``month_not_closed``) for a month not over, and until every register of the
-    aire (opened by the month's end) has closed it; a month at or before the last one sealed
-    is ``period_sealed``. The seal records the head
+    """Refused (``month_not_closed``) for a month not over, until every register of the aire
+    (opened by the month's end) has closed it and every stay is charged through its end; a
+    month at or before the last one sealed is ``period_sealed``. The seal records the head
     of every chain of the aire and is chained to the seal before it."""
     aire = unit.aire(command.aire_id)
     _, last = month_bounds(command.month)
@@ -42,9 +42,14 @@ def seal_month(command: SealMonth, unit: Unit) -> Change:
                 f"register {register.regie_ref} has not closed {command.month}: close it first",
                 field="month",
             )
-    seals = unit.seals(command.aire_id)
-    heads = unit.ledger.audit.heads(aire, registers)
     audit = unit.ledger.audit
+    for stay_id in audit.stays_of(command.aire_id):
+        if unit.stay(stay_id).uncharged_through(last):
+            raise MonthNotClosed(
+                f"stay {stay_id} is not charged through {last}: charge it first", field="month"
+            )
+    seals = unit.seals(command.aire_id)
+    heads = audit.heads(aire, registers)
     # The cash figures: each register's closure of the month (its totals by revenue type and
     # method and its perpetual grand total, sealed in its own chain).
     digests = {

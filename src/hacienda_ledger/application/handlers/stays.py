@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hacienda_ledger.aggregates.errors import HouseholdNotFound
+from hacienda_ledger.aggregates.errors import HouseholdNotFound, PeriodSealed
 from hacienda_ledger.aggregates.stay import Stay
 from hacienda_ledger.aggregates.values import paris_day
 from hacienda_ledger.application.access import Permission
@@ -82,11 +82,23 @@ def _charged(event: Any) -> dict[str, int]:
     }
 
 
+def _not_charging_sealed_days(unit: Unit, stay: Stay) -> None:
+    """A day of a sealed month is never charged afterwards: the stay must have been charged
+    through the month's end before the seal (``period_sealed`` otherwise)."""
+    sealed = unit.sealed_through(stay.aire_id)
+    if sealed is not None and stay.uncharged_through(sealed):
+        raise PeriodSealed(
+            f"the stay's days from {stay.charged_until} lie in a sealed month (through "
+            f"{sealed}): record a régularisation in the open month instead"
+        )
+
+
 @on_stay(AssessCharges)
 def assess_charges(command: AssessCharges, unit: Unit) -> Change:
     """The days and consumption not yet charged, up to ``through``, at the tariffs of the
     days charged."""
     stay = unit.stay(command.stay_id)
+    _not_charging_sealed_days(unit, stay)
     tariffs = unit.aire(stay.aire_id).tariffs
     event = stay.assess_charges(
         through=command.through, tariffs=tariffs, actor=command.actor, at=unit.now()
@@ -111,6 +123,7 @@ def depart(command: Depart, unit: Unit) -> Change:
     """Close the stay, charge what remains, and free the emplacement, atomically."""
     at, actor = unit.now(), command.actor
     stay = unit.stay(command.stay_id)
+    _not_charging_sealed_days(unit, stay)
     aire = unit.aire(stay.aire_id)
     held = sum(unit.cash_register(r).deposit_held(stay.id) for r in aire.register_ids)
     stay.depart(**command.arguments("stay_id"), deposit_held_cents=held, actor=actor, at=at)
