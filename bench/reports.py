@@ -25,6 +25,7 @@ from uuid import UUID
 from bench.replay import Raw
 from bench.scratch import scratch_postgres
 from hacienda_ledger.aggregates.aire import Aire
+from hacienda_ledger.aggregates.seal import month_bounds
 from hacienda_ledger.application import Ledger, projecting
 from hacienda_ledger.generator import generate
 from hacienda_ledger.reports.generate import Reports, generate_month
@@ -71,6 +72,11 @@ def _seal(ledger: Ledger, queries: projecting.ProjectionQueries, month: str) -> 
     hashes the rows of every aggregate the seals cover."""
     ledger.audit.use_queries(queries)
     aires = list(ledger.ids_of(Aire.Registered))
+    last = month_bounds(month)[1]
+    for aire_id in aires:  # the month end first: every stay charged through its last day
+        for stay_id in ledger.audit.stays_of(aire_id):
+            if ledger.stay(stay_id).uncharged_through(last):
+                ledger.assess_charges(stay_id, through=last, actor="bench")
     started = time.perf_counter()
     for aire_id in aires:
         ledger.seal_month(aire_id, month=month, actor="bench")
