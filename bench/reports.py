@@ -25,7 +25,7 @@ from uuid import UUID
 from bench.replay import Raw
 from bench.scratch import scratch_postgres
 from hacienda_ledger.aggregates.aire import Aire
-from hacienda_ledger.aggregates.seal import month_bounds
+from hacienda_ledger.aggregates.values import month_bounds
 from hacienda_ledger.application import Ledger, projecting
 from hacienda_ledger.generator import generate
 from hacienda_ledger.reports.generate import Reports, generate_month

@@ -17,7 +17,7 @@ import pytest
 from hacienda_ledger.aggregates.aire import Aire
 from hacienda_ledger.aggregates.integrity import topic_of
 from hacienda_ledger.aggregates.stay import Stay
-from hacienda_ledger.aggregates.values import Composition, paris_day
+from hacienda_ledger.aggregates.values import Composition, month_bounds, paris_day
 from hacienda_ledger.projections.base import MemoryRows
 from hacienda_ledger.projections.occupancy import (
     ALT2_DEFAULT_RATES,
@@ -33,7 +33,6 @@ from hacienda_ledger.projections.occupancy import (
     alt2_month,
     alt2_rates,
     alt2_year,
-    month_bounds,
     occupancy_days,
     occupancy_month,
 )

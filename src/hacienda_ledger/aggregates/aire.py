@@ -31,6 +31,7 @@ from hacienda_ledger.aggregates.values import (
     Mode,
     Tariff,
     add_months,
+    month_bounds,
     paris_day,
     tariff_in_force,
 )
@@ -493,9 +494,7 @@ class Aire(Aggregate):
     ) -> None:
         """Correct a sealed month from the open one (``sealed_through``: the last day the
         aire has sealed): a month not sealed is corrected by recording the facts themselves."""
-        if len(month) != 7 or month[4] != "-" or not month.replace("-", "").isdigit():
-            raise InvalidPeriod("a month is written YYYY-MM", field="month")
-        if sealed_through is None or month > sealed_through.isoformat()[:7]:
+        if sealed_through is None or month_bounds(month)[1] > sealed_through:
             raise InvalidPeriod(
                 f"{month} is not sealed: record the facts themselves", field="month"
             )

@@ -21,7 +21,7 @@ from eventsourcing.domain import Aggregate
 
 from hacienda_ledger.aggregates.errors import InvalidPeriod, PeriodSealed
 from hacienda_ledger.aggregates.integrity import GENESIS, event_hash, topic_of
-from hacienda_ledger.aggregates.values import add_months, paris_day
+from hacienda_ledger.aggregates.values import month_bounds, paris_day
 
 NAMESPACE = UUID("0c7f1d2e-5a4b-4e3c-8d9f-6a1b2c3d4e5f")
 
@@ -35,18 +35,6 @@ class ChainHead:
     kind: str
     version: int
     digest: str
-
-
-def month_bounds(month: str) -> tuple[date, date]:
-    """First and last day of ``YYYY-MM`` (InvalidPeriod otherwise)."""
-    try:
-        year, number = (int(x) for x in month.split("-"))
-        first = date(year, number, 1)
-    except ValueError:
-        raise InvalidPeriod("a month is written YYYY-MM", field="month") from None
-    if len(month) != 7:
-        raise InvalidPeriod("a month is written YYYY-MM", field="month")
-    return first, date.fromordinal(add_months(first, 1).toordinal() - 1)
 
 
 class Seals(Aggregate):

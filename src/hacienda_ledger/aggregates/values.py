@@ -34,6 +34,20 @@ def paris_day(moment: datetime) -> date:
     return moment.astimezone(PARIS).date()
 
 
+def month_bounds(month: str) -> tuple[date, date]:
+    """First and last day of a ``YYYY-MM`` month (``InvalidPeriod``, a ``ValueError``,
+    for anything else)."""
+    try:
+        year_text, month_text = month.split("-")
+        if len(year_text) != 4 or len(month_text) != 2:
+            raise ValueError
+        year, number = int(year_text), int(month_text)
+        first = date(year, number, 1)
+    except ValueError:
+        raise InvalidPeriod(f"a month is written YYYY-MM, not {month!r}", field="month") from None
+    return first, first.replace(day=calendar.monthrange(year, number)[1])
+
+
 def add_months(day: date, months: int) -> date:
     """Same day ``months`` later, clamped to the month's last day (31 Jan + 1 = 28/29 Feb)."""
     month_index = day.month - 1 + months

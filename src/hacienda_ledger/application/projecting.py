@@ -21,7 +21,7 @@ from psycopg.rows import tuple_row
 from hacienda_ledger.aggregates.accounts import deposits, receivable
 from hacienda_ledger.aggregates.household import Household
 from hacienda_ledger.aggregates.integrity import plain
-from hacienda_ledger.aggregates.seal import month_bounds
+from hacienda_ledger.aggregates.values import month_bounds
 from hacienda_ledger.application.decoding import EventDecoder
 from hacienda_ledger.application.forked import Shared, can_fork
 from hacienda_ledger.application.ledger import Ledger

@@ -51,7 +51,6 @@ method, such as ``MemoryRows``). The rows of other aires may be included; they a
 
 from __future__ import annotations
 
-import calendar
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -62,7 +61,7 @@ from uuid import UUID
 from hacienda_ledger.aggregates.aire import Aire
 from hacienda_ledger.aggregates.integrity import topic_of
 from hacienda_ledger.aggregates.stay import Stay
-from hacienda_ledger.aggregates.values import paris_day
+from hacienda_ledger.aggregates.values import month_bounds, paris_day
 from hacienda_ledger.projections.base import Projection, Row, Rows, Table, month_of, table
 
 EMPLACEMENTS = "occupancy_emplacements"
@@ -468,19 +467,6 @@ def _bands_in_order(people: dict[str, int]) -> dict[str, int]:
     ordered = {ADULT: people[ADULT]} if ADULT in people else {}
     ordered.update(sorted((b, n) for b, n in people.items() if b != ADULT))
     return ordered
-
-
-def month_bounds(month: str) -> tuple[date, date]:
-    """First and last day of a ``YYYY-MM`` month."""
-    try:
-        year_text, month_text = month.split("-")
-        if len(year_text) != 4 or len(month_text) != 2:
-            raise ValueError
-        year, number = int(year_text), int(month_text)
-        first = date(year, number, 1)
-    except ValueError:
-        raise ValueError(f"a month is YYYY-MM, not {month!r}") from None
-    return first, first.replace(day=calendar.monthrange(year, number)[1])
 
 
 def half_up(numerator: int, denominator: int) -> int:

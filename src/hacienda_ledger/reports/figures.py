@@ -22,7 +22,7 @@ from uuid import UUID
 
 from hacienda_ledger.aggregates.aire import Regularisation
 from hacienda_ledger.aggregates.errors import InvalidPeriod
-from hacienda_ledger.aggregates.values import PARIS, Mode
+from hacienda_ledger.aggregates.values import PARIS, Mode, month_bounds
 from hacienda_ledger.application import Ledger
 from hacienda_ledger.application.projecting import ProjectionQueries
 from hacienda_ledger.projections.balances import instant
@@ -32,7 +32,6 @@ from hacienda_ledger.projections.occupancy import (
     Alt2Month,
     OccupancyFacts,
     OccupancyMonth,
-    month_bounds,
     occupancy_month,
     occupies,
 )

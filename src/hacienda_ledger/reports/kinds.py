@@ -9,7 +9,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from hacienda_ledger.projections.occupancy import ALT2_FORMULA, half_up, month_bounds
+from hacienda_ledger.aggregates.values import month_bounds
+from hacienda_ledger.projections.occupancy import ALT2_FORMULA, half_up
 from hacienda_ledger.projections.revenue import RevenueComparison
 from hacienda_ledger.reports.figures import (
     AireInfo,

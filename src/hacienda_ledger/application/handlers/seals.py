@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from hacienda_ledger.aggregates.errors import MonthNotClosed
-from hacienda_ledger.aggregates.seal import Seals, month_bounds
-from hacienda_ledger.aggregates.values import paris_day
+from hacienda_ledger.aggregates.seal import Seals
+from hacienda_ledger.aggregates.values import month_bounds, paris_day
 from hacienda_ledger.application.access import Permission
 from hacienda_ledger.application.commands import Regularise, SealMonth
 from hacienda_ledger.application.handling import Change, Scope, Unit, handles
