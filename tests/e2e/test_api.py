@@ -2084,3 +2084,7 @@ def test_a_manager_seals_a_month_and_nothing_dated_in_it_is_accepted(
     trusted = load_key(world.ledger.settings.attestation_key).public_key()
     assert check_signature(signed, trusted) is None
     assert_problem(world.get("auditor", f"{seals}/2025-02/attestation"), 404, "seal_not_found")
+    correction = {"month": "2025-01", "place_days": 2, "amount_cents": 600, "reason": "oubli"}
+    done = world.ok(world.post("manager", f"/v1/aires/{world.aire_a}/regularisations", correction))
+    assert done["recorded_on"] == "2025-02-03" and done["position"] == world.position()
+    assert {k: done[k] for k in correction} == correction

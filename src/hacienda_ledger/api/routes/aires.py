@@ -151,13 +151,10 @@ def regularise(aire_id: UUID, body: s.RegularisationCreate, act: ActDep) -> s.Re
     not sealed: record the facts themselves)."""
     outcome = act(c.Regularise, aire_id, **dict(body))
     done = act.ledger.aire(aire_id).regularisations[-1]
-    return s.RegularisationPublic(
+    return views.read(
+        s.RegularisationPublic,
+        done,
         aire_id=aire_id,
-        month=done.month,
-        recorded_on=done.recorded_on,
-        place_days=done.place_days,
-        amount_cents=done.amount_cents,
-        reason=done.reason,
         version=outcome.version,
         position=outcome.position,
     )
