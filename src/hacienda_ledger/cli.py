@@ -5,7 +5,7 @@
     hacienda-ledger project [--once] [--interval S]             follow the stream into projections
     hacienda-ledger demo [--no-journal]                          load the demo (once), print tokens
     hacienda-ledger demo generate --aires N --years Y --seed S   generate a synthetic operator
-    hacienda-ledger verify [--register ID] [--jobs N]            verify every register's chain
+    hacienda-ledger verify [--register ID] [--jobs N]            verify every chain and seal
                                                                  and every aire's seals
     hacienda-ledger seal --month YYYY-MM [--aire ID]             seal a month of every aire
     hacienda-ledger users create --name N --role R [...]         create a user, print its token
@@ -474,7 +474,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="one transaction per command, with locks and idempotency records (slow)",
     )
 
-    verify = sub.add_parser("verify", help="verify every register's hash chain")
+    verify = sub.add_parser(
+        "verify", help="verify every chain (registers, aires, stays) and every seal"
+    )
     verify.add_argument("--register", help="one register id")
     verify.add_argument(
         "--attestations",

@@ -23,6 +23,7 @@ from hacienda_ledger.aggregates.errors import AireNotFound, LedgerError
 from hacienda_ledger.aggregates.household import ContactDetails, Fleet, Profile
 from hacienda_ledger.aggregates.register import CashRegister
 from hacienda_ledger.aggregates.seal import Seals
+from hacienda_ledger.aggregates.stay import Stay
 from hacienda_ledger.aggregates.values import PARIS, Composition, Tariff
 from hacienda_ledger.application import Ledger
 from hacienda_ledger.settings import Settings
@@ -550,12 +551,40 @@ def run_verify(
             broken += not report.ok
         out.write(f"{len(ids)} registers verified, {broken} broken\n")
         if not register:
+            broken += _verify_aires_and_stays(ledger, out, jobs)
             broken += _verify_seals(ledger, out)
         if attestations:
             broken += _verify_attestations(ledger, Path(attestations), out)
         return 1 if broken else 0
     finally:
         ledger.close()
+
+
+def _verify_aires_and_stays(ledger: Ledger, out: TextIO, jobs: int) -> int:
+    """The chain of every aire and of every stay (known from its own opening and from the
+    aire that admitted it, so that a stay whose opening row was deleted is still verified),
+    naming the first broken link of each broken chain; how many are broken."""
+    aires = list(ledger.ids_of(Aire.Registered))
+    stays = dict.fromkeys(ledger.ids_of(Stay.Opened))
+    for aire_id in aires:
+        stays.update(dict.fromkeys(ledger.audit.stays_of(aire_id)))
+    broken = 0
+    for kind, ids in (("aire", aires), ("stay", list(stays))):
+        events = failed = 0
+        for chain_id, report in ledger.audit.verify_registers(ids, jobs=jobs, kind=kind):
+            events += report.events
+            if report.ok:
+                continue
+            failed += 1
+            first = report.problems[0]
+            out.write(
+                f"{kind} {chain_id} BROKEN at event {first.version}: {first.kind}: {first.detail}\n"
+            )
+            for problem in report.problems[1:]:
+                out.write(f"  event {problem.version}: {problem.kind}: {problem.detail}\n")
+        out.write(f"{len(ids)} {kind}s verified ({events} events), {failed} broken\n")
+        broken += failed
+    return broken
 
 
 def _verify_attestations(ledger: Ledger, directory: Path, out: TextIO) -> int:

@@ -30,6 +30,7 @@ from hacienda_ledger.aggregates.errors import (
     TariffRetroactive,
 )
 from hacienda_ledger.aggregates.values import Mode, Tariff
+from tests.unit.chains import after
 
 COLLECTIVITE_ID = UUID("7a1c1b52-0d7e-4b59-9f0b-2f5c0a6f1d01")
 STAY_A = UUID("11111111-1111-4111-8111-111111111111")
@@ -163,6 +164,7 @@ def test_register_aire() -> None:
     aire = register_aire(mode=Mode.DSP, insee_code="2A004", departement="2A")
     expected = [
         Aire.Registered(
+            **after(),
             originator_id=Aire.id_for("49007-A"),
             originator_version=1,
             timestamp=MONDAY,
@@ -217,9 +219,11 @@ def test_register_aire_refuses(overrides: dict[str, object], field: str) -> None
 def test_add_emplacement() -> None:
     """An emplacement has 2 places by default; its number is trimmed."""
     aire = given_aire(emplacements=())
+    head = aire.head_hash
     aire.add_emplacement(number=" 12 ", surface_m2=Decimal("150"), actor="manager", at=MONDAY)
     expected = [
         Aire.EmplacementAdded(
+            **after(head),
             originator_id=aire.id,
             originator_version=2,
             timestamp=MONDAY,
@@ -290,11 +294,13 @@ def test_add_emplacement_refuses_a_number_taken() -> None:
 def test_put_out_of_service() -> None:
     """An emplacement goes out of service from a day, with its reason."""
     aire = given_aire()
+    head = aire.head_hash
     aire.put_out_of_service(
         number="1", start=date(2025, 1, 10), reason="dégât des eaux", actor="manager", at=MONDAY
     )
     expected = [
         Aire.EmplacementOutOfService(
+            **after(head),
             originator_id=aire.id,
             originator_version=4,
             timestamp=MONDAY,
@@ -319,9 +325,11 @@ def test_put_back_in_service() -> None:
         number="1", start=date(2025, 1, 10), reason="travaux", actor="manager", at=MONDAY
     )
     aire.collect_events()
+    head = aire.head_hash
     aire.put_back_in_service(number="1", start=date(2025, 1, 20), actor="manager", at=at(1, 20))
     expected = [
         Aire.EmplacementBackInService(
+            **after(head),
             originator_id=aire.id,
             originator_version=5,
             timestamp=at(1, 20),
@@ -445,11 +453,13 @@ def test_put_back_in_service_refuses_a_day_not_after_it_went_out(back: date) -> 
 def test_schedule_a_short_closure_two_months_ahead() -> None:
     """A closure of up to one month, announced two months ahead, needs no derogation."""
     aire = given_aire()
+    head = aire.head_hash
     aire.schedule_closure(
         start=date(2025, 3, 6), end=date(2025, 4, 5), reason="travaux", actor="manager", at=MONDAY
     )
     expected = [
         Aire.ClosureScheduled(
+            **after(head),
             originator_id=aire.id,
             originator_version=4,
             timestamp=MONDAY,
@@ -651,11 +661,14 @@ def test_schedule_closure_refuses_a_blank_reason() -> None:
 def test_adopt_tariff() -> None:
     """A tariff version is recorded whole; versions are kept in effective-date order."""
     aire = given_aire()
+    head = aire.head_hash
     later, earlier = tariff(date(2025, 7, 1)), tariff(date(2025, 1, 1))
     aire.adopt_tariff(later, actor="manager", at=MONDAY)
     aire.adopt_tariff(earlier, actor="manager", at=MONDAY)
+    actual = aire.collect_events()
     expected = [
         Aire.TariffAdopted(
+            **after(head),
             originator_id=aire.id,
             originator_version=4,
             timestamp=MONDAY,
@@ -663,6 +676,7 @@ def test_adopt_tariff() -> None:
             actor="manager",
         ),
         Aire.TariffAdopted(
+            **after(actual[0].hash),
             originator_id=aire.id,
             originator_version=5,
             timestamp=MONDAY,
@@ -670,7 +684,7 @@ def test_adopt_tariff() -> None:
             actor="manager",
         ),
     ]
-    assert expected == aire.collect_events()
+    assert expected == actual
     assert aire.tariffs == (earlier, later)
     assert [aire.tariff_on(date(2024, 12, 31)), aire.tariff_on(date(2025, 7, 1))] == [None, later]
 
@@ -743,9 +757,11 @@ def test_adopt_tariff_refuses_a_second_version_on_one_date() -> None:
 def test_set_stay_rules() -> None:
     """The maximum stay and the extension cap are set per aire."""
     aire = given_aire()
+    head = aire.head_hash
     aire.set_stay_rules(max_consecutive_days=92, extension_cap_months=6, actor="manager", at=MONDAY)
     expected = [
         Aire.StayRulesSet(
+            **after(head),
             originator_id=aire.id,
             originator_version=4,
             timestamp=MONDAY,
@@ -784,9 +800,11 @@ def test_set_stay_rules_refuses(days: int, months: int, field: str) -> None:
 def test_admit_a_stay_on_a_free_emplacement() -> None:
     """A free emplacement in service on an open day takes the stay."""
     aire = given_aire()
+    head = aire.head_hash
     aire.admit(stay_id=STAY_A, emplacement="1", arrival_day=TODAY, actor="cashier", at=MONDAY)
     expected = [
         Aire.StayAdmitted(
+            **after(head),
             originator_id=aire.id,
             originator_version=4,
             timestamp=MONDAY,
@@ -860,9 +878,11 @@ def test_release_frees_the_emplacement() -> None:
     aire = given_aire()
     aire.admit(stay_id=STAY_A, emplacement="1", arrival_day=TODAY, actor="c", at=MONDAY)
     aire.collect_events()
+    head = aire.head_hash
     aire.release(stay_id=STAY_A, actor="c", at=at(1, 9))
     expected = [
         Aire.StayReleased(
+            **after(head),
             originator_id=aire.id,
             originator_version=5,
             timestamp=at(1, 9),
@@ -890,9 +910,11 @@ def test_release_refuses_a_stay_not_on_the_aire() -> None:
 def test_attach_register() -> None:
     """An aire knows the registers that collect its money."""
     aire = given_aire()
+    head = aire.head_hash
     aire.attach_register(REGISTER_ID, actor="manager", at=MONDAY)
     expected = [
         Aire.RegisterAttached(
+            **after(head),
             originator_id=aire.id,
             originator_version=4,
             timestamp=MONDAY,

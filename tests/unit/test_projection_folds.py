@@ -18,6 +18,7 @@ from hacienda_ledger.projections.balances import BalancesProjection, instant
 from hacienda_ledger.projections.base import MemoryRows, last_one, table
 from hacienda_ledger.projections.cash_journal import CashJournalProjection
 from hacienda_ledger.projections.runner import fold
+from tests.unit.chains import after
 
 T0 = datetime(2025, 3, 3, 9, tzinfo=UTC)
 AIRE = uuid4()
@@ -164,6 +165,7 @@ def test_deposit_movements_per_aire_with_kind_reason_and_amount() -> None:
 def charges_assessed(at: datetime, until: date, *lines: ChargeLine) -> Stay.ChargesAssessed:
     """The stay's charges through ``until``, of these lines, recorded at ``at``."""
     return Stay.ChargesAssessed(
+        **after(),  # a chain of its own: the folds do not read the links
         originator_id=STAY,
         originator_version=2,
         timestamp=at,

@@ -33,6 +33,7 @@ from hacienda_ledger.aggregates.values import (
     SeasonalRate,
     Tariff,
 )
+from tests.unit.chains import after
 
 AIRE_ID = UUID("5e3f8c1a-7d2b-4c4e-9a61-0b8f2d7c3e10")
 STAY_ID = UUID("0c9d6e2f-1a3b-4c5d-8e7f-9a0b1c2d3e4f")
@@ -104,7 +105,7 @@ def pitch(start: date, end: date, unit: str, amount: int, ref: str = JAN_REF) ->
         start=start,
         end=end,
         quantity=Decimal((end - start).days + 1),
-        unit_price=Decimal(unit),
+        unit_price=Decimal(int(Decimal(unit) * 100)) / 100,  # as the stay writes cents in euros
         amount_cents=amount,
         tariff_ref=ref,
     )
@@ -176,6 +177,7 @@ def test_open_a_stay() -> None:
     )
     expected = [
         Stay.Opened(
+            **after(),
             originator_id=STAY_ID,
             originator_version=1,
             timestamp=ARRIVED,
@@ -280,12 +282,14 @@ def test_open_tolerates_five_minutes_of_clock_skew() -> None:
 def test_read_meter() -> None:
     """A reading gets the next sequence number and is recorded with its time."""
     stay = open_stay()
+    head = stay.head_hash
     reading = stay.read_meter(
         meter="water", index=Decimal("102.5"), read_at=at(1, 10), actor="cashier", at=at(1, 10)
     )
     expected_reading = MeterReading(3, "water", Decimal("102.5"), at(1, 10))
     expected = [
         Stay.MeterRead(
+            **after(head),
             originator_id=STAY_ID,
             originator_version=2,
             timestamp=at(1, 10),
@@ -303,6 +307,7 @@ def test_correct_a_reading() -> None:
     stay = open_stay()
     read(stay, "water", "110", at(1, 10))
     stay.collect_events()
+    head = stay.head_hash
     correction = stay.read_meter(
         meter="water",
         index=Decimal("105"),
@@ -313,6 +318,7 @@ def test_correct_a_reading() -> None:
     )
     expected = [
         Stay.MeterRead(
+            **after(head),
             originator_id=STAY_ID,
             originator_version=3,
             timestamp=at(1, 11),
@@ -405,11 +411,13 @@ def test_read_meter_refuses_after_departure() -> None:
 def test_extend_a_stay() -> None:
     """An extension with its reason, evidence and end date moves the allowed last day."""
     stay = open_stay()
+    head = stay.head_hash
     stay.extend(
         reason="school", evidence_ref="CERT-SCOL-7", until=date(2025, 6, 30), actor="m", at=ASKED
     )
     expected = [
         Stay.Extended(
+            **after(head),
             originator_id=STAY_ID,
             originator_version=2,
             timestamp=ASKED,
@@ -522,9 +530,11 @@ def test_assess_charges_the_pitch_fee_day_by_day() -> None:
     """Seven days from Monday 6 to Sunday 12 January at 3.00 make one line of 21.00, and the
     stay is charged until the 13th; no consumption, no meter line."""
     stay = open_stay()
+    head = stay.head_hash
     returned = assess(stay, date(2025, 1, 12), when=at(1, 12, 18))
     expected = [
         Stay.ChargesAssessed(
+            **after(head),
             originator_id=STAY_ID,
             originator_version=2,
             timestamp=at(1, 12, 18),
@@ -997,9 +1007,11 @@ def test_charges_past_the_allowed_days_flag_the_stay() -> None:
     stay = open_stay()
     assess(stay, date(2025, 4, 5))
     stay.collect_events()
+    head = stay.head_hash
     assess(stay, date(2025, 4, 7), when=at(4, 7, 18))
     actual = stay.collect_events()
     expected = Stay.LimitExceeded(
+        **after(head),
         originator_id=STAY_ID,
         originator_version=3,
         timestamp=at(4, 7, 18),
@@ -1074,6 +1086,7 @@ def test_depart() -> None:
     stay = open_stay()
     read(stay, "water", "101", at(1, 8))
     stay.collect_events()
+    head = stay.head_hash
     stay.depart(
         departed_at=at(1, 9),
         exit_inspection_ref="EDL-S-1",
@@ -1085,6 +1098,7 @@ def test_depart() -> None:
     )
     expected = [
         Stay.Departed(
+            **after(head),
             originator_id=STAY_ID,
             originator_version=3,
             timestamp=at(1, 9, 10),

@@ -13,8 +13,7 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID, uuid5
 
-from eventsourcing.domain import Aggregate
-
+from hacienda_ledger.aggregates.chained import Chained, unchained
 from hacienda_ledger.aggregates.errors import (
     AlreadyExists,
     ClosureTooLong,
@@ -91,7 +90,7 @@ class Emplacement:
         )
 
 
-class Aire(Aggregate):
+class Aire(Chained):
     """A permanent halting site run for a collectivité."""
 
     DEFAULT_MAX_DAYS = 90
@@ -102,7 +101,9 @@ class Aire(Aggregate):
         """Aires are identified by their code: registering a code twice conflicts."""
         return uuid5(NAMESPACE, f"aire:{code}")
 
-    class Registered(Aggregate.Created):
+    class Registered(Chained.Created):
+        class_version = 2
+        upcast_v1_v2 = staticmethod(unchained)
         code: str
         name: str
         collectivite_id: UUID
@@ -134,12 +135,13 @@ class Aire(Aggregate):
             aire.last_release_day = None
             aire.regularisations = ()
 
-    class EmplacementAdded(Aggregate.Event):
+    class EmplacementAdded(Chained.Event):
         """An emplacement, in service from ``in_service_from`` (which may lie before the day
         it was recorded: an aire's history). Version 1 had no such field: it entered service
         the day it was recorded."""
 
-        class_version = 2
+        class_version = 3
+        upcast_v2_v3 = staticmethod(unchained)
         number: str
         places: int
         surface_m2: Decimal | None
@@ -158,7 +160,9 @@ class Aire(Aggregate):
                 in_service_from=self.in_service_from or paris_day(self.timestamp),
             )
 
-    class EmplacementOutOfService(Aggregate.Event):
+    class EmplacementOutOfService(Chained.Event):
+        class_version = 2
+        upcast_v1_v2 = staticmethod(unchained)
         number: str
         start: date
         reason: str
@@ -168,7 +172,9 @@ class Aire(Aggregate):
             e = aire.emplacements[self.number]
             e.out_of_service = (*e.out_of_service, OutOfService(self.start, None, self.reason))
 
-    class EmplacementBackInService(Aggregate.Event):
+    class EmplacementBackInService(Chained.Event):
+        class_version = 2
+        upcast_v1_v2 = staticmethod(unchained)
         number: str
         start: date
         actor: str
@@ -181,18 +187,21 @@ class Aire(Aggregate):
                 OutOfService(last.start, self.start, last.reason),
             )
 
-    class ClosureScheduled(Aggregate.Event):
+    class ClosureScheduled(Chained.Event):
+        class_version = 2
+        upcast_v1_v2 = staticmethod(unchained)
         closure: Closure
         actor: str
 
         def apply(self, aire: Aire) -> None:
             aire.closures = tuple(sorted((*aire.closures, self.closure), key=lambda c: c.start))
 
-    class TariffAdopted(Aggregate.Event):
+    class TariffAdopted(Chained.Event):
         """A tariff version. v2: the tariff may carry its délibération's date and the day it
         became executory (v1 tariffs read both as None: not recorded)."""
 
-        class_version = 2
+        class_version = 3
+        upcast_v2_v3 = staticmethod(unchained)
         tariff: Tariff
         actor: str
 
@@ -205,7 +214,9 @@ class Aire(Aggregate):
                 sorted((*aire.tariffs, self.tariff), key=lambda t: t.effective_from)
             )
 
-    class StayRulesSet(Aggregate.Event):
+    class StayRulesSet(Chained.Event):
+        class_version = 2
+        upcast_v1_v2 = staticmethod(unchained)
         max_consecutive_days: int
         extension_cap_months: int
         actor: str
@@ -214,7 +225,9 @@ class Aire(Aggregate):
             aire.max_consecutive_days = self.max_consecutive_days
             aire.extension_cap_months = self.extension_cap_months
 
-    class StayAdmitted(Aggregate.Event):
+    class StayAdmitted(Chained.Event):
+        class_version = 2
+        upcast_v1_v2 = staticmethod(unchained)
         stay_id: UUID
         emplacement: str
         actor: str
@@ -222,7 +235,9 @@ class Aire(Aggregate):
         def apply(self, aire: Aire) -> None:
             aire.occupants[self.emplacement] = self.stay_id
 
-    class StayReleased(Aggregate.Event):
+    class StayReleased(Chained.Event):
+        class_version = 2
+        upcast_v1_v2 = staticmethod(unchained)
         stay_id: UUID
         emplacement: str
         actor: str
@@ -232,16 +247,20 @@ class Aire(Aggregate):
             # the day the departure was recorded: on or after the stay's last day
             aire.last_release_day = paris_day(self.timestamp)
 
-    class RegisterAttached(Aggregate.Event):
+    class RegisterAttached(Chained.Event):
+        class_version = 2
+        upcast_v1_v2 = staticmethod(unchained)
         register_id: UUID
         actor: str
 
         def apply(self, aire: Aire) -> None:
             aire.register_ids = (*aire.register_ids, self.register_id)
 
-    class Regularised(Aggregate.Event):
+    class Regularised(Chained.Event):
         """A régularisation of a sealed month, recorded in the open month."""
 
+        class_version = 2
+        upcast_v1_v2 = staticmethod(unchained)
         month: str
         place_days: int
         amount_cents: int

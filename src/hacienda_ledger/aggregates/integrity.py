@@ -13,7 +13,9 @@ refused. ``fields`` includes ``originator_id``, ``originator_version`` and ``tim
 recorded time), so moving an event, renumbering it or back-dating it breaks its hash.
 
 ``verify_chain`` returns every problem as a value, in stream order; the first one names the
-first broken link. See docs/integrity.md.
+first broken link. A chain may begin with events recorded before their class was chained
+(both links ``UNCHAINED``): each is linked by the hash of its content taken with the link
+before it, so the first chained event after them holds them all. See docs/integrity.md.
 """
 
 from __future__ import annotations
@@ -23,13 +25,20 @@ import hashlib
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import Enum
 from typing import Any
 from uuid import UUID
 
 GENESIS = "0" * 64
+UNCHAINED = ""
+CHAINED_SINCE = datetime(2026, 12, 5, tzinfo=UTC)
+"""Aires' and stays' events are chained from this release on: one recorded since then
+without its links is a forgery, not an old event."""
+"""``prev_hash`` and ``hash`` of an event recorded before its class was chained (an aire's
+or a stay's, read through its upcaster): it is linked by its content instead (see
+``aggregates/chained.py``)."""
 
 
 def _plain(value: Any) -> Any:
@@ -129,6 +138,11 @@ def intact_report(
     return VerificationReport(ok=True, events=version, head_hash=expected_prev, problems=())
 
 
+def _recorded_before_chains(fields: Mapping[str, Any]) -> bool:
+    recorded = fields.get("timestamp")
+    return isinstance(recorded, datetime) and recorded < CHAINED_SINCE
+
+
 def verify_chain(
     links: Iterable[ChainLink],
     *,
@@ -152,6 +166,7 @@ def verify_chain(
     count = 0 if after is None else after[0]
     head = expected_prev
     seen: dict[int, str] = {}
+    unchained_prefix = after is None  # events from before the chain may open it
     for link in links:
         count += 1
         if link.version != expected_version:
@@ -176,6 +191,18 @@ def verify_chain(
                 )
             )
         computed = link.computed_hash or event_hash(link.topic, link.fields)
+        prev = link.fields.get("prev_hash")
+        if (
+            unchained_prefix
+            and link.stored_hash == UNCHAINED
+            and prev == UNCHAINED
+            and _recorded_before_chains(link.fields)
+        ):
+            # linked by its content, with the link before it (``chained.unchained_link``)
+            linked = event_hash(link.topic, dict(link.fields, prev_hash=expected_prev))
+            expected_prev = head = seen[link.version] = linked
+            continue
+        unchained_prefix = False
         if link.stored_hash != computed:
             problems.append(
                 ChainProblem(
@@ -184,7 +211,6 @@ def verify_chain(
                     f"stored hash {link.stored_hash} but content hashes to {computed}",
                 )
             )
-        prev = link.fields.get("prev_hash")
         if prev != expected_prev:
             problems.append(
                 ChainProblem(

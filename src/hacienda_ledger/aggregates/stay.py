@@ -14,8 +14,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from itertools import groupby
 from uuid import UUID
 
-from eventsourcing.domain import Aggregate
-
+from hacienda_ledger.aggregates.chained import Chained, unchained
 from hacienda_ledger.aggregates.errors import (
     DepositNotSettled,
     ExtensionBeyondCap,
@@ -58,10 +57,12 @@ class Extension:
     until: date
 
 
-class Stay(Aggregate):
+class Stay(Chained):
     """One household's occupancy of one emplacement."""
 
-    class Opened(Aggregate.Created):
+    class Opened(Chained.Created):
+        class_version = 2
+        upcast_v1_v2 = staticmethod(unchained)
         aire_id: UUID
         emplacement: str
         household_ref: UUID
@@ -110,14 +111,18 @@ class Stay(Aggregate):
             stay.limit_exceeded_on = None
             stay.charged_cents = 0
 
-    class MeterRead(Aggregate.Event):
+    class MeterRead(Chained.Event):
+        class_version = 2
+        upcast_v1_v2 = staticmethod(unchained)
         reading: MeterReading
         actor: str
 
         def apply(self, stay: Stay) -> None:
             stay.readings = (*stay.readings, self.reading)
 
-    class Extended(Aggregate.Event):
+    class Extended(Chained.Event):
+        class_version = 2
+        upcast_v1_v2 = staticmethod(unchained)
         extension: Extension
         actor: str
 
@@ -125,9 +130,11 @@ class Stay(Aggregate):
             stay.extensions = (*stay.extensions, self.extension)
             stay.limit_exceeded_on = None
 
-    class LimitExceeded(Aggregate.Event):
+    class LimitExceeded(Chained.Event):
         """Charges reached a day past the allowed stay without an extension: the stay is flagged."""
 
+        class_version = 2
+        upcast_v1_v2 = staticmethod(unchained)
         first_day: date
         allowed_through: date
         actor: str
@@ -135,7 +142,9 @@ class Stay(Aggregate):
         def apply(self, stay: Stay) -> None:
             stay.limit_exceeded_on = self.first_day
 
-    class ChargesAssessed(Aggregate.Event):
+    class ChargesAssessed(Chained.Event):
+        class_version = 2
+        upcast_v1_v2 = staticmethod(unchained)
         aire_id: UUID
         household_ref: UUID
         charged_until: date
@@ -157,7 +166,9 @@ class Stay(Aggregate):
             )
             stay.charged_cents += self.total_cents
 
-    class Departed(Aggregate.Event):
+    class Departed(Chained.Event):
+        class_version = 2
+        upcast_v1_v2 = staticmethod(unchained)
         departed_at: datetime
         exit_inspection_ref: str
         closing_readings: tuple[MeterReading, ...]

@@ -18,6 +18,7 @@ from hacienda_ledger.aggregates.user import User
 from hacienda_ledger.aggregates.values import paris_day
 from hacienda_ledger.api import schemas as s
 from hacienda_ledger.application import Ledger
+from hacienda_ledger.application.audit import SealFinding
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -130,6 +131,31 @@ def verification(register_id: object, report: VerificationReport) -> s.Verificat
         head_hash=report.head_hash,
         first_broken_version=first.version if first else None,
         problems=[read(s.ProblemPublic, p) for p in report.problems],
+    )
+
+
+def aire_verification(
+    aire_id: UUID,
+    chains: list[tuple[str, UUID, VerificationReport]],
+    seals: list[SealFinding],
+) -> s.AireVerificationPublic:
+    found = [
+        s.ChainVerificationPublic(
+            kind=kind,
+            id=chain_id,
+            ok=report.ok,
+            events=report.events,
+            head_hash=report.head_hash,
+            first_broken_version=report.first_broken.version if report.first_broken else None,
+            problems=[read(s.ProblemPublic, p) for p in report.problems],
+        )
+        for kind, chain_id, report in chains
+    ]
+    return s.AireVerificationPublic(
+        aire_id=aire_id,
+        ok=all(x.ok for x in found) and not seals,
+        chains=found,
+        seals=[read(s.SealFindingPublic, f) for f in seals],
     )
 
 

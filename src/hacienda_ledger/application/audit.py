@@ -1,4 +1,5 @@
-"""The auditor's tools: a register's chain verified, and its history as of any instant.
+"""The auditor's tools: every chain verified (registers, aires, stays, seals), and a
+register's history as of any instant.
 
 Verification reads the stored rows and decodes their JSON without the event classes (no
 upcasting), so an edited row is a finding, not a crash, and an event upcast later still
@@ -16,10 +17,17 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
+from eventsourcing.persistence import StoredEvent
 from psycopg.rows import tuple_row
 
 from hacienda_ledger.aggregates.aire import Aire
-from hacienda_ledger.aggregates.errors import RegisterNotFound, SealNotFound
+from hacienda_ledger.aggregates.errors import (
+    AireNotFound,
+    NotFound,
+    RegisterNotFound,
+    SealNotFound,
+    StayNotFound,
+)
 from hacienda_ledger.aggregates.integrity import (
     GENESIS,
     ChainLink,
@@ -30,6 +38,7 @@ from hacienda_ledger.aggregates.integrity import (
 )
 from hacienda_ledger.aggregates.register import CashRegister
 from hacienda_ledger.aggregates.seal import ChainHead, Seals
+from hacienda_ledger.aggregates.stay import Stay
 from hacienda_ledger.aggregates.values import Totals
 from hacienda_ledger.application import attestations
 from hacienda_ledger.application.forked import Shared, can_fork
@@ -46,6 +55,14 @@ if TYPE_CHECKING:
 
 
 _ADMITTED = topic_of(Aire.StayAdmitted)
+_ATTACHED = topic_of(Aire.RegisterAttached)
+
+CHAINS: dict[str, tuple[type, type[NotFound]]] = {
+    "register": (CashRegister, RegisterNotFound),
+    "aire": (Aire, AireNotFound),
+    "stay": (Stay, StayNotFound),
+}
+"""Every kind of chain: its aggregate class, and the error for an id that is not one."""
 _MONTH_CLOSED = topic_of(CashRegister.MonthClosed)
 
 
@@ -93,13 +110,24 @@ class Audit:
             register_id, self.register_rows(register_id, through_version), anchor=anchor
         )
 
+    def verify_chain_of(self, aggregate_id: UUID, kind: str) -> VerificationReport:
+        """Check the chain of one aggregate of ``kind`` (``CHAINS``)."""
+        return self.verify_rows(aggregate_id, self.register_rows(aggregate_id, None), kind=kind)
+
     def verify_rows(
-        self, register_id: UUID, rows: Sequence[Row], *, anchor: tuple[int, str] | None = None
+        self,
+        register_id: UUID,
+        rows: Sequence[Row],
+        *,
+        anchor: tuple[int, str] | None = None,
+        kind: str = "register",
     ) -> VerificationReport:
-        """``verify_register`` of rows already read (``register_rows``)."""
-        prefix = topic_of(CashRegister) + "."
+        """``verify_register`` (or ``verify_chain_of`` another kind) of rows already read
+        (``register_rows``)."""
+        cls, not_found = CHAINS[kind]
+        prefix = topic_of(cls) + "."
         if not any(topic.startswith(prefix) for _, topic, _ in rows):
-            raise RegisterNotFound(f"no register {register_id}")
+            raise not_found(f"no {kind} {register_id}")
         # Rows byte-identical to a prefix found intact before are intact: only the rest is
         # decoded and hashed (see application/verification.py, VerifiedPrefixes).
         skip, after = 0, None
@@ -123,10 +151,11 @@ class Audit:
         return report
 
     def verify_registers(
-        self, register_ids: Sequence[UUID], *, jobs: int = 1
+        self, register_ids: Sequence[UUID], *, jobs: int = 1, kind: str = "register"
     ) -> list[tuple[UUID, VerificationReport]]:
-        """``verify_register`` of each, in the order given; ``jobs`` > 1 shares them between
-        that many processes (one core each: a register's chain is verified on its own). The
+        """``verify_register`` of each (or ``verify_chain_of`` each of another ``kind``), in
+        the order given; ``jobs`` > 1 shares them between
+        that many processes (one core each: a chain is verified on its own). The
         others are forked from this one and open their own connections; the checkpoints
         they leave (``VerifiedPrefixes``) stay in them, those of this process's share here.
         Where processes cannot be forked, this process verifies them all."""
@@ -134,22 +163,22 @@ class Audit:
         share = [ids[k::jobs] for k in range(jobs)] if jobs > 1 else [ids]
         share = [s for s in share if s]
         if len(share) <= 1 or not can_fork():
-            reports = self.verify_each(ids)
+            reports = self.verify_each(ids, kind=kind)
             return [(i, reports[i]) for i in ids]
-        others = Shared(_verify_share, [(self.ledger.settings, part) for part in share[1:]])
+        others = Shared(_verify_share, [(self.ledger.settings, part, kind) for part in share[1:]])
         try:
-            reports = self.verify_each(share[0])
+            reports = self.verify_each(share[0], kind=kind)
         finally:
             found = others.results()
         for part in found:
             reports.update(part)
         for i in ids:  # what another process could not verify is verified (or raises) here
             if i not in reports:
-                reports[i] = self.verify_register(i)
+                reports[i] = self.verify_chain_of(i, kind)
         return [(i, reports[i]) for i in ids]
 
     def verify_each(
-        self, register_ids: Sequence[UUID], *, skip_failures: bool = False
+        self, register_ids: Sequence[UUID], *, skip_failures: bool = False, kind: str = "register"
     ) -> dict[UUID, VerificationReport]:
         """``verify_register`` of each in turn, in this process. On PostgreSQL the next
         register's rows are read by another thread while one is verified: reading is mostly
@@ -167,7 +196,7 @@ class Audit:
                         rows = self.register_rows(register_id, None)
                     else:
                         rows = next(reads).result()
-                    reports[register_id] = self.verify_rows(register_id, rows)
+                    reports[register_id] = self.verify_rows(register_id, rows, kind=kind)
                 except Exception:
                     if not skip_failures:
                         raise
@@ -235,6 +264,9 @@ class Audit:
             reencoded = mapper.transcoder.encode(state) == data
             state.pop("class_version", None)
             fields = dict(state, originator_id=register_id, originator_version=version)
+            if "hash" not in fields:  # recorded before its class was chained: as upcast
+                stored = StoredEvent(register_id, version, topic, row[2])
+                fields = dict(vars(mapper.to_domain_event(stored)))
             return ChainLink(version, topic, fields, fields.get("hash"), reencoded)
         except Exception:  # any row that does not decode is a finding
             return ChainLink(version, topic, None, None)
@@ -253,14 +285,31 @@ class Audit:
 
     def stays_of(self, aire_id: UUID) -> list[UUID]:
         """Every stay ever admitted on the aire, read from the aire's own stored events."""
+        return self._named_by(aire_id, _ADMITTED, "stay_id")
+
+    def _named_by(self, aire_id: UUID, topic: str, field: str) -> list[UUID]:
+        """The ids ``field`` of the aire's stored events of ``topic`` (rows that no longer
+        decode are left out: the aire's chain reports them)."""
         decode = self.ledger.mapper.transcoder.decode
-        return list(
-            dict.fromkeys(
-                decode(state)["stay_id"]
-                for _, topic, state in self.register_rows(aire_id, None)
-                if topic == _ADMITTED
-            )
-        )
+        found: dict[UUID, None] = {}
+        for _, stored_topic, state in self.register_rows(aire_id, None):
+            if stored_topic == topic:
+                try:
+                    found[decode(state)[field]] = None
+                except Exception:
+                    continue
+        return list(found)
+
+    def verify_aire(
+        self, aire_id: UUID
+    ) -> tuple[list[tuple[str, UUID, VerificationReport]], list[SealFinding]]:
+        """Everything an auditor checks for one aire: its chain, each of its registers'
+        (attached to it) and of its stays' (admitted on it), and its seals."""
+        chains = [("aire", aire_id, self.verify_chain_of(aire_id, "aire"))]
+        registers = self._named_by(aire_id, _ATTACHED, "register_id")
+        chains += [("register", r, self.verify_register(r)) for r in registers]
+        chains += [("stay", x, self.verify_chain_of(x, "stay")) for x in self.stays_of(aire_id)]
+        return chains, self.verify_seals(aire_id)
 
     def heads(self, aire: Aire, registers: Sequence[CashRegister]) -> tuple[ChainHead, ...]:
         """The head of every chain of the aire now: the aire, its registers (their hash
@@ -429,14 +478,14 @@ class Audit:
         return ledger.cash_register(register_id, version=lo)
 
 
-def _verify_share(settings: Settings, register_ids: list[UUID], results: Any) -> None:
-    """In a forked process: verify these registers with connections of its own."""
+def _verify_share(settings: Settings, register_ids: list[UUID], kind: str, results: Any) -> None:
+    """In a forked process: verify these chains with connections of its own."""
     from hacienda_ledger.application.ledger import Ledger
 
     ledger = Ledger(settings.model_copy(update={"create_tables": False}))
     found: dict[UUID, VerificationReport] = {}
     try:
-        found = ledger.audit.verify_each(register_ids, skip_failures=True)
+        found = ledger.audit.verify_each(register_ids, skip_failures=True, kind=kind)
     finally:
         results.put(found)
         ledger.close()

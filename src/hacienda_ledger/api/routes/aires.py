@@ -169,6 +169,14 @@ def list_seals(aire_id: UUID, ledger: LedgerDep, user: UserDep) -> s.SealsPublic
     return s.SealsPublic(data=data, count=len(data))
 
 
+@router.get("/{aire_id}/verify", response_model=s.AireVerificationPublic)
+def verify(aire_id: UUID, ledger: LedgerDep, user: UserDep) -> s.AireVerificationPublic:
+    """Verify every chain of the aire (the aire's, its registers', its stays') and its seals
+    against the stored events; each broken chain names its first broken link."""
+    ledger.access.authorize(user, Permission.READ_REGISTERS, aire_id=aire_id)
+    return views.aire_verification(aire_id, *ledger.audit.verify_aire(aire_id))
+
+
 @router.get("/{aire_id}/seals/{month}/attestation", response_model=dict[str, Any])
 def seal_attestation(aire_id: UUID, month: str, ledger: LedgerDep, user: UserDep) -> Any:
     """The seal of ``month`` as a JSON document signed with the operator's Ed25519 key (not

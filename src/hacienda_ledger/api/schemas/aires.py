@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from hacienda_ledger.aggregates.values import Mode
 from hacienda_ledger.api.schemas.common import Body, Cents, Code, Day, DecimalStr, Page, Text
+from hacienda_ledger.api.schemas.registers import ProblemPublic
 
 
 class AireCreate(Body):
@@ -224,3 +225,32 @@ class RegularisationPublic(BaseModel):
     reason: str
     version: int
     position: int | None = None
+
+
+class ChainVerificationPublic(BaseModel):
+    """One chain of the aire: its kind (``aire``, ``register``, ``stay``), its aggregate,
+    and what verification found; ``first_broken_version`` names the first broken link."""
+
+    kind: str
+    id: UUID
+    ok: bool
+    events: int
+    head_hash: str
+    first_broken_version: int | None
+    problems: list[ProblemPublic]
+
+
+class SealFindingPublic(BaseModel):
+    month: str
+    aggregate_id: UUID
+    kind: str
+    detail: str
+
+
+class AireVerificationPublic(BaseModel):
+    """Every chain of the aire and its seals checked against the store."""
+
+    aire_id: UUID
+    ok: bool
+    chains: list[ChainVerificationPublic]
+    seals: list[SealFindingPublic]
