@@ -64,6 +64,7 @@ from hacienda_ledger.aggregates.values import (
     Tariff,
     WithholdingReason,
     paris_day,
+    to_cents,
 )
 from hacienda_ledger.application.transcodings import register_value_types
 
@@ -710,6 +711,26 @@ class StayLifecycle(RuleBasedStateMachine):
             for before, after in pairwise(series):
                 assert before.index <= after.index
                 assert before.read_at <= after.read_at
+
+    @invariant()
+    def fluid_lines_are_rounded_once_per_unit_price(self) -> None:
+        """Each water or electricity line is its quantity × unit price rounded half-up once;
+        in one assessment a meter's consecutive lines differ in unit price (one line per
+        price); once settled, a meter's lines add up to what it counted."""
+        for meter in METERS:
+            quantity = Decimal(0)
+            for event in self.events:
+                if not isinstance(event, Stay.ChargesAssessed):
+                    continue
+                lines = [line for line in event.lines if line.revenue_type == meter]
+                for line in lines:
+                    assert line.amount_cents == to_cents(line.quantity * line.unit_price)
+                for before, after in pairwise(lines):
+                    assert before.unit_price != after.unit_price
+                quantity += sum((line.quantity for line in lines), Decimal(0))
+            if self.settled:
+                readings = self.stay.effective_readings(meter)
+                assert quantity == readings[-1].index - readings[0].index
 
     @invariant()
     def replay_gives_the_live_stay(self) -> None:

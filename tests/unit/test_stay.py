@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from functools import reduce
 from uuid import UUID
 
 import pytest
@@ -586,6 +587,21 @@ def test_a_tariff_change_mid_period_gives_a_line_per_tariff() -> None:
     assert expected == charged_lines(stay)
 
 
+def test_a_tariff_change_that_keeps_the_pitch_fee_changes_no_amount() -> None:
+    """The pitch fee is whole cents a day, so its lines need no rounding: a version that
+    keeps 3.00 a day (and changes water) still gives a line per version, each days × 3.00
+    exactly, together the 7 × 3.00 one line would charge. Unlike a fluid, nothing to merge."""
+    stay = open_stay()
+    new = tariff(date(2025, 1, 10), ref="DEL-2025-004", water_price_per_m3=Decimal("4.00"))
+    event = assess(stay, date(2025, 1, 12), tariffs=(new, JAN))
+    expected = (
+        pitch(date(2025, 1, 6), date(2025, 1, 9), "3.00", 1200),
+        pitch(date(2025, 1, 10), date(2025, 1, 12), "3.00", 900, ref="2025-01-10/DEL-2025-004"),
+    )
+    assert event is not None
+    assert (expected, event.total_cents) == (event.lines, 7 * 300)
+
+
 def test_a_later_tariff_never_reprices_charged_days() -> None:
     """A tariff adopted afterwards, effective from a day already charged, leaves the charged
     days alone and applies only to the days charged next."""
@@ -870,6 +886,153 @@ def test_pro_rata_shares_add_up_to_the_consumption() -> None:
         (Decimal("0.333"), 10),  # 0.333 × 0.30 = 0.0999
     ]
     assert sum(line.quantity for line in electricity) == Decimal(1)
+
+
+def test_a_tariff_change_that_keeps_the_water_price_does_not_split_its_line() -> None:
+    """A délibération from the 8th changes the pitch fee and keeps water at 3.5120. 2.1 m³
+    read on the 10th, billed from the 6th, is one line: 2.1 × 3.5120 = 7.3752 → 7.38. Split
+    by tariff and rounded twice it was 0.525 → 1.84 plus 1.575 → 5.53 = 7.37, a cent short.
+    The line names both versions that priced its days."""
+    stay = open_stay()
+    read(stay, "water", "102.1", at(1, 10))
+    stay.collect_events()
+    new = tariff(date(2025, 1, 8), ref="DEL-2025-004", pitch_fee_per_day_cents=350)
+    assess(stay, date(2025, 1, 10), tariffs=(JAN, new))
+    water = [line for line in charged_lines(stay) if line.revenue_type == "water"]
+    expected = [
+        meter_line(
+            "water",
+            (date(2025, 1, 6), date(2025, 1, 10)),
+            "2.1",
+            "3.5120",
+            738,
+            ref=f"{JAN_REF} + 2025-01-08/DEL-2025-004",
+        )
+    ]
+    assert expected == water
+    assert stay.billed_reading_day["water"] == date(2025, 1, 10)
+
+
+def test_one_line_per_unit_price_for_each_fluid() -> None:
+    """From the 8th water keeps its price and electricity goes to 0.30. Over the days 7 to
+    10: water is one line (2.5 m³ × 3.5120 = 8.78); electricity is split where its price
+    changed, one day of four at 0.2276 (0.75 kWh = 0.1707 → 0.17) and three at 0.30
+    (2.25 kWh = 0.675 → 0.68), each line rounded once, half-up."""
+    stay = open_stay()
+    read(stay, "water", "102.5", at(1, 10))
+    read(stay, "electricity", "2003", at(1, 10))
+    stay.collect_events()
+    new = tariff(date(2025, 1, 8), ref="DEL-2025-004", electricity_price_per_kwh=Decimal("0.30"))
+    assess(stay, date(2025, 1, 10), tariffs=(JAN, new))
+    meters = [line for line in charged_lines(stay) if line.revenue_type != "pitch_fee"]
+    new_ref = "2025-01-08/DEL-2025-004"
+    expected = [
+        meter_line(
+            "water",
+            (date(2025, 1, 6), date(2025, 1, 10)),
+            "2.5",
+            "3.5120",
+            878,
+            ref=f"{JAN_REF} + {new_ref}",
+        ),
+        meter_line("electricity", (date(2025, 1, 7), date(2025, 1, 7)), "0.75", "0.2276", 17),
+        meter_line(
+            "electricity",
+            (date(2025, 1, 8), date(2025, 1, 10)),
+            "2.25",
+            "0.30",
+            68,
+            ref=new_ref,
+        ),
+    ]
+    assert expected == meters
+
+
+def test_days_at_one_price_are_shared_as_one_run() -> None:
+    """Three versions over the days 7 to 15: water at 3.5120 under the first two (7 to 12,
+    six days), 4.00 under the third (13 to 15, three days). 10 m³ make two lines, shared by
+    those runs of days: 6.667 m³ × 3.5120 = 23.4145 → 23.41 and 3.333 m³ × 4.00 = 13.33."""
+    stay = open_stay()
+    read(stay, "water", "110", at(1, 15))
+    stay.collect_events()
+    same = tariff(date(2025, 1, 9), ref="DEL-2025-004", pitch_fee_per_day_cents=350)
+    dearer = tariff(date(2025, 1, 13), ref="DEL-2025-009", water_price_per_m3=Decimal("4.00"))
+    assess(stay, date(2025, 1, 15), tariffs=(dearer, JAN, same))
+    water = [line for line in charged_lines(stay) if line.revenue_type == "water"]
+    expected = [
+        meter_line(
+            "water",
+            (date(2025, 1, 7), date(2025, 1, 12)),
+            "6.667",
+            "3.5120",
+            2341,
+            ref=f"{JAN_REF} + 2025-01-09/DEL-2025-004",
+        ),
+        meter_line(
+            "water",
+            (date(2025, 1, 13), date(2025, 1, 15)),
+            "3.333",
+            "4.00",
+            1333,
+            ref="2025-01-13/DEL-2025-009",
+        ),
+    ]
+    assert expected == water
+
+
+def test_a_price_that_comes_back_is_a_new_line() -> None:
+    """Only consecutive days at one price are merged: 3.5120, then 4.00 from the 8th, then
+    3.5120 again from the 10th gives three lines over the days 7 to 11 (3 m³ shared 1:2:2)."""
+    stay = open_stay()
+    read(stay, "water", "103", at(1, 11))
+    stay.collect_events()
+    dearer = tariff(date(2025, 1, 8), ref="DEL-2025-004", water_price_per_m3=Decimal("4.00"))
+    back = tariff(date(2025, 1, 10), ref="DEL-2025-006")
+    assess(stay, date(2025, 1, 11), tariffs=(JAN, dearer, back))
+    water = [line for line in charged_lines(stay) if line.revenue_type == "water"]
+    assert [(line.start, line.end, line.quantity, line.unit_price) for line in water] == [
+        (date(2025, 1, 7), date(2025, 1, 7), Decimal("0.600"), Decimal("3.5120")),
+        (date(2025, 1, 8), date(2025, 1, 9), Decimal("1.200"), Decimal("4.00")),
+        (date(2025, 1, 10), date(2025, 1, 11), Decimal("1.200"), Decimal("3.5120")),
+    ]
+
+
+def test_water_lines_split_before_the_change_stay_as_they_were_charged() -> None:
+    """Given a charge recorded before one line per price (two water lines at 3.5120 that
+    rounded to 7.37, not 7.38), replaying it gives the stay what it recorded: the amounts
+    and quantities stand, and the next assessment bills only the consumption after it."""
+    stay = open_stay()
+    read(stay, "water", "102.1", at(1, 10))
+    old_ref, new_ref = JAN_REF, "2025-01-08/DEL-2025-004"
+    d6, d7, d8, d10 = date(2025, 1, 6), date(2025, 1, 7), date(2025, 1, 8), date(2025, 1, 10)
+    recorded = (
+        pitch(d6, d7, "3.00", 600),
+        pitch(d8, d10, "3.50", 1050, ref=new_ref),
+        meter_line("water", (d7, d7), "0.525", "3.5120", 184, ref=old_ref),
+        meter_line("water", (d8, d10), "1.575", "3.5120", 553, ref=new_ref),
+    )
+    stay.trigger_event(
+        Stay.ChargesAssessed,
+        aire_id=AIRE_ID,
+        household_ref=HOUSEHOLD,
+        charged_until=date(2025, 1, 11),
+        lines=recorded,
+        total_cents=2387,
+        billed_index={"water": Decimal("102.1"), "electricity": Decimal("2000")},
+        actor="cashier",
+        timestamp=at(1, 10, 20),
+    )
+    # Replayed onto the stay as opened (the same Opened event), as a load from storage does.
+    replayed = reduce(lambda s, event: event.mutate(s), stay.collect_events(), open_stay())
+    assert isinstance(replayed, Stay)
+    assert (replayed.charged_cents, replayed.billed_quantity["water"]) == (2387, Decimal("2.1"))
+    read(replayed, "water", "103.1", at(1, 14))
+    replayed.collect_events()
+    new = tariff(date(2025, 1, 8), ref="DEL-2025-004", pitch_fee_per_day_cents=350)
+    assess(replayed, date(2025, 1, 14), tariffs=(JAN, new))
+    water = [line for line in charged_lines(replayed) if line.revenue_type == "water"]
+    expected = [meter_line("water", (d10, date(2025, 1, 14)), "1.0", "3.5120", 351, ref=new_ref)]
+    assert expected == water
 
 
 def test_consumption_read_before_a_tariff_change_keeps_the_old_price() -> None:

@@ -11,6 +11,7 @@ from hacienda_ledger.aggregates.errors import InvalidAmount, InvalidPeriod, Inva
 from hacienda_ledger.aggregates.values import (
     Composition,
     DurationBand,
+    Meter,
     Period,
     PersonRate,
     SeasonalRate,
@@ -238,6 +239,15 @@ def test_tariff_in_force_is_none_without_versions() -> None:
 def test_tariff_ref_names_its_effective_date_and_deliberation() -> None:
     """Charge lines name a version by its effective date and délibération."""
     assert tariff().ref == "2025-01-01/DEL-2024-118"
+
+
+def test_unit_price_of_each_fluid() -> None:
+    """A fluid is priced per m³ of water or per kWh of electricity, by meter or its name."""
+    t = tariff(water_price_per_m3=Decimal("3.5120"), electricity_price_per_kwh=Decimal("0.2276"))
+    assert [t.unit_price(Meter.WATER), t.unit_price("electricity")] == [
+        Decimal("3.5120"),
+        Decimal("0.2276"),
+    ]
 
 
 def test_pitch_fee_precedence_is_duration_band_then_season_then_base() -> None:

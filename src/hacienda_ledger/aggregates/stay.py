@@ -26,6 +26,7 @@ from hacienda_ledger.aggregates.errors import (
     StayClosed,
 )
 from hacienda_ledger.aggregates.values import (
+    TARIFF_REF_JOINER,
     ChargeLine,
     Composition,
     ExtensionReason,
@@ -586,6 +587,17 @@ MAX_DAYS_AHEAD = 366  # charging ahead (a prepayment) is allowed, up to a year
 MAX_INDEX = Decimal(10) ** 12  # a meter index beyond this is a typing error
 
 
+@dataclass
+class _PriceRun:
+    """Consecutive days priced at one unit price, and the tariff versions that priced them."""
+
+    unit_price: Decimal
+    first: date
+    last: date
+    days: int
+    refs: list[str]
+
+
 def _fluid_lines(
     meter: Meter,
     *,
@@ -594,44 +606,51 @@ def _fluid_lines(
     day: date,
     tariffs: tuple[Tariff, ...],
 ) -> list[ChargeLine]:
-    """Consumption since the last billed reading, priced with the tariff in force on each
-    day it covers (the days after the billed reading through the reading day). Where a
-    tariff changed in between, the quantity is shared pro rata temporis, to 0.001, the last
-    segment taking the remainder so that the quantities add up exactly."""
+    """Consumption since the last billed reading, priced over the days it covers: the days
+    after the billed reading day through the reading day (that day alone when both are the
+    same day), each at the fluid's unit price in the tariff in force on it.
+
+    One line per unit price: consecutive days at the same price form one line, whatever
+    tariff versions they span (a tariff change that keeps the price does not split it).
+    Where the price changes, the quantity is shared between the lines pro rata temporis, to
+    0.001 half-up, the last line taking the remainder so that the quantities add up
+    exactly. Each line is rounded to the cent once (``to_cents``)."""
     if quantity == 0:
         return []
     days = [billed_day + timedelta(days=i + 1) for i in range((day - billed_day).days)] or [day]
-    segments: list[tuple[Tariff, date, date, int]] = []
+    runs: list[_PriceRun] = []
     for d in days:
         tariff = tariff_in_force(tariffs, d)
         if tariff is None:
             raise NoTariffInForce(f"no tariff in force on {d}", field="through")
-        if segments and segments[-1][0] is tariff:
-            t, first, _, n = segments[-1]
-            segments[-1] = (t, first, d, n + 1)
+        price = tariff.unit_price(meter)
+        if runs and runs[-1].unit_price == price:
+            run = runs[-1]
+            run.last, run.days = d, run.days + 1
+            if run.refs[-1] != tariff.ref:
+                run.refs.append(tariff.ref)
         else:
-            segments.append((tariff, d, d, 1))
+            runs.append(_PriceRun(price, d, d, 1, [tariff.ref]))
     lines = []
     remaining = quantity
-    for k, (tariff, first, last, n) in enumerate(segments):
-        if k == len(segments) - 1:
+    for k, run in enumerate(runs):
+        if k == len(runs) - 1:
             share = remaining
         else:
-            share = (quantity * n / len(days)).quantize(QUANTITY_STEP, rounding=ROUND_HALF_UP)
+            share = (quantity * run.days / len(days)).quantize(
+                QUANTITY_STEP, rounding=ROUND_HALF_UP
+            )
         remaining -= share
-        price = (
-            tariff.water_price_per_m3 if meter is Meter.WATER else tariff.electricity_price_per_kwh
-        )
         lines.append(
             ChargeLine(
                 revenue_type=meter.value,
                 component=meter.value,
-                start=first if len(segments) > 1 else billed_day,
-                end=last,
+                start=run.first if len(runs) > 1 else billed_day,
+                end=run.last,
                 quantity=share,
-                unit_price=price,
-                amount_cents=to_cents(share * price),
-                tariff_ref=tariff.ref,
+                unit_price=run.unit_price,
+                amount_cents=to_cents(share * run.unit_price),
+                tariff_ref=TARIFF_REF_JOINER.join(run.refs),
             )
         )
     return lines

@@ -229,7 +229,8 @@ class Tariff:
 
     @property
     def ref(self) -> str:
-        """How charge lines name this version: its effective date and délibération."""
+        """How charge lines name this version: its effective date and délibération. A fluid
+        line over several versions at one unit price names each (see ``ChargeLine``)."""
         return f"{self.effective_from.isoformat()}/{self.deliberation_ref}"
 
     def pitch_fee_on(self, day: date, day_number: int) -> int:
@@ -241,6 +242,12 @@ class Tariff:
             if season.start <= day <= season.end:
                 return season.pitch_fee_per_day_cents
         return self.pitch_fee_per_day_cents
+
+    def unit_price(self, meter: Meter | str) -> Decimal:
+        """Price of one unit of a fluid: euros per m³ of water or per kWh of electricity."""
+        if Meter(meter) is Meter.WATER:
+            return self.water_price_per_m3
+        return self.electricity_price_per_kwh
 
     def person_rate(self, age_band: str) -> int:
         for rate in self.person_rates:
@@ -291,9 +298,18 @@ class Composition:
         return (("adult", self.adults), *sorted(c for c in self.children if c[1]))
 
 
+TARIFF_REF_JOINER = " + "  # between the refs of a line priced by several tariff versions
+
+
 @dataclass(frozen=True)
 class ChargeLine:
-    """One line of a charge: quantity × unit price (euros) = amount (cents), with its tariff."""
+    """One line of a charge: quantity × unit price (euros) = amount (cents), with its tariff.
+
+    ``amount_cents`` is ``to_cents(quantity × unit_price)``: each line is rounded once.
+    ``tariff_ref`` is the ``Tariff.ref`` of the version that priced the line; a fluid line
+    whose days span several versions at the same unit price names them all, in order,
+    joined by ``TARIFF_REF_JOINER``.
+    """
 
     revenue_type: str
     component: str
