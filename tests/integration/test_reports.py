@@ -10,9 +10,11 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import json
 import re
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -23,11 +25,16 @@ from fastapi.testclient import TestClient
 from pypdf import PdfReader
 
 from hacienda_ledger.aggregates.errors import InvalidPeriod, ReceiptNotFound
+from hacienda_ledger.aggregates.integrity import event_hash, topic_of
 from hacienda_ledger.aggregates.register import CashRegister
+from hacienda_ledger.aggregates.seal import Seals
 from hacienda_ledger.api.app import create_app
 from hacienda_ledger.application import Ledger
+from hacienda_ledger.application.attestations import attestation_hash, create_key
 from hacienda_ledger.application.projecting import followers
+from hacienda_ledger.cli import main
 from hacienda_ledger.reports.documents import Documents
+from hacienda_ledger.reports.french import month_fr
 from hacienda_ledger.reports.generate import Job, Reports, Scheduler
 from hacienda_ledger.reports.render import render, to_pdf
 from hacienda_ledger.settings import Settings
@@ -493,6 +500,196 @@ def test_a_month_not_sealed_gives_provisional_documents(ledger: Ledger, world: W
     assert not any("PROVISOIRE" in s.filename for s, _ in final.values())
     text = pdf_text(final["pdf"][1])
     assert "PROVISOIRE" not in text and f"empreinte {seal.hash}" in text
+
+
+# --- each month's seal in the declarations ------------------------------------------------
+
+STATUS_LINE = re.compile(r"^(\S+ 2025) (scellé|provisoire)(?: ([0-9a-f]{64}))?[ ]*$", re.M)
+MONTHS_2025 = [f"2025-{m:02d}" for m in range(1, 13)]
+
+
+def recomputed_seal_hashes(ledger: Ledger, aire_id: UUID) -> dict[str, str]:
+    """Each sealed month's hash recomputed from its stored ``MonthSealed`` event (its fields
+    under its topic, canonical JSON, SHA-256), checked against the hash it carries."""
+    found = {}
+    for seal in ledger.audit.seal_events(aire_id):
+        found[seal.month] = event_hash(topic_of(Seals.MonthSealed), vars(seal))
+        assert found[seal.month] == seal.hash
+    return found
+
+
+def canonical_sha256(document: dict[str, Any]) -> str:
+    """An attestation's hash as an auditor recomputes it from the JSON file, without this
+    project's code: the document without its signature, sorted keys, no spaces, UTF-8."""
+    body = {k: v for k, v in document.items() if k != "signature"}
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def identity_of(files: dict[str, bytes]) -> list[dict[str, str]]:
+    """The identification lines of the CSV and of the XLSX's first sheet."""
+    rows = csv_rows(files["csv"])
+    csv_lines = {r[0]: r[1] for r in rows[1 : rows.index([])] if len(r) == 2}
+    xlsx_lines = {r[0]: r[1] for r in sheet_rows(files["xlsx"], "Identification")[1:]}
+    return [csv_lines, xlsx_lines]
+
+
+def test_a_hash_stays_on_its_labels_line_in_the_pdf() -> None:
+    """« empreinte » and the widest SHA-256 in hex (all digits: 130 mm at 8 pt) on a line of
+    128 mm: the value is set a little smaller rather than leave the hash on a line of its
+    own; a value far longer than a line still wraps."""
+    from hacienda_ledger.reports.pdf import Document
+
+    widest = "0" * 64
+    long = "registre 1234, événement n°3, " * 6 + f"empreinte {widest}"
+    doc = Document(
+        "t", [("Arrêté mensuel 2025-02", f"empreinte {widest}"), ("Régie", long)], GENERATED
+    )
+    text = pdf_text(doc.bytes())
+    assert f"Arrêté mensuel 2025-02 empreinte {widest}\n" in text
+    assert "\n" in text[text.index("Régie") : text.index(widest, text.index("Régie"))]
+
+
+def test_annual_declarations_list_each_month_sealed_with_its_hash_or_provisional(
+    ledger: Ledger, clock: Clock, world: World
+) -> None:
+    """2025 with January and February sealed and the rest not: the ALT2 declaration lists
+    its twelve months, « scellé » with the seal's whole hash or « provisoire », in the PDF,
+    the CSV and the XLSX; so does the DSP report of a DSP aire that sealed March, which also
+    lists the régularisation of March recorded in April. Every hash printed is the one
+    recomputed from the stored seal event; both declarations are provisional."""
+    seal_months(ledger, world, "2025-01", "2025-02")
+    clock.now = datetime(2025, 3, 10, 9, tzinfo=UTC)
+    dsp_aire = ledger.create_aire(
+        code="49099-DSP",
+        name="Aire déléguée",
+        collectivite_id=world.site.collectivite_id,
+        sector="Anjou",
+        mode="dsp",
+        insee_code="49099",
+        departement="49",
+        latitude=Decimal("47.1"),
+        longitude=Decimal("-0.5"),
+        actor="m",
+    ).aggregate_id
+    ledger.add_emplacement(dsp_aire, number="1", actor="m")
+    dsp_register = ledger.open_register(
+        dsp_aire,
+        regie_ref="DSP-1",
+        float_cents=0,
+        cash_ceiling_cents=100000,
+        payment_methods=["cash"],
+        revenue_types=["pitch_fee", "other"],
+        actor="m",
+    ).aggregate_id
+    ledger.post_receipt(
+        dsp_register, stay_id=None, method="cash", lines=[("other", 1234)], actor="c"
+    )
+    clock.now = datetime(2025, 4, 2, 9, tzinfo=UTC)
+    ledger.close_period(dsp_register, period="month", day=date(2025, 3, 31), actor="c")
+    ledger.seal_month(dsp_aire, month="2025-03", actor="m")
+    ledger.regularise(
+        dsp_aire, month="2025-03", place_days=2, amount_cents=600, reason="oubli", actor="m"
+    )
+    clock.now = datetime(2026, 1, 5, 9, tzinfo=UTC)
+    reports = Reports(ledger)
+    aire = world.site.aire_id
+    stored = reports.run([Job("alt2", aire, "2025"), Job("dsp", dsp_aire, "2025")])
+    files = {(s.kind, s.format): reports.store.get(s.report_id)[1] for s in stored}
+
+    for kind, aire_id, sealed in (
+        ("alt2", aire, ["2025-01", "2025-02"]),
+        ("dsp", dsp_aire, ["2025-03"]),
+    ):
+        hashes = recomputed_seal_hashes(ledger, aire_id)
+        assert sorted(hashes) == sealed
+        expected = {
+            month_fr(m): ("scellé", hashes[m]) if m in hashes else ("provisoire", "")
+            for m in MONTHS_2025
+        }
+        text = pdf_text(files[(kind, "pdf")])
+        assert {m: (status, h) for m, status, h in STATUS_LINE.findall(text)} == expected, kind
+        assert "PROVISOIRE" in text
+        block = csv_section(csv_rows(files[(kind, "csv")]), "Statut des mois")
+        assert block[0] == ["Mois", "Statut", "Empreinte de l'arrêté mensuel (SHA-256)"]
+        assert {r[0]: (r[1], r[2]) for r in block[1:]} == expected, kind
+        sheet = table_rows(sheet_rows(files[(kind, "xlsx")], "Statut des mois"))
+        assert {r[0]: (r[1], r[2] or "") for r in sheet} == expected, kind
+
+    regularisations = csv_section(csv_rows(files[("dsp", "csv")]), "Régularisations")
+    assert regularisations == [
+        ["Mois corrigé", "Enregistrée le", "Places-jours", "Montant (€)", "Motif"],
+        ["mars 2025", "02/04/2025", "2", "6,00", "oubli"],
+    ]
+    assert "mars 2025 02/04/2025 2 6,00 € oubli" in pdf_text(files[("dsp", "pdf")])
+
+
+def test_a_sealed_months_report_prints_its_seal_and_attestation_hashes(
+    ledger: Ledger, clock: Clock, world: World, tmp_path: Path
+) -> None:
+    """The monthly report of a sealed month names its seal's hash and its attestation's, in
+    every format: the seal's as recomputed from its stored event, the attestation's as an
+    auditor recomputes it from the file exported for safekeeping (``attestation_hash``, the
+    one definition, agrees). Issued again months later the attestation is the same
+    document, a new revision of the report prints the same hashes, and ``verify
+    --attestations`` still vouches for the store."""
+    ledger.settings.attestation_key = tmp_path / "key.pem"
+    assert create_key(ledger.settings.attestation_key)
+    files = monthly_files(ledger, world)
+    aire = world.site.aire_id
+    seal_hash = recomputed_seal_hashes(ledger, aire)["2025-02"]
+    folder = tmp_path / "attestations"
+    cli = [
+        "--database-url",
+        ledger.settings.database_url,
+        "--attestation-key",
+        str(ledger.settings.attestation_key),
+    ]
+    assert main([*cli, "attestations", "export", "--dir", str(folder)]) == 0
+    (path,) = folder.glob("seal-*.json")
+    document = json.loads(path.read_text(encoding="utf-8"))
+    attested = canonical_sha256(document)
+    assert attested == attestation_hash(document) != seal_hash
+
+    text = pdf_text(files["pdf"])
+    assert f"Arrêté mensuel 2025-02 empreinte {seal_hash}" in text
+    assert f"Attestation de l'arrêté 2025-02 empreinte {attested}" in text
+    for lines in identity_of(files):
+        assert lines["Arrêté mensuel 2025-02"] == f"empreinte {seal_hash}"
+        assert lines["Attestation de l'arrêté 2025-02"] == f"empreinte {attested}"
+
+    clock.now = datetime(2025, 6, 1, 9, tzinfo=UTC)
+    assert ledger.audit.attestation(aire, "2025-02") == document
+    assert ledger.audit.attestation_hash(aire, "2025-02") == attested
+    reports = Reports(ledger)
+    (again,) = [
+        s for s in reports.build(Job("monthly", aire, "2025-02"), force=True) if s.format == "pdf"
+    ]
+    assert again.revision == 2
+    text = pdf_text(reports.store.get(again.report_id)[1])
+    assert f"Attestation de l'arrêté 2025-02 empreinte {attested}" in text
+    assert main([*cli, "verify", "--attestations", str(folder)]) == 0
+
+
+def test_without_an_attestation_key_the_report_names_the_seal_and_says_so(
+    ledger: Ledger, world: World, tmp_path: Path
+) -> None:
+    """No key file where the setting points: the sealed month's report is built all the
+    same, names its seal's hash and says the attestation is unavailable."""
+    ledger.settings.attestation_key = tmp_path / "no-key.pem"
+    files = monthly_files(ledger, world)
+    seal_hash = recomputed_seal_hashes(ledger, world.site.aire_id)["2025-02"]
+    assert ledger.audit.attestation_hash(world.site.aire_id, "2025-02") is None
+    unavailable = (
+        "indisponible : aucune clé d'attestation n'est configurée (l'arrêté est identifié "
+        "par son empreinte ci-dessus)"
+    )
+    for lines in identity_of(files):
+        assert lines["Arrêté mensuel 2025-02"] == f"empreinte {seal_hash}"
+        assert lines["Attestation de l'arrêté 2025-02"] == unavailable
+    text = pdf_text(files["pdf"])
+    assert f"Arrêté mensuel 2025-02 empreinte {seal_hash}" in text
+    assert "Attestation de l'arrêté 2025-02 indisponible" in text
 
 
 def test_cli_generates_every_due_report_then_skips_them(

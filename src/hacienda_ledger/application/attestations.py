@@ -11,13 +11,21 @@ rewritten with its hashes recomputed, a forged event appended before the seal wi
 links, a whole chain rewritten — up to the last attested seal.
 
 The signed bytes are the canonical JSON of the document without its ``signature`` (sorted
-keys, no spaces, UTF-8); Ed25519 signatures are deterministic, so the same seal always gives
-the same attestation.
+keys, no spaces, UTF-8). Nothing in the document is read from the clock: ``sealed_at`` is
+the seal's recorded time, and Ed25519 signatures are deterministic, so the same seal signed
+with the same key by the same software version always gives the same attestation, byte for
+byte, however often it is issued.
+
+**The attestation's hash** (``attestation_hash``), which the monthly report of a sealed
+month prints, is the SHA-256 of those signed bytes: an auditor holding the JSON file drops
+its ``signature`` key, dumps the rest with sorted keys, ``","``/``":"`` separators and
+non-ASCII characters kept, encodes it in UTF-8 and hashes that (docs/reports.md).
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -74,6 +82,13 @@ def signed_bytes(document: dict[str, Any]) -> bytes:
     """What the signature covers: the document without its signature, canonical JSON."""
     body = {k: v for k, v in document.items() if k != "signature"}
     return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def attestation_hash(document: dict[str, Any]) -> str:
+    """The attestation's hash: SHA-256 (64 lower-case hex digits) of ``signed_bytes``, the
+    canonical JSON the signature covers. The signature is left out: it is checked against
+    the public key, which is among the hashed bytes."""
+    return hashlib.sha256(signed_bytes(document)).hexdigest()
 
 
 def attestation(aire_id: UUID, seal: Seals.MonthSealed, key: Ed25519PrivateKey) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from psycopg.rows import tuple_row
 from hacienda_ledger.aggregates.aire import Aire
 from hacienda_ledger.aggregates.errors import (
     AireNotFound,
+    AttestationKeyMissing,
     NotFound,
     RegisterNotFound,
     SealNotFound,
@@ -345,6 +346,16 @@ class Audit:
                 key = attestations.load_key(self.ledger.settings.attestation_key)
                 return attestations.attestation(aire_id, seal, key)
         raise SealNotFound(f"aire {aire_id} has no seal of {month}", field="month")
+
+    def attestation_hash(self, aire_id: UUID, month: str) -> str | None:
+        """The hash of the attestation of the aire's seal of ``month``
+        (``attestations.attestation_hash``), or None when no attestation key is configured
+        (no key file where the ``attestation_key`` setting points)."""
+        try:
+            document = self.attestation(aire_id, month)
+        except AttestationKeyMissing:
+            return None
+        return attestations.attestation_hash(document)
 
     def verify_seals(self, aire_id: UUID) -> list[SealFinding]:
         """Every seal of the aire checked against the store: the seals' own chain, each

@@ -7,6 +7,10 @@ type and method), ``cash_journal`` and ``deposit_movements`` (cancellations, dep
 remittances, cash counts, closures, chain heads) and ``balances``/``postings``/``stays``
 (receivables left unpaid at the end of the period).
 
+The seals of the period's months (``MonthSeal``) come from the aire's seals
+(``Audit.seal_events``) and, for a monthly report, the hash of the seal's attestation
+(``Audit.attestation_hash``): they say which figures are final, and are no figures themselves.
+
 A period's figures are counted **as of its last day** (Europe/Paris): a report is only
 built for a period that is over, so building it again gives the same figures.
 """
@@ -61,6 +65,18 @@ class ChainHead:
     chain_hash: str
     last_receipt: int
     recorded_at: str
+
+
+@dataclass(frozen=True)
+class MonthSeal:
+    """A month's arrêté mensuel as the reports name it: the seal's hash (the ``hash`` of its
+    ``Seals.MonthSealed`` event, in full) and, on a monthly report, the SHA-256 of the seal's
+    attestation (``attestations.attestation_hash``; None when no attestation key is
+    configured, or not asked for)."""
+
+    month: str
+    seal_hash: str
+    attestation_hash: str | None = None
 
 
 @dataclass(frozen=True)
@@ -163,6 +179,7 @@ class MonthlyFigures:
     unpaid: tuple[Unpaid, ...]
     heads: tuple[ChainHead, ...]
     regularisations: tuple[Regularisation, ...] = ()  # recorded in the month
+    seal: MonthSeal | None = None  # None: the month is not sealed
 
     @property
     def receipts_total_cents(self) -> int:
@@ -180,6 +197,7 @@ class Alt2Figures:
     months: tuple[Alt2Month, ...]
     heads: tuple[ChainHead, ...]
     regularisations: tuple[Regularisation, ...] = ()  # of the year's sealed months
+    seals: tuple[MonthSeal, ...] = ()  # the year's sealed months; the others are provisional
 
     def total(self, attribute: str) -> int:
         return sum(int(getattr(m, attribute)) for m in self.months)
@@ -199,6 +217,8 @@ class DspFigures:
     revenue: tuple[RevenueComparison, ...]
     occupancy: tuple[OccupancyMonth, ...]
     heads: tuple[ChainHead, ...]
+    regularisations: tuple[Regularisation, ...] = ()  # of the year's sealed months
+    seals: tuple[MonthSeal, ...] = ()  # the year's sealed months; the others are provisional
 
 
 class Figures:
@@ -253,6 +273,27 @@ class Figures:
                 )
             )
         return tuple(heads)
+
+    def seals(self, aire_id: UUID, period: Period) -> tuple[MonthSeal, ...]:
+        """The seals of the period's months, in month order (no attestation hash)."""
+        return tuple(
+            MonthSeal(seal.month, seal.hash)
+            for seal in self.ledger.audit.seal_events(aire_id)
+            if seal.month.startswith(period.text)
+        )
+
+    def month_seal(self, aire_id: UUID, period: Period) -> MonthSeal | None:
+        """The seal of one month with its attestation's hash, or None if it is not sealed."""
+        sealed = self.seals(aire_id, period)  # of a month: one seal at most
+        if not sealed:
+            return None
+        month, seal_hash = sealed[0].month, sealed[0].seal_hash
+        return MonthSeal(month, seal_hash, self.ledger.audit.attestation_hash(aire_id, month))
+
+    def _regularisations(self, aire_id: UUID, year: int) -> tuple[Regularisation, ...]:
+        """The régularisations of the year's (sealed) months, whenever recorded."""
+        done = self.ledger.aire(aire_id).regularisations
+        return tuple(r for r in done if r.month.startswith(f"{year:04d}-"))
 
     def _facts(self, aire_id: UUID) -> OccupancyFacts:
         return self.queries.occupancy_facts(aire_id)
@@ -321,6 +362,7 @@ class Figures:
                 for r in self.ledger.aire(aire_id).regularisations
                 if period.first <= r.recorded_on <= period.last
             ),
+            seal=self.month_seal(aire_id, period),
         )
 
     def _journal_events(self, register_id: str, period: Period) -> list[JournalEvent]:
@@ -444,13 +486,13 @@ class Figures:
             period = Period.year(year)
             info = self.aire(aire_id)
             months = self.queries.alt2(aire_id, year, period.last)
-            done = self.ledger.aire(aire_id).regularisations
             self._alt2_cache[(aire_id, year)] = Alt2Figures(
                 info,
                 period,
                 months,
                 self.heads(info.register_ids, period),
-                tuple(r for r in done if r.month.startswith(f"{year}-")),
+                self._regularisations(aire_id, year),
+                self.seals(aire_id, period),
             )
         return self._alt2_cache[(aire_id, year)]
 
@@ -468,6 +510,8 @@ class Figures:
             revenue=self.queries.revenue(aire_id, year),
             occupancy=occupancy,
             heads=self.heads(info.register_ids, period),
+            regularisations=self._regularisations(aire_id, year),
+            seals=self.seals(aire_id, period),
         )
 
 

@@ -13,7 +13,6 @@ built from 1 January on). ``Scheduler`` runs ``run_due`` in a thread of the API 
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -103,19 +102,15 @@ class Reports:
 
     def model(self, job: Job, generated_at: datetime) -> tuple[Report, str, str, str]:
         """The report model, with the aire id, collectivité id and sector it is filed under:
-        marked « PROVISOIRE » unless every month it covers is sealed, naming the seals."""
+        marked « PROVISOIRE » unless every month it covers is sealed. The seals themselves
+        are named by the report (``kinds``): a monthly report's seal and attestation hashes
+        in its identification, each month's status in an annual report."""
         report, aire_id, collectivite_id, sector = self._model(job, generated_at)
         aires = [UUID(aire_id)] if aire_id else self.aire_ids()
         missing = sorted({m for a in aires for m in self.unsealed(a, job.period)})
         if missing:
             why = f"{'mois non scellés' if len(missing) > 1 else 'mois non scellé'} : "
             report = provisional(report, why + ", ".join(missing))
-        elif aire_id:
-            seals = [
-                s for m, s in sorted(self.seals(UUID(aire_id)).items()) if m.startswith(job.period)
-            ]
-            lines = tuple((f"Arrêté mensuel {s.month}", f"empreinte {s.hash}") for s in seals)
-            report = dataclasses.replace(report, identity=(*report.identity, *lines))
         return report, aire_id, collectivite_id, sector
 
     def _model(self, job: Job, generated_at: datetime) -> tuple[Report, str, str, str]:

@@ -18,6 +18,8 @@ from hacienda_ledger.reports.figures import (
     Alt2Summary,
     DspFigures,
     MonthlyFigures,
+    MonthSeal,
+    Period,
     rate_of,
 )
 from hacienda_ledger.reports.french import MONTHS, label, money, month_fr
@@ -39,6 +41,60 @@ def _subject(aire: AireInfo, period: str) -> list[tuple[str, str]]:
         ("Mode de gestion", label(aire.mode)),
         ("Période", period),
     ]
+
+
+MONTH_SEALED, MONTH_PROVISIONAL = "scellé", "provisoire"
+
+
+def _seal_lines(seal: MonthSeal | None) -> tuple[tuple[str, str], ...]:
+    """A sealed month's identification: its seal's hash, its attestation's hash (or why
+    there is none), and what both are. Nothing for a month not sealed: the report is then
+    marked provisional."""
+    if seal is None:
+        return ()
+    attested = (
+        f"empreinte {seal.attestation_hash}"
+        if seal.attestation_hash is not None
+        else "indisponible : aucune clé d'attestation n'est configurée (l'arrêté est "
+        "identifié par son empreinte ci-dessus)"
+    )
+    return (
+        (f"Arrêté mensuel {seal.month}", f"empreinte {seal.seal_hash}"),
+        (f"Attestation de l'arrêté {seal.month}", attested),
+        (
+            "Empreintes",
+            "SHA-256 en entier (64 caractères hexadécimaux). Arrêté : le hash de son "
+            "événement (GET /v1/aires/{id}/seals). Attestation : le SHA-256 du document "
+            "JSON signé sans sa clé « signature », clés triées, sans espaces, accents tels "
+            "quels, en UTF-8 (GET /v1/aires/{id}/seals/{mois}/attestation).",
+        ),
+    )
+
+
+def month_statuses(period: Period, seals: tuple[MonthSeal, ...]) -> Section:
+    """Each month of a year, « scellé » with its seal's hash or « provisoire »."""
+    sealed = {seal.month: seal.seal_hash for seal in seals}
+    months = [f"{period.text}-{m:02d}" for m in range(1, 13)]
+    return Section(
+        "Statut des mois",
+        (
+            Column("Mois", "text", 30),
+            Column("Statut", "text", 22),
+            Column("Empreinte de l'arrêté mensuel (SHA-256)", "text"),
+        ),
+        tuple(
+            (month_fr(m), MONTH_SEALED, sealed[m])
+            if m in sealed
+            else (month_fr(m), MONTH_PROVISIONAL, "")
+            for m in months
+        ),
+        note="« scellé » : le mois est arrêté (arrêté mensuel de l'aire) ; ses chiffres ne "
+        "changent plus, une correction est une régularisation enregistrée dans un mois "
+        "ouvert. L'empreinte est le hash de l'arrêté, en entier (64 caractères "
+        "hexadécimaux ; GET /v1/aires/{id}/seals). « provisoire » : le mois n'est pas "
+        "scellé, ses chiffres peuvent encore changer.",
+        sheet="Statut des mois",
+    )
 
 
 def monthly(f: MonthlyFigures, generated_at: datetime) -> Report:
@@ -254,8 +310,11 @@ def monthly(f: MonthlyFigures, generated_at: datetime) -> Report:
     )
     return Report(
         title=f"{TITLES['monthly']} — {f.aire.code} — {month_fr(f.period.text)}",
-        identity=identity_lines(
-            subject=_subject(f.aire, period), heads=f.heads, generated_at=generated_at
+        identity=(
+            *identity_lines(
+                subject=_subject(f.aire, period), heads=f.heads, generated_at=generated_at
+            ),
+            *_seal_lines(f.seal),
         ),
         sections=(
             rate_section,
@@ -362,6 +421,7 @@ def alt2(f: Alt2Figures, generated_at: datetime) -> Report:
         ),
         sections=(
             Section("Mois par mois", ALT2_COLUMNS, rows, total=total, note=note),
+            month_statuses(f.period, f.seals),
             _alt2_regularisations(f),
         ),
         generated_at=generated_at,
@@ -533,6 +593,27 @@ def dsp(f: DspFigures, generated_at: datetime) -> Report:
             heads=f.heads,
             generated_at=generated_at,
         ),
-        sections=(by_type, by_month, occupancy),
+        sections=(
+            by_type,
+            by_month,
+            occupancy,
+            month_statuses(f.period, f.seals),
+            Section(
+                "Régularisations",
+                (
+                    REGULARISATION_COLUMNS[0],
+                    Column("Enregistrée le", "date"),
+                    *REGULARISATION_COLUMNS[1:],
+                ),
+                tuple(
+                    (month_fr(r.month), r.recorded_on, r.place_days, r.amount_cents, r.reason)
+                    for r in f.regularisations
+                ),
+                note="Corrections des mois scellés de l'année, enregistrées dans un mois ouvert "
+                "(places-jours et montant ajoutés, ou retirés, aux chiffres du mois scellé) : "
+                "les chiffres ci-dessus sont ceux des mois tels que scellés.",
+                sheet="Régularisations",
+            ),
+        ),
         generated_at=generated_at,
     )

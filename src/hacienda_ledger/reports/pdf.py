@@ -120,8 +120,21 @@ class Document(FPDF):
                 fitted -= 0.5
                 self.set_font(FONT, "B", fitted)
             self.cell(width, size * 0.5, key, new_x=XPos.RIGHT, new_y=YPos.TOP)
-            self.set_font(FONT, "", size)
+            self.set_font(FONT, "", self._one_line(value, size))
             self.multi_cell(0, size * 0.5, value, align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+
+    def _one_line(self, value: str, size: float) -> float:
+        """The size to set a value at from the cursor to the right margin: ``size``, or up
+        to one point smaller when that keeps it on one line (« empreinte » and a SHA-256
+        in hex are 126 mm on average at 8 pt, up to 130 mm, and a line holds 128 mm: the
+        hash stays beside its label, never on a line of its own). A longer value wraps."""
+        room = self.w - self.r_margin - self.get_x() - 2 * self.c_margin
+        fitted = size
+        self.set_font(FONT, "", fitted)
+        while self.get_string_width(value) > room and fitted > size - 1:
+            fitted -= 0.25
+            self.set_font(FONT, "", fitted)
+        return fitted if self.get_string_width(value) <= room else size
 
     def grid(
         self,
