@@ -121,7 +121,9 @@ def standard_tariff(effective_from: date = date(2025, 1, 1), **overrides: object
 class Site:
     """A collectivité, one aire with 4 emplacements, a tariff and a register, ready to use."""
 
-    def __init__(self, ledger: Ledger, code: str = "49007-A") -> None:
+    def __init__(
+        self, ledger: Ledger, code: str = "49007-A", in_service_from: date | None = None
+    ) -> None:
         self.ledger = ledger
         coll = ledger.create_collectivite(
             code=f"C-{code}", name="Angers Loire Métropole", siren="244900015", actor="admin"
@@ -138,6 +140,7 @@ class Site:
             latitude=Decimal("47.4784"),
             longitude=Decimal("-0.5632"),
             actor="manager",
+            in_service_from=in_service_from,
         ).aggregate_id
         for n in ("1", "2", "3", "4"):
             ledger.add_emplacement(self.aire_id, number=n, actor="manager")

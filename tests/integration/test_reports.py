@@ -504,7 +504,9 @@ def test_a_month_not_sealed_gives_provisional_documents(ledger: Ledger, world: W
 
 # --- each month's seal in the declarations ------------------------------------------------
 
-STATUS_LINE = re.compile(r"^(\S+ 2025) (scellé|provisoire)(?: ([0-9a-f]{64}))?[ ]*$", re.M)
+STATUS_LINE = re.compile(
+    r"^(\S+ 2025) (scellé|provisoire|hors service)(?: ([0-9a-f]{64}))?[ ]*$", re.M
+)
 MONTHS_2025 = [f"2025-{m:02d}" for m in range(1, 13)]
 
 
@@ -556,7 +558,8 @@ def test_annual_declarations_list_each_month_sealed_with_its_hash_or_provisional
     """2025 with January and February sealed and the rest not: the ALT2 declaration lists
     its twelve months, « scellé » with the seal's whole hash or « provisoire », in the PDF,
     the CSV and the XLSX; so does the DSP report of a DSP aire that sealed March, which also
-    lists the régularisation of March recorded in April. Every hash printed is the one
+    lists the régularisation of March recorded in April (and January and February « hors
+    service »: the aire entered service on 10 March). Every hash printed is the one
     recomputed from the stored seal event; both declarations are provisional."""
     seal_months(ledger, world, "2025-01", "2025-02")
     clock.now = datetime(2025, 3, 10, 9, tzinfo=UTC)
@@ -597,14 +600,16 @@ def test_annual_declarations_list_each_month_sealed_with_its_hash_or_provisional
     stored = reports.run([Job("alt2", aire, "2025"), Job("dsp", dsp_aire, "2025")])
     files = {(s.kind, s.format): reports.store.get(s.report_id)[1] for s in stored}
 
-    for kind, aire_id, sealed in (
-        ("alt2", aire, ["2025-01", "2025-02"]),
-        ("dsp", dsp_aire, ["2025-03"]),
+    for kind, aire_id, sealed, start in (
+        ("alt2", aire, ["2025-01", "2025-02"], "2025-01"),
+        ("dsp", dsp_aire, ["2025-03"], "2025-03"),  # in service from 10 March
     ):
         hashes = recomputed_seal_hashes(ledger, aire_id)
         assert sorted(hashes) == sealed
         expected = {
-            month_fr(m): ("scellé", hashes[m]) if m in hashes else ("provisoire", "")
+            month_fr(m): ("scellé", hashes[m])
+            if m in hashes
+            else ("hors service" if m < start else "provisoire", "")
             for m in MONTHS_2025
         }
         text = pdf_text(files[(kind, "pdf")])

@@ -333,7 +333,8 @@ def test_an_aire_recorded_with_its_history_counts_as_if_recorded_then(
     clock.now = left
     stays(a, "1", arrived, left)
     clock.now = datetime(2025, 4, 7, 9, tzinfo=UTC)
-    b = Site(ledger, code="49100-B")  # recorded today, its emplacements and tariff today...
+    b = Site(ledger, code="49100-B", in_service_from=date(2025, 1, 1))  # recorded today,
+    # in service since 1 January, its first emplacements and tariff recorded today...
     for number in ("5", "6", "7", "8"):  # ...and its history: four more since 1 January
         ledger.add_emplacement(
             b.aire_id, number=number, in_service_from=date(2025, 1, 1), actor="m"
@@ -354,6 +355,12 @@ def test_an_aire_recorded_with_its_history_counts_as_if_recorded_then(
     (alt2_a,) = [m for m in queries.alt2(a.aire_id, 2025, end) if m.month == "2025-03"]
     (alt2_b,) = [m for m in queries.alt2(b.aire_id, 2025, end) if m.month == "2025-03"]
     assert replace(alt2_b, aire_id="", places=0) == replace(alt2_a, aire_id="", places=0)
+    # before 1 January, B was not in service: « not in service », not 0 %
+    december = queries.occupancy(b.aire_id, "2024-12", date(2024, 12, 31))
+    assert (december.in_service, december.occupancy_rate) == (False, None)
+    assert queries.occupancy(b.aire_id, "2025-01", date(2025, 1, 31)).in_service
+    with pytest.raises(InvalidPeriod, match="cannot enter service before it"):
+        ledger.add_emplacement(b.aire_id, number="9", in_service_from=date(2024, 12, 31), actor="m")
 
 
 def test_a_sealed_month_is_corrected_by_a_regularisation_in_the_open_month(
@@ -446,3 +453,56 @@ def test_days_of_a_sealed_month_left_uncharged_are_never_charged_afterwards(
     with pytest.raises(PeriodSealed, match="lie in a sealed month"):
         ledger.assess_charges(january.stay_id, through=date(2025, 2, 2), actor="c")
     assert ledger.last_position() == before
+
+
+def test_an_aire_created_through_the_api_with_its_service_start(
+    ledger: Ledger, clock: Clock
+) -> None:
+    """``POST /v1/aires`` with ``in_service_from`` in the past: the aire shows it, an
+    emplacement before it is refused (422 invalid_period, nothing recorded), and the ALT2
+    figures read the months before it « not in service » (no rate, no aid)."""
+    from fastapi.testclient import TestClient
+
+    from hacienda_ledger.api.app import create_app
+
+    clock.now = datetime(2025, 4, 7, 9, tzinfo=UTC)
+    coll = ledger.create_collectivite(code="C-H", name="CC", siren="244900015", actor="a")
+    _, token = ledger.create_user(name="admin", role="admin", actor="cli")
+    admin = {"Authorization": f"Bearer {token}"}
+    body = {
+        "code": "49200-H",
+        "name": "Aire historique",
+        "collectivite_id": str(coll.aggregate_id),
+        "sector": "Anjou",
+        "mode": "regie",
+        "insee_code": "49200",
+        "departement": "49",
+        "latitude": "47.1",
+        "longitude": "-0.5",
+        "in_service_from": "2025-02-01",
+    }
+    with TestClient(create_app(ledger.settings, ledger=ledger)) as client:
+        created = client.post("/v1/aires", json=body, headers=admin)
+        assert created.status_code == 201, created.text
+        aire_id = created.json()["id"]
+        assert created.json()["in_service_from"] == "2025-02-01"
+        position = ledger.last_position()
+        early = client.post(
+            f"/v1/aires/{aire_id}/emplacements",
+            json={"number": "1", "in_service_from": "2025-01-31"},
+            headers=admin,
+        )
+        assert early.status_code == 422, early.text
+        assert early.json()["code"] == "invalid_period"
+        assert ledger.last_position() == position
+        added = client.post(
+            f"/v1/aires/{aire_id}/emplacements",
+            json={"number": "1", "in_service_from": "2025-02-01"},
+            headers=admin,
+        )
+        assert added.status_code == 201, added.text
+        alt2 = client.get(f"/v1/aires/{aire_id}/alt2", params={"year": 2025}, headers=admin)
+    months = {m["month"]: m for m in alt2.json()["months"]}
+    assert (months["2025-01"]["in_service"], months["2025-01"]["aid_cents"]) == (False, 0)
+    assert months["2025-01"]["occupancy_rate"] is None
+    assert months["2025-02"]["in_service"] and months["2025-02"]["available_place_days"] == 56

@@ -179,6 +179,7 @@ def test_register_aire() -> None:
             latitude=Decimal("47.4784"),
             longitude=Decimal("-0.5632"),
             actor="manager",
+            in_service_from=TODAY,  # the day it is recorded, by default (v3)
         )
     ]
     assert expected == aire.collect_events()
@@ -241,7 +242,8 @@ def test_add_emplacement() -> None:
 def test_an_emplacement_may_have_entered_service_before_it_is_recorded() -> None:
     """An aire's history: recorded in March, in service since 1 January; an arrival on a
     day before an emplacement entered service is refused."""
-    aire = given_aire(emplacements=())
+    aire = register_aire(in_service_from=date(2025, 1, 1))
+    aire.collect_events()
     aire.add_emplacement(number="1", in_service_from=date(2025, 1, 1), actor="m", at=at(3, 10))
     aire.add_emplacement(number="2", actor="m", at=at(3, 10))
     (first, second) = aire.collect_events()
@@ -254,6 +256,28 @@ def test_an_emplacement_may_have_entered_service_before_it_is_recorded() -> None
             stay_id=STAY_B, emplacement="2", arrival_day=date(2025, 2, 1), actor="c", at=at(3, 10)
         )
     assert refused(error) == ("emplacement_unavailable", "emplacement")
+
+
+def test_an_aire_may_have_entered_service_before_it_is_recorded() -> None:
+    """An aire recorded on 6 January in service since 1 December: its emplacements may be
+    in service from then on, never before."""
+    aire = register_aire(in_service_from=date(2024, 12, 1))
+    (registered,) = aire.collect_events()
+    assert (registered.in_service_from, aire.in_service_from) == ((date(2024, 12, 1),) * 2)
+    aire.add_emplacement(number="1", in_service_from=date(2024, 12, 1), actor="m", at=MONDAY)
+    with pytest.raises(InvalidPeriod) as error:
+        aire.add_emplacement(number="2", in_service_from=date(2024, 11, 30), actor="m", at=MONDAY)
+    assert refused(error) == ("invalid_period", "in_service_from")
+    assert [e.number for e in aire.collect_events()] == ["1"]
+
+
+def test_an_emplacement_of_an_aire_not_yet_in_service_enters_service_with_it() -> None:
+    """An aire that opens on 1 March, its emplacements recorded in January without a day:
+    they enter service on 1 March, not on the day they were recorded."""
+    aire = register_aire(in_service_from=date(2025, 3, 1))
+    aire.add_emplacement(number="1", actor="m", at=MONDAY)
+    assert aire.emplacements["1"].in_service_from == date(2025, 3, 1)
+    assert not aire.emplacements["1"].in_service_on(date(2025, 2, 28))
 
 
 def test_capacity_counts_every_place() -> None:

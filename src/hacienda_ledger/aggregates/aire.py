@@ -102,7 +102,11 @@ class Aire(Chained):
         return uuid5(NAMESPACE, f"aire:{code}")
 
     class Registered(Chained.Created):
-        class_version = 2
+        """An aire recorded, in service from ``in_service_from`` (v3; which may lie before
+        the day it was recorded: its history). Before v3 it entered service the day it was
+        recorded."""
+
+        class_version = 3
         upcast_v1_v2 = staticmethod(unchained)
         code: str
         name: str
@@ -114,8 +118,14 @@ class Aire(Chained):
         latitude: Decimal
         longitude: Decimal
         actor: str
+        in_service_from: date | None
+
+        @staticmethod
+        def upcast_v2_v3(state: dict[str, Any]) -> None:
+            state["in_service_from"] = None
 
         def apply(self, aire: Aire) -> None:
+            aire.in_service_from = self.in_service_from or paris_day(self.timestamp)
             aire.code = self.code
             aire.name = self.name
             aire.collectivite_id = self.collectivite_id
@@ -297,6 +307,7 @@ class Aire(Chained):
         self.last_release_day: date | None
         self.regularisations: tuple[Regularisation, ...]
         self.register_ids: tuple[UUID, ...]
+        self.in_service_from: date
 
     @classmethod
     def register(
@@ -313,7 +324,10 @@ class Aire(Chained):
         longitude: Decimal,
         actor: str,
         at: datetime,
+        in_service_from: date | None = None,
     ) -> Aire:
+        """A new aire, in service from ``in_service_from`` (default: the day it is
+        recorded; an earlier day records its history)."""
         if not code.strip():
             raise InvalidValue("an aire has a code", field="code")
         if not name.strip():
@@ -342,6 +356,7 @@ class Aire(Chained):
             longitude=longitude,
             actor=actor,
             timestamp=at,
+            in_service_from=in_service_from or paris_day(at),
         )
 
     # --- emplacements -------------------------------------------------------------------
@@ -357,7 +372,8 @@ class Aire(Chained):
         at: datetime,
     ) -> None:
         """An emplacement, in service from ``in_service_from`` (default: the day it is
-        recorded; an earlier day records the aire's history)."""
+        recorded, or the aire's own service start if later; an earlier day records the
+        aire's history, never a day before the aire entered service)."""
         number = number.strip()
         if not number:
             raise InvalidValue("an emplacement has a number", field="number")
@@ -367,12 +383,18 @@ class Aire(Chained):
             raise InvalidValue("an emplacement has 1 to 10 places", field="places")
         if surface_m2 is not None and surface_m2 <= 0:
             raise InvalidValue("surface must be positive", field="surface_m2")
+        if in_service_from is not None and in_service_from < self.in_service_from:
+            raise InvalidPeriod(
+                f"the aire entered service on {self.in_service_from}: an emplacement cannot "
+                "enter service before it",
+                field="in_service_from",
+            )
         self.trigger_event(
             self.EmplacementAdded,
             number=number,
             places=places,
             surface_m2=surface_m2,
-            in_service_from=in_service_from or paris_day(at),
+            in_service_from=in_service_from or max(paris_day(at), self.in_service_from),
             actor=actor,
             timestamp=at,
         )

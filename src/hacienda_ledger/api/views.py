@@ -54,6 +54,7 @@ def aire(
         departement=a.departement,
         latitude=a.latitude,
         longitude=a.longitude,
+        in_service_from=a.in_service_from,
         capacity_places=a.capacity_places,
         emplacements=[
             s.EmplacementPublic(

@@ -120,6 +120,8 @@ class CreateCollectivite(Command):
 
 @dataclass(frozen=True, kw_only=True)
 class CreateAire(Command):
+    """An aire, in service from ``in_service_from`` (default: the day recorded)."""
+
     code: str
     name: str
     collectivite_id: UUID
@@ -129,6 +131,7 @@ class CreateAire(Command):
     departement: str
     latitude: Decimal
     longitude: Decimal
+    in_service_from: date | None = None
 
 
 @dataclass(frozen=True)

@@ -355,6 +355,13 @@ class OccupancyMonth:
     stays_ended: int
     average_stay_days: Decimal | None
 
+    @property
+    def in_service(self) -> bool:
+        """Whether any emplacement of the aire was in service on a day of the month: a
+        month before the aire (and so each of its emplacements) entered service reads « not
+        in service », not 0 %. (A property, not a field: sealed digests are unchanged.)"""
+        return self.capacity_place_days > 0
+
 
 @dataclass(frozen=True)
 class Alt2Month:
@@ -373,6 +380,12 @@ class Alt2Month:
     fixed_part_cents: int
     variable_part_cents: int
     aid_cents: int
+
+    @property
+    def in_service(self) -> bool:
+        """Whether the aire had any emplacement in service in the month (``places`` is the
+        capacity on its last counted day; an emplacement is never removed)."""
+        return self.places > 0
 
 
 @dataclass

@@ -92,11 +92,14 @@ class Reports:
 
     def unsealed(self, aire_id: UUID, period: str) -> list[str]:
         """The months of ``period`` (``YYYY-MM`` or ``YYYY``) the aire has not sealed, from
-        the month it was recorded in."""
+        the month it entered service in (its ``in_service_from``, which may precede the day
+        it was recorded; or an emplacement's, if earlier: recorded before aires had one)."""
         sealed = self.seals(aire_id)
         if len(period) == 7:
             return [] if period in sealed else [period]
-        start = paris_day(self.ledger.aire(aire_id).created_on).isoformat()[:7]
+        aire = self.ledger.aire(aire_id)
+        starts = [e.in_service_from for e in aire.emplacements.values() if e.in_service_from]
+        start = min([aire.in_service_from, *starts]).isoformat()[:7]
         months = [f"{period}-{m:02d}" for m in range(1, 13)]
         return [m for m in months if m >= start and m not in sealed]
 

@@ -7,10 +7,11 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from hacienda_ledger.aggregates.values import month_bounds
-from hacienda_ledger.projections.occupancy import ALT2_FORMULA, half_up
+from hacienda_ledger.projections.occupancy import ALT2_FORMULA, Alt2Month, OccupancyMonth, half_up
 from hacienda_ledger.projections.revenue import RevenueComparison
 from hacienda_ledger.reports.figures import (
     AireInfo,
@@ -44,6 +45,7 @@ def _subject(aire: AireInfo, period: str) -> list[tuple[str, str]]:
 
 
 MONTH_SEALED, MONTH_PROVISIONAL = "scellé", "provisoire"
+NOT_IN_SERVICE = "hors service"
 
 
 def _seal_lines(seal: MonthSeal | None) -> tuple[tuple[str, str], ...]:
@@ -71,9 +73,15 @@ def _seal_lines(seal: MonthSeal | None) -> tuple[tuple[str, str], ...]:
     )
 
 
-def month_statuses(period: Period, seals: tuple[MonthSeal, ...]) -> Section:
-    """Each month of a year, « scellé » with its seal's hash or « provisoire »."""
+def month_statuses(
+    period: Period,
+    seals: tuple[MonthSeal, ...],
+    figures: tuple[OccupancyMonth, ...] | tuple[Alt2Month, ...],
+) -> Section:
+    """Each month of a year, « scellé » with its seal's hash, « hors service » before the
+    aire entered service (nothing to seal), or « provisoire »."""
     sealed = {seal.month: seal.seal_hash for seal in seals}
+    idle = {m.month for m in figures if not m.in_service}
     months = [f"{period.text}-{m:02d}" for m in range(1, 13)]
     return Section(
         "Statut des mois",
@@ -85,23 +93,30 @@ def month_statuses(period: Period, seals: tuple[MonthSeal, ...]) -> Section:
         tuple(
             (month_fr(m), MONTH_SEALED, sealed[m])
             if m in sealed
-            else (month_fr(m), MONTH_PROVISIONAL, "")
+            else (month_fr(m), NOT_IN_SERVICE if m in idle else MONTH_PROVISIONAL, "")
             for m in months
         ),
         note="« scellé » : le mois est arrêté (arrêté mensuel de l'aire) ; ses chiffres ne "
         "changent plus, une correction est une régularisation enregistrée dans un mois "
         "ouvert. L'empreinte est le hash de l'arrêté, en entier (64 caractères "
         "hexadécimaux ; GET /v1/aires/{id}/seals). « provisoire » : le mois n'est pas "
-        "scellé, ses chiffres peuvent encore changer.",
+        "scellé, ses chiffres peuvent encore changer. « hors service » : aucun emplacement de "
+        "l'aire n'était encore en service ce mois-là.",
         sheet="Statut des mois",
     )
+
+
+def rate_or_not_in_service(month: OccupancyMonth | Alt2Month) -> Decimal | str | None:
+    """A month's occupancy rate, or « hors service » for a month before the aire entered
+    service (no emplacement in service on any of its days), rather than a blank or 0 %."""
+    return month.occupancy_rate if month.in_service else NOT_IN_SERVICE
 
 
 def monthly(f: MonthlyFigures, generated_at: datetime) -> Report:
     occ = f.occupancy
     period = f"{month_fr(f.period.text)} (du {f.period.first:%d/%m/%Y} au {f.period.last:%d/%m/%Y})"
     figures = (
-        ("Taux d'occupation", occ.occupancy_rate, "rate"),
+        ("Taux d'occupation", rate_or_not_in_service(occ), "rate"),
         ("Places-jours disponibles", occ.available_place_days, "int"),
         ("Places-jours occupées", occ.occupied_place_days, "int"),
         ("Ménages présents", f.households, "int"),
@@ -389,7 +404,7 @@ def alt2(f: Alt2Figures, generated_at: datetime) -> Report:
             m.places,
             m.occupancy_days,
             m.available_place_days,
-            m.occupancy_rate,
+            rate_or_not_in_service(m),
             m.pitch_fee_revenue_cents,
             m.fixed_part_cents,
             m.variable_part_cents,
@@ -421,7 +436,7 @@ def alt2(f: Alt2Figures, generated_at: datetime) -> Report:
         ),
         sections=(
             Section("Mois par mois", ALT2_COLUMNS, rows, total=total, note=note),
-            month_statuses(f.period, f.seals),
+            month_statuses(f.period, f.seals, f.months),
             _alt2_regularisations(f),
         ),
         generated_at=generated_at,
@@ -569,7 +584,7 @@ def dsp(f: DspFigures, generated_at: datetime) -> Report:
                 _month_name(m.month),
                 m.available_place_days,
                 m.occupied_place_days,
-                m.occupancy_rate,
+                rate_or_not_in_service(m),
                 m.stays_ended,
             )
             for m in f.occupancy
@@ -597,7 +612,7 @@ def dsp(f: DspFigures, generated_at: datetime) -> Report:
             by_type,
             by_month,
             occupancy,
-            month_statuses(f.period, f.seals),
+            month_statuses(f.period, f.seals, f.occupancy),
             Section(
                 "Régularisations",
                 (

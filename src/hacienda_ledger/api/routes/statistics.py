@@ -51,7 +51,7 @@ def occupancy(
     ledger.access.authorize(user, Permission.READ_STATISTICS, aire_id=aire_id)
     ledger.aire(aire_id)
     found = queries(request).occupancy(aire_id, month, paris_day(ledger.clock()))
-    return _plain(asdict(found))  # type: ignore[no-any-return]
+    return _plain(dict(asdict(found), in_service=found.in_service))  # type: ignore[no-any-return]
 
 
 @router.get("/{aire_id}/alt2")
@@ -63,7 +63,7 @@ def alt2(
     ledger.access.authorize(user, Permission.READ_STATISTICS, aire_id=aire_id)
     ledger.aire(aire_id)
     months = queries(request).alt2(aire_id, year, paris_day(ledger.clock()))
-    data = [_plain(asdict(m)) for m in months]
+    data = [_plain(dict(asdict(m), in_service=m.in_service)) for m in months]
     return {
         "aire_id": str(aire_id),
         "year": year,

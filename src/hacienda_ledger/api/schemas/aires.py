@@ -23,6 +23,11 @@ class AireCreate(Body):
     departement: Annotated[str, Field(pattern=r"^(\d{2,3}|2A|2B)$")]
     latitude: DecimalStr
     longitude: DecimalStr
+    in_service_from: Day | None = Field(
+        default=None,
+        description="the day the aire entered service (default: today); an earlier day "
+        "records its history: months before it read « not in service »",
+    )
 
 
 class EmplacementCreate(Body):
@@ -146,6 +151,7 @@ class AirePublic(BaseModel):
     departement: str
     latitude: DecimalStr
     longitude: DecimalStr
+    in_service_from: date
     capacity_places: int
     emplacements: list[EmplacementPublic]
     current_tariff: TariffPublic | None
