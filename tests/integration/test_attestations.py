@@ -200,3 +200,26 @@ def test_an_attestation_needs_a_seal_and_a_key(
     january.seal_january()
     with pytest.raises(AttestationKeyMissing):
         ledger.audit.attestation(january.site.aire_id, "2025-01")
+
+
+def test_an_upgrade_changes_neither_the_attestation_nor_its_hash(
+    sealed: tuple[January, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The seal records the software version that sealed it (``MonthSealed`` v2) and the
+    attestation names that one: issued again by a later version, it is the same document
+    with the same hash. A seal stored before v2 (no version) names the issuing version."""
+    from hacienda_ledger import __version__
+    from hacienda_ledger.application import attestations
+
+    january, _ = sealed
+    aire_id = january.site.aire_id
+    (seal,) = january.ledger.audit.seal_events(aire_id)
+    assert seal.software_version == __version__
+    before = january.ledger.audit.attestation(aire_id, "2025-01")
+    monkeypatch.setattr(attestations, "__version__", "99.0.0")
+    after = january.ledger.audit.attestation(aire_id, "2025-01")
+    assert after == before and after["software_version"] == __version__
+    assert attestations.attestation_hash(after) == attestations.attestation_hash(before)
+    state: dict[str, Any] = {}
+    Seals.MonthSealed.upcast_v1_v2(state)
+    assert state == {"software_version": ""}

@@ -53,14 +53,22 @@ class Seals(Aggregate):
             seals.head_hash = GENESIS
 
     class MonthSealed(Aggregate.Event):
-        """A month sealed: the chains' heads, the figures' digests, and the seal's hash."""
+        """A month sealed: the chains' heads, the figures' digests, and the seal's hash.
+        v2 records the software version that sealed it, which its attestation names (v1:
+        empty, the attestation names the version issuing it)."""
 
+        class_version = 2
         month: str
         heads: tuple[ChainHead, ...]
         digests: dict[str, str]
         actor: str
         prev_hash: str
         hash: str
+        software_version: str
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["software_version"] = ""
 
         def apply(self, seals: Seals) -> None:
             seals.months = (*seals.months, self.month)
@@ -89,6 +97,7 @@ class Seals(Aggregate):
         digests: dict[str, str],
         actor: str,
         at: datetime,
+        software_version: str,
     ) -> str:
         """Seal ``month``, which must be over and after the last one sealed; returns the
         seal's hash."""
@@ -98,7 +107,12 @@ class Seals(Aggregate):
         if self.months and month <= self.months[-1]:
             raise PeriodSealed(f"{self.months[-1]} is sealed already", field="month")
         fields: dict[str, Any] = dict(
-            month=month, heads=heads, digests=digests, actor=actor, prev_hash=self.head_hash
+            month=month,
+            heads=heads,
+            digests=digests,
+            actor=actor,
+            prev_hash=self.head_hash,
+            software_version=software_version,
         )
         full = dict(
             fields, originator_id=self.id, originator_version=self.version + 1, timestamp=at

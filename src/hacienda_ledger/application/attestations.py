@@ -12,9 +12,10 @@ links, a whole chain rewritten — up to the last attested seal.
 
 The signed bytes are the canonical JSON of the document without its ``signature`` (sorted
 keys, no spaces, UTF-8). Nothing in the document is read from the clock: ``sealed_at`` is
-the seal's recorded time, and Ed25519 signatures are deterministic, so the same seal signed
-with the same key by the same software version always gives the same attestation, byte for
-byte, however often it is issued.
+the seal's recorded time, ``software_version`` the version that sealed it (recorded in the
+seal), and Ed25519 signatures are deterministic, so the same seal signed with the same key
+always gives the same attestation, byte for byte, however often and by whichever version
+it is issued.
 
 **The attestation's hash** (``attestation_hash``), which the monthly report of a sealed
 month prints, is the SHA-256 of those signed bytes: an auditor holding the JSON file drops
@@ -103,7 +104,8 @@ def attestation(aire_id: UUID, seal: Seals.MonthSealed, key: Ed25519PrivateKey) 
         "sealed_at": seal.timestamp.isoformat(),
         "heads": [plain(head) for head in seal.heads],
         "digests": dict(seal.digests),
-        "software_version": __version__,
+        # the version that sealed it (a seal recorded before v2 of MonthSealed: this one)
+        "software_version": seal.software_version or __version__,
         "public_key": public_key_text(key.public_key()),
     }
     document["signature"] = base64.b64encode(key.sign(signed_bytes(document))).decode()

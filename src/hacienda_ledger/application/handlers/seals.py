@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from hacienda_ledger import __version__
 from hacienda_ledger.aggregates.errors import MonthNotClosed
 from hacienda_ledger.aggregates.seal import Seals
 from hacienda_ledger.aggregates.values import month_bounds, paris_day
@@ -59,7 +60,12 @@ def seal_month(command: SealMonth, unit: Unit) -> Change:
     }
     digests.update(audit.figures(command.aire_id, command.month))
     sealed = seals.seal(
-        month=command.month, heads=heads, digests=digests, actor=command.actor, at=unit.now()
+        month=command.month,
+        heads=heads,
+        digests=digests,
+        actor=command.actor,
+        at=unit.now(),
+        software_version=__version__,
     )
     return Change(seals, {"month": command.month, "hash": sealed})
 
