@@ -352,29 +352,10 @@ def _simulate(
             )
             through = day if not leaving else day - timedelta(days=1)
             ledger.assess_charges(stay_id, through=through, actor="cashier-anjou")
-            stay = ledger.stay(stay_id)
-            paid = info.get("paid", 0)
-            due = stay.charged_cents - paid
-            if due > 0:
-                ledger.post_receipt(
-                    info["register"],
-                    stay_id=stay_id,
-                    method=rng.choice(["cash", "cash", "card", "cheque"]),
-                    lines=[("pitch_fee", due)],
-                    actor="cashier-anjou",
-                    idempotency_key=f"demo-pay-{stay_id}-{day}",
-                )
-                info["paid"] = paid + due
-            if leaving:
+            method = rng.choice(["cash", "cash", "card", "cheque"])
+            _settle(ledger, info["register"], stay_id, method, f"demo-pay-{stay_id}-{day}")
+            if leaving:  # the household leaves; the final bill is settled; the deposit back
                 clock.at(day, 18)
-                ledger.refund_deposit(
-                    info["register"],
-                    stay_id=stay_id,
-                    amount_cents=15000,
-                    method="cash",
-                    actor="cashier-anjou",
-                    idempotency_key=f"demo-refund-{stay_id}",
-                )
                 ledger.depart(
                     stay_id,
                     departed_at=clock(),
@@ -382,6 +363,15 @@ def _simulate(
                     water_index=water,
                     electricity_index=power,
                     actor="cashier-anjou",
+                )
+                _settle(ledger, info["register"], stay_id, "cash", f"demo-final-{stay_id}")
+                ledger.refund_deposit(
+                    info["register"],
+                    stay_id=stay_id,
+                    amount_cents=15000,
+                    method="cash",
+                    actor="cashier-anjou",
+                    idempotency_key=f"demo-refund-{stay_id}",
                 )
                 del stays[stay_id]
         for demo in AIRES:
@@ -427,6 +417,19 @@ def _simulate(
                 assert demo.aire_id
                 ledger.seal_month(demo.aire_id, month=last.isoformat()[:7], actor="manager-anjou")
         day = next_day
+
+
+def _settle(ledger: Ledger, register_id: UUID, stay_id: UUID, method: str, key: str) -> None:
+    """Pay what the stay owes, line by line (« settle the balance »), if anything."""
+    if ledger.stay(stay_id).settlement.due_by_type():
+        ledger.post_receipt(
+            register_id,
+            stay_id=stay_id,
+            method=method,
+            settle_balance=True,
+            actor="cashier-anjou",
+            idempotency_key=key,
+        )
 
 
 def _euros(cents: int) -> str:

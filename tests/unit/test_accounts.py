@@ -383,7 +383,6 @@ def non_financial_events() -> list[Any]:
         exit_inspection_ref="EDL-S-1",
         water_index=Decimal(101),
         electricity_index=Decimal(2000),
-        deposit_held_cents=0,
         actor="c",
         at=at(1, 8),
     )

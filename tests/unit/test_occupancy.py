@@ -125,7 +125,6 @@ class World:
             exit_inspection_ref=f"EDL-OUT-{name}",
             water_index=Decimal("101"),
             electricity_index=Decimal("2010"),
-            deposit_held_cents=0,
             actor="manager",
             at=departed_at,
         )

@@ -626,7 +626,6 @@ class StayLifecycle(RuleBasedStateMachine):
                 exit_inspection_ref="EDL-S-1",
                 water_index=last[0].index + water,
                 electricity_index=last[1].index + electricity,
-                deposit_held_cents=0,
                 actor="cashier",
                 at=self.now,
             )
@@ -664,7 +663,6 @@ class StayLifecycle(RuleBasedStateMachine):
                 exit_inspection_ref="EDL-S-2",
                 water_index=Decimal(10**6),
                 electricity_index=Decimal(10**6),
-                deposit_held_cents=0,
                 actor="c",
                 at=now,
             ),
@@ -864,7 +862,6 @@ def test_departure_leaves_no_unoccupied_day_charged() -> None:
         exit_inspection_ref="EDL-S-1",
         water_index=Decimal("100"),
         electricity_index=Decimal("2000"),
-        deposit_held_cents=0,
         actor="c",
         at=afternoon,
     )

@@ -15,7 +15,6 @@ import pytest
 from eventsourcing.utils import get_topic
 
 from hacienda_ledger.aggregates.errors import (
-    DepositNotSettled,
     ExtensionBeyondCap,
     InvalidPeriod,
     InvalidValue,
@@ -395,7 +394,6 @@ def test_read_meter_refuses_after_departure() -> None:
         exit_inspection_ref="EDL-S-1",
         water_index=Decimal("103"),
         electricity_index=Decimal("2010"),
-        deposit_held_cents=0,
         actor="cashier",
         at=at(1, 9),
     )
@@ -512,7 +510,6 @@ def test_extend_refuses_after_departure() -> None:
         exit_inspection_ref="EDL-S-1",
         water_index=Decimal("100"),
         electricity_index=Decimal("2000"),
-        deposit_held_cents=0,
         actor="cashier",
         at=at(1, 9),
     )
@@ -714,7 +711,6 @@ def test_a_same_day_stay_counts_one_day() -> None:
         exit_inspection_ref="EDL-S-1",
         water_index=Decimal("100"),
         electricity_index=Decimal("2000"),
-        deposit_held_cents=0,
         actor="cashier",
         at=at(1, 6, 16),
     )
@@ -733,7 +729,6 @@ def test_the_departure_day_is_not_charged() -> None:
         exit_inspection_ref="EDL-S-1",
         water_index=Decimal("103"),
         electricity_index=Decimal("2010"),
-        deposit_held_cents=0,
         actor="cashier",
         at=at(1, 9),
     )
@@ -758,7 +753,6 @@ def test_days_charged_ahead_are_credited_when_the_household_leaves_earlier() -> 
         exit_inspection_ref="EDL-S-1",
         water_index=Decimal("100"),
         electricity_index=Decimal("2000"),
-        deposit_held_cents=0,
         actor="cashier",
         at=at(1, 9),
     )
@@ -792,7 +786,6 @@ def test_days_follow_the_paris_calendar_across_dst() -> None:
         exit_inspection_ref="EDL-S-1",
         water_index=Decimal("100"),
         electricity_index=Decimal("2000"),
-        deposit_held_cents=0,
         actor="cashier",
         at=departed,
     )
@@ -1255,7 +1248,6 @@ def test_depart() -> None:
         exit_inspection_ref="EDL-S-1",
         water_index=Decimal("103"),
         electricity_index=Decimal("2010"),
-        deposit_held_cents=0,
         actor="cashier",
         at=at(1, 9, 10),
     )
@@ -1278,24 +1270,6 @@ def test_depart() -> None:
     assert (stay.is_open, stay.end_day) == (False, date(2025, 1, 9))
 
 
-def test_depart_refuses_while_a_deposit_is_held() -> None:
-    """A deposit still held (not refunded nor withheld) blocks the departure."""
-    stay = open_stay()
-    with pytest.raises(DepositNotSettled) as error:
-        stay.depart(
-            departed_at=at(1, 9),
-            exit_inspection_ref="EDL-S-1",
-            water_index=Decimal("103"),
-            electricity_index=Decimal("2010"),
-            deposit_held_cents=15000,
-            actor="cashier",
-            at=at(1, 9),
-        )
-    assert refused(error) == ("deposit_not_settled", "deposit")
-    assert stay.collect_events() == []
-    assert stay.is_open
-
-
 def test_depart_refuses_a_closed_stay() -> None:
     """A household leaves once."""
     stay = open_stay()
@@ -1304,7 +1278,6 @@ def test_depart_refuses_a_closed_stay() -> None:
         exit_inspection_ref="EDL-S-1",
         water_index=Decimal("103"),
         electricity_index=Decimal("2010"),
-        deposit_held_cents=0,
         actor="cashier",
         at=at(1, 9),
     )
@@ -1341,7 +1314,6 @@ def test_depart_refuses(kwargs: dict[str, object], error: type[LedgerError], fie
         exit_inspection_ref="EDL-S-1",
         water_index=Decimal("103"),
         electricity_index=Decimal("2010"),
-        deposit_held_cents=0,
     )
     values.update(kwargs)
     with pytest.raises(error) as raised:

@@ -23,7 +23,10 @@ The tree::
     │   ├── NoTariffInForce         no_tariff_in_force
     │   ├── EmplacementUnavailable  emplacement_unavailable
     │   ├── StayClosed              stay_closed
-    │   ├── DepositNotSettled       deposit_not_settled
+    │   ├── NothingDue              nothing_due
+    │   ├── MoreThanDue             more_than_due
+    │   ├── BalanceUnsettled        balance_unsettled
+    │   ├── StayNotDeparted         stay_not_departed
     │   ├── ReceiptAlreadyCancelled receipt_already_cancelled
     │   ├── ReceiptAlreadyRemitted  receipt_already_remitted
     │   ├── PeriodClosed            period_closed
@@ -154,8 +157,28 @@ class StayClosed(Conflict):
     code = "stay_closed"
 
 
-class DepositNotSettled(Conflict):
-    code = "deposit_not_settled"
+class NothingDue(Conflict):
+    """A payment line of a revenue type of which nothing is due on the stay."""
+
+    code = "nothing_due"
+
+
+class MoreThanDue(Conflict):
+    """A payment (or a withholding for unpaid charges) beyond what is due."""
+
+    code = "more_than_due"
+
+
+class BalanceUnsettled(Conflict):
+    """A deposit refunded while the stay still owes: settle it or withhold first."""
+
+    code = "balance_unsettled"
+
+
+class StayNotDeparted(Conflict):
+    """A deposit is refunded, or withheld for damage, only once the household has left."""
+
+    code = "stay_not_departed"
 
 
 class ReceiptAlreadyCancelled(Conflict):

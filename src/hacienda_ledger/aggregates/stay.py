@@ -16,7 +16,6 @@ from uuid import UUID
 
 from hacienda_ledger.aggregates.chained import Chained, unchained
 from hacienda_ledger.aggregates.errors import (
-    DepositNotSettled,
     ExtensionBeyondCap,
     InvalidPeriod,
     InvalidValue,
@@ -25,6 +24,7 @@ from hacienda_ledger.aggregates.errors import (
     ReadingNotFound,
     StayClosed,
 )
+from hacienda_ledger.aggregates.settlement import Allocation, Settlement
 from hacienda_ledger.aggregates.values import (
     TARIFF_REF_JOINER,
     ChargeLine,
@@ -111,6 +111,7 @@ class Stay(Chained):
             stay.exit_inspection_ref = None
             stay.limit_exceeded_on = None
             stay.charged_cents = 0
+            stay.settlement = Settlement()
 
     class MeterRead(Chained.Event):
         class_version = 2
@@ -166,6 +167,28 @@ class Stay(Chained):
                 *(x for x in self.lines if x.revenue_type == RevenueType.PITCH_FEE.value),
             )
             stay.charged_cents += self.total_cents
+            stay.settlement.charge(self.originator_version, self.lines)
+
+    class Settled(Chained.Event):
+        """Money paid in (a receipt's lines, or a deposit withheld for unpaid charges)
+        settles these charge lines (``settlement.py``); ``reference`` names the movement:
+        ``<register id>/receipt/<number>`` or ``<register id>/withholding/<version>``."""
+
+        reference: str
+        allocations: tuple[Allocation, ...]
+        actor: str
+
+        def apply(self, stay: Stay) -> None:
+            stay.settlement.settle(self.reference, self.allocations)
+
+    class SettlementReversed(Chained.Event):
+        """The movement ``reference`` was cancelled: what it settled is due again."""
+
+        reference: str
+        actor: str
+
+        def apply(self, stay: Stay) -> None:
+            stay.settlement.reverse(self.reference)
 
     class Departed(Chained.Event):
         class_version = 2
@@ -203,6 +226,7 @@ class Stay(Chained):
         self.exit_inspection_ref: str | None
         self.limit_exceeded_on: date | None
         self.charged_cents: int
+        self.settlement: Settlement
 
     @classmethod
     def open(
@@ -533,6 +557,30 @@ class Stay(Chained):
         lines.sort(key=lambda line: (line.start, line.component))
         return lines
 
+    # --- settlement (lettrage) ---------------------------------------------------------------
+
+    def settle(
+        self, *, reference: str, allocations: tuple[Allocation, ...], actor: str, at: datetime
+    ) -> None:
+        """Record what a movement settles (decided by ``settlement.allocate``), open stay
+        or not: a departed household still pays what it owes."""
+        if allocations:
+            self.trigger_event(
+                self.Settled,
+                reference=reference,
+                allocations=allocations,
+                actor=actor,
+                timestamp=at,
+            )
+
+    def reverse_settlement(self, *, reference: str, actor: str, at: datetime) -> None:
+        """The movement ``reference`` is cancelled; nothing to do if it settled nothing
+        (a deposit, or a receipt recorded before settlements were)."""
+        if reference in self.settlement.movements:
+            self.trigger_event(
+                self.SettlementReversed, reference=reference, actor=actor, timestamp=at
+            )
+
     def depart(
         self,
         *,
@@ -540,23 +588,17 @@ class Stay(Chained):
         exit_inspection_ref: str,
         water_index: Decimal,
         electricity_index: Decimal,
-        deposit_held_cents: int,
         actor: str,
         at: datetime,
     ) -> None:
-        """Close the stay. Refused while a deposit is still held (refund or withhold it)."""
+        """Close the stay when the household leaves, deposit held or not: the deposit is
+        refunded (or withheld) afterwards, once the final bill is settled."""
         self._require_open()
         if not exit_inspection_ref.strip():
             raise InvalidValue("the exit inspection is required", field="exit_inspection_ref")
         _check_time(departed_at, at, "departed_at")
         if departed_at < self.arrived_at:
             raise InvalidPeriod("departure comes after arrival", field="departed_at")
-        if deposit_held_cents != 0:
-            raise DepositNotSettled(
-                f"{deposit_held_cents} cents of deposit are still held: refund or withhold "
-                "them before the departure",
-                field="deposit",
-            )
         closing = []
         seq = len(self.readings)
         for meter, index in ((Meter.WATER, water_index), (Meter.ELECTRICITY, electricity_index)):

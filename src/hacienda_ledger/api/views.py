@@ -92,6 +92,22 @@ def stay(ledger: Ledger, st: Stay, position: int | None = None) -> s.StayPublic:
         caravans=st.composition.caravans,
         status="open" if st.is_open else "departed",
         charges=ledger.stay_charges(st.id),
+        settlement=[
+            s.DuePublic(
+                charge=d.charge,
+                revenue_type=d.revenue_type,
+                start=d.start,
+                end=d.end,
+                amount_cents=d.amount_cents,
+                credited_cents=d.credited_cents,
+                settled_by=[
+                    s.SettledByPublic(reference=r, amount_cents=c) for r, c in d.settled.items()
+                ],
+                remaining_cents=d.remaining_cents,
+            )
+            for d in st.settlement.dues
+        ],
+        overpaid_cents=sum(st.settlement.overpaid.values()),
         **ledger.stay_account(st.id),  # charged, settled, balance due, deposit held
         position=position,
     )

@@ -336,13 +336,15 @@ class OpenRegister(Command):
 
 @dataclass(frozen=True)
 class IssueReceipt(Command):
-    """The next numbered receipt; ``lines`` are (revenue type, amount in cents)."""
+    """The next numbered receipt; ``lines`` are (revenue type, amount in cents).
+    ``settle_balance``: add the lines that pay what the stay owes, type by type."""
 
     register_id: UUID
     _: KW_ONLY
     stay_id: UUID | None
     method: PaymentMethod | str
-    lines: Sequence[tuple[str, int]]
+    lines: Sequence[tuple[str, int]] = ()
+    settle_balance: bool = False
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from hacienda_ledger.aggregates.collectivite import Contact
 from hacienda_ledger.aggregates.household import ContactDetails, Fleet, Member, Profile
 from hacienda_ledger.aggregates.register import OpenReceipt, ReceiptLine
 from hacienda_ledger.aggregates.seal import ChainHead
+from hacienda_ledger.aggregates.settlement import Allocation
 from hacienda_ledger.aggregates.stay import Extension, MeterReading
 from hacienda_ledger.aggregates.values import (
     ChargeLine,
@@ -29,6 +30,7 @@ from hacienda_ledger.aggregates.values import (
 )
 
 VALUE_TYPES: tuple[type, ...] = (
+    Allocation,
     ChainHead,
     Regularisation,
     Closure,

@@ -186,33 +186,54 @@ class _World:
                     self.depart(site, plan, day)
                     del site.stays[number]
 
-    def withhold(self, site: _Site, plan: _StayPlan, amount: int, reason: str, prefix: str) -> None:
-        """Keep ``amount`` of the stay's deposit, referenced ``{prefix}-{stay id's first 8}``."""
+    def withhold(
+        self, site: _Site, plan: _StayPlan, amount: int, reason: str, reference: str
+    ) -> None:
+        """Keep ``amount`` of the stay's deposit, for ``reason``, naming ``reference``."""
         self.tick()
         self.ledger.withhold_deposit(
             site.register_id,
             stay_id=plan.stay_id,
             amount_cents=amount,
             reason=reason,
-            reference=f"{prefix}-{plan.stay_id.hex[:8]}",
+            reference=reference,
             actor=ACTOR_CASHIER,
             idempotency_key=self.key("withhold"),
         )
 
     def depart(self, site: _Site, plan: _StayPlan, day: date) -> None:
+        """The household leaves: the departure assesses the final bill; it is paid (unless
+        a late payer's, then withheld from the deposit as far as it goes), damage found at
+        the exit inspection may be withheld, and what is left of the deposit refunded once
+        nothing is owed."""
         ledger, rng = self.ledger, self.rng
+        plan.water += Decimal(rng.randint(1, 15)) / 10
+        plan.power += Decimal(rng.randint(5, 120))
+        departed = self.tick()
+        exit_ref = f"EDL-S-{plan.stay_id.hex[:8]}"
+        outcome = ledger.depart(
+            plan.stay_id,
+            departed_at=departed,
+            exit_inspection_ref=exit_ref,
+            water_index=plan.water,
+            electricity_index=plan.power,
+            actor=ACTOR_CASHIER,
+        )
+        self.charged(plan, outcome)
         held = plan.deposit_cents
         due = sum(plan.unpaid.values())
-        if plan.late_payer and due > 0:
+        if not plan.late_payer:
+            self.pay(site, plan)
+        elif due > 0 and held:
             withheld = min(due, held)
-            self.withhold(site, plan, withheld, "unpaid_charges", "IMPAYES")
+            self.withhold(site, plan, withheld, "unpaid_charges", f"IMPAYES-{plan.stay_id.hex[:8]}")
             _reduce(plan.unpaid, withheld)
             held -= withheld
-        elif held and rng.random() < 0.03:
+        if held and rng.random() < 0.03:
             damage = min(held, rng.choice([2_000, 3_500, 5_000, 8_000]))
-            self.withhold(site, plan, damage, "damage", "EDL-S")
+            self.withhold(site, plan, damage, "damage", exit_ref)
             held -= damage
-        if held:
+        if held and sum(plan.unpaid.values()) <= 0:
             self.tick()
             ledger.refund_deposit(
                 site.register_id,
@@ -222,20 +243,6 @@ class _World:
                 actor=ACTOR_CASHIER,
                 idempotency_key=self.key("refund"),
             )
-        plan.water += Decimal(rng.randint(1, 15)) / 10
-        plan.power += Decimal(rng.randint(5, 120))
-        departed = self.tick()
-        outcome = ledger.depart(
-            plan.stay_id,
-            departed_at=departed,
-            exit_inspection_ref=f"EDL-S-{plan.stay_id.hex[:8]}",
-            water_index=plan.water,
-            electricity_index=plan.power,
-            actor=ACTOR_CASHIER,
-        )
-        self.charged(plan, outcome)
-        if not plan.late_payer:
-            self.pay(site, plan)
 
     def arrivals(self, day: date, first: bool) -> None:
         self.clock.at(day, 14)

@@ -54,7 +54,12 @@ def post_receipt(register_id: UUID, body: s.ReceiptCreate, act: MoneyWriteDep) -
     ceiling is passed (the receipt stands)."""
     lines = [(x.revenue_type, x.amount_cents) for x in body.lines]
     outcome = act(
-        c.IssueReceipt, register_id, stay_id=body.stay_id, method=body.method, lines=lines
+        c.IssueReceipt,
+        register_id,
+        stay_id=body.stay_id,
+        method=body.method,
+        lines=lines,
+        settle_balance=body.settle_balance,
     )
     event = (
         outcome.events[-1]

@@ -7,7 +7,7 @@ from datetime import date
 from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from hacienda_ledger.aggregates.values import (
     PaymentMethod,
@@ -53,9 +53,19 @@ class ReceiptLine(Body):
 
 
 class ReceiptCreate(Body):
+    """A receipt's lines, or ``settle_balance`` for a stay: the lines that pay what it owes,
+    type by type (any ``lines`` given are added, such as a deposit)."""
+
     stay_id: UUID | None = None
     method: PaymentMethod
-    lines: Annotated[list[ReceiptLine], Field(min_length=1, max_length=20)]
+    lines: Annotated[list[ReceiptLine], Field(max_length=20)] = []
+    settle_balance: bool = False
+
+    @model_validator(mode="after")
+    def _some_lines(self) -> ReceiptCreate:
+        if not self.lines and not self.settle_balance:
+            raise ValueError("a receipt has at least one line (or settle_balance)")
+        return self
 
 
 class ReceiptPublic(BaseModel):

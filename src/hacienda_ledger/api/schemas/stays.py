@@ -76,6 +76,28 @@ class ChargeLinePublic(BaseModel):
     tariff_ref: str
 
 
+class SettledByPublic(BaseModel):
+    """A movement that settled part of a charge: ``<register>/receipt/<n>`` or
+    ``<register>/withholding/<version>``."""
+
+    reference: str
+    amount_cents: int
+
+
+class DuePublic(BaseModel):
+    """One charge line and what became of it: credited back, settled by which movements,
+    and what remains due."""
+
+    charge: str
+    revenue_type: str
+    start: date
+    end: date
+    amount_cents: int
+    credited_cents: int
+    settled_by: list[SettledByPublic]
+    remaining_cents: int
+
+
 class ExtensionPublic(BaseModel):
     reason: str
     evidence_ref: str
@@ -99,6 +121,8 @@ class StayPublic(BaseModel):
     exit_inspection_ref: str | None
     readings: list[ReadingPublic]
     charges: list[ChargeLinePublic]
+    settlement: list[DuePublic]
+    overpaid_cents: int
     charged_until: date
     charged_cents: int
     settled_cents: int

@@ -8,10 +8,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from hacienda_ledger.aggregates.errors import NotAllowed, StayClosed
+from hacienda_ledger.aggregates.errors import (
+    BalanceUnsettled,
+    InvalidValue,
+    NotAllowed,
+    NothingDue,
+    StayClosed,
+    StayNotDeparted,
+)
 from hacienda_ledger.aggregates.register import CashRegister, ReceiptLine
+from hacienda_ledger.aggregates.settlement import Allocation
 from hacienda_ledger.aggregates.stay import Stay
-from hacienda_ledger.aggregates.values import RevenueType
+from hacienda_ledger.aggregates.values import RevenueType, WithholdingReason
 from hacienda_ledger.application.access import Permission
 from hacienda_ledger.application.commands import (
     CancelReceipt,
@@ -28,6 +36,16 @@ from hacienda_ledger.application.handling import Change, Unit, delegate, on
 on_register = on("register_id", Permission.HANDLE_CASH)
 
 
+def _register_and_stay(command: Any, _: Any) -> list[Any]:
+    """The register, and the stay whose charges the movement settles (if any)."""
+    stay_id = getattr(command, "stay_id", None)
+    return [command.register_id] if stay_id is None else [command.register_id, stay_id]
+
+
+#: Movements that settle a stay's charges (or move its deposit): the stay is locked too.
+on_register_and_stay = on("register_id", Permission.HANDLE_CASH, locks=_register_and_stay)
+
+
 def answer(register: CashRegister, **result: Any) -> Change:
     return Change(register, {**result, "hash": register.head_hash})
 
@@ -40,70 +58,166 @@ def stay_of(unit: Unit, register: CashRegister, stay_id: Any) -> Stay:
     return stay
 
 
-@on_register(IssueReceipt)
+def unallocated(register: CashRegister, stay: Stay) -> int:
+    """What the register collected for the stay that no settlement of the stay records:
+    receipts recorded before settlements were."""
+    return register.settled(stay.id) - stay.settlement.settled_through(f"{register.id}/")
+
+
+@on_register_and_stay(IssueReceipt)
 def issue_receipt(command: IssueReceipt, unit: Unit) -> Change:
-    """The next numbered receipt; ``remittance_due``: the cash ceiling is passed (the
-    receipt stands, a remittance is due)."""
+    """The next numbered receipt. Paid for a stay, each line settles its charges of the
+    same revenue type, oldest first (``nothing_due`` / ``more_than_due`` otherwise, nothing
+    recorded), recorded on the stay in the same transaction; ``settle_balance`` builds the
+    lines from what is due. ``remittance_due``: the cash ceiling is passed (the receipt
+    stands, a remittance is due)."""
     register = unit.cash_register(command.register_id)
-    lines = tuple(ReceiptLine(str(t), a) for t, a in command.lines)
-    aire_id, household = register.aire_id, None
+    pairs = list(command.lines)
+    aire_id, household, stay, earlier = register.aire_id, None, None, 0
     if command.stay_id is not None:
         stay = stay_of(unit, register, command.stay_id)
         aire_id, household = stay.aire_id, stay.household_ref
-        if not stay.is_open and any(x.revenue_type == RevenueType.DEPOSIT.value for x in lines):
+        earlier = unallocated(register, stay)
+        if command.settle_balance:
+            pairs += _what_is_due(stay, earlier)
+        if not stay.is_open and any(t == RevenueType.DEPOSIT.value for t, _ in pairs):
             raise StayClosed("no deposit is taken for a stay that has ended", field="lines")
-    number = register.issue_receipt(
-        **command.arguments("register_id", "lines"),
+    elif command.settle_balance:
+        raise InvalidValue("a balance is settled for a stay: name it", field="stay_id")
+    lines = tuple(ReceiptLine(str(t), a) for t, a in pairs)
+    at = unit.now()
+    number = register.issue_receipt(  # checks the lines
+        **command.arguments("register_id", "lines", "settle_balance"),
         aire_id=aire_id,
         household_ref=household,
         lines=lines,
         actor=command.actor,
-        at=unit.now(),
+        at=at,
     )
+    others: tuple[Stay, ...] = ()
+    charges = [
+        (x.revenue_type, x.amount_cents)
+        for x in lines
+        if x.revenue_type != RevenueType.DEPOSIT.value
+    ]
+    if stay is not None and charges:
+        # refused here, the receipt above is dropped with the unit: nothing is recorded
+        allocations = stay.settlement.allocate(charges, unallocated=earlier)
+        reference = f"{register.id}/receipt/{number}"
+        stay.settle(reference=reference, allocations=allocations, actor=command.actor, at=at)
+        others = (stay,)
     total = sum(x.amount_cents for x in lines)
-    return answer(
-        register, number=number, total_cents=total, remittance_due=register.remittance_due
+    return Change(
+        register,
+        {
+            "number": number,
+            "total_cents": total,
+            "remittance_due": register.remittance_due,
+            "hash": register.head_hash,
+        },
+        others,
     )
+
+
+def _what_is_due(stay: Stay, earlier: int) -> list[tuple[str, int]]:
+    """The lines that settle the stay's balance: what is due of each revenue type."""
+    lines = list(stay.settlement.due_by_type(unallocated=earlier).items())
+    if not lines:
+        raise NothingDue("nothing is due on this stay", field="settle_balance")
+    return lines
 
 
 @on_register(CancelReceipt)
 def cancel_receipt(command: CancelReceipt, unit: Unit) -> Change:
-    """A reversal: the receipt stays in the sequence, marked cancelled."""
+    """A reversal: the receipt stays in the sequence, marked cancelled; what it settled of
+    its stay's charges is due again (the stay is not locked: a concurrent change of it
+    makes the save conflict, and the command runs again)."""
     register = unit.cash_register(command.register_id)
     receipt = register.open_receipts.get(str(command.number))
-    household = None
+    household, stay = None, None
     if receipt is not None and receipt.stay_id is not None:
-        household = unit.stay(receipt.stay_id).household_ref
+        stay = unit.stay(receipt.stay_id)
+        household = stay.household_ref
+    at = unit.now()
     register.cancel_receipt(
+        **command.arguments("register_id"), household_ref=household, actor=command.actor, at=at
+    )
+    if stay is None:
+        return answer(register, number=command.number)
+    reference = f"{register.id}/receipt/{command.number}"
+    stay.reverse_settlement(reference=reference, actor=command.actor, at=at)
+    return Change(register, {"number": command.number, "hash": register.head_hash}, (stay,))
+
+
+def _balance_due(unit: Unit, stay: Stay) -> int:
+    """What the stay still owes, over every register of its aire (money collected before
+    settlements were recorded included)."""
+    registers = [unit.cash_register(r) for r in unit.aire(stay.aire_id).register_ids]
+    return stay.settlement.outstanding() - sum(unallocated(r, stay) for r in registers)
+
+
+@on_register_and_stay(RefundDeposit)
+def refund_deposit(command: RefundDeposit, unit: Unit) -> Change:
+    """A deposit goes back once the household has left (``stay_not_departed``) and its
+    final bill is settled, or covered by a withholding (``balance_unsettled``)."""
+    register = unit.cash_register(command.register_id)
+    stay = stay_of(unit, register, command.stay_id)
+    if stay.is_open:
+        raise StayNotDeparted(
+            "a deposit is refunded after the departure, once the final bill is settled",
+            field="stay_id",
+        )
+    due = _balance_due(unit, stay)
+    if due > 0:
+        raise BalanceUnsettled(
+            f"the stay still owes {due} cents: settle them, or withhold them from the "
+            "deposit, before refunding it",
+            field="stay_id",
+        )
+    register.refund_deposit(
         **command.arguments("register_id"),
-        household_ref=household,
+        aire_id=stay.aire_id,
         actor=command.actor,
         at=unit.now(),
     )
-    return answer(register, number=command.number)
+    return answer(register, deposit_held_cents=register.deposit_held(command.stay_id))
 
 
-def _deposit_movement(method: Callable[..., None]) -> Callable[[Any, Unit], Change]:
-    """A refund or a withholding of a stay's deposit, on a register collecting for its
-    aire; the answer says what is still held."""
-
-    def handle(command: Any, unit: Unit) -> Change:
-        register = unit.cash_register(command.register_id)
-        stay = stay_of(unit, register, command.stay_id)
-        method(
-            register,
-            **command.arguments("register_id"),
-            aire_id=stay.aire_id,
-            actor=command.actor,
-            at=unit.now(),
+@on_register_and_stay(WithholdDeposit)
+def withhold_deposit(command: WithholdDeposit, unit: Unit) -> Change:
+    """Part of a deposit kept: for unpaid charges, never more than the stay owes, settling
+    its oldest charges; for damage, once the household has left, naming the exit
+    inspection (état des lieux de sortie) that found it."""
+    register = unit.cash_register(command.register_id)
+    stay = stay_of(unit, register, command.stay_id)
+    at = unit.now()
+    allocations: tuple[Allocation, ...] = ()
+    if command.reason == WithholdingReason.UNPAID_CHARGES.value:
+        earlier = sum(
+            unallocated(unit.cash_register(r), stay) for r in unit.aire(stay.aire_id).register_ids
         )
-        return answer(register, deposit_held_cents=register.deposit_held(command.stay_id))
-
-    return handle
-
-
-on_register(RefundDeposit)(_deposit_movement(CashRegister.refund_deposit))
-on_register(WithholdDeposit)(_deposit_movement(CashRegister.withhold_deposit))
+        allocations = stay.settlement.allocate_any(command.amount_cents, unallocated=earlier)
+    elif command.reason == WithholdingReason.DAMAGE.value:
+        if stay.is_open:
+            raise StayNotDeparted(
+                "damage is withheld after the departure, from the exit inspection",
+                field="reason",
+            )
+        if command.reference.strip() != stay.exit_inspection_ref:
+            raise InvalidValue(
+                f"a withholding for damage names the exit inspection ({stay.exit_inspection_ref})",
+                field="reference",
+            )
+    register.withhold_deposit(
+        **command.arguments("register_id"), aire_id=stay.aire_id, actor=command.actor, at=at
+    )
+    others: tuple[Stay, ...] = ()
+    if allocations:
+        reference = f"{register.id}/withholding/{register.version}"
+        stay.settle(reference=reference, allocations=allocations, actor=command.actor, at=at)
+        others = (stay,)
+    result = {"deposit_held_cents": register.deposit_held(stay.id), "hash": register.head_hash}
+    return Change(register, result, others)
 
 
 def _with_hash(

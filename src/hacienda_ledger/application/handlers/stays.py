@@ -106,27 +106,16 @@ def assess_charges(command: AssessCharges, unit: Unit) -> Change:
     return Change(stay, _charged(event))
 
 
-def _departure_locks(command: Depart, ledger: Any) -> list[Any]:
-    """The aire, the stay and every register of the aire: no deposit can be received while
-    the departure checks that none is held."""
-    aire_id = ledger.stay(command.stay_id).aire_id
-    return [aire_id, command.stay_id, *ledger.aire(aire_id).register_ids]
-
-
-@handles(
-    Depart,
-    permission=Permission.MANAGE_STAYS,
-    scopes=lambda c: [Scope(stay_id=c.stay_id)],
-    locks=_departure_locks,
-)
+@on_stay(Depart)
 def depart(command: Depart, unit: Unit) -> Change:
-    """Close the stay, charge what remains, and free the emplacement, atomically."""
+    """The household leaves, deposit held or not: the stay is closed, its final charges
+    assessed (through the departure day, fluids from the closing indexes) and the
+    emplacement freed, atomically. The deposit is refunded or withheld afterwards."""
     at, actor = unit.now(), command.actor
     stay = unit.stay(command.stay_id)
     _not_charging_sealed_days(unit, stay)
     aire = unit.aire(stay.aire_id)
-    held = sum(unit.cash_register(r).deposit_held(stay.id) for r in aire.register_ids)
-    stay.depart(**command.arguments("stay_id"), deposit_held_cents=held, actor=actor, at=at)
+    stay.depart(**command.arguments("stay_id"), actor=actor, at=at)
     through = paris_day(command.departed_at)
     event = stay.assess_charges(through=through, tariffs=aire.tariffs, actor=actor, at=at)
     aire.release(stay_id=command.stay_id, actor=actor, at=at)
