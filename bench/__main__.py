@@ -1,4 +1,4 @@
-"""Benchmarks: ``python -m bench [write] [http] [replay] [reports] [options]``.
+"""Benchmarks: ``python -m bench [write] [http] [replay] [reports] [exports] [options]``.
 
 Each figure is printed beside a baseline measured in the same run, on the same data; see
 docs/performance.md for the figures, the machine and the exact commands.
@@ -9,10 +9,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from bench import http, replay, reports, write
+from bench import exports, http, replay, reports, write
 from bench.scratch import DEFAULT_POSTGRES
 
-SUITES = ["write", "http", "replay", "reports"]
+SUITES = ["write", "http", "replay", "reports", "exports"]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -33,6 +33,9 @@ def main(argv: list[str] | None = None) -> int:
         "verification in one process, with and without reading the next register ahead",
     )
     parser.add_argument("--report-aires", type=int, default=250, help="reports: aires generated")
+    parser.add_argument(
+        "--export-rows", type=int, default=50_000, help="exports: rows of the table written"
+    )
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument(
@@ -53,8 +56,10 @@ def main(argv: list[str] | None = None) -> int:
             out = replay.run(
                 args.aires, args.years, args.seed, args.rounds, args.postgres, only=args.replay_only
             )
-        else:
+        elif which == "reports":
             out = reports.run(args.report_aires, args.seed, args.postgres)
+        else:
+            out = exports.run(args.export_rows, args.rounds)
         for line in out:
             print(line, flush=True)
         print(flush=True)

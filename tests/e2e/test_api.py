@@ -326,8 +326,19 @@ def test_emplacements_are_added(world: World) -> None:
         )
         too_many = world.post("admin", path, {"number": "7", "places": 11})
         assert assert_problem(too_many, 422, "validation_error")["errors"][0]["field"] == "places"
-    # an aire's history: an emplacement in service since before it was recorded
-    history = world.ok(world.post("admin", path, {"number": "8", "in_service_from": "2024-06-01"}))
+    # an aire's history: an emplacement in service since before it was recorded, but not
+    # before its aire entered service (recorded today: in service since today)
+    early = world.post("admin", path, {"number": "8", "in_service_from": "2024-06-01"})
+    assert assert_problem(early, 422, "invalid_period")["errors"][0]["field"] == "in_service_from"
+    body = aire_body("49500-H", world.ids["collectivite_a"], "Anjou")
+    old = world.ok(world.post("admin", "/v1/aires", {**body, "in_service_from": "2024-01-01"}))
+    history = world.ok(
+        world.post(
+            "admin",
+            f"/v1/aires/{old['id']}/emplacements",
+            {"number": "8", "in_service_from": "2024-06-01"},
+        )
+    )
     assert history["emplacements"][-1]["in_service_from"] == "2024-06-01"
 
 

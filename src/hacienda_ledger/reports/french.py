@@ -2,7 +2,8 @@
 
 PDF amounts read ``1 234,56 €`` (narrow no-break space between thousands); CSV amounts are
 ``1234,56`` (decimal comma, no separator, so that a French Excel reads a number); dates are
-``dd/mm/yyyy``; CSV is UTF-8 with a BOM, ``;`` separated, CRLF line ends.
+``dd/mm/yyyy``; CSV is UTF-8 with a BOM, ``;`` separated, CRLF line ends, and no text in it
+starts a formula (``sheets.csv_value``).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from hacienda_ledger.aggregates.values import PARIS
+from hacienda_ledger.reports.sheets import csv_value
 
 LABELS = {
     # operations of the cash journal
@@ -121,7 +123,8 @@ def month_fr(month: str) -> str:
 
 
 def csv_text(blocks: Iterable[Sequence[Sequence[Any]]]) -> bytes:
-    """Blocks of rows, separated by an empty line, as French CSV bytes (BOM, ``;``)."""
+    """Blocks of rows, separated by an empty line, as French CSV bytes (BOM, ``;``); every
+    cell through ``sheets.csv_value``, so that no text in it runs as a formula."""
     out = io.StringIO()
     out.write("\ufeff")
     writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
@@ -129,5 +132,5 @@ def csv_text(blocks: Iterable[Sequence[Sequence[Any]]]) -> bytes:
         if n:
             writer.writerow([])
         for row in block:
-            writer.writerow(["" if v is None else v for v in row])
+            writer.writerow([csv_value(v) for v in row])
     return out.getvalue().encode("utf-8")

@@ -1,14 +1,13 @@
 """The cash journal as an auditor downloads it, and a receipt found in it.
 
 The CSV follows French conventions (semicolon, decimal comma, UTF-8 with BOM, dd/mm/yyyy,
-times in Europe/Paris) so that it opens cleanly in a French Excel. The payer's column is
+times in Europe/Paris) so that it opens cleanly in a French Excel, and is written by
+``french.csv_text``: no text in it (a payer's name) runs as a formula. The payer's column is
 there only when payers are named (« [données effacées] » once a household is erased).
 """
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import date, datetime
 from typing import Any
 from uuid import UUID
@@ -18,7 +17,7 @@ from hacienda_ledger.aggregates.register import CashRegister
 from hacienda_ledger.aggregates.values import PARIS
 from hacienda_ledger.application import Ledger
 from hacienda_ledger.application.projecting import ProjectionQueries
-from hacienda_ledger.reports.french import LABELS, euros
+from hacienda_ledger.reports.french import LABELS, csv_text, euros
 
 CSV_COLUMNS = [
     ("Date", "day"),
@@ -50,13 +49,10 @@ def _payer_name(payer: dict[str, Any] | None) -> str | None:
     return name
 
 
-def journal_csv(rows: list[dict[str, Any]], *, payers: bool = False) -> str:
+def journal_csv(rows: list[dict[str, Any]], *, payers: bool = False) -> bytes:
     """Journal lines as CSV; with ``payers``, the payer named on each line (``payer``)."""
     columns = [*CSV_COLUMNS, PAYER_COLUMN] if payers else CSV_COLUMNS
-    out = io.StringIO()
-    out.write("\ufeff")
-    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
-    writer.writerow([title for title, _ in columns])
+    lines: list[list[Any]] = [[title for title, _ in columns]]
     for row in rows:
         local = datetime.fromisoformat(row["recorded_at"].replace("Z", "+00:00")).astimezone(PARIS)
         values = {
@@ -71,7 +67,7 @@ def journal_csv(rows: list[dict[str, Any]], *, payers: bool = False) -> str:
         }
         if payers:
             values["payer_name"] = _payer_name(row.get("payer"))
-        cells = []
+        cells: list[Any] = []
         for _, key in columns:
             value = values.get(key)
             if key.endswith("_cents"):
@@ -79,9 +75,9 @@ def journal_csv(rows: list[dict[str, Any]], *, payers: bool = False) -> str:
             elif key in ("kind", "revenue_type", "method") and value is not None:
                 cells.append(LABELS.get(value, value))
             else:
-                cells.append("" if value is None else str(value))
-        writer.writerow(cells)
-    return out.getvalue()
+                cells.append(value)
+        lines.append(cells)
+    return csv_text([lines])
 
 
 def csv_filename(register_id: UUID, start: date | None, end: date | None) -> str:

@@ -3,26 +3,20 @@
 A report is a title, the lines that identify it (aire, period, generation time, software
 version, chain head of each register) and sections of typed columns. The renderers write
 the same figures: French text in the PDF and the CSV, numbers with a number format in the
-XLSX (amounts in euros, rates as fractions shown in %, dates as dates).
+XLSX (amounts in euros, rates as fractions shown in %, dates as dates). The CSV and the XLSX
+never hold a text that runs as a formula, and the XLSX is written as a stream (``sheets``).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import io
-import re
-import zipfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal
 
-from openpyxl import Workbook
-from openpyxl.styles import Font, PatternFill
-
 from hacienda_ledger import __version__
-from hacienda_ledger.aggregates.values import PARIS
 from hacienda_ledger.reports.french import (
     csv_text,
     day_fr,
@@ -33,6 +27,7 @@ from hacienda_ledger.reports.french import (
     percent,
 )
 from hacienda_ledger.reports.pdf import Document
+from hacienda_ledger.reports.sheets import BOLD, Book, Style
 
 Kind = Literal["text", "int", "money", "rate", "date", "decimal"]
 
@@ -260,55 +255,44 @@ def xlsx_value(value: Any, kind: Kind) -> Any:
 
 
 def to_xlsx(report: Report) -> bytes:
-    book = Workbook()
-    first = book.active
-    first.title = "Identification"
-    bold = Font(bold=True)
-    first.append([report.title])
-    first["A1"].font = Font(bold=True, size=13)
+    """The identification sheet, then a sheet per section, written as a stream (``sheets``):
+    figures as numbers in their kind's format, texts that could run as formulas
+    neutralised."""
+    book = Book()
+    first = book.sheet("Identification", widths=(28, 110))
+    first.row([report.title], [Style(bold=True, size=13)])
     for key, value in report.identity:
-        first.append([key, value])
-        first.cell(first.max_row, 1).font = bold
-    first.column_dimensions["A"].width = 28
-    first.column_dimensions["B"].width = 110
-    fill = PatternFill("solid", fgColor="E8EEF5")
+        first.row([key, value], [BOLD])
+    header = Style(bold=True, fill="E8EEF5")
     used: set[str] = {"Identification"}
     for section in report.sections:
         name = _sheet_name(section.sheet or section.title, used)
-        sheet = book.create_sheet(name)
-        sheet.append([section.title])
-        sheet["A1"].font = Font(bold=True, size=12)
+        widths = [max(12, min(40, len(c.title) + 4)) for c in section.columns]
+        sheet = book.sheet(name, widths=widths)
+        sheet.row([section.title], [Style(bold=True, size=12)])
         if not section.columns:
-            sheet.append([section.note])
+            sheet.row([section.note])
             continue
-        sheet.append([csv_title(c) if c.kind in ("money",) else c.title for c in section.columns])
-        for cell in sheet[2]:
-            cell.font = bold
-            cell.fill = fill
-        for row in [*section.rows, *([section.total] if section.total else [])]:
-            sheet.append([xlsx_value(v, c.kind) for v, c in zip(row, section.columns, strict=True)])
-            for n, column in enumerate(section.columns, start=1):
-                if column.kind in FORMATS:
-                    sheet.cell(sheet.max_row, n).number_format = FORMATS[column.kind]
+        titles = [csv_title(c) if c.kind in ("money",) else c.title for c in section.columns]
+        sheet.row(titles, [header] * len(titles))
+        styles = [Style(FORMATS.get(c.kind)) for c in section.columns]
+        for row in section.rows:
+            sheet.row(_xlsx_row(row, section), styles)
         if section.total:
-            for cell in sheet[sheet.max_row]:
-                cell.font = bold
-        for n, column in enumerate(section.columns, start=1):
-            letter = sheet.cell(2, n).column_letter
-            sheet.column_dimensions[letter].width = max(12, min(40, len(column.title) + 4))
+            bold = [Style(FORMATS.get(c.kind), bold=True) for c in section.columns]
+            sheet.row(_xlsx_row(section.total, section), bold)
         if section.note:
-            sheet.append([])
-            sheet.append([section.note])
-    moment = report.generated_at.astimezone(PARIS).replace(tzinfo=None, microsecond=0)
-    book.properties.creator = f"hacienda-ledger {__version__}"
-    book.properties.title = report.title
-    if report.provisional:
-        book.properties.keywords = PROVISIONAL
-    book.properties.created = moment
-    book.properties.modified = moment
-    out = io.BytesIO()
-    book.save(out)
-    return fixed_zip_times(out.getvalue(), moment)
+            sheet.row([])
+            sheet.row([section.note])
+    return book.save(
+        report.generated_at,
+        title=report.title,
+        keywords=PROVISIONAL if report.provisional else None,
+    )
+
+
+def _xlsx_row(row: tuple[Any, ...], section: Section) -> list[Any]:
+    return [xlsx_value(v, c.kind) for v, c in zip(row, section.columns, strict=True)]
 
 
 def _sheet_name(title: str, used: set[str]) -> str:
@@ -319,31 +303,6 @@ def _sheet_name(title: str, used: set[str]) -> str:
         name, n = base[: 31 - len(suffix)] + suffix, n + 1
     used.add(name)
     return name
-
-
-_MODIFIED = re.compile(rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)")
-
-
-def fixed_zip_times(data: bytes, moment: datetime) -> bytes:
-    """Rewrite the archive with every member dated at the generation time (openpyxl dates
-    them with the clock, and sets the document's modified time to the clock when it saves),
-    so the same report at the same time gives the same bytes."""
-    stamp = (max(moment.year, 1980), moment.month, moment.day, moment.hour, moment.minute, 0)
-    when = moment.strftime("%Y-%m-%dT%H:%M:%SZ").encode()
-    out = io.BytesIO()
-    with (
-        zipfile.ZipFile(io.BytesIO(data)) as source,
-        zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target,
-    ):
-        for info in source.infolist():
-            member = zipfile.ZipInfo(info.filename, date_time=stamp)
-            member.compress_type = zipfile.ZIP_DEFLATED
-            member.external_attr = info.external_attr
-            content = source.read(info.filename)
-            if info.filename == "docProps/core.xml":
-                content = _MODIFIED.sub(rb"\g<1>" + when + rb"\g<2>", content)
-            target.writestr(member, content)
-    return out.getvalue()
 
 
 def render(report: Report, fmt: str) -> bytes:

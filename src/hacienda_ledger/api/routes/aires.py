@@ -12,6 +12,7 @@ from hacienda_ledger.aggregates.values import DurationBand, PersonRate, Seasonal
 from hacienda_ledger.api import schemas as s
 from hacienda_ledger.api import views
 from hacienda_ledger.api.deps import Act, ActDep, LedgerDep, UserDep
+from hacienda_ledger.api.params import MonthPath
 from hacienda_ledger.application import Outcome
 from hacienda_ledger.application import commands as c
 from hacienda_ledger.application.access import Permission
@@ -178,7 +179,7 @@ def verify(aire_id: UUID, ledger: LedgerDep, user: UserDep) -> s.AireVerificatio
 
 
 @router.get("/{aire_id}/seals/{month}/attestation", response_model=dict[str, Any])
-def seal_attestation(aire_id: UUID, month: str, ledger: LedgerDep, user: UserDep) -> Any:
+def seal_attestation(aire_id: UUID, month: MonthPath, ledger: LedgerDep, user: UserDep) -> Any:
     """The seal of ``month`` as a JSON document signed with the operator's Ed25519 key (not
     in the event store): keep it outside the database; `hacienda-ledger verify
     --attestations DIR` checks the store against it."""

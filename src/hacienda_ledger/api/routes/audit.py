@@ -4,28 +4,22 @@ balance as of an instant."""
 from __future__ import annotations
 
 import json
-from datetime import date
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
-from pydantic import AwareDatetime
 
 from hacienda_ledger.api import schemas as s
 from hacienda_ledger.api import views
 from hacienda_ledger.api.deps import LedgerDep, UserDep
+from hacienda_ledger.api.params import AsOf, From, NumberPath, OptionalAsOf, To
 from hacienda_ledger.api.routes.households import endpoint
 from hacienda_ledger.application.access import Permission
 from hacienda_ledger.application.projecting import ProjectionQueries, stay_balances
 from hacienda_ledger.reports import journal as cash_journal
 
 router = APIRouter(tags=["audit"])
-
-AwareDatetimeQuery = Annotated[AwareDatetime, Query(description="ISO 8601 with offset")]
-OptionalAwareDatetimeQuery = Annotated[
-    AwareDatetime | None, Query(description="ISO 8601 with offset")
-]
 
 
 def queries(request: Request) -> ProjectionQueries:
@@ -39,8 +33,8 @@ def journal(
     request: Request,
     ledger: LedgerDep,
     user: UserDep,
-    start: Annotated[date | None, Query(alias="from")] = None,
-    end: Annotated[date | None, Query(alias="to")] = None,
+    start: From = None,
+    end: To = None,
     format: Literal["json", "csv"] = "json",
     payers: Annotated[
         bool,
@@ -72,7 +66,7 @@ def journal(
 
 @router.get("/v1/registers/{register_id}/receipts/{number}", response_model=s.ReceiptDocumentPublic)
 def get_receipt(
-    register_id: UUID, number: int, request: Request, ledger: LedgerDep, user: UserDep
+    register_id: UUID, number: NumberPath, request: Request, ledger: LedgerDep, user: UserDep
 ) -> s.ReceiptDocumentPublic:
     """A receipt (quittance) as given to the payer: lines, method, whether it was
     cancelled, and the payer's name (null once erased; the read is logged)."""
@@ -104,9 +98,7 @@ def get_receipt(
 
 
 @router.get("/v1/registers/{register_id}/history")
-def history(
-    register_id: UUID, as_of: AwareDatetimeQuery, ledger: LedgerDep, user: UserDep
-) -> dict[str, Any]:
+def history(register_id: UUID, as_of: AsOf, ledger: LedgerDep, user: UserDep) -> dict[str, Any]:
     """The register rebuilt from its own events up to ``as_of`` (no projection read): last
     receipt number, receipts, balances, totals of the open year, last closure, chain head,
     and the chain verified up to there."""
@@ -121,7 +113,7 @@ def stay_balance(
     request: Request,
     ledger: LedgerDep,
     user: UserDep,
-    as_of: OptionalAwareDatetimeQuery = None,
+    as_of: OptionalAsOf = None,
 ) -> dict[str, Any]:
     """What the household owes on this stay (receivable) and the deposit held for it, now
     or as of an instant, from the balances projection."""

@@ -10,6 +10,7 @@ from hacienda_ledger.aggregates.register import CashRegister
 from hacienda_ledger.api import schemas as s
 from hacienda_ledger.api import views
 from hacienda_ledger.api.deps import ActDep, LedgerDep, MoneyWriteDep, UserDep
+from hacienda_ledger.api.params import NumberPath
 from hacienda_ledger.application import Outcome
 from hacienda_ledger.application import commands as c
 from hacienda_ledger.application.access import Permission
@@ -85,7 +86,7 @@ def post_receipt(register_id: UUID, body: s.ReceiptCreate, act: MoneyWriteDep) -
 )
 def cancel_receipt(
     register_id: UUID,
-    number: int,
+    number: NumberPath,
     body: s.CancellationCreate,
     act: MoneyWriteDep,
     response: Response,

@@ -4,7 +4,6 @@ SHA-256), receipts, deposit receipts and remittance slips as PDF (reprints marke
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Literal
 from uuid import UUID
 
@@ -14,8 +13,10 @@ from pydantic import BaseModel, Field
 
 from hacienda_ledger.aggregates.user import User
 from hacienda_ledger.api.deps import LedgerDep, UserDep
+from hacienda_ledger.api.params import NumberPath
 from hacienda_ledger.api.routes.households import endpoint
 from hacienda_ledger.api.schemas import ReportPublic, ReportsPublic
+from hacienda_ledger.api.schemas.common import PERIOD_PATTERN, Day
 from hacienda_ledger.application import Ledger
 from hacienda_ledger.application import commands as c
 from hacienda_ledger.application.access import Permission
@@ -35,7 +36,7 @@ class ReportsQuery(BaseModel):
     kind: Literal["monthly", "alt2", "alt2_summary", "dsp"] | None = None
     aire_id: UUID | None = None
     period: str | None = Field(
-        None, pattern=r"^(20\d\d|2100)(-(0[1-9]|1[0-2]))?$", description="YYYY-MM or YYYY"
+        None, pattern=PERIOD_PATTERN, description="YYYY-MM or YYYY, 2000 to 2099"
     )
 
 
@@ -45,8 +46,8 @@ class ExportQuery(BaseModel):
     aire_id: UUID | None = None
     collectivite_id: UUID | None = None
     sector: str | None = None
-    start: date | None = Field(None, alias="from")
-    end: date | None = Field(None, alias="to")
+    start: Day | None = Field(None, alias="from")
+    end: Day | None = Field(None, alias="to")
     format: Literal["csv", "xlsx"] = "csv"
 
 
@@ -105,7 +106,7 @@ def _documents(
 def document_pdf(
     register_id: UUID,
     document: Document,
-    number: int,
+    number: NumberPath,
     request: Request,
     ledger: LedgerDep,
     user: UserDep,
@@ -122,7 +123,7 @@ def document_pdf(
 def reprint(
     register_id: UUID,
     document: Document,
-    number: int,
+    number: NumberPath,
     request: Request,
     ledger: LedgerDep,
     user: UserDep,

@@ -6,25 +6,18 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Any
 from uuid import UUID
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 
 from hacienda_ledger.aggregates.values import paris_day
 from hacienda_ledger.api.deps import LedgerDep, UserDep
+from hacienda_ledger.api.params import MonthQuery, YearQuery
 from hacienda_ledger.api.routes.audit import queries
 from hacienda_ledger.application.access import Permission
 
 router = APIRouter(prefix="/v1/aires", tags=["statistics"])
-
-# The years the ledger covers: a month of year 0000 matched the bare pattern and ended in a
-# 500 (no calendar has a year 0); months and years share one range.
-Month = Annotated[
-    str,
-    Query(pattern=r"^(20\d\d|2100)-(0[1-9]|1[0-2])$", description="YYYY-MM, 2000-01 to 2100-12"),
-]
-Year = Annotated[int, Query(ge=2000, le=2100)]
 
 
 def _plain(value: Any) -> Any:
@@ -42,7 +35,7 @@ def _plain(value: Any) -> Any:
 
 @router.get("/{aire_id}/occupancy")
 def occupancy(
-    aire_id: UUID, month: Month, request: Request, ledger: LedgerDep, user: UserDep
+    aire_id: UUID, month: MonthQuery, request: Request, ledger: LedgerDep, user: UserDep
 ) -> dict[str, Any]:
     """Occupancy of one month, day by day: places available (capacity less closures and
     out-of-service emplacements), places occupied, households, people by age band, arrivals,
@@ -56,7 +49,7 @@ def occupancy(
 
 @router.get("/{aire_id}/alt2")
 def alt2(
-    aire_id: UUID, year: Year, request: Request, ledger: LedgerDep, user: UserDep
+    aire_id: UUID, year: YearQuery, request: Request, ledger: LedgerDep, user: UserDep
 ) -> dict[str, Any]:
     """ALT2 figures month by month: places, occupancy days, rate, pitch-fee revenue, and the
     aid's fixed and variable parts (see docs/projections.md for the formula)."""
@@ -74,7 +67,7 @@ def alt2(
 
 @router.get("/{aire_id}/revenue")
 def revenue(
-    aire_id: UUID, year: Year, request: Request, ledger: LedgerDep, user: UserDep
+    aire_id: UUID, year: YearQuery, request: Request, ledger: LedgerDep, user: UserDep
 ) -> dict[str, Any]:
     """Receipts by month and revenue type (net of cancellations), with the same month of the
     previous year alongside and the difference (for DSP reporting)."""

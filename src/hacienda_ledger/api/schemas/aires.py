@@ -9,7 +9,16 @@ from uuid import UUID
 from pydantic import BaseModel, Field
 
 from hacienda_ledger.aggregates.values import Mode
-from hacienda_ledger.api.schemas.common import Body, Cents, Code, Day, DecimalStr, Page, Text
+from hacienda_ledger.api.schemas.common import (
+    Body,
+    Cents,
+    Code,
+    Day,
+    DecimalStr,
+    Month,
+    Page,
+    Text,
+)
 from hacienda_ledger.api.schemas.registers import ProblemPublic
 
 
@@ -56,8 +65,8 @@ class PersonRate(Body):
 
 
 class Season(Body):
-    start: date
-    end: date
+    start: Day
+    end: Day
     pitch_fee_per_day_cents: Cents
 
 
@@ -177,9 +186,6 @@ class AireSummaryPublic(BaseModel):
 
 class AiresPublic(Page[AireSummaryPublic]):
     pass
-
-
-Month = Annotated[str, Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", examples=["2025-09"])]
 
 
 class SealCreate(Body):

@@ -1,6 +1,7 @@
-"""Field types and bases every resource's bodies share: money as strict integer cents,
-decimals as strings, days and moments within the years the ledger covers, short texts, and
-the ``{data, count}`` list envelope."""
+"""Field types and bases every resource's bodies (and, through ``api/params.py``, every path
+and query parameter) share: money as strict integer cents, decimals as strings, days,
+moments, months and years within the years the ledger covers, sequence numbers within what
+the stores hold, short texts, and the ``{data, count}`` list envelope."""
 
 from __future__ import annotations
 
@@ -73,6 +74,27 @@ Moment = Annotated[
     AwareDatetime,
     AfterValidator(_moment_in_range),
     Field(description=f"ISO 8601 with its offset, {DATE_RANGE}"),
+]
+# Months and years of the same range, 2000 to 2099 (a month of year 0000 once ended in a 500).
+MONTH_PATTERN = r"^20\d\d-(0[1-9]|1[0-2])$"
+PERIOD_PATTERN = r"^20\d\d(-(0[1-9]|1[0-2]))?$"  # a month, or a year
+Month = Annotated[
+    str,
+    Field(
+        pattern=MONTH_PATTERN,
+        description=f"YYYY-MM, {FIRST_DAY:%Y-%m} to {LAST_DAY:%Y-%m}",
+        examples=["2025-09"],
+    ),
+]
+Year = Annotated[int, Field(ge=FIRST_DAY.year, le=LAST_DAY.year)]
+
+# Numbers the ledger counts with (receipts, slips, meter readings) start at 1 and stay within
+# the signed 64-bit integer both stores hold (SQLite INTEGER, PostgreSQL BIGINT): past it,
+# SQLite cannot even be asked (it raised OverflowError, a 500). A number in the range that
+# names nothing is the resource's 404.
+MAX_NUMBER = 2**63 - 1
+Number = Annotated[
+    int, Field(ge=1, le=MAX_NUMBER, description="a sequence number, from 1 to 2^63 - 1")
 ]
 Cents = Annotated[int, Field(strict=True, ge=0, le=10_000_000_000)]
 PositiveCents = Annotated[int, Field(strict=True, gt=0, le=10_000_000_000)]

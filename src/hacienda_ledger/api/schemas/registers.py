@@ -15,7 +15,7 @@ from hacienda_ledger.aggregates.values import (
     RevenueType,
     WithholdingReason,
 )
-from hacienda_ledger.api.schemas.common import Body, Cents, Day, PositiveCents, Text
+from hacienda_ledger.api.schemas.common import Body, Cents, Day, Number, PositiveCents, Text
 
 
 class RegisterCreate(Body):
@@ -100,7 +100,7 @@ class WithholdingCreate(Body):
 
 
 class RemittanceCreate(Body):
-    through_receipt: Annotated[int, Field(strict=True, ge=1)]
+    through_receipt: Annotated[Number, Field(strict=True)]
     amounts_by_method_cents: dict[PaymentMethod, Cents]
 
 

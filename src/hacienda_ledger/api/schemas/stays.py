@@ -10,7 +10,7 @@ from uuid import UUID
 from pydantic import AwareDatetime, BaseModel, Field
 
 from hacienda_ledger.aggregates.values import ExtensionReason, Meter
-from hacienda_ledger.api.schemas.common import Body, Day, DecimalStr, Moment, Text
+from hacienda_ledger.api.schemas.common import Body, Day, DecimalStr, Moment, Number, Text
 
 # What a stay's answer says of it. The domain has no enum for this: a stay is open or not
 # (``Stay.is_open``), and ``views.stay`` names the two states.
@@ -37,7 +37,7 @@ class MeterReadingCreate(Body):
     meter: Meter
     index: DecimalStr
     read_at: Moment
-    corrects: Annotated[int, Field(strict=True, ge=1)] | None = None
+    corrects: Annotated[Number, Field(strict=True)] | None = None
 
 
 class ExtensionCreate(Body):

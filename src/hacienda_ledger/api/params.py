@@ -1,0 +1,31 @@
+"""Path and query parameters: every day, moment, month, year and number a route takes,
+range-checked in one place.
+
+The ranges are the bodies' own (``schemas/common.py``): days and moments from 2000-01-01 to
+2099-12-31 (a moment's own calendar day, in its offset), months and years within them, and
+sequence numbers (receipts, slips) from 1 to 2^63 - 1, the largest integer both stores hold.
+A parameter outside its range is 422 ``validation_error`` naming it, before the route runs:
+nothing is read, nothing is recorded. Outside these ranges the ledger's calendar arithmetic
+overflowed (``as_of=0001-01-01T00:00:00+14:00`` is year 0 in UTC) and SQLite refused the
+number (a 500 each). A number inside the range that names nothing is the resource's 404
+(``receipt_not_found``, ``slip_not_found``).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Path, Query
+
+from hacienda_ledger.api.schemas.common import DATE_RANGE, Day, Moment, Month, Number, Year
+
+From = Annotated[Day | None, Query(alias="from", description=f"first day, {DATE_RANGE}")]
+To = Annotated[Day | None, Query(alias="to", description=f"last day (included), {DATE_RANGE}")]
+AsOf = Annotated[Moment, Query(description=f"ISO 8601 with its offset, {DATE_RANGE}")]
+OptionalAsOf = Annotated[
+    Moment | None, Query(description=f"ISO 8601 with its offset, {DATE_RANGE}")
+]
+MonthQuery = Annotated[Month, Query()]
+MonthPath = Annotated[Month, Path()]
+YearQuery = Annotated[Year, Query()]
+NumberPath = Annotated[Number, Path()]
