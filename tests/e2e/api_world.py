@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -192,6 +193,29 @@ class World:
             body["stay_id"] = stay_id
         path = f"/v1/registers/{register or self.register_a}/receipts"
         return self.post(who, path, body, key=key or self.new_key())
+
+    def charge(self, stay_id: str, days: int = 1, who: str = "cashier") -> dict[str, Any]:
+        """Charge the stay ``days`` days from today (a receipt for it then has something to
+        settle); returns the stay."""
+        through = (self.clock() + timedelta(days=days - 1)).date().isoformat()
+        path = f"/v1/stays/{stay_id}/charges"
+        return self.ok(self.post(who, path, {"through": through}), 200)
+
+    def depart(self, stay_id: str, exit_ref: str = "EDL-S-001") -> dict[str, Any]:
+        """The household leaves now (indexes unchanged); returns the stay."""
+        body = {
+            "departed_at": self.clock().isoformat(),
+            "exit_inspection_ref": exit_ref,
+            "water_index": "100",
+            "electricity_index": "2000",
+        }
+        return self.ok(self.post("cashier", f"/v1/stays/{stay_id}/departure", body), 200)
+
+    def settle(self, stay_id: str, method: str = "card") -> dict[str, Any]:
+        """A receipt paying what the stay owes (« settle the balance »)."""
+        body = {"stay_id": stay_id, "method": method, "settle_balance": True}
+        path = f"/v1/registers/{self.register_a}/receipts"
+        return self.ok(self.post("cashier", path, body, key=self.new_key()))
 
     def deposit(self, stay_id: str, amount: int = 15000) -> dict[str, Any]:
         return self.ok(self.receipt([("deposit", amount)], stay_id=stay_id))

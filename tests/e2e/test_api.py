@@ -544,6 +544,7 @@ def test_a_register_is_attached_to_another_aire_of_its_collectivite(world: World
     assert attached["register_ids"] == [world.register_a]
     assert_recorded(world, attached)
     assert actor_of(world, other, attached["version"]) == user_id(world, "manager")
+    world.charge(stay_id, who="manager")
     receipt = world.ok(world.receipt([("pitch_fee", 300)], stay_id=stay_id))
     assert (receipt["number"], receipt["stay_id"]) == (1, stay_id)
     with records_nothing(world):
@@ -755,10 +756,11 @@ def test_charges_are_assessed_day_by_day_and_metered(world: World) -> None:
             assert_problem(refused, 403, "forbidden")
 
 
-def test_a_departure_needs_the_deposit_settled(world: World) -> None:
-    """While a deposit is held the departure is refused (409 deposit_not_settled); once it
-    is refused nothing is recorded; after the refund the stay closes and frees its
-    emplacement, and nothing more can be recorded on it."""
+def test_a_departure_settles_and_the_deposit_goes_back_after(world: World) -> None:
+    """The household leaves with its deposit held: the departure closes the stay, assesses
+    the final bill and frees the emplacement. The deposit goes back only once the bill is
+    settled (409 balance_unsettled before, nothing recorded); « settle the balance » pays
+    it line by line; then the refund, and nothing more can be recorded on the stay."""
     stay_id = world.arrive()
     world.deposit(stay_id)
     world.clock.advance(days=1)
@@ -769,14 +771,11 @@ def test_a_departure_needs_the_deposit_settled(world: World) -> None:
         "electricity_index": "2010",
     }
     path = f"/v1/stays/{stay_id}/departure"
-    with records_nothing(world):
-        refused = world.post("cashier", path, body)
-        problem = assert_problem(refused, 409, "deposit_not_settled")
-        assert problem["errors"] == [{"field": "deposit", "reason": problem["detail"]}]
     refund = {"stay_id": stay_id, "amount_cents": 15000, "method": "cash"}
-    world.ok(
-        world.post("cashier", f"/v1/registers/{world.register_a}/deposit-refunds", refund, key="r1")
-    )
+    refunds = f"/v1/registers/{world.register_a}/deposit-refunds"
+    with records_nothing(world):
+        early = world.post("cashier", refunds, refund, key="r0")
+        assert_problem(early, 409, "stay_not_departed")
     departed = world.ok(world.post("cashier", path, body), 200)
     assert departed["status"] == "departed"
     assert datetime.fromisoformat(departed["departed_at"]) == world.clock()
@@ -785,12 +784,32 @@ def test_a_departure_needs_the_deposit_settled(world: World) -> None:
         ("water", "101"),
         ("electricity", "2010"),
     ]
-    # one night (6 January) at 3.00, 1 m³ and 10 kWh
+    # one night (6 January) at 3.00, 1 m³ and 10 kWh: the final bill, deposit still held
     assert departed["charged_cents"] == 300 + 351 + 228
-    assert departed["deposit_held_cents"] == 0
+    assert (departed["balance_due_cents"], departed["deposit_held_cents"]) == (879, 15000)
     assert_recorded(world, departed)
     aire = world.ok(world.get("cashier", f"/v1/aires/{world.aire_a}"), 200)
     assert aire["emplacements"][0]["occupied_by_stay"] is None
+    with records_nothing(world):
+        unsettled = world.post("cashier", refunds, refund, key="r1")
+        problem = assert_problem(unsettled, 409, "balance_unsettled")
+        assert problem["errors"] == [{"field": "stay_id", "reason": problem["detail"]}]
+    settle = {"stay_id": stay_id, "method": "card", "settle_balance": True}
+    paid = world.ok(world.post("cashier", f"/v1/registers/{world.register_a}/receipts", settle,
+                               key=world.new_key()))  # fmt: skip
+    assert sorted((x["revenue_type"], x["amount_cents"]) for x in paid["lines"]) == [
+        ("electricity", 228),
+        ("pitch_fee", 300),
+        ("water", 351),
+    ]
+    world.ok(world.post("cashier", refunds, refund, key="r2"))
+    stay = world.ok(world.get("cashier", f"/v1/stays/{stay_id}"), 200)
+    assert (stay["balance_due_cents"], stay["deposit_held_cents"]) == (0, 0)
+    assert {d["revenue_type"]: d["remaining_cents"] for d in stay["settlement"]} == {
+        "pitch_fee": 0,
+        "water": 0,
+        "electricity": 0,
+    }
     with records_nothing(world):
         assert_problem(world.post("cashier", path, body), 409, "stay_closed")
         reading = {"meter": "water", "index": "102", "read_at": world.now()}
@@ -798,6 +817,8 @@ def test_a_departure_needs_the_deposit_settled(world: World) -> None:
         assert_problem(closed, 409, "stay_closed")
         deposit = world.receipt([("deposit", 100)], stay_id=stay_id)
         assert_problem(deposit, 409, "stay_closed")
+        nothing = world.receipt([("water", 100)], stay_id=stay_id)
+        assert_problem(nothing, 409, "nothing_due")
 
 
 # --- registers ------------------------------------------------------------------------------
@@ -854,6 +875,9 @@ def test_receipts_are_numbered_and_chained(world: World) -> None:
     assert_recorded(world, first, world.register_a)
     assert actor_of(world, world.register_a, 2) == user_id(world, "cashier")
     stay_id = world.arrive()
+    reading = {"meter": "water", "index": "104.5", "read_at": world.now()}
+    world.ok(world.post("cashier", f"/v1/stays/{stay_id}/meter-readings", reading))
+    world.charge(stay_id, days=3)  # 9.00 of pitch fee and 4.5 m³ of water (15.80)
     second = world.ok(
         world.receipt([("pitch_fee", 900), ("water", 1580)], stay_id=stay_id, method="card")
     )
@@ -936,9 +960,12 @@ def test_a_receipt_is_cancelled_once_by_reversal(world: World) -> None:
 
 
 def test_deposits_are_withheld_and_refunded(world: World) -> None:
-    """Part of a deposit is kept against damage, the rest refunded; never more than held."""
+    """After the departure and its bill settled, part of a deposit is kept against damage
+    found at the exit inspection, the rest refunded; never more than held."""
     stay_id = world.arrive()
     world.deposit(stay_id)
+    world.depart(stay_id, exit_ref="PV-DEG-01")
+    world.settle(stay_id, method="transfer")  # one day
     base = f"/v1/registers/{world.register_a}"
     withholding = {
         "stay_id": stay_id,
@@ -1127,6 +1154,9 @@ def test_the_cash_journal_lists_every_movement_in_json_and_french_csv(world: Wor
     is the French spreadsheet (BOM, semicolons, decimal comma)."""
     stay_id = world.arrive()
     deposit = world.deposit(stay_id)
+    reading = {"meter": "water", "index": "100.285", "read_at": world.now()}
+    world.ok(world.post("cashier", f"/v1/stays/{stay_id}/meter-readings", reading))
+    world.charge(stay_id, days=3)  # 9.00 of pitch fee, 0.285 m³ of water (1.00)
     payment = world.ok(
         world.receipt([("pitch_fee", 900), ("water", 100)], stay_id=stay_id, method="card")
     )
@@ -1259,6 +1289,7 @@ def test_statistics_are_anonymised_and_for_analysts_and_managers(world: World) -
     body = world.stay_body("1")
     stay_id = world.arrive(household_ref=body["household_ref"])
     world.deposit(stay_id)
+    world.charge(stay_id, days=3)
     world.ok(world.receipt([("pitch_fee", 900)], stay_id=stay_id, method="card"))
     world.clock.advance(days=2)  # Wednesday 8 January
     base = f"/v1/aires/{world.aire_a}"
@@ -1347,7 +1378,7 @@ def test_statistics_are_anonymised_and_for_analysts_and_managers(world: World) -
 
 
 def test_a_cashiers_day_from_arrival_to_departure(world: World) -> None:
-    """Arrival, deposit receipt, readings, charges, payment, refund, departure: the stay
+    """Arrival, deposit receipt, readings, charges, payment, departure, refund: the stay
     ends with nothing due and no deposit held, the register's books follow every step,
     every event names the cashier, and the chain verifies."""
     cashier = user_id(world, "cashier")
@@ -1391,14 +1422,9 @@ def test_a_cashiers_day_from_arrival_to_departure(world: World) -> None:
     stay = world.ok(world.get("cashier", f"/v1/stays/{stay_id}"), 200)
     assert (stay["settled_cents"], stay["balance_due_cents"]) == (4358, 0)
 
-    # The household leaves tomorrow morning: the deposit goes back in cash tonight.
-    refund = {"stay_id": stay_id, "amount_cents": 15000, "method": "cash"}
-    refunds = f"{register_path}/deposit-refunds"
-    refunded = world.ok(world.post("cashier", refunds, refund, key="day-ref"))
-    assert refunded["result"] == {"deposit_held_cents": 0}
-
-    # Departure on Thursday 9 January at 09:30: no night more, no more consumption.
-    world.clock.advance(hours=14, minutes=30)
+    # Departure on Thursday 9 January at 09:30: no night more, no more consumption; the
+    # deposit is still held.
+    world.clock.advance(days=1, hours=0, minutes=30)
     departure = {
         "departed_at": world.now(),
         "exit_inspection_ref": "EDL-S-004",
@@ -1408,8 +1434,14 @@ def test_a_cashiers_day_from_arrival_to_departure(world: World) -> None:
     departed = world.ok(world.post("cashier", f"/v1/stays/{stay_id}/departure", departure), 200)
     assert departed["status"] == "departed"
     money = ("charged_cents", "settled_cents", "balance_due_cents", "deposit_held_cents")
-    assert [departed[k] for k in money] == [4358, 4358, 0, 0]
+    assert [departed[k] for k in money] == [4358, 4358, 0, 15000]
     assert departed["charged_until"] == "2025-01-09"
+
+    # The bill settled, the deposit goes back in cash.
+    refund = {"stay_id": stay_id, "amount_cents": 15000, "method": "cash"}
+    refunds = f"{register_path}/deposit-refunds"
+    refunded = world.ok(world.post("cashier", refunds, refund, key="day-ref"))
+    assert refunded["result"] == {"deposit_held_cents": 0}
 
     aire = world.ok(world.get("cashier", f"/v1/aires/{world.aire_a}"), 200)
     assert aire["emplacements"][3]["occupied_by_stay"] is None
@@ -1479,6 +1511,9 @@ def test_every_money_movement_replays_under_its_key(world: World, route: str) ->
     stay_id = world.arrive()
     world.deposit(stay_id)
     world.ok(world.receipt([("other", 700)]))
+    if route.startswith("deposit-"):  # after the departure, the bill settled
+        world.depart(stay_id, exit_ref="PV-1")
+        world.settle(stay_id, method="transfer")
     path, body, other = movement(world, route, stay_id)
     first = world.post("cashier", path, body, key="move-1")
     assert first.status_code == 201, first.text

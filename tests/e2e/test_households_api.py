@@ -131,6 +131,7 @@ def test_a_household_from_arrival_to_erasure(world: World) -> None:
     assert world.ok(world.get("manager", "/v1/households?name=personne"), 200)["count"] == 0
 
     world.deposit(stay)
+    world.charge(stay, days=3)
     world.ok(world.receipt([("pitch_fee", 900)], stay_id=stay))
     world.ok(world.receipt([("other", 100)]))  # no payer
     receipt = world.ok(world.get("auditor", f"/v1/registers/{world.register_a}/receipts/2"), 200)

@@ -34,6 +34,7 @@ def test_deposits_are_not_revenue(world: World) -> None:
     """A deposit receipt shows in no revenue figure; a pitch-fee receipt does."""
     stay_id = world.arrive()
     world.deposit(stay_id)
+    world.charge(stay_id, days=3)
     world.ok(world.receipt([("pitch_fee", 900)], stay_id=stay_id))
     year = world.clock().year
     data = world.ok(world.get("analyst", f"/v1/aires/{world.aire_a}/revenue?year={year}"), 200)[

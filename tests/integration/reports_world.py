@@ -4,19 +4,21 @@ One aire in ``regie`` mode (Site: 4 emplacements of 2 places, 3.00 € a day, fl
 and, in February 2025 (28 days):
 
 - stay A (2 adults, 1 child) on emplacement 1 from 3 to 24 February: 21 days charged
-  (63.00 €), paid 33.00 € by card; its 150 € deposit in cash, 120 € refunded and 30 €
-  withheld for damage; an extension granted on 20 February (school, until 30 June);
+  (63.00 €: 36.00 € through the 14th, the rest at its departure), paid 33.00 € by card on
+  the 14th and the remaining 30.00 € by card when it left (receipt 4); its 150 € deposit in
+  cash, 30 € withheld for damage found at the exit inspection and 120 € refunded once the
+  bill was settled; an extension granted on 20 February (school, until 30 June);
 - stay B (1 adult) on emplacement 2 from 10 February, still there: 19 days to the 28th,
   charged 57.00 €, nothing paid;
 - receipt 3 (other, 5.00 € cash, no stay) cancelled the same day;
-- slip 1 on 25 February: receipts 1 to 3, 33.00 € by card;
+- slip 1 on 25 February: receipts 1 to 3, 33.00 € by card (receipt 4 is not in it);
 - a cash count on 26 February: book 80.00 € (50 float + 150 − 120), counted 79.00 €;
-- the day of 26 February closed on the 27th (perpetual total 183.00 €).
+- the day of 26 February closed on the 27th (perpetual total 213.00 €).
 
 Hand-computed: available place-days 4 × 2 × 28 = 224; occupied (21 + 19) × 2 = 80; rate
 80 / 224 = 0.3571 (35,7 %); households 2, people 4, arrivals 2, departures 1; average
-stay 21 days; receipts net of cancellations, deposits aside: 33.00 €; unpaid at the end of
-the month: A 30.00 € (63 − 33), B 57.00 € (total 87.00 €). ALT2 for February: places 8,
+stay 21 days; receipts net of cancellations, deposits aside: 63.00 €; unpaid at the end of
+the month: B 57.00 € (A settled everything before its deposit went back). ALT2 for February: places 8,
 aid = 56.50 × 8 + 75.95 × 8 × 80 / 224 = 452.00 + 217.00 = 669.00 €.
 """
 
@@ -56,6 +58,7 @@ def build(ledger: Ledger, clock: Clock) -> World:
     clock.now = datetime(2025, 2, 10, 10, tzinfo=UTC)
     stay_b = site.arrive("2", household_ref=household_b, composition=Composition(1))
     clock.now = datetime(2025, 2, 14, 10, tzinfo=UTC)
+    ledger.assess_charges(stay_a, through=date(2025, 2, 14), actor="c")  # 12 days: 36.00
     ledger.post_receipt(reg, stay_id=stay_a, method="card", lines=[("pitch_fee", 3300)], actor="c")
     ledger.post_receipt(reg, stay_id=None, method="cash", lines=[("other", 500)], actor="c")
     clock.now = datetime(2025, 2, 14, 11, tzinfo=UTC)
@@ -65,10 +68,6 @@ def build(ledger: Ledger, clock: Clock) -> World:
         stay_a, reason="school", evidence_ref="CERT-1", until=date(2025, 6, 30), actor="c"
     )
     clock.now = datetime(2025, 2, 24, 9, tzinfo=UTC)
-    ledger.refund_deposit(reg, stay_id=stay_a, amount_cents=12000, method="cash", actor="c")
-    ledger.withhold_deposit(
-        reg, stay_id=stay_a, amount_cents=3000, reason="damage", reference="PV-1", actor="c"
-    )
     ledger.depart(
         stay_a,
         departed_at=clock(),
@@ -77,6 +76,11 @@ def build(ledger: Ledger, clock: Clock) -> World:
         electricity_index=Decimal("2000"),
         actor="c",
     )
+    ledger.post_receipt(reg, stay_id=stay_a, method="card", settle_balance=True, actor="c")
+    ledger.withhold_deposit(
+        reg, stay_id=stay_a, amount_cents=3000, reason="damage", reference="EDL-S-1", actor="c"
+    )
+    ledger.refund_deposit(reg, stay_id=stay_a, amount_cents=12000, method="cash", actor="c")
     clock.now = datetime(2025, 2, 25, 9, tzinfo=UTC)
     ledger.remit(reg, through_receipt=3, amounts_by_method={"card": 3300}, actor="c")
     clock.now = datetime(2025, 2, 26, 17, tzinfo=UTC)

@@ -266,8 +266,7 @@ def more_scenario(ledger: Ledger, clock: Clock) -> None:
         (stays[2], 15000, "cash"),
         (stays[1], 15000 - charged[1], "cheque"),
     )
-    for stay, held, method in refunds:
-        ledger.refund_deposit(reg, stay_id=stay, amount_cents=held, method=method, actor="c")
+    for stay, held, method in refunds:  # each leaves, settles its final bill, gets its deposit
         ledger.depart(
             stay,
             departed_at=clock(),
@@ -276,10 +275,9 @@ def more_scenario(ledger: Ledger, clock: Clock) -> None:
             electricity_index=Decimal("2042"),
             actor="c",
         )
+        ledger.post_receipt(reg, stay_id=stay, method="card", settle_balance=True, actor="c")
+        ledger.refund_deposit(reg, stay_id=stay, amount_cents=held, method=method, actor="c")
         clock.advance(minutes=30)
-    ledger.post_receipt(
-        reg, stay_id=stays[2], method="card", lines=[("electricity", 1234)], actor="c"
-    )
     ledger.record_reprint(reg, document="receipt", number=1, actor="c")
     ledger.record_reprint(reg, document="slip", number=1, actor="c")
     clock.advance(days=1)
@@ -1178,8 +1176,16 @@ def test_journal_history_and_stay_balance_through_the_api(
     clock.now = datetime(2025, 1, 9, 10, tzinfo=UTC)
     charged = ledger.assess_charges(stay, through=date(2025, 1, 8), actor="c").result["total_cents"]
     assert charged > 500
-    receipt(datetime(2025, 1, 9, 11, tzinfo=UTC), stay, "card", ("pitch_fee", 500))
+    receipt(datetime(2025, 1, 9, 11, tzinfo=UTC), stay, "card", ("pitch_fee", charged))
     clock.now = datetime(2025, 1, 9, 12, tzinfo=UTC)
+    ledger.depart(  # the bill settled, the household leaves, and its deposit goes back
+        stay,
+        departed_at=clock(),
+        exit_inspection_ref="EDL-S",
+        water_index=Decimal("100"),
+        electricity_index=Decimal("2000"),
+        actor="c",
+    )
     ledger.refund_deposit(reg, stay_id=stay, amount_cents=5000, method="cash", actor="c")
 
     # --- the journal in JSON: every line, filtered by Paris day -----------------------------
@@ -1197,7 +1203,7 @@ def test_journal_history_and_stay_balance_through_the_api(
     ]
     assert [r["version"] for r in rows] == sorted(r["version"] for r in rows)
     assert rows[-1]["balance_cash_cents"] == 5000 + 15000 + 99 - 5000
-    assert rows[-1]["balance_card_cents"] == 1234 + 567 + 500
+    assert rows[-1]["balance_card_cents"] == 1234 + 567 + charged
     assert rows[-1]["balance_cheque_cents"] == 0
     seventh = journal(**{"from": "2025-01-07", "to": "2025-01-07"})
     assert [(r["kind"], r["receipt_number"]) for r in seventh] == [
@@ -1314,8 +1320,8 @@ def test_journal_history_and_stay_balance_through_the_api(
     assert balance("2025-01-06T08:05:00Z") == (0, 0)
     assert balance("2025-01-06T09:10:00+01:00") == (0, 15000)  # the deposit's very instant
     assert balance("2025-01-09T10:30:00Z") == (charged, 15000)
-    assert balance("2025-01-09T11:00:00Z") == (charged - 500, 15000)
-    assert balance() == (charged - 500, 10000)
+    assert balance("2025-01-09T11:00:00Z") == (0, 15000)  # the whole bill paid
+    assert balance() == (0, 10000)
     account = ledger.stay_account(stay)
     assert balance() == (account["balance_due_cents"], account["deposit_held_cents"])
     assert receivable(stay) != deposits(stay)

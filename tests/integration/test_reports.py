@@ -133,19 +133,18 @@ def test_monthly_report_figures_in_every_format_match_the_hand_computed_month(
         "Ménages présents 2",
         "Personnes présentes 4",
         "Durée moyenne de séjour (jours) 21,00",
-        "Droit d'usage Carte bancaire 33,00 €",
-        "Total hors dépôts de garantie 33,00 €",
+        "Droit d'usage Carte bancaire 63,00 €",
+        "Total hors dépôts de garantie 63,00 €",
         "Reçus dans le mois 150,00 €",
         "Remboursés dans le mois 120,00 €",
         "Retenus dans le mois — Dégradations 30,00 €",
         "Détenus en fin de mois 0,00 €",
         "25/02/2025 1 1 à 3 Carte bancaire 33,00 €",
         "26/02/2025 80,00 € 79,00 € -1,00 €",
-        "Clôture journalière 183,00 €",
+        "Clôture journalière 213,00 €",
         "Prolongation — Scolarité 20/02/2025 30/06/2025",
-        f"{world.household_a} 30,00 €",
         f"{world.household_b} 57,00 €",
-        "Total 87,00 €",
+        "Total 57,00 €",
     ):
         assert expected in text, expected
     assert "57,00 € 0 0" not in text and "Chèque" not in text  # the March receipt
@@ -156,8 +155,8 @@ def test_monthly_report_figures_in_every_format_match_the_hand_computed_month(
     assert [(a, b, Decimal(str(c)), d, e) for a, b, c, d, e in lines] == [
         ("Dépôt de garantie", "Espèces", Decimal(150), 1, 0),
         ("Autre", "Espèces", Decimal(0), 1, 1),
-        ("Droit d'usage", "Carte bancaire", Decimal(33), 1, 0),
-        ("Total hors dépôts de garantie", None, Decimal(33), None, None),
+        ("Droit d'usage", "Carte bancaire", Decimal(63), 2, 0),
+        ("Total hors dépôts de garantie", None, Decimal(63), None, None),
     ]
     days = sheet_rows(files["xlsx"], "Jours")
     assert len(days) == 2 + 28 + 1  # title, header, 28 days, total
@@ -167,9 +166,8 @@ def test_monthly_report_figures_in_every_format_match_the_hand_computed_month(
     assert book["Recettes"]["C3"].number_format.endswith('"€"')
     unpaid = sheet_rows(files["xlsx"], "Impayés")
     assert {r[1]: Decimal(str(r[2])) for r in unpaid[2:]} == {
-        str(world.household_a): Decimal(30),
         str(world.household_b): Decimal(57),
-        None: Decimal(87),  # the total row
+        None: Decimal(57),  # the total row (A settled everything when it left)
     }
 
     rows = csv_rows(files["csv"])
@@ -182,7 +180,7 @@ def test_monthly_report_figures_in_every_format_match_the_hand_computed_month(
     assert deposits["Retenus dans le mois (total)"] == "30,00"
     assert csv_section(rows, "Arrêtés de caisse")[1] == ["26/02/2025", "80,00", "79,00", "-1,00"]
     unpaid_csv = csv_section(rows, "Soldes impayés en fin de mois")
-    assert unpaid_csv[-1] == ["Total", "", "87,00"]
+    assert unpaid_csv[-1] == ["Total", "", "57,00"]
 
 
 def test_monthly_report_names_its_aire_period_time_version_and_chain_head(
@@ -194,8 +192,8 @@ def test_monthly_report_names_its_aire_period_time_version_and_chain_head(
     files = monthly_files(ledger, world)
     end = datetime(2025, 2, 28, 22, 59, 59, tzinfo=UTC)  # 23:59:59 in Paris
     register = ledger.audit.register_as_of(world.site.register_id, end)
-    assert register.version == 11  # the day closure of 27 February
-    head = f"événement n°{register.version}, dernière quittance n°3, empreinte {register.head_hash}"
+    assert register.version == 12  # the day closure of 27 February
+    head = f"événement n°{register.version}, dernière quittance n°4, empreinte {register.head_hash}"
     assert ledger.audit.verify_register(world.site.register_id).ok
     text = pdf_text(files["pdf"]).replace("\n", " ")
     rows = csv_rows(files["csv"])
@@ -228,7 +226,6 @@ def test_monthly_figures_equal_the_projections(ledger: Ledger, world: World) -> 
         owed = queries.account_balances([f"receivable/{unpaid.stay_id}"], end)
         assert owed[f"receivable/{unpaid.stay_id}"] == unpaid.balance_cents
     assert {u.stay_id: u.balance_cents for u in figures.unpaid} == {
-        str(world.stay_a): 3000,
         str(world.stay_b): 5700,
     }
 
@@ -324,9 +321,9 @@ def test_alt2_and_dsp_reports_of_the_year(ledger: Ledger, clock: Clock, world: W
     assert february[0] == "février 2025"
     assert february[1:4] == (8, 80, 224)
     assert Decimal(str(february[4])) == Decimal("0.3571")
-    assert [Decimal(str(v)) for v in february[5:9]] == [33, 452, 217, 669]
+    assert [Decimal(str(v)) for v in february[5:9]] == [63, 452, 217, 669]
     text = pdf_text(files[("alt2", aire, "pdf")])
-    assert "février 2025 8 80 224 35,7 % 33,00 € 452,00 € 217,00 € 669,00 €" in text
+    assert "février 2025 8 80 224 35,7 % 63,00 € 452,00 € 217,00 € 669,00 €" in text
     assert "avant le 15/01/2026" in text
     alt2_csv = csv_section(csv_rows(files[("alt2", aire, "csv")]), "Mois par mois")
     assert alt2_csv[2] == [
@@ -335,7 +332,7 @@ def test_alt2_and_dsp_reports_of_the_year(ledger: Ledger, clock: Clock, world: W
         "80",
         "224",
         "35,71",
-        "33,00",
+        "63,00",
         "452,00",
         "217,00",
         "669,00",
@@ -877,13 +874,13 @@ def test_api_exports_projection_tables_as_french_csv_and_xlsx(
         assert sorted((r[2], r[3], r[4]) for r in data) == [
             ("deposit", "cash", "150,00"),
             ("other", "cash", "0,00"),
-            ("pitch_fee", "card", "33,00"),
+            ("pitch_fee", "card", "63,00"),
         ]
         xlsx = client.get(
             "/v1/exports/revenue_monthly", params={**params, "format": "xlsx"}, headers=auth
         )
         sheet = sheet_rows(xlsx.content, "revenue_monthly")
-        assert sorted(Decimal(str(r[4])) for r in sheet[1:]) == [0, 33, 150]
+        assert sorted(Decimal(str(r[4])) for r in sheet[1:]) == [0, 63, 150]
         march = client.get(
             "/v1/exports/revenue_monthly",
             params={"aire_id": str(world.site.aire_id), "from": "2025-03-01"},

@@ -19,6 +19,7 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
+from decimal import Decimal
 from typing import Any, NamedTuple
 from uuid import UUID
 
@@ -132,7 +133,8 @@ class StoredRows:
 
 def post_register_history(ledger: Ledger, site: Site, clock: Clock) -> UUID:
     """Fifteen register events: opening, deposits, receipts of every method, a cancellation,
-    a refund and a withholding, counts short and over, a remittance and a day closure."""
+    a refund and a withholding, counts short and over, a remittance and a day closure. The
+    stays are charged before they pay, and the first leaves before its deposit goes back."""
     register = site.register_id
     first, second = site.arrive("1"), site.arrive("2")
     ledger.post_receipt(
@@ -146,10 +148,19 @@ def post_register_history(ledger: Ledger, site: Site, clock: Clock) -> UUID:
         register, stay_id=None, method="card", lines=[("other", 1234), ("water", 99)], actor="c"
     )
     ledger.cancel_receipt(register, number=3, reason="wrong amount", actor="c")
+    ledger.assess_charges(first, through=date(2025, 1, 12), actor="c")  # 7 days ahead: 21.00
     ledger.post_receipt(
         register, stay_id=first, method="transfer", lines=[("pitch_fee", 2100)], actor="c"
     )
     clock.advance(days=1)
+    ledger.depart(
+        first,
+        departed_at=clock(),
+        exit_inspection_ref="PV-7",
+        water_index=Decimal("100"),
+        electricity_index=Decimal("2000"),
+        actor="c",
+    )
     ledger.refund_deposit(register, stay_id=first, amount_cents=10000, method="cash", actor="c")
     ledger.withhold_deposit(
         register, stay_id=first, amount_cents=5000, reason="damage", reference="PV-7", actor="c"
@@ -159,6 +170,10 @@ def post_register_history(ledger: Ledger, site: Site, clock: Clock) -> UUID:
     ledger.close_period(register, period="day", day=date(2025, 1, 6), actor="r")
     clock.advance(hours=2)
     ledger.count_cash(register, counted_cents=5200, actor="r")  # over: 2 events
+    ledger.record_meter_reading(
+        second, meter="electricity", index=Decimal("2034.14"), read_at=clock(), actor="c"
+    )
+    ledger.assess_charges(second, through=date(2025, 1, 7), actor="c")
     ledger.post_receipt(
         register, stay_id=second, method="cash", lines=[("electricity", 777)], actor="c"
     )

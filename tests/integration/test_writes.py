@@ -321,6 +321,8 @@ def test_a_register_loaded_from_its_snapshots_equals_its_full_replay(
     ledger.post_receipt(
         site.register_id, stay_id=stay_id, method="cash", lines=[("deposit", 15000)], actor="c"
     )
+    # charged 200 days ahead (600.00 €): the stay's receipts below settle part of it
+    ledger.assess_charges(stay_id, through=clock().date() + timedelta(days=199), actor="c")
     for i in range(120):
         clock.advance(minutes=7)
         ledger.post_receipt(
