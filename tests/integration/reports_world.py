@@ -18,8 +18,8 @@ and, in February 2025 (28 days):
 Hand-computed: available place-days 4 × 2 × 28 = 224; occupied (21 + 19) × 2 = 80; rate
 80 / 224 = 0.3571 (35,7 %); households 2, people 4, arrivals 2, departures 1; average
 stay 21 days; receipts net of cancellations, deposits aside: 63.00 €; unpaid at the end of
-the month: B 57.00 € (A settled everything before its deposit went back). ALT2 for February: places 8,
-aid = 56.50 × 8 + 75.95 × 8 × 80 / 224 = 452.00 + 217.00 = 669.00 €.
+the month: B 57.00 € (A settled everything before its deposit went back). ALT2 for
+February: places 8, aid = 56.50 × 8 + 75.95 × 8 × 80 / 224 = 452.00 + 217.00 = 669.00 €.
 """
 
 from __future__ import annotations
