@@ -42,7 +42,9 @@ from uuid import UUID
 import psycopg
 
 from bench.scratch import scratch_postgres
+from hacienda_ledger.aggregates.aire import Aire
 from hacienda_ledger.aggregates.register import CashRegister
+from hacienda_ledger.aggregates.stay import Stay
 from hacienda_ledger.application import Ledger, projecting
 from hacienda_ledger.application.verification import VerifiedPrefixes
 from hacienda_ledger.generator import generate
@@ -129,6 +131,14 @@ def _verify_all(ledger: Ledger, registers: list[UUID], jobs: int = 1) -> int:
     return n
 
 
+def _verify_kind(ledger: Ledger, ids: list[UUID], kind: str) -> int:
+    n = 0
+    for _, report in ledger.audit.verify_registers(ids, kind=kind):
+        assert report.ok, report.first_broken
+        n += report.events
+    return n
+
+
 def _measure(
     settings: Settings, aires: int, years: int, seed: int, rounds: int, *, only: str = ""
 ) -> list[str]:
@@ -172,6 +182,20 @@ def _measure(
         lines.append(_rate_line("verify (every register)", verify, hashed, "select+sha256"))
         lines.append(_rate_line("verify, 2 processes", verify_shared, hashed, "select+sha256"))
         lines.append(_rate_line("verify again (checkpoints)", warm, hashed, "select+sha256"))
+        aire_ids = list(ledger.ids_of(Aire.Registered))
+        stay_ids = list(ledger.ids_of(Stay.Opened))
+        chains, chains_raw = [], []
+        for _ in range(rounds):
+            ledger.audit.verified = VerifiedPrefixes()
+            n, s = _timed(
+                lambda: (
+                    _verify_kind(ledger, aire_ids, "aire") + _verify_kind(ledger, stay_ids, "stay")
+                )
+            )
+            chains.append(n / s)
+            n, s = _timed(lambda: raw.select_and_hash(aire_ids + stay_ids))
+            chains_raw.append(n / s)
+        lines.append(_rate_line("verify (aires and stays)", chains, chains_raw, "select+sha256"))
 
         register_id = summary.register_with_history(years)
         first = ledger.cash_register(register_id, version=1)

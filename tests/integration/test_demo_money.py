@@ -1,0 +1,61 @@
+"""The demo pays what is due, line by line (issue 15): recomputed from its stored events, on
+SQLite, every receipt line of a stay settles charges of its own revenue type (fluids are paid
+as fluids), no type is paid beyond what was charged, and no household leaves with a balance
+or gets its deposit back before its bill is settled."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import UTC, datetime
+from pathlib import Path
+from uuid import UUID
+
+import pytest
+
+from hacienda_ledger.aggregates.register import CashRegister
+from hacienda_ledger.aggregates.stay import Stay
+from hacienda_ledger.application import Ledger
+from hacienda_ledger.demo import SimulatedClock, load_demo
+from hacienda_ledger.settings import Settings
+from tests.integration.test_smoke_both_backends import all_events
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Ledger:
+    path: Path = tmp_path_factory.mktemp("demo") / "demo.sqlite3"
+    clock = SimulatedClock(datetime(2025, 8, 1, 6, tzinfo=UTC))
+    ledger = Ledger(Settings(database_url=f"sqlite:///{path}"), clock=clock)
+    load_demo(ledger, clock)
+    return ledger
+
+
+def test_every_stay_is_paid_by_revenue_type_and_never_beyond_its_charges(demo: Ledger) -> None:
+    charged: dict[tuple[str, str], int] = defaultdict(int)
+    paid: dict[tuple[str, str], int] = defaultdict(int)
+    departed: dict[str, datetime] = {}
+    refunded: dict[str, datetime] = {}
+    for event in all_events(demo):
+        if isinstance(event, Stay.ChargesAssessed):
+            for line in event.lines:
+                charged[str(event.originator_id), line.revenue_type] += line.amount_cents
+        elif isinstance(event, Stay.Departed):
+            departed[str(event.originator_id)] = event.timestamp
+        elif isinstance(event, CashRegister.ReceiptIssued | CashRegister.ReceiptCancelled):
+            sign = 1 if isinstance(event, CashRegister.ReceiptIssued) else -1
+            for receipt_line in event.lines:
+                if event.stay_id is not None and receipt_line.revenue_type != "deposit":
+                    key = (str(event.stay_id), receipt_line.revenue_type)
+                    paid[key] += sign * receipt_line.amount_cents
+        elif isinstance(event, CashRegister.DepositRefunded):
+            refunded[str(event.stay_id)] = event.timestamp
+    assert paid, "the demo posts receipts for its stays"
+    fluids = {t for _, t in paid} & {"water", "electricity"}
+    assert fluids == {"water", "electricity"}, "water and electricity are paid as themselves"
+    for key, cents in paid.items():
+        assert 0 < cents <= charged[key], key
+    assert departed, "households leave in the demo"
+    for stay_id, left in departed.items():
+        account = demo.stay_account(UUID(stay_id))
+        assert account["balance_due_cents"] <= 0, stay_id
+        assert account["deposit_held_cents"] == 0, stay_id
+        assert refunded[stay_id] >= left, "the deposit goes back after the departure"
