@@ -138,8 +138,10 @@ def snapshot(register: CashRegister) -> tuple[Any, ...]:
 
 
 def test_open_a_register() -> None:
-    """Opening records the acte constitutif, float, ceiling and what the register collects;
-    the float is in the cash drawer and the chain starts from the genesis hash."""
+    """Opening records the acte constitutif, float, ceiling, what the register collects and
+    the régie's other rules (by default: remitted at least monthly, cheques by the next
+    working day); the float is in the cash drawer and the chain starts from the genesis
+    hash."""
     register = CashRegister.open(
         register_id=REGISTER_ID,
         aire_id=AIRE_ID,
@@ -164,6 +166,9 @@ def test_open_a_register() -> None:
             payment_methods=("cash", "card"),
             revenue_types=("pitch_fee", "deposit"),
             actor="manager",
+            remittance_frequency="monthly",
+            remittance_days=None,
+            cheque_working_days=1,
         ),
     )
     assert expected == body(event)
