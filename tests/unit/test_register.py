@@ -1190,6 +1190,15 @@ def every_kind_of_event() -> list[Any]:
     register.count_cash(counted_cents=10000, actor="c", at=at(1, 6, 16))
     register.count_cash(counted_cents=10100, actor="c", at=at(1, 6, 16, 30))
     remit(register, 2, when=at(1, 6, 16, 45), cash=5100)
+    register.set_rules(
+        decision_ref="AM-2025-01",
+        cash_ceiling_cents=100000,
+        remittance_frequency="weekly",
+        remittance_days=None,
+        cheque_working_days=2,
+        actor="m",
+        at=at(1, 6, 16, 50),
+    )
     register.close_period(period="day", day=date(2025, 1, 6), actor="c", at=at(1, 6, 17))
     register.close_period(period="month", day=date(2025, 1, 6), actor="c", at=at(2, 1, 8))
     register.close_period(period="year", day=date(2025, 1, 6), actor="c", at=at(1, 1, 8, year=2026))
@@ -1209,6 +1218,7 @@ def test_every_event_class_is_in_the_chain_scenario() -> None:
         "CashOver",
         "CashShort",
         "RemittanceMade",
+        "RulesSet",
         "DayClosed",
         "MonthClosed",
         "YearClosed",

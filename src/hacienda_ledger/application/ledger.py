@@ -14,7 +14,7 @@ import hashlib
 import secrets
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
-from typing import Any, Concatenate, ParamSpec, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar, cast
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
@@ -244,7 +244,7 @@ class Ledger(Loading, Application[UUID]):
         is taken in the current shape."""
         aggregate: Any = None
         for event in self.events.get(aggregate_id, lte=version):
-            aggregate = event.mutate(aggregate)
+            aggregate = cast(Aggregate.Event, event).mutate(aggregate)
         return aggregate
 
     def user(self, user_id: UUID) -> User:

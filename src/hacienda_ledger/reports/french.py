@@ -31,6 +31,7 @@ LABELS = {
     "month_closure": "Clôture mensuelle",
     "year_closure": "Clôture annuelle",
     "reprint": "Réimpression (duplicata)",
+    "rules": "Règles de la régie (acte modificatif)",
     # revenue types and payment methods
     "pitch_fee": "Droit d'usage",
     "water": "Eau",
