@@ -21,6 +21,7 @@ from hacienda_ledger.aggregates.register_rules import (
     RegieRules,
     alerts,
     cash_position,
+    held_receipts,
     working_day_after,
 )
 from hacienda_ledger.application.calendar import working_days
@@ -435,3 +436,19 @@ def test_the_cash_position_lists_what_is_held_and_not_yet_remitted() -> None:
     assert (position["card"].unremitted_cents, position["card"].oldest_days) == (800, 3)
     assert (position["transfer"].unremitted_cents, position["transfer"].oldest_days) == (900, 1)
     assert position["cash"].oldest_days is None
+
+
+def test_the_register_keeps_one_day_a_run_back_to_the_oldest_receipt_not_remitted() -> None:
+    """Receipt numbers follow the clock: the register keeps the first number of each day
+    with receipts (not one entry per receipt), and drops the days wholly remitted."""
+    register = opened(date(2025, 7, 1))
+    for day, count in ((1, 2), (2, 1), (3, 2)):
+        for _ in range(count):
+            receipt(register, ("pitch_fee", 100), method="card", when=noon(date(2025, 7, day)))
+    assert register.receipt_days == {"1": "2025-07-01", "3": "2025-07-02", "4": "2025-07-03"}
+    remit(register, 3, when=noon(date(2025, 7, 3)), card=300)
+    assert register.receipt_days == {"4": "2025-07-03"}
+    remit(register, 4, when=noon(date(2025, 7, 4)), card=100)
+    assert register.receipt_days == {"4": "2025-07-03"}
+    held = [(r.number, r.received_on) for r in held_receipts(register, date(2025, 7, 4))]
+    assert held == [(5, date(2025, 7, 3))]

@@ -63,7 +63,7 @@ class OutdatedSnapshot(LookupError):
 class CashRegister(Aggregate):
     """One cash point: its receipts, deposits, remittances, counts and closures."""
 
-    #: v2: ``rules``, ``received_at`` and ``ceiling_reached_at`` (the régie's rules).
+    #: v2: ``rules``, ``receipt_days`` and ``ceiling_reached_at`` (the régie's rules).
     class_version = 2
 
     @staticmethod
@@ -130,7 +130,7 @@ class CashRegister(Aggregate):
                 self.remittance_days,
                 self.cheque_working_days,
             )
-            register.received_at = {}
+            register.receipt_days = {}
             register.ceiling_reached_at = None
             register.payment_methods = tuple(self.payment_methods)
             register.revenue_types = tuple(self.revenue_types)
@@ -365,7 +365,7 @@ class CashRegister(Aggregate):
         self.reprints: dict[str, int]  # "receipt/12" -> copies reprinted so far
         self.head_hash: str
         self.rules: RegieRules
-        self.received_at: dict[str, datetime]  # each open receipt's recorded time
+        self.receipt_days: dict[str, str]  # first receipt number of a Paris day -> the day
         self.ceiling_reached_at: datetime | None  # since when cash in hand >= the ceiling
 
     # --- state helpers (used only by events) --------------------------------------------
@@ -425,14 +425,21 @@ class CashRegister(Aggregate):
         self.perpetual_total_cents += sign * sum(amount for _, amount in pairs)
 
     def _watch(self, event: CashRegister.Event) -> None:
-        """After every event, what the régie's rules are checked against: when each receipt
-        not yet remitted was received, and since when the ceiling is reached."""
+        """After every event, what the régie's rules are checked against: the Paris day each
+        receipt not yet remitted was received, and since when the ceiling is reached.
+
+        Receipt numbers follow the clock, so the days are kept as runs: the first number
+        received on each day (one entry a day, not a receipt), back to the day of the
+        oldest receipt not yet remitted."""
         if isinstance(event, self.ReceiptIssued):
-            self.received_at[str(event.number)] = event.timestamp
-        elif len(self.received_at) > len(self.open_receipts):  # some were remitted
-            self.received_at = {
-                k: t for k, t in self.received_at.items() if k in self.open_receipts
-            }
+            day = paris_day(event.timestamp).isoformat()
+            if not self.receipt_days or next(reversed(self.receipt_days.values())) != day:
+                self.receipt_days[str(event.number)] = day
+        elif isinstance(event, self.RemittanceMade) and self.receipt_days:
+            oldest = min(map(int, self.open_receipts), default=self.last_number + 1)
+            starts = [int(k) for k in self.receipt_days]
+            keep = max((n for n in starts if n <= oldest), default=starts[0])
+            self.receipt_days = {k: d for k, d in self.receipt_days.items() if int(k) >= keep}
         if self.cash_in_hand_cents < self.cash_ceiling_cents:
             self.ceiling_reached_at = None
         elif self.ceiling_reached_at is None:

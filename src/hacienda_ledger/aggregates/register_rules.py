@@ -195,7 +195,7 @@ class RegisterState(Protocol):
     @property
     def open_receipts(self) -> Mapping[str, OpenReceipt]: ...
     @property
-    def received_at(self) -> Mapping[str, datetime]: ...
+    def receipt_days(self) -> Mapping[str, str]: ...
     @property
     def ceiling_reached_at(self) -> datetime | None: ...
     @property
@@ -226,13 +226,17 @@ class HeldReceipt:
 
 
 def held_receipts(register: RegisterState, today: date) -> tuple[HeldReceipt, ...]:
-    """Every receipt not yet remitted nor cancelled, in number order."""
+    """Every receipt not yet remitted nor cancelled, in number order, with the day it was
+    received (``receipt_days``: the first number of each day, in order)."""
+    runs = [(int(first), date.fromisoformat(day)) for first, day in register.receipt_days.items()]
     held = []
-    for key, receipt in register.open_receipts.items():
-        received = register.received_at.get(key)
-        if receipt.cancelled or received is None:
+    run = 0
+    for receipt in sorted(register.open_receipts.values(), key=lambda r: r.number):
+        while run + 1 < len(runs) and runs[run + 1][0] <= receipt.number:
+            run += 1
+        if receipt.cancelled or not runs or runs[run][0] > receipt.number:
             continue
-        day = paris_day(received)
+        day = runs[run][1]
         held.append(
             HeldReceipt(
                 receipt.number,
@@ -243,7 +247,7 @@ def held_receipts(register: RegisterState, today: date) -> tuple[HeldReceipt, ..
                 (today - day).days,
             )
         )
-    return tuple(sorted(held, key=lambda r: r.number))
+    return tuple(held)
 
 
 def _status(today: date, due_on: date) -> str:
