@@ -116,7 +116,7 @@ def alerts(standing: Standing) -> s.AlertsPublic:
     return s.AlertsPublic(
         register_id=standing.register.id,
         today=standing.today,
-        rules=read(s.RegisterRules, standing.register.rules),
+        rules=read(s.RegisterRulesPublic, standing.register.rules),
         data=found,
         count=len(found),
     )

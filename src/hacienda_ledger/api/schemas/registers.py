@@ -68,7 +68,7 @@ class RegisterRulesUpdate(Body):
     cheque_working_days: ChequeWorkingDays = 1
 
 
-class RegisterRules(BaseModel):
+class RegisterRulesPublic(BaseModel):
     """The régie's rules in force, and the act that set them."""
 
     decision_ref: str
@@ -94,7 +94,7 @@ class RegisterPublic(BaseModel):
     perpetual_total_cents: int
     remittance_due: bool
     closed_through: date | None
-    rules: RegisterRules
+    rules: RegisterRulesPublic
     head_hash: str
     version: int
     position: int | None = None
@@ -202,4 +202,4 @@ class AlertsPublic(Page[AlertPublic]):
 
     register_id: UUID
     today: date
-    rules: RegisterRules
+    rules: RegisterRulesPublic
