@@ -840,6 +840,13 @@ def test_a_register_is_read_by_those_whose_scope_holds_it(world: World) -> None:
         "perpetual_total_cents": 0,
         "remittance_due": False,
         "closed_through": None,
+        "rules": {
+            "decision_ref": REGISTER["regie_ref"],
+            "cash_ceiling_cents": REGISTER["cash_ceiling_cents"],
+            "remittance_frequency": "monthly",
+            "remittance_days": None,
+            "cheque_working_days": 1,
+        },
         "head_hash": register["head_hash"],
         "version": 1,
         "position": None,
@@ -1778,6 +1785,8 @@ ROUTES: list[tuple[str, str]] = [
     ("POST", "/v1/stays/{stay_id}/charges"),
     ("POST", "/v1/stays/{stay_id}/departure"),
     ("GET", "/v1/registers/{register_id}"),
+    ("PUT", "/v1/registers/{register_id}/rules"),
+    ("GET", "/v1/registers/{register_id}/alerts"),
     ("POST", "/v1/registers/{register_id}/receipts"),
     ("POST", "/v1/registers/{register_id}/receipts/{number}/cancellation"),
     ("POST", "/v1/registers/{register_id}/deposit-refunds"),
@@ -1886,6 +1895,8 @@ def forbidden_cases(
     a, b = world.aire_a, world.aire_b
     ra, rb = world.register_a, world.register_b
     register_of = {a: rb, b: ra}  # a register of the other collectivité
+    own_register = {a: ra, b: rb}
+    rules = {"decision_ref": "AM-1", "cash_ceiling_cents": 100000}
     departure = {
         "departed_at": world.now(),
         "exit_inspection_ref": "E",
@@ -1916,6 +1927,7 @@ def forbidden_cases(
             ),
             ("POST", f"/v1/aires/{aire}/registers", REGISTER),
             ("POST", f"/v1/aires/{aire}/attached-registers", {"register_id": register_of[aire]}),
+            ("PUT", f"/v1/registers/{own_register[aire]}/rules", rules),
             ("POST", f"/v1/aires/{aire}/seals", {"month": "2024-12"}),
             (
                 "POST",
@@ -1968,6 +1980,7 @@ def forbidden_cases(
             ("GET", f"/v1/registers/{register}/receipts/1", None),
             ("GET", f"/v1/registers/{register}/journal?payers=true", None),
             ("GET", f"/v1/registers/{register}/verify", None),
+            ("GET", f"/v1/registers/{register}/alerts", None),
             ("GET", f"/v1/registers/{register}/journal", None),
             ("GET", f"/v1/registers/{register}/history?as_of=2025-01-06T09:00:00%2B00:00", None),
         ]

@@ -138,8 +138,10 @@ def snapshot(register: CashRegister) -> tuple[Any, ...]:
 
 
 def test_open_a_register() -> None:
-    """Opening records the acte constitutif, float, ceiling and what the register collects;
-    the float is in the cash drawer and the chain starts from the genesis hash."""
+    """Opening records the acte constitutif, float, ceiling, what the register collects and
+    the régie's other rules (by default: remitted at least monthly, cheques by the next
+    working day); the float is in the cash drawer and the chain starts from the genesis
+    hash."""
     register = CashRegister.open(
         register_id=REGISTER_ID,
         aire_id=AIRE_ID,
@@ -164,6 +166,9 @@ def test_open_a_register() -> None:
             payment_methods=("cash", "card"),
             revenue_types=("pitch_fee", "deposit"),
             actor="manager",
+            remittance_frequency="monthly",
+            remittance_days=None,
+            cheque_working_days=1,
         ),
     )
     assert expected == body(event)
@@ -1185,6 +1190,15 @@ def every_kind_of_event() -> list[Any]:
     register.count_cash(counted_cents=10000, actor="c", at=at(1, 6, 16))
     register.count_cash(counted_cents=10100, actor="c", at=at(1, 6, 16, 30))
     remit(register, 2, when=at(1, 6, 16, 45), cash=5100)
+    register.set_rules(
+        decision_ref="AM-2025-01",
+        cash_ceiling_cents=100000,
+        remittance_frequency="weekly",
+        remittance_days=None,
+        cheque_working_days=2,
+        actor="m",
+        at=at(1, 6, 16, 50),
+    )
     register.close_period(period="day", day=date(2025, 1, 6), actor="c", at=at(1, 6, 17))
     register.close_period(period="month", day=date(2025, 1, 6), actor="c", at=at(2, 1, 8))
     register.close_period(period="year", day=date(2025, 1, 6), actor="c", at=at(1, 1, 8, year=2026))
@@ -1204,6 +1218,7 @@ def test_every_event_class_is_in_the_chain_scenario() -> None:
         "CashOver",
         "CashShort",
         "RemittanceMade",
+        "RulesSet",
         "DayClosed",
         "MonthClosed",
         "YearClosed",

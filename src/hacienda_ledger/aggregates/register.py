@@ -4,6 +4,9 @@ Every event carries ``prev_hash`` and ``hash`` (see ``integrity``): the register
 a SHA-256 chain. Receipt numbers run 1, 2, 3... with no gap; a cancelled receipt keeps its
 number. Money leaves only as a deposit refund or a remittance to the comptable. Events are
 dated by their recorded time (Europe/Paris day); nothing can be dated inside a closed period.
+The régie's rules (remittance period, cash ceiling, cheques) are set at opening and by
+``RulesSet``; what each event changes that they watch is kept by ``_watch`` (see
+``register_rules``).
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ from hacienda_ledger.aggregates.register_books import (
     remittance_amounts,
     sealed_totals,
 )
+from hacienda_ledger.aggregates.register_rules import RegieRules, RemittanceFrequency
 from hacienda_ledger.aggregates.values import (
     PaymentMethod,
     Period,
@@ -48,11 +52,24 @@ from hacienda_ledger.aggregates.values import (
     require_cents,
 )
 
-__all__ = ["CashRegister", "OpenReceipt", "ReceiptLine"]
+__all__ = ["CashRegister", "OpenReceipt", "OutdatedSnapshot", "ReceiptLine", "RegieRules"]
+
+
+class OutdatedSnapshot(LookupError):
+    """A snapshot of an older shape that cannot be brought up to date exactly: the register
+    is to be replayed from its events instead (``Ledger.load`` does)."""
 
 
 class CashRegister(Aggregate):
     """One cash point: its receipts, deposits, remittances, counts and closures."""
+
+    #: v2: ``rules``, ``receipt_days`` and ``ceiling_reached_at`` (the régie's rules).
+    class_version = 2
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        """A v1 snapshot does not know when its open receipts were received: not used."""
+        raise OutdatedSnapshot("a register snapshot from before the régie's rules")
 
     class Snapshot(LibrarySnapshot):
         """Snapshots store tuples as JSON arrays; restore them as the events build them."""
@@ -71,11 +88,16 @@ class CashRegister(Aggregate):
         def apply(self, register: CashRegister) -> None:
             register.head_hash = self.hash
             self.evolve(register)
+            register._watch(self)
 
         def evolve(self, register: CashRegister) -> None:
             """The event's own effect on the register."""
 
     class Opened(Aggregate.Created):
+        """v2: the acte constitutif's rules besides the ceiling (``register_rules``)."""
+
+        class_version = 2
+
         aire_id: UUID
         regie_ref: str
         float_cents: int
@@ -85,12 +107,31 @@ class CashRegister(Aggregate):
         actor: str
         prev_hash: str
         hash: str
+        remittance_frequency: str
+        remittance_days: int | None
+        cheque_working_days: int
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """Registers opened before the rules: monthly, cheques by the next working day."""
+            state["remittance_frequency"] = RemittanceFrequency.MONTHLY.value
+            state["remittance_days"] = None
+            state["cheque_working_days"] = 1
 
         def apply(self, register: CashRegister) -> None:
             register.aire_id = self.aire_id
             register.regie_ref = self.regie_ref
             register.float_cents = self.float_cents
             register.cash_ceiling_cents = self.cash_ceiling_cents
+            register.rules = RegieRules(
+                self.regie_ref,
+                self.cash_ceiling_cents,
+                self.remittance_frequency,
+                self.remittance_days,
+                self.cheque_working_days,
+            )
+            register.receipt_days = {}
+            register.ceiling_reached_at = None
             register.payment_methods = tuple(self.payment_methods)
             register.revenue_types = tuple(self.revenue_types)
             register.last_number = 0
@@ -256,6 +297,26 @@ class CashRegister(Aggregate):
             reprints[f"{self.document}/{self.number}"] = self.copy
             register.reprints = reprints
 
+    class RulesSet(Event):
+        """The régie's rules changed, by the act amending its acte constitutif."""
+
+        decision_ref: str
+        cash_ceiling_cents: int
+        remittance_frequency: str
+        remittance_days: int | None
+        cheque_working_days: int
+        actor: str
+
+        def evolve(self, register: CashRegister) -> None:
+            register.cash_ceiling_cents = self.cash_ceiling_cents
+            register.rules = RegieRules(
+                self.decision_ref,
+                self.cash_ceiling_cents,
+                self.remittance_frequency,
+                self.remittance_days,
+                self.cheque_working_days,
+            )
+
     class DayClosed(PeriodClosedEvent):
         period = Period.DAY
 
@@ -303,6 +364,9 @@ class CashRegister(Aggregate):
         self.last_closure: tuple[str, str, str, int] | None
         self.reprints: dict[str, int]  # "receipt/12" -> copies reprinted so far
         self.head_hash: str
+        self.rules: RegieRules
+        self.receipt_days: dict[str, str]  # first receipt number of a Paris day -> the day
+        self.ceiling_reached_at: datetime | None  # since when cash in hand >= the ceiling
 
     # --- state helpers (used only by events) --------------------------------------------
 
@@ -360,6 +424,27 @@ class CashRegister(Aggregate):
         self.daily_totals[day] = self.daily_totals.get(day, Totals()).add(pairs, method, sign)
         self.perpetual_total_cents += sign * sum(amount for _, amount in pairs)
 
+    def _watch(self, event: CashRegister.Event) -> None:
+        """After every event, what the régie's rules are checked against: the Paris day each
+        receipt not yet remitted was received, and since when the ceiling is reached.
+
+        Receipt numbers follow the clock, so the days are kept as runs: the first number
+        received on each day (one entry a day, not a receipt), back to the day of the
+        oldest receipt not yet remitted."""
+        if isinstance(event, self.ReceiptIssued):
+            day = paris_day(event.timestamp).isoformat()
+            if not self.receipt_days or next(reversed(self.receipt_days.values())) != day:
+                self.receipt_days[str(event.number)] = day
+        elif isinstance(event, self.RemittanceMade) and self.receipt_days:
+            oldest = min(map(int, self.open_receipts), default=self.last_number + 1)
+            starts = [int(k) for k in self.receipt_days]
+            keep = max((n for n in starts if n <= oldest), default=starts[0])
+            self.receipt_days = {k: d for k, d in self.receipt_days.items() if int(k) >= keep}
+        if self.cash_in_hand_cents < self.cash_ceiling_cents:
+            self.ceiling_reached_at = None
+        elif self.ceiling_reached_at is None:
+            self.ceiling_reached_at = event.timestamp
+
     # --- the chain ----------------------------------------------------------------------
 
     def _append(self, event_class: type[CashRegister.Event], at: datetime, **fields: Any) -> None:
@@ -400,11 +485,22 @@ class CashRegister(Aggregate):
         revenue_types: tuple[str, ...],
         actor: str,
         at: datetime,
+        remittance_frequency: RemittanceFrequency | str = RemittanceFrequency.MONTHLY,
+        remittance_days: int | None = None,
+        cheque_working_days: int = 1,
     ) -> CashRegister:
+        """Open the register with its acte constitutif's float, ceiling and rules (by
+        default: a remittance at least monthly, cheques by the next working day)."""
         if not regie_ref.strip():
             raise InvalidValue("a register names its acte constitutif", field="regie_ref")
         require_cents(float_cents, "float_cents", positive=False)
-        require_cents(cash_ceiling_cents, "cash_ceiling_cents")
+        rules = RegieRules.checked(
+            decision_ref=regie_ref,
+            cash_ceiling_cents=cash_ceiling_cents,
+            remittance_frequency=remittance_frequency,
+            remittance_days=remittance_days,
+            cheque_working_days=cheque_working_days,
+        )
         methods = members(PaymentMethod, payment_methods, "payment_methods")
         types = members(RevenueType, revenue_types, "revenue_types")
         fields: dict[str, Any] = dict(
@@ -415,6 +511,9 @@ class CashRegister(Aggregate):
             payment_methods=methods,
             revenue_types=types,
             actor=actor,
+            remittance_frequency=rules.remittance_frequency,
+            remittance_days=rules.remittance_days,
+            cheque_working_days=rules.cheque_working_days,
         )
         topic = topic_of(cls.Opened)
         full = dict(
@@ -665,6 +764,37 @@ class CashRegister(Aggregate):
             sealed_hash=self.head_hash,
             actor=actor,
         )
+
+    def set_rules(
+        self,
+        *,
+        decision_ref: str,
+        cash_ceiling_cents: int,
+        remittance_frequency: RemittanceFrequency | str,
+        remittance_days: int | None,
+        cheque_working_days: int,
+        actor: str,
+        at: datetime,
+    ) -> RegieRules:
+        """Record the régie's rules as an act amending its acte constitutif sets them."""
+        rules = RegieRules.checked(
+            decision_ref=decision_ref,
+            cash_ceiling_cents=cash_ceiling_cents,
+            remittance_frequency=remittance_frequency,
+            remittance_days=remittance_days,
+            cheque_working_days=cheque_working_days,
+        )
+        self._append(
+            self.RulesSet,
+            at,
+            decision_ref=rules.decision_ref,
+            cash_ceiling_cents=rules.cash_ceiling_cents,
+            remittance_frequency=rules.remittance_frequency,
+            remittance_days=rules.remittance_days,
+            cheque_working_days=rules.cheque_working_days,
+            actor=actor,
+        )
+        return rules
 
     def reprint(self, *, document: str, number: int, actor: str, at: datetime) -> int:
         """Record one more copy of a printed document; returns its copy number (1, 2...).

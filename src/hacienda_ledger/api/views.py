@@ -19,6 +19,7 @@ from hacienda_ledger.aggregates.values import paris_day
 from hacienda_ledger.api import schemas as s
 from hacienda_ledger.application import Ledger
 from hacienda_ledger.application.audit import SealFinding
+from hacienda_ledger.application.regie import Standing
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -122,6 +123,18 @@ def register(r: CashRegister, position: int | None = None) -> s.RegisterPublic:
         balances_cents=dict(r.balances),
         deposits_held_cents=sum(r.deposits_held.values()),
         position=position,
+    )
+
+
+def alerts(standing: Standing) -> s.AlertsPublic:
+    """A register's alerts on a day, with the rules they apply."""
+    found = [read(s.AlertPublic, a) for a in standing.alerts]
+    return s.AlertsPublic(
+        register_id=standing.register.id,
+        today=standing.today,
+        rules=read(s.RegisterRulesPublic, standing.register.rules),
+        data=found,
+        count=len(found),
     )
 
 

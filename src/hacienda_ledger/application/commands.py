@@ -27,6 +27,7 @@ from hacienda_ledger.aggregates.collectivite import Contact
 from hacienda_ledger.aggregates.errors import InvalidValue
 from hacienda_ledger.aggregates.household import DocumentKind, Profile
 from hacienda_ledger.aggregates.integrity import canonical_bytes
+from hacienda_ledger.aggregates.register_rules import RemittanceFrequency
 from hacienda_ledger.aggregates.user import Role
 from hacienda_ledger.aggregates.values import (
     Composition,
@@ -332,6 +333,23 @@ class OpenRegister(Command):
     payment_methods: Sequence[str]
     revenue_types: Sequence[str]
     register_id: UUID = field(default_factory=uuid4, metadata=GENERATED)
+    remittance_frequency: RemittanceFrequency | str = RemittanceFrequency.MONTHLY
+    remittance_days: int | None = None
+    cheque_working_days: int = 1
+
+
+@dataclass(frozen=True)
+class SetRegisterRules(Command):
+    """The régie's rules, as the act amending its acte constitutif (``decision_ref``) sets
+    them: every rule is restated."""
+
+    register_id: UUID
+    _: KW_ONLY
+    decision_ref: str
+    cash_ceiling_cents: int
+    remittance_frequency: RemittanceFrequency | str = RemittanceFrequency.MONTHLY
+    remittance_days: int | None = None
+    cheque_working_days: int = 1
 
 
 @dataclass(frozen=True)

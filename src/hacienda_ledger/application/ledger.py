@@ -14,7 +14,7 @@ import hashlib
 import secrets
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
-from typing import Any, Concatenate, ParamSpec, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar, cast
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
@@ -27,7 +27,7 @@ from hacienda_ledger.aggregates.errors import (
     RegisterNotFound,
     UserNotFound,
 )
-from hacienda_ledger.aggregates.register import CashRegister
+from hacienda_ledger.aggregates.register import CashRegister, OutdatedSnapshot
 from hacienda_ledger.aggregates.stay import Stay
 from hacienda_ledger.aggregates.user import Role, User
 from hacienda_ledger.aggregates.values import ChargeLine
@@ -178,6 +178,7 @@ class Ledger(Loading, Application[UUID]):
     set_stay_rules = command(c.SetStayRules)
     attach_register = command(c.AttachRegister)
     open_register = command(c.OpenRegister)
+    set_register_rules = command(c.SetRegisterRules)
     seal_month = command(c.SealMonth)
     regularise = command(c.Regularise)
     record_household = command(c.RecordHousehold)
@@ -231,8 +232,19 @@ class Ledger(Loading, Application[UUID]):
                 aggregate = self.repository.get(aggregate_id, version=version)
             except AggregateNotFoundError:
                 raise missing(f"no {cls.__name__.lower()} {aggregate_id}") from None
+            except OutdatedSnapshot:
+                aggregate = self.replayed(aggregate_id, version)
         if not isinstance(aggregate, cls):
             raise missing(f"no {cls.__name__.lower()} {aggregate_id}")
+        return aggregate
+
+    def replayed(self, aggregate_id: UUID, version: int | None = None) -> Any:
+        """The aggregate rebuilt from its events alone, no snapshot: for a register whose
+        latest snapshot is of an older shape (``OutdatedSnapshot``). The next snapshot due
+        is taken in the current shape."""
+        aggregate: Any = None
+        for event in self.events.get(aggregate_id, lte=version):
+            aggregate = cast(Aggregate.Event, event).mutate(aggregate)
         return aggregate
 
     def user(self, user_id: UUID) -> User:

@@ -16,6 +16,7 @@ from hacienda_ledger.aggregates.aire import Closure, Emplacement, OutOfService, 
 from hacienda_ledger.aggregates.collectivite import Contact
 from hacienda_ledger.aggregates.household import ContactDetails, Fleet, Member, Profile
 from hacienda_ledger.aggregates.register import OpenReceipt, ReceiptLine
+from hacienda_ledger.aggregates.register_rules import RegieRules
 from hacienda_ledger.aggregates.seal import ChainHead
 from hacienda_ledger.aggregates.settlement import Allocation
 from hacienda_ledger.aggregates.stay import Extension, MeterReading
@@ -39,6 +40,7 @@ VALUE_TYPES: tuple[type, ...] = (
     OutOfService,
     OpenReceipt,
     ReceiptLine,
+    RegieRules,  # register snapshots only
     Extension,
     MeterReading,
     ChargeLine,

@@ -6,7 +6,8 @@ recorded time and Paris day, receipt number, kind, revenue type, method, amount 
 out, the running balance of each method, the cashier, the remittance slip and its receipt
 range, the perpetual grand total on closures, and the chain hash of the event. A reprint of
 a receipt or slip (``DocumentReprinted``) is a line of kind ``reprint`` that moves no money:
-it is part of the register's chain, so the journal's last line is always the chain head.
+it is part of the register's chain, so the journal's last line is always the chain head. So
+is a change of the régie's rules (``RulesSet``): a line of kind ``rules``, moving no money.
 
 ``deposit_movements`` (key register, version): every deposit movement of a register with
 the aire it was taken for, the stay, the Paris day, the kind (``received``, ``cancelled``,
@@ -41,6 +42,7 @@ KINDS: dict[type, str] = {
     CashRegister.MonthClosed: "month_closure",
     CashRegister.YearClosed: "year_closure",
     CashRegister.DocumentReprinted: "reprint",
+    CashRegister.RulesSet: "rules",
 }
 DEPOSITS = "deposit_movements"
 

@@ -7,6 +7,10 @@ type and method), ``cash_journal`` and ``deposit_movements`` (cancellations, dep
 remittances, cash counts, closures, chain heads) and ``balances``/``postings``/``stays``
 (receivables left unpaid at the end of the period).
 
+The régie's standing at the period's end (``RegieMonthEnd``: the alerts then open and the
+cash position) comes from each register itself, as it stood at the last instant of the
+period (``application/regie.py``): it is exact, and a projection holds no such state.
+
 The seals of the period's months (``MonthSeal``) come from the aire's seals
 (``Audit.seal_events``) and, for a monthly report, the hash of the seal's attestation
 (``Audit.attestation_hash``): they say which figures are final, and are no figures themselves.
@@ -25,10 +29,12 @@ from typing import Any
 from uuid import UUID
 
 from hacienda_ledger.aggregates.aire import Regularisation
-from hacienda_ledger.aggregates.errors import InvalidPeriod
+from hacienda_ledger.aggregates.errors import InvalidPeriod, RegisterNotFound
+from hacienda_ledger.aggregates.register_rules import Alert, MethodPosition, RegieRules
 from hacienda_ledger.aggregates.values import PARIS, Mode, month_bounds
 from hacienda_ledger.application import Ledger
 from hacienda_ledger.application.projecting import ProjectionQueries
+from hacienda_ledger.application.regie import standing
 from hacienda_ledger.projections.balances import instant
 from hacienda_ledger.projections.occupancy import (
     CLOSURES,
@@ -160,6 +166,18 @@ class Unpaid:
 
 
 @dataclass(frozen=True)
+class RegieMonthEnd:
+    """A register at the last instant of a month: its rules, the alerts then open and its
+    cash position."""
+
+    register_id: str
+    regie_ref: str
+    rules: RegieRules
+    alerts: tuple[Alert, ...]
+    position: tuple[MethodPosition, ...]
+
+
+@dataclass(frozen=True)
 class MonthlyFigures:
     aire: AireInfo
     period: Period
@@ -180,6 +198,7 @@ class MonthlyFigures:
     heads: tuple[ChainHead, ...]
     regularisations: tuple[Regularisation, ...] = ()  # recorded in the month
     seal: MonthSeal | None = None  # None: the month is not sealed
+    regie: tuple[RegieMonthEnd, ...] = ()  # each register that existed at the month's end
 
     @property
     def receipts_total_cents(self) -> int:
@@ -363,7 +382,28 @@ class Figures:
                 if period.first <= r.recorded_on <= period.last
             ),
             seal=self.month_seal(aire_id, period),
+            regie=self.regie(info.register_ids, period),
         )
+
+    def regie(self, register_ids: Sequence[str], period: Period) -> tuple[RegieMonthEnd, ...]:
+        """Each register's alerts and cash position at the period's last instant (a
+        register opened after it is left out)."""
+        found = []
+        for register_id in register_ids:
+            try:
+                then = standing(self.ledger, UUID(register_id), period.end_instant())
+            except RegisterNotFound:
+                continue
+            found.append(
+                RegieMonthEnd(
+                    register_id,
+                    then.register.regie_ref,
+                    then.register.rules,
+                    then.alerts,
+                    then.position,
+                )
+            )
+        return tuple(found)
 
     def _journal_events(self, register_id: str, period: Period) -> list[JournalEvent]:
         rows = self.queries.select(

@@ -33,6 +33,7 @@ LABELS = {
     "month_closure": "Clôture mensuelle",
     "year_closure": "Clôture annuelle",
     "reprint": "Réimpression (duplicata)",
+    "rules": "Règles de la régie (acte modificatif)",
     # revenue types and payment methods
     "pitch_fee": "Droit d'usage",
     "water": "Eau",
@@ -51,6 +52,14 @@ LABELS = {
     "hospitalisation": "Hospitalisation",
     "damage": "Dégradations",
     "unpaid_charges": "Impayés",
+    # the régie's alerts, their status, its remittance frequencies
+    "cash_ceiling_reached": "Plafond d'encaisse atteint",
+    "remittance_overdue": "Versement périodique en retard",
+    "cheque_not_remitted": "Chèque non versé",
+    "day_not_closed": "Journée non clôturée",
+    "month_not_closed": "Mois non clôturé",
+    "due": "à faire",
+    "late": "en retard",
     # management modes
     "regie": "Régie",
     "marche": "Marché public",

@@ -10,6 +10,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from hacienda_ledger.aggregates.register_rules import RegieRules
 from hacienda_ledger.aggregates.values import month_bounds
 from hacienda_ledger.projections.occupancy import ALT2_FORMULA, Alt2Month, OccupancyMonth, half_up
 from hacienda_ledger.projections.revenue import RevenueComparison
@@ -21,6 +22,7 @@ from hacienda_ledger.reports.figures import (
     MonthlyFigures,
     MonthSeal,
     Period,
+    RegieMonthEnd,
     rate_of,
 )
 from hacienda_ledger.reports.french import MONTHS, label, money, month_fr
@@ -342,6 +344,7 @@ def monthly(f: MonthlyFigures, generated_at: datetime) -> Report:
             remittances,
             counts,
             closures,
+            *regie_sections(f.regie),
             aire_closures,
             unpaid,
             Section(
@@ -359,6 +362,175 @@ def monthly(f: MonthlyFigures, generated_at: datetime) -> Report:
         generated_at=generated_at,
         charts=(chart,),
     )
+
+
+def rules_fr(rules: RegieRules) -> str:
+    """A régie's rules as its acte says them."""
+    if rules.remittance_frequency == "monthly":
+        period = "au moins une fois par mois"
+    elif rules.remittance_frequency == "weekly":
+        period = "au moins une fois par semaine"
+    else:
+        period = f"au moins tous les {rules.remittance_days} jours"
+    if rules.cheque_working_days == 1:
+        cheques = "le jour ouvré suivant leur réception"
+    else:
+        cheques = f"dans les {rules.cheque_working_days} jours ouvrés suivant leur réception"
+    return (
+        f"acte {rules.decision_ref} : recettes versées {period} ; plafond d'encaisse "
+        f"{money(rules.cash_ceiling_cents)} (atteint : versement au plus tard le jour ouvré "
+        f"suivant) ; chèques versés {cheques}"
+    )
+
+
+def regie_sections(regie: tuple[RegieMonthEnd, ...]) -> tuple[Section, ...]:
+    """The régie at the month's end, from each register itself: the alerts then open, the
+    cash position, the cheques not remitted and the card and transfer receipts not yet
+    credited."""
+    alerts = Section(
+        "Alertes de la régie ouvertes en fin de mois",
+        (
+            Column("Régie", "text", 24),
+            Column("Alerte", "text", 46),
+            Column("Statut", "text", 17),
+            Column("Depuis", "date"),
+            Column("Échéance", "date"),
+            Column("Âge (jours)", "int"),
+            Column("Quittance n°", "int"),
+            Column("Montant", "money"),
+        ),
+        tuple(
+            (
+                r.regie_ref,
+                label(a.kind),
+                label(a.status),
+                a.since,
+                a.due_on,
+                a.age_days,
+                a.receipt_number,
+                a.amount_cents,
+            )
+            for r in regie
+            for a in r.alerts
+        ),
+        note="Au dernier instant du mois (heure de Paris), d'après le registre lui-même. "
+        + " ".join(f"Régie {rules_fr(r.rules)}." for r in regie)
+        + " « à faire » : l'échéance (dernier jour permis) n'est pas passée ; « en retard » : "
+        "elle l'est. Jours ouvrés : du lundi au vendredi, hors jours fériés du département de "
+        "l'aire. Une échéance du versement périodique qui tombe un jour non ouvré passe au jour "
+        "ouvré suivant. Versement en retard : les quittances gardées au-delà de la période, "
+        "dépôts de garantie exclus (montant : leur total ; quittance : la plus ancienne). "
+        "Journée ou mois non clôturé : une journée avec des quittances, ou un mois écoulé, "
+        "qu'aucune clôture ne couvre.",
+        sheet="Alertes",
+    )
+    positions = Section(
+        "Position de caisse en fin de mois",
+        (
+            Column("Régie", "text", 22),
+            Column("Mode", "text", 26),
+            Column("Solde", "money"),
+            Column("Fonds de caisse", "money", 24),
+            Column("Dépôts", "money"),
+            Column("Non versées", "int", 20),
+            Column("Non versé", "money"),
+            Column("Âge max. (jours)", "int", 24),
+        ),
+        tuple(
+            (
+                r.regie_ref,
+                label(p.method),
+                p.balance_cents,
+                p.float_cents,
+                p.deposits_cents,
+                len(p.unremitted),
+                p.unremitted_cents,
+                p.oldest_days,
+            )
+            for r in regie
+            for p in r.position
+            if p.balance_cents or p.unremitted
+        ),
+        note="Les modes où la régie détient quelque chose. Solde : ce qu'elle détient dans ce "
+        "mode, fonds de caisse et dépôts de garantie compris. Non versées (nombre), non versé "
+        "(montant) et âge maximal : les quittances non annulées pas encore versées au "
+        "comptable, dépôts compris. Carte bancaire et virement : une quittance non versée est "
+        "tenue pour non encore créditée au compte de dépôt de fonds au Trésor (le registre ne "
+        "connaît pas d'autre crédit que le versement).",
+        sheet="Position de caisse",
+    )
+    due_on = {
+        (r.register_id, a.receipt_number): a.due_on
+        for r in regie
+        for a in r.alerts
+        if a.kind == "cheque_not_remitted"
+    }
+    cheques = tuple(
+        (
+            r.regie_ref,
+            h.number,
+            h.received_on,
+            h.amount_cents,
+            h.deposit_cents,
+            h.age_days,
+            due_on.get((r.register_id, h.number)),
+        )
+        for r in regie
+        for p in r.position
+        if p.method == "cheque"
+        for h in p.unremitted
+    )
+    cheque_section = Section(
+        "Chèques non versés en fin de mois",
+        (
+            Column("Régie", "text", 24),
+            Column("Quittance n°", "int"),
+            Column("Reçu le", "date"),
+            Column("Montant", "money"),
+            Column("Dont dépôt", "money"),
+            Column("Âge (jours)", "int"),
+            Column("Échéance", "date"),
+        ),
+        cheques,
+        total=(
+            (
+                "Total",
+                None,
+                None,
+                sum(c[3] for c in cheques),
+                sum(c[4] for c in cheques),
+                None,
+                None,
+            )
+            if cheques
+            else None
+        ),
+        note="Un chèque de dépôt de garantie (fonds de tiers, gardé pour être rendu) n'a pas "
+        "d'échéance de versement.",
+        sheet="Chèques non versés",
+    )
+    credits = tuple(
+        (r.regie_ref, h.number, label(h.method), h.received_on, h.amount_cents, h.age_days)
+        for r in regie
+        for p in r.position
+        if p.method in ("card", "transfer")
+        for h in p.unremitted
+    )
+    credit_section = Section(
+        "Cartes et virements non encore crédités",
+        (
+            Column("Régie", "text", 24),
+            Column("Quittance n°", "int"),
+            Column("Mode", "text", 30),
+            Column("Reçu le", "date"),
+            Column("Montant", "money"),
+            Column("Âge (jours)", "int"),
+        ),
+        credits,
+        total=("Total", None, "", None, sum(c[4] for c in credits), None) if credits else None,
+        sheet="Non crédités",
+    )
+    return (alerts, positions, cheque_section, credit_section)
 
 
 REGULARISATION_COLUMNS = (

@@ -14,6 +14,7 @@ from hacienda_ledger.api.params import NumberPath
 from hacienda_ledger.application import Outcome
 from hacienda_ledger.application import commands as c
 from hacienda_ledger.application.access import Permission
+from hacienda_ledger.application.regie import standing
 
 router = APIRouter(prefix="/v1/registers", tags=["registers"])
 
@@ -44,6 +45,28 @@ def get_register(register_id: UUID, ledger: LedgerDep, user: UserDep) -> s.Regis
     """The register now: numbers, balances by method, deposits held, perpetual total, head."""
     ledger.access.authorize(user, Permission.READ_REGISTERS, register_id=register_id)
     return views.register(ledger.cash_register(register_id))
+
+
+@router.put("/{register_id}/rules", response_model=s.RegisterPublic)
+def set_rules(register_id: UUID, body: s.RegisterRulesUpdate, act: ActDep) -> s.RegisterPublic:
+    """Record the régie's rules as an act amending its acte constitutif sets them
+    (``decision_ref``): cash ceiling, remittance frequency (``monthly``, ``weekly``, or every
+    ``remittance_days`` days) and the working days allowed for cheques. Managers and the
+    admin; every rule is restated."""
+    outcome = act(c.SetRegisterRules, register_id, **dict(body))
+    return views.register(act.ledger.cash_register(register_id), outcome.position)
+
+
+@router.get("/{register_id}/alerts", response_model=s.AlertsPublic)
+def get_alerts(register_id: UUID, ledger: LedgerDep, user: UserDep) -> s.AlertsPublic:
+    """What is due or late today (Europe/Paris) under the régie's rules, computed from the
+    register itself: ``cash_ceiling_reached`` (remit by the next working day),
+    ``remittance_overdue`` (receipts kept past the remittance period),
+    ``cheque_not_remitted`` (each cheque, due by the rule's working day), ``day_not_closed``
+    and ``month_not_closed``. Each with its status (``due``, ``late``), the day it arose,
+    the last day allowed, its age, amount, rule and receipt."""
+    ledger.access.authorize(user, Permission.READ_REGISTERS, register_id=register_id)
+    return views.alerts(standing(ledger, register_id))
 
 
 @router.post(

@@ -9,21 +9,81 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field, model_validator
 
+from hacienda_ledger.aggregates.register_rules import (
+    MAX_CHEQUE_WORKING_DAYS,
+    MAX_REMITTANCE_DAYS,
+    AlertKind,
+    AlertStatus,
+    RemittanceFrequency,
+)
 from hacienda_ledger.aggregates.values import (
     PaymentMethod,
     Period,
     RevenueType,
     WithholdingReason,
 )
-from hacienda_ledger.api.schemas.common import Body, Cents, Day, Number, PositiveCents, Text
+from hacienda_ledger.api.schemas.common import (
+    Body,
+    Cents,
+    Day,
+    Number,
+    Page,
+    PositiveCents,
+    Text,
+)
+
+RemittanceDays = Annotated[
+    int | None,
+    Field(
+        strict=True,
+        ge=1,
+        le=MAX_REMITTANCE_DAYS,
+        description="with remittance_frequency days only: remitted at least every N days",
+    ),
+]
+ChequeWorkingDays = Annotated[
+    int,
+    Field(
+        strict=True,
+        ge=1,
+        le=MAX_CHEQUE_WORKING_DAYS,
+        description="cheques are remitted by the N-th working day after receipt (1: the next)",
+    ),
+]
 
 
 class RegisterCreate(Body):
+    """The register as its acte constitutif (``regie_ref``) sets it up, the régie's rules
+    included (by default: remitted at least monthly, cheques by the next working day)."""
+
     regie_ref: Text
     float_cents: Cents
     cash_ceiling_cents: PositiveCents
     payment_methods: Annotated[list[PaymentMethod], Field(min_length=1)]
     revenue_types: Annotated[list[RevenueType], Field(min_length=1)]
+    remittance_frequency: RemittanceFrequency = RemittanceFrequency.MONTHLY
+    remittance_days: RemittanceDays = None
+    cheque_working_days: ChequeWorkingDays = 1
+
+
+class RegisterRulesUpdate(Body):
+    """Every rule, as the act amending the acte constitutif (``decision_ref``) sets them."""
+
+    decision_ref: Text
+    cash_ceiling_cents: PositiveCents
+    remittance_frequency: RemittanceFrequency = RemittanceFrequency.MONTHLY
+    remittance_days: RemittanceDays = None
+    cheque_working_days: ChequeWorkingDays = 1
+
+
+class RegisterRulesPublic(BaseModel):
+    """The régie's rules in force, and the act that set them."""
+
+    decision_ref: str
+    cash_ceiling_cents: int
+    remittance_frequency: RemittanceFrequency
+    remittance_days: int | None
+    cheque_working_days: int
 
 
 class RegisterPublic(BaseModel):
@@ -42,6 +102,7 @@ class RegisterPublic(BaseModel):
     perpetual_total_cents: int
     remittance_due: bool
     closed_through: date | None
+    rules: RegisterRulesPublic
     head_hash: str
     version: int
     position: int | None = None
@@ -137,3 +198,26 @@ class VerificationPublic(BaseModel):
     head_hash: str
     first_broken_version: int | None
     problems: list[ProblemPublic]
+
+
+class AlertPublic(BaseModel):
+    """One obligation of the régie due or late today."""
+
+    kind: AlertKind
+    status: AlertStatus = Field(description="due: by due_on, today or later; late: past it")
+    since: date = Field(description="the Paris day it arose")
+    due_on: date = Field(description="the last day allowed (working days counted)")
+    age_days: int = Field(description="days from since to today")
+    amount_cents: int
+    rule: str
+    receipt_number: int | None = Field(
+        description="the receipt concerned (for remittance_overdue: the oldest overdue)"
+    )
+
+
+class AlertsPublic(Page[AlertPublic]):
+    """What is due or late on ``today`` (Europe/Paris) under the register's rules."""
+
+    register_id: UUID
+    today: date
+    rules: RegisterRulesPublic

@@ -5,6 +5,7 @@ carries the register's head hash."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from typing import Any
 
@@ -29,6 +30,7 @@ from hacienda_ledger.application.commands import (
     RecordReprint,
     RefundDeposit,
     Remit,
+    SetRegisterRules,
     WithholdDeposit,
 )
 from hacienda_ledger.application.handling import Change, Unit, delegate, on
@@ -240,3 +242,15 @@ for _command, _method, _result in (
     (RecordReprint, CashRegister.reprint, lambda _, copy: {"copy": copy}),
 ):
     on_register(_command)(delegate(Unit.cash_register, "register_id", _method, _with_hash(_result)))
+
+
+#: The régie's rules are configuration: a manager (or the admin) sets them, as the act
+#: amending the acte constitutif says; the answer restates them.
+on("register_id", Permission.CONFIGURE_AIRE)(SetRegisterRules)(
+    delegate(
+        Unit.cash_register,
+        "register_id",
+        CashRegister.set_rules,
+        _with_hash(lambda _, rules: {"rules": dataclasses.asdict(rules)}),
+    )
+)
