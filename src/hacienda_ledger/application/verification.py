@@ -49,11 +49,35 @@ Row = tuple[int, str, bytes]
 _HEX32 = re.compile(r"[0-9a-f]{32}")
 
 
+def _pairs_of_text_and_count(data: dict[str, Any]) -> bool:
+    children = data["children"]
+    return type(children) is list and all(
+        type(c) is list and len(c) == 2 and type(c[0]) is str and type(c[1]) is int
+        for c in children
+    )
+
+
+def _arrays(*names: str) -> Callable[[dict[str, Any]], bool]:
+    return lambda data: all(type(data[name]) is list for name in names)
+
+
+#: Value types whose ``__post_init__`` only normalises what it is given (tuples of arrays;
+#: for ``Composition``, ``str``/``int`` of each age band's pair), with the test that the
+#: stored fields are already in that form: then decoding changes nothing, and the row is
+#: vouched for like any other. Any other stored form goes the slow way, which names it.
+_NORMALISED_WHEN: dict[str, Callable[[dict[str, Any]], bool]] = {
+    "Composition": _pairs_of_text_and_count,
+    "Tariff": _arrays("person_rates", "seasons", "duration_bands"),
+}
+
+
 def _decodes_to_its_fields(cls: type) -> bool:
     """The transcoder decodes a value type by calling it with the stored fields; only when
-    nothing else runs (no ``__post_init__``, every field an init field) does decoding and
-    re-encoding give back exactly the stored fields."""
-    return not hasattr(cls, "__post_init__") and all(f.init for f in dataclasses.fields(cls))
+    nothing else runs (no ``__post_init__``, or one that ``_NORMALISED_WHEN`` checks; every
+    field an init field) does decoding and re-encoding give back exactly the stored
+    fields."""
+    plain = not hasattr(cls, "__post_init__") or cls.__qualname__ in _NORMALISED_WHEN
+    return plain and all(f.init for f in dataclasses.fields(cls))
 
 
 # Value types this path unwraps, with their fields in the order the transcoder writes them.
@@ -190,6 +214,9 @@ def _unwrapped(value: dict[str, Any]) -> Any:
         return scalar(data)
     if type(data) is not dict or tuple(data) != _FIELDS.get(name):
         raise _NotVouched  # an unknown name, or not exactly the type's fields in order
+    normalised = _NORMALISED_WHEN.get(name)
+    if normalised is not None and not normalised(data):
+        raise _NotVouched  # its __post_init__ would change what is stored
     return _plain_dict(data)
 
 
