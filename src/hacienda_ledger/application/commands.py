@@ -27,6 +27,7 @@ from hacienda_ledger.aggregates.collectivite import Contact
 from hacienda_ledger.aggregates.errors import InvalidValue
 from hacienda_ledger.aggregates.household import DocumentKind, Profile
 from hacienda_ledger.aggregates.integrity import canonical_bytes
+from hacienda_ledger.aggregates.register import Cheque, Denomination
 from hacienda_ledger.aggregates.user import Role
 from hacienda_ledger.aggregates.values import (
     Composition,
@@ -336,13 +337,15 @@ class OpenRegister(Command):
 
 @dataclass(frozen=True)
 class IssueReceipt(Command):
-    """The next numbered receipt; ``lines`` are (revenue type, amount in cents)."""
+    """The next numbered receipt; ``lines`` are (revenue type, amount in cents); a cheque
+    payment may name its ``cheque`` (number and bank)."""
 
     register_id: UUID
     _: KW_ONLY
     stay_id: UUID | None
     method: PaymentMethod | str
     lines: Sequence[tuple[str, int]]
+    cheque: Cheque | None = None
 
 
 @dataclass(frozen=True)
@@ -382,9 +385,36 @@ class Remit(Command):
 
 @dataclass(frozen=True)
 class CountCash(Command):
+    """An arrêté de caisse: the notes and coins counted (``denominations``), or only the
+    amount counted; signed by the actor."""
+
     register_id: UUID
     _: KW_ONLY
-    counted_cents: int
+    denominations: Sequence[Denomination] = ()
+    counted_cents: int | None = None
+
+
+@dataclass(frozen=True)
+class HandOver(Command):
+    """A remise de service: the actor hands the régie over to ``incoming`` (a user who may
+    handle its cash) on a count made together."""
+
+    register_id: UUID
+    _: KW_ONLY
+    incoming: UUID
+    denominations: Sequence[Denomination] = ()
+    counted_cents: int | None = None
+
+
+@dataclass(frozen=True)
+class RegulariseCashDifference(Command):
+    """The régularisation of count ``count_number``'s difference: a shortfall made good in
+    cash, a surplus taken as revenue; ``reference`` names the payment or the decision."""
+
+    register_id: UUID
+    _: KW_ONLY
+    count_number: int
+    reference: str
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ from hacienda_ledger.aggregates.errors import (
     RegisterNotFound,
     UserNotFound,
 )
-from hacienda_ledger.aggregates.register import CashRegister
+from hacienda_ledger.aggregates.register import CashRegister, StaleSnapshot
 from hacienda_ledger.aggregates.stay import Stay
 from hacienda_ledger.aggregates.user import Role, User
 from hacienda_ledger.aggregates.values import ChargeLine
@@ -195,6 +195,8 @@ class Ledger(Loading, Application[UUID]):
     withhold_deposit = command(c.WithholdDeposit)
     remit = command(c.Remit)
     count_cash = command(c.CountCash)
+    hand_over = command(c.HandOver)
+    regularise_cash_difference = command(c.RegulariseCashDifference)
     close_period = command(c.ClosePeriod)
     record_reprint = command(c.RecordReprint)
 
@@ -231,8 +233,17 @@ class Ledger(Loading, Application[UUID]):
                 aggregate = self.repository.get(aggregate_id, version=version)
             except AggregateNotFoundError:
                 raise missing(f"no {cls.__name__.lower()} {aggregate_id}") from None
+            except StaleSnapshot:
+                aggregate = self._replayed(aggregate_id, version)
         if not isinstance(aggregate, cls):
             raise missing(f"no {cls.__name__.lower()} {aggregate_id}")
+        return aggregate
+
+    def _replayed(self, aggregate_id: UUID, version: int | None) -> Any:
+        """The aggregate from its events alone (its snapshot is from an older state)."""
+        aggregate: Any = None
+        for event in self.events.get(aggregate_id, lte=version):
+            aggregate = event.mutate(aggregate)  # type: ignore[attr-defined]
         return aggregate
 
     def user(self, user_id: UUID) -> User:

@@ -15,7 +15,13 @@ from eventsourcing.persistence import JSONTranscoder, Transcoding
 from hacienda_ledger.aggregates.aire import Closure, Emplacement, OutOfService, Regularisation
 from hacienda_ledger.aggregates.collectivite import Contact
 from hacienda_ledger.aggregates.household import ContactDetails, Fleet, Member, Profile
-from hacienda_ledger.aggregates.register import OpenReceipt, ReceiptLine
+from hacienda_ledger.aggregates.register import (
+    Cheque,
+    Denomination,
+    OpenReceipt,
+    ReceiptLine,
+    SlipLine,
+)
 from hacienda_ledger.aggregates.seal import ChainHead
 from hacienda_ledger.aggregates.stay import Extension, MeterReading
 from hacienda_ledger.aggregates.values import (
@@ -37,6 +43,9 @@ VALUE_TYPES: tuple[type, ...] = (
     OutOfService,
     OpenReceipt,
     ReceiptLine,
+    Cheque,
+    SlipLine,
+    Denomination,
     Extension,
     MeterReading,
     ChargeLine,
