@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -17,13 +17,14 @@ from hacienda_ledger.reports.figures import (
     AireInfo,
     Alt2Figures,
     Alt2Summary,
+    CashCount,
     DspFigures,
     MonthlyFigures,
     MonthSeal,
     Period,
     rate_of,
 )
-from hacienda_ledger.reports.french import MONTHS, label, money, month_fr
+from hacienda_ledger.reports.french import MONTHS, day_fr, label, money, month_fr
 from hacienda_ledger.reports.render import Chart, Column, Report, Section, identity_lines
 
 KINDS = ("monthly", "alt2", "alt2_summary", "dsp")
@@ -110,6 +111,23 @@ def rate_or_not_in_service(month: OccupancyMonth | Alt2Month) -> Decimal | str |
     """A month's occupancy rate, or « hors service » for a month before the aire entered
     service (no emplacement in service on any of its days), rather than a blank or 0 %."""
     return month.occupancy_rate if month.in_service else NOT_IN_SERVICE
+
+
+def _regularisation(count: CashCount) -> str:
+    """What became of a count's difference by the end of the period."""
+    if not count.difference_cents:
+        return ""
+    if count.regularisation is None:
+        return "écart ouvert"
+    return f"{label(count.regularisation)} le {day_fr(count.regularised_on)}"
+
+
+def _closed_period(first: date, last: date) -> str:
+    if first == last:
+        return day_fr(first)
+    if (first.month, first.day, last.month, last.day) == (1, 1, 12, 31):
+        return f"année {first.year}"
+    return month_fr(first.isoformat()[:7])
 
 
 def monthly(f: MonthlyFigures, generated_at: datetime) -> Report:
@@ -259,30 +277,57 @@ def monthly(f: MonthlyFigures, generated_at: datetime) -> Report:
     counts = Section(
         "Arrêtés de caisse",
         (
-            Column("Jour", "date", 24),
+            Column("Jour", "date", 22),
+            Column("N°", "int", 10),
             Column("Solde comptable", "money"),
             Column("Compté", "money"),
             Column("Écart", "money"),
+            Column("Billetage", "text", 40),
+            Column("Signé par / remise à", "text", 40),
+            Column("Régularisation", "text", 40),
         ),
         tuple(
             (
-                e.day,
-                e.book_cents,
-                (e.book_cents or 0) + (e.difference_cents or 0),
-                e.difference_cents,
+                c.day,
+                c.number,
+                c.book_cents,
+                c.counted_cents,
+                c.difference_cents,
+                c.denominations or "—",
+                c.counted_by
+                + (f" → {c.handed_over_to} (remise de service)" if c.handed_over_to else ""),
+                _regularisation(c),
             )
-            for e in f.counts
+            for c in f.counts
         ),
+        note="Un écart reste ouvert tant qu'il n'est pas régularisé : déficit couvert par le "
+        "régisseur, ou excédent pris en recette.",
         sheet="Arrêtés",
     )
     closures = Section(
         "Clôtures de caisse",
         (
-            Column("Jour", "date", 24),
+            Column("Période close", "text", 34),
             Column("Clôture", "text"),
+            Column("Enregistrée le", "date", 24),
+            Column("Recettes", "money"),
+            Column("Fonds de tiers", "money"),
             Column("Grand total perpétuel", "money"),
         ),
-        tuple((e.day, label(e.kind), e.perpetual_total_cents) for e in f.register_closures),
+        tuple(
+            (
+                _closed_period(c.first_day, c.last_day),
+                label(f"{c.period}_closure"),
+                c.day,
+                c.revenue_cents,
+                c.third_party_cents,
+                c.perpetual_total_cents,
+            )
+            for c in f.register_closures
+        ),
+        note="Clôtures des jours, du mois ou de l'année du rapport, quel que soit le jour où "
+        "elles ont été enregistrées. Les fonds de tiers (dépôts de garantie) sont reçus à "
+        "part : ni recettes, ni grand total perpétuel.",
         sheet="Clôtures",
     )
     aire_closures = Section(
