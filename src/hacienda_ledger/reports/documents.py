@@ -259,10 +259,10 @@ class Documents:
         return Section(
             "Lignes du bordereau",
             (
-                Column("Ligne", "text", 70),
-                Column("Mode", "text", 24),
-                Column("Chèque (n°, banque)", "text", 45),
-                Column("Fonds de tiers conservés", "money"),
+                Column("Ligne", "text", 66),
+                Column("Mode", "text", 26),
+                Column("Chèque (n°, banque)", "text", 42),
+                Column("Dépôt conservé", "money"),
                 Column("Montant versé", "money"),
             ),
             tuple(rows),

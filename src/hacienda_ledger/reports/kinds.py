@@ -122,6 +122,19 @@ def _regularisation(count: CashCount) -> str:
     return f"{label(count.regularisation)} le {day_fr(count.regularised_on)}"
 
 
+def _billetage(denominations: str | None) -> str:
+    """``5000×1 50×3`` (cents × count, as the projection keeps them) -> ``50 € × 1,
+    50 c × 3``."""
+    if not denominations:
+        return "non détaillé"
+    found = []
+    for item in denominations.split():
+        value, count = (int(x) for x in item.split("×"))
+        name = f"{value // 100} €" if value >= 100 else f"{value} c"
+        found.append(f"{name} × {count}")
+    return ", ".join(found)
+
+
 def _closed_period(first: date, last: date) -> str:
     if first == last:
         return day_fr(first)
@@ -277,32 +290,37 @@ def monthly(f: MonthlyFigures, generated_at: datetime) -> Report:
     counts = Section(
         "Arrêtés de caisse",
         (
-            Column("Jour", "date", 22),
-            Column("N°", "int", 10),
+            Column("Jour", "date", 24),
+            Column("N°", "int", 12),
             Column("Solde comptable", "money"),
             Column("Compté", "money"),
             Column("Écart", "money"),
-            Column("Billetage", "text", 40),
-            Column("Signé par / remise à", "text", 40),
-            Column("Régularisation", "text", 40),
+            Column("Régularisation", "text", 48),
         ),
         tuple(
-            (
-                c.day,
-                c.number,
-                c.book_cents,
-                c.counted_cents,
-                c.difference_cents,
-                c.denominations or "—",
-                c.counted_by
-                + (f" → {c.handed_over_to} (remise de service)" if c.handed_over_to else ""),
-                _regularisation(c),
-            )
+            (c.day, c.number, c.book_cents, c.counted_cents, c.difference_cents, _regularisation(c))
             for c in f.counts
         ),
         note="Un écart reste ouvert tant qu'il n'est pas régularisé : déficit couvert par le "
         "régisseur, ou excédent pris en recette.",
         sheet="Arrêtés",
+    )
+    signatures = Section(
+        "Arrêtés de caisse — billetage et signatures",
+        (
+            Column("N°", "int", 12),
+            Column("Billets et pièces", "text"),
+            Column("Signé par / remise de service à", "text", 80),
+        ),
+        tuple(
+            (
+                c.number,
+                _billetage(c.denominations),
+                c.counted_by + (f" → {c.handed_over_to}" if c.handed_over_to else ""),
+            )
+            for c in f.counts
+        ),
+        sheet="Billetage",
     )
     closures = Section(
         "Clôtures de caisse",
@@ -386,6 +404,7 @@ def monthly(f: MonthlyFigures, generated_at: datetime) -> Report:
             deposits,
             remittances,
             counts,
+            signatures,
             closures,
             aire_closures,
             unpaid,
