@@ -913,6 +913,11 @@ def test_api_exports_projection_tables_as_french_csv_and_xlsx(
         deposits = client.get("/v1/exports/deposit_movements", params=params, headers=auth)
         kinds = [r[5] for r in csv_rows(deposits.content)[5:]]
         assert sorted(kinds) == ["received", "refunded", "withheld"]
+        closures = client.get("/v1/exports/register_closures", params=params, headers=auth)
+        closure_rows = csv_rows(closures.content)
+        assert [r[2] for r in closure_rows[closure_rows.index([]) + 2 :]] == ["day", "month"]
+        counts = client.get("/v1/exports/cash_counts", params=params, headers=auth)
+        assert len(csv_rows(counts.content)[csv_rows(counts.content).index([]) + 2 :]) == 1
         assert_problem(client.get("/v1/exports/users", headers=auth), 422, "invalid_value")
         assert_problem(
             client.get("/v1/exports/cash_journal", headers={"Authorization": f"Bearer {analyst}"}),

@@ -439,9 +439,7 @@ class CashRegister(Aggregate):
                 d: t for d, t in register.daily_totals.items() if not d.startswith(year)
             }
             register.daily_third_party = {
-                d: t
-                for d, t in getattr(register, "daily_third_party", {}).items()
-                if not d.startswith(year)
+                d: t for d, t in register.daily_third_party.items() if not d.startswith(year)
             }
 
     def __init__(self) -> None:

@@ -116,7 +116,7 @@ class RemittanceCreate(Body):
     amounts_by_method_cents: dict[PaymentMethod, Cents]
 
 
-class DenominationCount(Body):
+class DenominationCreate(Body):
     value_cents: Annotated[
         int,
         Field(
@@ -132,7 +132,7 @@ class CashCountCreate(Body):
     """The notes and coins counted (billetage); their total is the amount counted.
     ``counted_cents`` alone records a count without its breakdown; with both, they agree."""
 
-    denominations: Annotated[list[DenominationCount], Field(max_length=15)] = []
+    denominations: Annotated[list[DenominationCreate], Field(max_length=15)] = []
     counted_cents: Cents | None = None
 
 
