@@ -53,6 +53,8 @@ EXPORTS = {
         Exportable("cash_journal", "cash_journal", "register_id", "day", "registers"),
         Exportable("cash_journal", "journal_heads", "register_id", None, "registers"),
         Exportable("cash_journal", "deposit_movements", "aire_id", "day", "registers"),
+        Exportable("cash_journal", "register_closures", "register_id", "last_day", "registers"),
+        Exportable("cash_journal", "cash_counts", "register_id", "day", "registers"),
     )
 }
 
