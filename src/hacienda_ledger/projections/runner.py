@@ -122,9 +122,12 @@ class Follower:
         )
 
     def _still_outdated(self, cur: Any) -> str | None:
-        """Read again once outdated: another process may have rebuilt it since."""
-        if self.outdated is not None:
-            self.outdated = self._outdated(cur)
+        """Read again once outdated: another process may have rebuilt it since (and then
+        recorded its shape)."""
+        if self.outdated is not None and self.db.shape(cur, self.projection.name) == (
+            self.projection.shape
+        ):
+            self.outdated = None
         return self.outdated
 
     def position(self) -> int:
