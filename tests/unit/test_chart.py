@@ -94,9 +94,7 @@ def test_every_account_the_entries_post_to_has_a_number_in_every_chart() -> None
     keys = {chart_key(account) for account in posted}
     assert set(M57) == keys
     assert set(PCG) == keys
-    assert {
-        mode: CHARTS[mode] is (PCG if mode is Mode.DSP else M57) for mode in Mode
-    } == dict.fromkeys(Mode, True)
+    assert dict(CHARTS) == {Mode.REGIE: M57, Mode.MARCHE: M57, Mode.DSP: PCG}
 
 
 @pytest.mark.parametrize(
