@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DSP_VAT_RATES: dict[str, Decimal] = {
+    "pitch_fee": Decimal("10"),
+    "water": Decimal("5.5"),
+    "electricity": Decimal("20"),
+    "other": Decimal("20"),
+}
+"""Default VAT rates (percent) of a DSP aire's revenue types (docs/accounts.md: sources)."""
 
 
 class Settings(BaseSettings):
@@ -60,6 +70,14 @@ class Settings(BaseSettings):
         description="ALT2 monthly amounts per place, in cents, by year from which they apply: "
         "{year: (fixed, variable)}; default 5650 and 7595 (the rates in force since 2019)",
     )
+    dsp_vat_rates: dict[str, Decimal] = Field(
+        default_factory=lambda: dict(DSP_VAT_RATES),
+        description="VAT rates in percent by revenue type, for the receipts of aires in `dsp` "
+        "mode (amounts received include tax). Given rates replace the defaults one by one: "
+        "pitch_fee 10 (CGI art. 279 a: location d'aires d'accueil des gens du voyage), water "
+        "5.5 (art. 278-0 bis), electricity 20 (the normal rate, art. 278), other 20 "
+        "(docs/accounts.md). Régie and marché receipts carry no VAT",
+    )
     verify_every_hours: float = Field(
         default=24.0,
         ge=0,
@@ -106,6 +124,21 @@ class Settings(BaseSettings):
     )
     retention_interval_hours: float = Field(default=24.0, gt=0, le=24 * 7)
     log_json: bool | None = Field(default=None, description="JSON logs (default: not a TTY)")
+
+    @field_validator("dsp_vat_rates", mode="before")
+    @classmethod
+    def _vat_rates(cls, value: Any) -> Any:
+        """Rates given replace the defaults one by one; each type is a revenue type that
+        is revenue (a deposit is third-party money, never taxed), each rate in [0, 100)."""
+        if not isinstance(value, dict):
+            return value
+        unknown = set(value) - set(DSP_VAT_RATES)
+        if unknown:
+            raise ValueError(f"dsp_vat_rates: unknown revenue types {sorted(unknown)}")
+        rates = {**DSP_VAT_RATES, **{k: Decimal(str(v)) for k, v in value.items()}}
+        if any(not Decimal(0) <= r < 100 for r in rates.values()):
+            raise ValueError("dsp_vat_rates: a rate is a percentage from 0 to less than 100")
+        return rates
 
     @field_validator("database_url")
     @classmethod

@@ -151,6 +151,10 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
         _admin(app.state.ledger, settings, log)
         followers = projecting.runner(app.state.ledger) if settings.run_projections else None
         app.state.queries = projecting.ProjectionQueries(app.state.ledger, followers)
+        for follower in app.state.queries.followers.values():
+            if follower.outdated:  # its reads fail until it is rebuilt: say how, at once
+                name = follower.projection.name
+                log.error("projection_outdated", projection=name, detail=follower.outdated)
         app.state.ledger.audit.use_queries(app.state.queries)
         app.state.reports = Reports(app.state.ledger, app.state.queries)
         app.state.retention = None

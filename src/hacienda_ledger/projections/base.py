@@ -11,6 +11,8 @@ declares which (``Column.type``), so that SQLite and PostgreSQL store and return
 
 from __future__ import annotations
 
+import hashlib
+import json
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
@@ -108,6 +110,17 @@ class Projection(ABC):
     # Relative cost of rebuilding it (measured: docs/performance.md), for sharing a rebuild
     # between processes.
     rebuild_cost: int = 1
+    # What the fold writes, beyond its tables' columns: changed whenever the same events
+    # would now give other rows (the live tables are then outdated: ``shape``).
+    version: str = "1"
+
+    @property
+    def shape(self) -> str:
+        """A digest of the tables (names, keys, columns and their types) and ``version``:
+        live tables built in another shape must be rebuilt before they are followed."""
+        tables = [[t.name, list(t.key), [[c.name, c.type] for c in t.columns]] for t in self.tables]
+        text = json.dumps([self.name, self.version, tables], separators=(",", ":"))
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
 
     def table(self, name: str) -> Table:
         for t in self.tables:

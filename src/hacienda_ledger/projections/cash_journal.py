@@ -4,7 +4,10 @@ receipts), in sequence order, with running balances by payment method.
 Columns: register, version (the event's number in the register), line, stream position,
 recorded time and Paris day, receipt number, kind, revenue type, method, amount in, amount
 out, the running balance of each method, the cashier, the remittance slip and its receipt
-range, the perpetual grand total on closures, and the chain hash of the event. A reprint of
+range, the perpetual grand total on closures, and the chain hash of the event; the aire
+the line's money belongs to (the receipt's aire, else the register's) and the numbers of its
+debit and credit accounts in the chart of that aire's mode (``aggregates/chart.py``: M57 for
+a régie or a marché, the PCG for a DSP delegate; none for a line that moves no money). A reprint of
 a receipt or slip (``DocumentReprinted``) is a line of kind ``reprint`` that moves no money:
 it is part of the register's chain, so the journal's last line is always the chain head. So
 is a change of the régie's rules (``RulesSet``): a line of kind ``rules``, moving no money.
@@ -32,6 +35,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from hacienda_ledger.aggregates.accounts import cash
+from hacienda_ledger.aggregates.aire import Aire
+from hacienda_ledger.aggregates.chart import account_number, charts_digest, entry_pairs
 from hacienda_ledger.aggregates.integrity import topic_of
 from hacienda_ledger.aggregates.register import CashRegister
 from hacienda_ledger.aggregates.values import PaymentMethod
@@ -63,11 +69,14 @@ DEPOSITS = "deposit_movements"
 CLOSURES = "register_closures"
 COUNTS = "cash_counts"
 COUNT_HEADS = "cash_count_heads"
+MODES = "journal_aire_modes"  # each aire's mode, which chooses its chart of accounts
+NEXT = object()  # a line's accounts: those of its entry's next pair
 
 
 class CashJournalProjection(Projection):
     name = "cash_journal"
     rebuild_cost = 3
+    version = f"2 {charts_digest()}"  # its lines carry the charts' account numbers
     tables = (
         table(
             "cash_journal",
@@ -91,13 +100,17 @@ class CashJournalProjection(Projection):
             last_receipt="int",
             perpetual_total_cents="int",
             chain_hash="text",
-        ),
+            aire_id="text",
+            debit_account="text",
+            credit_account="text",
+        ).with_index("aire_id", "day"),  # an aire's lines of a period (the DSP report's VAT)
         table(
             "journal_heads",
             ("register_id",),
             register_id="text",
             version="int",
             **BALANCE_COLUMNS,
+            aire_id="text",
         ),
         table(
             DEPOSITS,
@@ -143,20 +156,28 @@ class CashJournalProjection(Projection):
             regularisation_version="int",
         ),
         table(COUNT_HEADS, ("register_id",), register_id="text", last_number="int"),
+        table(MODES, ("aire_id",), aire_id="text", mode="text"),
     )
-    topics = tuple(topic_of(cls) for cls in KINDS)
+    topics = (*(topic_of(cls) for cls in KINDS), topic_of(Aire.Registered))
     appended = frozenset({"cash_journal", DEPOSITS, CLOSURES})
 
     def apply(self, event: Any, position: int, rows: Rows) -> None:
         kind = KINDS.get(type(event))
         if kind is None:
+            if isinstance(event, Aire.Registered):
+                rows.put(MODES, {"aire_id": str(event.originator_id), "mode": event.mode})
             return
         register_id = str(event.originator_id)
         head = rows.get("journal_heads", (register_id,)) or {
             "register_id": register_id,
             "version": 0,
             **dict.fromkeys(BALANCE_KEYS, 0),
+            "aire_id": str(event.aire_id),  # the first event of a register is its opening
         }
+        aire_id = str(getattr(event, "aire_id", None) or head["aire_id"])
+        found = rows.get(MODES, (aire_id,))
+        mode = found["mode"] if found is not None else None
+        pairs = entry_pairs(event)
         base: Row = {
             "register_id": register_id,
             "version": event.originator_version,
@@ -175,20 +196,30 @@ class CashJournalProjection(Projection):
             "last_receipt": None,
             "perpetual_total_cents": None,
             "chain_hash": event.hash,
+            "aire_id": aire_id,
         }
         lines: list[Row] = []
 
-        def line(**values: Any) -> None:
+        def line(pair: Any = NEXT, **values: Any) -> None:
             """A line of the event: ``base`` with ``values``, numbered, and the register's
-            balances after it (one dict per line, built once)."""
+            balances after it (one dict per line, built once); its debit and credit account
+            numbers those of ``pair`` (None: no account), by default of the entry's next pair
+            not yet printed."""
+            if pair is NEXT:
+                pair = pairs.pop(0) if pairs else None
             row = {**base, **values, "line": len(lines)}
             for key in BALANCE_KEYS:
                 row[key] = head[key]
+            row["debit_account"] = row["credit_account"] = None
+            if pair is not None and mode is not None:
+                row["debit_account"] = account_number(mode, pair[0]).number
+                row["credit_account"] = account_number(mode, pair[1]).number
             lines.append(row)
 
         def move(method: str, amount: int, **extra: Any) -> None:
             head[f"balance_{method}_cents"] += amount
             line(
+                _pair_of(pairs, cash(event.originator_id, method), abs(amount)),
                 method=method,
                 amount_in_cents=max(amount, 0),
                 amount_out_cents=max(-amount, 0),
@@ -323,6 +354,15 @@ class CashJournalProjection(Projection):
                 "amount_cents": amount,
             },
         )
+
+
+def _pair_of(pairs: list[tuple[str, str, int]], account: str, amount: int) -> Any:
+    """The first pair of the entry that moves ``amount`` in or out of ``account`` (taken
+    from ``pairs``), or None (an amount of zero posts nothing)."""
+    for n, (debit, credit, moved) in enumerate(pairs):
+        if moved == amount and account in (debit, credit):
+            return pairs.pop(n)
+    return None
 
 
 def summaries(rows: list[Row], period: str) -> list[Row]:

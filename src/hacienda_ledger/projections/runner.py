@@ -34,6 +34,11 @@ REBUILD = "__rebuild"  # tables being rebuilt, swapped in when done
 CHECK = "__check"  # tables rebuilt aside by a check, dropped after the comparison
 
 
+class ProjectionOutdated(RuntimeError):
+    """The live tables were built in another shape than the projection's: following them
+    would leave them half old, half new. ``hacienda-ledger rebuild <name>`` rebuilds them."""
+
+
 class Notification(Protocol):
     id: int
     topic: str
@@ -79,9 +84,51 @@ class Follower:
         self._known: dict[str, int] = {}  # positions this follower committed, by name
         self._unkeyed: list[Table] = []  # tables aside still without their key (a rebuild)
         with db.transaction() as cur:
+            found = {spec.name: db.columns(cur, spec.name) for spec in projection.tables}
             for spec in projection.tables:
                 db.create(cur, spec)
             db.track(cur, projection.name)
+            self.outdated = self._outdated(cur, found)
+
+    def _outdated(self, cur: Any, found: dict[str, tuple[str, ...]] | None = None) -> str | None:
+        """Why the live tables cannot be followed (None: they can), and record their shape
+        when it was never recorded and they have it.
+
+        Tables are built in the shape of the projection that wrote them (``shape``): the
+        same events folded by another version give other rows or other columns, and
+        following them would leave them half old, half new. A database from before shapes
+        were recorded (``found``: the columns before anything was created) is in the
+        projection's shape if every table had exactly its columns, or if nothing was
+        folded yet; otherwise, or when the recorded shape is another, the projection must
+        be rebuilt (``hacienda-ledger rebuild <name>``), which records the new shape."""
+        name, shape = self.projection.name, self.projection.shape
+        recorded = self.db.shape(cur, name)
+        if recorded is None and found is not None:
+            current = all(found[t.name] == t.column_names for t in self.projection.tables)
+            if current or self.db.position(cur, name) == 0:
+                self.db.set_shape(cur, name, shape)
+                return None
+            changed = [t.name for t in self.projection.tables if found[t.name] != t.column_names]
+            return (
+                f"projection {name}: its tables were built by an earlier version "
+                f"({', '.join(changed)} changed or added): rebuild it (hacienda-ledger rebuild "
+                f"{name})"
+            )
+        if recorded is None or recorded == shape:
+            return None
+        return (
+            f"projection {name}: its tables were built in shape {recorded}, the projection's is "
+            f"{shape}: rebuild it (hacienda-ledger rebuild {name})"
+        )
+
+    def _still_outdated(self, cur: Any) -> str | None:
+        """Read again once outdated: another process may have rebuilt it since (and then
+        recorded its shape)."""
+        if self.outdated is not None and self.db.shape(cur, self.projection.name) == (
+            self.projection.shape
+        ):
+            self.outdated = None
+        return self.outdated
 
     def position(self) -> int:
         with self.db.transaction() as cur:
@@ -116,6 +163,8 @@ class Follower:
         PostgreSQL; SQLite's transaction holds the database), so that followers, rebuilds
         and checks of one projection take their locks in one order and never deadlock."""
         start = self.db.position(cur, name, lock=True)
+        if name == self.projection.name and self._still_outdated(cur):
+            raise ProjectionOutdated(self.outdated)
         ceiling = self.source.max_position()
         if stop is not None:
             ceiling = min(ceiling, stop)
@@ -230,7 +279,9 @@ class Follower:
                 self.db.drop(cur, spec.name)
                 self.db.rename(cur, spec, spec.name + REBUILD, spec.name)
             self.db.set_position(cur, self.projection.name, position)
+            self.db.set_shape(cur, self.projection.name, self.projection.shape)
             cur.execute(f"DELETE FROM {TRACKING} WHERE name = {self.db.mark}", [work])
+        self.outdated = None
         return position
 
     def check(self, on_batch: Callable[[Progress], None] | None = None) -> list[str]:
@@ -238,7 +289,12 @@ class Follower:
 
         The comparison runs in one transaction that holds the live tracking row, after
         bringing both sides to one position there: a live follower running meanwhile (the
-        API's, or ``hacienda-ledger project``) cannot move the live tables under it."""
+        API's, or ``hacienda-ledger project``) cannot move the live tables under it.
+        Live tables of another shape are not compared (nor caught up): that they must be
+        rebuilt is the one difference."""
+        with self.db.transaction() as cur:
+            if self._still_outdated(cur):
+                return [str(self.outdated)]
         self.catch_up(stop=self.source.max_position())
         work = self._fresh_tables(CHECK)
         self.catch_up(suffix=CHECK, name=work, stop=self.position(), on_batch=on_batch)

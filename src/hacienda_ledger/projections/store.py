@@ -25,6 +25,7 @@ from hacienda_ledger import creation_lock
 from hacienda_ledger.projections.base import Column, Key, MemoryRows, Projection, Row, Table
 
 TRACKING = "projection_tracking"
+SHAPES = "projection_shapes"  # the shape (``Projection.shape``) its live tables were built in
 
 SQL_TYPES = {
     "sqlite": {
@@ -86,6 +87,9 @@ class ProjectionDatabase:
             cur.execute(
                 f"CREATE TABLE IF NOT EXISTS {TRACKING} "
                 "(name TEXT PRIMARY KEY, position BIGINT NOT NULL)"
+            )
+            cur.execute(
+                f"CREATE TABLE IF NOT EXISTS {SHAPES} (name TEXT PRIMARY KEY, shape TEXT NOT NULL)"
             )
 
     @contextmanager
@@ -163,6 +167,31 @@ class ProjectionDatabase:
         duplicate key, which a correct rebuild never writes, fails here)."""
         cur.execute(f"ALTER TABLE {name} ADD PRIMARY KEY ({', '.join(spec.key)})")
         self._create_indexes(cur, spec, name)
+
+    def columns(self, cur: Any, name: str) -> tuple[str, ...]:
+        """The columns of a table as the database has it, in order (none if it is absent)."""
+        if self.dialect == "sqlite":
+            cur.execute(f"PRAGMA table_info({name})")
+            return tuple(row[1] for row in cur.fetchall())
+        cur.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = "
+            "current_schema() AND table_name = %s ORDER BY ordinal_position",
+            [name],
+        )
+        return tuple(row[0] for row in cur.fetchall())
+
+    def shape(self, cur: Any, name: str) -> str | None:
+        """The shape a projection's live tables were built in (None: never recorded)."""
+        cur.execute(f"SELECT shape FROM {SHAPES} WHERE name = {self.mark}", [name])
+        row = cur.fetchone()
+        return None if row is None else str(row[0])
+
+    def set_shape(self, cur: Any, name: str, shape: str) -> None:
+        cur.execute(
+            f"INSERT INTO {SHAPES} (name, shape) VALUES ({self.mark}, {self.mark}) "
+            "ON CONFLICT (name) DO UPDATE SET shape = excluded.shape",
+            [name, shape],
+        )
 
     def drop(self, cur: Any, name: str) -> None:
         cur.execute(f"DROP TABLE IF EXISTS {name}")

@@ -24,6 +24,7 @@ from hacienda_ledger.application import Ledger
 from hacienda_ledger.reports.figures import ChainHead, Figures
 from hacienda_ledger.reports.french import day_fr, label, money
 from hacienda_ledger.reports.render import Column, Report, Section, identity_lines, to_pdf
+from hacienda_ledger.reports.vat import receipt_vat_sections
 
 PayerName = Callable[[UUID], "str | None"]
 DOCUMENT_TITLES = {
@@ -180,6 +181,8 @@ class Documents:
                 ),
             )
         ]
+        rates = self.figures.ledger.settings.dsp_vat_rates  # a dsp aire's receipt: HT, TVA, TTC
+        sections.extend(receipt_vat_sections(aire.mode, lines, rates))
         if cancelled:
             sections.append(
                 Section(

@@ -33,6 +33,7 @@ from hacienda_ledger.aggregates.aire import Regularisation
 from hacienda_ledger.aggregates.errors import InvalidPeriod, RegisterNotFound
 from hacienda_ledger.aggregates.register_rules import Alert, MethodPosition, RegieRules
 from hacienda_ledger.aggregates.values import PARIS, Mode, month_bounds
+from hacienda_ledger.aggregates.vat import VatLine, vat_lines, vat_totals
 from hacienda_ledger.application import Ledger
 from hacienda_ledger.application.projecting import ProjectionQueries
 from hacienda_ledger.application.regie import standing
@@ -276,6 +277,7 @@ class DspFigures:
     heads: tuple[ChainHead, ...]
     regularisations: tuple[Regularisation, ...] = ()  # of the year's sealed months
     seals: tuple[MonthSeal, ...] = ()  # the year's sealed months; the others are provisional
+    vat: tuple[VatLine, ...] = ()  # a dsp aire's receipts of the year, by type and rate
 
 
 class Figures:
@@ -628,7 +630,28 @@ class Figures:
             heads=self.heads(info.register_ids, period),
             regularisations=self._regularisations(aire_id, year),
             seals=self.seals(aire_id, period),
+            vat=self.vat(info, period),
         )
+
+    def vat(self, info: AireInfo, period: Period) -> tuple[VatLine, ...]:
+        """The VAT of a ``dsp`` aire's receipts in the period, net of cancellations: each
+        journal line split by ``aggregates.vat`` (a cancellation's line is the negative of
+        its receipt's), summed by revenue type and rate."""
+        if info.mode != "dsp":
+            return ()
+        rows = self.queries.select(
+            "cash_journal",
+            "cash_journal",
+            where={"aire_id": info.id},
+            between=("day", period.first, period.last),
+        )
+        lines = [
+            (r["revenue_type"], r["amount_in_cents"] - r["amount_out_cents"])
+            for r in rows
+            if r["kind"] in ("receipt", "cancellation")
+        ]
+        found = vat_totals(vat_lines(info.mode, lines, self.ledger.settings.dsp_vat_rates))
+        return tuple(sorted(found, key=lambda v: (v.revenue_type, v.rate)))
 
 
 def rate_of(occupied: int, available: int) -> Decimal | None:

@@ -1,9 +1,11 @@
 """The cash journal as an auditor downloads it, and a receipt found in it.
 
-The CSV follows French conventions (semicolon, decimal comma, UTF-8 with BOM, dd/mm/yyyy,
-times in Europe/Paris) so that it opens cleanly in a French Excel, and is written by
-``french.csv_text``: no text in it (a payer's name) runs as a formula. The payer's column is
-there only when payers are named (« [données effacées] » once a household is erased).
+Each line names the numbers of its debit and credit accounts (M57 for a régie or a marché,
+the PCG for a DSP delegate: ``aggregates/chart.py``). The CSV follows French conventions
+(semicolon, decimal comma, UTF-8 with BOM, dd/mm/yyyy, times in Europe/Paris) so that it
+opens cleanly in a French Excel, and is written by ``french.csv_text``: no text in it (a
+payer's name) runs as a formula. The payer's column is there only when payers are named
+(« [données effacées] » once a household is erased).
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ CSV_COLUMNS = [
     ("Mode", "method"),
     ("Recette (€)", "amount_in_cents"),
     ("Dépense (€)", "amount_out_cents"),
+    ("Compte débit", "debit_account"),
+    ("Compte crédit", "credit_account"),
     ("Solde espèces (€)", "balance_cash_cents"),
     ("Solde chèques (€)", "balance_cheque_cents"),
     ("Solde carte (€)", "balance_card_cents"),

@@ -28,6 +28,7 @@ from hacienda_ledger.reports.figures import (
 )
 from hacienda_ledger.reports.french import MONTHS, day_fr, label, money, month_fr
 from hacienda_ledger.reports.render import Chart, Column, Report, Section, identity_lines
+from hacienda_ledger.reports.vat import VAT_RULE, vat_section
 
 KINDS = ("monthly", "alt2", "alt2_summary", "dsp")
 TITLES = {
@@ -846,6 +847,17 @@ def dsp(f: DspFigures, generated_at: datetime) -> Report:
         ),
         sections=(
             by_type,
+            *(
+                (
+                    vat_section(
+                        f.vat,
+                        title="Recettes de l'année par nature : HT, TVA, TTC",
+                        note=f"{VAT_RULE} Taux par nature : réglage dsp_vat_rates.",
+                    ),
+                )
+                if f.aire.mode == "dsp"
+                else ()
+            ),
             by_month,
             occupancy,
             month_statuses(f.period, f.seals, f.occupancy),
