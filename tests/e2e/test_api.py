@@ -113,7 +113,7 @@ def test_the_admin_creates_a_user_of_every_role(world: World) -> None:
     """POST /v1/users records the role and scope and shows a bearer token once; /me shows
     each user its own role and scope; only the token's hash is stored."""
     expected = {
-        "manager": ("manager", ["Anjou"], [], None),
+        "manager": ("manager", ["Anjou"], [], world.ids["collectivite_a"]),
         "cashier": ("cashier", [], [world.aire_a], None),
         "cashier_b": ("cashier", [], [world.aire_b], None),
         "auditor": ("auditor", [], [], world.ids["collectivite_a"]),
@@ -904,7 +904,9 @@ def test_receipts_are_numbered_and_chained(world: World) -> None:
 
 def test_a_receipt_is_refused_for_what_the_register_does_not_take(world: World) -> None:
     """A method or revenue type the register does not accept, a deposit without a stay, a
-    stay of another aire, an unknown register: refused with their codes, nothing recorded."""
+    stay of another collectivité (403 ``outside_collectivite``: issue 16 — it was 422
+    ``not_allowed``, which left the reference to be tried), an unknown register: refused
+    with their codes, nothing recorded."""
     narrow = world.ok(
         world.post(
             "admin",
@@ -922,8 +924,8 @@ def test_a_receipt_is_refused_for_what_the_register_does_not_take(world: World) 
             == "lines[0].revenue_type"
         )
         assert_problem(world.receipt([("deposit", 100)]), 422, "invalid_value")
-        other_aire = world.receipt([("other", 100)], stay_id=stay_b)
-        assert_problem(other_aire, 422, "not_allowed")
+        other_collectivite = world.receipt([("other", 100)], stay_id=stay_b)
+        assert_problem(other_collectivite, 403, "outside_collectivite")
         unknown_stay = world.receipt([("other", 100)], stay_id=str(uuid4()))
         assert_problem(unknown_stay, 404, "stay_not_found")
         nowhere = world.receipt([("other", 100)], register=str(uuid4()))

@@ -226,8 +226,11 @@ def test_a_household_from_arrival_to_erasure(world: World) -> None:
 
 
 def test_who_sees_a_household(world: World) -> None:
-    """Managers and cashiers of an aire where it was recorded or has stayed see it; a
-    cashier of another aire only once it stays there; auditors and analysts never."""
+    """Managers and cashiers of an aire of its collectivité where it was recorded or has
+    stayed see it; a cashier of another aire of that collectivité only once it stays there;
+    auditors and analysts never. (Issue 16: a cashier of another collectivité used to open a
+    stay naming it, and then read it; that stay is now refused, see
+    ``test_a_household_is_never_referred_to_from_another_collectivite``.)"""
     household = create(world)
     path = f"/v1/households/{household}"
     for who in ("admin", "manager", "cashier"):
@@ -235,9 +238,13 @@ def test_who_sees_a_household(world: World) -> None:
     for who in ("cashier_b", "auditor", "auditor_b", "analyst"):
         assert_problem(world.get(who, path), 403, "forbidden")
     assert world.ok(world.get("cashier_b", "/v1/households?name=lenoir"), 200)["count"] == 0
-    world.arrive(world.aire_b, who="cashier_b", household_ref=household)
-    world.ok(world.get("cashier_b", path), 200)
-    assert world.ok(world.get("cashier_b", "/v1/households?name=lenoir"), 200)["count"] == 1
+    a2 = world.aire_a2()
+    assert_problem(world.get("cashier_a2", path), 403, "forbidden")
+    assert world.ok(world.get("cashier_a2", "/v1/households?name=lenoir"), 200)["count"] == 0
+    world.arrive(a2, who="cashier_a2", household_ref=household)
+    world.ok(world.get("cashier_a2", path), 200)
+    assert world.ok(world.get("cashier_a2", "/v1/households?name=lenoir"), 200)["count"] == 1
+    assert_problem(world.get("cashier_b", path), 403, "forbidden")
     assert_problem(world.get("analyst", "/v1/households?name=lenoir"), 403, "forbidden")
     # a household is recorded only at an aire of the caller's
     refused = world.post("cashier", "/v1/households", {**BODY, "aire_id": world.aire_b})
