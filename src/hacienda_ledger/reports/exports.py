@@ -37,7 +37,7 @@ MONEY = Style('#,##0.00\\ "€"')
 class Exportable:
     projection: str
     table: str
-    scope: str  # "aire_id" or "register_id": how rows are tied to an aire
+    scope: str  # "aire_id" or "register_id": how rows are tied to the caller's scope
     period: str | None  # the date (or YYYY-MM text) column the period filters
     audience: str  # "statistics" (anonymised) or "registers" (cash, auditors)
 
@@ -54,7 +54,8 @@ EXPORTS = {
         Exportable("occupancy", "occupancy_extensions", "aire_id", "granted_on", "statistics"),
         Exportable("cash_journal", "cash_journal", "register_id", "day", "registers"),
         Exportable("cash_journal", "journal_heads", "register_id", None, "registers"),
-        Exportable("cash_journal", "deposit_movements", "aire_id", "day", "registers"),
+        # a register's deposits, each for a stay of an aire (``aire_id``, filtered when named)
+        Exportable("cash_journal", "deposit_movements", "register_id", "day", "registers"),
     )
 }
 
@@ -99,6 +100,7 @@ def export(
     most ``export_max_rows`` of them (``export_too_large`` otherwise)."""
     spec = _spec(table)
     aire_ids, register_ids = export_scope(ledger, user, spec, where)
+    narrowed = where.aire_id or where.collectivite_id or where.sector
     columns, rows = export_rows(
         queries,
         table,
@@ -107,6 +109,7 @@ def export(
         start=where.start,
         end=where.end,
         max_rows=ledger.settings.export_max_rows,
+        of_aires=narrowed is not None,
     )
     moment = ledger.clock()
     content = (
@@ -126,8 +129,8 @@ def export_scope(
     outside the scope is 403, not an empty file). Registers: those collecting for these aires
     (their own and the ones attached to them) *whose own aire is in the user's scope* — the
     scope of ``GET /v1/registers/{id}/journal``. A register attached to an aire of the user's
-    scope from another aire (a régie spanning aires) is not theirs to read: its lines stay
-    out of their exports (issue 16, defect 3)."""
+    scope from another aire (a régie spanning aires) is not theirs to read: its lines, head
+    and deposits stay out of their exports (issue 16, defect 3)."""
     permission = (
         Permission.READ_STATISTICS if spec.audience == "statistics" else Permission.READ_REGISTERS
     )
@@ -162,14 +165,15 @@ def export_rows(
     start: date | None,
     end: date | None,
     max_rows: int | None = None,
+    of_aires: bool = False,
 ) -> tuple[list[str], list[dict[str, Any]]]:
-    """The table's columns and the rows of the given aires (or registers) in the period;
-    a table keyed by aire that names registers too (``deposit_movements``) keeps the rows of
-    the given registers only. More than ``max_rows`` rows is ``export_too_large`` (no more
+    """The table's columns and the rows of the given aires (or registers) in the period; with
+    ``of_aires``, a register's rows that name an aire (``deposit_movements``) only where it
+    is one of the given aires. More than ``max_rows`` rows is ``export_too_large`` (no more
     than ``max_rows + 1`` are read)."""
     spec = _spec(table)
-    registers = set(register_ids)
-    keys = sorted(set(aire_ids) if spec.scope == "aire_id" else registers)
+    aires = set(aire_ids)
+    keys = sorted(aires if spec.scope == "aire_id" else set(register_ids))
     between: tuple[str, Any, Any] | None = None
     if spec.period is not None and (start or end):
         if spec.period == "month":
@@ -182,14 +186,14 @@ def export_rows(
             between = (spec.period, start, end)
     follower = queries.followers[spec.projection]
     columns = list(follower.projection.table(table).column_names)
-    by_register = spec.scope == "aire_id" and "register_id" in columns
+    by_aire = of_aires and spec.scope == "register_id" and "aire_id" in columns
     rows: list[dict[str, Any]] = []
     for key in keys:
-        left = None if max_rows is None else max_rows + 1 - len(rows)
+        left = None if max_rows is None or by_aire else max_rows + 1 - len(rows)
         found = queries.select(
             spec.projection, table, where={spec.scope: key}, between=between, limit=left
         )
-        rows.extend(r for r in found if not by_register or r["register_id"] in registers)
+        rows.extend(r for r in found if not by_aire or r["aire_id"] in aires)
         if max_rows is not None and len(rows) > max_rows:
             raise ExportTooLarge(
                 f"this export holds more than {max_rows} rows: narrow it by aire_id, "
