@@ -138,7 +138,14 @@ class Households:
         )
         return names
 
-    def search(
+    def search(self, user: User, name: str, *, endpoint: str) -> list[Household]:
+        """Households in the user's scope whose display name or a member's name contains
+        ``name`` (case and accents ignored), in registration order. Decrypts, in memory and
+        for this call only, the households of the user's scope; reads of those returned are
+        logged."""
+        return self.search_page(user, name, endpoint=endpoint)[0]
+
+    def search_page(
         self,
         user: User,
         name: str,
@@ -147,10 +154,8 @@ class Households:
         offset: int = 0,
         limit: int | None = None,
     ) -> tuple[list[Household], bool]:
-        """Households in the user's scope whose display name or a member's name contains
-        ``name`` (case and accents ignored), in registration order: those from ``offset``,
-        at most ``limit``, and whether more match. Decrypts, in memory and for this call
-        only, the households of the user's scope; reads of those returned are logged."""
+        """``search``, a page of it: the households found from ``offset``, at most
+        ``limit``, and whether more match (only those returned are logged as read)."""
         authorize(user, Permission.READ_HOUSEHOLDS)
         wanted = folded(name)
         found: list[Household] = []

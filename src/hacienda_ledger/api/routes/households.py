@@ -111,7 +111,7 @@ def search_households(
     """Households of the caller's aires whose name matches, in registration order
     (paginated; only those returned are logged as read). Names are compared on data
     decrypted in memory for this request only (no blind index: see docs/personal-data.md)."""
-    found, more = ledger.households.search(
+    found, more = ledger.households.search_page(
         user, name, endpoint=endpoint(request), offset=page.offset, limit=page.limit
     )
     data = [views.household(h) for h in found]
