@@ -1,5 +1,7 @@
 """Write benchmark: receipts per second through the application layer, against the raw
-insert-and-commit of rows of the same size, measured side by side in one run.
+insert-and-commit of rows of the same size, measured side by side in one run; then receipts
+that settle a stay's charges (the stay's event saved with the register's, the stay loaded
+and locked), over 50 stays in turn, against the same baseline.
 
     .venv/bin/python -m bench write [--receipts N] [--rounds R] [--postgres URL]
 
@@ -17,7 +19,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -34,13 +36,15 @@ def _rate(n: int, run: Callable[[int], None]) -> float:
     return n / (time.perf_counter() - started)
 
 
-def open_registers(ledger: Ledger, count: int) -> tuple[list[uuid.UUID], list[uuid.UUID]]:
+def open_registers(
+    ledger: Ledger, count: int, code: str = "B"
+) -> tuple[list[uuid.UUID], list[uuid.UUID]]:
     """A collectivité with ``count`` aires, one register each: (aire ids, register ids)."""
-    coll = ledger.create_collectivite(code="B", name="Bench", siren="244900015", actor="b")
+    coll = ledger.create_collectivite(code=code, name="Bench", siren="244900015", actor="b")
     aires, registers = [], []
     for k in range(count):
         aire = ledger.create_aire(
-            code=f"BENCH{k}",
+            code=f"{code}ENCH{k}",
             name=f"Aire {k}",
             collectivite_id=coll.aggregate_id,
             sector="S",
@@ -86,6 +90,64 @@ def _ledger_rounds(ledger: Ledger, n: int, rounds: int) -> tuple[list[float], in
     rates = [_rate(n, post) for _ in range(rounds)]
     last = ledger.recorder.select_events(register_id, desc=True, limit=1)[0]
     return rates, len(last.state)
+
+
+def _stays(ledger: Ledger, aire_id: uuid.UUID, count: int) -> list[uuid.UUID]:
+    """``count`` stays on the aire, each charged a year ahead (a receipt then settles part
+    of its pitch fee)."""
+    from hacienda_ledger.aggregates.household import Profile
+    from hacienda_ledger.aggregates.values import Composition, Tariff
+
+    today = ledger.now().date()
+    ledger.adopt_tariff(
+        aire_id,
+        Tariff(today, "DEL-BENCH", 300, Decimal("3.5"), Decimal("0.2"), 15000),
+        actor="b",
+    )
+    stays = []
+    for k in range(count):
+        ledger.add_emplacement(aire_id, number=str(k), actor="b")
+        household = ledger.record_household(
+            aire_id=aire_id, profile=Profile(f"Famille {k}"), actor="b"
+        ).aggregate_id
+        stay = ledger.open_stay(
+            aire_id,
+            emplacement=str(k),
+            household_ref=household,
+            arrived_at=ledger.now(),
+            composition=Composition(2),
+            agreement_ref="C",
+            entry_inspection_ref="E",
+            water_index=Decimal(0),
+            electricity_index=Decimal(0),
+            actor="b",
+        ).aggregate_id
+        ledger.assess_charges(stay, through=today + timedelta(days=365), actor="b")
+        stays.append(stay)
+    return stays
+
+
+def _stay_rounds(ledger: Ledger, n: int, rounds: int) -> list[float]:
+    """Receipts that settle a stay's charges (the register's event and the stay's, saved
+    together), over 50 stays in turn."""
+    aires, registers = open_registers(ledger, 1, code="S")
+    stays = _stays(ledger, aires[0], 50)
+    counter = iter(range(10**9))
+
+    def post(k: int) -> None:
+        for _ in range(k):
+            i = next(counter)
+            ledger.post_receipt(
+                registers[0],
+                stay_id=stays[i % len(stays)],
+                method="cash",
+                lines=[("pitch_fee", 300 + i % 100)],
+                actor="bench",
+                idempotency_key=f"bench-stay-{i}",
+            )
+
+    post(20)
+    return [_rate(n, post) for _ in range(rounds)]
 
 
 def _sqlite_baseline(path: Path, size: int, n: int, rounds: int) -> list[float]:
@@ -146,18 +208,22 @@ def run(receipts: int = 300, rounds: int = 3, postgres: str = DEFAULT_POSTGRES) 
         ledger = Ledger(Settings(database_url=f"sqlite:///{tmp}/bench.sqlite3"))
         try:
             app_rates, size = _ledger_rounds(ledger, receipts, rounds)
+            stay_rates = _stay_rounds(ledger, receipts, rounds)
         finally:
             ledger.close()
         raw = _sqlite_baseline(Path(tmp) / "raw.sqlite3", size, receipts, rounds)
         lines.append(_line("sqlite", app_rates, raw, size))
+        lines.append(_line("  for stays", stay_rates, raw, size))
     with scratch_postgres(postgres) as url:
         ledger = Ledger(Settings(database_url=url))
         try:
             app_rates, size = _ledger_rounds(ledger, receipts, rounds)
+            stay_rates = _stay_rounds(ledger, receipts, rounds)
         finally:
             ledger.close()
         raw = _postgres_baseline(url, size, receipts, rounds)
         lines.append(_line("postgres", app_rates, raw, size))
+        lines.append(_line("  for stays", stay_rates, raw, size))
     return lines
 
 

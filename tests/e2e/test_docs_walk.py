@@ -47,3 +47,6 @@ def test_the_cashiers_day_in_the_api_docs_runs(tmp_path: Path) -> None:
     assert '"ok": true' in out
     assert '"code": "validation_error"' in out
     assert "application/pdf" in out and "x-copy: 1" in out.lower()
+    # the régie's cash: a balanced slip, a count made good, a handover (issue 15)
+    assert '"slip_number": 1' in out and '"kind": "deficit"' in out
+    assert '"open_cash_differences": []' in out

@@ -184,12 +184,16 @@ def test_every_number_and_date_parameter_is_range_checked(world: World, stay_id:
         "table": "revenue_monthly",
         "document": "receipt",
         "number": "1",
+        "count_number": "1",
         "month": "2025-01",
         "as_of": world.now(),
         "year": "2025",
         "name": "famille",  # the households' search, whose pages' limit is checked too
     }
-    bodies = {"/v1/registers/{register_id}/receipts/{number}/cancellation": {"reason": "x"}}
+    bodies = {
+        "/v1/registers/{register_id}/receipts/{number}/cancellation": {"reason": "x"},
+        "/v1/registers/{register_id}/cash-counts/{count_number}/regularisation": {"reference": "x"},
+    }
     checked = []
     for template, item in document["paths"].items():
         for method, operation in item.items():
@@ -215,6 +219,12 @@ def test_every_number_and_date_parameter_is_range_checked(world: World, stay_id:
         ("GET", "/v1/registers/{register_id}/receipts/{number}", "number"),
         ("GET", "/v1/registers/{register_id}/documents/{document}/{number}", "number"),
         ("POST", "/v1/registers/{register_id}/receipts/{number}/cancellation", "number"),
+        ("GET", "/v1/registers/{register_id}/remittances/preview", "through_receipt"),
+        (
+            "POST",
+            "/v1/registers/{register_id}/cash-counts/{count_number}/regularisation",
+            "count_number",
+        ),
         ("GET", "/v1/registers/{register_id}/journal", "from"),
         ("GET", "/v1/exports/{table}", "to"),
         ("GET", "/v1/aires/{aire_id}/occupancy", "month"),

@@ -11,9 +11,14 @@ and, in February 2025 (28 days):
 - stay B (1 adult) on emplacement 2 from 10 February, still there: 19 days to the 28th,
   charged 57.00 €, nothing paid;
 - receipt 3 (other, 5.00 € cash, no stay) cancelled the same day;
-- slip 1 on 25 February: receipts 1 to 3, 33.00 € by card (receipt 4 is not in it);
-- a cash count on 26 February: book 80.00 € (50 float + 150 − 120), counted 79.00 €;
-- the day of 26 February closed on the 27th (perpetual total 213.00 €).
+- slip 1 on 25 February: receipts 1 to 3 (33.00 € by card) and the 30 € deposit withheld,
+  now the aire's money (30.00 € cash): 63.00 € paid in, what its lines total (receipt 4 is
+  not in it: 30.00 € by card still to pay in);
+- a cash count on 26 February: book 50.00 € (50 float + 150 − 120 − 30 paid in), counted
+  49.00 € (2 × 20 €, 5 €, 2 × 2 €): 1.00 € short, still open;
+- the day of 26 February closed on the 27th (perpetual total of revenue 63.00 €: receipts
+  2 and 4; the 150 € deposit is third-party money, kept apart);
+- the month of February closed on 2 March (its report shows it, recorded in March).
 
 Hand-computed: available place-days 4 × 2 × 28 = 224; occupied (21 + 19) × 2 = 80; rate
 80 / 224 = 0.3571 (35,7 %); households 2, people 4, arrivals 2, departures 1; average
@@ -29,6 +34,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from uuid import UUID
 
+from hacienda_ledger.aggregates.register import Denomination
 from hacienda_ledger.aggregates.values import Composition
 from hacienda_ledger.application import Ledger
 from tests.conftest import Clock, Site
@@ -82,14 +88,21 @@ def build(ledger: Ledger, clock: Clock) -> World:
     )
     ledger.refund_deposit(reg, stay_id=stay_a, amount_cents=12000, method="cash", actor="c")
     clock.now = datetime(2025, 2, 25, 9, tzinfo=UTC)
-    ledger.remit(reg, through_receipt=3, amounts_by_method={"card": 3300}, actor="c")
+    ledger.remit(reg, through_receipt=3, amounts_by_method={"card": 3300, "cash": 3000}, actor="c")
     clock.now = datetime(2025, 2, 26, 17, tzinfo=UTC)
-    ledger.count_cash(reg, counted_cents=7900, actor="c")
+    ledger.count_cash(  # 49.00 €: 2 notes of 20 €, one of 5 €, 2 coins of 2 €
+        reg,
+        denominations=(Denomination(2000, 2), Denomination(500, 1), Denomination(200, 2)),
+        actor="c",
+    )
     clock.now = datetime(2025, 2, 27, 8, tzinfo=UTC)
     ledger.close_period(reg, period="day", day=date(2025, 2, 26), actor="c")
     clock.now = datetime(2025, 2, 28, 20, tzinfo=UTC)
     ledger.assess_charges(stay_b, through=date(2025, 2, 28), actor="c")
-    # March: a receipt after the month, which the February report must not count
+    # March: February's closure, recorded on the 2nd; a receipt after the month, which the
+    # February report must not count
+    clock.now = datetime(2025, 3, 2, 8, tzinfo=UTC)
+    ledger.close_period(reg, period="month", day=date(2025, 2, 1), actor="c")
     clock.now = datetime(2025, 3, 3, 9, tzinfo=UTC)
     ledger.post_receipt(
         reg, stay_id=stay_b, method="cheque", lines=[("pitch_fee", 5700)], actor="c"

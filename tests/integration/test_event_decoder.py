@@ -113,7 +113,8 @@ def test_with_a_cipher_or_a_compressor_the_mapper_decodes_every_row(
         mapper = SealingMapper(transcoder=ledger.mapper.transcoder, cipher=cipher)
     else:
         mapper = SealingMapper(transcoder=ledger.mapper.transcoder, compressor=ZlibCompressor())
-    plain = stored_of(next(p for p in PAYLOADS if p["topic"].endswith("ReceiptIssued")))
+    # the current version's payload (an older one's upcast fields come in another order)
+    plain = stored_of([p for p in PAYLOADS if p["topic"].endswith("ReceiptIssued")][-1])
     event = ledger.mapper.to_domain_event(plain)
     wrapped = mapper.to_stored_event(event)
     decoder = EventDecoder(mapper)

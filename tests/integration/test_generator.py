@@ -212,6 +212,14 @@ def test_a_generated_year_verifies_rebuilds_balances_and_is_50_to_95_percent_ful
         assert sum(p["amount_cents"] for p in postings) == 0
 
         first_register = next(ledger.ids_of(CashRegister.Opened))
+        # every slip pays in what its lines total (issue 15: 25 of 90 did not)
+        slips = [
+            e
+            for e in ledger.events.get(first_register)
+            if isinstance(e, CashRegister.RemittanceMade)
+        ]
+        assert len(slips) >= 12
+        assert all(sum(x.amount_cents for x in s.lines or ()) == s.total_cents for s in slips)
         assert register_with_history(ledger, 1) == first_register
         with pytest.raises(ValueError, match="2 years"):
             register_with_history(ledger, 2)

@@ -253,13 +253,11 @@ def more_scenario(ledger: Ledger, clock: Clock) -> None:
         reference="PV-1",
         actor="c",
     )
-    last = ledger.cash_register(reg).last_number
-    ledger.remit(
-        reg,
-        through_receipt=last,
-        amounts_by_method={"card": charged[0], "transfer": 600},
-        actor="c",
-    )
+    register = ledger.cash_register(reg)
+    last = register.last_number
+    _, due = register.slip_preview(last)  # the slip pays in what its movements total
+    assert (due["card"], due["transfer"]) == (charged[0], 600)
+    ledger.remit(reg, through_receipt=last, amounts_by_method=due, actor="c")
     clock.advance(days=1)
     refunds = (
         (stays[0], 15000, "cash"),
@@ -556,7 +554,7 @@ def test_a_rebuild_keys_its_appended_tables_when_it_swaps_them_in(
     chosen = followers(ledger, batch_size=7)
     tables = {t.name: t.key for f in chosen for t in f.projection.tables}
     appended = {t for f in chosen for t in f.projection.appended}
-    assert appended == {"postings", "cash_journal", "deposit_movements"}
+    assert appended == {"postings", "cash_journal", "deposit_movements", "register_closures"}
     during: list[dict[str, tuple[str, ...]]] = []
 
     def look(progress: Progress) -> None:
@@ -815,11 +813,11 @@ class Writer:
                 ledger.count_cash(reg, counted_cents=book + rng.randint(-200, 200), actor="c")
             else:
                 register = ledger.cash_register(reg)
-                amounts = {m: register.remittable(m) for m in ("card", "transfer", "cheque")}
+                _, amounts = register.slip_preview(register.last_number)
                 ledger.remit(
                     reg,
                     through_receipt=register.last_number,
-                    amounts_by_method={m: a for m, a in amounts.items() if a} or {"card": 0},
+                    amounts_by_method=amounts or {"card": 0},
                     actor="c",
                 )
         except LedgerError:
@@ -1035,11 +1033,11 @@ class Aire:
             ledger.count_cash(reg, counted_cents=max(0, book + op[1]), actor="c")
         elif kind == "remit":
             register = ledger.cash_register(reg)
-            amounts = {m: register.remittable(m) for m in METHODS}
+            _, amounts = register.slip_preview(register.last_number)
             ledger.remit(
                 reg,
                 through_receipt=register.last_number,
-                amounts_by_method={m: a for m, a in amounts.items() if a} or {"card": 0},
+                amounts_by_method=amounts or {"card": 0},
                 actor="c",
             )
         else:

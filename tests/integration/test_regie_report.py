@@ -2,15 +2,18 @@
 alerts then open and the cash position (cash, cheques not remitted with their age, card
 and transfer receipts not yet credited), read back from the real PDF, CSV and XLSX.
 
-The world of ``reports_world`` (February 2025), then March: the cheque of Monday 3 March
-(receipt 4, 57.00 €) is never remitted, a card receipt on Friday 28 (receipt 5, 12.00 €)
-and a transfer on Monday 31 (receipt 6, 9.00 €); nothing is closed after 26 February.
+The world of ``reports_world`` (February 2025, closed on 2 March; A's last card receipt of
+24 February, receipt 4, 30.00 €, is not on slip 1), then March: the cheque of Monday 3 March
+(receipt 5, 57.00 €) is never remitted, a card receipt on Friday 28 (receipt 6, 12.00 €)
+and a transfer on Monday 31 (receipt 7, 9.00 €); no day is closed after February.
 
-At the last instant of March (hand-computed): cash 79.00 € (float 50.00 + 150 deposit −
-120 refunded − 1.00 short; the 30.00 € withheld stays in cash); the cheque, due Tuesday 4
-March, 28 days old and late; February not closed (its net 183.00 €, 31 days), the days of
-3 and 28 March not closed (69.00 €, from the 3rd); nothing overdue for the monthly
-remittance (the cheque's month runs to 3 April); the ceiling (1,200.00 €) far off.
+At the last instant of March (hand-computed): cash 49.00 € (float 50.00 + 150 deposit −
+120 refunded − 30.00 withheld, paid in on slip 1 − 1.00 short); card 42.00 € (receipts 4
+and 6, the oldest 35 days); the cheque, due Tuesday 4 March, 28 days old and late; the days
+of 3 and 28 March not closed (69.00 €, from the 3rd); receipt 4 kept past the monthly
+remittance (due Monday 24 March, 35 days, 30.00 €; the cheque's month runs to 3 April,
+receipt 6's to 28 April); February closed (no month alert); the ceiling (1,200.00 €) far
+off.
 """
 
 from __future__ import annotations
@@ -63,19 +66,20 @@ def test_the_monthly_report_shows_the_alerts_open_and_the_cash_at_the_months_end
     text = pdf_text(files["pdf"])
     for expected in (
         "Alertes de la régie ouvertes en fin de mois",
-        "AC-2024-07 Mois non clôturé en retard 28/02/2025 28/02/2025 31 183,00 €",
         "AC-2024-07 Journée non clôturée en retard 03/03/2025 03/03/2025 28 69,00 €",
-        "AC-2024-07 Chèque non versé en retard 03/03/2025 04/03/2025 28 4 57,00 €",
+        "AC-2024-07 Chèque non versé en retard 03/03/2025 04/03/2025 28 5 57,00 €",
+        "AC-2024-07 Versement périodique en retard en retard 24/02/2025 24/03/2025 35 4 30,00 €",
         "Régie acte AC-2024-07 : recettes versées au moins une fois par mois ; plafond",
         "Position de caisse en fin de mois",
-        "AC-2024-07 Espèces 79,00 € 50,00 € 0,00 € 0 0,00 €",
+        "AC-2024-07 Espèces 49,00 € 50,00 € 0,00 € 0 0,00 €",
         "AC-2024-07 Chèque 57,00 € 0,00 € 0,00 € 1 57,00 € 28",
-        "AC-2024-07 Carte bancaire 12,00 € 0,00 € 0,00 € 1 12,00 € 3",
+        "AC-2024-07 Carte bancaire 42,00 € 0,00 € 0,00 € 2 42,00 € 35",
         "AC-2024-07 Virement 9,00 € 0,00 € 0,00 € 1 9,00 € 0",
-        "AC-2024-07 4 03/03/2025 57,00 € 0,00 € 28 04/03/2025",
-        "AC-2024-07 5 Carte bancaire 28/03/2025 12,00 € 3",
-        "AC-2024-07 6 Virement 31/03/2025 9,00 € 0",
-        "Total 21,00 €",
+        "AC-2024-07 5 03/03/2025 57,00 € 0,00 € 28 04/03/2025",
+        "AC-2024-07 4 Carte bancaire 24/02/2025 30,00 € 35",
+        "AC-2024-07 6 Carte bancaire 28/03/2025 12,00 € 3",
+        "AC-2024-07 7 Virement 31/03/2025 9,00 € 0",
+        "Total 51,00 €",
     ):
         assert expected in text.replace("\n", " ") or expected in text, expected
 
@@ -93,34 +97,43 @@ def test_the_monthly_report_shows_the_alerts_open_and_the_cash_at_the_months_end
     ]
     assert {r[0] for r in alerts[1:]} == {"AC-2024-07"}
     assert [r[1:] for r in alerts[1:]] == [
-        ["Mois non clôturé", "en retard", "28/02/2025", "28/02/2025", "31", "", "183,00"],
         ["Journée non clôturée", "en retard", "03/03/2025", "03/03/2025", "28", "", "69,00"],
-        ["Chèque non versé", "en retard", "03/03/2025", "04/03/2025", "28", "4", "57,00"],
+        ["Chèque non versé", "en retard", "03/03/2025", "04/03/2025", "28", "5", "57,00"],
+        [
+            "Versement périodique en retard",
+            "en retard",
+            "24/02/2025",
+            "24/03/2025",
+            "35",
+            "4",
+            "30,00",
+        ],
     ]
     cheques = csv_section(rows, "Chèques non versés en fin de mois")
     assert cheques[1:] == [
-        ["AC-2024-07", "4", "03/03/2025", "57,00", "0,00", "28", "04/03/2025"],
+        ["AC-2024-07", "5", "03/03/2025", "57,00", "0,00", "28", "04/03/2025"],
         ["Total", "", "", "57,00", "0,00", "", ""],
     ]
     credits = csv_section(rows, "Cartes et virements non encore crédités")
     assert [r[1:3] + r[4:] for r in credits[1:]] == [
-        ["5", "Carte bancaire", "12,00", "3"],
-        ["6", "Virement", "9,00", "0"],
-        ["", "", "21,00", ""],
+        ["4", "Carte bancaire", "30,00", "35"],
+        ["6", "Carte bancaire", "12,00", "3"],
+        ["7", "Virement", "9,00", "0"],
+        ["", "", "51,00", ""],
     ]
 
     position = table_rows(sheet_rows(files["xlsx"], "Position de caisse"))
     assert [(r[1], float(r[2]), r[5], float(r[6]), r[7]) for r in position] == [
-        ("Espèces", 79.0, 0, 0.0, None),
+        ("Espèces", 49.0, 0, 0.0, None),
         ("Chèque", 57.0, 1, 57.0, 28),
-        ("Carte bancaire", 12.0, 1, 12.0, 3),
+        ("Carte bancaire", 42.0, 2, 42.0, 35),
         ("Virement", 9.0, 1, 9.0, 0),
     ]
     xlsx_alerts = table_rows(sheet_rows(files["xlsx"], "Alertes"))
     assert [(r[1], r[3], r[4]) for r in xlsx_alerts] == [
-        ("Mois non clôturé", datetime(2025, 2, 28), datetime(2025, 2, 28)),
         ("Journée non clôturée", datetime(2025, 3, 3), datetime(2025, 3, 3)),
         ("Chèque non versé", datetime(2025, 3, 3), datetime(2025, 3, 4)),
+        ("Versement périodique en retard", datetime(2025, 2, 24), datetime(2025, 3, 24)),
     ]
 
 
@@ -136,22 +149,24 @@ def test_the_reports_alerts_are_those_the_api_gives_on_the_last_day(
     assert now.today == date(2025, 3, 31)
     assert (regie.alerts, regie.position) == (now.alerts, now.position)
     assert [a.kind for a in regie.alerts] == [
-        "month_not_closed",
         "day_not_closed",
         "cheque_not_remitted",
+        "remittance_overdue",
     ]
 
 
 def test_a_month_with_nothing_open_says_so(ledger: Ledger, world: World) -> None:
-    """February, whose days are closed and remittances made: no alert (« Néant. »), and
-    only the cash held is in the position."""
+    """February, whose days are closed and whose receipts are all within the remittance
+    period: no alert (« Néant. »); the position shows the cash held and the card receipt
+    of the 24th (receipt 4, 4 days old), not yet remitted."""
     reports = Reports(ledger)
     stored = reports.run(reports.month_jobs("2025-02", [world.site.aire_id]))
     files = {s.format: reports.store.get(s.report_id)[1] for s in stored}
     rows = csv_rows(files["csv"])
     assert csv_section(rows, "Alertes de la régie ouvertes en fin de mois")[1:] == []
     assert csv_section(rows, "Position de caisse en fin de mois")[1:] == [
-        ["AC-2024-07", "Espèces", "79,00", "50,00", "0,00", "0", "0,00", ""]
+        ["AC-2024-07", "Espèces", "49,00", "50,00", "0,00", "0", "0,00", ""],
+        ["AC-2024-07", "Carte bancaire", "30,00", "0,00", "0,00", "1", "30,00", "4"],
     ]
     text = pdf_text(files["pdf"])
     start = text.index("Alertes de la régie ouvertes en fin de mois")

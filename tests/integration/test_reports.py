@@ -140,8 +140,14 @@ def test_monthly_report_figures_in_every_format_match_the_hand_computed_month(
         "Retenus dans le mois — Dégradations 30,00 €",
         "Détenus en fin de mois 0,00 €",
         "25/02/2025 1 1 à 3 Carte bancaire 33,00 €",
-        "26/02/2025 80,00 € 79,00 € -1,00 €",
-        "Clôture journalière 213,00 €",
+        "25/02/2025 1 1 à 3 Espèces 30,00 €",  # the deposit withheld, paid in
+        "26/02/2025 1 50,00 € 49,00 € -1,00 € écart ouvert",
+        "1 20 € × 2, 5 € × 1, 2 € × 2 c",  # the notes and coins, and who counted
+        # closures by the period they close: February's, recorded on 2 March, is here; the
+        # 150 € deposit is third-party money, neither revenue nor in the perpetual total
+        # (receipts 2 and 4: 63.00 €)
+        "26/02/2025 Clôture journalière 27/02/2025 0,00 € 0,00 € 63,00 €",
+        "février 2025 Clôture mensuelle 02/03/2025 63,00 € 150,00 € 63,00 €",
         "Prolongation — Scolarité 20/02/2025 30/06/2025",
         f"{world.household_b} 57,00 €",
         "Total 57,00 €",
@@ -180,7 +186,18 @@ def test_monthly_report_figures_in_every_format_match_the_hand_computed_month(
     assert csv_section(rows, "Occupation du mois")[1] == ["Taux d'occupation", "35,71"]
     deposits = dict(map(tuple, csv_section(rows, "Dépôts de garantie")[1:]))  # type: ignore[arg-type]
     assert deposits["Retenus dans le mois (total)"] == "30,00"
-    assert csv_section(rows, "Arrêtés de caisse")[1] == ["26/02/2025", "80,00", "79,00", "-1,00"]
+    assert csv_section(rows, "Arrêtés de caisse")[1] == [
+        "26/02/2025",
+        "1",
+        "50,00",
+        "49,00",
+        "-1,00",
+        "écart ouvert",
+    ]
+    assert csv_section(rows, "Clôtures de caisse")[1:] == [
+        ["26/02/2025", "Clôture journalière", "27/02/2025", "0,00", "0,00", "63,00"],
+        ["février 2025", "Clôture mensuelle", "02/03/2025", "63,00", "150,00", "63,00"],
+    ]
     unpaid_csv = csv_section(rows, "Soldes impayés en fin de mois")
     assert unpaid_csv[-1] == ["Total", "", "57,00"]
 
@@ -389,9 +406,12 @@ def test_documents_render_and_reprints_are_recorded_and_numbered(
     cancelled = pdf_text(documents.render(reg, "receipt", 3).content)
     assert "annulée le 14/02/2025" in cancelled
     slip = pdf_text(documents.render(reg, "slip", 1).content)
-    assert "Bordereau de versement n°1" in slip and "Total versé 33,00 €" in slip
-    assert "1 03/02/2025 Espèces 0,00 € 150,00 €" in slip  # the deposit is not remitted
-    assert "3 14/02/2025 Espèces 5,00 € 0,00 € annulée" in slip
+    # the slip's lines and their total, which is what it pays in
+    assert "Bordereau de versement n°1" in slip and "Total versé 63,00 €" in slip
+    assert "Quittance n°1 Espèces 150,00 € 0,00 €" in slip  # the deposit is not remitted
+    assert "Quittance n°3 (annulée) Espèces 0,00 € 0,00 €" in slip
+    assert "Dépôt retenu (opération n°7 de la caisse) Espèces 0,00 € 30,00 €" in slip
+    assert "Total des lignes 63,00 €" in slip
 
     original = documents.render(reg, "receipt", 2).content
     assert documents.render(reg, "receipt", 2).content == original  # the same every time
@@ -893,6 +913,11 @@ def test_api_exports_projection_tables_as_french_csv_and_xlsx(
         deposits = client.get("/v1/exports/deposit_movements", params=params, headers=auth)
         kinds = [r[5] for r in csv_rows(deposits.content)[5:]]
         assert sorted(kinds) == ["received", "refunded", "withheld"]
+        closures = client.get("/v1/exports/register_closures", params=params, headers=auth)
+        closure_rows = csv_rows(closures.content)
+        assert [r[2] for r in closure_rows[closure_rows.index([]) + 2 :]] == ["day", "month"]
+        counts = client.get("/v1/exports/cash_counts", params=params, headers=auth)
+        assert len(csv_rows(counts.content)[csv_rows(counts.content).index([]) + 2 :]) == 1
         assert_problem(client.get("/v1/exports/users", headers=auth), 422, "invalid_value")
         assert_problem(
             client.get("/v1/exports/cash_journal", headers={"Authorization": f"Bearer {analyst}"}),

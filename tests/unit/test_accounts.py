@@ -322,6 +322,27 @@ def test_cash_short() -> None:
     assert expected == entry_for(short)
 
 
+def test_a_shortfall_made_good_by_the_regisseur() -> None:
+    """Its régularisation brings the cash back and clears over/short; a handover posts
+    nothing."""
+    register = open_register()
+    register.count_cash(counted_cents=4800, actor="c", at=at(1, 6, 17))
+    register.regularise_difference(count_number=1, reference="Q-1", actor="r", at=at(1, 6, 18))
+    register.hand_over(incoming="r2", counted_cents=5000, actor="r", at=at(1, 6, 19))
+    *_, regularised, counted, handed = register.collect_events()
+    assert entry((CASH, 200), (OVER_SHORT, -200)) == entry_for(regularised)
+    assert entry_for(counted) == entry_for(handed) == ()
+
+
+def test_a_surplus_taken_as_revenue() -> None:
+    """Its régularisation clears over/short into the aire's other revenue; no cash moves."""
+    register = open_register()
+    register.count_cash(counted_cents=5150, actor="c", at=at(1, 6, 17))
+    register.regularise_difference(count_number=1, reference="D-1", actor="r", at=at(1, 6, 18))
+    regularised = register.collect_events()[-1]
+    assert entry((OVER_SHORT, 150), (revenue("other"), -150)) == entry_for(regularised)
+
+
 # --- events that move no money ----------------------------------------------------------
 
 

@@ -26,6 +26,7 @@ DELIBERATE_SUBSETS: dict[tuple[str, str], type[Enum]] = {}
 
 # Parts that appear inside a request body and inside a response: named by their thing alone.
 SHARED_PARTS = {
+    "Cheque",
     "Contact",
     "DurationBand",
     "Fleet",

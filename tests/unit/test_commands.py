@@ -19,6 +19,7 @@ import pytest
 
 from hacienda_ledger.aggregates.collectivite import Contact
 from hacienda_ledger.aggregates.household import Profile
+from hacienda_ledger.aggregates.register import Cheque, Denomination
 from hacienda_ledger.aggregates.values import Composition, Tariff
 from hacienda_ledger.application import commands as c
 from hacienda_ledger.application.handling import HANDLERS
@@ -52,6 +53,8 @@ VALUES: dict[type, tuple[Any, Any]] = {
     Composition: (Composition(2), Composition(3)),
     Profile: (Profile("Famille A"), Profile("Famille B")),
     Contact: (Contact("A", "maire", "a@x.fr", "0102030405"), Contact("B", "dgs", "b@x.fr", "0")),
+    Cheque: (Cheque("0012345", "La Banque Postale"), Cheque("0012346", "La Banque Postale")),
+    Denomination: (Denomination(5000, 1), Denomination(5000, 2)),
 }
 
 

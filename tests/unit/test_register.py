@@ -27,7 +27,13 @@ from hacienda_ledger.aggregates.errors import (
     ReceiptNotFound,
 )
 from hacienda_ledger.aggregates.integrity import GENESIS, ChainLink, event_hash, verify_chain
-from hacienda_ledger.aggregates.register import CashRegister, OpenReceipt, ReceiptLine
+from hacienda_ledger.aggregates.register import (
+    CashRegister,
+    Denomination,
+    OpenReceipt,
+    ReceiptLine,
+    SlipLine,
+)
 from hacienda_ledger.aggregates.values import Totals
 
 REGISTER_ID = UUID("9b2f7e61-3c4d-4a5b-8c6d-7e8f9a0b1c2d")
@@ -230,6 +236,7 @@ def test_issue_a_receipt() -> None:
             lines=(ReceiptLine("pitch_fee", 2100), ReceiptLine("water", 878)),
             total_cents=2978,
             actor="cashier",
+            cheque=None,
         ),
     )
     assert expected == body(event)
@@ -586,6 +593,11 @@ def test_remit_collected_money() -> None:
             receipts_by_method={"card": 1500, "cash": 2000},
             total_cents=3500,
             actor="cashier",
+            lines=(
+                SlipLine("receipt", 1, "cash", 2000),
+                SlipLine("receipt", 2, "card", 1500),
+                SlipLine("receipt", 3, "cash", 0, cancelled=True),
+            ),
         ),
     )
     assert expected == body(event)
@@ -781,6 +793,8 @@ def test_a_cash_count_that_matches() -> None:
                 book_cents=7000,
                 difference_cents=0,
                 actor="cashier",
+                number=1,
+                denominations=(),
             ),
         )
     ]
@@ -803,6 +817,8 @@ def test_a_cash_count_over_the_book() -> None:
                 book_cents=7000,
                 difference_cents=150,
                 actor="cashier",
+                number=1,
+                denominations=(),
             ),
         ),
         (
@@ -829,6 +845,8 @@ def test_a_cash_count_short_of_the_book() -> None:
                 book_cents=7000,
                 difference_cents=-200,
                 actor="cashier",
+                number=1,
+                denominations=(),
             ),
         ),
         (
@@ -898,8 +916,9 @@ def monday_and_tuesday() -> CashRegister:
 
 
 def test_close_a_day() -> None:
-    """A day closure stores the day's totals by revenue type and method (cancellations
-    deducted), the perpetual grand total so far, and the version and hash it seals."""
+    """A day closure stores the day's revenue by revenue type and method (cancellations
+    deducted), the deposits received apart (third-party funds), the perpetual grand total of
+    revenue so far, and the version and hash it seals."""
     register = monday_and_tuesday()
     head, version = register.head_hash, register.version
     register.close_period(period="day", day=date(2025, 1, 6), actor="chef", at=at(1, 7, 10))
@@ -911,15 +930,16 @@ def test_close_a_day() -> None:
             start=date(2025, 1, 6),
             end=date(2025, 1, 6),
             totals=Totals(
-                by_revenue_type={"pitch_fee": 2100, "water": 878, "deposit": 15000, "other": 0},
-                by_method={"cash": 2978, "card": 15000},
-                receipts=3,
+                by_revenue_type={"pitch_fee": 2100, "water": 878, "other": 0},
+                by_method={"cash": 2978},
+                receipts=2,
                 cancellations=1,
             ),
-            perpetual_total_cents=2978 + 15000 + 900,
+            perpetual_total_cents=2978 + 900,
             sealed_version=version,
             sealed_hash=head,
             actor="chef",
+            third_party=Totals({"deposit": 15000}, {"card": 15000}, receipts=1),
         ),
     )
     assert expected == body(event)
@@ -935,23 +955,18 @@ def test_close_a_month() -> None:
     register.close_period(period="month", day=date(2025, 1, 15), actor="chef", at=at(2, 1, 10))
     (event,) = register.collect_events()
     expected = Totals(
-        by_revenue_type={
-            "pitch_fee": 3000,
-            "water": 878,
-            "deposit": 15000,
-            "other": 0,
-            "electricity": 228,
-        },
-        by_method={"cash": 2978, "card": 15000, "cheque": 900, "transfer": 228},
-        receipts=5,
+        by_revenue_type={"pitch_fee": 3000, "water": 878, "other": 0, "electricity": 228},
+        by_method={"cash": 2978, "cheque": 900, "transfer": 228},
+        receipts=4,
         cancellations=1,
     )
     assert isinstance(event, CashRegister.MonthClosed)
     assert expected == event.totals
+    assert event.third_party == Totals({"deposit": 15000}, {"card": 15000}, receipts=1)
     assert (event.start, event.end, event.perpetual_total_cents) == (
         date(2025, 1, 1),
         date(2025, 1, 31),
-        2978 + 15000 + 900 + 228 + 300,
+        2978 + 900 + 228 + 300,
     )
     assert register.closed_months == ("2025-01",)
 
@@ -1189,7 +1204,11 @@ def every_kind_of_event() -> list[Any]:
     )
     register.count_cash(counted_cents=10000, actor="c", at=at(1, 6, 16))
     register.count_cash(counted_cents=10100, actor="c", at=at(1, 6, 16, 30))
-    remit(register, 2, when=at(1, 6, 16, 45), cash=5100)
+    register.regularise_difference(count_number=1, reference="R-1", actor="c", at=at(1, 6, 16, 40))
+    remit(register, 2, when=at(1, 6, 16, 45), cash=5200)
+    register.hand_over(
+        incoming="r2", denominations=(Denomination(5000, 1),), actor="c", at=at(1, 6, 16, 50)
+    )
     register.set_rules(
         decision_ref="AM-2025-01",
         cash_ceiling_cents=100000,
@@ -1197,7 +1216,7 @@ def every_kind_of_event() -> list[Any]:
         remittance_days=None,
         cheque_working_days=2,
         actor="m",
-        at=at(1, 6, 16, 50),
+        at=at(1, 6, 16, 55),
     )
     register.close_period(period="day", day=date(2025, 1, 6), actor="c", at=at(1, 6, 17))
     register.close_period(period="month", day=date(2025, 1, 6), actor="c", at=at(2, 1, 8))
@@ -1217,6 +1236,8 @@ def test_every_event_class_is_in_the_chain_scenario() -> None:
         "CashCounted",
         "CashOver",
         "CashShort",
+        "CashDifferenceRegularised",
+        "HandedOver",
         "RemittanceMade",
         "RulesSet",
         "DayClosed",

@@ -215,7 +215,7 @@ def test_other_register_events_change_nothing() -> None:
     )
     register.count_cash(counted_cents=8100, actor="cashier", at=utc(2025, 1, 12, 18))
     register.remit(
-        through_receipt=1, amounts_by_method={"cash": 3000}, actor="cashier", at=utc(2025, 1, 13)
+        through_receipt=1, amounts_by_method={"cash": 3100}, actor="cashier", at=utc(2025, 1, 13)
     )
     events = register.collect_events()
     assert {type(e).__name__ for e in events} == {

@@ -28,7 +28,7 @@ from functools import lru_cache
 from typing import Any
 from uuid import UUID
 
-from hacienda_ledger.aggregates.register import CashRegister, ReceiptLine
+from hacienda_ledger.aggregates.register import DEFICIT, CashRegister, ReceiptLine
 from hacienda_ledger.aggregates.stay import Stay
 from hacienda_ledger.aggregates.values import PaymentMethod, RevenueType, WithholdingReason
 
@@ -133,6 +133,14 @@ def entry_lines(event: Any) -> list[tuple[str, int]]:
     elif isinstance(event, CashRegister.CashShort):
         postings.append((over_short(event.originator_id), event.amount_cents))
         postings.append((cash(event.originator_id, PaymentMethod.CASH.value), -event.amount_cents))
+    elif isinstance(event, CashRegister.CashDifferenceRegularised):
+        register = event.originator_id
+        if event.kind == DEFICIT:  # made good in cash by the régisseur
+            postings.append((cash(register, PaymentMethod.CASH.value), event.amount_cents))
+            postings.append((over_short(register), -event.amount_cents))
+        else:  # a surplus taken as the aire's revenue
+            postings.append((over_short(register), event.amount_cents))
+            postings.append((revenue(event.aire_id, RevenueType.OTHER.value), -event.amount_cents))
     return [(account, amount) for account, amount in postings if amount]
 
 

@@ -18,7 +18,8 @@ The tree::
     │   ├── ReportNotFound          report_not_found
     │   ├── ReadingNotFound         reading_not_found
     │   ├── HouseholdNotFound       household_not_found
-    │   └── SealNotFound            seal_not_found
+    │   ├── SealNotFound            seal_not_found
+    │   └── CountNotFound           count_not_found
     ├── Conflict                                      -> 409
     │   ├── AlreadyExists           already_exists
     │   ├── NoTariffInForce         no_tariff_in_force
@@ -36,6 +37,8 @@ The tree::
     │   ├── TariffRetroactive       tariff_retroactive
     │   ├── AttestationKeyMissing   attestation_key_missing
     │   ├── InsufficientFunds       insufficient_funds
+    │   ├── SlipUnbalanced          slip_unbalanced (with the expected amounts)
+    │   ├── CashDifferenceNotOpen   cash_difference_not_open
     │   ├── PersonalDataErased      personal_data_erased
     │   ├── IdempotencyKeyReused    idempotency_key_reused (422 at the API)
     │   └── ConcurrencyConflict     concurrency_conflict
@@ -52,16 +55,23 @@ The tree::
         └── InvalidValue            invalid_value
 
 Errors carry ``field`` (the offending input, when there is one) and a French-free English
-``detail``; the API turns them into RFC 9457 problem documents in one handler.
+``detail``; the API turns them into RFC 9457 problem documents in one handler. An error
+may add ``extensions``: members of its problem document beside the standard ones (a slip
+that does not balance says what it expected).
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any
 
 
 class LedgerError(Exception):
     """Root of every error the ledger raises on purpose."""
 
     code = "ledger_error"
+    extensions: Mapping[str, Any] = MappingProxyType({})
 
     def __init__(self, detail: str, *, field: str | None = None) -> None:
         super().__init__(detail)
@@ -142,6 +152,12 @@ class HouseholdNotFound(NotFound):
 
 class SealNotFound(NotFound):
     code = "seal_not_found"
+
+
+class CountNotFound(NotFound):
+    """No cash count (arrêté de caisse) of this number on the register."""
+
+    code = "count_not_found"
 
 
 class PersonalDataErased(Conflict):
@@ -229,6 +245,26 @@ class AttestationKeyMissing(Conflict):
 
 class InsufficientFunds(Conflict):
     code = "insufficient_funds"
+
+
+class SlipUnbalanced(Conflict):
+    """A remittance slip whose amounts by method are not the total of the movements it
+    covers; ``expected_cents`` (by method) is what they total."""
+
+    code = "slip_unbalanced"
+
+    def __init__(
+        self, detail: str, *, expected: Mapping[str, int], given: Mapping[str, int]
+    ) -> None:
+        super().__init__(detail, field="amounts_by_method_cents")
+        self.expected = dict(expected)
+        self.extensions = {"expected_cents": dict(expected), "given_cents": dict(given)}
+
+
+class CashDifferenceNotOpen(Conflict):
+    """The count found no difference, or its difference is already regularised."""
+
+    code = "cash_difference_not_open"
 
 
 class IdempotencyKeyReused(Conflict):

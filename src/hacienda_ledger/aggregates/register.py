@@ -7,6 +7,11 @@ dated by their recorded time (Europe/Paris day); nothing can be dated inside a c
 The régie's rules (remittance period, cash ceiling, cheques) are set at opening and by
 ``RulesSet``; what each event changes that they watch is kept by ``_watch`` (see
 ``register_rules``).
+
+What is to be paid in is followed movement by movement: every event that changes it
+(``_unremitted``: a method's balance less the funds held in it for others, and the float)
+leaves its change as lines for the next slip (``Event.apply``), and a slip lists them all
+and pays in exactly their total (``remit``; ``slip_unbalanced`` otherwise).
 """
 
 from __future__ import annotations
@@ -19,6 +24,8 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.domain import Snapshot as LibrarySnapshot
 
 from hacienda_ledger.aggregates.errors import (
+    CashDifferenceNotOpen,
+    CountNotFound,
     InsufficientFunds,
     InvalidValue,
     PeriodClosed,
@@ -26,20 +33,32 @@ from hacienda_ledger.aggregates.errors import (
     ReceiptAlreadyRemitted,
     ReceiptNotFound,
     SlipNotFound,
+    SlipUnbalanced,
 )
 from hacienda_ledger.aggregates.integrity import GENESIS, event_hash, topic_of
 from hacienda_ledger.aggregates.register_books import (
     DOCUMENTS,
+    Cheque,
+    Denomination,
     OpenReceipt,
     ReceiptLine,
+    SlipLine,
     accepted_method,
+    carried,
+    check_cheque,
+    check_denominations,
     check_lines,
     closure_span,
+    compose_slip,
+    held_cents,
+    is_third_party,
     lot_after_release,
     members,
     receipts_by_method,
     remittance_amounts,
     sealed_totals,
+    slip_totals,
+    split_lines,
 )
 from hacienda_ledger.aggregates.register_rules import RegieRules, RemittanceFrequency
 from hacienda_ledger.aggregates.values import (
@@ -52,24 +71,42 @@ from hacienda_ledger.aggregates.values import (
     require_cents,
 )
 
-__all__ = ["CashRegister", "OpenReceipt", "OutdatedSnapshot", "ReceiptLine", "RegieRules"]
+__all__ = [
+    "CashRegister",
+    "Cheque",
+    "Denomination",
+    "OpenReceipt",
+    "OutdatedSnapshot",
+    "ReceiptLine",
+    "RegieRules",
+    "SlipLine",
+]
 
 
 class OutdatedSnapshot(LookupError):
-    """A snapshot of an older shape that cannot be brought up to date exactly: the register
-    is to be replayed from its events instead (``Ledger.load`` does)."""
+    """A snapshot of an older shape that cannot be brought up to date exactly (the receipts'
+    days, the movements to pay in, revenue kept apart from deposits): only the events can
+    give them, so the register is replayed from its events instead (``Ledger.load`` does)."""
 
 
 class CashRegister(Aggregate):
-    """One cash point: its receipts, deposits, remittances, counts and closures."""
+    """One cash point: its receipts, deposits, remittances, counts, handovers and closures."""
 
-    #: v2: ``rules``, ``receipt_days`` and ``ceiling_reached_at`` (the régie's rules).
-    class_version = 2
+    # The register's state (what snapshots hold). v2: ``rules``, ``receipt_days`` and
+    # ``ceiling_reached_at`` (the régie's rules). v3: the movements not yet paid in,
+    # cheques, counts and their open differences, the holder, and the closures' revenue
+    # apart from third-party funds. No older snapshot can be brought up to date exactly.
+    class_version = 3
 
     @staticmethod
     def upcast_v1_v2(state: dict[str, Any]) -> None:
         """A v1 snapshot does not know when its open receipts were received: not used."""
         raise OutdatedSnapshot("a register snapshot from before the régie's rules")
+
+    @staticmethod
+    def upcast_v2_v3(state: dict[str, Any]) -> None:
+        """A v2 snapshot does not know the movements to pay in: not used."""
+        raise OutdatedSnapshot("a register snapshot from before balanced slips")
 
     class Snapshot(LibrarySnapshot):
         """Snapshots store tuples as JSON arrays; restore them as the events build them."""
@@ -87,7 +124,9 @@ class CashRegister(Aggregate):
 
         def apply(self, register: CashRegister) -> None:
             register.head_hash = self.hash
+            before = register._unremitted()
             self.evolve(register)
+            register._follow(self, before)
             register._watch(self)
 
         def evolve(self, register: CashRegister) -> None:
@@ -145,7 +184,13 @@ class CashRegister(Aggregate):
             register.deposit_lots = {}
             register.settled_by_stay = {}
             register.daily_totals = {}
+            register.daily_third_party = {}
             register.perpetual_total_cents = 0
+            register.unremitted = {}
+            register.cheques = {}
+            register.last_count_number = 0
+            register.open_differences = {}
+            register.holder = None
             register.closed_through = None
             register.closed_months = ()
             register.closed_years = ()
@@ -154,6 +199,9 @@ class CashRegister(Aggregate):
             register.head_hash = self.hash
 
     class ReceiptIssued(Event):
+        """v2: ``cheque`` (its number and bank, for a cheque payment); v1 receipts name none."""
+
+        class_version = 2
         number: int
         aire_id: UUID
         stay_id: UUID | None
@@ -162,6 +210,11 @@ class CashRegister(Aggregate):
         lines: tuple[ReceiptLine, ...]
         total_cents: int
         actor: str
+        cheque: Cheque | None
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["cheque"] = None
 
         def evolve(self, register: CashRegister) -> None:
             register.last_number = self.number
@@ -226,6 +279,11 @@ class CashRegister(Aggregate):
                 )
 
     class RemittanceMade(Event):
+        """v2: ``lines``, every receipt and movement the slip covers; their total by method
+        is ``amounts_by_method``. A v1 slip listed only its receipt range (``lines`` None)
+        and paid in what it was told: what it left unpaid is carried to the next slip."""
+
+        class_version = 2
         slip_number: int
         first_receipt: int
         last_receipt: int
@@ -233,36 +291,114 @@ class CashRegister(Aggregate):
         receipts_by_method: dict[str, int]
         total_cents: int
         actor: str
+        lines: tuple[SlipLine, ...] | None
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["lines"] = None
 
         def evolve(self, register: CashRegister) -> None:
             register.last_slip_number = self.slip_number
+            if self.lines is None:  # v1: it covered every movement then, and paid what it paid
+                lines, _ = register._slip(self.slip_number, self.last_receipt)
+                totals = slip_totals([x for x in lines if x.kind != "carried_forward"])
+                for method, amount in self.amounts_by_method.items():
+                    totals[method] = totals.get(method, 0) - amount
+                register.unremitted = carried(self.slip_number, totals)
+            else:
+                for line in self.lines:
+                    if line.kind == "carried_forward":
+                        short = {line.method: -line.amount_cents}
+                        register.unremitted.update(carried(self.slip_number, short))
+                    elif line.kind != "receipt":
+                        register.unremitted.pop(line.key, None)
             register.last_remitted_number = self.last_receipt
             for number in range(self.first_receipt, self.last_receipt + 1):
                 register.open_receipts.pop(str(number), None)
+                register.cheques.pop(str(number), None)
             for method, amount in self.amounts_by_method.items():
                 register._move(method, -amount)
 
     class CashCounted(Event):
+        """An arrêté de caisse. v2: its ``number`` (1, 2... per register) and the notes and
+        coins counted (``denominations``, largest first; none for a count given as a sum);
+        a v1 count is numbered by its place among the register's counts."""
+
+        class_version = 2
         counted_cents: int
         book_cents: int
         difference_cents: int
         actor: str
+        number: int
+        denominations: tuple[Denomination, ...]
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["number"] = 0  # numbered by its place: see evolve
+            state["denominations"] = []
+
+        def evolve(self, register: CashRegister) -> None:
+            register.last_count_number = self.number or register.last_count_number + 1
 
     class CashOver(Event):
+        """The surplus found by the count just recorded (an open difference until it is
+        regularised)."""
+
         amount_cents: int
         actor: str
 
         def evolve(self, register: CashRegister) -> None:
             register._move(PaymentMethod.CASH.value, self.amount_cents)
+            register._open_difference(self.amount_cents)
 
     class CashShort(Event):
+        """The shortfall found by the count just recorded (open until regularised)."""
+
         amount_cents: int
         actor: str
 
         def evolve(self, register: CashRegister) -> None:
             register._move(PaymentMethod.CASH.value, -self.amount_cents)
+            register._open_difference(-self.amount_cents)
+
+    class CashDifferenceRegularised(Event):
+        """The régularisation of a count's difference: a shortfall (``deficit``) made good
+        in cash by the régisseur, or a surplus (``excess``) taken as the aire's revenue.
+        Either way it is no longer open."""
+
+        count_number: int
+        kind: str
+        amount_cents: int
+        aire_id: UUID
+        reference: str
+        actor: str
+
+        def evolve(self, register: CashRegister) -> None:
+            register.open_differences = {
+                k: v for k, v in register.open_differences.items() if k != str(self.count_number)
+            }
+            if self.kind == DEFICIT:
+                register._move(PaymentMethod.CASH.value, self.amount_cents)
+
+    class HandedOver(Event):
+        """A remise de service: ``outgoing`` hands the régie over to ``incoming`` on the
+        count ``count_number`` they made together (recorded just before)."""
+
+        count_number: int
+        outgoing: str
+        incoming: str
+        actor: str
+
+        def evolve(self, register: CashRegister) -> None:
+            register.holder = self.incoming
 
     class PeriodClosedEvent(Event):
+        """A closure. v2: ``totals`` and ``perpetual_total_cents`` count revenue only, and
+        ``third_party`` the funds held for others (deposits) received in the period. A v1
+        closure counted both in ``totals`` and in its perpetual total (``third_party``
+        None); ``revenue_cents`` and ``third_party_cents`` read either."""
+
+        class_version = 2
         start: date
         end: date
         totals: Totals
@@ -270,8 +406,29 @@ class CashRegister(Aggregate):
         sealed_version: int
         sealed_hash: str
         actor: str
+        third_party: Totals | None
 
         period = Period.DAY
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["third_party"] = None
+
+        @property
+        def revenue_cents(self) -> int:
+            """Revenue received in the period, net of cancellations."""
+            if self.third_party is None:
+                types = self.totals.by_revenue_type
+                return sum(a for t, a in types.items() if not is_third_party(t))
+            return self.totals.net_cents
+
+        @property
+        def third_party_cents(self) -> int:
+            """Third-party funds (deposits) received in the period, net of cancellations."""
+            if self.third_party is None:
+                types = self.totals.by_revenue_type
+                return sum(a for t, a in types.items() if is_third_party(t))
+            return self.third_party.net_cents
 
         def evolve(self, register: CashRegister) -> None:
             if register.closed_through is None or self.end > register.closed_through:
@@ -333,10 +490,12 @@ class CashRegister(Aggregate):
         def evolve(self, register: CashRegister) -> None:
             super().evolve(register)
             register.closed_years = (*register.closed_years, self.start.year)
+            year = f"{self.start.year}-"
             register.daily_totals = {
-                d: t
-                for d, t in register.daily_totals.items()
-                if not d.startswith(f"{self.start.year}-")
+                d: t for d, t in register.daily_totals.items() if not d.startswith(year)
+            }
+            register.daily_third_party = {
+                d: t for d, t in register.daily_third_party.items() if not d.startswith(year)
             }
 
     def __init__(self) -> None:
@@ -356,8 +515,14 @@ class CashRegister(Aggregate):
         self.deposits_by_method: dict[str, int]
         self.deposit_lots: dict[str, dict[str, int]]
         self.settled_by_stay: dict[str, int]
-        self.daily_totals: dict[str, Totals]
-        self.perpetual_total_cents: int
+        self.daily_totals: dict[str, Totals]  # revenue, per Paris day
+        self.daily_third_party: dict[str, Totals]  # deposits, per Paris day
+        self.perpetual_total_cents: int  # revenue only, since the register opened
+        self.unremitted: dict[str, SlipLine]  # movements for the next slip, by key
+        self.cheques: dict[str, Cheque]  # receipt number -> cheque, until remitted
+        self.last_count_number: int
+        self.open_differences: dict[str, int]  # count number -> over (+) / short (-)
+        self.holder: str | None  # who holds the régie since the last handover
         self.closed_through: date | None
         self.closed_months: tuple[str, ...]
         self.closed_years: tuple[int, ...]
@@ -419,10 +584,72 @@ class CashRegister(Aggregate):
     def _count(
         self, timestamp: datetime, lines: tuple[ReceiptLine, ...], method: str, sign: int
     ) -> None:
+        """A receipt (+1) or a cancellation (-1) in its day's totals: revenue in
+        ``daily_totals`` and the perpetual grand total, deposits apart."""
         day = paris_day(timestamp).isoformat()
-        pairs = tuple((line.revenue_type, line.amount_cents) for line in lines)
-        self.daily_totals[day] = self.daily_totals.get(day, Totals()).add(pairs, method, sign)
-        self.perpetual_total_cents += sign * sum(amount for _, amount in pairs)
+        revenue, held = split_lines(lines)
+        if revenue:
+            totals = self.daily_totals.get(day, Totals())
+            self.daily_totals[day] = totals.add(revenue, method, sign)
+            self.perpetual_total_cents += sign * sum(amount for _, amount in revenue)
+        if held:
+            totals = self.daily_third_party.get(day, Totals())
+            self.daily_third_party[day] = totals.add(held, method, sign)
+
+    # --- what is to be paid in ----------------------------------------------------------
+
+    def _unremitted(self) -> dict[str, int]:
+        """By method: the balance less the funds held in it for others and, for cash, the
+        float. What the movements not yet on a slip (and the receipts not yet remitted)
+        add up to; negative when a shortfall ate into the float."""
+        due = {}
+        for method in {*self.balances, *self.deposits_by_method}:
+            amount = self.balances.get(method, 0) - self.deposits_by_method.get(method, 0)
+            due[method] = amount - (self.float_cents if method == PaymentMethod.CASH.value else 0)
+        return due
+
+    def _follow(self, event: CashRegister.Event, before: dict[str, int]) -> None:
+        """Keep what the event changed in what is to be paid in as movement lines for the
+        next slip. A receipt's revenue is listed from the receipt itself (its deposit is
+        held, not paid in), so it leaves a line only for what it changed beyond that."""
+        if isinstance(event, CashRegister.RemittanceMade):
+            return
+        after = self._unremitted()
+        change = {m: after.get(m, 0) - before.get(m, 0) for m in {*after, *before}}
+        kind, reference = MOVEMENT_KINDS.get(type(event), "adjustment"), event.originator_version
+        if isinstance(event, CashRegister.ReceiptIssued | CashRegister.ReceiptCancelled):
+            sign = 1 if isinstance(event, CashRegister.ReceiptIssued) else -1
+            revenue = event.total_cents - held_cents(event.lines)
+            change[event.method] = change.get(event.method, 0) - sign * revenue
+            if isinstance(event, CashRegister.ReceiptIssued) and event.cheque is not None:
+                self.cheques[str(event.number)] = event.cheque
+        elif isinstance(event, CashRegister.CashOver | CashRegister.CashShort):
+            reference = self.last_count_number
+        elif isinstance(event, CashRegister.CashDifferenceRegularised):
+            reference = event.count_number
+        for method, amount in sorted(change.items()):
+            if amount:
+                line = SlipLine(kind, reference, method, amount)
+                self.unremitted[line.key] = line
+
+    def _slip(self, number: int, through: int) -> tuple[tuple[SlipLine, ...], dict[str, int]]:
+        """Slip ``number`` covering receipts up to ``through``: its lines and what it pays."""
+        first = self.last_remitted_number + 1
+        return compose_slip(
+            number,
+            receipts=self.open_receipts,
+            first=first,
+            last=through,
+            cheques=self.cheques,
+            movements=self.unremitted,
+        )
+
+    def _open_difference(self, amount: int) -> None:
+        """The count just recorded found ``amount`` over (+) or short (-)."""
+        self.open_differences = {
+            **self.open_differences,
+            str(self.last_count_number): amount,
+        }
 
     def _watch(self, event: CashRegister.Event) -> None:
         """After every event, what the régie's rules are checked against: the Paris day each
@@ -543,10 +770,13 @@ class CashRegister(Aggregate):
         lines: tuple[ReceiptLine, ...],
         actor: str,
         at: datetime,
+        cheque: Cheque | None = None,
     ) -> int:
-        """Issue the next numbered receipt; returns its number."""
+        """Issue the next numbered receipt; returns its number. A cheque payment may name
+        its cheque (number and bank), which the slip that remits it lists."""
         method = accepted_method(method, self.payment_methods)
         check_lines(lines, self.revenue_types, stay_id)
+        cheque = check_cheque(cheque, method)
         number = self.last_number + 1
         self._append(
             self.ReceiptIssued,
@@ -559,6 +789,7 @@ class CashRegister(Aggregate):
             lines=tuple(lines),
             total_cents=sum(line.amount_cents for line in lines),
             actor=actor,
+            cheque=cheque,
         )
         return number
 
@@ -682,22 +913,35 @@ class CashRegister(Aggregate):
     def remittable(self, method: str) -> int:
         """What can be paid in: the balance of a method, less the deposits held in it
         (third-party funds kept to refund them) and, for cash, less the float."""
-        balance = self.balances.get(method, 0) - self.deposits_by_method.get(method, 0)
-        if method == PaymentMethod.CASH.value:
-            balance -= self.float_cents
-        return max(0, balance)
+        return max(0, self._unremitted().get(method, 0))
 
-    def remit(
-        self, *, through_receipt: int, amounts_by_method: dict[str, int], actor: str, at: datetime
-    ) -> int:
-        """Pay collected money in to the comptable under the next numbered slip."""
+    def slip_preview(self, through_receipt: int) -> tuple[tuple[SlipLine, ...], dict[str, int]]:
+        """The next slip covering receipts up to ``through_receipt``: its lines and the
+        amounts by method it must pay in (their total)."""
         if not self.last_remitted_number <= through_receipt <= self.last_number:
             raise InvalidValue(
                 f"the slip covers receipts up to one of {self.last_remitted_number} "
                 f"(none new) to {self.last_number}",
                 field="through_receipt",
             )
+        return self._slip(self.last_slip_number + 1, through_receipt)
+
+    def remit(
+        self, *, through_receipt: int, amounts_by_method: dict[str, int], actor: str, at: datetime
+    ) -> int:
+        """Pay collected money in to the comptable under the next numbered slip: it lists
+        the receipts up to ``through_receipt`` and every other movement since the last slip,
+        and pays in exactly what they total by method (``slip_unbalanced`` otherwise)."""
+        lines, expected = self.slip_preview(through_receipt)
         amounts = remittance_amounts(amounts_by_method, self.payment_methods, self.remittable)
+        if amounts != expected:
+            wrong = sorted(m for m in {*amounts, *expected} if amounts.get(m) != expected.get(m))
+            raise SlipUnbalanced(
+                f"the slip's movements total {expected or 'nothing'} by method (cents), "
+                f"not {amounts}: {', '.join(wrong)} differ",
+                expected=expected,
+                given=amounts,
+            )
         first = self.last_remitted_number + 1
         in_range = receipts_by_method(self.open_receipts, first, through_receipt)
         slip = self.last_slip_number + 1
@@ -711,28 +955,91 @@ class CashRegister(Aggregate):
             receipts_by_method=in_range,
             total_cents=sum(amounts.values()),
             actor=actor,
+            lines=lines,
         )
         return slip
 
-    def count_cash(self, *, counted_cents: int, actor: str, at: datetime) -> int:
-        """Record a cash count against the book balance; a difference is its own event.
-        Returns the difference (positive: over, negative: short)."""
-        require_cents(counted_cents, "counted_cents", positive=False)
+    def count_cash(
+        self,
+        *,
+        denominations: tuple[Denomination, ...] = (),
+        counted_cents: int | None = None,
+        actor: str,
+        at: datetime,
+    ) -> int:
+        """Record a cash count (arrêté de caisse) against the book balance: the notes and
+        coins counted, their total, and who counted (the actor signs it); a difference is
+        its own event. Returns the difference (positive: over, negative: short)."""
+        kept, counted = check_denominations(tuple(denominations), counted_cents)
         book = self.balances.get(PaymentMethod.CASH.value, 0)
-        difference = counted_cents - book
+        difference = counted - book
         self._append(
             self.CashCounted,
             at,
-            counted_cents=counted_cents,
+            counted_cents=counted,
             book_cents=book,
             difference_cents=difference,
             actor=actor,
+            number=self.last_count_number + 1,
+            denominations=kept,
         )
         if difference > 0:
             self._append(self.CashOver, at, amount_cents=difference, actor=actor)
         elif difference < 0:
             self._append(self.CashShort, at, amount_cents=-difference, actor=actor)
         return difference
+
+    def hand_over(
+        self,
+        *,
+        incoming: str,
+        denominations: tuple[Denomination, ...] = (),
+        counted_cents: int | None = None,
+        actor: str,
+        at: datetime,
+    ) -> int:
+        """A remise de service: the actor hands the régie over to ``incoming`` on a count
+        they make together (recorded first, with its difference if any). Returns the count's
+        number."""
+        if not incoming.strip() or incoming == actor:
+            raise InvalidValue("the régie is handed over to someone else", field="incoming")
+        self.count_cash(
+            denominations=denominations, counted_cents=counted_cents, actor=actor, at=at
+        )
+        number = self.last_count_number
+        self._append(
+            self.HandedOver, at, count_number=number, outgoing=actor, incoming=incoming, actor=actor
+        )
+        return number
+
+    def regularise_difference(
+        self, *, count_number: int, reference: str, actor: str, at: datetime
+    ) -> str:
+        """Settle the difference a count found: a shortfall (déficit) made good in cash by
+        the régisseur, a surplus (excédent) taken as the aire's revenue; ``reference`` names
+        the receipt of the payment or the decision. Returns ``deficit`` or ``excess``."""
+        if not reference.strip():
+            raise InvalidValue("a régularisation names its payment or decision", field="reference")
+        if isinstance(count_number, bool) or not 1 <= count_number <= self.last_count_number:
+            raise CountNotFound(f"no cash count {count_number} on this register", field="count")
+        difference = self.open_differences.get(str(count_number))
+        if difference is None:
+            raise CashDifferenceNotOpen(
+                f"count {count_number} found no difference, or it is already regularised",
+                field="count",
+            )
+        kind = EXCESS if difference > 0 else DEFICIT
+        self._append(
+            self.CashDifferenceRegularised,
+            at,
+            count_number=count_number,
+            kind=kind,
+            amount_cents=abs(difference),
+            aire_id=self.aire_id,
+            reference=reference.strip(),
+            actor=actor,
+        )
+        return kind
 
     def close_period(self, *, period: Period | str, day: date, actor: str, at: datetime) -> None:
         """Seal a day, month or year: totals, perpetual grand total and the chain head."""
@@ -746,6 +1053,7 @@ class CashRegister(Aggregate):
             closed_years=self.closed_years,
         )
         totals = sealed_totals(self.daily_totals, start, end)
+        third_party = sealed_totals(self.daily_third_party, start, end)
         event_class = {
             Period.DAY: self.DayClosed,
             Period.MONTH: self.MonthClosed,
@@ -763,6 +1071,7 @@ class CashRegister(Aggregate):
             sealed_version=self.version,
             sealed_hash=self.head_hash,
             actor=actor,
+            third_party=third_party,
         )
 
     def set_rules(
@@ -816,6 +1125,13 @@ class CashRegister(Aggregate):
         return copy
 
     @property
+    def open_difference_cents(self) -> dict[int, int]:
+        """Each count whose difference is not regularised yet: over (+) or short (-)."""
+        return {
+            int(k): v for k, v in sorted(self.open_differences.items(), key=lambda x: int(x[0]))
+        }
+
+    @property
     def cash_in_hand_cents(self) -> int:
         """Cash and cheques held, less the float: what the ceiling is checked against."""
         return (
@@ -827,3 +1143,15 @@ class CashRegister(Aggregate):
     @property
     def remittance_due(self) -> bool:
         return self.cash_in_hand_cents >= self.cash_ceiling_cents
+
+
+DEFICIT, EXCESS = "deficit", "excess"
+
+#: The kind of slip line each movement leaves (anything else: ``adjustment``).
+MOVEMENT_KINDS: dict[type, str] = {
+    CashRegister.DepositRefunded: "deposit_refunded",
+    CashRegister.DepositWithheld: "deposit_withheld",
+    CashRegister.CashOver: "cash_over",
+    CashRegister.CashShort: "cash_short",
+    CashRegister.CashDifferenceRegularised: "deficit_made_good",
+}

@@ -1,8 +1,10 @@
 """The cash register's books as values and pure functions; the aggregate is in ``register``.
 
-What a ``CashRegister`` keeps (receipt lines, the receipts not yet remitted), how a deposit
-leaves a stay's lot, and what a period closure covers: the span it may seal and the totals it
-seals. Nothing here triggers an event; ``register`` decides and records.
+What a ``CashRegister`` keeps (receipt lines, the receipts not yet remitted, the other cash
+movements not yet on a slip), how a deposit leaves a stay's lot, what a remittance slip
+lists and pays in, how a cash count is broken down by denomination, and what a period
+closure covers: the span it may seal and the totals it seals, revenue apart from the funds
+held for others. Nothing here triggers an event; ``register`` decides and records.
 """
 
 from __future__ import annotations
@@ -33,11 +35,187 @@ from hacienda_ledger.aggregates.values import (
 
 DOCUMENTS = ("receipt", "deposit_receipt", "slip")
 
+#: Revenue types of money held for others (third-party funds: recettes perçues pour le
+#: compte de tiers), never revenue: kept apart in closures and in the perpetual grand total,
+#: and never paid in. An advance held for a household belongs here too, once it exists.
+THIRD_PARTY = frozenset({RevenueType.DEPOSIT.value})
+
+#: Notes and coins of the euro, in cents, largest first (billetage).
+DENOMINATIONS = (50000, 20000, 10000, 5000, 2000, 1000, 500, 200, 100, 50, 20, 10, 5, 2, 1)
+
+
+def is_third_party(revenue_type: str) -> bool:
+    return revenue_type in THIRD_PARTY
+
 
 @dataclass(frozen=True)
 class ReceiptLine:
     revenue_type: str
     amount_cents: int
+
+
+def held_cents(lines: tuple[ReceiptLine, ...]) -> int:
+    """What lines hold for others (deposits): third-party funds, not revenue."""
+    return sum(line.amount_cents for line in lines if is_third_party(line.revenue_type))
+
+
+@dataclass(frozen=True)
+class Cheque:
+    """A cheque as its receipt records it: its number and the bank it is drawn on."""
+
+    number: str
+    bank: str
+
+
+def check_cheque(cheque: Cheque | None, method: str) -> Cheque | None:
+    """A cheque's number and bank name, given with a cheque payment only."""
+    if cheque is None:
+        return None
+    if method != PaymentMethod.CHEQUE.value:
+        raise InvalidValue("only a cheque payment names a cheque", field="cheque")
+    number, bank = cheque.number.strip(), cheque.bank.strip()
+    if not number or len(number) > 32:
+        raise InvalidValue("a cheque's number is 1 to 32 characters", field="cheque.number")
+    if not bank or len(bank) > 80:
+        raise InvalidValue("a cheque names its bank (1 to 80 characters)", field="cheque.bank")
+    return Cheque(number, bank)
+
+
+@dataclass(frozen=True)
+class SlipLine:
+    """One line of a remittance slip (bordereau de versement): a receipt, or another cash
+    movement since the last slip, with what it brings to the amount paid in, in one method
+    (negative: it takes away, as a shortfall does).
+
+    ``kind`` and what ``reference`` names:
+
+    - ``receipt``: the receipt's number; ``amount_cents`` is its revenue (its deposit,
+      ``held_cents``, stays in the register for the household; a cancelled receipt brings
+      nothing); a cheque names its number and bank;
+    - ``cash_over``, ``cash_short``: the number of the cash count that found it;
+    - ``deficit_made_good``: the count whose shortfall the régisseur made good;
+    - ``deposit_refunded``, ``deposit_withheld``, ``adjustment``: the version of the register
+      event (a deposit withheld becomes the aire's money; a refund in another method than
+      the deposit was paid in moves money between methods);
+    - ``carried_forward``: this slip's number: a method whose movements total less than
+      nothing pays in nothing, and what it lacks is carried to the next slip, where it is a
+      ``carried`` line naming this slip (a slip recorded before lines existed carries what
+      it left unpaid the same way).
+    """
+
+    kind: str
+    reference: int
+    method: str
+    amount_cents: int
+    cheque_number: str | None = None
+    bank: str | None = None
+    cancelled: bool = False
+    held_cents: int = 0
+
+    @property
+    def key(self) -> str:
+        """What identifies a movement not yet on a slip."""
+        return f"{self.kind}/{self.reference}/{self.method}"
+
+
+def slip_totals(lines: tuple[SlipLine, ...] | list[SlipLine]) -> dict[str, int]:
+    """What lines total by method (zero totals too), in method name order."""
+    totals: dict[str, int] = {}
+    for line in lines:
+        totals[line.method] = totals.get(line.method, 0) + line.amount_cents
+    return dict(sorted(totals.items()))
+
+
+def compose_slip(
+    number: int,
+    *,
+    receipts: Mapping[str, OpenReceipt],
+    first: int,
+    last: int,
+    cheques: Mapping[str, Cheque],
+    movements: Mapping[str, SlipLine],
+) -> tuple[tuple[SlipLine, ...], dict[str, int]]:
+    """Slip ``number``'s lines and what it pays in by method: receipts ``first`` to ``last``
+    (one line each, so cheques one by one), then every movement not yet on a slip, in the
+    order recorded. A method whose lines total less than zero pays in nothing: a
+    ``carried_forward`` line brings it to zero and the next slip carries the rest."""
+    lines: list[SlipLine] = []
+    for n in range(first, last + 1):
+        receipt = receipts[str(n)]
+        held = 0 if receipt.cancelled else held_cents(receipt.lines)
+        cheque = cheques.get(str(n))
+        lines.append(
+            SlipLine(
+                "receipt",
+                n,
+                receipt.method,
+                0 if receipt.cancelled else receipt.total_cents - held,
+                cheque_number=cheque.number if cheque else None,
+                bank=cheque.bank if cheque else None,
+                cancelled=receipt.cancelled,
+                held_cents=held,
+            )
+        )
+    lines.extend(movements.values())
+    totals = slip_totals(lines)
+    for method, total in totals.items():
+        if total < 0:
+            lines.append(SlipLine("carried_forward", number, method, -total))
+    return tuple(lines), {m: t for m, t in totals.items() if t > 0}
+
+
+def carried(number: int, short_by_method: Mapping[str, int]) -> dict[str, SlipLine]:
+    """The movements slip ``number`` leaves to the next one: what it lacked in each method
+    (negative), keyed as movements."""
+    lines = [SlipLine("carried", number, m, a) for m, a in sorted(short_by_method.items()) if a]
+    return {line.key: line for line in lines}
+
+
+@dataclass(frozen=True)
+class Denomination:
+    """How many notes or coins of one value (in cents) a cash count found."""
+
+    value_cents: int
+    count: int
+
+
+def check_denominations(
+    denominations: tuple[Denomination, ...], counted_cents: int | None
+) -> tuple[tuple[Denomination, ...], int]:
+    """A count's notes and coins (euro values only, each value once, counts of zero left
+    out, largest first) and the total they make; without them, ``counted_cents`` as given
+    (a count with no breakdown)."""
+    if not denominations:
+        if counted_cents is None:
+            raise InvalidValue(
+                "a cash count gives its notes and coins (or at least the amount counted)",
+                field="denominations",
+            )
+        return (), require_cents(counted_cents, "counted_cents", positive=False)
+    found: dict[int, int] = {}
+    for i, item in enumerate(denominations):
+        value = item.value_cents
+        if isinstance(value, bool) or value not in DENOMINATIONS:
+            raise InvalidValue(
+                "a denomination is a euro note or coin, in cents (50000 ... 1)",
+                field=f"denominations[{i}].value_cents",
+            )
+        if value in found:
+            raise InvalidValue("each denomination once", field=f"denominations[{i}].value_cents")
+        count = item.count
+        if isinstance(count, bool) or not isinstance(count, int) or not 0 <= count <= 100_000:
+            raise InvalidValue(
+                "a count of notes or coins is a whole number, 0 to 100000",
+                field=f"denominations[{i}].count",
+            )
+        found[value] = count
+    kept = tuple(Denomination(v, found[v]) for v in DENOMINATIONS if found.get(v))
+    total = sum(d.value_cents * d.count for d in kept)
+    if counted_cents is not None and counted_cents != total:
+        raise InvalidValue(
+            f"the notes and coins make {total} cents, not {counted_cents}", field="counted_cents"
+        )
+    return kept, total
 
 
 @dataclass(frozen=True)
@@ -184,6 +362,18 @@ def closure_span(
     if opened_at is not None and end < paris_day(opened_at):
         raise InvalidValue("the register did not exist then", field="date")
     return period, start, end
+
+
+def split_lines(
+    lines: tuple[ReceiptLine, ...],
+) -> tuple[tuple[tuple[str, int], ...], tuple[tuple[str, int], ...]]:
+    """A receipt's lines as (revenue type, cents) pairs: its revenue, and what it holds for
+    others (third-party funds)."""
+    revenue = tuple(
+        (x.revenue_type, x.amount_cents) for x in lines if not is_third_party(x.revenue_type)
+    )
+    held = tuple((x.revenue_type, x.amount_cents) for x in lines if is_third_party(x.revenue_type))
+    return revenue, held
 
 
 def sealed_totals(daily_totals: Mapping[str, Totals], start: date, end: date) -> Totals:

@@ -203,6 +203,8 @@ class RegisterState(Protocol):
     @property
     def daily_totals(self) -> Mapping[str, Totals]: ...
     @property
+    def daily_third_party(self) -> Mapping[str, Totals]: ...
+    @property
     def closed_through(self) -> date | None: ...
     @property
     def created_on(self) -> datetime: ...
@@ -330,11 +332,22 @@ def alerts(register: RegisterState, today: date, is_working: WorkingDay) -> tupl
     )
 
 
+def _received(register: RegisterState) -> dict[str, int]:
+    """What each Paris day received, net of cancellations: revenue and third-party funds
+    (deposits), which the register keeps apart and a closure covers alike."""
+    days = dict.fromkeys(register.daily_totals, 0) | dict.fromkeys(register.daily_third_party, 0)
+    for totals in (register.daily_totals, register.daily_third_party):
+        for d, t in totals.items():
+            days[d] += t.net_cents
+    return days
+
+
 def _closures_due(register: RegisterState, today: date) -> list[Alert]:
     closed = register.closed_through or date.min
+    received = _received(register)
     unclosed = sorted(
-        (date.fromisoformat(d), t)
-        for d, t in register.daily_totals.items()
+        (date.fromisoformat(d), net)
+        for d, net in received.items()
         if closed < date.fromisoformat(d) < today
     )
     found = []
@@ -347,7 +360,7 @@ def _closures_due(register: RegisterState, today: date) -> list[Alert]:
                 first,
                 first,
                 (today - first).days,
-                sum(t.net_cents for _, t in unclosed),
+                sum(net for _, net in unclosed),
                 f"each day with receipts is closed (clôture journalière): "
                 f"{len(unclosed)} day(s) not closed",
             )
@@ -358,11 +371,7 @@ def _closures_due(register: RegisterState, today: date) -> list[Alert]:
         if last >= today:
             break
         if last > closed:
-            net = sum(
-                t.net_cents
-                for d, t in register.daily_totals.items()
-                if first.isoformat() <= d <= last.isoformat()
-            )
+            net = sum(n for d, n in received.items() if first.isoformat() <= d <= last.isoformat())
             found.append(
                 Alert(
                     AlertKind.MONTH_NOT_CLOSED.value,

@@ -17,7 +17,15 @@ from typing import Annotated
 
 from fastapi import Path, Query
 
-from hacienda_ledger.api.schemas.common import DATE_RANGE, Day, Moment, Month, Number, Year
+from hacienda_ledger.api.schemas.common import (
+    DATE_RANGE,
+    MAX_NUMBER,
+    Day,
+    Moment,
+    Month,
+    Number,
+    Year,
+)
 
 From = Annotated[Day | None, Query(alias="from", description=f"first day, {DATE_RANGE}")]
 To = Annotated[Day | None, Query(alias="to", description=f"last day (included), {DATE_RANGE}")]
@@ -29,3 +37,8 @@ MonthQuery = Annotated[Month, Query()]
 MonthPath = Annotated[Month, Path()]
 YearQuery = Annotated[Year, Query()]
 NumberPath = Annotated[Number, Path()]
+#: The last receipt a slip covers: 0 (or the last remitted) for a slip of no new receipt.
+ThroughReceiptQuery = Annotated[
+    int,
+    Query(ge=0, le=MAX_NUMBER, description="the last receipt covered, from 0 to 2^63 - 1"),
+]

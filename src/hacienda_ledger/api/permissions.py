@@ -85,6 +85,12 @@ OPERATIONS: dict[tuple[str, str], type[c.Command] | Permission | ByParameter | s
     ("POST", "/v1/registers/{register_id}/remittances"): c.Remit,
     ("POST", "/v1/registers/{register_id}/cash-counts"): c.CountCash,
     ("POST", "/v1/registers/{register_id}/closures"): c.ClosePeriod,
+    ("GET", "/v1/registers/{register_id}/remittances/preview"): _P.READ_REGISTERS,
+    (
+        "POST",
+        "/v1/registers/{register_id}/cash-counts/{count_number}/regularisation",
+    ): c.RegulariseCashDifference,
+    ("POST", "/v1/registers/{register_id}/handovers"): c.HandOver,
     ("GET", "/v1/registers/{register_id}/verify"): _P.READ_REGISTERS,
     ("GET", "/v1/registers/{register_id}/journal"): _P.READ_REGISTERS,
     ("GET", "/v1/registers/{register_id}/history"): _P.READ_REGISTERS,

@@ -1,11 +1,14 @@
 """RFC 9457 problem details: one place maps every error to ``application/problem+json``.
 
 Body: ``{type, title, status, detail, code}`` plus ``errors: [{field, reason}]`` for input
-that failed validation. ``type`` is a stable URI per code (documented in docs/errors.md).
+that failed validation, and the error's own extension members (``slip_unbalanced``:
+``expected_cents`` and ``given_cents``). ``type`` is a stable URI per code (documented in
+docs/errors.md).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -62,8 +65,10 @@ def problem(
     *,
     errors: list[dict[str, Any]] | None = None,
     headers: dict[str, str] | None = None,
+    extensions: Mapping[str, Any] | None = None,
 ) -> JSONResponse:
-    body: dict[str, Any] = {
+    body: dict[str, Any] = {**(extensions or {})}
+    body |= {
         "type": TYPE_BASE + code,
         "title": TITLES.get(status, "Error"),
         "status": status,
@@ -100,6 +105,16 @@ PROBLEM_SCHEMA: dict[str, Any] = {
         "status": {"type": "integer"},
         "detail": {"type": "string"},
         "code": {"type": "string"},
+        "expected_cents": {
+            "type": "object",
+            "additionalProperties": {"type": "integer"},
+            "description": "`slip_unbalanced`: what the slip's lines total by method",
+        },
+        "given_cents": {
+            "type": "object",
+            "additionalProperties": {"type": "integer"},
+            "description": "`slip_unbalanced`: the amounts the request gave by method",
+        },
         "errors": {
             "type": "array",
             "items": {
@@ -155,7 +170,14 @@ def install(app: FastAPI) -> None:
     async def ledger_error(_: Request, exc: LedgerError) -> JSONResponse:
         errors = [{"field": exc.field, "reason": exc.detail}] if exc.field else None
         headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthenticated) else None
-        return problem(status_of(exc), exc.code, exc.detail, errors=errors, headers=headers)
+        return problem(
+            status_of(exc),
+            exc.code,
+            exc.detail,
+            errors=errors,
+            headers=headers,
+            extensions=exc.extensions,
+        )
 
     @app.exception_handler(ProblemError)
     async def edge_error(_: Request, exc: ProblemError) -> JSONResponse:

@@ -124,6 +124,9 @@ def register(r: CashRegister, position: int | None = None) -> s.RegisterPublic:
         last_remitted_receipt=r.last_remitted_number,
         balances_cents=dict(r.balances),
         deposits_held_cents=sum(r.deposits_held.values()),
+        open_cash_differences=[
+            {"count_number": n, "difference_cents": d} for n, d in r.open_difference_cents.items()
+        ],
         position=position,
     )
 
@@ -137,6 +140,19 @@ def alerts(standing: Standing) -> s.AlertsPublic:
         rules=read(s.RegisterRulesPublic, standing.register.rules),
         data=found,
         count=len(found),
+    )
+
+
+def slip_preview(r: CashRegister, through_receipt: int) -> s.SlipPreviewPublic:
+    lines, amounts = r.slip_preview(through_receipt)
+    return s.SlipPreviewPublic(
+        register_id=r.id,
+        slip_number=r.last_slip_number + 1,
+        first_receipt=r.last_remitted_number + 1,
+        through_receipt=through_receipt,
+        lines=[read(s.SlipLinePublic, line) for line in lines],
+        amounts_by_method_cents=amounts,
+        total_cents=sum(amounts.values()),
     )
 
 
@@ -305,6 +321,8 @@ def register_history(register_id: UUID, as_of: datetime, found: dict[str, Any]) 
             "receipts": totals.receipts,
             "cancellations": totals.cancellations,
             "perpetual_total_cents": register.perpetual_total_cents,
+            "third_party_by_method_cents": found["open_year_third_party"].by_method,
+            "third_party_cents": found["open_year_third_party"].net_cents,
         },
         "last_closure": last_closure,
         "head_hash": register.head_hash,

@@ -8,8 +8,9 @@ manager    configure aires, manage and read stays, read         aires of their s
            registers, read aires, statistics and reports,       their collectivité
            manage and read households, answer data requests
            (erase, export, access log)
-cashier    manage and read stays, handle cash, read registers,  their assigned aires
-           read aires and reports, manage and read households
+cashier    manage and read stays, handle cash, sign cash        their assigned aires
+           counts and handovers, read registers, read aires
+           and reports, manage and read households
 auditor    read registers (payer names included), read aires    aires of their collectivité
            and reports
 analyst    read aires, read anonymised statistics and the       every aire (never a household)
@@ -50,7 +51,10 @@ class Permission(StrEnum):
     CONFIGURE_AIRE = "configure_aire"  # aires, emplacements, tariffs, closures, registers
     MANAGE_STAYS = "manage_stays"  # arrivals, readings, extensions, charges, departures
     READ_STAYS = "read_stays"
-    HANDLE_CASH = "handle_cash"  # receipts, cancellations, refunds, remittances, counts...
+    HANDLE_CASH = "handle_cash"  # receipts, cancellations, refunds, remittances...
+    # The régisseur's own acts: sign cash counts and handovers, regularise their differences.
+    # Cashiers hold it until a ``regisseur`` role exists: grant it to that role then.
+    SIGN_CASH = "sign_cash"
     READ_REGISTERS = "read_registers"  # registers, journals, verification, history
     READ_AIRES = "read_aires"
     READ_STATISTICS = "read_statistics"
@@ -81,6 +85,7 @@ GRANTS: dict[Role, frozenset[Permission]] = {
             Permission.MANAGE_STAYS,
             Permission.READ_STAYS,
             Permission.HANDLE_CASH,
+            Permission.SIGN_CASH,
             Permission.READ_REGISTERS,
             Permission.READ_AIRES,
             Permission.READ_REPORTS,

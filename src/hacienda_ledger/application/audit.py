@@ -457,10 +457,17 @@ class Audit:
         with its chain verified up to there (no projection table is read)."""
         register = self.register_as_of(register_id, as_of)
         report = self.verify_register(register_id, through_version=register.version)
-        totals = Totals()
+        totals, third_party = Totals(), Totals()
         for day_totals in register.daily_totals.values():
             totals = totals + day_totals
-        return {"register": register, "verification": report, "open_year_totals": totals}
+        for day_totals in register.daily_third_party.values():
+            third_party = third_party + day_totals
+        return {
+            "register": register,
+            "verification": report,
+            "open_year_totals": totals,  # revenue
+            "open_year_third_party": third_party,  # deposits received, apart
+        }
 
     def register_as_of(self, register_id: UUID, as_of: datetime) -> CashRegister:
         """The register as it stood at ``as_of``: its last event recorded at or before it,

@@ -27,6 +27,7 @@ from hacienda_ledger.aggregates.collectivite import Contact
 from hacienda_ledger.aggregates.errors import InvalidValue
 from hacienda_ledger.aggregates.household import DocumentKind, Profile
 from hacienda_ledger.aggregates.integrity import canonical_bytes
+from hacienda_ledger.aggregates.register import Cheque, Denomination
 from hacienda_ledger.aggregates.register_rules import RemittanceFrequency
 from hacienda_ledger.aggregates.user import Role
 from hacienda_ledger.aggregates.values import (
@@ -355,7 +356,8 @@ class SetRegisterRules(Command):
 @dataclass(frozen=True)
 class IssueReceipt(Command):
     """The next numbered receipt; ``lines`` are (revenue type, amount in cents).
-    ``settle_balance``: add the lines that pay what the stay owes, type by type."""
+    ``settle_balance``: add the lines that pay what the stay owes, type by type. A cheque
+    payment may name its ``cheque`` (number and bank)."""
 
     register_id: UUID
     _: KW_ONLY
@@ -363,6 +365,7 @@ class IssueReceipt(Command):
     method: PaymentMethod | str
     lines: Sequence[tuple[str, int]] = ()
     settle_balance: bool = False
+    cheque: Cheque | None = None
 
 
 @dataclass(frozen=True)
@@ -402,9 +405,36 @@ class Remit(Command):
 
 @dataclass(frozen=True)
 class CountCash(Command):
+    """An arrêté de caisse: the notes and coins counted (``denominations``), or only the
+    amount counted; signed by the actor."""
+
     register_id: UUID
     _: KW_ONLY
-    counted_cents: int
+    denominations: Sequence[Denomination] = ()
+    counted_cents: int | None = None
+
+
+@dataclass(frozen=True)
+class HandOver(Command):
+    """A remise de service: the actor hands the régie over to ``incoming`` (a user who may
+    handle its cash) on a count made together."""
+
+    register_id: UUID
+    _: KW_ONLY
+    incoming: UUID
+    denominations: Sequence[Denomination] = ()
+    counted_cents: int | None = None
+
+
+@dataclass(frozen=True)
+class RegulariseCashDifference(Command):
+    """The régularisation of count ``count_number``'s difference: a shortfall made good in
+    cash, a surplus taken as revenue; ``reference`` names the payment or the decision."""
+
+    register_id: UUID
+    _: KW_ONLY
+    count_number: int
+    reference: str
 
 
 @dataclass(frozen=True)

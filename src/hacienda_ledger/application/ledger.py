@@ -196,6 +196,8 @@ class Ledger(Loading, Application[UUID]):
     withhold_deposit = command(c.WithholdDeposit)
     remit = command(c.Remit)
     count_cash = command(c.CountCash)
+    hand_over = command(c.HandOver)
+    regularise_cash_difference = command(c.RegulariseCashDifference)
     close_period = command(c.ClosePeriod)
     record_reprint = command(c.RecordReprint)
 

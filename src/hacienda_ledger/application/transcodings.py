@@ -15,7 +15,13 @@ from eventsourcing.persistence import JSONTranscoder, Transcoding
 from hacienda_ledger.aggregates.aire import Closure, Emplacement, OutOfService, Regularisation
 from hacienda_ledger.aggregates.collectivite import Contact
 from hacienda_ledger.aggregates.household import ContactDetails, Fleet, Member, Profile
-from hacienda_ledger.aggregates.register import OpenReceipt, ReceiptLine
+from hacienda_ledger.aggregates.register import (
+    Cheque,
+    Denomination,
+    OpenReceipt,
+    ReceiptLine,
+    SlipLine,
+)
 from hacienda_ledger.aggregates.register_rules import RegieRules
 from hacienda_ledger.aggregates.seal import ChainHead
 from hacienda_ledger.aggregates.settlement import Allocation
@@ -41,6 +47,9 @@ VALUE_TYPES: tuple[type, ...] = (
     OpenReceipt,
     ReceiptLine,
     RegieRules,  # register snapshots only
+    Cheque,
+    SlipLine,
+    Denomination,
     Extension,
     MeterReading,
     ChargeLine,

@@ -37,6 +37,7 @@ FINANCIAL = (
     CashRegister.RemittanceMade,
     CashRegister.CashOver,
     CashRegister.CashShort,
+    CashRegister.CashDifferenceRegularised,
 )
 
 

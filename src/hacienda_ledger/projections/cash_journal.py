@@ -13,6 +13,19 @@ is a change of the régie's rules (``RulesSet``): a line of kind ``rules``, movi
 the aire it was taken for, the stay, the Paris day, the kind (``received``, ``cancelled``,
 ``refunded``, ``withheld``), the withholding reason and the amount: deposits held, refunded
 and withheld per aire and month, for the monthly report.
+
+``register_closures`` (key register, version): every closure with the period it closes
+(``period``, ``first_day``, ``last_day``: a report finds a month's closures by the period
+closed, not by the day they were recorded), the Paris day recorded, its revenue and the
+third-party funds (deposits) received apart, the perpetual grand total and its hash.
+
+``cash_counts`` (key register, number): every cash count (arrêté de caisse) with its Paris
+day, what was counted (and the notes and coins, as ``value×count`` text, largest first),
+the book balance, the difference, who counted; the user the régie was handed over to when
+the count was a handover; and once its difference is regularised, the day, the kind
+(``deficit``: made good, ``excess``: taken as revenue) and the event's version. A count of
+the first event version is numbered by its place (``cash_count_heads``), as the register
+numbers it.
 """
 
 from __future__ import annotations
@@ -43,8 +56,13 @@ KINDS: dict[type, str] = {
     CashRegister.YearClosed: "year_closure",
     CashRegister.DocumentReprinted: "reprint",
     CashRegister.RulesSet: "rules",
+    CashRegister.CashDifferenceRegularised: "regularisation",
+    CashRegister.HandedOver: "handover",
 }
 DEPOSITS = "deposit_movements"
+CLOSURES = "register_closures"
+COUNTS = "cash_counts"
+COUNT_HEADS = "cash_count_heads"
 
 
 class CashJournalProjection(Projection):
@@ -93,9 +111,41 @@ class CashJournalProjection(Projection):
             reason="text",
             amount_cents="int",
         ),
+        table(
+            CLOSURES,
+            ("register_id", "version"),
+            register_id="text",
+            version="int",
+            period="text",
+            first_day="date",
+            last_day="date",
+            day="date",
+            revenue_cents="int",
+            third_party_cents="int",
+            perpetual_total_cents="int",
+            chain_hash="text",
+        ),
+        table(
+            COUNTS,
+            ("register_id", "number"),
+            register_id="text",
+            number="int",
+            version="int",
+            day="date",
+            counted_cents="int",
+            book_cents="int",
+            difference_cents="int",
+            denominations="text",
+            counted_by="text",
+            handed_over_to="text",
+            regularised_on="date",
+            regularisation="text",
+            regularisation_version="int",
+        ),
+        table(COUNT_HEADS, ("register_id",), register_id="text", last_number="int"),
     )
     topics = tuple(topic_of(cls) for cls in KINDS)
-    appended = frozenset({"cash_journal", DEPOSITS})
+    appended = frozenset({"cash_journal", DEPOSITS, CLOSURES})
 
     def apply(self, event: Any, position: int, rows: Rows) -> None:
         kind = KINDS.get(type(event))
@@ -175,13 +225,75 @@ class CashJournalProjection(Projection):
             line(revenue_type="deposit")
         elif isinstance(event, CashRegister.PeriodClosedEvent):
             line(perpetual_total_cents=event.perpetual_total_cents)
+            rows.add(
+                CLOSURES,
+                {
+                    "register_id": register_id,
+                    "version": event.originator_version,
+                    "period": event.period.value,
+                    "first_day": event.start,
+                    "last_day": event.end,
+                    "day": base["day"],
+                    "revenue_cents": event.revenue_cents,
+                    "third_party_cents": event.third_party_cents,
+                    "perpetual_total_cents": event.perpetual_total_cents,
+                    "chain_hash": event.hash,
+                },
+            )
+        elif isinstance(event, CashRegister.CashDifferenceRegularised) and event.kind == "deficit":
+            move(PaymentMethod.CASH.value, event.amount_cents)
         else:
             line()
+        self._counts(event, register_id, base["day"], rows)
         self._deposits(event, register_id, base["day"], rows)
         head["version"] = event.originator_version
         for row in lines:
             rows.add("cash_journal", row)
         rows.put("journal_heads", head)
+
+    @staticmethod
+    def _counts(event: Any, register_id: str, day: Any, rows: Rows) -> None:
+        """A count, and what later becomes of it: the handover it was, its régularisation."""
+        if isinstance(event, CashRegister.CashCounted):
+            head = rows.get(COUNT_HEADS, (register_id,)) or {
+                "register_id": register_id,
+                "last_number": 0,
+            }
+            head["last_number"] = event.number or head["last_number"] + 1
+            rows.put(COUNT_HEADS, head)
+            rows.put(
+                COUNTS,
+                {
+                    "register_id": register_id,
+                    "number": head["last_number"],
+                    "version": event.originator_version,
+                    "day": day,
+                    "counted_cents": event.counted_cents,
+                    "book_cents": event.book_cents,
+                    "difference_cents": event.difference_cents,
+                    "denominations": " ".join(
+                        f"{d.value_cents}×{d.count}" for d in event.denominations
+                    )
+                    or None,
+                    "counted_by": event.actor,
+                    "handed_over_to": None,
+                    "regularised_on": None,
+                    "regularisation": None,
+                    "regularisation_version": None,
+                },
+            )
+        elif isinstance(event, CashRegister.HandedOver | CashRegister.CashDifferenceRegularised):
+            count = rows.get(COUNTS, (register_id, event.count_number))
+            if count is None:
+                return
+            count = dict(count)
+            if isinstance(event, CashRegister.HandedOver):
+                count["handed_over_to"] = event.incoming
+            else:
+                count["regularised_on"] = day
+                count["regularisation"] = event.kind
+                count["regularisation_version"] = event.originator_version
+            rows.put(COUNTS, count)
 
     @staticmethod
     def _deposits(event: Any, register_id: str, day: Any, rows: Rows) -> None:

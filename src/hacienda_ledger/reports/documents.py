@@ -207,6 +207,77 @@ class Documents:
             raise SlipNotFound(f"no slip {number} on this register", field="number")
         first = rows[0]
         lo, hi = first["first_receipt"], first["last_receipt"]
+        event = self.figures.ledger.register_event(register_id, first["version"])
+        assert isinstance(event, CashRegister.RemittanceMade)
+        register = self.figures.ledger.cash_register(register_id)
+        aire = self.figures.aire(register.aire_id)
+        covered = f"n°{lo} à n°{hi}" if lo <= hi else "aucune quittance nouvelle"
+        subject = [
+            ("Régie", f"{register.regie_ref} (aire {aire.code} — {aire.name})"),
+            ("Collectivité", aire.collectivite_name),
+            ("Bordereau n°", str(number)),
+            ("Versé le", day_fr(first["day"])),
+            ("Quittances couvertes", covered),
+            ("Agent", first["cashier"] or ""),
+        ]
+        total = sum(r["amount_out_cents"] for r in rows)
+        by_method = Section(
+            "Montants versés par mode de paiement",
+            (Column("Mode", "text", 110), Column("Montant", "money")),
+            tuple((label(r["method"]), r["amount_out_cents"]) for r in rows),
+            total=("Total versé", total),
+        )
+        if event.lines is None:
+            sections = (by_method, self._receipts_before_lines(register_id, first, lo, hi))
+        else:
+            sections = (self._slip_lines(event), by_method)
+        return self._document(
+            f"{DOCUMENT_TITLES['slip']} n°{number} — régie {register.regie_ref}",
+            subject,
+            sections,
+            register_id=register_id,
+            row=first,
+            last_receipt=hi,
+        )
+
+    @staticmethod
+    def _slip_lines(event: CashRegister.RemittanceMade) -> Section:
+        """Every line of a slip (receipts, cheques one by one, the other movements), and
+        their total: what the slip pays in."""
+        assert event.lines is not None
+        rows = []
+        for line in event.lines:
+            if line.kind == "receipt":
+                what = f"Quittance n°{line.reference}" + (" (annulée)" if line.cancelled else "")
+            elif line.kind in ("cash_over", "cash_short", "deficit_made_good"):
+                what = f"{label(line.kind)} — arrêté de caisse n°{line.reference}"
+            elif line.kind in ("carried", "carried_forward"):
+                what = f"{label(line.kind)} (bordereau n°{line.reference})"
+            else:
+                what = f"{label(line.kind)} (opération n°{line.reference} de la caisse)"
+            cheque = f"n°{line.cheque_number} — {line.bank}" if line.cheque_number else ""
+            rows.append((what, label(line.method), cheque, line.held_cents, line.amount_cents))
+        return Section(
+            "Lignes du bordereau",
+            (
+                Column("Ligne", "text", 66),
+                Column("Mode", "text", 26),
+                Column("Chèque (n°, banque)", "text", 42),
+                Column("Dépôt conservé", "money"),
+                Column("Montant versé", "money"),
+            ),
+            tuple(rows),
+            total=("Total des lignes", "", "", None, sum(x.amount_cents for x in event.lines)),
+            note="Les dépôts de garantie sont des fonds de tiers : ils restent en caisse "
+            "jusqu'à leur remboursement ou leur retenue et ne sont pas versés ici. Un écart "
+            "de caisse figure sur sa propre ligne, avec le numéro de l'arrêté qui l'a constaté.",
+        )
+
+    def _receipts_before_lines(
+        self, register_id: UUID, first: dict[str, Any], lo: int, hi: int
+    ) -> Section:
+        """A slip recorded before slips listed their lines: the receipts of its range, from
+        the cash journal; what it did not pay in was carried to the next slip."""
         journal = self._rows(register_id)
         receipts: dict[int, dict[str, Any]] = {}
         for r in journal:
@@ -228,54 +299,28 @@ class Documents:
                 entry[side] += r["amount_in_cents"]
             elif r["kind"] == "cancellation" and r["version"] <= first["version"]:
                 entry["cancelled"] = True
-        register = self.figures.ledger.cash_register(register_id)
-        aire = self.figures.aire(register.aire_id)
-        covered = f"n°{lo} à n°{hi}" if lo <= hi else "aucune quittance nouvelle"
-        subject = [
-            ("Régie", f"{register.regie_ref} (aire {aire.code} — {aire.name})"),
-            ("Collectivité", aire.collectivite_name),
-            ("Bordereau n°", str(number)),
-            ("Versé le", day_fr(first["day"])),
-            ("Quittances couvertes", covered),
-            ("Agent", first["cashier"] or ""),
-        ]
-        total = sum(r["amount_out_cents"] for r in rows)
-        return self._document(
-            f"{DOCUMENT_TITLES['slip']} n°{number} — régie {register.regie_ref}",
-            subject,
+        return Section(
+            "Quittances couvertes",
             (
-                Section(
-                    "Montants versés par mode de paiement",
-                    (Column("Mode", "text", 110), Column("Montant", "money")),
-                    tuple((label(r["method"]), r["amount_out_cents"]) for r in rows),
-                    total=("Total versé", total),
-                ),
-                Section(
-                    "Quittances couvertes",
-                    (
-                        Column("Quittance n°", "int", 26),
-                        Column("Jour", "date", 26),
-                        Column("Mode", "text"),
-                        Column("Recettes", "money"),
-                        Column("Dépôt de garantie", "money"),
-                        Column("État", "text", 22),
-                    ),
-                    tuple(
-                        (
-                            n,
-                            e["day"],
-                            label(e["method"]),
-                            e["amount"],
-                            e["deposit"],
-                            "annulée" if e["cancelled"] else "",
-                        )
-                        for n, e in sorted(receipts.items())
-                    ),
-                    note="Les dépôts de garantie sont des fonds de tiers : ils restent en caisse "
-                    "jusqu'à leur remboursement ou leur retenue et ne sont pas versés ici.",
-                ),
+                Column("Quittance n°", "int", 26),
+                Column("Jour", "date", 26),
+                Column("Mode", "text"),
+                Column("Recettes", "money"),
+                Column("Dépôt de garantie", "money"),
+                Column("État", "text", 22),
             ),
-            register_id=register_id,
-            row=first,
-            last_receipt=hi,
+            tuple(
+                (
+                    n,
+                    e["day"],
+                    label(e["method"]),
+                    e["amount"],
+                    e["deposit"],
+                    "annulée" if e["cancelled"] else "",
+                )
+                for n, e in sorted(receipts.items())
+            ),
+            note="Bordereau enregistré avant que les bordereaux ne détaillent leurs lignes : "
+            "ce qu'il n'a pas versé des quittances et mouvements qu'il couvrait est reporté "
+            "au bordereau suivant.",
         )

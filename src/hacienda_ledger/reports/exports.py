@@ -56,6 +56,8 @@ EXPORTS = {
         Exportable("cash_journal", "journal_heads", "register_id", None, "registers"),
         # a register's deposits, each for a stay of an aire (``aire_id``, filtered when named)
         Exportable("cash_journal", "deposit_movements", "register_id", "day", "registers"),
+        Exportable("cash_journal", "register_closures", "register_id", "last_day", "registers"),
+        Exportable("cash_journal", "cash_counts", "register_id", "day", "registers"),
     )
 }
 

@@ -3,9 +3,10 @@
 An aire's identity (code, name, mode, collectivité, registers) comes from the ledger's
 aggregates: it is reference data, not a figure. Every figure comes from a projection table:
 ``occupancy_*`` (occupancy, closures, extensions), ``revenue_monthly`` (receipts by revenue
-type and method), ``cash_journal`` and ``deposit_movements`` (cancellations, deposits,
-remittances, cash counts, closures, chain heads) and ``balances``/``postings``/``stays``
-(receivables left unpaid at the end of the period).
+type and method), ``cash_journal``, ``deposit_movements``, ``cash_counts`` and
+``register_closures`` (cancellations, deposits, remittances, cash counts with their
+handovers and régularisations, register closures by the period they close, chain heads)
+and ``balances``/``postings``/``stays`` (receivables left unpaid at the end of the period).
 
 The régie's standing at the period's end (``RegieMonthEnd``: the alerts then open and the
 cash position) comes from each register itself, as it stood at the last instant of the
@@ -143,9 +144,46 @@ class JournalEvent:
     slip_number: int | None = None
     first_receipt: int | None = None
     last_receipt: int | None = None
-    book_cents: int | None = None
-    difference_cents: int | None = None
-    perpetual_total_cents: int | None = None
+
+
+@dataclass(frozen=True)
+class CashCount:
+    """An arrêté de caisse of the period: what was counted against the book, by whom, the
+    notes and coins (``value×count``, or None for a count given as a sum), the user the
+    régie was handed over to (a handover), and its difference's régularisation, if any
+    (``deficit`` made good, ``excess`` taken as revenue): without one, the difference is
+    still open."""
+
+    register_id: str
+    number: int
+    day: date
+    counted_cents: int
+    book_cents: int
+    difference_cents: int
+    denominations: str | None
+    counted_by: str
+    handed_over_to: str | None = None
+    regularised_on: date | None = None
+    regularisation: str | None = None
+
+    @property
+    def open(self) -> bool:
+        return bool(self.difference_cents) and self.regularisation is None
+
+
+@dataclass(frozen=True)
+class RegisterClosure:
+    """A register closure whose period ends in the report's period: the revenue received
+    in it apart from the third-party funds (deposits), and the perpetual grand total."""
+
+    register_id: str
+    period: str
+    first_day: date
+    last_day: date
+    day: date  # recorded
+    revenue_cents: int
+    third_party_cents: int
+    perpetual_total_cents: int
 
 
 @dataclass(frozen=True)
@@ -190,8 +228,8 @@ class MonthlyFigures:
     cancellations: tuple[JournalEvent, ...]
     deposits: Deposits
     remittances: tuple[JournalEvent, ...]
-    counts: tuple[JournalEvent, ...]
-    register_closures: tuple[JournalEvent, ...]
+    counts: tuple[CashCount, ...]
+    register_closures: tuple[RegisterClosure, ...]
     aire_closures: tuple[tuple[date, date], ...]
     extensions: tuple[tuple[date, str, date], ...]
     unpaid: tuple[Unpaid, ...]
@@ -370,8 +408,8 @@ class Figures:
             cancellations=tuple(e for e in journal if e.kind == "cancellation"),
             deposits=self._deposits(info, period),
             remittances=tuple(e for e in journal if e.kind == "remittance"),
-            counts=tuple(e for e in journal if e.kind == "count"),
-            register_closures=tuple(e for e in journal if e.kind.endswith("_closure")),
+            counts=self._counts(info.register_ids, period),
+            register_closures=self._closures(info.register_ids, period),
             aire_closures=tuple(sorted(aire_closures)),
             extensions=tuple(sorted(extensions)),
             unpaid=self._unpaid(info.id, period),
@@ -443,23 +481,61 @@ class Figures:
                             last_receipt=line["last_receipt"],
                         )
                     )
-            elif kind == "count":
-                difference = 0
-                for after in by_version.get(version + 1, []):
-                    if after["kind"] == "cash_over":
-                        difference = after["amount_in_cents"]
-                    elif after["kind"] == "cash_short":
-                        difference = -after["amount_out_cents"]
-                events.append(
-                    JournalEvent(
-                        **base, book_cents=first["balance_cash_cents"], difference_cents=difference
+        return events
+
+    def _counts(self, register_ids: Sequence[str], period: Period) -> tuple[CashCount, ...]:
+        """The cash counts of the period (by the day counted), as they stand at its end:
+        a régularisation recorded after the period's last day is not shown."""
+        found = []
+        for register_id in register_ids:
+            for row in self.queries.select(
+                "cash_journal",
+                "cash_counts",
+                where={"register_id": register_id},
+                between=("day", period.first, period.last),
+            ):
+                settled = row["regularised_on"] is not None and row["regularised_on"] <= period.last
+                found.append(
+                    CashCount(
+                        register_id=register_id,
+                        number=row["number"],
+                        day=row["day"],
+                        counted_cents=row["counted_cents"],
+                        book_cents=row["book_cents"],
+                        difference_cents=row["difference_cents"],
+                        denominations=row["denominations"],
+                        counted_by=row["counted_by"],
+                        handed_over_to=row["handed_over_to"],
+                        regularised_on=row["regularised_on"] if settled else None,
+                        regularisation=row["regularisation"] if settled else None,
                     )
                 )
-            elif kind.endswith("_closure"):
-                events.append(
-                    JournalEvent(**base, perpetual_total_cents=first["perpetual_total_cents"])
+        return tuple(sorted(found, key=lambda c: (c.day, c.register_id, c.number)))
+
+    def _closures(self, register_ids: Sequence[str], period: Period) -> tuple[RegisterClosure, ...]:
+        """The register closures of the period's own days, month or year: selected by the
+        period they close (its last day in the report's period), whenever recorded."""
+        found = []
+        for register_id in register_ids:
+            for row in self.queries.select(
+                "cash_journal",
+                "register_closures",
+                where={"register_id": register_id},
+                between=("last_day", period.first, period.last),
+            ):
+                found.append(
+                    RegisterClosure(
+                        register_id=register_id,
+                        period=row["period"],
+                        first_day=row["first_day"],
+                        last_day=row["last_day"],
+                        day=row["day"],
+                        revenue_cents=row["revenue_cents"],
+                        third_party_cents=row["third_party_cents"],
+                        perpetual_total_cents=row["perpetual_total_cents"],
+                    )
                 )
-        return events
+        return tuple(sorted(found, key=lambda c: (c.last_day, c.first_day, c.register_id)))
 
     def _deposits(self, info: AireInfo, period: Period) -> Deposits:
         rows = [

@@ -34,6 +34,18 @@ LABELS = {
     "year_closure": "Clôture annuelle",
     "reprint": "Réimpression (duplicata)",
     "rules": "Règles de la régie (acte modificatif)",
+    "regularisation": "Régularisation d'écart de caisse",
+    "handover": "Remise de service",
+    # lines of a remittance slip (bordereau)
+    "deposit_refunded": "Remboursement de dépôt",
+    "deposit_withheld": "Dépôt retenu",
+    "deficit_made_good": "Déficit couvert par le régisseur",
+    "carried": "Report du bordereau précédent",
+    "carried_forward": "À reporter au bordereau suivant",
+    "adjustment": "Ajustement",
+    # régularisations of a count's difference
+    "deficit": "déficit couvert",
+    "excess": "excédent pris en recette",
     # revenue types and payment methods
     "pitch_fee": "Droit d'usage",
     "water": "Eau",

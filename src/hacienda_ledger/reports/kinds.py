@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -18,6 +18,7 @@ from hacienda_ledger.reports.figures import (
     AireInfo,
     Alt2Figures,
     Alt2Summary,
+    CashCount,
     DspFigures,
     MonthlyFigures,
     MonthSeal,
@@ -25,7 +26,7 @@ from hacienda_ledger.reports.figures import (
     RegieMonthEnd,
     rate_of,
 )
-from hacienda_ledger.reports.french import MONTHS, label, money, month_fr
+from hacienda_ledger.reports.french import MONTHS, day_fr, label, money, month_fr
 from hacienda_ledger.reports.render import Chart, Column, Report, Section, identity_lines
 
 KINDS = ("monthly", "alt2", "alt2_summary", "dsp")
@@ -112,6 +113,36 @@ def rate_or_not_in_service(month: OccupancyMonth | Alt2Month) -> Decimal | str |
     """A month's occupancy rate, or « hors service » for a month before the aire entered
     service (no emplacement in service on any of its days), rather than a blank or 0 %."""
     return month.occupancy_rate if month.in_service else NOT_IN_SERVICE
+
+
+def _regularisation(count: CashCount) -> str:
+    """What became of a count's difference by the end of the period."""
+    if not count.difference_cents:
+        return ""
+    if count.regularisation is None:
+        return "écart ouvert"
+    return f"{label(count.regularisation)} le {day_fr(count.regularised_on)}"
+
+
+def _billetage(denominations: str | None) -> str:
+    """``5000×1 50×3`` (cents × count, as the projection keeps them) -> ``50 € × 1,
+    50 c × 3``."""
+    if not denominations:
+        return "non détaillé"
+    found = []
+    for item in denominations.split():
+        value, count = (int(x) for x in item.split("×"))
+        name = f"{value // 100} €" if value >= 100 else f"{value} c"
+        found.append(f"{name} × {count}")
+    return ", ".join(found)
+
+
+def _closed_period(first: date, last: date) -> str:
+    if first == last:
+        return day_fr(first)
+    if (first.month, first.day, last.month, last.day) == (1, 1, 12, 31):
+        return f"année {first.year}"
+    return month_fr(first.isoformat()[:7])
 
 
 def monthly(f: MonthlyFigures, generated_at: datetime) -> Report:
@@ -262,29 +293,61 @@ def monthly(f: MonthlyFigures, generated_at: datetime) -> Report:
         "Arrêtés de caisse",
         (
             Column("Jour", "date", 24),
+            Column("N°", "int", 12),
             Column("Solde comptable", "money"),
             Column("Compté", "money"),
             Column("Écart", "money"),
+            Column("Régularisation", "text", 48),
+        ),
+        tuple(
+            (c.day, c.number, c.book_cents, c.counted_cents, c.difference_cents, _regularisation(c))
+            for c in f.counts
+        ),
+        note="Un écart reste ouvert tant qu'il n'est pas régularisé : déficit couvert par le "
+        "régisseur, ou excédent pris en recette.",
+        sheet="Arrêtés",
+    )
+    signatures = Section(
+        "Arrêtés de caisse — billetage et signatures",
+        (
+            Column("N°", "int", 12),
+            Column("Billets et pièces", "text"),
+            Column("Signé par / remise de service à", "text", 80),
         ),
         tuple(
             (
-                e.day,
-                e.book_cents,
-                (e.book_cents or 0) + (e.difference_cents or 0),
-                e.difference_cents,
+                c.number,
+                _billetage(c.denominations),
+                c.counted_by + (f" → {c.handed_over_to}" if c.handed_over_to else ""),
             )
-            for e in f.counts
+            for c in f.counts
         ),
-        sheet="Arrêtés",
+        sheet="Billetage",
     )
     closures = Section(
         "Clôtures de caisse",
         (
-            Column("Jour", "date", 24),
+            Column("Période close", "text", 34),
             Column("Clôture", "text"),
+            Column("Enregistrée le", "date", 24),
+            Column("Recettes", "money"),
+            Column("Fonds de tiers", "money"),
             Column("Grand total perpétuel", "money"),
         ),
-        tuple((e.day, label(e.kind), e.perpetual_total_cents) for e in f.register_closures),
+        tuple(
+            (
+                _closed_period(c.first_day, c.last_day),
+                label(f"{c.period}_closure"),
+                c.day,
+                c.revenue_cents,
+                c.third_party_cents,
+                c.perpetual_total_cents,
+            )
+            for c in f.register_closures
+        ),
+        note="Clôtures des jours, du mois ou de l'année du rapport, quel que soit le jour où "
+        "elles ont été enregistrées. Les fonds de tiers (dépôts de garantie) sont reçus à "
+        "part : ni recettes, ni grand total perpétuel.",
         sheet="Clôtures",
     )
     aire_closures = Section(
@@ -343,6 +406,7 @@ def monthly(f: MonthlyFigures, generated_at: datetime) -> Report:
             deposits,
             remittances,
             counts,
+            signatures,
             closures,
             *regie_sections(f.regie),
             aire_closures,

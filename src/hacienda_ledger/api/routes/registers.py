@@ -6,12 +6,12 @@ from uuid import UUID
 
 from fastapi import APIRouter, Response, status
 
-from hacienda_ledger.aggregates.register import CashRegister
+from hacienda_ledger.aggregates.register import CashRegister, Cheque, Denomination
 from hacienda_ledger.api import schemas as s
 from hacienda_ledger.api import views
 from hacienda_ledger.api.deps import ActDep, LedgerDep, MoneyWriteDep, UserDep
 from hacienda_ledger.api.pages import PageDep
-from hacienda_ledger.api.params import NumberPath
+from hacienda_ledger.api.params import NumberPath, ThroughReceiptQuery
 from hacienda_ledger.application import Outcome
 from hacienda_ledger.application import commands as c
 from hacienda_ledger.application.access import Permission
@@ -82,6 +82,7 @@ def post_receipt(register_id: UUID, body: s.ReceiptCreate, act: MoneyWriteDep) -
     with the same key and body returns the same receipt. ``remittance_due`` says the cash
     ceiling is passed (the receipt stands)."""
     lines = [(x.revenue_type, x.amount_cents) for x in body.lines]
+    cheque = Cheque(body.cheque.number, body.cheque.bank) if body.cheque else None
     outcome = act(
         c.IssueReceipt,
         register_id,
@@ -89,6 +90,7 @@ def post_receipt(register_id: UUID, body: s.ReceiptCreate, act: MoneyWriteDep) -
         method=body.method,
         lines=lines,
         settle_balance=body.settle_balance,
+        cheque=cheque,
     )
     event = (
         outcome.events[-1]
@@ -144,11 +146,25 @@ def withhold_deposit(
     return _movement(act.ledger, "deposit_withheld", outcome, response)
 
 
+@router.get("/{register_id}/remittances/preview", response_model=s.SlipPreviewPublic)
+def slip_preview(
+    register_id: UUID, through_receipt: ThroughReceiptQuery, ledger: LedgerDep, user: UserDep
+) -> s.SlipPreviewPublic:
+    """The next slip covering receipts up to ``through_receipt``: every line it will list
+    (receipts, cheques one by one, cash over or short, deposits withheld...) and the
+    amounts by method it must pay in."""
+    ledger.access.authorize(user, Permission.READ_REGISTERS, register_id=register_id)
+    return views.slip_preview(ledger.cash_register(register_id), through_receipt)
+
+
 @router.post("/{register_id}/remittances", status_code=201, response_model=s.MovementPublic)
 def remit(
     register_id: UUID, body: s.RemittanceCreate, act: MoneyWriteDep, response: Response
 ) -> s.MovementPublic:
-    """Pay collected money in to the comptable under the next numbered slip (bordereau)."""
+    """Pay collected money in to the comptable under the next numbered slip (bordereau). The
+    slip lists the receipts up to ``through_receipt`` and every other cash movement since the
+    last slip; the amounts by method must be their total (409 ``slip_unbalanced`` otherwise,
+    with ``expected_cents``: see the preview)."""
     amounts = {str(m): a for m, a in body.amounts_by_method_cents.items()}
     outcome = act(
         c.Remit, register_id, through_receipt=body.through_receipt, amounts_by_method=amounts
@@ -160,9 +176,60 @@ def remit(
 def count_cash(
     register_id: UUID, body: s.CashCountCreate, act: ActDep, response: Response
 ) -> s.MovementPublic:
-    """Record a cash count (arrêté de caisse); a difference is its own over/short event."""
-    outcome = act(c.CountCash, register_id, **dict(body))
+    """Record a cash count (arrêté de caisse) by its notes and coins, signed by the caller;
+    a difference is its own over/short event, open until regularised. The result gives the
+    count's number and difference."""
+    outcome = act(
+        c.CountCash,
+        register_id,
+        denominations=_denominations(body),
+        counted_cents=body.counted_cents,
+    )
     return _movement(act.ledger, "cash_counted", outcome, response)
+
+
+def _denominations(body: s.CashCountCreate) -> tuple[Denomination, ...]:
+    return tuple(Denomination(d.value_cents, d.count) for d in body.denominations)
+
+
+@router.post(
+    "/{register_id}/cash-counts/{count_number}/regularisation",
+    status_code=201,
+    response_model=s.MovementPublic,
+)
+def regularise_cash_difference(
+    register_id: UUID,
+    count_number: NumberPath,
+    body: s.CashRegularisationCreate,
+    act: MoneyWriteDep,
+    response: Response,
+) -> s.MovementPublic:
+    """Regularise the difference count ``count_number`` found: a shortfall made good in cash
+    by the régisseur, a surplus taken as revenue (``kind``: ``deficit`` or ``excess``). It is
+    no longer open afterwards."""
+    outcome = act(
+        c.RegulariseCashDifference,
+        register_id,
+        count_number=count_number,
+        reference=body.reference,
+    )
+    return _movement(act.ledger, "cash_difference_regularised", outcome, response)
+
+
+@router.post("/{register_id}/handovers", status_code=201, response_model=s.MovementPublic)
+def hand_over(
+    register_id: UUID, body: s.HandoverCreate, act: ActDep, response: Response
+) -> s.MovementPublic:
+    """A remise de service: the caller hands the régie over to ``incoming_user_id`` (a user
+    who may sign for its cash) on the count they make together."""
+    outcome = act(
+        c.HandOver,
+        register_id,
+        incoming=body.incoming_user_id,
+        denominations=_denominations(body),
+        counted_cents=body.counted_cents,
+    )
+    return _movement(act.ledger, "handed_over", outcome, response)
 
 
 @router.post("/{register_id}/closures", status_code=201, response_model=s.MovementPublic)

@@ -86,6 +86,11 @@ class RegisterRulesPublic(BaseModel):
     cheque_working_days: int
 
 
+class CashDifferencePublic(BaseModel):
+    count_number: int
+    difference_cents: int = Field(description="over (+) or short (-)")
+
+
 class RegisterPublic(BaseModel):
     id: UUID
     aire_id: UUID
@@ -99,8 +104,16 @@ class RegisterPublic(BaseModel):
     last_slip_number: int
     balances_cents: dict[str, int]
     deposits_held_cents: int
-    perpetual_total_cents: int
+    perpetual_total_cents: int = Field(
+        description="revenue received since the register opened, net of cancellations "
+        "(deposits apart)"
+    )
     remittance_due: bool
+    last_count_number: int
+    open_cash_differences: list[CashDifferencePublic] = Field(
+        description="counts whose difference is not regularised yet"
+    )
+    holder: str | None = Field(description="who holds the régie since the last handover")
     closed_through: date | None
     rules: RegisterRulesPublic
     head_hash: str
@@ -111,6 +124,13 @@ class RegisterPublic(BaseModel):
 class ReceiptLine(Body):
     revenue_type: RevenueType
     amount_cents: PositiveCents
+
+
+class Cheque(Body):
+    """A cheque: its number and the bank it is drawn on (listed on the slip that remits it)."""
+
+    number: Annotated[str, Field(min_length=1, max_length=32)]
+    bank: Annotated[str, Field(min_length=1, max_length=80)]
 
 
 class ReceiptCreate(Body):
@@ -134,6 +154,7 @@ class ReceiptCreate(Body):
     method: PaymentMethod
     lines: Annotated[list[ReceiptLine], Field(max_length=20)] = []
     settle_balance: bool = False
+    cheque: Cheque | None = Field(default=None, description="for a cheque payment")
 
     @model_validator(mode="after")
     def _some_lines(self) -> ReceiptCreate:
@@ -149,6 +170,7 @@ class ReceiptPublic(BaseModel):
     method: str
     lines: list[ReceiptLine]
     total_cents: int
+    cheque: Cheque | None = None
     cancelled: bool
     remittance_due: bool
     hash: str
@@ -178,8 +200,64 @@ class RemittanceCreate(Body):
     amounts_by_method_cents: dict[PaymentMethod, Cents]
 
 
+class DenominationCreate(Body):
+    value_cents: Annotated[
+        int,
+        Field(
+            strict=True,
+            ge=1,
+            le=50000,
+            description="a euro note or coin in cents: 50000, 20000, 10000, 5000, 2000, 1000, "
+            "500 (notes), 200, 100, 50, 20, 10, 5, 2, 1 (coins)",
+        ),
+    ]
+    count: Annotated[int, Field(strict=True, ge=0, le=100_000)]
+
+
 class CashCountCreate(Body):
-    counted_cents: Cents
+    """The notes and coins counted (billetage); their total is the amount counted.
+    ``counted_cents`` alone records a count without its breakdown; with both, they agree."""
+
+    denominations: Annotated[list[DenominationCreate], Field(max_length=15)] = []
+    counted_cents: Cents | None = None
+
+
+class HandoverCreate(CashCountCreate):
+    """A remise de service: the caller hands the régie over to ``incoming_user_id`` on the
+    count they make together."""
+
+    incoming_user_id: UUID
+
+
+class CashRegularisationCreate(Body):
+    """Names the régisseur's payment that makes a shortfall good, or the decision that takes
+    a surplus as revenue."""
+
+    reference: Text
+
+
+class SlipLinePublic(BaseModel):
+    kind: str
+    reference: int
+    method: str
+    amount_cents: int
+    cheque_number: str | None
+    bank: str | None
+    cancelled: bool
+    held_cents: int
+
+
+class SlipPreviewPublic(BaseModel):
+    """The next slip covering receipts up to ``through_receipt``: its lines and the amounts
+    by method to pay in (their total)."""
+
+    register_id: UUID
+    slip_number: int
+    first_receipt: int
+    through_receipt: int
+    lines: list[SlipLinePublic]
+    amounts_by_method_cents: dict[str, int]
+    total_cents: int
 
 
 class PeriodClosureCreate(Body):

@@ -11,25 +11,30 @@ from typing import Any
 
 from hacienda_ledger.aggregates.errors import (
     BalanceUnsettled,
+    Forbidden,
     InvalidValue,
     NotAllowed,
     NothingDue,
     OutsideCollectivite,
     StayClosed,
     StayNotDeparted,
+    UserNotFound,
 )
 from hacienda_ledger.aggregates.register import CashRegister, ReceiptLine
 from hacienda_ledger.aggregates.settlement import Allocation
 from hacienda_ledger.aggregates.stay import Stay
+from hacienda_ledger.aggregates.user import User
 from hacienda_ledger.aggregates.values import RevenueType, WithholdingReason
-from hacienda_ledger.application.access import Permission
+from hacienda_ledger.application.access import Permission, authorize
 from hacienda_ledger.application.commands import (
     CancelReceipt,
     ClosePeriod,
     CountCash,
+    HandOver,
     IssueReceipt,
     RecordReprint,
     RefundDeposit,
+    RegulariseCashDifference,
     Remit,
     SetRegisterRules,
     WithholdDeposit,
@@ -37,6 +42,8 @@ from hacienda_ledger.application.commands import (
 from hacienda_ledger.application.handling import Change, Unit, delegate, on
 
 on_register = on("register_id", Permission.HANDLE_CASH)
+#: The régisseur's acts (counts, handovers, régularisations): see ``Permission.SIGN_CASH``.
+signed_on_register = on("register_id", Permission.SIGN_CASH)
 
 
 def _register_and_stay(command: Any, _: Any) -> list[Any]:
@@ -231,6 +238,30 @@ def withhold_deposit(command: WithholdDeposit, unit: Unit) -> Change:
     return Change(register, result, others)
 
 
+@signed_on_register(HandOver)
+def hand_over(command: HandOver, unit: Unit) -> Change:
+    """A remise de service to a user who may sign for this register's cash, on a count made
+    together; the answer gives the count's number and difference."""
+    register = unit.cash_register(command.register_id)
+    try:
+        incoming = unit.load(User, command.incoming, UserNotFound)
+        authorize(incoming, Permission.SIGN_CASH, unit.ledger.access.aire_scope(register.aire_id))
+    except UserNotFound:
+        raise UserNotFound(f"no user {command.incoming}", field="incoming") from None
+    except Forbidden as refused:
+        raise NotAllowed(
+            f"the incoming user may not hold this régie: {refused.detail}", field="incoming"
+        ) from None
+    number = register.hand_over(
+        **command.arguments("register_id", "incoming"),
+        incoming=str(command.incoming),
+        actor=command.actor,
+        at=unit.now(),
+    )
+    difference = register.open_difference_cents.get(number, 0)
+    return answer(register, count_number=number, difference_cents=difference)
+
+
 def _with_hash(
     result: Callable[[CashRegister, Any], dict[str, Any]],
 ) -> Callable[[CashRegister, Any], dict[str, Any]]:
@@ -239,18 +270,33 @@ def _with_hash(
 
 #: Commands that are one method of the register, called with the command's arguments, and
 #: what each answers (with the register's head hash).
-for _command, _method, _result in (
-    (Remit, CashRegister.remit, lambda _, slip: {"slip_number": slip}),
-    (CountCash, CashRegister.count_cash, lambda _, difference: {"difference_cents": difference}),
+for _filing, _command, _method, _result in (
+    (on_register, Remit, CashRegister.remit, lambda _, slip: {"slip_number": slip}),
     (
+        signed_on_register,
+        CountCash,
+        CashRegister.count_cash,
+        lambda register, difference: {
+            "count_number": register.last_count_number,
+            "difference_cents": difference,
+        },
+    ),
+    (
+        signed_on_register,
+        RegulariseCashDifference,
+        CashRegister.regularise_difference,
+        lambda _, kind: {"kind": kind},
+    ),
+    (
+        on_register,
         ClosePeriod,
         CashRegister.close_period,
         lambda register, _: {"perpetual_total_cents": register.perpetual_total_cents},
     ),
     # A print after the first (DUPLICATA); ``copy``: 1 for the first reprint.
-    (RecordReprint, CashRegister.reprint, lambda _, copy: {"copy": copy}),
+    (on_register, RecordReprint, CashRegister.reprint, lambda _, copy: {"copy": copy}),
 ):
-    on_register(_command)(delegate(Unit.cash_register, "register_id", _method, _with_hash(_result)))
+    _filing(_command)(delegate(Unit.cash_register, "register_id", _method, _with_hash(_result)))
 
 
 #: The régie's rules are configuration: a manager (or the admin) sets them, as the act

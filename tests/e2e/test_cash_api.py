@@ -1,0 +1,169 @@
+"""Issue 15 through the API (points 3 and 7), on both backends: balanced slips and their
+preview, cheques named on receipts, counts by denomination, régularisations of a count's
+difference and handovers. Given → when → then; a refusal records nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from uuid import UUID, uuid4
+
+import pytest
+from fastapi.testclient import TestClient
+
+from hacienda_ledger.aggregates.register import CashRegister, SlipLine
+from hacienda_ledger.api.app import create_app
+from hacienda_ledger.application import Ledger
+from hacienda_ledger.settings import Settings
+from tests.conftest import Clock
+from tests.e2e.api_world import World, assert_problem, build_world
+from tests.e2e.test_api import records_nothing
+
+
+@pytest.fixture
+def world(settings: Settings, ledger: Ledger, clock: Clock) -> Iterator[World]:
+    with TestClient(create_app(settings, ledger=ledger)) as client:
+        yield build_world(client, ledger, clock)
+
+
+def base(world: World) -> str:
+    return f"/v1/registers/{world.register_a}"
+
+
+def test_a_slip_that_does_not_balance_is_refused_with_what_it_should_pay(world: World) -> None:
+    """Given receipts 1 to 5 for 24.00 € in cash, a slip paying in 0.01 € is 409
+    slip_unbalanced, its problem document naming the amounts expected and given; nothing is
+    recorded and receipt 5 can still be cancelled. The preview lists the slip's lines; the
+    slip that pays their total is made."""
+    for amount in (400, 500, 600, 400, 500):
+        world.ok(world.receipt([("other", amount)]))
+    body = {"through_receipt": 5, "amounts_by_method_cents": {"cash": 1}}
+    with records_nothing(world):
+        refused = world.post("cashier", f"{base(world)}/remittances", body, key="slip-1")
+        problem = assert_problem(refused, 409, "slip_unbalanced")
+    assert (problem["expected_cents"], problem["given_cents"]) == ({"cash": 2400}, {"cash": 1})
+    assert problem["errors"][0]["field"] == "amounts_by_method_cents"
+    preview = world.ok(
+        world.get("auditor", f"{base(world)}/remittances/preview?through_receipt=5"), 200
+    )
+    assert (preview["slip_number"], preview["first_receipt"], preview["total_cents"]) == (
+        1,
+        1,
+        2400,
+    )
+    assert preview["amounts_by_method_cents"] == {"cash": 2400}
+    assert [(x["kind"], x["reference"], x["amount_cents"]) for x in preview["lines"]] == [
+        ("receipt", n, a) for n, a in enumerate((400, 500, 600, 400, 500), start=1)
+    ]
+    world.ok(
+        world.post("cashier", f"{base(world)}/receipts/5/cancellation", {"reason": "x"}, key="c")
+    )
+    body["amounts_by_method_cents"] = {"cash": 1900}
+    made = world.ok(world.post("cashier", f"{base(world)}/remittances", body, key="slip-2"))
+    event = world.ledger.register_event(UUID(world.register_a), made["version"])
+    assert isinstance(event, CashRegister.RemittanceMade)
+    assert event.lines is not None and event.lines[-1] == SlipLine(
+        "receipt", 5, "cash", 0, cancelled=True
+    )
+
+
+def test_a_cheque_is_named_on_its_receipt_and_listed_on_the_slip(world: World) -> None:
+    path = f"{base(world)}/receipts"
+    body = {
+        "method": "cheque",
+        "lines": [{"revenue_type": "other", "amount_cents": 900}],
+        "cheque": {"number": "0012345", "bank": "Crédit Mutuel"},
+    }
+    receipt = world.ok(world.post("cashier", path, body, key="chq-1"))
+    assert receipt["cheque"] == {"number": "0012345", "bank": "Crédit Mutuel"}
+    with records_nothing(world):
+        cash = world.post("cashier", path, body | {"method": "cash"}, key="chq-2")
+        assert assert_problem(cash, 422, "invalid_value")["errors"][0]["field"] == "cheque"
+    preview = world.ok(
+        world.get("cashier", f"{base(world)}/remittances/preview?through_receipt=1"), 200
+    )
+    (line,) = preview["lines"]
+    assert (line["cheque_number"], line["bank"], line["amount_cents"]) == (
+        "0012345",
+        "Crédit Mutuel",
+        900,
+    )
+
+
+def test_a_count_by_denomination_and_its_shortfall_regularised(world: World) -> None:
+    """A count of 49.00 € in notes and coins against a 50.00 € book: count n°1, 1.00 € short,
+    open on the register. Its régularisation (a money write: Idempotency-Key) makes it good
+    in cash; it is no longer open, and a second one is refused."""
+    notes = [
+        {"value_cents": 2000, "count": 2},
+        {"value_cents": 500, "count": 1},
+        {"value_cents": 200, "count": 2},
+    ]
+    counted = world.ok(
+        world.post("cashier", f"{base(world)}/cash-counts", {"denominations": notes})
+    )
+    assert counted["result"] == {"count_number": 1, "difference_cents": -100}
+    register = world.ok(world.get("cashier", base(world)), 200)
+    assert register["open_cash_differences"] == [{"count_number": 1, "difference_cents": -100}]
+    path = f"{base(world)}/cash-counts/1/regularisation"
+    with records_nothing(world):
+        missing = world.client.post(path, json={"reference": "R"}, headers=world.headers("cashier"))
+        assert_problem(missing, 400, "idempotency_key_required")
+        bad = world.post(
+            "cashier",
+            f"{base(world)}/cash-counts",
+            {"denominations": [{"value_cents": 300, "count": 1}]},
+        )
+        assert assert_problem(bad, 422, "invalid_value")["errors"][0]["field"] == (
+            "denominations[0].value_cents"
+        )
+        assert_problem(
+            world.post(
+                "cashier",
+                f"{base(world)}/cash-counts/9/regularisation",
+                {"reference": "R"},
+                key="r9",
+            ),
+            404,
+            "count_not_found",
+        )
+    done = world.ok(world.post("cashier", path, {"reference": "QUIT-REG-1"}, key="reg-1"))
+    assert (done["kind"], done["result"]["kind"]) == ("cash_difference_regularised", "deficit")
+    register = world.ok(world.get("cashier", base(world)), 200)
+    assert register["open_cash_differences"] == []
+    assert register["balances_cents"]["cash"] == 5000
+    with records_nothing(world):
+        again = world.post("cashier", path, {"reference": "QUIT-REG-2"}, key="reg-2")
+        assert_problem(again, 409, "cash_difference_not_open")
+
+
+def test_a_handover_to_a_cashier_of_the_aire(world: World) -> None:
+    """The cashier hands the régie over to another cashier of aire A on a count: the
+    register names its new holder. An unknown user is 404, a cashier of another aire is
+    refused, and nothing is recorded."""
+    second = world.ok(
+        world.post(
+            "admin", "/v1/users", {"name": "cashier2", "role": "cashier", "aires": [world.aire_a]}
+        )
+    )
+    path = f"{base(world)}/handovers"
+    notes = [{"value_cents": 5000, "count": 1}]
+    with records_nothing(world):
+        unknown = world.post(
+            "cashier", path, {"incoming_user_id": str(uuid4()), "denominations": notes}
+        )
+        assert assert_problem(unknown, 404, "user_not_found")["errors"][0]["field"] == "incoming"
+        other = world.users["cashier_b"]["id"]
+        elsewhere = world.post("cashier", path, {"incoming_user_id": other, "denominations": notes})
+        assert assert_problem(elsewhere, 422, "not_allowed")["errors"][0]["field"] == "incoming"
+    handed = world.ok(
+        world.post("cashier", path, {"incoming_user_id": second["id"], "denominations": notes})
+    )
+    assert (handed["kind"], handed["result"]) == (
+        "handed_over",
+        {"count_number": 1, "difference_cents": 0},
+    )
+    register = world.ok(world.get("cashier", base(world)), 200)
+    assert (register["holder"], register["last_count_number"]) == (second["id"], 1)
+    event = world.ledger.register_event(UUID(world.register_a), handed["version"])
+    assert isinstance(event, CashRegister.HandedOver)
+    assert (event.outgoing, event.incoming) == (str(world.users["cashier"]["id"]), second["id"])
