@@ -520,7 +520,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     create.add_argument("--sector", action="append", help="a manager's sector (repeat)")
     create.add_argument("--aire", action="append", help="a cashier's aire id (repeat)")
-    create.add_argument("--collectivite", help="an auditor's collectivité id")
+    create.add_argument(
+        "--collectivite", help="an auditor's collectivité id, or the one a manager's sectors are of"
+    )
 
     reports = sub.add_parser("reports", help="build and store reports")
     reports_sub = reports.add_subparsers(dest="reports_command", required=True)

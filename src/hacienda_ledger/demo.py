@@ -252,6 +252,7 @@ def load_demo(ledger: Ledger, clock: SimulatedClock, seed: int = 49) -> list[Dem
         name="Manager Anjou (démo)",
         role="manager",
         sectors=["Anjou"],
+        collectivite_id=coll_ids["ALM"],
         actor="demo",
         token=demo_token("manager"),
     )

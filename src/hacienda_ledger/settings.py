@@ -124,6 +124,20 @@ class Settings(BaseSettings):
     )
     retention_interval_hours: float = Field(default=24.0, gt=0, le=24 * 7)
     log_json: bool | None = Field(default=None, description="JSON logs (default: not a TTY)")
+    max_body_bytes: int = Field(
+        default=1_048_576,
+        ge=1024,
+        le=64 * 1_048_576,
+        description="the largest request body the API reads, in bytes (a larger one is 413 "
+        "body_too_large before it is read or parsed)",
+    )
+    export_max_rows: int = Field(
+        default=100_000,
+        ge=1,
+        le=10_000_000,
+        description="the most rows one export (GET /v1/exports/{table}, a journal as CSV) "
+        "holds; more is 422 export_too_large, to be narrowed by aire or period",
+    )
 
     @field_validator("dsp_vat_rates", mode="before")
     @classmethod

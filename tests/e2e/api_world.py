@@ -8,7 +8,7 @@ and one user per role created through ``POST /v1/users``:
 name           role and scope
 =============  ======================================
 admin          admin (bootstrapped with ADMIN_TOKEN)
-manager        manager of sector "Anjou" (aire A)
+manager        manager of sector "Anjou" of collectivité A (aire A)
 cashier        cashier of aire A
 cashier_b      cashier of aire B
 auditor        auditor of collectivité A
@@ -145,6 +145,23 @@ class World:
     def register_b(self) -> str:
         return self.ids["register_b"]
 
+    def aire_a2(self) -> str:
+        """A second aire of collectivité A (sector "Anjou": the manager's too), with two
+        emplacements, the tariff, a register (``register_a2``) and a cashier of its own
+        (``cashier_a2``); created by the admin on first use. Returns its id."""
+        if "aire_a2" not in self.ids:
+            body = aire_body("49099-A2", self.ids["collectivite_a"], "Anjou")
+            aire = self.ok(self.post("admin", "/v1/aires", body))["id"]
+            for n in ("1", "2"):
+                self.ok(self.post("admin", f"/v1/aires/{aire}/emplacements", {"number": n}))
+            self.ok(self.post("admin", f"/v1/aires/{aire}/tariffs", TARIFF))
+            register = self.ok(self.post("admin", f"/v1/aires/{aire}/registers", REGISTER))
+            self.ids["aire_a2"], self.ids["register_a2"] = aire, register["id"]
+            user = {"name": "cashier_a2", "role": "cashier", "aires": [aire]}
+            created = self.ok(self.post("admin", "/v1/users", user))
+            self.users["cashier_a2"], self.tokens["cashier_a2"] = created, created["token"]
+        return self.ids["aire_a2"]
+
     def household(self, aire: str | None = None, name: str = "Famille Test") -> str:
         """Record a household (through the ledger: the household routes are tested on their
         own) at aire A by default; returns its id."""
@@ -171,7 +188,10 @@ class World:
         return body
 
     def arrive(self, aire: str | None = None, who: str = "cashier", **overrides: Any) -> str:
-        """Open a stay (on aire A by default); returns its id."""
+        """Open a stay (on aire A by default, of the world's household of the aire's
+        collectivité unless told otherwise); returns its id."""
+        if aire == self.aire_b:
+            overrides.setdefault("household_ref", self.ids["household_b"])
         path = f"/v1/aires/{aire or self.aire_a}/stays"
         return str(self.ok(self.post(who, path, self.stay_body(**overrides)))["id"])
 
@@ -242,7 +262,11 @@ def build_world(client: TestClient, ledger: Ledger, clock: Clock) -> World:
         register = w.ok(w.post("admin", f"/v1/aires/{aire_id}/registers", REGISTER))
         w.ids[f"register_{name}"] = register["id"]
     people: dict[str, dict[str, Any]] = {
-        "manager": {"role": "manager", "sectors": ["Anjou"]},
+        "manager": {
+            "role": "manager",
+            "sectors": ["Anjou"],
+            "collectivite_id": w.ids["collectivite_a"],
+        },
         "cashier": {"role": "cashier", "aires": [w.aire_a]},
         "cashier_b": {"role": "cashier", "aires": [w.aire_b]},
         "auditor": {"role": "auditor", "collectivite_id": w.ids["collectivite_a"]},
@@ -252,6 +276,7 @@ def build_world(client: TestClient, ledger: Ledger, clock: Clock) -> World:
     # the household every stay_body names unless told otherwise (recorded before any test
     # block that checks nothing is recorded)
     w.ids["household"] = w.household()
+    w.ids["household_b"] = w.household(w.aire_b, "Famille Vendée")  # B's stays name it
     for name, scope in people.items():
         created = w.ok(w.post("admin", "/v1/users", {"name": name, **scope}))
         w.users[name] = created

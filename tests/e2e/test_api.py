@@ -21,6 +21,7 @@ from hacienda_ledger.aggregates.register import CashRegister
 from hacienda_ledger.api.app import create_app
 from hacienda_ledger.application import Ledger
 from hacienda_ledger.application.attestations import check_signature, create_key, load_key
+from hacienda_ledger.reports.exports import EXPORTS
 from hacienda_ledger.settings import Settings
 from tests.conftest import Clock
 from tests.e2e.api_world import (
@@ -113,7 +114,7 @@ def test_the_admin_creates_a_user_of_every_role(world: World) -> None:
     """POST /v1/users records the role and scope and shows a bearer token once; /me shows
     each user its own role and scope; only the token's hash is stored."""
     expected = {
-        "manager": ("manager", ["Anjou"], [], None),
+        "manager": ("manager", ["Anjou"], [], world.ids["collectivite_a"]),
         "cashier": ("cashier", [], [world.aire_a], None),
         "cashier_b": ("cashier", [], [world.aire_b], None),
         "auditor": ("auditor", [], [], world.ids["collectivite_a"]),
@@ -237,6 +238,40 @@ def test_a_manager_registers_an_aire_in_their_sector_only(world: World) -> None:
         orphan = aire_body("49100-E", str(uuid4()), "Anjou")
         assert_problem(world.post("admin", "/v1/aires", orphan), 404, "collectivite_not_found")
         assert_problem(world.post("admin", "/v1/aires", body), 409, "already_exists")
+
+
+def test_a_managers_sector_is_never_stepped_into_from_another_collectivite(world: World) -> None:
+    """Issue 16, defect 1. Given a manager of collectivité A's sector "Anjou", when they
+    register an aire of collectivité B in "Anjou", or open a register on B's aire, then both
+    are 403, nothing recorded; and when the admin registers an aire of B in "Anjou", it is in
+    none of the manager's lists, reads, writes or exports. A manager is created with the
+    collectivité their sectors are of (422 without one)."""
+    b = world.ids["collectivite_b"]
+    with records_nothing(world):
+        stepping = aire_body("85300-S", b, "Anjou")
+        assert_problem(world.post("manager", "/v1/aires", stepping), 403, "forbidden")
+        register = world.post("manager", f"/v1/aires/{world.aire_b}/registers", REGISTER)
+        assert_problem(register, 403, "forbidden")
+    namesake = world.ok(world.post("admin", "/v1/aires", aire_body("85300-S", b, "Anjou")))["id"]
+    world.ok(world.post("admin", f"/v1/aires/{namesake}/emplacements", {"number": "1"}))
+    listed = world.ok(world.get("manager", "/v1/aires"), 200)["data"]
+    assert [a["code"] for a in listed] == ["49007-A"]
+    with records_nothing(world):
+        assert_problem(world.get("manager", f"/v1/aires/{namesake}"), 403, "forbidden")
+        refused = world.post("manager", f"/v1/aires/{namesake}/registers", REGISTER)
+        assert_problem(refused, 403, "forbidden")
+        exported = world.get("manager", f"/v1/exports/occupancy_emplacements?aire_id={namesake}")
+        assert_problem(exported, 403, "forbidden")
+    everything = world.get("manager", "/v1/exports/occupancy_emplacements")
+    assert everything.status_code == 200 and namesake not in everything.text
+    assert world.aire_a in everything.text
+    with records_nothing(world):
+        orphan = world.post(
+            "admin", "/v1/users", {"name": "m", "role": "manager", "sectors": ["Anjou"]}
+        )
+        assert (
+            assert_problem(orphan, 422, "invalid_value")["errors"][0]["field"] == "collectivite_id"
+        )
 
 
 def test_aires_are_listed_within_each_roles_scope(world: World) -> None:
@@ -908,7 +943,9 @@ def test_receipts_are_numbered_and_chained(world: World) -> None:
 
 def test_a_receipt_is_refused_for_what_the_register_does_not_take(world: World) -> None:
     """A method or revenue type the register does not accept, a deposit without a stay, a
-    stay of another aire, an unknown register: refused with their codes, nothing recorded."""
+    stay of another collectivité (403 ``outside_collectivite``: issue 16 — it was 422
+    ``not_allowed``, which left the reference to be tried), an unknown register: refused
+    with their codes, nothing recorded."""
     narrow = world.ok(
         world.post(
             "admin",
@@ -926,8 +963,8 @@ def test_a_receipt_is_refused_for_what_the_register_does_not_take(world: World) 
             == "lines[0].revenue_type"
         )
         assert_problem(world.receipt([("deposit", 100)]), 422, "invalid_value")
-        other_aire = world.receipt([("other", 100)], stay_id=stay_b)
-        assert_problem(other_aire, 422, "not_allowed")
+        other_collectivite = world.receipt([("other", 100)], stay_id=stay_b)
+        assert_problem(other_collectivite, 403, "outside_collectivite")
         unknown_stay = world.receipt([("other", 100)], stay_id=str(uuid4()))
         assert_problem(unknown_stay, 404, "stay_not_found")
         nowhere = world.receipt([("other", 100)], register=str(uuid4()))
@@ -1222,6 +1259,101 @@ def test_the_cash_journal_lists_every_movement_in_json_and_french_csv(world: Wor
     )
     bad = world.client.get(path, params={"format": "xlsx"}, headers=world.headers("auditor"))
     assert assert_problem(bad, 422, "validation_error")["errors"][0]["field"] == "format"
+
+
+def test_the_journal_pages_follow_one_another(world: World) -> None:
+    """GET journal, JSON: at most ``limit`` lines a page, ``next_cursor`` to the next (null
+    on the last); the pages put together are the journal asked in one page, and only the
+    first carries the summaries, those of the whole period. The CSV is the whole period."""
+    for amount in (100, 200, 300, 400, 500, 600):
+        world.ok(world.receipt([("other", amount)]))
+    path = f"/v1/registers/{world.register_a}/journal"
+    whole = world.ok(world.get("auditor", f"{path}?limit=1000"), 200)
+    assert (whole["count"], whole["next_cursor"]) == (7, None)
+    pages, cursor = [], None
+    while True:
+        params = {"limit": 3, **({"cursor": cursor} if cursor else {})}
+        page = world.ok(
+            world.client.get(path, params=params, headers=world.headers("auditor")), 200
+        )
+        pages.append(page)
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert [p["count"] for p in pages] == [3, 3, 1]
+    assert [line for p in pages for line in p["data"]] == whole["data"]
+    assert pages[0]["summaries"] == whole["summaries"]
+    assert [p["summaries"] for p in pages[1:]] == [None, None]
+    csv = world.client.get(
+        path, params={"format": "csv", "limit": 1}, headers=world.headers("auditor")
+    )
+    assert len([line for line in csv.text.split("\r\n") if line]) == 1 + 7
+
+
+def test_an_attached_registers_lines_reach_only_those_whose_scope_holds_it(world: World) -> None:
+    """Issue 16, defect 3. Given aire A2's register attached to aire A (a régie spanning two
+    aires of collectivité A) and money on it, some of it for a stay at A: when A's cashier,
+    refused A2's journal, exports the cash tables of aire A (CSV and XLSX), then no line, head
+    or deposit of A2's register is in them; A2's cashier, the manager and the admin, whose
+    scope holds that register, get them."""
+    a2 = world.aire_a2()
+    register_a2 = world.ids["register_a2"]
+    world.ok(
+        world.post(
+            "admin", f"/v1/aires/{world.aire_a}/attached-registers", {"register_id": register_a2}
+        ),
+        200,
+    )
+    stay_a = world.arrive()
+    world.ok(
+        world.receipt([("deposit", 15000)], stay_id=stay_a, register=register_a2, who="cashier_a2")
+    )
+    world.ok(world.receipt([("other", 700)], register=register_a2, who="cashier_a2"))
+    world.deposit(world.arrive(emplacement="2"))  # A's own register, for a stay at A
+    for register, who in ((register_a2, "cashier_a2"), (world.register_a, "cashier")):
+        count = {"counted_cents": 20700}
+        world.ok(world.post(who, f"/v1/registers/{register}/cash-counts", count))
+    assert world.aire_a2() == a2
+    journal = f"/v1/registers/{register_a2}/journal"
+    assert_problem(world.get("cashier", journal), 403, "forbidden")
+    tables = [t for t, spec in EXPORTS.items() if spec.audience == "registers"]
+    assert {"cash_journal", "journal_heads", "deposit_movements", "cash_counts"} <= set(tables)
+    held = {"cash_journal", "journal_heads", "deposit_movements", "cash_counts"}  # rows of both
+    for who, sees_a2 in (
+        ("cashier", False),
+        ("cashier_a2", True),
+        ("manager", True),
+        ("admin", True),
+    ):
+        for table in tables:
+            for fmt in ("csv", "xlsx"):
+                exported = world.client.get(
+                    f"/v1/exports/{table}",
+                    params={"aire_id": world.aire_a, "format": fmt}
+                    if who != "cashier_a2"
+                    else {"format": fmt},
+                    headers=world.headers(who),
+                )
+                assert exported.status_code == 200, (who, table, exported.text)
+                text = exported.text if fmt == "csv" else _xlsx_text(exported.content)
+                assert (register_a2 in text) is (sees_a2 and table in held), (who, table, fmt)
+                if who != "cashier_a2" and table in held:
+                    assert world.register_a in text, (who, table, fmt)
+
+
+def _xlsx_text(content: bytes) -> str:
+    """Every cell of an XLSX file, as text."""
+    import io
+
+    from openpyxl import load_workbook
+
+    book = load_workbook(io.BytesIO(content), read_only=True)
+    return "\n".join(
+        str(cell)
+        for sheet in book.worksheets
+        for row in sheet.iter_rows(values_only=True)
+        for cell in row
+    )
 
 
 def test_the_history_replays_a_register_as_of_an_instant(world: World) -> None:

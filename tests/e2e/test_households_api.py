@@ -7,7 +7,9 @@ from __future__ import annotations
 import json
 import re
 import time
+import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
@@ -43,6 +45,14 @@ BODY: dict[str, Any] = {
 def world(settings: Settings, ledger: Ledger, clock: Clock) -> Iterator[World]:
     with TestClient(create_app(settings, ledger=ledger)) as client:
         yield build_world(client, ledger, clock)
+
+
+@contextmanager
+def records_nothing(world: World) -> Iterator[None]:
+    """The block's requests leave the event store exactly as it was."""
+    before = world.position()
+    yield
+    assert world.position() == before
 
 
 def create(world: World, who: str = "cashier", aire: str | None = None, **extra: Any) -> str:
@@ -226,8 +236,11 @@ def test_a_household_from_arrival_to_erasure(world: World) -> None:
 
 
 def test_who_sees_a_household(world: World) -> None:
-    """Managers and cashiers of an aire where it was recorded or has stayed see it; a
-    cashier of another aire only once it stays there; auditors and analysts never."""
+    """Managers and cashiers of an aire of its collectivité where it was recorded or has
+    stayed see it; a cashier of another aire of that collectivité only once it stays there;
+    auditors and analysts never. (Issue 16: a cashier of another collectivité used to open a
+    stay naming it, and then read it; that stay is now refused, see
+    ``test_a_household_is_never_referred_to_from_another_collectivite``.)"""
     household = create(world)
     path = f"/v1/households/{household}"
     for who in ("admin", "manager", "cashier"):
@@ -235,9 +248,13 @@ def test_who_sees_a_household(world: World) -> None:
     for who in ("cashier_b", "auditor", "auditor_b", "analyst"):
         assert_problem(world.get(who, path), 403, "forbidden")
     assert world.ok(world.get("cashier_b", "/v1/households?name=lenoir"), 200)["count"] == 0
-    world.arrive(world.aire_b, who="cashier_b", household_ref=household)
-    world.ok(world.get("cashier_b", path), 200)
-    assert world.ok(world.get("cashier_b", "/v1/households?name=lenoir"), 200)["count"] == 1
+    a2 = world.aire_a2()
+    assert_problem(world.get("cashier_a2", path), 403, "forbidden")
+    assert world.ok(world.get("cashier_a2", "/v1/households?name=lenoir"), 200)["count"] == 0
+    world.arrive(a2, who="cashier_a2", household_ref=household)
+    world.ok(world.get("cashier_a2", path), 200)
+    assert world.ok(world.get("cashier_a2", "/v1/households?name=lenoir"), 200)["count"] == 1
+    assert_problem(world.get("cashier_b", path), 403, "forbidden")
     assert_problem(world.get("analyst", "/v1/households?name=lenoir"), 403, "forbidden")
     # a household is recorded only at an aire of the caller's
     refused = world.post("cashier", "/v1/households", {**BODY, "aire_id": world.aire_b})
@@ -250,6 +267,74 @@ def test_who_sees_a_household(world: World) -> None:
     assert_problem(
         world.post("cashier", f"/v1/aires/{world.aire_a}/stays", body), 404, "household_not_found"
     )
+
+
+def test_a_household_is_never_referred_to_from_another_collectivite(world: World) -> None:
+    """Issue 16, defect 2. Given a household recorded at aire B, with an open stay there,
+    when a cashier of aire A opens a stay at her aire naming it, then it is 403
+    ``outside_collectivite`` and nothing is recorded (the admin is refused alike); she still
+    may not read it, nor her manager export it. A receipt, a deposit refund or withholding on
+    A's register naming B's stay, and a document of A's household naming B's stay, are 403
+    ``outside_collectivite`` too, nothing recorded."""
+    household_b = world.ids["household_b"]
+    stay_b = world.arrive(world.aire_b, who="cashier_b")
+    world.ok(
+        world.receipt(
+            [("deposit", 15000)], stay_id=stay_b, register=world.register_b, who="cashier_b"
+        )
+    )
+    path = f"/v1/households/{household_b}"
+    before = len(world.ledger.access_log.of(uuid.UUID(household_b)))
+    with records_nothing(world):
+        for who in ("cashier", "admin"):
+            body = world.stay_body("2", household_ref=household_b)
+            refused = world.post(who, f"/v1/aires/{world.aire_a}/stays", body)
+            problem = assert_problem(refused, 403, "outside_collectivite")
+            assert problem["errors"][0]["field"] == "household_ref"
+        assert_problem(world.get("cashier", path), 403, "forbidden")
+        assert_problem(world.get("manager", f"{path}/export"), 403, "forbidden")
+        assert_problem(world.get("manager", f"{path}/access-log"), 403, "forbidden")
+        assert world.ok(world.get("cashier", "/v1/households?name=vend"), 200)["count"] == 0
+        register = f"/v1/registers/{world.register_a}"
+        moves = [
+            ("receipts", {"stay_id": stay_b, "method": "cash", "settle_balance": True}),
+            ("deposit-refunds", {"stay_id": stay_b, "amount_cents": 100, "method": "cash"}),
+            (
+                "deposit-withholdings",
+                {"stay_id": stay_b, "amount_cents": 100, "reason": "damage", "reference": "PV"},
+            ),
+        ]
+        for who in ("cashier", "admin"):
+            for route, body in moves:
+                answer = world.post(who, f"{register}/{route}", body, key=world.new_key())
+                assert_problem(answer, 403, "outside_collectivite")
+        document = {"kind": "rules_acknowledged", "date": "2025-01-06", "stay_id": stay_b}
+        own = f"/v1/households/{world.ids['household']}/documents"
+        assert_problem(world.post("cashier", own, document), 403, "outside_collectivite")
+    assert len(world.ledger.access_log.of(uuid.UUID(household_b))) == before
+    assert world.ok(world.get("cashier_b", path), 200)["stays"] == [
+        {"stay_id": stay_b, "aire_id": world.aire_b}
+    ]
+
+
+def test_a_stay_recorded_across_collectivites_before_the_rule_grants_nothing(
+    world: World,
+) -> None:
+    """Given a household of B linked, as before issue 16, to a stay at aire A (its events
+    say so), when A's cashier and manager ask for it, then they are refused (403), and its
+    name is not found by their search: only the aires of its own collectivité put a household
+    in a scope."""
+    household_b = uuid.UUID(world.ids["household_b"])
+    household = world.ledger.household(household_b)
+    household.link_stay(
+        stay_id=uuid.uuid4(), aire_id=uuid.UUID(world.aire_a), actor="legacy", at=world.clock()
+    )
+    world.ledger.save(household)
+    assert uuid.UUID(world.aire_a) in household.aire_ids
+    for who in ("cashier", "manager"):
+        assert_problem(world.get(who, f"/v1/households/{household_b}"), 403, "forbidden")
+        assert world.ok(world.get(who, "/v1/households?name=vend"), 200)["count"] == 0
+    world.ok(world.get("cashier_b", f"/v1/households/{household_b}"), 200)
 
 
 def test_invalid_households_are_refused(world: World) -> None:

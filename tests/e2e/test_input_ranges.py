@@ -188,6 +188,7 @@ def test_every_number_and_date_parameter_is_range_checked(world: World, stay_id:
         "month": "2025-01",
         "as_of": world.now(),
         "year": "2025",
+        "name": "famille",  # the households' search, whose pages' limit is checked too
     }
     bodies = {
         "/v1/registers/{register_id}/receipts/{number}/cancellation": {"reason": "x"},
@@ -230,6 +231,8 @@ def test_every_number_and_date_parameter_is_range_checked(world: World, stay_id:
         ("GET", "/v1/aires/{aire_id}/alt2", "year"),
         ("GET", "/v1/aires/{aire_id}/seals/{month}/attestation", "month"),
         ("GET", "/v1/reports", "period"),
+        ("GET", "/v1/registers/{register_id}/journal", "limit"),
+        ("GET", "/v1/households", "limit"),
     }
 
 

@@ -5,6 +5,7 @@ The tree::
     LedgerError
     ├── Unauthenticated         unauthenticated       -> 401
     ├── Forbidden (PermissionError) forbidden         -> 403
+    │   └── OutsideCollectivite     outside_collectivite
     ├── NotFound (LookupError)                        -> 404
     │   ├── UserNotFound            user_not_found
     │   ├── AireNotFound            aire_not_found
@@ -50,6 +51,7 @@ The tree::
         ├── ExtensionBeyondCap      extension_beyond_cap
         ├── MeterIndexDecreased     meter_index_decreased
         ├── NotAllowed              not_allowed (revenue type / payment method not allowed)
+        ├── ExportTooLarge          export_too_large
         └── InvalidValue            invalid_value
 
 Errors carry ``field`` (the offending input, when there is one) and a French-free English
@@ -83,6 +85,13 @@ class Unauthenticated(LedgerError):
 
 class Forbidden(LedgerError, PermissionError):
     code = "forbidden"
+
+
+class OutsideCollectivite(Forbidden):
+    """A reference across collectivités: a household, a stay or a register named from an
+    aire or a register of another collectivité (whatever the user's role)."""
+
+    code = "outside_collectivite"
 
 
 class NotFound(LedgerError, LookupError):
@@ -296,6 +305,12 @@ class MeterIndexDecreased(Invalid):
 
 class NotAllowed(Invalid):
     code = "not_allowed"
+
+
+class ExportTooLarge(Invalid):
+    """An export would hold more rows than ``export_max_rows``: narrow it."""
+
+    code = "export_too_large"
 
 
 class InvalidValue(Invalid):

@@ -1,8 +1,8 @@
 """Users of the API and their access tokens.
 
-A user has one role and a scope: a manager's sectors, a cashier's aires, an auditor's
-collectivité. Tokens are never stored: an ``ApiToken`` is identified by the SHA-256 of the
-token, so authenticating is loading one aggregate by a derived id.
+A user has one role and a scope: a manager's collectivité and sectors of it, a cashier's
+aires, an auditor's collectivité. Tokens are never stored: an ``ApiToken`` is identified by
+the SHA-256 of the token, so authenticating is loading one aggregate by a derived id.
 """
 
 from __future__ import annotations
@@ -74,6 +74,10 @@ class User(Aggregate):
             raise InvalidValue(f"role is one of {allowed}", field="role") from None
         if role is Role.MANAGER and not sectors:
             raise InvalidValue("a manager is assigned sectors", field="sectors")
+        if role is Role.MANAGER and collectivite_id is None:
+            raise InvalidValue(
+                "a manager manages sectors of one collectivité", field="collectivite_id"
+            )
         if role is Role.CASHIER and not aire_ids:
             raise InvalidValue("a cashier is assigned aires", field="aires")
         if role is Role.AUDITOR and collectivite_id is None:

@@ -16,7 +16,8 @@ from hacienda_ledger import __version__
 from hacienda_ledger.aggregates.errors import LedgerError
 from hacienda_ledger.aggregates.integrity import VerificationReport
 from hacienda_ledger.aggregates.values import paris_day
-from hacienda_ledger.api import logs, problems
+from hacienda_ledger.api import logs, permissions, problems
+from hacienda_ledger.api.limits import BodyLimit
 from hacienda_ledger.api.routes import (
     aires,
     audit,
@@ -178,7 +179,9 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
         title="hacienda-ledger", version=__version__, description=DESCRIPTION, lifespan=lifespan
     )
     problems.install(app)
-    logs.install(app)
+    permissions.install(app)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    logs.install(app)  # outermost: the request line and X-Request-ID cover a 413 too
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -17,6 +17,7 @@ from hacienda_ledger.aggregates.stay import Stay
 from hacienda_ledger.aggregates.user import User
 from hacienda_ledger.aggregates.values import paris_day
 from hacienda_ledger.api import schemas as s
+from hacienda_ledger.api.schemas.common import STORED
 from hacienda_ledger.application import Ledger
 from hacienda_ledger.application.audit import SealFinding
 from hacienda_ledger.application.regie import Standing
@@ -27,11 +28,12 @@ M = TypeVar("M", bound=BaseModel)
 def read(model: type[M], value: object, **given: object) -> M:
     """``model`` filled from a domain value whose attributes bear its field names (and so on
     down its parts: a tariff's seasons, a household's members); ``given`` are the fields the
-    value names otherwise or does not hold (a position, a count)."""
+    value names otherwise or does not hold (a position, a count). What is stored is shown as
+    stored: the plain-text rule of request bodies (``STORED``) is not applied to it."""
     if not given:
-        return model.model_validate(value, from_attributes=True)
+        return model.model_validate(value, from_attributes=True, context=STORED)
     held = {name: getattr(value, name) for name in model.model_fields if name not in given}
-    return model.model_validate({**held, **given}, from_attributes=True)
+    return model.model_validate({**held, **given}, from_attributes=True, context=STORED)
 
 
 def collectivite(c: Collectivite, position: int | None = None) -> s.CollectivitePublic:
@@ -285,11 +287,15 @@ def journal_payers(
         row["payer"] = found.model_dump(mode="json") if found else None
 
 
-def journal(rows: list[dict[str, Any]], summaries: dict[str, Any]) -> dict[str, Any]:
-    """Journal lines, days as ISO text, with their daily and monthly summaries."""
+def journal(
+    rows: list[dict[str, Any]], summaries: dict[str, Any] | None, next_cursor: str | None = None
+) -> dict[str, Any]:
+    """A page of journal lines, days as ISO text, with the period's daily and monthly
+    summaries (on the first page only) and the cursor to the next page."""
     return {
         "data": [{**r, "day": r["day"].isoformat()} for r in rows],
         "count": len(rows),
+        "next_cursor": next_cursor,
         "summaries": summaries,
     }
 

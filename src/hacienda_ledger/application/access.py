@@ -4,8 +4,8 @@
 role       permissions                                          scope
 =========  ==================================================  =============================
 admin      everything                                           every aire
-manager    configure aires, manage and read stays, read         aires of their sectors
-           registers, read aires, statistics and reports,
+manager    configure aires, manage and read stays, read         aires of their sectors, in
+           registers, read aires, statistics and reports,       their collectivité
            manage and read households, answer data requests
            (erase, export, access log)
 cashier    manage and read stays, handle cash, sign cash        their assigned aires
@@ -17,8 +17,17 @@ analyst    read aires, read anonymised statistics and the       every aire (neve
            anonymised reports (ALT2, DSP)
 =========  ==================================================  =============================
 
-A household is in a manager's or cashier's scope when one of its aires is: the aire where it
-was recorded, or an aire where it has stayed (``authorize_any``).
+A manager's scope is a collectivité and sectors of it: an aire is theirs when it belongs to
+that collectivité *and* lies in one of their sectors (sectors are bare names, shared by
+collectivités: a sector alone never grants anything). A manager recorded without a
+collectivité (before issue 16) has no aire in scope.
+
+A household belongs to the collectivité of the aire where it was recorded. It is in a
+manager's or cashier's scope when one of its aires *of that collectivité* is: the aire where
+it was recorded, or an aire where it has stayed (``authorize_any``). Nothing refers to a
+household, or to a stay, across collectivités: an arrival naming a household of another
+collectivité, a receipt, refund or withholding naming a stay of another collectivité is
+refused (``OutsideCollectivite``, 403), for every role.
 """
 
 from __future__ import annotations
@@ -119,7 +128,7 @@ def in_scope(user: User, aire: Scoped) -> bool:
     if user.role in (Role.ADMIN, Role.ANALYST):
         return True
     if user.role is Role.MANAGER:
-        return aire.sector in user.sectors
+        return aire.collectivite_id == user.collectivite_id and aire.sector in user.sectors
     if user.role is Role.CASHIER:
         return aire.id in user.aire_ids
     return aire.collectivite_id == user.collectivite_id
@@ -129,12 +138,17 @@ def _a(role: Role) -> str:
     return ("an " if role.value[0] in "aeiou" else "a ") + role.value
 
 
-def authorize_sector(user: User, permission: Permission, sector: str) -> None:
-    """For an aire about to be registered: the permission, in the sector it will belong to."""
+def authorize_sector(
+    user: User, permission: Permission, sector: str, collectivite_id: UUID | None
+) -> None:
+    """For an aire about to be registered: the permission, in the collectivité and the
+    sector it will belong to."""
     if permission not in GRANTS[user.role]:
         raise Forbidden(f"{_a(user.role)} may not {permission.value.replace('_', ' ')}")
-    if user.role is Role.MANAGER and sector not in user.sectors:
-        raise Forbidden(f"sector {sector} is outside this manager's scope")
+    if user.role is Role.MANAGER and (
+        collectivite_id != user.collectivite_id or sector not in user.sectors
+    ):
+        raise Forbidden(f"sector {sector} of that collectivité is outside this manager's scope")
     if user.role not in (Role.ADMIN, Role.MANAGER):
         raise Forbidden(f"{_a(user.role)} may not register aires")
 
@@ -174,14 +188,15 @@ def authorize_any(user: User, permission: Permission, aires: Sequence[Scoped]) -
 
 @dataclass(frozen=True)
 class Scope:
-    """What a command acts on, for the user's scope check (at most one field is set; none:
-    the permission alone decides)."""
+    """What a command acts on, for the user's scope check (at most one of the ids, or a
+    sector with its collectivité, is set; none: the permission alone decides)."""
 
     aire_id: UUID | None = None
     register_id: UUID | None = None
     stay_id: UUID | None = None
     household_id: UUID | None = None
-    sector: str | None = None  # an aire about to be created there
+    sector: str | None = None  # an aire about to be created there, in that collectivité:
+    collectivite_id: UUID | None = None
 
 
 class Access:
@@ -194,6 +209,7 @@ class Access:
         self._register_aires: dict[UUID, UUID] = {}
         self._stay_aires: dict[UUID, UUID] = {}
         self._aire_scopes: dict[UUID, AireScope] = {}
+        self._household_collectivites: dict[UUID, UUID] = {}
         self._token_users: dict[str, User] = {}
 
     def known_user(self, token: str) -> User | None:
@@ -242,7 +258,7 @@ class Access:
     def check(self, user: User, permission: Permission, scope: Scope) -> None:
         """``authorize`` for what a command acts on."""
         if scope.sector is not None:
-            authorize_sector(user, permission, scope.sector)
+            authorize_sector(user, permission, scope.sector, scope.collectivite_id)
         elif scope.household_id is not None:
             self.authorize_household(user, permission, scope.household_id)
         else:
@@ -255,10 +271,41 @@ class Access:
             )
 
     def authorize_household(self, user: User, permission: Permission, household_id: UUID) -> None:
-        """Managers and cashiers of an aire where the household was recorded or has stayed
-        (and admins); nobody else."""
+        """Managers and cashiers of an aire of the household's collectivité where it was
+        recorded or has stayed (and admins); nobody else."""
+        authorize_any(user, permission, self.household_aires(household_id))
+
+    def household_aires(self, household_id: UUID) -> list[AireScope]:
+        """The aires that put a household in a user's scope: where it was recorded and where
+        it has stayed, of the collectivité it belongs to (that of the aire where it was
+        recorded). A stay recorded across collectivités before issue 16 adds nothing."""
         facts = self.ledger.households.facts(household_id)
-        authorize_any(user, permission, [self.aire_scope(a) for a in facts.aire_ids])
+        home = self.aire_scope(facts.aire_id).collectivite_id
+        aires = [self.aire_scope(a) for a in facts.aire_ids]
+        return [a for a in aires if a.collectivite_id == home]
+
+    def household_collectivite(self, household_id: UUID) -> UUID:
+        """The collectivité a household belongs to: that of the aire where it was recorded
+        (never changes, so it is remembered)."""
+        found = self._household_collectivites.get(household_id)
+        if found is None:
+            facts = self.ledger.households.facts(household_id)
+            found = self.aire_scope(facts.aire_id).collectivite_id
+            self._household_collectivites[household_id] = found
+        return found
+
+    def collectivites_in_scope(self, user: User) -> set[UUID] | None:
+        """The collectivités of the aires in the user's scope (None: every one)."""
+        if user.role in (Role.ADMIN, Role.ANALYST):
+            return None
+        if user.role is Role.MANAGER or user.role is Role.AUDITOR:
+            return {user.collectivite_id} if user.collectivite_id is not None else set()
+        return {self.aire_scope(a).collectivite_id for a in user.aire_ids}
+
+    def register_in_scope(self, user: User, register_id: UUID) -> bool:
+        """Whether the user's scope holds the register: the aire it was opened for (the
+        scope of ``GET /v1/registers/{id}``), whatever other aires it collects for."""
+        return in_scope(user, self.aire_scope(self.aire_of_register(register_id)))
 
     def aire_scope(self, aire_id: UUID) -> AireScope:
         """An aire's id, code, sector and collectivité."""
@@ -283,8 +330,9 @@ class Access:
             aire_id = self._register_aires[register_id] = register.aire_id
         return aire_id
 
-    def aires_in_scope(self, user: User) -> list[Aire]:
-        """Every aire the user may see, in registration order."""
+    def aires_in_scope(self, user: User) -> list[UUID]:
+        """The ids of every aire the user may see, in registration order (decided on the
+        remembered scopes: no aire is loaded)."""
         authorize(user, Permission.READ_AIRES)
-        ledger = self.ledger
-        return [a for a in map(ledger.aire, ledger.ids_of(Aire.Registered)) if in_scope(user, a)]
+        ids = self.ledger.ids_of(Aire.Registered)
+        return [a for a in ids if in_scope(user, self.aire_scope(a))]

@@ -140,15 +140,31 @@ class Households:
 
     def search(self, user: User, name: str, *, endpoint: str) -> list[Household]:
         """Households in the user's scope whose display name or a member's name contains
-        ``name`` (case and accents ignored). Decrypts, in memory and for this call only, the
-        households of the user's scope; reads of those returned are logged."""
+        ``name`` (case and accents ignored), in registration order. Decrypts, in memory and
+        for this call only, the households of the user's scope; reads of those returned are
+        logged."""
+        return self.search_page(user, name, endpoint=endpoint)[0]
+
+    def search_page(
+        self,
+        user: User,
+        name: str,
+        *,
+        endpoint: str,
+        offset: int = 0,
+        limit: int | None = None,
+    ) -> tuple[list[Household], bool]:
+        """``search``, a page of it: the households found from ``offset``, at most
+        ``limit``, and whether more match (only those returned are logged as read)."""
         authorize(user, Permission.READ_HOUSEHOLDS)
         wanted = folded(name)
-        found = []
+        found: list[Household] = []
+        end = None if limit is None else offset + limit
         for household_id in self.ids():
-            facts = self.facts(household_id)
-            scope = self.ledger.access.aire_scope
-            if not any(in_scope(user, scope(a)) for a in facts.aire_ids):
+            if end is not None and len(found) > end:
+                break
+            aires = self.ledger.access.household_aires(household_id)
+            if not any(in_scope(user, a) for a in aires):
                 continue
             household = self.ledger.household(household_id)
             if isinstance(household.profile, Erased):
@@ -156,8 +172,9 @@ class Households:
             names = [household.profile.display_name, *(m.name for m in household.profile.members)]
             if any(wanted in folded(n) for n in names):
                 found.append(household)
-        self.record_reads(user, [h.id for h in found], endpoint)
-        return found
+        page = found[offset:end]
+        self.record_reads(user, [h.id for h in page], endpoint)
+        return page, end is not None and len(found) > end
 
     def stays(self, household_id: UUID) -> list[Stay]:
         return [self.ledger.stay(stay_id) for stay_id, _ in self.facts(household_id).stays]

@@ -264,20 +264,37 @@ class ProjectionQueries:
         *,
         where: dict[str, Any] | None = None,
         between: tuple[str, Any, Any] | None = None,
+        limit: int | None = None,
     ) -> list[Row]:
         """Rows of one projection table, caught up first, filtered by equal columns and an
-        inclusive range on one column (what reports and exports read)."""
+        inclusive range on one column (what reports and exports read); at most ``limit``."""
         follower = self.current(name)
         spec = follower.projection.table(table_name)
         with follower.db.transaction() as cur:
-            return follower.db.select(cur, spec, where=where, between=between)
+            return follower.db.select(cur, spec, where=where, between=between, limit=limit)
 
-    def journal(self, register_id: UUID, start: date | None, end: date | None) -> list[Row]:
+    def journal(
+        self,
+        register_id: UUID,
+        start: date | None,
+        end: date | None,
+        *,
+        after: tuple[int, int] | None = None,
+        limit: int | None = None,
+    ) -> list[Row]:
+        """The register's journal lines in the period, in sequence; with ``after`` (a line's
+        version and line number) only those after it, and at most ``limit`` (a page)."""
         follower = self.current("cash_journal")
         spec = follower.projection.table("cash_journal")
+        key = (str(register_id), *after) if after is not None else None
         with follower.db.transaction() as cur:
             rows = follower.db.select(
-                cur, spec, where={"register_id": str(register_id)}, between=("day", start, end)
+                cur,
+                spec,
+                where={"register_id": str(register_id)},
+                between=("day", start, end),
+                after=key,
+                limit=limit,
             )
         return rows
 

@@ -248,9 +248,12 @@ class ProjectionDatabase:
         where: dict[str, Any] | None = None,
         order: bool = True,
         between: tuple[str, Any, Any] | None = None,
+        after: Key | None = None,
+        limit: int | None = None,
     ) -> list[Row]:
         """Rows, filtered by equal columns and an inclusive range on one column (a bound of
-        None is open)."""
+        None is open); with ``after``, only those whose key comes after it, and at most
+        ``limit`` of them (a page, in key order)."""
         sql = f"SELECT {', '.join(spec.column_names)} FROM {name or spec.name}"
         cols = {c.name: c for c in spec.columns}
         conditions = [f"{k} = {self.mark}" for k in where or {}]
@@ -263,10 +266,16 @@ class ProjectionDatabase:
             if hi is not None:
                 conditions.append(f"{column} <= {self.mark}")
                 params.append(self.to_sql(cols[column], hi))
+        if after is not None:
+            marks = ", ".join([self.mark] * len(spec.key))
+            conditions.append(f"({', '.join(spec.key)}) > ({marks})")
+            params.extend(self.to_sql(cols[k], v) for k, v in zip(spec.key, after, strict=True))
         if conditions:
             sql += " WHERE " + " AND ".join(conditions)
-        if order:
+        if order or after is not None:
             sql += f" ORDER BY {', '.join(spec.key)}"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
         cur.execute(sql, params)
         return [
             {c.name: self.from_sql(c, v) for c, v in zip(spec.columns, r, strict=True)}

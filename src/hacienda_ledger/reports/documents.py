@@ -107,8 +107,9 @@ class Documents:
         )
 
     def check(self, register_id: UUID, document: str, number: int) -> None:
-        """Raise unless the document exists (before a reprint is recorded)."""
-        self.render(register_id, document, number)
+        """Raise unless the document exists (before a reprint is recorded): rendered without
+        the payer's name, so that a reprint refused afterwards has read no personal data."""
+        Documents(self.figures).render(register_id, document, number)
 
     def render(self, register_id: UUID, document: str, number: int, copy: int = 0) -> Printed:
         if document == "slip":

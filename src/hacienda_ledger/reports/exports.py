@@ -1,7 +1,9 @@
 """Exports: a projection table, filtered by aires and period, as French CSV or XLSX.
 
 Every table that names an aire (or a register) can be exported, within the caller's scope:
-occupancy and revenue tables need the statistics permission, cash tables the registers one.
+occupancy and revenue tables need the statistics permission, cash tables the registers one;
+cash rows are filtered register by register (a register's lines reach only those whose scope
+holds the register), and an export holds at most ``export_max_rows`` rows.
 Columns keep their names; ``*_cents`` columns are written in euros (a number with a decimal
 comma in the CSV, a number with a euro format in the XLSX), dates as dates, decimals as
 numbers. Texts that a spreadsheet would run as formulas are neutralised, numbers never
@@ -19,7 +21,7 @@ from uuid import UUID
 
 from hacienda_ledger import __version__
 from hacienda_ledger.aggregates.aire import Aire
-from hacienda_ledger.aggregates.errors import InvalidValue
+from hacienda_ledger.aggregates.errors import ExportTooLarge, Forbidden, InvalidValue
 from hacienda_ledger.aggregates.user import User
 from hacienda_ledger.application import Ledger
 from hacienda_ledger.application.access import AireScope, Permission, authorize, in_scope
@@ -35,7 +37,7 @@ MONEY = Style('#,##0.00\\ "€"')
 class Exportable:
     projection: str
     table: str
-    scope: str  # "aire_id" or "register_id": how rows are tied to an aire
+    scope: str  # "aire_id" or "register_id": how rows are tied to the caller's scope
     period: str | None  # the date (or YYYY-MM text) column the period filters
     audience: str  # "statistics" (anonymised) or "registers" (cash, auditors)
 
@@ -52,7 +54,8 @@ EXPORTS = {
         Exportable("occupancy", "occupancy_extensions", "aire_id", "granted_on", "statistics"),
         Exportable("cash_journal", "cash_journal", "register_id", "day", "registers"),
         Exportable("cash_journal", "journal_heads", "register_id", None, "registers"),
-        Exportable("cash_journal", "deposit_movements", "aire_id", "day", "registers"),
+        # a register's deposits, each for a stay of an aire (``aire_id``, filtered when named)
+        Exportable("cash_journal", "deposit_movements", "register_id", "day", "registers"),
         Exportable("cash_journal", "register_closures", "register_id", "last_day", "registers"),
         Exportable("cash_journal", "cash_counts", "register_id", "day", "registers"),
     )
@@ -95,32 +98,20 @@ def export(
     fmt: Literal["csv", "xlsx"] = "csv",
 ) -> Export:
     """A projection table as CSV or XLSX: the rows ``where`` says, of the aires in the
-    user's scope."""
-    aire_id, collectivite_id, sector = where.aire_id, where.collectivite_id, where.sector
+    user's scope and, for cash tables, of the registers in it (see ``export_scope``); at
+    most ``export_max_rows`` of them (``export_too_large`` otherwise)."""
     spec = _spec(table)
-    permission = (
-        Permission.READ_STATISTICS if spec.audience == "statistics" else Permission.READ_REGISTERS
-    )
-    authorize(user, permission)
-    if aire_id is not None:
-        authorize(user, permission, ledger.access.aire_scope(aire_id))
-        aires = [ledger.aire(aire_id)]
-    else:
-        aires = [ledger.aire(a) for a in ledger.ids_of(Aire.Registered)]
-    chosen = [
-        a
-        for a in aires
-        if in_scope(user, AireScope(a.id, a.code, a.sector, a.collectivite_id))
-        and (collectivite_id is None or a.collectivite_id == collectivite_id)
-        and (sector is None or a.sector == sector)
-    ]
+    aire_ids, register_ids = export_scope(ledger, user, spec, where)
+    narrowed = where.aire_id or where.collectivite_id or where.sector
     columns, rows = export_rows(
         queries,
         table,
-        aire_ids=[str(a.id) for a in chosen],
-        register_ids=[str(r) for a in chosen for r in a.register_ids],
+        aire_ids=aire_ids,
+        register_ids=register_ids,
         start=where.start,
         end=where.end,
+        max_rows=ledger.settings.export_max_rows,
+        of_aires=narrowed is not None,
     )
     moment = ledger.clock()
     content = (
@@ -131,6 +122,42 @@ def export(
     return Export(content, MEDIA_TYPES[fmt], f"{table}.{fmt}")
 
 
+def export_scope(
+    ledger: Ledger, user: User, spec: Exportable, where: ExportFilter
+) -> tuple[list[str], list[str]]:
+    """The aires and the registers whose rows an export may hold, register by register.
+
+    Aires: those in the user's scope, narrowed by ``where`` (an aire or a collectivité named
+    outside the scope is 403, not an empty file). Registers: those collecting for these aires
+    (their own and the ones attached to them) *whose own aire is in the user's scope* — the
+    scope of ``GET /v1/registers/{id}/journal``. A register attached to an aire of the user's
+    scope from another aire (a régie spanning aires) is not theirs to read: its lines, head
+    and deposits stay out of their exports (issue 16, defect 3)."""
+    permission = (
+        Permission.READ_STATISTICS if spec.audience == "statistics" else Permission.READ_REGISTERS
+    )
+    authorize(user, permission)
+    access = ledger.access
+    if where.aire_id is not None:
+        authorize(user, permission, access.aire_scope(where.aire_id))
+        aires = [ledger.aire(where.aire_id)]
+    else:
+        aires = [ledger.aire(a) for a in ledger.ids_of(Aire.Registered)]
+    if where.collectivite_id is not None:
+        mine = access.collectivites_in_scope(user)
+        if mine is not None and where.collectivite_id not in mine:
+            raise Forbidden("that collectivité is outside this user's scope")
+    chosen = [
+        a
+        for a in aires
+        if in_scope(user, AireScope(a.id, a.code, a.sector, a.collectivite_id))
+        and (where.collectivite_id is None or a.collectivite_id == where.collectivite_id)
+        and (where.sector is None or a.sector == where.sector)
+    ]
+    registers = {r for a in chosen for r in a.register_ids if access.register_in_scope(user, r)}
+    return [str(a.id) for a in chosen], sorted(str(r) for r in registers)
+
+
 def export_rows(
     queries: ProjectionQueries,
     table: str,
@@ -139,10 +166,16 @@ def export_rows(
     register_ids: Iterable[str],
     start: date | None,
     end: date | None,
+    max_rows: int | None = None,
+    of_aires: bool = False,
 ) -> tuple[list[str], list[dict[str, Any]]]:
-    """The table's columns and the rows of the given aires (or registers) in the period."""
+    """The table's columns and the rows of the given aires (or registers) in the period; with
+    ``of_aires``, a register's rows that name an aire (``deposit_movements``) only where it
+    is one of the given aires. More than ``max_rows`` rows is ``export_too_large`` (no more
+    than ``max_rows + 1`` are read)."""
     spec = _spec(table)
-    keys = sorted(set(aire_ids if spec.scope == "aire_id" else register_ids))
+    aires = set(aire_ids)
+    keys = sorted(aires if spec.scope == "aire_id" else set(register_ids))
     between: tuple[str, Any, Any] | None = None
     if spec.period is not None and (start or end):
         if spec.period == "month":
@@ -153,13 +186,21 @@ def export_rows(
             )
         else:
             between = (spec.period, start, end)
-    rows: list[dict[str, Any]] = []
-    for key in keys:
-        rows.extend(
-            queries.select(spec.projection, table, where={spec.scope: key}, between=between)
-        )
     follower = queries.followers[spec.projection]
     columns = list(follower.projection.table(table).column_names)
+    by_aire = of_aires and spec.scope == "register_id" and "aire_id" in columns
+    rows: list[dict[str, Any]] = []
+    for key in keys:
+        left = None if max_rows is None or by_aire else max_rows + 1 - len(rows)
+        found = queries.select(
+            spec.projection, table, where={spec.scope: key}, between=between, limit=left
+        )
+        rows.extend(r for r in found if not by_aire or r["aire_id"] in aires)
+        if max_rows is not None and len(rows) > max_rows:
+            raise ExportTooLarge(
+                f"this export holds more than {max_rows} rows: narrow it by aire_id, "
+                "collectivite_id, sector or period (from, to)"
+            )
     return columns, rows
 
 

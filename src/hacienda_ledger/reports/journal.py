@@ -14,7 +14,7 @@ from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
-from hacienda_ledger.aggregates.errors import ReceiptNotFound
+from hacienda_ledger.aggregates.errors import ExportTooLarge, ReceiptNotFound
 from hacienda_ledger.aggregates.register import CashRegister
 from hacienda_ledger.aggregates.values import PARIS
 from hacienda_ledger.application import Ledger
@@ -82,6 +82,23 @@ def journal_csv(rows: list[dict[str, Any]], *, payers: bool = False) -> bytes:
                 cells.append(value)
         lines.append(cells)
     return csv_text([lines])
+
+
+def export_lines(
+    queries: ProjectionQueries,
+    register_id: UUID,
+    start: date | None,
+    end: date | None,
+    max_rows: int,
+) -> list[dict[str, Any]]:
+    """Every journal line of the period, for the CSV: at most ``max_rows`` of them (no more
+    than ``max_rows + 1`` are read), ``export_too_large`` past them."""
+    rows = queries.journal(register_id, start, end, limit=max_rows + 1)
+    if len(rows) > max_rows:
+        raise ExportTooLarge(
+            f"this journal holds more than {max_rows} lines: narrow it by period (from, to)"
+        )
+    return rows
 
 
 def csv_filename(register_id: UUID, start: date | None, end: date | None) -> str:

@@ -28,8 +28,11 @@ def readable(
     aire_id: UUID | None = None,
     period: str | None = None,
 ) -> list[StoredReport]:
-    """The stored reports the user may read, filtered by kind, aire and period."""
+    """The stored reports the user may read, filtered by kind, aire and period (an aire
+    outside the user's scope is 403, not an empty list)."""
     authorize(user, Permission.READ_REPORTS)
+    if aire_id is not None:
+        authorize(user, Permission.READ_REPORTS, ledger.access.aire_scope(aire_id))
     found = store.list(kind=kind, aire_id=str(aire_id) if aire_id else None, period=period)
     return [r for r in found if may_read_report(user, r.kind, _scope(ledger, r))]
 

@@ -12,6 +12,7 @@ from hacienda_ledger.aggregates.values import DurationBand, PersonRate, Seasonal
 from hacienda_ledger.api import schemas as s
 from hacienda_ledger.api import views
 from hacienda_ledger.api.deps import Act, ActDep, LedgerDep, UserDep
+from hacienda_ledger.api.pages import PageDep
 from hacienda_ledger.api.params import MonthPath
 from hacienda_ledger.application import Outcome
 from hacienda_ledger.application import commands as c
@@ -32,10 +33,11 @@ def create_aire(body: s.AireCreate, act: ActDep) -> s.AirePublic:
 
 
 @router.get("", response_model=s.AiresPublic)
-def list_aires(ledger: LedgerDep, user: UserDep) -> s.AiresPublic:
-    """The aires within the caller's scope."""
-    data = [views.aire_summary(a) for a in ledger.access.aires_in_scope(user)]
-    return s.AiresPublic(data=data, count=len(data))
+def list_aires(ledger: LedgerDep, user: UserDep, page: PageDep) -> s.AiresPublic:
+    """The aires within the caller's scope, in registration order (paginated)."""
+    ids, next_cursor = page.page(ledger.access.aires_in_scope(user))
+    data = [views.aire_summary(ledger.aire(i)) for i in ids]
+    return s.AiresPublic(data=data, count=len(data), next_cursor=next_cursor)
 
 
 @router.get("/{aire_id}", response_model=s.AirePublic)
@@ -162,12 +164,12 @@ def regularise(aire_id: UUID, body: s.RegularisationCreate, act: ActDep) -> s.Re
 
 
 @router.get("/{aire_id}/seals", response_model=s.SealsPublic)
-def list_seals(aire_id: UUID, ledger: LedgerDep, user: UserDep) -> s.SealsPublic:
-    """The aire's seals, oldest first, each with its chain heads and digests."""
+def list_seals(aire_id: UUID, ledger: LedgerDep, user: UserDep, page: PageDep) -> s.SealsPublic:
+    """The aire's seals, oldest first, each with its chain heads and digests (paginated)."""
     ledger.access.authorize(user, Permission.READ_REGISTERS, aire_id=aire_id)
     ledger.aire(aire_id)
-    data = views.seals(ledger, aire_id)
-    return s.SealsPublic(data=data, count=len(data))
+    data, next_cursor = page.page(views.seals(ledger, aire_id))
+    return s.SealsPublic(data=data, count=len(data), next_cursor=next_cursor)
 
 
 @router.get("/{aire_id}/verify", response_model=s.AireVerificationPublic)

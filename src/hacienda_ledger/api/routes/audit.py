@@ -13,6 +13,7 @@ from fastapi.responses import Response
 from hacienda_ledger.api import schemas as s
 from hacienda_ledger.api import views
 from hacienda_ledger.api.deps import LedgerDep, UserDep
+from hacienda_ledger.api.pages import PageDep, keyed_cursor
 from hacienda_ledger.api.params import AsOf, From, NumberPath, OptionalAsOf, To
 from hacienda_ledger.api.routes.households import endpoint
 from hacienda_ledger.application.access import Permission
@@ -33,6 +34,7 @@ def journal(
     request: Request,
     ledger: LedgerDep,
     user: UserDep,
+    page: PageDep,
     start: From = None,
     end: To = None,
     format: Literal["json", "csv"] = "json",
@@ -45,22 +47,36 @@ def journal(
     ] = False,
 ) -> Response:
     """The cash journal: one line per register event (per line of a receipt), in sequence,
-    with running balances by method. ``format=csv`` follows French conventions (semicolon,
-    decimal comma, UTF-8 with BOM, dd/mm/yyyy) so that it opens cleanly in a French Excel.
-    Payers are named only when asked (``payers=true``)."""
+    with running balances by method. As JSON, paginated (``limit``, ``cursor``); the first
+    page carries the daily and monthly summaries of the whole period asked (``null`` on the
+    next ones). ``format=csv`` is the whole period (at most ``export_max_rows`` lines, 422
+    ``export_too_large`` beyond) in French conventions (semicolon, decimal comma, UTF-8
+    with BOM, dd/mm/yyyy) so that it opens cleanly in a French Excel. Payers are named only
+    when asked (``payers=true``), on the lines returned."""
     ledger.access.authorize(user, Permission.READ_REGISTERS, register_id=register_id)
     ledger.cash_register(register_id)
-    rows = queries(request).journal(register_id, start, end)
-    if payers:
-        views.journal_payers(ledger, user, register_id, rows, endpoint(request))
+    found = queries(request)
     if format == "csv":
+        limit = ledger.settings.export_max_rows
+        rows = cash_journal.export_lines(found, register_id, start, end, limit)
+        if payers:
+            views.journal_payers(ledger, user, register_id, rows, endpoint(request))
         name = cash_journal.csv_filename(register_id, start, end)
         return Response(
             cash_journal.journal_csv(rows, payers=payers),
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": f'attachment; filename="{name}"'},
         )
-    body = views.journal(rows, queries(request).journal_summaries(rows))
+    rows = found.journal(register_id, start, end, after=page.key(), limit=page.limit + 1)
+    more, rows = len(rows) > page.limit, rows[: page.limit]
+    next_cursor = keyed_cursor(rows[-1]["version"], rows[-1]["line"]) if more else None
+    summaries = None
+    if page.cursor is None:
+        period = found.journal(register_id, start, end) if more else rows
+        summaries = found.journal_summaries(period)
+    if payers:
+        views.journal_payers(ledger, user, register_id, rows, endpoint(request))
+    body = views.journal(rows, summaries, next_cursor)
     return Response(json.dumps(body), media_type="application/json")
 
 

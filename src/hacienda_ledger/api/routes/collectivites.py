@@ -10,6 +10,7 @@ from hacienda_ledger.aggregates.collectivite import Collectivite, Contact
 from hacienda_ledger.api import schemas as s
 from hacienda_ledger.api import views
 from hacienda_ledger.api.deps import LedgerDep, UserDep
+from hacienda_ledger.api.pages import PageDep
 from hacienda_ledger.application import commands as c
 from hacienda_ledger.application.access import Permission
 
@@ -35,13 +36,13 @@ def create_collectivite(
 
 
 @router.get("", response_model=s.CollectivitesPublic)
-def list_collectivites(ledger: LedgerDep, user: UserDep) -> s.CollectivitesPublic:
-    """Every collectivité (public facts; any role that reads aires)."""
+def list_collectivites(ledger: LedgerDep, user: UserDep, page: PageDep) -> s.CollectivitesPublic:
+    """Every collectivité (public facts; any role that reads aires), in registration order
+    (paginated)."""
     ledger.access.authorize(user, Permission.READ_AIRES)
-    data = [
-        views.collectivite(ledger.collectivite(i)) for i in ledger.ids_of(Collectivite.Registered)
-    ]
-    return s.CollectivitesPublic(data=data, count=len(data))
+    ids, next_cursor = page.page(list(ledger.ids_of(Collectivite.Registered)))
+    data = [views.collectivite(ledger.collectivite(i)) for i in ids]
+    return s.CollectivitesPublic(data=data, count=len(data), next_cursor=next_cursor)
 
 
 @router.get("/{collectivite_id}", response_model=s.CollectivitePublic)

@@ -17,6 +17,8 @@ from hacienda_ledger.aggregates.user import User
 from hacienda_ledger.api import schemas as s
 from hacienda_ledger.api import views
 from hacienda_ledger.api.deps import LedgerDep, UserDep
+from hacienda_ledger.api.pages import PageDep, encode
+from hacienda_ledger.api.schemas.common import QueryText
 from hacienda_ledger.application import Ledger
 from hacienda_ledger.application import commands as c
 from hacienda_ledger.application.access import Permission
@@ -97,19 +99,24 @@ def search_households(
     ledger: LedgerDep,
     user: UserDep,
     name: Annotated[
-        str,
+        QueryText,
         Query(
             min_length=2,
             max_length=100,
             description="part of the display name or of a member's name (case and accents ignored)",
         ),
     ],
+    page: PageDep,
 ) -> s.HouseholdsPublic:
-    """Households of the caller's aires whose name matches. Names are compared on data
+    """Households of the caller's aires whose name matches, in registration order
+    (paginated; only those returned are logged as read). Names are compared on data
     decrypted in memory for this request only (no blind index: see docs/personal-data.md)."""
-    found = ledger.households.search(user, name, endpoint=endpoint(request))
+    found, more = ledger.households.search_page(
+        user, name, endpoint=endpoint(request), offset=page.offset, limit=page.limit
+    )
     data = [views.household(h) for h in found]
-    return s.HouseholdsPublic(data=data, count=len(data))
+    next_cursor = encode("o", str(page.offset + page.limit)) if more else None
+    return s.HouseholdsPublic(data=data, count=len(data), next_cursor=next_cursor)
 
 
 @router.get("/{household_id}", response_model=s.HouseholdPublic)
@@ -135,12 +142,12 @@ def amend_household(
 
 @router.get("/{household_id}/documents", response_model=s.DocumentsPublic)
 def list_documents(
-    household_id: UUID, request: Request, ledger: LedgerDep, user: UserDep
+    household_id: UUID, request: Request, ledger: LedgerDep, user: UserDep, page: PageDep
 ) -> s.DocumentsPublic:
-    """The documents seen or signed, in the order recorded."""
+    """The documents seen or signed, in the order recorded (paginated)."""
     household = ledger.households.read(user, household_id, endpoint=endpoint(request))
-    data = [views.document(d) for d in household.documents]
-    return s.DocumentsPublic(data=data, count=len(data))
+    data, next_cursor = page.page([views.document(d) for d in household.documents])
+    return s.DocumentsPublic(data=data, count=len(data), next_cursor=next_cursor)
 
 
 @router.post(
@@ -192,15 +199,19 @@ def erase_personal_data(
 
 
 @router.get("/{household_id}/access-log", response_model=s.AccessesPublic)
-def access_log(household_id: UUID, ledger: LedgerDep, user: UserDep) -> s.AccessesPublic:
+def access_log(
+    household_id: UUID, ledger: LedgerDep, user: UserDep, page: PageDep
+) -> s.AccessesPublic:
     """Every read of the household's personal data: when, by whom (user id and role),
-    through which endpoint. For answering the household's data-access requests."""
+    through which endpoint, oldest first (paginated). For answering the household's
+    data-access requests."""
     ledger.access.authorize_household(user, Permission.ANSWER_DATA_REQUESTS, household_id)
+    entries, next_cursor = page.page(ledger.access_log.of(household_id))
     data = [
         s.AccessPublic(at=a.at, user_id=a.user_id, role=a.role, endpoint=a.endpoint)
-        for a in ledger.access_log.of(household_id)
+        for a in entries
     ]
-    return s.AccessesPublic(data=data, count=len(data))
+    return s.AccessesPublic(data=data, count=len(data), next_cursor=next_cursor)
 
 
 @router.get("/{household_id}/export", response_model=s.HouseholdExportPublic)

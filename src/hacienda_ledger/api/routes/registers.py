@@ -10,6 +10,7 @@ from hacienda_ledger.aggregates.register import CashRegister, Cheque, Denominati
 from hacienda_ledger.api import schemas as s
 from hacienda_ledger.api import views
 from hacienda_ledger.api.deps import ActDep, LedgerDep, MoneyWriteDep, UserDep
+from hacienda_ledger.api.pages import PageDep
 from hacienda_ledger.api.params import NumberPath, ThroughReceiptQuery
 from hacienda_ledger.application import Outcome
 from hacienda_ledger.application import commands as c
@@ -58,15 +59,19 @@ def set_rules(register_id: UUID, body: s.RegisterRulesUpdate, act: ActDep) -> s.
 
 
 @router.get("/{register_id}/alerts", response_model=s.AlertsPublic)
-def get_alerts(register_id: UUID, ledger: LedgerDep, user: UserDep) -> s.AlertsPublic:
+def get_alerts(
+    register_id: UUID, ledger: LedgerDep, user: UserDep, page: PageDep
+) -> s.AlertsPublic:
     """What is due or late today (Europe/Paris) under the régie's rules, computed from the
     register itself: ``cash_ceiling_reached`` (remit by the next working day),
     ``remittance_overdue`` (receipts kept past the remittance period),
     ``cheque_not_remitted`` (each cheque, due by the rule's working day), ``day_not_closed``
     and ``month_not_closed``. Each with its status (``due``, ``late``), the day it arose,
-    the last day allowed, its age, amount, rule and receipt."""
+    the last day allowed, its age, amount, rule and receipt. Paginated, by ``due_on``."""
     ledger.access.authorize(user, Permission.READ_REGISTERS, register_id=register_id)
-    return views.alerts(standing(ledger, register_id))
+    found = views.alerts(standing(ledger, register_id))
+    data, next_cursor = page.page(found.data)
+    return found.model_copy(update={"data": data, "count": len(data), "next_cursor": next_cursor})
 
 
 @router.post(

@@ -13,10 +13,11 @@ from pydantic import BaseModel, Field
 
 from hacienda_ledger.aggregates.user import User
 from hacienda_ledger.api.deps import LedgerDep, UserDep
+from hacienda_ledger.api.pages import PageDep
 from hacienda_ledger.api.params import NumberPath
 from hacienda_ledger.api.routes.households import endpoint
 from hacienda_ledger.api.schemas import ReportPublic, ReportsPublic
-from hacienda_ledger.api.schemas.common import PERIOD_PATTERN, Day
+from hacienda_ledger.api.schemas.common import PERIOD_PATTERN, Day, QueryText
 from hacienda_ledger.application import Ledger
 from hacienda_ledger.application import commands as c
 from hacienda_ledger.application.access import Permission
@@ -45,7 +46,7 @@ class ExportQuery(BaseModel):
 
     aire_id: UUID | None = None
     collectivite_id: UUID | None = None
-    sector: str | None = None
+    sector: QueryText | None = Field(None, max_length=200)
     start: Day | None = Field(None, alias="from")
     end: Day | None = Field(None, alias="to")
     format: Literal["csv", "xlsx"] = "csv"
@@ -66,16 +67,20 @@ def _pdf(content: bytes, filename: str, **headers: str) -> Response:
 
 @router.get("/v1/reports", response_model=ReportsPublic)
 def list_reports(
-    request: Request, ledger: LedgerDep, user: UserDep, query: Annotated[ReportsQuery, Query()]
+    request: Request,
+    ledger: LedgerDep,
+    user: UserDep,
+    query: Annotated[ReportsQuery, Query()],
+    page: PageDep,
 ) -> ReportsPublic:
     """The stored reports the caller may read: a collectivité's auditors see their own aires,
     managers their sectors, cashiers their aires, analysts the anonymised reports only
-    (ALT2, DSP), admins everything. Filter by kind, aire and period (``YYYY-MM`` for
-    monthly reports, ``YYYY`` for annual ones)."""
+    (ALT2, DSP), admins everything. Filter by kind, aire (one outside the caller's scope is
+    403) and period (``YYYY-MM`` for monthly reports, ``YYYY`` for annual ones); paginated."""
     store = reports_of(request).store
-    visible = reading.readable(ledger, store, user, **query.model_dump())
+    visible, next_cursor = page.page(reading.readable(ledger, store, user, **query.model_dump()))
     data = [ReportPublic.model_validate(r, from_attributes=True) for r in visible]
-    return ReportsPublic(data=data, count=len(data))
+    return ReportsPublic(data=data, count=len(data), next_cursor=next_cursor)
 
 
 @router.get("/v1/reports/{report_id}")
@@ -151,7 +156,9 @@ def export(
     """A projection table as CSV (French conventions) or XLSX, filtered by aire,
     collectivité, sector and period (``from``/``to``, days included), within the caller's
     scope. Occupancy and revenue tables need the statistics permission; cash tables
-    (``cash_journal``, ``journal_heads``, ``deposit_movements``) the registers one."""
+    (``cash_journal``, ``journal_heads``, ``deposit_movements``) the registers one, and hold
+    only the rows of registers in the caller's scope. An aire or a collectivité named outside
+    the scope is 403; more than ``export_max_rows`` rows is 422 ``export_too_large``."""
     where = exports.ExportFilter(**query.model_dump(exclude={"format"}))
     found = exports.export(
         ledger, reports_of(request).queries, user, table, where, fmt=query.format

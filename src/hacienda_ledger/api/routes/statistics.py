@@ -13,6 +13,7 @@ from fastapi import APIRouter, Request
 
 from hacienda_ledger.aggregates.values import paris_day
 from hacienda_ledger.api.deps import LedgerDep, UserDep
+from hacienda_ledger.api.pages import PageDep
 from hacienda_ledger.api.params import MonthQuery, YearQuery
 from hacienda_ledger.api.routes.audit import queries
 from hacienda_ledger.application.access import Permission
@@ -67,16 +68,22 @@ def alt2(
 
 @router.get("/{aire_id}/revenue")
 def revenue(
-    aire_id: UUID, year: YearQuery, request: Request, ledger: LedgerDep, user: UserDep
+    aire_id: UUID,
+    year: YearQuery,
+    request: Request,
+    ledger: LedgerDep,
+    user: UserDep,
+    page: PageDep,
 ) -> dict[str, Any]:
     """Receipts by month and revenue type (net of cancellations), with the same month of the
-    previous year alongside and the difference (for DSP reporting)."""
+    previous year alongside and the difference (for DSP reporting); paginated."""
     ledger.access.authorize(user, Permission.READ_STATISTICS, aire_id=aire_id)
     ledger.aire(aire_id)
-    rows = queries(request).revenue(aire_id, year)
+    rows, next_cursor = page.page(queries(request).revenue(aire_id, year))
     return {
         "aire_id": str(aire_id),
         "year": year,
         "data": [_plain(asdict(r)) for r in rows],
         "count": len(rows),
+        "next_cursor": next_cursor,
     }

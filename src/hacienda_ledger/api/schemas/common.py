@@ -1,14 +1,23 @@
 """Field types and bases every resource's bodies (and, through ``api/params.py``, every path
 and query parameter) share: money as strict integer cents, decimals as strings, days,
 moments, months and years within the years the ledger covers, sequence numbers within what
-the stores hold, short texts, and the ``{data, count}`` list envelope."""
+the stores hold, short texts, and the ``{data, count, next_cursor}`` list envelope.
+
+Every text a body carries — any field, nested or in a list, declared or added later — is
+plain text: no control character (a tab or a line break only in the fields a body names
+``multiline``, as a household's notes), no line or paragraph separator, no lone surrogate and no
+bidirectional formatting character (the embeddings, overrides and isolates U+202A–U+202E and
+U+2066–U+2069, and the marks U+200E, U+200F, U+061C, which reorder what a reader sees:
+"Trojan Source"). ``Body`` checks them all (422 ``validation_error`` naming the field); query
+texts use ``QueryText``."""
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any, ClassVar, Generic, TypeVar
 
 from pydantic import (
     AfterValidator,
@@ -18,7 +27,9 @@ from pydantic import (
     ConfigDict,
     Field,
     PlainSerializer,
+    ValidationInfo,
     WithJsonSchema,
+    field_validator,
 )
 
 T = TypeVar("T")
@@ -98,6 +109,66 @@ Number = Annotated[
 ]
 Cents = Annotated[int, Field(strict=True, ge=0, le=10_000_000_000)]
 PositiveCents = Annotated[int, Field(strict=True, gt=0, le=10_000_000_000)]
+# --- plain text ----------------------------------------------------------------------------
+
+#: Bidirectional formatting characters (Unicode UAX #9, explicit formatting): embeddings,
+#: overrides, isolates and their terminators, and the three marks.
+BIDI_CONTROLS = frozenset(
+    "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+)
+_LINE_BREAKS = frozenset("\t\n\r")
+
+
+def refused_character(text: str, *, multiline: bool = False) -> str | None:
+    """The first character plain text refuses (see the module docstring), or None."""
+    if text.isprintable():  # the common case: no Cc, Cf, Cs, Zl, Zp, no space but " "
+        return None
+    for char in text:
+        if char in BIDI_CONTROLS:
+            return char
+        if multiline and char in _LINE_BREAKS:
+            continue
+        if unicodedata.category(char) in ("Cc", "Cs", "Zl", "Zp"):
+            return char
+    return None
+
+
+def _refusal(char: str) -> str:
+    name = unicodedata.name(char, "a control character")
+    return f"plain text only: U+{ord(char):04X} ({name}) is refused"
+
+
+def _first_refused(value: Any, multiline: bool) -> str | None:
+    """The first refused character of a text, or of the texts in a list or a mapping."""
+    if isinstance(value, str):
+        return refused_character(value, multiline=multiline)
+    if isinstance(value, list | tuple | set | frozenset):
+        items: Any = value
+    elif isinstance(value, dict):
+        items = [*value.keys(), *value.values()]
+    else:
+        return None
+    for item in items:
+        found = _first_refused(item, multiline)
+        if found is not None:
+            return found
+    return None
+
+
+def _plain(value: str) -> str:
+    char = refused_character(value)
+    if char is not None:
+        raise ValueError(_refusal(char))
+    return value
+
+
+#: The validation context of a response part read from what is stored (``views.read``):
+#: shown as stored, even if recorded before texts were checked.
+STORED: dict[str, bool] = {"stored": True}
+
+#: A text in a query (a name searched, a sector): plain text, on one line.
+QueryText = Annotated[str, AfterValidator(_plain)]
+
 Text = Annotated[str, Field(min_length=1, max_length=200)]
 Code = Annotated[str, Field(min_length=1, max_length=40)]
 Phone = Annotated[str, Field(max_length=30, pattern=r"^[0-9+ ().-]{6,30}$")]
@@ -105,14 +176,31 @@ Email = Annotated[str, Field(max_length=200, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+
 
 
 class Body(BaseModel):
-    """A request body (or a part of one): a field it does not declare is refused."""
+    """A request body (or a part of one): a field it does not declare is refused, and every
+    text it holds is plain text (see the module docstring)."""
 
     model_config = ConfigDict(extra="forbid")
+
+    #: The fields whose texts may hold tabs and line breaks.
+    multiline: ClassVar[frozenset[str]] = frozenset()
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _plain_text(cls, value: Any, info: ValidationInfo) -> Any:
+        if info.context is STORED:  # a part of a response, read from the store
+            return value
+        char = _first_refused(value, info.field_name in cls.multiline)
+        if char is not None:
+            raise ValueError(_refusal(char))
+        return value
 
 
 class Page(BaseModel, Generic[T]):
     """A list envelope; each resource names its own (``AiresPublic`` is
-    ``Page[AireSummaryPublic]``)."""
+    ``Page[AireSummaryPublic]``): at most ``limit`` items (``api/pages.py``)."""
 
     data: list[T]
-    count: int
+    count: int = Field(description="the number of items on this page")
+    next_cursor: str | None = Field(
+        default=None, description="send it as `cursor` for the next page; null on the last"
+    )

@@ -52,6 +52,8 @@ class HouseholdCreate(Body):
     vehicles: Fleet = Fleet()
     notes: Notes = ""
 
+    multiline = frozenset({"notes"})
+
 
 class HouseholdUpdate(Body):
     """The fields to change; those not sent stay as they are. ``members`` replaces the list."""
@@ -62,6 +64,8 @@ class HouseholdUpdate(Body):
     caravans: Fleet | None = None
     vehicles: Fleet | None = None
     notes: Notes | None = None
+
+    multiline = frozenset({"notes"})
 
 
 class DocumentCreate(Body):

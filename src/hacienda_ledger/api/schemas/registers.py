@@ -7,7 +7,7 @@ from datetime import date
 from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from hacienda_ledger.aggregates.register_rules import (
     MAX_CHEQUE_WORKING_DAYS,
@@ -136,6 +136,19 @@ class Cheque(Body):
 class ReceiptCreate(Body):
     """A receipt's lines, or ``settle_balance`` for a stay: the lines that pay what it owes,
     type by type (any ``lines`` given are added, such as a deposit)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"method": "cash", "lines": [{"revenue_type": "pitch_fee", "amount_cents": 900}]},
+                {
+                    "stay_id": "3fa85f64-5717-4562-b3fc-2c963f66afa6",
+                    "method": "card",
+                    "settle_balance": True,
+                },
+            ]
+        }
+    )
 
     stay_id: UUID | None = None
     method: PaymentMethod

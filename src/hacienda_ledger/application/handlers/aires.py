@@ -42,7 +42,7 @@ def create_collectivite(command: CreateCollectivite, unit: Unit) -> Change:
 @handles(
     CreateAire,
     permission=Permission.CONFIGURE_AIRE,
-    scopes=lambda c: [Scope(sector=c.sector)],
+    scopes=lambda c: [Scope(sector=c.sector, collectivite_id=c.collectivite_id)],
     locks=lambda c, _: [Aire.id_for(c.code)],
     creates=lambda c: Aire.id_for(c.code),
 )

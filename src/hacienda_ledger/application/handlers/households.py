@@ -5,7 +5,12 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from hacienda_ledger.aggregates.errors import AlreadyExists, InvalidValue
+from hacienda_ledger.aggregates.errors import (
+    AlreadyExists,
+    InvalidValue,
+    OutsideCollectivite,
+    StayNotFound,
+)
 from hacienda_ledger.aggregates.household import Household, Profile
 from hacienda_ledger.application.access import Permission
 from hacienda_ledger.application.commands import (
@@ -14,7 +19,7 @@ from hacienda_ledger.application.commands import (
     RecordHousehold,
     RecordHouseholdDocument,
 )
-from hacienda_ledger.application.handling import Change, Scope, Unit, delegate, handles, on
+from hacienda_ledger.application.handling import Change, Scope, Unit, handles, on
 
 on_household = on("household_id", Permission.MANAGE_HOUSEHOLDS)
 
@@ -61,14 +66,26 @@ def amend_household(command: AmendHousehold, unit: Unit) -> Change:
     return Change(household, {"changed": changed})
 
 
-on_household(RecordHouseholdDocument)(
-    delegate(
-        Unit.household,
-        "household_id",
-        Household.record_document,
-        lambda _, document: {"seq": document.seq},
+@on_household(RecordHouseholdDocument)
+def record_household_document(command: RecordHouseholdDocument, unit: Unit) -> Change:
+    """A document seen or signed; one naming a stay of another collectivité than the
+    household's is ``outside_collectivite`` (a stay of its own collectivité that is not the
+    household's stays ``invalid_value``, as the household says)."""
+    household = unit.household(command.household_id)
+    if command.stay_id is not None and command.stay_id not in {s for s, _ in household.stays}:
+        try:
+            stay_aire = unit.aire(unit.stay(command.stay_id).aire_id)
+        except StayNotFound:
+            stay_aire = None
+        home = unit.aire(household.aire_id).collectivite_id
+        if stay_aire is not None and stay_aire.collectivite_id != home:
+            raise OutsideCollectivite(
+                "that stay is of another collectivité than this household", field="stay_id"
+            )
+    document = household.record_document(
+        **command.arguments("household_id"), actor=command.actor, at=unit.now()
     )
-)
+    return Change(household, {"seq": document.seq})
 
 
 @on("household_id", Permission.ANSWER_DATA_REQUESTS)(EraseHousehold)

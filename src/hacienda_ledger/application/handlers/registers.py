@@ -15,6 +15,7 @@ from hacienda_ledger.aggregates.errors import (
     InvalidValue,
     NotAllowed,
     NothingDue,
+    OutsideCollectivite,
     StayClosed,
     StayNotDeparted,
     UserNotFound,
@@ -60,10 +61,18 @@ def answer(register: CashRegister, **result: Any) -> Change:
 
 
 def stay_of(unit: Unit, register: CashRegister, stay_id: Any) -> Stay:
-    """The stay, if the register collects for its aire."""
+    """The stay, if the register collects for its aire: a stay of another collectivité is
+    ``outside_collectivite`` (403, whatever the role), one of another aire of the same
+    collectivité that the register does not collect for ``not_allowed``."""
     stay = unit.stay(stay_id)
-    if stay.aire_id != register.aire_id and register.id not in unit.aire(stay.aire_id).register_ids:
-        raise NotAllowed("this register does not collect for that stay's aire", field="stay_id")
+    if stay.aire_id != register.aire_id:
+        aire = unit.aire(stay.aire_id)
+        if aire.collectivite_id != unit.aire(register.aire_id).collectivite_id:
+            raise OutsideCollectivite(
+                "that stay is of another collectivité than this register", field="stay_id"
+            )
+        if register.id not in aire.register_ids:
+            raise NotAllowed("this register does not collect for that stay's aire", field="stay_id")
     return stay
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hacienda_ledger.aggregates.errors import HouseholdNotFound, PeriodSealed
+from hacienda_ledger.aggregates.errors import HouseholdNotFound, OutsideCollectivite, PeriodSealed
 from hacienda_ledger.aggregates.stay import Stay
 from hacienda_ledger.aggregates.values import paris_day
 from hacienda_ledger.application.access import Permission
@@ -34,14 +34,20 @@ on_stay = on("stay_id", Permission.MANAGE_STAYS, locks=_stay_locks)
     locks=lambda c, _: [c.aire_id, c.household_ref],
 )
 def open_stay(command: OpenStay, unit: Unit) -> Change:
-    """A stay of a registered household; the aire records the emplacement as taken and the
-    household the stay (its aire joins the household's scope), in the same transaction."""
+    """A stay of a registered household of the aire's collectivité (``outside_collectivite``
+    otherwise, for every role); the aire records the emplacement as taken and the household
+    the stay (its aire joins the household's scope), in the same transaction."""
     at, actor, stay_id = unit.now(), command.actor, command.stay_id
     aire = unit.aire(command.aire_id)
     try:
         household = unit.household(command.household_ref)
     except HouseholdNotFound as exc:
         raise HouseholdNotFound(exc.detail, field="household_ref") from None
+    if unit.aire(household.aire_id).collectivite_id != aire.collectivite_id:
+        raise OutsideCollectivite(
+            "this household was recorded in another collectivité: record it here",
+            field="household_ref",
+        )
     stay = Stay.open(
         **command.arguments(),
         stay_id=stay_id,
