@@ -40,6 +40,11 @@ class Exportable:
     scope: str  # "aire_id" or "register_id": how rows are tied to the caller's scope
     period: str | None  # the date (or YYYY-MM text) column the period filters
     audience: str  # "statistics" (anonymised) or "registers" (cash, auditors)
+    #: a register's rows that each name the aire they concern (a deposit: its stay's aire),
+    #: filtered by it when aires are named. Not the register's own ``aire_id`` column of the
+    #: journal tables (account numbers): an attached register's lines concern the aire it
+    #: collects for, whatever aire it was opened for.
+    rows_name_their_aire: bool = False
 
 
 EXPORTS = {
@@ -55,7 +60,7 @@ EXPORTS = {
         Exportable("cash_journal", "cash_journal", "register_id", "day", "registers"),
         Exportable("cash_journal", "journal_heads", "register_id", None, "registers"),
         # a register's deposits, each for a stay of an aire (``aire_id``, filtered when named)
-        Exportable("cash_journal", "deposit_movements", "register_id", "day", "registers"),
+        Exportable("cash_journal", "deposit_movements", "register_id", "day", "registers", True),
         Exportable("cash_journal", "register_closures", "register_id", "last_day", "registers"),
         Exportable("cash_journal", "cash_counts", "register_id", "day", "registers"),
     )
@@ -188,7 +193,7 @@ def export_rows(
             between = (spec.period, start, end)
     follower = queries.followers[spec.projection]
     columns = list(follower.projection.table(table).column_names)
-    by_aire = of_aires and spec.scope == "register_id" and "aire_id" in columns
+    by_aire = of_aires and spec.rows_name_their_aire
     rows: list[dict[str, Any]] = []
     for key in keys:
         left = None if max_rows is None or by_aire else max_rows + 1 - len(rows)
