@@ -116,6 +116,35 @@ def monthly_files(ledger: Ledger, world: World) -> dict[str, bytes]:
 # --- the monthly activity report ----------------------------------------------------------
 
 
+def dsp_aire_with_a_sale(ledger: Ledger, collectivite_id: UUID) -> tuple[UUID, UUID]:
+    """An aire in DSP of the collectivité, with one emplacement and a register, and a sale
+    of 12.34 € (``other``, cash, no stay) recorded now: (aire id, register id)."""
+    aire = ledger.create_aire(
+        code="49099-DSP",
+        name="Aire déléguée",
+        collectivite_id=collectivite_id,
+        sector="Anjou",
+        mode="dsp",
+        insee_code="49099",
+        departement="49",
+        latitude=Decimal("47.1"),
+        longitude=Decimal("-0.5"),
+        actor="m",
+    ).aggregate_id
+    ledger.add_emplacement(aire, number="1", actor="m")
+    register = ledger.open_register(
+        aire,
+        regie_ref="DSP-1",
+        float_cents=0,
+        cash_ceiling_cents=100000,
+        payment_methods=["cash"],
+        revenue_types=["pitch_fee", "other"],
+        actor="m",
+    ).aggregate_id
+    ledger.post_receipt(register, stay_id=None, method="cash", lines=[("other", 1234)], actor="c")
+    return aire, register
+
+
 def test_monthly_report_figures_in_every_format_match_the_hand_computed_month(
     ledger: Ledger, world: World
 ) -> None:
@@ -300,31 +329,7 @@ def test_alt2_and_dsp_reports_of_the_year(ledger: Ledger, clock: Clock, world: W
     before, and the regie aire gets none."""
     dsp_site = Site(ledger, code="49099-D")
     clock.now = datetime(2025, 3, 10, 9, tzinfo=UTC)
-    dsp_aire = ledger.create_aire(
-        code="49099-DSP",
-        name="Aire déléguée",
-        collectivite_id=dsp_site.collectivite_id,
-        sector="Anjou",
-        mode="dsp",
-        insee_code="49099",
-        departement="49",
-        latitude=Decimal("47.1"),
-        longitude=Decimal("-0.5"),
-        actor="m",
-    ).aggregate_id
-    ledger.add_emplacement(dsp_aire, number="1", actor="m")
-    dsp_register = ledger.open_register(
-        dsp_aire,
-        regie_ref="DSP-1",
-        float_cents=0,
-        cash_ceiling_cents=100000,
-        payment_methods=["cash"],
-        revenue_types=["pitch_fee", "other"],
-        actor="m",
-    ).aggregate_id
-    ledger.post_receipt(
-        dsp_register, stay_id=None, method="cash", lines=[("other", 1234)], actor="c"
-    )
+    dsp_aire, _ = dsp_aire_with_a_sale(ledger, dsp_site.collectivite_id)
     clock.now = datetime(2026, 1, 5, 9, tzinfo=UTC)
     reports = Reports(ledger)
     jobs = reports.year_jobs(2025)
@@ -582,31 +587,7 @@ def test_annual_declarations_list_each_month_sealed_with_its_hash_or_provisional
     recomputed from the stored seal event; both declarations are provisional."""
     seal_months(ledger, world, "2025-01", "2025-02")
     clock.now = datetime(2025, 3, 10, 9, tzinfo=UTC)
-    dsp_aire = ledger.create_aire(
-        code="49099-DSP",
-        name="Aire déléguée",
-        collectivite_id=world.site.collectivite_id,
-        sector="Anjou",
-        mode="dsp",
-        insee_code="49099",
-        departement="49",
-        latitude=Decimal("47.1"),
-        longitude=Decimal("-0.5"),
-        actor="m",
-    ).aggregate_id
-    ledger.add_emplacement(dsp_aire, number="1", actor="m")
-    dsp_register = ledger.open_register(
-        dsp_aire,
-        regie_ref="DSP-1",
-        float_cents=0,
-        cash_ceiling_cents=100000,
-        payment_methods=["cash"],
-        revenue_types=["pitch_fee", "other"],
-        actor="m",
-    ).aggregate_id
-    ledger.post_receipt(
-        dsp_register, stay_id=None, method="cash", lines=[("other", 1234)], actor="c"
-    )
+    dsp_aire, dsp_register = dsp_aire_with_a_sale(ledger, world.site.collectivite_id)
     clock.now = datetime(2025, 4, 2, 9, tzinfo=UTC)
     ledger.close_period(dsp_register, period="month", day=date(2025, 3, 31), actor="c")
     ledger.seal_month(dsp_aire, month="2025-03", actor="m")
