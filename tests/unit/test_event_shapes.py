@@ -109,3 +109,37 @@ def test_an_emplacement_recorded_before_version_2_entered_service_the_day_it_was
     event.apply(aire)
     (emplacement,) = aire.emplacements.values()
     assert emplacement.in_service_from == event.timestamp.date()
+
+
+def test_a_cancellation_recorded_before_approvals_was_asked_and_made_alone(
+    ledger: Ledger,
+) -> None:
+    """``ReceiptCancelled`` v1 had no ``requested_by``, ``requested_at`` nor
+    ``approved_by``: upcast, whoever recorded it asked for it then, and nobody approved it
+    (None); its stored hash still verifies against its stored fields (no upcast there)."""
+    (v1,) = [
+        p
+        for p in PAYLOADS
+        if p["topic"].endswith("CashRegister.ReceiptCancelled")
+        and "class_version" not in p["state"]
+    ]
+    event = ledger.mapper.to_domain_event(stored_of(v1))
+    assert (event.requested_by, event.requested_at, event.approved_by) == (
+        event.actor,
+        event.timestamp,
+        None,
+    )
+    stored = json.loads(v1["state"])
+    assert "requested_by" not in stored
+    decoded = ledger.mapper.transcoder.decode(v1["state"].encode("utf-8"))
+    assert (
+        event_hash(
+            v1["topic"],
+            {
+                **decoded,
+                "originator_id": UUID(v1["originator_id"]),
+                "originator_version": v1["originator_version"],
+            },
+        )
+        == event.hash
+    )

@@ -123,6 +123,7 @@ def register(r: CashRegister, position: int | None = None) -> s.RegisterPublic:
         balances_cents=dict(r.balances),
         deposits_held_cents=sum(r.deposits_held.values()),
         position=position,
+        pending_cancellations=[read(s.PendingCancellationPublic, p) for p in r.pending],
     )
 
 

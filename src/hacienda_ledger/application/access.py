@@ -3,21 +3,33 @@
 =========  ==================================================  =============================
 role       permissions                                          scope
 =========  ==================================================  =============================
-admin      everything                                           every aire
+admin      everything but cash: users, collectivités, aires     every aire
+           and registers' configuration, every read; never
+           a receipt, cancellation, refund, remittance or
+           count (it administers, it handles no cash)
 manager    configure aires, manage and read stays, read         aires of their sectors
            registers, read aires, statistics and reports,
            manage and read households, answer data requests
            (erase, export, access log)
-cashier    manage and read stays, handle cash, read registers,  their assigned aires
-           read aires and reports, manage and read households
+cashier    manage and read stays, handle cash (a cancellation   their assigned aires
+           is only asked for: it waits for a régisseur), read
+           registers, read aires and reports, manage and read
+           households
+regisseur  what a cashier may, and approve cancellations (its   their assigned aires
+           own need no second approval); counts, handovers
+           and remittances are its acts
 auditor    read registers (payer names included), read aires    aires of their collectivité
            and reports
 analyst    read aires, read anonymised statistics and the       every aire (never a household)
            anonymised reports (ALT2, DSP)
 =========  ==================================================  =============================
 
-A household is in a manager's or cashier's scope when one of its aires is: the aire where it
-was recorded, or an aire where it has stayed (``authorize_any``).
+A cancellation is approved by a régisseur only: managers run sites and handle no cash, and
+the régisseur is the one personally accountable for the régie's money (its acte constitutif
+names them), so no other role may reverse a receipt.
+
+A household is in a manager's, cashier's or régisseur's scope when one of its aires is: the
+aire where it was recorded, or an aire where it has stayed (``authorize_any``).
 """
 
 from __future__ import annotations
@@ -41,7 +53,9 @@ class Permission(StrEnum):
     CONFIGURE_AIRE = "configure_aire"  # aires, emplacements, tariffs, closures, registers
     MANAGE_STAYS = "manage_stays"  # arrivals, readings, extensions, charges, departures
     READ_STAYS = "read_stays"
-    HANDLE_CASH = "handle_cash"  # receipts, cancellations, refunds, remittances, counts...
+    HANDLE_CASH = "handle_cash"  # receipts, asking for cancellations, refunds, remittances...
+    # A receipt reversed: a cancellation approved, or made on one's own authority.
+    APPROVE_CANCELLATIONS = "approve_cancellations"
     READ_REGISTERS = "read_registers"  # registers, journals, verification, history
     READ_AIRES = "read_aires"
     READ_STATISTICS = "read_statistics"
@@ -51,8 +65,24 @@ class Permission(StrEnum):
     ANSWER_DATA_REQUESTS = "answer_data_requests"  # erasure, export, access log
 
 
+#: Permissions that move money or vouch for it: never the admin's.
+CASH_PERMISSIONS = frozenset({Permission.HANDLE_CASH, Permission.APPROVE_CANCELLATIONS})
+
+_CASHIER = frozenset(
+    {
+        Permission.MANAGE_STAYS,
+        Permission.READ_STAYS,
+        Permission.HANDLE_CASH,
+        Permission.READ_REGISTERS,
+        Permission.READ_AIRES,
+        Permission.READ_REPORTS,
+        Permission.MANAGE_HOUSEHOLDS,
+        Permission.READ_HOUSEHOLDS,
+    }
+)
+
 GRANTS: dict[Role, frozenset[Permission]] = {
-    Role.ADMIN: frozenset(Permission),
+    Role.ADMIN: frozenset(Permission) - CASH_PERMISSIONS,
     Role.MANAGER: frozenset(
         {
             Permission.CONFIGURE_AIRE,
@@ -67,18 +97,8 @@ GRANTS: dict[Role, frozenset[Permission]] = {
             Permission.ANSWER_DATA_REQUESTS,
         }
     ),
-    Role.CASHIER: frozenset(
-        {
-            Permission.MANAGE_STAYS,
-            Permission.READ_STAYS,
-            Permission.HANDLE_CASH,
-            Permission.READ_REGISTERS,
-            Permission.READ_AIRES,
-            Permission.READ_REPORTS,
-            Permission.MANAGE_HOUSEHOLDS,
-            Permission.READ_HOUSEHOLDS,
-        }
-    ),
+    Role.CASHIER: _CASHIER,
+    Role.REGISSEUR: _CASHIER | {Permission.APPROVE_CANCELLATIONS},
     Role.AUDITOR: frozenset(
         {Permission.READ_REGISTERS, Permission.READ_AIRES, Permission.READ_REPORTS}
     ),
@@ -115,7 +135,7 @@ def in_scope(user: User, aire: Scoped) -> bool:
         return True
     if user.role is Role.MANAGER:
         return aire.sector in user.sectors
-    if user.role is Role.CASHIER:
+    if user.role in (Role.CASHIER, Role.REGISSEUR):
         return aire.id in user.aire_ids
     return aire.collectivite_id == user.collectivite_id
 
@@ -140,6 +160,11 @@ def authorize(user: User, permission: Permission, aire: Scoped | None = None) ->
         raise Forbidden(f"{_a(user.role)} may not {permission.value.replace('_', ' ')}")
     if aire is not None and not in_scope(user, aire):
         raise Forbidden(f"aire {aire.code} is outside this {user.role.value}'s scope")
+
+
+def grants(user: User, permission: Permission) -> bool:
+    """Whether the user's role grants the permission (scope aside)."""
+    return permission in GRANTS[user.role]
 
 
 #: Reports without any household in them: what an analyst may read.
@@ -234,6 +259,14 @@ class Access:
             aire_id = self.aire_of_stay(stay_id)
         authorize(user, permission, self.aire_scope(aire_id) if aire_id is not None else None)
 
+    def permits(self, user: User, permission: Permission, *, register_id: UUID) -> bool:
+        """Whether the user has the permission on the register's aire (no error)."""
+        try:
+            self.authorize(user, permission, register_id=register_id)
+        except Forbidden:
+            return False
+        return True
+
     def check(self, user: User, permission: Permission, scope: Scope) -> None:
         """``authorize`` for what a command acts on."""
         if scope.sector is not None:
@@ -250,8 +283,8 @@ class Access:
             )
 
     def authorize_household(self, user: User, permission: Permission, household_id: UUID) -> None:
-        """Managers and cashiers of an aire where the household was recorded or has stayed
-        (and admins); nobody else."""
+        """Managers, cashiers and régisseurs of an aire where the household was recorded or
+        has stayed (and admins); nobody else."""
         facts = self.ledger.households.facts(household_id)
         authorize_any(user, permission, [self.aire_scope(a) for a in facts.aire_ids])
 
