@@ -362,7 +362,7 @@ class Documents:
         requested = self.agents.name(row["requested_by"] or row["cashier"])
         when = instant_fr(_moment(row["recorded_at"]))
         note = (
-            f"Cette {noun} a été ANNULÉE le {when} (elle reste dans la série des numéros). "
+            f"Cette {noun} a été annulée le {when} (elle reste dans la série des numéros). "
             f"Motif : {row['reason'] or '—'}. Demandée par {requested}"
             + (f" le {instant_fr(_moment(asked))}" if asked else "")
             + (f", approuvée par {approved}." if approved else ", sans approbation.")

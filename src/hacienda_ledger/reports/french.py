@@ -23,6 +23,9 @@ LABELS = {
     "opening": "Ouverture (fonds de caisse)",
     "receipt": "Quittance",
     "cancellation": "Annulation de quittance",
+    "cancellation_requested": "Demande d'annulation",
+    "cancellation_refused": "Demande d'annulation refusée",
+    "cancellation_withdrawn": "Demande d'annulation retirée",
     "deposit_refund": "Remboursement de caution",
     "withholding": "Retenue sur caution",
     "remittance": "Versement au comptable",
@@ -32,6 +35,7 @@ LABELS = {
     "day_closure": "Clôture journalière",
     "month_closure": "Clôture mensuelle",
     "year_closure": "Clôture annuelle",
+    "print": "Impression (original)",
     "reprint": "Réimpression (duplicata)",
     "rules": "Règles de la régie (acte modificatif)",
     # revenue types and payment methods
