@@ -211,7 +211,7 @@ class CatchingUp:
 
 def more_scenario(ledger: Ledger, clock: Clock) -> None:
     """A second aire after the fixture scenario: three stays, deposits, charges, receipts by
-    every method, a cancellation, a shortfall, a withholding, a remittance, departures, a
+    every method, a cancellation (and two asked for: refused, withdrawn), a shortfall, a withholding, a remittance, departures, a
     receipt on the daylight-saving day, a day and a month closed."""
     clock.now = datetime(2026, 3, 2, 8, tzinfo=UTC)
     site = Site(ledger, code="49099-B")
@@ -243,6 +243,12 @@ def more_scenario(ledger: Ledger, clock: Clock) -> None:
     )
     clock.advance(hours=2)
     ledger.cancel_receipt(reg, number=wrong, reason="chèque sans provision", actor="c")
+    # cancellations asked for: one refused, one withdrawn (the receipts stand); an original
+    ledger.request_cancellation(reg, number=wrong + 1, reason="doublon ?", actor="c")
+    ledger.refuse_cancellation(reg, number=wrong + 1, reason="pas un doublon", actor="r")
+    ledger.request_cancellation(reg, number=wrong + 2, reason="erreur", actor="c")
+    ledger.withdraw_cancellation(reg, number=wrong + 2, actor="c")
+    ledger.print_document(reg, document="receipt", number=wrong + 1, actor="c")
     book = ledger.cash_register(reg).balances["cash"]
     ledger.count_cash(reg, counted_cents=book - 50, actor="c")
     ledger.withhold_deposit(

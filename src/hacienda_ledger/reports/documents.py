@@ -85,11 +85,8 @@ def _moment(recorded_at: str) -> datetime:
 
 
 def _number(value: Decimal) -> str:
-    """A quantity or a price as written in French: ``2,5``, ``8``, ``3,5120``."""
-    text = f"{value:f}"
-    if "." in text and value == value.to_integral_value():
-        text = text.split(".", maxsplit=1)[0]
-    return text.replace(".", ",")
+    """A quantity as written in French, without trailing zeros: ``2,5``, ``8``, ``4,444``."""
+    return f"{value.normalize():f}".replace(".", ",")
 
 
 def _price(value: Decimal) -> str:
@@ -328,11 +325,11 @@ class Documents:
         return Section(
             "Détail",
             (
-                Column("Nature", "text", 28),
-                Column("Période", "text", 40),
-                Column("Quantité × prix unitaire", "text"),
-                Column("Délibération", "text", 30),
-                Column("Montant de la ligne", "money", 22),
+                Column("Nature", "text", 24),
+                Column("Période", "text", 38),
+                Column("Quantité × prix unitaire", "text", 36),
+                Column("Délibération", "text"),
+                Column("Montant", "money", 20),
                 Column("Payé ici", "money", 20),
             ),
             tuple(rows),
