@@ -211,8 +211,9 @@ class CatchingUp:
 
 def more_scenario(ledger: Ledger, clock: Clock) -> None:
     """A second aire after the fixture scenario: three stays, deposits, charges, receipts by
-    every method, a cancellation (and two asked for: refused, withdrawn), a shortfall, a withholding, a remittance, departures, a
-    receipt on the daylight-saving day, a day and a month closed."""
+    every method, a cancellation (and two asked for: refused, withdrawn), a shortfall, a
+    withholding, a remittance, departures, a receipt on the daylight-saving day, a day and a
+    month closed."""
     clock.now = datetime(2026, 3, 2, 8, tzinfo=UTC)
     site = Site(ledger, code="49099-B")
     reg = site.register_id

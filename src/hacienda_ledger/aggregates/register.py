@@ -704,10 +704,10 @@ class CashRegister(Aggregate):
             raise ReceiptNotFound(f"no receipt {number} on this register", field="number")
         return found
 
-    def request_cancellation(self, *, number: int, reason: str, actor: str, at: datetime) -> None:
+    def request_cancellation(self, *, number: int, reason: str, actor: str, at: datetime) -> int:
         """Ask for a receipt to be cancelled (a cashier): nothing is reversed until a
-        régisseur approves it. Refused when the receipt could not be cancelled now, or when
-        a cancellation of it is pending already."""
+        régisseur approves it; returns its number. Refused when the receipt could not be
+        cancelled now, or when a cancellation of it is pending already."""
         if not reason.strip():
             raise InvalidValue("say why the receipt is cancelled", field="reason")
         self._cancellable(number)
@@ -716,6 +716,7 @@ class CashRegister(Aggregate):
                 f"a cancellation of receipt {number} is already pending", field="number"
             )
         self._append(self.CancellationRequested, at, number=number, reason=reason, actor=actor)
+        return number
 
     def cancel_receipt(
         self, *, number: int, reason: str, household_ref: UUID | None, actor: str, at: datetime
@@ -763,14 +764,15 @@ class CashRegister(Aggregate):
             at=at,
         )
 
-    def refuse_cancellation(self, *, number: int, reason: str, actor: str, at: datetime) -> None:
+    def refuse_cancellation(self, *, number: int, reason: str, actor: str, at: datetime) -> int:
         """The régisseur refuses a pending cancellation, saying why: the receipt stands."""
         if not reason.strip():
             raise InvalidValue("say why the cancellation is refused", field="reason")
         self._asked(number)
         self._append(self.CancellationRefused, at, number=number, reason=reason, actor=actor)
+        return number
 
-    def withdraw_cancellation(self, *, number: int, actor: str, at: datetime) -> None:
+    def withdraw_cancellation(self, *, number: int, actor: str, at: datetime) -> int:
         """Who asked for a cancellation withdraws it (``not_requester`` for anyone else)."""
         asked = self._asked(number)
         if asked.requested_by != actor:
@@ -779,6 +781,7 @@ class CashRegister(Aggregate):
                 field="number",
             )
         self._append(self.CancellationWithdrawn, at, number=number, actor=actor)
+        return number
 
     def _reverse(
         self,

@@ -246,7 +246,8 @@ def withhold_deposit(command: WithholdDeposit, unit: Unit) -> Change:
 
 
 def _status(status: str) -> Callable[[CashRegister, Any], dict[str, Any]]:
-    return lambda _, __: {"status": status}
+    """The answer to a step of a cancellation: the receipt's number and where it stands."""
+    return lambda _, number: {"number": number, "status": status}
 
 
 def _with_hash(
@@ -263,7 +264,7 @@ for _filing, _command, _method, _result in (
         on_register,
         RequestCancellation,
         CashRegister.request_cancellation,
-        lambda _, __: {"status": "pending"},
+        _status("pending"),
     ),
     (on_approving, RefuseCancellation, CashRegister.refuse_cancellation, _status("refused")),
     (
