@@ -325,12 +325,12 @@ class Documents:
         return Section(
             "Détail",
             (
-                Column("Nature", "text", 24),
-                Column("Période", "text", 38),
-                Column("Quantité × prix unitaire", "text", 36),
+                Column("Nature", "text", 22),
+                Column("Période", "text", 42),
+                Column("Quantité × prix unitaire", "text", 34),
                 Column("Délibération", "text"),
-                Column("Montant", "money", 20),
-                Column("Payé ici", "money", 20),
+                Column("Montant", "money", 19),
+                Column("Payé ici", "money", 19),
             ),
             tuple(rows),
             total=("Total", "", "", "", None, total),
@@ -338,9 +338,13 @@ class Documents:
                 "Somme reçue pour le compte de tiers (dépôt de garantie) : elle sera "
                 "remboursée au départ, déduction faite des retenues justifiées."
                 if deposit
-                else f"Arrêtée la présente quittance à la somme de {money(total)}. Chaque "
-                "ligne est facturée au tarif en vigueur chaque jour, fixé par la délibération "
-                "citée."
+                else f"Arrêtée la présente quittance à la somme de {money(total)}."
+                + (
+                    " Chaque ligne est facturée au tarif en vigueur chaque jour, fixé par la "
+                    "délibération citée."
+                    if settled
+                    else ""
+                )
             ),
         )
 
