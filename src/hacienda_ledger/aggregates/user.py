@@ -1,8 +1,8 @@
 """Users of the API and their access tokens.
 
-A user has one role and a scope: a manager's sectors, a cashier's aires, an auditor's
-collectivité. Tokens are never stored: an ``ApiToken`` is identified by the SHA-256 of the
-token, so authenticating is loading one aggregate by a derived id.
+A user has one role and a scope: a manager's sectors, a cashier's or a régisseur's aires,
+an auditor's collectivité. Tokens are never stored: an ``ApiToken`` is identified by the
+SHA-256 of the token, so authenticating is loading one aggregate by a derived id.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ class Role(StrEnum):
     ADMIN = "admin"
     MANAGER = "manager"
     CASHIER = "cashier"
+    REGISSEUR = "regisseur"  # the person accountable for the régie's cash
     AUDITOR = "auditor"
     ANALYST = "analyst"
 
@@ -74,8 +75,8 @@ class User(Aggregate):
             raise InvalidValue(f"role is one of {allowed}", field="role") from None
         if role is Role.MANAGER and not sectors:
             raise InvalidValue("a manager is assigned sectors", field="sectors")
-        if role is Role.CASHIER and not aire_ids:
-            raise InvalidValue("a cashier is assigned aires", field="aires")
+        if role in (Role.CASHIER, Role.REGISSEUR) and not aire_ids:
+            raise InvalidValue(f"a {role.value} is assigned aires", field="aires")
         if role is Role.AUDITOR and collectivite_id is None:
             raise InvalidValue("an auditor audits one collectivité", field="collectivite_id")
         return cls._create(

@@ -148,8 +148,27 @@ class ProjectionDatabase:
         keyed = keyed or self.dialect == "sqlite"
         key = f", PRIMARY KEY ({', '.join(spec.key)})" if keyed else ""
         cur.execute(f"CREATE TABLE IF NOT EXISTS {name} ({cols}{key})")
+        self._add_missing_columns(cur, spec, name)
         if keyed:
             self._create_indexes(cur, spec, name)
+
+    def _add_missing_columns(self, cur: Any, spec: Table, name: str) -> None:
+        """A table made by an older version gets the columns added since (empty on the rows
+        already there: ``hacienda-ledger rebuild <projection>`` fills them)."""
+        if self.dialect == "sqlite":
+            cur.execute(f"PRAGMA table_info({name})")
+            present = {row[1] for row in cur.fetchall()}
+        else:
+            cur.execute(
+                "SELECT column_name FROM information_schema.columns "
+                "WHERE table_schema = current_schema() AND table_name = %s",
+                (name,),
+            )
+            present = {row[0] for row in cur.fetchall()}
+        types = SQL_TYPES[self.dialect]
+        for column in spec.columns:
+            if column.name not in present:
+                cur.execute(f"ALTER TABLE {name} ADD COLUMN {column.name} {types[column.type]}")
 
     def _create_indexes(self, cur: Any, spec: Table, name: str) -> None:
         for columns in spec.indexes:

@@ -18,6 +18,7 @@ from hacienda_ledger.api.routes.households import endpoint
 from hacienda_ledger.application.access import Permission
 from hacienda_ledger.application.projecting import ProjectionQueries, stay_balances
 from hacienda_ledger.reports import journal as cash_journal
+from hacienda_ledger.reports.agents import Agents
 
 router = APIRouter(tags=["audit"])
 
@@ -46,8 +47,10 @@ def journal(
 ) -> Response:
     """The cash journal: one line per register event (per line of a receipt), in sequence,
     with running balances by method. ``format=csv`` follows French conventions (semicolon,
-    decimal comma, UTF-8 with BOM, dd/mm/yyyy) so that it opens cleanly in a French Excel.
-    Payers are named only when asked (``payers=true``)."""
+    decimal comma, UTF-8 with BOM, dd/mm/yyyy) so that it opens cleanly in a French Excel,
+    agents by name. A cancellation's lines carry ``reason``, ``requested_by``,
+    ``requested_at`` and ``approved_by``; requests, refusals and withdrawals are lines of
+    their own. Payers are named only when asked (``payers=true``)."""
     ledger.access.authorize(user, Permission.READ_REGISTERS, register_id=register_id)
     ledger.cash_register(register_id)
     rows = queries(request).journal(register_id, start, end)
@@ -56,7 +59,7 @@ def journal(
     if format == "csv":
         name = cash_journal.csv_filename(register_id, start, end)
         return Response(
-            cash_journal.journal_csv(rows, payers=payers),
+            cash_journal.journal_csv(rows, payers=payers, agent=Agents(ledger).name),
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": f'attachment; filename="{name}"'},
         )
