@@ -15,7 +15,7 @@ and scope, as the API does.
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from functools import reduce
@@ -30,8 +30,9 @@ from hacienda_ledger.aggregates.register import CashRegister
 from hacienda_ledger.aggregates.user import User
 from hacienda_ledger.application import Ledger
 from hacienda_ledger.application import commands as c
-from hacienda_ledger.application.projecting import projection_database, stay_balances
+from hacienda_ledger.application.projecting import followers, stay_balances
 from hacienda_ledger.projections.cash_journal import CashJournalProjection
+from hacienda_ledger.projections.runner import ProjectionOutdated
 from hacienda_ledger.reports.documents import Documents
 from hacienda_ledger.reports.generate import Reports
 from tests.conftest import Clock, Site, standard_tariff
@@ -59,7 +60,13 @@ def people(ledger: Ledger, site: Site) -> People:
         cashier=user(ledger, "Camille Caisse", "cashier", aire_ids=[site.aire_id]),
         regisseur=user(ledger, "Régis Seur", "regisseur", aire_ids=[site.aire_id]),
         elsewhere=user(ledger, "Autre Régisseur", "regisseur", aire_ids=[other.aire_id]),
-        manager=user(ledger, "Manon Anjou", "manager", sectors=["Anjou"]),
+        manager=user(
+            ledger,
+            "Manon Anjou",
+            "manager",
+            sectors=["Anjou"],
+            collectivite_id=site.collectivite_id,
+        ),
         admin=user(ledger, "Admin", "admin"),
     )
 
@@ -496,64 +503,62 @@ def test_the_quittance_names_everything_a_payer_and_a_comptable_read(
     assert PdfReader(io.BytesIO(rendered)).metadata.subject == "ANNULÉE"
 
 
-def test_a_cash_journal_table_made_before_its_new_columns_gets_them(ledger: Ledger) -> None:
-    """An older ``cash_journal`` table (no reason, requested_by, requested_at, approved_by:
-    made before approvals, with or without balanced slips) gets the columns at start-up,
-    empty on its rows; a new row is written in full."""
-    spec = CashJournalProjection().table("cash_journal")
-    db = projection_database(ledger)
-    new = {"reason", "requested_by", "requested_at", "approved_by"}
-    old = [col for col in spec.columns if col.name not in new]
-    with db.transaction() as cur:
-        cur.execute("DROP TABLE IF EXISTS old_journal")
-        cur.execute(
-            "CREATE TABLE old_journal ("
-            + ", ".join(f"{col.name} {'TEXT' if col.type != 'int' else 'BIGINT'}" for col in old)
-            + ")"
-        )
-        cur.execute("INSERT INTO old_journal (register_id, version, line) VALUES ('r', 1, 0)")
-        db.create(cur, spec, "old_journal")
-        cur.execute("SELECT register_id, reason, approved_by FROM old_journal")
-        assert [tuple(r) for r in cur.fetchall()] == [("r", None, None)]
-        db.create(cur, spec, "old_journal")  # again: nothing to add
-        cur.execute("DROP TABLE old_journal")
-
-
-def test_the_tables_balanced_slips_added_are_made_beside_an_older_journal(
-    ledger: Ledger,
+def test_a_journal_built_before_approvals_is_refused_until_rebuilt(
+    ledger: Ledger, clock: Clock, site: Site, people: People
 ) -> None:
-    """A database built with approvals but before balanced slips has a full ``cash_journal``
-    and no ``register_closures``, ``cash_counts`` nor ``cash_count_heads``: start-up makes
-    them, empty (``rebuild cash_journal`` fills them), leaving the journal's rows as they
-    were; a database built before both gets the tables and the columns."""
-    projection = CashJournalProjection()
-    db = projection_database(ledger)
-    added = ("register_closures", "cash_counts", "cash_count_heads")
-    journal = projection.table("cash_journal")
-    with db.transaction() as cur:
-        for name in ("old_closures", "old_counts", "old_heads", "old_journal"):
-            cur.execute(f"DROP TABLE IF EXISTS {name}")
-        cur.execute(
-            "CREATE TABLE old_journal ("
-            + ", ".join(
-                f"{col.name} {'TEXT' if col.type != 'int' else 'BIGINT'}"
-                for col in journal.columns
-                if col.name not in {"reason", "requested_by", "requested_at", "approved_by"}
-            )
-            + ")"
+    """Given live journal tables built before approvals (no ``reason``, ``requested_by``,
+    ``requested_at``, ``approved_by``: the shape of that version recorded), when a follower
+    starts, then it is outdated and refuses to follow, and start-up leaves the table as it
+    was (no column added in place: one upgrade path, the shape); a rebuild gives every line
+    the columns, filled from the events, and records the current shape."""
+    _, number = paid_stay(ledger, clock, site, people)
+    run(
+        ledger,
+        people.cashier,
+        c.RequestCancellation,
+        site.register_id,
+        number=number,
+        reason="erreur de saisie",
+    )
+    run(ledger, people.regisseur, c.ApproveCancellation, site.register_id, number=number)
+    queries = Reports(ledger).queries
+    queries.journal(site.register_id, None, None)  # built live
+    new = ("reason", "requested_by", "requested_at", "approved_by")
+
+    class Earlier(CashJournalProjection):
+        tables = tuple(
+            replace(t, columns=tuple(col for col in t.columns if col.name not in new))
+            if t.name == "cash_journal"
+            else t
+            for t in CashJournalProjection.tables
         )
-        cur.execute("INSERT INTO old_journal (register_id, version, line) VALUES ('r', 1, 0)")
-        db.create(cur, journal, "old_journal")
-        for table_name, name in zip(
-            added, ("old_closures", "old_counts", "old_heads"), strict=True
-        ):
-            db.create(cur, projection.table(table_name), name)
-            cur.execute(f"SELECT COUNT(*) FROM {name}")
-            assert cur.fetchone()[0] == 0
-        cur.execute("SELECT register_id, version, line, reason FROM old_journal")
-        assert [tuple(r) for r in cur.fetchall()] == [("r", 1, 0, None)]
-        for name in ("old_closures", "old_counts", "old_heads", "old_journal"):
-            cur.execute(f"DROP TABLE {name}")
+
+    earlier = Earlier().shape
+    assert earlier != CashJournalProjection().shape
+    (journal,) = followers(ledger, ["cash_journal"])
+    db = journal.db
+    with db.transaction() as cur:
+        for column in new:
+            cur.execute(f"ALTER TABLE cash_journal DROP COLUMN {column}")
+        db.set_shape(cur, "cash_journal", earlier)
+
+    (journal,) = followers(ledger, ["cash_journal"])
+    assert journal.outdated is not None and f"shape {earlier}" in journal.outdated
+    with pytest.raises(ProjectionOutdated, match="hacienda-ledger rebuild cash_journal"):
+        journal.catch_up()
+    with db.transaction() as cur:
+        assert not set(new) & set(db.columns(cur, "cash_journal"))
+    journal.rebuild()
+    assert journal.outdated is None and journal.check() == []
+    with db.transaction() as cur:
+        assert db.shape(cur, "cash_journal") == CashJournalProjection().shape
+    rows = Reports(ledger).queries.select(
+        "cash_journal", "cash_journal", where={"register_id": str(site.register_id)}
+    )
+    cancelled = [r for r in rows if r["kind"] == "cancellation"]
+    assert [(r["reason"], r["requested_by"], r["approved_by"]) for r in cancelled] == [
+        ("erreur de saisie", str(people.cashier.id), str(people.regisseur.id))
+    ]
 
 
 def test_a_register_snapshot_keeps_its_pending_cancellations(
