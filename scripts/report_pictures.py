@@ -3,8 +3,9 @@
     .venv/bin/python scripts/report_pictures.py [OUT_DIR]   (default: docs/img)
 
 Loads the demo into a temporary SQLite file, builds the reports of September 2025 and of
-the year 2025 (as on 5 January 2026), prints a receipt, a deposit receipt, a slip and a
-reprint, and renders each PDF's first page to PNG with pypdfium2.
+the year 2025 (as on 5 January 2026), prints a receipt (one that pays charges, water among
+them), a deposit receipt, a slip and a reprint, and renders each PDF's first page to PNG
+with pypdfium2.
 """
 
 from __future__ import annotations
@@ -65,14 +66,20 @@ def main(out_dir: str = "docs/img") -> int:
                 for r in reports.queries.journal(register, None, None)
                 if r["kind"] == "receipt" and r["revenue_type"] == "deposit"
             )
-            png(documents.render(register, "receipt", 1).content, out / "report-receipt.png")
+            journal = reports.queries.journal(register, None, None)
+            paying = next(  # a receipt that settles charges: its lines, periods, tariffs
+                r["receipt_number"]
+                for r in journal
+                if r["kind"] == "receipt" and r["revenue_type"] == "water"
+            )
+            png(documents.render(register, "receipt", paying).content, out / "report-receipt.png")
             png(
                 documents.render(register, "deposit_receipt", deposit).content,
                 out / "report-deposit-receipt.png",
             )
             png(documents.render(register, "slip", 1).content, out / "report-slip.png")
             png(
-                documents.render(register, "receipt", 1, copy=2).content,
+                documents.render(register, "receipt", paying, copy=2).content,
                 out / "report-receipt-duplicata.png",
             )
         finally:

@@ -19,13 +19,17 @@ from hacienda_ledger.application import Ledger
 from hacienda_ledger.settings import Settings
 
 
-def one_register(url: str, admin_token: str) -> UUID:
+def one_register(url: str, cashier_token: str) -> UUID:
     """An aire and its register (the benchmarks' world: ``bench.write.open_registers``),
-    and an admin with ``admin_token``: what the live-server tests post receipts on."""
+    and a cashier of that aire with ``cashier_token``: what the live-server tests post
+    receipts on (the admin handles no cash)."""
     setup = Ledger(Settings(database_url=url))
     try:
-        setup.access.bootstrap_admin(admin_token)
         _, (register_id,) = open_registers(setup, 1)
+        aire_id = setup.cash_register(register_id).aire_id
+        setup.create_user(
+            name="Caisse", role="cashier", aire_ids=[aire_id], actor="test", token=cashier_token
+        )
         return register_id
     finally:
         setup.close()

@@ -516,10 +516,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     create = users_sub.add_parser("create", help="create a user and print its token")
     create.add_argument("--name", required=True)
     create.add_argument(
-        "--role", required=True, choices=["admin", "manager", "cashier", "auditor", "analyst"]
+        "--role",
+        required=True,
+        choices=["admin", "manager", "cashier", "regisseur", "auditor", "analyst"],
     )
     create.add_argument("--sector", action="append", help="a manager's sector (repeat)")
-    create.add_argument("--aire", action="append", help="a cashier's aire id (repeat)")
+    create.add_argument(
+        "--aire", action="append", help="a cashier's or régisseur's aire id (repeat)"
+    )
     create.add_argument(
         "--collectivite", help="an auditor's collectivité id, or the one a manager's sectors are of"
     )

@@ -155,7 +155,7 @@ AIRES = [
         longitude="1.3160",
     ),
 ]
-ROLES = ("admin", "manager", "cashier", "auditor", "analyst")
+ROLES = ("admin", "manager", "cashier", "regisseur", "auditor", "analyst")
 
 
 def demo_token(role: str) -> str:
@@ -262,6 +262,13 @@ def load_demo(ledger: Ledger, clock: SimulatedClock, seed: int = 49) -> list[Dem
         aire_ids=[first.aire_id],
         actor="demo",
         token=demo_token("cashier"),
+    )
+    ledger.create_user(  # approves the cashier's cancellations, regularises counts' differences
+        name="Régisseuse Chalets (démo)",
+        role="regisseur",
+        aire_ids=[first.aire_id],
+        actor="demo",
+        token=demo_token("regisseur"),
     )
     ledger.create_user(
         name="Trésorerie ALM (démo)",
@@ -516,7 +523,7 @@ def run_demo(settings: Settings, out: TextIO, *, journal: bool = True) -> int:
         )
         out.write("\nDemo bearer tokens (Authorization: Bearer <token>):\n")
         for role in ROLES:
-            out.write(f"  {role:8} {demo_token(role)}\n")
+            out.write(f"  {role:9} {demo_token(role)}\n")
     except LedgerError as exc:
         out.write(f"error: {exc.code}: {exc.detail}\n")
         return 1

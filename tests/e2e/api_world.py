@@ -10,6 +10,7 @@ name           role and scope
 admin          admin (bootstrapped with ADMIN_TOKEN)
 manager        manager of sector "Anjou" of collectivité A (aire A)
 cashier        cashier of aire A
+regisseur      régisseur of aire A (approves the cashier's cancellations)
 cashier_b      cashier of aire B
 auditor        auditor of collectivité A
 auditor_b      auditor of collectivité B
@@ -268,6 +269,7 @@ def build_world(client: TestClient, ledger: Ledger, clock: Clock) -> World:
             "collectivite_id": w.ids["collectivite_a"],
         },
         "cashier": {"role": "cashier", "aires": [w.aire_a]},
+        "regisseur": {"role": "regisseur", "aires": [w.aire_a]},
         "cashier_b": {"role": "cashier", "aires": [w.aire_b]},
         "auditor": {"role": "auditor", "collectivite_id": w.ids["collectivite_a"]},
         "auditor_b": {"role": "auditor", "collectivite_id": w.ids["collectivite_b"]},

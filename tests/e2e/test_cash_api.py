@@ -5,6 +5,7 @@ difference and handovers. Given → when → then; a refusal records nothing."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
@@ -32,8 +33,8 @@ def base(world: World) -> str:
 def test_a_slip_that_does_not_balance_is_refused_with_what_it_should_pay(world: World) -> None:
     """Given receipts 1 to 5 for 24.00 € in cash, a slip paying in 0.01 € is 409
     slip_unbalanced, its problem document naming the amounts expected and given; nothing is
-    recorded and receipt 5 can still be cancelled. The preview lists the slip's lines; the
-    slip that pays their total is made."""
+    recorded and receipt 5 can still be cancelled (by the régisseur). The preview lists the
+    slip's lines; the slip that pays their total is made."""
     for amount in (400, 500, 600, 400, 500):
         world.ok(world.receipt([("other", amount)]))
     body = {"through_receipt": 5, "amounts_by_method_cents": {"cash": 1}}
@@ -54,9 +55,8 @@ def test_a_slip_that_does_not_balance_is_refused_with_what_it_should_pay(world: 
     assert [(x["kind"], x["reference"], x["amount_cents"]) for x in preview["lines"]] == [
         ("receipt", n, a) for n, a in enumerate((400, 500, 600, 400, 500), start=1)
     ]
-    world.ok(
-        world.post("cashier", f"{base(world)}/receipts/5/cancellation", {"reason": "x"}, key="c")
-    )
+    cancellation = f"{base(world)}/receipts/5/cancellation"  # the régisseur's, at once
+    world.ok(world.post("regisseur", cancellation, {"reason": "x"}, key="c"))
     body["amounts_by_method_cents"] = {"cash": 1900}
     made = world.ok(world.post("cashier", f"{base(world)}/remittances", body, key="slip-2"))
     event = world.ledger.register_event(UUID(world.register_a), made["version"])
@@ -90,9 +90,10 @@ def test_a_cheque_is_named_on_its_receipt_and_listed_on_the_slip(world: World) -
 
 
 def test_a_count_by_denomination_and_its_shortfall_regularised(world: World) -> None:
-    """A count of 49.00 € in notes and coins against a 50.00 € book: count n°1, 1.00 € short,
-    open on the register. Its régularisation (a money write: Idempotency-Key) makes it good
-    in cash; it is no longer open, and a second one is refused."""
+    """A cashier's count of 49.00 € in notes and coins against a 50.00 € book: count n°1,
+    1.00 € short, open on the register. Its régularisation is the régisseur's (the cashier's
+    is 403 forbidden), a money write (Idempotency-Key), and makes it good in cash; it is no
+    longer open, and a second one is refused."""
     notes = [
         {"value_cents": 2000, "count": 2},
         {"value_cents": 500, "count": 1},
@@ -106,8 +107,12 @@ def test_a_count_by_denomination_and_its_shortfall_regularised(world: World) -> 
     assert register["open_cash_differences"] == [{"count_number": 1, "difference_cents": -100}]
     path = f"{base(world)}/cash-counts/1/regularisation"
     with records_nothing(world):
-        missing = world.client.post(path, json={"reference": "R"}, headers=world.headers("cashier"))
+        missing = world.client.post(
+            path, json={"reference": "R"}, headers=world.headers("regisseur")
+        )
         assert_problem(missing, 400, "idempotency_key_required")
+        cashier = world.post("cashier", path, {"reference": "R"}, key="r-cashier")
+        assert_problem(cashier, 403, "forbidden")
         bad = world.post(
             "cashier",
             f"{base(world)}/cash-counts",
@@ -118,7 +123,7 @@ def test_a_count_by_denomination_and_its_shortfall_regularised(world: World) -> 
         )
         assert_problem(
             world.post(
-                "cashier",
+                "regisseur",
                 f"{base(world)}/cash-counts/9/regularisation",
                 {"reference": "R"},
                 key="r9",
@@ -126,37 +131,50 @@ def test_a_count_by_denomination_and_its_shortfall_regularised(world: World) -> 
             404,
             "count_not_found",
         )
-    done = world.ok(world.post("cashier", path, {"reference": "QUIT-REG-1"}, key="reg-1"))
+    done = world.ok(world.post("regisseur", path, {"reference": "QUIT-REG-1"}, key="reg-1"))
     assert (done["kind"], done["result"]["kind"]) == ("cash_difference_regularised", "deficit")
     register = world.ok(world.get("cashier", base(world)), 200)
     assert register["open_cash_differences"] == []
     assert register["balances_cents"]["cash"] == 5000
     with records_nothing(world):
-        again = world.post("cashier", path, {"reference": "QUIT-REG-2"}, key="reg-2")
+        again = world.post("regisseur", path, {"reference": "QUIT-REG-2"}, key="reg-2")
         assert_problem(again, 409, "cash_difference_not_open")
 
 
-def test_a_handover_to_a_cashier_of_the_aire(world: World) -> None:
-    """The cashier hands the régie over to another cashier of aire A on a count: the
-    register names its new holder. An unknown user is 404, a cashier of another aire is
-    refused, and nothing is recorded."""
-    second = world.ok(
-        world.post(
-            "admin", "/v1/users", {"name": "cashier2", "role": "cashier", "aires": [world.aire_a]}
-        )
-    )
+def test_a_handover_to_a_regisseur_of_the_aire(world: World) -> None:
+    """The régisseur hands the régie over to another régisseur of aire A on a count: the
+    register names its new holder. An unknown user is 404; a cashier of the aire and a
+    régisseur of another aire may not hold it (not_allowed); a cashier may not hand it over
+    (403); nothing is recorded by a refusal."""
+
+    def user(name: str, role: str, aire: str) -> dict[str, Any]:
+        body = {"name": name, "role": role, "aires": [aire]}
+        return world.ok(world.post("admin", "/v1/users", body))
+
+    second = user("regisseur2", "regisseur", world.aire_a)
+    elsewhere_regisseur = user("regisseur_b", "regisseur", world.aire_b)
     path = f"{base(world)}/handovers"
     notes = [{"value_cents": 5000, "count": 1}]
     with records_nothing(world):
         unknown = world.post(
-            "cashier", path, {"incoming_user_id": str(uuid4()), "denominations": notes}
+            "regisseur", path, {"incoming_user_id": str(uuid4()), "denominations": notes}
         )
         assert assert_problem(unknown, 404, "user_not_found")["errors"][0]["field"] == "incoming"
-        other = world.users["cashier_b"]["id"]
-        elsewhere = world.post("cashier", path, {"incoming_user_id": other, "denominations": notes})
-        assert assert_problem(elsewhere, 422, "not_allowed")["errors"][0]["field"] == "incoming"
+        for incoming in (
+            world.users["cashier"]["id"],  # of the aire, but a cashier
+            world.users["cashier_b"]["id"],
+            elsewhere_regisseur["id"],
+        ):
+            refused = world.post(
+                "regisseur", path, {"incoming_user_id": incoming, "denominations": notes}
+            )
+            assert assert_problem(refused, 422, "not_allowed")["errors"][0]["field"] == "incoming"
+        by_cashier = world.post(
+            "cashier", path, {"incoming_user_id": second["id"], "denominations": notes}
+        )
+        assert_problem(by_cashier, 403, "forbidden")
     handed = world.ok(
-        world.post("cashier", path, {"incoming_user_id": second["id"], "denominations": notes})
+        world.post("regisseur", path, {"incoming_user_id": second["id"], "denominations": notes})
     )
     assert (handed["kind"], handed["result"]) == (
         "handed_over",
@@ -166,4 +184,4 @@ def test_a_handover_to_a_cashier_of_the_aire(world: World) -> None:
     assert (register["holder"], register["last_count_number"]) == (second["id"], 1)
     event = world.ledger.register_event(UUID(world.register_a), handed["version"])
     assert isinstance(event, CashRegister.HandedOver)
-    assert (event.outgoing, event.incoming) == (str(world.users["cashier"]["id"]), second["id"])
+    assert (event.outgoing, event.incoming) == (str(world.users["regisseur"]["id"]), second["id"])

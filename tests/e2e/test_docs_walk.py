@@ -20,7 +20,9 @@ def sh_blocks() -> list[str]:
 
 def test_the_cashiers_day_in_the_api_docs_runs(tmp_path: Path) -> None:
     """The curl walk from an arrival to a departure works as written, the chain verifies,
-    the stay ends with nothing due, and the documented mistake gets its problem document."""
+    the stay ends with nothing due, a cancellation is asked for by the cashier and approved
+    by the régisseur, the receipt's original is printed once, and the documented mistake
+    gets its problem document."""
     for tool in ("curl", "jq", "bash"):
         if shutil.which(tool) is None:
             pytest.fail(f"docs/api.md needs {tool} on this machine")
@@ -50,3 +52,7 @@ def test_the_cashiers_day_in_the_api_docs_runs(tmp_path: Path) -> None:
     # the régie's cash: a balanced slip, a count made good, a handover (issue 15)
     assert '"slip_number": 1' in out and '"kind": "deficit"' in out
     assert '"open_cash_differences": []' in out
+    assert "x-print: original" in out.lower() and "x-print: copie" in out.lower()
+    # a receipt keyed twice: the cashier asks, the régisseur approves
+    assert '"kind": "cancellation_requested"' in out and '"kind": "receipt_cancelled"' in out
+    assert '"reason": "encaissé deux fois"' in out

@@ -274,7 +274,8 @@ def test_a_household_is_never_referred_to_from_another_collectivite(world: World
     when a cashier of aire A opens a stay at her aire naming it, then it is 403
     ``outside_collectivite`` and nothing is recorded (the admin is refused alike); she still
     may not read it, nor her manager export it. A receipt, a deposit refund or withholding on
-    A's register naming B's stay, and a document of A's household naming B's stay, are 403
+    A's register naming B's stay (by A's cashier or régisseur; the admin, who handles no
+    cash, is ``forbidden``), and a document of A's household naming B's stay, are 403
     ``outside_collectivite`` too, nothing recorded."""
     household_b = world.ids["household_b"]
     stay_b = world.arrive(world.aire_b, who="cashier_b")
@@ -304,10 +305,13 @@ def test_a_household_is_never_referred_to_from_another_collectivite(world: World
                 {"stay_id": stay_b, "amount_cents": 100, "reason": "damage", "reference": "PV"},
             ),
         ]
-        for who in ("cashier", "admin"):
+        for who in ("cashier", "regisseur"):
             for route, body in moves:
                 answer = world.post(who, f"{register}/{route}", body, key=world.new_key())
                 assert_problem(answer, 403, "outside_collectivite")
+        for route, body in moves:  # the admin handles no cash at all
+            answer = world.post("admin", f"{register}/{route}", body, key=world.new_key())
+            assert_problem(answer, 403, "forbidden")
         document = {"kind": "rules_acknowledged", "date": "2025-01-06", "stay_id": stay_b}
         own = f"/v1/households/{world.ids['household']}/documents"
         assert_problem(world.post("cashier", own, document), 403, "outside_collectivite")

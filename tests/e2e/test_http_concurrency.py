@@ -18,7 +18,7 @@ from tests.live_server import live_server, one_register
 @pytest.mark.postgres
 def test_eight_clients_post_400_receipts_on_one_register(postgres_database: str) -> None:
     _truncate_postgres(postgres_database)
-    register_id = one_register(postgres_database, "load-admin")
+    register_id = one_register(postgres_database, "load-cashier")
 
     statuses: list[int] = []
     numbers: list[int] = []
@@ -27,7 +27,7 @@ def test_eight_clients_post_400_receipts_on_one_register(postgres_database: str)
 
     def post_all(base: str, k: int) -> None:
         with httpx.Client(
-            base_url=base, timeout=30, headers={"Authorization": "Bearer load-admin"}
+            base_url=base, timeout=30, headers={"Authorization": "Bearer load-cashier"}
         ) as http:
             for i in range(50):
                 r = http.post(

@@ -89,7 +89,8 @@ def test_a_number_past_what_the_stores_hold_is_a_problem(world: World, stay_id: 
     ``number`` on every route that takes one, reads and writes alike, and records nothing;
     2^63 - 1, the largest number the stores hold, is a plain 404 (never issued)."""
     register = f"/v1/registers/{world.register_a}"
-    auth = world.headers("admin")
+    auth = world.headers("regisseur")  # money is a régisseur's, never the admin's
+    cancellation = f"{register}/receipts/{{n}}/cancellation"
     routes = [
         ("GET", f"{register}/receipts/{{n}}", {}, "receipt_not_found"),
         ("GET", f"{register}/documents/receipt/{{n}}", {}, "receipt_not_found"),
@@ -97,12 +98,10 @@ def test_a_number_past_what_the_stores_hold_is_a_problem(world: World, stay_id: 
         ("GET", f"{register}/documents/slip/{{n}}", {}, "slip_not_found"),
         ("POST", f"{register}/documents/receipt/{{n}}/reprints", {}, "receipt_not_found"),
         ("POST", f"{register}/documents/slip/{{n}}/reprints", {}, "slip_not_found"),
-        (
-            "POST",
-            f"{register}/receipts/{{n}}/cancellation",
-            {"json": {"reason": "erreur"}},
-            "receipt_not_found",
-        ),
+        ("POST", cancellation, {"json": {"reason": "erreur"}}, "receipt_not_found"),
+        ("POST", f"{cancellation}/approval", {}, "receipt_not_found"),
+        ("POST", f"{cancellation}/refusal", {"json": {"reason": "non"}}, "receipt_not_found"),
+        ("POST", f"{cancellation}/withdrawal", {}, "receipt_not_found"),
     ]
     for method, template, extra, not_found in routes:
         headers = {**auth, "Idempotency-Key": world.new_key()}
@@ -193,6 +192,7 @@ def test_every_number_and_date_parameter_is_range_checked(world: World, stay_id:
     bodies = {
         "/v1/registers/{register_id}/receipts/{number}/cancellation": {"reason": "x"},
         "/v1/registers/{register_id}/cash-counts/{count_number}/regularisation": {"reference": "x"},
+        "/v1/registers/{register_id}/receipts/{number}/cancellation/refusal": {"reason": "x"},
     }
     checked = []
     for template, item in document["paths"].items():

@@ -46,9 +46,9 @@ def journal_position(url: str) -> int:
 @pytest.mark.postgres
 def test_serve_follows_the_projections_in_a_process_of_their_own(postgres_database: str) -> None:
     _truncate_postgres(postgres_database)
-    register_id = one_register(postgres_database, "serve-admin")
+    register_id = one_register(postgres_database, "serve-cashier")
     pids: list[int] = []
-    headers = {"Authorization": "Bearer serve-admin"}
+    headers = {"Authorization": "Bearer serve-cashier"}
     env = {"HACIENDA_DATABASE_URL": postgres_database}
     with (
         live_server(env, serve=True, pids=pids) as base,

@@ -116,7 +116,7 @@ def a_month_of_cash(ledger: Ledger, clock: Clock, site: ModeSite) -> None:
     ledger.count_cash(reg, counted_cents=5150, actor="c")  # book 50.50 €
     ledger.regularise_cash_difference(reg, count_number=2, reference="DEC-1", actor="c")
     incoming, _ = ledger.create_user(
-        name="Régisseur suppléant", role="cashier", aire_ids=(site.aire_id,), actor="admin"
+        name="Régisseur suppléant", role="regisseur", aire_ids=(site.aire_id,), actor="admin"
     )
     ledger.hand_over(reg, incoming=incoming.aggregate_id, counted_cents=5150, actor="c")
 

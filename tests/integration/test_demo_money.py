@@ -59,3 +59,17 @@ def test_every_stay_is_paid_by_revenue_type_and_never_beyond_its_charges(demo: L
         assert account["balance_due_cents"] <= 0, stay_id
         assert account["deposit_held_cents"] == 0, stay_id
         assert refunded[stay_id] >= left, "the deposit goes back after the departure"
+
+
+def test_the_demo_has_a_regisseur_beside_its_cashier(demo: Ledger) -> None:
+    """The demo's régisseur (issue 15) holds the first aire, like its cashier, with its own
+    token, printed with the others (``ROLES``): the one who approves the cashier's
+    cancellations."""
+    from hacienda_ledger.aggregates.user import Role
+    from hacienda_ledger.demo import AIRES, ROLES, demo_token
+
+    regisseur = demo.access.authenticate(demo_token("regisseur"))
+    cashier = demo.access.authenticate(demo_token("cashier"))
+    assert (regisseur.role, cashier.role) == (Role.REGISSEUR, Role.CASHIER)
+    assert regisseur.aire_ids == cashier.aire_ids == (AIRES[0].aire_id,)
+    assert set(ROLES) == {role.value for role in Role}

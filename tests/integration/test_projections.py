@@ -211,8 +211,9 @@ class CatchingUp:
 
 def more_scenario(ledger: Ledger, clock: Clock) -> None:
     """A second aire after the fixture scenario: three stays, deposits, charges, receipts by
-    every method, a cancellation, a shortfall, a withholding, a remittance, departures, a
-    receipt on the daylight-saving day, a day and a month closed."""
+    every method, a cancellation (and two asked for: refused, withdrawn), a shortfall, a
+    withholding, a remittance, departures, a receipt on the daylight-saving day, a day and a
+    month closed."""
     clock.now = datetime(2026, 3, 2, 8, tzinfo=UTC)
     site = Site(ledger, code="49099-B")
     reg = site.register_id
@@ -243,6 +244,12 @@ def more_scenario(ledger: Ledger, clock: Clock) -> None:
     )
     clock.advance(hours=2)
     ledger.cancel_receipt(reg, number=wrong, reason="chèque sans provision", actor="c")
+    # cancellations asked for: one refused, one withdrawn (the receipts stand); an original
+    ledger.request_cancellation(reg, number=wrong + 1, reason="doublon ?", actor="c")
+    ledger.refuse_cancellation(reg, number=wrong + 1, reason="pas un doublon", actor="r")
+    ledger.request_cancellation(reg, number=wrong + 2, reason="erreur", actor="c")
+    ledger.withdraw_cancellation(reg, number=wrong + 2, actor="c")
+    ledger.print_document(reg, document="receipt", number=wrong + 1, actor="c")
     book = ledger.cash_register(reg).balances["cash"]
     ledger.count_cash(reg, counted_cents=book - 50, actor="c")
     ledger.withhold_deposit(
@@ -1128,10 +1135,16 @@ def test_journal_history_and_stay_balance_through_the_api(
     reg = site.register_id
     stay = site.arrive("1")
     keys = iter(range(1000))
+    # money is the régisseur's (the admin handles no cash): its cancellation needs no approval
+    regisseur = ledger.create_user(
+        name="Régisseuse Anjou", role="regisseur", aire_ids=[site.aire_id], actor="t", token="r"
+    )[0].aggregate_id
 
     def post(path: str, body: dict[str, Any]) -> dict[str, Any]:
         response = client.post(
-            path, json=body, headers={**ADMIN, "Idempotency-Key": str(next(keys))}
+            path,
+            json=body,
+            headers={"Authorization": "Bearer r", "Idempotency-Key": str(next(keys))},
         )
         assert response.status_code == 201, response.text
         found: dict[str, Any] = response.json()
@@ -1170,7 +1183,12 @@ def test_journal_history_and_stay_balance_through_the_api(
     receipt(datetime(2025, 1, 6, 23, 30, tzinfo=UTC), None, "cash", ("electricity", 99))
     clock.now = datetime(2025, 1, 7, 9, tzinfo=UTC)
     post(f"/v1/registers/{reg}/receipts/3/cancellation", {"reason": "erreur de saisie"})
-    assert any(r["kind"] == "cancellation" for r in journal())
+    (reversed_line,) = [r for r in journal() if r["kind"] == "cancellation"]
+    assert (reversed_line["reason"], reversed_line["requested_at"]) == (
+        "erreur de saisie",
+        reversed_line["recorded_at"],
+    )
+    assert reversed_line["requested_by"] == reversed_line["approved_by"] == str(regisseur)
     clock.now = datetime(2025, 1, 9, 10, tzinfo=UTC)
     charged = ledger.assess_charges(stay, through=date(2025, 1, 8), actor="c").result["total_cents"]
     assert charged > 500
@@ -1261,6 +1279,15 @@ def test_journal_history_and_stay_balance_through_the_api(
     assert [line[col["Recette (€)"]] for line in lines[1:4]] == ["150,00", "12,34", "5,67"]
     cancelled = next(line for line in lines if line[col["Opération"]].startswith("Annulation"))
     assert (cancelled[col["Date"]], cancelled[col["Dépense (€)"]]) == ("07/01/2025", "10,50")
+    assert [
+        cancelled[col[c]] for c in ("Motif", "Demandée par", "Demandée le", "Approuvée par")
+    ] == [
+        "erreur de saisie",
+        "Régisseuse Anjou",
+        "07/01/2025 10:00:00",
+        "Régisseuse Anjou",
+    ]
+    assert cancelled[col["Agent"]] == "Régisseuse Anjou"
     late = next(line for line in lines if line[col["N° quittance"]] == "4")
     assert (late[col["Date"]], late[col["Heure"]]) == ("07/01/2025", "00:30:00")
     filtered = client.get(

@@ -397,7 +397,10 @@ def test_documents_render_and_reprints_are_recorded_and_numbered(
     receipt = pdf_text(documents.render(reg, "receipt", 2).content)
     event = ledger.register_event(reg, 3)
     assert "Quittance n°2 — 49007-A" in receipt
-    assert "Droit d'usage 33,00 €" in receipt and "Total 33,00 €" in receipt
+    # the line it settled, no longer the bare revenue type (issue 15: a quittance lacked
+    # the period, quantity and unit price, the délibération)
+    settled = "Droit d'usage du 03/02/2025 au 14/02/2025 12 jours × 3,00 € DEL-2024-118"
+    assert f"{settled} 36,00 € 33,00 €" in receipt and "Total 33,00 €" in receipt
     assert f"ménage réf. {world.household_a}" in receipt
     assert event.hash in receipt.replace("\n", "")
     named = Documents(
@@ -426,7 +429,9 @@ def test_documents_render_and_reprints_are_recorded_and_numbered(
         assert outcome.result["copy"] == copy
         text = pdf_text(documents.render(reg, "receipt", 2, copy=copy).content)
         assert f"DUPLICATA n°{copy}" in text
-        assert text.replace(f"DUPLICATA n°{copy}\n", "") == pdf_text(original)
+        marks = f"DUPLICATA n°{copy}\n", f"Exemplaire duplicata n°{copy}"
+        plain = text.replace(marks[0], "").replace(marks[1], "Exemplaire original")
+        assert plain == pdf_text(original)
     last = ledger.register_event(reg, version + 2)
     assert isinstance(last, CashRegister.DocumentReprinted)
     assert (last.document, last.number, last.copy) == ("receipt", 2, 2)
@@ -815,44 +820,70 @@ def test_api_lists_reports_within_each_callers_scope_and_downloads_them(
 def test_api_prints_documents_and_records_each_reprint(
     settings: Settings, ledger: Ledger, world: World
 ) -> None:
-    """The original print is the same every time and records nothing; each reprint records
-    an event and comes back marked DUPLICATA n°1, then n°2; an unknown receipt is a 404
-    problem that records nothing; an auditor may print but not reprint."""
+    """The cashier's first print is the original, recorded (``DocumentPrinted``,
+    ``X-Print: original``); every later ``GET`` is a copy for consultation marked « COPIE »,
+    the same bytes every time, recording nothing (before issue 15 the unmarked original came
+    back every time and nothing was recorded); each reprint records an event and comes back
+    marked DUPLICATA n°1, then n°2; an unknown receipt is a 404 problem that records nothing;
+    an auditor gets the copy, never the original, and may not reprint; the admin handles
+    no cash, so it reprints nothing either."""
     reg = world.site.register_id
+    cashier = ledger.create_user(
+        name="Camille", role="cashier", aire_ids=[world.site.aire_id], actor="t"
+    )[1]
     admin = ledger.create_user(name="a", role="admin", actor="t")[1]
     auditor = ledger.create_user(
         name="au", role="auditor", collectivite_id=world.site.collectivite_id, actor="t"
     )[1]
-    auth = {"Authorization": f"Bearer {admin}"}
+    auth = {"Authorization": f"Bearer {cashier}"}
     base = f"/v1/registers/{reg}/documents"
     from tests.e2e.api_world import assert_problem
 
     with _client(settings, ledger) as client:
         version = ledger.cash_register(reg).version
+        reader = {"Authorization": f"Bearer {auditor}"}
+        consulted = client.get(f"{base}/receipt/2", headers=reader)  # before the original
+        assert consulted.headers["x-print"] == "copie"
+        assert ledger.cash_register(reg).version == version
         first = client.get(f"{base}/receipt/2", headers=auth)
         assert first.status_code == 200 and first.headers["content-type"] == "application/pdf"
-        assert client.get(f"{base}/receipt/2", headers=auth).content == first.content
-        assert ledger.cash_register(reg).version == version
-        for copy in (1, 2):
+        assert first.headers["x-print"] == "original"
+        assert "Exemplaire original" in pdf_text(first.content)
+        printed = ledger.register_event(reg, version + 1)
+        assert isinstance(printed, CashRegister.DocumentPrinted)
+        assert (printed.document, printed.number) == ("receipt", 2)
+        copy = client.get(f"{base}/receipt/2", headers=auth)
+        assert copy.headers["x-print"] == "copie"
+        assert "COPIE" in pdf_text(copy.content) and "COPIE" not in pdf_text(first.content)
+        assert client.get(f"{base}/receipt/2", headers=auth).content == copy.content
+        assert client.get(f"{base}/receipt/2", headers=reader).content == copy.content
+        assert consulted.content == copy.content
+        assert ledger.cash_register(reg).version == version + 1
+        for n in (1, 2):
             again = client.post(f"{base}/receipt/2/reprints", headers=auth)
             assert again.status_code == 200, again.text
-            assert again.headers["x-copy"] == str(copy)
-            assert f"DUPLICATA n°{copy}" in pdf_text(again.content)
-        assert ledger.cash_register(reg).version == version + 2
+            assert again.headers["x-copy"] == str(n)
+            assert f"DUPLICATA n°{n}" in pdf_text(again.content)
+        assert ledger.cash_register(reg).version == version + 3
         slip = client.post(f"{base}/slip/1/reprints", headers=auth)
         assert "DUPLICATA n°1" in pdf_text(slip.content)
-        assert ledger.cash_register(reg).version == version + 3
+        assert ledger.cash_register(reg).version == version + 4
         assert_problem(
             client.post(f"{base}/receipt/99/reprints", headers=auth), 404, "receipt_not_found"
         )
         assert_problem(client.post(f"{base}/slip/9/reprints", headers=auth), 404, "slip_not_found")
+        assert_problem(client.get(f"{base}/receipt/99", headers=auth), 404, "receipt_not_found")
         assert_problem(client.get(f"{base}/invoice/1", headers=auth), 422, "validation_error")
-        assert ledger.cash_register(reg).version == version + 3
-        reader = {"Authorization": f"Bearer {auditor}"}
+        assert ledger.cash_register(reg).version == version + 4
         assert client.get(f"{base}/slip/1", headers=reader).status_code == 200
         assert_problem(client.post(f"{base}/slip/1/reprints", headers=reader), 403, "forbidden")
+        admin_auth = {"Authorization": f"Bearer {admin}"}
+        assert_problem(client.post(f"{base}/slip/1/reprints", headers=admin_auth), 403, "forbidden")
+        assert client.get(f"{base}/slip/1", headers=admin_auth).headers["x-print"] == "copie"
+        assert ledger.cash_register(reg).version == version + 4
         journal = client.get(f"/v1/registers/{reg}/journal", params={"format": "csv"}, headers=auth)
         assert journal.text.count("Réimpression (duplicata)") == 3
+        assert journal.text.count("Impression (original)") == 1
 
 
 def test_api_exports_projection_tables_as_french_csv_and_xlsx(

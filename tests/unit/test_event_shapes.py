@@ -151,3 +151,32 @@ def test_register_events_recorded_before_issue_15_read_as_they_were(ledger: Ledg
     types = closure.totals.by_revenue_type
     assert closure.revenue_cents == sum(a for t, a in types.items() if t != "deposit")
     assert closure.third_party_cents == types.get("deposit", 0)
+
+
+def test_a_cancellation_recorded_before_approvals_was_asked_and_made_alone(
+    ledger: Ledger,
+) -> None:
+    """``ReceiptCancelled`` v1 had no ``requested_by``, ``requested_at`` nor
+    ``approved_by``: upcast, whoever recorded it asked for it then, and nobody approved it
+    (None); its stored hash still verifies against its stored fields (no upcast there)."""
+    v1 = v1_of("ReceiptCancelled")
+    event = ledger.mapper.to_domain_event(stored_of(v1))
+    assert (event.requested_by, event.requested_at, event.approved_by) == (
+        event.actor,
+        event.timestamp,
+        None,
+    )
+    stored = json.loads(v1["state"])
+    assert "requested_by" not in stored
+    decoded = ledger.mapper.transcoder.decode(v1["state"].encode("utf-8"))
+    assert (
+        event_hash(
+            v1["topic"],
+            {
+                **decoded,
+                "originator_id": UUID(v1["originator_id"]),
+                "originator_version": v1["originator_version"],
+            },
+        )
+        == event.hash
+    )

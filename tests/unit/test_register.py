@@ -15,22 +15,27 @@ import pytest
 from eventsourcing.utils import get_topic
 
 from hacienda_ledger.aggregates.errors import (
+    CancellationNotPending,
+    CancellationPending,
     InsufficientFunds,
     InvalidAmount,
     InvalidPeriod,
     InvalidValue,
     LedgerError,
     NotAllowed,
+    NotRequester,
     PeriodClosed,
     ReceiptAlreadyCancelled,
     ReceiptAlreadyRemitted,
     ReceiptNotFound,
+    SelfApproval,
 )
 from hacienda_ledger.aggregates.integrity import GENESIS, ChainLink, event_hash, verify_chain
 from hacienda_ledger.aggregates.register import (
     CashRegister,
     Denomination,
     OpenReceipt,
+    PendingCancellation,
     ReceiptLine,
     SlipLine,
 )
@@ -137,6 +142,7 @@ def snapshot(register: CashRegister) -> tuple[Any, ...]:
         dict(register.deposits_held),
         dict(register.open_receipts),
         register.head_hash,
+        dict(register.pending_cancellations),
     )
 
 
@@ -318,7 +324,8 @@ def test_issue_receipt_refuses(
 
 def test_cancel_a_receipt() -> None:
     """A cancellation reverses the receipt under its own number; the receipt stays in the
-    sequence, marked cancelled, and the next receipt takes the next number."""
+    sequence, marked cancelled, and the next receipt takes the next number. Made on the
+    régisseur's own authority, it names them as who asked and who approved."""
     register = open_register()
     receipt(register, ("pitch_fee", 2100), ("water", 878), when=at(1, 6))
     receipt(register, ("other", 500), method="card", when=at(1, 6, 10))
@@ -340,6 +347,9 @@ def test_cancel_a_receipt() -> None:
             total_cents=2978,
             reason="erreur de montant",
             actor="chef",
+            requested_by="chef",
+            requested_at=at(1, 6, 11),
+            approved_by="chef",
         ),
     )
     assert expected == body(event)
@@ -427,6 +437,333 @@ def test_cancel_refuses_a_deposit_already_partly_refunded() -> None:
         cancel(register, 1)
     assert refused(error) == ("insufficient_funds", "number")
     assert unchanged(register, before)
+
+
+# --- a cashier asks, the régisseur decides -----------------------------------------------
+
+
+def ask(register: CashRegister, number: int, who: str = "cashier", reason: str = "doublon") -> None:
+    register.request_cancellation(number=number, reason=reason, actor=who, at=register.modified_on)
+
+
+def approve(register: CashRegister, number: int, who: str = "regisseur") -> None:
+    register.approve_cancellation(
+        number=number, household_ref=HOUSEHOLD, actor=who, at=register.modified_on
+    )
+
+
+def money_state(register: CashRegister) -> tuple[Any, ...]:
+    """Everything a reversal changes: balances, receipts, deposits, what each stay settled,
+    the day's totals and the perpetual total."""
+    return (
+        dict(register.balances),
+        dict(register.open_receipts),
+        dict(register.deposits_held),
+        dict(register.settled_by_stay),
+        dict(register.daily_totals),
+        register.perpetual_total_cents,
+    )
+
+
+def test_a_cashier_asks_and_the_receipt_stands() -> None:
+    """Given a receipt of 21.00 + 8.78 for a stay, when the cashier asks for its
+    cancellation, then a ``CancellationRequested`` (number, reason, cashier) is recorded and
+    the cancellation is pending; the receipt stands: balances, the stay's settlement, the
+    deposits, the day's totals and the perpetual total are as they were."""
+    register = open_register()
+    receipt(register, ("pitch_fee", 2100), ("water", 878), when=at(1, 6))
+    register.collect_events()
+    before = money_state(register)
+    register.request_cancellation(
+        number=1, reason="erreur de montant", actor="cashier", at=at(1, 6, 10)
+    )
+    (event,) = register.collect_events()
+    assert body(event) == (
+        CashRegister.CancellationRequested,
+        dict(
+            header(register, 3, at(1, 6, 10)),
+            number=1,
+            reason="erreur de montant",
+            actor="cashier",
+        ),
+    )
+    assert money_state(register) == before
+    assert not register.open_receipts["1"].cancelled
+    pending = PendingCancellation(1, "erreur de montant", "cashier", at(1, 6, 10))
+    assert register.pending_cancellation(1) == pending
+    assert register.pending == (pending,)
+
+
+def test_the_regisseur_approves_and_the_receipt_is_reversed() -> None:
+    """Given a cashier's pending request, when the régisseur approves it, then the receipt is
+    reversed (``ReceiptCancelled`` with the request's reason, who asked and when, and who
+    approved) and nothing is pending any more."""
+    register = open_register()
+    receipt(register, ("pitch_fee", 2100), ("water", 878), when=at(1, 6))
+    register.request_cancellation(number=1, reason="doublon", actor="cashier", at=at(1, 6, 10))
+    register.collect_events()
+    register.approve_cancellation(
+        number=1, household_ref=HOUSEHOLD, actor="regisseur", at=at(1, 6, 15)
+    )
+    (event,) = register.collect_events()
+    assert body(event) == (
+        CashRegister.ReceiptCancelled,
+        dict(
+            header(register, 4, at(1, 6, 15)),
+            number=1,
+            aire_id=AIRE_ID,
+            stay_id=STAY_ID,
+            household_ref=HOUSEHOLD,
+            method="cash",
+            lines=(ReceiptLine("pitch_fee", 2100), ReceiptLine("water", 878)),
+            total_cents=2978,
+            reason="doublon",
+            actor="regisseur",
+            requested_by="cashier",
+            requested_at=at(1, 6, 10),
+            approved_by="regisseur",
+        ),
+    )
+    assert register.open_receipts["1"].cancelled
+    assert register.balances["cash"] == 5000
+    assert register.settled(STAY_ID) == 0
+    assert register.perpetual_total_cents == 0
+    assert register.pending == ()
+
+
+def test_who_asked_cannot_approve() -> None:
+    """Given a cancellation asked for by the cashier, the same cashier's approval is 409
+    ``self_approval``: nothing recorded, still pending."""
+    register = open_register()
+    receipt(register, ("pitch_fee", 2100))
+    ask(register, 1, who="cashier")
+    register.collect_events()
+    before = snapshot(register)
+    with pytest.raises(SelfApproval) as error:
+        approve(register, 1, who="cashier")
+    assert refused(error) == ("self_approval", "number")
+    assert unchanged(register, before)
+    assert register.pending_cancellation(1) is not None
+
+
+@pytest.mark.parametrize(
+    ("number", "error", "code"),
+    [
+        (1, CancellationNotPending, "cancellation_not_pending"),
+        (2, ReceiptNotFound, "receipt_not_found"),
+    ],
+)
+def test_nothing_pending_is_neither_approved_refused_nor_withdrawn(
+    number: int, error: type[LedgerError], code: str
+) -> None:
+    """Given receipt 1 and no request, approving, refusing or withdrawing the cancellation of
+    receipt 1 is 409 ``cancellation_not_pending``, of receipt 2 (never issued) 404
+    ``receipt_not_found``; nothing recorded."""
+    register = open_register()
+    receipt(register, ("pitch_fee", 2100))
+    register.collect_events()
+    before = snapshot(register)
+    decisions = [
+        lambda: approve(register, number),
+        lambda: register.refuse_cancellation(
+            number=number, reason="non", actor="regisseur", at=register.modified_on
+        ),
+        lambda: register.withdraw_cancellation(
+            number=number, actor="cashier", at=register.modified_on
+        ),
+    ]
+    for decide in decisions:
+        with pytest.raises(error) as raised:
+            decide()
+        assert refused(raised) == (code, "number")
+        assert unchanged(register, before)
+
+
+def test_a_cancellation_is_asked_once() -> None:
+    """Given a pending request, asking again (anyone) is 409 ``cancellation_pending``, and so
+    is a régisseur's own cancellation of that receipt: the request is decided first."""
+    register = open_register()
+    receipt(register, ("pitch_fee", 2100))
+    ask(register, 1)
+    register.collect_events()
+    before = snapshot(register)
+    with pytest.raises(CancellationPending) as error:
+        ask(register, 1, who="other-cashier")
+    assert refused(error) == ("cancellation_pending", "number")
+    with pytest.raises(CancellationPending):
+        register.cancel_receipt(
+            number=1, reason="x", household_ref=None, actor="regisseur", at=register.modified_on
+        )
+    assert unchanged(register, before)
+
+
+def test_asking_refuses_what_could_not_be_cancelled() -> None:
+    """A request is refused, recording nothing, when the receipt could not be cancelled now:
+    no reason, never issued, already cancelled, remitted, or its deposit partly refunded."""
+    register = open_register()
+    receipt(register, ("pitch_fee", 2100), method="card")  # 1: remitted below
+    receipt(register, ("other", 500), stay_id=None)  # 2: cancelled below
+    receipt(register, ("deposit", 15000))  # 3: part refunded below
+    remit(register, 1, card=2100)
+    cancel(register, 2)
+    register.refund_deposit(
+        aire_id=AIRE_ID,
+        stay_id=STAY_ID,
+        amount_cents=100,
+        method="cash",
+        actor="c",
+        at=register.modified_on,
+    )
+    register.collect_events()
+    before = snapshot(register)
+    cases = [
+        (3, "  ", "invalid_value", "reason"),
+        (4, "x", "receipt_not_found", "number"),
+        (2, "x", "receipt_already_cancelled", "number"),
+        (1, "x", "receipt_already_remitted", "number"),
+        (3, "x", "insufficient_funds", "number"),
+    ]
+    for number, reason, code, field in cases:
+        with pytest.raises(LedgerError) as error:
+            ask(register, number, reason=reason)
+        assert refused(error) == (code, field), number
+        assert unchanged(register, before)
+
+
+def test_the_regisseur_refuses_and_the_receipt_stands() -> None:
+    """Given a pending request, the régisseur's refusal (with a reason) records
+    ``CancellationRefused``; the receipt stands and a new request may be made. A refusal
+    says why (``invalid_value`` on ``reason``)."""
+    register = open_register()
+    receipt(register, ("pitch_fee", 2100))
+    ask(register, 1)
+    register.collect_events()
+    before = money_state(register)
+    with pytest.raises(InvalidValue) as error:
+        register.refuse_cancellation(number=1, reason=" ", actor="regisseur", at=at(1, 6, 12))
+    assert refused(error) == ("invalid_value", "reason")
+    register.refuse_cancellation(
+        number=1, reason="la quittance est juste", actor="regisseur", at=at(1, 6, 12)
+    )
+    (event,) = register.collect_events()
+    assert body(event) == (
+        CashRegister.CancellationRefused,
+        dict(
+            header(register, 4, at(1, 6, 12)),
+            number=1,
+            reason="la quittance est juste",
+            actor="regisseur",
+        ),
+    )
+    assert money_state(register) == before
+    assert register.pending == ()
+    ask(register, 1)
+    assert register.pending_cancellation(1) is not None
+
+
+def test_who_asked_withdraws_and_nobody_else() -> None:
+    """Given the cashier's pending request, another's withdrawal is 409 ``not_requester``
+    (nothing recorded); the cashier's own records ``CancellationWithdrawn``: the receipt
+    stands, nothing pending."""
+    register = open_register()
+    receipt(register, ("pitch_fee", 2100))
+    ask(register, 1, who="cashier")
+    register.collect_events()
+    before = snapshot(register)
+    with pytest.raises(NotRequester) as error:
+        register.withdraw_cancellation(number=1, actor="someone-else", at=at(1, 6, 12))
+    assert refused(error) == ("not_requester", "number")
+    assert unchanged(register, before)
+    register.withdraw_cancellation(number=1, actor="cashier", at=at(1, 6, 12))
+    (event,) = register.collect_events()
+    assert body(event) == (
+        CashRegister.CancellationWithdrawn,
+        dict(header(register, 4, at(1, 6, 12)), number=1, actor="cashier"),
+    )
+    assert register.pending == () and not register.open_receipts["1"].cancelled
+
+
+def test_no_slip_lists_a_receipt_whose_cancellation_is_pending() -> None:
+    """Given receipts 1 and 2 and a request on 2, a slip through 2 is 409
+    ``cancellation_pending`` (nothing recorded) whether or not it pays in its lines' total
+    (the régisseur's decision comes before the slip's balance), a slip through 1 is made;
+    once the request is refused, the slip through 2 is made too."""
+    register = open_register()
+    receipt(register, ("pitch_fee", 2100), method="card")
+    receipt(register, ("pitch_fee", 300), method="card")
+    ask(register, 2)
+    register.collect_events()
+    before = snapshot(register)
+    for card in (2400, 1):
+        with pytest.raises(CancellationPending) as error:
+            remit(register, 2, card=card)
+        assert refused(error) == ("cancellation_pending", "through_receipt")
+    assert unchanged(register, before)
+    assert remit(register, 1, card=2100) == 1
+    register.refuse_cancellation(number=2, reason="non", actor="regisseur", at=at(1, 6, 12))
+    assert remit(register, 2, card=300) == 2
+
+
+def test_an_approval_checks_the_money_again() -> None:
+    """Given a request on a deposit receipt, and then part of the deposit refunded, the
+    approval is 409 ``insufficient_funds``: nothing recorded, the request still pending
+    (the régisseur refuses it)."""
+    register = open_register()
+    receipt(register, ("deposit", 15000))
+    ask(register, 1)
+    register.refund_deposit(
+        aire_id=AIRE_ID,
+        stay_id=STAY_ID,
+        amount_cents=100,
+        method="cash",
+        actor="c",
+        at=register.modified_on,
+    )
+    register.collect_events()
+    before = snapshot(register)
+    with pytest.raises(InsufficientFunds):
+        approve(register, 1)
+    assert unchanged(register, before)
+    assert register.pending_cancellation(1) is not None
+
+
+def test_a_snapshot_keeps_the_pending_cancellations() -> None:
+    """A register snapshotted while a cancellation waits restores it (reason, who asked,
+    when), and the régisseur approves it from there as from the register itself."""
+    register = open_register()
+    receipt(register, ("pitch_fee", 300))
+    ask(register, 1)
+    register.collect_events()
+    snap = CashRegister.Snapshot.take(register)
+    restored = snap.mutate(None)
+    assert restored == register
+    assert restored.pending == register.pending != ()
+    approve(restored, 1)
+    assert restored.open_receipts["1"].cancelled and restored.pending == ()
+
+
+def test_a_snapshot_from_before_cancellation_requests_reads_none_pending() -> None:
+    """A v3 snapshot (taken by a ledger that knew no requests) has no
+    ``pending_cancellations``: upcast to v4 it has none pending, as a replay of its events
+    would, and the register takes a request and its approval."""
+    register = open_register()
+    receipt(register, ("pitch_fee", 300))
+    register.collect_events()
+    snap = CashRegister.Snapshot.take(register)
+    state = {k: v for k, v in snap.state.items() if k != "pending_cancellations"}
+    v3 = CashRegister.Snapshot(
+        originator_id=snap.originator_id,
+        originator_version=snap.originator_version,
+        timestamp=snap.timestamp,
+        topic=snap.topic,
+        state={**state, "class_version": 3},
+    )
+    restored = v3.mutate(None)
+    assert restored == register
+    assert restored.pending == ()
+    ask(restored, 1)
+    approve(restored, 1)
+    assert restored.open_receipts["1"].cancelled and restored.pending == ()
 
 
 # --- deposits: refund and withholding ---------------------------------------------------
@@ -1185,6 +1522,12 @@ def every_kind_of_event() -> list[Any]:
     receipt(register, ("deposit", 15000), ("pitch_fee", 2100), when=at(1, 6, 9))
     receipt(register, ("other", 500), stay_id=None, method="card", when=at(1, 6, 10))
     cancel(register, 2, when=at(1, 6, 11))
+    register.request_cancellation(number=1, reason="doublon", actor="c", at=at(1, 6, 11, 10))
+    register.refuse_cancellation(number=1, reason="non", actor="r", at=at(1, 6, 11, 20))
+    register.request_cancellation(number=1, reason="erreur", actor="c", at=at(1, 6, 11, 30))
+    register.withdraw_cancellation(number=1, actor="c", at=at(1, 6, 11, 40))
+    register.print_original(document="receipt", number=1, actor="c", at=at(1, 6, 11, 50))
+    register.reprint(document="receipt", number=1, actor="c", at=at(1, 6, 11, 55))
     register.withhold_deposit(
         aire_id=AIRE_ID,
         stay_id=STAY_ID,
@@ -1231,6 +1574,11 @@ def test_every_event_class_is_in_the_chain_scenario() -> None:
         "Opened",
         "ReceiptIssued",
         "ReceiptCancelled",
+        "CancellationRequested",
+        "CancellationRefused",
+        "CancellationWithdrawn",
+        "DocumentPrinted",
+        "DocumentReprinted",
         "DepositWithheld",
         "DepositRefunded",
         "CashCounted",
@@ -1386,3 +1734,47 @@ def test_a_register_snapshotted_before_reprints_existed_counts_from_one() -> Non
     del register.reprints
     assert register.reprint(document="receipt", number=1, actor="c", at=at(1, 7)) == 1
     assert register.reprint(document="receipt", number=1, actor="c", at=at(1, 7)) == 2
+
+
+# --- the original print ----------------------------------------------------------------------
+
+
+def test_the_first_print_is_the_original_and_later_ones_are_duplicatas() -> None:
+    """Given receipt 1, its first print records ``DocumentPrinted`` (True: the original);
+    a second records nothing (False); the reprints that follow are duplicatas 1, 2. Another
+    document (the deposit receipt of the same number) has an original of its own."""
+    register = open_register()
+    receipt(register, ("deposit", 15000), ("pitch_fee", 300))
+    register.collect_events()
+    balances = dict(register.balances)
+    when = at(1, 7)
+    assert not register.printed("receipt", 1)
+    assert register.print_original(document="receipt", number=1, actor="cashier", at=when)
+    (event,) = register.collect_events()
+    assert body(event) == (
+        CashRegister.DocumentPrinted,
+        {**header(register, 3, when), "document": "receipt", "number": 1, "actor": "cashier"},
+    )
+    assert register.printed("receipt", 1)
+    assert not register.print_original(document="receipt", number=1, actor="cashier", at=when)
+    assert register.collect_events() == []
+    copies = [register.reprint(document="receipt", number=1, actor="c", at=when) for _ in "ab"]
+    assert copies == [1, 2]
+    assert register.print_original(document="deposit_receipt", number=1, actor="c", at=when)
+    assert register.balances == balances
+
+
+@pytest.mark.parametrize(
+    ("document", "number", "code"),
+    [("receipt", 2, "receipt_not_found"), ("slip", 1, "slip_not_found"), ("x", 1, "invalid_value")],
+)
+def test_nothing_is_printed_that_does_not_exist(document: str, number: int, code: str) -> None:
+    """Given one receipt and no slip: printing another document is refused, nothing recorded."""
+    register = open_register()
+    receipt(register, ("pitch_fee", 300))
+    register.collect_events()
+    before = snapshot(register)
+    with pytest.raises(LedgerError) as error:
+        register.print_original(document=document, number=number, actor="c", at=at(1, 7))
+    assert error.value.code == code
+    assert unchanged(register, before)

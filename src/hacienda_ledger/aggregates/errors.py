@@ -31,6 +31,10 @@ The tree::
     │   ├── StayNotDeparted         stay_not_departed
     │   ├── ReceiptAlreadyCancelled receipt_already_cancelled
     │   ├── ReceiptAlreadyRemitted  receipt_already_remitted
+    │   ├── CancellationPending     cancellation_pending
+    │   ├── CancellationNotPending  cancellation_not_pending
+    │   ├── SelfApproval            self_approval
+    │   ├── NotRequester            not_requester
     │   ├── PeriodClosed            period_closed
     │   ├── PeriodSealed            period_sealed
     │   ├── MonthNotClosed          month_not_closed
@@ -212,6 +216,34 @@ class ReceiptAlreadyCancelled(Conflict):
 
 class ReceiptAlreadyRemitted(Conflict):
     code = "receipt_already_remitted"
+
+
+class CancellationPending(Conflict):
+    """A cancellation of the receipt waits for the régisseur's decision: it is asked once,
+    and the receipt is neither cancelled again nor remitted until it is decided."""
+
+    code = "cancellation_pending"
+
+
+class CancellationNotPending(Conflict):
+    """Approving, refusing or withdrawing a cancellation that nobody asked for (or that was
+    decided already)."""
+
+    code = "cancellation_not_pending"
+
+
+class SelfApproval(Conflict):
+    """A cancellation approved by the person who asked for it: two people, or a régisseur
+    cancelling on their own authority."""
+
+    code = "self_approval"
+
+
+class NotRequester(Conflict):
+    """A pending cancellation withdrawn by someone other than who asked for it (the
+    régisseur refuses it instead)."""
+
+    code = "not_requester"
 
 
 class PeriodClosed(Conflict):

@@ -2,7 +2,10 @@
 
 Every event carries ``prev_hash`` and ``hash`` (see ``integrity``): the register's events form
 a SHA-256 chain. Receipt numbers run 1, 2, 3... with no gap; a cancelled receipt keeps its
-number. Money leaves only as a deposit refund or a remittance to the comptable. Events are
+number. A cashier only asks for a cancellation (``CancellationRequested``): the receipt stands
+until a régisseur approves it (``ReceiptCancelled``, naming who asked and who approved) or
+refuses it, or the cashier withdraws it; a régisseur's own cancellation needs no second
+approval. Money leaves only as a deposit refund or a remittance to the comptable. Events are
 dated by their recorded time (Europe/Paris day); nothing can be dated inside a closed period.
 The régie's rules (remittance period, cash ceiling, cheques) are set at opening and by
 ``RulesSet``; what each event changes that they watch is kept by ``_watch`` (see
@@ -24,14 +27,18 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.domain import Snapshot as LibrarySnapshot
 
 from hacienda_ledger.aggregates.errors import (
+    CancellationNotPending,
+    CancellationPending,
     CashDifferenceNotOpen,
     CountNotFound,
     InsufficientFunds,
     InvalidValue,
+    NotRequester,
     PeriodClosed,
     ReceiptAlreadyCancelled,
     ReceiptAlreadyRemitted,
     ReceiptNotFound,
+    SelfApproval,
     SlipNotFound,
     SlipUnbalanced,
 )
@@ -41,6 +48,7 @@ from hacienda_ledger.aggregates.register_books import (
     Cheque,
     Denomination,
     OpenReceipt,
+    PendingCancellation,
     ReceiptLine,
     SlipLine,
     accepted_method,
@@ -77,6 +85,7 @@ __all__ = [
     "Denomination",
     "OpenReceipt",
     "OutdatedSnapshot",
+    "PendingCancellation",
     "ReceiptLine",
     "RegieRules",
     "SlipLine",
@@ -95,8 +104,9 @@ class CashRegister(Aggregate):
     # The register's state (what snapshots hold). v2: ``rules``, ``receipt_days`` and
     # ``ceiling_reached_at`` (the régie's rules). v3: the movements not yet paid in,
     # cheques, counts and their open differences, the holder, and the closures' revenue
-    # apart from third-party funds. No older snapshot can be brought up to date exactly.
-    class_version = 3
+    # apart from third-party funds. v4: ``pending_cancellations``. No snapshot older than
+    # v3 can be brought up to date exactly; a v3 one can (see ``upcast_v3_v4``).
+    class_version = 4
 
     @staticmethod
     def upcast_v1_v2(state: dict[str, Any]) -> None:
@@ -107,6 +117,12 @@ class CashRegister(Aggregate):
     def upcast_v2_v3(state: dict[str, Any]) -> None:
         """A v2 snapshot does not know the movements to pay in: not used."""
         raise OutdatedSnapshot("a register snapshot from before balanced slips")
+
+    @staticmethod
+    def upcast_v3_v4(state: dict[str, Any]) -> None:
+        """A v3 snapshot was taken by a ledger that knew no cancellation requests, so none
+        was pending: exactly what replaying its events gives."""
+        state["pending_cancellations"] = {}
 
     class Snapshot(LibrarySnapshot):
         """Snapshots store tuples as JSON arrays; restore them as the events build them."""
@@ -196,6 +212,7 @@ class CashRegister(Aggregate):
             register.closed_years = ()
             register.last_closure = None
             register.reprints = {}
+            register.pending_cancellations = {}
             register.head_hash = self.hash
 
     class ReceiptIssued(Event):
@@ -226,6 +243,12 @@ class CashRegister(Aggregate):
             register._settle(self.stay_id, self.lines, self.method, +1)
 
     class ReceiptCancelled(Event):
+        """The reversal of a receipt. v2: who asked for it (``requested_by``, at
+        ``requested_at``) and who approved it (``approved_by``, the ``actor``): a régisseur
+        cancelling on their own authority is both."""
+
+        class_version = 2
+
         number: int
         aire_id: UUID
         stay_id: UUID | None
@@ -235,8 +258,20 @@ class CashRegister(Aggregate):
         total_cents: int
         reason: str
         actor: str
+        requested_by: str
+        requested_at: datetime
+        approved_by: str | None
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """Before approvals, whoever recorded a cancellation asked for it then, alone:
+            nobody approved it (None)."""
+            state["requested_by"] = state["actor"]
+            state["requested_at"] = state["timestamp"]
+            state["approved_by"] = None
 
         def evolve(self, register: CashRegister) -> None:
+            register._drop_pending(self.number)
             key = str(self.number)
             receipt = register.open_receipts[key]
             register.open_receipts[key] = OpenReceipt(
@@ -250,6 +285,42 @@ class CashRegister(Aggregate):
             register._move(self.method, -self.total_cents)
             register._count(self.timestamp, self.lines, self.method, -1)
             register._settle(self.stay_id, self.lines, self.method, -1)
+
+    class CancellationRequested(Event):
+        """A cashier asks for a receipt to be cancelled, saying why. Nothing is reversed: the
+        receipt stands, pending the régisseur's decision."""
+
+        number: int
+        reason: str
+        actor: str
+
+        def evolve(self, register: CashRegister) -> None:
+            pending = dict(register.pending_cancellations)
+            pending[str(self.number)] = {
+                "reason": self.reason,
+                "requested_by": self.actor,
+                "requested_at": self.timestamp,
+            }
+            register.pending_cancellations = pending
+
+    class CancellationRefused(Event):
+        """The régisseur refuses a pending cancellation, saying why: the receipt stands."""
+
+        number: int
+        reason: str
+        actor: str
+
+        def evolve(self, register: CashRegister) -> None:
+            register._drop_pending(self.number)
+
+    class CancellationWithdrawn(Event):
+        """Who asked for a cancellation withdraws it before it is decided."""
+
+        number: int
+        actor: str
+
+        def evolve(self, register: CashRegister) -> None:
+            register._drop_pending(self.number)
 
     class DepositRefunded(Event):
         aire_id: UUID
@@ -440,6 +511,19 @@ class CashRegister(Aggregate):
                 self.originator_version,
             )
 
+    class DocumentPrinted(Event):
+        """The original of a receipt, deposit receipt or remittance slip was printed: any
+        later print is a duplicata (``DocumentReprinted``)."""
+
+        document: str
+        number: int
+        actor: str
+
+        def evolve(self, register: CashRegister) -> None:
+            reprints = dict(getattr(register, "reprints", {}))
+            reprints.setdefault(f"{self.document}/{self.number}", 0)
+            register.reprints = reprints
+
     class DocumentReprinted(Event):
         """A receipt, deposit receipt or remittance slip was printed again (copy 1, 2...)."""
 
@@ -527,7 +611,12 @@ class CashRegister(Aggregate):
         self.closed_months: tuple[str, ...]
         self.closed_years: tuple[int, ...]
         self.last_closure: tuple[str, str, str, int] | None
-        self.reprints: dict[str, int]  # "receipt/12" -> copies reprinted so far
+        # "receipt/12" -> duplicatas printed so far (0: only the original), for every
+        # document printed at least once
+        self.reprints: dict[str, int]
+        # receipt number -> {"reason", "requested_by", "requested_at"}: cancellations asked
+        # for and not yet decided (see ``pending_cancellation``)
+        self.pending_cancellations: dict[str, dict[str, Any]]
         self.head_hash: str
         self.rules: RegieRules
         self.receipt_days: dict[str, str]  # first receipt number of a Paris day -> the day
@@ -537,6 +626,12 @@ class CashRegister(Aggregate):
 
     def _move(self, method: str, amount: int) -> None:
         self.balances[method] = self.balances.get(method, 0) + amount
+
+    def _drop_pending(self, number: int) -> None:
+        """A pending cancellation is decided (approved, refused) or withdrawn."""
+        pending = dict(self.pending_cancellations)
+        pending.pop(str(number), None)
+        self.pending_cancellations = pending
 
     def _deposit_in(self, stay_id: UUID, amount: int, method: str) -> None:
         """A deposit is held for its stay, reserved in the method it was paid with."""
@@ -793,12 +888,20 @@ class CashRegister(Aggregate):
         )
         return number
 
-    def cancel_receipt(
-        self, *, number: int, reason: str, household_ref: UUID | None, actor: str, at: datetime
-    ) -> None:
-        """Reverse a receipt; it stays in the sequence, marked cancelled. Once only."""
-        if not reason.strip():
-            raise InvalidValue("say why the receipt is cancelled", field="reason")
+    def pending_cancellation(self, number: int) -> PendingCancellation | None:
+        """The cancellation of receipt ``number`` asked for and not yet decided, if any."""
+        found = self.pending_cancellations.get(str(number))
+        return None if found is None else PendingCancellation(number=number, **found)
+
+    @property
+    def pending(self) -> tuple[PendingCancellation, ...]:
+        """Every cancellation waiting for the régisseur, by receipt number."""
+        numbers = sorted(int(n) for n in self.pending_cancellations)
+        return tuple(p for p in map(self.pending_cancellation, numbers) if p is not None)
+
+    def _cancellable(self, number: int) -> OpenReceipt:
+        """The receipt, if a cancellation could reverse it now: it exists, is not remitted
+        nor cancelled, and the register still holds its money (and its deposit)."""
         if not 1 <= number <= self.last_number:
             raise ReceiptNotFound(f"no receipt {number} on this register", field="number")
         receipt = self.open_receipts.get(str(number))
@@ -820,10 +923,111 @@ class CashRegister(Aggregate):
                 f"({self.balances.get(receipt.method, 0)} cents)",
                 field="number",
             )
+        return receipt
+
+    def _asked(self, number: int) -> PendingCancellation:
+        found = self.pending_cancellation(number)
+        if found is None:
+            if 1 <= number <= self.last_number:
+                raise CancellationNotPending(
+                    f"no cancellation of receipt {number} is pending", field="number"
+                )
+            raise ReceiptNotFound(f"no receipt {number} on this register", field="number")
+        return found
+
+    def request_cancellation(self, *, number: int, reason: str, actor: str, at: datetime) -> int:
+        """Ask for a receipt to be cancelled (a cashier): nothing is reversed until a
+        régisseur approves it; returns its number. Refused when the receipt could not be
+        cancelled now, or when a cancellation of it is pending already."""
+        if not reason.strip():
+            raise InvalidValue("say why the receipt is cancelled", field="reason")
+        self._cancellable(number)
+        if self.pending_cancellation(number) is not None:
+            raise CancellationPending(
+                f"a cancellation of receipt {number} is already pending", field="number"
+            )
+        self._append(self.CancellationRequested, at, number=number, reason=reason, actor=actor)
+        return number
+
+    def cancel_receipt(
+        self, *, number: int, reason: str, household_ref: UUID | None, actor: str, at: datetime
+    ) -> None:
+        """Reverse a receipt on the régisseur's own authority (no second approval: they
+        ask and approve); it stays in the sequence, marked cancelled. Once only. A
+        cancellation a cashier asked for is approved or refused instead
+        (``cancellation_pending``)."""
+        if not reason.strip():
+            raise InvalidValue("say why the receipt is cancelled", field="reason")
+        receipt = self._cancellable(number)
+        if self.pending_cancellation(number) is not None:
+            raise CancellationPending(
+                f"a cashier asked for receipt {number} to be cancelled: approve or refuse it",
+                field="number",
+            )
+        self._reverse(
+            receipt,
+            reason=reason,
+            household_ref=household_ref,
+            requested=(actor, at),
+            actor=actor,
+            at=at,
+        )
+
+    def approve_cancellation(
+        self, *, number: int, household_ref: UUID | None, actor: str, at: datetime
+    ) -> None:
+        """The régisseur approves a pending cancellation: the receipt is reversed, with the
+        reason given when it was asked for. Never by who asked (``self_approval``)."""
+        asked = self._asked(number)
+        if asked.requested_by == actor:
+            raise SelfApproval(
+                "a cancellation is approved by someone other than who asked for it",
+                field="number",
+            )
+        receipt = self._cancellable(number)
+        requested = (asked.requested_by, asked.requested_at)
+        self._reverse(
+            receipt,
+            reason=asked.reason,
+            household_ref=household_ref,
+            requested=requested,
+            actor=actor,
+            at=at,
+        )
+
+    def refuse_cancellation(self, *, number: int, reason: str, actor: str, at: datetime) -> int:
+        """The régisseur refuses a pending cancellation, saying why: the receipt stands."""
+        if not reason.strip():
+            raise InvalidValue("say why the cancellation is refused", field="reason")
+        self._asked(number)
+        self._append(self.CancellationRefused, at, number=number, reason=reason, actor=actor)
+        return number
+
+    def withdraw_cancellation(self, *, number: int, actor: str, at: datetime) -> int:
+        """Who asked for a cancellation withdraws it (``not_requester`` for anyone else)."""
+        asked = self._asked(number)
+        if asked.requested_by != actor:
+            raise NotRequester(
+                "only who asked for a cancellation withdraws it; the régisseur refuses it",
+                field="number",
+            )
+        self._append(self.CancellationWithdrawn, at, number=number, actor=actor)
+        return number
+
+    def _reverse(
+        self,
+        receipt: OpenReceipt,
+        *,
+        reason: str,
+        household_ref: UUID | None,
+        requested: tuple[str, datetime],
+        actor: str,
+        at: datetime,
+    ) -> None:
         self._append(
             self.ReceiptCancelled,
             at,
-            number=number,
+            number=receipt.number,
             aire_id=receipt.aire_id,
             stay_id=receipt.stay_id,
             household_ref=household_ref,
@@ -832,6 +1036,9 @@ class CashRegister(Aggregate):
             total_cents=receipt.total_cents,
             reason=reason,
             actor=actor,
+            requested_by=requested[0],
+            requested_at=requested[1],
+            approved_by=actor,
         )
 
     def deposit_held(self, stay_id: UUID) -> int:
@@ -931,9 +1138,12 @@ class CashRegister(Aggregate):
     ) -> int:
         """Pay collected money in to the comptable under the next numbered slip: it lists
         the receipts up to ``through_receipt`` and every other movement since the last slip,
-        and pays in exactly what they total by method (``slip_unbalanced`` otherwise)."""
+        and pays in exactly what they total by method (``slip_unbalanced`` otherwise). It
+        lists no receipt whose cancellation is pending (``cancellation_pending``)."""
         lines, expected = self.slip_preview(through_receipt)
         amounts = remittance_amounts(amounts_by_method, self.payment_methods, self.remittable)
+        first = self.last_remitted_number + 1
+        self._check_none_pending(first, through_receipt)
         if amounts != expected:
             wrong = sorted(m for m in {*amounts, *expected} if amounts.get(m) != expected.get(m))
             raise SlipUnbalanced(
@@ -942,7 +1152,6 @@ class CashRegister(Aggregate):
                 expected=expected,
                 given=amounts,
             )
-        first = self.last_remitted_number + 1
         in_range = receipts_by_method(self.open_receipts, first, through_receipt)
         slip = self.last_slip_number + 1
         self._append(
@@ -958,6 +1167,17 @@ class CashRegister(Aggregate):
             lines=lines,
         )
         return slip
+
+    def _check_none_pending(self, first: int, last: int) -> None:
+        """A slip lists no receipt whose cancellation waits for a decision: the régisseur
+        approves or refuses it first (once remitted, a receipt can no longer be cancelled)."""
+        waiting = [p.number for p in self.pending if first <= p.number <= last]
+        if waiting:
+            raise CancellationPending(
+                f"receipt {waiting[0]} has a cancellation pending: approve or refuse it "
+                "before remitting it",
+                field="through_receipt",
+            )
 
     def count_cash(
         self,
@@ -1105,12 +1325,8 @@ class CashRegister(Aggregate):
         )
         return rules
 
-    def reprint(self, *, document: str, number: int, actor: str, at: datetime) -> int:
-        """Record one more copy of a printed document; returns its copy number (1, 2...).
-
-        ``document`` is ``receipt`` or ``deposit_receipt`` (numbered by receipt) or
-        ``slip`` (numbered by bordereau). A reprint is dated now, so it is refused only when
-        now lies in a closed period (never, in practice: closures seal the past)."""
+    def _check_document(self, document: str, number: int) -> str:
+        """The key of a document that exists (``receipt/12``, ``slip/3``)."""
         if document not in DOCUMENTS:
             raise InvalidValue(f"document is one of {', '.join(DOCUMENTS)}", field="document")
         last = self.last_slip_number if document == "slip" else self.last_number
@@ -1118,7 +1334,30 @@ class CashRegister(Aggregate):
             raise (SlipNotFound if document == "slip" else ReceiptNotFound)(
                 f"no {document.replace('_', ' ')} {number} on this register", field="number"
             )
-        copy = int(getattr(self, "reprints", {}).get(f"{document}/{number}", 0)) + 1
+        return f"{document}/{number}"
+
+    def printed(self, document: str, number: int) -> bool:
+        """Whether the document was printed already (its original, or a duplicata)."""
+        return f"{document}/{number}" in getattr(self, "reprints", {})
+
+    def print_original(self, *, document: str, number: int, actor: str, at: datetime) -> bool:
+        """The first print of a document is its original: recorded (``DocumentPrinted``),
+        True. A document printed before records nothing here, False: a later print is a
+        duplicata, recorded by ``reprint``."""
+        key = self._check_document(document, number)
+        if key in getattr(self, "reprints", {}):
+            return False
+        self._append(self.DocumentPrinted, at, document=document, number=number, actor=actor)
+        return True
+
+    def reprint(self, *, document: str, number: int, actor: str, at: datetime) -> int:
+        """Record one more copy of a printed document; returns its copy number (1, 2...).
+
+        ``document`` is ``receipt`` or ``deposit_receipt`` (numbered by receipt) or
+        ``slip`` (numbered by bordereau). A reprint is dated now, so it is refused only when
+        now lies in a closed period (never, in practice: closures seal the past)."""
+        key = self._check_document(document, number)
+        copy = int(getattr(self, "reprints", {}).get(key, 0)) + 1
         self._append(
             self.DocumentReprinted, at, document=document, number=number, copy=copy, actor=actor
         )

@@ -1,10 +1,11 @@
 """The cash register's books as values and pure functions; the aggregate is in ``register``.
 
 What a ``CashRegister`` keeps (receipt lines, the receipts not yet remitted, the other cash
-movements not yet on a slip), how a deposit leaves a stay's lot, what a remittance slip
-lists and pays in, how a cash count is broken down by denomination, and what a period
-closure covers: the span it may seal and the totals it seals, revenue apart from the funds
-held for others. Nothing here triggers an event; ``register`` decides and records.
+movements not yet on a slip, the cancellations waiting for the régisseur), how a deposit
+leaves a stay's lot, what a remittance slip lists and pays in, how a cash count is broken
+down by denomination, and what a period closure covers: the span it may seal and the totals
+it seals, revenue apart from the funds held for others. Nothing here triggers an event;
+``register`` decides and records.
 """
 
 from __future__ import annotations
@@ -240,6 +241,17 @@ class OpenReceipt:
             for line in self.lines
             if line.revenue_type == RevenueType.DEPOSIT.value
         )
+
+
+@dataclass(frozen=True)
+class PendingCancellation:
+    """A cancellation asked for and not yet decided: the receipt stands meanwhile (kept in
+    the register's state as plain values, read through ``CashRegister.pending_cancellation``)."""
+
+    number: int
+    reason: str
+    requested_by: str
+    requested_at: datetime
 
 
 def check_lines(

@@ -1,8 +1,9 @@
 """Users of the API and their access tokens.
 
-A user has one role and a scope: a manager's collectivité and sectors of it, a cashier's
-aires, an auditor's collectivité. Tokens are never stored: an ``ApiToken`` is identified by
-the SHA-256 of the token, so authenticating is loading one aggregate by a derived id.
+A user has one role and a scope: a manager's collectivité and sectors of it, a cashier's or
+a régisseur's aires, an auditor's collectivité. Tokens are never stored: an ``ApiToken`` is
+identified by the SHA-256 of the token, so authenticating is loading one aggregate by a
+derived id.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ class Role(StrEnum):
     ADMIN = "admin"
     MANAGER = "manager"
     CASHIER = "cashier"
+    REGISSEUR = "regisseur"  # the person accountable for the régie's cash
     AUDITOR = "auditor"
     ANALYST = "analyst"
 
@@ -78,8 +80,8 @@ class User(Aggregate):
             raise InvalidValue(
                 "a manager manages sectors of one collectivité", field="collectivite_id"
             )
-        if role is Role.CASHIER and not aire_ids:
-            raise InvalidValue("a cashier is assigned aires", field="aires")
+        if role in (Role.CASHIER, Role.REGISSEUR) and not aire_ids:
+            raise InvalidValue(f"a {role.value} is assigned aires", field="aires")
         if role is Role.AUDITOR and collectivite_id is None:
             raise InvalidValue("an auditor audits one collectivité", field="collectivite_id")
         return cls._create(

@@ -79,7 +79,21 @@ OPERATIONS: dict[tuple[str, str], type[c.Command] | Permission | ByParameter | s
     ("PUT", "/v1/registers/{register_id}/rules"): c.SetRegisterRules,
     ("GET", "/v1/registers/{register_id}/alerts"): _P.READ_REGISTERS,
     ("POST", "/v1/registers/{register_id}/receipts"): c.IssueReceipt,
-    ("POST", "/v1/registers/{register_id}/receipts/{number}/cancellation"): c.CancelReceipt,
+    # who handles the cash may call it: a cashier's call asks (202, ``RequestCancellation``),
+    # a régisseur's (``approve_cancellations`` too) cancels at once (201, ``CancelReceipt``)
+    ("POST", "/v1/registers/{register_id}/receipts/{number}/cancellation"): c.RequestCancellation,
+    (
+        "POST",
+        "/v1/registers/{register_id}/receipts/{number}/cancellation/approval",
+    ): c.ApproveCancellation,
+    (
+        "POST",
+        "/v1/registers/{register_id}/receipts/{number}/cancellation/refusal",
+    ): c.RefuseCancellation,
+    (
+        "POST",
+        "/v1/registers/{register_id}/receipts/{number}/cancellation/withdrawal",
+    ): c.WithdrawCancellation,
     ("POST", "/v1/registers/{register_id}/deposit-refunds"): c.RefundDeposit,
     ("POST", "/v1/registers/{register_id}/deposit-withholdings"): c.WithholdDeposit,
     ("POST", "/v1/registers/{register_id}/remittances"): c.Remit,
@@ -95,6 +109,8 @@ OPERATIONS: dict[tuple[str, str], type[c.Command] | Permission | ByParameter | s
     ("GET", "/v1/registers/{register_id}/journal"): _P.READ_REGISTERS,
     ("GET", "/v1/registers/{register_id}/history"): _P.READ_REGISTERS,
     ("GET", "/v1/registers/{register_id}/receipts/{number}"): _P.READ_REGISTERS,
+    # a read; the first call of a cash handler also records the original's print
+    # (``PrintDocument``, which ``handle_cash`` allows): ``RECORDING_READS``
     ("GET", "/v1/registers/{register_id}/documents/{document}/{number}"): _P.READ_REGISTERS,
     (
         "POST",
@@ -128,6 +144,10 @@ UNSCOPED = frozenset(
         ("GET", "/v1/collectivites/{collectivite_id}"),
     }
 )
+
+#: Reads that may record an event: a document's original is printed once, by the first cash
+#: handler who asks for it (``DocumentPrinted``); afterwards, and for anyone else, a copy.
+RECORDING_READS = frozenset({("GET", "/v1/registers/{register_id}/documents/{document}/{number}")})
 
 #: Open to anyone, without a token.
 OPEN = frozenset({("GET", "/health"), ("GET", "/ready")})

@@ -128,6 +128,7 @@ def register(r: CashRegister, position: int | None = None) -> s.RegisterPublic:
             {"count_number": n, "difference_cents": d} for n, d in r.open_difference_cents.items()
         ],
         position=position,
+        pending_cancellations=[read(s.PendingCancellationPublic, p) for p in r.pending],
     )
 
 

@@ -3,14 +3,22 @@
 =========  ==================================================  =============================
 role       permissions                                          scope
 =========  ==================================================  =============================
-admin      everything                                           every aire
+admin      everything but cash: users, collectivités, aires     every aire
+           and registers' configuration, every read; never
+           a receipt, cancellation, refund, remittance,
+           count, handover or régularisation (it
+           administers, it handles no cash)
 manager    configure aires, manage and read stays, read         aires of their sectors, in
            registers, read aires, statistics and reports,       their collectivité
            manage and read households, answer data requests
            (erase, export, access log)
-cashier    manage and read stays, handle cash, sign cash        their assigned aires
-           counts and handovers, read registers, read aires
-           and reports, manage and read households
+cashier    manage and read stays, handle cash (a cancellation   their assigned aires
+           is only asked for: it waits for a régisseur),
+           count the cash, read registers, read aires and
+           reports, manage and read households
+regisseur  what a cashier may; approve cancellations (its own   their assigned aires
+           need no second approval); sign cash: hand the
+           régie over and regularise a count's difference
 auditor    read registers (payer names included), read aires    aires of their collectivité
            and reports
 analyst    read aires, read anonymised statistics and the       every aire (never a household)
@@ -23,11 +31,19 @@ collectivités: a sector alone never grants anything). A manager recorded withou
 collectivité (before issue 16) has no aire in scope.
 
 A household belongs to the collectivité of the aire where it was recorded. It is in a
-manager's or cashier's scope when one of its aires *of that collectivité* is: the aire where
-it was recorded, or an aire where it has stayed (``authorize_any``). Nothing refers to a
-household, or to a stay, across collectivités: an arrival naming a household of another
-collectivité, a receipt, refund or withholding naming a stay of another collectivité is
-refused (``OutsideCollectivite``, 403), for every role.
+manager's, cashier's or régisseur's scope when one of its aires *of that collectivité* is:
+the aire where it was recorded, or an aire where it has stayed (``authorize_any``). Nothing
+refers to a household, or to a stay, across collectivités: an arrival naming a household of
+another collectivité, a receipt, refund or withholding naming a stay of another collectivité
+is refused (``OutsideCollectivite``, 403), for every role.
+
+A cancellation is approved by a régisseur only: managers run sites and handle no cash, and
+the régisseur is the one personally accountable for the régie's money (its acte constitutif
+names them), so no other role may reverse a receipt. For the same reason a handover (remise
+de service) and the régularisation of a count's over or short are the régisseur's
+(``SIGN_CASH``); counting the cash is every cash handler's daily act, so a cashier counts
+(the count names who counted) and a shortfall found stays open until the régisseur makes it
+good.
 """
 
 from __future__ import annotations
@@ -51,9 +67,13 @@ class Permission(StrEnum):
     CONFIGURE_AIRE = "configure_aire"  # aires, emplacements, tariffs, closures, registers
     MANAGE_STAYS = "manage_stays"  # arrivals, readings, extensions, charges, departures
     READ_STAYS = "read_stays"
-    HANDLE_CASH = "handle_cash"  # receipts, cancellations, refunds, remittances...
-    # The régisseur's own acts: sign cash counts and handovers, regularise their differences.
-    # Cashiers hold it until a ``regisseur`` role exists: grant it to that role then.
+    # receipts, asking for cancellations, refunds, remittances, counts (the daily arrêté de
+    # caisse, signed by who counted)...
+    HANDLE_CASH = "handle_cash"
+    # A receipt reversed: a cancellation approved, or made on one's own authority.
+    APPROVE_CANCELLATIONS = "approve_cancellations"
+    # The régisseur's own acts, for which they answer personally: hand the régie over (on a
+    # count made together, to another régisseur) and regularise a count's difference.
     SIGN_CASH = "sign_cash"
     READ_REGISTERS = "read_registers"  # registers, journals, verification, history
     READ_AIRES = "read_aires"
@@ -64,8 +84,26 @@ class Permission(StrEnum):
     ANSWER_DATA_REQUESTS = "answer_data_requests"  # erasure, export, access log
 
 
+#: Permissions that move money or vouch for it: never the admin's.
+CASH_PERMISSIONS = frozenset(
+    {Permission.HANDLE_CASH, Permission.APPROVE_CANCELLATIONS, Permission.SIGN_CASH}
+)
+
+_CASHIER = frozenset(
+    {
+        Permission.MANAGE_STAYS,
+        Permission.READ_STAYS,
+        Permission.HANDLE_CASH,
+        Permission.READ_REGISTERS,
+        Permission.READ_AIRES,
+        Permission.READ_REPORTS,
+        Permission.MANAGE_HOUSEHOLDS,
+        Permission.READ_HOUSEHOLDS,
+    }
+)
+
 GRANTS: dict[Role, frozenset[Permission]] = {
-    Role.ADMIN: frozenset(Permission),
+    Role.ADMIN: frozenset(Permission) - CASH_PERMISSIONS,
     Role.MANAGER: frozenset(
         {
             Permission.CONFIGURE_AIRE,
@@ -80,19 +118,8 @@ GRANTS: dict[Role, frozenset[Permission]] = {
             Permission.ANSWER_DATA_REQUESTS,
         }
     ),
-    Role.CASHIER: frozenset(
-        {
-            Permission.MANAGE_STAYS,
-            Permission.READ_STAYS,
-            Permission.HANDLE_CASH,
-            Permission.SIGN_CASH,
-            Permission.READ_REGISTERS,
-            Permission.READ_AIRES,
-            Permission.READ_REPORTS,
-            Permission.MANAGE_HOUSEHOLDS,
-            Permission.READ_HOUSEHOLDS,
-        }
-    ),
+    Role.CASHIER: _CASHIER,
+    Role.REGISSEUR: _CASHIER | {Permission.APPROVE_CANCELLATIONS, Permission.SIGN_CASH},
     Role.AUDITOR: frozenset(
         {Permission.READ_REGISTERS, Permission.READ_AIRES, Permission.READ_REPORTS}
     ),
@@ -129,7 +156,7 @@ def in_scope(user: User, aire: Scoped) -> bool:
         return True
     if user.role is Role.MANAGER:
         return aire.collectivite_id == user.collectivite_id and aire.sector in user.sectors
-    if user.role is Role.CASHIER:
+    if user.role in (Role.CASHIER, Role.REGISSEUR):
         return aire.id in user.aire_ids
     return aire.collectivite_id == user.collectivite_id
 
@@ -159,6 +186,11 @@ def authorize(user: User, permission: Permission, aire: Scoped | None = None) ->
         raise Forbidden(f"{_a(user.role)} may not {permission.value.replace('_', ' ')}")
     if aire is not None and not in_scope(user, aire):
         raise Forbidden(f"aire {aire.code} is outside this {user.role.value}'s scope")
+
+
+def grants(user: User, permission: Permission) -> bool:
+    """Whether the user's role grants the permission (scope aside)."""
+    return permission in GRANTS[user.role]
 
 
 #: Reports without any household in them: what an analyst may read.
@@ -255,6 +287,14 @@ class Access:
             aire_id = self.aire_of_stay(stay_id)
         authorize(user, permission, self.aire_scope(aire_id) if aire_id is not None else None)
 
+    def permits(self, user: User, permission: Permission, *, register_id: UUID) -> bool:
+        """Whether the user has the permission on the register's aire (no error)."""
+        try:
+            self.authorize(user, permission, register_id=register_id)
+        except Forbidden:
+            return False
+        return True
+
     def check(self, user: User, permission: Permission, scope: Scope) -> None:
         """``authorize`` for what a command acts on."""
         if scope.sector is not None:
@@ -271,8 +311,8 @@ class Access:
             )
 
     def authorize_household(self, user: User, permission: Permission, household_id: UUID) -> None:
-        """Managers and cashiers of an aire of the household's collectivité where it was
-        recorded or has stayed (and admins); nobody else."""
+        """Managers, cashiers and régisseurs of an aire of the household's collectivité where
+        it was recorded or has stayed (and admins); nobody else."""
         authorize_any(user, permission, self.household_aires(household_id))
 
     def household_aires(self, household_id: UUID) -> list[AireScope]:

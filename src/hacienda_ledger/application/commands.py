@@ -370,10 +370,50 @@ class IssueReceipt(Command):
 
 @dataclass(frozen=True)
 class CancelReceipt(Command):
+    """A receipt reversed on the régisseur's own authority (no second approval)."""
+
     register_id: UUID
     _: KW_ONLY
     number: int
     reason: str
+
+
+@dataclass(frozen=True)
+class RequestCancellation(Command):
+    """A cashier asks for a receipt to be cancelled: pending until a régisseur decides."""
+
+    register_id: UUID
+    _: KW_ONLY
+    number: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class ApproveCancellation(Command):
+    """The régisseur approves the pending cancellation of receipt ``number``."""
+
+    register_id: UUID
+    _: KW_ONLY
+    number: int
+
+
+@dataclass(frozen=True)
+class RefuseCancellation(Command):
+    """The régisseur refuses the pending cancellation of receipt ``number``."""
+
+    register_id: UUID
+    _: KW_ONLY
+    number: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class WithdrawCancellation(Command):
+    """Who asked for the cancellation of receipt ``number`` withdraws it."""
+
+    register_id: UUID
+    _: KW_ONLY
+    number: int
 
 
 @dataclass(frozen=True)
@@ -416,8 +456,8 @@ class CountCash(Command):
 
 @dataclass(frozen=True)
 class HandOver(Command):
-    """A remise de service: the actor hands the régie over to ``incoming`` (a user who may
-    handle its cash) on a count made together."""
+    """A remise de service: the actor (a régisseur) hands the régie over to ``incoming``
+    (a user who may sign for its cash: a régisseur of its aire) on a count made together."""
 
     register_id: UUID
     _: KW_ONLY
@@ -443,6 +483,17 @@ class ClosePeriod(Command):
     _: KW_ONLY
     period: Period | str
     day: date
+
+
+@dataclass(frozen=True)
+class PrintDocument(Command):
+    """A document printed by who handles the register's cash: its original the first time
+    (recorded), nothing recorded afterwards (a later print is a ``RecordReprint``)."""
+
+    register_id: UUID
+    _: KW_ONLY
+    document: str
+    number: int
 
 
 @dataclass(frozen=True)

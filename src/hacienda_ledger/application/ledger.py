@@ -28,6 +28,7 @@ from hacienda_ledger.aggregates.errors import (
     UserNotFound,
 )
 from hacienda_ledger.aggregates.register import CashRegister, OutdatedSnapshot
+from hacienda_ledger.aggregates.settlement import Allocation
 from hacienda_ledger.aggregates.stay import Stay
 from hacienda_ledger.aggregates.user import Role, User
 from hacienda_ledger.aggregates.values import ChargeLine
@@ -192,6 +193,10 @@ class Ledger(Loading, Application[UUID]):
     depart = command(c.Depart)
     post_receipt = command(c.IssueReceipt)
     cancel_receipt = command(c.CancelReceipt)
+    request_cancellation = command(c.RequestCancellation)
+    approve_cancellation = command(c.ApproveCancellation)
+    refuse_cancellation = command(c.RefuseCancellation)
+    withdraw_cancellation = command(c.WithdrawCancellation)
     refund_deposit = command(c.RefundDeposit)
     withhold_deposit = command(c.WithholdDeposit)
     remit = command(c.Remit)
@@ -199,6 +204,7 @@ class Ledger(Loading, Application[UUID]):
     hand_over = command(c.HandOver)
     regularise_cash_difference = command(c.RegulariseCashDifference)
     close_period = command(c.ClosePeriod)
+    print_document = command(c.PrintDocument)
     record_reprint = command(c.RecordReprint)
 
     @staticmethod
@@ -322,6 +328,21 @@ class Ledger(Loading, Application[UUID]):
             if isinstance(event, Stay.ChargesAssessed)
             for line in event.lines
         ]
+
+    def settled_by(self, stay_id: UUID, reference: str) -> list[tuple[ChargeLine, Allocation]]:
+        """The charge lines a movement settled (``reference``: ``<register>/receipt/<n>``),
+        each with the part of it the movement paid, as recorded when it was made (a
+        cancellation since reverses the settlement, not this record)."""
+        charges: dict[int, tuple[ChargeLine, ...]] = {}
+        found: list[tuple[ChargeLine, Allocation]] = []
+        for event in self.events.get(stay_id):
+            if isinstance(event, Stay.ChargesAssessed):
+                charges[event.originator_version] = tuple(event.lines)
+            elif isinstance(event, Stay.Settled) and event.reference == reference:
+                for allocation in event.allocations:
+                    version, index = allocation.charge.split(".")
+                    found.append((charges[int(version)][int(index)], allocation))
+        return found
 
     def deposit_held(self, stay: Stay) -> int:
         """Deposit held for a stay, over every register of its aire."""

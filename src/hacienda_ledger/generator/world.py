@@ -23,6 +23,7 @@ from hacienda_ledger.demo import REVENUE_TYPES, SimulatedClock
 from hacienda_ledger.generator.plan import (
     ACTOR_CASHIER,
     ACTOR_MANAGER,
+    ACTOR_REGISSEUR,
     GENERATOR,
     MAX_BASE_NIGHTS,
     METHODS,
@@ -388,13 +389,21 @@ class _World:
             idempotency_key=self.key("payment"),
         )
         if rng.random() < 0.006:  # a wrong method keyed in: cancelled and issued again
+            # the cashier asks, the régisseur approves (a cashier cancels nothing alone)
             self.tick()
-            self.ledger.cancel_receipt(
+            self.ledger.request_cancellation(
                 site.register_id,
                 number=outcome.result["number"],
                 reason="erreur de mode de paiement",
                 actor=ACTOR_CASHIER,
                 idempotency_key=self.key("cancel"),
+            )
+            self.tick()
+            self.ledger.approve_cancellation(
+                site.register_id,
+                number=outcome.result["number"],
+                actor=ACTOR_REGISSEUR,
+                idempotency_key=self.key("approve"),
             )
             self.tick()
             self.ledger.post_receipt(

@@ -12,6 +12,13 @@ a receipt or slip (``DocumentReprinted``) is a line of kind ``reprint`` that mov
 it is part of the register's chain, so the journal's last line is always the chain head. So
 is a change of the régie's rules (``RulesSet``): a line of kind ``rules``, moving no money.
 
+Cancellations say why, who and when: a request (``cancellation_requested``), a refusal
+(``cancellation_refused``) or a withdrawal (``cancellation_withdrawn``) is a line that moves
+no money, naming the receipt; the cancellation itself (``cancellation``, one line per line of
+the receipt, reversed) carries ``reason``, ``requested_by``, ``requested_at`` and
+``approved_by`` (None for a cancellation recorded before approvals existed). The first
+print of a document (its original) is a line of kind ``print``.
+
 ``deposit_movements`` (key register, version): every deposit movement of a register with
 the aire it was taken for, the stay, the Paris day, the kind (``received``, ``cancelled``,
 ``refunded``, ``withheld``), the withholding reason and the amount: deposits held, refunded
@@ -51,6 +58,9 @@ KINDS: dict[type, str] = {
     CashRegister.Opened: "opening",
     CashRegister.ReceiptIssued: "receipt",
     CashRegister.ReceiptCancelled: "cancellation",
+    CashRegister.CancellationRequested: "cancellation_requested",
+    CashRegister.CancellationRefused: "cancellation_refused",
+    CashRegister.CancellationWithdrawn: "cancellation_withdrawn",
     CashRegister.DepositRefunded: "deposit_refund",
     CashRegister.DepositWithheld: "withholding",
     CashRegister.RemittanceMade: "remittance",
@@ -60,6 +70,7 @@ KINDS: dict[type, str] = {
     CashRegister.DayClosed: "day_closure",
     CashRegister.MonthClosed: "month_closure",
     CashRegister.YearClosed: "year_closure",
+    CashRegister.DocumentPrinted: "print",
     CashRegister.DocumentReprinted: "reprint",
     CashRegister.RulesSet: "rules",
     CashRegister.CashDifferenceRegularised: "regularisation",
@@ -103,6 +114,10 @@ class CashJournalProjection(Projection):
             aire_id="text",
             debit_account="text",
             credit_account="text",
+            reason="text",
+            requested_by="text",
+            requested_at="text",
+            approved_by="text",
         ).with_index("aire_id", "day"),  # an aire's lines of a period (the DSP report's VAT)
         table(
             "journal_heads",
@@ -197,7 +212,17 @@ class CashJournalProjection(Projection):
             "perpetual_total_cents": None,
             "chain_hash": event.hash,
             "aire_id": aire_id,
+            "reason": getattr(event, "reason", None),
+            "requested_by": None,
+            "requested_at": None,
+            "approved_by": None,
         }
+        if isinstance(event, CashRegister.CancellationRequested):
+            base["requested_by"], base["requested_at"] = event.actor, base["recorded_at"]
+        elif isinstance(event, CashRegister.ReceiptCancelled):
+            base["requested_by"] = event.requested_by
+            base["requested_at"] = instant(event.requested_at)
+            base["approved_by"] = event.approved_by
         lines: list[Row] = []
 
         def line(pair: Any = NEXT, **values: Any) -> None:
@@ -273,6 +298,13 @@ class CashJournalProjection(Projection):
             )
         elif isinstance(event, CashRegister.CashDifferenceRegularised) and event.kind == "deficit":
             move(PaymentMethod.CASH.value, event.amount_cents)
+        elif isinstance(
+            event,
+            CashRegister.CancellationRequested
+            | CashRegister.CancellationRefused
+            | CashRegister.CancellationWithdrawn,
+        ):
+            line(receipt_number=event.number)
         else:
             line()
         self._counts(event, register_id, base["day"], rows)

@@ -8,9 +8,14 @@ type and method), ``cash_journal``, ``deposit_movements``, ``cash_counts`` and
 handovers and régularisations, register closures by the period they close, chain heads)
 and ``balances``/``postings``/``stays`` (receivables left unpaid at the end of the period).
 
-The régie's standing at the period's end (``RegieMonthEnd``: the alerts then open and the
-cash position) comes from each register itself, as it stood at the last instant of the
-period (``application/regie.py``): it is exact, and a projection holds no such state.
+The régie's standing at the period's end (``RegieMonthEnd``: the alerts then open, the cash
+position and the cancellations still waiting for the régisseur) comes from each register
+itself, as it stood at the last instant of the period (``application/regie.py``): it is
+exact, and a projection holds no such state.
+
+Cancellations (the month's register of cancellations) come from the cash journal: each one
+with its reason, who asked and when, who approved and when; requests refused or withdrawn in
+the month with the request they answer. Agents are named (``agents.Agents``).
 
 The seals of the period's months (``MonthSeal``) come from the aire's seals
 (``Audit.seal_events``) and, for a monthly report, the hash of the seal's attestation
@@ -31,6 +36,7 @@ from uuid import UUID
 
 from hacienda_ledger.aggregates.aire import Regularisation
 from hacienda_ledger.aggregates.errors import InvalidPeriod, RegisterNotFound
+from hacienda_ledger.aggregates.register import PendingCancellation
 from hacienda_ledger.aggregates.register_rules import Alert, MethodPosition, RegieRules
 from hacienda_ledger.aggregates.values import PARIS, Mode, month_bounds
 from hacienda_ledger.aggregates.vat import VatLine, vat_lines, vat_totals
@@ -48,6 +54,7 @@ from hacienda_ledger.projections.occupancy import (
     occupies,
 )
 from hacienda_ledger.projections.revenue import RevenueComparison
+from hacienda_ledger.reports.agents import Agents
 
 
 @dataclass(frozen=True)
@@ -122,6 +129,11 @@ class Period:
             )
 
 
+def _moment(recorded_at: str) -> datetime:
+    """A recorded time as the projection keeps it (ISO text, ``Z`` for UTC)."""
+    return datetime.fromisoformat(recorded_at.replace("Z", "+00:00"))
+
+
 @dataclass(frozen=True)
 class MoneyLine:
     revenue_type: str
@@ -145,6 +157,29 @@ class JournalEvent:
     slip_number: int | None = None
     first_receipt: int | None = None
     last_receipt: int | None = None
+    # a cancellation: when recorded (approved), why, who asked and when, who approved
+    recorded_at: datetime | None = None
+    reason: str | None = None
+    requested_by: str | None = None
+    requested_at: datetime | None = None
+    approved_by: str | None = None
+
+
+@dataclass(frozen=True)
+class CancellationRequest:
+    """A cancellation asked for that did not reverse its receipt: refused or withdrawn in
+    the month, or still waiting for the régisseur at its end (``decided_at`` None)."""
+
+    register_id: str
+    receipt_number: int
+    amount_cents: int
+    reason: str
+    requested_by: str
+    requested_at: datetime
+    outcome: str  # "refused", "withdrawn", "pending"
+    decided_by: str = ""
+    decided_at: datetime | None = None
+    decision: str = ""  # why it was refused
 
 
 @dataclass(frozen=True)
@@ -214,6 +249,8 @@ class RegieMonthEnd:
     rules: RegieRules
     alerts: tuple[Alert, ...]
     position: tuple[MethodPosition, ...]
+    pending: tuple[PendingCancellation, ...] = ()  # cancellations waiting for the régisseur
+    pending_cents: tuple[int, ...] = ()  # each pending receipt's amount
 
 
 @dataclass(frozen=True)
@@ -238,6 +275,8 @@ class MonthlyFigures:
     regularisations: tuple[Regularisation, ...] = ()  # recorded in the month
     seal: MonthSeal | None = None  # None: the month is not sealed
     regie: tuple[RegieMonthEnd, ...] = ()  # each register that existed at the month's end
+    # cancellations refused or withdrawn in the month, and those pending at its end
+    cancellation_requests: tuple[CancellationRequest, ...] = ()
 
     @property
     def receipts_total_cents(self) -> int:
@@ -289,6 +328,7 @@ class Figures:
     def __init__(self, ledger: Ledger, queries: ProjectionQueries) -> None:
         self.ledger = ledger
         self.queries = queries
+        self.agents = Agents(ledger)
         self._receivables_cache: dict[str, dict[str, int]] = {}
         self._alt2_cache: dict[tuple[UUID, int], Alt2Figures] = {}
 
@@ -398,6 +438,7 @@ class Figures:
             )
             if period.first <= r["granted_on"] <= period.last
         )
+        regie = self.regie(info.register_ids, period)
         return MonthlyFigures(
             aire=info,
             period=period,
@@ -422,7 +463,8 @@ class Figures:
                 if period.first <= r.recorded_on <= period.last
             ),
             seal=self.month_seal(aire_id, period),
-            regie=self.regie(info.register_ids, period),
+            regie=regie,
+            cancellation_requests=self._requests(journal, regie),
         )
 
     def regie(self, register_ids: Sequence[str], period: Period) -> tuple[RegieMonthEnd, ...]:
@@ -434,13 +476,17 @@ class Figures:
                 then = standing(self.ledger, UUID(register_id), period.end_instant())
             except RegisterNotFound:
                 continue
+            register = then.register
+            pending = register.pending
             found.append(
                 RegieMonthEnd(
                     register_id,
-                    then.register.regie_ref,
-                    then.register.rules,
+                    register.regie_ref,
+                    register.rules,
                     then.alerts,
                     then.position,
+                    pending,
+                    tuple(register.open_receipts[str(p.number)].total_cents for p in pending),
                 )
             )
         return tuple(found)
@@ -463,12 +509,29 @@ class Figures:
                 register_id=register_id, day=first["day"], version=version, kind=kind
             )
             if kind == "cancellation":
+                asked = first["requested_at"]
                 events.append(
                     JournalEvent(
                         **base,
                         receipt_number=first["receipt_number"],
                         method=first["method"],
                         amount_cents=sum(x["amount_out_cents"] for x in lines),
+                        recorded_at=_moment(first["recorded_at"]),
+                        reason=first["reason"],
+                        # a row projected before these columns: who recorded it asked
+                        requested_by=self.agents.name(first["requested_by"] or first["cashier"]),
+                        requested_at=_moment(asked) if asked else None,
+                        approved_by=self.agents.name(first["approved_by"]),
+                    )
+                )
+            elif kind in ("cancellation_refused", "cancellation_withdrawn"):
+                events.append(
+                    JournalEvent(
+                        **base,
+                        receipt_number=first["receipt_number"],
+                        recorded_at=_moment(first["recorded_at"]),
+                        reason=first["reason"],
+                        approved_by=self.agents.name(first["cashier"]),  # who decided
                     )
                 )
             elif kind == "remittance":
@@ -487,7 +550,8 @@ class Figures:
 
     def _counts(self, register_ids: Sequence[str], period: Period) -> tuple[CashCount, ...]:
         """The cash counts of the period (by the day counted), as they stand at its end:
-        a régularisation recorded after the period's last day is not shown."""
+        a régularisation recorded after the period's last day is not shown. Who counted and
+        who the régie was handed over to are named (``agents``)."""
         found = []
         for register_id in register_ids:
             for row in self.queries.select(
@@ -506,8 +570,8 @@ class Figures:
                         book_cents=row["book_cents"],
                         difference_cents=row["difference_cents"],
                         denominations=row["denominations"],
-                        counted_by=row["counted_by"],
-                        handed_over_to=row["handed_over_to"],
+                        counted_by=self.agents.name(row["counted_by"]),
+                        handed_over_to=self.agents.name(row["handed_over_to"]) or None,
                         regularised_on=row["regularised_on"] if settled else None,
                         regularisation=row["regularisation"] if settled else None,
                     )
@@ -538,6 +602,63 @@ class Figures:
                     )
                 )
         return tuple(sorted(found, key=lambda c: (c.last_day, c.first_day, c.register_id)))
+
+    def _requests(
+        self, journal: Sequence[JournalEvent], regie: Sequence[RegieMonthEnd]
+    ) -> tuple[CancellationRequest, ...]:
+        """The month's refused and withdrawn requests, each with what it asked (the last
+        request of its receipt before the decision), then those pending at the month's
+        end."""
+        found: list[CancellationRequest] = []
+        for decided in journal:
+            if decided.kind not in ("cancellation_refused", "cancellation_withdrawn"):
+                continue
+            assert decided.receipt_number is not None and decided.recorded_at is not None
+            rows = self.queries.select(
+                "cash_journal",
+                "cash_journal",
+                where={
+                    "register_id": decided.register_id,
+                    "receipt_number": decided.receipt_number,
+                },
+            )
+            asked = max(
+                (
+                    r
+                    for r in rows
+                    if r["kind"] == "cancellation_requested" and r["version"] < decided.version
+                ),
+                key=lambda r: int(r["version"]),
+            )
+            refused = decided.kind == "cancellation_refused"
+            found.append(
+                CancellationRequest(
+                    decided.register_id,
+                    decided.receipt_number,
+                    sum(r["amount_in_cents"] for r in rows if r["kind"] == "receipt"),
+                    asked["reason"] or "",
+                    self.agents.name(asked["requested_by"]),
+                    _moment(asked["recorded_at"]),
+                    "refused" if refused else "withdrawn",
+                    decided.approved_by or "",
+                    decided.recorded_at,
+                    (decided.reason or "") if refused else "",
+                )
+            )
+        for month_end in regie:
+            for pending, cents in zip(month_end.pending, month_end.pending_cents, strict=True):
+                found.append(
+                    CancellationRequest(
+                        month_end.register_id,
+                        pending.number,
+                        cents,
+                        pending.reason,
+                        self.agents.name(pending.requested_by),
+                        pending.requested_at,
+                        "pending",
+                    )
+                )
+        return tuple(found)
 
     def _deposits(self, info: AireInfo, period: Period) -> Deposits:
         rows = [

@@ -6,10 +6,15 @@ the PCG for a DSP delegate: ``aggregates/chart.py``). The CSV follows French con
 opens cleanly in a French Excel, and is written by ``french.csv_text``: no text in it (a
 payer's name) runs as a formula. The payer's column is there only when payers are named
 (« [données effacées] » once a household is erased).
+
+A cancellation says why, who asked, when, and who approved it (``Motif``, ``Demandée par``,
+``Demandée le``, ``Approuvée par``); a request, a refusal or a withdrawal is a line of its
+own. Agents are named by ``agent`` (a user's name for a user's id, see ``agents``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 from uuid import UUID
@@ -40,6 +45,10 @@ CSV_COLUMNS = [
     ("Quittances versées", "receipts"),
     ("Grand total perpétuel (€)", "perpetual_total_cents"),
     ("Agent", "cashier"),
+    ("Motif", "reason"),
+    ("Demandée par", "requested_by"),
+    ("Demandée le", "requested_at"),
+    ("Approuvée par", "approved_by"),
     ("Position", "position"),
     ("Empreinte", "chain_hash"),
 ]
@@ -53,12 +62,26 @@ def _payer_name(payer: dict[str, Any] | None) -> str | None:
     return name
 
 
-def journal_csv(rows: list[dict[str, Any]], *, payers: bool = False) -> bytes:
-    """Journal lines as CSV; with ``payers``, the payer named on each line (``payer``)."""
+AGENT_KEYS = ("cashier", "requested_by", "approved_by")
+
+
+def _local(instant: str) -> datetime:
+    return datetime.fromisoformat(instant.replace("Z", "+00:00")).astimezone(PARIS)
+
+
+def journal_csv(
+    rows: list[dict[str, Any]],
+    *,
+    payers: bool = False,
+    agent: Callable[[str | None], str] | None = None,
+) -> bytes:
+    """Journal lines as CSV; with ``payers``, the payer named on each line (``payer``);
+    ``agent`` names the agents (as recorded without it)."""
     columns = [*CSV_COLUMNS, PAYER_COLUMN] if payers else CSV_COLUMNS
     lines: list[list[Any]] = [[title for title, _ in columns]]
     for row in rows:
-        local = datetime.fromisoformat(row["recorded_at"].replace("Z", "+00:00")).astimezone(PARIS)
+        local = _local(row["recorded_at"])
+        asked = row.get("requested_at")
         values = {
             **row,
             "day": row["day"].strftime("%d/%m/%Y"),
@@ -68,7 +91,10 @@ def journal_csv(rows: list[dict[str, Any]], *, payers: bool = False) -> bytes:
                 if row["slip_number"] is not None
                 else ""
             ),
+            "requested_at": _local(asked).strftime("%d/%m/%Y %H:%M:%S") if asked else None,
         }
+        if agent is not None:
+            values.update({key: agent(row.get(key)) or None for key in AGENT_KEYS})
         if payers:
             values["payer_name"] = _payer_name(row.get("payer"))
         cells: list[Any] = []
@@ -108,7 +134,8 @@ def csv_filename(register_id: UUID, start: date | None, end: date | None) -> str
 def receipt(
     ledger: Ledger, queries: ProjectionQueries, register_id: UUID, number: int
 ) -> tuple[CashRegister.ReceiptIssued, bool]:
-    """The event that issued a receipt, and whether the receipt was cancelled since."""
+    """The event that issued a receipt, and whether the receipt was cancelled since (a
+    cancellation asked for and not approved leaves it standing)."""
     lines = queries.receipt_lines(register_id, number)
     issued = [r for r in lines if r["kind"] == "receipt"]
     if not issued:

@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from hacienda_ledger.aggregates.register_rules import RegieRules
-from hacienda_ledger.aggregates.values import month_bounds
+from hacienda_ledger.aggregates.values import PARIS, month_bounds
 from hacienda_ledger.projections.occupancy import ALT2_FORMULA, Alt2Month, OccupancyMonth, half_up
 from hacienda_ledger.projections.revenue import RevenueComparison
 from hacienda_ledger.reports.figures import (
@@ -37,6 +37,18 @@ TITLES = {
     "alt2_summary": "Déclaration annuelle ALT2 — synthèse de l'opérateur",
     "dsp": "Rapport annuel du délégataire (DSP)",
 }
+
+
+REQUEST_OUTCOMES = {"refused": "refusée", "withdrawn": "retirée", "pending": "en attente"}
+
+
+def _when(moment: datetime | None) -> str:
+    """``06/01/2025 10:00`` in Paris time, or empty."""
+    return "" if moment is None else moment.astimezone(PARIS).strftime("%d/%m/%Y %H:%M")
+
+
+def _time(moment: datetime | None) -> str:
+    return "" if moment is None else moment.astimezone(PARIS).strftime("%H:%M")
 
 
 def _subject(aire: AireInfo, period: str) -> list[tuple[str, str]]:
@@ -238,16 +250,68 @@ def monthly(f: MonthlyFigures, generated_at: datetime) -> Report:
     cancellations = Section(
         "Annulations de quittances",
         (
-            Column("Jour", "date", 24),
-            Column("Quittance n°", "int"),
-            Column("Mode", "text"),
-            Column("Montant", "money"),
+            Column("Jour", "date", 18),
+            Column("Heure", "text", 10),
+            Column("Quittance n°", "int", 13),
+            Column("Mode", "text", 16),
+            Column("Montant", "money", 18),
+            Column("Motif", "text"),
+            Column("Demandée par", "text", 24),
+            Column("Demandée le", "text", 22),
+            Column("Approuvée par", "text", 24),
         ),
-        tuple((e.day, e.receipt_number, label(e.method), e.amount_cents) for e in f.cancellations),
-        total=("Total", None, "", sum(e.amount_cents for e in f.cancellations))
+        tuple(
+            (
+                e.day,
+                _time(e.recorded_at),
+                e.receipt_number,
+                label(e.method),
+                e.amount_cents,
+                e.reason or "",
+                e.requested_by or "",
+                _when(e.requested_at),
+                e.approved_by or "—",
+            )
+            for e in f.cancellations
+        ),
+        total=("Total", "", None, "", sum(e.amount_cents for e in f.cancellations), "", "", "", "")
         if f.cancellations
         else None,
+        note="Registre des annulations du mois (date d'enregistrement de l'annulation) : "
+        "chaque quittance annulée reste dans la série des numéros. Une annulation demandée par "
+        "un caissier n'est enregistrée qu'une fois approuvée par le régisseur ; celle du "
+        "régisseur n'en demande pas d'autre (« — » : annulation enregistrée avant les "
+        "approbations).",
         sheet="Annulations",
+    )
+    requests = Section(
+        "Demandes d'annulation refusées, retirées ou en attente",
+        (
+            Column("Quittance n°", "int", 13),
+            Column("Montant", "money", 18),
+            Column("Motif de la demande", "text"),
+            Column("Demandée par", "text", 24),
+            Column("Demandée le", "text", 22),
+            Column("Suite", "text", 16),
+            Column("Par", "text", 24),
+            Column("Le", "text", 22),
+        ),
+        tuple(
+            (
+                r.receipt_number,
+                r.amount_cents,
+                r.reason + (f" (refus : {r.decision})" if r.decision else ""),
+                r.requested_by,
+                _when(r.requested_at),
+                REQUEST_OUTCOMES[r.outcome],
+                r.decided_by,
+                _when(r.decided_at),
+            )
+            for r in f.cancellation_requests
+        ),
+        note="Les quittances de ces demandes n'ont pas été annulées : elles comptent dans les "
+        "recettes. Une demande en attente à la fin du mois attend la décision du régisseur.",
+        sheet="Demandes d'annulation",
     )
     d = f.deposits
     deposits = Section(
@@ -404,6 +468,7 @@ def monthly(f: MonthlyFigures, generated_at: datetime) -> Report:
             days,
             money,
             cancellations,
+            requests,
             deposits,
             remittances,
             counts,

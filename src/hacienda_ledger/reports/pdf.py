@@ -169,10 +169,16 @@ class Document(FPDF):
             if self.get_y() + height > self.page_break_trigger:
                 self.add_page()
                 header()
-            if row is total:
-                self.set_font(FONT, "B", size)
+            style = "B" if row is total else ""
+            self.set_font(FONT, style, size)
             for value, width, side in zip(row, widths, aligns, strict=True):
-                self.cell(width, height, "" if value is None else str(value), border=1, align=side)
+                text = "" if value is None else str(value)
+                fitted = size  # a long text is set smaller rather than run into its neighbour
+                while fitted > 5 and self.get_string_width(text) > width - 1.5:
+                    fitted -= 0.5
+                    self.set_font(FONT, style, fitted)
+                self.cell(width, height, text, border=1, align=side)
+                self.set_font(FONT, style, size)
             self.ln(height)
         self.set_font(FONT, "", size)
 

@@ -77,6 +77,7 @@ class Report:
     landscape: bool = False
     stamp: str | None = None
     provisional: bool = False  # built from a month not sealed: marked on every page
+    mark: str | None = None  # on every page and in the PDF's subject (« ANNULÉE »)
 
 
 PROVISIONAL = "PROVISOIRE"
@@ -179,7 +180,7 @@ def to_pdf(report: Report) -> bytes:
         report.generated_at,
         landscape=report.landscape,
         stamp=report.stamp,
-        mark=PROVISIONAL if report.provisional else None,
+        mark=PROVISIONAL if report.provisional else report.mark,
     )
     usable = doc.w - doc.l_margin - doc.r_margin
     for section in report.sections:

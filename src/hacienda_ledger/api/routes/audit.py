@@ -19,6 +19,7 @@ from hacienda_ledger.api.routes.households import endpoint
 from hacienda_ledger.application.access import Permission
 from hacienda_ledger.application.projecting import ProjectionQueries, stay_balances
 from hacienda_ledger.reports import journal as cash_journal
+from hacienda_ledger.reports.agents import Agents
 
 router = APIRouter(tags=["audit"])
 
@@ -51,8 +52,10 @@ def journal(
     page carries the daily and monthly summaries of the whole period asked (``null`` on the
     next ones). ``format=csv`` is the whole period (at most ``export_max_rows`` lines, 422
     ``export_too_large`` beyond) in French conventions (semicolon, decimal comma, UTF-8
-    with BOM, dd/mm/yyyy) so that it opens cleanly in a French Excel. Payers are named only
-    when asked (``payers=true``), on the lines returned."""
+    with BOM, dd/mm/yyyy) so that it opens cleanly in a French Excel, agents by name. A
+    cancellation's lines carry ``reason``, ``requested_by``, ``requested_at`` and
+    ``approved_by``; requests, refusals and withdrawals are lines of their own. Payers are
+    named only when asked (``payers=true``), on the lines returned."""
     ledger.access.authorize(user, Permission.READ_REGISTERS, register_id=register_id)
     ledger.cash_register(register_id)
     found = queries(request)
@@ -63,7 +66,7 @@ def journal(
             views.journal_payers(ledger, user, register_id, rows, endpoint(request))
         name = cash_journal.csv_filename(register_id, start, end)
         return Response(
-            cash_journal.journal_csv(rows, payers=payers),
+            cash_journal.journal_csv(rows, payers=payers, agent=Agents(ledger).name),
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": f'attachment; filename="{name}"'},
         )

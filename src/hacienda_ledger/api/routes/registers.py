@@ -9,12 +9,12 @@ from fastapi import APIRouter, Response, status
 from hacienda_ledger.aggregates.register import CashRegister, Cheque, Denomination
 from hacienda_ledger.api import schemas as s
 from hacienda_ledger.api import views
-from hacienda_ledger.api.deps import ActDep, LedgerDep, MoneyWriteDep, UserDep
+from hacienda_ledger.api.deps import Act, ActDep, LedgerDep, MoneyWriteDep, UserDep
 from hacienda_ledger.api.pages import PageDep
 from hacienda_ledger.api.params import NumberPath, ThroughReceiptQuery
 from hacienda_ledger.application import Outcome
 from hacienda_ledger.application import commands as c
-from hacienda_ledger.application.access import Permission
+from hacienda_ledger.application.access import Permission, grants
 from hacienda_ledger.application.regie import standing
 
 router = APIRouter(prefix="/v1/registers", tags=["registers"])
@@ -109,10 +109,31 @@ def post_receipt(register_id: UUID, body: s.ReceiptCreate, act: MoneyWriteDep) -
     )
 
 
+#: What each cancellation event is called in a movement's ``kind``.
+CANCELLATION_KINDS = {
+    CashRegister.CancellationRequested: "cancellation_requested",
+    CashRegister.ReceiptCancelled: "receipt_cancelled",
+    CashRegister.CancellationRefused: "cancellation_refused",
+    CashRegister.CancellationWithdrawn: "cancellation_withdrawn",
+}
+
+
+def _cancellation(act: Act, outcome: Outcome, response: Response) -> s.MovementPublic:
+    """A cancellation step's answer, named by the event it recorded: 202 while the
+    cancellation waits for the régisseur, 201 once the receipt is reversed (or the request
+    decided)."""
+    event = act.ledger.register_event(outcome.aggregate_id, outcome.version)
+    kind = CANCELLATION_KINDS[type(event)]
+    if kind == "cancellation_requested":
+        response.status_code = status.HTTP_202_ACCEPTED
+    return _movement(act.ledger, kind, outcome, response)
+
+
 @router.post(
     "/{register_id}/receipts/{number}/cancellation",
     status_code=201,
     response_model=s.MovementPublic,
+    responses={202: {"model": s.MovementPublic, "description": "asked: pending approval"}},
 )
 def cancel_receipt(
     register_id: UUID,
@@ -121,9 +142,64 @@ def cancel_receipt(
     act: MoneyWriteDep,
     response: Response,
 ) -> s.MovementPublic:
-    """Cancel a receipt by reversal: it stays in the sequence, marked cancelled. Once only."""
-    outcome = act(c.CancelReceipt, register_id, number=number, **dict(body))
-    return _movement(act.ledger, "receipt_cancelled", outcome, response)
+    """Cancel a receipt by reversal: it stays in the sequence, marked cancelled. A
+    régisseur's cancellation is recorded at once (201, ``receipt_cancelled``: no second
+    approval); a cashier's is a request (202, ``cancellation_requested``): the receipt stands,
+    nothing is reversed, until a régisseur approves it. Once only; 409
+    ``cancellation_pending`` while one waits."""
+    command = (
+        c.CancelReceipt
+        if grants(act.user, Permission.APPROVE_CANCELLATIONS)
+        else c.RequestCancellation
+    )
+    outcome = act(command, register_id, number=number, **dict(body))
+    return _cancellation(act, outcome, response)
+
+
+@router.post(
+    "/{register_id}/receipts/{number}/cancellation/approval",
+    status_code=201,
+    response_model=s.MovementPublic,
+)
+def approve_cancellation(
+    register_id: UUID, number: NumberPath, act: MoneyWriteDep, response: Response
+) -> s.MovementPublic:
+    """The régisseur approves a pending cancellation: the receipt is reversed
+    (``receipt_cancelled``, naming who asked and who approved). Never by who asked (409
+    ``self_approval``); 409 ``cancellation_not_pending`` when none waits."""
+    outcome = act(c.ApproveCancellation, register_id, number=number)
+    return _cancellation(act, outcome, response)
+
+
+@router.post(
+    "/{register_id}/receipts/{number}/cancellation/refusal",
+    status_code=201,
+    response_model=s.MovementPublic,
+)
+def refuse_cancellation(
+    register_id: UUID,
+    number: NumberPath,
+    body: s.CancellationRefusalCreate,
+    act: ActDep,
+    response: Response,
+) -> s.MovementPublic:
+    """The régisseur refuses a pending cancellation, saying why: the receipt stands."""
+    outcome = act(c.RefuseCancellation, register_id, number=number, **dict(body))
+    return _cancellation(act, outcome, response)
+
+
+@router.post(
+    "/{register_id}/receipts/{number}/cancellation/withdrawal",
+    status_code=201,
+    response_model=s.MovementPublic,
+)
+def withdraw_cancellation(
+    register_id: UUID, number: NumberPath, act: ActDep, response: Response
+) -> s.MovementPublic:
+    """Who asked for a cancellation withdraws it before it is decided (409
+    ``not_requester`` for anyone else: the régisseur refuses it instead)."""
+    outcome = act(c.WithdrawCancellation, register_id, number=number)
+    return _cancellation(act, outcome, response)
 
 
 @router.post("/{register_id}/deposit-refunds", status_code=201, response_model=s.MovementPublic)

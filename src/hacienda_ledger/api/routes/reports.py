@@ -118,10 +118,21 @@ def document_pdf(
 ) -> Response:
     """A receipt (``receipt``, by receipt number), deposit receipt (``deposit_receipt``, by
     the number of the receipt that took the deposit) or remittance slip (``slip``, by slip
-    number) as PDF: the original print, identical every time it is asked for."""
+    number) as PDF. Its **original** is given once: to the first who asks among those who
+    handle the register's cash, and that print is recorded on the register
+    (``DocumentPrinted``). Every other answer is a **copy for consultation**, marked
+    « COPIE », the same bytes every time, recorded nowhere; a duplicata to hand over again
+    is ``POST …/reprints``. ``X-Print`` says which: ``original`` or ``copie``."""
     documents = _documents(request, ledger, user, Permission.READ_REGISTERS, register_id)
-    printed = documents.render(register_id, document, number)
-    return _pdf(printed.content, printed.filename)
+    documents.check(register_id, document, number)
+    original = False
+    if ledger.access.permits(user, Permission.HANDLE_CASH, register_id=register_id):
+        first = c.PrintDocument(register_id, document=document, number=number, actor=str(user.id))
+        original = bool(ledger.handle(first, user).result["original"])
+    printed = documents.render(register_id, document, number, consultation=not original)
+    return _pdf(
+        printed.content, printed.filename, **{"X-Print": "original" if original else "copie"}
+    )
 
 
 @router.post("/v1/registers/{register_id}/documents/{document}/{number}/reprints")

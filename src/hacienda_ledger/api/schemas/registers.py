@@ -3,7 +3,7 @@ register, its receipts, its cash movements and the verification of its chain."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -91,6 +91,15 @@ class CashDifferencePublic(BaseModel):
     difference_cents: int = Field(description="over (+) or short (-)")
 
 
+class PendingCancellationPublic(BaseModel):
+    """A cancellation a cashier asked for, waiting for the régisseur: the receipt stands."""
+
+    number: int
+    reason: str
+    requested_by: str
+    requested_at: datetime
+
+
 class RegisterPublic(BaseModel):
     id: UUID
     aire_id: UUID
@@ -119,6 +128,7 @@ class RegisterPublic(BaseModel):
     head_hash: str
     version: int
     position: int | None = None
+    pending_cancellations: list[PendingCancellationPublic] = []
 
 
 class ReceiptLine(Body):
@@ -179,6 +189,12 @@ class ReceiptPublic(BaseModel):
 
 
 class CancellationCreate(Body):
+    reason: Text
+
+
+class CancellationRefusalCreate(Body):
+    """Why the régisseur refuses a pending cancellation."""
+
     reason: Text
 
 

@@ -27,22 +27,27 @@ from hacienda_ledger.aggregates.user import User
 from hacienda_ledger.aggregates.values import RevenueType, WithholdingReason
 from hacienda_ledger.application.access import Permission, authorize
 from hacienda_ledger.application.commands import (
+    ApproveCancellation,
     CancelReceipt,
     ClosePeriod,
     CountCash,
     HandOver,
     IssueReceipt,
+    PrintDocument,
     RecordReprint,
     RefundDeposit,
+    RefuseCancellation,
     RegulariseCashDifference,
     Remit,
+    RequestCancellation,
     SetRegisterRules,
+    WithdrawCancellation,
     WithholdDeposit,
 )
 from hacienda_ledger.application.handling import Change, Unit, delegate, on
 
 on_register = on("register_id", Permission.HANDLE_CASH)
-#: The régisseur's acts (counts, handovers, régularisations): see ``Permission.SIGN_CASH``.
+#: The régisseur's acts (handovers, régularisations): see ``Permission.SIGN_CASH``.
 signed_on_register = on("register_id", Permission.SIGN_CASH)
 
 
@@ -145,26 +150,44 @@ def _what_is_due(stay: Stay, earlier: int) -> list[tuple[str, int]]:
     return lines
 
 
-@on_register(CancelReceipt)
-def cancel_receipt(command: CancelReceipt, unit: Unit) -> Change:
-    """A reversal: the receipt stays in the sequence, marked cancelled; what it settled of
-    its stay's charges is due again (the stay is not locked: a concurrent change of it
-    makes the save conflict, and the command runs again)."""
-    register = unit.cash_register(command.register_id)
-    receipt = register.open_receipts.get(str(command.number))
-    household, stay = None, None
-    if receipt is not None and receipt.stay_id is not None:
-        stay = unit.stay(receipt.stay_id)
-        household = stay.household_ref
-    at = unit.now()
-    register.cancel_receipt(
-        **command.arguments("register_id"), household_ref=household, actor=command.actor, at=at
-    )
-    if stay is None:
-        return answer(register, number=command.number)
-    reference = f"{register.id}/receipt/{command.number}"
-    stay.reverse_settlement(reference=reference, actor=command.actor, at=at)
-    return Change(register, {"number": command.number, "hash": register.head_hash}, (stay,))
+def _reversal(
+    method: Callable[..., None], status: str
+) -> Callable[[CancelReceipt | ApproveCancellation, Unit], Change]:
+    """A handler that reverses a receipt through the register's ``method``: what the
+    receipt settled of its stay's charges is due again (the stay is not locked: a concurrent
+    change of it makes the save conflict, and the command runs again)."""
+
+    def handle(command: CancelReceipt | ApproveCancellation, unit: Unit) -> Change:
+        register = unit.cash_register(command.register_id)
+        receipt = register.open_receipts.get(str(command.number))
+        household, stay = None, None
+        if receipt is not None and receipt.stay_id is not None:
+            stay = unit.stay(receipt.stay_id)
+            household = stay.household_ref
+        at = unit.now()
+        method(
+            register,
+            **command.arguments("register_id"),
+            household_ref=household,
+            actor=command.actor,
+            at=at,
+        )
+        result = {"number": command.number, "status": status, "hash": register.head_hash}
+        if stay is None:
+            return Change(register, result)
+        reference = f"{register.id}/receipt/{command.number}"
+        stay.reverse_settlement(reference=reference, actor=command.actor, at=at)
+        return Change(register, result, (stay,))
+
+    handle.__doc__ = f"``{method.__qualname__}``, and the stay's settlement reversed."
+    return handle
+
+
+#: A reversal is the régisseur's: on their own authority (``CancelReceipt``: the receipt stays
+#: in the sequence, marked cancelled), or approving what a cashier asked for.
+on_approving = on("register_id", Permission.APPROVE_CANCELLATIONS)
+on_approving(CancelReceipt)(_reversal(CashRegister.cancel_receipt, "cancelled"))
+on_approving(ApproveCancellation)(_reversal(CashRegister.approve_cancellation, "cancelled"))
 
 
 def _balance_due(unit: Unit, stay: Stay) -> int:
@@ -262,6 +285,11 @@ def hand_over(command: HandOver, unit: Unit) -> Change:
     return answer(register, count_number=number, difference_cents=difference)
 
 
+def _status(status: str) -> Callable[[CashRegister, Any], dict[str, Any]]:
+    """The answer to a step of a cancellation: the receipt's number and where it stands."""
+    return lambda _, number: {"number": number, "status": status}
+
+
 def _with_hash(
     result: Callable[[CashRegister, Any], dict[str, Any]],
 ) -> Callable[[CashRegister, Any], dict[str, Any]]:
@@ -271,9 +299,31 @@ def _with_hash(
 #: Commands that are one method of the register, called with the command's arguments, and
 #: what each answers (with the register's head hash).
 for _filing, _command, _method, _result in (
-    (on_register, Remit, CashRegister.remit, lambda _, slip: {"slip_number": slip}),
+    # a cashier asks; the receipt stands until a régisseur decides
     (
-        signed_on_register,
+        on_register,
+        RequestCancellation,
+        CashRegister.request_cancellation,
+        _status("pending"),
+    ),
+    (on_approving, RefuseCancellation, CashRegister.refuse_cancellation, _status("refused")),
+    (
+        on_register,
+        WithdrawCancellation,
+        CashRegister.withdraw_cancellation,
+        _status("withdrawn"),
+    ),
+    # The first print of a document by who handles the cash; ``original``: it was that one.
+    (
+        on_register,
+        PrintDocument,
+        CashRegister.print_original,
+        lambda _, original: {"original": original},
+    ),
+    (on_register, Remit, CashRegister.remit, lambda _, slip: {"slip_number": slip}),
+    # the daily count (arrêté de caisse) is whoever handles the cash's, signed by them
+    (
+        on_register,
         CountCash,
         CashRegister.count_cash,
         lambda register, difference: {
@@ -281,6 +331,7 @@ for _filing, _command, _method, _result in (
             "difference_cents": difference,
         },
     ),
+    # making a count's difference good is the régisseur's (personally liable for the cash)
     (
         signed_on_register,
         RegulariseCashDifference,
