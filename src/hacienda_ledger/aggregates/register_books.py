@@ -3,9 +3,11 @@
 What a ``CashRegister`` keeps (receipt lines, the receipts not yet remitted, the other cash
 movements not yet on a slip, the cancellations waiting for the régisseur), how a deposit
 leaves a stay's lot, what a remittance slip lists and pays in, how a cash count is broken
-down by denomination, and what a period closure covers: the span it may seal and the totals
-it seals, revenue apart from the funds held for others. Nothing here triggers an event;
-``register`` decides and records.
+down by denomination (and what a régularisation of its difference is), and what a period
+closure covers: the span it may seal and the totals it seals, revenue apart from the funds
+held for others. Nothing here triggers an event: the register's commands (``register`` and
+the ``register_receipts``, ``register_cash`` and ``register_records`` it binds) decide and
+record.
 """
 
 from __future__ import annotations
@@ -40,6 +42,9 @@ DOCUMENTS = ("receipt", "deposit_receipt", "slip")
 #: compte de tiers), never revenue: kept apart in closures and in the perpetual grand total,
 #: and never paid in. An advance held for a household belongs here too, once it exists.
 THIRD_PARTY = frozenset({RevenueType.DEPOSIT.value})
+
+#: The kinds of a count's régularisation: a shortfall made good, a surplus taken as revenue.
+DEFICIT, EXCESS = "deficit", "excess"
 
 #: Notes and coins of the euro, in cents, largest first (billetage).
 DENOMINATIONS = (50000, 20000, 10000, 5000, 2000, 1000, 500, 200, 100, 50, 20, 10, 5, 2, 1)
