@@ -37,10 +37,6 @@ class ByParameter:
     values: Mapping[str, Permission]
 
 
-#: Path prefixes the table below spells often (one line an operation).
-_REGISTER = "/v1/registers/{register_id}"
-_RECEIPT = _REGISTER + "/receipts/{number}"
-
 _EXPORTS = ByParameter(
     "table",
     {
@@ -86,16 +82,28 @@ OPERATIONS: dict[tuple[str, str], type[c.Command] | Permission | ByParameter | s
     # who handles the cash may call it: a cashier's call asks (202, ``RequestCancellation``),
     # a régisseur's (``approve_cancellations`` too) cancels at once (201, ``CancelReceipt``)
     ("POST", "/v1/registers/{register_id}/receipts/{number}/cancellation"): c.RequestCancellation,
-    ("POST", _RECEIPT + "/cancellation/approval"): c.ApproveCancellation,
-    ("POST", _RECEIPT + "/cancellation/refusal"): c.RefuseCancellation,
-    ("POST", _RECEIPT + "/cancellation/withdrawal"): c.WithdrawCancellation,
+    (
+        "POST",
+        "/v1/registers/{register_id}/receipts/{number}/cancellation/approval",
+    ): c.ApproveCancellation,
+    (
+        "POST",
+        "/v1/registers/{register_id}/receipts/{number}/cancellation/refusal",
+    ): c.RefuseCancellation,
+    (
+        "POST",
+        "/v1/registers/{register_id}/receipts/{number}/cancellation/withdrawal",
+    ): c.WithdrawCancellation,
     ("POST", "/v1/registers/{register_id}/deposit-refunds"): c.RefundDeposit,
     ("POST", "/v1/registers/{register_id}/deposit-withholdings"): c.WithholdDeposit,
     ("POST", "/v1/registers/{register_id}/remittances"): c.Remit,
     ("POST", "/v1/registers/{register_id}/cash-counts"): c.CountCash,
     ("POST", "/v1/registers/{register_id}/closures"): c.ClosePeriod,
     ("GET", "/v1/registers/{register_id}/remittances/preview"): _P.READ_REGISTERS,
-    ("POST", _REGISTER + "/cash-counts/{count_number}/regularisation"): c.RegulariseCashDifference,
+    (
+        "POST",
+        "/v1/registers/{register_id}/cash-counts/{count_number}/regularisation",
+    ): c.RegulariseCashDifference,
     ("POST", "/v1/registers/{register_id}/handovers"): c.HandOver,
     ("GET", "/v1/registers/{register_id}/verify"): _P.READ_REGISTERS,
     ("GET", "/v1/registers/{register_id}/journal"): _P.READ_REGISTERS,
@@ -104,7 +112,10 @@ OPERATIONS: dict[tuple[str, str], type[c.Command] | Permission | ByParameter | s
     # a read; the first call of a cash handler also records the original's print
     # (``PrintDocument``, which ``handle_cash`` allows): ``RECORDING_READS``
     ("GET", "/v1/registers/{register_id}/documents/{document}/{number}"): _P.READ_REGISTERS,
-    ("POST", _REGISTER + "/documents/{document}/{number}/reprints"): c.RecordReprint,
+    (
+        "POST",
+        "/v1/registers/{register_id}/documents/{document}/{number}/reprints",
+    ): c.RecordReprint,
     ("GET", "/v1/aires/{aire_id}/occupancy"): _P.READ_STATISTICS,
     ("GET", "/v1/aires/{aire_id}/alt2"): _P.READ_STATISTICS,
     ("GET", "/v1/aires/{aire_id}/revenue"): _P.READ_STATISTICS,
