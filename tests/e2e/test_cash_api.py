@@ -39,7 +39,7 @@ def test_a_slip_that_does_not_balance_is_refused_with_what_it_should_pay(world: 
         world.ok(world.receipt([("other", amount)]))
     body = {"through_receipt": 5, "amounts_by_method_cents": {"cash": 1}}
     with records_nothing(world):
-        refused = world.post("cashier", f"{base(world)}/remittances", body, key="slip-1")
+        refused = world.post("regisseur", f"{base(world)}/remittances", body, key="slip-1")
         problem = assert_problem(refused, 409, "slip_unbalanced")
     assert (problem["expected_cents"], problem["given_cents"]) == ({"cash": 2400}, {"cash": 1})
     assert problem["errors"][0]["field"] == "amounts_by_method_cents"
@@ -58,7 +58,7 @@ def test_a_slip_that_does_not_balance_is_refused_with_what_it_should_pay(world: 
     cancellation = f"{base(world)}/receipts/5/cancellation"  # the régisseur's, at once
     world.ok(world.post("regisseur", cancellation, {"reason": "x"}, key="c"))
     body["amounts_by_method_cents"] = {"cash": 1900}
-    made = world.ok(world.post("cashier", f"{base(world)}/remittances", body, key="slip-2"))
+    made = world.ok(world.post("regisseur", f"{base(world)}/remittances", body, key="slip-2"))
     event = world.ledger.register_event(UUID(world.register_a), made["version"])
     assert isinstance(event, CashRegister.RemittanceMade)
     assert event.lines is not None and event.lines[-1] == SlipLine(
@@ -100,7 +100,7 @@ def test_a_count_by_denomination_and_its_shortfall_regularised(world: World) -> 
         {"value_cents": 200, "count": 2},
     ]
     counted = world.ok(
-        world.post("cashier", f"{base(world)}/cash-counts", {"denominations": notes})
+        world.post("regisseur", f"{base(world)}/cash-counts", {"denominations": notes})
     )
     assert counted["result"] == {"count_number": 1, "difference_cents": -100}
     register = world.ok(world.get("cashier", base(world)), 200)
@@ -114,7 +114,7 @@ def test_a_count_by_denomination_and_its_shortfall_regularised(world: World) -> 
         cashier = world.post("cashier", path, {"reference": "R"}, key="r-cashier")
         assert_problem(cashier, 403, "forbidden")
         bad = world.post(
-            "cashier",
+            "regisseur",
             f"{base(world)}/cash-counts",
             {"denominations": [{"value_cents": 300, "count": 1}]},
         )

@@ -320,10 +320,11 @@ for _filing, _command, _method, _result in (
         CashRegister.print_original,
         lambda _, original: {"original": original},
     ),
-    (on_register, Remit, CashRegister.remit, lambda _, slip: {"slip_number": slip}),
-    # the daily count (arrêté de caisse) is whoever handles the cash's, signed by them
+    # paying in to the comptable, and signing a count (arrêté de caisse), are the
+    # régisseur's: they answer personally for the cash (a cashier's count is not a signature)
+    (signed_on_register, Remit, CashRegister.remit, lambda _, slip: {"slip_number": slip}),
     (
-        on_register,
+        signed_on_register,
         CountCash,
         CashRegister.count_cash,
         lambda register, difference: {
