@@ -139,13 +139,15 @@ class Settlement:
         *,
         unallocated: int = 0,
         named: Sequence[Sequence[str]] = (),
+        positions: Sequence[int] = (),
     ) -> tuple[Allocation, ...]:
         """How ``(revenue type, cents)`` lines settle the dues. A line that names charges
         (``named[i]``, each ``"<version>.<line>"`` of this stay, of the line's revenue type)
         settles those, in the order named; the other lines settle the oldest dues of their
         type. ``NothingDue`` / ``MoreThanDue`` (nothing decided) when a line asks for more
         than is left of what it may settle; ``InvalidValue`` for a charge the stay does not
-        have or of another type. ``unallocated``: money already collected for the stay
+        have or of another type (``positions[i]``: line i's place in the request, for the
+        error's field; i by default). ``unallocated``: money already collected for the stay
         that no settlement records (receipts recorded before settlements were): it is taken
         as settling the oldest dues first."""
         taken = self._taken(self._oldest_first(None, unallocated, {}))
@@ -154,7 +156,8 @@ class Settlement:
         for index, (revenue_type, cents) in enumerate(lines):
             charges = named[index] if index < len(named) else ()
             if charges:
-                found = self._named(index, revenue_type, cents, charges, taken)
+                place = positions[index] if index < len(positions) else index
+                found = self._named(place, revenue_type, cents, charges, taken)
                 allocations += found
                 for allocation in found:
                     taken[allocation.charge] = (

@@ -355,9 +355,10 @@ class SetRegisterRules(Command):
 
 @dataclass(frozen=True)
 class IssueReceipt(Command):
-    """The next numbered receipt; ``lines`` are (revenue type, amount in cents).
-    ``settle_balance``: add the lines that pay what the stay owes, type by type. A cheque
-    payment may name its ``cheque`` (number and bank)."""
+    """The next numbered receipt; ``lines`` are (revenue type, amount in cents);
+    ``charges[i]``, the stay's charges line i settles, in that order (none named: the
+    oldest of its type). ``settle_balance``: add the lines that pay what the stay owes,
+    type by type. A cheque payment may name its ``cheque`` (number and bank)."""
 
     register_id: UUID
     _: KW_ONLY
@@ -366,6 +367,7 @@ class IssueReceipt(Command):
     lines: Sequence[tuple[str, int]] = ()
     settle_balance: bool = False
     cheque: Cheque | None = None
+    charges: Sequence[Sequence[str]] = ()
 
 
 @dataclass(frozen=True)
