@@ -386,6 +386,7 @@ def _simulate(
             assert demo.register_id
             clock.at(day, 19)
             register = ledger.cash_register(demo.register_id)
+            # Fridays the régisseur pays in and signs the count (the régisseur's acts)
             if day.weekday() == 4 and register.last_number > register.last_remitted_number:
                 # the slip pays in what its lines total (receipts, over/short, withholdings)
                 _, amounts = register.slip_preview(register.last_number)
@@ -394,7 +395,7 @@ def _simulate(
                         demo.register_id,
                         through_receipt=register.last_number,
                         amounts_by_method=amounts,
-                        actor="cashier-anjou",
+                        actor="regisseur-anjou",
                         idempotency_key=f"demo-remit-{demo.code}-{day}",
                     )
             if day.weekday() == 4:
@@ -402,7 +403,7 @@ def _simulate(
                 ledger.count_cash(
                     demo.register_id,
                     counted_cents=counted - rng.choice([0, 0, 0, 150]),
-                    actor="cashier-anjou",
+                    actor="regisseur-anjou",
                 )
             clock.at(day, 20)
             ledger.close_period(demo.register_id, period="day", day=day, actor="cashier-anjou")

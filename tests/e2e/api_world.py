@@ -148,8 +148,9 @@ class World:
 
     def aire_a2(self) -> str:
         """A second aire of collectivité A (sector "Anjou": the manager's too), with two
-        emplacements, the tariff, a register (``register_a2``) and a cashier of its own
-        (``cashier_a2``); created by the admin on first use. Returns its id."""
+        emplacements, the tariff, a register (``register_a2``), a cashier and a régisseur
+        of its own (``cashier_a2``, ``regisseur_a2``); created by the admin on first use.
+        Returns its id."""
         if "aire_a2" not in self.ids:
             body = aire_body("49099-A2", self.ids["collectivite_a"], "Anjou")
             aire = self.ok(self.post("admin", "/v1/aires", body))["id"]
@@ -158,9 +159,10 @@ class World:
             self.ok(self.post("admin", f"/v1/aires/{aire}/tariffs", TARIFF))
             register = self.ok(self.post("admin", f"/v1/aires/{aire}/registers", REGISTER))
             self.ids["aire_a2"], self.ids["register_a2"] = aire, register["id"]
-            user = {"name": "cashier_a2", "role": "cashier", "aires": [aire]}
-            created = self.ok(self.post("admin", "/v1/users", user))
-            self.users["cashier_a2"], self.tokens["cashier_a2"] = created, created["token"]
+            for name, role in (("cashier_a2", "cashier"), ("regisseur_a2", "regisseur")):
+                user = {"name": name, "role": role, "aires": [aire]}
+                created = self.ok(self.post("admin", "/v1/users", user))
+                self.users[name], self.tokens[name] = created, created["token"]
         return self.ids["aire_a2"]
 
     def household(self, aire: str | None = None, name: str = "Famille Test") -> str:

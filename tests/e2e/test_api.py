@@ -1075,19 +1075,19 @@ def test_money_is_remitted_under_a_numbered_slip(world: World) -> None:
     base = f"/v1/registers/{world.register_a}"
     with records_nothing(world):
         greedy = {"through_receipt": 2, "amounts_by_method_cents": {"cash": 2001}}
-        refused = world.post("cashier", f"{base}/remittances", greedy, key="m0")
+        refused = world.post("regisseur", f"{base}/remittances", greedy, key="m0")
         problem = assert_problem(refused, 409, "insufficient_funds")
         assert problem["errors"][0]["field"] == "amounts_by_method_cents.cash"
         beyond = {"through_receipt": 3, "amounts_by_method_cents": {"cash": 2000}}
         assert_problem(
-            world.post("cashier", f"{base}/remittances", beyond, key="m9"), 422, "invalid_value"
+            world.post("regisseur", f"{base}/remittances", beyond, key="m9"), 422, "invalid_value"
         )
         nothing = {"through_receipt": 2, "amounts_by_method_cents": {"cash": 0}}
         assert_problem(
-            world.post("cashier", f"{base}/remittances", nothing, key="m8"), 422, "invalid_amount"
+            world.post("regisseur", f"{base}/remittances", nothing, key="m8"), 422, "invalid_amount"
         )
     body = {"through_receipt": 2, "amounts_by_method_cents": {"cash": 2000, "cheque": 3000}}
-    remitted = world.ok(world.post("cashier", f"{base}/remittances", body, key="m1"))
+    remitted = world.ok(world.post("regisseur", f"{base}/remittances", body, key="m1"))
     assert (remitted["kind"], remitted["result"]) == ("remittance_made", {"slip_number": 1})
     assert_recorded(world, remitted, world.register_a)
     event = world.ledger.register_event(UUID(world.register_a), remitted["version"])
@@ -1106,7 +1106,7 @@ def test_a_cash_count_records_the_difference(world: World) -> None:
     """A count equal to the book records one event; a shortfall records the count and its
     own cash-short event, and the book follows the count."""
     base = f"/v1/registers/{world.register_a}"
-    exact = world.ok(world.post("cashier", f"{base}/cash-counts", {"counted_cents": 5000}))
+    exact = world.ok(world.post("regisseur", f"{base}/cash-counts", {"counted_cents": 5000}))
     assert exact == {
         "register_id": world.register_a,
         "kind": "cash_counted",
@@ -1116,12 +1116,12 @@ def test_a_cash_count_records_the_difference(world: World) -> None:
         "result": {"count_number": 1, "difference_cents": 0},
     }
     assert_recorded(world, exact, world.register_a)
-    short = world.ok(world.post("cashier", f"{base}/cash-counts", {"counted_cents": 4900}))
+    short = world.ok(world.post("regisseur", f"{base}/cash-counts", {"counted_cents": 4900}))
     assert (short["result"], short["version"]) == ({"count_number": 2, "difference_cents": -100}, 4)
     short_event = world.ledger.register_event(UUID(world.register_a), 4)
     assert isinstance(short_event, CashRegister.CashShort)
     assert short_event.amount_cents == 100
-    over = world.ok(world.post("cashier", f"{base}/cash-counts", {"counted_cents": 4950}))
+    over = world.ok(world.post("regisseur", f"{base}/cash-counts", {"counted_cents": 4950}))
     assert over["result"] == {"count_number": 3, "difference_cents": 50}
     register = world.ok(world.get("cashier", base), 200)
     assert register["balances_cents"]["cash"] == 4950
@@ -1152,7 +1152,7 @@ def test_periods_are_closed_once_and_only_when_over(world: World) -> None:
         late = world.receipt([("other", 500)])
         assert_problem(late, 409, "period_closed")
         count = world.post(
-            "cashier", f"/v1/registers/{world.register_a}/cash-counts", {"counted_cents": 6250}
+            "regisseur", f"/v1/registers/{world.register_a}/cash-counts", {"counted_cents": 6250}
         )
         assert_problem(count, 409, "period_closed")
         twice = world.post("cashier", base, {"period": "day", "date": "2025-01-06"})
@@ -1178,7 +1178,7 @@ def test_the_chain_verifies(world: World) -> None:
     world.ok(world.receipt([("other", 700)], method="card"))
     world.ok(
         world.post(
-            "cashier", f"/v1/registers/{world.register_a}/cash-counts", {"counted_cents": 20000}
+            "regisseur", f"/v1/registers/{world.register_a}/cash-counts", {"counted_cents": 20000}
         )
     )
     register = world.ok(world.get("admin", f"/v1/registers/{world.register_a}"), 200)
@@ -1315,7 +1315,7 @@ def test_an_attached_registers_lines_reach_only_those_whose_scope_holds_it(world
     )
     world.ok(world.receipt([("other", 700)], register=register_a2, who="cashier_a2"))
     world.deposit(world.arrive(emplacement="2"))  # A's own register, for a stay at A
-    for register, who in ((register_a2, "cashier_a2"), (world.register_a, "cashier")):
+    for register, who in ((register_a2, "regisseur_a2"), (world.register_a, "regisseur")):
         count = {"counted_cents": 20700}
         world.ok(world.post(who, f"/v1/registers/{register}/cash-counts", count))
     assert world.aire_a2() == a2
@@ -1665,15 +1665,16 @@ def test_every_money_movement_replays_under_its_key(world: World, route: str) ->
         world.settle(stay_id, method="transfer")
     path, body, other = movement(world, route, stay_id)
     status = 202 if route == "cancellation" else 201
-    first = world.post("cashier", path, body, key="move-1")
+    who = "regisseur" if route == "remittances" else "cashier"  # a régisseur remits
+    first = world.post(who, path, body, key="move-1")
     assert first.status_code == status, first.text
     assert "idempotent-replayed" not in first.headers
     with records_nothing(world):
-        again = world.post("cashier", path, body, key="move-1")
+        again = world.post(who, path, body, key="move-1")
         assert again.status_code == status
         assert again.headers["idempotent-replayed"] == "true"
         assert again.json() == first.json()
-        reused = world.post("cashier", path, other, key="move-1")
+        reused = world.post(who, path, other, key="move-1")
         assert_problem(reused, 422, "idempotency_key_reused")
 
 
@@ -1696,13 +1697,14 @@ def test_money_moving_writes_require_an_idempotency_key(world: World, route: str
         }
     else:
         path, body, _ = movement(world, route, stay_id)
+    who = "regisseur" if route == "remittances" else "cashier"  # a régisseur remits
     with records_nothing(world):
-        missing = world.client.post(path, json=body, headers=world.headers("cashier"))
+        missing = world.client.post(path, json=body, headers=world.headers(who))
         problem = assert_problem(missing, 400, "idempotency_key_required")
         assert problem["errors"] == [{"field": "Idempotency-Key", "reason": problem["detail"]}]
-        blank = world.post("cashier", path, body, key="   ")
+        blank = world.post(who, path, body, key="   ")
         assert_problem(blank, 400, "idempotency_key_required")
-        long = world.post("cashier", path, body, key="k" * 201)
+        long = world.post(who, path, body, key="k" * 201)
         assert_problem(long, 400, "idempotency_key_invalid")
 
 

@@ -39,7 +39,7 @@ def test_a_slip_that_does_not_balance_is_refused_with_what_it_should_pay(world: 
         world.ok(world.receipt([("other", amount)]))
     body = {"through_receipt": 5, "amounts_by_method_cents": {"cash": 1}}
     with records_nothing(world):
-        refused = world.post("cashier", f"{base(world)}/remittances", body, key="slip-1")
+        refused = world.post("regisseur", f"{base(world)}/remittances", body, key="slip-1")
         problem = assert_problem(refused, 409, "slip_unbalanced")
     assert (problem["expected_cents"], problem["given_cents"]) == ({"cash": 2400}, {"cash": 1})
     assert problem["errors"][0]["field"] == "amounts_by_method_cents"
@@ -58,7 +58,7 @@ def test_a_slip_that_does_not_balance_is_refused_with_what_it_should_pay(world: 
     cancellation = f"{base(world)}/receipts/5/cancellation"  # the régisseur's, at once
     world.ok(world.post("regisseur", cancellation, {"reason": "x"}, key="c"))
     body["amounts_by_method_cents"] = {"cash": 1900}
-    made = world.ok(world.post("cashier", f"{base(world)}/remittances", body, key="slip-2"))
+    made = world.ok(world.post("regisseur", f"{base(world)}/remittances", body, key="slip-2"))
     event = world.ledger.register_event(UUID(world.register_a), made["version"])
     assert isinstance(event, CashRegister.RemittanceMade)
     assert event.lines is not None and event.lines[-1] == SlipLine(
@@ -100,7 +100,7 @@ def test_a_count_by_denomination_and_its_shortfall_regularised(world: World) -> 
         {"value_cents": 200, "count": 2},
     ]
     counted = world.ok(
-        world.post("cashier", f"{base(world)}/cash-counts", {"denominations": notes})
+        world.post("regisseur", f"{base(world)}/cash-counts", {"denominations": notes})
     )
     assert counted["result"] == {"count_number": 1, "difference_cents": -100}
     register = world.ok(world.get("cashier", base(world)), 200)
@@ -114,7 +114,7 @@ def test_a_count_by_denomination_and_its_shortfall_regularised(world: World) -> 
         cashier = world.post("cashier", path, {"reference": "R"}, key="r-cashier")
         assert_problem(cashier, 403, "forbidden")
         bad = world.post(
-            "cashier",
+            "regisseur",
             f"{base(world)}/cash-counts",
             {"denominations": [{"value_cents": 300, "count": 1}]},
         )
@@ -185,3 +185,45 @@ def test_a_handover_to_a_regisseur_of_the_aire(world: World) -> None:
     event = world.ledger.register_event(UUID(world.register_a), handed["version"])
     assert isinstance(event, CashRegister.HandedOver)
     assert (event.outgoing, event.incoming) == (str(world.users["regisseur"]["id"]), second["id"])
+
+
+def test_a_receipt_line_settles_the_charges_it_names(world: World) -> None:
+    """Issue 15, point 1: given a stay charged one day, then another day (two pitch-fee
+    charges of 3.00 €), when a receipt's line of 3.00 € names the second charge, then that
+    one is settled and the first is still due (not the oldest first). A line naming a charge
+    the stay does not have, or one of another type, or more than is left of what it names,
+    is 422/409 with the line's field, and records nothing; naming charges without a stay is
+    422 on ``stay_id``."""
+    stay_id = world.arrive()
+    world.charge(stay_id)
+    world.clock.advance(days=1)
+    world.charge(stay_id)
+    stay = world.ok(world.get("cashier", f"/v1/stays/{stay_id}"), 200)
+    fees = [d["charge"] for d in stay["settlement"] if d["revenue_type"] == "pitch_fee"]
+    assert len(fees) == 2
+    first, second = fees
+    path = f"{base(world)}/receipts"
+
+    def pay(cents: int, charges: list[str], stay: str | None = stay_id) -> Any:
+        line = {"revenue_type": "pitch_fee", "amount_cents": cents, "charges": charges}
+        body: dict[str, Any] = {"method": "cash", "lines": [line]}
+        if stay is not None:
+            body["stay_id"] = stay
+        return world.post("cashier", path, body, key=world.new_key())
+
+    with records_nothing(world):
+        unknown = assert_problem(pay(300, ["99.0"]), 422, "invalid_value")
+        assert unknown["errors"][0]["field"] == "lines.0.charges"
+        assert_problem(pay(301, [second]), 409, "more_than_due")
+        assert_problem(pay(300, ["bad"]), 422, "validation_error")
+        assert_problem(pay(300, [second], stay=None), 422, "invalid_value")
+    paid = world.ok(pay(300, [second]))
+    stay = world.ok(world.get("cashier", f"/v1/stays/{stay_id}"), 200)
+    by_charge = {d["charge"]: d for d in stay["settlement"]}
+    assert by_charge[second]["remaining_cents"] == 0
+    assert by_charge[second]["settled_by"] == [
+        {"reference": f"{world.register_a}/receipt/{paid['number']}", "amount_cents": 300}
+    ]
+    assert by_charge[first]["remaining_cents"] == 300
+    with records_nothing(world):
+        assert_problem(pay(300, [second]), 409, "nothing_due")

@@ -44,7 +44,7 @@ def stay_id(world: World) -> str:
     world.ok(world.post("cashier", f"/v1/stays/{stay}/charges", {"through": "2025-01-06"}), 200)
     world.ok(world.receipt([("pitch_fee", 300)], stay_id=stay, method="card"))
     remit = {"through_receipt": 2, "amounts_by_method_cents": {"card": 300}}
-    world.ok(world.post("cashier", f"/v1/registers/{world.register_a}/remittances", remit, "r"))
+    world.ok(world.post("regisseur", f"/v1/registers/{world.register_a}/remittances", remit, "r"))
     return stay
 
 

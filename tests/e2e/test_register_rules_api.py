@@ -153,7 +153,7 @@ def test_a_cheque_is_due_by_the_next_working_day_over_easter_monday(world: World
     assert body["count"] == len(body["data"])
     remittance = {"through_receipt": 1, "amounts_by_method_cents": {"cheque": 4250}}
     path = f"/v1/registers/{world.register_a}/remittances"
-    world.ok(world.post("cashier", path, remittance, key=world.new_key()))
+    world.ok(world.post("regisseur", path, remittance, key=world.new_key()))
     assert kinds(alerts(world), "cheque_not_remitted", "remittance_overdue") == []
 
 
@@ -185,7 +185,7 @@ def test_the_cash_ceiling_and_a_month_without_remittance_are_noticed(world: Worl
     ]
     path = f"/v1/registers/{world.register_a}"
     remittance = {"through_receipt": 1, "amounts_by_method_cents": {"cash": 60000}}
-    world.ok(world.post("cashier", f"{path}/remittances", remittance, key=world.new_key()))
+    world.ok(world.post("regisseur", f"{path}/remittances", remittance, key=world.new_key()))
     closure = {"period": "day", "date": "2025-01-13"}
     world.ok(world.post("cashier", f"{path}/closures", closure))
     assert kinds(alerts(world), "cash_ceiling_reached", "day_not_closed") == []

@@ -189,10 +189,10 @@ def test_who_may_not_cancel_records_nothing(
     ledger: Ledger, clock: Clock, site: Site, people: People
 ) -> None:
     """A cashier neither cancels on their own authority nor approves nor refuses, nor signs
-    for the cash (a handover, a régularisation); a régisseur of another aire decides and signs
-    nothing here; the manager and the admin handle no cash at all (receipts, requests,
-    refunds, remittances, counts, handovers, régularisations, closures, prints): each is
-    ``Forbidden`` and records nothing."""
+    for the cash (a handover, a régularisation, a remittance, a count); a régisseur of
+    another aire decides and signs nothing here; the manager and the admin handle no cash
+    at all (receipts, requests, refunds, remittances, counts, handovers, régularisations,
+    closures, prints): each is ``Forbidden`` and records nothing."""
     reg = site.register_id
     stay, number = paid_stay(ledger, clock, site, people)
     run(ledger, people.cashier, c.RequestCancellation, reg, number=number, reason="x")
@@ -205,6 +205,8 @@ def test_who_may_not_cancel_records_nothing(
     signing: list[tuple[type[c.Command], dict[str, Any]]] = [
         (c.RegulariseCashDifference, {"count_number": 1, "reference": "R-1"}),
         (c.HandOver, {"incoming": people.regisseur.id, "counted_cents": 5000}),
+        (c.Remit, {"through_receipt": number, "amounts_by_method": {"card": 900}}),
+        (c.CountCash, {"counted_cents": 5000}),
     ]
     cash: list[tuple[type[c.Command], dict[str, Any]]] = [
         *decisions,
@@ -213,8 +215,6 @@ def test_who_may_not_cancel_records_nothing(
         (c.RequestCancellation, {"number": number, "reason": "x"}),
         (c.WithdrawCancellation, {"number": number}),
         (c.RefundDeposit, {"stay_id": stay, "amount_cents": 100, "method": "cash"}),
-        (c.Remit, {"through_receipt": number, "amounts_by_method": {"card": 900}}),
-        (c.CountCash, {"counted_cents": 5000}),
         (c.ClosePeriod, {"period": "day", "day": date(2025, 1, 7)}),
         (c.RecordReprint, {"document": "receipt", "number": number}),
         (c.PrintDocument, {"document": "receipt", "number": number}),
@@ -617,13 +617,15 @@ def test_a_register_snapshot_keeps_its_pending_cancellations(
 def test_the_monthly_counts_name_who_counted_and_who_took_over(
     ledger: Ledger, clock: Clock, site: Site, people: People
 ) -> None:
-    """A cashier's count and a régisseur's handover to another régisseur of the aire, read
-    in January's figures: each count names its agents (as the quittance and the register of
-    cancellations do), never a user id; the cashier's shortfall stays open until the
-    régisseur regularises it."""
+    """A count signed by the deputy régisseur and a régisseur's handover to that deputy,
+    read in January's figures: each count names its agents (as the quittance and the
+    register of cancellations do), never a user id; the shortfall stays open until a
+    régisseur regularises it. (A cashier's count is no signature: ``forbidden``.)"""
     reg = site.register_id
     deputy = user(ledger, "Sacha Suppléant", "regisseur", aire_ids=[site.aire_id])
-    run(ledger, people.cashier, c.CountCash, reg, counted_cents=4900)
+    with pytest.raises(Forbidden):
+        run(ledger, people.cashier, c.CountCash, reg, counted_cents=4900)
+    run(ledger, deputy, c.CountCash, reg, counted_cents=4900)
     clock.advance(hours=1)
     run(ledger, people.regisseur, c.HandOver, reg, incoming=deputy.id, counted_cents=4900)
     clock.now = datetime(2025, 2, 3, 9, tzinfo=UTC)
@@ -631,6 +633,6 @@ def test_the_monthly_counts_name_who_counted_and_who_took_over(
     assert [
         (x.number, x.counted_by, x.handed_over_to, x.difference_cents, x.open) for x in counts
     ] == [
-        (1, "Camille Caisse", None, -100, True),
+        (1, "Sacha Suppléant", None, -100, True),
         (2, "Régis Seur", "Sacha Suppléant", 0, False),
     ]

@@ -33,7 +33,6 @@ SHARED_PARTS = {
     "HouseholdContact",
     "Member",
     "PersonRate",
-    "ReceiptLine",
     "Season",
 }
 

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hacienda_ledger.aggregates.errors import LedgerError, MoreThanDue, NothingDue
+from hacienda_ledger.aggregates.errors import InvalidValue, LedgerError, MoreThanDue, NothingDue
 from hacienda_ledger.aggregates.settlement import Allocation, Settlement
 from hacienda_ledger.aggregates.values import ChargeLine
 
@@ -117,12 +117,64 @@ def test_money_collected_before_settlements_were_recorded_is_taken_first() -> No
         s.allocate([("pitch_fee", 2101)], unallocated=2100)
 
 
+def test_a_line_naming_charges_settles_those_in_the_order_named() -> None:
+    """Given two weeks of pitch fee (21.00 each), when a line of 25.00 names the second
+    week then the first, then the second is settled in full and 4.00 goes to the first —
+    not the oldest first; a line beside it naming nothing takes the oldest of what is left."""
+    s = charged([line("pitch_fee", 2100)], [line("pitch_fee", 2100, 7)])
+    allocations = s.allocate([("pitch_fee", 2500), ("pitch_fee", 1000)], named=[("3.0", "2.0"), ()])
+    assert allocations == (
+        Allocation("3.0", "pitch_fee", 2100),
+        Allocation("2.0", "pitch_fee", 400),
+        Allocation("2.0", "pitch_fee", 1000),
+    )
+    s.settle("R/receipt/1", allocations)
+    assert remaining(s) == {"2.0": 700, "3.0": 0}
+
+
+@pytest.mark.parametrize(
+    ("lines", "named", "error", "code", "field"),
+    [
+        ([("water", 100)], [("9.0",)], InvalidValue, "invalid_value", "lines.0.charges"),
+        ([("water", 100)], [("2.0",)], InvalidValue, "invalid_value", "lines.0.charges"),
+        ([("water", 100)], [("2.1", "2.1")], InvalidValue, "invalid_value", "lines.0.charges"),
+        ([("pitch_fee", 2101)], [("2.0",)], MoreThanDue, "more_than_due", "lines.0.charges"),
+        (
+            [("other", 1), ("pitch_fee", 2100), ("pitch_fee", 1)],
+            [(), ("2.0",), ("2.0",)],
+            NothingDue,
+            "nothing_due",
+            "lines.2.charges",
+        ),
+    ],
+)
+def test_a_line_naming_what_it_cannot_settle_is_refused_and_decides_nothing(
+    lines: list[tuple[str, int]],
+    named: list[tuple[str, ...]],
+    error: type[LedgerError],
+    code: str,
+    field: str,
+) -> None:
+    """A charge the stay does not have, one of another type, one named twice, more than is
+    left of what is named, or a charge another line already paid: refused, nothing decided
+    (the stay: 21.00 of pitch fee and 8.78 of water)."""
+    s = charged([line("pitch_fee", 2100), line("water", 878)])
+    if lines[0][0] == "other":  # a charge of "other" too, so that the first line is valid
+        s = charged([line("pitch_fee", 2100), line("water", 878), line("other", 1)])
+    before = remaining(s)
+    with pytest.raises(error) as raised:
+        s.allocate(lines, named=named)
+    assert (raised.value.code, raised.value.field) == (code, field)
+    assert remaining(s) == before
+
+
 # --- any sequence ---------------------------------------------------------------------------
 
 operations = st.lists(
     st.one_of(
         st.tuples(st.just("charge"), st.sampled_from(TYPES), st.integers(-3000, 5000)),
         st.tuples(st.just("pay"), st.sampled_from(TYPES), st.integers(1, 6000)),
+        st.tuples(st.just("pay_named"), st.sampled_from(TYPES), st.integers(1, 6000)),
         st.tuples(st.just("withhold"), st.just(""), st.integers(1, 6000)),
         st.tuples(st.just("cancel"), st.just(""), st.integers(0, 20)),
     ),
@@ -152,13 +204,18 @@ def test_whatever_happens_nothing_is_settled_beyond_a_charge_and_the_balance_add
                 reference = f"R/receipt/{len(movements) + 1}"
                 s.settle(reference, s.allocate([(revenue_type, cents)]))
                 movements.append(reference)
+            elif kind == "pay_named":  # the newest charges of the type, newest first
+                reference = f"R/receipt/{len(movements) + 1}"
+                newest = [d.charge for d in reversed(s.dues) if d.revenue_type == revenue_type]
+                s.settle(reference, s.allocate([(revenue_type, cents)], named=[newest[:2]]))
+                movements.append(reference)
             elif kind == "withhold":
                 reference = f"R/withholding/{len(movements) + 1}"
                 s.settle(reference, s.allocate_any(cents))
                 movements.append(reference)
             elif kind == "cancel" and movements:
                 s.reverse(movements.pop(cents % len(movements)))
-        except (NothingDue, MoreThanDue):
+        except (NothingDue, MoreThanDue, InvalidValue):
             assert (remaining(s), dict(s.overpaid)) == before
         for due in s.dues:
             assert 0 <= due.credited_cents + due.settled_cents <= due.amount_cents

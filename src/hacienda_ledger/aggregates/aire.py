@@ -13,7 +13,12 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID, uuid5
 
-from hacienda_ledger.aggregates.chained import Chained, unchained
+from hacienda_ledger.aggregates.chained import (
+    Chained,
+    CreatedOnceUnchained,
+    EventOnceUnchained,
+    unchained,
+)
 from hacienda_ledger.aggregates.errors import (
     AlreadyExists,
     ClosureTooLong,
@@ -101,13 +106,12 @@ class Aire(Chained):
         """Aires are identified by their code: registering a code twice conflicts."""
         return uuid5(NAMESPACE, f"aire:{code}")
 
-    class Registered(Chained.Created):
+    class Registered(CreatedOnceUnchained):
         """An aire recorded, in service from ``in_service_from`` (v3; which may lie before
         the day it was recorded: its history). Before v3 it entered service the day it was
         recorded."""
 
         class_version = 3
-        upcast_v1_v2 = staticmethod(unchained)
         code: str
         name: str
         collectivite_id: UUID
@@ -170,9 +174,7 @@ class Aire(Chained):
                 in_service_from=self.in_service_from or paris_day(self.timestamp),
             )
 
-    class EmplacementOutOfService(Chained.Event):
-        class_version = 2
-        upcast_v1_v2 = staticmethod(unchained)
+    class EmplacementOutOfService(EventOnceUnchained):
         number: str
         start: date
         reason: str
@@ -182,9 +184,7 @@ class Aire(Chained):
             e = aire.emplacements[self.number]
             e.out_of_service = (*e.out_of_service, OutOfService(self.start, None, self.reason))
 
-    class EmplacementBackInService(Chained.Event):
-        class_version = 2
-        upcast_v1_v2 = staticmethod(unchained)
+    class EmplacementBackInService(EventOnceUnchained):
         number: str
         start: date
         actor: str
@@ -197,9 +197,7 @@ class Aire(Chained):
                 OutOfService(last.start, self.start, last.reason),
             )
 
-    class ClosureScheduled(Chained.Event):
-        class_version = 2
-        upcast_v1_v2 = staticmethod(unchained)
+    class ClosureScheduled(EventOnceUnchained):
         closure: Closure
         actor: str
 
@@ -224,9 +222,7 @@ class Aire(Chained):
                 sorted((*aire.tariffs, self.tariff), key=lambda t: t.effective_from)
             )
 
-    class StayRulesSet(Chained.Event):
-        class_version = 2
-        upcast_v1_v2 = staticmethod(unchained)
+    class StayRulesSet(EventOnceUnchained):
         max_consecutive_days: int
         extension_cap_months: int
         actor: str
@@ -235,9 +231,7 @@ class Aire(Chained):
             aire.max_consecutive_days = self.max_consecutive_days
             aire.extension_cap_months = self.extension_cap_months
 
-    class StayAdmitted(Chained.Event):
-        class_version = 2
-        upcast_v1_v2 = staticmethod(unchained)
+    class StayAdmitted(EventOnceUnchained):
         stay_id: UUID
         emplacement: str
         actor: str
@@ -245,9 +239,7 @@ class Aire(Chained):
         def apply(self, aire: Aire) -> None:
             aire.occupants[self.emplacement] = self.stay_id
 
-    class StayReleased(Chained.Event):
-        class_version = 2
-        upcast_v1_v2 = staticmethod(unchained)
+    class StayReleased(EventOnceUnchained):
         stay_id: UUID
         emplacement: str
         actor: str
@@ -257,20 +249,16 @@ class Aire(Chained):
             # the day the departure was recorded: on or after the stay's last day
             aire.last_release_day = paris_day(self.timestamp)
 
-    class RegisterAttached(Chained.Event):
-        class_version = 2
-        upcast_v1_v2 = staticmethod(unchained)
+    class RegisterAttached(EventOnceUnchained):
         register_id: UUID
         actor: str
 
         def apply(self, aire: Aire) -> None:
             aire.register_ids = (*aire.register_ids, self.register_id)
 
-    class Regularised(Chained.Event):
+    class Regularised(EventOnceUnchained):
         """A régularisation of a sealed month, recorded in the open month."""
 
-        class_version = 2
-        upcast_v1_v2 = staticmethod(unchained)
         month: str
         place_days: int
         amount_cents: int

@@ -66,3 +66,16 @@ class Chained(Aggregate):
 
     def trigger_event(self, event_class: type[Any], **kwargs: Any) -> None:
         super().trigger_event(event_class, prev_hash=self.head_hash, hash=UNCHAINED, **kwargs)
+
+
+class EventOnceUnchained(Chained.Event):
+    """An event class whose version 1 was stored before the chain existed: read with both
+    links empty (``unchained``), chained from version 2. (Outside ``Chained``, so that the
+    library does not make one per aggregate.)"""
+
+    class_version = 2
+    upcast_v1_v2 = staticmethod(unchained)
+
+
+class CreatedOnceUnchained(EventOnceUnchained, Chained.Created):
+    pass

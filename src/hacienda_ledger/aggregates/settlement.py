@@ -25,7 +25,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
-from hacienda_ledger.aggregates.errors import MoreThanDue, NothingDue
+from hacienda_ledger.aggregates.errors import InvalidValue, MoreThanDue, NothingDue
 from hacienda_ledger.aggregates.values import ChargeLine
 
 
@@ -134,21 +134,39 @@ class Settlement:
     # --- deciding ---------------------------------------------------------------------
 
     def allocate(
-        self, lines: Sequence[tuple[str, int]], *, unallocated: int = 0
+        self,
+        lines: Sequence[tuple[str, int]],
+        *,
+        unallocated: int = 0,
+        named: Sequence[Sequence[str]] = (),
+        positions: Sequence[int] = (),
     ) -> tuple[Allocation, ...]:
-        """How ``(revenue type, cents)`` lines settle the dues: oldest first within each
-        type. ``NothingDue`` / ``MoreThanDue`` (nothing decided) when a type's lines ask
-        for more than is due of it. ``unallocated``: money already collected for the stay
-        that no settlement records (receipts recorded before settlements were): it is
-        taken as settling the oldest dues first."""
+        """How ``(revenue type, cents)`` lines settle the dues. A line that names charges
+        (``named[i]``, each ``"<version>.<line>"`` of this stay, of the line's revenue type)
+        settles those, in the order named; the other lines settle the oldest dues of their
+        type. ``NothingDue`` / ``MoreThanDue`` (nothing decided) when a line asks for more
+        than is left of what it may settle; ``InvalidValue`` for a charge the stay does not
+        have or of another type (``positions[i]``: line i's place in the request, for the
+        error's field; i by default). ``unallocated``: money already collected for the stay
+        that no settlement records (receipts recorded before settlements were): it is taken
+        as settling the oldest dues first."""
         taken = self._taken(self._oldest_first(None, unallocated, {}))
-        wanted: dict[str, int] = {}
-        for revenue_type, cents in lines:
-            wanted[revenue_type] = wanted.get(revenue_type, 0) + cents
-        dues = self.due_by_type(unallocated=unallocated)
         allocations: list[Allocation] = []
+        wanted: dict[str, int] = {}
+        for index, (revenue_type, cents) in enumerate(lines):
+            charges = named[index] if index < len(named) else ()
+            if charges:
+                place = positions[index] if index < len(positions) else index
+                found = self._named(place, revenue_type, cents, charges, taken)
+                allocations += found
+                for allocation in found:
+                    taken[allocation.charge] = (
+                        taken.get(allocation.charge, 0) + allocation.amount_cents
+                    )
+            else:
+                wanted[revenue_type] = wanted.get(revenue_type, 0) + cents
         for revenue_type, cents in wanted.items():
-            due = dues.get(revenue_type, 0)
+            due = self._open(revenue_type, taken)
             if due <= 0:
                 raise NothingDue(
                     f"nothing of {revenue_type} is due on this stay: pay what is due (or "
@@ -161,6 +179,55 @@ class Settlement:
                 )
             allocations += self._oldest_first(revenue_type, cents, taken)
         return tuple(allocations)
+
+    def _open(self, revenue_type: str, taken: dict[str, int]) -> int:
+        """What is left of a type's dues past what ``taken`` holds of each."""
+        return sum(
+            max(due.remaining_cents - taken.get(due.charge, 0), 0)
+            for due in self.dues
+            if due.revenue_type == revenue_type
+        )
+
+    def _named(
+        self,
+        index: int,
+        revenue_type: str,
+        cents: int,
+        charges: Sequence[str],
+        taken: dict[str, int],
+    ) -> list[Allocation]:
+        """Line ``index`` settling the charges it names, in their order."""
+        where = f"lines.{index}.charges"
+        by_charge = {due.charge: due for due in self.dues}
+        if len(set(charges)) != len(charges):
+            raise InvalidValue("a line names each charge once", field=where)
+        found: list[Allocation] = []
+        left_to_pay = cents
+        for charge in charges:
+            due = by_charge.get(charge)
+            if due is None:
+                raise InvalidValue(f"this stay has no charge {charge}", field=where)
+            if due.revenue_type != revenue_type:
+                raise InvalidValue(
+                    f"charge {charge} is {due.revenue_type}; this line pays {revenue_type}",
+                    field=where,
+                )
+            left = due.remaining_cents - taken.get(charge, 0)
+            if left_to_pay and left > 0:
+                share = min(left, left_to_pay)
+                found.append(Allocation(charge, revenue_type, share))
+                left_to_pay -= share
+        if not found:
+            raise NothingDue(
+                f"nothing is left to pay of charge(s) {', '.join(charges)}", field=where
+            )
+        if left_to_pay:
+            raise MoreThanDue(
+                f"{cents} cents asked, {cents - left_to_pay} left of charge(s) "
+                f"{', '.join(charges)}",
+                field=where,
+            )
+        return found
 
     def allocate_any(self, cents: int, *, unallocated: int = 0) -> tuple[Allocation, ...]:
         """``cents`` settling the oldest dues whatever their type (a deposit withheld for

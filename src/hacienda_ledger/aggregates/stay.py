@@ -14,7 +14,11 @@ from decimal import Decimal
 from itertools import groupby
 from uuid import UUID
 
-from hacienda_ledger.aggregates.chained import Chained, unchained
+from hacienda_ledger.aggregates.chained import (
+    Chained,
+    CreatedOnceUnchained,
+    EventOnceUnchained,
+)
 from hacienda_ledger.aggregates.errors import (
     ExtensionBeyondCap,
     InvalidPeriod,
@@ -61,9 +65,7 @@ class Extension:
 class Stay(Chained):
     """One household's occupancy of one emplacement."""
 
-    class Opened(Chained.Created):
-        class_version = 2
-        upcast_v1_v2 = staticmethod(unchained)
+    class Opened(CreatedOnceUnchained):
         aire_id: UUID
         emplacement: str
         household_ref: UUID
@@ -113,18 +115,14 @@ class Stay(Chained):
             stay.charged_cents = 0
             stay.settlement = Settlement()
 
-    class MeterRead(Chained.Event):
-        class_version = 2
-        upcast_v1_v2 = staticmethod(unchained)
+    class MeterRead(EventOnceUnchained):
         reading: MeterReading
         actor: str
 
         def apply(self, stay: Stay) -> None:
             stay.readings = (*stay.readings, self.reading)
 
-    class Extended(Chained.Event):
-        class_version = 2
-        upcast_v1_v2 = staticmethod(unchained)
+    class Extended(EventOnceUnchained):
         extension: Extension
         actor: str
 
@@ -132,11 +130,9 @@ class Stay(Chained):
             stay.extensions = (*stay.extensions, self.extension)
             stay.limit_exceeded_on = None
 
-    class LimitExceeded(Chained.Event):
+    class LimitExceeded(EventOnceUnchained):
         """Charges reached a day past the allowed stay without an extension: the stay is flagged."""
 
-        class_version = 2
-        upcast_v1_v2 = staticmethod(unchained)
         first_day: date
         allowed_through: date
         actor: str
@@ -144,9 +140,7 @@ class Stay(Chained):
         def apply(self, stay: Stay) -> None:
             stay.limit_exceeded_on = self.first_day
 
-    class ChargesAssessed(Chained.Event):
-        class_version = 2
-        upcast_v1_v2 = staticmethod(unchained)
+    class ChargesAssessed(EventOnceUnchained):
         aire_id: UUID
         household_ref: UUID
         charged_until: date
@@ -190,9 +184,7 @@ class Stay(Chained):
         def apply(self, stay: Stay) -> None:
             stay.settlement.reverse(self.reference)
 
-    class Departed(Chained.Event):
-        class_version = 2
-        upcast_v1_v2 = staticmethod(unchained)
+    class Departed(EventOnceUnchained):
         departed_at: datetime
         exit_inspection_ref: str
         closing_readings: tuple[MeterReading, ...]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gc
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any, Protocol
 from uuid import UUID
 
@@ -140,10 +140,11 @@ def _background(app: FastAPI, settings: Settings, leader: BackgroundLeader, log:
     return started
 
 
-def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -> FastAPI:
-    settings = settings or Settings()
-    logs.configure(settings.log_json)
-    log = structlog.get_logger("hacienda_ledger.http")
+def _lifespan(
+    settings: Settings, ledger: Ledger | None, log: Any
+) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """The app's life: the ledger (given, or opened and closed here), the projections'
+    followers, the read models and the background services, stopped in reverse order."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -174,6 +175,15 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
                 followers.stop()
             if owned:
                 app.state.ledger.close()
+
+    return lifespan
+
+
+def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -> FastAPI:
+    settings = settings or Settings()
+    logs.configure(settings.log_json)
+    log = structlog.get_logger("hacienda_ledger.http")
+    lifespan = _lifespan(settings, ledger, log)
 
     app = FastAPI(
         title="hacienda-ledger", version=__version__, description=DESCRIPTION, lifespan=lifespan

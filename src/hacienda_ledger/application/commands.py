@@ -44,6 +44,10 @@ from hacienda_ledger.aggregates.values import (
 
 #: Field metadata: not part of what a request means (left out of the fingerprint).
 GENERATED: Mapping[str, bool] = {"fingerprint": False}
+#: Field metadata: added to a command after requests were recorded without it; left out of
+#: the fingerprint while at its default, so that a retry of such a request, across the
+#: upgrade, still matches its record.
+ADDED: Mapping[str, bool] = {"omitted_at_default": True}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -67,6 +71,7 @@ class Command:
             f.name: getattr(self, f.name)
             for f in dataclasses.fields(self)
             if f.metadata.get("fingerprint", True)
+            and not (f.metadata.get("omitted_at_default") and getattr(self, f.name) == f.default)
         }
 
     def arguments(self, *leave: str) -> dict[str, Any]:
@@ -355,9 +360,10 @@ class SetRegisterRules(Command):
 
 @dataclass(frozen=True)
 class IssueReceipt(Command):
-    """The next numbered receipt; ``lines`` are (revenue type, amount in cents).
-    ``settle_balance``: add the lines that pay what the stay owes, type by type. A cheque
-    payment may name its ``cheque`` (number and bank)."""
+    """The next numbered receipt; ``lines`` are (revenue type, amount in cents);
+    ``charges[i]``, the stay's charges line i settles, in that order (none named: the
+    oldest of its type). ``settle_balance``: add the lines that pay what the stay owes,
+    type by type. A cheque payment may name its ``cheque`` (number and bank)."""
 
     register_id: UUID
     _: KW_ONLY
@@ -366,6 +372,7 @@ class IssueReceipt(Command):
     lines: Sequence[tuple[str, int]] = ()
     settle_balance: bool = False
     cheque: Cheque | None = None
+    charges: Sequence[Sequence[str]] = field(default=(), metadata=ADDED)
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ GENERATOR = UUID("6b1f4a52-93c1-4d1e-9a57-0c2f3e4d5b6a")
 METHODS = ("cash", "cheque", "card", "transfer")
 ACTOR_MANAGER = "manager-generator"
 ACTOR_CASHIER = "cashier-generator"
-ACTOR_REGISSEUR = "regisseur-generator"  # approves the cashier's cancellations
+ACTOR_REGISSEUR = "regisseur-generator"  # approves cancellations, remits, signs counts
 
 # Départements: code, name, approximate centroid (lat, lon) and the half-width of the
 # jitter in degrees (small for Corsica). Overseas départements are left out: their days

@@ -436,7 +436,7 @@ class _World:
                         site.register_id,
                         through_receipt=register.last_number,
                         amounts_by_method=amounts,
-                        actor=ACTOR_CASHIER,
+                        actor=ACTOR_REGISSEUR,
                         idempotency_key=self.key("remit"),
                     )
             if day.weekday() == 4:
@@ -448,7 +448,7 @@ class _World:
                 ledger.count_cash(
                     site.register_id,
                     counted_cents=max(0, book + difference),
-                    actor=ACTOR_CASHIER,
+                    actor=ACTOR_REGISSEUR,
                 )
         self.clock.at(day, 20)
         for site in self.sites:

@@ -105,7 +105,7 @@ def get_receipt(
         payer=views.payer(event.household_ref, names),
         method=event.method,
         lines=[
-            s.ReceiptLine(revenue_type=x.revenue_type, amount_cents=x.amount_cents)
+            s.ReceiptLinePublic(revenue_type=x.revenue_type, amount_cents=x.amount_cents)
             for x in event.lines
         ],
         total_cents=event.total_cents,

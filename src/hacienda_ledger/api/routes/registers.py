@@ -91,6 +91,7 @@ def post_receipt(register_id: UUID, body: s.ReceiptCreate, act: MoneyWriteDep) -
         lines=lines,
         settle_balance=body.settle_balance,
         cheque=cheque,
+        charges=tuple(tuple(x.charges) for x in body.lines if any(x.charges for x in body.lines)),
     )
     event = (
         outcome.events[-1]

@@ -7,7 +7,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field
 
-from hacienda_ledger.api.schemas.registers import ReceiptLine
+from hacienda_ledger.api.schemas.registers import ReceiptLinePublic
 
 
 class PayerPublic(BaseModel):
@@ -26,7 +26,7 @@ class ReceiptDocumentPublic(BaseModel):
     stay_id: UUID | None
     payer: PayerPublic | None
     method: str
-    lines: list[ReceiptLine]
+    lines: list[ReceiptLinePublic]
     total_cents: int
     cancelled: bool
     cashier: str

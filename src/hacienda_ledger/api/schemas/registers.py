@@ -131,9 +131,20 @@ class RegisterPublic(BaseModel):
     pending_cancellations: list[PendingCancellationPublic] = []
 
 
-class ReceiptLine(Body):
+class ReceiptLinePublic(Body):
     revenue_type: RevenueType
     amount_cents: PositiveCents
+
+
+#: A charge line of a stay, as ``GET /v1/stays/{id}`` names it: ``<version>.<line>``.
+ChargeName = Annotated[str, Field(pattern=r"^[0-9]{1,9}\.[0-9]{1,4}$", max_length=14)]
+
+
+class ReceiptLineCreate(ReceiptLinePublic):
+    """A line of a receipt to post; ``charges``: the stay's charges it settles, in that
+    order (as ``GET /v1/stays/{id}`` names them); none: the oldest of its type."""
+
+    charges: Annotated[list[ChargeName], Field(max_length=50)] = []
 
 
 class Cheque(Body):
@@ -162,7 +173,7 @@ class ReceiptCreate(Body):
 
     stay_id: UUID | None = None
     method: PaymentMethod
-    lines: Annotated[list[ReceiptLine], Field(max_length=20)] = []
+    lines: Annotated[list[ReceiptLineCreate], Field(max_length=20)] = []
     settle_balance: bool = False
     cheque: Cheque | None = Field(default=None, description="for a cheque payment")
 
@@ -178,7 +189,7 @@ class ReceiptPublic(BaseModel):
     number: int
     stay_id: UUID | None
     method: str
-    lines: list[ReceiptLine]
+    lines: list[ReceiptLinePublic]
     total_cents: int
     cheque: Cheque | None = None
     cancelled: bool

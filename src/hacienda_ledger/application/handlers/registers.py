@@ -90,10 +90,11 @@ def unallocated(register: CashRegister, stay: Stay) -> int:
 @on_register_and_stay(IssueReceipt)
 def issue_receipt(command: IssueReceipt, unit: Unit) -> Change:
     """The next numbered receipt. Paid for a stay, each line settles its charges of the
-    same revenue type, oldest first (``nothing_due`` / ``more_than_due`` otherwise, nothing
-    recorded), recorded on the stay in the same transaction; ``settle_balance`` builds the
-    lines from what is due. ``remittance_due``: the cash ceiling is passed (the receipt
-    stands, a remittance is due)."""
+    same revenue type, oldest first, or the charges it names (``nothing_due`` /
+    ``more_than_due`` / ``invalid_value`` otherwise, nothing recorded), recorded on the
+    stay in the same transaction; ``settle_balance`` builds the lines from what is due.
+    ``remittance_due``: the cash ceiling is passed (the receipt stands, a remittance is
+    due)."""
     register = unit.cash_register(command.register_id)
     pairs = list(command.lines)
     aire_id, household, stay, earlier = register.aire_id, None, None, 0
@@ -107,10 +108,12 @@ def issue_receipt(command: IssueReceipt, unit: Unit) -> Change:
             raise StayClosed("no deposit is taken for a stay that has ended", field="lines")
     elif command.settle_balance:
         raise InvalidValue("a balance is settled for a stay: name it", field="stay_id")
+    if stay is None and any(command.charges):
+        raise InvalidValue("a line names charges of a stay: name the stay", field="stay_id")
     lines = tuple(ReceiptLine(str(t), a) for t, a in pairs)
     at = unit.now()
     number = register.issue_receipt(  # checks the lines
-        **command.arguments("register_id", "lines", "settle_balance"),
+        **command.arguments("register_id", "lines", "settle_balance", "charges"),
         aire_id=aire_id,
         household_ref=household,
         lines=lines,
@@ -118,14 +121,14 @@ def issue_receipt(command: IssueReceipt, unit: Unit) -> Change:
         at=at,
     )
     others: tuple[Stay, ...] = ()
-    charges = [
-        (x.revenue_type, x.amount_cents)
-        for x in lines
-        if x.revenue_type != RevenueType.DEPOSIT.value
-    ]
+    paying = [i for i, x in enumerate(lines) if x.revenue_type != RevenueType.DEPOSIT.value]
+    charges = [(lines[i].revenue_type, lines[i].amount_cents) for i in paying]
+    named = [command.charges[i] if i < len(command.charges) else () for i in paying]
     if stay is not None and charges:
         # refused here, the receipt above is dropped with the unit: nothing is recorded
-        allocations = stay.settlement.allocate(charges, unallocated=earlier)
+        allocations = stay.settlement.allocate(
+            charges, unallocated=earlier, named=named, positions=paying
+        )
         reference = f"{register.id}/receipt/{number}"
         stay.settle(reference=reference, allocations=allocations, actor=command.actor, at=at)
         others = (stay,)
@@ -320,10 +323,11 @@ for _filing, _command, _method, _result in (
         CashRegister.print_original,
         lambda _, original: {"original": original},
     ),
-    (on_register, Remit, CashRegister.remit, lambda _, slip: {"slip_number": slip}),
-    # the daily count (arrêté de caisse) is whoever handles the cash's, signed by them
+    # paying in to the comptable, and signing a count (arrêté de caisse), are the
+    # régisseur's: they answer personally for the cash (a cashier's count is not a signature)
+    (signed_on_register, Remit, CashRegister.remit, lambda _, slip: {"slip_number": slip}),
     (
-        on_register,
+        signed_on_register,
         CountCash,
         CashRegister.count_cash,
         lambda register, difference: {
