@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from hacienda_ledger.reports.figures import MonthlyFigures, rate_of
+from hacienda_ledger.reports.figures.model import MonthlyFigures, rate_of
 from hacienda_ledger.reports.french import label, month_fr
 from hacienda_ledger.reports.kinds.cash import cash_sections
 from hacienda_ledger.reports.kinds.common import (

@@ -9,7 +9,7 @@ from typing import Any
 from hacienda_ledger.aggregates.values import month_bounds
 from hacienda_ledger.projections.occupancy import ALT2_FORMULA, half_up
 from hacienda_ledger.projections.revenue import RevenueComparison
-from hacienda_ledger.reports.figures import Alt2Figures, Alt2Summary, DspFigures, rate_of
+from hacienda_ledger.reports.figures.model import Alt2Figures, Alt2Summary, DspFigures, rate_of
 from hacienda_ledger.reports.french import MONTHS, label, money, month_fr
 from hacienda_ledger.reports.kinds.common import (
     TITLES,

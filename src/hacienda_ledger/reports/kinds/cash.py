@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from hacienda_ledger.reports.figures import CashCount, MonthlyFigures
+from hacienda_ledger.reports.figures.model import CashCount, MonthlyFigures
 from hacienda_ledger.reports.french import day_fr, label, month_fr
 from hacienda_ledger.reports.kinds.common import time_fr, when_fr
 from hacienda_ledger.reports.render import Section

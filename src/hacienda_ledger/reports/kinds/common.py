@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from hacienda_ledger.aggregates.values import PARIS
 from hacienda_ledger.projections.occupancy import Alt2Month, OccupancyMonth
-from hacienda_ledger.reports.figures import AireInfo, ChainHead, MonthSeal, Period
+from hacienda_ledger.reports.figures.model import AireInfo, ChainHead, MonthSeal, Period
 from hacienda_ledger.reports.french import label, month_fr
 from hacienda_ledger.reports.render import Report, Section, identity_lines
 from hacienda_ledger.reports.tables import table

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from hacienda_ledger.aggregates.register_rules import HeldReceipt, RegieRules
-from hacienda_ledger.reports.figures import RegieMonthEnd
+from hacienda_ledger.reports.figures.model import RegieMonthEnd
 from hacienda_ledger.reports.french import label, money
 from hacienda_ledger.reports.render import Section
 from hacienda_ledger.reports.tables import table
