@@ -249,13 +249,21 @@ class MonthlyFigures:
 
 
 @dataclass(frozen=True)
-class Alt2Figures:
+class AnnualFigures:
+    """What an annual report of one aire names besides its figures: the aire, the year, the
+    registers' chain heads at its end, the régularisations of its sealed months and its
+    seals (the months not sealed are provisional)."""
+
     aire: AireInfo
     period: Period
-    months: tuple[Alt2Month, ...]
     heads: tuple[ChainHead, ...]
-    regularisations: tuple[Regularisation, ...] = ()  # of the year's sealed months
-    seals: tuple[MonthSeal, ...] = ()  # the year's sealed months; the others are provisional
+    regularisations: tuple[Regularisation, ...] = ()
+    seals: tuple[MonthSeal, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class Alt2Figures(AnnualFigures):
+    months: tuple[Alt2Month, ...]
 
     def total(self, attribute: str) -> int:
         return sum(int(getattr(m, attribute)) for m in self.months)
@@ -268,15 +276,10 @@ class Alt2Summary:
     heads: tuple[ChainHead, ...] = field(default=())
 
 
-@dataclass(frozen=True)
-class DspFigures:
-    aire: AireInfo
-    period: Period
+@dataclass(frozen=True, kw_only=True)
+class DspFigures(AnnualFigures):
     revenue: tuple[RevenueComparison, ...]
     occupancy: tuple[OccupancyMonth, ...]
-    heads: tuple[ChainHead, ...]
-    regularisations: tuple[Regularisation, ...] = ()  # of the year's sealed months
-    seals: tuple[MonthSeal, ...] = ()  # the year's sealed months; the others are provisional
     vat: tuple[VatLine, ...] = ()  # a dsp aire's receipts of the year, by type and rate
 
 

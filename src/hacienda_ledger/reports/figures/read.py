@@ -24,6 +24,7 @@ from hacienda_ledger.reports.agents import Agents
 from hacienda_ledger.reports.figures.model import (
     AireInfo,
     Alt2Figures,
+    AnnualFigures,
     DspFigures,
     JournalEvent,
     MoneyLine,
@@ -187,39 +188,40 @@ class Figures:
 
     # --- annual -------------------------------------------------------------------------
 
+    def _annual(self, aire_id: UUID, period: Period) -> AnnualFigures:
+        info = self.aire(aire_id)
+        year = int(period.text)
+        return AnnualFigures(
+            info,
+            period,
+            self.registers.heads(info.register_ids, period),
+            self._regularisations(aire_id, year),
+            self.seals(aire_id, period),
+        )
+
     def alt2(self, aire_id: UUID, year: int) -> Alt2Figures:
         """One aire's ALT2 year (kept: the operator summary reads every aire's again)."""
         if (aire_id, year) not in self._alt2_cache:
             period = Period.year(year)
-            info = self.aire(aire_id)
             months = self.queries.alt2(aire_id, year, period.last)
             self._alt2_cache[(aire_id, year)] = Alt2Figures(
-                info,
-                period,
-                months,
-                self.registers.heads(info.register_ids, period),
-                self._regularisations(aire_id, year),
-                self.seals(aire_id, period),
+                **vars(self._annual(aire_id, period)), months=months
             )
         return self._alt2_cache[(aire_id, year)]
 
     def dsp(self, aire_id: UUID, year: int) -> DspFigures:
         period = Period.year(year)
-        info = self.aire(aire_id)
+        annual = self._annual(aire_id, period)
         facts = self._facts(aire_id)
         occupancy = tuple(
             occupancy_month(facts, aire_id, f"{year:04d}-{m:02d}", period.last)
             for m in range(1, 13)
         )
         return DspFigures(
-            aire=info,
-            period=period,
+            **vars(annual),
             revenue=self.queries.revenue(aire_id, year),
             occupancy=occupancy,
-            heads=self.registers.heads(info.register_ids, period),
-            regularisations=self._regularisations(aire_id, year),
-            seals=self.seals(aire_id, period),
-            vat=self.vat(info, period),
+            vat=self.vat(annual.aire, period),
         )
 
     def vat(self, info: AireInfo, period: Period) -> tuple[VatLine, ...]:
