@@ -14,14 +14,14 @@ from typing import Any, cast, get_args
 
 from hacienda_ledger.reports.render import Column, Kind, Section
 
-KINDS: tuple[str, ...] = get_args(Kind)
+COLUMN_KINDS: tuple[str, ...] = get_args(Kind)
 
 
 def column(spec: str) -> Column:
     """``"Jour|date|24"`` -> ``Column("Jour", "date", 24)``."""
     title, *rest = spec.split("|")
     kind = rest[0] if rest else "text"
-    if kind not in KINDS or len(rest) > 2:
+    if kind not in COLUMN_KINDS or len(rest) > 2:
         raise ValueError(f"a column is title|kind|width, not {spec!r}")
     if len(rest) == 2:
         return Column(title, cast(Kind, kind), int(rest[1]))
