@@ -21,7 +21,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -34,9 +33,11 @@ from hacienda_ledger.aggregates.user import User
 from hacienda_ledger.aggregates.values import TARIFF_REF_JOINER, ChargeLine
 from hacienda_ledger.application import Ledger
 from hacienda_ledger.reports.agents import Agents
-from hacienda_ledger.reports.figures import ChainHead, Figures
+from hacienda_ledger.reports.figures import Figures
+from hacienda_ledger.reports.figures.model import ChainHead, moment
 from hacienda_ledger.reports.french import day_fr, instant_fr, label, money
-from hacienda_ledger.reports.render import Column, Report, Section, identity_lines, to_pdf
+from hacienda_ledger.reports.render import Report, Section, identity_lines, to_pdf
+from hacienda_ledger.reports.tables import table
 from hacienda_ledger.reports.vat import receipt_vat_sections
 
 PayerName = Callable[[UUID], "str | None"]
@@ -72,6 +73,41 @@ def payer_names(ledger: Ledger, user: User, endpoint: str) -> PayerName:
     return name
 
 
+DETAIL = table(
+    "Détail",
+    "Nature|text|22",
+    "Période|text|42",
+    "Quantité × prix unitaire|text|34",
+    "Délibération|text",
+    "Montant|money|19",
+    "Payé ici|money|19",
+)
+BY_METHOD = table("Montants versés par mode de paiement", "Mode|text|110", "Montant|money")
+SLIP_LINES = table(
+    "Lignes du bordereau",
+    "Ligne|text|66",
+    "Mode|text|26",
+    "Chèque (n°, banque)|text|42",
+    "Dépôt conservé|money",
+    "Montant versé|money",
+    note="Les dépôts de garantie sont des fonds de tiers : ils restent en caisse "
+    "jusqu'à leur remboursement ou leur retenue et ne sont pas versés ici. Un écart "
+    "de caisse figure sur sa propre ligne, avec le numéro de l'arrêté qui l'a constaté.",
+)
+RECEIPTS_COVERED = table(
+    "Quittances couvertes",
+    "Quittance n°|int|26",
+    "Jour|date|26",
+    "Mode|text",
+    "Recettes|money",
+    "Dépôt de garantie|money",
+    "État|text|22",
+    note="Bordereau enregistré avant que les bordereaux ne détaillent leurs lignes : "
+    "ce qu'il n'a pas versé des quittances et mouvements qu'il couvrait est reporté "
+    "au bordereau suivant.",
+)
+
+
 @dataclass(frozen=True)
 class Printed:
     document: str
@@ -79,10 +115,6 @@ class Printed:
     register_id: str
     content: bytes
     filename: str
-
-
-def _moment(recorded_at: str) -> datetime:
-    return datetime.fromisoformat(recorded_at.replace("Z", "+00:00"))
 
 
 def _number(value: Decimal) -> str:
@@ -163,12 +195,12 @@ class Documents:
             last_receipt=last_receipt,
             recorded_at=row["recorded_at"],
         )
-        moment = _moment(row["recorded_at"])
+        recorded = moment(row["recorded_at"])
         return Report(
             title=title,
-            identity=identity_lines(subject=subject, heads=[head], generated_at=moment),
+            identity=identity_lines(subject=subject, heads=[head], generated_at=recorded),
             sections=sections,
-            generated_at=moment,
+            generated_at=recorded,
         )
 
     def check(self, register_id: UUID, document: str, number: int) -> None:
@@ -325,18 +357,9 @@ class Documents:
             rest = amount - paid.pop(revenue_type, 0)
             if rest:
                 rows.append((label(revenue_type), "—", "", "", None, rest))
-        return Section(
-            "Détail",
-            (
-                Column("Nature", "text", 22),
-                Column("Période", "text", 42),
-                Column("Quantité × prix unitaire", "text", 34),
-                Column("Délibération", "text"),
-                Column("Montant", "money", 19),
-                Column("Payé ici", "money", 19),
-            ),
-            tuple(rows),
-            total=("Total", "", "", "", None, total),
+        return DETAIL.section(
+            rows,
+            ("Total", "", "", "", None, total),
             note=(
                 "Somme reçue pour le compte de tiers (dépôt de garantie) : elle sera "
                 "remboursée au départ, déduction faite des retenues justifiées."
@@ -364,11 +387,11 @@ class Documents:
         approved = self.agents.name(row["approved_by"])
         asked = row["requested_at"]
         requested = self.agents.name(row["requested_by"] or row["cashier"])
-        when = instant_fr(_moment(row["recorded_at"]))
+        when = instant_fr(moment(row["recorded_at"]))
         note = (
             f"Cette {noun} a été annulée le {when} (elle reste dans la série des numéros). "
             f"Motif : {row['reason'] or '—'}. Demandée par {requested}"
-            + (f" le {instant_fr(_moment(asked))}" if asked else "")
+            + (f" le {instant_fr(moment(asked))}" if asked else "")
             + (f", approuvée par {approved}." if approved else ", sans approbation.")
         )
         return Section(CANCELLED.capitalize(), (), (), note=note)
@@ -397,11 +420,8 @@ class Documents:
             ("Agent", first["cashier"] or ""),
         ]
         total = sum(r["amount_out_cents"] for r in rows)
-        by_method = Section(
-            "Montants versés par mode de paiement",
-            (Column("Mode", "text", 110), Column("Montant", "money")),
-            tuple((label(r["method"]), r["amount_out_cents"]) for r in rows),
-            total=("Total versé", total),
+        by_method = BY_METHOD.section(
+            ((label(r["method"]), r["amount_out_cents"]) for r in rows), ("Total versé", total)
         )
         if event.lines is None:
             sections = (by_method, self._receipts_before_lines(register_id, first, lo, hi))
@@ -433,20 +453,8 @@ class Documents:
                 what = f"{label(line.kind)} (opération n°{line.reference} de la caisse)"
             cheque = f"n°{line.cheque_number} — {line.bank}" if line.cheque_number else ""
             rows.append((what, label(line.method), cheque, line.held_cents, line.amount_cents))
-        return Section(
-            "Lignes du bordereau",
-            (
-                Column("Ligne", "text", 66),
-                Column("Mode", "text", 26),
-                Column("Chèque (n°, banque)", "text", 42),
-                Column("Dépôt conservé", "money"),
-                Column("Montant versé", "money"),
-            ),
-            tuple(rows),
-            total=("Total des lignes", "", "", None, sum(x.amount_cents for x in event.lines)),
-            note="Les dépôts de garantie sont des fonds de tiers : ils restent en caisse "
-            "jusqu'à leur remboursement ou leur retenue et ne sont pas versés ici. Un écart "
-            "de caisse figure sur sa propre ligne, avec le numéro de l'arrêté qui l'a constaté.",
+        return SLIP_LINES.section(
+            rows, ("Total des lignes", "", "", None, sum(x.amount_cents for x in event.lines))
         )
 
     def _receipts_before_lines(
@@ -475,28 +483,14 @@ class Documents:
                 entry[side] += r["amount_in_cents"]
             elif r["kind"] == "cancellation" and r["version"] <= first["version"]:
                 entry["cancelled"] = True
-        return Section(
-            "Quittances couvertes",
+        return RECEIPTS_COVERED.section(
             (
-                Column("Quittance n°", "int", 26),
-                Column("Jour", "date", 26),
-                Column("Mode", "text"),
-                Column("Recettes", "money"),
-                Column("Dépôt de garantie", "money"),
-                Column("État", "text", 22),
-            ),
-            tuple(
-                (
-                    n,
-                    e["day"],
-                    label(e["method"]),
-                    e["amount"],
-                    e["deposit"],
-                    "annulée" if e["cancelled"] else "",
-                )
-                for n, e in sorted(receipts.items())
-            ),
-            note="Bordereau enregistré avant que les bordereaux ne détaillent leurs lignes : "
-            "ce qu'il n'a pas versé des quittances et mouvements qu'il couvrait est reporté "
-            "au bordereau suivant.",
+                n,
+                e["day"],
+                label(e["method"]),
+                e["amount"],
+                e["deposit"],
+                "annulée" if e["cancelled"] else "",
+            )
+            for n, e in sorted(receipts.items())
         )

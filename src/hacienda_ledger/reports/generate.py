@@ -28,7 +28,8 @@ from hacienda_ledger.application import Ledger
 from hacienda_ledger.application.projecting import ProjectionQueries, projection_database
 from hacienda_ledger.background import Background
 from hacienda_ledger.reports import kinds
-from hacienda_ledger.reports.figures import Alt2Summary, Figures, Period
+from hacienda_ledger.reports.figures import Figures
+from hacienda_ledger.reports.figures.model import Alt2Summary, Period
 from hacienda_ledger.reports.render import MEDIA_TYPES, Report, provisional, render
 from hacienda_ledger.reports.store import ReportStore, StoredReport, report_id, sha256
 

@@ -18,10 +18,12 @@ class ReportPublic(BaseModel):
     period: str = Field(description="YYYY-MM (monthly) or YYYY (annual)")
     format: str = Field(description="pdf, xlsx or csv")
     revision: int = Field(description="1, then 2... when built again with --force")
-    generated_at: str
-    software_version: str
-    sha256: str
-    size: int
+    generated_at: str = Field(description="when it was built (ISO 8601)")
+    software_version: str = Field(description="the hacienda-ledger version that built it")
+    sha256: str = Field(
+        description="SHA-256 of the file's bytes (hex), sent again in X-Content-SHA256"
+    )
+    size: int = Field(description="the file's size in bytes")
     filename: str
     media_type: str
 
