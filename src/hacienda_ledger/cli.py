@@ -22,7 +22,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
@@ -436,6 +436,20 @@ def _generate(args: argparse.Namespace) -> int:
     return 0
 
 
+#: The commands run by one function of their arguments (``demo`` and ``verify`` are run in
+#: ``main``).
+_RUN: dict[str, Callable[[argparse.Namespace], int]] = {
+    "serve": _serve,
+    "users": _users_create,
+    "households": _households,
+    "project": _project,
+    "rebuild": _rebuild,
+    "reports": _reports,
+    "seal": _seal,
+    "attestations": _attestations,
+}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="hacienda-ledger", description="Ledger of aires d'accueil"
@@ -565,8 +579,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     purge.add_argument("--dry-run", action="store_true", help="list what is due, change nothing")
 
     args = parser.parse_args(argv)
-    if args.command == "serve":
-        return _serve(args)
     if args.command == "demo" and args.demo_command == "generate":
         return _generate(args)
     if args.command == "demo":
@@ -585,21 +597,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             jobs=jobs,
             attestations=args.attestations,
         )
-    if args.command == "users":
-        return _users_create(args)
-    if args.command == "households":
-        return _households(args)
-    if args.command == "project":
-        return _project(args)
-    if args.command == "rebuild":
-        return _rebuild(args)
-    if args.command == "reports":
-        return _reports(args)
-    if args.command == "seal":
-        return _seal(args)
-    if args.command == "attestations":
-        return _attestations(args)
-    return 2
+    run = _RUN.get(args.command)
+    return run(args) if run else 2
 
 
 if __name__ == "__main__":

@@ -506,7 +506,7 @@ def test_rows_copied_as_new_read_back_the_same_and_never_overwrite(ledger: Ledge
     the table; a key already there fails instead of being overwritten. Too few rows, values
     of another type (an int in a decimal column), or SQLite: nothing written, False."""
     db = projection_database(ledger)
-    spec = table("copied_rows", ("k",), k="int", t="text", d="decimal", day="date", n="int")
+    spec = table("copied_rows", {"k": "int"}, t="text", d="decimal", day="date", n="int")
     rows = [
         {"k": i, "t": f"t{i}", "d": Decimal(i) / 4, "day": date(2024, 1, 1 + i % 28), "n": None}
         for i in range(COPY_FROM)
@@ -678,7 +678,7 @@ def test_rows_inserted_as_new_read_back_the_same_and_never_overwrite(ledger: Led
     its key as into a keyed one, where a key already there fails instead of being
     overwritten."""
     db = projection_database(ledger)
-    spec = table("inserted_rows", ("k",), k="int", t="text", d="decimal", day="date")
+    spec = table("inserted_rows", {"k": "int"}, t="text", d="decimal", day="date")
     rows = [
         {"k": i, "t": f"t{i}", "d": Decimal(i) / 4, "day": date(2024, 1, 1 + i)} for i in range(3)
     ]
@@ -711,9 +711,7 @@ def test_rows_written_in_one_statement_or_many_read_back_the_same(ledger: Ledger
     statement of arrays for a few, one statement per row when a column mixes Python types
     (SQLite: one statement per row)."""
     db = projection_database(ledger)
-    spec = table(
-        "typed_rows", ("k",), k="int", t="text", d="decimal", day="date", b="bool", n="int"
-    )
+    spec = table("typed_rows", {"k": "int"}, t="text", d="decimal", day="date", b="bool", n="int")
     many = [
         {
             "k": i,

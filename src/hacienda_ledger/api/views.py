@@ -45,39 +45,19 @@ def aire(
 ) -> s.AirePublic:
     """``show_stays=False`` hides which stay occupies each emplacement (for analysts)."""
     today = paris_day(now)
-    current = a.tariff_on(today)
-    return s.AirePublic(
-        id=a.id,
-        code=a.code,
-        name=a.name,
-        collectivite_id=a.collectivite_id,
-        sector=a.sector,
-        mode=a.mode.value,
-        insee_code=a.insee_code,
-        departement=a.departement,
-        latitude=a.latitude,
-        longitude=a.longitude,
-        in_service_from=a.in_service_from,
-        capacity_places=a.capacity_places,
+    return read(
+        s.AirePublic,
+        a,
         emplacements=[
-            s.EmplacementPublic(
-                number=e.number,
-                places=e.places,
-                surface_m2=e.surface_m2,
-                in_service_from=e.in_service_from,
+            read(
+                s.EmplacementPublic,
+                e,
                 in_service_today=e.in_service_on(today),
-                out_of_service=[read(s.OutOfServicePublic, p) for p in e.out_of_service],
                 occupied_by_stay=a.occupants.get(e.number) if show_stays else None,
             )
             for e in a.emplacements.values()
         ],
-        current_tariff=read(s.TariffPublic, current) if current else None,
-        tariffs=[read(s.TariffPublic, t) for t in a.tariffs],
-        closures=[read(s.ClosurePublic, c) for c in a.closures],
-        max_consecutive_days=a.max_consecutive_days,
-        extension_cap_months=a.extension_cap_months,
-        register_ids=list(a.register_ids),
-        version=a.version,
+        current_tariff=a.tariff_on(today),
         position=position,
     )
 
@@ -96,17 +76,12 @@ def stay(ledger: Ledger, st: Stay, position: int | None = None) -> s.StayPublic:
         status="open" if st.is_open else "departed",
         charges=ledger.stay_charges(st.id),
         settlement=[
-            s.DuePublic(
-                charge=d.charge,
-                revenue_type=d.revenue_type,
-                start=d.start,
-                end=d.end,
-                amount_cents=d.amount_cents,
-                credited_cents=d.credited_cents,
+            read(
+                s.DuePublic,
+                d,
                 settled_by=[
                     s.SettledByPublic(reference=r, amount_cents=c) for r, c in d.settled.items()
                 ],
-                remaining_cents=d.remaining_cents,
             )
             for d in st.settlement.dues
         ],
@@ -172,15 +147,16 @@ def receipt(
 
 
 def verification(register_id: object, report: VerificationReport) -> s.VerificationPublic:
-    first = report.first_broken
-    return s.VerificationPublic(
+    return read(
+        s.VerificationPublic,
+        report,
         register_id=register_id,
-        ok=report.ok,
-        events=report.events,
-        head_hash=report.head_hash,
-        first_broken_version=first.version if first else None,
-        problems=[read(s.ProblemPublic, p) for p in report.problems],
+        first_broken_version=_first_broken_version(report),
     )
+
+
+def _first_broken_version(report: VerificationReport) -> int | None:
+    return report.first_broken.version if report.first_broken else None
 
 
 def aire_verification(
@@ -189,14 +165,12 @@ def aire_verification(
     seals: list[SealFinding],
 ) -> s.AireVerificationPublic:
     found = [
-        s.ChainVerificationPublic(
+        read(
+            s.ChainVerificationPublic,
+            report,
             kind=kind,
             id=chain_id,
-            ok=report.ok,
-            events=report.events,
-            head_hash=report.head_hash,
-            first_broken_version=report.first_broken.version if report.first_broken else None,
-            problems=[read(s.ProblemPublic, p) for p in report.problems],
+            first_broken_version=_first_broken_version(report),
         )
         for kind, chain_id, report in chains
     ]

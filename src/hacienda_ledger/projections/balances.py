@@ -57,20 +57,16 @@ class BalancesProjection(Projection):
     name = "balances"
     rebuild_cost = 5
     tables = (
-        table(
-            "balances", ("account",), account="text", kind="text", scope="text", balance_cents="int"
-        ),
+        table("balances", {"account": "text"}, kind="text", scope="text", balance_cents="int"),
         table(
             "postings",
-            ("position", "seq"),
-            position="int",
-            seq="int",
+            {"position": "int", "seq": "int"},
             account="text",
             amount_cents="int",
             recorded_at="text",
             day="date",
         ).with_index("account", "recorded_at"),  # an account's balance as of an instant
-        table("stays", ("stay_id",), stay_id="text", household_ref="text", aire_id="text"),
+        table("stays", {"stay_id": "text"}, household_ref="text", aire_id="text"),
     )
     topics = tuple(topic_of(cls) for cls in (Stay.Opened, *FINANCIAL))
     appended = frozenset({"postings"})

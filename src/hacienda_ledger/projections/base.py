@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
@@ -77,9 +77,13 @@ class Table:
         return frozenset(self.column_names)
 
 
-def table(name: str, key: tuple[str, ...], **columns: ColumnType) -> Table:
-    """``table("balances", ("account",), account="text", balance_cents="int")``."""
-    return Table(name, tuple(Column(n, t) for n, t in columns.items()), key)
+def table(name: str, key: Mapping[str, ColumnType], **columns: ColumnType) -> Table:
+    """``table("balances", {"account": "text"}, balance_cents="int")``: the key's columns,
+    each named once with its type, then the others."""
+    if key.keys() & columns.keys():
+        raise ValueError(f"{name}: a key column is declared once, in the key")
+    every = {**key, **columns}
+    return Table(name, tuple(Column(n, t) for n, t in every.items()), tuple(key))
 
 
 class Rows(Protocol):

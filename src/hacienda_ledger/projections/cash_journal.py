@@ -54,6 +54,8 @@ from hacienda_ledger.projections.base import ColumnType, Projection, Row, Rows, 
 METHODS = tuple(m.value for m in PaymentMethod)
 BALANCE_COLUMNS: dict[str, ColumnType] = {f"balance_{m}_cents": "int" for m in METHODS}
 BALANCE_KEYS = tuple(BALANCE_COLUMNS)
+#: The key of a row per register event: the journal's (with the line), deposits', closures'.
+REGISTER_EVENT: dict[str, ColumnType] = {"register_id": "text", "version": "int"}
 KINDS: dict[type, str] = {
     CashRegister.Opened: "opening",
     CashRegister.ReceiptIssued: "receipt",
@@ -91,10 +93,7 @@ class CashJournalProjection(Projection):
     tables = (
         table(
             "cash_journal",
-            ("register_id", "version", "line"),
-            register_id="text",
-            version="int",
-            line="int",
+            {**REGISTER_EVENT, "line": "int"},
             position="int",
             recorded_at="text",
             day="date",
@@ -121,17 +120,14 @@ class CashJournalProjection(Projection):
         ).with_index("aire_id", "day"),  # an aire's lines of a period (the DSP report's VAT)
         table(
             "journal_heads",
-            ("register_id",),
-            register_id="text",
+            {"register_id": "text"},
             version="int",
             **BALANCE_COLUMNS,
             aire_id="text",
         ),
         table(
             DEPOSITS,
-            ("register_id", "version"),
-            register_id="text",
-            version="int",
+            REGISTER_EVENT,
             aire_id="text",
             stay_id="text",
             day="date",
@@ -141,9 +137,7 @@ class CashJournalProjection(Projection):
         ),
         table(
             CLOSURES,
-            ("register_id", "version"),
-            register_id="text",
-            version="int",
+            REGISTER_EVENT,
             period="text",
             first_day="date",
             last_day="date",
@@ -155,9 +149,7 @@ class CashJournalProjection(Projection):
         ),
         table(
             COUNTS,
-            ("register_id", "number"),
-            register_id="text",
-            number="int",
+            {"register_id": "text", "number": "int"},
             version="int",
             day="date",
             counted_cents="int",
@@ -170,8 +162,8 @@ class CashJournalProjection(Projection):
             regularisation="text",
             regularisation_version="int",
         ),
-        table(COUNT_HEADS, ("register_id",), register_id="text", last_number="int"),
-        table(MODES, ("aire_id",), aire_id="text", mode="text"),
+        table(COUNT_HEADS, {"register_id": "text"}, last_number="int"),
+        table(MODES, {"aire_id": "text"}, mode="text"),
     )
     topics = (*(topic_of(cls) for cls in KINDS), topic_of(Aire.Registered))
     appended = frozenset({"cash_journal", DEPOSITS, CLOSURES})

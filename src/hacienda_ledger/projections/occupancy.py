@@ -62,7 +62,15 @@ from hacienda_ledger.aggregates.aire import Aire
 from hacienda_ledger.aggregates.integrity import topic_of
 from hacienda_ledger.aggregates.stay import Stay
 from hacienda_ledger.aggregates.values import month_bounds, paris_day
-from hacienda_ledger.projections.base import Projection, Row, Rows, Table, month_of, table
+from hacienda_ledger.projections.base import (
+    ColumnType,
+    Projection,
+    Row,
+    Rows,
+    Table,
+    month_of,
+    table,
+)
 
 EMPLACEMENTS = "occupancy_emplacements"
 OUT_OF_SERVICE = "occupancy_out_of_service"
@@ -70,6 +78,8 @@ CLOSURES = "occupancy_closures"
 STAYS = "occupancy_stays"
 STAY_PEOPLE = "occupancy_stay_people"
 EXTENSIONS = "occupancy_extensions"
+#: An emplacement's key: its own table's, and its out-of-service periods' (with their start).
+EMPLACEMENT: dict[str, ColumnType] = {"aire_id": "text", "number": "text"}
 
 ADULT = "adult"
 
@@ -95,28 +105,20 @@ class OccupancyProjection(Projection):
     tables: tuple[Table, ...] = (
         table(
             EMPLACEMENTS,
-            ("aire_id", "number"),
-            aire_id="text",
-            number="text",
+            EMPLACEMENT,
             places="int",
             added_on="date",
             out_of_service_since="date",
         ),
         table(
             OUT_OF_SERVICE,
-            ("aire_id", "number", "start_day"),
-            aire_id="text",
-            number="text",
-            start_day="date",
+            {**EMPLACEMENT, "start_day": "date"},
             end_day="date",
         ),
-        table(
-            CLOSURES, ("aire_id", "first_day"), aire_id="text", first_day="date", last_day="date"
-        ),
+        table(CLOSURES, {"aire_id": "text", "first_day": "date"}, last_day="date"),
         table(
             STAYS,
-            ("stay_id",),
-            stay_id="text",
+            {"stay_id": "text"},
             aire_id="text",
             emplacement="text",
             places="int",
@@ -129,17 +131,13 @@ class OccupancyProjection(Projection):
         ),
         table(
             STAY_PEOPLE,
-            ("stay_id", "age_band"),
-            stay_id="text",
-            age_band="text",
+            {"stay_id": "text", "age_band": "text"},
             aire_id="text",
             people="int",
         ),
         table(
             EXTENSIONS,
-            ("stay_id", "version"),
-            stay_id="text",
-            version="int",
+            {"stay_id": "text", "version": "int"},
             aire_id="text",
             granted_on="date",
             reason="text",

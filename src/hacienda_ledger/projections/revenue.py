@@ -44,11 +44,7 @@ class RevenueProjection(Projection):
     tables: tuple[Table, ...] = (
         table(
             REVENUE,
-            ("aire_id", "month", "revenue_type", "method"),
-            aire_id="text",
-            month="text",
-            revenue_type="text",
-            method="text",
+            {"aire_id": "text", "month": "text", "revenue_type": "text", "method": "text"},
             amount_cents="int",
             receipts="int",
             cancellations="int",

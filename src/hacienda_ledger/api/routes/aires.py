@@ -78,23 +78,16 @@ def back_in_service(
 def adopt_tariff(aire_id: UUID, body: s.TariffCreate, act: ActDep) -> s.AirePublic:
     """Adopt a tariff version (its délibération and effective date). Charged days are never
     repriced by a later version."""
-    tariff = Tariff(
-        effective_from=body.effective_from,
-        deliberation_ref=body.deliberation_ref,
-        pitch_fee_per_day_cents=body.pitch_fee_per_day_cents,
-        water_price_per_m3=body.water_price_per_m3,
-        electricity_price_per_kwh=body.electricity_price_per_kwh,
-        deposit_cents=body.deposit_cents,
-        person_rates=tuple(PersonRate(r.age_band, r.daily_cents) for r in body.person_rates),
-        seasons=tuple(
+    parts = {
+        "person_rates": tuple(PersonRate(r.age_band, r.daily_cents) for r in body.person_rates),
+        "seasons": tuple(
             SeasonalRate(x.start, x.end, x.pitch_fee_per_day_cents) for x in body.seasons
         ),
-        duration_bands=tuple(
+        "duration_bands": tuple(
             DurationBand(b.from_day, b.pitch_fee_per_day_cents) for b in body.duration_bands
         ),
-        deliberation_date=body.deliberation_date,
-        executory_from=body.executory_from,
-    )
+    }
+    tariff = Tariff(**{**dict(body), **parts})  # the body's fields are the tariff's
     return _aire(act, act(c.AdoptTariff, aire_id, tariff))
 
 
