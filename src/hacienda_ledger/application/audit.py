@@ -10,15 +10,14 @@ path that vouches for plain rows, and the prefixes found intact before).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from eventsourcing.persistence import StoredEvent
-from psycopg.rows import tuple_row
 
 from hacienda_ledger.aggregates.aire import Aire
 from hacienda_ledger.aggregates.errors import (
@@ -41,7 +40,7 @@ from hacienda_ledger.aggregates.register import CashRegister
 from hacienda_ledger.aggregates.seal import ChainHead, Seals
 from hacienda_ledger.aggregates.stay import Stay
 from hacienda_ledger.aggregates.values import Totals
-from hacienda_ledger.application import attestations
+from hacienda_ledger.application import attestations, chain_rows
 from hacienda_ledger.application.forked import Shared, can_fork
 from hacienda_ledger.application.verification import (
     Row,
@@ -196,7 +195,9 @@ class Audit:
         batches = [ids[k : k + size] for k in range(0, len(ids), size)]
         reports: dict[UUID, VerificationReport] = {}
         with ThreadPoolExecutor(1, "verify-read") as reader:
-            reads = self._reads_ahead(reader, batches) if self.ledger.settings.is_postgres else None
+            reads = None
+            if self.ledger.settings.is_postgres:
+                reads = chain_rows.reads_ahead(reader, self.chains_rows, batches)
             for batch in batches:
                 try:
                     rows = self.chains_rows(batch) if reads is None else next(reads).result()
@@ -212,72 +213,17 @@ class Audit:
                             raise
         return reports
 
-    def _reads_ahead(
-        self, reader: ThreadPoolExecutor, batches: list[list[UUID]]
-    ) -> Iterator[Future[dict[UUID, list[Row]]]]:
-        """Each batch's read in turn, the next one started on ``reader`` before this one is
-        handed out (a read that failed raises when its result is asked for)."""
-        ahead: Future[dict[UUID, list[Row]]] | None = None
-        for k in range(len(batches)):
-            reading = ahead or reader.submit(self.chains_rows, batches[k])
-            ahead = (
-                reader.submit(self.chains_rows, batches[k + 1]) if k + 1 < len(batches) else None
-            )
-            yield reading
-
     def chains_rows(self, chain_ids: Sequence[UUID]) -> dict[UUID, list[Row]]:
         """``register_rows`` of each of ``chain_ids`` (an empty list for one with no row), in
-        one query: ordered by chain then version."""
+        one query (``chain_rows.rows_of_each``)."""
         if len(chain_ids) == 1:
             return {chain_ids[0]: self.register_rows(chain_ids[0], None)}
-        recorder: Any = self.ledger.recorder
-        postgres = self.ledger.settings.is_postgres
-        by_key = {(i if postgres else i.hex): i for i in chain_ids}
-        where = "= ANY(%s)" if postgres else f"IN ({', '.join('?' * len(by_key))})"
-        sql = (
-            f"SELECT originator_id, originator_version, topic, state "
-            f"FROM {recorder.events_table_name} WHERE originator_id {where} "
-            "ORDER BY originator_id, originator_version"
-        )
-        found: dict[UUID, list[Row]] = {i: [] for i in chain_ids}
-        with recorder.datastore.transaction(commit=False) as curs:
-            if postgres:
-                curs.row_factory = tuple_row
-                curs.execute(sql, [list(by_key)], binary=True)
-            else:
-                curs.sqlite_cursor.row_factory = None
-                curs.execute(sql, list(by_key))
-            for key, version, topic, state in curs.fetchall():
-                found[by_key[key]].append((version, topic, state))
-        return found
+        return chain_rows.rows_of_each(self.ledger, chain_ids)
 
     def register_rows(self, register_id: UUID, through_version: int | None) -> list[Row]:
-        """A register's stored rows as ``(version, topic, state)`` tuples, in version order.
-
-        The same rows ``recorder.select_events`` reads, through its datastore, without the
-        ``StoredEvent`` and the UUID object it builds for every row: verification reads
-        every register event, and the id is the one asked for."""
-        recorder: Any = self.ledger.recorder
-        postgres = self.ledger.settings.is_postgres
-        mark = "%s" if postgres else "?"
-        sql = (
-            f"SELECT originator_version, topic, state FROM {recorder.events_table_name} "
-            f"WHERE originator_id = {mark}"
-        )
-        params: list[Any] = [register_id if postgres else register_id.hex]
-        if through_version is not None:
-            sql += f" AND originator_version <= {mark}"
-            params.append(through_version)
-        sql += " ORDER BY originator_version"
-        with recorder.datastore.transaction(commit=False) as curs:
-            if postgres:  # tuples, and bytea as bytes rather than hex text to decode
-                curs.row_factory = tuple_row
-                curs.execute(sql, params, binary=True)
-            else:  # tuples rather than a sqlite3.Row object per row
-                curs.sqlite_cursor.row_factory = None
-                curs.execute(sql, params)
-            rows: list[Row] = curs.fetchall()
-        return rows
+        """A chain's stored rows as ``(version, topic, state)`` tuples, in version order
+        (``chain_rows.rows_of``)."""
+        return chain_rows.rows_of(self.ledger, register_id, through_version)
 
     def _vouched(self, register_id: UUID, rows: Sequence[Row]) -> list[tuple[int, str, str] | None]:
         """``(version, prev_hash, hash)`` of each row the plain-JSON way vouches for, None for
