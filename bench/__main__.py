@@ -28,9 +28,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--replay-only",
         default="",
-        choices=["", "rebuild", "verify"],
+        choices=["", "rebuild", "verify", "chains"],
         help="replay: measure only the rebuild (and its baseline), or only the cold "
-        "verification in one process, with and without reading the next register ahead",
+        "verification in one process, with and without reading the next register ahead, or "
+        "only the aires' and stays' cold verification (one process and two)",
     )
     parser.add_argument("--report-aires", type=int, default=250, help="reports: aires generated")
     parser.add_argument(

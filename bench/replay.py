@@ -2,7 +2,7 @@
 baseline measured in the same run on the same rows.
 
     .venv/bin/python -m bench replay [--aires N] [--years Y] [--seed S] [--postgres URL]
-                                     [--replay-only rebuild|verify]
+                                     [--replay-only rebuild|verify|chains]
 
 - **rebuild**: events of the stream ÷ seconds to rebuild every projection from zero, against
   a raw ``SELECT`` of the same rows (pages of 2,000 by position) plus ``json.loads`` of each
@@ -21,7 +21,8 @@ The data is generated once per backend by the generator's bulk path (seeded: the
 world every run). Rates are medians of ``--rounds`` rounds. ``--replay-only rebuild`` measures
 the rebuild and its baseline alone (to iterate on it; the default runs all three);
 ``--replay-only verify`` the cold verification in one process, with the next register read
-ahead and without, alternating (``2 × --rounds`` runs of each).
+ahead and without, alternating (``2 × --rounds`` runs of each); ``--replay-only chains`` the
+cold verification of every aire's and stay's chain, in one process and in two.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from uuid import UUID
 
@@ -131,9 +133,9 @@ def _verify_all(ledger: Ledger, registers: list[UUID], jobs: int = 1) -> int:
     return n
 
 
-def _verify_kind(ledger: Ledger, ids: list[UUID], kind: str) -> int:
+def _verify_kind(ledger: Ledger, ids: list[UUID], kind: str, jobs: int = 1) -> int:
     n = 0
-    for _, report in ledger.audit.verify_registers(ids, kind=kind):
+    for _, report in ledger.audit.verify_registers(ids, kind=kind, jobs=jobs):
         assert report.ok, report.first_broken
         n += report.events
     return n
@@ -154,6 +156,8 @@ def _measure(
     try:
         if only == "verify":
             return lines + _verify_ahead_or_not(ledger, raw, registers, rounds)
+        if only == "chains":
+            return lines + _verify_chains(ledger, raw, rounds, jobs=(1, 2))
         rebuild, shared, select = [], [], []
         verify, verify_shared, warm, hashed = [], [], [], []
         for _ in range(rounds):
@@ -182,20 +186,7 @@ def _measure(
         lines.append(_rate_line("verify (every register)", verify, hashed, "select+sha256"))
         lines.append(_rate_line("verify, 2 processes", verify_shared, hashed, "select+sha256"))
         lines.append(_rate_line("verify again (checkpoints)", warm, hashed, "select+sha256"))
-        aire_ids = list(ledger.ids_of(Aire.Registered))
-        stay_ids = list(ledger.ids_of(Stay.Opened))
-        chains, chains_raw = [], []
-        for _ in range(rounds):
-            ledger.audit.verified = VerifiedPrefixes()
-            n, s = _timed(
-                lambda: (
-                    _verify_kind(ledger, aire_ids, "aire") + _verify_kind(ledger, stay_ids, "stay")
-                )
-            )
-            chains.append(n / s)
-            n, s = _timed(lambda: raw.select_and_hash(aire_ids + stay_ids))
-            chains_raw.append(n / s)
-        lines.append(_rate_line("verify (aires and stays)", chains, chains_raw, "select+sha256"))
+        lines += _verify_chains(ledger, raw, rounds)
 
         register_id = summary.register_with_history(years)
         first = ledger.cash_register(register_id, version=1)
@@ -228,6 +219,35 @@ def _measure(
     finally:
         ledger.close()
     return lines
+
+
+def _verify_aires_and_stays(
+    ledger: Ledger, aire_ids: list[UUID], stay_ids: list[UUID], jobs: int
+) -> int:
+    return _verify_kind(ledger, aire_ids, "aire", jobs) + _verify_kind(
+        ledger, stay_ids, "stay", jobs
+    )
+
+
+def _verify_chains(
+    ledger: Ledger, raw: Raw, rounds: int, jobs: tuple[int, ...] = (1,)
+) -> list[str]:
+    """Cold verification of every aire's and every stay's chain (in one process, and with
+    ``jobs=(1, 2)`` also shared between two, as ``verify`` does on two cores), beside the
+    raw read and hash of their rows (one query a chain)."""
+    aire_ids = list(ledger.ids_of(Aire.Registered))
+    stay_ids = list(ledger.ids_of(Stay.Opened))
+    rates: dict[int, list[float]] = {j: [] for j in jobs}
+    hashed = []
+    for _ in range(rounds):
+        for j in jobs:
+            ledger.audit.verified = VerifiedPrefixes()
+            n, s = _timed(partial(_verify_aires_and_stays, ledger, aire_ids, stay_ids, j))
+            rates[j].append(n / s)
+        n, s = _timed(lambda: raw.select_and_hash(aire_ids + stay_ids))
+        hashed.append(n / s)
+    names = {1: "verify (aires and stays)", 2: "  the same, 2 processes"}
+    return [_rate_line(names[j], rates[j], hashed, "select+sha256") for j in jobs]
 
 
 def _verify_ahead_or_not(ledger: Ledger, raw: Raw, registers: list[UUID], rounds: int) -> list[str]:

@@ -22,10 +22,12 @@ from eventsourcing.persistence import StoredEvent
 from fastapi.testclient import TestClient
 
 from hacienda_ledger.aggregates.aire import Aire
+from hacienda_ledger.aggregates.errors import StayNotFound
 from hacienda_ledger.aggregates.integrity import CHAINED_SINCE, GENESIS, event_hash
 from hacienda_ledger.aggregates.stay import Stay
 from hacienda_ledger.api.app import create_app
 from hacienda_ledger.application import Ledger
+from hacienda_ledger.application import audit as audit_module
 from hacienda_ledger.demo import run_verify
 from tests.conftest import Clock, Site
 from tests.integration.test_tamper import Row, StoredRows
@@ -194,6 +196,38 @@ def test_an_event_deleted_from_the_aire_breaks_the_link_of_the_next(
         "hash_mismatch",
         "broken_link",
     }
+
+
+def test_stays_read_by_batches_report_what_each_stay_verified_alone_reports(
+    ledger: Ledger, lived: Lived, stay_rows: StoredRows, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``verify_each`` reads stays' rows several chains to a query (batches of two here, so
+    that chains share a read and batches follow one another; on PostgreSQL the next batch is
+    read ahead): each stay gets the report verifying it alone gives, a tampered one's and
+    one whose every row was deleted included, once per id; a stay with no row, or an id
+    that is no stay's, raises, or with ``skip_failures`` is left out and the chains after
+    it are still verified."""
+    more = [lived.site.arrive(str(k)) for k in (3, 4)]
+    row = version_of(stay_rows, "MeterRead")
+    stay_rows.set(row.version, state=edited(row, '"meter":"water"', '"meter":"gas"'))
+    monkeypatch.setitem(audit_module.BATCHES, "stay", 2)
+    ids = [more[0], lived.stay_id, lived.other_id, more[1], more[0]]
+    expected = {i: ledger.audit.verify_chain_of(i, "stay") for i in ids}
+    assert expected == ledger.audit.verify_each(ids, kind="stay")
+    assert list(ledger.audit.verify_each(ids, kind="stay")) == list(dict.fromkeys(ids))
+    assert [i for i, r in expected.items() if not r.ok] == [lived.stay_id]
+    assert expected[lived.stay_id].problems[0].version == row.version
+    gone = StoredRows(ledger, more[1])
+    try:
+        gone.replace_all([])
+    finally:
+        gone.close()
+    for missing in (more[1], lived.aire_id):
+        asked = [lived.other_id, missing, more[0]]
+        with pytest.raises(StayNotFound):
+            ledger.audit.verify_each(asked, kind="stay")
+        found = ledger.audit.verify_each(asked, skip_failures=True, kind="stay")
+        assert {i: expected[i] for i in (lived.other_id, more[0])} == found
 
 
 def test_the_auditors_route_names_the_first_broken_link(

@@ -10,15 +10,14 @@ path that vouches for plain rows, and the prefixes found intact before).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from eventsourcing.persistence import StoredEvent
-from psycopg.rows import tuple_row
 
 from hacienda_ledger.aggregates.aire import Aire
 from hacienda_ledger.aggregates.errors import (
@@ -41,7 +40,7 @@ from hacienda_ledger.aggregates.register import CashRegister
 from hacienda_ledger.aggregates.seal import ChainHead, Seals
 from hacienda_ledger.aggregates.stay import Stay
 from hacienda_ledger.aggregates.values import Totals
-from hacienda_ledger.application import attestations
+from hacienda_ledger.application import attestations, chain_rows
 from hacienda_ledger.application.forked import Shared, can_fork
 from hacienda_ledger.application.verification import (
     Row,
@@ -64,6 +63,9 @@ CHAINS: dict[str, tuple[type, type[NotFound]]] = {
     "stay": (Stay, StayNotFound),
 }
 """Every kind of chain: its aggregate class, and the error for an id that is not one."""
+BATCHES = {"stay": 200}
+"""Chains of a kind read that many at a time by ``verify_each`` (one otherwise): a stay is a
+short chain (about 15 events), a query each would cost more than verifying it."""
 _MONTH_CLOSED = topic_of(CashRegister.MonthClosed)
 
 
@@ -181,67 +183,47 @@ class Audit:
     def verify_each(
         self, register_ids: Sequence[UUID], *, skip_failures: bool = False, kind: str = "register"
     ) -> dict[UUID, VerificationReport]:
-        """``verify_register`` of each in turn, in this process. On PostgreSQL the next
-        register's rows are read by another thread while one is verified: reading is mostly
-        waiting for the server (measured: a quarter of its time on this thread's CPU),
+        """``verify_register`` of each in turn, in this process. Short chains (stays) are read
+        by batches of ``BATCHES[kind]``, one query each, rather than one query a chain. On
+        PostgreSQL the next batch is read by another thread while one is verified: reading is
+        mostly waiting for the server (measured: a quarter of its time on this thread's CPU),
         verifying is all CPU (``bench replay --replay-only verify``: +17 %). SQLite's reads
-        are this process's own CPU: read in turn. A register that cannot be verified
-        (unknown, a read that fails) raises, or with ``skip_failures`` is left out."""
+        are this process's own CPU: read in turn. A chain that cannot be verified (unknown, a
+        read that fails) raises, or with ``skip_failures`` is left out."""
         ids = list(dict.fromkeys(register_ids))
+        size = BATCHES.get(kind, 1)
+        batches = [ids[k : k + size] for k in range(0, len(ids), size)]
         reports: dict[UUID, VerificationReport] = {}
         with ThreadPoolExecutor(1, "verify-read") as reader:
-            reads = self._reads_ahead(reader, ids) if self.ledger.settings.is_postgres else None
-            for register_id in ids:
+            reads = None
+            if self.ledger.settings.is_postgres:
+                reads = chain_rows.reads_ahead(reader, self.chains_rows, batches)
+            for batch in batches:
                 try:
-                    if reads is None:
-                        rows = self.register_rows(register_id, None)
-                    else:
-                        rows = next(reads).result()
-                    reports[register_id] = self.verify_rows(register_id, rows, kind=kind)
+                    rows = self.chains_rows(batch) if reads is None else next(reads).result()
                 except Exception:
                     if not skip_failures:
                         raise
+                    continue
+                for chain_id in batch:
+                    try:
+                        reports[chain_id] = self.verify_rows(chain_id, rows[chain_id], kind=kind)
+                    except Exception:
+                        if not skip_failures:
+                            raise
         return reports
 
-    def _reads_ahead(
-        self, reader: ThreadPoolExecutor, ids: list[UUID]
-    ) -> Iterator[Future[list[Row]]]:
-        """Each register's read in turn, the next one started on ``reader`` before this one
-        is handed out (a read that failed raises when its result is asked for)."""
-        read = self.register_rows
-        ahead: Future[list[Row]] | None = None
-        for k, register_id in enumerate(ids):
-            reading = ahead or reader.submit(read, register_id, None)
-            ahead = reader.submit(read, ids[k + 1], None) if k + 1 < len(ids) else None
-            yield reading
+    def chains_rows(self, chain_ids: Sequence[UUID]) -> dict[UUID, list[Row]]:
+        """``register_rows`` of each of ``chain_ids`` (an empty list for one with no row), in
+        one query (``chain_rows.rows_of_each``)."""
+        if len(chain_ids) == 1:
+            return {chain_ids[0]: self.register_rows(chain_ids[0], None)}
+        return chain_rows.rows_of_each(self.ledger, chain_ids)
 
     def register_rows(self, register_id: UUID, through_version: int | None) -> list[Row]:
-        """A register's stored rows as ``(version, topic, state)`` tuples, in version order.
-
-        The same rows ``recorder.select_events`` reads, through its datastore, without the
-        ``StoredEvent`` and the UUID object it builds for every row: verification reads
-        every register event, and the id is the one asked for."""
-        recorder: Any = self.ledger.recorder
-        postgres = self.ledger.settings.is_postgres
-        mark = "%s" if postgres else "?"
-        sql = (
-            f"SELECT originator_version, topic, state FROM {recorder.events_table_name} "
-            f"WHERE originator_id = {mark}"
-        )
-        params: list[Any] = [register_id if postgres else register_id.hex]
-        if through_version is not None:
-            sql += f" AND originator_version <= {mark}"
-            params.append(through_version)
-        sql += " ORDER BY originator_version"
-        with recorder.datastore.transaction(commit=False) as curs:
-            if postgres:  # tuples, and bytea as bytes rather than hex text to decode
-                curs.row_factory = tuple_row
-                curs.execute(sql, params, binary=True)
-            else:  # tuples rather than a sqlite3.Row object per row
-                curs.sqlite_cursor.row_factory = None
-                curs.execute(sql, params)
-            rows: list[Row] = curs.fetchall()
-        return rows
+        """A chain's stored rows as ``(version, topic, state)`` tuples, in version order
+        (``chain_rows.rows_of``)."""
+        return chain_rows.rows_of(self.ledger, register_id, through_version)
 
     def _vouched(self, register_id: UUID, rows: Sequence[Row]) -> list[tuple[int, str, str] | None]:
         """``(version, prev_hash, hash)`` of each row the plain-JSON way vouches for, None for
