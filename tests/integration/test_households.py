@@ -47,6 +47,7 @@ SECRETS = (
     "allergie-pénicilline",
     "CNI-Q-778899",
     "Aurélien-Quintal",
+    "certificat-Dr-Quintavalle",  # an extension's evidence
 )
 
 
@@ -194,6 +195,14 @@ def test_no_personal_field_is_stored_in_clear(ledger: Ledger, site: Site, clock:
         actor="c",
         idempotency_key="dep",
     )
+    ledger.extend_stay(
+        stay_id,
+        reason="hospitalisation",
+        evidence_ref="certificat-Dr-Quintavalle",
+        until=date(2025, 6, 30),
+        actor="m",
+        idempotency_key="extend-1",
+    )
     for follower in followers(ledger):
         follower.catch_up()
     ledger.households.record_reads(
@@ -204,6 +213,7 @@ def test_no_personal_field_is_stored_in_clear(ledger: Ledger, site: Site, clock:
     for secret in SECRETS:
         assert secret.encode() not in raw, secret
         assert secret.encode("unicode_escape") not in raw, secret
+    assert b"hospitalisation" not in raw  # the extension's reason: sealed too
     # ... and yet every field reads back
     assert ledger.household(household_id).profile.members[0].name == "Zéphyrine Quennevillé"  # type: ignore[union-attr]
 

@@ -16,11 +16,11 @@ from uuid import UUID
 from eventsourcing.utils import get_topic
 
 from hacienda_ledger.aggregates.errors import HouseholdNotFound
-from hacienda_ledger.aggregates.household import Erased, Household
+from hacienda_ledger.aggregates.household import Erased, Household, Justification
 from hacienda_ledger.aggregates.stay import Stay
 from hacienda_ledger.aggregates.user import User
 from hacienda_ledger.aggregates.values import PARIS, paris_day
-from hacienda_ledger.application.access import Permission, authorize, in_scope
+from hacienda_ledger.application.access import Permission, authorize, grants, in_scope
 from hacienda_ledger.application.sealing import Access as Read
 
 if TYPE_CHECKING:
@@ -137,6 +137,19 @@ class Households:
             user, [h for h, n in names.items() if not isinstance(n, Erased)], endpoint
         )
         return names
+
+    def justifications(self, user: User, stay: Stay, *, endpoint: str) -> dict[int, Justification]:
+        """Why each extension of the stay was granted (by the version of the stay's event),
+        for staff who read the stay (the caller checked that) and households: reason and
+        evidence while the household's key exists, ``ERASED`` after; nothing for a role
+        that reads no household. A read of them is logged like any personal data."""
+        if not stay.extensions or not grants(user, Permission.READ_HOUSEHOLDS):
+            return {}
+        household = self.ledger.household(stay.household_ref)
+        found = {j.stay_version: j for j in household.justifications if j.stay_id == stay.id}
+        if found and not household.erased:
+            self.record_reads(user, [household.id], endpoint)
+        return found
 
     def search(self, user: User, name: str, *, endpoint: str) -> list[Household]:
         """Households in the user's scope whose display name or a member's name contains
