@@ -57,6 +57,15 @@ class Due:
 
 
 @dataclass(frozen=True)
+class ReplayReport:
+    """What a replay of the erasures found in a key store restored from a backup."""
+
+    erased: tuple[UUID, ...]  # erasure recorded, key still there: destroyed (or due, dry run)
+    missing: tuple[UUID, ...]  # no key row at all: created after the backup, now unreadable
+    dry_run: bool
+
+
+@dataclass(frozen=True)
 class RetentionReport:
     due: tuple[Due, ...]
     access_log_entries: int  # due (dry run) or deleted
@@ -232,3 +241,21 @@ class Households:
             ledger.erase_household(item.household_id, reason="retention", actor=actor)
         deleted = ledger.access_log.purge(log_before)
         return RetentionReport(tuple(due), deleted, dry_run=False)
+
+    def replay_erasures(self, *, dry_run: bool, actor: str = "erasure-replay") -> ReplayReport:
+        """After the key store is restored from a backup: destroy again the key of every
+        household whose erasure the events record (``PersonalDataErased``) but whose key the
+        restored store holds; report the households that have no key row at all (registered
+        after the backup: their personal data cannot be read any more)."""
+        ledger = self.ledger
+        erased, missing = [], []
+        for household_id in self.ids():
+            if ledger.keys.key(household_id) is not None:
+                if self.facts(household_id).erasure_recorded:
+                    erased.append(household_id)
+            elif ledger.keys.destroyed(household_id) is None:
+                missing.append(household_id)
+        if not dry_run:
+            for household_id in erased:
+                ledger.keys.destroy(household_id, at=ledger.now(), actor=actor)
+        return ReplayReport(tuple(erased), tuple(missing), dry_run)
