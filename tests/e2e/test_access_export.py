@@ -5,14 +5,11 @@ reading, extension, receipt, deposit movement and printed receipt, as JSON and a
 
 from __future__ import annotations
 
-import io
 import json
-import re
 from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
-from pypdf import PdfReader
 
 from hacienda_ledger.api.app import create_app
 from hacienda_ledger.application import Ledger
@@ -20,6 +17,7 @@ from hacienda_ledger.application.projecting import followers
 from hacienda_ledger.settings import Settings
 from tests.conftest import Clock
 from tests.e2e.api_world import World, assert_problem, build_world
+from tests.integration.test_reports import pdf_text
 
 WHY = {"reason": "hospitalisation", "evidence_ref": "certificat-Dr-Xavier", "until": "2025-06-30"}
 
@@ -28,12 +26,6 @@ WHY = {"reason": "hospitalisation", "evidence_ref": "certificat-Dr-Xavier", "unt
 def world(settings: Settings, ledger: Ledger, clock: Clock) -> Iterator[World]:
     with TestClient(create_app(settings, ledger=ledger)) as client:
         yield build_world(client, ledger, clock)
-
-
-def pdf_text(content: bytes) -> str:
-    reader = PdfReader(io.BytesIO(content))
-    text = "\n".join(page.extract_text() for page in reader.pages)
-    return re.sub(r"[\u202f\u00a0]", " ", text)
 
 
 def extended(world: World) -> tuple[str, str]:
