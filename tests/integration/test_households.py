@@ -35,6 +35,7 @@ from hacienda_ledger.application.households import add_years
 from hacienda_ledger.application.projecting import followers
 from hacienda_ledger.application.sealing import SealBroken
 from tests.conftest import Clock, Site
+from tests.integration.test_tamper import StoredRows
 
 # Strings that exist nowhere else: finding one in the database means it was stored in clear.
 SECRETS = (
@@ -435,3 +436,26 @@ def test_search_finds_names_in_scope_ignoring_case_and_accents(ledger: Ledger, s
     assert [h.id for h in ledger.households.search(reader, "QUENNEVILLE", endpoint="s")] == [found]
     assert [h.id for h in ledger.households.search(reader, "brule", endpoint="s")] == [found]
     assert [a.endpoint for a in ledger.access_log.of(found)] == ["s", "s"]
+
+
+def test_a_stay_naming_no_recorded_household_is_extended_without_a_why(
+    ledger: Ledger, site: Site
+) -> None:
+    """A stay whose household was never recorded (stays opened before households were):
+    its extension is granted, with no why recorded (there is no key to seal it under), and
+    reading the stay finds no why instead of failing."""
+    stay_id = site.arrive("1")
+    ref = ledger.stay(stay_id).household_ref
+    rows = StoredRows(ledger, stay_id)
+    try:
+        opened = rows.all()[0]
+        rows.set(opened.version, state=opened.state.replace(ref.hex.encode(), b"0" * 32))
+    finally:
+        rows.close()
+    ledger.extend_stay(
+        stay_id, reason="school", evidence_ref="CERT", until=date(2025, 6, 30), actor="m"
+    )
+    stay = ledger.stay(stay_id)
+    assert stay.allowed_through == date(2025, 6, 30)
+    assert ledger.households.justifications(admin(ledger), stay, endpoint="GET x") == {}
+    assert [j.stay_id for j in ledger.household(ref).justifications] == []

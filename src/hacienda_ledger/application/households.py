@@ -154,7 +154,10 @@ class Households:
         that reads no household. A read of them is logged like any personal data."""
         if not stay.extensions or not grants(user, Permission.READ_HOUSEHOLDS):
             return {}
-        household = self.ledger.household(stay.household_ref)
+        try:
+            household = self.ledger.household(stay.household_ref)
+        except HouseholdNotFound:  # a stay opened before households were recorded
+            return {}
         found = {j.stay_version: j for j in household.justifications if j.stay_id == stay.id}
         if found and not household.erased:
             self.record_reads(user, [household.id], endpoint)

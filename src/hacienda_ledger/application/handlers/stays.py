@@ -77,7 +77,8 @@ on_stay(RecordMeterReading)(
 def extend(command: ExtendStay, unit: Unit) -> Change:
     """The stay records the extension's dates; its why (reason and evidence: health data,
     among others) is recorded on the household, sealed under its key, in the same
-    transaction. A household already erased gets the extension without a why recorded."""
+    transaction. A household already erased (or a stay naming none, opened before
+    households were recorded) gets the extension without a why recorded: nowhere to seal it."""
     at, actor = unit.now(), command.actor
     stay = unit.stay(command.stay_id)
     reason = stay.extend(
@@ -87,8 +88,11 @@ def extend(command: ExtendStay, unit: Unit) -> Change:
         actor=actor,
         at=at,
     )
-    household = unit.household(stay.household_ref)
-    if household.erased:
+    try:
+        household = unit.household(stay.household_ref)
+    except HouseholdNotFound:  # a stay opened before households were recorded
+        household = None
+    if household is None or household.erased:
         return Change(stay, {"allowed_through": stay.allowed_through.isoformat()})
     household.justify(
         stay_id=stay.id,
