@@ -13,6 +13,8 @@
                                                                  build and store the reports due
     hacienda-ledger households erase ID [--reason R]             erase a household's personal data
     hacienda-ledger households purge-due [--dry-run]             erase what retention says is due
+    hacienda-ledger households replay-erasures [--dry-run]      after restoring the key store:
+                                                                 destroy again the keys erased since
 
 The database is ``HACIENDA_DATABASE_URL`` (or ``--database-url``).
 """
@@ -144,12 +146,27 @@ def _users_create(args: argparse.Namespace) -> int:
     return 0
 
 
+def _replay_erasures(ledger: Any, dry_run: bool) -> int:
+    report = ledger.households.replay_erasures(dry_run=dry_run)
+    verb = "to destroy again" if dry_run else "destroyed again"
+    print(f"erasures replayed: {len(report.erased)} key(s) {verb}")
+    for household_id in report.erased:
+        print(f"  {household_id}")
+    if report.missing:
+        print(f"households without a key (registered after the backup): {len(report.missing)}")
+        for household_id in report.missing:
+            print(f"  {household_id}")
+    return 0
+
+
 def _households(args: argparse.Namespace) -> int:
     from hacienda_ledger.aggregates.errors import LedgerError
     from hacienda_ledger.application import Ledger
 
     ledger = Ledger(_settings(args))
     try:
+        if args.households_command == "replay-erasures":
+            return _replay_erasures(ledger, args.dry_run)
         if args.households_command == "erase":
             try:
                 outcome = ledger.erase_household(
@@ -577,6 +594,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "purge-due", help="erase the personal data that retention says is due"
     )
     purge.add_argument("--dry-run", action="store_true", help="list what is due, change nothing")
+    replay = households_sub.add_parser(
+        "replay-erasures",
+        help="after restoring the key store from a backup: destroy again the keys of the "
+        "households whose erasure the events record",
+    )
+    replay.add_argument("--dry-run", action="store_true", help="list them, change nothing")
 
     args = parser.parse_args(argv)
     if args.command == "demo" and args.demo_command == "generate":

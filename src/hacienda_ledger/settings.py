@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DSP_VAT_RATES: dict[str, Decimal] = {
@@ -28,6 +28,12 @@ class Settings(BaseSettings):
         default="sqlite:///var/hacienda.sqlite3",
         description="sqlite:///relative/path, sqlite:////absolute/path, or "
         "postgresql://user:password@host:port/dbname",
+    )
+    keys_url: str = Field(
+        default="",
+        description="where the households' keys live: empty for the events' own database "
+        "(the default), or another sqlite:///... file or postgresql://... database, so that "
+        "a copy of the events holds no key (see docs/personal-data.md)",
     )
     pool_size: int = Field(default=5, ge=1, le=50, description="PostgreSQL pool per process")
     write_retries: int = Field(
@@ -154,13 +160,27 @@ class Settings(BaseSettings):
             raise ValueError("dsp_vat_rates: a rate is a percentage from 0 to less than 100")
         return rates
 
-    @field_validator("database_url")
+    @field_validator("database_url", "keys_url")
     @classmethod
-    def _known_scheme(cls, value: str) -> str:
+    def _known_scheme(cls, value: str, info: ValidationInfo) -> str:
         scheme = urlsplit(value).scheme
-        if scheme not in {"sqlite", "postgresql", "postgres"}:
-            raise ValueError("database_url is sqlite:///... or postgresql://...")
+        if scheme not in {"sqlite", "postgresql", "postgres"} and (
+            value or info.field_name != "keys_url"
+        ):
+            raise ValueError(f"{info.field_name} is sqlite:///... or postgresql://...")
         return value
+
+    def keys_database(self) -> Settings:
+        """The settings of the database holding the households' keys: these settings when
+        the keys live with the events, else the same pointing at ``keys_url``."""
+        if not self.keys_url or self.keys_url == self.database_url:
+            return self
+        return self.model_copy(update={"database_url": self.keys_url, "keys_url": ""})
+
+    @property
+    def keys_apart(self) -> bool:
+        """Whether the keys live in a database of their own."""
+        return self.keys_database() is not self
 
     @property
     def is_postgres(self) -> bool:

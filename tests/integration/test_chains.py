@@ -23,11 +23,12 @@ from fastapi.testclient import TestClient
 
 from hacienda_ledger.aggregates.aire import Aire
 from hacienda_ledger.aggregates.errors import StayNotFound
-from hacienda_ledger.aggregates.integrity import CHAINED_SINCE, GENESIS, event_hash
-from hacienda_ledger.aggregates.stay import Stay
+from hacienda_ledger.aggregates.integrity import CHAINED_SINCE, GENESIS, event_hash, topic_of
+from hacienda_ledger.aggregates.stay import Extension, Granted, Stay
 from hacienda_ledger.api.app import create_app
 from hacienda_ledger.application import Ledger
 from hacienda_ledger.application import audit as audit_module
+from hacienda_ledger.application.projecting import followers
 from hacienda_ledger.demo import run_verify
 from tests.conftest import Clock, Site
 from tests.integration.test_tamper import Row, StoredRows
@@ -339,3 +340,55 @@ def test_every_event_class_of_the_aire_and_the_stay_reads_old_payloads_unchained
             born_chained = not added  # a class added since: its version 1 is chained
             assert born_chained or {"prev_hash": "", "hash": ""} in added, name
     assert datetime(2026, 12, 5, tzinfo=UTC) == CHAINED_SINCE
+
+
+def test_an_extension_stored_with_its_why_before_the_chain_keeps_its_link_and_shows_no_why(
+    ledger: Ledger, clock: Clock
+) -> None:
+    """A stay whose extension was stored by version 1 (no links, the reason and evidence in
+    clear): the stay links it by its old content, as the release that chained stays did, so
+    the event chained after it still verifies; and the why is read nowhere (the stay's
+    extensions and the projection hold the dates only)."""
+    clock.now = datetime(2025, 3, 3, 9, tzinfo=UTC)
+    site = Site(ledger, code="49007-C")
+    stay_id = site.arrive("1")
+    until = datetime(2025, 6, 30).date()
+    ledger.extend_stay(stay_id, reason="work", evidence_ref="CDD-OLD", until=until, actor="m")
+    rows = StoredRows(ledger, stay_id)
+    try:
+        old = []
+        for r in rows.all():
+            state = json.loads(unchained_copy(r))
+            if r.topic.endswith("Stay.Extended"):  # version 1's shape, why in clear
+                why = {"reason": "work", "evidence_ref": "CDD-OLD", "until": state["until"]}
+                extension = {"_type_": "Extension", "_data_": why}
+                state = {k if k != "until" else "extension": v for k, v in state.items()}
+                state["extension"] = extension
+            old.append(Row(r.version, r.topic, json.dumps(state, separators=(",", ":")).encode()))
+        rows.replace_all(old)
+        opened = ledger.repository.get(stay_id, version=1)
+        extended = ledger.events.get(stay_id, gt=1)
+        (event,) = list(extended)
+        # the link the release that chained stays computed (its class: version 2)
+        fields = {
+            "originator_id": stay_id,
+            "originator_version": 2,
+            "timestamp": event.timestamp,
+            "prev_hash": "",
+            "hash": "",
+            "extension": Extension("work", "CDD-OLD", until),
+            "actor": "m",
+        }
+        expected = event_hash(topic_of(Stay.Extended), dict(fields, prev_hash=opened.head_hash))
+        stay = ledger.stay(stay_id)
+        assert stay.head_hash == expected
+        assert stay.extensions == (Granted(2, event.timestamp, until),)
+        ledger.record_meter_reading(
+            stay_id, meter="water", index=Decimal("101"), read_at=clock(), actor="c"
+        )
+        assert ledger.audit.verify_chain_of(stay_id, "stay").ok
+        (occupancy,) = followers(ledger, ["occupancy"])
+        occupancy.catch_up()
+        assert [r["reason"] for r in occupancy.rows("occupancy_extensions")] == ["granted"]
+    finally:
+        rows.close()

@@ -35,6 +35,7 @@ from hacienda_ledger.application.households import add_years
 from hacienda_ledger.application.projecting import followers
 from hacienda_ledger.application.sealing import SealBroken
 from tests.conftest import Clock, Site
+from tests.integration.test_tamper import StoredRows
 
 # Strings that exist nowhere else: finding one in the database means it was stored in clear.
 SECRETS = (
@@ -47,6 +48,7 @@ SECRETS = (
     "allergie-pénicilline",
     "CNI-Q-778899",
     "Aurélien-Quintal",
+    "certificat-Dr-Quintavalle",  # an extension's evidence
 )
 
 
@@ -194,6 +196,14 @@ def test_no_personal_field_is_stored_in_clear(ledger: Ledger, site: Site, clock:
         actor="c",
         idempotency_key="dep",
     )
+    ledger.extend_stay(
+        stay_id,
+        reason="hospitalisation",
+        evidence_ref="certificat-Dr-Quintavalle",
+        until=date(2025, 6, 30),
+        actor="m",
+        idempotency_key="extend-1",
+    )
     for follower in followers(ledger):
         follower.catch_up()
     ledger.households.record_reads(
@@ -204,6 +214,7 @@ def test_no_personal_field_is_stored_in_clear(ledger: Ledger, site: Site, clock:
     for secret in SECRETS:
         assert secret.encode() not in raw, secret
         assert secret.encode("unicode_escape") not in raw, secret
+    assert b"hospitalisation" not in raw  # the extension's reason: sealed too
     # ... and yet every field reads back
     assert ledger.household(household_id).profile.members[0].name == "Zéphyrine Quennevillé"  # type: ignore[union-attr]
 
@@ -425,3 +436,26 @@ def test_search_finds_names_in_scope_ignoring_case_and_accents(ledger: Ledger, s
     assert [h.id for h in ledger.households.search(reader, "QUENNEVILLE", endpoint="s")] == [found]
     assert [h.id for h in ledger.households.search(reader, "brule", endpoint="s")] == [found]
     assert [a.endpoint for a in ledger.access_log.of(found)] == ["s", "s"]
+
+
+def test_a_stay_naming_no_recorded_household_is_extended_without_a_why(
+    ledger: Ledger, site: Site
+) -> None:
+    """A stay whose household was never recorded (stays opened before households were):
+    its extension is granted, with no why recorded (there is no key to seal it under), and
+    reading the stay finds no why instead of failing."""
+    stay_id = site.arrive("1")
+    ref = ledger.stay(stay_id).household_ref
+    rows = StoredRows(ledger, stay_id)
+    try:
+        opened = rows.all()[0]
+        rows.set(opened.version, state=opened.state.replace(ref.hex.encode(), b"0" * 32))
+    finally:
+        rows.close()
+    ledger.extend_stay(
+        stay_id, reason="school", evidence_ref="CERT", until=date(2025, 6, 30), actor="m"
+    )
+    stay = ledger.stay(stay_id)
+    assert stay.allowed_through == date(2025, 6, 30)
+    assert ledger.households.justifications(admin(ledger), stay, endpoint="GET x") == {}
+    assert [j.stay_id for j in ledger.household(ref).justifications] == []

@@ -178,9 +178,10 @@ def test_projection_names_its_tables_and_topics() -> None:
         assert {c.type for c in t.columns} <= {"int", "text", "decimal", "date", "bool"}
 
 
-def test_fold_extensions_granted_with_their_aire_day_reason_and_end() -> None:
+def test_fold_extensions_granted_with_their_aire_day_and_end_never_why() -> None:
     """Each extension granted is a row: the stay's aire, the Paris day it was granted (23:30
-    UTC on 31 May = 1 June in Paris), the reason and the end date; no evidence reference."""
+    UTC on 31 May = 1 June in Paris), ``granted`` and the end date; neither its reason nor
+    its evidence reference (the household's, sealed)."""
     world = World()
     world.add("1", 2, utc(2025, 1, 10))
     stay = world.arrive("a", "1", utc(2025, 3, 1, 10), ADULTS_2)
@@ -201,8 +202,8 @@ def test_fold_extensions_granted_with_their_aire_day_reason_and_end() -> None:
     world.take(stay)
     rows = world.fold().rows(EXTENSIONS)
     assert [(r["aire_id"], r["granted_on"], r["reason"], r["until"]) for r in rows] == [
-        (world.aire_id, date(2025, 6, 1), "school", date(2025, 7, 15)),
-        (world.aire_id, date(2025, 7, 10), "work", date(2025, 9, 30)),
+        (world.aire_id, date(2025, 6, 1), "granted", date(2025, 7, 15)),
+        (world.aire_id, date(2025, 7, 10), "granted", date(2025, 9, 30)),
     ]
     assert all("evidence_ref" not in r for r in rows)
 

@@ -24,11 +24,12 @@ from hacienda_ledger.aggregates.errors import (
     ReadingNotFound,
     StayClosed,
 )
-from hacienda_ledger.aggregates.stay import Extension, MeterReading, Stay
+from hacienda_ledger.aggregates.stay import Extension, Granted, MeterReading, Stay
 from hacienda_ledger.aggregates.values import (
     ChargeLine,
     Composition,
     DurationBand,
+    ExtensionReason,
     PersonRate,
     SeasonalRate,
     Tariff,
@@ -408,10 +409,12 @@ def test_read_meter_refuses_after_departure() -> None:
 
 
 def test_extend_a_stay() -> None:
-    """An extension with its reason, evidence and end date moves the allowed last day."""
+    """An extension with its reason, evidence and end date moves the allowed last day; the
+    stay's event records the end date only (the why is the household's, sealed), and the
+    validated reason is handed back for that."""
     stay = open_stay()
     head = stay.head_hash
-    stay.extend(
+    reason = stay.extend(
         reason="school", evidence_ref="CERT-SCOL-7", until=date(2025, 6, 30), actor="m", at=ASKED
     )
     expected = [
@@ -420,12 +423,26 @@ def test_extend_a_stay() -> None:
             originator_id=STAY_ID,
             originator_version=2,
             timestamp=ASKED,
-            extension=Extension("school", "CERT-SCOL-7", date(2025, 6, 30)),
+            until=date(2025, 6, 30),
             actor="m",
         )
     ]
     assert expected == stay.collect_events()
+    assert reason == ExtensionReason.SCHOOL
     assert stay.allowed_through == date(2025, 6, 30)
+    assert stay.extensions == (Granted(2, ASKED, date(2025, 6, 30)),)
+
+
+def test_an_extension_of_version_2_is_read_without_its_why() -> None:
+    """A stored version-2 extension held its reason and evidence in clear: it is read with
+    its end date only (and one from before the chain keeps them, unread, for its link)."""
+    old = Extension("hospitalisation", "CHU-9", date(2025, 6, 30))
+    chained = {"extension": old, "prev_hash": "a" * 64, "hash": "b" * 64}
+    Stay.Extended.upcast_v2_v3(chained)
+    assert chained == {"until": date(2025, 6, 30), "prev_hash": "a" * 64, "hash": "b" * 64}
+    unchained = {"extension": old, "prev_hash": "", "hash": ""}
+    Stay.Extended.upcast_v2_v3(unchained)
+    assert unchained == {"extension": old, "prev_hash": "", "hash": ""}
 
 
 def test_extend_up_to_the_cap() -> None:

@@ -152,6 +152,18 @@ class Document:
     recorded_at: datetime
 
 
+@dataclass(frozen=True)
+class Justification:
+    """Why one of its stays was extended (school, training, work, hospitalisation) and the
+    evidence seen: health data among others, so both are sealed and go with the key. The
+    stay's own event (``Stay.Extended``, version ``stay_version``) holds the dates only."""
+
+    stay_id: UUID
+    stay_version: int
+    reason: str | Erased
+    evidence_ref: str | Erased
+
+
 class Household(Aggregate):
     """A paying unit on the aires: recorded at one aire, linked to its stays."""
 
@@ -166,6 +178,7 @@ class Household(Aggregate):
             household.profile = self.profile
             household.documents = ()
             household.stays = ()
+            household.justifications = ()
             household.registered_at = self.timestamp
             household.erasure = None
 
@@ -204,6 +217,18 @@ class Household(Aggregate):
         def apply(self, household: Household) -> None:
             household.stays = (*household.stays, (self.stay_id, self.aire_id))
 
+    class ExtensionJustified(Aggregate.Event):
+        personal_fields: ClassVar[tuple[str, ...]] = ("reason", "evidence_ref")
+        stay_id: UUID
+        stay_version: int
+        reason: str
+        evidence_ref: str
+        actor: str
+
+        def apply(self, household: Household) -> None:
+            why = Justification(self.stay_id, self.stay_version, self.reason, self.evidence_ref)
+            household.justifications = (*household.justifications, why)
+
     class PersonalDataErased(Aggregate.Event):
         reason: str
         actor: str
@@ -214,6 +239,10 @@ class Household(Aggregate):
                 Document(d.seq, d.kind, d.on, ERASED, d.stay_id, d.recorded_at)
                 for d in household.documents
             )
+            household.justifications = tuple(
+                Justification(j.stay_id, j.stay_version, ERASED, ERASED)
+                for j in household.justifications
+            )
             household.erasure = (self.timestamp, self.reason, self.actor)
 
     def __init__(self) -> None:
@@ -222,6 +251,7 @@ class Household(Aggregate):
         self.profile: Profile | Erased
         self.documents: tuple[Document, ...]
         self.stays: tuple[tuple[UUID, UUID], ...]
+        self.justifications: tuple[Justification, ...]
         self.registered_at: datetime
         self.erasure: tuple[datetime, str, str] | None
 
@@ -306,6 +336,31 @@ class Household(Aggregate):
         """A stay of this household opened (the stay's aire joins its scope)."""
         self.trigger_event(
             self.StayLinked, stay_id=stay_id, aire_id=aire_id, actor=actor, timestamp=at
+        )
+
+    def justify(
+        self,
+        *,
+        stay_id: UUID,
+        stay_version: int,
+        reason: str,
+        evidence_ref: str,
+        actor: str,
+        at: datetime,
+    ) -> None:
+        """Record, sealed, why its stay was extended (the reason and evidence the stay
+        validated when it granted the extension, event ``stay_version``)."""
+        self.check_not_erased()
+        if stay_id not in {s for s, _ in self.stays}:
+            raise InvalidValue("that stay is not this household's", field="stay_id")
+        self.trigger_event(
+            self.ExtensionJustified,
+            stay_id=stay_id,
+            stay_version=stay_version,
+            reason=reason,
+            evidence_ref=evidence_ref,
+            actor=actor,
+            timestamp=at,
         )
 
     def record_erasure(self, *, reason: str, actor: str, at: datetime) -> bool:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from itertools import groupby
+from typing import Any
 from uuid import UUID
 
 from hacienda_ledger.aggregates.chained import (
@@ -57,9 +58,36 @@ class MeterReading:
 
 @dataclass(frozen=True)
 class Extension:
+    """An extension as version 2 of ``Stay.Extended`` stored it, its why in clear: read from
+    old events only (``upcast_v2_v3`` drops the why)."""
+
     reason: str
     evidence_ref: str
     until: date
+
+
+@dataclass(frozen=True)
+class Granted:
+    """An extension granted: the stay's event that granted it, when, and through which day.
+    Its why (reason and evidence) is personal data, sealed on the household
+    (``Household.ExtensionJustified``)."""
+
+    version: int
+    granted_at: datetime
+    until: date
+
+
+def _why_dropped(state: dict[str, Any]) -> None:
+    """v2 -> v3: an extension's dates only; its reason and evidence are never read again.
+    An event recorded before the chain (its links empty) is linked by the hash of its
+    content, which its successor holds: it keeps its ``extension`` so that the hash can be
+    computed, and nothing else reads it (``Stay.Extended.until_day``)."""
+    extension = state.get("extension")
+    if extension is None:
+        return
+    if state.get("hash"):
+        del state["extension"]
+        state["until"] = extension.until
 
 
 class Stay(Chained):
@@ -123,11 +151,25 @@ class Stay(Chained):
             stay.readings = (*stay.readings, self.reading)
 
     class Extended(EventOnceUnchained):
-        extension: Extension
+        """v3: the dates only. The why (reason, evidence) is the household's, sealed under its
+        key (``Household.ExtensionJustified``); v2 stored it here in clear, and is read
+        without it."""
+
+        class_version = 3
+        upcast_v2_v3 = staticmethod(_why_dropped)
+        until: date
         actor: str
 
+        @property
+        def until_day(self) -> date:
+            """The last day allowed (an event from before the chain still has it inside its
+            old ``extension``: see ``_why_dropped``)."""
+            legacy: Extension | None = vars(self).get("extension")
+            return self.until if legacy is None else legacy.until
+
         def apply(self, stay: Stay) -> None:
-            stay.extensions = (*stay.extensions, self.extension)
+            granted = Granted(self.originator_version, self.timestamp, self.until_day)
+            stay.extensions = (*stay.extensions, granted)
             stay.limit_exceeded_on = None
 
     class LimitExceeded(EventOnceUnchained):
@@ -213,7 +255,7 @@ class Stay(Chained):
         self.billed_quantity: dict[str, Decimal]
         self.charged_until: date
         self.pitch_lines: tuple[ChargeLine, ...]
-        self.extensions: tuple[Extension, ...]
+        self.extensions: tuple[Granted, ...]
         self.departed_at: datetime | None
         self.exit_inspection_ref: str | None
         self.limit_exceeded_on: date | None
@@ -390,8 +432,10 @@ class Stay(Chained):
         until: date,
         actor: str,
         at: datetime,
-    ) -> None:
-        """Extend past the maximum stay (school, training, work, hospitalisation), within cap."""
+    ) -> ExtensionReason:
+        """Extend past the maximum stay (school, training, work, hospitalisation), within cap.
+        Only the dates are recorded here: the reason (returned, validated) and the evidence
+        are the household's, recorded sealed beside this event (``Household.justify``)."""
         self._require_open()
         try:
             reason = ExtensionReason(reason)
@@ -411,12 +455,8 @@ class Stay(Chained):
                 f"({self.extension_cap_months} months past the maximum stay)",
                 field="until",
             )
-        self.trigger_event(
-            self.Extended,
-            extension=Extension(reason.value, evidence_ref, until),
-            actor=actor,
-            timestamp=at,
-        )
+        self.trigger_event(self.Extended, until=until, actor=actor, timestamp=at)
+        return reason
 
     def assess_charges(
         self, *, through: date, tariffs: tuple[Tariff, ...], actor: str, at: datetime

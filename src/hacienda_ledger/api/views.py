@@ -10,7 +10,7 @@ from pydantic import BaseModel
 
 from hacienda_ledger.aggregates.aire import Aire
 from hacienda_ledger.aggregates.collectivite import Collectivite
-from hacienda_ledger.aggregates.household import Document, Erased, Household
+from hacienda_ledger.aggregates.household import Document, Erased, Household, Justification
 from hacienda_ledger.aggregates.integrity import VerificationReport
 from hacienda_ledger.aggregates.register import CashRegister
 from hacienda_ledger.aggregates.stay import Stay
@@ -20,7 +20,9 @@ from hacienda_ledger.api import schemas as s
 from hacienda_ledger.api.schemas.common import STORED
 from hacienda_ledger.application import Ledger
 from hacienda_ledger.application.audit import SealFinding
+from hacienda_ledger.application.disclosure import Disclosure, StayRecord
 from hacienda_ledger.application.regie import Standing
+from hacienda_ledger.application.sealing import Access
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -66,10 +68,36 @@ def aire_summary(a: Aire) -> s.AireSummaryPublic:
     return read(s.AireSummaryPublic, a)
 
 
-def stay(ledger: Ledger, st: Stay, position: int | None = None) -> s.StayPublic:
+def clear(value: str | Erased) -> str | None:
+    """A personal value as a body shows it: null once erased."""
+    return None if isinstance(value, Erased) else value
+
+
+def extensions(st: Stay, why: dict[int, Justification]) -> list[s.ExtensionPublic]:
+    """The stay's extensions, each with its why when ``why`` holds it (by event version)."""
+    found = []
+    for granted in st.extensions:
+        j = why.get(granted.version)
+        found.append(
+            s.ExtensionPublic(
+                reason=None if j is None else clear(j.reason),
+                evidence_ref=None if j is None else clear(j.evidence_ref),
+                until=granted.until,
+            )
+        )
+    return found
+
+
+def stay(
+    ledger: Ledger,
+    st: Stay,
+    position: int | None = None,
+    why: dict[int, Justification] | None = None,
+) -> s.StayPublic:
     return read(
         s.StayPublic,
         st,
+        extensions=extensions(st, why or {}),
         adults=st.composition.adults,
         children=dict(st.composition.children),
         caravans=st.composition.caravans,
@@ -230,7 +258,12 @@ def payer(household_id: UUID | None, names: dict[UUID, str | Erased]) -> s.Payer
     )
 
 
-def stay_export(ledger: Ledger, st: Stay) -> s.StayExportPublic:
+def _why(value: str | Erased | None) -> str | None:
+    return None if value is None or isinstance(value, Erased) else value
+
+
+def stay_export(ledger: Ledger, record: StayRecord) -> s.StayExportPublic:
+    st = record.stay
     return s.StayExportPublic(
         stay_id=st.id,
         aire_id=st.aire_id,
@@ -242,6 +275,38 @@ def stay_export(ledger: Ledger, st: Stay) -> s.StayExportPublic:
         children=dict(st.composition.children),
         caravans=st.composition.caravans,
         **ledger.stay_account(st.id),  # charged, settled, balance due, deposit held
+        readings=[read(s.ReadingPublic, r) for r in record.readings],
+        extensions=[
+            s.ExtensionPublic(
+                reason=_why(e.reason), evidence_ref=_why(e.evidence_ref), until=e.until
+            )
+            for e in record.extensions
+        ],
+    )
+
+
+def household_export(
+    ledger: Ledger, household: s.HouseholdPublic, found: Disclosure, accesses: list[Access]
+) -> s.HouseholdExportPublic:
+    """Everything the ledger holds about a household (right of access)."""
+    return s.HouseholdExportPublic(
+        exported_at=ledger.clock(),
+        household=household,
+        stays=[stay_export(ledger, record) for record in found.stays],
+        access_log=[
+            s.AccessPublic(at=a.at, user_id=a.user_id, role=a.role, endpoint=a.endpoint)
+            for a in accesses
+        ],
+        receipts=[
+            s.ReceiptExportPublic(
+                **{k: v for k, v in vars(r).items() if k != "lines"},
+                lines=[s.ReceiptLineExport(revenue_type=t, amount_cents=c) for t, c in r.lines],
+                cancelled=r.cancelled_at is not None,
+            )
+            for r in found.receipts
+        ],
+        deposits=[s.DepositMoveExportPublic(**vars(d)) for d in found.deposits],
+        printed=[s.PrintedExportPublic(**vars(p)) for p in found.printed],
     )
 
 

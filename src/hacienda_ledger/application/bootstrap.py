@@ -3,16 +3,20 @@
 The Ledger is the eventsourcing library's application: its recorder, mapper and snapshot
 store come from the library's environment keys (``library_env``). Beside them it needs the
 write locks (a lock per aggregate in the process; on PostgreSQL an advisory lock across
-processes too), the household key store and the personal-data access log, both in the
-events' own database (``adapters``). Its clock is a constructor argument (tests and the
-generator inject theirs), and so is its ``Writer``: the pipeline by default, the
-generator's bulk writer where one process alone writes a new database.
+processes too), the household key store and the personal-data access log (``adapters``):
+the access log in the events' own database, the keys there too unless ``keys_url`` names
+a database of their own (an SQLite file or a PostgreSQL database). Its clock is a
+constructor argument (tests and the generator inject theirs), and so is its ``Writer``: the
+pipeline by default, the generator's bulk writer where one process alone writes a new
+database.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+
+from eventsourcing.postgres import PostgresDatastore
 
 from hacienda_ledger.application.locks import LocalLocks, PostgresLocks
 from hacienda_ledger.application.sealing import AccessLog, KeyStore, Sql
@@ -31,22 +35,51 @@ class Adapters:
     access_log: AccessLog
 
 
+def sql_for(settings: Settings, datastore: Any) -> Sql:
+    """Statements on the database ``settings`` names (through ``datastore`` on PostgreSQL)."""
+    postgres = settings.is_postgres
+    if not postgres and str(settings.sqlite_path) != ":memory:" and settings.create_tables:
+        settings.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
+    return Sql(
+        datastore,
+        postgres=postgres,
+        conninfo=settings.postgres_conninfo if postgres else "",
+        sqlite_path="" if postgres else str(settings.sqlite_path),
+    )
+
+
+def keys_datastore(settings: Settings) -> Any:
+    """A datastore of its own for a PostgreSQL key store apart (a small pool); none for an
+    SQLite file, which ``Sql`` opens itself."""
+    if not settings.is_postgres:
+        return None
+    env = settings.eventsourcing_env()
+    return PostgresDatastore(
+        env["POSTGRES_DBNAME"],
+        env["POSTGRES_HOST"],
+        env["POSTGRES_PORT"],
+        env["POSTGRES_USER"],
+        env["POSTGRES_PASSWORD"],
+        connect_timeout=10,
+        pool_size=2,
+        max_overflow=2,
+    )
+
+
 def adapters(settings: Settings, recorder: Any) -> Adapters:
     """Locks, key store and access log for the database the settings name, sharing the
-    recorder's datastore; their tables are created when the settings say so."""
+    recorder's datastore (the key store: a database of its own when ``keys_url`` says so);
+    their tables are created when the settings say so."""
     postgres = settings.is_postgres
     locks = (
         PostgresLocks(settings.postgres_conninfo, linger=settings.lock_linger_ms / 1000)
         if postgres
         else LocalLocks()
     )
-    sql = Sql(
-        recorder.datastore,
-        postgres=postgres,
-        conninfo=settings.postgres_conninfo if postgres else "",
-        sqlite_path="" if postgres else str(settings.sqlite_path),
-    )
-    keys, access_log = KeyStore(sql), AccessLog(sql)
+    sql = sql_for(settings, recorder.datastore)
+    apart = settings.keys_database()
+    keys_sql = sql if apart is settings else sql_for(apart, keys_datastore(apart))
+    keys, access_log = KeyStore(keys_sql), AccessLog(sql)
     if settings.create_tables:
         keys.create_tables()
         access_log.create_tables()

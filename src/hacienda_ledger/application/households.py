@@ -16,11 +16,11 @@ from uuid import UUID
 from eventsourcing.utils import get_topic
 
 from hacienda_ledger.aggregates.errors import HouseholdNotFound
-from hacienda_ledger.aggregates.household import Erased, Household
+from hacienda_ledger.aggregates.household import Erased, Household, Justification
 from hacienda_ledger.aggregates.stay import Stay
 from hacienda_ledger.aggregates.user import User
 from hacienda_ledger.aggregates.values import PARIS, paris_day
-from hacienda_ledger.application.access import Permission, authorize, in_scope
+from hacienda_ledger.application.access import Permission, authorize, grants, in_scope
 from hacienda_ledger.application.sealing import Access as Read
 
 if TYPE_CHECKING:
@@ -54,6 +54,15 @@ class Due:
     basis: str  # "last_departure" or "recorded" (it never stayed)
     since: date
     due_on: date
+
+
+@dataclass(frozen=True)
+class ReplayReport:
+    """What a replay of the erasures found in a key store restored from a backup."""
+
+    erased: tuple[UUID, ...]  # erasure recorded, key still there: destroyed (or due, dry run)
+    missing: tuple[UUID, ...]  # no key row at all: created after the backup, now unreadable
+    dry_run: bool
 
 
 @dataclass(frozen=True)
@@ -138,6 +147,22 @@ class Households:
         )
         return names
 
+    def justifications(self, user: User, stay: Stay, *, endpoint: str) -> dict[int, Justification]:
+        """Why each extension of the stay was granted (by the version of the stay's event),
+        for staff who read the stay (the caller checked that) and households: reason and
+        evidence while the household's key exists, ``ERASED`` after; nothing for a role
+        that reads no household. A read of them is logged like any personal data."""
+        if not stay.extensions or not grants(user, Permission.READ_HOUSEHOLDS):
+            return {}
+        try:
+            household = self.ledger.household(stay.household_ref)
+        except HouseholdNotFound:  # a stay opened before households were recorded
+            return {}
+        found = {j.stay_version: j for j in household.justifications if j.stay_id == stay.id}
+        if found and not household.erased:
+            self.record_reads(user, [household.id], endpoint)
+        return found
+
     def search(self, user: User, name: str, *, endpoint: str) -> list[Household]:
         """Households in the user's scope whose display name or a member's name contains
         ``name`` (case and accents ignored), in registration order. Decrypts, in memory and
@@ -219,3 +244,21 @@ class Households:
             ledger.erase_household(item.household_id, reason="retention", actor=actor)
         deleted = ledger.access_log.purge(log_before)
         return RetentionReport(tuple(due), deleted, dry_run=False)
+
+    def replay_erasures(self, *, dry_run: bool, actor: str = "erasure-replay") -> ReplayReport:
+        """After the key store is restored from a backup: destroy again the key of every
+        household whose erasure the events record (``PersonalDataErased``) but whose key the
+        restored store holds; report the households that have no key row at all (registered
+        after the backup: their personal data cannot be read any more)."""
+        ledger = self.ledger
+        erased, missing = [], []
+        for household_id in self.ids():
+            if ledger.keys.key(household_id) is not None:
+                if self.facts(household_id).erasure_recorded:
+                    erased.append(household_id)
+            elif ledger.keys.destroyed(household_id) is None:
+                missing.append(household_id)
+        if not dry_run:
+            for household_id in erased:
+                ledger.keys.destroy(household_id, at=ledger.now(), actor=actor)
+        return ReplayReport(tuple(erased), tuple(missing), dry_run)

@@ -153,7 +153,9 @@ class Ledger(Loading, Application[UUID]):
         if self.snapshot_writer is not None:
             self.snapshot_writer.close()
         self.locks.close()
-        self.keys.sql.close()
+        self.access_log.sql.close()
+        if self.keys.sql is not self.access_log.sql:  # a key store apart, its own pool
+            self.keys.sql.close(datastore=True)
         super().close()
 
     # --- commands -----------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """Personal data at rest: one key per household, sealed fields, the access log.
 
-**Keys.** ``household_keys`` (in the events' own database) holds one random 256-bit AES key
+**Keys.** ``household_keys`` (in the events' own database, or in a database of its own:
+``Settings.keys_url``) holds one random 256-bit AES key
 per household. Erasure destroys the key: the row stays, with ``key`` set to NULL and the time
 and author of the destruction, so that "erased" and "never existed" stay distinct.
 SQLite overwrites the freed bytes (``PRAGMA secure_delete``) and the write-ahead log is
@@ -157,15 +158,18 @@ class Sql:
             with self.datastore.get_connection(commit=True) as conn, conn.cursor() as raw:
                 raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
-    def close(self) -> None:
+    def close(self, *, datastore: bool = False) -> None:
+        """Close the connections it opened (and its datastore, when it is its own)."""
         with self._lock:
             for conn in self._opened:
                 conn.close()
             self._opened.clear()
+        if datastore and self.datastore is not None:
+            self.datastore.close()
 
 
 class KeyStore:
-    """One AES key per household, in the events' database."""
+    """One AES key per household, in the events' database or one of its own."""
 
     def __init__(self, sql: Sql) -> None:
         self.sql = sql

@@ -28,8 +28,10 @@ Tables (values are ``text``, ``int``, ``date``; ``None`` where said):
     such as ``0-3``) on the stay; bands with nobody are not stored.
 ``occupancy_extensions`` key ``(stay_id, version)``
     ``aire_id``, ``granted_on`` (Paris day of the event's recorded time), ``reason``
-    (school, training, work, hospitalisation), ``until`` date: the derogations granted
-    (no evidence reference and no household kept).
+    (always ``granted``), ``until`` date: the derogations granted. Never why: the reason
+    (school, training, work, hospitalisation) is health data among others, sealed on the
+    household with the evidence; no category of it is kept either (any category would
+    single out hospitalisations). No household is kept.
 
 Day semantics (DESIGN §2): a stay occupies its emplacement on each Europe/Paris day from its
 arrival day up to, not including, its departure day; a stay that leaves on its arrival day
@@ -82,6 +84,7 @@ EXTENSIONS = "occupancy_extensions"
 EMPLACEMENT: dict[str, ColumnType] = {"aire_id": "text", "number": "text"}
 
 ADULT = "adult"
+GRANTED = "granted"  # what ``occupancy_extensions.reason`` says of every extension
 
 #: The ALT2 formula the declarations apply and name (see ``alt2_month``).
 ALT2_FORMULA = (
@@ -102,6 +105,7 @@ class OccupancyProjection(Projection):
     """Folds Aire emplacement/closure events and Stay arrivals/departures into facts."""
 
     name = "occupancy"
+    version = "2"  # 2: an extension's reason is no longer kept (issue 16)
     tables: tuple[Table, ...] = (
         table(
             EMPLACEMENTS,
@@ -249,8 +253,8 @@ class OccupancyProjection(Projection):
                     "version": event.originator_version,
                     "aire_id": stay["aire_id"],
                     "granted_on": paris_day(event.timestamp),
-                    "reason": event.extension.reason,
-                    "until": event.extension.until,
+                    "reason": GRANTED,
+                    "until": event.until_day,
                 },
             )
         elif isinstance(event, Stay.Departed):

@@ -66,6 +66,7 @@ LABELS = {
     "training": "Formation",
     "work": "Emploi",
     "hospitalisation": "Hospitalisation",
+    "granted": "accordée",  # an extension as reports show it: never why
     "damage": "Dégradations",
     "unpaid_charges": "Impayés",
     # the régie's alerts, their status, its remittance frequencies

@@ -7,10 +7,10 @@ when, which endpoint). Analysts and auditors never read a household here.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Query, Request, status
+from fastapi import APIRouter, Query, Request, Response, status
 
 from hacienda_ledger.aggregates.household import ContactDetails, Fleet, Member, Profile
 from hacienda_ledger.aggregates.user import User
@@ -22,6 +22,8 @@ from hacienda_ledger.api.schemas.common import QueryText
 from hacienda_ledger.application import Ledger
 from hacienda_ledger.application import commands as c
 from hacienda_ledger.application.access import Permission
+from hacienda_ledger.application.disclosure import disclose
+from hacienda_ledger.reports.disclosure import access_pdf
 
 router = APIRouter(prefix="/v1/households", tags=["households"])
 
@@ -214,19 +216,32 @@ def access_log(
     return s.AccessesPublic(data=data, count=len(data), next_cursor=next_cursor)
 
 
-@router.get("/{household_id}/export", response_model=s.HouseholdExportPublic)
+@router.get(
+    "/{household_id}/export",
+    response_model=s.HouseholdExportPublic,
+    responses={200: {"content": {"application/pdf": {}}}},
+)
 def export_household(
-    household_id: UUID, request: Request, ledger: LedgerDep, user: UserDep
-) -> s.HouseholdExportPublic:
-    """The household's own data as JSON (right of access): its record and documents, its
-    stays with what was charged and settled, and who read its data. The export is logged."""
+    household_id: UUID,
+    request: Request,
+    ledger: LedgerDep,
+    user: UserDep,
+    format: Annotated[Literal["json", "pdf"], Query()] = "json",
+) -> Any:
+    """The household's own data (right of access), as JSON or, with ``format=pdf``, the
+    same as a PDF: its record and documents; its stays with their meter readings,
+    extensions (reason and evidence, while not erased) and what was charged and settled;
+    every receipt naming it (lines, amounts, number, cancellation), its deposits refunded
+    or withheld, the receipts printed for it; and who read its data. The export is logged."""
     ledger.access.authorize_household(user, Permission.ANSWER_DATA_REQUESTS, household_id)
-    household = _read(ledger, user, household_id, request)
-    stays = [views.stay_export(ledger, stay) for stay in ledger.households.stays(household_id)]
-    accesses = [
-        s.AccessPublic(at=a.at, user_id=a.user_id, role=a.role, endpoint=a.endpoint)
-        for a in ledger.access_log.of(household_id)
-    ]
-    return s.HouseholdExportPublic(
-        exported_at=ledger.clock(), household=household, stays=stays, access_log=accesses
+    household = ledger.households.read(user, household_id, endpoint=endpoint(request))
+    found = disclose(ledger, household)
+    record = views.household(household)
+    body = views.household_export(ledger, record, found, ledger.access_log.of(household_id))
+    if format == "json":
+        return body
+    return Response(
+        access_pdf(body.model_dump(mode="json"), ledger.clock()),
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="acces-{household_id}.pdf"'},
     )

@@ -17,8 +17,11 @@ from hacienda_ledger.application.access import Permission
 router = APIRouter(tags=["stays"])
 
 
-def _stay(act: Act, outcome: Outcome) -> s.StayPublic:
-    return views.stay(act.ledger, act.ledger.stay(outcome.aggregate_id), outcome.position)
+def _stay(act: Act, outcome: Outcome, endpoint: str) -> s.StayPublic:
+    ledger = act.ledger
+    stay = ledger.stay(outcome.aggregate_id)
+    why = ledger.households.justifications(act.user, stay, endpoint=endpoint)
+    return views.stay(ledger, stay, outcome.position, why)
 
 
 @router.post(
@@ -30,14 +33,17 @@ def open_stay(aire_id: UUID, body: s.StayCreate, act: ActDep) -> s.StayPublic:
     fields = {k: v for k, v in body if k not in ("adults", "children", "caravans")}
     children = tuple(sorted(body.children.items()))
     composition = Composition(body.adults, children, body.caravans)
-    return _stay(act, act(c.OpenStay, aire_id, composition=composition, **fields))
+    outcome = act(c.OpenStay, aire_id, composition=composition, **fields)
+    return _stay(act, outcome, "POST /v1/aires/{aire_id}/stays")
 
 
 @router.get("/v1/stays/{stay_id}", response_model=s.StayPublic)
 def get_stay(stay_id: UUID, ledger: LedgerDep, user: UserDep) -> s.StayPublic:
     """A stay with its readings, charge lines, what was settled, balance due and deposit."""
     ledger.access.authorize(user, Permission.READ_STAYS, stay_id=stay_id)
-    return views.stay(ledger, ledger.stay(stay_id))
+    stay = ledger.stay(stay_id)
+    why = ledger.households.justifications(user, stay, endpoint="GET /v1/stays/{stay_id}")
+    return views.stay(ledger, stay, why=why)
 
 
 @router.post(
@@ -47,7 +53,11 @@ def get_stay(stay_id: UUID, ledger: LedgerDep, user: UserDep) -> s.StayPublic:
 )
 def record_reading(stay_id: UUID, body: s.MeterReadingCreate, act: ActDep) -> s.StayPublic:
     """Record an index; a wrong one is corrected by a reading that names it (``corrects``)."""
-    return _stay(act, act(c.RecordMeterReading, stay_id, **dict(body)))
+    return _stay(
+        act,
+        act(c.RecordMeterReading, stay_id, **dict(body)),
+        "POST /v1/stays/{stay_id}/meter-readings",
+    )
 
 
 @router.post(
@@ -57,17 +67,21 @@ def record_reading(stay_id: UUID, body: s.MeterReadingCreate, act: ActDep) -> s.
 )
 def extend(stay_id: UUID, body: s.ExtensionCreate, act: ActDep) -> s.StayPublic:
     """Extend past the maximum stay (school, training, work, hospitalisation), within cap."""
-    return _stay(act, act(c.ExtendStay, stay_id, **dict(body)))
+    return _stay(
+        act, act(c.ExtendStay, stay_id, **dict(body)), "POST /v1/stays/{stay_id}/extensions"
+    )
 
 
 @router.post("/v1/stays/{stay_id}/charges", response_model=s.StayPublic)
 def assess_charges(stay_id: UUID, body: s.ChargeCreate, act: ActDep) -> s.StayPublic:
     """Charge every day not yet charged up to ``through``, and metered consumption."""
-    return _stay(act, act(c.AssessCharges, stay_id, **dict(body)))
+    return _stay(
+        act, act(c.AssessCharges, stay_id, **dict(body)), "POST /v1/stays/{stay_id}/charges"
+    )
 
 
 @router.post("/v1/stays/{stay_id}/departure", response_model=s.StayPublic)
 def depart(stay_id: UUID, body: s.DepartureCreate, act: ActDep) -> s.StayPublic:
     """The household leaves: exit inspection, closing indexes, final charges; refused while
     a deposit is still held."""
-    return _stay(act, act(c.Depart, stay_id, **dict(body)))
+    return _stay(act, act(c.Depart, stay_id, **dict(body)), "POST /v1/stays/{stay_id}/departure")

@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 
 from hacienda_ledger.aggregates.household import DocumentKind, Relationship
 from hacienda_ledger.api.schemas.common import Body, Day, Email, Page, Phone, Text
+from hacienda_ledger.api.schemas.stays import ExtensionPublic, ReadingPublic
 
 Plate = Annotated[str, Field(min_length=1, max_length=20, pattern=r"^[A-Za-z0-9 -]{1,20}$")]
 Notes = Annotated[str, Field(max_length=2000)]
@@ -144,6 +145,53 @@ class StayExportPublic(BaseModel):
     settled_cents: int
     balance_due_cents: int
     deposit_held_cents: int
+    readings: list[ReadingPublic] = Field(description="every meter index read, in order")
+    extensions: list[ExtensionPublic] = Field(
+        description="extensions granted, with their reason and evidence (null once erased)"
+    )
+
+
+class ReceiptLineExport(BaseModel):
+    revenue_type: str
+    amount_cents: int
+
+
+class ReceiptExportPublic(BaseModel):
+    """A receipt naming the household or one of its stays; ``cancelled`` with when and why."""
+
+    register_id: UUID
+    number: int
+    issued_at: datetime
+    stay_id: UUID | None
+    method: str
+    lines: list[ReceiptLineExport]
+    total_cents: int
+    cancelled: bool
+    cancelled_at: datetime | None
+    cancellation_reason: str | None
+
+
+class DepositMoveExportPublic(BaseModel):
+    """A deposit of one of its stays refunded, or withheld (with the reason and reference)."""
+
+    register_id: UUID
+    stay_id: UUID
+    at: datetime
+    kind: str = Field(description="refunded or withheld")
+    amount_cents: int
+    method: str | None
+    reason: str | None
+    reference: str | None
+
+
+class PrintedExportPublic(BaseModel):
+    """A receipt of the household printed: the original (``duplicate`` 0) or a duplicate."""
+
+    register_id: UUID
+    document: str
+    number: int
+    duplicate: int
+    printed_at: datetime
 
 
 class HouseholdExportPublic(BaseModel):
@@ -153,6 +201,11 @@ class HouseholdExportPublic(BaseModel):
     household: HouseholdPublic
     stays: list[StayExportPublic]
     access_log: list[AccessPublic]
+    receipts: list[ReceiptExportPublic]
+    deposits: list[DepositMoveExportPublic] = Field(
+        description="its stays' deposits refunded and withheld"
+    )
+    printed: list[PrintedExportPublic]
 
 
 class HouseholdsPublic(Page[HouseholdPublic]):

@@ -99,8 +99,12 @@ class DuePublic(BaseModel):
 
 
 class ExtensionPublic(BaseModel):
-    reason: str
-    evidence_ref: str
+    """An extension granted. Its why (``reason``, ``evidence_ref``: personal data, sealed
+    under the household's key) is shown to staff who read households, and null once the
+    household's personal data is erased (or for a role that reads no household)."""
+
+    reason: str | None
+    evidence_ref: str | None
     until: date
 
 

@@ -71,14 +71,38 @@ def open_stay(command: OpenStay, unit: Unit) -> Change:
 on_stay(RecordMeterReading)(
     delegate(Unit.stay, "stay_id", Stay.read_meter, lambda _, reading: {"seq": reading.seq})
 )
-on_stay(ExtendStay)(
-    delegate(
-        Unit.stay,
-        "stay_id",
-        Stay.extend,
-        lambda stay, _: {"allowed_through": stay.allowed_through.isoformat()},
+
+
+@on_stay(ExtendStay)
+def extend(command: ExtendStay, unit: Unit) -> Change:
+    """The stay records the extension's dates; its why (reason and evidence: health data,
+    among others) is recorded on the household, sealed under its key, in the same
+    transaction. A household already erased (or a stay naming none, opened before
+    households were recorded) gets the extension without a why recorded: nowhere to seal it."""
+    at, actor = unit.now(), command.actor
+    stay = unit.stay(command.stay_id)
+    reason = stay.extend(
+        reason=command.reason,
+        evidence_ref=command.evidence_ref,
+        until=command.until,
+        actor=actor,
+        at=at,
     )
-)
+    try:
+        household = unit.household(stay.household_ref)
+    except HouseholdNotFound:  # a stay opened before households were recorded
+        household = None
+    if household is None or household.erased:
+        return Change(stay, {"allowed_through": stay.allowed_through.isoformat()})
+    household.justify(
+        stay_id=stay.id,
+        stay_version=stay.version,
+        reason=reason.value,
+        evidence_ref=command.evidence_ref,
+        actor=actor,
+        at=at,
+    )
+    return Change(stay, {"allowed_through": stay.allowed_through.isoformat()}, (household,))
 
 
 def _charged(event: Any) -> dict[str, int]:
