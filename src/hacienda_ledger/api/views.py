@@ -19,8 +19,8 @@ from hacienda_ledger.aggregates.values import paris_day
 from hacienda_ledger.api import schemas as s
 from hacienda_ledger.api.schemas.common import STORED
 from hacienda_ledger.application import Ledger
-from hacienda_ledger.application.audit import SealFinding
 from hacienda_ledger.application.regie import Standing
+from hacienda_ledger.application.seal_checks import SealFinding
 
 M = TypeVar("M", bound=BaseModel)
 

@@ -19,6 +19,7 @@ transaction), and the chain then starts from it. The head is anchored by each mo
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -89,7 +90,9 @@ class AccessLog:
         with self.sql.cursor(commit=True) as cursor:  # the chain's columns, added once
             if self.sql.postgres:
                 for column in ("seq BIGINT", "prev_hash TEXT", "hash TEXT"):
-                    cursor.execute(f"ALTER TABLE household_access_log ADD COLUMN IF NOT EXISTS {column}")
+                    cursor.execute(
+                        f"ALTER TABLE household_access_log ADD COLUMN IF NOT EXISTS {column}"
+                    )
             else:
                 cursor.execute("PRAGMA table_info(household_access_log)")
                 present = {row["name"] for row in cursor.fetchall()}
@@ -112,8 +115,6 @@ class AccessLog:
         row = cursor.fetchone()
         if row is None:
             return 0, GENESIS
-        import json
-
         detail = json.loads(row["detail"])
         return int(detail["through_seq"]), str(detail["link"])
 
@@ -173,6 +174,16 @@ class AccessLog:
         if not rows:
             return None
         return ChainHead(ACCESS_LOG_ID, "access_log", int(rows[0]["seq"]), rows[0]["hash"])
+
+    def hash_at(self, seq: int) -> str | None:
+        """The hash of row ``seq`` (None: no such row)."""
+        rows = self.sql.rows("SELECT hash FROM household_access_log WHERE seq = ?", (seq,))
+        return str(rows[0]["hash"]) if rows else None
+
+    def purged_through(self) -> int:
+        """The last row a purge deleted (0: none); rows up to it are gone by retention."""
+        with self.sql.cursor(commit=False) as cursor:
+            return self._start(cursor)[0]
 
     def verify(self, anchor: ChainHead | None = None) -> tuple[int, VerificationReport]:
         """How many rows there are, and the chain's report: the rows from before the chain

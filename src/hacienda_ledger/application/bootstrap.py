@@ -3,10 +3,10 @@
 The Ledger is the eventsourcing library's application: its recorder, mapper and snapshot
 store come from the library's environment keys (``library_env``). Beside them it needs the
 write locks (a lock per aggregate in the process; on PostgreSQL an advisory lock across
-processes too), the household key store, the technical journal and the personal-data access
-log, all in the events' own database (``adapters``). Its clock is a constructor argument (tests and the
-generator inject theirs), and so is its ``Writer``: the pipeline by default, the
-generator's bulk writer where one process alone writes a new database.
+processes too), the household key store, the technical journal and the personal-data
+access log, all in the events' own database (``adapters``). Its clock is a constructor
+argument (tests and the generator inject theirs), and so is its ``Writer``: the pipeline by
+default, the generator's bulk writer where one process alone writes a new database.
 """
 
 from __future__ import annotations

@@ -27,6 +27,7 @@ for a key); an entry about a read or a refusal is appended on its own (``record`
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -39,7 +40,6 @@ from hacienda_ledger import __version__
 from hacienda_ledger.aggregates.integrity import (
     GENESIS,
     ChainLink,
-    ChainProblem,
     VerificationReport,
     event_hash,
     verify_chain,
@@ -171,9 +171,7 @@ def _entry(row: Mapping[str, Any]) -> Entry:
     )
 
 
-_COLUMNS = (
-    "sequence, kind, actor, subjects, collectivite_id, detail, at, version, prev_hash, hash"
-)
+_COLUMNS = "sequence, kind, actor, subjects, collectivite_id, detail, at, version, prev_hash, hash"
 
 
 class Journal:
@@ -246,18 +244,19 @@ class Journal:
         appended = []
         for p in pending:
             sequence += 1
-            fields = {
-                "sequence": sequence,
-                "kind": p.kind.value,
-                "actor": p.actor,
-                "subjects": dict(p.subjects),
-                "collectivite_id": p.collectivite_id,
-                "detail": dict(p.detail),
-                "at": p.at,
-                "version": __version__,
-                "prev_hash": prev,
-            }
-            entry = Entry(**fields, hash=event_hash(TOPIC, fields))
+            entry = Entry(
+                sequence,
+                p.kind.value,
+                p.actor,
+                dict(p.subjects),
+                p.collectivite_id,
+                dict(p.detail),
+                p.at,
+                __version__,
+                prev,
+                "",
+            )
+            entry = dataclasses.replace(entry, hash=event_hash(TOPIC, entry.fields()))
             appended.append(entry)
             prev = entry.hash
         cursor.executemany(
@@ -293,6 +292,11 @@ class Journal:
             return None
         return ChainHead(JOURNAL_ID, "journal", int(rows[0]["sequence"]), rows[0]["hash"])
 
+    def hash_at(self, sequence: int) -> str | None:
+        """The hash of entry ``sequence`` (None: no such entry)."""
+        rows = self.sql.rows("SELECT hash FROM technical_journal WHERE sequence = ?", (sequence,))
+        return str(rows[0]["hash"]) if rows else None
+
     def entries(
         self,
         *,
@@ -305,7 +309,8 @@ class Journal:
     ) -> list[Entry]:
         """Entries after ``after`` in sequence order: of ``kinds`` (all if none), recorded
         in [``start``, ``end``), of those collectivités (None: every entry)."""
-        where, params = ["sequence > ?"], [after]
+        where: list[str] = ["sequence > ?"]
+        params: list[Any] = [after]
         if kinds:
             where.append(f"kind IN ({', '.join('?' for _ in kinds)})")
             params += list(kinds)
@@ -353,8 +358,3 @@ def report_lines(name: str, report: VerificationReport) -> list[str]:
         f"{first.kind}: {first.detail}"
     ]
     return lines + [f"  entry {p.version}: {p.kind}: {p.detail}" for p in report.problems[1:]]
-
-
-def anchored(head: ChainHead, report: VerificationReport) -> list[ChainProblem]:
-    """The problems of a chain verified against a head a seal recorded."""
-    return [p for p in report.problems if p.version >= head.version or p.kind == "truncated"]

@@ -70,9 +70,7 @@ class Journalling:
             return None
         return None
 
-    def _pending(
-        self, kind: Kind, actor: str, subjects: dict[str, Any], **detail: Any
-    ) -> Pending:
+    def _pending(self, kind: Kind, actor: str, subjects: dict[str, Any], **detail: Any) -> Pending:
         return self.journal.entry(
             kind,
             actor=actor,
