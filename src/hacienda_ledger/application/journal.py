@@ -348,13 +348,14 @@ class Journal:
         return verify_chain(links, anchor=at)
 
 
-def report_lines(name: str, report: VerificationReport) -> list[str]:
-    """What ``verify`` prints of a chain: intact, or its first broken entry and the rest."""
+def report_lines(name: str, report: VerificationReport, count: int | None = None) -> list[str]:
+    """What ``verify`` prints of a chain of ``count`` entries (default: the report's):
+    intact, or its first broken entry and the rest."""
+    entries = report.events if count is None else count
     if report.ok:
-        return [f"{name}: {report.events} entries, intact"]
+        return [f"{name}: {entries} entries, intact"]
     first = report.problems[0]
     lines = [
-        f"{name}: {report.events} entries, BROKEN at entry {first.version}: "
-        f"{first.kind}: {first.detail}"
+        f"{name}: {entries} entries, BROKEN at entry {first.version}: {first.kind}: {first.detail}"
     ]
     return lines + [f"  entry {p.version}: {p.kind}: {p.detail}" for p in report.problems[1:]]

@@ -16,16 +16,20 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from hacienda_ledger.aggregates.household import Household
 from hacienda_ledger.aggregates.seal import Seals
 from hacienda_ledger.aggregates.user import ApiToken, User
+from hacienda_ledger.aggregates.values import PARIS
+from hacienda_ledger.application.access import Permission, authorize
 from hacienda_ledger.application.journal import Entry, Kind, Pending, ids, utc_text
 
 if TYPE_CHECKING:
@@ -162,6 +166,29 @@ class Journalling:
             kind, actor=actor, subjects=given, detail=detail, collectivite_id=collectivite
         )
 
+    def trail(
+        self,
+        user: User,
+        *,
+        after: int = 0,
+        limit: int | None = None,
+        kinds: Sequence[str] = (),
+        start: date | None = None,
+        end: date | None = None,
+    ) -> list[Entry]:
+        """The journal as the user may read it (``read_audit_trail``): every entry for an
+        admin, those of their collectivité for an auditor; of ``kinds``, recorded from the
+        Paris day ``start`` to the day ``end`` (included), after entry ``after``."""
+        authorize(user, Permission.READ_AUDIT_TRAIL)
+        return self.journal.entries(
+            after=after,
+            limit=limit,
+            kinds=kinds,
+            start=None if start is None else datetime.combine(start, time(), PARIS),
+            end=None if end is None else datetime.combine(end + timedelta(days=1), time(), PARIS),
+            collectivites=self.ledger.access.collectivites_in_scope(user),
+        )
+
     # --- refused logins -----------------------------------------------------------------------
 
     def refused_login(self, reason: str) -> None:
@@ -189,3 +216,9 @@ class Journalling:
         detail: dict[str, Any] = {"refusals": sum(counts.values()), "since": utc_text(first)}
         detail.update(sorted(counts.items()))
         self.journal.record(Kind.LOGIN_REFUSED, detail=detail)
+
+
+def csv_rows(content: bytes) -> int:
+    """The data rows of a CSV export (its header left out): what an export entry counts."""
+    text = content.decode("utf-8-sig", errors="replace")
+    return max(sum(1 for _ in csv.reader(io.StringIO(text), delimiter=";")) - 1, 0)
