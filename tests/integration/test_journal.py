@@ -37,8 +37,8 @@ def execute(settings: Settings, statement: str, params: tuple[Any, ...] = ()) ->
         with psycopg.connect(settings.database_url, autocommit=True) as conn:
             conn.execute(statement.replace("?", "%s"), params)
         return
-    with closing(sqlite3.connect(settings.sqlite_path)) as conn, conn:
-        conn.execute(statement, params)
+    with closing(sqlite3.connect(settings.sqlite_path)) as db, db:
+        db.execute(statement, params)
 
 
 def verify(settings: Settings, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
