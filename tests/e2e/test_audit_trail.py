@@ -4,6 +4,7 @@ in it (exports, downloads, refused logins), never with a token or a name."""
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Iterator
 from datetime import date
@@ -46,7 +47,7 @@ def test_admins_read_every_entry_auditors_those_of_their_collectivite(world: Wor
     the others of B; a manager, a cashier and an analyst are refused."""
     everything = trail(world, "admin")
     assert [e["sequence"] for e in everything] == list(range(1, len(everything) + 1))
-    assert all(e["prev_hash"] == p["hash"] for p, e in zip(everything, everything[1:]))
+    assert all(e["prev_hash"] == p["hash"] for p, e in itertools.pairwise(everything))
     assert {e["kind"] for e in everything} == {"user_created", "token_created", "key_created"}
     a, b = world.ids["collectivite_a"], world.ids["collectivite_b"]
     own = trail(world, "auditor")
