@@ -47,6 +47,13 @@ def verify(settings: Settings, capsys: pytest.CaptureFixture[str]) -> tuple[int,
     return code, capsys.readouterr().out
 
 
+def broken(settings: Settings, capsys: pytest.CaptureFixture[str]) -> str:
+    """``verify`` of a store found broken (exit 1): what it printed."""
+    code, out = verify(settings, capsys)
+    assert code == 1, out
+    return out
+
+
 def reads(ledger: Ledger, household_id: UUID, n: int) -> None:
     """``n`` reads of a household's personal data, logged."""
     at = ledger.clock()
@@ -306,9 +313,7 @@ def test_a_tampered_journal_is_named_at_its_first_broken_entry(
     ledger = sealed.ledger
     first = first or len(ledger.journal.entries())
     execute(ledger.settings, tamper)
-    code, out = verify(ledger.settings, capsys)
-    assert f"entries, BROKEN at entry {first}: {kind}" in out
-    assert code == 1
+    assert f"entries, BROKEN at entry {first}: {kind}" in broken(ledger.settings, capsys)
 
 
 def test_the_journal_cut_before_a_seal_is_caught_against_the_seal(
@@ -323,9 +328,7 @@ def test_the_journal_cut_before_a_seal_is_caught_against_the_seal(
     assert ledger.journal.verify().ok  # alone, a shorter chain looks whole
     findings = ledger.audit.verify_seals(sealed.site.aire_id)
     assert [(f.kind, f.aggregate_id) for f in findings] == [("truncated", head.aggregate_id)]
-    code, out = verify(ledger.settings, capsys)
-    assert f"no longer holds entry {head.version}" in out
-    assert code == 1
+    assert f"no longer holds entry {head.version}" in broken(ledger.settings, capsys)
 
 
 def test_the_access_log_tampered_is_caught(
@@ -336,20 +339,18 @@ def test_the_access_log_tampered_is_caught(
     ledger = sealed.ledger
     settings = ledger.settings
     execute(settings, "UPDATE household_access_log SET role = 'manager' WHERE seq = 2")
-    code, out = verify(settings, capsys)
-    assert "access log: 5 entries, BROKEN at entry 2: hash_mismatch" in out and code == 1
+    out = broken(settings, capsys)
+    assert "access log: 5 entries, BROKEN at entry 2: hash_mismatch" in out
     execute(settings, "UPDATE household_access_log SET role = 'admin' WHERE seq = 2")
     execute(settings, "DELETE FROM household_access_log WHERE seq = 3")
-    code, out = verify(settings, capsys)
-    assert "access log: 4 entries, BROKEN at entry 4: version_gap" in out and code == 1
+    assert "access log: 4 entries, BROKEN at entry 4: version_gap" in broken(settings, capsys)
     execute(settings, "DELETE FROM household_access_log WHERE seq >= 2")
     (seal,) = ledger.audit.seal_events(sealed.site.aire_id)
     head = next(h for h in seal.heads if h.kind == "access_log")
     assert head.version == 3
-    code, out = verify(settings, capsys)
+    out = broken(settings, capsys)
     assert "access log: 1 entries, intact" in out
     assert "the access log no longer holds entry 3, which the seal recorded" in out
-    assert code == 1
 
 
 # --- the access log: rows from before the chain, retention ----------------------------------

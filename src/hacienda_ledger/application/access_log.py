@@ -35,7 +35,14 @@ from hacienda_ledger.aggregates.integrity import (
 )
 from hacienda_ledger.aggregates.seal import ChainHead
 from hacienda_ledger.aggregates.user import NAMESPACE
-from hacienda_ledger.application.journal import SYSTEM, Journal, Kind, utc_text
+from hacienda_ledger.application.journal import (
+    SYSTEM,
+    Journal,
+    Kind,
+    last_link,
+    link_at,
+    utc_text,
+)
 from hacienda_ledger.application.sealing import Sql
 
 TOPIC = "hacienda_ledger:household_access_log"
@@ -167,18 +174,11 @@ class AccessLog:
 
     def head(self) -> ChainHead | None:
         """The last chained row as a seal records it (None before the first)."""
-        rows = self.sql.rows(
-            "SELECT seq, hash FROM household_access_log WHERE seq IS NOT NULL "
-            "ORDER BY seq DESC LIMIT 1"
-        )
-        if not rows:
-            return None
-        return ChainHead(ACCESS_LOG_ID, "access_log", int(rows[0]["seq"]), rows[0]["hash"])
+        return last_link(self.sql, "household_access_log", "seq", ACCESS_LOG_ID, "access_log")
 
     def hash_at(self, seq: int) -> str | None:
         """The hash of row ``seq`` (None: no such row)."""
-        rows = self.sql.rows("SELECT hash FROM household_access_log WHERE seq = ?", (seq,))
-        return str(rows[0]["hash"]) if rows else None
+        return link_at(self.sql, "household_access_log", "seq", seq)
 
     def purged_through(self) -> int:
         """The last row a purge deleted (0: none); rows up to it are gone by retention."""

@@ -123,6 +123,21 @@ class Entry:
         }
 
 
+def last_link(sql: Sql, table: str, number: str, chain_id: UUID, kind: str) -> ChainHead | None:
+    """A chained table's last row as a seal records it (None before the first)."""
+    rows = sql.rows(
+        f"SELECT {number} AS n, hash FROM {table} WHERE {number} IS NOT NULL "
+        f"ORDER BY {number} DESC LIMIT 1"
+    )
+    return ChainHead(chain_id, kind, int(rows[0]["n"]), rows[0]["hash"]) if rows else None
+
+
+def link_at(sql: Sql, table: str, number: str, n: int) -> str | None:
+    """The hash of a chained table's row ``n`` (None: no such row)."""
+    rows = sql.rows(f"SELECT hash FROM {table} WHERE {number} = ?", (n,))
+    return str(rows[0]["hash"]) if rows else None
+
+
 def _text(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
@@ -285,17 +300,11 @@ class Journal:
 
     def head(self) -> ChainHead | None:
         """The last entry as a seal records it (None while the journal is empty)."""
-        rows = self.sql.rows(
-            "SELECT sequence, hash FROM technical_journal ORDER BY sequence DESC LIMIT 1"
-        )
-        if not rows:
-            return None
-        return ChainHead(JOURNAL_ID, "journal", int(rows[0]["sequence"]), rows[0]["hash"])
+        return last_link(self.sql, "technical_journal", "sequence", JOURNAL_ID, "journal")
 
     def hash_at(self, sequence: int) -> str | None:
         """The hash of entry ``sequence`` (None: no such entry)."""
-        rows = self.sql.rows("SELECT hash FROM technical_journal WHERE sequence = ?", (sequence,))
-        return str(rows[0]["hash"]) if rows else None
+        return link_at(self.sql, "technical_journal", "sequence", sequence)
 
     def entries(
         self,

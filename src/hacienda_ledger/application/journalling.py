@@ -166,6 +166,29 @@ class Journalling:
             kind, actor=actor, subjects=given, detail=detail, collectivite_id=collectivite
         )
 
+    def exported(
+        self,
+        user: User,
+        subjects: Mapping[str, UUID | str | None],
+        *,
+        table: str,
+        format: str,
+        rows: int | None,
+        **more: Any,
+    ) -> Entry:
+        """An export: what was named (an aire, a register, a household…), the table, its
+        format and row count."""
+        return self.read(
+            str(user.id),
+            Kind.EXPORT,
+            subjects,
+            collectivites=self.ledger.access.collectivites_in_scope(user),
+            table=table,
+            format=format,
+            rows=rows,
+            **more,
+        )
+
     def trail(
         self,
         user: User,

@@ -79,18 +79,31 @@ def check_head(audit: Audit, month: str, head: ChainHead) -> list[SealFinding]:
         report = audit.verify_rows(head.aggregate_id, rows, anchor=(head.version, head.digest))
         return [SealFinding(month, head.aggregate_id, p.kind, p.detail) for p in report.problems]
     version, digest = audit.digest(head.aggregate_id, head.version)
-    if version < head.version:
-        detail = f"the {head.kind} ends at event {version}; the seal recorded {head.version}"
-        return [SealFinding(month, head.aggregate_id, "truncated", detail)]
-    if digest != head.digest:
-        detail = f"the {head.kind}'s events up to {head.version} differ from those sealed"
-        return [SealFinding(month, head.aggregate_id, "rewritten", detail)]
+    return _against(
+        month,
+        head,
+        reached=version >= head.version,
+        same=digest == head.digest,
+        truncated=f"the {head.kind} ends at event {version}; the seal recorded {head.version}",
+        rewritten=f"the {head.kind}'s events up to {head.version} differ from those sealed",
+    )
+
+
+def _against(
+    month: str, head: ChainHead, *, reached: bool, same: bool, truncated: str, rewritten: str
+) -> list[SealFinding]:
+    """``truncated`` when the store no longer reaches the head, else ``rewritten`` when what
+    it holds there is not what was sealed."""
+    if not reached:
+        return [SealFinding(month, head.aggregate_id, "truncated", truncated)]
+    if not same:
+        return [SealFinding(month, head.aggregate_id, "rewritten", rewritten)]
     return []
 
 
 def _check_log_head(audit: Audit, month: str, head: ChainHead) -> list[SealFinding]:
     """The technical journal's or the access log's head: the entry the seal recorded is
-        still there with the same hash (the chain's own verification checks what led to it). An
+    still there with the same hash (the chain's own verification checks what led to it). An
     access log's row deleted since by the retention purge is no finding: the purge recorded
     the link at its last row in the journal."""
     ledger = audit.ledger
@@ -99,10 +112,11 @@ def _check_log_head(audit: Audit, month: str, head: ChainHead) -> list[SealFindi
     if head.kind == "access_log" and head.version <= ledger.access_log.purged_through():
         return []  # deleted since by retention, and the purge recorded in the journal
     stored = log.hash_at(head.version)
-    if stored is None:
-        detail = f"the {name} no longer holds entry {head.version}, which the seal recorded"
-        return [SealFinding(month, head.aggregate_id, "truncated", detail)]
-    if stored != head.digest:
-        detail = f"the {name}'s entry {head.version} is not the one sealed"
-        return [SealFinding(month, head.aggregate_id, "rewritten", detail)]
-    return []
+    return _against(
+        month,
+        head,
+        reached=stored is not None,
+        same=stored == head.digest,
+        truncated=f"the {name} no longer holds entry {head.version}, which the seal recorded",
+        rewritten=f"the {name}'s entry {head.version} is not the one sealed",
+    )

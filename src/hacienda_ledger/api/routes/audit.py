@@ -66,13 +66,8 @@ def journal(
         if payers:
             views.journal_payers(ledger, user, register_id, rows, endpoint(request))
         name = cash_journal.csv_filename(register_id, start, end)
-        ledger.journalling.read(
-            str(user.id),
-            Kind.EXPORT,
-            {"register": register_id},
-            table="cash_journal",
-            format="csv",
-            rows=len(rows),
+        ledger.journalling.exported(
+            user, {"register": register_id}, table="cash_journal", format="csv", rows=len(rows)
         )
         return Response(
             cash_journal.journal_csv(rows, payers=payers, agent=Agents(ledger).name),

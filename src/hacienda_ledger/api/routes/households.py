@@ -22,7 +22,6 @@ from hacienda_ledger.api.schemas.common import QueryText
 from hacienda_ledger.application import Ledger
 from hacienda_ledger.application import commands as c
 from hacienda_ledger.application.access import Permission
-from hacienda_ledger.application.journal import Kind
 
 router = APIRouter(prefix="/v1/households", tags=["households"])
 
@@ -228,13 +227,9 @@ def export_household(
         s.AccessPublic(at=a.at, user_id=a.user_id, role=a.role, endpoint=a.endpoint)
         for a in ledger.access_log.of(household_id)
     ]
-    ledger.journalling.read(
-        str(user.id),
-        Kind.EXPORT,
-        {"household": household_id},
-        table="household",
-        format="json",
-        rows=len(stays) + len(accesses) + 1,
+    rows = len(stays) + len(accesses) + 1
+    ledger.journalling.exported(
+        user, {"household": household_id}, table="household", format="json", rows=rows
     )
     return s.HouseholdExportPublic(
         exported_at=ledger.clock(), household=household, stays=stays, access_log=accesses

@@ -201,11 +201,9 @@ def export(
     found = exports.export(
         ledger, reports_of(request).queries, user, table, where, fmt=query.format
     )
-    ledger.journalling.read(
-        str(user.id),
-        Kind.EXPORT,
+    ledger.journalling.exported(
+        user,
         {"aire": query.aire_id, "collectivite": query.collectivite_id},
-        collectivites=ledger.access.collectivites_in_scope(user),
         table=table,
         format=query.format,
         rows=csv_rows(found.content) if query.format == "csv" else None,
