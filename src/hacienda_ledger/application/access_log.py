@@ -94,22 +94,26 @@ class AccessLog:
             "CREATE INDEX IF NOT EXISTS household_access_log_household "
             "ON household_access_log (household_id, id)",
         )
-        with self.sql.cursor(commit=True) as cursor:  # the chain's columns, added once
-            if self.sql.postgres:
-                for column in ("seq BIGINT", "prev_hash TEXT", "hash TEXT"):
-                    cursor.execute(
-                        f"ALTER TABLE household_access_log ADD COLUMN IF NOT EXISTS {column}"
-                    )
-            else:
-                cursor.execute("PRAGMA table_info(household_access_log)")
-                present = {row["name"] for row in cursor.fetchall()}
-                for column in ("seq INTEGER", "prev_hash TEXT", "hash TEXT"):
-                    if column.split()[0] not in present:
-                        cursor.execute(f"ALTER TABLE household_access_log ADD COLUMN {column}")
-            cursor.execute(
-                "CREATE UNIQUE INDEX IF NOT EXISTS household_access_log_seq "
-                "ON household_access_log (seq)"
+        index = (
+            "CREATE UNIQUE INDEX IF NOT EXISTS household_access_log_seq "
+            "ON household_access_log (seq)"
+        )
+        if self.sql.postgres:  # the chain's columns, added once, under the schema lock
+            self.sql.create(
+                *(
+                    f"ALTER TABLE household_access_log ADD COLUMN IF NOT EXISTS {column}"
+                    for column in ("seq BIGINT", "prev_hash TEXT", "hash TEXT")
+                ),
+                index,
             )
+            return
+        with self.sql.cursor(commit=True) as cursor:  # under SQLite's write lock
+            cursor.execute("PRAGMA table_info(household_access_log)")
+            present = {row["name"] for row in cursor.fetchall()}
+            for column in ("seq INTEGER", "prev_hash TEXT", "hash TEXT"):
+                if column.split()[0] not in present:
+                    cursor.execute(f"ALTER TABLE household_access_log ADD COLUMN {column}")
+            cursor.execute(index)
 
     # --- the chain ----------------------------------------------------------------------------
 
