@@ -1965,6 +1965,7 @@ ROUTES: list[tuple[str, str]] = [
     ("GET", "/v1/households/{household_id}/access-log"),
     ("GET", "/v1/households/{household_id}/export"),
     ("GET", "/v1/registers/{register_id}/receipts/{number}"),
+    ("GET", "/v1/audit-trail"),
 ]
 OPEN_ROUTES = [("GET", "/health"), ("GET", "/ready")]
 

@@ -85,9 +85,7 @@ class Journalling:
 
     # --- changes ------------------------------------------------------------------------------
 
-    def for_events(
-        self, events: Sequence[Any], aggregates: Mapping[UUID, Any] | None = None
-    ) -> list[Pending]:
+    def for_events(self, events: Sequence[Any]) -> list[Pending]:
         """The entries a save of these events records, in their order."""
         found: list[Pending] = []
         users: dict[UUID, str | None] = {}

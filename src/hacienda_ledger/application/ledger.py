@@ -136,7 +136,7 @@ class Ledger(Loading, Application[UUID]):
     def _record(self, processing_event: ProcessingEvent[UUID]) -> list[Recording[UUID]]:
         """The library's recording, with the technical journal's entries about these events
         (``Journalling.for_events``) appended in the same transaction (``recorders.py``)."""
-        entries = self.journalling.for_events(processing_event.events, processing_event.aggregates)
+        entries = self.journalling.for_events(processing_event.events)
         if entries:
             journal = self.journal
             processing_event.saved_kwargs["journal"] = lambda cursor: journal.append(
