@@ -14,6 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from hacienda_ledger.api.app import create_app
+from hacienda_ledger.api.pages import keyed_cursor
 from hacienda_ledger.application import Ledger
 from hacienda_ledger.settings import Settings
 from tests.conftest import Clock
@@ -63,7 +64,7 @@ def test_admins_read_every_entry_auditors_those_of_their_collectivite(world: Wor
 
 def test_filters_by_kind_and_period_and_refuses_what_is_not_one(world: World) -> None:
     """``kind`` (repeatable) and the Paris days ``from``/``to``; an unknown kind or a bad
-    cursor is 422 ``validation_error``."""
+    cursor is 422 ``validation_error``; a cursor past the end gives an empty last page."""
     created = trail(world, "admin", "&kind=user_created&kind=token_created")
     assert {e["kind"] for e in created} == {"user_created", "token_created"}
     assert len(created) == 2 * (len(world.users) + 1)  # and the bootstrap admin
@@ -72,6 +73,8 @@ def test_filters_by_kind_and_period_and_refuses_what_is_not_one(world: World) ->
     assert trail(world, "admin", f"&to={date(today.year - 1, 1, 1)}") == []
     assert_problem(world.get("admin", f"{TRAIL}?kind=nothing"), 422, "validation_error")
     assert_problem(world.get("admin", f"{TRAIL}?cursor=bm90aGluZw"), 422, "validation_error")
+    past = world.ok(world.get("admin", f"{TRAIL}?cursor={keyed_cursor(10**30, 0)}"), 200)
+    assert (past["data"], past["next_cursor"]) == ([], None)  # a cursor past every entry
 
 
 def test_a_refused_login_is_recorded_without_its_token(world: World) -> None:

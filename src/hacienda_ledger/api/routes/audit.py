@@ -16,6 +16,7 @@ from hacienda_ledger.api.deps import LedgerDep, UserDep
 from hacienda_ledger.api.pages import PageDep, keyed_cursor
 from hacienda_ledger.api.params import AsOf, From, NumberPath, OptionalAsOf, To
 from hacienda_ledger.api.routes.households import endpoint
+from hacienda_ledger.api.schemas.common import MAX_NUMBER
 from hacienda_ledger.application.access import Permission
 from hacienda_ledger.application.journal import Kind
 from hacienda_ledger.application.projecting import ProjectionQueries, stay_balances
@@ -168,7 +169,7 @@ def audit_trail(
     key = page.key()
     found = ledger.journalling.trail(
         user,
-        after=key[0] if key else 0,
+        after=min(key[0], MAX_NUMBER) if key else 0,  # past every entry: an empty page
         limit=page.limit + 1,
         kinds=[k.value for k in kind or ()],
         start=start,
