@@ -61,15 +61,22 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from hacienda_ledger.application import Ledger
+    from hacienda_ledger.application.journal import SYSTEM, Kind
 
     settings = _settings(args)
     mode = args.projections
     if mode == "auto":
         mode = "process" if settings.is_postgres else "thread"
     separate = mode == "process" and settings.run_projections
+    # Create the schema once (the other processes then start without creating it), and
+    # record the start in the technical journal.
+    ledger = Ledger(settings)
+    try:
+        detail = {"workers": args.workers, "projections": mode, "postgres": settings.is_postgres}
+        ledger.journal.record(Kind.SERVER_STARTED, actor=SYSTEM, detail=detail)
+    finally:
+        ledger.close()
     if args.workers > 1 or separate:
-        # Create the schema once, then let the other processes start without creating it.
-        Ledger(settings).close()
         settings = settings.model_copy(update={"create_tables": False})
         # Workers and the projector are separate processes: settings from the environment.
         os.environ["HACIENDA_DATABASE_URL"] = settings.database_url
@@ -275,6 +282,7 @@ def _rebuild(args: argparse.Namespace) -> int:
                 bar.update(task, completed=end)
             for name, position in positions.items():
                 print(f"{name}: rebuilt to position {position} and swapped in")
+            _journal_rebuild(ledger, list(positions), end, check=False, differences=0)
             return 0
         for follower in followers(ledger, [args.name] if args.name else []):
             name = follower.projection.name
@@ -299,9 +307,21 @@ def _rebuild(args: argparse.Namespace) -> int:
                 differences += len(found)
             else:
                 print(f"{name}: rebuilt to position {position} and swapped in")
+        chosen = [args.name] if args.name else [p.name for p in all_projections()]
+        _journal_rebuild(ledger, chosen, end, check=args.check, differences=differences)
     finally:
         ledger.close()
     return 1 if differences else 0
+
+
+def _journal_rebuild(
+    ledger: Any, projections: list[str], position: int, *, check: bool, differences: int
+) -> None:
+    """The rebuild (or check) in the technical journal: which projections, up to where."""
+    from hacienda_ledger.application.journal import Kind
+
+    detail = {"projections": projections, "position": position, "check": check}
+    ledger.journal.record(Kind.REBUILD, actor="cli", detail=dict(detail, differences=differences))
 
 
 def _reports(args: argparse.Namespace) -> int:

@@ -26,6 +26,7 @@ from hacienda_ledger.aggregates.seal import Seals
 from hacienda_ledger.aggregates.stay import Stay
 from hacienda_ledger.aggregates.values import PARIS, Composition, Tariff
 from hacienda_ledger.application import Ledger
+from hacienda_ledger.application.verification import verify_logs
 from hacienda_ledger.settings import Settings
 
 DEMO = UUID("3f7f5a8e-1d2c-4b6a-8e9f-7a6b5c4d3e2f")
@@ -540,9 +541,9 @@ def run_verify(
     jobs: int = 1,
     attestations: str | None = None,
 ) -> int:
-    """Verify one register or every register of every aire (``jobs`` processes), and every
-    aire's seals (against the attestations in ``attestations`` too); non-zero exit on any
-    break."""
+    """Verify one register or every register of every aire (``jobs`` processes), every
+    aire's seals (against the attestations in ``attestations`` too), the technical journal
+    and the access log; non-zero exit on any break."""
     ledger = Ledger(settings)
     try:
         ids: list[UUID] = []
@@ -566,6 +567,9 @@ def run_verify(
         if not register:
             broken += _verify_aires_and_stays(ledger, out, jobs)
             broken += _verify_seals(ledger, out)
+            lines, broken_logs = verify_logs(ledger)
+            out.writelines(f"{line}\n" for line in lines)
+            broken += broken_logs
         if attestations:
             broken += _verify_attestations(ledger, Path(attestations), out)
         return 1 if broken else 0

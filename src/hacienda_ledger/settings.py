@@ -198,7 +198,9 @@ class Settings(BaseSettings):
             if str(path) != ":memory:" and self.create_tables:
                 path.parent.mkdir(parents=True, exist_ok=True)
             env.update(
-                PERSISTENCE_MODULE="eventsourcing.sqlite",
+                # The library's, with the technical journal's entries in a save's
+                # transaction (see application/recorders.py).
+                PERSISTENCE_MODULE="hacienda_ledger.application.recorders:SQLiteLedgerFactory",
                 SQLITE_DBNAME=str(path),
                 SQLITE_LOCK_TIMEOUT="30",
             )

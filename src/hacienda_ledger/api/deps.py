@@ -37,6 +37,8 @@ Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 async def current_user(request: Request, ledger: LedgerDep, credentials: Credentials) -> User:
     """Every request is authenticated by a bearer token (401 otherwise)."""
     if credentials is None or credentials.scheme.lower() != "bearer":
+        # counted in the technical journal (coalesced: journalling.py), off the loop
+        await run_in_threadpool(ledger.journalling.refused_login, "no_token")
         raise Unauthenticated("send Authorization: Bearer <token>")
     user = ledger.access.known_user(credentials.credentials)
     if user is None:  # first use of this token here: read it from the store, off the loop

@@ -131,6 +131,7 @@ OPERATIONS: dict[tuple[str, str], type[c.Command] | Permission | ByParameter | s
     ("DELETE", "/v1/households/{household_id}/personal-data"): c.EraseHousehold,
     ("GET", "/v1/households/{household_id}/access-log"): _P.ANSWER_DATA_REQUESTS,
     ("GET", "/v1/households/{household_id}/export"): _P.ANSWER_DATA_REQUESTS,
+    ("GET", "/v1/audit-trail"): _P.READ_AUDIT_TRAIL,
 }
 
 #: Operations whose ids are not confined to a scope: the collectivités' public facts, and

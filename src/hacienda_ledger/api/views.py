@@ -19,10 +19,10 @@ from hacienda_ledger.aggregates.values import paris_day
 from hacienda_ledger.api import schemas as s
 from hacienda_ledger.api.schemas.common import STORED
 from hacienda_ledger.application import Ledger
-from hacienda_ledger.application.audit import SealFinding
+from hacienda_ledger.application.access_log import Access
 from hacienda_ledger.application.disclosure import Disclosure, StayRecord
 from hacienda_ledger.application.regie import Standing
-from hacienda_ledger.application.sealing import Access
+from hacienda_ledger.application.seal_checks import SealFinding
 
 M = TypeVar("M", bound=BaseModel)
 

@@ -4,7 +4,8 @@
 role       permissions                                          scope
 =========  ==================================================  =============================
 admin      everything but cash: users, collectivités, aires     every aire
-           and registers' configuration, every read; never
+           and registers' configuration, every read (the
+           whole technical journal included); never
            a receipt, cancellation, refund, remittance,
            count, handover or régularisation (it
            administers, it handles no cash)
@@ -20,7 +21,7 @@ regisseur  what a cashier may; approve cancellations (its own   their assigned a
            need no second approval); sign cash: hand the
            régie over and regularise a count's difference
 auditor    read registers (payer names included), read aires    aires of their collectivité
-           and reports
+           and reports, read the technical journal (JET)
 analyst    read aires, read anonymised statistics and the       every aire (never a household)
            anonymised reports (ALT2, DSP)
 =========  ==================================================  =============================
@@ -82,6 +83,7 @@ class Permission(StrEnum):
     MANAGE_HOUSEHOLDS = "manage_households"  # record households, amend them, their documents
     READ_HOUSEHOLDS = "read_households"  # a household's personal data, search by name
     ANSWER_DATA_REQUESTS = "answer_data_requests"  # erasure, export, access log
+    READ_AUDIT_TRAIL = "read_audit_trail"  # the technical journal (JET), within scope
 
 
 #: Permissions that move money or vouch for it: never the admin's.
@@ -121,7 +123,12 @@ GRANTS: dict[Role, frozenset[Permission]] = {
     Role.CASHIER: _CASHIER,
     Role.REGISSEUR: _CASHIER | {Permission.APPROVE_CANCELLATIONS, Permission.SIGN_CASH},
     Role.AUDITOR: frozenset(
-        {Permission.READ_REGISTERS, Permission.READ_AIRES, Permission.READ_REPORTS}
+        {
+            Permission.READ_REGISTERS,
+            Permission.READ_AIRES,
+            Permission.READ_REPORTS,
+            Permission.READ_AUDIT_TRAIL,
+        }
     ),
     Role.ANALYST: frozenset(
         {Permission.READ_AIRES, Permission.READ_STATISTICS, Permission.READ_REPORTS}
@@ -258,6 +265,7 @@ class Access:
             issued = self.ledger.load(ApiToken, ApiToken.id_for(digest), UserNotFound)
             user = self.ledger.user(issued.user_id)
         except UserNotFound:
+            self.ledger.journalling.refused_login("unknown_token")  # coalesced, no token
             raise Unauthenticated("unknown bearer token") from None
         self._token_users[digest] = user  # users and tokens never change once created
         return user

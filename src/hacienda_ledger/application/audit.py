@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
@@ -40,8 +39,9 @@ from hacienda_ledger.aggregates.register import CashRegister
 from hacienda_ledger.aggregates.seal import ChainHead, Seals
 from hacienda_ledger.aggregates.stay import Stay
 from hacienda_ledger.aggregates.values import Totals
-from hacienda_ledger.application import attestations, chain_rows
+from hacienda_ledger.application import attestations, chain_rows, seal_checks
 from hacienda_ledger.application.forked import Shared, can_fork
+from hacienda_ledger.application.seal_checks import SealFinding
 from hacienda_ledger.application.verification import (
     Row,
     VerifiedPrefixes,
@@ -67,17 +67,6 @@ BATCHES = {"stay": 200}
 """Chains of a kind read that many at a time by ``verify_each`` (one otherwise): a stay is a
 short chain (about 15 events), a query each would cost more than verifying it."""
 _MONTH_CLOSED = topic_of(CashRegister.MonthClosed)
-
-
-@dataclass(frozen=True)
-class SealFinding:
-    """One problem found with a seal: the month sealed (empty for the seals' own chain),
-    the aggregate, a stable kind and a detail."""
-
-    month: str
-    aggregate_id: UUID
-    kind: str
-    detail: str
 
 
 class Audit:
@@ -296,11 +285,13 @@ class Audit:
 
     def heads(self, aire: Aire, registers: Sequence[CashRegister]) -> tuple[ChainHead, ...]:
         """The head of every chain of the aire now: the aire, its registers (their hash
-        chain's head), its stays."""
+        chain's head), its stays; and the technical journal's and the access log's (their
+        tails anchored by the seal, ``seal_checks``)."""
         found = [ChainHead(aire.id, "aire", *self.digest(aire.id))]
         found += [ChainHead(r.id, "register", r.version, r.head_hash) for r in registers]
         found += [ChainHead(s, "stay", *self.digest(s)) for s in self.stays_of(aire.id)]
-        return tuple(found)
+        logs = (self.ledger.journal.head(), self.ledger.access_log.head())
+        return (*found, *(h for h in logs if h is not None))
 
     def month_closure(self, register_id: UUID, month: str) -> str | None:
         """The hash of the register's closure of ``month`` (its totals by revenue type and
@@ -357,21 +348,9 @@ class Audit:
                 continue
             month = str(link.fields["month"])
             for head in link.fields["heads"]:
-                findings += self._check_head(month, head)
-            findings += self._check_figures(aire_id, month, link.fields["digests"])
+                findings += seal_checks.check_head(self, month, head)
+            findings += seal_checks.check_figures(self, aire_id, month, link.fields["digests"])
         return findings
-
-    def _check_figures(
-        self, aire_id: UUID, month: str, sealed: dict[str, str]
-    ) -> list[SealFinding]:
-        """The month's figures recomputed now against the digests sealed: a forged event or
-        a drifted projection changes them."""
-        now = self.figures(aire_id, month)
-        return [
-            SealFinding(month, aire_id, "figures_changed", f"{name} differs from the one sealed")
-            for name, digest in sorted(now.items())
-            if name in sealed and sealed[name] != digest
-        ]
 
     def verify_attested(self, document: dict[str, Any]) -> list[SealFinding]:
         """The store against one attestation kept outside it: the seal it attests is there
@@ -390,49 +369,9 @@ class Audit:
         sealed_at = datetime.fromisoformat(document["sealed_at"])
         for raw in document["heads"]:
             head = ChainHead(UUID(raw["aggregate_id"]), raw["kind"], raw["version"], raw["digest"])
-            findings += self._check_head(month, head)
-            findings += self._appended_before(month, head, sealed_at)
+            findings += seal_checks.check_head(self, month, head)
+            findings += seal_checks.appended_before(self, month, head, sealed_at)
         return findings
-
-    def _appended_before(
-        self, month: str, head: ChainHead, sealed_at: datetime
-    ) -> list[SealFinding]:
-        """Events after an attested head recorded before the seal: slipped in afterwards."""
-        decode = self.ledger.mapper.transcoder.decode
-        findings = []
-        for version, _, state in self.register_rows(head.aggregate_id, None)[head.version :]:
-            try:
-                recorded = decode(state)["timestamp"]
-            except Exception:  # an undecodable row is reported by the chain's own check
-                continue
-            if recorded < sealed_at:
-                detail = f"event {version} was recorded at {recorded}, before the seal"
-                findings.append(
-                    SealFinding(month, head.aggregate_id, "appended_before_seal", detail)
-                )
-        return findings
-
-    def _check_head(self, month: str, head: ChainHead) -> list[SealFinding]:
-        if head.kind == "register":
-            rows = self.register_rows(head.aggregate_id, head.version)
-            if not rows:
-                detail = "no event of the register is stored any more"
-                return [SealFinding(month, head.aggregate_id, "truncated", detail)]
-            fast = self.verify_rows(head.aggregate_id, rows)  # the fast way, prefixes vouched
-            if fast.ok and (fast.events, fast.head_hash) == (head.version, head.digest):
-                return []
-            report = self.verify_rows(head.aggregate_id, rows, anchor=(head.version, head.digest))
-            return [
-                SealFinding(month, head.aggregate_id, p.kind, p.detail) for p in report.problems
-            ]
-        version, digest = self.digest(head.aggregate_id, head.version)
-        if version < head.version:
-            detail = f"the {head.kind} ends at event {version}; the seal recorded {head.version}"
-            return [SealFinding(month, head.aggregate_id, "truncated", detail)]
-        if digest != head.digest:
-            detail = f"the {head.kind}'s events up to {head.version} differ from those sealed"
-            return [SealFinding(month, head.aggregate_id, "rewritten", detail)]
-        return []
 
     def register_history(self, register_id: UUID, as_of: datetime) -> dict[str, Any]:
         """An auditor's replay: the register rebuilt from its own events up to ``as_of``,

@@ -3,23 +3,27 @@
 The Ledger is the eventsourcing library's application: its recorder, mapper and snapshot
 store come from the library's environment keys (``library_env``). Beside them it needs the
 write locks (a lock per aggregate in the process; on PostgreSQL an advisory lock across
-processes too), the household key store and the personal-data access log (``adapters``):
-the access log in the events' own database, the keys there too unless ``keys_url`` names
-a database of their own (an SQLite file or a PostgreSQL database). Its clock is a
-constructor argument (tests and the generator inject theirs), and so is its ``Writer``: the
-pipeline by default, the generator's bulk writer where one process alone writes a new
-database.
+processes too), the household key store, the technical journal and the personal-data
+access log (``adapters``): the journal and the access log in the events' own database, the
+keys there too unless ``keys_url`` names a database of their own (an SQLite file or a
+PostgreSQL database). Its clock is a constructor argument (tests and the generator inject
+theirs), and so is its ``Writer``: the pipeline by default, the generator's bulk writer
+where one process alone writes a new database.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from eventsourcing.postgres import PostgresDatastore
 
+from hacienda_ledger.application.access_log import AccessLog
+from hacienda_ledger.application.journal import Journal
 from hacienda_ledger.application.locks import LocalLocks, PostgresLocks
-from hacienda_ledger.application.sealing import AccessLog, KeyStore, Sql
+from hacienda_ledger.application.sealing import KeyStore, Sql
 from hacienda_ledger.settings import Settings
 
 
@@ -32,6 +36,7 @@ def library_env(settings: Settings) -> dict[str, str]:
 class Adapters:
     locks: LocalLocks
     keys: KeyStore
+    journal: Journal
     access_log: AccessLog
 
 
@@ -66,10 +71,11 @@ def keys_datastore(settings: Settings) -> Any:
     )
 
 
-def adapters(settings: Settings, recorder: Any) -> Adapters:
-    """Locks, key store and access log for the database the settings name, sharing the
-    recorder's datastore (the key store: a database of its own when ``keys_url`` says so);
-    their tables are created when the settings say so."""
+def adapters(settings: Settings, recorder: Any, clock: Callable[[], datetime]) -> Adapters:
+    """Locks, key store, technical journal (timed by ``clock``) and access log for the
+    database the settings name, sharing the recorder's datastore (the key store: a database
+    of its own when ``keys_url`` says so); their tables are created when the settings say
+    so."""
     postgres = settings.is_postgres
     locks = (
         PostgresLocks(settings.postgres_conninfo, linger=settings.lock_linger_ms / 1000)
@@ -79,8 +85,10 @@ def adapters(settings: Settings, recorder: Any) -> Adapters:
     sql = sql_for(settings, recorder.datastore)
     apart = settings.keys_database()
     keys_sql = sql if apart is settings else sql_for(apart, keys_datastore(apart))
-    keys, access_log = KeyStore(keys_sql), AccessLog(sql)
+    journal = Journal(sql, clock)
+    keys, access_log = KeyStore(keys_sql), AccessLog(sql, journal)
     if settings.create_tables:
         keys.create_tables()
+        journal.create_tables()
         access_log.create_tables()
-    return Adapters(locks, keys, access_log)
+    return Adapters(locks, keys, journal, access_log)

@@ -21,7 +21,7 @@ from hacienda_ledger.aggregates.stay import Stay
 from hacienda_ledger.aggregates.user import User
 from hacienda_ledger.aggregates.values import PARIS, paris_day
 from hacienda_ledger.application.access import Permission, authorize, grants, in_scope
-from hacienda_ledger.application.sealing import Access as Read
+from hacienda_ledger.application.access_log import Access as Read
 
 if TYPE_CHECKING:
     from hacienda_ledger.application.ledger import Ledger
@@ -242,7 +242,7 @@ class Households:
             return RetentionReport(tuple(due), ledger.access_log.due(log_before), dry_run=True)
         for item in due:
             ledger.erase_household(item.household_id, reason="retention", actor=actor)
-        deleted = ledger.access_log.purge(log_before)
+        deleted = ledger.access_log.purge(log_before, actor=actor)
         return RetentionReport(tuple(due), deleted, dry_run=False)
 
     def replay_erasures(self, *, dry_run: bool, actor: str = "erasure-replay") -> ReplayReport:

@@ -5,7 +5,8 @@ pipeline (``pipeline.py``) unless the composition root plugs in another. The com
 (``ledger.post_receipt(...)``) are made from the command classes, one line each: the same
 fields, nothing spelled twice. Queries live with the services the Ledger holds:
 ``ledger.access`` (users, scopes), ``ledger.households`` (personal data, retention),
-``ledger.audit`` (verification, history as of an instant).
+``ledger.audit`` (verification, history as of an instant), ``ledger.journalling`` (the
+technical journal's entries; ``ledger.journal.record(kind, ...)`` appends one).
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from hacienda_ledger.application.access import Access
 from hacienda_ledger.application.audit import Audit
 from hacienda_ledger.application.handling import Loading
 from hacienda_ledger.application.households import Households
+from hacienda_ledger.application.journalling import Journalling
 from hacienda_ledger.application.pipeline import Outcome, Pipeline, Writer
 from hacienda_ledger.application.sealing import SealedAsBase64, SealingMapper
 from hacienda_ledger.application.snapshots import SnapshotSchedule, SnapshotWriter
@@ -83,13 +85,15 @@ class Ledger(Loading, Application[UUID]):
         # Snapshots are encoded and stored off the write path (see application/snapshots.py).
         self.snapshot_writer = SnapshotWriter(self.snapshots) if self.snapshots else None
         self.snapshot_schedule = SnapshotSchedule()
-        adapters = bootstrap.adapters(self.settings, self.recorder)
+        adapters = bootstrap.adapters(self.settings, self.recorder, self.now)
         self.locks, self.keys, self.access_log = adapters.locks, adapters.keys, adapters.access_log
+        self.journal = adapters.journal
         assert isinstance(self.mapper, SealingMapper)
         self.mapper.keys = self.keys
         self.access = Access(self)
         self.households = Households(self)
         self.audit = Audit(self)
+        self.journalling = Journalling(self)
         self.writer = writer(self)
 
     # --- the library's application, as we configure it ----------------------------------------
@@ -129,6 +133,17 @@ class Ledger(Loading, Application[UUID]):
         processing.events.extend(events)
         self._notify(self._record(processing))
 
+    def _record(self, processing_event: ProcessingEvent[UUID]) -> list[Recording[UUID]]:
+        """The library's recording, with the technical journal's entries about these events
+        (``Journalling.for_events``) appended in the same transaction (``recorders.py``)."""
+        entries = self.journalling.for_events(processing_event.events)
+        if entries:
+            journal = self.journal
+            processing_event.saved_kwargs["journal"] = lambda cursor: journal.append(
+                cursor, entries
+            )
+        return super()._record(processing_event)
+
     def _take_snapshots(self, processing_event: Any) -> None:
         """Snapshot from the aggregate in hand (the library's default reloads the aggregate
         from the store to take one), once per save and aggregate, when the schedule says it
@@ -149,6 +164,7 @@ class Ledger(Loading, Application[UUID]):
                 self.snapshot_schedule.taken(aggregate)
 
     def close(self) -> None:
+        self.journalling.flush()
         self.writer.close()
         if self.snapshot_writer is not None:
             self.snapshot_writer.close()

@@ -1,4 +1,5 @@
-"""The ledger's PostgreSQL events inserted in one round trip.
+"""The ledger's recorders: PostgreSQL events inserted in one round trip, and on both
+backends the technical journal's entries about a save written in the save's transaction.
 
 The library's recorder stores a save's events in a pipeline: ``SET LOCAL lock_timeout``,
 ``LOCK TABLE … IN EXCLUSIVE MODE``, ``NOTIFY``, ``INSERT … FROM unnest(<composite>[])
@@ -25,11 +26,20 @@ Several processes opening the ledger at once each create the tables, and the lib
 statements race the same way (its own ``CREATE OR REPLACE FUNCTION es_insert_events_uuid``):
 every recorder of ``LedgerFactory`` creates its tables, this function included, holding the
 schema lock (``hacienda_ledger.creation_lock``).
+
+**The journal's entries.** A save whose events the technical journal records (a user, a
+seal, an erasure: ``journalling.Journalling.for_events``) passes ``journal``, a function of a
+cursor, with its events (``Ledger._record``): it runs in the save's transaction once the
+events are inserted, so the entries commit with them or not at all. On PostgreSQL such a
+save runs the library's statements (lock the events table, notify, insert) in a transaction
+of its own, then the journal's append (which takes the journal's advisory lock: always after
+the events table's, never before, so no deadlock); on SQLite, in the library's transaction,
+whose inserts took the database's write lock before the journal's head is read.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
@@ -40,6 +50,7 @@ from eventsourcing.postgres import (
     PostgresFactory,
     PostgresRecorder,
 )
+from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteFactory
 from eventsourcing.utils import retry
 from psycopg.sql import SQL, Identifier, Literal
 
@@ -113,8 +124,11 @@ class LedgerRecorder(SerialisedSchema, PostgresApplicationRecorder):
     def insert_events(
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
-        if not stored_events or kwargs.get("tracking") is not None or not self._has_function():
-            ids: Sequence[int] | None = super().insert_events(stored_events, **kwargs)
+        journal: Callable[[Any], object] | None = kwargs.pop("journal", None)
+        if journal is not None and stored_events and kwargs.get("tracking") is None:
+            ids: Sequence[int] | None = self._insert_journalled(stored_events, journal)
+        elif not stored_events or kwargs.get("tracking") is not None or not self._has_function():
+            ids = super().insert_events(stored_events, **kwargs)
         else:
             ids = self._insert_by_function(stored_events)
         return ids
@@ -134,6 +148,16 @@ class LedgerRecorder(SerialisedSchema, PostgresApplicationRecorder):
             ).fetchall()
         return [int(row[FUNCTION]) for row in rows]
 
+    def _insert_journalled(
+        self, stored_events: Sequence[StoredEvent], journal: Callable[[Any], object]
+    ) -> Sequence[int] | None:
+        """The library's statements and the journal's entries, in one transaction."""
+        with self.datastore.transaction(commit=True) as curs:
+            self._insert_stored_events(curs, stored_events)
+            ids = self._fetch_ids_after_insert_events(curs, stored_events)
+            journal(curs)
+        return ids
+
     def _has_function(self) -> bool:
         if self._ready is None:
             if self.datastore.originator_id_type != "uuid":
@@ -152,3 +176,22 @@ class LedgerFactory(PostgresFactory):
 
     aggregate_recorder_class = SnapshotRecorder
     application_recorder_class = LedgerRecorder
+
+
+class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
+    """The library's SQLite recorder; the journal's entries about a save in its transaction."""
+
+    def _insert_events(
+        self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        ids = super()._insert_events(c, stored_events, **kwargs)
+        journal = kwargs.get("journal")
+        if journal is not None and stored_events:
+            journal(c)
+        return ids
+
+
+class SQLiteLedgerFactory(SQLiteFactory):
+    """The library's SQLite factory with the recorder above (``PERSISTENCE_MODULE``)."""
+
+    application_recorder_class = SQLiteLedgerRecorder

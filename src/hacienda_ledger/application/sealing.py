@@ -16,8 +16,7 @@ another row does not open), and stored as ``{"_type_": "sealed", "_data_": <base
 other fields of the event stay in clear. Reading reverses it; a field whose key is destroyed
 reads as ``ERASED``. Domain code never sees a ciphertext.
 
-**Access log.** ``household_access_log`` records every read of a household's personal data:
-the household, when, who (user id and role) and the endpoint that read it.
+The personal-data access log, chained, is in ``access_log.py``.
 """
 
 from __future__ import annotations
@@ -26,10 +25,10 @@ import base64
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -74,11 +73,6 @@ def _aad(originator_id: object, version: int, field: str) -> bytes:
 def _rowcount(cursor: Any) -> int:
     """Rows changed by the last statement (the library wraps SQLite's cursor)."""
     return int(getattr(cursor, "sqlite_cursor", cursor).rowcount)
-
-
-def _utc(at: datetime) -> str:
-    """Instants in the access log: UTC ISO 8601, so that text order is time order."""
-    return at.astimezone(UTC).isoformat()
 
 
 class Sql:
@@ -210,9 +204,17 @@ class KeyStore:
             return None
         return rows[0]["destroyed_at"], rows[0]["destroyed_by"]
 
-    def destroy(self, household_id: UUID, *, at: datetime, actor: str) -> bool:
+    def destroy(
+        self,
+        household_id: UUID,
+        *,
+        at: datetime,
+        actor: str,
+        also: Callable[[Any], object] | None = None,
+    ) -> bool:
         """Destroy the key (``False`` when it was already gone), then make sure no copy of it
-        is left in the database files."""
+        is left in the database files. ``also`` runs in the destruction's transaction, with
+        its cursor, once the key is destroyed (the technical journal's entry)."""
         with self.sql.cursor(commit=True) as cursor:
             if not self.sql.postgres:
                 cursor.execute("PRAGMA secure_delete = ON")
@@ -224,6 +226,8 @@ class KeyStore:
                 (at.isoformat(), actor, str(household_id)),
             )
             destroyed = bool(_rowcount(cursor))
+            if destroyed and also is not None:
+                also(cursor)
         if destroyed:
             self.scrub()
         return destroyed
@@ -293,75 +297,3 @@ class SealingMapper(Mapper[UUID]):
                 ) from None
             state[name] = self.transcoder.decode(plain)
         return event
-
-
-@dataclass(frozen=True)
-class Access:
-    """One read of a household's personal data."""
-
-    household_id: UUID
-    at: datetime
-    user_id: str
-    role: str
-    endpoint: str
-
-
-class AccessLog:
-    """Who read which household's personal data, when, through which endpoint."""
-
-    def __init__(self, sql: Sql) -> None:
-        self.sql = sql
-
-    def create_tables(self) -> None:
-        serial = "BIGSERIAL" if self.sql.postgres else "INTEGER"
-        auto = "" if self.sql.postgres else " AUTOINCREMENT"
-        self.sql.create(
-            "CREATE TABLE IF NOT EXISTS household_access_log ("
-            f"id {serial} PRIMARY KEY{auto}, household_id TEXT NOT NULL, at TEXT NOT NULL, "
-            "user_id TEXT NOT NULL, role TEXT NOT NULL, endpoint TEXT NOT NULL)",
-            "CREATE INDEX IF NOT EXISTS household_access_log_household "
-            "ON household_access_log (household_id, id)",
-        )
-
-    def record(self, entries: Sequence[Access]) -> None:
-        if not entries:
-            return
-        with self.sql.cursor(commit=True) as cursor:
-            cursor.executemany(
-                self.sql.text(
-                    "INSERT INTO household_access_log (household_id, at, user_id, role, endpoint) "
-                    "VALUES (?, ?, ?, ?, ?)"
-                ),
-                [(str(e.household_id), _utc(e.at), e.user_id, e.role, e.endpoint) for e in entries],
-            )
-
-    def of(self, household_id: UUID) -> list[Access]:
-        return [
-            Access(
-                UUID(row["household_id"]),
-                datetime.fromisoformat(row["at"]),
-                row["user_id"],
-                row["role"],
-                row["endpoint"],
-            )
-            for row in self.sql.rows(
-                "SELECT household_id, at, user_id, role, endpoint FROM household_access_log "
-                "WHERE household_id = ? ORDER BY id",
-                (str(household_id),),
-            )
-        ]
-
-    def purge(self, before: datetime) -> int:
-        """Delete the entries recorded before that instant; returns how many."""
-        with self.sql.cursor(commit=True) as cursor:
-            cursor.execute(
-                self.sql.text("DELETE FROM household_access_log WHERE at < ?"),
-                (_utc(before),),
-            )
-            return _rowcount(cursor)
-
-    def due(self, before: datetime) -> int:
-        rows = self.sql.rows(
-            "SELECT COUNT(*) AS n FROM household_access_log WHERE at < ?", (_utc(before),)
-        )
-        return int(rows[0]["n"])

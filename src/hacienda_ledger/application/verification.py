@@ -36,12 +36,16 @@ import re
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from hacienda_ledger.aggregates.integrity import ChainLink
+from hacienda_ledger.application.journal import report_lines
 from hacienda_ledger.application.transcodings import VALUE_TYPES
+
+if TYPE_CHECKING:
+    from hacienda_ledger.application.ledger import Ledger
 
 Row = tuple[int, str, bytes]
 """One stored event as verification reads it: ``(originator_version, topic, state)``."""
@@ -333,3 +337,13 @@ class VerifiedPrefixes:
             if point[0] == version:
                 return point[2]
         return None
+
+
+def verify_logs(ledger: Ledger) -> tuple[list[str], int]:
+    """The technical journal's chain and the personal-data access log's (``journal.py``,
+    ``access_log.py``): what ``verify`` prints of each, and how many are broken. Their tails
+    are checked against the heads the month seals recorded (``Audit.verify_seals``)."""
+    journal = ledger.journal.verify()
+    rows, access = ledger.access_log.verify()
+    lines = report_lines("technical journal", journal) + report_lines("access log", access, rows)
+    return lines, (not journal.ok) + (not access.ok)

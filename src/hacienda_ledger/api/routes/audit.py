@@ -1,5 +1,5 @@
 """Audit and read models: the cash journal, a register's history as of an instant, a stay's
-balance as of an instant."""
+balance as of an instant, the technical journal (the audit trail)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,9 @@ from hacienda_ledger.api.deps import LedgerDep, UserDep
 from hacienda_ledger.api.pages import PageDep, keyed_cursor
 from hacienda_ledger.api.params import AsOf, From, NumberPath, OptionalAsOf, To
 from hacienda_ledger.api.routes.households import endpoint
+from hacienda_ledger.api.schemas.common import MAX_NUMBER
 from hacienda_ledger.application.access import Permission
+from hacienda_ledger.application.journal import Kind
 from hacienda_ledger.application.projecting import ProjectionQueries, stay_balances
 from hacienda_ledger.reports import journal as cash_journal
 from hacienda_ledger.reports.agents import Agents
@@ -65,6 +67,9 @@ def journal(
         if payers:
             views.journal_payers(ledger, user, register_id, rows, endpoint(request))
         name = cash_journal.csv_filename(register_id, start, end)
+        ledger.journalling.exported(
+            user, {"register": register_id}, table="cash_journal", format="csv", rows=len(rows)
+        )
         return Response(
             cash_journal.journal_csv(rows, payers=payers, agent=Agents(ledger).name),
             media_type="text/csv; charset=utf-8",
@@ -145,3 +150,32 @@ def stay_balance(
         "balance_due_cents": due,
         "deposit_held_cents": held,
     }
+
+
+@router.get("/v1/audit-trail", response_model=s.AuditTrailPublic)
+def audit_trail(
+    ledger: LedgerDep,
+    user: UserDep,
+    page: PageDep,
+    start: From = None,
+    end: To = None,
+    kind: Annotated[list[Kind] | None, Query(description="entries of these kinds only")] = None,
+) -> s.AuditTrailPublic:
+    """The technical journal (JET), oldest first, paginated (``limit``, ``cursor``): logins
+    refused, users and tokens created, exports and downloads, erasures, keys, seals,
+    rebuilds, server starts. An admin reads every entry; an auditor those of their
+    collectivité. Filtered by the Paris days ``from`` to ``to`` (included) and by kind.
+    Each entry carries ``prev_hash`` and ``hash`` (docs/integrity.md)."""
+    key = page.key()
+    found = ledger.journalling.trail(
+        user,
+        after=min(key[0], MAX_NUMBER) if key else 0,  # past every entry: an empty page
+        limit=page.limit + 1,
+        kinds=[k.value for k in kind or ()],
+        start=start,
+        end=end,
+    )
+    more, found = len(found) > page.limit, found[: page.limit]
+    data = [s.AuditEntryPublic.model_validate(e, from_attributes=True) for e in found]
+    next_cursor = keyed_cursor(found[-1].sequence, 0) if more else None
+    return s.AuditTrailPublic(data=data, count=len(data), next_cursor=next_cursor)

@@ -238,6 +238,10 @@ def export_household(
     found = disclose(ledger, household)
     record = views.household(household)
     body = views.household_export(ledger, record, found, ledger.access_log.of(household_id))
+    rows = 1 + len(body.stays) + len(body.access_log)
+    ledger.journalling.exported(
+        user, {"household": household_id}, table="household", format=format, rows=rows
+    )
     if format == "json":
         return body
     return Response(

@@ -21,6 +21,8 @@ from hacienda_ledger.api.schemas.common import PERIOD_PATTERN, Day, QueryText
 from hacienda_ledger.application import Ledger
 from hacienda_ledger.application import commands as c
 from hacienda_ledger.application.access import Permission
+from hacienda_ledger.application.journal import Kind
+from hacienda_ledger.application.journalling import csv_rows
 from hacienda_ledger.reports import exports, reading
 from hacienda_ledger.reports.documents import Documents, payer_names
 from hacienda_ledger.reports.generate import Reports
@@ -88,6 +90,15 @@ def download_report(report_id: str, request: Request, ledger: LedgerDep, user: U
     """The report's file, with its SHA-256 in ``X-Content-SHA256`` (the digest stored when it
     was generated). A report outside the caller's scope is not found."""
     stored, content = reading.read(ledger, reports_of(request).store, user, report_id)
+    ledger.journalling.read(
+        str(user.id),
+        Kind.DOWNLOAD,
+        {"report": report_id, "aire": stored.aire_id or None},
+        collectivites={UUID(stored.collectivite_id)} if stored.collectivite_id else None,
+        report=stored.kind,
+        format=stored.format,
+        bytes=len(content),
+    )
     return Response(
         content,
         media_type=stored.media_type,
@@ -105,6 +116,20 @@ def _documents(
     ledger.access.authorize(user, permission, register_id=register_id)
     ledger.cash_register(register_id)
     return Documents(reports_of(request).figures, payer_names(ledger, user, endpoint(request)))
+
+
+def _downloaded(
+    ledger: Ledger, user: User, register_id: UUID, document: str, number: int, printed: str
+) -> None:
+    """A document printed, in the technical journal."""
+    ledger.journalling.read(
+        str(user.id),
+        Kind.DOWNLOAD,
+        {"register": register_id},
+        document=document,
+        number=number,
+        print=printed,
+    )
 
 
 @router.get("/v1/registers/{register_id}/documents/{document}/{number}")
@@ -130,6 +155,7 @@ def document_pdf(
         first = c.PrintDocument(register_id, document=document, number=number, actor=str(user.id))
         original = bool(ledger.handle(first, user).result["original"])
     printed = documents.render(register_id, document, number, consultation=not original)
+    _downloaded(ledger, user, register_id, document, number, "original" if original else "copie")
     return _pdf(
         printed.content, printed.filename, **{"X-Print": "original" if original else "copie"}
     )
@@ -153,6 +179,7 @@ def reprint(
     outcome = ledger.handle(reprint, user)
     copy = int(outcome.result["copy"])
     printed = documents.render(register_id, document, number, copy=copy)
+    _downloaded(ledger, user, register_id, document, number, f"duplicata {copy}")
     return _pdf(printed.content, printed.filename, **{"X-Copy": str(copy)})
 
 
@@ -173,6 +200,14 @@ def export(
     where = exports.ExportFilter(**query.model_dump(exclude={"format"}))
     found = exports.export(
         ledger, reports_of(request).queries, user, table, where, fmt=query.format
+    )
+    ledger.journalling.exported(
+        user,
+        {"aire": query.aire_id, "collectivite": query.collectivite_id},
+        table=table,
+        format=query.format,
+        rows=csv_rows(found.content) if query.format == "csv" else None,
+        bytes=len(found.content),
     )
     return Response(
         found.content,

@@ -39,6 +39,8 @@ from hacienda_ledger.api.schemas.aires import (
     TariffPublic,
 )
 from hacienda_ledger.api.schemas.audit import (
+    AuditEntryPublic,
+    AuditTrailPublic,
     PayerPublic,
     ReceiptDocumentPublic,
 )
@@ -151,6 +153,8 @@ __all__ = [
     "AlertPublic",
     "AlertsPublic",
     "AttachedRegisterCreate",
+    "AuditEntryPublic",
+    "AuditTrailPublic",
     "BackInServiceCreate",
     "Body",
     "CancellationCreate",
