@@ -163,12 +163,23 @@ def demo_token(role: str) -> str:
     return f"demo-{role}-token"
 
 
+#: The demo's story is of 2025 (its simulated clock issues the tokens then) and it is served
+#: on the wall clock: its tokens, public and of a throwaway database, expire only then.
+DEMO_TOKENS_EXPIRE = datetime(2099, 12, 31, tzinfo=UTC)
+
+
 def load_demo(ledger: Ledger, clock: SimulatedClock, seed: int = 49) -> list[DemoAire]:
     rng = random.Random(seed)
     positions = {s["lieu"]: s for s in reference_sites()}
     start = date(2025, 8, 1)
     clock.at(start, 8)
-    ledger.create_user(name="Admin démo", role="admin", actor="demo", token=demo_token("admin"))
+    ledger.create_user(
+        name="Admin démo",
+        role="admin",
+        actor="demo",
+        token=demo_token("admin"),
+        token_expires_at=DEMO_TOKENS_EXPIRE,
+    )
     coll_ids: dict[str, UUID] = {}
     for c in COLLECTIVITES:
         coll_ids[c.code] = ledger.create_collectivite(
@@ -255,6 +266,7 @@ def load_demo(ledger: Ledger, clock: SimulatedClock, seed: int = 49) -> list[Dem
         collectivite_id=coll_ids["ALM"],
         actor="demo",
         token=demo_token("manager"),
+        token_expires_at=DEMO_TOKENS_EXPIRE,
     )
     ledger.create_user(
         name="Caissier Chalets (démo)",
@@ -262,6 +274,7 @@ def load_demo(ledger: Ledger, clock: SimulatedClock, seed: int = 49) -> list[Dem
         aire_ids=[first.aire_id],
         actor="demo",
         token=demo_token("cashier"),
+        token_expires_at=DEMO_TOKENS_EXPIRE,
     )
     ledger.create_user(  # approves the cashier's cancellations, regularises counts' differences
         name="Régisseuse Chalets (démo)",
@@ -269,6 +282,7 @@ def load_demo(ledger: Ledger, clock: SimulatedClock, seed: int = 49) -> list[Dem
         aire_ids=[first.aire_id],
         actor="demo",
         token=demo_token("regisseur"),
+        token_expires_at=DEMO_TOKENS_EXPIRE,
     )
     ledger.create_user(
         name="Trésorerie ALM (démo)",
@@ -276,9 +290,14 @@ def load_demo(ledger: Ledger, clock: SimulatedClock, seed: int = 49) -> list[Dem
         collectivite_id=coll_ids["ALM"],
         actor="demo",
         token=demo_token("auditor"),
+        token_expires_at=DEMO_TOKENS_EXPIRE,
     )
     ledger.create_user(
-        name="Analyste (démo)", role="analyst", actor="demo", token=demo_token("analyst")
+        name="Analyste (démo)",
+        role="analyst",
+        actor="demo",
+        token=demo_token("analyst"),
+        token_expires_at=DEMO_TOKENS_EXPIRE,
     )
     _simulate(ledger, clock, rng, start, date(2025, 10, 31))
     return AIRES

@@ -21,6 +21,7 @@ from hacienda_ledger.api.schemas.common import STORED
 from hacienda_ledger.application import Ledger
 from hacienda_ledger.application.audit import SealFinding
 from hacienda_ledger.application.regie import Standing
+from hacienda_ledger.application.tokens import TokenInfo
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -210,6 +211,10 @@ def aire_verification(
 
 def user(u: User) -> s.UserPublic:
     return read(s.UserPublic, u, role=u.role.value, aires=u.aire_ids)
+
+
+def token(t: TokenInfo, now: datetime) -> s.TokenPublic:
+    return read(s.TokenPublic, t, status=t.status(now))
 
 
 def household(h: Household, position: int | None = None) -> s.HouseholdPublic:

@@ -3,10 +3,10 @@
 The Ledger is the eventsourcing library's application: its recorder, mapper and snapshot
 store come from the library's environment keys (``library_env``). Beside them it needs the
 write locks (a lock per aggregate in the process; on PostgreSQL an advisory lock across
-processes too), the household key store and the personal-data access log, both in the
-events' own database (``adapters``). Its clock is a constructor argument (tests and the
-generator inject theirs), and so is its ``Writer``: the pipeline by default, the
-generator's bulk writer where one process alone writes a new database.
+processes too), the household key store, the personal-data access log and the tokens' last
+uses, all in the events' own database (``adapters``). Its clock is a constructor argument
+(tests and the generator inject theirs), and so is its ``Writer``: the pipeline by default,
+the generator's bulk writer where one process alone writes a new database.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from typing import Any
 
 from hacienda_ledger.application.locks import LocalLocks, PostgresLocks
 from hacienda_ledger.application.sealing import AccessLog, KeyStore, Sql
+from hacienda_ledger.application.tokens import TokenUses
 from hacienda_ledger.settings import Settings
 
 
@@ -29,11 +30,13 @@ class Adapters:
     locks: LocalLocks
     keys: KeyStore
     access_log: AccessLog
+    token_uses: TokenUses
 
 
 def adapters(settings: Settings, recorder: Any) -> Adapters:
-    """Locks, key store and access log for the database the settings name, sharing the
-    recorder's datastore; their tables are created when the settings say so."""
+    """Locks, key store, access log and tokens' last uses for the database the settings
+    name, sharing the recorder's datastore; their tables are created when the settings say
+    so."""
     postgres = settings.is_postgres
     locks = (
         PostgresLocks(settings.postgres_conninfo, linger=settings.lock_linger_ms / 1000)
@@ -46,8 +49,9 @@ def adapters(settings: Settings, recorder: Any) -> Adapters:
         conninfo=settings.postgres_conninfo if postgres else "",
         sqlite_path="" if postgres else str(settings.sqlite_path),
     )
-    keys, access_log = KeyStore(sql), AccessLog(sql)
+    keys, access_log, token_uses = KeyStore(sql), AccessLog(sql), TokenUses(sql)
     if settings.create_tables:
         keys.create_tables()
         access_log.create_tables()
-    return Adapters(locks, keys, access_log)
+        token_uses.create_tables()
+    return Adapters(locks, keys, access_log, token_uses)

@@ -41,6 +41,7 @@ from hacienda_ledger.application.households import Households
 from hacienda_ledger.application.pipeline import Outcome, Pipeline, Writer
 from hacienda_ledger.application.sealing import SealedAsBase64, SealingMapper
 from hacienda_ledger.application.snapshots import SnapshotSchedule, SnapshotWriter
+from hacienda_ledger.application.tokens import Tokens
 from hacienda_ledger.application.transcodings import register_value_types
 from hacienda_ledger.settings import Settings
 
@@ -87,6 +88,7 @@ class Ledger(Loading, Application[UUID]):
         self.locks, self.keys, self.access_log = adapters.locks, adapters.keys, adapters.access_log
         assert isinstance(self.mapper, SealingMapper)
         self.mapper.keys = self.keys
+        self.tokens = Tokens(self, adapters.token_uses)
         self.access = Access(self)
         self.households = Households(self)
         self.audit = Audit(self)
@@ -206,6 +208,7 @@ class Ledger(Loading, Application[UUID]):
     close_period = command(c.ClosePeriod)
     print_document = command(c.PrintDocument)
     record_reprint = command(c.RecordReprint)
+    revoke_token = command(c.RevokeToken)
 
     @staticmethod
     def token_digest(token: str) -> str:
@@ -227,6 +230,18 @@ class Ledger(Loading, Application[UUID]):
             name=name, role=role, actor=actor, token_sha256=self.token_digest(secret), **scope
         )
         return self.handle(created), secret
+
+    def rotate_token(
+        self, token_id: UUID, *, actor: str, user: User | None = None
+    ) -> tuple[Outcome, str]:
+        """A new token for the token's user (``user``: who asks, checked: the token's own
+        user or an admin); returned once, stored as its hash. The old one is refused after
+        ``token_rotation_grace_seconds``."""
+        secret = secrets.token_urlsafe(32)
+        rotated = c.RotateToken(
+            token_id=token_id, actor=actor, token_sha256=self.token_digest(secret)
+        )
+        return self.handle(rotated, user), secret
 
     # --- loading ------------------------------------------------------------------------------
 

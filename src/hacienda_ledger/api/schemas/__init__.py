@@ -130,6 +130,10 @@ from hacienda_ledger.api.schemas.stays import (
     StayStatus,
 )
 from hacienda_ledger.api.schemas.users import (
+    TokenPublic,
+    TokenRevokedPublic,
+    TokenRotatedPublic,
+    TokensPublic,
     UserCreate,
     UserCreatedPublic,
     UserPublic,
@@ -238,6 +242,10 @@ __all__ = [
     "TariffCreate",
     "TariffPublic",
     "Text",
+    "TokenPublic",
+    "TokenRevokedPublic",
+    "TokenRotatedPublic",
+    "TokensPublic",
     "UserCreate",
     "UserCreatedPublic",
     "UserPublic",
