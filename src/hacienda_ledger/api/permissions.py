@@ -138,16 +138,14 @@ OPERATIONS: dict[tuple[str, str], type[c.Command] | Permission | ByParameter | s
 }
 
 #: Operations whose ids are not confined to a scope: the collectivités' public facts, what
-#: only an admin does (users, collectivités), one's own tokens (a token is its user's, and
-#: the admin's: ``Access.authorize_token``).
+#: only an admin does (users, collectivités), one's own tokens listed. (A token named by its
+#: id is confined to its own user, and the admin: ``Access.authorize_token``.)
 UNSCOPED = frozenset(
     {
         ("POST", "/v1/users"),
         ("GET", "/v1/users/me"),
         ("GET", "/v1/users/me/tokens"),
         ("GET", "/v1/users/{user_id}/tokens"),
-        ("POST", "/v1/tokens/{token_id}/revocation"),
-        ("POST", "/v1/tokens/{token_id}/rotation"),
         ("POST", "/v1/collectivites"),
         ("GET", "/v1/collectivites"),
         ("GET", "/v1/collectivites/{collectivite_id}"),
