@@ -208,7 +208,6 @@ class Ledger(Loading, Application[UUID]):
     close_period = command(c.ClosePeriod)
     print_document = command(c.PrintDocument)
     record_reprint = command(c.RecordReprint)
-    revoke_token = command(c.RevokeToken)
 
     @staticmethod
     def token_digest(token: str) -> str:
@@ -241,7 +240,16 @@ class Ledger(Loading, Application[UUID]):
         rotated = c.RotateToken(
             token_id=token_id, actor=actor, token_sha256=self.token_digest(secret)
         )
-        return self.handle(rotated, user), secret
+        outcome = self.handle(rotated, user)
+        self.tokens.forget(token_id)
+        return outcome, secret
+
+    def revoke_token(self, token_id: UUID, *, actor: str, user: User | None = None) -> Outcome:
+        """The token refused from now on: at once in this process, within a second in the
+        others (``application/tokens.py``); ``user``: who asks, checked as for a rotation."""
+        outcome = self.handle(c.RevokeToken(token_id=token_id, actor=actor), user)
+        self.tokens.forget(token_id)
+        return outcome
 
     # --- loading ------------------------------------------------------------------------------
 

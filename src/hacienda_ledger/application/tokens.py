@@ -159,6 +159,13 @@ class Tokens:
         self._known[digest] = _Known(user, issued.id, min(ends), now, recorded)
         return user
 
+    def forget(self, token_id: UUID) -> None:
+        """Read the token from the store at its next use here (it was just revoked or
+        rotated by this process: refused at once, not within the second)."""
+        for digest, known in list(self._known.items()):
+            if known.token_id == token_id:
+                self._known.pop(digest, None)
+
     def user(self, user_id: UUID) -> User:
         found = self._users.get(user_id)
         if found is None:
