@@ -15,10 +15,13 @@ written by this process at most once a ``LAST_USE_EVERY`` per token, when an aut
 reloads the token (an upsert that never moves a time backwards). A read never becomes an
 event, and a busy token costs one small write a minute per process, not one per request.
 
-**Issuing, revoking, rotating** are commands handled in ``handlers/users.py``: a token is
-issued by ``issue_token`` alone (for ``CreateUser`` and ``RotateToken``), revoked by
-``revoke_token``, rotated by ``rotate_token``: the single places to hook a technical journal
-of "token issued / revoked / rotated" later.
+**Issuing, revoking, rotating** are commands handled in ``handlers/users.py``, where their
+events are made (a token is issued by ``issue_token`` alone, for ``CreateUser`` and
+``RotateToken``). Every caller, the API and the CLI alike, goes through one ``Ledger``
+method per act, which returns once the act is recorded: ``create_user`` (token issued),
+``revoke_token`` (revoked), ``rotate_token`` (rotated, its successor issued). Those three
+are where a technical journal of these acts would be hooked (a handler may run again when
+the pipeline retries a write; these methods run once per recorded act).
 """
 
 from __future__ import annotations
@@ -85,8 +88,9 @@ class _Known:
 
     user: User
     token_id: UUID
-    refused_from: datetime  # its expiry, or its revocation if that comes first
     checked_at: datetime
+    # a second later, or its expiry or known revocation if that comes first
+    served_until: datetime
     use_recorded_at: datetime
 
 
@@ -130,10 +134,9 @@ class Tokens:
         known = self._known.get(self.ledger.token_digest(token))
         if known is None:
             return None
-        now = self.ledger.now()
-        if not known.checked_at <= now < known.checked_at + RECHECK or now >= known.refused_from:
-            return None
-        return known.user
+        if known.checked_at <= self.ledger.now() < known.served_until:
+            return known.user
+        return None
 
     def authenticate(self, token: str) -> User:
         """The user holding this bearer token, read from the store; ``Unauthenticated`` (or
@@ -155,8 +158,9 @@ class Tokens:
         if recorded is None or not recorded <= now < recorded + LAST_USE_EVERY:
             self.uses.record(issued.id, now)
             recorded = now
-        ends = [issued.expiry(self.lifetime), *([issued.revoked_at] if issued.revoked_at else [])]
-        self._known[digest] = _Known(user, issued.id, min(ends), now, recorded)
+        ends = [now + RECHECK, issued.expiry(self.lifetime)]
+        ends += [issued.revoked_at] if issued.revoked_at else []
+        self._known[digest] = _Known(user, issued.id, now, min(ends), recorded)
         return user
 
     def forget(self, token_id: UUID) -> None:
