@@ -9,6 +9,8 @@
                                                                  and every aire's seals
     hacienda-ledger seal --month YYYY-MM [--aire ID]             seal a month of every aire
     hacienda-ledger users create --name N --role R [...]         create a user, print its token
+    hacienda-ledger tokens list --user ID | revoke ID | rotate ID   a user's tokens; revoke one;
+                                                                 rotate one (prints the new)
     hacienda-ledger reports generate --month YYYY-MM | --year YYYY [--force]
                                                                  build and store the reports due
     hacienda-ledger households erase ID [--reason R]             erase a household's personal data
@@ -163,6 +165,40 @@ def _replay_erasures(ledger: Any, dry_run: bool) -> int:
         print(f"households without a key (registered after the backup): {len(report.missing)}")
         for household_id in report.missing:
             print(f"  {household_id}")
+    return 0
+
+
+def _tokens(args: argparse.Namespace) -> int:
+    """A user's tokens listed (never a token nor its digest); one revoked or rotated by its
+    id, as listed. An unknown or malformed id is a plain error (exit 1)."""
+    from hacienda_ledger.aggregates.errors import LedgerError
+    from hacienda_ledger.application import Ledger
+
+    ledger = Ledger(_settings(args))
+    try:
+        if args.tokens_command == "list":
+            now = ledger.now()
+            for t in ledger.tokens.of_user(UUID(args.user)):
+                used = t.last_used_at.isoformat() if t.last_used_at else "never"
+                revoked = t.revoked_at.isoformat() if t.revoked_at else "-"
+                print(
+                    f"{t.id}  {t.status(now):7}  created {t.created_at.isoformat()}  "
+                    f"expires {t.expires_at.isoformat()}  last used {used}  revoked {revoked}"
+                )
+        elif args.tokens_command == "revoke":
+            outcome = ledger.revoke_token(token_id=UUID(args.token), actor="cli")
+            print(f"token {args.token} revoked at {outcome.result['revoked_at'].isoformat()}")
+        else:
+            outcome, secret = ledger.rotate_token(UUID(args.token), actor="cli")
+            until = outcome.result["replaced_from"].isoformat()
+            print(f"token {outcome.aggregate_id} token: {secret}")
+            print(f"The token is shown once; {args.token} is refused from {until}.")
+    except (LedgerError, ValueError) as exc:
+        detail = f"{exc.code}: {exc.detail}" if isinstance(exc, LedgerError) else exc
+        print(f"error: {detail}", file=sys.stderr)
+        return 1
+    finally:
+        ledger.close()
     return 0
 
 
@@ -478,6 +514,7 @@ def _generate(args: argparse.Namespace) -> int:
 _RUN: dict[str, Callable[[argparse.Namespace], int]] = {
     "serve": _serve,
     "users": _users_create,
+    "tokens": _tokens,
     "households": _households,
     "project": _project,
     "rebuild": _rebuild,
@@ -578,6 +615,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     create.add_argument(
         "--collectivite", help="an auditor's collectivité id, or the one a manager's sectors are of"
     )
+
+    tokens = sub.add_parser("tokens", help="users' bearer tokens")
+    tokens_sub = tokens.add_subparsers(dest="tokens_command", required=True)
+    listed = tokens_sub.add_parser("list", help="a user's tokens (never the token itself)")
+    listed.add_argument("--user", required=True, help="the user id")
+    tokens_sub.add_parser("revoke", help="refuse a token from now on").add_argument(
+        "token", help="the token's id, as listed"
+    )
+    tokens_sub.add_parser(
+        "rotate", help="a new token for its user (printed once); the old one after the grace"
+    ).add_argument("token", help="the token's id, as listed")
 
     reports = sub.add_parser("reports", help="build and store reports")
     reports_sub = reports.add_subparsers(dest="reports_command", required=True)

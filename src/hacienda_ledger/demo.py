@@ -164,12 +164,29 @@ def demo_token(role: str) -> str:
     return f"demo-{role}-token"
 
 
+#: The demo's story is of 2025 (its simulated clock issues the tokens then) and it is served
+#: on the wall clock: its tokens, public and of a throwaway database, expire only then.
+DEMO_TOKENS_EXPIRE = datetime(2099, 12, 31, tzinfo=UTC)
+
+
+def _demo_user(ledger: Ledger, name: str, role: str, **scope: Any) -> None:
+    """A user of the demo, with its fixed token (``demo_token``)."""
+    ledger.create_user(
+        name=name,
+        role=role,
+        actor="demo",
+        token=demo_token(role),
+        token_expires_at=DEMO_TOKENS_EXPIRE,
+        **scope,
+    )
+
+
 def load_demo(ledger: Ledger, clock: SimulatedClock, seed: int = 49) -> list[DemoAire]:
     rng = random.Random(seed)
     positions = {s["lieu"]: s for s in reference_sites()}
     start = date(2025, 8, 1)
     clock.at(start, 8)
-    ledger.create_user(name="Admin démo", role="admin", actor="demo", token=demo_token("admin"))
+    _demo_user(ledger, "Admin démo", "admin")
     coll_ids: dict[str, UUID] = {}
     for c in COLLECTIVITES:
         coll_ids[c.code] = ledger.create_collectivite(
@@ -249,38 +266,13 @@ def load_demo(ledger: Ledger, clock: SimulatedClock, seed: int = 49) -> list[Dem
         )
     first = AIRES[0]
     assert first.aire_id
-    ledger.create_user(
-        name="Manager Anjou (démo)",
-        role="manager",
-        sectors=["Anjou"],
-        collectivite_id=coll_ids["ALM"],
-        actor="demo",
-        token=demo_token("manager"),
-    )
-    ledger.create_user(
-        name="Caissier Chalets (démo)",
-        role="cashier",
-        aire_ids=[first.aire_id],
-        actor="demo",
-        token=demo_token("cashier"),
-    )
-    ledger.create_user(  # approves the cashier's cancellations, regularises counts' differences
-        name="Régisseuse Chalets (démo)",
-        role="regisseur",
-        aire_ids=[first.aire_id],
-        actor="demo",
-        token=demo_token("regisseur"),
-    )
-    ledger.create_user(
-        name="Trésorerie ALM (démo)",
-        role="auditor",
-        collectivite_id=coll_ids["ALM"],
-        actor="demo",
-        token=demo_token("auditor"),
-    )
-    ledger.create_user(
-        name="Analyste (démo)", role="analyst", actor="demo", token=demo_token("analyst")
-    )
+    alm = coll_ids["ALM"]
+    _demo_user(ledger, "Manager Anjou (démo)", "manager", sectors=["Anjou"], collectivite_id=alm)
+    _demo_user(ledger, "Caissier Chalets (démo)", "cashier", aire_ids=[first.aire_id])
+    # approves the cashier's cancellations, regularises counts' differences
+    _demo_user(ledger, "Régisseuse Chalets (démo)", "regisseur", aire_ids=[first.aire_id])
+    _demo_user(ledger, "Trésorerie ALM (démo)", "auditor", collectivite_id=alm)
+    _demo_user(ledger, "Analyste (démo)", "analyst")
     _simulate(ledger, clock, rng, start, date(2025, 10, 31))
     return AIRES
 

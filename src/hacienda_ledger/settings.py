@@ -71,6 +71,21 @@ class Settings(BaseSettings):
     admin_token: str | None = Field(
         default=None, description="bootstraps the first admin on an empty database"
     )
+    token_expiry_days: int = Field(
+        default=90,
+        ge=1,
+        le=3650,
+        description="a bearer token issued at T is refused from T plus this many days "
+        "(`token_expired`); recorded in the token when it is issued. A token issued before "
+        "expiries were recorded expires its issue time plus this setting",
+    )
+    token_rotation_grace_seconds: int = Field(
+        default=300,
+        ge=0,
+        le=86_400,
+        description="a rotated token is still accepted this long after its successor is "
+        "issued (the time to put the new one in place); 0: refused at once",
+    )
     alt2_rates: dict[int, tuple[int, int]] = Field(
         default_factory=dict,
         description="ALT2 monthly amounts per place, in cents, by year from which they apply: "

@@ -1904,6 +1904,10 @@ def test_malformed_requests_are_problems(world: World) -> None:
 ROUTES: list[tuple[str, str]] = [
     ("POST", "/v1/users"),
     ("GET", "/v1/users/me"),
+    ("GET", "/v1/users/me/tokens"),
+    ("GET", "/v1/users/{user_id}/tokens"),
+    ("POST", "/v1/tokens/{token_id}/revocation"),
+    ("POST", "/v1/tokens/{token_id}/rotation"),
     ("POST", "/v1/collectivites"),
     ("GET", "/v1/collectivites"),
     ("GET", "/v1/collectivites/{collectivite_id}"),
@@ -2027,6 +2031,8 @@ def test_every_route_needs_a_valid_bearer_token(world: World, authorization: str
         "household_id": world.ids["household"],
         "month": "2025-01",
         "count_number": "1",
+        "user_id": world.users["cashier"]["id"],
+        "token_id": str(uuid4()),
     }
     headers = {"Idempotency-Key": "k"}
     if authorization is not None:

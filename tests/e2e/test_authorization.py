@@ -28,7 +28,7 @@ query only, in the body only. Then:
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 from uuid import UUID
@@ -38,7 +38,7 @@ import hypothesis.strategies as st
 import pytest
 from fastapi.testclient import TestClient
 
-from hacienda_ledger.aggregates.user import Role
+from hacienda_ledger.aggregates.user import ApiToken, Role
 from hacienda_ledger.api.app import create_app
 from hacienda_ledger.api.permissions import RECORDING_READS
 from hacienda_ledger.application import Ledger
@@ -57,6 +57,8 @@ ID_KINDS = {
     "household_id": "household",
     "household_ref": "household",
     "report_id": "report",
+    "user_id": "user",
+    "token_id": "token",
 }
 #: Values for the other names, where the schema gives neither an example nor a format.
 SAMPLES: dict[str, Any] = {
@@ -83,6 +85,8 @@ class Things:
     stay: str
     household: str
     report: str
+    user: str = ""  # the caller's own (``with_tokens``), or cashier_b
+    token: str = ""  # a token of that user's
 
     def of(self, kind: str) -> str:
         value: str = getattr(self, kind)
@@ -157,6 +161,22 @@ def things(world: World) -> tuple[Things, Things]:
             report[ids["aire_b"]],
         ),
     )
+
+
+def with_tokens(world: World, name: str, own: Things, other: Things) -> tuple[Things, Things]:
+    """A's things with the caller's own user and a token of theirs (the one they were given,
+    rotated: they call with its successor, and may revoke it in its grace), B's with
+    cashier_b and cashier_b's token."""
+    ledger = world.ledger
+
+    def token_id(secret: str) -> str:
+        return str(ApiToken.id_for(ledger.token_digest(secret)))
+
+    mine = token_id(world.tokens[name])
+    _, world.tokens[name] = ledger.rotate_token(UUID(mine), actor="seed")
+    me = world.ok(world.get(name, "/v1/users/me"), 200)["id"]
+    theirs = world.users["cashier_b"]["id"], token_id(world.tokens["cashier_b"])
+    return replace(own, user=me, token=mine), replace(other, user=theirs[0], token=theirs[1])
 
 
 def user_of(world: World, role: Role) -> str:
@@ -343,8 +363,8 @@ def test_every_operation_declares_its_permission(world: World) -> None:
 @pytest.mark.parametrize("role", list(Role), ids=[r.value for r in Role])
 def test_every_operation_as_every_role_in_and_out_of_its_scope(world: World, role: Role) -> None:
     """See the module docstring: the whole matrix for one role, each wrong answer listed."""
-    own, other = things(world)
     name = user_of(world, role)
+    own, other = with_tokens(world, name, *things(world))
     scoped = is_scoped(world, name)
     document = world.client.get("/openapi.json").json()
     schema = Schema(document, world.clock().date().isoformat(), world.now())

@@ -188,6 +188,8 @@ def test_every_number_and_date_parameter_is_range_checked(world: World, stay_id:
         "as_of": world.now(),
         "year": "2025",
         "name": "famille",  # the households' search, whose pages' limit is checked too
+        "user_id": world.users["cashier"]["id"],  # a user's tokens, their pages' limit
+        "token_id": "00000000-0000-4000-8000-000000000000",
     }
     bodies = {
         "/v1/registers/{register_id}/receipts/{number}/cancellation": {"reason": "x"},

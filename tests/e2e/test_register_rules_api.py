@@ -31,6 +31,13 @@ DEFAULT_RULES = {
 
 
 @pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """This world's days run into April 2025: its users' tokens, issued in January, are
+    issued for a year (90 days by default: they would expire on the way)."""
+    return settings.model_copy(update={"token_expiry_days": 366})
+
+
+@pytest.fixture
 def world(settings: Settings, ledger: Ledger, clock: Clock) -> Iterator[World]:
     with TestClient(create_app(settings, ledger=ledger)) as client:
         yield build_world(client, ledger, clock)

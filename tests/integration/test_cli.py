@@ -141,3 +141,41 @@ def test_jobs_must_be_a_positive_number(command: str, capsys: pytest.CaptureFixt
         main([command, "--jobs", "0"])
     assert refused.value.code == 2
     assert "0 is not a positive number" in capsys.readouterr().err
+
+
+def test_tokens_list_revoke_and_rotate(
+    ledger: Ledger, site: Site, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`hacienda-ledger tokens`: a user's tokens listed (never the token), one rotated (the
+    new token printed once, the old one refused after the grace), one revoked; an unknown or
+    malformed id is a plain error, exit 1, no traceback, nothing recorded."""
+    from hacienda_ledger.aggregates.user import ApiToken
+
+    url = ledger.settings.database_url
+    create = ["--database-url", url, "users", "create", "--name", "Camille", "--role", "analyst"]
+    assert main(create) == 0  # on the wall clock, as the commands below
+    printed = capsys.readouterr().out
+    user, secret = printed.split()[1], printed.split("token: ")[1].split()[0]
+    old = str(ApiToken.id_for(ledger.token_digest(secret)))
+    assert main(["--database-url", url, "tokens", "list", "--user", user]) == 0
+    listed = capsys.readouterr().out
+    assert listed.startswith(f"{old}  active ") and "last used never" in listed
+    assert secret not in listed and ledger.token_digest(secret) not in listed
+    assert main(["--database-url", url, "tokens", "rotate", old]) == 0
+    new_secret = capsys.readouterr().out.split("token: ")[1].split()[0]
+    assert str(ledger.access.authenticate(new_secret).id) == user
+    new = str(ApiToken.id_for(ledger.token_digest(new_secret)))
+    assert main(["--database-url", url, "tokens", "revoke", new]) == 0
+    assert f"token {new} revoked at " in capsys.readouterr().out
+    before = ledger.last_position()
+    for wrong in (str(ApiToken.id_for("nobody")), "not-an-id"):
+        assert main(["--database-url", url, "tokens", "revoke", wrong]) == 1
+        err = capsys.readouterr().err
+        assert err.startswith("error: ") and "Traceback" not in err
+    assert "token_not_found" in main_error(url, "rotate", str(ApiToken.id_for("x")), capsys)
+    assert ledger.last_position() == before
+
+
+def main_error(url: str, command: str, token: str, capsys: pytest.CaptureFixture[str]) -> str:
+    assert main(["--database-url", url, "tokens", command, token]) == 1
+    return capsys.readouterr().err

@@ -4,10 +4,13 @@ The tree::
 
     LedgerError
     ├── Unauthenticated         unauthenticated       -> 401
+    │   ├── TokenExpired            token_expired
+    │   └── TokenRevoked            token_revoked
     ├── Forbidden (PermissionError) forbidden         -> 403
     │   └── OutsideCollectivite     outside_collectivite
     ├── NotFound (LookupError)                        -> 404
     │   ├── UserNotFound            user_not_found
+    │   ├── TokenNotFound           token_not_found
     │   ├── AireNotFound            aire_not_found
     │   ├── CollectiviteNotFound    collectivite_not_found
     │   ├── StayNotFound            stay_not_found
@@ -22,6 +25,7 @@ The tree::
     │   └── CountNotFound           count_not_found
     ├── Conflict                                      -> 409
     │   ├── AlreadyExists           already_exists
+    │   ├── TokenAlreadyRevoked     token_already_revoked
     │   ├── NoTariffInForce         no_tariff_in_force
     │   ├── EmplacementUnavailable  emplacement_unavailable
     │   ├── StayClosed              stay_closed
@@ -87,6 +91,18 @@ class Unauthenticated(LedgerError):
     code = "unauthenticated"
 
 
+class TokenExpired(Unauthenticated):
+    """A token past its expiry (issued at T, refused from T + its lifetime)."""
+
+    code = "token_expired"
+
+
+class TokenRevoked(Unauthenticated):
+    """A token revoked, or rotated and past its grace."""
+
+    code = "token_revoked"
+
+
 class Forbidden(LedgerError, PermissionError):
     code = "forbidden"
 
@@ -112,6 +128,10 @@ class Invalid(LedgerError, ValueError):
 
 class UserNotFound(NotFound):
     code = "user_not_found"
+
+
+class TokenNotFound(NotFound):
+    code = "token_not_found"
 
 
 class AireNotFound(NotFound):
@@ -176,6 +196,12 @@ class NoTariffInForce(Conflict):
 
 class AlreadyExists(Conflict):
     code = "already_exists"
+
+
+class TokenAlreadyRevoked(Conflict):
+    """Revoking a token already refused, or rotating one revoked or rotated already."""
+
+    code = "token_already_revoked"
 
 
 class EmplacementUnavailable(Conflict):

@@ -28,6 +28,7 @@ from hacienda_ledger.api.routes import (
     reports,
     statistics,
     stays,
+    tokens,
     users,
 )
 from hacienda_ledger.application import Ledger, projecting
@@ -108,8 +109,12 @@ def _admin(ledger: Ledger, settings: Settings, log: Any) -> None:
     if settings.admin_token and not ledger.access.bootstrap_admin(settings.admin_token):
         try:
             ledger.access.authenticate(settings.admin_token)
-        except LedgerError:
-            log.warning("admin_token_ignored", reason="the database already has users")
+        except LedgerError as exc:
+            log.warning(
+                "admin_token_ignored",
+                reason="the database already has users",
+                code=getattr(exc, "code", None),
+            )
 
 
 def _background(app: FastAPI, settings: Settings, leader: BackgroundLeader, log: Any) -> list[Any]:
@@ -204,6 +209,7 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
         registers,
         health,
         users,
+        tokens,
         collectivites,
         aires,
         households,

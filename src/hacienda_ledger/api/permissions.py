@@ -49,6 +49,10 @@ _EXPORTS = ByParameter(
 OPERATIONS: dict[tuple[str, str], type[c.Command] | Permission | ByParameter | str] = {
     ("POST", "/v1/users"): c.CreateUser,
     ("GET", "/v1/users/me"): AUTHENTICATED,
+    ("GET", "/v1/users/me/tokens"): _P.MANAGE_TOKENS,
+    ("GET", "/v1/users/{user_id}/tokens"): _P.ADMINISTER,
+    ("POST", "/v1/tokens/{token_id}/revocation"): c.RevokeToken,
+    ("POST", "/v1/tokens/{token_id}/rotation"): c.RotateToken,
     ("POST", "/v1/collectivites"): c.CreateCollectivite,
     ("GET", "/v1/collectivites"): _P.READ_AIRES,
     ("GET", "/v1/collectivites/{collectivite_id}"): _P.READ_AIRES,
@@ -134,12 +138,15 @@ OPERATIONS: dict[tuple[str, str], type[c.Command] | Permission | ByParameter | s
     ("GET", "/v1/audit-trail"): _P.READ_AUDIT_TRAIL,
 }
 
-#: Operations whose ids are not confined to a scope: the collectivités' public facts, and
-#: what only an admin does (users, collectivités).
+#: Operations whose ids are not confined to a scope: the collectivités' public facts, what
+#: only an admin does (users, collectivités), one's own tokens listed. (A token named by its
+#: id is confined to its own user, and the admin: ``Access.authorize_token``.)
 UNSCOPED = frozenset(
     {
         ("POST", "/v1/users"),
         ("GET", "/v1/users/me"),
+        ("GET", "/v1/users/me/tokens"),
+        ("GET", "/v1/users/{user_id}/tokens"),
         ("POST", "/v1/collectivites"),
         ("GET", "/v1/collectivites"),
         ("GET", "/v1/collectivites/{collectivite_id}"),

@@ -23,6 +23,7 @@ from hacienda_ledger.application.access_log import Access
 from hacienda_ledger.application.disclosure import Disclosure, StayRecord
 from hacienda_ledger.application.regie import Standing
 from hacienda_ledger.application.seal_checks import SealFinding
+from hacienda_ledger.application.tokens import TokenInfo
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -212,6 +213,10 @@ def aire_verification(
 
 def user(u: User) -> s.UserPublic:
     return read(s.UserPublic, u, role=u.role.value, aires=u.aire_ids)
+
+
+def token(t: TokenInfo, now: datetime) -> s.TokenPublic:
+    return read(s.TokenPublic, t, status=t.status(now))
 
 
 def household(h: Household, position: int | None = None) -> s.HouseholdPublic:

@@ -26,6 +26,9 @@ analyst    read aires, read anonymised statistics and the       every aire (neve
            anonymised reports (ALT2, DSP)
 =========  ==================================================  =============================
 
+Every role manages its own bearer tokens (``manage_tokens``: list, revoke, rotate them); the
+admin, who administers users, anyone's (``Access.authorize_token``).
+
 A manager's scope is a collectivité and sectors of it: an aire is theirs when it belongs to
 that collectivité *and* lies in one of their sectors (sectors are bare names, shared by
 collectivités: a sector alone never grants anything). A manager recorded without a
@@ -56,8 +59,8 @@ from typing import TYPE_CHECKING, Protocol
 from uuid import UUID
 
 from hacienda_ledger.aggregates.aire import Aire
-from hacienda_ledger.aggregates.errors import Forbidden, Unauthenticated, UserNotFound
-from hacienda_ledger.aggregates.user import ApiToken, Role, User
+from hacienda_ledger.aggregates.errors import Forbidden
+from hacienda_ledger.aggregates.user import Role, User
 
 if TYPE_CHECKING:
     from hacienda_ledger.application.ledger import Ledger
@@ -84,6 +87,8 @@ class Permission(StrEnum):
     READ_HOUSEHOLDS = "read_households"  # a household's personal data, search by name
     ANSWER_DATA_REQUESTS = "answer_data_requests"  # erasure, export, access log
     READ_AUDIT_TRAIL = "read_audit_trail"  # the technical journal (JET), within scope
+    # one's own bearer tokens: list, revoke, rotate (an admin: anyone's, by ADMINISTER)
+    MANAGE_TOKENS = "manage_tokens"
 
 
 #: Permissions that move money or vouch for it: never the admin's.
@@ -93,6 +98,7 @@ CASH_PERMISSIONS = frozenset(
 
 _CASHIER = frozenset(
     {
+        Permission.MANAGE_TOKENS,
         Permission.MANAGE_STAYS,
         Permission.READ_STAYS,
         Permission.HANDLE_CASH,
@@ -108,6 +114,7 @@ GRANTS: dict[Role, frozenset[Permission]] = {
     Role.ADMIN: frozenset(Permission) - CASH_PERMISSIONS,
     Role.MANAGER: frozenset(
         {
+            Permission.MANAGE_TOKENS,
             Permission.CONFIGURE_AIRE,
             Permission.MANAGE_STAYS,
             Permission.READ_STAYS,
@@ -124,6 +131,7 @@ GRANTS: dict[Role, frozenset[Permission]] = {
     Role.REGISSEUR: _CASHIER | {Permission.APPROVE_CANCELLATIONS, Permission.SIGN_CASH},
     Role.AUDITOR: frozenset(
         {
+            Permission.MANAGE_TOKENS,
             Permission.READ_REGISTERS,
             Permission.READ_AIRES,
             Permission.READ_REPORTS,
@@ -131,7 +139,12 @@ GRANTS: dict[Role, frozenset[Permission]] = {
         }
     ),
     Role.ANALYST: frozenset(
-        {Permission.READ_AIRES, Permission.READ_STATISTICS, Permission.READ_REPORTS}
+        {
+            Permission.MANAGE_TOKENS,
+            Permission.READ_AIRES,
+            Permission.READ_STATISTICS,
+            Permission.READ_REPORTS,
+        }
     ),
 }
 
@@ -228,7 +241,8 @@ def authorize_any(user: User, permission: Permission, aires: Sequence[Scoped]) -
 @dataclass(frozen=True)
 class Scope:
     """What a command acts on, for the user's scope check (at most one of the ids, or a
-    sector with its collectivité, is set; none: the permission alone decides)."""
+    sector with its collectivité, is set; none: the permission alone decides). A token is
+    in the scope of its own user, and of the admin."""
 
     aire_id: UUID | None = None
     register_id: UUID | None = None
@@ -236,6 +250,7 @@ class Scope:
     household_id: UUID | None = None
     sector: str | None = None  # an aire about to be created there, in that collectivité:
     collectivite_id: UUID | None = None
+    token_id: UUID | None = None
 
 
 class Access:
@@ -249,26 +264,27 @@ class Access:
         self._stay_aires: dict[UUID, UUID] = {}
         self._aire_scopes: dict[UUID, AireScope] = {}
         self._household_collectivites: dict[UUID, UUID] = {}
-        self._token_users: dict[str, User] = {}
+        self._token_owners: dict[UUID, UUID] = {}
 
     def known_user(self, token: str) -> User | None:
-        """The user of a token already authenticated here (no IO), else None."""
-        return self._token_users.get(self.ledger.token_digest(token))
+        """The user of a token authenticated here less than a second ago and still valid
+        (no IO), else None (``application/tokens.py``)."""
+        return self.ledger.tokens.known_user(token)
 
     def authenticate(self, token: str) -> User:
-        """The user holding this bearer token, or ``Unauthenticated``."""
-        digest = self.ledger.token_digest(token)
-        user = self._token_users.get(digest)
-        if user is not None:
-            return user
-        try:
-            issued = self.ledger.load(ApiToken, ApiToken.id_for(digest), UserNotFound)
-            user = self.ledger.user(issued.user_id)
-        except UserNotFound:
-            self.ledger.journalling.refused_login("unknown_token")  # coalesced, no token
-            raise Unauthenticated("unknown bearer token") from None
-        self._token_users[digest] = user  # users and tokens never change once created
-        return user
+        """The user holding this bearer token, or ``Unauthenticated`` (``token_expired``,
+        ``token_revoked``)."""
+        return self.ledger.tokens.authenticate(token)
+
+    def authorize_token(self, user: User, permission: Permission, token_id: UUID) -> None:
+        """The permission, on a token of the user's own (``TokenNotFound`` for a token
+        never issued), or of anyone's for an admin."""
+        authorize(user, permission)
+        owner = self._token_owners.get(token_id)
+        if owner is None:  # a token's user never changes: remembered
+            owner = self._token_owners[token_id] = self.ledger.tokens.token(token_id).user_id
+        if owner != user.id and not grants(user, Permission.ADMINISTER):
+            raise Forbidden("this token is another user's: only an admin acts on it")
 
     def bootstrap_admin(self, token: str) -> bool:
         """Create the first admin with the given token, on a database that has no user yet.
@@ -307,6 +323,8 @@ class Access:
         """``authorize`` for what a command acts on."""
         if scope.sector is not None:
             authorize_sector(user, permission, scope.sector, scope.collectivite_id)
+        elif scope.token_id is not None:
+            self.authorize_token(user, permission, scope.token_id)
         elif scope.household_id is not None:
             self.authorize_household(user, permission, scope.household_id)
         else:

@@ -3,12 +3,12 @@
 The Ledger is the eventsourcing library's application: its recorder, mapper and snapshot
 store come from the library's environment keys (``library_env``). Beside them it needs the
 write locks (a lock per aggregate in the process; on PostgreSQL an advisory lock across
-processes too), the household key store, the technical journal and the personal-data
-access log (``adapters``): the journal and the access log in the events' own database, the
-keys there too unless ``keys_url`` names a database of their own (an SQLite file or a
-PostgreSQL database). Its clock is a constructor argument (tests and the generator inject
-theirs), and so is its ``Writer``: the pipeline by default, the generator's bulk writer
-where one process alone writes a new database.
+processes too), the household key store, the technical journal, the personal-data access
+log and the tokens' last uses (``adapters``): the journal, the access log and the last uses
+in the events' own database, the keys there too unless ``keys_url`` names a database of
+their own (an SQLite file or a PostgreSQL database). Its clock is a constructor argument
+(tests and the generator inject theirs), and so is its ``Writer``: the pipeline by default,
+the generator's bulk writer where one process alone writes a new database.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from hacienda_ledger.application.access_log import AccessLog
 from hacienda_ledger.application.journal import Journal
 from hacienda_ledger.application.locks import LocalLocks, PostgresLocks
 from hacienda_ledger.application.sealing import KeyStore, Sql
+from hacienda_ledger.application.tokens import TokenUses
 from hacienda_ledger.settings import Settings
 
 
@@ -38,6 +39,7 @@ class Adapters:
     keys: KeyStore
     journal: Journal
     access_log: AccessLog
+    token_uses: TokenUses
 
 
 def sql_for(settings: Settings, datastore: Any) -> Sql:
@@ -72,9 +74,10 @@ def keys_datastore(settings: Settings) -> Any:
 
 
 def adapters(settings: Settings, recorder: Any, clock: Callable[[], datetime]) -> Adapters:
-    """Locks, key store, technical journal (timed by ``clock``) and access log for the
-    database the settings name, sharing the recorder's datastore (the key store: a database
-    of its own when ``keys_url`` says so); their tables are created when the settings say
+    """Locks, key store, technical journal (timed by ``clock``), access log and tokens' last
+    uses for the database the settings name, sharing the recorder's datastore (the key
+    store: a database of its own when ``keys_url`` says so); their tables are created when
+    the settings say
     so."""
     postgres = settings.is_postgres
     locks = (
@@ -87,8 +90,10 @@ def adapters(settings: Settings, recorder: Any, clock: Callable[[], datetime]) -
     keys_sql = sql if apart is settings else sql_for(apart, keys_datastore(apart))
     journal = Journal(sql, clock)
     keys, access_log = KeyStore(keys_sql), AccessLog(sql, journal)
+    token_uses = TokenUses(sql)
     if settings.create_tables:
         keys.create_tables()
         journal.create_tables()
         access_log.create_tables()
-    return Adapters(locks, keys, journal, access_log)
+        token_uses.create_tables()
+    return Adapters(locks, keys, journal, access_log, token_uses)

@@ -112,6 +112,24 @@ class CreateUser(Command):
     aire_ids: Sequence[UUID] = ()
     collectivite_id: UUID | None = None
     user_id: UUID = field(default_factory=uuid4, metadata=GENERATED)
+    #: None: the token expires ``token_expiry_days`` after it is issued.
+    token_expires_at: datetime | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class RevokeToken(Command):
+    """A token refused from now on (its owner's act, or an admin's)."""
+
+    token_id: UUID
+
+
+@dataclass(frozen=True, kw_only=True)
+class RotateToken(Command):
+    """A new token for the token's user (only its SHA-256 travels here); the old one
+    refused once the grace (``token_rotation_grace_seconds``) has passed."""
+
+    token_id: UUID
+    token_sha256: str
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -28,11 +28,13 @@ from hacienda_ledger.aggregates.errors import (
     HouseholdNotFound,
     RegisterNotFound,
     StayNotFound,
+    TokenNotFound,
 )
 from hacienda_ledger.aggregates.household import Household
 from hacienda_ledger.aggregates.register import CashRegister
 from hacienda_ledger.aggregates.seal import Seals
 from hacienda_ledger.aggregates.stay import Stay
+from hacienda_ledger.aggregates.user import ApiToken
 from hacienda_ledger.application.access import Permission, Scope
 from hacienda_ledger.application.commands import Command
 
@@ -87,6 +89,9 @@ class Loading:
 
     def cash_register(self, register_id: UUID, version: int | None = None) -> CashRegister:
         return self.load(CashRegister, register_id, RegisterNotFound, version)
+
+    def api_token(self, token_id: UUID) -> ApiToken:
+        return self.load(ApiToken, token_id, TokenNotFound)
 
 
 class Unit(Loading):

@@ -101,6 +101,8 @@ class Journalling:
                 found.append(entry)
             elif isinstance(e, ApiToken.Issued):
                 found.append(self._token(e, users))
+            elif isinstance(e, ApiToken.Revoked | ApiToken.Rotated):
+                found.append(self._token_ended(e))
             elif isinstance(e, Household.Registered):
                 subjects = ids({"household": e.originator_id, "aire": e.aire_id})
                 found.append(self._pending(Kind.KEY_CREATED, e.actor, subjects))
@@ -124,17 +126,40 @@ class Journalling:
         if e.user_id in users:
             collectivite = users[e.user_id]
         else:
-            try:
-                user = self.ledger.user(e.user_id)
-                given = ids({"collectivite": user.collectivite_id, "aires": user.aire_ids})
-                collectivite = self.collectivite_of(given)
-            except Exception:
-                collectivite = None
+            collectivite = self._users_collectivite(e.user_id)
         return self.journal.entry(
             Kind.TOKEN_CREATED,
             actor=e.actor,
             subjects=ids({"user": e.user_id, "token": e.originator_id}),
             collectivite_id=collectivite,
+        )
+
+    def _token_ended(self, e: ApiToken.Revoked | ApiToken.Rotated) -> Pending:
+        """A token revoked, or rotated (its successor named, and when it is refused)."""
+        token = self.ledger.tokens.token(e.originator_id)
+        collectivite = self._users_collectivite(token.user_id)
+        subjects = ids({"user": token.user_id, "token": e.originator_id})
+        if isinstance(e, ApiToken.Rotated):
+            subjects["successor"] = str(e.successor_id)
+            return self.journal.entry(
+                Kind.TOKEN_ROTATED,
+                actor=e.actor,
+                subjects=subjects,
+                collectivite_id=collectivite,
+                detail={"refused_from": utc_text(e.effective_at)},
+            )
+        return self.journal.entry(
+            Kind.TOKEN_REVOKED, actor=e.actor, subjects=subjects, collectivite_id=collectivite
+        )
+
+    def _users_collectivite(self, user_id: UUID) -> str | None:
+        """The collectivité whose auditors read entries about this user, if any."""
+        try:
+            user = self.ledger.user(user_id)
+        except Exception:
+            return None
+        return self.collectivite_of(
+            ids({"collectivite": user.collectivite_id, "aires": user.aire_ids})
         )
 
     def key_destroyed(self, household_id: UUID, actor: str) -> Callable[[Any], object]:

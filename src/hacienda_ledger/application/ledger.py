@@ -43,6 +43,7 @@ from hacienda_ledger.application.journalling import Journalling
 from hacienda_ledger.application.pipeline import Outcome, Pipeline, Writer
 from hacienda_ledger.application.sealing import SealedAsBase64, SealingMapper
 from hacienda_ledger.application.snapshots import SnapshotSchedule, SnapshotWriter
+from hacienda_ledger.application.tokens import Tokens
 from hacienda_ledger.application.transcodings import register_value_types
 from hacienda_ledger.settings import Settings
 
@@ -90,6 +91,7 @@ class Ledger(Loading, Application[UUID]):
         self.journal = adapters.journal
         assert isinstance(self.mapper, SealingMapper)
         self.mapper.keys = self.keys
+        self.tokens = Tokens(self, adapters.token_uses)
         self.access = Access(self)
         self.households = Households(self)
         self.audit = Audit(self)
@@ -245,6 +247,27 @@ class Ledger(Loading, Application[UUID]):
             name=name, role=role, actor=actor, token_sha256=self.token_digest(secret), **scope
         )
         return self.handle(created), secret
+
+    def rotate_token(
+        self, token_id: UUID, *, actor: str, user: User | None = None
+    ) -> tuple[Outcome, str]:
+        """A new token for the token's user (``user``: who asks, checked: the token's own
+        user or an admin); returned once, stored as its hash. The old one is refused after
+        ``token_rotation_grace_seconds``."""
+        secret = secrets.token_urlsafe(32)
+        rotated = c.RotateToken(
+            token_id=token_id, actor=actor, token_sha256=self.token_digest(secret)
+        )
+        outcome = self.handle(rotated, user)
+        self.tokens.forget(token_id)
+        return outcome, secret
+
+    def revoke_token(self, token_id: UUID, *, actor: str, user: User | None = None) -> Outcome:
+        """The token refused from now on: at once in this process, within a second in the
+        others (``application/tokens.py``); ``user``: who asks, checked as for a rotation."""
+        outcome = self.handle(c.RevokeToken(token_id=token_id, actor=actor), user)
+        self.tokens.forget(token_id)
+        return outcome
 
     # --- loading ------------------------------------------------------------------------------
 

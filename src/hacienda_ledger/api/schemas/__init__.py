@@ -137,6 +137,10 @@ from hacienda_ledger.api.schemas.stays import (
     StayStatus,
 )
 from hacienda_ledger.api.schemas.users import (
+    TokenPublic,
+    TokenRevokedPublic,
+    TokenRotatedPublic,
+    TokensPublic,
     UserCreate,
     UserCreatedPublic,
     UserPublic,
@@ -252,6 +256,10 @@ __all__ = [
     "TariffCreate",
     "TariffPublic",
     "Text",
+    "TokenPublic",
+    "TokenRevokedPublic",
+    "TokenRotatedPublic",
+    "TokensPublic",
     "UserCreate",
     "UserCreatedPublic",
     "UserPublic",

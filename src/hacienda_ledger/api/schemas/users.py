@@ -1,13 +1,16 @@
-"""Bodies of ``/v1/users``: a user, and the token shown once when it is created."""
+"""Bodies of ``/v1/users`` and ``/v1/tokens``: a user, its tokens as listed (never a token
+nor its digest), and a token shown once when it is created or rotated."""
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Literal
 from uuid import UUID
 
 from pydantic import BaseModel, Field
 
 from hacienda_ledger.aggregates.user import Role
-from hacienda_ledger.api.schemas.common import Body, Text
+from hacienda_ledger.api.schemas.common import Body, Page, Text
 
 
 class UserCreate(Body):
@@ -29,5 +32,49 @@ class UserPublic(BaseModel):
 
 class UserCreatedPublic(UserPublic):
     token: str = Field(description="the bearer token, shown once; only its hash is stored")
+    version: int
+    position: int
+
+
+class TokenPublic(BaseModel):
+    """A bearer token as listed: its id (what revoking and rotating take), never the token
+    nor its digest."""
+
+    id: UUID
+    user_id: UUID
+    status: Literal["active", "expired", "revoked"] = Field(
+        description="now: refused once expired or revoked (a rotated token: after its grace)"
+    )
+    created_at: datetime
+    expires_at: datetime
+    last_used_at: datetime | None = Field(
+        description="the last request it authenticated, to the minute (null: never used)"
+    )
+    revoked_at: datetime | None = Field(
+        description="refused from then on (a rotated token: the end of its grace)"
+    )
+    replaces: UUID | None = Field(description="the token it was rotated from")
+    successor_id: UUID | None = Field(description="the token it was rotated to")
+
+
+class TokensPublic(Page[TokenPublic]):
+    pass
+
+
+class TokenRevokedPublic(BaseModel):
+    token_id: UUID
+    revoked_at: datetime
+    version: int
+    position: int
+
+
+class TokenRotatedPublic(BaseModel):
+    token_id: UUID = Field(description="the new token's id")
+    token: str = Field(description="the new bearer token, shown once; only its hash is stored")
+    expires_at: datetime
+    replaces: UUID = Field(description="the old token's id")
+    replaced_from: datetime = Field(
+        description="the old token is refused from then on (the rotation's grace)"
+    )
     version: int
     position: int

@@ -1,12 +1,46 @@
-"""Handlers of the users' commands."""
+"""Handlers of the users' commands, and of their tokens'.
+
+A token is issued by ``issue_token`` alone (with its user, or by a rotation), revoked by
+``revoke_token`` and rotated by ``rotate_token``. A journal of these acts is hooked after
+they are recorded, in ``Ledger.create_user``, ``revoke_token`` and ``rotate_token`` (see
+``application/tokens.py``), not here: a handler may run again on a retry.
+"""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+from uuid import UUID
+
 from hacienda_ledger.aggregates.errors import AlreadyExists
 from hacienda_ledger.aggregates.user import ApiToken, User
-from hacienda_ledger.application.access import Permission
-from hacienda_ledger.application.commands import CreateUser
-from hacienda_ledger.application.handling import Change, Scope, Unit, handles
+from hacienda_ledger.application.access import Permission, Scope
+from hacienda_ledger.application.commands import CreateUser, RevokeToken, RotateToken
+from hacienda_ledger.application.handling import Change, Unit, handles
+
+
+def issue_token(
+    unit: Unit,
+    token_sha256: str,
+    user_id: UUID,
+    *,
+    actor: str,
+    at: datetime,
+    expires_at: datetime | None = None,
+    replaces: UUID | None = None,
+) -> ApiToken:
+    """A token for the user, stored as its SHA-256 (the token itself is never stored),
+    expiring ``token_expiry_days`` after ``at`` unless told otherwise."""
+    if unit.exists(ApiToken.id_for(token_sha256)):
+        raise AlreadyExists("this token is already issued", field="token")
+    lifetime = timedelta(days=unit.ledger.settings.token_expiry_days)
+    return ApiToken.issue(
+        token_sha256=token_sha256,
+        user_id=user_id,
+        actor=actor,
+        at=at,
+        expires_at=expires_at or at + lifetime,
+        replaces=replaces,
+    )
 
 
 @handles(
@@ -17,13 +51,11 @@ from hacienda_ledger.application.handling import Change, Scope, Unit, handles
     creates=lambda c: c.user_id,
 )
 def create_user(command: CreateUser, unit: Unit) -> Change:
-    """A user and its token, stored as its SHA-256 (the token itself is never stored)."""
+    """A user and its token."""
     for aire_id in command.aire_ids:
         unit.aire(aire_id)
     if command.collectivite_id is not None:
         unit.collectivite(command.collectivite_id)
-    if unit.exists(ApiToken.id_for(command.token_sha256)):
-        raise AlreadyExists("this token is already issued", field="token")
     at = unit.now()
     user = User.create(
         user_id=command.user_id,
@@ -35,7 +67,49 @@ def create_user(command: CreateUser, unit: Unit) -> Change:
         actor=command.actor,
         at=at,
     )
-    issued = ApiToken.issue(
-        token_sha256=command.token_sha256, user_id=command.user_id, actor=command.actor, at=at
+    issued = issue_token(
+        unit,
+        command.token_sha256,
+        command.user_id,
+        actor=command.actor,
+        at=at,
+        expires_at=command.token_expires_at,
     )
     return Change(user, {}, (issued,))
+
+
+@handles(
+    RevokeToken,
+    permission=Permission.MANAGE_TOKENS,
+    scopes=lambda c: [Scope(token_id=c.token_id)],
+    locks=lambda c, _: [c.token_id],
+)
+def revoke_token(command: RevokeToken, unit: Unit) -> Change:
+    """The token refused from now on, in every process within a second
+    (``application/tokens.py``)."""
+    token = unit.api_token(command.token_id)
+    token.revoke(actor=command.actor, at=unit.now())
+    return Change(token, {"token_id": str(token.id), "revoked_at": token.revoked_at})
+
+
+@handles(
+    RotateToken,
+    permission=Permission.MANAGE_TOKENS,
+    scopes=lambda c: [Scope(token_id=c.token_id)],
+    locks=lambda c, _: [c.token_id, ApiToken.id_for(c.token_sha256)],
+    creates=lambda c: ApiToken.id_for(c.token_sha256),
+)
+def rotate_token(command: RotateToken, unit: Unit) -> Change:
+    """A successor issued for the same user; the old token refused after the grace."""
+    old = unit.api_token(command.token_id)
+    at = unit.now()
+    grace = timedelta(seconds=unit.ledger.settings.token_rotation_grace_seconds)
+    new = issue_token(
+        unit, command.token_sha256, old.user_id, actor=command.actor, at=at, replaces=old.id
+    )
+    old.rotate(successor_id=new.id, grace=grace, actor=command.actor, at=at)
+    return Change(
+        new,
+        {"token_id": str(new.id), "replaces": str(old.id), "replaced_from": old.revoked_at},
+        (old,),
+    )
