@@ -159,7 +159,10 @@ class Settings(BaseSettings):
     def _known_scheme(cls, value: str) -> str:
         scheme = urlsplit(value).scheme
         if scheme not in {"sqlite", "postgresql", "postgres"}:
-            raise ValueError("database_url is sqlite:///... or postgresql://...")
+            raise ValueError(
+                f"unsupported scheme {scheme or '(none)'}: give sqlite:///path/to/file.sqlite3 "
+                "or postgresql://user@host:5432/dbname"
+            )
         return value
 
     @property

@@ -52,6 +52,9 @@ _SQLITE_IN: dict[str, Callable[[Any], Any]] = {
 }
 
 
+KEY_CONFLICTS = (sqlite3.IntegrityError, psycopg.IntegrityError)
+"""What writing a row raises when its key is there already (a plain insert, ``insert_new``)."""
+
 COPY_FROM = 500  # PostgreSQL: a table's batch of this many upserts or more goes through COPY
 
 _PYTHON: dict[str, type] = {"int": int, "text": str, "decimal": Decimal, "date": date, "bool": bool}
