@@ -126,6 +126,7 @@ def _serve(args: argparse.Namespace) -> int:
     when they are behind (read-your-writes). On SQLite, one process writes: a thread."""
     import os
     import subprocess
+    from contextlib import suppress
 
     import uvicorn
 
@@ -133,10 +134,8 @@ def _serve(args: argparse.Namespace) -> int:
     from hacienda_ledger.application.database import DatabaseUnreachable, check
 
     settings = _settings(args)
-    try:
+    with suppress(DatabaseUnreachable):  # not a mistake in what was given: it may answer later
         check(settings, create=True)
-    except DatabaseUnreachable:
-        pass  # not a mistake in what was given: the server may answer later
     mode = args.projections
     if mode == "auto":
         mode = "process" if settings.is_postgres else "thread"
@@ -326,19 +325,20 @@ def _rebuild(args: argparse.Namespace) -> int:
 
 def _check(ledger: Ledger, chosen: list[str]) -> int:
     """``rebuild --check``: each projection rebuilt aside and compared with its live
-    tables; one without live tables is said to be unchecked (it was never followed in this
-    database: there is nothing to compare). Exit 1 on any difference or unchecked one."""
+    tables; one never followed in this database is said to be unchecked (there is nothing
+    to compare). Exit 1 on any difference or unchecked one."""
     from hacienda_ledger.application.projecting import followers, unfollowed
 
     absent = unfollowed(ledger, chosen)
     for name in absent:
         print(
-            f"{name}: not checked: this database has no live tables of it (never followed "
-            "here): `hacienda-ledger project --once` builds them"
+            f"{name}: not checked: never followed in this database (no live tables to "
+            "compare): `hacienda-ledger project --once` builds them"
         )
     differences = 0
     end = ledger.last_position()
-    for follower in followers(ledger, [n for n in chosen if n not in absent]):
+    present = [n for n in chosen if n not in absent]
+    for follower in followers(ledger, present) if present else []:
         name = follower.projection.name
         with _bar() as bar:
             task = bar.add_task(f"checking {name}", total=end)

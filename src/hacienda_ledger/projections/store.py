@@ -425,6 +425,11 @@ class ProjectionDatabase:
         row = cur.fetchone()
         return int(row[0]) if row else 0
 
+    def tracked(self, cur: Any, name: str) -> bool:
+        """Whether ``name`` has a tracking row: a follower of it was ever made here."""
+        cur.execute(f"SELECT 1 FROM {TRACKING} WHERE name = {self.mark}", [name])
+        return cur.fetchone() is not None
+
     def advance(self, cur: Any, name: str, expected: int, position: int) -> None:
         """Compare-and-set the tracking position inside the batch's transaction."""
         if expected == 0:
