@@ -139,19 +139,7 @@ def test_a_405_says_which_methods_the_path_accepts(world: World, document: dict[
     """A method a path does not accept is 405 ``method_not_allowed`` with ``Allow`` listing
     every method it does accept (all its routes, not the first one found), for every path
     of the document; the documentation pages and their assets too."""
-    values = {
-        "collectivite_id": world.ids["collectivite_a"],
-        "aire_id": world.aire_a,
-        "stay_id": "00000000-0000-4000-8000-000000000000",
-        "register_id": world.register_a,
-        "household_id": world.ids["household"],
-        "report_id": "00000000-0000-4000-8000-000000000000",
-        "table": "revenue_monthly",
-        "document": "receipt",
-        "number": "1",
-        "count_number": "1",
-        "month": "2025-01",
-    }
+    values = world.path_values()
     checked = 0
     for path, item in document["paths"].items():
         accepted = {m.upper() for m in item}

@@ -275,6 +275,28 @@ def missing_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return _missing_postgres(request.getfixturevalue("postgres_database"))
 
 
+def refused_creating_nothing(
+    args: list[str],
+    missing_url: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    *sqlite_said: str,
+) -> str:
+    """Run ``args`` on the missing database: a one-line mistake (PostgreSQL: the database
+    does not exist, and how to create it; SQLite: ``sqlite_said``), and no database, file or
+    folder created. Returns what was printed on stdout."""
+    postgres = missing_url.startswith("postgresql")
+    before = _postgres_databases() if postgres else set()
+    code, out, err = answer(["--database-url", missing_url, *args], capsys)
+    if postgres:
+        assert_one_line_mistake(code, err, "does not exist", "createdb")
+        assert _postgres_databases() == before
+    else:
+        assert_one_line_mistake(code, err, *sqlite_said)
+        assert list(tmp_path.iterdir()) == []
+    return out
+
+
 READERS = [
     ["verify"],
     ["verify", "--register", str(uuid.UUID(int=1))],
@@ -297,17 +319,11 @@ def test_a_command_that_reads_refuses_a_database_that_is_not_there(
     maintains a ledger refuse a database that does not exist, at once (PostgreSQL: no
     10 s wait), in one line that says where it looked and what to do: no file, folder or
     database is created (an empty one would verify as "0 broken", like a passing audit)."""
-    postgres = missing_url.startswith("postgresql")
-    before = _postgres_databases() if postgres else set()
     started = time.monotonic()
-    code, out, err = answer(["--database-url", missing_url, *args], capsys)
+    out = refused_creating_nothing(
+        args, missing_url, tmp_path, capsys, "no database at", "ledger.sqlite3", "--database-url"
+    )
     assert time.monotonic() - started < 3
-    if postgres:
-        assert_one_line_mistake(code, err, "does not exist", "createdb")
-        assert _postgres_databases() == before
-    else:
-        assert_one_line_mistake(code, err, "no database at", "ledger.sqlite3", "--database-url")
-        assert list(tmp_path.iterdir()) == []
     assert "verified" not in out
 
 
@@ -321,15 +337,9 @@ def test_a_command_that_creates_a_database_refuses_a_missing_folder_or_postgres_
     one is the server administrator's). Otherwise one line, exit 2, nothing created."""
     if command == ["demo", "generate"]:
         command = [*command, "--aires", "1", "--years", "1", "--seed", "1"]
-    postgres = missing_url.startswith("postgresql")
-    before = _postgres_databases() if postgres else set()
-    code, _, err = answer(["--database-url", missing_url, *command], capsys)
-    if postgres:
-        assert_one_line_mistake(code, err, "does not exist", "createdb")
-        assert _postgres_databases() == before
-    else:
-        assert_one_line_mistake(code, err, "the folder", "nowhere does not exist", "mkdir -p")
-        assert list(tmp_path.iterdir()) == []
+    refused_creating_nothing(
+        command, missing_url, tmp_path, capsys, "the folder", "nowhere does not exist", "mkdir -p"
+    )
 
 
 def test_a_file_that_holds_no_ledger_is_refused(

@@ -44,6 +44,8 @@ def install(app: FastAPI) -> None:
     """``/docs``, ``/redoc`` and ``/`` on ``app``, created with ``docs_url=None`` and
     ``redoc_url=None`` (FastAPI's own pages would load their assets from a CDN)."""
     openapi = app.openapi_url or "/openapi.json"
+    title = f"{app.title}: API"
+    icon = f"{ASSETS}/swagger-ui/favicon-32x32.png"
     app.mount(ASSETS, StaticFiles(directory=STATIC), name="static")
 
     @app.get("/", include_in_schema=False)
@@ -54,22 +56,23 @@ def install(app: FastAPI) -> None:
 
     @app.get("/docs", include_in_schema=False)
     def swagger_ui() -> HTMLResponse:
+        scripts = f"{ASSETS}/swagger-ui/swagger-ui"
         return get_swagger_ui_html(
             openapi_url=openapi,
-            title=f"{app.title}: API",
-            swagger_js_url=f"{ASSETS}/swagger-ui/swagger-ui-bundle.js",
-            swagger_css_url=f"{ASSETS}/swagger-ui/swagger-ui.css",
-            swagger_favicon_url=f"{ASSETS}/swagger-ui/favicon-32x32.png",
-            oauth2_redirect_url=None,
-            swagger_ui_parameters={"validatorUrl": None},
+            title=title,
+            swagger_js_url=f"{scripts}-bundle.js",
+            swagger_css_url=f"{scripts}.css",
+            swagger_favicon_url=icon,
+            swagger_ui_parameters={"validatorUrl": None},  # no badge from a remote validator
         )
 
     @app.get("/redoc", include_in_schema=False)
     def redoc() -> HTMLResponse:
+        script = f"{ASSETS}/redoc/redoc.standalone.js"
         return get_redoc_html(
             openapi_url=openapi,
-            title=f"{app.title}: API",
-            redoc_js_url=f"{ASSETS}/redoc/redoc.standalone.js",
-            redoc_favicon_url=f"{ASSETS}/swagger-ui/favicon-32x32.png",
+            title=title,
+            redoc_js_url=script,
+            redoc_favicon_url=icon,
             with_google_fonts=False,
         )
