@@ -18,7 +18,11 @@
     hacienda-ledger households replay-erasures [--dry-run]      after restoring the key store:
                                                                  destroy again the keys erased since
 
-The database is ``HACIENDA_DATABASE_URL`` (or ``--database-url``).
+The database is ``HACIENDA_DATABASE_URL`` (or ``--database-url``). Only ``serve`` and
+``demo`` (``demo generate`` too) create one; every other command refuses a database that is
+not there. Exit codes: 0 done; 1 done, and something was found wrong (a broken chain, a
+difference, an aire not sealed); 2 not done: a mistake in what was given (an argument, an
+id, the database), said in one line on stderr with what to do (docs/operations.md).
 """
 
 from __future__ import annotations
@@ -27,29 +31,96 @@ import argparse
 import sys
 import time
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 from uuid import UUID
 
+from hacienda_ledger import __version__
 from hacienda_ledger.settings import Settings
 
 if TYPE_CHECKING:
+    from hacienda_ledger.application import Ledger
     from hacienda_ledger.projections.runner import Runner
 
 
+class Mistake(Exception):
+    """An ordinary mistake in what a command was given: one line on stderr, exit 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """A usage mistake in one line on stderr (exit 2), saying where to read more."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def _positive(text: str) -> int:
-    number = int(text)
+    try:
+        number = int(text)
+    except ValueError:
+        number = 0
     if number < 1:
         raise argparse.ArgumentTypeError(f"{text} is not a positive number")
     return number
 
 
+def _uuid(text: str) -> UUID:
+    try:
+        return UUID(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not an id (ids are UUIDs, such as 3fa85f64-5717-4562-b3fc-2c963f66afa6)"
+        ) from None
+
+
 def _settings(args: argparse.Namespace) -> Settings:
+    """The settings, from the environment and the options; a wrong one is a ``Mistake``."""
+    from pydantic import ValidationError
+
     given: dict[str, Any] = {}
     if args.database_url:
         given["database_url"] = args.database_url
     if args.attestation_key:
         given["attestation_key"] = args.attestation_key
-    return Settings(**given)
+    try:
+        return Settings(**given)
+    except ValidationError as exc:
+        wrong = "; ".join(
+            f"{'.'.join(map(str, e['loc']))}: {e['msg'].removeprefix('Value error, ')}"
+            for e in exc.errors()
+        )
+        raise Mistake(f"{wrong} (the option, or its HACIENDA_* environment variable)") from None
+
+
+def _checked(args: argparse.Namespace, *, create: bool = False) -> Settings:
+    """The settings, once their database is known to be there (``create``: that it can be
+    created): nothing is created before (application/database.py)."""
+    from hacienda_ledger.application.database import check
+
+    settings = _settings(args)
+    check(settings, create=create)
+    return settings
+
+
+def _ledger(args: argparse.Namespace) -> Ledger:
+    """The ledger of a database that is there (see ``_checked``)."""
+    from hacienda_ledger.application import Ledger
+
+    return Ledger(_checked(args))
+
+
+def _ordinary(exc: Exception) -> str | None:
+    """The one line that says what was wrong, when ``exc`` is an ordinary mistake (what was
+    given, not a fault of the program); None otherwise."""
+    from hacienda_ledger.aggregates.errors import LedgerError, NotFound
+    from hacienda_ledger.application.database import DatabaseUnavailable
+
+    if isinstance(exc, Mistake | DatabaseUnavailable):
+        return str(exc)
+    if isinstance(exc, NotFound):
+        return f"{exc.code}: {exc.detail} (check the id)"
+    if isinstance(exc, LedgerError):
+        return f"{exc.code}: {exc.detail}"
+    return None
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -59,13 +130,17 @@ def _serve(args: argparse.Namespace) -> int:
     when they are behind (read-your-writes). On SQLite, one process writes: a thread."""
     import os
     import subprocess
+    from contextlib import suppress
 
     import uvicorn
 
     from hacienda_ledger.application import Ledger
+    from hacienda_ledger.application.database import DatabaseUnreachable, check
     from hacienda_ledger.application.journal import SYSTEM, Kind
 
     settings = _settings(args)
+    with suppress(DatabaseUnreachable):  # not a mistake in what was given: it may answer later
+        check(settings, create=True)
     mode = args.projections
     if mode == "auto":
         mode = "process" if settings.is_postgres else "thread"
@@ -132,22 +207,16 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _users_create(args: argparse.Namespace) -> int:
-    from hacienda_ledger.aggregates.errors import LedgerError
-    from hacienda_ledger.application import Ledger
-
-    ledger = Ledger(_settings(args))
+    ledger = _ledger(args)
     try:
         outcome, token = ledger.create_user(
             name=args.name,
             role=args.role,
             sectors=args.sector or [],
-            aire_ids=[UUID(a) for a in args.aire or []],
-            collectivite_id=UUID(args.collectivite) if args.collectivite else None,
+            aire_ids=args.aire or [],
+            collectivite_id=args.collectivite,
             actor="cli",
         )
-    except LedgerError as exc:
-        print(f"error: {exc.code}: {exc.detail}", file=sys.stderr)
-        return 1
     finally:
         ledger.close()
     print(f"user {outcome.aggregate_id} ({args.role}) token: {token}")
@@ -170,15 +239,12 @@ def _replay_erasures(ledger: Any, dry_run: bool) -> int:
 
 def _tokens(args: argparse.Namespace) -> int:
     """A user's tokens listed (never a token nor its digest); one revoked or rotated by its
-    id, as listed. An unknown or malformed id is a plain error (exit 1)."""
-    from hacienda_ledger.aggregates.errors import LedgerError
-    from hacienda_ledger.application import Ledger
-
-    ledger = Ledger(_settings(args))
+    id, as listed. An unknown or malformed id is an ordinary mistake (exit 2)."""
+    ledger = _ledger(args)  # a database that is there (never created here)
     try:
         if args.tokens_command == "list":
             now = ledger.now()
-            for t in ledger.tokens.of_user(UUID(args.user)):
+            for t in ledger.tokens.of_user(_id(args.user)):
                 used = t.last_used_at.isoformat() if t.last_used_at else "never"
                 revoked = t.revoked_at.isoformat() if t.revoked_at else "-"
                 print(
@@ -186,39 +252,33 @@ def _tokens(args: argparse.Namespace) -> int:
                     f"expires {t.expires_at.isoformat()}  last used {used}  revoked {revoked}"
                 )
         elif args.tokens_command == "revoke":
-            outcome = ledger.revoke_token(token_id=UUID(args.token), actor="cli")
+            outcome = ledger.revoke_token(token_id=_id(args.token), actor="cli")
             print(f"token {args.token} revoked at {outcome.result['revoked_at'].isoformat()}")
         else:
-            outcome, secret = ledger.rotate_token(UUID(args.token), actor="cli")
+            outcome, secret = ledger.rotate_token(_id(args.token), actor="cli")
             until = outcome.result["replaced_from"].isoformat()
             print(f"token {outcome.aggregate_id} token: {secret}")
             print(f"The token is shown once; {args.token} is refused from {until}.")
-    except (LedgerError, ValueError) as exc:
-        detail = f"{exc.code}: {exc.detail}" if isinstance(exc, LedgerError) else exc
-        print(f"error: {detail}", file=sys.stderr)
-        return 1
     finally:
         ledger.close()
     return 0
 
 
-def _households(args: argparse.Namespace) -> int:
-    from hacienda_ledger.aggregates.errors import LedgerError
-    from hacienda_ledger.application import Ledger
+def _id(text: str) -> UUID:
+    """An id given to a command, or the ordinary mistake that says it is none."""
+    try:
+        return _uuid(text)
+    except argparse.ArgumentTypeError as exc:
+        raise Mistake(str(exc)) from None
 
-    ledger = Ledger(_settings(args))
+
+def _households(args: argparse.Namespace) -> int:
+    ledger = _ledger(args)
     try:
         if args.households_command == "replay-erasures":
             return _replay_erasures(ledger, args.dry_run)
         if args.households_command == "erase":
-            try:
-                outcome = ledger.erase_household(
-                    UUID(args.household), reason=args.reason, actor="cli"
-                )
-            except (LedgerError, ValueError) as exc:
-                detail = f"{exc.code}: {exc.detail}" if isinstance(exc, LedgerError) else exc
-                print(f"error: {detail}", file=sys.stderr)
-                return 1
+            outcome = ledger.erase_household(args.household, reason=args.reason, actor="cli")
             done = "erased" if outcome.result["key_destroyed"] else "was already erased"
             print(f"household {args.household}: personal data {done}")
             return 0
@@ -249,11 +309,10 @@ def _households(args: argparse.Namespace) -> int:
 
 
 def _project(args: argparse.Namespace) -> int:
-    from hacienda_ledger.application import Ledger
     from hacienda_ledger.application.projecting import followers
     from hacienda_ledger.projections.runner import Runner
 
-    ledger = Ledger(_settings(args))
+    ledger = _ledger(args)
     try:
         runner = Runner(followers(ledger), interval=args.interval)
         if args.once:
@@ -296,58 +355,67 @@ def _bar(unit: str = "") -> Any:
 
 
 def _rebuild(args: argparse.Namespace) -> int:
-    from hacienda_ledger.application import Ledger
     from hacienda_ledger.application.forked import default_jobs
-    from hacienda_ledger.application.projecting import all_projections, followers, rebuild_all
+    from hacienda_ledger.application.projecting import all_projections, rebuild_all
 
-    ledger = Ledger(_settings(args))
-    differences = 0
+    names = [p.name for p in all_projections()]
+    if args.name and args.name not in names:
+        raise Mistake(f"no projection {args.name!r}: name one of {', '.join(names)} (or none)")
+    chosen = [args.name] if args.name else names
+    ledger = _ledger(args)
     try:
+        if args.check:
+            return _check(ledger, chosen)
         end = ledger.last_position()
-        if not args.check:
-            # every projection in one pass over the stream (each event decoded once)
-            chosen = [args.name] if args.name else [p.name for p in all_projections()]
-            with _bar() as bar:
-                task = bar.add_task(f"rebuilding {', '.join(chosen)}", total=end)
+        # every projection in one pass over the stream (each event decoded once)
+        with _bar() as bar:
+            task = bar.add_task(f"rebuilding {', '.join(chosen)}", total=end)
 
-                def moved(progress: object) -> None:
-                    bar.update(task, completed=getattr(progress, "position", 0))
+            def moved(progress: object) -> None:
+                bar.update(task, completed=getattr(progress, "position", 0))
 
-                jobs = args.jobs or default_jobs(one_writer=not ledger.settings.is_postgres)
-                positions = rebuild_all(ledger, chosen, moved, jobs=jobs)
-                bar.update(task, completed=end)
-            for name, position in positions.items():
-                print(f"{name}: rebuilt to position {position} and swapped in")
-            _journal_rebuild(ledger, list(positions), end, check=False, differences=0)
-            return 0
-        for follower in followers(ledger, [args.name] if args.name else []):
-            name = follower.projection.name
-            with _bar() as bar:
-                task = bar.add_task(
-                    f"{'checking' if args.check else 'rebuilding'} {name}", total=end
-                )
-
-                def advance(progress: object, task: object = task) -> None:
-                    bar.update(task, completed=getattr(progress, "position", 0))
-
-                if args.check:
-                    found = follower.check(on_batch=advance)
-                    bar.update(task, completed=end)
-                else:
-                    position = follower.rebuild(on_batch=advance)
-                    bar.update(task, completed=end)
-            if args.check:
-                for line in found:
-                    print(f"  {line}")
-                print(f"{name}: {len(found)} differences with the live tables")
-                differences += len(found)
-            else:
-                print(f"{name}: rebuilt to position {position} and swapped in")
-        chosen = [args.name] if args.name else [p.name for p in all_projections()]
-        _journal_rebuild(ledger, chosen, end, check=args.check, differences=differences)
+            jobs = args.jobs or default_jobs(one_writer=not ledger.settings.is_postgres)
+            positions = rebuild_all(ledger, chosen, moved, jobs=jobs)
+            bar.update(task, completed=end)
+        for name, position in positions.items():
+            print(f"{name}: rebuilt to position {position} and swapped in")
+        _journal_rebuild(ledger, list(positions), end, check=False, differences=0)
+        return 0
     finally:
         ledger.close()
-    return 1 if differences else 0
+
+
+def _check(ledger: Ledger, chosen: list[str]) -> int:
+    """``rebuild --check``: each projection rebuilt aside and compared with its live
+    tables; one never followed in this database is said to be unchecked (there is nothing
+    to compare). Exit 1 on any difference or unchecked one."""
+    from hacienda_ledger.application.projecting import followers, unfollowed
+
+    absent = unfollowed(ledger, chosen)
+    for name in absent:
+        print(
+            f"{name}: not checked: never followed in this database (no live tables to "
+            "compare): `hacienda-ledger project --once` builds them"
+        )
+    differences = 0
+    end = ledger.last_position()
+    present = [n for n in chosen if n not in absent]
+    for follower in followers(ledger, present) if present else []:
+        name = follower.projection.name
+        with _bar() as bar:
+            task = bar.add_task(f"checking {name}", total=end)
+
+            def advance(progress: object, task: object = task) -> None:
+                bar.update(task, completed=getattr(progress, "position", 0))
+
+            found = follower.check(on_batch=advance)
+            bar.update(task, completed=end)
+        for line in found:
+            print(f"  {line}")
+        print(f"{name}: {len(found)} differences with the live tables")
+        differences += len(found)
+    _journal_rebuild(ledger, present, end, check=True, differences=differences)
+    return 1 if differences or absent else 0
 
 
 def _journal_rebuild(
@@ -361,27 +429,20 @@ def _journal_rebuild(
 
 
 def _reports(args: argparse.Namespace) -> int:
-    from hacienda_ledger.aggregates.errors import LedgerError
-    from hacienda_ledger.application import Ledger
     from hacienda_ledger.reports.generate import Job, Reports
     from hacienda_ledger.reports.store import StoredReport
 
     if (args.month is None) == (args.year is None):
-        print("error: give --month YYYY-MM or --year YYYY", file=sys.stderr)
-        return 2
-    ledger = Ledger(_settings(args))
+        raise Mistake("give --month YYYY-MM or --year YYYY (one of them)")
+    ledger = _ledger(args)
     try:
         reports = Reports(ledger)
-        aires = [UUID(a) for a in args.aire] if args.aire else None
-        try:
-            jobs = (
-                reports.month_jobs(args.month, aires)
-                if args.month
-                else reports.year_jobs(args.year, aires)
-            )
-        except LedgerError as exc:
-            print(f"error: {exc.code}: {exc.detail}", file=sys.stderr)
-            return 1
+        aires = args.aire or None
+        jobs = (
+            reports.month_jobs(args.month, aires)
+            if args.month
+            else reports.year_jobs(args.year, aires)
+        )
         stored = skipped = 0
         with _bar() as bar:
             task = bar.add_task(f"reports {args.month or args.year}", total=len(jobs))
@@ -407,13 +468,14 @@ def _seal(args: argparse.Namespace) -> int:
     closed it is listed with the reason, and the exit is 1; one sealed already is skipped."""
     from hacienda_ledger.aggregates.aire import Aire
     from hacienda_ledger.aggregates.errors import LedgerError
-    from hacienda_ledger.application import Ledger
+    from hacienda_ledger.aggregates.values import month_bounds
 
-    ledger = Ledger(_settings(args))
+    month_bounds(args.month)  # a month that is none is refused once, not once per aire
+    ledger = _ledger(args)
     refused: list[str] = []
     sealed = already = 0
     try:
-        aires = [UUID(a) for a in args.aire] if args.aire else list(ledger.ids_of(Aire.Registered))
+        aires = args.aire or list(ledger.ids_of(Aire.Registered))
         with _bar() as bar:
             task = bar.add_task(f"sealing {args.month}", total=len(aires))
             for aire_id in aires:
@@ -453,19 +515,18 @@ def _write_attestation(ledger: Any, aire_id: UUID, month: str, directory: str) -
 def _attestations(args: argparse.Namespace) -> int:
     """``key``: create the signing key; ``export``: every seal's attestation into a folder."""
     from hacienda_ledger.aggregates.aire import Aire
-    from hacienda_ledger.application import Ledger
     from hacienda_ledger.application.attestations import create_key
 
-    settings = _settings(args)
     if args.attestations_command == "key":
+        settings = _settings(args)
         created = create_key(settings.attestation_key)
         state = "created" if created else "already there (kept)"
         print(f"attestation key {settings.attestation_key}: {state}")
         return 0
-    ledger = Ledger(settings)
+    ledger = _ledger(args)
     written = 0
     try:
-        aires = [UUID(a) for a in args.aire] if args.aire else list(ledger.ids_of(Aire.Registered))
+        aires = args.aire or list(ledger.ids_of(Aire.Registered))
         for aire_id in aires:
             for seal in ledger.audit.seal_events(aire_id):
                 _write_attestation(ledger, aire_id, seal.month, args.dir)
@@ -477,10 +538,9 @@ def _attestations(args: argparse.Namespace) -> int:
 
 
 def _generate(args: argparse.Namespace) -> int:
-    from hacienda_ledger.aggregates.errors import LedgerError
     from hacienda_ledger.generator import generate
 
-    settings = _settings(args)
+    settings = _checked(args, create=True)
     try:
         with _bar("days") as bar:
             task = bar.add_task("generating", total=None)
@@ -497,9 +557,10 @@ def _generate(args: argparse.Namespace) -> int:
                 bulk=not args.no_bulk,
                 progress=advance,
             )
-    except (LedgerError, ValueError) as exc:
-        print(f"error: {getattr(exc, 'code', 'invalid')}: {exc}", file=sys.stderr)
-        return 1
+    except ValueError as exc:
+        if _ordinary(exc) is None:  # not a LedgerError: the generator's own refusal
+            raise Mistake(f"invalid: {exc}") from None
+        raise
     print(
         f"{summary.events} events: {summary.collectivites} collectivités, {summary.aires} aires "
         f"and registers, {summary.stays} stays, {summary.first_day} to {summary.last_day}, "
@@ -509,10 +570,9 @@ def _generate(args: argparse.Namespace) -> int:
     return 0
 
 
-#: The commands run by one function of their arguments (``demo`` and ``verify`` are run in
-#: ``main``).
+#: The commands run by one function of their arguments (``serve``, ``demo`` and ``verify``
+#: are run in ``_run``).
 _RUN: dict[str, Callable[[argparse.Namespace], int]] = {
-    "serve": _serve,
     "users": _users_create,
     "tokens": _tokens,
     "households": _households,
@@ -524,10 +584,9 @@ _RUN: dict[str, Callable[[argparse.Namespace], int]] = {
 }
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="hacienda-ledger", description="Ledger of aires d'accueil"
-    )
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="hacienda-ledger", description="Ledger of aires d'accueil")
+    parser.add_argument("--version", action="version", version=f"hacienda-ledger {__version__}")
     parser.add_argument("--database-url", help="overrides HACIENDA_DATABASE_URL")
     parser.add_argument(
         "--attestation-key", help="overrides HACIENDA_ATTESTATION_KEY (the signing key's file)"
@@ -565,7 +624,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     verify = sub.add_parser(
         "verify", help="verify every chain (registers, aires, stays) and every seal"
     )
-    verify.add_argument("--register", help="one register id")
+    verify.add_argument("--register", type=_uuid, help="one register id")
     verify.add_argument(
         "--attestations",
         metavar="DIR",
@@ -610,10 +669,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     create.add_argument("--sector", action="append", help="a manager's sector (repeat)")
     create.add_argument(
-        "--aire", action="append", help="a cashier's or régisseur's aire id (repeat)"
+        "--aire", type=_uuid, action="append", help="a cashier's or régisseur's aire id (repeat)"
     )
     create.add_argument(
-        "--collectivite", help="an auditor's collectivité id, or the one a manager's sectors are of"
+        "--collectivite",
+        type=_uuid,
+        help="an auditor's collectivité id, or the one a manager's sectors are of",
     )
 
     tokens = sub.add_parser("tokens", help="users' bearer tokens")
@@ -634,13 +695,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     generate.add_argument("--month", help="YYYY-MM: the monthly activity reports")
     generate.add_argument("--year", type=int, help="YYYY: ALT2 declarations and DSP reports")
-    generate.add_argument("--aire", action="append", help="one aire id (repeat; default: all)")
+    generate.add_argument(
+        "--aire", type=_uuid, action="append", help="one aire id (repeat; default: all)"
+    )
     generate.add_argument(
         "--force", action="store_true", help="store a new revision of reports already built"
     )
     seal = sub.add_parser("seal", help="seal a month of every aire due (arrêté mensuel)")
     seal.add_argument("--month", required=True, help="YYYY-MM")
-    seal.add_argument("--aire", action="append", help="one aire id (repeat; default: all)")
+    seal.add_argument(
+        "--aire", type=_uuid, action="append", help="one aire id (repeat; default: all)"
+    )
     seal.add_argument(
         "--attestations", metavar="DIR", help="write each new seal's signed attestation there"
     )
@@ -649,14 +714,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     attest_sub.add_parser("key", help="create the Ed25519 signing key (attestation_key)")
     export = attest_sub.add_parser("export", help="write every seal's attestation to a folder")
     export.add_argument("--dir", required=True, help="the folder (kept outside the database)")
-    export.add_argument("--aire", action="append", help="one aire id (repeat; default: all)")
+    export.add_argument(
+        "--aire", type=_uuid, action="append", help="one aire id (repeat; default: all)"
+    )
 
     households = sub.add_parser("households", help="households' personal data")
     households_sub = households.add_subparsers(dest="households_command", required=True)
     erase = households_sub.add_parser(
         "erase", help="destroy a household's key: its personal data reads as erased everywhere"
     )
-    erase.add_argument("household", help="the household id")
+    erase.add_argument("household", type=_uuid, help="the household id")
     erase.add_argument("--reason", default="request", help="recorded with the erasure")
     purge = households_sub.add_parser(
         "purge-due", help="erase the personal data that retention says is due"
@@ -669,21 +736,41 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     replay.add_argument("--dry-run", action="store_true", help="list them, change nothing")
 
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command; an ordinary mistake (``_ordinary``) is said in one line on stderr,
+    exit 2, with no traceback (a fault of the program keeps its traceback)."""
+    args = _parser().parse_args(argv)
+    try:
+        return _run(args)
+    except Exception as exc:
+        line = _ordinary(exc)
+        if line is None:
+            raise
+        print(f"hacienda-ledger {args.command}: error: {line}", file=sys.stderr)
+        return 2
+
+
+def _run(args: argparse.Namespace) -> int:
+    if args.command == "serve":
+        return _serve(args)
     if args.command == "demo" and args.demo_command == "generate":
         return _generate(args)
     if args.command == "demo":
         from hacienda_ledger.demo import run_demo
 
-        return run_demo(_settings(args), out=sys.stdout, journal=not args.no_journal)
+        settings = _checked(args, create=True)
+        return run_demo(settings, out=sys.stdout, journal=not args.no_journal)
     if args.command == "verify":
         from hacienda_ledger.application.forked import default_jobs
         from hacienda_ledger.demo import run_verify
 
         jobs = args.jobs or default_jobs(one_writer=False)
         return run_verify(
-            _settings(args),
-            register=args.register,
+            _checked(args),
+            register=str(args.register) if args.register else None,
             out=sys.stdout,
             jobs=jobs,
             attestations=args.attestations,

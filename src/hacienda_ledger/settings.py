@@ -182,7 +182,10 @@ class Settings(BaseSettings):
         if scheme not in {"sqlite", "postgresql", "postgres"} and (
             value or info.field_name != "keys_url"
         ):
-            raise ValueError(f"{info.field_name} is sqlite:///... or postgresql://...")
+            raise ValueError(
+                f"{info.field_name}: unsupported scheme {scheme or '(none)'}: give "
+                "sqlite:///path/to/file.sqlite3 or postgresql://user@host:5432/dbname"
+            )
         return value
 
     def keys_database(self) -> Settings:

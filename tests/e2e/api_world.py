@@ -125,6 +125,24 @@ class World:
     def position(self) -> int:
         return self.ledger.last_position()
 
+    def path_values(self, **overrides: str) -> dict[str, str]:
+        """A value for every path parameter of the API (ids of this world, a stay id that
+        is no stay's unless one is given), to fill an operation's path template."""
+        return {
+            "collectivite_id": self.ids["collectivite_a"],
+            "aire_id": self.aire_a,
+            "stay_id": "00000000-0000-4000-8000-000000000000",
+            "register_id": self.register_a,
+            "household_id": self.ids["household"],
+            "report_id": "00000000-0000-4000-8000-000000000000",
+            "table": "revenue_monthly",
+            "document": "receipt",
+            "number": "1",
+            "count_number": "1",
+            "month": "2025-01",
+            **overrides,
+        }
+
     def now(self) -> str:
         return self.clock().isoformat()
 

@@ -174,17 +174,7 @@ def test_every_number_and_date_parameter_is_range_checked(world: World, stay_id:
     integer parameter documents its minimum and maximum."""
     document = world.client.get("/openapi.json").json()
     valid = {
-        "collectivite_id": world.ids["collectivite_a"],
-        "aire_id": world.aire_a,
-        "stay_id": stay_id,
-        "register_id": world.register_a,
-        "household_id": world.ids["household"],
-        "report_id": "00000000-0000-4000-8000-000000000000",
-        "table": "revenue_monthly",
-        "document": "receipt",
-        "number": "1",
-        "count_number": "1",
-        "month": "2025-01",
+        **world.path_values(stay_id=stay_id),
         "as_of": world.now(),
         "year": "2025",
         "name": "famille",  # the households' search, whose pages' limit is checked too

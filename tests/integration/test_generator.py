@@ -166,13 +166,14 @@ def test_same_seed_same_events_and_another_seed_differs(database_url: str, tmp_p
 
 
 def test_a_database_holding_a_world_is_refused(database_url: str, tmp_path: Path) -> None:
-    """Generating twice into one database changes nothing the second time."""
+    """Generating twice into one database changes nothing the second time: it is refused
+    as a mistake in what was given (exit 2)."""
     settings = fresh(database_url, tmp_path, "twice")
     world = dict(aires=1, years=1, seed=3, days=3)
     generate(settings, **world)
     before = stored(settings)
     args = ["demo", "generate", "--aires", "1", "--years", "1", "--seed", "3"]
-    assert main(["--database-url", settings.database_url, *args]) == 1
+    assert main(["--database-url", settings.database_url, *args]) == 2
     assert stored(settings) == before
 
 

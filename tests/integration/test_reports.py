@@ -706,11 +706,12 @@ def test_cli_generates_every_due_report_then_skips_them(
     settings: Settings, ledger: Ledger, world: World, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """``reports generate --month`` builds every aire's monthly report, a second run skips
-    them, ``--force`` stores a new revision; a bad month is an error and stores nothing."""
+    them, ``--force`` stores a new revision; a bad month is a mistake (exit 2) and stores
+    nothing."""
     from hacienda_ledger.cli import main
 
     url = settings.database_url
-    assert main(["--database-url", url, "reports", "generate", "--month", "2025-13"]) == 1
+    assert main(["--database-url", url, "reports", "generate", "--month", "2025-13"]) == 2
     assert "invalid_period" in capsys.readouterr().err
     assert main(["--database-url", url, "reports", "generate", "--month", "2025-02"]) == 0
     assert "1 reports: 3 files stored, 0 already there" in capsys.readouterr().out

@@ -16,7 +16,7 @@ from hacienda_ledger import __version__
 from hacienda_ledger.aggregates.errors import LedgerError
 from hacienda_ledger.aggregates.integrity import VerificationReport
 from hacienda_ledger.aggregates.values import paris_day
-from hacienda_ledger.api import logs, permissions, problems
+from hacienda_ledger.api import docs, logs, permissions, problems
 from hacienda_ledger.api.limits import BodyLimit
 from hacienda_ledger.api.routes import (
     aires,
@@ -191,8 +191,14 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
     lifespan = _lifespan(settings, ledger, log)
 
     app = FastAPI(
-        title="hacienda-ledger", version=__version__, description=DESCRIPTION, lifespan=lifespan
+        title="hacienda-ledger",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url=None,  # docs.install: the pages' assets from the package, not a CDN
+        redoc_url=None,
     )
+    docs.install(app)
     problems.install(app)
     permissions.install(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)

@@ -25,6 +25,7 @@ from hacienda_ledger.aggregates.errors import (
     NotFound,
     Unauthenticated,
 )
+from hacienda_ledger.api.openapi import allowed, require_headers
 
 PROBLEM_JSON = "application/problem+json"
 TYPE_BASE = "https://hacienda-ledger.fr/problems/"
@@ -149,6 +150,7 @@ def document(schema: dict[str, Any]) -> dict[str, Any]:
                     "ledger refuses it whatever its state"
                 )
             responses["4XX"] = _problem_response("Refused: see `code`")
+    require_headers(schema)
     text = str(schema.get("paths", {}))
     for unused in ("HTTPValidationError", "ValidationError"):
         if f"#/components/schemas/{unused}'" not in text:
@@ -196,8 +198,11 @@ def install(app: FastAPI) -> None:
         )
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = {404: "not_found", 405: "method_not_allowed", 413: "body_too_large"}.get(
             exc.status_code, "http_error"
         )
-        return problem(exc.status_code, code, str(exc.detail))
+        headers = None
+        if exc.status_code == 405:
+            headers = {"Allow": allowed(request, (exc.headers or {}).get("Allow"))}
+        return problem(exc.status_code, code, str(exc.detail), headers=headers)

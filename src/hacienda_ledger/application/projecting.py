@@ -165,6 +165,20 @@ def projection_database(ledger: Ledger) -> ProjectionDatabase:
     return ProjectionDatabase(sqlite_path=str(settings.sqlite_path))
 
 
+def unfollowed(ledger: Ledger, names: Sequence[str] = ()) -> list[str]:
+    """The projections (of ``names``; default all) never followed in this database: it
+    holds not all their live tables, or no tracking row of them. Asked before a follower
+    is made (making one creates both): a check has nothing to compare them with."""
+    db = projection_database(ledger)
+    chosen = [p for p in all_projections() if not names or p.name in names]
+    with db.transaction() as cur:
+        return [
+            p.name
+            for p in chosen
+            if not db.tracked(cur, p.name) or not all(db.columns(cur, t.name) for t in p.tables)
+        ]
+
+
 def followers(ledger: Ledger, names: Sequence[str] = (), batch_size: int = 2000) -> list[Follower]:
     db = projection_database(ledger)
     source = LedgerSource(ledger)

@@ -23,6 +23,7 @@ from typing import Any, Protocol
 from hacienda_ledger.background import Background
 from hacienda_ledger.projections.base import MemoryRows, Projection, Row, Table
 from hacienda_ledger.projections.store import (
+    KEY_CONFLICTS,
     TRACKING,
     BufferedRows,
     KnownRows,
@@ -291,16 +292,25 @@ class Follower:
         bringing both sides to one position there: a live follower running meanwhile (the
         API's, or ``hacienda-ledger project``) cannot move the live tables under it.
         Live tables of another shape are not compared (nor caught up): that they must be
-        rebuilt is the one difference."""
+        rebuilt is the one difference. Live tables that cannot follow the stream (a row
+        inserted by hand where the stream writes one later: its key is taken) are compared
+        where they stand, and that they cannot follow is a difference too."""
         with self.db.transaction() as cur:
             if self._still_outdated(cur):
                 return [str(self.outdated)]
-        self.catch_up(stop=self.source.max_position())
+        differences: list[str] = []
+        try:
+            self.catch_up(stop=self.source.max_position())
+        except KEY_CONFLICTS as exc:
+            differences.append(
+                f"{self.projection.name}: the live tables cannot follow the stream past "
+                f"position {self.position()}: a row the stream writes later is there already "
+                f"({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})"
+            )
         work = self._fresh_tables(CHECK)
         self.catch_up(suffix=CHECK, name=work, stop=self.position(), on_batch=on_batch)
-        differences: list[str] = []
         with self.db.transaction() as cur:
-            self._align(cur, CHECK, work, on_batch)
+            self._align(cur, CHECK, work, on_batch, live_too=not differences)
             for spec in self.projection.tables:
                 live = {spec.key_of(r): r for r in self.db.select(cur, spec)}
                 rebuilt = {spec.key_of(r): r for r in self.db.select(cur, spec, spec.name + CHECK)}

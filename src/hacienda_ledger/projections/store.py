@@ -52,6 +52,9 @@ _SQLITE_IN: dict[str, Callable[[Any], Any]] = {
 }
 
 
+KEY_CONFLICTS = (sqlite3.IntegrityError, psycopg.IntegrityError)
+"""What writing a row raises when its key is there already (a plain insert, ``insert_new``)."""
+
 COPY_FROM = 500  # PostgreSQL: a table's batch of this many upserts or more goes through COPY
 
 _PYTHON: dict[str, type] = {"int": int, "text": str, "decimal": Decimal, "date": date, "bool": bool}
@@ -421,6 +424,11 @@ class ProjectionDatabase:
         cur.execute(sql, [name])
         row = cur.fetchone()
         return int(row[0]) if row else 0
+
+    def tracked(self, cur: Any, name: str) -> bool:
+        """Whether ``name`` has a tracking row: a follower of it was ever made here."""
+        cur.execute(f"SELECT 1 FROM {TRACKING} WHERE name = {self.mark}", [name])
+        return cur.fetchone() is not None
 
     def advance(self, cur: Any, name: str, expected: int, position: int) -> None:
         """Compare-and-set the tracking position inside the batch's transaction."""

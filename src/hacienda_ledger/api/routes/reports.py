@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 
 from hacienda_ledger.aggregates.user import User
 from hacienda_ledger.api.deps import LedgerDep, UserDep
+from hacienda_ledger.api.openapi import CSV, PDF, XLSX, files
 from hacienda_ledger.api.pages import PageDep
 from hacienda_ledger.api.params import NumberPath
 from hacienda_ledger.api.routes.households import endpoint
@@ -85,7 +86,17 @@ def list_reports(
     return ReportsPublic(data=data, count=len(data), next_cursor=next_cursor)
 
 
-@router.get("/v1/reports/{report_id}")
+@router.get(
+    "/v1/reports/{report_id}",
+    response_class=Response,
+    responses=files(
+        "the report's file: PDF, XLSX or CSV, as it was generated",
+        PDF,
+        XLSX,
+        CSV,
+        headers={"X-Content-SHA256": "the file's SHA-256, stored when it was generated"},
+    ),
+)
 def download_report(report_id: str, request: Request, ledger: LedgerDep, user: UserDep) -> Response:
     """The report's file, with its SHA-256 in ``X-Content-SHA256`` (the digest stored when it
     was generated). A report outside the caller's scope is not found."""
@@ -132,7 +143,15 @@ def _downloaded(
     )
 
 
-@router.get("/v1/registers/{register_id}/documents/{document}/{number}")
+@router.get(
+    "/v1/registers/{register_id}/documents/{document}/{number}",
+    response_class=Response,
+    responses=files(
+        "the document as PDF",
+        PDF,
+        headers={"X-Print": "`original` (the one original, now given) or `copie`"},
+    ),
+)
 def document_pdf(
     register_id: UUID,
     document: Document,
@@ -161,7 +180,15 @@ def document_pdf(
     )
 
 
-@router.post("/v1/registers/{register_id}/documents/{document}/{number}/reprints")
+@router.post(
+    "/v1/registers/{register_id}/documents/{document}/{number}/reprints",
+    response_class=Response,
+    responses=files(
+        "the document as PDF, marked « DUPLICATA n°k »",
+        PDF,
+        headers={"X-Copy": "k, the number of this duplicata"},
+    ),
+)
 def reprint(
     register_id: UUID,
     document: Document,
@@ -183,7 +210,11 @@ def reprint(
     return _pdf(printed.content, printed.filename, **{"X-Copy": str(copy)})
 
 
-@router.get("/v1/exports/{table}")
+@router.get(
+    "/v1/exports/{table}",
+    response_class=Response,
+    responses=files("the rows as CSV (`format=csv`) or XLSX (`format=xlsx`)", CSV, XLSX),
+)
 def export(
     table: str,
     request: Request,

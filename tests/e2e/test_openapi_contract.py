@@ -1,0 +1,155 @@
+"""The OpenAPI document says what the API does: files are declared with their media types
+(PDF, CSV, XLSX, not JSON), ``Idempotency-Key`` is required where the server requires it,
+and a 405 says in ``Allow`` which methods the path accepts. Each is checked on the
+document and on real answers (both backends)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from hacienda_ledger.api.app import create_app
+from hacienda_ledger.application import Ledger
+from hacienda_ledger.settings import Settings
+from tests.conftest import Clock
+from tests.e2e.api_world import World, assert_problem, build_world
+
+PDF = "application/pdf"
+CSV = "text/csv"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+FILES = {
+    ("get", "/v1/reports/{report_id}"): {PDF, XLSX, CSV},
+    ("get", "/v1/registers/{register_id}/documents/{document}/{number}"): {PDF},
+    ("post", "/v1/registers/{register_id}/documents/{document}/{number}/reprints"): {PDF},
+    ("get", "/v1/exports/{table}"): {CSV, XLSX},
+}
+FILES_REPRINT = "/v1/registers/{register_id}/documents/{document}/{number}/reprints"
+MONEY_WRITES = {
+    "/v1/registers/{register_id}/receipts",
+    "/v1/registers/{register_id}/receipts/{number}/cancellation",
+    "/v1/registers/{register_id}/receipts/{number}/cancellation/approval",
+    "/v1/registers/{register_id}/deposit-refunds",
+    "/v1/registers/{register_id}/deposit-withholdings",
+    "/v1/registers/{register_id}/remittances",
+    "/v1/registers/{register_id}/cash-counts/{count_number}/regularisation",
+}
+
+
+@pytest.fixture
+def world(settings: Settings, ledger: Ledger, clock: Clock) -> Iterator[World]:
+    with TestClient(create_app(settings, ledger=ledger)) as client:
+        yield build_world(client, ledger, clock)
+
+
+@pytest.fixture
+def document(world: World) -> dict[str, Any]:
+    found: dict[str, Any] = world.client.get("/openapi.json").json()
+    return found
+
+
+def media(answer: Any) -> str:
+    return str(answer.headers["content-type"]).split(";")[0]
+
+
+def test_files_are_declared_with_their_media_types(world: World, document: dict[str, Any]) -> None:
+    """Each operation that answers a file declares exactly its media types, each a binary
+    body, and no ``application/json`` (a generated client would parse a PDF as JSON); no
+    other 200 is a JSON body of any shape but the journal's (``api/routes/audit.py``, left
+    to its owner). Real answers come in a declared media type: a receipt's PDF, its
+    duplicata, an export as CSV and as XLSX."""
+    for (method, path), expected in FILES.items():
+        ok = document["paths"][path][method]["responses"]["200"]
+        assert set(ok["content"]) == expected, path
+        assert all(
+            m["schema"] == {"type": "string", "format": "binary"} for m in ok["content"].values()
+        )
+        assert "Content-Disposition" in ok["headers"]
+    untyped = [
+        f"{method} {path}"
+        for path, item in document["paths"].items()
+        for method, operation in item.items()
+        if operation["responses"].get("200", {}).get("content", {}).get("application/json", {})
+        == {"schema": {}}
+    ]
+    assert untyped == ["get /v1/registers/{register_id}/journal"]
+
+    number = world.ok(world.receipt([("other", 500)]))["number"]
+    base = f"/v1/registers/{world.register_a}/documents/receipt/{number}"
+    answers = {
+        ("get", "/v1/registers/{register_id}/documents/{document}/{number}"): world.get(
+            "cashier", base
+        ),
+        ("post", FILES_REPRINT): world.client.post(
+            f"{base}/reprints", headers=world.headers("cashier")
+        ),
+    }
+    for fmt in ("csv", "xlsx"):
+        exported = world.get("manager", f"/v1/exports/revenue_monthly?format={fmt}")
+        answers[("get", f"/v1/exports/{{table}}#{fmt}")] = exported
+    for (method, path), answer in answers.items():
+        assert answer.status_code == 200, (path, answer.text)
+        declared = FILES[(method, path.split("#")[0])]
+        assert media(answer) in declared, (path, answer.headers["content-type"])
+    assert answers[("get", "/v1/exports/{table}#xlsx")].content[:2] == b"PK"
+    assert answers[("post", FILES_REPRINT)].content[:5] == b"%PDF-"
+
+
+def test_idempotency_key_is_required_where_the_server_requires_it(
+    world: World, document: dict[str, Any]
+) -> None:
+    """Every operation that takes ``Idempotency-Key`` declares it required, not blank and
+    at most 200 characters; each of them, called without it (or with a blank one, or one
+    too long), is refused 400 with the code that says what to send, and records nothing."""
+    declared = {}
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            for parameter in operation.get("parameters", []):
+                if parameter["name"] == "Idempotency-Key":
+                    declared[(method, path)] = parameter
+    assert {path for _, path in declared} == MONEY_WRITES
+    assert {method for method, _ in declared} == {"post"}
+    for parameter in declared.values():
+        assert parameter["in"] == "header" and parameter["required"] is True
+        assert parameter["schema"]["type"] == "string"
+        assert (parameter["schema"]["minLength"], parameter["schema"]["maxLength"]) == (1, 200)
+    ids = {
+        "register_id": world.register_a,
+        "number": "1",
+        "count_number": "1",
+    }
+    before = world.position()
+    for (method, path), _ in sorted(declared.items()):
+        url = path.format(**{k: v for k, v in ids.items() if "{" + k + "}" in path})
+        auth = world.headers("admin")
+        for key, code in (
+            (None, "idempotency_key_required"),
+            ("  ", "idempotency_key_required"),
+            ("k" * 201, "idempotency_key_invalid"),
+        ):
+            headers = auth if key is None else {**auth, "Idempotency-Key": key}
+            answer = world.client.request(method.upper(), url, json={}, headers=headers)
+            assert_problem(answer, 400, code)
+    assert world.position() == before
+
+
+def test_a_405_says_which_methods_the_path_accepts(world: World, document: dict[str, Any]) -> None:
+    """A method a path does not accept is 405 ``method_not_allowed`` with ``Allow`` listing
+    every method it does accept (all its routes, not the first one found), for every path
+    of the document; the documentation pages and their assets too."""
+    values = world.path_values()
+    checked = 0
+    for path, item in document["paths"].items():
+        accepted = {m.upper() for m in item}
+        refused = next(m for m in ("DELETE", "PATCH", "PUT", "POST") if m not in accepted)
+        answer = world.client.request(refused, path.format(**values))
+        assert_problem(answer, 405, "method_not_allowed")
+        assert answer.headers["allow"] == ", ".join(sorted(accepted)), path
+        checked += 1
+    assert checked == len(document["paths"])
+    aires = world.client.put("/v1/aires", json={})
+    assert aires.headers["allow"] == "GET, POST"
+    assert world.client.post("/docs").headers["allow"] == "GET"
+    assert world.client.post("/static/redoc/redoc.standalone.js").headers["allow"] == "GET, HEAD"
