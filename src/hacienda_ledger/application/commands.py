@@ -116,7 +116,7 @@ class CreateUser(Command):
     token_expires_at: datetime | None = None
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True)
 class RevokeToken(Command):
     """A token refused from now on (its owner's act, or an admin's)."""
 

@@ -128,6 +128,11 @@ class Ledger(Loading, Application[UUID]):
         self._notify(recordings)
         return recordings
 
+    def _notify(self, recordings: Sequence[Recording[UUID]]) -> None:
+        """Once events are recorded: a token this process just revoked or rotated is
+        refused here at once (other processes: within a second, ``application/tokens.py``)."""
+        self.tokens.recorded(r.domain_event for r in recordings)
+
     def record_events(self, events: Sequence[Any]) -> None:
         """Events recorded as they are, in one transaction, without their aggregates (no
         snapshot is taken): the bulk writer's flush."""
@@ -226,6 +231,7 @@ class Ledger(Loading, Application[UUID]):
     close_period = command(c.ClosePeriod)
     print_document = command(c.PrintDocument)
     record_reprint = command(c.RecordReprint)
+    revoke_token = command(c.RevokeToken)
 
     @staticmethod
     def token_digest(token: str) -> str:
@@ -258,16 +264,7 @@ class Ledger(Loading, Application[UUID]):
         rotated = c.RotateToken(
             token_id=token_id, actor=actor, token_sha256=self.token_digest(secret)
         )
-        outcome = self.handle(rotated, user)
-        self.tokens.forget(token_id)
-        return outcome, secret
-
-    def revoke_token(self, token_id: UUID, *, actor: str, user: User | None = None) -> Outcome:
-        """The token refused from now on: at once in this process, within a second in the
-        others (``application/tokens.py``); ``user``: who asks, checked as for a rotation."""
-        outcome = self.handle(c.RevokeToken(token_id=token_id, actor=actor), user)
-        self.tokens.forget(token_id)
-        return outcome
+        return self.handle(rotated, user), secret
 
     # --- loading ------------------------------------------------------------------------------
 

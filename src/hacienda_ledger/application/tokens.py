@@ -17,11 +17,11 @@ event, and a busy token costs one small write a minute per process, not one per 
 
 **Issuing, revoking, rotating** are commands handled in ``handlers/users.py``, where their
 events are made (a token is issued by ``issue_token`` alone, for ``CreateUser`` and
-``RotateToken``). Every caller, the API and the CLI alike, goes through one ``Ledger``
-method per act, which returns once the act is recorded: ``create_user`` (token issued),
-``revoke_token`` (revoked), ``rotate_token`` (rotated, its successor issued). Those three
-are where a technical journal of these acts would be hooked (a handler may run again when
-the pipeline retries a write; these methods run once per recorded act).
+``RotateToken``). Every event the Ledger records passes once, after its save, through
+``Tokens.recorded`` (``Ledger._notify``), whatever recorded it (the API, the CLI, a batch of
+the pipeline): the one place where a technical journal of "token issued / revoked /
+rotated" (``ApiToken.Issued``, ``Revoked``, ``Rotated``) would be hooked. A handler is not
+that place: it may run again when the pipeline retries a write.
 """
 
 from __future__ import annotations
@@ -165,12 +165,16 @@ class Tokens:
         self._known[digest] = _Known(user, issued.id, now, min(ends), recorded)
         return user
 
-    def forget(self, token_id: UUID) -> None:
-        """Read the token from the store at its next use here (it was just revoked or
-        rotated by this process: refused at once, not within the second)."""
-        for digest, known in list(self._known.items()):
-            if known.token_id == token_id:
-                self._known.pop(digest, None)
+    def recorded(self, events: Iterable[object]) -> None:
+        """Events this process just recorded: a token revoked or rotated among them is read
+        from the store at its next use here (refused at once, not within the second)."""
+        changed = {
+            e.originator_id for e in events if isinstance(e, ApiToken.Revoked | ApiToken.Rotated)
+        }
+        if changed:
+            for digest, known in list(self._known.items()):
+                if known.token_id in changed:
+                    self._known.pop(digest, None)
 
     def user(self, user_id: UUID) -> User:
         found = self._users.get(user_id)

@@ -11,6 +11,7 @@ from hacienda_ledger.api import views
 from hacienda_ledger.api.deps import ActDep, LedgerDep, UserDep
 from hacienda_ledger.api.pages import PageDep, PageQuery
 from hacienda_ledger.application import Ledger
+from hacienda_ledger.application import commands as c
 from hacienda_ledger.application.access import Permission
 
 router = APIRouter(tags=["tokens"])
@@ -46,7 +47,7 @@ def user_tokens(user_id: UUID, ledger: LedgerDep, user: UserDep, page: PageDep) 
 def revoke_token(token_id: UUID, act: ActDep) -> s.TokenRevokedPublic:
     """Revoke a token by its id (one's own; an admin: anyone's): refused from now on, by
     every API process within a second. Revoking it again is 409 token_already_revoked."""
-    outcome = act.ledger.revoke_token(token_id, actor=str(act.user.id), user=act.user)
+    outcome = act(c.RevokeToken, token_id=token_id)
     return s.TokenRevokedPublic(
         token_id=token_id,
         revoked_at=outcome.result["revoked_at"],

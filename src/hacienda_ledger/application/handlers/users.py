@@ -1,9 +1,9 @@
 """Handlers of the users' commands, and of their tokens'.
 
 A token is issued by ``issue_token`` alone (with its user, or by a rotation), revoked by
-``revoke_token`` and rotated by ``rotate_token``. A journal of these acts is hooked after
-they are recorded, in ``Ledger.create_user``, ``revoke_token`` and ``rotate_token`` (see
-``application/tokens.py``), not here: a handler may run again on a retry.
+``revoke_token`` and rotated by ``rotate_token``. A journal of these acts is hooked where
+their events pass once recorded, ``Tokens.recorded`` (see ``application/tokens.py``), not
+here: a handler may run again on a retry.
 """
 
 from __future__ import annotations
