@@ -46,12 +46,15 @@ def keys_database(request: pytest.FixtureRequest) -> Iterator[str]:
 
 @pytest.fixture
 def keys_url(database_url: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
-    """The key store apart: another SQLite file, or another PostgreSQL database (emptied)."""
+    """The key store apart: another SQLite file, or another PostgreSQL database."""
     if database_url.startswith("sqlite"):
         return f"sqlite:///{tmp_path}/keys.sqlite3"
     url: str = request.getfixturevalue("keys_database")
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("DROP TABLE IF EXISTS household_keys")
+    # both emptied of keys: the key store's own, and the events' (the session's shared
+    # test database, where earlier tests kept their keys with the events)
+    for database in (url, database_url):
+        with psycopg.connect(database, autocommit=True) as conn:
+            conn.execute("DROP TABLE IF EXISTS household_keys")
     return url
 
 
