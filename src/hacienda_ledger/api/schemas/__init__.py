@@ -83,7 +83,7 @@ from hacienda_ledger.api.schemas.households import (
     Plate,
     PrintedExportPublic,
     ReceiptExportPublic,
-    ReceiptLineExport,
+    ReceiptLineExportPublic,
     StayExportPublic,
 )
 from hacienda_ledger.api.schemas.registers import (
@@ -219,7 +219,7 @@ __all__ = [
     "ReceiptDocumentPublic",
     "ReceiptExportPublic",
     "ReceiptLine",
-    "ReceiptLineExport",
+    "ReceiptLineExportPublic",
     "ReceiptPublic",
     "RegisterCreate",
     "RegisterPublic",
