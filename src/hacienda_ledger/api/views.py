@@ -305,7 +305,9 @@ def household_export(
         receipts=[
             s.ReceiptExportPublic(
                 **{k: v for k, v in vars(r).items() if k != "lines"},
-                lines=[s.ReceiptLineExport(revenue_type=t, amount_cents=c) for t, c in r.lines],
+                lines=[
+                    s.ReceiptLineExportPublic(revenue_type=t, amount_cents=c) for t, c in r.lines
+                ],
                 cancelled=r.cancelled_at is not None,
             )
             for r in found.receipts

@@ -85,7 +85,7 @@ from hacienda_ledger.api.schemas.households import (
     Plate,
     PrintedExportPublic,
     ReceiptExportPublic,
-    ReceiptLineExport,
+    ReceiptLineExportPublic,
     StayExportPublic,
 )
 from hacienda_ledger.api.schemas.registers import (
@@ -228,7 +228,7 @@ __all__ = [
     "ReceiptDocumentPublic",
     "ReceiptExportPublic",
     "ReceiptLineCreate",
-    "ReceiptLineExport",
+    "ReceiptLineExportPublic",
     "ReceiptLinePublic",
     "ReceiptPublic",
     "RegisterCreate",

@@ -151,7 +151,7 @@ class StayExportPublic(BaseModel):
     )
 
 
-class ReceiptLineExport(BaseModel):
+class ReceiptLineExportPublic(BaseModel):
     revenue_type: str
     amount_cents: int
 
@@ -164,7 +164,7 @@ class ReceiptExportPublic(BaseModel):
     issued_at: datetime
     stay_id: UUID | None
     method: str
-    lines: list[ReceiptLineExport]
+    lines: list[ReceiptLineExportPublic]
     total_cents: int
     cancelled: bool
     cancelled_at: datetime | None
