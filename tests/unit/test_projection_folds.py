@@ -276,7 +276,7 @@ def test_instant_is_the_utc_text_strftime_writes(moment: datetime) -> None:
 def test_a_row_added_is_kept_as_given_once_and_of_the_tables_columns() -> None:
     """``Rows.add`` in memory: the row is the table's row (the dict given away), a key added
     twice or a row of other columns is refused."""
-    spec = table("lines", ("k",), k="int", v="text")
+    spec = table("lines", {"k": "int"}, v="text")
     rows = MemoryRows((spec,))
     row = {"k": 1, "v": "a"}
     rows.add("lines", row)
