@@ -140,6 +140,8 @@ class World:
             "number": "1",
             "count_number": "1",
             "month": "2025-01",
+            "user_id": self.users["cashier"]["id"],
+            "token_id": "00000000-0000-4000-8000-000000000000",
             **overrides,
         }
 

@@ -260,5 +260,7 @@ class Households:
                 missing.append(household_id)
         if not dry_run:
             for household_id in erased:
-                ledger.keys.destroy(household_id, at=ledger.now(), actor=actor)
+                ledger.journalling.destroy_key(
+                    ledger.keys, household_id, at=ledger.now(), actor=actor
+                )
         return ReplayReport(tuple(erased), tuple(missing), dry_run)

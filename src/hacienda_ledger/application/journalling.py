@@ -20,7 +20,7 @@ import csv
 import io
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
@@ -162,10 +162,19 @@ class Journalling:
             ids({"collectivite": user.collectivite_id, "aires": user.aire_ids})
         )
 
-    def key_destroyed(self, household_id: UUID, actor: str) -> Callable[[Any], object]:
-        """What ``KeyStore.destroy`` runs in its transaction once the key is gone."""
+    def destroy_key(self, keys: Any, household_id: UUID, *, at: datetime, actor: str) -> bool:
+        """Destroy a household's key (``KeyStore.destroy``) and record it: in the
+        destruction's own transaction when the keys live with the events, else on its own
+        once the key is gone (a key store apart, ``keys_url``, holds no journal)."""
         entry = self._pending(Kind.KEY_DESTROYED, actor, ids({"household": household_id}))
-        return lambda cursor: self.journal.append(cursor, [entry])
+        if not self.ledger.settings.keys_apart:
+            also = lambda cursor: self.journal.append(cursor, [entry])  # noqa: E731
+            return bool(keys.destroy(household_id, at=at, actor=actor, also=also))
+        destroyed = bool(keys.destroy(household_id, at=at, actor=actor))
+        if destroyed:
+            with self.journal.sql.cursor(commit=True) as cursor:
+                self.journal.append(cursor, [entry])
+        return destroyed
 
     # --- reads --------------------------------------------------------------------------------
 

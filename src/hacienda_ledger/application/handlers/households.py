@@ -95,8 +95,9 @@ def erase_household(command: EraseHousehold, unit: Unit) -> Change:
     touched (none of them ever held personal data). Erasing again changes nothing."""
     unit.ledger.households.facts(command.household_id)  # it exists
     at = unit.now()
-    journal = unit.ledger.journalling.key_destroyed(command.household_id, command.actor)
-    destroyed = unit.keys.destroy(command.household_id, at=at, actor=command.actor, also=journal)
+    destroyed = unit.ledger.journalling.destroy_key(
+        unit.keys, command.household_id, at=at, actor=command.actor
+    )
     household = unit.household(command.household_id)
     recorded = household.record_erasure(reason=command.reason, actor=command.actor, at=at)
     return Change(household, {"key_destroyed": destroyed, "recorded": recorded})
