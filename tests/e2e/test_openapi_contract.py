@@ -57,9 +57,9 @@ def media(answer: Any) -> str:
 def test_files_are_declared_with_their_media_types(world: World, document: dict[str, Any]) -> None:
     """Each operation that answers a file declares exactly its media types, each a binary
     body, and no ``application/json`` (a generated client would parse a PDF as JSON); no
-    other 200 is a JSON body of any shape but the journal's (``api/routes/audit.py``, left
-    to its owner). Real answers come in a declared media type: a receipt's PDF, its
-    duplicata, an export as CSV and as XLSX."""
+    other 200 is a JSON body of any shape (the journal's: its page as JSON, or a CSV
+    file). Real answers come in a declared media type: a receipt's PDF, its duplicata, an
+    export as CSV and as XLSX."""
     for (method, path), expected in FILES.items():
         ok = document["paths"][path][method]["responses"]["200"]
         assert set(ok["content"]) == expected, path
@@ -74,7 +74,10 @@ def test_files_are_declared_with_their_media_types(world: World, document: dict[
         if operation["responses"].get("200", {}).get("content", {}).get("application/json", {})
         == {"schema": {}}
     ]
-    assert untyped == ["get /v1/registers/{register_id}/journal"]
+    assert untyped == []
+    journal = document["paths"]["/v1/registers/{register_id}/journal"]["get"]["responses"]
+    assert set(journal["200"]["content"]) == {"application/json", CSV}
+    assert journal["200"]["content"][CSV]["schema"] == {"type": "string", "format": "binary"}
 
     number = world.ok(world.receipt([("other", 500)]))["number"]
     base = f"/v1/registers/{world.register_a}/documents/receipt/{number}"

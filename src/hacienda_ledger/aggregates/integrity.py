@@ -33,12 +33,12 @@ from uuid import UUID
 
 GENESIS = "0" * 64
 UNCHAINED = ""
-CHAINED_SINCE = datetime(2026, 12, 5, tzinfo=UTC)
-"""Aires' and stays' events are chained from this release on: one recorded since then
-without its links is a forgery, not an old event."""
 """``prev_hash`` and ``hash`` of an event recorded before its class was chained (an aire's
 or a stay's, read through its upcaster): it is linked by its content instead (see
 ``aggregates/chained.py``)."""
+CHAINED_SINCE = datetime(2026, 12, 5, tzinfo=UTC)
+"""Aires' and stays' events are chained from this release on: one recorded since then
+without its links is a forgery, not an old event."""
 
 
 def _plain(value: Any) -> Any:

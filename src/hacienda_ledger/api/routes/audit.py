@@ -13,6 +13,7 @@ from fastapi.responses import Response
 from hacienda_ledger.api import schemas as s
 from hacienda_ledger.api import views
 from hacienda_ledger.api.deps import LedgerDep, UserDep
+from hacienda_ledger.api.openapi import BINARY, CSV
 from hacienda_ledger.api.pages import PageDep, keyed_cursor
 from hacienda_ledger.api.params import AsOf, From, NumberPath, OptionalAsOf, To
 from hacienda_ledger.api.routes.households import endpoint
@@ -31,7 +32,33 @@ def queries(request: Request) -> ProjectionQueries:
     return found
 
 
-@router.get("/v1/registers/{register_id}/journal")
+#: The journal's 200: a page of lines as JSON, or the whole period as a CSV file.
+JOURNAL_ANSWER: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "a page of the journal's lines (JSON), or with ``format=csv`` the "
+        "whole period as a CSV file",
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "required": ["data", "count", "next_cursor", "summaries"],
+                    "properties": {
+                        "data": {"type": "array", "items": {"type": "object"}},
+                        "count": {"type": "integer"},
+                        "next_cursor": {"type": ["string", "null"]},
+                        "summaries": {"type": ["object", "null"]},
+                    },
+                }
+            },
+            CSV.split(";")[0]: {"schema": BINARY},
+        },
+    }
+}
+
+
+@router.get(
+    "/v1/registers/{register_id}/journal", response_class=Response, responses=JOURNAL_ANSWER
+)
 def journal(
     register_id: UUID,
     request: Request,
