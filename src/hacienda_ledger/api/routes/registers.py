@@ -82,6 +82,7 @@ def post_receipt(register_id: UUID, body: s.ReceiptCreate, act: MoneyWriteDep) -
     with the same key and body returns the same receipt. ``remittance_due`` says the cash
     ceiling is passed (the receipt stands)."""
     lines = [(x.revenue_type, x.amount_cents) for x in body.lines]
+    named = tuple(tuple(x.charges) for x in body.lines)  # the charges each line names
     cheque = Cheque(body.cheque.number, body.cheque.bank) if body.cheque else None
     outcome = act(
         c.IssueReceipt,
@@ -91,7 +92,7 @@ def post_receipt(register_id: UUID, body: s.ReceiptCreate, act: MoneyWriteDep) -
         lines=lines,
         settle_balance=body.settle_balance,
         cheque=cheque,
-        charges=tuple(tuple(x.charges) for x in body.lines if any(x.charges for x in body.lines)),
+        charges=named if any(named) else (),  # none named: left out of the fingerprint
     )
     event = (
         outcome.events[-1]
