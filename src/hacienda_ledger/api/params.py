@@ -13,10 +13,12 @@ number (a 500 each). A number inside the range that names nothing is the resourc
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated
 
 from fastapi import Path, Query
 
+from hacienda_ledger.api.problems import ProblemError
 from hacienda_ledger.api.schemas.common import (
     DATE_RANGE,
     MAX_NUMBER,
@@ -42,3 +44,15 @@ ThroughReceiptQuery = Annotated[
     int,
     Query(ge=0, le=MAX_NUMBER, description="the last receipt covered, from 0 to 2^63 - 1"),
 ]
+
+
+def in_order(start: date | None, end: date | None) -> None:
+    """A period's ``from`` no later than its ``to``: a reversed range is 422
+    ``validation_error`` naming ``to``, not an empty answer that looks like no activity."""
+    if start is not None and end is not None and start > end:
+        raise ProblemError(
+            422,
+            "validation_error",
+            f"from ({start}) is after to ({end}): give the first day first",
+            field="to",
+        )

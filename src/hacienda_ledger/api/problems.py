@@ -94,6 +94,32 @@ def _field(loc: tuple[Any, ...]) -> str:
     return ".".join(parts) or "body"
 
 
+def _validation_error(error: Any, body: Any, media_type: str) -> dict[str, str]:
+    """One refused field, said so that the caller knows what to do: where a body's JSON
+    broke (line, column), and that a body needs its Content-Type, rather than pydantic's
+    "JSON decode error" at field "29" or "Input should be a valid dictionary"."""
+    loc = tuple(error.get("loc", ()))
+    if error.get("type") == "json_invalid":
+        at = loc[1] if len(loc) > 1 and isinstance(loc[1], int) else 0
+        text = body if isinstance(body, str) else ""
+        line = text.count("\n", 0, at) + 1
+        column = at - (text.rfind("\n", 0, at) + 1) + 1
+        why = (error.get("ctx") or {}).get("error", "not JSON")
+        return {
+            "field": "body",
+            "reason": f"the body is not valid JSON: {why} at line {line}, column {column} "
+            f"(character {at})",
+        }
+    if loc == ("body",) and media_type != "application/json" and not media_type.endswith("+json"):
+        sent = f"Content-Type {media_type}" if media_type else "no Content-Type"
+        return {
+            "field": "Content-Type",
+            "reason": f"the body must be JSON sent with Content-Type: application/json "
+            f"(this request had {sent})",
+        }
+    return {"field": _field(loc), "reason": error.get("msg", "invalid")}
+
+
 PROBLEM_SCHEMA: dict[str, Any] = {
     "title": "Problem",
     "description": "RFC 9457 problem details. `code` is stable (docs/errors.md); `errors` "
@@ -188,11 +214,9 @@ def install(app: FastAPI) -> None:
         return problem(exc.status, exc.code, exc.detail, errors=errors, headers=headers)
 
     @app.exception_handler(RequestValidationError)
-    async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [
-            {"field": _field(tuple(e.get("loc", ()))), "reason": e.get("msg", "invalid")}
-            for e in exc.errors()
-        ]
+    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        errors = [_validation_error(e, exc.body, media_type) for e in exc.errors()]
         return problem(
             422, "validation_error", "the request does not match the schema", errors=errors
         )

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import KW_ONLY, dataclass, field
 from datetime import date, datetime
@@ -24,7 +25,7 @@ from typing import Any, ClassVar
 from uuid import UUID, uuid4
 
 from hacienda_ledger.aggregates.collectivite import Contact
-from hacienda_ledger.aggregates.errors import InvalidValue
+from hacienda_ledger.aggregates.errors import AlreadyExists, InvalidValue
 from hacienda_ledger.aggregates.household import DocumentKind, Profile
 from hacienda_ledger.aggregates.integrity import canonical_bytes
 from hacienda_ledger.aggregates.register import Cheque, Denomination
@@ -85,6 +86,22 @@ class Command:
             return hashlib.sha256(canonical_bytes(self.command_name, self.content())).hexdigest()
         except TypeError as exc:
             raise InvalidValue(f"unsupported value in the request: {exc}") from None
+
+    def already_exists(self, created: UUID) -> AlreadyExists:
+        """The refusal of a second creation of ``created``, naming what the caller gave
+        that is taken: the code (ids derive from codes) or the id field whose value it is."""
+        thing = " ".join(re.findall(r"[A-Z][a-z]*", self.command_name)[1:]).lower()
+        content = self.content()
+        if isinstance(content.get("code"), str):
+            name, value = "code", content["code"]
+        else:
+            name, value = next(
+                ((k, v) for k, v in vars(self).items() if v == created), ("id", created)
+            )
+        return AlreadyExists(
+            f"a {thing} with this {name} exists already ({value}): choose another {name}",
+            field=name,
+        )
 
     def days(self) -> tuple[date, ...]:
         """The business days this command records something on (Paris days of its dates and

@@ -29,7 +29,6 @@ from eventsourcing.persistence import IntegrityError, Recording
 
 import hacienda_ledger.application.handlers  # noqa: F401  (importing it files every handler)
 from hacienda_ledger.aggregates.errors import (
-    AlreadyExists,
     ConcurrencyConflict,
     IdempotencyKeyReused,
     LedgerError,
@@ -268,8 +267,7 @@ class Pipeline:
                     return replay
                 created = entry.creates(command)
                 if created and not command.idempotency_key and self.ledger.exists(created):
-                    name = command.command_name
-                    raise AlreadyExists(f"{name}: {created} exists already") from None
+                    raise command.already_exists(created) from None
                 continue
             except BaseException:
                 self._fail(command, unit)

@@ -15,7 +15,7 @@ from hacienda_ledger.api import views
 from hacienda_ledger.api.deps import LedgerDep, UserDep
 from hacienda_ledger.api.openapi import BINARY, CSV
 from hacienda_ledger.api.pages import PageDep, keyed_cursor
-from hacienda_ledger.api.params import AsOf, From, NumberPath, OptionalAsOf, To
+from hacienda_ledger.api.params import AsOf, From, NumberPath, OptionalAsOf, To, in_order
 from hacienda_ledger.api.routes.households import endpoint
 from hacienda_ledger.api.schemas.common import MAX_NUMBER
 from hacienda_ledger.application.access import Permission
@@ -85,6 +85,7 @@ def journal(
     cancellation's lines carry ``reason``, ``requested_by``, ``requested_at`` and
     ``approved_by``; requests, refusals and withdrawals are lines of their own. Payers are
     named only when asked (``payers=true``), on the lines returned."""
+    in_order(start, end)
     ledger.access.authorize(user, Permission.READ_REGISTERS, register_id=register_id)
     ledger.cash_register(register_id)
     found = queries(request)
@@ -193,6 +194,7 @@ def audit_trail(
     rebuilds, server starts. An admin reads every entry; an auditor those of their
     collectivité. Filtered by the Paris days ``from`` to ``to`` (included) and by kind.
     Each entry carries ``prev_hash`` and ``hash`` (docs/integrity.md)."""
+    in_order(start, end)
     key = page.key()
     found = ledger.journalling.trail(
         user,

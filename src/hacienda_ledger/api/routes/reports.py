@@ -15,7 +15,7 @@ from hacienda_ledger.aggregates.user import User
 from hacienda_ledger.api.deps import LedgerDep, UserDep
 from hacienda_ledger.api.openapi import CSV, PDF, XLSX, files
 from hacienda_ledger.api.pages import PageDep
-from hacienda_ledger.api.params import NumberPath
+from hacienda_ledger.api.params import NumberPath, in_order
 from hacienda_ledger.api.routes.households import endpoint
 from hacienda_ledger.api.schemas import ReportPublic, ReportsPublic
 from hacienda_ledger.api.schemas.common import PERIOD_PATTERN, Day, QueryText
@@ -228,6 +228,7 @@ def export(
     (``cash_journal``, ``journal_heads``, ``deposit_movements``) the registers one, and hold
     only the rows of registers in the caller's scope. An aire or a collectivité named outside
     the scope is 403; more than ``export_max_rows`` rows is 422 ``export_too_large``."""
+    in_order(query.start, query.end)
     where = exports.ExportFilter(**query.model_dump(exclude={"format"}))
     found = exports.export(
         ledger, reports_of(request).queries, user, table, where, fmt=query.format
