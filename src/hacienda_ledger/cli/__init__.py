@@ -100,6 +100,27 @@ def _ordinary(exc: Exception) -> str | None:
     return None
 
 
+def _announce_retention(ledger: Any) -> None:
+    """Say, before the service starts, what its retention purge is about to erase (it runs
+    at start): a database loaded from an old system or a generator may hold thousands of
+    households whose personal data are due."""
+    if not ledger.settings.run_retention:
+        return
+    report = ledger.households.purge_due(dry_run=True)
+    if not report.due:
+        return
+    oldest = min(d.since for d in report.due)
+    years = ledger.settings.retention_personal_data_years
+    count = f"{len(report.due)} household{'s' if len(report.due) > 1 else ''}"
+    print(
+        f"retention: the personal data of {count} are due for erasure "
+        f"(no stay for {years} years, the oldest since {oldest}); this service erases them "
+        "once it has started. List them: hacienda-ledger households purge-due --dry-run; "
+        "hold the purge: HACIENDA_RUN_RETENTION=false",
+        flush=True,
+    )
+
+
 def _serve(args: argparse.Namespace) -> int:
     """The API; on PostgreSQL (``--projections auto``), the projections followed by a
     process of their own beside it (``hacienda-ledger project``): the API's writes then
@@ -128,6 +149,7 @@ def _serve(args: argparse.Namespace) -> int:
     try:
         detail = {"workers": args.workers, "projections": mode, "postgres": settings.is_postgres}
         ledger.journal.record(Kind.SERVER_STARTED, actor=SYSTEM, detail=detail)
+        _announce_retention(ledger)
     finally:
         ledger.close()
     if args.workers > 1 or separate:
