@@ -28,10 +28,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--replay-only",
         default="",
-        choices=["", "rebuild", "verify", "chains"],
+        choices=["", "rebuild", "verify", "chains", "check"],
         help="replay: measure only the rebuild (and its baseline), or only the cold "
         "verification in one process, with and without reading the next register ahead, or "
-        "only the aires' and stays' cold verification (one process and two)",
+        "only the aires' and stays' cold verification (one process and two), or only "
+        "`rebuild --check` against `rebuild` (time and peak memory)",
     )
     parser.add_argument("--report-aires", type=int, default=250, help="reports: aires generated")
     parser.add_argument(

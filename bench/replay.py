@@ -2,7 +2,7 @@
 baseline measured in the same run on the same rows.
 
     .venv/bin/python -m bench replay [--aires N] [--years Y] [--seed S] [--postgres URL]
-                                     [--replay-only rebuild|verify|chains]
+                                     [--replay-only rebuild|verify|chains|check]
 
 - **rebuild**: events of the stream ÷ seconds to rebuild every projection from zero, against
   a raw ``SELECT`` of the same rows (pages of 2,000 by position) plus ``json.loads`` of each
@@ -22,16 +22,22 @@ world every run). Rates are medians of ``--rounds`` rounds. ``--replay-only rebu
 the rebuild and its baseline alone (to iterate on it; the default runs all three);
 ``--replay-only verify`` the cold verification in one process, with the next register read
 ahead and without, alternating (``2 × --rounds`` runs of each); ``--replay-only chains`` the
-cold verification of every aire's and stay's chain, in one process and in two.
+cold verification of every aire's and stay's chain, in one process and in two;
+``--replay-only check`` ``hacienda-ledger rebuild --check`` against ``hacienda-ledger
+rebuild``, each in a fresh process (one job each), alternating: wall time and peak memory
+(the child's maximum resident set, from ``os.wait4``), medians and their ratios.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 import random
 import sqlite3
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -158,6 +164,8 @@ def _measure(
             return lines + _verify_ahead_or_not(ledger, raw, registers, rounds)
         if only == "chains":
             return lines + _verify_chains(ledger, raw, rounds, jobs=(1, 2))
+        if only == "check":
+            return lines + _check_against_rebuild(settings, rounds)
         rebuild, shared, select = [], [], []
         verify, verify_shared, warm, hashed = [], [], [], []
         for _ in range(rounds):
@@ -273,6 +281,38 @@ def _verify_ahead_or_not(ledger: Ledger, raw: Raw, registers: list[UUID], rounds
         f"  {'':28} read ahead / in turn: "
         f"{statistics.median(ahead) / statistics.median(in_turn):.2f}",
     ]
+
+
+def _cli_run(settings: Settings, *args: str) -> tuple[float, int]:
+    """``hacienda-ledger ARGS`` in a fresh process: its wall time (s) and peak RSS (kB)."""
+    command = [sys.executable, "-m", "hacienda_ledger.cli", "--database-url"]
+    command += [settings.database_url, *args]
+    began = time.perf_counter()
+    child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(child.pid, 0)
+    seconds = time.perf_counter() - began
+    child.returncode = os.waitstatus_to_exitcode(status)
+    assert child.returncode == 0, (args, child.returncode)
+    return seconds, usage.ru_maxrss
+
+
+def _check_against_rebuild(settings: Settings, rounds: int) -> list[str]:
+    """Issue 17: ``rebuild --check`` within 1.5 x the time and memory of ``rebuild``."""
+    _cli_run(settings, "project", "--once")  # a check compares live tables: build them
+    rebuilt, checked = [], []
+    for _ in range(rounds):
+        rebuilt.append(_cli_run(settings, "rebuild", "--jobs", "1"))
+        checked.append(_cli_run(settings, "rebuild", "--check", "--jobs", "1"))
+    lines = []
+    for label, index, unit in (("time", 0, "s"), ("peak memory", 1, "MB")):
+        scale = 1 if index == 0 else 1 / 1024
+        a = statistics.median(c[index] for c in checked) * scale
+        b = statistics.median(r[index] for r in rebuilt) * scale
+        lines.append(
+            f"  {'rebuild --check, ' + label:28} {a:9,.1f} {unit}   rebuild {b:9,.1f} {unit}"
+            f"   ratio {a / b:5.2f}"
+        )
+    return lines
 
 
 def _rate_line(name: str, ours: list[float], base: list[float], label: str) -> str:

@@ -28,6 +28,7 @@ from hacienda_ledger.application.ledger import Ledger
 from hacienda_ledger.projections.balances import BalancesProjection, instant
 from hacienda_ledger.projections.base import Projection, Row
 from hacienda_ledger.projections.cash_journal import CashJournalProjection, summaries
+from hacienda_ledger.projections.checking import check
 from hacienda_ledger.projections.occupancy import (
     Alt2Month,
     OccupancyFacts,
@@ -211,23 +212,59 @@ def rebuild_all(
     The others are forked from this one (nothing to import again) and each opens its own
     connections; ``on_batch`` follows this process's share only. Where processes cannot
     be forked, one pass does it all."""
+    return _in_shares(
+        ledger,
+        followers(ledger, names),
+        jobs,
+        lambda chosen: rebuild(chosen, on_batch, batch_size=REBUILD_BATCH),
+        _rebuild_share,
+    )
+
+
+def check_all(
+    ledger: Ledger,
+    names: Sequence[str] = (),
+    on_batch: Callable[[Progress], None] | None = None,
+    *,
+    jobs: int = 1,
+) -> dict[str, list[str]]:
+    """``rebuild --check``: each named projection (default: all) rebuilt aside, as
+    ``rebuild_all`` rebuilds them (one pass, shared between ``jobs`` processes), and
+    compared with its live tables (``projections/checking.py``); its differences by name."""
     chosen = followers(ledger, names)
+    found = _in_shares(
+        ledger,
+        chosen,
+        jobs,
+        lambda group: check(group, on_batch, batch_size=REBUILD_BATCH),
+        _check_share,
+    )
+    return {f.projection.name: found[f.projection.name] for f in chosen}
+
+
+def _in_shares(
+    ledger: Ledger,
+    chosen: Sequence[Follower],
+    jobs: int,
+    here: Callable[[Sequence[Follower]], dict[str, Any]],
+    there: Callable[[Settings, list[str], Any], None],
+) -> dict[str, Any]:
+    """``here`` on the costliest share of the followers, ``there`` on each other share in
+    a process forked for it; their results by projection."""
     groups = shares(chosen, jobs)
     if len(groups) <= 1 or not can_fork():
-        return rebuild(chosen, on_batch, batch_size=REBUILD_BATCH)
-    others = Shared(
-        _rebuild_share, [(ledger.settings, [f.projection.name for f in g]) for g in groups[1:]]
-    )
+        return here(chosen)
+    others = Shared(there, [(ledger.settings, [f.projection.name for f in g]) for g in groups[1:]])
     try:
-        positions = rebuild(groups[0], on_batch, batch_size=REBUILD_BATCH)
+        results = here(groups[0])
     finally:
         found = others.results()
     for share in found:
-        positions.update(share)
-    missing = sorted({f.projection.name for f in chosen} - set(positions))
+        results.update(share)
+    missing = sorted({f.projection.name for f in chosen} - set(results))
     if missing:
-        raise RuntimeError(f"rebuild failed for {', '.join(missing)} (see its error above)")
-    return positions
+        raise RuntimeError(f"failed for {', '.join(missing)} (see its error above)")
+    return results
 
 
 def shares(chosen: Sequence[Follower], jobs: int) -> list[list[Follower]]:
@@ -245,6 +282,15 @@ def _rebuild_share(settings: Settings, names: list[str], results: Any) -> None:
     ledger = Ledger(settings.model_copy(update={"create_tables": False}))
     try:
         results.put(rebuild(followers(ledger, names), batch_size=REBUILD_BATCH))
+    finally:
+        ledger.close()
+
+
+def _check_share(settings: Settings, names: list[str], results: Any) -> None:
+    """In a forked process: check these projections with connections of its own."""
+    ledger = Ledger(settings.model_copy(update={"create_tables": False}))
+    try:
+        results.put(check(followers(ledger, names), batch_size=REBUILD_BATCH))
     finally:
         ledger.close()
 

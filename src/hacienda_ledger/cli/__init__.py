@@ -363,8 +363,9 @@ def _rebuild(args: argparse.Namespace) -> int:
     chosen = [args.name] if args.name else names
     ledger = _ledger(args)
     try:
+        jobs = args.jobs or default_jobs(one_writer=not ledger.settings.is_postgres)
         if args.check:
-            return _check(ledger, chosen)
+            return _check(ledger, chosen, jobs)
         end = ledger.last_position()
         # every projection in one pass over the stream (each event decoded once)
         with _bar() as bar:
@@ -373,7 +374,6 @@ def _rebuild(args: argparse.Namespace) -> int:
             def moved(progress: object) -> None:
                 bar.update(task, completed=getattr(progress, "position", 0))
 
-            jobs = args.jobs or default_jobs(one_writer=not ledger.settings.is_postgres)
             positions = rebuild_all(ledger, chosen, moved, jobs=jobs)
             bar.update(task, completed=end)
         for name, position in positions.items():
@@ -384,11 +384,11 @@ def _rebuild(args: argparse.Namespace) -> int:
         ledger.close()
 
 
-def _check(ledger: Ledger, chosen: list[str]) -> int:
-    """``rebuild --check``: each projection rebuilt aside and compared with its live
-    tables; one never followed in this database is said to be unchecked (there is nothing
-    to compare). Exit 1 on any difference or unchecked one."""
-    from hacienda_ledger.application.projecting import followers, unfollowed
+def _check(ledger: Ledger, chosen: list[str], jobs: int) -> int:
+    """``rebuild --check``: the projections rebuilt aside in one pass and compared with
+    their live tables; one never followed in this database is said to be unchecked (there
+    is nothing to compare). Exit 1 on any difference or unchecked one."""
+    from hacienda_ledger.application.projecting import check_all, unfollowed
 
     absent = unfollowed(ledger, chosen)
     for name in absent:
@@ -396,23 +396,23 @@ def _check(ledger: Ledger, chosen: list[str]) -> int:
             f"{name}: not checked: never followed in this database (no live tables to "
             "compare): `hacienda-ledger project --once` builds them"
         )
-    differences = 0
     end = ledger.last_position()
     present = [n for n in chosen if n not in absent]
-    for follower in followers(ledger, present) if present else []:
-        name = follower.projection.name
+    found: dict[str, list[str]] = {}
+    if present:
         with _bar() as bar:
-            task = bar.add_task(f"checking {name}", total=end)
+            task = bar.add_task(f"checking {', '.join(present)}", total=end)
 
-            def advance(progress: object, task: object = task) -> None:
+            def advance(progress: object) -> None:
                 bar.update(task, completed=getattr(progress, "position", 0))
 
-            found = follower.check(on_batch=advance)
+            found = check_all(ledger, present, advance, jobs=jobs)
             bar.update(task, completed=end)
-        for line in found:
+    for name, lines in found.items():
+        for line in lines:
             print(f"  {line}")
-        print(f"{name}: {len(found)} differences with the live tables")
-        differences += len(found)
+        print(f"{name}: {len(lines)} differences with the live tables")
+    differences = sum(len(lines) for lines in found.values())
     _journal_rebuild(ledger, present, end, check=True, differences=differences)
     return 1 if differences or absent else 0
 

@@ -361,7 +361,31 @@ def _rebuild(
     batch_size: int | None,
     known_limit: int,
 ) -> dict[str, int]:
-    """The batches of a rebuild, each folded while the one before it is written.
+    works = fold_aside(
+        chosen, on_batch, batch_size=batch_size, known_limit=known_limit, suffix=REBUILD
+    )
+    # Each swap keys and indexes its appended tables (the server's work, not this
+    # interpreter's), then catches up and renames: the projections' swaps are independent
+    # (each holds its own tracking rows) and run side by side, a connection each.
+    with ThreadPoolExecutor(len(works), "rebuild-swap") as swapping:
+        swaps = {f.projection.name: swapping.submit(f._swap, work, on_batch) for f, work in works}
+    return {name: swap.result() for name, swap in swaps.items()}
+
+
+def fold_aside(
+    chosen: Sequence[Follower],
+    on_batch: Callable[[Progress], None] | None,
+    *,
+    batch_size: int | None,
+    known_limit: int,
+    suffix: str,
+) -> list[tuple[Follower, str]]:
+    """Fresh tables aside (``suffix``: a rebuild's, or a check's) for every projection
+    chosen, folded from position zero to the stream's end in one pass; returns each
+    follower with its name aside. The appended tables aside are left without their key on
+    PostgreSQL (the caller keys them: ``Follower._swap``, ``checking.compare``).
+
+    The batches are each folded while the one before it is written.
 
     A writer thread writes batch k (its rows and positions, in one transaction) while this
     thread reads, decodes and folds batch k + 1 from the rows kept in memory, which already
@@ -372,7 +396,7 @@ def _rebuild(
     ``known_limit``), its reads go to the database: the next batch is then folded only once
     the one before it is written."""
     db = chosen[0].db
-    works = [(f, f._fresh_tables(REBUILD, unkeyed=True)) for f in chosen]
+    works = [(f, f._fresh_tables(suffix, unkeyed=True)) for f in chosen]
     known = {work: KnownRows(f.projection.tables, known_limit) for f, work in works}
     limit = batch_size or max(f.batch_size for f in chosen)
     with (
@@ -417,12 +441,7 @@ def _rebuild(
                 pending = None
                 if starts is not None:
                     break
-    # Each swap keys and indexes its appended tables (the server's work, not this
-    # interpreter's), then catches up and renames: the projections' swaps are independent
-    # (each holds its own tracking rows) and run side by side, a connection each.
-    with ThreadPoolExecutor(len(works), "rebuild-swap") as swapping:
-        swaps = {f.projection.name: swapping.submit(f._swap, work, on_batch) for f, work in works}
-    return {name: swap.result() for name, swap in swaps.items()}
+    return works
 
 
 class ReadAhead:
@@ -535,8 +554,9 @@ def _fold_all(  # noqa: PLR0917 (the batch's inputs, all needed)
     folds = []
     for follower, work in works:
         wanted = frozenset(follower.projection.topics)
+        suffix = work.removeprefix(follower.projection.name)  # the rebuild's or the check's
         rows = BufferedRows(
-            db, cur, follower.projection, REBUILD, None if known is None else known[work]
+            db, cur, follower.projection, suffix, None if known is None else known[work]
         )
         folds.append((follower.projection.apply, wanted, starts[work], rows))
     for notification in batch:
