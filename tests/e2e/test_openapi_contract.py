@@ -1,6 +1,7 @@
 """The OpenAPI document says what the API does: files are declared with their media types
 (PDF, CSV, XLSX, not JSON), ``Idempotency-Key`` is required where the server requires it,
-and a 405 says in ``Allow`` which methods the path accepts. Each is checked on the
+a 405 says in ``Allow`` which methods the path accepts, and the limits the server enforces
+are declared. Each is checked on the
 document and on real answers (both backends)."""
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from fastapi.testclient import TestClient
 
 from hacienda_ledger.api.app import create_app
 from hacienda_ledger.application import Ledger
+from hacienda_ledger.reports.exports import EXPORTS
 from hacienda_ledger.settings import Settings
 from tests.conftest import Clock
 from tests.e2e.api_world import World, assert_problem, build_world
@@ -156,3 +158,63 @@ def test_a_405_says_which_methods_the_path_accepts(world: World, document: dict[
     assert aires.headers["allow"] == "GET, POST"
     assert world.client.post("/docs").headers["allow"] == "GET"
     assert world.client.post("/static/redoc/redoc.standalone.js").headers["allow"] == "GET, HEAD"
+
+
+def _inputs(document: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Every schema a request carries (parameters, and bodies with what they refer to),
+    each node with where it is."""
+    schemas = document["components"]["schemas"]
+
+    def walk(node: Any, where: str, seen: frozenset[str]) -> Iterator[tuple[str, dict[str, Any]]]:
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref not in seen:
+                name = ref.rsplit("/", 1)[-1]
+                yield from walk(schemas[name], f"{where}->{name}", seen | {ref})
+            yield where, node
+            for key, value in node.items():
+                yield from walk(value, f"{where}/{key}", seen)
+        elif isinstance(node, list):
+            for i, value in enumerate(node):
+                yield from walk(value, f"{where}[{i}]", seen)
+
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            for parameter in operation.get("parameters", []):
+                yield from walk(
+                    parameter["schema"], f"{method} {path} {parameter['name']}", frozenset()
+                )
+            body = operation.get("requestBody", {}).get("content", {})
+            for media_type, content in body.items():
+                yield from walk(content["schema"], f"{method} {path} {media_type}", frozenset())
+
+
+def test_the_limits_the_server_enforces_are_declared(
+    world: World, document: dict[str, Any]
+) -> None:
+    """Issue 17 (schemathesis ST202): every integer a request carries has its bounds, every
+    day and moment the 2000–2099 range as a pattern on its year (JSON Schema bounds no
+    date), and the export's table is one of the tables exported; the server refuses what
+    lies outside (422), as declared."""
+    unbounded = [
+        where
+        for where, node in _inputs(document)
+        if (node.get("type") == "integer"
+        and not ({"minimum", "exclusiveMinimum"} & node.keys()))
+        or (node.get("type") == "integer"
+        and not ({"maximum", "exclusiveMaximum"} & node.keys()))
+    ]
+    assert unbounded == []
+    dates = [(w, n) for w, n in _inputs(document) if n.get("format") in ("date", "date-time")]
+    assert len(dates) > 20
+    assert [w for w, n in dates if not str(n.get("pattern", "")).startswith("^20\\d\\d-")] == []
+    [table] = [
+        p
+        for p in document["paths"]["/v1/exports/{table}"]["get"]["parameters"]
+        if p["name"] == "table"
+    ]
+    assert table["schema"]["enum"] == sorted(EXPORTS)
+    # as declared, so enforced: a day of 2100, a table not exported
+    late = world.get("admin", f"/v1/registers/{world.register_a}/journal?from=2100-01-01")
+    assert_problem(late, 422, "validation_error")
+    assert_problem(world.get("admin", "/v1/exports/households"), 422, "invalid_value")

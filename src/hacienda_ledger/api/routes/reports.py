@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Query, Request
+from fastapi import Path as PathParam
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
@@ -216,7 +217,13 @@ def reprint(
     responses=files("the rows as CSV (`format=csv`) or XLSX (`format=xlsx`)", CSV, XLSX),
 )
 def export(
-    table: str,
+    table: Annotated[
+        str,
+        PathParam(
+            description="the projection table to export",
+            json_schema_extra={"enum": sorted(exports.EXPORTS)},
+        ),
+    ],
     request: Request,
     ledger: LedgerDep,
     user: UserDep,

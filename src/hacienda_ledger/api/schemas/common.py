@@ -78,13 +78,22 @@ def _moment_in_range(value: datetime) -> datetime:
     return value
 
 
+# The range declared in the schema too, as a pattern on the year (JSON Schema has no bounds
+# for a date's format): a client, or a fuzzer, knows the limit the server enforces.
+DAY_PATTERN = r"^20\d\d-\d\d-\d\d$"
+MOMENT_PATTERN = r"^20\d\d-\d\d-\d\dT"
 Day = Annotated[
-    date, AfterValidator(_day_in_range), Field(description=f"a calendar day {DATE_RANGE}")
+    date,
+    AfterValidator(_day_in_range),
+    Field(description=f"a calendar day {DATE_RANGE}", json_schema_extra={"pattern": DAY_PATTERN}),
 ]
 Moment = Annotated[
     AwareDatetime,
     AfterValidator(_moment_in_range),
-    Field(description=f"ISO 8601 with its offset, {DATE_RANGE}"),
+    Field(
+        description=f"ISO 8601 with its offset, {DATE_RANGE}",
+        json_schema_extra={"pattern": MOMENT_PATTERN},
+    ),
 ]
 # Months and years of the same range, 2000 to 2099 (a month of year 0000 once ended in a 500).
 MONTH_PATTERN = r"^20\d\d-(0[1-9]|1[0-2])$"
