@@ -12,6 +12,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
+from functools import partial
 from typing import Any
 from uuid import UUID
 
@@ -277,22 +278,20 @@ def shares(chosen: Sequence[Follower], jobs: int) -> list[list[Follower]]:
     return [g for g in groups if g]
 
 
-def _rebuild_share(settings: Settings, names: list[str], results: Any) -> None:
-    """In a forked process: rebuild these projections with connections of its own."""
+def _share(
+    run: Callable[..., dict[str, Any]], settings: Settings, names: list[str], results: Any
+) -> None:
+    """In a forked process: ``rebuild`` or ``check`` these projections with connections of
+    its own."""
     ledger = Ledger(settings.model_copy(update={"create_tables": False}))
     try:
-        results.put(rebuild(followers(ledger, names), batch_size=REBUILD_BATCH))
+        results.put(run(followers(ledger, names), batch_size=REBUILD_BATCH))
     finally:
         ledger.close()
 
 
-def _check_share(settings: Settings, names: list[str], results: Any) -> None:
-    """In a forked process: check these projections with connections of its own."""
-    ledger = Ledger(settings.model_copy(update={"create_tables": False}))
-    try:
-        results.put(check(followers(ledger, names), batch_size=REBUILD_BATCH))
-    finally:
-        ledger.close()
+_rebuild_share = partial(_share, rebuild)
+_check_share = partial(_share, check)
 
 
 def runner(ledger: Ledger) -> Runner:
