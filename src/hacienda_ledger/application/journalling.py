@@ -25,6 +25,7 @@ from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
+from hacienda_ledger.aggregates.errors import UserNotFound
 from hacienda_ledger.aggregates.household import Household
 from hacienda_ledger.aggregates.seal import Seals
 from hacienda_ledger.aggregates.user import ApiToken, User
@@ -156,7 +157,7 @@ class Journalling:
         """The collectivité whose auditors read entries about this user, if any."""
         try:
             user = self.ledger.user(user_id)
-        except Exception:
+        except UserNotFound:  # not stored (yet): no collectivité to name
             return None
         return self.collectivite_of(
             ids({"collectivite": user.collectivite_id, "aires": user.aire_ids})
