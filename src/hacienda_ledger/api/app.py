@@ -16,7 +16,7 @@ from hacienda_ledger import __version__
 from hacienda_ledger.aggregates.errors import LedgerError
 from hacienda_ledger.aggregates.integrity import VerificationReport
 from hacienda_ledger.aggregates.values import paris_day
-from hacienda_ledger.api import docs, logs, permissions, problems
+from hacienda_ledger.api import docs, logs, metrics, permissions, problems
 from hacienda_ledger.api.limits import BodyLimit
 from hacienda_ledger.api.routes import (
     aires,
@@ -202,6 +202,7 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
     problems.install(app)
     permissions.install(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    metrics.install(app)  # /metrics, and each request counted by its route's template
     logs.install(app)  # outermost: the request line and X-Request-ID cover a 413 too
 
     @app.exception_handler(Exception)
