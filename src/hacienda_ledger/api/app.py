@@ -154,6 +154,7 @@ def _lifespan(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = ledger is None
+        app.state.settings = settings  # the app's (/ready's thresholds), not only the ledger's
         app.state.ledger = ledger or Ledger(settings)
         _admin(app.state.ledger, settings, log)
         followers = projecting.runner(app.state.ledger) if settings.run_projections else None

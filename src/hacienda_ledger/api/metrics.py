@@ -133,7 +133,8 @@ def _state(request: Request) -> projector.ProjectorState | None:
     """The projector's state, None when the database does not answer."""
     queries = request.app.state.queries
     try:
-        return projector.watch(request.app.state.ledger, queries.runner, list(queries.followers))
+        ledger, settings = request.app.state.ledger, request.app.state.settings
+        return projector.watch(ledger, queries.runner, list(queries.followers), settings)
     except Exception:  # the database away: the counters are still worth scraping
         return None
 

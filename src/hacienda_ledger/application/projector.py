@@ -20,6 +20,7 @@ from hacienda_ledger.application.ledger import Ledger
 from hacienda_ledger.application.projecting import all_projections
 from hacienda_ledger.background import Background
 from hacienda_ledger.projections.store import HEARTBEAT, TRACKING
+from hacienda_ledger.settings import Settings
 
 BEAT_EVERY = 2.0  # seconds between two beats of the projector
 
@@ -107,11 +108,17 @@ class ProjectorState:
         return {"position": self.position, "lags": self.lags, "projector": projector}
 
 
-def watch(ledger: Ledger, thread: Background | None, names: Sequence[str] = ()) -> ProjectorState:
+def watch(
+    ledger: Ledger,
+    thread: Background | None,
+    names: Sequence[str] = (),
+    settings: Settings | None = None,
+) -> ProjectorState:
     """The projections' lags and the projector's state. ``thread``: the follower thread of
     this process, when the projections are followed here (else a projector process is
     watched by its heartbeat, required when ``projector_expected`` or once one has beaten
-    in this database). Three statements on one connection of the ledger's."""
+    in this database; ``settings``: the API's, default the ledger's). Three statements on
+    one connection of the ledger's."""
     names = list(names) or [p.name for p in all_projections()]
     position = ledger.last_position()
     sql = ledger.journal.sql
@@ -120,12 +127,13 @@ def watch(ledger: Ledger, thread: Background | None, names: Sequence[str] = ()) 
         cur.execute(
             sql.text(f"SELECT name, position FROM {TRACKING} WHERE name IN ({marks})"), names
         )
-        positions = {str(row[0]): int(row[1]) for row in cur.fetchall()}
-        cur.execute(f"SELECT {_NOW[sql.postgres]} - beat FROM {HEARTBEAT} WHERE name = 'projector'")
+        positions = {str(row["name"]): int(row["position"]) for row in cur.fetchall()}
+        now = _NOW[sql.postgres]
+        cur.execute(f"SELECT {now} - beat AS age FROM {HEARTBEAT} WHERE name = 'projector'")
         found = cur.fetchone()
     lags = {name: max(0, position - positions.get(name, 0)) for name in names}
-    age = None if found is None else max(0.0, float(found[0]))
-    settings = ledger.settings
+    age = None if found is None else max(0.0, float(found["age"]))
+    settings = settings or ledger.settings
     if thread is not None:
         return ProjectorState(position, lags, "thread", thread.alive, age)
     running = age is not None and age <= settings.ready_heartbeat_seconds

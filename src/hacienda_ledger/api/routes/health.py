@@ -33,14 +33,14 @@ def ready(request: Request, ledger: LedgerDep) -> Any:
     """The database answers, the projector runs and every projection is within
     ``HACIENDA_READY_MAX_LAG`` positions of the stream: the last stream position, each
     projection's lag (positions behind it) and the projector's state."""
-    queries = request.app.state.queries
+    queries, settings = request.app.state.queries, request.app.state.settings
     try:
-        state = projector.watch(ledger, queries.runner, list(queries.followers))
+        state = projector.watch(ledger, queries.runner, list(queries.followers), settings)
     except Exception as exc:  # any database failure means not ready
         raise ProblemError(
             503, "not_ready", f"database unreachable: {type(exc).__name__}"
         ) from None
-    reasons = state.not_ready(ledger.settings.ready_max_lag)
+    reasons = state.not_ready(settings.ready_max_lag)
     if reasons:
         detail = "; ".join(reasons)
         return problem(503, "not_ready", detail, extensions=state.body())
