@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from hacienda_ledger.application import Ledger
 from hacienda_ledger.settings import Settings
@@ -182,3 +183,34 @@ def test_a_killed_projector_is_started_again_logged_and_catches_up(
     while alive(second) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not alive(second)
+
+
+@pytest.mark.postgres
+def test_metrics_add_up_the_workers_of_serve(postgres_database: str) -> None:
+    """Given ``serve --workers 2`` (each worker a process with its own counters), when a
+    cashier posts 6 receipts over new connections (spread over both workers), then every
+    scrape of /metrics, whichever worker answers it, counts all 6 receipts and 6 POSTs on
+    the receipts' route: the workers' counts are added up (multiprocess mode)."""
+    _truncate_postgres(postgres_database)
+    register_id = one_register(postgres_database, "serve-cashier")
+    env = {"HACIENDA_DATABASE_URL": postgres_database}
+    route = "/v1/registers/{register_id}/receipts"
+    with live_server(env, serve=True, workers=2) as base:
+        for i in range(6):
+            r = httpx.post(  # a new connection each: the kernel spreads them over workers
+                f"{base}/v1/registers/{register_id}/receipts",
+                headers={"Authorization": "Bearer serve-cashier", "Idempotency-Key": f"w{i}"},
+                json={"method": "cash", "lines": [{"revenue_type": "other", "amount_cents": 1}]},
+                timeout=30,
+            )
+            assert r.status_code == 201, r.text
+        for _ in range(4):
+            page = httpx.get(f"{base}/metrics", timeout=10).text
+            found = {
+                (s.name, tuple(sorted(s.labels.items()))): s.value
+                for family in text_string_to_metric_families(page)
+                for s in family.samples
+            }
+            assert found[("hacienda_receipts_issued_total", (("method", "cash"),))] == 6
+            posts = (("method", "POST"), ("route", route), ("status", "2xx"))
+            assert found[("hacienda_http_requests_total", posts)] == 6
