@@ -10,7 +10,9 @@ from typing import Any
 from uuid import UUID
 
 import pytest
+from bench.write import open_registers
 from fastapi.testclient import TestClient
+from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 
 from hacienda_ledger.aggregates.household import Profile
@@ -196,3 +198,24 @@ def routes(page: Page) -> set[str]:
     return {
         dict(labels)["route"] for name, labels in page if name == "hacienda_http_requests_total"
     }
+
+
+def test_the_command_line_counts_each_chain_it_verifies_once_with_jobs_too(
+    database_url: str,
+) -> None:
+    """Given three aires with a register each, ``hacienda-ledger verify --jobs 2`` (a
+    share verified by a forked process) counts 3 registers and 3 aires verified ok: each
+    chain once, those of the other process counted from its reports."""
+    setup = Ledger(Settings(database_url=database_url))
+    try:
+        open_registers(setup, 3)
+    finally:
+        setup.close()
+
+    def count(kind: str) -> float:
+        labels = {"kind": kind, "outcome": "ok"}
+        return REGISTRY.get_sample_value("hacienda_verifications_total", labels) or 0.0
+
+    before = {kind: count(kind) for kind in ("register", "aire")}
+    assert main(["--database-url", database_url, "verify", "--jobs", "2"]) == 0
+    assert {kind: count(kind) - before[kind] for kind in before} == {"register": 3, "aire": 3}

@@ -424,9 +424,11 @@ class Audit:
 
 
 def _verify_share(settings: Settings, register_ids: list[UUID], kind: str, results: Any) -> None:
-    """In a forked process: verify these chains with connections of its own."""
+    """In a forked process: verify these chains with connections of its own (counted for
+    ``/metrics`` by the process that forked it, from the reports: not here as well)."""
     from hacienda_ledger.application.ledger import Ledger
 
+    metrics.counting.verifications = False
     ledger = Ledger(settings.model_copy(update={"create_tables": False}))
     found: dict[UUID, VerificationReport] = {}
     try:
