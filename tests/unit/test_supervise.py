@@ -5,6 +5,7 @@ supervisor ends its child and starts none again."""
 
 from __future__ import annotations
 
+import subprocess
 import sys
 import time
 from typing import Any
@@ -61,3 +62,29 @@ def test_stopping_ends_the_child_and_starts_none_again() -> None:
     assert child.poll() == -15
     assert supervisor.process is child and supervisor.restarts == 0
     assert [e for e in logs if e["event"] in {"projector_died", "projector_restarted"}] == []
+
+
+def test_a_child_that_cannot_be_started_is_tried_again_and_said() -> None:
+    """When making the process fails (no memory, no process slot), the failure is logged
+    and tried again after a longer pause, instead of ending the supervision silently."""
+    made: list[Any] = []
+
+    def spawn(command: list[str]) -> Any:
+        made.append(command)
+        if len(made) in {2, 3}:  # the first two starts again fail
+            raise OSError(11, "Resource temporarily unavailable")
+        return subprocess.Popen(command)
+
+    with capture_logs() as logs:
+        supervisor = Supervisor(DIES, first_delay=0.05, max_delay=1, spawn=spawn)
+        supervisor.start()
+        deadline = time.monotonic() + 20
+        while supervisor.restarts < 1 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        supervisor.stop()
+    failed = [e for e in logs if e["event"] == "projector_start_failed"]
+    assert [(e["error"], e["retry_in_s"]) for e in failed] == [
+        ("[Errno 11] Resource temporarily unavailable", 0.1),
+        ("[Errno 11] Resource temporarily unavailable", 0.2),
+    ]
+    assert supervisor.restarts >= 1 and len(made) >= 4

@@ -117,8 +117,9 @@ def watch(
     """The projections' lags and the projector's state. ``thread``: the follower thread of
     this process, when the projections are followed here (else a projector process is
     watched by its heartbeat, required when ``projector_expected`` or once one has beaten
-    in this database; ``settings``: the API's, default the ledger's). Three statements on
-    one connection of the ledger's."""
+    in this database; ``settings``: the API's, default the ledger's). The last position,
+    then the tracking rows and the heartbeat in one read-only transaction of the ledger's
+    connections: a few milliseconds."""
     names = list(names) or [p.name for p in all_projections()]
     position = ledger.last_position()
     sql = ledger.journal.sql

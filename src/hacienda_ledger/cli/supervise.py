@@ -87,15 +87,28 @@ class Supervisor:
                 lived_s=round(lived, 1),
                 restart_in_s=delay,
             )
-            if self._stopping.wait(delay):
+            after = self._restart(delay)
+            if after is None:
                 return
+            delay = after
+            self.log.warning("projector_restarted", pid=self.process.pid, restarts=self.restarts)
+
+    def _restart(self, delay: float) -> float | None:
+        """Start it again after ``delay`` (and again, longer, while it cannot be started);
+        the next delay, or None once stopped."""
+        while not self._stopping.wait(delay):
+            delay = min(delay * 2, self.max_delay)
             with self._lock:
                 if self._stopping.is_set():
-                    return
-                self._start()
+                    return None
+                try:
+                    self._start()
+                except OSError as exc:  # no process could be made: said, and tried again
+                    self.log.error("projector_start_failed", error=str(exc), retry_in_s=delay)
+                    continue
                 self.restarts += 1
-            self.log.warning("projector_restarted", pid=self.process.pid, restarts=self.restarts)
-            delay = min(delay * 2, self.max_delay)
+                return delay
+        return None
 
     def stop(self, timeout: float = 30.0) -> None:
         """End the child (SIGTERM, SIGKILL after ``timeout``) and start none again."""
