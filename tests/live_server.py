@@ -9,6 +9,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from uuid import UUID
 
 import httpx
@@ -44,16 +45,26 @@ def free_port() -> int:
 
 @contextmanager
 def live_server(
-    env: dict[str, str], *, workers: int = 1, serve: bool = False, pids: list[int] | None = None
+    env: dict[str, str],
+    *,
+    workers: int = 1,
+    serve: bool = False,
+    pids: list[int] | None = None,
+    log_path: Path | None = None,
 ) -> Iterator[str]:
     """Start ``uvicorn hacienda_ledger.api.main:app`` with the given HACIENDA_* settings, or
-    (``serve``) the product's own ``hacienda-ledger serve``; ``pids`` gets the server's."""
+    (``serve``) the product's own ``hacienda-ledger serve``; ``pids`` gets the server's;
+    ``log_path``: the file its log (stderr) goes to (default: a temporary one)."""
     port = free_port()
     full_env = {**os.environ, "HACIENDA_LOG_JSON": "true", **env}
     app = "serve" if serve else "hacienda_ledger.api.main:app"
     cmd = server_command(app, port, "--workers", str(workers))
     # The server's log goes to a file: an unread pipe would fill up and block the server.
-    log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in the finally below
+    log = (
+        tempfile.TemporaryFile()  # noqa: SIM115 - closed in the finally below
+        if log_path is None
+        else log_path.open("w+b")
+    )
     proc = subprocess.Popen(cmd, env=full_env, stdout=subprocess.DEVNULL, stderr=log)
     if pids is not None:
         pids.append(proc.pid)

@@ -30,3 +30,8 @@ class Background:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=self.join_timeout)
+
+    @property
+    def alive(self) -> bool:
+        """Whether its thread was started and has not ended."""
+        return self._thread is not None and self._thread.is_alive()

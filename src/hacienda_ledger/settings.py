@@ -110,6 +110,24 @@ class Settings(BaseSettings):
         description="follow the stream into the projection tables inside the API process "
         "(read-your-writes); say no when `hacienda-ledger project` runs on its own",
     )
+    ready_max_lag: int = Field(
+        default=1000,
+        ge=0,
+        description="GET /ready answers 503 not_ready when a projection is more than this "
+        "many stream positions behind the stream's last one",
+    )
+    ready_heartbeat_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="GET /ready answers 503 not_ready when the projector (the process of "
+        "`hacienda-ledger project`, which beats every 2 s) has not beaten for this long",
+    )
+    projector_expected: bool = Field(
+        default=False,
+        description="a projector process follows the projections beside the API (`serve` "
+        "sets it when it starts one): /ready then requires its heartbeat, as it does once "
+        "any projector has beaten in the database",
+    )
     reports_auto: bool = Field(
         default=True,
         description="the API process generates the reports due (last month's monthly "

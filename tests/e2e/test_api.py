@@ -77,14 +77,19 @@ def admin_id(world: World) -> UUID:
 
 
 def test_health_and_ready_answer_without_a_token(world: World) -> None:
-    """/health says the process is alive; /ready reads the database's last position."""
+    """/health says the process is alive; /ready reads the database's last position, each
+    projection's lag behind it and the projector's state (here a thread of the app)."""
     alive = world.client.get("/health")
     assert (alive.status_code, alive.json()) == (200, {"status": "alive"})
     ready = world.client.get("/ready")
-    assert (ready.status_code, ready.json()) == (
+    body = ready.json()
+    assert (ready.status_code, body["status"], body["position"]) == (
         200,
-        {"status": "ready", "position": world.position()},
+        "ready",
+        world.position(),
     )
+    assert body["projector"] == {"mode": "thread", "running": True}
+    assert set(body["lags"]) == {"balances", "cash_journal", "occupancy", "revenue"}
 
 
 def test_every_response_carries_a_request_id_and_echoes_the_callers(world: World) -> None:

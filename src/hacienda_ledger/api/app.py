@@ -16,7 +16,7 @@ from hacienda_ledger import __version__
 from hacienda_ledger.aggregates.errors import LedgerError
 from hacienda_ledger.aggregates.integrity import VerificationReport
 from hacienda_ledger.aggregates.values import paris_day
-from hacienda_ledger.api import docs, logs, permissions, problems
+from hacienda_ledger.api import docs, logs, metrics, permissions, problems
 from hacienda_ledger.api.limits import BodyLimit
 from hacienda_ledger.api.routes import (
     aires,
@@ -154,6 +154,7 @@ def _lifespan(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = ledger is None
+        app.state.settings = settings  # the app's (/ready's thresholds), not only the ledger's
         app.state.ledger = ledger or Ledger(settings)
         _admin(app.state.ledger, settings, log)
         followers = projecting.runner(app.state.ledger) if settings.run_projections else None
@@ -202,6 +203,7 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
     problems.install(app)
     permissions.install(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    metrics.install(app)  # /metrics, and each request counted by its route's template
     logs.install(app)  # outermost: the request line and X-Request-ID cover a 413 too
 
     @app.exception_handler(Exception)

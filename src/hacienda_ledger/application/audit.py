@@ -39,7 +39,7 @@ from hacienda_ledger.aggregates.register import CashRegister
 from hacienda_ledger.aggregates.seal import ChainHead, Seals
 from hacienda_ledger.aggregates.stay import Stay
 from hacienda_ledger.aggregates.values import Totals
-from hacienda_ledger.application import attestations, chain_rows, seal_checks
+from hacienda_ledger.application import attestations, chain_rows, metrics, seal_checks
 from hacienda_ledger.application.forked import Shared, can_fork
 from hacienda_ledger.application.seal_checks import SealFinding
 from hacienda_ledger.application.verification import (
@@ -140,6 +140,7 @@ class Audit:
             hashes = [link.stored_hash for link in links]
         if report.ok and anchor is None:
             self.verified.remember(register_id, rows, hashes, skip)
+        metrics.verified(kind, report)
         return report
 
     def verify_registers(
@@ -164,6 +165,8 @@ class Audit:
             found = others.results()
         for part in found:
             reports.update(part)
+            for report in part.values():  # verified in another process: counted here
+                metrics.verified(kind, report)
         for i in ids:  # what another process could not verify is verified (or raises) here
             if i not in reports:
                 reports[i] = self.verify_chain_of(i, kind)
@@ -352,6 +355,7 @@ class Audit:
             for head in link.fields["heads"]:
                 findings += seal_checks.check_head(self, month, head)
             findings += seal_checks.check_figures(self, aire_id, month, link.fields["digests"])
+        metrics.seals_checked(findings)
         return findings
 
     def verify_attested(self, document: dict[str, Any]) -> list[SealFinding]:
@@ -420,9 +424,11 @@ class Audit:
 
 
 def _verify_share(settings: Settings, register_ids: list[UUID], kind: str, results: Any) -> None:
-    """In a forked process: verify these chains with connections of its own."""
+    """In a forked process: verify these chains with connections of its own (counted for
+    ``/metrics`` by the process that forked it, from the reports: not here as well)."""
     from hacienda_ledger.application.ledger import Ledger
 
+    metrics.counting.verifications = False
     ledger = Ledger(settings.model_copy(update={"create_tables": False}))
     found: dict[UUID, VerificationReport] = {}
     try:

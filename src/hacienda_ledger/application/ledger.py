@@ -25,6 +25,7 @@ from eventsourcing.utils import Environment, EnvType, get_topic
 
 from hacienda_ledger.aggregates.errors import (
     InvalidValue,
+    LedgerError,
     RegisterNotFound,
     UserNotFound,
 )
@@ -33,7 +34,7 @@ from hacienda_ledger.aggregates.settlement import Allocation
 from hacienda_ledger.aggregates.stay import Stay
 from hacienda_ledger.aggregates.user import Role, User
 from hacienda_ledger.aggregates.values import ChargeLine
-from hacienda_ledger.application import bootstrap
+from hacienda_ledger.application import bootstrap, metrics
 from hacienda_ledger.application import commands as c
 from hacienda_ledger.application.access import Access
 from hacienda_ledger.application.audit import Audit
@@ -191,8 +192,14 @@ class Ledger(Loading, Application[UUID]):
 
     def handle(self, command: c.Command, user: User | None = None) -> Outcome:
         """Run a command through the writer; with a ``user``, their role and scope are
-        checked first (``Forbidden``)."""
-        return self.writer.run(command, user)
+        checked first (``Forbidden``). Counted for ``/metrics`` (``metrics.handled``)."""
+        try:
+            outcome = self.writer.run(command, user)
+        except LedgerError as exc:
+            metrics.refused(command, exc.code)
+            raise
+        metrics.handled(command, outcome)
+        return outcome
 
     create_collectivite = command(c.CreateCollectivite)
     create_aire = command(c.CreateAire)

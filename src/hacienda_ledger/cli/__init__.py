@@ -127,7 +127,6 @@ def _serve(args: argparse.Namespace) -> int:
     share no interpreter with the folds, and its reads catch the projections up themselves
     when they are behind (read-your-writes). On SQLite, one process writes: a thread."""
     import os
-    import subprocess
     from contextlib import suppress
 
     import uvicorn
@@ -157,22 +156,15 @@ def _serve(args: argparse.Namespace) -> int:
         # Workers and the projector are separate processes: settings from the environment.
         os.environ["HACIENDA_DATABASE_URL"] = settings.database_url
         os.environ["HACIENDA_CREATE_TABLES"] = "false"
+    metrics_dir = _multiprocess_metrics() if args.workers > 1 else None
     projector = None
     if separate:
-        projector = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "hacienda_ledger.cli",
-                "project",
-                "--interval",
-                "0.05",
-                "--parent",
-                str(os.getpid()),
-            ]
+        projector = _projector(settings)
+        settings = settings.model_copy(
+            update={"run_projections": False, "projector_expected": True}
         )
-        settings = settings.model_copy(update={"run_projections": False})
         os.environ["HACIENDA_RUN_PROJECTIONS"] = "false"
+        os.environ["HACIENDA_PROJECTOR_EXPECTED"] = "true"
     try:
         target: Any = "hacienda_ledger.api.main:app"  # workers import it by name
         if args.workers == 1:
@@ -198,11 +190,40 @@ def _serve(args: argparse.Namespace) -> int:
         return 0
     finally:
         if projector is not None:
-            projector.terminate()
-            try:
-                projector.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                projector.kill()
+            projector.stop()
+        if metrics_dir is not None:
+            import shutil
+
+            shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def _projector(settings: Settings) -> Any:
+    """The projector (``hacienda-ledger project``) in a child process, started again with
+    backoff whenever it dies, each death and start logged (``cli/supervise.py``)."""
+    import os
+
+    from hacienda_ledger.api import logs
+    from hacienda_ledger.cli.supervise import Supervisor
+
+    logs.configure(settings.log_json)
+    command = [sys.executable, "-m", "hacienda_ledger.cli", "project", "--interval", "0.05"]
+    supervisor = Supervisor([*command, "--parent", str(os.getpid())])
+    supervisor.start()
+    return supervisor
+
+
+def _multiprocess_metrics() -> str | None:
+    """Several workers: each counts in files of a folder that ``/metrics`` adds up
+    (prometheus-client's multiprocess mode), a fresh one (returned, removed at the end)
+    unless PROMETHEUS_MULTIPROC_DIR already names one (the operator's, kept)."""
+    import os
+    import tempfile
+
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return None
+    made = tempfile.mkdtemp(prefix="hacienda-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = made
+    return made
 
 
 def _users_create(args: argparse.Namespace) -> int:
@@ -309,6 +330,7 @@ def _households(args: argparse.Namespace) -> int:
 
 def _project(args: argparse.Namespace) -> int:
     from hacienda_ledger.application.projecting import followers
+    from hacienda_ledger.application.projector import Heartbeat
     from hacienda_ledger.projections.runner import Runner
 
     ledger = _ledger(args)
@@ -321,12 +343,23 @@ def _project(args: argparse.Namespace) -> int:
             return 0
         if args.parent:
             _stop_with_parent(args.parent, runner)
-        runner.run(on_error=lambda exc: print(f"projections: {exc!r}", file=sys.stderr))
+        # alive, for /ready and /metrics of the API's processes (application/projector.py)
+        heartbeat = Heartbeat(ledger, on_error=_said("heartbeat"))
+        heartbeat.start()
+        try:
+            runner.run(on_error=_said("projections"))
+        finally:
+            heartbeat.stop()
         return 0
     except KeyboardInterrupt:
         return 0
     finally:
         ledger.close()
+
+
+def _said(what: str) -> Callable[[Exception], None]:
+    """An error of the projector's, said on stderr (and the work goes on)."""
+    return lambda exc: print(f"{what}: {exc!r}", file=sys.stderr)
 
 
 def _stop_with_parent(parent: int, runner: Runner) -> None:

@@ -26,6 +26,7 @@ from hacienda_ledger.projections.base import Column, Key, MemoryRows, Projection
 
 TRACKING = "projection_tracking"
 SHAPES = "projection_shapes"  # the shape (``Projection.shape``) its live tables were built in
+HEARTBEAT = "projector_heartbeat"  # the projector's last beat (application/projector.py)
 
 SQL_TYPES = {
     "sqlite": {
@@ -93,6 +94,10 @@ class ProjectionDatabase:
             )
             cur.execute(
                 f"CREATE TABLE IF NOT EXISTS {SHAPES} (name TEXT PRIMARY KEY, shape TEXT NOT NULL)"
+            )
+            cur.execute(
+                f"CREATE TABLE IF NOT EXISTS {HEARTBEAT} "
+                "(name TEXT PRIMARY KEY, beat DOUBLE PRECISION NOT NULL, pid BIGINT NOT NULL)"
             )
 
     @contextmanager

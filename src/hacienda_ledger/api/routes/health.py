@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Any
+
+from fastapi import APIRouter, Request
 
 from hacienda_ledger.api.deps import LedgerDep
-from hacienda_ledger.api.problems import ProblemError
+from hacienda_ledger.api.problems import PROBLEM_JSON, ProblemError, problem
+from hacienda_ledger.application import projector
 
 router = APIRouter(tags=["health"])
+
+NOT_READY = {
+    503: {
+        "description": "not ready (`not_ready`): the database does not answer, the projector "
+        "is down, or a projection is behind by more than the threshold; the body says which "
+        "(with `lags` and `projector` when the database answered)",
+        "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+    }
+}
 
 
 @router.get("/health")
@@ -16,13 +28,20 @@ def health() -> dict[str, str]:
     return {"status": "alive"}
 
 
-@router.get("/ready")
-def ready(ledger: LedgerDep) -> dict[str, str | int]:
-    """The database answers: returns the last stream position."""
+@router.get("/ready", responses=NOT_READY)  # type: ignore[arg-type]
+def ready(request: Request, ledger: LedgerDep) -> Any:
+    """The database answers, the projector runs and every projection is within
+    ``HACIENDA_READY_MAX_LAG`` positions of the stream: the last stream position, each
+    projection's lag (positions behind it) and the projector's state."""
+    queries, settings = request.app.state.queries, request.app.state.settings
     try:
-        position = ledger.last_position()
+        state = projector.watch(ledger, queries.runner, list(queries.followers), settings)
     except Exception as exc:  # any database failure means not ready
         raise ProblemError(
             503, "not_ready", f"database unreachable: {type(exc).__name__}"
         ) from None
-    return {"status": "ready", "position": position}
+    reasons = state.not_ready(settings.ready_max_lag)
+    if reasons:
+        detail = "; ".join(reasons)
+        return problem(503, "not_ready", detail, extensions=state.body())
+    return {"status": "ready", **state.body()}

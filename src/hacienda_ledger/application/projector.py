@@ -1,0 +1,142 @@
+"""The projector watched: its heartbeat, and how far behind each projection is.
+
+The projector (``hacienda-ledger project``, which ``serve`` starts beside the API on
+PostgreSQL) beats every ``BEAT_EVERY`` seconds: a row of ``projector_heartbeat`` set to the
+database's own clock (so that processes on other machines agree on its age). The API's
+processes read it, and each projection's position in ``projection_tracking``, to say
+whether the projections are followed (``GET /ready``) and how far behind they are
+(``/metrics``). Where the projections are followed by a thread of the API process itself,
+that thread's life is what is watched.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from hacienda_ledger.application.ledger import Ledger
+from hacienda_ledger.application.projecting import all_projections
+from hacienda_ledger.background import Background
+from hacienda_ledger.projections.store import HEARTBEAT, TRACKING
+from hacienda_ledger.settings import Settings
+
+BEAT_EVERY = 2.0  # seconds between two beats of the projector
+
+#: Seconds since the Unix epoch, by the database's clock.
+_NOW = {
+    True: "EXTRACT(EPOCH FROM clock_timestamp())::double precision",
+    False: "(julianday('now') - 2440587.5) * 86400.0",
+}
+
+
+def beat(ledger: Ledger, pid: int | None = None) -> None:
+    """Record that the projector is alive now (the database's clock)."""
+    sql = ledger.journal.sql
+    sql.execute(
+        f"INSERT INTO {HEARTBEAT} (name, beat, pid) VALUES ('projector', {_NOW[sql.postgres]}, ?) "
+        "ON CONFLICT (name) DO UPDATE SET beat = excluded.beat, pid = excluded.pid",
+        (os.getpid() if pid is None else pid,),
+    )
+
+
+class Heartbeat(Background):
+    """In the projector's process: ``beat`` every ``every`` seconds, on a thread of its
+    own, so that a long batch never reads as a dead projector (its lag says it is behind).
+    A beat that fails (the database away) is given to ``on_error`` and tried again."""
+
+    thread_name = "projector-heartbeat"
+    join_timeout = 5.0
+
+    def __init__(
+        self,
+        ledger: Ledger,
+        every: float = BEAT_EVERY,
+        on_error: Callable[[Exception], None] | None = None,
+    ) -> None:
+        super().__init__()
+        self.ledger, self.every, self.on_error = ledger, every, on_error
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                beat(self.ledger)
+            except Exception as exc:  # the database away: said, and tried again
+                if self.on_error is not None:
+                    self.on_error(exc)
+            self._stop.wait(self.every)
+
+
+@dataclass(frozen=True)
+class ProjectorState:
+    """What ``watch`` found: the stream's last position, each projection's lag behind it
+    (positions), and the projector: ``mode`` ``thread`` (a thread of this process) or
+    ``process`` (another process, known by its heartbeat), whether it runs, and the age of
+    its last beat in seconds (None: none recorded)."""
+
+    position: int
+    lags: dict[str, int]
+    mode: str
+    running: bool
+    heartbeat_age: float | None = None
+    required: bool = True  # a projector is expected (else the lags alone are judged)
+
+    def not_ready(self, max_lag: int) -> list[str]:
+        """Why the service is not ready (nothing: it is): the projector down, or a
+        projection more than ``max_lag`` positions behind."""
+        reasons = []
+        if self.required and not self.running:
+            if self.mode == "thread":
+                reasons.append("the projections' thread has stopped")
+            elif self.heartbeat_age is None:
+                reasons.append("no projector has beaten yet")
+            else:
+                reasons.append(f"the projector's last beat is {self.heartbeat_age:.0f} s old")
+        behind = {name: lag for name, lag in self.lags.items() if lag > max_lag}
+        if behind:
+            listed = ", ".join(f"{name} {lag}" for name, lag in sorted(behind.items()))
+            reasons.append(f"projections behind by more than {max_lag} positions: {listed}")
+        return reasons
+
+    def body(self) -> dict[str, Any]:
+        """What ``/ready`` shows of it."""
+        age = None if self.heartbeat_age is None else round(self.heartbeat_age, 1)
+        projector: dict[str, Any] = {"mode": self.mode, "running": self.running}
+        if self.mode == "process":
+            projector["heartbeat_age_seconds"] = age
+        return {"position": self.position, "lags": self.lags, "projector": projector}
+
+
+def watch(
+    ledger: Ledger,
+    thread: Background | None,
+    names: Sequence[str] = (),
+    settings: Settings | None = None,
+) -> ProjectorState:
+    """The projections' lags and the projector's state. ``thread``: the follower thread of
+    this process, when the projections are followed here (else a projector process is
+    watched by its heartbeat, required when ``projector_expected`` or once one has beaten
+    in this database; ``settings``: the API's, default the ledger's). The last position,
+    then the tracking rows and the heartbeat in one read-only transaction of the ledger's
+    connections: a few milliseconds."""
+    names = list(names) or [p.name for p in all_projections()]
+    position = ledger.last_position()
+    sql = ledger.journal.sql
+    marks = ", ".join("?" for _ in names)
+    with sql.cursor(commit=False) as cur:
+        cur.execute(
+            sql.text(f"SELECT name, position FROM {TRACKING} WHERE name IN ({marks})"), names
+        )
+        positions = {str(row["name"]): int(row["position"]) for row in cur.fetchall()}
+        now = _NOW[sql.postgres]
+        cur.execute(f"SELECT {now} - beat AS age FROM {HEARTBEAT} WHERE name = 'projector'")
+        found = cur.fetchone()
+    lags = {name: max(0, position - positions.get(name, 0)) for name in names}
+    age = None if found is None else max(0.0, float(found["age"]))
+    settings = settings or ledger.settings
+    if thread is not None:
+        return ProjectorState(position, lags, "thread", thread.alive, age)
+    running = age is not None and age <= settings.ready_heartbeat_seconds
+    required = settings.projector_expected or age is not None
+    return ProjectorState(position, lags, "process", running, age, required)
