@@ -199,10 +199,8 @@ def test_the_limits_the_server_enforces_are_declared(
     unbounded = [
         where
         for where, node in _inputs(document)
-        if (node.get("type") == "integer"
-        and not ({"minimum", "exclusiveMinimum"} & node.keys()))
-        or (node.get("type") == "integer"
-        and not ({"maximum", "exclusiveMaximum"} & node.keys()))
+        if (node.get("type") == "integer" and not ({"minimum", "exclusiveMinimum"} & node.keys()))
+        or (node.get("type") == "integer" and not ({"maximum", "exclusiveMaximum"} & node.keys()))
     ]
     assert unbounded == []
     dates = [(w, n) for w, n in _inputs(document) if n.get("format") in ("date", "date-time")]
