@@ -203,8 +203,9 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
     problems.install(app)
     permissions.install(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
-    metrics.install(app)  # /metrics, and each request counted by its route's template
-    logs.install(app)  # outermost: the request line and X-Request-ID cover a 413 too
+    metrics.install(app)  # /metrics
+    # outermost: the request line, its count by route template and X-Request-ID cover a 413
+    logs.install(app, observe=metrics.observe)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:

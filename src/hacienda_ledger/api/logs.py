@@ -14,11 +14,16 @@ import logging
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import structlog
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+#: Told of each request once answered: method, route template (None: no route matched),
+#: path, status, seconds.
+Observer = Callable[[str, str | None, str, int, float], None]
 
 
 def configure(json: bool | None = None) -> None:
@@ -43,9 +48,10 @@ def configure(json: bool | None = None) -> None:
 class RequestLog:
     """Echo (or give) an ``X-Request-ID`` and log one line per HTTP request."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, observe: Observer | None = None) -> None:
         self.app = app
         self.log = structlog.get_logger("hacienda_ledger.http")
+        self.observe = observe
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -70,6 +76,7 @@ class RequestLog:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
+            seconds = time.perf_counter() - started
             user: Any = scope["state"].get("user")
             params = scope.get("path_params", {})
             self.log.info(
@@ -77,13 +84,16 @@ class RequestLog:
                 method=scope["method"],
                 path=scope["path"],
                 status=status,
-                duration_ms=round((time.perf_counter() - started) * 1000, 2),
+                duration_ms=round(seconds * 1000, 2),
                 user=str(user.id) if user else None,
                 role=user.role.value if user else None,
                 aire=params.get("aire_id"),
                 register=params.get("register_id"),
                 stay=params.get("stay_id"),
             )
+            if self.observe is not None:
+                route = getattr(scope.get("route"), "path", None)
+                self.observe(scope["method"], route, scope["path"], status, seconds)
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
@@ -94,5 +104,6 @@ def _header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
-def install(app: FastAPI) -> None:
-    app.add_middleware(RequestLog)
+def install(app: FastAPI, observe: Observer | None = None) -> None:
+    """The request line; ``observe`` (``metrics.observe``) is told of each request too."""
+    app.add_middleware(RequestLog, observe=observe)

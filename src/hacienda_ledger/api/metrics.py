@@ -1,10 +1,10 @@
 """``GET /metrics``: the service's metrics in Prometheus's text format (prometheus-client).
 
-HTTP requests are counted by a plain ASGI middleware (``RequestMetrics``), labelled by the
-route's template (``/v1/registers/{register_id}/receipts``, never the path itself: no id
-reaches a label), the method and the status class (``2xx``...); a path no route matches is
-``unmatched``. ``/metrics``, ``/health`` and ``/ready`` (what scrapers and probes call)
-are left out. Receipts, verifications and seals are counted by the application
+HTTP requests are counted where they are logged (``logs.RequestLog`` calls ``observe``),
+labelled by the route's template (``/v1/registers/{register_id}/receipts``, never the path
+itself: no id reaches a label), the method and the status class (``2xx``...); a path no
+route matches is ``unmatched``. ``/metrics``, ``/health`` and ``/ready`` (what scrapers
+and probes call) are left out. Receipts, verifications and seals are counted by the application
 (``application/metrics.py``); each projection's lag and the projector's state are read
 from the database at each scrape.
 
@@ -16,7 +16,6 @@ person, an aire, a register or a token (docs/operations.md#metrics). With severa
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Iterable
 from typing import Any
 
@@ -32,7 +31,6 @@ from prometheus_client import (
 )
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hacienda_ledger.application import projector
 
@@ -55,37 +53,17 @@ _COUNTED: dict[tuple[str, str, str], tuple[Any, Any]] = {}
 router = APIRouter(tags=["health"])
 
 
-class RequestMetrics:
-    """Count each HTTP request and time it, by route template and status class."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in UNCOUNTED:
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        status = 500
-
-        async def send_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_status)
-        finally:
-            route = getattr(scope.get("route"), "path", None) or "unmatched"
-            labels = (scope["method"], route, f"{status // 100}xx")
-            counted = _COUNTED.get(labels)
-            if counted is None:  # ``labels()`` looks up and locks: 9.5 µs a request, 3.7 kept
-                counted = _COUNTED.setdefault(
-                    labels, (REQUESTS.labels(*labels), LATENCY.labels(*labels))
-                )
-            counted[0].inc()
-            counted[1].observe(time.perf_counter() - started)
+def observe(method: str, route: str | None, path: str, status: int, seconds: float) -> None:
+    """Count one HTTP request and its time (called by ``logs.RequestLog`` once it is
+    answered, beside its log line: one middleware times a request, not two)."""
+    if path in UNCOUNTED:
+        return
+    labels = (method, route or "unmatched", f"{status // 100}xx")
+    counted = _COUNTED.get(labels)
+    if counted is None:  # ``labels()`` looks up and locks: 9.5 µs a request, 3.7 kept
+        counted = _COUNTED.setdefault(labels, (REQUESTS.labels(*labels), LATENCY.labels(*labels)))
+    counted[0].inc()
+    counted[1].observe(seconds)
 
 
 class ProjectionsCollector(Collector):
@@ -156,5 +134,4 @@ def metrics(request: Request) -> Response:
 
 
 def install(app: FastAPI) -> None:
-    app.add_middleware(RequestMetrics)
     app.include_router(router)
