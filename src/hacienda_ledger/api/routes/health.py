@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from hacienda_ledger.api.deps import LedgerDep
 from hacienda_ledger.api.problems import ProblemError
+from hacienda_ledger.application import outage
 
 router = APIRouter(tags=["health"])
 
@@ -18,9 +19,10 @@ def health() -> dict[str, str]:
 
 @router.get("/ready")
 def ready(ledger: LedgerDep) -> dict[str, str | int]:
-    """The database answers: returns the last stream position."""
+    """The database answers (within ``ready_timeout_seconds``): returns the last stream
+    position."""
     try:
-        position = ledger.last_position()
+        position = outage.probe(ledger, ledger.settings.ready_timeout_seconds)
     except Exception as exc:  # any database failure means not ready
         raise ProblemError(
             503, "not_ready", f"database unreachable: {type(exc).__name__}"
