@@ -100,6 +100,11 @@ def _ordinary(exc: Exception) -> str | None:
     return None
 
 
+def _waiting(line: str) -> None:
+    """``serve``'s one line per attempt to reach the database (application/database.py)."""
+    print(f"hacienda-ledger serve: waiting for the database: {line}", file=sys.stderr, flush=True)
+
+
 def _serve(args: argparse.Namespace) -> int:
     """The API; on PostgreSQL (``--projections auto``), the projections followed by a
     process of their own beside it (``hacienda-ledger project``): the API's writes then
@@ -107,17 +112,15 @@ def _serve(args: argparse.Namespace) -> int:
     when they are behind (read-your-writes). On SQLite, one process writes: a thread."""
     import os
     import subprocess
-    from contextlib import suppress
 
     import uvicorn
 
     from hacienda_ledger.application import Ledger
-    from hacienda_ledger.application.database import DatabaseUnreachable, check
+    from hacienda_ledger.application.database import reach
     from hacienda_ledger.application.journal import SYSTEM, Kind
 
     settings = _settings(args)
-    with suppress(DatabaseUnreachable):  # not a mistake in what was given: it may answer later
-        check(settings, create=True)
+    reach(settings, _waiting)  # a server that does not answer yet may later: wait for it
     mode = args.projections
     if mode == "auto":
         mode = "process" if settings.is_postgres else "thread"
