@@ -272,7 +272,8 @@ class Settings(BaseSettings):
             POSTGRES_POOL_SIZE=str(self.pool_size),
             POSTGRES_MAX_OVERFLOW=str(self.pool_size * 2),
             # The pool's wait for a connection: whole seconds here, made exact by
-            # LedgerFactory (DATABASE_WAIT); stale connections are checked before use.
+            # LedgerFactory (DATABASE_WAIT); idle connections checked before use (made
+            # outage.IdleCheck by LedgerFactory).
             POSTGRES_CONNECT_TIMEOUT=str(max(1, math.ceil(self.database_wait_seconds))),
             POSTGRES_PRE_PING="y",
             DATABASE_WAIT=str(self.database_wait_seconds),

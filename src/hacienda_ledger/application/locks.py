@@ -19,7 +19,7 @@ from uuid import UUID
 import psycopg
 from psycopg_pool import ConnectionPool
 
-from hacienda_ledger.application.outage import RECONNECT_GIVE_UP
+from hacienda_ledger.application.outage import RECONNECT_GIVE_UP, IdleCheck
 
 
 class LocalLocks:
@@ -111,7 +111,7 @@ class PostgresLocks(LocalLocks):
             kwargs={"autocommit": True},
             timeout=wait,  # then PoolTimeout: 503 database_unavailable (application/outage.py)
             reconnect_timeout=RECONNECT_GIVE_UP,
-            check=ConnectionPool.check_connection,  # none dead after the database came back
+            check=IdleCheck(),  # none dead after the database came back
         )
 
     def _enter(self, key: UUID) -> _Key:
