@@ -1,10 +1,14 @@
-"""What counts as the database being unavailable (503, not 500), and how ``serve`` waits for a
+"""What counts as the database being unavailable (503, not 500); how ``serve`` waits for a
 server that does not answer: attempts, backoff and the one line said for each, on an
-injected clock (no real waiting)."""
+injected clock (no real waiting); and the command queue failing at once the jobs queued
+behind a batch that the database failed."""
 
 from __future__ import annotations
 
 import sqlite3
+import threading
+import time
+from collections.abc import Sequence
 
 import psycopg
 import pytest
@@ -19,6 +23,7 @@ from psycopg_pool import PoolTimeout
 
 from hacienda_ledger.application import outage
 from hacienda_ledger.application.database import DatabaseUnreachable, reach
+from hacienda_ledger.application.queue import CommandQueue, Job
 from hacienda_ledger.settings import Settings
 from tests.live_server import free_port
 
@@ -130,3 +135,57 @@ def test_serve_waits_as_long_as_it_takes_by_default() -> None:
 def test_a_reachable_database_is_one_attempt(tmp_path: object) -> None:
     settings = Settings(database_url=f"sqlite:///{tmp_path}/ledger.sqlite3")
     assert reach(settings, pytest.fail) == 1
+
+
+def queued_behind_a_failing_batch(error: Exception) -> tuple[list[list[str]], dict[str, str]]:
+    """Job ``a`` leads a batch that fails with ``error`` once ``b`` and ``c`` queued behind
+    it; returns the batches run and what each caller got."""
+    ran: list[list[str]] = []
+    leading, release = threading.Event(), threading.Event()
+
+    def run_batch(jobs: Sequence[Job[str]]) -> None:
+        ran.append([job.work for job in jobs])
+        if len(ran) == 1:
+            leading.set()
+            release.wait(10)
+            for job in jobs:
+                job.fail(error)
+        else:
+            for job in jobs:
+                job.succeed("done")
+
+    queue: CommandQueue[str] = CommandQueue(run_batch, outage.unavailable)
+    got: dict[str, str] = {}
+
+    def call(work: str) -> None:
+        try:
+            got[work] = str(queue.run(work))
+        except Exception as exc:
+            got[work] = type(exc).__name__
+
+    first = threading.Thread(target=call, args=("a",))
+    first.start()
+    assert leading.wait(10)
+    others = [threading.Thread(target=call, args=(w,)) for w in ("b", "c")]
+    for t in others:
+        t.start()
+    while queue.waiting < 2:
+        time.sleep(0.001)
+    release.set()
+    for t in [first, *others]:
+        t.join(10)
+    return ran, got
+
+
+def test_a_batch_failed_by_the_database_fails_the_jobs_queued_behind_it() -> None:
+    """They would each wait for it, then lead a batch of their own that waits as long to
+    fail: they fail with it at once, never run."""
+    ran, got = queued_behind_a_failing_batch(OperationalError("refused"))
+    assert ran == [["a"]]
+    assert got == {"a": "OperationalError", "b": "OperationalError", "c": "OperationalError"}
+
+
+def test_a_batch_failed_otherwise_leaves_the_queue_running() -> None:
+    ran, got = queued_behind_a_failing_batch(ValueError("this command's own fault"))
+    assert ran == [["a"], ["b", "c"]]
+    assert got == {"a": "ValueError", "b": "done", "c": "done"}
