@@ -18,6 +18,12 @@ library's path stays for what this one does not cover: saves with a tracking rec
 applications; the ledger has none), text originator ids, and a database whose function is
 missing (created before it, and opened with ``CREATE_TABLE=n``).
 
+**Outages.** The library retries a statement whose connection failed 10 times, 0.2 s
+apart, each try waiting for its pool: a request then hung for a minute and more while the
+server was away. ``BoundedRetries`` tries again within half of the pool's wait only, and
+``LedgerFactory`` gives the pool the ledger's waits and its check of idle connections
+(``application/outage.py``).
+
 The function is created with the tables (``create_table``), only if absent (``CREATE OR
 REPLACE`` on an existing function updates its row, and two at once fail with "tuple
 concurrently updated"). A change to its body takes a new name (``_v2``).
