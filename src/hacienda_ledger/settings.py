@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -177,6 +178,41 @@ class Settings(BaseSettings):
         description="the most rows one export (GET /v1/exports/{table}, a journal as CSV) "
         "holds; more is 422 export_too_large, to be narrowed by aire or period",
     )
+    database_wait_seconds: float = Field(
+        default=1.0,
+        gt=0,
+        le=30,
+        description="PostgreSQL: how long one statement waits for a pooled connection (and "
+        "retries a lost one) before giving up; a request that gives up answers 503 "
+        "database_unavailable with Retry-After (docs/operations.md#when-the-database-goes-away)",
+    )
+    connect_timeout_seconds: int = Field(
+        default=2,
+        ge=2,
+        le=60,
+        description="PostgreSQL: how long one attempt to open a connection may take (libpq's "
+        "connect_timeout, 2 at least): a server that does not answer is given up on",
+    )
+    retry_after_seconds: int = Field(
+        default=2,
+        ge=1,
+        le=3600,
+        description="the Retry-After header of a 503 (the database unreachable or busy)",
+    )
+    ready_timeout_seconds: float = Field(
+        default=0.5,
+        gt=0,
+        le=10,
+        description="GET /ready: how long its probe of the database may take before it "
+        "answers 503 not_ready",
+    )
+    start_wait_seconds: float = Field(
+        default=0,
+        ge=0,
+        description="serve: how long to wait for a PostgreSQL server that does not answer at "
+        "start, trying again with backoff (0.5 s doubling to 30 s) and saying so once per "
+        "attempt; 0: as long as it takes",
+    )
 
     @field_validator("dsp_vat_rates", mode="before")
     @classmethod
@@ -253,7 +289,13 @@ class Settings(BaseSettings):
             POSTGRES_PASSWORD=unquote(url.password or ""),
             POSTGRES_POOL_SIZE=str(self.pool_size),
             POSTGRES_MAX_OVERFLOW=str(self.pool_size * 2),
-            POSTGRES_CONNECT_TIMEOUT="10",
+            # The pool's wait for a connection: whole seconds here, made exact by
+            # LedgerFactory (DATABASE_WAIT); idle connections checked before use (made
+            # outage.IdleCheck by LedgerFactory).
+            POSTGRES_CONNECT_TIMEOUT=str(max(1, math.ceil(self.database_wait_seconds))),
+            POSTGRES_PRE_PING="y",
+            DATABASE_WAIT=str(self.database_wait_seconds),
+            LIBPQ_CONNECT_TIMEOUT=str(self.connect_timeout_seconds),
             POSTGRES_LOCK_TIMEOUT="10",
             POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT="30",
         )
@@ -267,6 +309,7 @@ class Settings(BaseSettings):
             "host": env["POSTGRES_HOST"],
             "port": env["POSTGRES_PORT"],
             "user": env["POSTGRES_USER"],
+            "connect_timeout": str(self.connect_timeout_seconds),
         }
         if env["POSTGRES_PASSWORD"]:
             parts["password"] = env["POSTGRES_PASSWORD"]

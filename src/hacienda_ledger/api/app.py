@@ -201,6 +201,7 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
     )
     docs.install(app)
     problems.install(app)
+    problems.install_outages(app, settings.retry_after_seconds)
     permissions.install(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     metrics.install(app)  # /metrics

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -26,6 +27,7 @@ from hacienda_ledger.aggregates.errors import (
     Unauthenticated,
 )
 from hacienda_ledger.api.openapi import allowed, require_headers
+from hacienda_ledger.application import outage
 
 PROBLEM_JSON = "application/problem+json"
 TYPE_BASE = "https://hacienda-ledger.fr/problems/"
@@ -56,6 +58,7 @@ TITLES = {
     415: "Unsupported media type",
     422: "Unprocessable content",
     500: "Internal error",
+    503: "Service unavailable",
 }
 
 
@@ -230,3 +233,28 @@ def install(app: FastAPI) -> None:
         if exc.status_code == 405:
             headers = {"Allow": allowed(request, (exc.headers or {}).get("Allow"))}
         return problem(exc.status_code, code, str(exc.detail), headers=headers)
+
+
+UNAVAILABLE_DETAIL = (
+    "the database cannot be reached or is busy; try again after Retry-After seconds. A write "
+    "may or may not have been recorded: retry it with the same Idempotency-Key, which "
+    "answers its original outcome or records it once"
+)
+
+
+def install_outages(app: FastAPI, retry_after: int) -> None:
+    """A database that cannot be had (``application/outage.py``: refused, lost, busy) is
+    503 ``database_unavailable`` with ``Retry-After``, never 500; any other error of those
+    classes (a missing table, say) is a fault: logged, 500 ``internal_error``."""
+    log = structlog.get_logger("hacienda_ledger.http")
+
+    async def database_error(request: Request, exc: Exception) -> JSONResponse:
+        if not outage.unavailable(exc):
+            log.exception("unhandled", error=type(exc).__name__)
+            return problem(500, "internal_error", "an unexpected error occurred")
+        log.warning("database_unavailable", error=type(exc).__name__, reason=str(exc)[:200])
+        headers = {"Retry-After": str(retry_after)}
+        return problem(503, "database_unavailable", UNAVAILABLE_DETAIL, headers=headers)
+
+    for kind in outage.FAILURES:
+        app.add_exception_handler(kind, database_error)

@@ -20,6 +20,7 @@ from typing import Any
 
 from eventsourcing.postgres import PostgresDatastore
 
+from hacienda_ledger.application import outage
 from hacienda_ledger.application.access_log import AccessLog
 from hacienda_ledger.application.journal import Journal
 from hacienda_ledger.application.locks import LocalLocks, PostgresLocks
@@ -61,16 +62,19 @@ def keys_datastore(settings: Settings) -> Any:
     if not settings.is_postgres:
         return None
     env = settings.eventsourcing_env()
-    return PostgresDatastore(
+    datastore = PostgresDatastore(
         env["POSTGRES_DBNAME"],
         env["POSTGRES_HOST"],
         env["POSTGRES_PORT"],
         env["POSTGRES_USER"],
         env["POSTGRES_PASSWORD"],
-        connect_timeout=10,
         pool_size=2,
         max_overflow=2,
+        pre_ping=True,
     )
+    wait, timeout = settings.database_wait_seconds, settings.connect_timeout_seconds
+    outage.tune_pool(datastore.pool, wait=wait, connect_timeout=timeout)
+    return datastore
 
 
 def adapters(settings: Settings, recorder: Any, clock: Callable[[], datetime]) -> Adapters:
@@ -81,7 +85,11 @@ def adapters(settings: Settings, recorder: Any, clock: Callable[[], datetime]) -
     so."""
     postgres = settings.is_postgres
     locks = (
-        PostgresLocks(settings.postgres_conninfo, linger=settings.lock_linger_ms / 1000)
+        PostgresLocks(
+            settings.postgres_conninfo,
+            linger=settings.lock_linger_ms / 1000,
+            wait=settings.database_wait_seconds,
+        )
         if postgres
         else LocalLocks()
     )

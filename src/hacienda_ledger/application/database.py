@@ -10,6 +10,8 @@ first, without creating anything, and says what is wrong in one line.
 from __future__ import annotations
 
 import sqlite3
+import time
+from collections.abc import Callable
 from contextlib import closing
 from pathlib import Path
 
@@ -44,6 +46,39 @@ def check(settings: Settings, *, create: bool = False) -> None:
         _check_postgres(settings, create=create)
     else:
         _check_sqlite(settings, create=create)
+
+
+FIRST_DELAY, LONGEST_DELAY = 0.5, 30.0  # seconds between two attempts to reach the server
+
+
+def reach(
+    settings: Settings,
+    say: Callable[[str], None],
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> int:
+    """``check(settings, create=True)`` for ``serve``, tried again while the PostgreSQL
+    server does not answer: backoff from ``FIRST_DELAY`` doubling to ``LONGEST_DELAY``, one
+    line said per failed attempt, for ``start_wait_seconds`` at most (0: as long as it
+    takes), after which ``DatabaseUnreachable`` says how long it tried. Anything else wrong
+    (a database that does not exist) is raised at once. Returns the attempts made."""
+    limit = settings.start_wait_seconds
+    started, delay, attempt = clock(), FIRST_DELAY, 1
+    while True:
+        try:
+            check(settings, create=True)
+            return attempt
+        except DatabaseUnreachable as exc:
+            waited = clock() - started
+            if limit and waited + delay > limit:
+                raise DatabaseUnreachable(
+                    f"{exc}; gave up after {attempt} attempts in {waited:.0f} s "
+                    f"(HACIENDA_START_WAIT_SECONDS={limit:g})"
+                ) from None
+            say(f"attempt {attempt}: {exc}; trying again in {delay:g} s")
+        sleep(delay)
+        delay, attempt = min(delay * 2, LONGEST_DELAY), attempt + 1
 
 
 def _check_sqlite(settings: Settings, *, create: bool) -> None:

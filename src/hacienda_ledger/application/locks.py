@@ -16,9 +16,10 @@ from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
-from psycopg_pool import ConnectionPool, PoolTimeout
+import psycopg
+from psycopg_pool import ConnectionPool
 
-from hacienda_ledger.aggregates.errors import ConcurrencyConflict
+from hacienda_ledger.application.outage import RECONNECT_GIVE_UP, IdleCheck
 
 
 class LocalLocks:
@@ -92,6 +93,7 @@ class PostgresLocks(LocalLocks):
         max_size: int = 16,
         max_handoffs: int = 64,
         linger: float = 0.05,
+        wait: float = 30.0,
     ) -> None:
         super().__init__()
         self.max_handoffs = max_handoffs
@@ -107,7 +109,9 @@ class PostgresLocks(LocalLocks):
             max_size=max_size,
             open=True,
             kwargs={"autocommit": True},
-            timeout=30,
+            timeout=wait,  # then PoolTimeout: 503 database_unavailable (application/outage.py)
+            reconnect_timeout=RECONNECT_GIVE_UP,
+            check=IdleCheck(),  # none dead after the database came back
         )
 
     def _enter(self, key: UUID) -> _Key:
@@ -202,10 +206,7 @@ class PostgresLocks(LocalLocks):
         return state is not None and state.conn is not None and state.handoffs > 0
 
     def _acquire(self, state: _Key, key: UUID) -> None:
-        try:
-            conn = self._pool.getconn()
-        except PoolTimeout:
-            raise ConcurrencyConflict("too many writers: no lock connection within 30 s") from None
+        conn = self._pool.getconn()  # PoolTimeout: the database is down, or too many writers
         try:
             conn.execute("SELECT pg_advisory_lock(%s)", (advisory_key(key),))
         except BaseException:
@@ -217,6 +218,8 @@ class PostgresLocks(LocalLocks):
         conn, state.conn, state.handoffs, state.idle_since = state.conn, None, 0, 0.0
         try:
             conn.execute("SELECT pg_advisory_unlock(%s)", (advisory_key(key),))
+        except psycopg.Error:
+            pass  # a lost connection: its session, and the lock with it, is gone already
         finally:
             # A connection that failed is discarded by the pool (its session locks end
             # with it).

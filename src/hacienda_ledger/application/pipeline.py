@@ -36,6 +36,7 @@ from hacienda_ledger.aggregates.errors import (
 from hacienda_ledger.aggregates.register import CashRegister
 from hacienda_ledger.aggregates.seal import check_not_sealed
 from hacienda_ledger.aggregates.user import User
+from hacienda_ledger.application import outage
 from hacienda_ledger.application.commands import Command
 from hacienda_ledger.application.handling import HANDLERS, Change, Handling, Unit
 from hacienda_ledger.application.idempotency import IdempotencyRecord
@@ -120,7 +121,7 @@ class Pipeline:
     def __init__(self, ledger: Ledger) -> None:
         self.ledger = ledger
         self.registers = Registers(ledger)
-        self.queue: CommandQueue[Command] = CommandQueue(self._run_batch)
+        self.queue: CommandQueue[Command] = CommandQueue(self._run_batch, outage.unavailable)
 
     def run(self, command: Command, user: User | None) -> Outcome:
         entry = handling(command)
@@ -171,6 +172,8 @@ class Pipeline:
                         job.succeed(self._alone(job.work, keys))
                     except Exception as error:
                         job.fail(error)
+                        if outage.unavailable(error):  # the others would fail alike: now
+                            raise
         except Exception as error:  # the locks could not be had (a lost connection, say)
             for job in jobs:
                 if not job.done:
@@ -193,8 +196,10 @@ class Pipeline:
                     return False
                 refused.append((job, refusal))
                 continue
-            except BaseException:
+            except BaseException as error:
                 self.registers.forget(unit.registers())
+                if outage.unavailable(error):  # the database is away: no job can run alone
+                    raise
                 return False
             unit.add(change)
             mine = tuple(change.target.pending_events[before.get(change.target.id, 0) :])

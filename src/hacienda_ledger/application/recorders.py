@@ -18,6 +18,12 @@ library's path stays for what this one does not cover: saves with a tracking rec
 applications; the ledger has none), text originator ids, and a database whose function is
 missing (created before it, and opened with ``CREATE_TABLE=n``).
 
+**Outages.** The library retries a statement whose connection failed 10 times, 0.2 s
+apart, each try waiting for its pool: a request then hung for a minute and more while the
+server was away. ``BoundedRetries`` tries again within half of the pool's wait only, and
+``LedgerFactory`` gives the pool the ledger's waits and its check of idle connections
+(``application/outage.py``).
+
 The function is created with the tables (``create_table``), only if absent (``CREATE OR
 REPLACE`` on an existing function updates its row, and two at once fail with "tuple
 concurrently updated"). A change to its body takes a new name (``_v2``).
@@ -40,9 +46,10 @@ whose inserts took the database's write lock before the journal's head is read.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, TypeVar
+from uuid import UUID
 
-from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
+from eventsourcing.persistence import Notification, StoredEvent
 from eventsourcing.postgres import (
     PostgresAggregateRecorder,
     PostgresApplicationRecorder,
@@ -51,10 +58,13 @@ from eventsourcing.postgres import (
     PostgresRecorder,
 )
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteFactory
-from eventsourcing.utils import retry
+from eventsourcing.utils import Environment
 from psycopg.sql import SQL, Identifier, Literal
 
 from hacienda_ledger import creation_lock
+from hacienda_ledger.application import outage
+
+T = TypeVar("T")
 
 FUNCTION = "hacienda_insert_events_v1"
 
@@ -72,11 +82,42 @@ class SerialisedSchema(PostgresRecorder):
                 conn.execute(creation_lock.UNLOCK_SESSION)
 
 
-class SnapshotRecorder(SerialisedSchema, PostgresAggregateRecorder):
+class BoundedRetries(PostgresAggregateRecorder):
+    """Statements whose connection fails tried again briefly (``outage.retrying``), not the
+    library's 10 times 0.2 s apart, each waiting for the pool."""
+
+    def _retrying(self, call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        return outage.retrying(self.datastore.pool.timeout, call, *args, **kwargs)
+
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        ids: Sequence[int] | None = self._retrying(
+            outage.unretried(super().insert_events), stored_events, **kwargs
+        )
+        return ids
+
+    def select_events(
+        self,
+        originator_id: UUID | str,
+        *,
+        gt: int | None = None,
+        lte: int | None = None,
+        desc: bool = False,
+        limit: int | None = None,
+    ) -> Sequence[StoredEvent]:
+        method = outage.unretried(super().select_events)
+        found: Sequence[StoredEvent] = self._retrying(
+            method, originator_id, gt=gt, lte=lte, desc=desc, limit=limit
+        )
+        return found
+
+
+class SnapshotRecorder(SerialisedSchema, BoundedRetries):
     """The library's aggregate recorder (snapshots), its table created under the lock."""
 
 
-class LedgerRecorder(SerialisedSchema, PostgresApplicationRecorder):
+class LedgerRecorder(SerialisedSchema, BoundedRetries, PostgresApplicationRecorder):
     """The library's application recorder; events inserted by one function call."""
 
     def __init__(
@@ -130,10 +171,27 @@ class LedgerRecorder(SerialisedSchema, PostgresApplicationRecorder):
         elif not stored_events or kwargs.get("tracking") is not None or not self._has_function():
             ids = super().insert_events(stored_events, **kwargs)
         else:
-            ids = self._insert_by_function(stored_events)
+            ids = self._retrying(self._insert_by_function, stored_events)
         return ids
 
-    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)  # as the library
+    def select_notifications(
+        self,
+        start: int | None,
+        limit: int,
+        stop: int | None = None,
+        topics: Sequence[str] = (),
+        *,
+        inclusive_of_start: bool = True,
+    ) -> Sequence[Notification]:
+        method = outage.unretried(super().select_notifications)
+        return self._retrying(
+            method, start, limit, stop, topics, inclusive_of_start=inclusive_of_start
+        )
+
+    def max_notification_id(self) -> int | None:
+        found: int | None = self._retrying(outage.unretried(super().max_notification_id))
+        return found
+
     def _insert_by_function(self, stored_events: Sequence[StoredEvent]) -> list[int]:
         with self.datastore.get_connection() as conn:
             rows = conn.execute(
@@ -172,10 +230,20 @@ class LedgerRecorder(SerialisedSchema, PostgresApplicationRecorder):
 
 
 class LedgerFactory(PostgresFactory):
-    """The library's PostgreSQL factory with the recorders above (``PERSISTENCE_MODULE``)."""
+    """The library's PostgreSQL factory with the recorders above (``PERSISTENCE_MODULE``),
+    its pool given the ledger's waits (``outage.tune_pool``: ``DATABASE_WAIT`` seconds for a
+    connection, ``LIBPQ_CONNECT_TIMEOUT`` to open one)."""
 
     aggregate_recorder_class = SnapshotRecorder
     application_recorder_class = LedgerRecorder
+
+    def __init__(self, env: Environment) -> None:
+        super().__init__(env)
+        outage.tune_pool(
+            self.datastore.pool,
+            wait=float(self.env.get("DATABASE_WAIT") or self.datastore.pool.timeout),
+            connect_timeout=int(self.env.get("LIBPQ_CONNECT_TIMEOUT") or 2),
+        )
 
 
 class SQLiteLedgerRecorder(SQLiteApplicationRecorder):

@@ -121,23 +121,26 @@ def _announce_retention(ledger: Any) -> None:
     )
 
 
+def _waiting(line: str) -> None:
+    """``serve``'s one line per attempt to reach the database (application/database.py)."""
+    print(f"hacienda-ledger serve: waiting for the database: {line}", file=sys.stderr, flush=True)
+
+
 def _serve(args: argparse.Namespace) -> int:
     """The API; on PostgreSQL (``--projections auto``), the projections followed by a
     process of their own beside it (``hacienda-ledger project``): the API's writes then
     share no interpreter with the folds, and its reads catch the projections up themselves
     when they are behind (read-your-writes). On SQLite, one process writes: a thread."""
     import os
-    from contextlib import suppress
 
     import uvicorn
 
     from hacienda_ledger.application import Ledger
-    from hacienda_ledger.application.database import DatabaseUnreachable, check
+    from hacienda_ledger.application.database import reach
     from hacienda_ledger.application.journal import SYSTEM, Kind
 
     settings = _settings(args)
-    with suppress(DatabaseUnreachable):  # not a mistake in what was given: it may answer later
-        check(settings, create=True)
+    reach(settings, _waiting)  # a server that does not answer yet may later: wait for it
     mode = args.projections
     if mode == "auto":
         mode = "process" if settings.is_postgres else "thread"

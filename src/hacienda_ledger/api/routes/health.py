@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request
 
 from hacienda_ledger.api.deps import LedgerDep
 from hacienda_ledger.api.problems import PROBLEM_JSON, ProblemError, problem
-from hacienda_ledger.application import projector
+from hacienda_ledger.application import outage, projector
 
 router = APIRouter(tags=["health"])
 
@@ -30,11 +30,12 @@ def health() -> dict[str, str]:
 
 @router.get("/ready", responses=NOT_READY)  # type: ignore[arg-type]
 def ready(request: Request, ledger: LedgerDep) -> Any:
-    """The database answers, the projector runs and every projection is within
-    ``HACIENDA_READY_MAX_LAG`` positions of the stream: the last stream position, each
-    projection's lag (positions behind it) and the projector's state."""
+    """The database answers (within ``ready_timeout_seconds``), the projector runs and every
+    projection is within ``HACIENDA_READY_MAX_LAG`` positions of the stream: the last stream
+    position, each projection's lag (positions behind it) and the projector's state."""
     queries, settings = request.app.state.queries, request.app.state.settings
     try:
+        outage.probe(ledger, settings.ready_timeout_seconds)  # a database away: 503 at once
         state = projector.watch(ledger, queries.runner, list(queries.followers), settings)
     except Exception as exc:  # any database failure means not ready
         raise ProblemError(
