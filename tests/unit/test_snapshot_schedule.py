@@ -24,7 +24,11 @@ class Held:
     entries: dict[int, int] = field(default_factory=dict)
 
     def grow(self, to: int) -> None:
-        self.entries = dict.fromkeys(range(to), 0)
+        """The state holds ``to`` entries (added one by one: no rebuild of the whole)."""
+        if to < len(self.entries):
+            self.entries = {}
+        for k in range(len(self.entries), to):
+            self.entries[k] = 0
 
 
 def written(schedule: SnapshotSchedule, held: Held, states: list[int], interval: int) -> list[int]:
