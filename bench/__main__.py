@@ -1,4 +1,5 @@
-"""Benchmarks: ``python -m bench [write] [http] [replay] [reports] [exports] [options]``.
+"""Benchmarks: ``python -m bench [write] [http] [replay] [reports] [exports] [register]
+[options]``.
 
 Each figure is printed beside a baseline measured in the same run, on the same data; see
 docs/performance.md for the figures, the machine and the exact commands.
@@ -9,10 +10,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from bench import exports, http, replay, reports, write
+from bench import exports, http, register, replay, reports, write
 from bench.scratch import DEFAULT_POSTGRES
 
-SUITES = ["write", "http", "replay", "reports", "exports"]
+SUITES = ["write", "http", "replay", "reports", "exports", "register"]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -38,6 +39,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--export-rows", type=int, default=50_000, help="exports: rows of the table written"
     )
+    parser.add_argument(
+        "--replay-years",
+        type=int,
+        default=9,
+        help="register: years of the register replays are measured on (9: ~20,000 events)",
+    )
+    parser.add_argument(
+        "--start-years",
+        type=int,
+        default=5,
+        help="register: years of the register warm starts are measured on (5: ~11,000 events)",
+    )
+    parser.add_argument("--replays", type=int, default=200, help="register: replays measured")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument(
@@ -57,6 +71,15 @@ def main(argv: list[str] | None = None) -> int:
         elif which == "replay":
             out = replay.run(
                 args.aires, args.years, args.seed, args.rounds, args.postgres, only=args.replay_only
+            )
+        elif which == "register":
+            out = register.run(
+                replay_years=args.replay_years,
+                start_years=args.start_years,
+                replays=args.replays,
+                rounds=args.rounds,
+                seed=args.seed,
+                postgres=args.postgres,
             )
         elif which == "reports":
             out = reports.run(args.report_aires, args.seed, args.postgres)

@@ -58,6 +58,14 @@ class Settings(BaseSettings):
     snapshot_interval: int = Field(
         default=100, ge=10, description="events between register snapshots"
     )
+    snapshot_max_gap: int = Field(
+        default=1000,
+        ge=10,
+        description="events between register snapshots at most, however large the "
+        "register's state (between them: half its entries): what a process that has not "
+        "got the register in hand replays after the latest snapshot, the first command "
+        "after a restart included (application/snapshots.py)",
+    )
     create_tables: bool = Field(
         default=True,
         description="create the tables at start-up; say no for extra workers started after "

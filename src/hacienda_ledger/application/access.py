@@ -59,7 +59,8 @@ from typing import TYPE_CHECKING, Protocol
 from uuid import UUID
 
 from hacienda_ledger.aggregates.aire import Aire
-from hacienda_ledger.aggregates.errors import Forbidden
+from hacienda_ledger.aggregates.errors import AireNotFound, Forbidden, RegisterNotFound
+from hacienda_ledger.aggregates.register import CashRegister
 from hacienda_ledger.aggregates.user import Role, User
 
 if TYPE_CHECKING:
@@ -374,11 +375,13 @@ class Access:
         return in_scope(user, self.aire_scope(self.aire_of_register(register_id)))
 
     def aire_scope(self, aire_id: UUID) -> AireScope:
-        """An aire's id, code, sector and collectivité."""
+        """An aire's id, code, sector and collectivité: set when it was registered, so read
+        from that one event (an aire of years holds thousands, and a restarted process
+        would replay them all before its first answer)."""
         scope = self._aire_scopes.get(aire_id)
         if scope is None:
-            aire = self.ledger.aire(aire_id)
-            scope = AireScope(aire.id, aire.code, aire.sector, aire.collectivite_id)
+            aire = self.ledger.created(aire_id, Aire.Registered, AireNotFound)
+            scope = AireScope(aire_id, aire.code, aire.sector, aire.collectivite_id)
             self._aire_scopes[aire_id] = scope
         return scope
 
@@ -389,11 +392,11 @@ class Access:
         return aire_id
 
     def aire_of_register(self, register_id: UUID) -> UUID:
-        """The aire a register was opened for."""
+        """The aire a register was opened for (read from its opening alone)."""
         aire_id = self._register_aires.get(register_id)
         if aire_id is None:
-            register = self.ledger.cash_register(register_id)
-            aire_id = self._register_aires[register_id] = register.aire_id
+            opened = self.ledger.created(register_id, CashRegister.Opened, RegisterNotFound)
+            aire_id = self._register_aires[register_id] = opened.aire_id
         return aire_id
 
     def aires_in_scope(self, user: User) -> list[UUID]:

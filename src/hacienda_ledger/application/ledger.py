@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
-from typing import Any, Concatenate, ParamSpec, TypeVar, cast
+from typing import Any, Concatenate, ParamSpec, TypeVar
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
@@ -49,6 +49,7 @@ from hacienda_ledger.application.transcodings import register_value_types
 from hacienda_ledger.settings import Settings
 
 A = TypeVar("A", bound=Aggregate)
+E = TypeVar("E", bound=Aggregate.Created)
 P = ParamSpec("P")
 
 
@@ -86,7 +87,7 @@ class Ledger(Loading, Application[UUID]):
         super().__init__(env=bootstrap.library_env(self.settings))
         # Snapshots are encoded and stored off the write path (see application/snapshots.py).
         self.snapshot_writer = SnapshotWriter(self.snapshots) if self.snapshots else None
-        self.snapshot_schedule = SnapshotSchedule()
+        self.snapshot_schedule = SnapshotSchedule(self.settings.snapshot_max_gap)
         adapters = bootstrap.adapters(self.settings, self.recorder, self.now)
         self.locks, self.keys, self.access_log = adapters.locks, adapters.keys, adapters.access_log
         self.journal = adapters.journal
@@ -281,8 +282,9 @@ class Ledger(Loading, Application[UUID]):
         """The aggregate, or ``missing`` raised (also when it is of another kind)."""
         aggregate = self.writer.held(aggregate_id) if version is None else None
         if aggregate is None:
+            fold = self._fold if version is None else self._fold_as_of
             try:
-                aggregate = self.repository.get(aggregate_id, version=version)
+                aggregate = self.repository.get(aggregate_id, version=version, projector_func=fold)
             except AggregateNotFoundError:
                 raise missing(f"no {cls.__name__.lower()} {aggregate_id}") from None
             except OutdatedSnapshot:
@@ -295,10 +297,42 @@ class Ledger(Loading, Application[UUID]):
         """The aggregate rebuilt from its events alone, no snapshot: for a register whose
         latest snapshot is of an older shape (``OutdatedSnapshot``). The next snapshot due
         is taken in the current shape."""
-        aggregate: Any = None
-        for event in self.events.get(aggregate_id, lte=version):
-            aggregate = cast(Aggregate.Event, event).mutate(aggregate)
+        if version is None:
+            self.snapshot_schedule.lost(aggregate_id)
+        return self._fold_as_of(None, self.events.get(aggregate_id, lte=version))
+
+    def _fold(self, aggregate: Any, events: Iterable[Any]) -> Any:
+        """An aggregate as it is now, from its latest snapshot (if any) and the events
+        after it; of a snapshotted kind, the snapshot schedule learns where that snapshot
+        is (``found``)."""
+        iterator = iter(events)
+        first = next(iterator, None)
+        if first is None:
+            return aggregate
+        aggregate = self._fold_as_of(first.mutate(aggregate), iterator)
+        if type(aggregate) in self.snapshotting_intervals:
+            self.snapshot_schedule.found(aggregate.id, first)
         return aggregate
+
+    @staticmethod
+    def _fold_as_of(aggregate: Any, events: Iterable[Any]) -> Any:
+        """The library's ``project_aggregate`` less its check, on every event, that the
+        event is a ``CanMutateProtocol`` (a runtime protocol: measured here, a register
+        event folded in 39 µs with it and 20 without). Ours all are: they are the
+        aggregates' own events."""
+        for event in events:
+            aggregate = event.mutate(aggregate)
+        return aggregate
+
+    def created(self, aggregate_id: UUID, event: type[E], missing: type[Exception]) -> E:
+        """The event that created the aggregate (its first), read alone: what was set then
+        and never changes (an aire's collectivité, a register's aire) without loading the
+        rest; ``missing`` raised when there is none of that kind."""
+        for first in self.events.get(aggregate_id, lte=1):
+            if isinstance(first, event):
+                return first
+        kind = event.__qualname__.split(".")[0].lower()
+        raise missing(f"no {kind} {aggregate_id}")
 
     def user(self, user_id: UUID) -> User:
         return self.load(User, user_id, UserNotFound)
@@ -309,15 +343,17 @@ class Ledger(Loading, Application[UUID]):
     # --- the stream ---------------------------------------------------------------------------
 
     def position_of(self, aggregate_id: UUID, version: int) -> int:
-        """The notification id (stream position) of one stored event."""
+        """The notification id (stream position) of one stored event (on PostgreSQL one
+        round trip: a single read on the pool's autocommit connection, no BEGIN/ROLLBACK;
+        a replay answers with it)."""
         datastore: Any = self.recorder.datastore  # type: ignore[attr-defined]
         if self.settings.is_postgres:
             sql = (
                 f"SELECT notification_id FROM {self.name.lower()}_events "
                 "WHERE originator_id = %s AND originator_version = %s"
             )
-            with datastore.transaction(commit=False) as curs:
-                curs.execute(sql, (aggregate_id, version))
+            with datastore.get_connection() as conn, conn.cursor() as curs:
+                curs.execute(sql, (aggregate_id, version), prepare=True)
                 row = curs.fetchone()
             return int(row["notification_id"]) if row else 0
         with datastore.transaction(commit=False) as curs:

@@ -2,19 +2,27 @@
 
 1. **scope**: a user's role and scope are checked against what the command acts on;
 2. **queue**: the command joins the process's one ``CommandQueue``; the leader of a batch
-3. **locks** every aggregate the batch writes (sorted: no deadlock; on PostgreSQL an
-   advisory lock across processes), then, for each command in arrival order,
+   answers each retried request from its idempotency record (below), then
+3. **locks** every aggregate the rest of the batch writes (sorted: no deadlock; on
+   PostgreSQL an advisory lock across processes), then, for each command in arrival order,
 4. **loads** what its handler asks for (once per batch: commands run together see each
    other's events; a register kept from the last batch is brought up to date),
 5. **handles** it (a refused command fails alone, unless it had begun changing aggregates),
 6. **saves** every event of the batch with one idempotency record per keyed command, in one
    transaction, and answers each caller with its own outcome.
 
+A command whose idempotency key is recorded already (a retried request) is answered from
+its record before anything is locked or loaded: one read of the record's one event, its
+fingerprint compared (the same key with other content is ``IdempotencyKeyReused``), so a
+replay costs the same on a register of ten events or of twenty thousand. The check is only
+a shortcut: the record is still saved in the command's own transaction, so two requests
+with one key racing past it still meet at the save.
+
 Anything unusual in a batch (a command refused half way, a conflict on save) sends its
 commands down the one-by-one path: each loaded afresh, handled, saved with its record, and
-on a version conflict (another writer, or a retried key whose record exists) **replayed**
+on a version conflict (another writer, or a key recorded since the check) **replayed**
 from the record or **retried**. A command refused with a key already recorded answers the
-recorded outcome; the same key with other content is ``IdempotencyKeyReused``.
+recorded outcome.
 """
 
 from __future__ import annotations
@@ -149,9 +157,14 @@ class Pipeline:
         keys: list[UUID] = []
         for job in jobs:
             try:
+                # A retried request is answered from its record: no lock, nothing loaded.
+                replay = self._replay(job.work)
+                if replay is not None:
+                    job.succeed(replay)
+                    continue
                 wanted = list(handling(job.work).locks(job.work, self.ledger))
-            except Exception as error:  # e.g. the stay to depart from does not exist
-                job.fail(error)
+            except Exception as error:  # its key used for another request, the stay to
+                job.fail(error)  # depart from missing...
                 continue
             if part and len(set(keys) | set(wanted)) > self.MAX_LOCKS:
                 self._run_locked(part, keys)
