@@ -130,6 +130,7 @@ def test_projection_names_its_table_and_topics() -> None:
     assert projection.topics == (
         topic_of(CashRegister.ReceiptIssued),
         topic_of(CashRegister.ReceiptCancelled),
+        topic_of(CashRegister.AdvanceApplied),
     )
 
 
