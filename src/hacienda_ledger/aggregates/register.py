@@ -26,7 +26,7 @@ state, the bookkeeping the events call and the queries are the base class's
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
@@ -114,13 +114,13 @@ class CashRegister(CashRegisterState, Aggregate):
         """Snapshots store tuples as JSON arrays; restore them as the events build them."""
 
         def mutate(self, _: None) -> CashRegister:
-            register = super().mutate(_)
+            register = cast(CashRegister, super().mutate(_))
             for name, value in vars(register).items():
                 if isinstance(value, list) and not name.startswith("_"):
                     setattr(register, name, tuple(value))
             if not hasattr(register, "advance_lots"):  # taken before advances: none held
                 register._no_advances()
-            return register  # type: ignore[return-value]
+            return register
 
     class Event(Aggregate.Event):
         prev_hash: str
