@@ -343,3 +343,35 @@ def test_replay_and_snapshots_keep_advances(ledger: Ledger, site: Site, clock: C
     restored = snap.mutate(None)
     assert restored.advance_held(stay) == 0 and restored.advances_by_method == {}
     assert restored.advances_applied == restored.advances_refunded == {}
+
+
+def test_a_register_opened_since_the_locks_were_remembered_still_applies_its_advance(
+    ledger: Ledger, site: Site, clock: Clock
+) -> None:
+    """Given charges assessed once (the aire's registers remembered for the locks) and paid,
+    then a second register opened on the aire, holding an advance for the stay, when the
+    next day is charged, then that register's advance settles it (written under the version
+    check, not yet locked), and the aire's registers are remembered anew, both of them."""
+    stay = site.arrive("1")
+    ledger.assess_charges(stay, through=date(2025, 1, 6), actor="manager")
+    ledger.post_receipt(
+        site.register_id, stay_id=stay, method="card", settle_balance=True, actor="c"
+    )
+    assert ledger.access.registers_of_aire(site.aire_id) == (site.register_id,)
+    second = ledger.open_register(
+        site.aire_id,
+        regie_ref="AC-2025-02",
+        float_cents=0,
+        cash_ceiling_cents=120000,
+        payment_methods=["cash"],
+        revenue_types=["pitch_fee"],
+        actor="manager",
+    ).aggregate_id
+    ledger.post_receipt(
+        second, stay_id=stay, method="cash", lines=[("advance", 1000)], actor="cashier"
+    )
+    clock.advance(days=1)
+    ledger.assess_charges(stay, through=date(2025, 1, 7), actor="manager")
+    assert ledger.cash_register(second).advance_held(stay) == 700
+    assert account(ledger, stay)["balance_due_cents"] == 0
+    assert ledger.access.registers_of_aire(site.aire_id) == (site.register_id, second)

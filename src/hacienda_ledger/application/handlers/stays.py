@@ -32,7 +32,14 @@ def _charging_locks(command: Any, ledger: Any) -> list[Any]:
     """The stay, its aire, and every register of the aire: charges assessed are settled
     at once by the advances a register holds for the stay (``apply_advances``)."""
     aire_id = ledger.access.aire_of_stay(command.stay_id)
-    return [aire_id, command.stay_id, *ledger.aire(aire_id).register_ids]
+    return [aire_id, command.stay_id, *ledger.access.registers_of_aire(aire_id)]
+
+
+def _registers(unit: Unit, aire: Any) -> list[Any]:
+    """The aire's registers, read under its lock (and remembered for the next locks)."""
+    found = tuple(aire.register_ids)
+    unit.ledger.access.seen_registers(aire.id, found)
+    return list(found)
 
 
 on_charging = on("stay_id", Permission.MANAGE_STAYS, locks=_charging_locks)
@@ -144,7 +151,7 @@ def assess_charges(command: AssessCharges, unit: Unit) -> Change:
     event = stay.assess_charges(
         through=command.through, tariffs=aire.tariffs, actor=command.actor, at=unit.now()
     )
-    registers = apply_advances(unit, stay, list(aire.register_ids), actor=command.actor)
+    registers = apply_advances(unit, stay, _registers(unit, aire), actor=command.actor)
     return Change(stay, _charged(event), registers)
 
 
@@ -162,6 +169,6 @@ def depart(command: Depart, unit: Unit) -> Change:
     through = paris_day(command.departed_at)
     event = stay.assess_charges(through=through, tariffs=aire.tariffs, actor=actor, at=at)
     aire.release(stay_id=command.stay_id, actor=actor, at=at)
-    registers = apply_advances(unit, stay, list(aire.register_ids), actor=actor)
+    registers = apply_advances(unit, stay, _registers(unit, aire), actor=actor)
     result = {"final_charges_cents": event.total_cents if event else 0}
     return Change(stay, result, (aire, *registers))
