@@ -9,6 +9,8 @@ The helpers (a register with a 50.00 float, receipts, ``unchanged``...) are thos
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 
 from hacienda_ledger.aggregates.accounts import advances, balances_of, cash, receivable
@@ -21,6 +23,7 @@ from hacienda_ledger.aggregates.errors import (
     NotAllowed,
 )
 from hacienda_ledger.aggregates.register import CashRegister, ReceiptLine
+from hacienda_ledger.aggregates.register_rules import alerts, cash_position
 from tests.unit.test_register import (
     AIRE_ID,
     OTHER_STAY,
@@ -198,3 +201,25 @@ def test_an_advance_line_is_positive_cents(bad: int) -> None:
     with pytest.raises(LedgerError):
         receipt(register, ("advance", bad))
     assert unchanged(register, before)
+
+
+def test_an_advance_held_is_not_money_waiting_to_be_remitted() -> None:
+    """Given an advance of 80.00 € received in cash on 6 January and nothing else, then two
+    months later no periodic remittance is due (the advance is the household's, kept to be
+    applied or refunded), and the cash position counts it with the funds held for others;
+    once 30.00 € of it are applied, they are no longer held but to be paid in (a movement of
+    the next slip, as a deposit withheld is)."""
+    register = open_register()
+    receipt(register, ("advance", 8000), when=at(1, 6))
+    weekdays = lambda day: day.weekday() < 5  # noqa: E731
+    assert [a for a in alerts(register, date(2025, 3, 10), weekdays) if a.receipt_number] == []
+    (cash_held,) = cash_position(register, date(2025, 3, 10), ("cash",))
+    assert (cash_held.balance_cents, cash_held.float_cents, cash_held.deposits_cents) == (
+        13000,
+        5000,
+        8000,
+    )
+    apply(register, ("pitch_fee", 3000))
+    (cash_held,) = cash_position(register, date(2025, 3, 10), ("cash",))
+    assert cash_held.deposits_cents == 5000
+    assert register.remittable("cash") == 3000
