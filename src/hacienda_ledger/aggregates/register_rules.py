@@ -428,8 +428,7 @@ def cash_position(
             method,
             register.balances.get(method, 0),
             register.float_cents if method == PaymentMethod.CASH.value else 0,
-            register.deposits_by_method.get(method, 0)
-            + register.advances_by_method.get(method, 0),
+            register.deposits_by_method.get(method, 0) + register.advances_by_method.get(method, 0),
             tuple(r for r in held if r.method == method),
         )
         for method in methods
