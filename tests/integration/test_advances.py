@@ -234,6 +234,13 @@ def test_the_departure_settles_the_final_bill_from_the_advance_and_the_rest_is_r
     ) == ("no_advance_held")
     register = ledger.cash_register(site.register_id)
     assert register.balances["cash"] == 5000 + 951  # the float and the revenue
+    report = ledger.audit.verify_register(site.register_id)  # the new events are chained
+    assert (report.ok, report.events, report.head_hash) == (
+        True,
+        register.version,
+        register.head_hash,
+    )
+    assert ledger.audit.verify_chain_of(stay, "stay").ok
     balances = balances_of(all_events(ledger))
     assert balances[advances(stay)] == 0
     assert balances[receivable(stay)] == 0
