@@ -29,6 +29,7 @@ from hacienda_ledger.aggregates.errors import (
 )
 from hacienda_ledger.aggregates.register import CashRegister
 from hacienda_ledger.application import Ledger
+from hacienda_ledger.application.projecting import followers
 from hacienda_ledger.reports.generate import Reports
 from tests.conftest import Clock, Site
 
@@ -382,3 +383,28 @@ def test_a_register_opened_since_the_locks_were_remembered_still_applies_its_adv
     assert ledger.cash_register(second).advance_held(stay) == 700
     assert account(ledger, stay)["balance_due_cents"] == 0
     assert ledger.access.registers_of_aire(site.aire_id) == (site.register_id, second)
+
+
+def test_projections_rebuilt_from_the_stream_give_the_live_rows(
+    ledger: Ledger, site: Site, clock: Clock
+) -> None:
+    """Given advances received, applied, refunded and a receipt holding one cancelled, when
+    every projection is followed live and then checked against a rebuild from position
+    zero, then both give the same rows (balances, cash journal, revenue, occupancy)."""
+    live = followers(ledger, batch_size=3)
+    stay = site.arrive("1")
+    advance(ledger, site, stay, 2000)
+    cancelled = advance(ledger, site, stay, 700, method="card")
+    ledger.cancel_receipt(site.register_id, number=cancelled, reason="doublon", actor="r")
+    clock.advance(days=2)
+    ledger.assess_charges(stay, through=date(2025, 1, 8), actor="manager")
+    ledger.refund_advance(site.register_id, stay_id=stay, method="cash", actor="c")
+    for follower in live:
+        follower.catch_up()
+        assert follower.check() == [], follower.projection.name
+    balances = {
+        r["account"]: r["balance_cents"]
+        for r in Reports(ledger).queries.select("balances", "balances")
+    }
+    assert balances[advances(stay)] == 0 and balances[receivable(stay)] == 0
+    assert sum(balances.values()) == 0
