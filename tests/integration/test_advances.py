@@ -11,12 +11,16 @@ cancelled (409 ``advance_applied``). Given → when → then; a refusal records 
 
 from __future__ import annotations
 
+import contextlib
 from datetime import date
 from decimal import Decimal
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import pytest
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from hacienda_ledger.aggregates.accounts import advances, balances_of, receivable, revenue
 from hacienda_ledger.aggregates.errors import (
@@ -31,7 +35,8 @@ from hacienda_ledger.aggregates.register import CashRegister
 from hacienda_ledger.application import Ledger
 from hacienda_ledger.application.projecting import followers
 from hacienda_ledger.reports.generate import Reports
-from tests.conftest import Clock, Site
+from hacienda_ledger.settings import Settings
+from tests.conftest import Clock, Site, _truncate_postgres
 
 
 def advance(ledger: Ledger, site: Site, stay: UUID | None, cents: int, **kw: Any) -> int:
@@ -408,3 +413,120 @@ def test_projections_rebuilt_from_the_stream_give_the_live_rows(
     }
     assert balances[advances(stay)] == 0 and balances[receivable(stay)] == 0
     assert sum(balances.values()) == 0
+
+
+# --- any sequence, through the ledger ---------------------------------------------------
+
+ACTIONS = st.lists(
+    st.one_of(
+        st.tuples(st.just("charge"), st.integers(0, 3)),  # days further
+        st.tuples(st.just("advance"), st.integers(1, 2500)),
+        st.tuples(st.just("pay"), st.integers(1, 1200)),  # a pitch fee line
+        st.tuples(st.just("settle"), st.just(0)),  # « settle the balance »
+        st.tuples(st.just("cancel"), st.integers(0, 50)),  # a receipt, by the régisseur
+        st.tuples(st.just("refund"), st.integers(0, 2500)),  # 0: all that is held
+        st.tuples(st.just("depart"), st.just(0)),
+    ),
+    min_size=3,
+    max_size=12,
+)
+
+
+@hypothesis_settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(actions=ACTIONS)
+def test_whatever_happens_advances_never_overpay_a_charge_and_are_never_left_unused(
+    database_url: str, tmp_path: Any, actions: list[tuple[str, int]]
+) -> None:
+    """For any sequence of charges, advances, pitch fee payments, « settle the balance »,
+    cancellations, refunds and a departure — refused commands changing nothing — on the real
+    handlers: no charge is settled beyond it; the stay's balance is its charges less what
+    settled them; what is held as an advance is what was received less what was applied and
+    refunded, never below zero; nothing is held while a charge is due; and the books
+    balance."""
+    if database_url.startswith("postgresql"):
+        _truncate_postgres(database_url)
+        url = database_url
+    else:
+        url = f"sqlite:///{tmp_path}/{uuid4().hex}.sqlite3"
+    clock = Clock()
+    ledger = Ledger(Settings(database_url=url), clock=clock)
+    try:
+        site = Site(ledger)
+        stay = site.arrive("1")
+        receipts: list[int] = []
+        received = refunded = 0
+        for kind, value in actions:
+            with contextlib.suppress(LedgerError):  # a refusal changes nothing
+                change = _act(ledger, site, stay, receipts, (kind, value), clock=clock)
+                received, refunded = change(received, refunded)
+            _check(ledger, site, stay, received, refunded)
+    finally:
+        ledger.close()
+
+
+def _act(
+    ledger: Ledger,
+    site: Site,
+    stay: UUID,
+    receipts: list[int],
+    action: tuple[str, int],
+    *,
+    clock: Clock,
+) -> Any:
+    """The command of one action, run; returns how it changes (received, refunded)."""
+    kind, value = action
+    register = site.register_id
+    if kind == "charge":
+        clock.advance(days=value)
+        ledger.assess_charges(stay, through=clock().date(), actor="m")
+    elif kind in ("advance", "pay", "settle"):
+        lines = {"advance": [("advance", value)], "pay": [("pitch_fee", value)]}.get(kind, [])
+        outcome = ledger.post_receipt(
+            register,
+            stay_id=stay,
+            method="cash",
+            lines=lines,
+            settle_balance=kind == "settle",
+            actor="c",
+        )
+        receipts.append(int(outcome.result["number"]))
+        if kind == "advance":
+            return lambda r, f: (r + value, f)
+    elif kind == "cancel" and receipts:
+        number = receipts[value % len(receipts)]
+        held = ledger.cash_register(register).open_receipts[str(number)].advance_cents
+        ledger.cancel_receipt(register, number=number, reason="x", actor="r")
+        return lambda r, f: (r - held, f)
+    elif kind == "refund":
+        outcome = ledger.refund_advance(
+            register, stay_id=stay, method="cash", amount_cents=value or None, actor="c"
+        )
+        return lambda r, f: (r, f + outcome.result["amount_cents"])
+    elif kind == "depart":
+        ledger.depart(
+            stay,
+            departed_at=clock(),
+            exit_inspection_ref="EDL-S",
+            water_index=Decimal("100"),
+            electricity_index=Decimal("2000"),
+            actor="c",
+        )
+    return lambda r, f: (r, f)
+
+
+def _check(ledger: Ledger, site: Site, stay: UUID, received: int, refunded: int) -> None:
+    found = account(ledger, stay)
+    settlement = ledger.stay(stay).settlement
+    for due in settlement.dues:
+        assert 0 <= due.credited_cents + due.settled_cents <= due.amount_cents
+    assert found["balance_due_cents"] == found["charged_cents"] - found["settled_cents"]
+    assert found["settled_cents"] == settlement.settled_cents
+    held = found["advance_held_cents"]
+    assert held == received - found["advance_applied_cents"] - refunded >= 0
+    assert found["advance_refunded_cents"] == refunded
+    assert held == 0 or settlement.outstanding() == 0
+    assert sum(balances_of(all_events(ledger)).values()) == 0
