@@ -1947,6 +1947,7 @@ ROUTES: list[tuple[str, str]] = [
     ("POST", "/v1/registers/{register_id}/receipts/{number}/cancellation/refusal"),
     ("POST", "/v1/registers/{register_id}/receipts/{number}/cancellation/withdrawal"),
     ("POST", "/v1/registers/{register_id}/deposit-refunds"),
+    ("POST", "/v1/registers/{register_id}/advance-refunds"),
     ("POST", "/v1/registers/{register_id}/deposit-withholdings"),
     ("POST", "/v1/registers/{register_id}/remittances"),
     ("POST", "/v1/registers/{register_id}/cash-counts"),

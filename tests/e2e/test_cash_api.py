@@ -227,3 +227,42 @@ def test_a_receipt_line_settles_the_charges_it_names(world: World) -> None:
     assert by_charge[first]["remaining_cents"] == 300
     with records_nothing(world):
         assert_problem(pay(300, [second]), 409, "nothing_due")
+
+
+def test_an_advance_is_held_applied_to_later_charges_and_refunded(world: World) -> None:
+    """Issue 15, point 1, through HTTP: given a stay with nothing due (a pitch fee line is
+    409 nothing_due), when 20.00 € are paid as an ``advance``, then ``GET /v1/stays/{id}``
+    shows them held; when a day (3.00 €) is charged, the advance settles it
+    (``settled_by`` names ``<register>/advance/<version>``) and 17.00 € stay held; ``POST
+    …/advance-refunds`` gives them back (all of it, no amount given), and a second refund is
+    409 no_advance_held, recording nothing."""
+    stay_id = world.arrive()
+    with records_nothing(world):
+        assert_problem(world.receipt([("pitch_fee", 300)], stay_id=stay_id), 409, "nothing_due")
+    paid = world.ok(world.receipt([("advance", 2000)], stay_id=stay_id))
+    assert paid["total_cents"] == 2000
+    stay = world.ok(world.get("cashier", f"/v1/stays/{stay_id}"), 200)
+    assert (stay["advance_held_cents"], stay["balance_due_cents"]) == (2000, 0)
+    world.charge(stay_id)
+    stay = world.ok(world.get("cashier", f"/v1/stays/{stay_id}"), 200)
+    assert (stay["advance_held_cents"], stay["advance_applied_cents"]) == (1700, 300)
+    assert (stay["charged_cents"], stay["settled_cents"], stay["balance_due_cents"]) == (
+        300,
+        300,
+        0,
+    )
+    (due,) = stay["settlement"]
+    (settled_by,) = due["settled_by"]
+    assert settled_by["reference"].startswith(f"{world.register_a}/advance/")
+    assert (settled_by["amount_cents"], due["remaining_cents"]) == (300, 0)
+    path = f"{base(world)}/advance-refunds"
+    refund = world.ok(world.post("cashier", path, {"stay_id": stay_id, "method": "cash"}, "r1"))
+    assert refund["kind"] == "advance_refunded"
+    assert refund["result"] == {"amount_cents": 1700, "advance_held_cents": 0}
+    stay = world.ok(world.get("cashier", f"/v1/stays/{stay_id}"), 200)
+    assert (stay["advance_held_cents"], stay["advance_refunded_cents"]) == (0, 1700)
+    with records_nothing(world):
+        again = world.post("cashier", path, {"stay_id": stay_id, "method": "cash"}, "r2")
+        assert assert_problem(again, 409, "no_advance_held")["errors"][0]["field"] == (
+            "amount_cents"
+        )

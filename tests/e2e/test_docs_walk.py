@@ -1,4 +1,4 @@
-"""docs/api.md runs: every `sh` block, in order, against a fresh server, succeeds."""
+"""docs/api.md runs: every `sh` block, in order, against a fresh server and the demo, succeeds."""
 
 from __future__ import annotations
 
@@ -53,6 +53,9 @@ def assert_the_day_went_as_written(out: str) -> None:
     # a receipt keyed twice: the cashier asks, the régisseur approves
     assert '"kind": "cancellation_requested"' in out and '"kind": "receipt_cancelled"' in out
     assert '"reason": "encaissé deux fois"' in out
+    # an advance paid ahead: applied to the day charged, the rest refunded (issue 15)
+    assert '"advance_applied_cents": 300' in out
+    assert '"amount_cents": 9700' in out and '"advance_held_cents": 0' in out
 
 
 def test_the_cashiers_day_in_the_api_docs_runs(tmp_path: Path) -> None:

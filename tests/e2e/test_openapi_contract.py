@@ -34,6 +34,7 @@ MONEY_WRITES = {
     "/v1/registers/{register_id}/receipts/{number}/cancellation",
     "/v1/registers/{register_id}/receipts/{number}/cancellation/approval",
     "/v1/registers/{register_id}/deposit-refunds",
+    "/v1/registers/{register_id}/advance-refunds",
     "/v1/registers/{register_id}/deposit-withholdings",
     "/v1/registers/{register_id}/remittances",
     "/v1/registers/{register_id}/cash-counts/{count_number}/regularisation",

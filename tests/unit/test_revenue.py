@@ -125,10 +125,12 @@ def test_projection_names_its_table_and_topics() -> None:
     assert projection.topics == (
         "hacienda_ledger.aggregates.register:CashRegister.ReceiptIssued",
         "hacienda_ledger.aggregates.register:CashRegister.ReceiptCancelled",
+        "hacienda_ledger.aggregates.register:CashRegister.AdvanceApplied",
     )
     assert projection.topics == (
         topic_of(CashRegister.ReceiptIssued),
         topic_of(CashRegister.ReceiptCancelled),
+        topic_of(CashRegister.AdvanceApplied),
     )
 
 

@@ -177,9 +177,37 @@ operations = st.lists(
         st.tuples(st.just("pay_named"), st.sampled_from(TYPES), st.integers(1, 6000)),
         st.tuples(st.just("withhold"), st.just(""), st.integers(1, 6000)),
         st.tuples(st.just("cancel"), st.just(""), st.integers(0, 20)),
+        st.tuples(st.just("advance"), st.just(""), st.integers(1, 6000)),
+        st.tuples(st.just("refund_advance"), st.just(""), st.integers(1, 6000)),
     ),
     max_size=40,
 )
+
+
+class Advances:
+    """An advance held for the stay, as the register holding it keeps it (a model of
+    ``CashRegister.advance_held``): received, applied to the stay's charges, refunded.
+    ``apply`` is what the handlers do whenever a charge may be open (``apply_advances``):
+    the oldest open dues of the types the register collects take what is held."""
+
+    def __init__(self) -> None:
+        self.received = self.applied = self.refunded = self.held = 0
+        self.applications = 0
+
+    def apply(self, s: Settlement) -> None:
+        allocations = s.allocate_advance(self.held, TYPES)
+        if allocations:
+            self.applications += 1
+            s.settle(f"R/advance/{self.applications}", allocations)
+            amount = sum(a.amount_cents for a in allocations)
+            self.held -= amount
+            self.applied += amount
+
+    def refund(self, cents: int) -> None:
+        if not self.held or cents > self.held:
+            raise NothingDue("no advance held (the register answers no_advance_held)")
+        self.held -= cents
+        self.refunded += cents
 
 
 @settings(max_examples=300, deadline=None)
@@ -187,12 +215,15 @@ operations = st.lists(
 def test_whatever_happens_nothing_is_settled_beyond_a_charge_and_the_balance_adds_up(
     ops: list[tuple[str, str, int]],
 ) -> None:
-    """For any sequence of charges (credits included), payments by type, withholdings and
-    cancellations — refused ones changing nothing: no charge line is settled beyond what is
+    """For any sequence of charges (credits included), payments by type, withholdings,
+    cancellations, advances received and refunded — refused ones changing nothing, an
+    advance applied whenever a charge may be open: no charge line is settled beyond what is
     left of it, and what is due less what is owed back equals every charge line less what
-    settled them."""
+    settled them; what is held as an advance is what was received less what was applied
+    and refunded, never below zero, and nothing is held while a charge is open."""
     s = Settlement()
     lines_total, version, movements = 0, 1, []
+    advances = Advances()
     for kind, revenue_type, cents in ops:
         before = (remaining(s), dict(s.overpaid))
         try:
@@ -215,6 +246,12 @@ def test_whatever_happens_nothing_is_settled_beyond_a_charge_and_the_balance_add
                 movements.append(reference)
             elif kind == "cancel" and movements:
                 s.reverse(movements.pop(cents % len(movements)))
+            elif kind == "advance":
+                advances.received += cents
+                advances.held += cents
+            elif kind == "refund_advance":
+                advances.refund(cents)
+            advances.apply(s)
         except (NothingDue, MoreThanDue, InvalidValue):
             assert (remaining(s), dict(s.overpaid)) == before
         for due in s.dues:
@@ -223,3 +260,12 @@ def test_whatever_happens_nothing_is_settled_beyond_a_charge_and_the_balance_add
         assert all(cents >= 0 for cents in s.overpaid.values())
         owed_back = sum(s.overpaid.values())
         assert s.outstanding() - owed_back == lines_total - s.settled_cents
+        assert advances.held == advances.received - advances.applied - advances.refunded >= 0
+        assert advances.held == 0 or s.outstanding() == 0
+        applied = sum(
+            a.amount_cents
+            for reference, found in s.movements.items()
+            if "/advance/" in reference
+            for a in found
+        )
+        assert applied == advances.applied

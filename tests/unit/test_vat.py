@@ -102,7 +102,7 @@ def test_rates_default_per_revenue_type_and_are_overridden_one_by_one() -> None:
     """The defaults (10 % pitch fee, 5.5 % water, 20 % electricity and other) cover every
     revenue type but deposits; a setting replaces the rates it names and keeps the others;
     an unknown type (a deposit) or a rate out of [0, 100) is refused."""
-    assert set(DSP_VAT_RATES) == {t.value for t in RevenueType} - {"deposit"}
+    assert set(DSP_VAT_RATES) == {t.value for t in RevenueType} - {"deposit", "advance"}
     assert Settings().dsp_vat_rates == DSP_VAT_RATES
     assert Settings(dsp_vat_rates={"water": "10"}).dsp_vat_rates == {
         **DSP_VAT_RATES,

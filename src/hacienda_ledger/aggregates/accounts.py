@@ -15,6 +15,7 @@ kind maps to the régisseur's accounts (instruction codificatrice 06-031-A-B-M):
 ``cash/<register>/card|transfer``  compte de dépôt de fonds au Trésor (DFT)
 ``float/<register>``               fonds de caisse (advance from the comptable)
 ``deposits/<stay>``                recettes perçues pour le compte de tiers (deposits held)
+``advances/<stay>``                avances reçues des redevables (paid ahead, held until applied)
 ``remitted/<register>``            recettes versées (paid in to the comptable)
 ``over_short/<register>``          excédents et déficits de caisse
 =================================  ===============================================
@@ -69,6 +70,11 @@ def deposits(stay_id: UUID) -> str:
 
 
 @_named
+def advances(stay_id: UUID) -> str:
+    return f"advances/{stay_id}"
+
+
+@_named
 def remitted(register_id: UUID) -> str:
     return f"remitted/{register_id}"
 
@@ -81,12 +87,14 @@ def over_short(register_id: UUID) -> str:
 def _receipt_credits(
     aire_id: UUID, stay_id: UUID | None, lines: Iterable[ReceiptLine]
 ) -> list[tuple[str, int]]:
-    """Where the money of receipt lines goes: deposits held, the stay's receivable, or
-    straight to revenue when the receipt names no stay."""
+    """Where the money of receipt lines goes: deposits or advances held, the stay's
+    receivable, or straight to revenue when the receipt names no stay."""
     credits = []
     for line in lines:
         if line.revenue_type == RevenueType.DEPOSIT.value and stay_id is not None:
             credits.append((deposits(stay_id), line.amount_cents))
+        elif line.revenue_type == RevenueType.ADVANCE.value and stay_id is not None:
+            credits.append((advances(stay_id), line.amount_cents))
         elif stay_id is not None:
             credits.append((receivable(stay_id), line.amount_cents))
         else:
@@ -123,6 +131,12 @@ def entry_lines(event: Any) -> list[tuple[str, int]]:
             postings.append((receivable(event.stay_id), -event.amount_cents))
         else:
             postings.append((revenue(event.aire_id, RevenueType.OTHER.value), -event.amount_cents))
+    elif isinstance(event, CashRegister.AdvanceApplied):
+        postings.append((advances(event.stay_id), event.amount_cents))
+        postings.append((receivable(event.stay_id), -event.amount_cents))
+    elif isinstance(event, CashRegister.AdvanceRefunded):
+        postings.append((advances(event.stay_id), event.amount_cents))
+        postings.append((cash(event.originator_id, event.method), -event.amount_cents))
     elif isinstance(event, CashRegister.RemittanceMade):
         for method, amount in sorted(event.amounts_by_method.items()):
             postings.append((remitted(event.originator_id), amount))

@@ -48,6 +48,8 @@ M57: Chart = {
     ("float", None): AccountNumber("515", "Compte au Trésor (fonds de caisse avancé)"),
     ("remitted", None): AccountNumber("515", "Compte au Trésor (recettes versées)"),
     ("deposits", None): AccountNumber("165", "Dépôts et cautionnements reçus"),
+    # Paid ahead of any charge: the users' money until applied to their charges.
+    ("advances", None): AccountNumber("4191", "Redevables – avances reçues"),
     ("receivable", None): AccountNumber("4111", "Redevables – amiable"),
     ("revenue", "pitch_fee"): AccountNumber(
         "7066", "Redevances et droits des services à caractère social (droits d'usage)"
@@ -71,6 +73,7 @@ PCG: Chart = {
     ("float", None): AccountNumber("512", "Banques (fonds de caisse)"),
     ("remitted", None): AccountNumber("512", "Banques (recettes remises en banque)"),
     ("deposits", None): AccountNumber("165", "Dépôts et cautionnements reçus"),
+    ("advances", None): AccountNumber("4191", "Clients – avances et acomptes reçus"),
     ("receivable", None): AccountNumber("411", "Clients"),
     # Revenue is TTC in the ledger: its HT part is 706, its VAT part 44571 (aggregates/vat.py).
     ("revenue", "pitch_fee"): AccountNumber("706", "Prestations de services (droits d'usage)"),

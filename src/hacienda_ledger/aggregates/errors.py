@@ -32,6 +32,8 @@ The tree::
     │   ├── NothingDue              nothing_due
     │   ├── MoreThanDue             more_than_due
     │   ├── BalanceUnsettled        balance_unsettled
+    │   ├── AdvanceApplied          advance_applied
+    │   ├── NoAdvanceHeld           no_advance_held
     │   ├── StayNotDeparted         stay_not_departed
     │   ├── ReceiptAlreadyCancelled receipt_already_cancelled
     │   ├── ReceiptAlreadyRemitted  receipt_already_remitted
@@ -228,6 +230,19 @@ class BalanceUnsettled(Conflict):
     """A deposit refunded while the stay still owes: settle it or withhold first."""
 
     code = "balance_unsettled"
+
+
+class AdvanceApplied(Conflict):
+    """A receipt holding an advance cancelled once the advances held for its stay no
+    longer cover it (applied to charges, or refunded): its money is no longer held."""
+
+    code = "advance_applied"
+
+
+class NoAdvanceHeld(Conflict):
+    """An advance refunded for a stay for which the register holds none (or less)."""
+
+    code = "no_advance_held"
 
 
 class StayNotDeparted(Conflict):

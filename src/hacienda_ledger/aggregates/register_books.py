@@ -40,8 +40,9 @@ DOCUMENTS = ("receipt", "deposit_receipt", "slip")
 
 #: Revenue types of money held for others (third-party funds: recettes perçues pour le
 #: compte de tiers), never revenue: kept apart in closures and in the perpetual grand total,
-#: and never paid in. An advance held for a household belongs here too, once it exists.
-THIRD_PARTY = frozenset({RevenueType.DEPOSIT.value})
+#: and never paid in: deposits, and advances (money paid ahead of any charge, held for the
+#: stay until applied to its charges, when it becomes revenue, or refunded).
+THIRD_PARTY = frozenset({RevenueType.DEPOSIT.value, RevenueType.ADVANCE.value})
 
 #: The kinds of a count's régularisation: a shortfall made good, a surplus taken as revenue.
 DEFICIT, EXCESS = "deficit", "excess"
@@ -247,6 +248,14 @@ class OpenReceipt:
             if line.revenue_type == RevenueType.DEPOSIT.value
         )
 
+    @property
+    def advance_cents(self) -> int:
+        return sum(
+            line.amount_cents
+            for line in self.lines
+            if line.revenue_type == RevenueType.ADVANCE.value
+        )
+
 
 @dataclass(frozen=True)
 class PendingCancellation:
@@ -263,11 +272,21 @@ def check_lines(
     lines: tuple[ReceiptLine, ...], collected: tuple[str, ...], stay_id: UUID | None
 ) -> None:
     """A receipt has lines of positive cents, of revenue types the register collects; a
-    deposit line needs a stay."""
+    deposit or an advance line needs a stay. An advance is taken by a register that
+    collects some charge of a stay (it is applied to those charges only)."""
     if not lines:
         raise InvalidValue("a receipt has at least one line", field="lines")
     for i, line in enumerate(lines):
         require_cents(line.amount_cents, f"lines[{i}].amount_cents")
+        if line.revenue_type == RevenueType.ADVANCE.value:
+            if stay_id is None:
+                raise InvalidValue("an advance is held for a stay", field="stay_id")
+            if not set(collected) - THIRD_PARTY:
+                raise NotAllowed(
+                    "this register collects no charge an advance could pay",
+                    field=f"lines[{i}].revenue_type",
+                )
+            continue
         if line.revenue_type not in collected:
             raise NotAllowed(
                 f"revenue type {line.revenue_type!r} is not collected here",
@@ -347,6 +366,27 @@ def lot_after_release(lot: Mapping[str, int], amount: int, first: str) -> dict[s
         if not amount:
             break
     return {m: c for m, c in left.items() if c}
+
+
+def pair_up(lines: tuple[ReceiptLine, ...], taken: Mapping[str, int]) -> list[tuple[str, str, int]]:
+    """(revenue type, method, cents): the amounts of ``lines`` (by revenue type) matched,
+    in order, with the money ``taken`` by method (both total the same) — the methods an
+    advance applied to charges of those types was paid in."""
+    pairs: list[tuple[str, str, int]] = []
+    left = dict(taken)
+    for line in lines:
+        cents = line.amount_cents
+        for method in list(left):
+            share = min(cents, left[method])
+            if share:
+                pairs.append((line.revenue_type, method, share))
+                left[method] -= share
+                cents -= share
+            if not left[method]:
+                del left[method]
+            if not cents:
+                break
+    return pairs
 
 
 def closure_span(

@@ -20,14 +20,17 @@ from hacienda_ledger.aggregates.errors import (
     CountNotFound,
     InsufficientFunds,
     InvalidValue,
+    NoAdvanceHeld,
     SlipUnbalanced,
 )
 from hacienda_ledger.aggregates.register_books import (
     DEFICIT,
     EXCESS,
     Denomination,
+    ReceiptLine,
     accepted_method,
     check_denominations,
+    lot_after_release,
     receipts_by_method,
     remittance_amounts,
 )
@@ -130,6 +133,78 @@ def refund_deposit(
         method=method,
         actor=actor,
     )
+
+
+def apply_advance(
+    self: CashRegister,
+    *,
+    aire_id: UUID,
+    stay_id: UUID,
+    lines: tuple[ReceiptLine, ...],
+    actor: str,
+    at: datetime,
+) -> int:
+    """Apply advances held for the stay to its charges (``lines``: cents by revenue type,
+    decided by the stay's settlement): never more than is held. Returns the event's
+    version (the settlement's reference)."""
+    amount = sum(line.amount_cents for line in lines)
+    if not lines or amount <= 0 or any(line.amount_cents <= 0 for line in lines):
+        raise InvalidValue("an advance is applied to some charge", field="lines")
+    if amount > self.advance_held(stay_id):
+        raise NoAdvanceHeld(
+            f"only {self.advance_held(stay_id)} cents are held as an advance for this stay",
+            field="amount_cents",
+        )
+    lot = self.advance_lots[str(stay_id)]
+    left = lot_after_release(lot, amount, PaymentMethod.CASH.value)
+    methods = {m: c - left.get(m, 0) for m, c in sorted(lot.items()) if c != left.get(m, 0)}
+    self._append(
+        self.AdvanceApplied,
+        at,
+        aire_id=aire_id,
+        stay_id=stay_id,
+        lines=tuple(lines),
+        amount_cents=amount,
+        methods=methods,
+        actor=actor,
+    )
+    return self.version
+
+
+def refund_advance(
+    self: CashRegister,
+    *,
+    aire_id: UUID,
+    stay_id: UUID,
+    amount_cents: int | None,
+    method: PaymentMethod | str,
+    actor: str,
+    at: datetime,
+) -> int:
+    """Give back advances held for the stay (all that is held when ``amount_cents`` is
+    None): ``no_advance_held`` when none, or less, is held. Returns the amount."""
+    method = accepted_method(method, self.payment_methods)
+    held = self.advance_held(stay_id)
+    amount = held if amount_cents is None else require_cents(amount_cents, "amount_cents")
+    if held == 0 or amount > held:
+        raise NoAdvanceHeld(
+            f"{held} cents are held as an advance for this stay", field="amount_cents"
+        )
+    if amount > self.balances.get(method, 0):
+        raise InsufficientFunds(
+            f"the register holds {self.balances.get(method, 0)} cents in {method}",
+            field="method",
+        )
+    self._append(
+        self.AdvanceRefunded,
+        at,
+        aire_id=aire_id,
+        stay_id=stay_id,
+        amount_cents=amount,
+        method=method,
+        actor=actor,
+    )
+    return amount
 
 
 def withhold_deposit(

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from uuid import UUID
 
 from hacienda_ledger.aggregates.errors import (
+    AdvanceApplied,
     CancellationNotPending,
     CancellationPending,
     InsufficientFunds,
@@ -67,6 +68,15 @@ def cancellable(register: CashRegisterState, number: int) -> OpenReceipt:
     ):
         raise InsufficientFunds(
             "part of this deposit was already refunded or withheld", field="number"
+        )
+    if receipt.stay_id is not None and receipt.advance_cents > register.advance_held(
+        receipt.stay_id
+    ):
+        raise AdvanceApplied(
+            f"the advances held for this stay ({register.advance_held(receipt.stay_id)} "
+            f"cents) no longer cover this receipt's {receipt.advance_cents}: the rest was "
+            "applied to its charges (or refunded); refund what is still held instead",
+            field="number",
         )
     if receipt.total_cents > register.balances.get(receipt.method, 0):
         raise InsufficientFunds(

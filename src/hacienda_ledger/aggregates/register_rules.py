@@ -32,7 +32,7 @@ from enum import StrEnum
 from typing import Protocol
 
 from hacienda_ledger.aggregates.errors import InvalidValue
-from hacienda_ledger.aggregates.register_books import OpenReceipt
+from hacienda_ledger.aggregates.register_books import OpenReceipt, held_cents
 from hacienda_ledger.aggregates.values import (
     PaymentMethod,
     Totals,
@@ -193,6 +193,8 @@ class RegisterState(Protocol):
     @property
     def deposits_by_method(self) -> Mapping[str, int]: ...
     @property
+    def advances_by_method(self) -> Mapping[str, int]: ...
+    @property
     def open_receipts(self) -> Mapping[str, OpenReceipt]: ...
     @property
     def receipt_days(self) -> Mapping[str, str]: ...
@@ -218,7 +220,7 @@ class HeldReceipt:
     method: str
     received_on: date
     amount_cents: int  # the whole receipt
-    deposit_cents: int  # of which deposits (third-party funds, kept to be refunded)
+    deposit_cents: int  # of which funds held for others (deposits, advances), not remitted
     age_days: int
 
     @property
@@ -245,7 +247,7 @@ def held_receipts(register: RegisterState, today: date) -> tuple[HeldReceipt, ..
                 receipt.method,
                 day,
                 receipt.total_cents,
-                receipt.deposit_cents,
+                held_cents(receipt.lines),
                 (today - day).days,
             )
         )
@@ -401,7 +403,7 @@ class MethodPosition:
     method: str
     balance_cents: int  # float, deposits and receipts not yet remitted, all included
     float_cents: int  # of which the float (cash only)
-    deposits_cents: int  # of which deposits held (third-party funds)
+    deposits_cents: int  # of which deposits and advances held (third-party funds)
     unremitted: tuple[HeldReceipt, ...]  # receipts of this method not yet remitted
 
     @property
@@ -417,15 +419,16 @@ def cash_position(
     register: RegisterState, today: date, methods: tuple[str, ...]
 ) -> tuple[MethodPosition, ...]:
     """What the register holds on ``today`` in each of ``methods``: balance, float, deposits
-    held and the receipts not yet remitted (for card and transfer: not yet credited to the
-    Trésor account, the ledger knowing no other crediting than the remittance)."""
+    and advances held (third-party funds) and the receipts not yet remitted (for card and
+    transfer: not yet credited to the Trésor account, the ledger knowing no other crediting
+    than the remittance)."""
     held = held_receipts(register, today)
     return tuple(
         MethodPosition(
             method,
             register.balances.get(method, 0),
             register.float_cents if method == PaymentMethod.CASH.value else 0,
-            register.deposits_by_method.get(method, 0),
+            register.deposits_by_method.get(method, 0) + register.advances_by_method.get(method, 0),
             tuple(r for r in held if r.method == method),
         )
         for method in methods

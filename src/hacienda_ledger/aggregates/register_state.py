@@ -26,6 +26,7 @@ from hacienda_ledger.aggregates.register_books import (
     carried,
     compose_slip,
     lot_after_release,
+    pair_up,
     slip_totals,
     split_lines,
 )
@@ -53,6 +54,12 @@ class CashRegisterState:
         self.deposits_by_method: dict[str, int]
         self.deposit_lots: dict[str, dict[str, int]]
         self.settled_by_stay: dict[str, int]
+        # advances (paid ahead of charges): held per stay by method, reserved by method,
+        # and what was applied to the stay's charges or refunded, per stay
+        self.advance_lots: dict[str, dict[str, int]]
+        self.advances_by_method: dict[str, int]
+        self.advances_applied: dict[str, int]
+        self.advances_refunded: dict[str, int]
         self.daily_totals: dict[str, Totals]  # revenue, per Paris day
         self.daily_third_party: dict[str, Totals]  # deposits, per Paris day
         self.perpetual_total_cents: int  # revenue only, since the register opened
@@ -99,6 +106,7 @@ class CashRegisterState:
         self.deposits_by_method = {}
         self.deposit_lots = {}
         self.settled_by_stay = {}
+        self._no_advances()
         self.daily_totals = {}
         self.daily_third_party = {}
         self.perpetual_total_cents = 0
@@ -113,6 +121,14 @@ class CashRegisterState:
         self.last_closure = None
         self.reprints = {}
         self.pending_cancellations = {}
+
+    def _no_advances(self) -> None:
+        """No advance held, applied or refunded (a register opened, or snapshotted before
+        advances existed)."""
+        self.advance_lots = {}
+        self.advances_by_method = {}
+        self.advances_applied = {}
+        self.advances_refunded = {}
 
     def _move(self, method: str, amount: int) -> None:
         self.balances[method] = self.balances.get(method, 0) + amount
@@ -160,15 +176,65 @@ class CashRegisterState:
             self.deposits_held.pop(key, None)
             self.deposit_lots.pop(key, None)
 
+    def _advance_in(self, stay_id: UUID, amount: int, method: str) -> None:
+        """An advance is held for its stay, reserved in the method it was paid with."""
+        lot = self.advance_lots.setdefault(str(stay_id), {})
+        lot[method] = lot.get(method, 0) + amount
+        self.advances_by_method[method] = self.advances_by_method.get(method, 0) + amount
+
+    def _advance_out(self, stay_id: UUID, amount: int, *, first: str) -> dict[str, int]:
+        """An advance leaves its stay's lot (applied, refunded, cancelled), taken from
+        ``first`` then the other methods (``lot_after_release``): what left each method."""
+        key = str(stay_id)
+        lot = self.advance_lots.get(key, {})
+        left = lot_after_release(lot, amount, first)
+        taken = {m: held - left.get(m, 0) for m, held in lot.items() if held != left.get(m, 0)}
+        for method, cents in taken.items():
+            self.advances_by_method[method] -= cents
+        if left:
+            self.advance_lots[key] = left
+        else:
+            self.advance_lots.pop(key, None)
+        return taken
+
+    def _advance_applied(self, stay_id: UUID, lines: tuple[ReceiptLine, ...], day: str) -> None:
+        """Advances held for the stay settle its charges (``lines``: by revenue type):
+        they leave the funds held for others and become revenue of the day, in the
+        methods they were paid in (cash first), in the day's totals and the grand total."""
+        amount = sum(line.amount_cents for line in lines)
+        taken = self._advance_out(stay_id, amount, first=PaymentMethod.CASH.value)
+        self._settled(stay_id, amount)
+        key = str(stay_id)
+        self.advances_applied[key] = self.advances_applied.get(key, 0) + amount
+        held = self.daily_third_party.get(day, Totals())
+        revenue = self.daily_totals.get(day, Totals())
+        for revenue_type, method, cents in pair_up(lines, taken):
+            held = held.add(((RevenueType.ADVANCE.value, cents),), method, -1, counted=False)
+            revenue = revenue.add(((revenue_type, cents),), method, +1, counted=False)
+        self.daily_third_party[day], self.daily_totals[day] = held, revenue
+        self.perpetual_total_cents += amount
+
+    def _advance_refunded(self, stay_id: UUID, amount: int, method: str) -> None:
+        """An advance held for the stay goes back to the household in ``method``."""
+        self._move(method, -amount)
+        self._advance_out(stay_id, amount, first=method)
+        key = str(stay_id)
+        self.advances_refunded[key] = self.advances_refunded.get(key, 0) + amount
+
     def _settle(
         self, stay_id: UUID | None, lines: tuple[ReceiptLine, ...], method: str, sign: int
     ) -> None:
-        """Deposit lines are held for the stay (and reserved in the method they were paid
-        with); other lines settle its charges."""
+        """Deposit and advance lines are held for the stay (and reserved in the method
+        they were paid with); other lines settle its charges."""
         if stay_id is None:
             return
         for line in lines:
-            if line.revenue_type == RevenueType.DEPOSIT.value:
+            if line.revenue_type == RevenueType.ADVANCE.value:
+                if sign > 0:
+                    self._advance_in(stay_id, line.amount_cents, method)
+                else:
+                    self._advance_out(stay_id, line.amount_cents, first=method)
+            elif line.revenue_type == RevenueType.DEPOSIT.value:
                 if sign > 0:
                     self._deposit_in(stay_id, line.amount_cents, method)
                 else:
@@ -240,8 +306,12 @@ class CashRegisterState:
         float. What the movements not yet on a slip (and the receipts not yet remitted)
         add up to; negative when a shortfall ate into the float."""
         due = {}
-        for method in {*self.balances, *self.deposits_by_method}:
-            amount = self.balances.get(method, 0) - self.deposits_by_method.get(method, 0)
+        for method in {*self.balances, *self.deposits_by_method, *self.advances_by_method}:
+            amount = (
+                self.balances.get(method, 0)
+                - self.deposits_by_method.get(method, 0)
+                - self.advances_by_method.get(method, 0)
+            )
             due[method] = amount - (self.float_cents if method == PaymentMethod.CASH.value else 0)
         return due
 
@@ -305,6 +375,16 @@ class CashRegisterState:
 
     def deposit_held(self, stay_id: UUID) -> int:
         return self.deposits_held.get(str(stay_id), 0)
+
+    def advance_held(self, stay_id: UUID) -> int:
+        """What the register holds for the stay as an advance, not applied nor refunded."""
+        return sum(self.advance_lots.get(str(stay_id), {}).values())
+
+    def advance_applied(self, stay_id: UUID) -> int:
+        return self.advances_applied.get(str(stay_id), 0)
+
+    def advance_refunded(self, stay_id: UUID) -> int:
+        return self.advances_refunded.get(str(stay_id), 0)
 
     def settled(self, stay_id: UUID) -> int:
         """What this register collected against the stay's charges (receipts net of

@@ -5,9 +5,11 @@ Every positive line of a stay's charges (``Stay.ChargesAssessed``) is a ``Due``,
 settles it is recorded on the stay (``Stay.Settled``, in the same transaction as the money
 that pays it): each receipt line settles the outstanding dues **of its own revenue type**,
 oldest first; a deposit withheld for unpaid charges settles the oldest dues whatever their
-type. Settlements are named by the movement that made them (``reference``: the register,
-``receipt`` or ``withholding``, and its number), so that cancelling a receipt reverses
-exactly what it settled (``Stay.SettlementReversed``).
+type; an advance held for the stay settles the oldest dues of the types its register
+collects, whenever some are open (``allocate_advance``). Settlements are named by the
+movement that made them (``reference``: the register, ``receipt``, ``withholding`` or
+``advance``, and its number), so that cancelling a receipt reverses exactly what it settled
+(``Stay.SettlementReversed``).
 
 Credits (negative lines: days charged ahead of a departure, given back) reduce the newest
 dues of their type still open; a credit larger than what is open of its type is
@@ -240,6 +242,23 @@ class Settlement:
                 field="amount_cents",
             )
         return tuple(self._oldest_first(None, cents, taken))
+
+    def allocate_advance(
+        self, cents: int, types: Iterable[str], *, unallocated: int = 0
+    ) -> tuple[Allocation, ...]:
+        """Up to ``cents`` of an advance held for the stay settling its open dues of
+        ``types`` (those the register holding it collects), oldest first; what no due
+        takes stays held (never an error: an advance waits for later charges)."""
+        taken = self._taken(self._oldest_first(None, unallocated, {}))
+        kinds = set(types)
+        found = []
+        for due in self.dues:
+            left = due.remaining_cents - taken.get(due.charge, 0)
+            if cents and left > 0 and due.revenue_type in kinds:
+                share = min(left, cents)
+                found.append(Allocation(due.charge, due.revenue_type, share))
+                cents -= share
+        return tuple(found)
 
     @staticmethod
     def _taken(allocations: Sequence[Allocation]) -> dict[str, int]:

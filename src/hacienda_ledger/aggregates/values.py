@@ -97,6 +97,7 @@ class RevenueType(StrEnum):
     ELECTRICITY = "electricity"
     DEPOSIT = "deposit"
     OTHER = "other"
+    ADVANCE = "advance"  # paid ahead of charges: held for the stay until applied to them
 
 
 class Meter(StrEnum):
@@ -334,7 +335,12 @@ class Totals:
     def net_cents(self) -> int:
         return sum(self.by_method.values())
 
-    def add(self, lines: tuple[tuple[str, int], ...], method: str, sign: int) -> Totals:
+    def add(
+        self, lines: tuple[tuple[str, int], ...], method: str, sign: int, *, counted: bool = True
+    ) -> Totals:
+        """``lines`` added (``sign`` +1) or taken away (-1) in ``method``; a receipt (+1) or
+        a cancellation (-1) is counted, unless ``counted`` is false (money moved between
+        third-party funds and revenue, as an advance applied to charges)."""
         by_type = dict(self.by_revenue_type)
         by_method = dict(self.by_method)
         for revenue_type, amount in lines:
@@ -343,8 +349,8 @@ class Totals:
         return Totals(
             by_revenue_type=by_type,
             by_method=by_method,
-            receipts=self.receipts + (1 if sign > 0 else 0),
-            cancellations=self.cancellations + (1 if sign < 0 else 0),
+            receipts=self.receipts + (1 if counted and sign > 0 else 0),
+            cancellations=self.cancellations + (1 if counted and sign < 0 else 0),
         )
 
     def __add__(self, other: Totals) -> Totals:

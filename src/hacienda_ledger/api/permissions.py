@@ -99,6 +99,7 @@ OPERATIONS: dict[tuple[str, str], type[c.Command] | Permission | ByParameter | s
         "/v1/registers/{register_id}/receipts/{number}/cancellation/withdrawal",
     ): c.WithdrawCancellation,
     ("POST", "/v1/registers/{register_id}/deposit-refunds"): c.RefundDeposit,
+    ("POST", "/v1/registers/{register_id}/advance-refunds"): c.RefundAdvance,
     ("POST", "/v1/registers/{register_id}/deposit-withholdings"): c.WithholdDeposit,
     ("POST", "/v1/registers/{register_id}/remittances"): c.Remit,
     ("POST", "/v1/registers/{register_id}/cash-counts"): c.CountCash,

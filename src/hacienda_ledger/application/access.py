@@ -264,6 +264,7 @@ class Access:
         self._register_aires: dict[UUID, UUID] = {}
         self._stay_aires: dict[UUID, UUID] = {}
         self._aire_scopes: dict[UUID, AireScope] = {}
+        self._aire_registers: dict[UUID, tuple[UUID, ...]] = {}
         self._household_collectivites: dict[UUID, UUID] = {}
         self._token_owners: dict[UUID, UUID] = {}
 
@@ -390,6 +391,20 @@ class Access:
         if aire_id is None:
             aire_id = self._stay_aires[stay_id] = self.ledger.stay(stay_id).aire_id
         return aire_id
+
+    def registers_of_aire(self, aire_id: UUID) -> tuple[UUID, ...]:
+        """The registers collecting for an aire, as last seen (what a command on a stay
+        locks besides it: ``handlers/stays``). A register opened or attached since is seen
+        at the next command that reads the aire under its lock (``seen_registers``); until
+        then it is written unlocked, its version check on save the guard."""
+        found = self._aire_registers.get(aire_id)
+        if found is None:
+            found = self._aire_registers[aire_id] = tuple(self.ledger.aire(aire_id).register_ids)
+        return found
+
+    def seen_registers(self, aire_id: UUID, register_ids: tuple[UUID, ...]) -> None:
+        """The aire's registers as read under its lock: remembered."""
+        self._aire_registers[aire_id] = register_ids
 
     def aire_of_register(self, register_id: UUID) -> UUID:
         """The aire a register was opened for (read from its opening alone)."""

@@ -468,6 +468,17 @@ class RefundDeposit(Command):
 
 
 @dataclass(frozen=True)
+class RefundAdvance(Command):
+    """Advances held for a stay given back (``amount_cents`` None: all that is held)."""
+
+    register_id: UUID
+    _: KW_ONLY
+    stay_id: UUID
+    method: PaymentMethod | str
+    amount_cents: int | None = None
+
+
+@dataclass(frozen=True)
 class WithholdDeposit(Command):
     register_id: UUID
     _: KW_ONLY

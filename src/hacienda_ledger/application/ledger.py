@@ -231,6 +231,7 @@ class Ledger(Loading, Application[UUID]):
     refuse_cancellation = command(c.RefuseCancellation)
     withdraw_cancellation = command(c.WithdrawCancellation)
     refund_deposit = command(c.RefundDeposit)
+    refund_advance = command(c.RefundAdvance)
     withhold_deposit = command(c.WithholdDeposit)
     remit = command(c.Remit)
     count_cash = command(c.CountCash)
@@ -389,8 +390,8 @@ class Ledger(Loading, Application[UUID]):
         return [self.cash_register(r) for r in self.aire(aire_id).register_ids]
 
     def stay_account(self, stay_id: UUID) -> dict[str, int]:
-        """Charged, settled, balance due and deposit held for a stay, over its aire's
-        registers."""
+        """Charged, settled, balance due, deposit held, and advances held, applied to its
+        charges and refunded, for a stay, over its aire's registers."""
         stay = self.stay(stay_id)
         registers = self.registers_of(stay.aire_id)
         settled = sum(r.settled(stay_id) for r in registers)
@@ -399,6 +400,9 @@ class Ledger(Loading, Application[UUID]):
             "settled_cents": settled,
             "balance_due_cents": stay.charged_cents - settled,
             "deposit_held_cents": sum(r.deposit_held(stay_id) for r in registers),
+            "advance_held_cents": sum(r.advance_held(stay_id) for r in registers),
+            "advance_applied_cents": sum(r.advance_applied(stay_id) for r in registers),
+            "advance_refunded_cents": sum(r.advance_refunded(stay_id) for r in registers),
         }
 
     def stay_charges(self, stay_id: UUID) -> list[ChargeLine]:

@@ -22,6 +22,7 @@ from psycopg.rows import tuple_row
 from hacienda_ledger.aggregates.accounts import deposits, receivable
 from hacienda_ledger.aggregates.household import Household
 from hacienda_ledger.aggregates.integrity import plain
+from hacienda_ledger.aggregates.register_books import is_third_party
 from hacienda_ledger.aggregates.values import month_bounds
 from hacienda_ledger.application.decoding import EventDecoder
 from hacienda_ledger.application.forked import Shared, can_fork
@@ -407,8 +408,9 @@ class ProjectionQueries:
         return self._aire_rows("revenue", "revenue_monthly", aire_id)
 
     def revenue(self, aire_id: UUID, year: int) -> tuple[RevenueComparison, ...]:
-        # Deposits are third-party funds, never revenue: they stay out of revenue figures.
-        rows = [r for r in self.revenue_rows(aire_id) if r["revenue_type"] != "deposit"]
+        # Deposits and advances held are third-party funds, never revenue: they stay out of
+        # revenue figures (an advance applied counts as the revenue of what it settled).
+        rows = [r for r in self.revenue_rows(aire_id) if not is_third_party(r["revenue_type"])]
         return revenue_year(rows, aire_id, year)
 
     def alt2(self, aire_id: UUID, year: int, as_of: date) -> tuple[Alt2Month, ...]:

@@ -34,6 +34,8 @@ FINANCIAL = (
     CashRegister.ReceiptCancelled,
     CashRegister.DepositRefunded,
     CashRegister.DepositWithheld,
+    CashRegister.AdvanceApplied,
+    CashRegister.AdvanceRefunded,
     CashRegister.RemittanceMade,
     CashRegister.CashOver,
     CashRegister.CashShort,

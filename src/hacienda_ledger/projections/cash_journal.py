@@ -11,6 +11,9 @@ a régie or a marché, the PCG for a DSP delegate; none for a line that moves no
 a receipt or slip (``DocumentReprinted``) is a line of kind ``reprint`` that moves no money:
 it is part of the register's chain, so the journal's last line is always the chain head. So
 is a change of the régie's rules (``RulesSet``): a line of kind ``rules``, moving no money.
+An advance received is a receipt line of type ``advance``; applied to charges
+(``advance_applied``) it moves no cash (its entry: advances to the receivable), refunded
+(``advance_refund``) it goes out in its method.
 
 Cancellations say why, who and when: a request (``cancellation_requested``), a refusal
 (``cancellation_refused``) or a withdrawal (``cancellation_withdrawn``) is a line that moves
@@ -65,6 +68,8 @@ KINDS: dict[type, str] = {
     CashRegister.CancellationWithdrawn: "cancellation_withdrawn",
     CashRegister.DepositRefunded: "deposit_refund",
     CashRegister.DepositWithheld: "withholding",
+    CashRegister.AdvanceApplied: "advance_applied",
+    CashRegister.AdvanceRefunded: "advance_refund",
     CashRegister.RemittanceMade: "remittance",
     CashRegister.CashCounted: "count",
     CashRegister.CashOver: "cash_over",
@@ -271,6 +276,10 @@ class CashJournalProjection(Projection):
             move(PaymentMethod.CASH.value, -event.amount_cents)
         elif isinstance(event, CashRegister.DepositWithheld):
             line(revenue_type="deposit")
+        elif isinstance(event, CashRegister.AdvanceRefunded):
+            move(event.method, -event.amount_cents, revenue_type="advance")
+        elif isinstance(event, CashRegister.AdvanceApplied):
+            line(revenue_type="advance")
         elif isinstance(event, CashRegister.PeriodClosedEvent):
             line(perpetual_total_cents=event.perpetual_total_cents)
             rows.add(

@@ -8,7 +8,10 @@ for several aires).
 
 Deposits stay their own revenue type, ``deposit``: they are third-party funds, not revenue,
 and the DSP report excludes them. Deposit refunds and withholdings are not receipts and are
-not folded here.
+not folded here. So are advances (``advance``) while held; an advance applied to charges
+(``CashRegister.AdvanceApplied``) moves its amount, in the month applied, from ``advance`` to
+the revenue types of the charges it settled, in the methods it was paid in (no receipt
+counted); an advance refunded is not folded (it was never revenue).
 
 Table ``revenue_monthly``, key ``(aire_id, month, revenue_type, method)``:
 ``amount_cents`` int (receipts less cancellations), ``receipts`` int (receipts with at least
@@ -24,6 +27,8 @@ from uuid import UUID
 
 from hacienda_ledger.aggregates.integrity import topic_of
 from hacienda_ledger.aggregates.register import CashRegister
+from hacienda_ledger.aggregates.register_books import pair_up
+from hacienda_ledger.aggregates.values import RevenueType
 from hacienda_ledger.projections.base import (
     Projection,
     Row,
@@ -53,9 +58,19 @@ class RevenueProjection(Projection):
     topics: tuple[str, ...] = (
         topic_of(CashRegister.ReceiptIssued),
         topic_of(CashRegister.ReceiptCancelled),
+        topic_of(CashRegister.AdvanceApplied),
     )
 
     def apply(self, event: Any, position: int, rows: Rows) -> None:
+        if isinstance(event, CashRegister.AdvanceApplied):
+            month, aire_id = month_of(paris_day(event.timestamp)), str(event.aire_id)
+            for revenue_type, method, cents in pair_up(tuple(event.lines), event.methods):
+                for kind, amount in ((RevenueType.ADVANCE.value, -cents), (revenue_type, cents)):
+                    key = (aire_id, month, kind, method)
+                    row = rows.get(REVENUE, key) or _row(key)
+                    row["amount_cents"] += amount
+                    rows.put(REVENUE, row)
+            return
         if isinstance(event, CashRegister.ReceiptIssued):
             sign, counter = 1, "receipts"
         elif isinstance(event, CashRegister.ReceiptCancelled):
@@ -69,18 +84,24 @@ class RevenueProjection(Projection):
         aire_id = str(event.aire_id)
         for revenue_type, amount in sorted(by_type.items()):
             key = (aire_id, month, revenue_type, event.method)
-            row = rows.get(REVENUE, key) or {
-                "aire_id": aire_id,
-                "month": month,
-                "revenue_type": revenue_type,
-                "method": event.method,
-                "amount_cents": 0,
-                "receipts": 0,
-                "cancellations": 0,
-            }
+            row = rows.get(REVENUE, key) or _row(key)
             row["amount_cents"] += sign * amount
             row[counter] += 1
             rows.put(REVENUE, row)
+
+
+def _row(key: tuple[str, str, str, str]) -> Row:
+    """A row at zero for (aire, month, revenue type, method)."""
+    aire_id, month, revenue_type, method = key
+    return {
+        "aire_id": aire_id,
+        "month": month,
+        "revenue_type": revenue_type,
+        "method": method,
+        "amount_cents": 0,
+        "receipts": 0,
+        "cancellations": 0,
+    }
 
 
 @dataclass(frozen=True)
@@ -102,8 +123,8 @@ def revenue_year(
 
     ``rows`` are ``revenue_monthly`` rows (any aires and years; others are ignored). Every
     month 1..12 is listed for every revenue type the aire has in either year, with 0 where
-    nothing was collected, ordered by month then type. ``deposit`` is listed like the others
-    (the DSP report leaves it out).
+    nothing was collected, ordered by month then type. ``deposit`` and ``advance`` are listed
+    like the others (the DSP report leaves them out).
     """
     aire = str(aire_id)
     this_year, last_year = f"{year:04d}-", f"{year - 1:04d}-"

@@ -213,6 +213,17 @@ def refund_deposit(
     return _movement(act.ledger, "deposit_refunded", outcome, response)
 
 
+@router.post("/{register_id}/advance-refunds", status_code=201, response_model=s.MovementPublic)
+def refund_advance(
+    register_id: UUID, body: s.AdvanceRefundCreate, act: MoneyWriteDep, response: Response
+) -> s.MovementPublic:
+    """Give back what the register holds for a stay as an advance (paid ahead, not yet
+    applied to its charges): all of it, or ``amount_cents``; 409 ``no_advance_held`` when
+    nothing (or less) is held."""
+    outcome = act(c.RefundAdvance, register_id, **dict(body))
+    return _movement(act.ledger, "advance_refunded", outcome, response)
+
+
 @router.post(
     "/{register_id}/deposit-withholdings", status_code=201, response_model=s.MovementPublic
 )

@@ -89,6 +89,7 @@ from hacienda_ledger.api.schemas.households import (
     StayExportPublic,
 )
 from hacienda_ledger.api.schemas.registers import (
+    AdvanceRefundCreate,
     AlertPublic,
     AlertsPublic,
     CancellationCreate,
@@ -149,6 +150,7 @@ from hacienda_ledger.api.schemas.users import (
 __all__ = [
     "AccessPublic",
     "AccessesPublic",
+    "AdvanceRefundCreate",
     "AireCreate",
     "AirePublic",
     "AireSummaryPublic",

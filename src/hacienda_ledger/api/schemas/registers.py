@@ -215,6 +215,15 @@ class DepositRefundCreate(Body):
     method: PaymentMethod
 
 
+class AdvanceRefundCreate(Body):
+    """Advances held for a stay given back: ``amount_cents`` of them, or all that is
+    held when it is left out."""
+
+    stay_id: UUID
+    method: PaymentMethod
+    amount_cents: PositiveCents | None = None
+
+
 class WithholdingCreate(Body):
     stay_id: UUID
     amount_cents: PositiveCents

@@ -132,6 +132,14 @@ class StayPublic(BaseModel):
     settled_cents: int
     balance_due_cents: int
     deposit_held_cents: int
+    advance_held_cents: int = Field(
+        description="paid ahead (advances) and still held for the stay: third-party funds"
+    )
+    advance_applied_cents: int = Field(
+        description="advances applied to the stay's charges (settlements "
+        "``<register>/advance/<version>``)"
+    )
+    advance_refunded_cents: int = Field(description="advances given back to the household")
     extensions: list[ExtensionPublic]
     allowed_through: date
     flagged: bool

@@ -21,10 +21,11 @@ from hacienda_ledger.aggregates.errors import (
     UserNotFound,
 )
 from hacienda_ledger.aggregates.register import CashRegister, ReceiptLine
+from hacienda_ledger.aggregates.register_books import is_third_party
 from hacienda_ledger.aggregates.settlement import Allocation
 from hacienda_ledger.aggregates.stay import Stay
 from hacienda_ledger.aggregates.user import User
-from hacienda_ledger.aggregates.values import RevenueType, WithholdingReason
+from hacienda_ledger.aggregates.values import WithholdingReason
 from hacienda_ledger.application.access import Permission, authorize
 from hacienda_ledger.application.commands import (
     ApproveCancellation,
@@ -35,6 +36,7 @@ from hacienda_ledger.application.commands import (
     IssueReceipt,
     PrintDocument,
     RecordReprint,
+    RefundAdvance,
     RefundDeposit,
     RefuseCancellation,
     RegulariseCashDifference,
@@ -93,6 +95,8 @@ def issue_receipt(command: IssueReceipt, unit: Unit) -> Change:
     same revenue type, oldest first, or the charges it names (``nothing_due`` /
     ``more_than_due`` / ``invalid_value`` otherwise, nothing recorded), recorded on the
     stay in the same transaction; ``settle_balance`` builds the lines from what is due.
+    An ``advance`` line is held for the stay, whatever is due, and applied at once to what
+    is open of the types the register collects (``apply_advances``).
     ``remittance_due``: the cash ceiling is passed (the receipt stands, a remittance is
     due)."""
     register = unit.cash_register(command.register_id)
@@ -104,8 +108,10 @@ def issue_receipt(command: IssueReceipt, unit: Unit) -> Change:
         earlier = unallocated(register, stay)
         if command.settle_balance:
             pairs += _what_is_due(stay, earlier)
-        if not stay.is_open and any(t == RevenueType.DEPOSIT.value for t, _ in pairs):
-            raise StayClosed("no deposit is taken for a stay that has ended", field="lines")
+        if not stay.is_open and any(is_third_party(str(t)) for t, _ in pairs):
+            raise StayClosed(
+                "no deposit nor advance is taken for a stay that has ended", field="lines"
+            )
     elif command.settle_balance:
         raise InvalidValue("a balance is settled for a stay: name it", field="stay_id")
     if stay is None and any(command.charges):
@@ -121,16 +127,8 @@ def issue_receipt(command: IssueReceipt, unit: Unit) -> Change:
         at=at,
     )
     others: tuple[Stay, ...] = ()
-    paying = [i for i, x in enumerate(lines) if x.revenue_type != RevenueType.DEPOSIT.value]
-    charges = [(lines[i].revenue_type, lines[i].amount_cents) for i in paying]
-    named = [command.charges[i] if i < len(command.charges) else () for i in paying]
-    if stay is not None and charges:
-        # refused here, the receipt above is dropped with the unit: nothing is recorded
-        allocations = stay.settlement.allocate(
-            charges, unallocated=earlier, named=named, positions=paying
-        )
-        reference = f"{register.id}/receipt/{number}"
-        stay.settle(reference=reference, allocations=allocations, actor=command.actor, at=at)
+    if stay is not None:
+        _settle_receipt(command, unit, (register, stay), lines, (number, earlier))
         others = (stay,)
     total = sum(x.amount_cents for x in lines)
     return Change(
@@ -143,6 +141,72 @@ def issue_receipt(command: IssueReceipt, unit: Unit) -> Change:
         },
         others,
     )
+
+
+def _settle_receipt(
+    command: IssueReceipt,
+    unit: Unit,
+    held: tuple[CashRegister, Stay],
+    lines: tuple[ReceiptLine, ...],
+    numbers: tuple[int, int],
+) -> None:
+    """What receipt ``number``'s lines settle of the stay's charges (refused here, the
+    receipt is dropped with the unit: nothing is recorded), then the advances the register
+    holds for the stay applied to what is still open (``numbers``: the receipt's, and what
+    the register collected for the stay before settlements were recorded)."""
+    (register, stay), (number, earlier) = held, numbers
+    paying = [i for i, x in enumerate(lines) if not is_third_party(x.revenue_type)]
+    charges = [(lines[i].revenue_type, lines[i].amount_cents) for i in paying]
+    named = [command.charges[i] if i < len(command.charges) else () for i in paying]
+    if charges:
+        allocations = stay.settlement.allocate(
+            charges, unallocated=earlier, named=named, positions=paying
+        )
+        reference = f"{register.id}/receipt/{number}"
+        stay.settle(
+            reference=reference, allocations=allocations, actor=command.actor, at=unit.now()
+        )
+    apply_advances(unit, stay, [register.id], actor=command.actor)
+
+
+def apply_advances(
+    unit: Unit, stay: Stay, register_ids: list[Any], *, actor: str
+) -> tuple[CashRegister, ...]:
+    """Advances held for the stay settle its open charges, register by register (in the
+    order given), each the oldest dues of the types it collects, in the unit's transaction:
+    ``AdvanceApplied`` on the register, ``Stay.Settled`` (``<register>/advance/<version>``)
+    on the stay. Returns the registers that applied some. Called wherever a charge may be
+    open while an advance is held: charges assessed, a departure, an advance received, a
+    receipt cancelled."""
+    applied = []
+    for register_id in register_ids:
+        register = unit.cash_register(register_id)
+        held = register.advance_held(stay.id)
+        if not held:
+            continue
+        earlier = unallocated(register, stay)
+        allocations = stay.settlement.allocate_advance(
+            held, register.revenue_types, unallocated=earlier
+        )
+        if not allocations:
+            continue
+        by_type: dict[str, int] = {}
+        for allocation in allocations:
+            by_type[allocation.revenue_type] = (
+                by_type.get(allocation.revenue_type, 0) + allocation.amount_cents
+            )
+        at = unit.now()
+        version = register.apply_advance(
+            aire_id=stay.aire_id,
+            stay_id=stay.id,
+            lines=tuple(ReceiptLine(t, c) for t, c in by_type.items()),
+            actor=actor,
+            at=at,
+        )
+        reference = f"{register.id}/advance/{version}"
+        stay.settle(reference=reference, allocations=allocations, actor=actor, at=at)
+        applied.append(register)
+    return tuple(applied)
 
 
 def _what_is_due(stay: Stay, earlier: int) -> list[tuple[str, int]]:
@@ -180,9 +244,13 @@ def _reversal(
             return Change(register, result)
         reference = f"{register.id}/receipt/{command.number}"
         stay.reverse_settlement(reference=reference, actor=command.actor, at=at)
+        apply_advances(unit, stay, [register.id], actor=command.actor)
         return Change(register, result, (stay,))
 
-    handle.__doc__ = f"``{method.__qualname__}``, and the stay's settlement reversed."
+    handle.__doc__ = (
+        f"``{method.__qualname__}``, and the stay's settlement reversed (what is due again "
+        "taken first by an advance the register holds for the stay)."
+    )
     return handle
 
 
@@ -262,6 +330,22 @@ def withhold_deposit(command: WithholdDeposit, unit: Unit) -> Change:
         others = (stay,)
     result = {"deposit_held_cents": register.deposit_held(stay.id), "hash": register.head_hash}
     return Change(register, result, others)
+
+
+@on_register_and_stay(RefundAdvance)
+def refund_advance(command: RefundAdvance, unit: Unit) -> Change:
+    """What the register holds for the stay as an advance (not applied to its charges)
+    goes back to the household, on request or after the departure; all of it when no
+    amount is given (``no_advance_held`` when nothing, or less, is held)."""
+    register = unit.cash_register(command.register_id)
+    stay = stay_of(unit, register, command.stay_id)
+    amount = register.refund_advance(
+        **command.arguments("register_id"),
+        aire_id=stay.aire_id,
+        actor=command.actor,
+        at=unit.now(),
+    )
+    return answer(register, amount_cents=amount, advance_held_cents=register.advance_held(stay.id))
 
 
 @signed_on_register(HandOver)

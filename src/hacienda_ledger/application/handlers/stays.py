@@ -15,6 +15,7 @@ from hacienda_ledger.application.commands import (
     OpenStay,
     RecordMeterReading,
 )
+from hacienda_ledger.application.handlers.registers import apply_advances
 from hacienda_ledger.application.handling import Change, Scope, Unit, delegate, handles, on
 
 
@@ -25,6 +26,23 @@ def _stay_locks(command: Any, ledger: Any) -> list[Any]:
 
 
 on_stay = on("stay_id", Permission.MANAGE_STAYS, locks=_stay_locks)
+
+
+def _charging_locks(command: Any, ledger: Any) -> list[Any]:
+    """The stay, its aire, and every register of the aire: charges assessed are settled
+    at once by the advances a register holds for the stay (``apply_advances``)."""
+    aire_id = ledger.access.aire_of_stay(command.stay_id)
+    return [aire_id, command.stay_id, *ledger.access.registers_of_aire(aire_id)]
+
+
+def _registers(unit: Unit, aire: Any) -> list[Any]:
+    """The aire's registers, read under its lock (and remembered for the next locks)."""
+    found = tuple(aire.register_ids)
+    unit.ledger.access.seen_registers(aire.id, found)
+    return list(found)
+
+
+on_charging = on("stay_id", Permission.MANAGE_STAYS, locks=_charging_locks)
 
 
 @handles(
@@ -123,24 +141,26 @@ def _not_charging_sealed_days(unit: Unit, stay: Stay) -> None:
         )
 
 
-@on_stay(AssessCharges)
+@on_charging(AssessCharges)
 def assess_charges(command: AssessCharges, unit: Unit) -> Change:
     """The days and consumption not yet charged, up to ``through``, at the tariffs of the
-    days charged."""
+    days charged; an advance held for the stay settles them at once."""
     stay = unit.stay(command.stay_id)
     _not_charging_sealed_days(unit, stay)
-    tariffs = unit.aire(stay.aire_id).tariffs
+    aire = unit.aire(stay.aire_id)
     event = stay.assess_charges(
-        through=command.through, tariffs=tariffs, actor=command.actor, at=unit.now()
+        through=command.through, tariffs=aire.tariffs, actor=command.actor, at=unit.now()
     )
-    return Change(stay, _charged(event))
+    registers = apply_advances(unit, stay, _registers(unit, aire), actor=command.actor)
+    return Change(stay, _charged(event), registers)
 
 
-@on_stay(Depart)
+@on_charging(Depart)
 def depart(command: Depart, unit: Unit) -> Change:
     """The household leaves, deposit held or not: the stay is closed, its final charges
     assessed (through the departure day, fluids from the closing indexes) and the
-    emplacement freed, atomically. The deposit is refunded or withheld afterwards."""
+    emplacement freed, atomically; an advance held for the stay settles the final charges.
+    The deposit, and what is left of an advance, are refunded (or withheld) afterwards."""
     at, actor = unit.now(), command.actor
     stay = unit.stay(command.stay_id)
     _not_charging_sealed_days(unit, stay)
@@ -149,4 +169,6 @@ def depart(command: Depart, unit: Unit) -> Change:
     through = paris_day(command.departed_at)
     event = stay.assess_charges(through=through, tariffs=aire.tariffs, actor=actor, at=at)
     aire.release(stay_id=command.stay_id, actor=actor, at=at)
-    return Change(stay, {"final_charges_cents": event.total_cents if event else 0}, (aire,))
+    registers = apply_advances(unit, stay, _registers(unit, aire), actor=actor)
+    result = {"final_charges_cents": event.total_cents if event else 0}
+    return Change(stay, result, (aire, *registers))

@@ -241,7 +241,9 @@ class MonthlyFigures:
 
     @property
     def receipts_total_cents(self) -> int:
-        return sum(m.amount_cents for m in self.money if m.revenue_type != "deposit")
+        return sum(
+            m.amount_cents for m in self.money if m.revenue_type not in ("deposit", "advance")
+        )
 
     @property
     def unpaid_total_cents(self) -> int:

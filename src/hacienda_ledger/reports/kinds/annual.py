@@ -197,7 +197,7 @@ def _month_name(month: str) -> str:
 
 def dsp(f: DspFigures, generated_at: datetime) -> Report:
     year = int(f.period.text)
-    revenue = [r for r in f.revenue if r.revenue_type != "deposit"]
+    revenue = [r for r in f.revenue if r.revenue_type not in ("deposit", "advance")]
     types = sorted({r.revenue_type for r in revenue})
     compared = (f"{year}|money", f"{year - 1}|money", "Écart|money")
     by_month = table(
