@@ -22,6 +22,7 @@ from hacienda_ledger.aggregates.errors import (
     InvalidPeriod,
     InvalidValue,
     LedgerError,
+    OutsideCollectivite,
     PeriodSealed,
     StayNotFound,
     UserNotFound,
@@ -145,15 +146,19 @@ def test_a_planned_intervention_is_cancelled_once(site: Site) -> None:
 
 
 def test_a_follow_up_names_an_earlier_intervention_of_the_same_aire(site: Site) -> None:
+    """``follows`` names an intervention of this aire; one of another collectivité's aire
+    is refused (403 ``outside_collectivite``), nothing recorded."""
     ledger = site.ledger
     first = _record(site, kind="inspection")
     follow_up = _record(site, kind="repair", follows=first)
     assert ledger.intervention(follow_up).follows == first
     other = Site(ledger, code="49007-B")
     elsewhere = _record(other, kind="inspection")
-    with pytest.raises(InterventionNotFound) as refused:
+    before = ledger.last_position()
+    with pytest.raises(OutsideCollectivite) as refused:
         _record(site, kind="repair", follows=elsewhere)
     assert refused.value.field == "follows"
+    assert ledger.last_position() == before
 
 
 REFUSALS: dict[str, tuple[dict[str, Any], type[LedgerError], str | None]] = {

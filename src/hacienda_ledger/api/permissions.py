@@ -136,6 +136,12 @@ OPERATIONS: dict[tuple[str, str], type[c.Command] | Permission | ByParameter | s
     ("GET", "/v1/households/{household_id}/access-log"): _P.ANSWER_DATA_REQUESTS,
     ("GET", "/v1/households/{household_id}/export"): _P.ANSWER_DATA_REQUESTS,
     ("GET", "/v1/audit-trail"): _P.READ_AUDIT_TRAIL,
+    ("POST", "/v1/aires/{aire_id}/interventions"): c.RecordIntervention,
+    ("GET", "/v1/aires/{aire_id}/interventions"): _P.READ_INTERVENTIONS,
+    ("GET", "/v1/interventions/{intervention_id}"): _P.READ_INTERVENTIONS,
+    ("PATCH", "/v1/interventions/{intervention_id}"): c.SetInterventionStatus,
+    ("POST", "/v1/aires/{aire_id}/team"): c.AssignTeamMember,
+    ("DELETE", "/v1/aires/{aire_id}/team/{user_id}"): c.WithdrawTeamMember,
 }
 
 #: Operations whose ids are not confined to a scope: the collectivités' public facts, what

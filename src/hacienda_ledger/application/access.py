@@ -66,7 +66,7 @@ from typing import TYPE_CHECKING, Protocol
 from uuid import UUID
 
 from hacienda_ledger.aggregates.aire import Aire
-from hacienda_ledger.aggregates.errors import Forbidden
+from hacienda_ledger.aggregates.errors import Forbidden, UserNotFound
 from hacienda_ledger.aggregates.user import ASSIGNED_ROLES, Role, User
 
 if TYPE_CHECKING:
@@ -271,6 +271,7 @@ class Scope:
     collectivite_id: UUID | None = None
     token_id: UUID | None = None
     intervention_id: UUID | None = None
+    member_id: UUID | None = None  # a user put in or out of an aire's team
 
 
 class Access:
@@ -352,6 +353,8 @@ class Access:
             self.authorize_token(user, permission, scope.token_id)
         elif scope.household_id is not None:
             self.authorize_household(user, permission, scope.household_id)
+        elif scope.member_id is not None:
+            self.authorize_member(user, permission, scope.member_id)
         else:
             self.authorize(
                 user,
@@ -366,6 +369,17 @@ class Access:
         """Managers, cashiers and régisseurs of an aire of the household's collectivité where
         it was recorded or has stayed (and admins); nobody else."""
         authorize_any(user, permission, self.household_aires(household_id))
+
+    def authorize_member(self, user: User, permission: Permission, member_id: UUID) -> None:
+        """A team member is the caller's to assign when every aire already in the member's
+        scope is in the caller's: a manager never takes another collectivité's staff."""
+        authorize(user, permission)
+        try:
+            aires = self.ledger.user(member_id).aire_ids
+        except UserNotFound:
+            raise UserNotFound(f"no user {member_id}", field="user_id") from None
+        for aire_id in aires:
+            authorize(user, permission, self.aire_scope(aire_id))
 
     def household_aires(self, household_id: UUID) -> list[AireScope]:
         """The aires that put a household in a user's scope: where it was recorded and where

@@ -88,6 +88,14 @@ from hacienda_ledger.api.schemas.households import (
     ReceiptLineExportPublic,
     StayExportPublic,
 )
+from hacienda_ledger.api.schemas.interventions import (
+    InterventionCreate,
+    InterventionPublic,
+    InterventionsPublic,
+    InterventionUpdate,
+    TeamMemberCreate,
+    TeamMemberPublic,
+)
 from hacienda_ledger.api.schemas.registers import (
     AlertPublic,
     AlertsPublic,
@@ -205,6 +213,10 @@ __all__ = [
     "HouseholdStayPublic",
     "HouseholdUpdate",
     "HouseholdsPublic",
+    "InterventionCreate",
+    "InterventionPublic",
+    "InterventionUpdate",
+    "InterventionsPublic",
     "Member",
     "Members",
     "MeterReadingCreate",
@@ -255,6 +267,8 @@ __all__ = [
     "StayStatus",
     "TariffCreate",
     "TariffPublic",
+    "TeamMemberCreate",
+    "TeamMemberPublic",
     "Text",
     "TokenPublic",
     "TokenRevokedPublic",

@@ -19,6 +19,7 @@ from hacienda_ledger.api.schemas.common import (
     Page,
     Text,
 )
+from hacienda_ledger.api.schemas.interventions import TeamMemberPublic
 from hacienda_ledger.api.schemas.registers import ProblemPublic
 
 
@@ -169,6 +170,11 @@ class AirePublic(BaseModel):
     max_consecutive_days: int
     extension_cap_months: int
     register_ids: list[UUID]
+    team: list[TeamMemberPublic] = Field(
+        default=[],
+        description="its users assigned aire by aire (cashiers, régisseurs, "
+        "intervenants), in the order they joined",
+    )
     version: int
     position: int | None = None
 

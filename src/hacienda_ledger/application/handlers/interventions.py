@@ -9,12 +9,14 @@ transaction. A status change takes the same lock.
 from __future__ import annotations
 
 from typing import Any
+from uuid import UUID
 
 from hacienda_ledger.aggregates.aire import Aire
 from hacienda_ledger.aggregates.errors import (
     InterventionNotFound,
     InvalidPeriod,
     InvalidValue,
+    OutsideCollectivite,
     StayNotFound,
     UserNotFound,
 )
@@ -32,6 +34,18 @@ from hacienda_ledger.application.commands import (
 from hacienda_ledger.application.handling import Change, Scope, Unit, handles, on
 
 
+def _same_aire(unit: Unit, aire: Aire, other_aire: UUID | None, field: str) -> None:
+    """A stay or an earlier intervention named is of this aire: one of another collectivité
+    is ``outside_collectivite`` (403, as a receipt naming such a stay), one of another aire
+    of it, or none, not found (404)."""
+    if other_aire == aire.id:
+        return
+    if other_aire is not None and unit.aire(other_aire).collectivite_id != aire.collectivite_id:
+        raise OutsideCollectivite(f"this {field} is of another collectivité", field=field)
+    missing = StayNotFound if field == "stay_id" else InterventionNotFound
+    raise missing(f"no {field.replace('_id', '')} of that id on this aire", field=field)
+
+
 def _check_references(command: RecordIntervention, aire: Aire, unit: Unit) -> None:
     """Every user, emplacement, stay and earlier intervention named exists (of this aire)."""
     for number in command.emplacements:
@@ -43,20 +57,16 @@ def _check_references(command: RecordIntervention, aire: Aire, unit: Unit) -> No
             raise UserNotFound(f"no user {user_id}", field="who") from None
     if command.stay_id is not None:
         try:
-            stay_aire = unit.stay(command.stay_id).aire_id
+            stay_aire: UUID | None = unit.stay(command.stay_id).aire_id
         except StayNotFound:
             stay_aire = None
-        if stay_aire != aire.id:
-            raise StayNotFound(f"no stay {command.stay_id} on this aire", field="stay_id")
+        _same_aire(unit, aire, stay_aire, "stay_id")
     if command.follows is not None:
         try:
-            earlier = unit.intervention(command.follows).aire_id
+            earlier: UUID | None = unit.intervention(command.follows).aire_id
         except InterventionNotFound:
             earlier = None
-        if earlier != aire.id:
-            raise InterventionNotFound(
-                f"no intervention {command.follows} on this aire", field="follows"
-            )
+        _same_aire(unit, aire, earlier, "follows")
 
 
 def _reason(intervention: Intervention) -> str:
@@ -138,7 +148,7 @@ def _member(unit: Unit, command: AssignTeamMember | WithdrawTeamMember) -> User:
 @handles(
     AssignTeamMember,
     permission=Permission.CONFIGURE_AIRE,
-    scopes=lambda c: [Scope(aire_id=c.aire_id)],
+    scopes=lambda c: [Scope(aire_id=c.aire_id), Scope(member_id=c.user_id)],
     locks=lambda c, _: [c.aire_id, c.user_id],
 )
 def assign_team_member(command: AssignTeamMember, unit: Unit) -> Change:
@@ -154,7 +164,7 @@ def assign_team_member(command: AssignTeamMember, unit: Unit) -> Change:
 @handles(
     WithdrawTeamMember,
     permission=Permission.CONFIGURE_AIRE,
-    scopes=lambda c: [Scope(aire_id=c.aire_id)],
+    scopes=lambda c: [Scope(aire_id=c.aire_id), Scope(member_id=c.user_id)],
     locks=lambda c, _: [c.aire_id, c.user_id],
 )
 def withdraw_team_member(command: WithdrawTeamMember, unit: Unit) -> Change:
