@@ -570,15 +570,17 @@ def run_verify(
 
 
 def _verify_aires_and_stays(ledger: Ledger, out: TextIO, jobs: int) -> int:
-    """The chain of every aire and of every stay (known from its own opening and from the
-    aire that admitted it, so that a stay whose opening row was deleted is still verified),
+    """The chain of every aire, of every stay (known from its own opening and from the
+    aire that admitted it, so that a stay whose opening row was deleted is still verified)
+    and of every intervention (known from the aire that linked it),
     naming the first broken link of each broken chain; how many are broken."""
     aires = list(ledger.ids_of(Aire.Registered))
     stays = dict.fromkeys(ledger.ids_of(Stay.Opened))
     for aire_id in aires:
         stays.update(dict.fromkeys(ledger.audit.stays_of(aire_id)))
+    interventions = [i for a in aires for i in ledger.audit.interventions_of(a)]
     broken = 0
-    for kind, ids in (("aire", aires), ("stay", list(stays))):
+    for kind, ids in (("aire", aires), ("stay", list(stays)), ("intervention", interventions)):
         events = failed = 0
         for chain_id, report in ledger.audit.verify_registers(ids, jobs=jobs, kind=kind):
             events += report.events

@@ -32,6 +32,7 @@ from hacienda_ledger.aggregates.intervention import Intervention
 from hacienda_ledger.aggregates.user import Role
 from hacienda_ledger.application import Ledger
 from tests.conftest import Clock, Site
+from tests.integration.test_tamper import StoredRows
 
 MORNING = datetime(2025, 1, 6, 8, 0, tzinfo=UTC)
 
@@ -325,3 +326,29 @@ def test_the_intervention_chain_is_verified(site: Site) -> None:
     assert events[0].prev_hash == GENESIS
     assert events[1].prev_hash == events[0].hash
     assert isinstance(site.ledger.intervention(intervention_id), Intervention)
+
+
+def test_verify_finds_an_edited_intervention_and_the_seal_holds_its_head(
+    site: Site, clock: Clock
+) -> None:
+    """Given an intervention linked on the aire and January sealed, then the aire's
+    verification lists its chain intact and the seal recorded its head; when its stored cost
+    is edited, then its chain is broken at event 1 and the seal's check names it."""
+    ledger = site.ledger
+    intervention_id = _record(site, cost_cents=5000)
+    _seal_january(site, clock)
+    chains, findings = ledger.audit.verify_aire(site.aire_id)
+    mine = [(kind, report.ok) for kind, i, report in chains if i == intervention_id]
+    assert (mine, findings) == ([("intervention", True)], [])
+    sealed = ledger.audit.seal_events(site.aire_id)[-1]
+    assert (intervention_id, "intervention") in [(h.aggregate_id, h.kind) for h in sealed.heads]
+    rows = StoredRows(ledger, intervention_id)
+    try:
+        first = rows.all()[0]
+        rows.set(first.version, state=first.state.replace(b"5000", b"500"))
+    finally:
+        rows.close()
+    chains, findings = ledger.audit.verify_aire(site.aire_id)
+    broken = [r for kind, i, r in chains if i == intervention_id and not r.ok]
+    assert [p.version for p in broken[0].problems][:1] == [1]
+    assert [f.aggregate_id for f in findings] == [intervention_id]
