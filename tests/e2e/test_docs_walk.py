@@ -56,3 +56,6 @@ def test_the_cashiers_day_in_the_api_docs_runs(tmp_path: Path) -> None:
     # a receipt keyed twice: the cashier asks, the régisseur approves
     assert '"kind": "cancellation_requested"' in out and '"kind": "receipt_cancelled"' in out
     assert '"reason": "encaissé deux fois"' in out
+    # an intervenant's day (issue 18): an incident out of service one day, no register
+    assert '"role":"intervenant"' in out and '"out_of_service_days":1' in out
+    assert '{"status":403,"code":"forbidden"}' in out
