@@ -422,8 +422,9 @@ def test_one_pass_rebuild_of_every_projection_equals_their_rebuilds_one_by_one(
 
 def test_a_rebuild_shared_between_processes_equals_one_pass(ledger: Ledger, clock: Clock) -> None:
     """``rebuild_all(jobs=2)``: balances (the costliest) and interventions (the lightest)
-    rebuilt in this process, the other three in a forked one, each with its own connections — the same rows and positions as
-    one pass, a tampered row repaired, nothing counted twice."""
+    rebuilt in this process, the other three in a forked one, each with its own
+    connections — the same rows and positions as one pass, a tampered row repaired, nothing
+    counted twice."""
     scenario(ledger, clock)
     more_scenario(ledger, clock)
     end = ledger.last_position()
