@@ -22,7 +22,7 @@ from fastapi import FastAPI
 from hacienda_ledger.application import commands as c
 from hacienda_ledger.application.access import Permission
 from hacienda_ledger.application.handling import HANDLERS
-from hacienda_ledger.reports.exports import EXPORTS
+from hacienda_ledger.reports.exports import AUDIENCES, EXPORTS
 
 AUTHENTICATED = "authenticated"
 
@@ -39,10 +39,7 @@ class ByParameter:
 
 _EXPORTS = ByParameter(
     "table",
-    {
-        table: _P.READ_STATISTICS if spec.audience == "statistics" else _P.READ_REGISTERS
-        for table, spec in EXPORTS.items()
-    },
+    {table: AUDIENCES[spec.audience] for table, spec in EXPORTS.items()},
 )
 
 #: (method, path) -> the command the route runs, or the permission it checks itself.
