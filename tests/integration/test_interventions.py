@@ -352,3 +352,45 @@ def test_verify_finds_an_edited_intervention_and_the_seal_holds_its_head(
     broken = [r for kind, i, r in chains if i == intervention_id and not r.ok]
     assert [p.version for p in broken[0].problems][:1] == [1]
     assert [f.aggregate_id for f in findings] == [intervention_id]
+
+
+def test_the_monthly_report_has_its_interventions_section(site: Site, clock: Clock) -> None:
+    """Given January's interventions (a cleaning for 45.00 €, an incident on emplacement 4
+    from the 10th to the 13th for 90.00 €, a pest control planned), when January's monthly
+    report is built, then its « Interventions » section lists them by kind with the total,
+    in the CSV, the XLSX and the PDF; and emplacement 4's three days out of service are not
+    available in the occupancy figures."""
+    from tests.integration.test_reports import csv_rows, csv_section, pdf_text, sheet_rows
+
+    from hacienda_ledger.reports.generate import Reports
+
+    _record(site, cost_cents=4500)
+    _record(
+        site,
+        kind="incident",
+        label="fuite",
+        emplacements=["4"],
+        started_at=datetime(2025, 1, 10, 9, tzinfo=UTC),
+        ended_at=datetime(2025, 1, 13, 9, tzinfo=UTC),
+        out_of_service=True,
+        cost_cents=9000,
+    )
+    _record(site, kind="pest_control", status="planned", ended_at=None)
+    clock.now = datetime(2025, 2, 3, 10, tzinfo=UTC)
+    reports = Reports(site.ledger)
+    stored = reports.run(reports.month_jobs("2025-01", [site.aire_id]))
+    files = {s.format: reports.store.get(s.report_id)[1] for s in stored}
+    section = csv_section(csv_rows(files["csv"]), "Interventions")
+    assert section == [
+        ["Type", "Prévues", "Faites", "Annulées", "Coût (€)", "Empl.-jours hors service"],
+        ["Nettoyage", "0", "1", "0", "45,00", "0"],
+        ["Incident", "0", "1", "0", "90,00", "3"],
+        ["Dératisation / désinsectisation", "1", "0", "0", "0,00", "0"],
+        ["Total", "1", "2", "0", "135,00", "3"],
+    ]
+    sheet = sheet_rows(files["xlsx"], "Interventions")
+    assert ("Total", 1, 2, 0, 135, 3) in [row[:6] for row in sheet]
+    assert "Incident 0 1 0 90,00 € 3" in pdf_text(files["pdf"])
+    available = csv_section(csv_rows(files["csv"]), "Occupation — effectifs")[1]
+    # in service from the 6th (the site's day): 26 days × 4 emplacements, less 3, × 2 places
+    assert available == ["Places-jours disponibles", str(2 * (4 * 26 - 3))]

@@ -215,6 +215,20 @@ class RegieMonthEnd:
 
 
 @dataclass(frozen=True)
+class InterventionLine:
+    """The aire's interventions of one kind that started in the month (``interventions``
+    projection): by status, the done ones' cost, and the emplacement-days incidents kept out
+    of service in the month."""
+
+    kind: str
+    planned: int
+    done: int
+    cancelled: int
+    cost_cents: int
+    out_of_service_days: int
+
+
+@dataclass(frozen=True)
 class MonthlyFigures:
     aire: AireInfo
     period: Period
@@ -238,6 +252,7 @@ class MonthlyFigures:
     regie: tuple[RegieMonthEnd, ...] = ()  # each register that existed at the month's end
     # cancellations refused or withdrawn in the month, and those pending at its end
     cancellation_requests: tuple[CancellationRequest, ...] = ()
+    interventions: tuple[InterventionLine, ...] = ()  # by kind (issue 18)
 
     @property
     def receipts_total_cents(self) -> int:

@@ -26,6 +26,7 @@ from hacienda_ledger.reports.figures.model import (
     Alt2Figures,
     AnnualFigures,
     DspFigures,
+    InterventionLine,
     JournalEvent,
     MoneyLine,
     MonthlyFigures,
@@ -158,6 +159,25 @@ class Figures:
             seal=self.month_seal(aire_id, period),
             regie=regie,
             cancellation_requests=self.registers.requests(journal, regie),
+            interventions=self._interventions(info.id, month),
+        )
+
+    def _interventions(self, aire_id: str, month: str) -> tuple[InterventionLine, ...]:
+        """The month's interventions by kind (``interventions`` projection)."""
+        rows = self.queries.select(
+            "interventions", "interventions_monthly", where={"aire_id": aire_id}
+        )
+        return tuple(
+            InterventionLine(
+                r["kind"],
+                r["planned"],
+                r["done"],
+                r["cancelled"],
+                r["cost_cents"],
+                r["out_of_service_days"],
+            )
+            for r in rows
+            if r["month"] == month
         )
 
     def _unpaid(self, aire_id: str, period: Period) -> tuple[Unpaid, ...]:
