@@ -31,7 +31,16 @@ from hacienda_ledger.aggregates.integrity import GENESIS
 from hacienda_ledger.aggregates.intervention import Intervention
 from hacienda_ledger.aggregates.user import Role
 from hacienda_ledger.application import Ledger
+from hacienda_ledger.application import commands as c
+from hacienda_ledger.reports.generate import Reports
 from tests.conftest import Clock, Site
+from tests.integration.test_reports import (
+    csv_rows,
+    csv_section,
+    dsp_aire_with_a_sale,
+    pdf_text,
+    sheet_rows,
+)
 from tests.integration.test_tamper import StoredRows
 
 MORNING = datetime(2025, 1, 6, 8, 0, tzinfo=UTC)
@@ -291,8 +300,6 @@ def test_an_intervenant_records_on_its_aires_only_and_touches_no_cash(site: Site
     ledger.handle(_command(site.aire_id, worker_id), worker)
     with pytest.raises(Forbidden):
         ledger.handle(_command(other.aire_id, worker_id), worker)
-    from hacienda_ledger.application import commands as c
-
     with pytest.raises(Forbidden):
         ledger.handle(
             c.IssueReceipt(
@@ -307,8 +314,6 @@ def test_an_intervenant_records_on_its_aires_only_and_touches_no_cash(site: Site
 
 
 def _command(aire_id: UUID, actor: UUID) -> Any:
-    from hacienda_ledger.application import commands as c
-
     return c.RecordIntervention(
         aire_id,
         kind="meter_round",
@@ -360,10 +365,6 @@ def test_the_monthly_report_has_its_interventions_section(site: Site, clock: Clo
     report is built, then its « Interventions » section lists them by kind with the total,
     in the CSV, the XLSX and the PDF; and emplacement 4's three days out of service are not
     available in the occupancy figures."""
-    from tests.integration.test_reports import csv_rows, csv_section, pdf_text, sheet_rows
-
-    from hacienda_ledger.reports.generate import Reports
-
     _record(site, cost_cents=4500)
     _record(
         site,
@@ -394,3 +395,46 @@ def test_the_monthly_report_has_its_interventions_section(site: Site, clock: Clo
     available = csv_section(csv_rows(files["csv"]), "Occupation — effectifs")[1]
     # in service from the 6th (the site's day): 26 days × 4 emplacements, less 3, × 2 places
     assert available == ["Places-jours disponibles", str(2 * (4 * 26 - 3))]
+
+
+def test_the_dsp_annual_report_sums_the_year_s_interventions_beside_the_year_before(
+    site: Site, clock: Clock
+) -> None:
+    """Given a DSP aire with a repair in December 2024 (60.00 €) and two in 2025 (an incident
+    of two days on one emplacement, 80.00 €; a cleaning), when the DSP report of 2025 is
+    built, then its « Interventions de l'année » section has each kind with 2025 beside
+    2024, and the total."""
+    dsp_aire, _ = dsp_aire_with_a_sale(site.ledger, site.collectivite_id)
+    dsp = Site.__new__(Site)
+    dsp.ledger, dsp.aire_id = site.ledger, dsp_aire
+    december = datetime(2024, 12, 2, 9, tzinfo=UTC)
+    _record(dsp, kind="repair", started_at=december, ended_at=None, cost_cents=6000)
+    _record(
+        dsp,
+        kind="incident",
+        emplacements=["1"],
+        started_at=datetime(2025, 3, 3, 9, tzinfo=UTC),
+        ended_at=datetime(2025, 3, 5, 9, tzinfo=UTC),
+        out_of_service=True,
+        cost_cents=8000,
+    )
+    _record(dsp, kind="repair", started_at=datetime(2025, 3, 6, 9, tzinfo=UTC), ended_at=None)
+    clock.now = datetime(2026, 1, 5, 9, tzinfo=UTC)
+    reports = Reports(site.ledger)
+    jobs = [j for j in reports.year_jobs(2025) if j.kind == "dsp"]
+    stored = reports.run(jobs)
+    csv = next(reports.store.get(s.report_id)[1] for s in stored if s.format == "csv")
+    assert csv_section(csv_rows(csv), "Interventions de l'année") == [
+        [
+            "Type",
+            "Faites 2025",
+            "Faites 2024",
+            "Coût 2025 (€)",
+            "Coût 2024 (€)",
+            "Empl.-jours HS 2025",
+            "Empl.-jours HS 2024",
+        ],
+        ["Incident", "1", "0", "80,00", "0,00", "2", "0"],
+        ["Réparation", "1", "1", "0,00", "60,00", "0", "0"],
+        ["Total", "2", "1", "80,00", "60,00", "2", "0"],
+    ]

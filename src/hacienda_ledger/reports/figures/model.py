@@ -229,6 +229,20 @@ class InterventionLine:
 
 
 @dataclass(frozen=True)
+class InterventionYear:
+    """One kind of intervention over a year and the year before: how many were done, what
+    they cost, the emplacement-days incidents kept out of service."""
+
+    kind: str
+    done: int
+    done_before: int
+    cost_cents: int
+    cost_before_cents: int
+    out_of_service_days: int
+    out_of_service_days_before: int
+
+
+@dataclass(frozen=True)
 class MonthlyFigures:
     aire: AireInfo
     period: Period
@@ -296,6 +310,7 @@ class DspFigures(AnnualFigures):
     revenue: tuple[RevenueComparison, ...]
     occupancy: tuple[OccupancyMonth, ...]
     vat: tuple[VatLine, ...] = ()  # a dsp aire's receipts of the year, by type and rate
+    interventions: tuple[InterventionYear, ...] = ()  # by kind, with the year before
 
 
 def rate_of(occupied: int, available: int) -> Decimal | None:
