@@ -23,7 +23,8 @@ router = APIRouter(prefix="/v1/aires", tags=["aires"])
 
 def _aire(act: Act, outcome: Outcome) -> s.AirePublic:
     ledger = act.ledger
-    return views.aire(ledger.aire(outcome.aggregate_id), ledger.clock(), outcome.position)
+    aire = ledger.aire(outcome.aggregate_id)
+    return views.aire(aire, ledger.clock(), outcome.position, team=views.team(ledger, aire))
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=s.AirePublic)
