@@ -101,6 +101,9 @@ def test_an_intervenant_s_day(world: World) -> None:
     ):
         page = world.ok(world.get("paul", base + query), 200)
         assert [i["id"] for i in page["data"]] == expected, query
+    first = world.ok(world.get("paul", base + "?limit=1"), 200)
+    second = world.ok(world.get("paul", f"{base}?limit=1&cursor={first['next_cursor']}"), 200)
+    assert ([i["id"] for i in second["data"]], second["next_cursor"]) == ([incident["id"]], None)
     one = world.ok(world.get("paul", f"/v1/interventions/{incident['id']}"), 200)
     assert (one["follows"], one["cost_cents"], one["supplier_ref"]) == (
         done["id"],

@@ -79,9 +79,14 @@ def list_interventions(
     """The aire's interventions in the order recorded (paginated), filtered by period (one
     that overlaps ``from``..``to``), kind, emplacement and status."""
     ledger.access.authorize(user, Permission.READ_INTERVENTIONS, aire_id=aire_id)
-    found = [ledger.intervention(i) for i in ledger.aire(aire_id).intervention_ids]
-    chosen = [i for i in found if _matches(i, start, end, kind, emplacement, state)]
-    items, next_cursor = page.page(chosen)
+    ids = ledger.aire(aire_id).intervention_ids
+    if (start, end, kind, emplacement, state) == (None,) * 5:  # only the page is loaded
+        page_ids, next_cursor = page.page(ids)
+        items = [ledger.intervention(i) for i in page_ids]
+    else:
+        found = (ledger.intervention(i) for i in ids)
+        chosen = [i for i in found if _matches(i, start, end, kind, emplacement, state)]
+        items, next_cursor = page.page(chosen)
     data = [views.intervention(i) for i in items]
     return s.InterventionsPublic(data=data, count=len(data), next_cursor=next_cursor)
 
