@@ -156,7 +156,7 @@ AIRES = [
         longitude="1.3160",
     ),
 ]
-ROLES = ("admin", "manager", "cashier", "regisseur", "auditor", "analyst")
+ROLES = ("admin", "manager", "cashier", "regisseur", "auditor", "analyst", "intervenant")
 
 
 def demo_token(role: str) -> str:
@@ -273,6 +273,8 @@ def load_demo(ledger: Ledger, clock: SimulatedClock, seed: int = 49) -> list[Dem
     _demo_user(ledger, "Régisseuse Chalets (démo)", "regisseur", aire_ids=[first.aire_id])
     _demo_user(ledger, "Trésorerie ALM (démo)", "auditor", collectivite_id=alm)
     _demo_user(ledger, "Analyste (démo)", "analyst")
+    # records and reads the first aire's interventions (issue 18); no interventions yet
+    _demo_user(ledger, "Intervenant Chalets (démo)", "intervenant", aire_ids=[first.aire_id])
     _simulate(ledger, clock, rng, start, date(2025, 10, 31))
     return AIRES
 
@@ -517,7 +519,7 @@ def run_demo(settings: Settings, out: TextIO, *, journal: bool = True) -> int:
         )
         out.write("\nDemo bearer tokens (Authorization: Bearer <token>):\n")
         for role in ROLES:
-            out.write(f"  {role:9} {demo_token(role)}\n")
+            out.write(f"  {role:11} {demo_token(role)}\n")
     except LedgerError as exc:
         out.write(f"error: {exc.code}: {exc.detail}\n")
         return 1
