@@ -156,7 +156,7 @@ AIRES = [
         longitude="1.3160",
     ),
 ]
-ROLES = ("admin", "manager", "cashier", "regisseur", "auditor", "analyst")
+ROLES = ("admin", "manager", "cashier", "regisseur", "auditor", "analyst", "intervenant")
 
 
 def demo_token(role: str) -> str:
@@ -273,6 +273,8 @@ def load_demo(ledger: Ledger, clock: SimulatedClock, seed: int = 49) -> list[Dem
     _demo_user(ledger, "Régisseuse Chalets (démo)", "regisseur", aire_ids=[first.aire_id])
     _demo_user(ledger, "Trésorerie ALM (démo)", "auditor", collectivite_id=alm)
     _demo_user(ledger, "Analyste (démo)", "analyst")
+    # records and reads the first aire's interventions (issue 18); no interventions yet
+    _demo_user(ledger, "Intervenant Chalets (démo)", "intervenant", aire_ids=[first.aire_id])
     _simulate(ledger, clock, rng, start, date(2025, 10, 31))
     return AIRES
 
@@ -517,7 +519,7 @@ def run_demo(settings: Settings, out: TextIO, *, journal: bool = True) -> int:
         )
         out.write("\nDemo bearer tokens (Authorization: Bearer <token>):\n")
         for role in ROLES:
-            out.write(f"  {role:9} {demo_token(role)}\n")
+            out.write(f"  {role:11} {demo_token(role)}\n")
     except LedgerError as exc:
         out.write(f"error: {exc.code}: {exc.detail}\n")
         return 1
@@ -570,15 +572,17 @@ def run_verify(
 
 
 def _verify_aires_and_stays(ledger: Ledger, out: TextIO, jobs: int) -> int:
-    """The chain of every aire and of every stay (known from its own opening and from the
-    aire that admitted it, so that a stay whose opening row was deleted is still verified),
+    """The chain of every aire, of every stay (known from its own opening and from the
+    aire that admitted it, so that a stay whose opening row was deleted is still verified)
+    and of every intervention (known from the aire that linked it),
     naming the first broken link of each broken chain; how many are broken."""
     aires = list(ledger.ids_of(Aire.Registered))
     stays = dict.fromkeys(ledger.ids_of(Stay.Opened))
     for aire_id in aires:
         stays.update(dict.fromkeys(ledger.audit.stays_of(aire_id)))
+    interventions = [i for a in aires for i in ledger.audit.interventions_of(a)]
     broken = 0
-    for kind, ids in (("aire", aires), ("stay", list(stays))):
+    for kind, ids in (("aire", aires), ("stay", list(stays)), ("intervention", interventions)):
         events = failed = 0
         for chain_id, report in ledger.audit.verify_registers(ids, jobs=jobs, kind=kind):
             events += report.events

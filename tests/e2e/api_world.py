@@ -15,6 +15,7 @@ cashier_b      cashier of aire B
 auditor        auditor of collectivité A
 auditor_b      auditor of collectivité B
 analyst        analyst
+intervenant    intervenant of aire A (interventions only)
 =============  ======================================
 """
 
@@ -142,6 +143,7 @@ class World:
             "month": "2025-01",
             "user_id": self.users["cashier"]["id"],
             "token_id": "00000000-0000-4000-8000-000000000000",
+            "intervention_id": "00000000-0000-4000-8000-000000000000",
             **overrides,
         }
 
@@ -296,6 +298,7 @@ def build_world(client: TestClient, ledger: Ledger, clock: Clock) -> World:
         "auditor": {"role": "auditor", "collectivite_id": w.ids["collectivite_a"]},
         "auditor_b": {"role": "auditor", "collectivite_id": w.ids["collectivite_b"]},
         "analyst": {"role": "analyst"},
+        "intervenant": {"role": "intervenant", "aires": [w.aire_a]},
     }
     # the household every stay_body names unless told otherwise (recorded before any test
     # block that checks nothing is recorded)

@@ -1978,6 +1978,12 @@ ROUTES: list[tuple[str, str]] = [
     ("GET", "/v1/households/{household_id}/export"),
     ("GET", "/v1/registers/{register_id}/receipts/{number}"),
     ("GET", "/v1/audit-trail"),
+    ("POST", "/v1/aires/{aire_id}/interventions"),
+    ("GET", "/v1/aires/{aire_id}/interventions"),
+    ("GET", "/v1/interventions/{intervention_id}"),
+    ("PATCH", "/v1/interventions/{intervention_id}"),
+    ("POST", "/v1/aires/{aire_id}/team"),
+    ("DELETE", "/v1/aires/{aire_id}/team/{user_id}"),
 ]
 OPEN_ROUTES = [("GET", "/health"), ("GET", "/ready")]
 
@@ -2039,6 +2045,7 @@ def test_every_route_needs_a_valid_bearer_token(world: World, authorization: str
         "count_number": "1",
         "user_id": world.users["cashier"]["id"],
         "token_id": str(uuid4()),
+        "intervention_id": str(uuid4()),
     }
     headers = {"Idempotency-Key": "k"}
     if authorization is not None:

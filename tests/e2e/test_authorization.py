@@ -59,6 +59,8 @@ ID_KINDS = {
     "report_id": "report",
     "user_id": "user",
     "token_id": "token",
+    "intervention_id": "intervention",
+    "follows": "intervention",
 }
 #: Values for the other names, where the schema gives neither an example nor a format.
 SAMPLES: dict[str, Any] = {
@@ -85,6 +87,7 @@ class Things:
     stay: str
     household: str
     report: str
+    intervention: str
     user: str = ""  # the caller's own (``with_tokens``), or cashier_b
     token: str = ""  # a token of that user's
 
@@ -130,7 +133,8 @@ def world(settings: Settings, ledger: Ledger, clock: Clock) -> Iterator[World]:
 
 def things(world: World) -> tuple[Things, Things]:
     """A's things and B's: an open stay with a deposit receipt (n° 1) on each register, the
-    world's household of each, a stored monthly report of each (December 2024)."""
+    world's household of each, a stored monthly report of each (December 2024), an
+    intervention on each aire."""
     stay_a = world.arrive()
     world.deposit(stay_a)
     stay_b = world.arrive(world.aire_b, who="cashier_b")
@@ -143,6 +147,18 @@ def things(world: World) -> tuple[Things, Things]:
     stored = reports.run(reports.month_jobs("2024-12", today=date(2025, 1, 6)))
     report = {r.aire_id: r.report_id for r in stored if r.format == "csv"}
     ids = world.ids
+    done = {
+        aire: str(
+            world.ledger.record_intervention(
+                UUID(aire),
+                kind="cleaning",
+                started_at=world.clock(),
+                description="ménage",
+                actor="seed",
+            ).aggregate_id
+        )
+        for aire in (ids["aire_a"], ids["aire_b"])
+    }
     return (
         Things(
             ids["collectivite_a"],
@@ -151,6 +167,7 @@ def things(world: World) -> tuple[Things, Things]:
             stay_a,
             ids["household"],
             report[ids["aire_a"]],
+            done[ids["aire_a"]],
         ),
         Things(
             ids["collectivite_b"],
@@ -159,6 +176,7 @@ def things(world: World) -> tuple[Things, Things]:
             stay_b,
             ids["household_b"],
             report[ids["aire_b"]],
+            done[ids["aire_b"]],
         ),
     )
 

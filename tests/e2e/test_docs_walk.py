@@ -56,6 +56,9 @@ def assert_the_day_went_as_written(out: str) -> None:
     # an advance paid ahead: applied to the day charged, the rest refunded (issue 15)
     assert '"advance_applied_cents": 300' in out
     assert '"amount_cents": 9700' in out and '"advance_held_cents": 0' in out
+    # an intervenant's day (issue 18): an incident out of service one day, no register
+    assert '"role":"intervenant"' in out and '"out_of_service_days":1' in out
+    assert '{"status":403,"code":"forbidden"}' in out
 
 
 def test_the_cashiers_day_in_the_api_docs_runs(tmp_path: Path) -> None:

@@ -213,7 +213,8 @@ def more_scenario(ledger: Ledger, clock: Clock) -> None:
     """A second aire after the fixture scenario: three stays, deposits, charges, receipts by
     every method, a cancellation (and two asked for: refused, withdrawn), a shortfall, a
     withholding, a remittance, departures, a receipt on the daylight-saving day, a day and a
-    month closed."""
+    month closed; interventions (issue 18): a cleaning with its cost, a pest control planned
+    then cancelled, an incident that keeps emplacement 4 out of service into April."""
     clock.now = datetime(2026, 3, 2, 8, tzinfo=UTC)
     site = Site(ledger, code="49099-B")
     reg = site.register_id
@@ -285,6 +286,19 @@ def more_scenario(ledger: Ledger, clock: Clock) -> None:
         clock.advance(minutes=30)
     ledger.record_reprint(reg, document="receipt", number=1, actor="c")
     ledger.record_reprint(reg, document="slip", number=1, actor="c")
+    ledger.record_intervention(
+        site.aire_id, kind="cleaning", started_at=clock(), description="sanitaires",
+        cost_cents=4500, actor="m",
+    )  # fmt: skip
+    pest = ledger.record_intervention(
+        site.aire_id, kind="pest_control", started_at=clock(), description="dératisation",
+        status="planned", actor="m",
+    ).aggregate_id  # fmt: skip
+    ledger.set_intervention_status(pest, status="cancelled", actor="m")
+    incident = ledger.record_intervention(
+        site.aire_id, kind="incident", started_at=clock(), description="fuite",
+        emplacements=["4"], status="planned", out_of_service=True, cost_cents=9000, actor="m",
+    ).aggregate_id  # fmt: skip
     clock.advance(days=1)
     ledger.close_period(reg, period="day", day=paris_day(clock()) - timedelta(days=1), actor="c")
     # 29 March 2026 is the daylight-saving day in Paris: 01:30 UTC is 03:30 CEST that day
@@ -292,6 +306,8 @@ def more_scenario(ledger: Ledger, clock: Clock) -> None:
     ledger.post_receipt(reg, stay_id=None, method="cheque", lines=[("other", 4200)], actor="c")
     clock.now = datetime(2026, 4, 1, 7, tzinfo=UTC)
     ledger.close_period(reg, period="month", day=date(2026, 3, 1), actor="c")
+    clock.now = datetime(2026, 4, 3, 7, tzinfo=UTC)
+    ledger.set_intervention_status(incident, status="done", actor="m")
 
 
 # --- 1. live equals rebuild equals fold ------------------------------------------------------
@@ -405,9 +421,10 @@ def test_one_pass_rebuild_of_every_projection_equals_their_rebuilds_one_by_one(
 
 
 def test_a_rebuild_shared_between_processes_equals_one_pass(ledger: Ledger, clock: Clock) -> None:
-    """``rebuild_all(jobs=2)``: balances (the costliest) rebuilt in this process, the other
-    three in a forked one, each with its own connections — the same rows and positions as
-    one pass, a tampered row repaired, nothing counted twice."""
+    """``rebuild_all(jobs=2)``: balances (the costliest) and interventions (the lightest)
+    rebuilt in this process, the other three in a forked one, each with its own
+    connections — the same rows and positions as one pass, a tampered row repaired, nothing
+    counted twice."""
     scenario(ledger, clock)
     more_scenario(ledger, clock)
     end = ledger.last_position()
@@ -415,7 +432,7 @@ def test_a_rebuild_shared_between_processes_equals_one_pass(ledger: Ledger, cloc
     expected = {f.projection.name: live_tables(f) for f in followers(ledger)}
     groups = shares(followers(ledger), 2)
     assert [[f.projection.name for f in g] for g in groups] == [
-        ["balances"],
+        ["balances", "interventions"],
         ["cash_journal", "occupancy", "revenue"],
     ]
     db = projection_database(ledger)

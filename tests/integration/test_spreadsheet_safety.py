@@ -143,6 +143,10 @@ class Hostile:
         ledger.count_cash(reg, counted_cents=book - 100, actor=CASHIER)  # 1.00 € short
         clock.now = datetime(2025, 2, 11, 8, tzinfo=UTC)  # the day closed (register_closures)
         ledger.close_period(reg, period="day", day=date(2025, 2, 10), actor=CASHIER)
+        ledger.record_intervention(  # (the interventions' tables: issue 18)
+            self.aire_id, kind="repair", started_at=clock(), description="=1+1", cost_cents=1250,
+            actor=m,
+        )  # fmt: skip
         clock.now = datetime(2026, 1, 5, 9, tzinfo=UTC)  # 2025 over: every report can be built
 
 

@@ -9,12 +9,12 @@ from typing import Any, Literal, get_args, get_origin
 
 from pydantic import BaseModel
 
-from hacienda_ledger.aggregates import household, register_rules, user, values
+from hacienda_ledger.aggregates import household, intervention, register_rules, user, values
 from hacienda_ledger.api import schemas
 
 DOMAIN_ENUMS: list[type[Enum]] = [
     obj
-    for module in (values, household, user, register_rules)
+    for module in (values, household, intervention, user, register_rules)
     for _, obj in inspect.getmembers(module, inspect.isclass)
     if issubclass(obj, Enum) and obj.__module__ == module.__name__
 ]

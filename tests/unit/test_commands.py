@@ -117,6 +117,7 @@ def test_only_the_sender_the_key_and_generated_ids_are_left_out() -> None:
         ("OpenRegister", "register_id"),
         ("OpenStay", "stay_id"),
         ("RecordHousehold", "household_id"),
+        ("RecordIntervention", "intervention_id"),
     }
 
 

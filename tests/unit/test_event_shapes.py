@@ -14,7 +14,16 @@ import pytest
 from eventsourcing.domain import Aggregate, CanMutateAggregate
 from eventsourcing.persistence import StoredEvent
 
-from hacienda_ledger.aggregates import aire, collectivite, household, register, seal, stay, user
+from hacienda_ledger.aggregates import (
+    aire,
+    collectivite,
+    household,
+    intervention,
+    register,
+    seal,
+    stay,
+    user,
+)
 from hacienda_ledger.aggregates import aire as aire_module
 from hacienda_ledger.aggregates.household import ERASED
 from hacienda_ledger.aggregates.integrity import event_hash
@@ -35,7 +44,17 @@ PAYLOADS = [json.loads(line) for line in FIXTURE.read_text(encoding="utf-8").spl
 
 def event_classes() -> set[str]:
     topics = set()
-    for module in (aire, collectivite, household, register, seal, stay, user, idempotency):
+    for module in (
+        aire,
+        collectivite,
+        household,
+        intervention,
+        register,
+        seal,
+        stay,
+        user,
+        idempotency,
+    ):
         for _, agg in inspect.getmembers(module, inspect.isclass):
             if agg.__module__ != module.__name__:
                 continue

@@ -148,6 +148,8 @@ class Aire(Chained):
             aire.register_ids = ()
             aire.last_release_day = None
             aire.regularisations = ()
+            aire.intervention_ids = ()
+            aire.team = {}
 
     class EmplacementAdded(Chained.Event):
         """An emplacement, in service from ``in_service_from`` (which may lie before the day
@@ -256,6 +258,30 @@ class Aire(Chained):
         def apply(self, aire: Aire) -> None:
             aire.register_ids = (*aire.register_ids, self.register_id)
 
+    class InterventionLinked(Chained.Event):
+        """An intervention recorded on the aire (its own events are on it)."""
+
+        intervention_id: UUID
+        actor: str
+
+        def apply(self, aire: Aire) -> None:
+            aire.intervention_ids = (*aire.intervention_ids, self.intervention_id)
+
+    class TeamMemberAssigned(Chained.Event):
+        user_id: UUID
+        role: str
+        actor: str
+
+        def apply(self, aire: Aire) -> None:
+            aire.team = {**aire.team, self.user_id: self.role}
+
+    class TeamMemberWithdrawn(Chained.Event):
+        user_id: UUID
+        actor: str
+
+        def apply(self, aire: Aire) -> None:
+            aire.team = {k: v for k, v in aire.team.items() if k != self.user_id}
+
     class Regularised(EventOnceUnchained):
         """A régularisation of a sealed month, recorded in the open month."""
 
@@ -296,6 +322,8 @@ class Aire(Chained):
         self.regularisations: tuple[Regularisation, ...]
         self.register_ids: tuple[UUID, ...]
         self.in_service_from: date
+        self.intervention_ids: tuple[UUID, ...]
+        self.team: dict[UUID, str]  # user id -> role, in the order assigned
 
     @classmethod
     def register(
@@ -608,6 +636,25 @@ class Aire(Chained):
         self.trigger_event(
             self.RegisterAttached, register_id=register_id, actor=actor, timestamp=at
         )
+
+    def link_intervention(self, intervention_id: UUID, *, actor: str, at: datetime) -> None:
+        self.trigger_event(
+            self.InterventionLinked, intervention_id=intervention_id, actor=actor, timestamp=at
+        )
+
+    # --- its team -----------------------------------------------------------------------
+
+    def assign(self, *, user_id: UUID, role: str, actor: str, at: datetime) -> None:
+        if user_id in self.team:
+            raise AlreadyExists("this user is already in the aire's team", field="user_id")
+        self.trigger_event(
+            self.TeamMemberAssigned, user_id=user_id, role=role, actor=actor, timestamp=at
+        )
+
+    def withdraw(self, *, user_id: UUID, actor: str, at: datetime) -> None:
+        if user_id not in self.team:
+            raise InvalidValue("this user is not in the aire's team", field="user_id")
+        self.trigger_event(self.TeamMemberWithdrawn, user_id=user_id, actor=actor, timestamp=at)
 
     @property
     def capacity_places(self) -> int:

@@ -22,7 +22,8 @@ The tree::
     │   ├── ReadingNotFound         reading_not_found
     │   ├── HouseholdNotFound       household_not_found
     │   ├── SealNotFound            seal_not_found
-    │   └── CountNotFound           count_not_found
+    │   ├── CountNotFound           count_not_found
+    │   └── InterventionNotFound    intervention_not_found
     ├── Conflict                                      -> 409
     │   ├── AlreadyExists           already_exists
     │   ├── TokenAlreadyRevoked     token_already_revoked
@@ -50,6 +51,7 @@ The tree::
     │   ├── SlipUnbalanced          slip_unbalanced (with the expected amounts)
     │   ├── CashDifferenceNotOpen   cash_difference_not_open
     │   ├── PersonalDataErased      personal_data_erased
+    │   ├── InterventionFinal       intervention_final
     │   ├── IdempotencyKeyReused    idempotency_key_reused (422 at the API)
     │   └── ConcurrencyConflict     concurrency_conflict
     └── Invalid (ValueError)                          -> 422
@@ -184,6 +186,16 @@ class CountNotFound(NotFound):
     """No cash count (arrêté de caisse) of this number on the register."""
 
     code = "count_not_found"
+
+
+class InterventionNotFound(NotFound):
+    code = "intervention_not_found"
+
+
+class InterventionFinal(Conflict):
+    """An intervention done or cancelled: its status is final."""
+
+    code = "intervention_final"
 
 
 class PersonalDataErased(Conflict):

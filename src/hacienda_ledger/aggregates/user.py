@@ -32,6 +32,11 @@ class Role(StrEnum):
     REGISSEUR = "regisseur"  # the person accountable for the régie's cash
     AUDITOR = "auditor"
     ANALYST = "analyst"
+    INTERVENANT = "intervenant"  # works on its aires (repairs, cleaning, rounds), no cash
+
+
+#: Roles whose scope is the aires they are assigned to (an aire's team).
+ASSIGNED_ROLES = frozenset({Role.CASHIER, Role.REGISSEUR, Role.INTERVENANT})
 
 
 class User(Aggregate):
@@ -51,6 +56,22 @@ class User(Aggregate):
             user.sectors = tuple(self.sectors)
             user.aire_ids = tuple(self.aire_ids)
             user.collectivite_id = self.collectivite_id
+
+    class AireAssigned(Aggregate.Event):
+        """The user joins an aire's team: the aire enters their scope."""
+
+        aire_id: UUID
+        actor: str
+
+        def apply(self, user: User) -> None:
+            user.aire_ids = (*user.aire_ids, self.aire_id)
+
+    class AireWithdrawn(Aggregate.Event):
+        aire_id: UUID
+        actor: str
+
+        def apply(self, user: User) -> None:
+            user.aire_ids = tuple(a for a in user.aire_ids if a != self.aire_id)
 
     def __init__(self) -> None:
         """State is set by ``Created.apply``."""
@@ -101,6 +122,24 @@ class User(Aggregate):
             actor=actor,
             timestamp=at,
         )
+
+    def assign(self, *, aire_id: UUID, actor: str, at: datetime) -> None:
+        """Put the aire in the scope of a user whose scope is their aires (an aire already
+        there, from their creation, is left as it is)."""
+        if self.role not in ASSIGNED_ROLES:
+            raise InvalidValue(
+                f"a {self.role.value}'s scope is not assigned aire by aire", field="user_id"
+            )
+        if aire_id not in self.aire_ids:
+            self.trigger_event(self.AireAssigned, aire_id=aire_id, actor=actor, timestamp=at)
+
+    def withdraw(self, *, aire_id: UUID, actor: str, at: datetime) -> None:
+        """Take the aire out of the user's scope (a cashier or régisseur keeps one aire)."""
+        if aire_id not in self.aire_ids:
+            return
+        if self.role is not Role.INTERVENANT and len(self.aire_ids) == 1:
+            raise InvalidValue(f"a {self.role.value} is assigned aires", field="user_id")
+        self.trigger_event(self.AireWithdrawn, aire_id=aire_id, actor=actor, timestamp=at)
 
 
 class ApiToken(Aggregate):

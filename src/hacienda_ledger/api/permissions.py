@@ -22,7 +22,7 @@ from fastapi import FastAPI
 from hacienda_ledger.application import commands as c
 from hacienda_ledger.application.access import Permission
 from hacienda_ledger.application.handling import HANDLERS
-from hacienda_ledger.reports.exports import EXPORTS
+from hacienda_ledger.reports.exports import AUDIENCES, EXPORTS
 
 AUTHENTICATED = "authenticated"
 
@@ -39,10 +39,7 @@ class ByParameter:
 
 _EXPORTS = ByParameter(
     "table",
-    {
-        table: _P.READ_STATISTICS if spec.audience == "statistics" else _P.READ_REGISTERS
-        for table, spec in EXPORTS.items()
-    },
+    {table: AUDIENCES[spec.audience] for table, spec in EXPORTS.items()},
 )
 
 #: (method, path) -> the command the route runs, or the permission it checks itself.
@@ -137,6 +134,12 @@ OPERATIONS: dict[tuple[str, str], type[c.Command] | Permission | ByParameter | s
     ("GET", "/v1/households/{household_id}/access-log"): _P.ANSWER_DATA_REQUESTS,
     ("GET", "/v1/households/{household_id}/export"): _P.ANSWER_DATA_REQUESTS,
     ("GET", "/v1/audit-trail"): _P.READ_AUDIT_TRAIL,
+    ("POST", "/v1/aires/{aire_id}/interventions"): c.RecordIntervention,
+    ("GET", "/v1/aires/{aire_id}/interventions"): _P.READ_INTERVENTIONS,
+    ("GET", "/v1/interventions/{intervention_id}"): _P.READ_INTERVENTIONS,
+    ("PATCH", "/v1/interventions/{intervention_id}"): c.SetInterventionStatus,
+    ("POST", "/v1/aires/{aire_id}/team"): c.AssignTeamMember,
+    ("DELETE", "/v1/aires/{aire_id}/team/{user_id}"): c.WithdrawTeamMember,
 }
 
 #: Operations whose ids are not confined to a scope: the collectivités' public facts, what

@@ -12,6 +12,7 @@ from hacienda_ledger.aggregates.aire import Aire
 from hacienda_ledger.aggregates.collectivite import Collectivite
 from hacienda_ledger.aggregates.household import Document, Erased, Household, Justification
 from hacienda_ledger.aggregates.integrity import VerificationReport
+from hacienda_ledger.aggregates.intervention import Intervention
 from hacienda_ledger.aggregates.register import CashRegister
 from hacienda_ledger.aggregates.stay import Stay
 from hacienda_ledger.aggregates.user import User
@@ -44,9 +45,15 @@ def collectivite(c: Collectivite, position: int | None = None) -> s.Collectivite
 
 
 def aire(
-    a: Aire, now: datetime, position: int | None = None, *, show_stays: bool = True
+    a: Aire,
+    now: datetime,
+    position: int | None = None,
+    *,
+    show_stays: bool = True,
+    team: list[s.TeamMemberPublic] | None = None,
 ) -> s.AirePublic:
-    """``show_stays=False`` hides which stay occupies each emplacement (for analysts)."""
+    """``show_stays=False`` hides which stay occupies each emplacement (for analysts and
+    intervenants); ``team``: its members by name (``team``), else none shown."""
     today = paris_day(now)
     return read(
         s.AirePublic,
@@ -61,6 +68,25 @@ def aire(
             for e in a.emplacements.values()
         ],
         current_tariff=a.tariff_on(today),
+        team=team or [],
+        position=position,
+    )
+
+
+def team(ledger: Ledger, a: Aire) -> list[s.TeamMemberPublic]:
+    """The aire's team: each member's id, name and role."""
+    return [
+        s.TeamMemberPublic(user_id=user_id, name=ledger.user(user_id).name, role=role)
+        for user_id, role in a.team.items()
+    ]
+
+
+def intervention(i: Intervention, position: int | None = None) -> s.InterventionPublic:
+    return read(
+        s.InterventionPublic,
+        i,
+        kind=i.kind.value,
+        status=i.status.value,
         position=position,
     )
 

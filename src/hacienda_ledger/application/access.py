@@ -24,7 +24,14 @@ auditor    read registers (payer names included), read aires    aires of their c
            and reports, read the technical journal (JET)
 analyst    read aires, read anonymised statistics and the       every aire (never a household)
            anonymised reports (ALT2, DSP)
+intervenant record and read interventions, read aires (no       their assigned aires (the
+           stay named on them): nothing of cash or households  aires' teams)
 =========  ==================================================  =============================
+
+Interventions are recorded by managers, intervenants and admins, and read by them (cashiers,
+régisseurs, auditors and analysts have no use for them). A manager puts users whose scope
+is their aires (cashiers, régisseurs, intervenants) in an aire's team (``CONFIGURE_AIRE``):
+the aire enters their scope.
 
 Every role manages its own bearer tokens (``manage_tokens``: list, revoke, rotate them); the
 admin, who administers users, anyone's (``Access.authorize_token``).
@@ -59,9 +66,14 @@ from typing import TYPE_CHECKING, Protocol
 from uuid import UUID
 
 from hacienda_ledger.aggregates.aire import Aire
-from hacienda_ledger.aggregates.errors import AireNotFound, Forbidden, RegisterNotFound
+from hacienda_ledger.aggregates.errors import (
+    AireNotFound,
+    Forbidden,
+    RegisterNotFound,
+    UserNotFound,
+)
 from hacienda_ledger.aggregates.register import CashRegister
-from hacienda_ledger.aggregates.user import Role, User
+from hacienda_ledger.aggregates.user import ASSIGNED_ROLES, Role, User
 
 if TYPE_CHECKING:
     from hacienda_ledger.application.ledger import Ledger
@@ -90,6 +102,8 @@ class Permission(StrEnum):
     READ_AUDIT_TRAIL = "read_audit_trail"  # the technical journal (JET), within scope
     # one's own bearer tokens: list, revoke, rotate (an admin: anyone's, by ADMINISTER)
     MANAGE_TOKENS = "manage_tokens"
+    RECORD_INTERVENTIONS = "record_interventions"  # record them, change their status
+    READ_INTERVENTIONS = "read_interventions"
 
 
 #: Permissions that move money or vouch for it: never the admin's.
@@ -126,6 +140,8 @@ GRANTS: dict[Role, frozenset[Permission]] = {
             Permission.MANAGE_HOUSEHOLDS,
             Permission.READ_HOUSEHOLDS,
             Permission.ANSWER_DATA_REQUESTS,
+            Permission.RECORD_INTERVENTIONS,
+            Permission.READ_INTERVENTIONS,
         }
     ),
     Role.CASHIER: _CASHIER,
@@ -145,6 +161,14 @@ GRANTS: dict[Role, frozenset[Permission]] = {
             Permission.READ_AIRES,
             Permission.READ_STATISTICS,
             Permission.READ_REPORTS,
+        }
+    ),
+    Role.INTERVENANT: frozenset(
+        {
+            Permission.MANAGE_TOKENS,
+            Permission.READ_AIRES,
+            Permission.RECORD_INTERVENTIONS,
+            Permission.READ_INTERVENTIONS,
         }
     ),
 }
@@ -177,7 +201,7 @@ def in_scope(user: User, aire: Scoped) -> bool:
         return True
     if user.role is Role.MANAGER:
         return aire.collectivite_id == user.collectivite_id and aire.sector in user.sectors
-    if user.role in (Role.CASHIER, Role.REGISSEUR):
+    if user.role in ASSIGNED_ROLES:
         return aire.id in user.aire_ids
     return aire.collectivite_id == user.collectivite_id
 
@@ -252,6 +276,8 @@ class Scope:
     sector: str | None = None  # an aire about to be created there, in that collectivité:
     collectivite_id: UUID | None = None
     token_id: UUID | None = None
+    intervention_id: UUID | None = None
+    member_id: UUID | None = None  # a user put in or out of an aire's team
 
 
 class Access:
@@ -267,6 +293,7 @@ class Access:
         self._aire_registers: dict[UUID, tuple[UUID, ...]] = {}
         self._household_collectivites: dict[UUID, UUID] = {}
         self._token_owners: dict[UUID, UUID] = {}
+        self._intervention_aires: dict[UUID, UUID] = {}
 
     def known_user(self, token: str) -> User | None:
         """The user of a token authenticated here less than a second ago and still valid
@@ -304,13 +331,17 @@ class Access:
         aire_id: UUID | None = None,
         register_id: UUID | None = None,
         stay_id: UUID | None = None,
+        intervention_id: UUID | None = None,
     ) -> None:
-        """Check the user's role and scope for the aire concerned (found from a register or
-        a stay when that is what the request names)."""
+        """Check the user's role and scope for the aire concerned (found from a register,
+        a stay or an intervention when that is what the request names)."""
         if register_id is not None:
             aire_id = self.aire_of_register(register_id)
         elif stay_id is not None:
             aire_id = self.aire_of_stay(stay_id)
+        elif intervention_id is not None:
+            authorize(user, permission)  # no role without it learns whether it exists
+            aire_id = self.aire_of_intervention(intervention_id)
         authorize(user, permission, self.aire_scope(aire_id) if aire_id is not None else None)
 
     def permits(self, user: User, permission: Permission, *, register_id: UUID) -> bool:
@@ -329,6 +360,8 @@ class Access:
             self.authorize_token(user, permission, scope.token_id)
         elif scope.household_id is not None:
             self.authorize_household(user, permission, scope.household_id)
+        elif scope.member_id is not None:
+            self.authorize_member(user, permission, scope.member_id)
         else:
             self.authorize(
                 user,
@@ -336,12 +369,24 @@ class Access:
                 aire_id=scope.aire_id,
                 register_id=scope.register_id,
                 stay_id=scope.stay_id,
+                intervention_id=scope.intervention_id,
             )
 
     def authorize_household(self, user: User, permission: Permission, household_id: UUID) -> None:
         """Managers, cashiers and régisseurs of an aire of the household's collectivité where
         it was recorded or has stayed (and admins); nobody else."""
         authorize_any(user, permission, self.household_aires(household_id))
+
+    def authorize_member(self, user: User, permission: Permission, member_id: UUID) -> None:
+        """A team member is the caller's to assign when every aire already in the member's
+        scope is in the caller's: a manager never takes another collectivité's staff."""
+        authorize(user, permission)
+        try:
+            aires = self.ledger.user(member_id).aire_ids
+        except UserNotFound:
+            raise UserNotFound(f"no user {member_id}", field="user_id") from None
+        for aire_id in aires:
+            authorize(user, permission, self.aire_scope(aire_id))
 
     def household_aires(self, household_id: UUID) -> list[AireScope]:
         """The aires that put a household in a user's scope: where it was recorded and where
@@ -405,6 +450,13 @@ class Access:
     def seen_registers(self, aire_id: UUID, register_ids: tuple[UUID, ...]) -> None:
         """The aire's registers as read under its lock: remembered."""
         self._aire_registers[aire_id] = register_ids
+
+    def aire_of_intervention(self, intervention_id: UUID) -> UUID:
+        aire_id = self._intervention_aires.get(intervention_id)
+        if aire_id is None:
+            found = self.ledger.intervention(intervention_id).aire_id
+            aire_id = self._intervention_aires[intervention_id] = found
+        return aire_id
 
     def aire_of_register(self, register_id: UUID) -> UUID:
         """The aire a register was opened for (read from its opening alone)."""

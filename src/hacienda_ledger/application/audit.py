@@ -22,6 +22,7 @@ from hacienda_ledger.aggregates.aire import Aire
 from hacienda_ledger.aggregates.errors import (
     AireNotFound,
     AttestationKeyMissing,
+    InterventionNotFound,
     NotFound,
     RegisterNotFound,
     SealNotFound,
@@ -35,6 +36,7 @@ from hacienda_ledger.aggregates.integrity import (
     topic_of,
     verify_chain,
 )
+from hacienda_ledger.aggregates.intervention import Intervention
 from hacienda_ledger.aggregates.register import CashRegister
 from hacienda_ledger.aggregates.seal import ChainHead, Seals
 from hacienda_ledger.aggregates.stay import Stay
@@ -55,15 +57,17 @@ if TYPE_CHECKING:
 
 
 _ADMITTED = topic_of(Aire.StayAdmitted)
+_LINKED = topic_of(Aire.InterventionLinked)
 _ATTACHED = topic_of(Aire.RegisterAttached)
 
 CHAINS: dict[str, tuple[type, type[NotFound]]] = {
     "register": (CashRegister, RegisterNotFound),
     "aire": (Aire, AireNotFound),
     "stay": (Stay, StayNotFound),
+    "intervention": (Intervention, InterventionNotFound),
 }
 """Every kind of chain: its aggregate class, and the error for an id that is not one."""
-BATCHES = {"stay": 200}
+BATCHES = {"stay": 200, "intervention": 200}
 """Chains of a kind read that many at a time by ``verify_each`` (one otherwise): a stay is a
 short chain (about 15 events), a query each would cost more than verifying it."""
 _MONTH_CLOSED = topic_of(CashRegister.MonthClosed)
@@ -262,6 +266,10 @@ class Audit:
         """Every stay ever admitted on the aire, read from the aire's own stored events."""
         return self._named_by(aire_id, _ADMITTED, "stay_id")
 
+    def interventions_of(self, aire_id: UUID) -> list[UUID]:
+        """Every intervention recorded on the aire, read from the aire's own stored events."""
+        return self._named_by(aire_id, _LINKED, "intervention_id")
+
     def _named_by(self, aire_id: UUID, topic: str, field: str) -> list[UUID]:
         """The ids ``field`` of the aire's stored events of ``topic`` (rows that no longer
         decode are left out: the aire's chain reports them)."""
@@ -279,22 +287,29 @@ class Audit:
         self, aire_id: UUID
     ) -> tuple[list[tuple[str, UUID, VerificationReport]], list[SealFinding]]:
         """Everything an auditor checks for one aire: its chain, each of its registers'
-        (attached to it) and of its stays' (admitted on it), and its seals."""
+        (attached to it), of its stays' (admitted on it) and of its interventions' (linked on
+        it), and its seals."""
         chains = [("aire", aire_id, self.verify_chain_of(aire_id, "aire"))]
         registers = self._named_by(aire_id, _ATTACHED, "register_id")
         chains += [("register", r, self.verify_register(r)) for r in registers]
         stays = list(self.stays_of(aire_id))
         verified = self.verify_each(stays, kind="stay")  # by batches, as ``verify`` reads them
         chains += [("stay", x, verified[x]) for x in stays]
+        interventions = self.interventions_of(aire_id)
+        verified = self.verify_each(interventions, kind="intervention")
+        chains += [("intervention", x, verified[x]) for x in interventions]
         return chains, self.verify_seals(aire_id)
 
     def heads(self, aire: Aire, registers: Sequence[CashRegister]) -> tuple[ChainHead, ...]:
         """The head of every chain of the aire now: the aire, its registers (their hash
-        chain's head), its stays; and the technical journal's and the access log's (their
-        tails anchored by the seal, ``seal_checks``)."""
+        chain's head), its stays, its interventions; and the technical journal's and the
+        access log's (their tails anchored by the seal, ``seal_checks``)."""
         found = [ChainHead(aire.id, "aire", *self.digest(aire.id))]
         found += [ChainHead(r.id, "register", r.version, r.head_hash) for r in registers]
         found += [ChainHead(s, "stay", *self.digest(s)) for s in self.stays_of(aire.id)]
+        found += [
+            ChainHead(i, "intervention", *self.digest(i)) for i in self.interventions_of(aire.id)
+        ]
         logs = (self.ledger.journal.head(), self.ledger.access_log.head())
         return (*found, *(h for h in logs if h is not None))
 

@@ -361,6 +361,57 @@ class Depart(Command):
     electricity_index: Decimal
 
 
+# --- interventions and teams -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RecordIntervention(Command):
+    """What was done (or is planned) on the aire; ``days()`` are its start and end, so a
+    sealed month refuses it."""
+
+    aire_id: UUID
+    _: KW_ONLY
+    kind: str
+    started_at: datetime
+    description: str
+    label: str = ""
+    ended_at: datetime | None = None
+    who: Sequence[UUID] = ()
+    emplacements: Sequence[str] = ()
+    status: str = "done"
+    cost_cents: int | None = None
+    supplier_ref: str | None = None
+    follows: UUID | None = None
+    stay_id: UUID | None = None
+    out_of_service: bool = False
+    intervention_id: UUID = field(default_factory=uuid4, metadata=GENERATED)
+
+
+@dataclass(frozen=True)
+class SetInterventionStatus(Command):
+    """``planned`` -> ``done`` or ``cancelled`` (refused in a sealed month of its start)."""
+
+    intervention_id: UUID
+    _: KW_ONLY
+    status: str
+    ended_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class AssignTeamMember(Command):
+    """A user (cashier, régisseur, intervenant) joins the aire's team: the aire enters
+    their scope."""
+
+    aire_id: UUID
+    user_id: UUID
+
+
+@dataclass(frozen=True)
+class WithdrawTeamMember(Command):
+    aire_id: UUID
+    user_id: UUID
+
+
 # --- registers --------------------------------------------------------------------------------
 
 

@@ -26,11 +26,13 @@ from hacienda_ledger.aggregates.errors import (
     AireNotFound,
     CollectiviteNotFound,
     HouseholdNotFound,
+    InterventionNotFound,
     RegisterNotFound,
     StayNotFound,
     TokenNotFound,
 )
 from hacienda_ledger.aggregates.household import Household
+from hacienda_ledger.aggregates.intervention import Intervention
 from hacienda_ledger.aggregates.register import CashRegister
 from hacienda_ledger.aggregates.seal import Seals
 from hacienda_ledger.aggregates.stay import Stay
@@ -81,6 +83,9 @@ class Loading:
 
     def stay(self, stay_id: UUID) -> Stay:
         return self.load(Stay, stay_id, StayNotFound)
+
+    def intervention(self, intervention_id: UUID) -> Intervention:
+        return self.load(Intervention, intervention_id, InterventionNotFound)
 
     def household(self, household_id: UUID) -> Household:
         """The household with its personal fields in clear (``ERASED`` once its key is

@@ -31,6 +31,7 @@ from hacienda_ledger.projections.balances import BalancesProjection, instant
 from hacienda_ledger.projections.base import Projection, Row
 from hacienda_ledger.projections.cash_journal import CashJournalProjection, summaries
 from hacienda_ledger.projections.checking import check
+from hacienda_ledger.projections.interventions import InterventionsProjection
 from hacienda_ledger.projections.occupancy import (
     Alt2Month,
     OccupancyFacts,
@@ -52,6 +53,7 @@ def all_projections() -> list[Projection]:
         CashJournalProjection(),
         OccupancyProjection(),
         RevenueProjection(),
+        InterventionsProjection(),
     ]
 
 
@@ -402,6 +404,11 @@ class ProjectionQueries:
 
     def occupancy(self, aire_id: UUID, month: str, as_of: date) -> OccupancyMonth:
         return occupancy_month(self.occupancy_facts(aire_id), aire_id, month, as_of)
+
+    def interventions_rows(self, aire_id: UUID) -> list[Row]:
+        """The aire's interventions per month and kind (``projections/interventions.py``)."""
+        self.current("interventions")
+        return self._aire_rows("interventions", "interventions_monthly", aire_id)
 
     def revenue_rows(self, aire_id: UUID) -> list[Row]:
         self.current("revenue")

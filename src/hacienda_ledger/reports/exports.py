@@ -1,7 +1,8 @@
 """Exports: a projection table, filtered by aires and period, as French CSV or XLSX.
 
 Every table that names an aire (or a register) can be exported, within the caller's scope:
-occupancy and revenue tables need the statistics permission, cash tables the registers one;
+occupancy and revenue tables need the statistics permission, cash tables the registers one,
+interventions' tables the interventions one;
 cash rows are filtered register by register (a register's lines reach only those whose scope
 holds the register), and an export holds at most ``export_max_rows`` rows.
 Columns keep their names; ``*_cents`` columns are written in euros (a number with a decimal
@@ -39,7 +40,9 @@ class Exportable:
     table: str
     scope: str  # "aire_id" or "register_id": how rows are tied to the caller's scope
     period: str | None  # the date (or YYYY-MM text) column the period filters
-    audience: str  # "statistics" (anonymised) or "registers" (cash, auditors)
+    # "statistics" (anonymised), "registers" (cash, auditors), "interventions" (the aire's
+    # work: managers, intervenants)
+    audience: str
     #: a register's rows that each name the aire they concern (a deposit: its stay's aire),
     #: filtered by it when aires are named. Not the register's own ``aire_id`` column of the
     #: journal tables (account numbers): an attached register's lines concern the aire it
@@ -63,7 +66,16 @@ EXPORTS = {
         Exportable("cash_journal", "deposit_movements", "register_id", "day", "registers", True),
         Exportable("cash_journal", "register_closures", "register_id", "last_day", "registers"),
         Exportable("cash_journal", "cash_counts", "register_id", "day", "registers"),
+        Exportable("interventions", "interventions_monthly", "aire_id", "month", "interventions"),
+        Exportable("interventions", "intervention_facts", "aire_id", "month", "interventions"),
     )
+}
+
+#: The permission each audience's tables need.
+AUDIENCES = {
+    "statistics": Permission.READ_STATISTICS,
+    "registers": Permission.READ_REGISTERS,
+    "interventions": Permission.READ_INTERVENTIONS,
 }
 
 
@@ -138,9 +150,7 @@ def export_scope(
     scope of ``GET /v1/registers/{id}/journal``. A register attached to an aire of the user's
     scope from another aire (a régie spanning aires) is not theirs to read: its lines, head
     and deposits stay out of their exports (issue 16, defect 3)."""
-    permission = (
-        Permission.READ_STATISTICS if spec.audience == "statistics" else Permission.READ_REGISTERS
-    )
+    permission = AUDIENCES[spec.audience]
     authorize(user, permission)
     access = ledger.access
     if where.aire_id is not None:

@@ -81,6 +81,15 @@ LABELS = {
     "month_not_closed": "Mois non clôturé",
     "due": "à faire",
     "late": "en retard",
+    # interventions' kinds (issue 18; ``other`` is « Autre » above)
+    "cleaning": "Nettoyage",
+    "repair": "Réparation",
+    "maintenance": "Entretien",
+    "meter_round": "Relevé des compteurs",
+    "inspection": "Contrôle",
+    "incident": "Incident",
+    "official_visit": "Visite officielle",
+    "pest_control": "Dératisation / désinsectisation",
     # management modes
     "regie": "Régie",
     "marche": "Marché public",

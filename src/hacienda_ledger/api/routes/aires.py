@@ -23,7 +23,8 @@ router = APIRouter(prefix="/v1/aires", tags=["aires"])
 
 def _aire(act: Act, outcome: Outcome) -> s.AirePublic:
     ledger = act.ledger
-    return views.aire(ledger.aire(outcome.aggregate_id), ledger.clock(), outcome.position)
+    aire = ledger.aire(outcome.aggregate_id)
+    return views.aire(aire, ledger.clock(), outcome.position, team=views.team(ledger, aire))
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=s.AirePublic)
@@ -42,12 +43,14 @@ def list_aires(ledger: LedgerDep, user: UserDep, page: PageDep) -> s.AiresPublic
 
 @router.get("/{aire_id}", response_model=s.AirePublic)
 def get_aire(aire_id: UUID, ledger: LedgerDep, user: UserDep) -> s.AirePublic:
-    """One aire: emplacements, current tariff, every tariff version, closures."""
+    """One aire: emplacements, current tariff, every tariff version, closures, its team."""
     ledger.access.authorize(user, Permission.READ_AIRES, aire_id=aire_id)
-    # Analysts read anonymised figures only: no stay reference.
-    return views.aire(
-        ledger.aire(aire_id), ledger.clock(), show_stays=user.role is not Role.ANALYST
-    )
+    # Analysts read anonymised figures only: no stay reference, no name; intervenants see
+    # no stay either (nothing of households), but their team.
+    aire = ledger.aire(aire_id)
+    shown = user.role not in (Role.ANALYST, Role.INTERVENANT)
+    team = views.team(ledger, aire) if user.role is not Role.ANALYST else None
+    return views.aire(aire, ledger.clock(), show_stays=shown, team=team)
 
 
 @router.post(

@@ -233,8 +233,10 @@ def export(
     collectivité, sector and period (``from``/``to``, days included), within the caller's
     scope. Occupancy and revenue tables need the statistics permission; cash tables
     (``cash_journal``, ``journal_heads``, ``deposit_movements``) the registers one, and hold
-    only the rows of registers in the caller's scope. An aire or a collectivité named outside
-    the scope is 403; more than ``export_max_rows`` rows is 422 ``export_too_large``."""
+    only the rows of registers in the caller's scope; the interventions' tables
+    (``interventions_monthly``, ``intervention_facts``) the interventions one. An aire or a
+    collectivité named outside the scope is 403; more than ``export_max_rows`` rows is 422
+    ``export_too_large``."""
     in_order(query.start, query.end)
     where = exports.ExportFilter(**query.model_dump(exclude={"format"}))
     found = exports.export(

@@ -88,6 +88,14 @@ from hacienda_ledger.api.schemas.households import (
     ReceiptLineExportPublic,
     StayExportPublic,
 )
+from hacienda_ledger.api.schemas.interventions import (
+    InterventionCreate,
+    InterventionPublic,
+    InterventionsPublic,
+    InterventionUpdate,
+    TeamMemberCreate,
+    TeamMemberPublic,
+)
 from hacienda_ledger.api.schemas.registers import (
     AdvanceRefundCreate,
     AlertPublic,
@@ -207,6 +215,10 @@ __all__ = [
     "HouseholdStayPublic",
     "HouseholdUpdate",
     "HouseholdsPublic",
+    "InterventionCreate",
+    "InterventionPublic",
+    "InterventionUpdate",
+    "InterventionsPublic",
     "Member",
     "Members",
     "MeterReadingCreate",
@@ -257,6 +269,8 @@ __all__ = [
     "StayStatus",
     "TariffCreate",
     "TariffPublic",
+    "TeamMemberCreate",
+    "TeamMemberPublic",
     "Text",
     "TokenPublic",
     "TokenRevokedPublic",

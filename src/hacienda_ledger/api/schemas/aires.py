@@ -19,6 +19,7 @@ from hacienda_ledger.api.schemas.common import (
     Page,
     Text,
 )
+from hacienda_ledger.api.schemas.interventions import TeamMemberPublic
 from hacienda_ledger.api.schemas.registers import ProblemPublic
 
 
@@ -169,6 +170,11 @@ class AirePublic(BaseModel):
     max_consecutive_days: int
     extension_cap_months: int
     register_ids: list[UUID]
+    team: list[TeamMemberPublic] = Field(
+        default=[],
+        description="its users assigned aire by aire (cashiers, régisseurs, "
+        "intervenants), in the order they joined",
+    )
     version: int
     position: int | None = None
 
@@ -240,8 +246,9 @@ class RegularisationPublic(BaseModel):
 
 
 class ChainVerificationPublic(BaseModel):
-    """One chain of the aire: its kind (``aire``, ``register``, ``stay``), its aggregate,
-    and what verification found; ``first_broken_version`` names the first broken link."""
+    """One chain of the aire: its kind (``aire``, ``register``, ``stay``, ``intervention``),
+    its aggregate, and what verification found; ``first_broken_version`` names the first
+    broken link."""
 
     kind: str
     id: UUID

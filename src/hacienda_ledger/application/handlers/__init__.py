@@ -3,10 +3,11 @@
 from hacienda_ledger.application.handlers import (
     aires,
     households,
+    interventions,
     registers,
     seals,
     stays,
     users,
 )
 
-__all__ = ["aires", "households", "registers", "seals", "stays", "users"]
+__all__ = ["aires", "households", "interventions", "registers", "seals", "stays", "users"]

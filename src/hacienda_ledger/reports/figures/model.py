@@ -215,6 +215,34 @@ class RegieMonthEnd:
 
 
 @dataclass(frozen=True)
+class InterventionLine:
+    """The aire's interventions of one kind that started in the month (``interventions``
+    projection): by status, the done ones' cost, and the emplacement-days incidents kept out
+    of service in the month."""
+
+    kind: str
+    planned: int
+    done: int
+    cancelled: int
+    cost_cents: int
+    out_of_service_days: int
+
+
+@dataclass(frozen=True)
+class InterventionYear:
+    """One kind of intervention over a year and the year before: how many were done, what
+    they cost, the emplacement-days incidents kept out of service."""
+
+    kind: str
+    done: int
+    done_before: int
+    cost_cents: int
+    cost_before_cents: int
+    out_of_service_days: int
+    out_of_service_days_before: int
+
+
+@dataclass(frozen=True)
 class MonthlyFigures:
     aire: AireInfo
     period: Period
@@ -238,6 +266,7 @@ class MonthlyFigures:
     regie: tuple[RegieMonthEnd, ...] = ()  # each register that existed at the month's end
     # cancellations refused or withdrawn in the month, and those pending at its end
     cancellation_requests: tuple[CancellationRequest, ...] = ()
+    interventions: tuple[InterventionLine, ...] = ()  # by kind (issue 18)
 
     @property
     def receipts_total_cents(self) -> int:
@@ -283,6 +312,7 @@ class DspFigures(AnnualFigures):
     revenue: tuple[RevenueComparison, ...]
     occupancy: tuple[OccupancyMonth, ...]
     vat: tuple[VatLine, ...] = ()  # a dsp aire's receipts of the year, by type and rate
+    interventions: tuple[InterventionYear, ...] = ()  # by kind, with the year before
 
 
 def rate_of(occupied: int, available: int) -> Decimal | None:

@@ -26,6 +26,8 @@ from hacienda_ledger.reports.figures.model import (
     Alt2Figures,
     AnnualFigures,
     DspFigures,
+    InterventionLine,
+    InterventionYear,
     JournalEvent,
     MoneyLine,
     MonthlyFigures,
@@ -158,6 +160,25 @@ class Figures:
             seal=self.month_seal(aire_id, period),
             regie=regie,
             cancellation_requests=self.registers.requests(journal, regie),
+            interventions=self._interventions(info.id, month),
+        )
+
+    def _interventions(self, aire_id: str, month: str) -> tuple[InterventionLine, ...]:
+        """The month's interventions by kind (``interventions`` projection)."""
+        rows = self.queries.select(
+            "interventions", "interventions_monthly", where={"aire_id": aire_id}
+        )
+        return tuple(
+            InterventionLine(
+                r["kind"],
+                r["planned"],
+                r["done"],
+                r["cancelled"],
+                r["cost_cents"],
+                r["out_of_service_days"],
+            )
+            for r in rows
+            if r["month"] == month
         )
 
     def _unpaid(self, aire_id: str, period: Period) -> tuple[Unpaid, ...]:
@@ -222,7 +243,23 @@ class Figures:
             revenue=self.queries.revenue(aire_id, year),
             occupancy=occupancy,
             vat=self.vat(annual.aire, period),
+            interventions=self._interventions_year(annual.aire.id, year),
         )
+
+    def _interventions_year(self, aire_id: str, year: int) -> tuple[InterventionYear, ...]:
+        """The year's interventions by kind, beside the year before's."""
+        where = {"aire_id": aire_id}
+        rows = self.queries.select("interventions", "interventions_monthly", where=where)
+        sums: dict[str, list[int]] = {}
+        for r in rows:
+            before = r["month"].startswith(f"{year - 1:04d}-")
+            if not (before or r["month"].startswith(f"{year:04d}-")):
+                continue
+            found = sums.setdefault(r["kind"], [0] * 6)
+            for n, column in enumerate(("done", "cost_cents", "out_of_service_days")):
+                found[2 * n + before] += r[column]
+        # each kind: [done, done before, cost, cost before, days, days before]
+        return tuple(InterventionYear(kind, *v) for kind, v in sorted(sums.items()))
 
     def vat(self, info: AireInfo, period: Period) -> tuple[VatLine, ...]:
         """The VAT of a ``dsp`` aire's receipts in the period, net of cancellations: each

@@ -1,7 +1,7 @@
 """The rapport mensuel d'activité of one aire: occupancy (rate, head counts, length of
 stay, day by day, with its chart), the register's month (``cash``), the régie at the
-month's end (``regie``), the aire's closures and extensions, the balances left unpaid and
-the régularisations recorded in the month."""
+month's end (``regie``), the aire's closures and extensions, its interventions by kind,
+the balances left unpaid and the régularisations recorded in the month."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from hacienda_ledger.reports.kinds.common import (
     subject,
 )
 from hacienda_ledger.reports.kinds.regie import regie_sections
-from hacienda_ledger.reports.render import Chart, Report, identity_lines
+from hacienda_ledger.reports.render import Chart, Report, Section, identity_lines
 from hacienda_ledger.reports.tables import table
 
 RATE = table("Occupation du mois", "Indicateur|text|90", "Taux|rate", sheet="Occupation")
@@ -66,6 +66,40 @@ REGULARISATIONS = table(
     "du mois corrigé ne changent pas.",
     sheet="Régularisations",
 )
+
+
+INTERVENTIONS = table(
+    "Interventions",
+    "Type|text|60",
+    "Prévues|int",
+    "Faites|int",
+    "Annulées|int",
+    "Coût|money",
+    "Empl.-jours hors service|int",
+    note="Interventions commencées dans le mois, par type et selon leur statut ; coût des "
+    "interventions faites ; jours où des emplacements étaient hors service du fait d'un "
+    "incident, dans le mois (emplacements × jours), une fois l'incident terminé.",
+    sheet="Interventions",
+)
+
+
+def _interventions(f: MonthlyFigures) -> Section:
+    lines = f.interventions
+    total = (
+        "Total",
+        sum(i.planned for i in lines),
+        sum(i.done for i in lines),
+        sum(i.cancelled for i in lines),
+        sum(i.cost_cents for i in lines),
+        sum(i.out_of_service_days for i in lines),
+    )
+    return INTERVENTIONS.section(
+        (
+            (label(i.kind), i.planned, i.done, i.cancelled, i.cost_cents, i.out_of_service_days)
+            for i in lines
+        ),
+        total if lines else None,
+    )
 
 
 def _chart(f: MonthlyFigures) -> Chart:
@@ -145,6 +179,7 @@ def monthly(f: MonthlyFigures, generated_at: datetime) -> Report:
                     *extensions,
                 )
             ),
+            _interventions(f),
             UNPAID.section(
                 ((u.stay_id, u.household_ref, u.balance_cents) for u in f.unpaid),
                 ("Total", "", f.unpaid_total_cents) if f.unpaid else None,

@@ -195,6 +195,31 @@ def _month_name(month: str) -> str:
     return MONTHS[int(month[5:7]) - 1]
 
 
+def _interventions(f: DspFigures, year: int) -> Section:
+    """The year's interventions by kind beside the year before's (issue 18)."""
+    lines = f.interventions
+    columns = (
+        *("done", "done_before", "cost_cents", "cost_before_cents"),
+        *("out_of_service_days", "out_of_service_days_before"),
+    )
+    return table(
+        "Interventions de l'année",
+        "Type|text|44",
+        f"Faites {year}|int",
+        f"Faites {year - 1}|int",
+        f"Coût {year}|money",
+        f"Coût {year - 1}|money",
+        f"Empl.-jours HS {year}|int",
+        f"Empl.-jours HS {year - 1}|int",
+        note="Interventions faites, par type, dans les mois où elles ont commencé ; leur coût ; "
+        "jours où des emplacements étaient hors service du fait d'un incident.",
+        sheet="Interventions",
+    ).section(
+        ((label(i.kind), *(getattr(i, c) for c in columns)) for i in lines),
+        ("Total", *(sum(getattr(i, c) for i in lines) for c in columns)) if lines else None,
+    )
+
+
 def dsp(f: DspFigures, generated_at: datetime) -> Report:
     year = int(f.period.text)
     revenue = [r for r in f.revenue if r.revenue_type not in ("deposit", "advance")]
@@ -259,6 +284,7 @@ def dsp(f: DspFigures, generated_at: datetime) -> Report:
             *((vat,) if f.aire.mode == "dsp" else ()),
             by_month,
             occupancy,
+            _interventions(f, year),
             month_statuses(f.period, f.seals, f.occupancy),
             DSP_REGULARISATIONS.section(
                 (month_fr(r.month), r.recorded_on, r.place_days, r.amount_cents, r.reason)

@@ -1,0 +1,131 @@
+"""Interventions on an aire (cleaning, repairs, rounds, incidents...) and the aire's team."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Query, status
+
+from hacienda_ledger.aggregates.intervention import (
+    Intervention,
+    InterventionKind,
+    InterventionStatus,
+)
+from hacienda_ledger.aggregates.user import Role
+from hacienda_ledger.aggregates.values import paris_day
+from hacienda_ledger.api import schemas as s
+from hacienda_ledger.api import views
+from hacienda_ledger.api.deps import Act, ActDep, LedgerDep, UserDep
+from hacienda_ledger.api.pages import PageDep
+from hacienda_ledger.api.params import From, To
+from hacienda_ledger.application import Outcome
+from hacienda_ledger.application import commands as c
+from hacienda_ledger.application.access import Permission
+
+router = APIRouter(tags=["interventions"])
+
+
+def _intervention(act: Act, outcome: Outcome) -> s.InterventionPublic:
+    return views.intervention(act.ledger.intervention(outcome.aggregate_id), outcome.position)
+
+
+@router.post(
+    "/v1/aires/{aire_id}/interventions",
+    status_code=status.HTTP_201_CREATED,
+    response_model=s.InterventionPublic,
+)
+def record_intervention(
+    aire_id: UUID, body: s.InterventionCreate, act: ActDep
+) -> s.InterventionPublic:
+    """Record what was done (or is planned) on the aire: kind, when, who, where, cost. An
+    incident with ``out_of_service`` takes its emplacements out of service (and back) in
+    the same transaction. Refused (409 ``period_sealed``) when dated in a sealed month."""
+    return _intervention(act, act(c.RecordIntervention, aire_id, **dict(body)))
+
+
+def _matches(
+    i: Intervention,
+    start: date | None,
+    end: date | None,
+    kind: InterventionKind | None,
+    emplacement: str | None,
+    state: InterventionStatus | None,
+) -> bool:
+    day = paris_day(i.started_at)
+    last = paris_day(i.ended_at) if i.ended_at is not None else day
+    return (
+        (start is None or last >= start)
+        and (end is None or day <= end)
+        and (kind is None or i.kind is kind)
+        and (emplacement is None or emplacement in i.emplacements)
+        and (state is None or i.status is state)
+    )
+
+
+@router.get("/v1/aires/{aire_id}/interventions", response_model=s.InterventionsPublic)
+def list_interventions(
+    aire_id: UUID,
+    ledger: LedgerDep,
+    user: UserDep,
+    page: PageDep,
+    start: From = None,
+    end: To = None,
+    kind: InterventionKind | None = None,
+    emplacement: Annotated[str | None, Query(min_length=1, max_length=20)] = None,
+    state: Annotated[InterventionStatus | None, Query(alias="status")] = None,
+) -> s.InterventionsPublic:
+    """The aire's interventions in the order recorded (paginated), filtered by period (one
+    that overlaps ``from``..``to``), kind, emplacement and status."""
+    ledger.access.authorize(user, Permission.READ_INTERVENTIONS, aire_id=aire_id)
+    ids = ledger.aire(aire_id).intervention_ids
+    if (start, end, kind, emplacement, state) == (None,) * 5:  # only the page is loaded
+        page_ids, next_cursor = page.page(ids)
+        items = [ledger.intervention(i) for i in page_ids]
+    else:
+        found = (ledger.intervention(i) for i in ids)
+        chosen = [i for i in found if _matches(i, start, end, kind, emplacement, state)]
+        items, next_cursor = page.page(chosen)
+    data = [views.intervention(i) for i in items]
+    return s.InterventionsPublic(data=data, count=len(data), next_cursor=next_cursor)
+
+
+@router.get("/v1/interventions/{intervention_id}", response_model=s.InterventionPublic)
+def get_intervention(
+    intervention_id: UUID, ledger: LedgerDep, user: UserDep
+) -> s.InterventionPublic:
+    """One intervention, within the caller's scope."""
+    ledger.access.authorize(user, Permission.READ_INTERVENTIONS, intervention_id=intervention_id)
+    return views.intervention(ledger.intervention(intervention_id))
+
+
+@router.patch("/v1/interventions/{intervention_id}", response_model=s.InterventionPublic)
+def set_status(
+    intervention_id: UUID, body: s.InterventionUpdate, act: ActDep
+) -> s.InterventionPublic:
+    """``planned`` -> ``done`` or ``cancelled``; both are final (409 ``intervention_final``).
+    An incident's emplacements come back in service the day it ended."""
+    return _intervention(act, act(c.SetInterventionStatus, intervention_id, **dict(body)))
+
+
+def _aire(act: Act, outcome: Outcome) -> s.AirePublic:
+    ledger = act.ledger
+    aire = ledger.aire(outcome.aggregate_id)
+    shown = act.user.role not in (Role.ANALYST, Role.INTERVENANT)
+    team = views.team(ledger, aire)
+    return views.aire(aire, ledger.clock(), outcome.position, show_stays=shown, team=team)
+
+
+@router.post("/v1/aires/{aire_id}/team", response_model=s.AirePublic)
+def assign(aire_id: UUID, body: s.TeamMemberCreate, act: ActDep) -> s.AirePublic:
+    """Put a user in the aire's team (a cashier, régisseur or intervenant; 422 for a role
+    whose scope is not assigned aire by aire): the aire enters their scope."""
+    return _aire(act, act(c.AssignTeamMember, aire_id, body.user_id))
+
+
+@router.delete("/v1/aires/{aire_id}/team/{user_id}", response_model=s.AirePublic)
+def withdraw(aire_id: UUID, user_id: UUID, act: ActDep) -> s.AirePublic:
+    """Take a user out of the aire's team, and the aire out of their scope (a cashier or
+    régisseur keeps at least one aire)."""
+    return _aire(act, act(c.WithdrawTeamMember, aire_id, user_id))

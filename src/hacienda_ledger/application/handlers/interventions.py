@@ -1,0 +1,179 @@
+"""Handlers of interventions and of the aires' teams.
+
+An intervention is recorded under its aire's lock: the aire links it (its chain holds every
+intervention of the aire, and ``verify`` finds them there), checks the emplacements it names
+and, for an incident that puts them out of service, records them out (and back) in the same
+transaction. A status change takes the same lock.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from hacienda_ledger.aggregates.aire import Aire
+from hacienda_ledger.aggregates.errors import (
+    InterventionNotFound,
+    InvalidPeriod,
+    InvalidValue,
+    OutsideCollectivite,
+    StayNotFound,
+    UserNotFound,
+)
+from hacienda_ledger.aggregates.intervention import Intervention
+from hacienda_ledger.aggregates.seal import check_not_sealed
+from hacienda_ledger.aggregates.user import User
+from hacienda_ledger.aggregates.values import paris_day
+from hacienda_ledger.application.access import Permission
+from hacienda_ledger.application.commands import (
+    AssignTeamMember,
+    RecordIntervention,
+    SetInterventionStatus,
+    WithdrawTeamMember,
+)
+from hacienda_ledger.application.handling import Change, Scope, Unit, handles, on
+
+
+def _same_aire(unit: Unit, aire: Aire, other_aire: UUID | None, field: str) -> None:
+    """A stay or an earlier intervention named is of this aire: one of another collectivité
+    is ``outside_collectivite`` (403, as a receipt naming such a stay), one of another aire
+    of it, or none, not found (404)."""
+    if other_aire == aire.id:
+        return
+    if other_aire is not None and unit.aire(other_aire).collectivite_id != aire.collectivite_id:
+        raise OutsideCollectivite(f"this {field} is of another collectivité", field=field)
+    missing = StayNotFound if field == "stay_id" else InterventionNotFound
+    raise missing(f"no {field.replace('_id', '')} of that id on this aire", field=field)
+
+
+def _check_references(command: RecordIntervention, aire: Aire, unit: Unit) -> None:
+    """Every user, emplacement, stay and earlier intervention named exists (of this aire)."""
+    for number in command.emplacements:
+        aire.emplacement(number)
+    for user_id in command.who:
+        try:
+            unit.load(User, user_id, UserNotFound)
+        except UserNotFound:
+            raise UserNotFound(f"no user {user_id}", field="who") from None
+    if command.stay_id is not None:
+        try:
+            stay_aire: UUID | None = unit.stay(command.stay_id).aire_id
+        except StayNotFound:
+            stay_aire = None
+        _same_aire(unit, aire, stay_aire, "stay_id")
+    if command.follows is not None:
+        try:
+            earlier: UUID | None = unit.intervention(command.follows).aire_id
+        except InterventionNotFound:
+            earlier = None
+        _same_aire(unit, aire, earlier, "follows")
+
+
+def _reason(intervention: Intervention) -> str:
+    return f"incident: {intervention.label or intervention.description}"[:200]
+
+
+@handles(
+    RecordIntervention,
+    permission=Permission.RECORD_INTERVENTIONS,
+    scopes=lambda c: [Scope(aire_id=c.aire_id)],
+    locks=lambda c, _: [c.aire_id],
+    creates=lambda c: c.intervention_id,
+)
+def record_intervention(command: RecordIntervention, unit: Unit) -> Change:
+    """The intervention, linked on its aire; an incident's emplacements out of service (and
+    back, when it ended on a later day) on the aire, in the same transaction."""
+    at, actor = unit.now(), command.actor
+    aire = unit.aire(command.aire_id)
+    _check_references(command, aire, unit)
+    arguments = command.arguments("who", "emplacements")
+    intervention = Intervention.record(
+        **arguments,
+        intervention_id=command.intervention_id,
+        who=tuple(command.who),
+        emplacements=tuple(command.emplacements),
+        actor=actor,
+        at=at,
+    )
+    aire.link_intervention(intervention.id, actor=actor, at=at)
+    out, back = intervention.out_of_service_from, intervention.back_in_service_on
+    if out is not None and (back is None or back > out):
+        for number in intervention.emplacements:
+            aire.put_out_of_service(
+                number=number, start=out, reason=_reason(intervention), actor=actor, at=at
+            )
+            if back is not None:
+                aire.put_back_in_service(number=number, start=back, actor=actor, at=at)
+    return Change(intervention, {"intervention_id": str(intervention.id)}, (aire,))
+
+
+def _intervention_locks(command: Any, ledger: Any) -> list[Any]:
+    """The intervention's aire (whose emplacements an incident may bring back)."""
+    return [ledger.access.aire_of_intervention(command.intervention_id)]
+
+
+@on("intervention_id", Permission.RECORD_INTERVENTIONS, locks=_intervention_locks)(
+    SetInterventionStatus
+)
+def set_intervention_status(command: SetInterventionStatus, unit: Unit) -> Change:
+    """The status, refused in a sealed month of the intervention's start; the emplacements
+    an incident put out of service back on the aire the day it ended."""
+    at, actor = unit.now(), command.actor
+    intervention = unit.intervention(command.intervention_id)
+    check_not_sealed(
+        unit.sealed_through(intervention.aire_id), (paris_day(intervention.started_at),)
+    )
+    was_back = intervention.back_in_service_on
+    intervention.set_status(status=command.status, ended_at=command.ended_at, actor=actor, at=at)
+    back = intervention.back_in_service_on
+    if was_back is not None or back is None:
+        return Change(intervention)
+    aire = unit.aire(intervention.aire_id)
+    if back <= intervention.out_of_service_from:  # type: ignore[operator]
+        raise InvalidPeriod(
+            "emplacements come back in service on a day after they went out", field="ended_at"
+        )
+    for number in intervention.emplacements:
+        aire.put_back_in_service(number=number, start=back, actor=actor, at=at)
+    return Change(intervention, {}, (aire,))
+
+
+def _member(unit: Unit, command: AssignTeamMember | WithdrawTeamMember) -> User:
+    try:
+        return unit.load(User, command.user_id, UserNotFound)
+    except UserNotFound:
+        raise UserNotFound(f"no user {command.user_id}", field="user_id") from None
+
+
+@handles(
+    AssignTeamMember,
+    permission=Permission.CONFIGURE_AIRE,
+    scopes=lambda c: [Scope(aire_id=c.aire_id), Scope(member_id=c.user_id)],
+    locks=lambda c, _: [c.aire_id, c.user_id],
+)
+def assign_team_member(command: AssignTeamMember, unit: Unit) -> Change:
+    """The aire lists the user in its team; the user has the aire in their scope."""
+    at, actor = unit.now(), command.actor
+    aire = unit.aire(command.aire_id)
+    user = _member(unit, command)
+    user.assign(aire_id=aire.id, actor=actor, at=at)
+    aire.assign(user_id=user.id, role=user.role.value, actor=actor, at=at)
+    return Change(aire, {"user_id": str(user.id)}, (user,))
+
+
+@handles(
+    WithdrawTeamMember,
+    permission=Permission.CONFIGURE_AIRE,
+    scopes=lambda c: [Scope(aire_id=c.aire_id), Scope(member_id=c.user_id)],
+    locks=lambda c, _: [c.aire_id, c.user_id],
+)
+def withdraw_team_member(command: WithdrawTeamMember, unit: Unit) -> Change:
+    """The user leaves the aire's team and scope."""
+    at, actor = unit.now(), command.actor
+    aire = unit.aire(command.aire_id)
+    user = _member(unit, command)
+    if user.id not in aire.team:
+        raise InvalidValue("this user is not in the aire's team", field="user_id")
+    user.withdraw(aire_id=aire.id, actor=actor, at=at)
+    aire.withdraw(user_id=user.id, actor=actor, at=at)
+    return Change(aire, {}, (user,))

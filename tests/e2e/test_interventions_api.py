@@ -1,0 +1,206 @@
+"""Interventions and teams through the HTTP API (the real ASGI app), on SQLite and PostgreSQL:
+an intervenant's day, its scope (one aire, nothing of another, nothing of cash or
+households), the refusals as problem documents that record nothing. The world is
+``api_world``'s; its clock starts on Monday 6 January 2025 at 08:00 UTC."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from hacienda_ledger.api.app import create_app
+from hacienda_ledger.application import Ledger
+from hacienda_ledger.settings import Settings
+from tests.conftest import Clock
+from tests.e2e.api_world import World, assert_problem, build_world
+
+
+@pytest.fixture
+def world(settings: Settings, ledger: Ledger, clock: Clock) -> Iterator[World]:
+    with TestClient(create_app(settings, ledger=ledger)) as client:
+        yield build_world(client, ledger, clock)
+
+
+def patch(world: World, who: str, path: str, body: Any) -> httpx.Response:
+    return world.client.patch(path, json=body, headers=world.headers(who))
+
+
+def cleaning(world: World, **overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "kind": "cleaning",
+        "started_at": world.now(),
+        "ended_at": (world.clock() + timedelta(hours=1)).isoformat(),
+        "description": "Sanitaires nettoyés,\nbacs vidés",
+        "emplacements": ["1", "2"],
+    }
+    body.update(overrides)
+    return body
+
+
+def test_an_intervenant_s_day(world: World) -> None:
+    """Given a new intervenant put in aire A's team by the manager, when they record a
+    cleaning and an incident that puts emplacement 3 out of service, list them, and mark the
+    incident done the next day, then the aire's page lists its team, the emplacement is out
+    of service then back, and the lists filter by kind, emplacement, status and period."""
+    created = world.ok(world.post("admin", "/v1/users", {"name": "Paul", "role": "intervenant"}))
+    world.tokens["paul"] = created["token"]
+    aire = world.ok(
+        world.post("manager", f"/v1/aires/{world.aire_a}/team", {"user_id": created["id"]}), 200
+    )
+    assert {"user_id": created["id"], "name": "Paul", "role": "intervenant"} in aire["team"]
+    page = world.ok(world.get("paul", f"/v1/aires/{world.aire_a}"), 200)
+    assert [m["name"] for m in page["team"]] == ["Paul"]
+    base = f"/v1/aires/{world.aire_a}/interventions"
+    done = world.ok(world.post("paul", base, cleaning(world, who=[created["id"]])))
+    assert (done["kind"], done["status"], done["who"]) == ("cleaning", "done", [created["id"]])
+    incident = world.ok(
+        world.post(
+            "paul",
+            base,
+            {
+                "kind": "incident",
+                "label": "fuite",
+                "started_at": world.now(),
+                "description": "fuite sur la borne",
+                "emplacements": ["3"],
+                "status": "planned",
+                "cost_cents": 12000,
+                "supplier_ref": "DEVIS-42",
+                "out_of_service": True,
+                "follows": done["id"],
+            },
+        )
+    )
+    emplacements = world.ok(world.get("paul", f"/v1/aires/{world.aire_a}"), 200)["emplacements"]
+    assert [e["in_service_today"] for e in emplacements if e["number"] == "3"] == [False]
+    world.clock.advance(days=1)
+    after = world.ok(
+        patch(world, "paul", f"/v1/interventions/{incident['id']}", {"status": "done"}), 200
+    )
+    assert (after["status"], after["back_in_service_on"], after["out_of_service_days"]) == (
+        "done",
+        "2025-01-07",
+        1,
+    )
+    emplacements = world.ok(world.get("paul", f"/v1/aires/{world.aire_a}"), 200)["emplacements"]
+    assert [e["in_service_today"] for e in emplacements if e["number"] == "3"] == [True]
+    listed = world.ok(world.get("paul", base), 200)
+    assert [i["id"] for i in listed["data"]] == [done["id"], incident["id"]]
+    for query, expected in (
+        ("?kind=incident", [incident["id"]]),
+        ("?emplacement=1", [done["id"]]),
+        ("?status=done&kind=cleaning", [done["id"]]),
+        ("?from=2025-01-07", [incident["id"]]),
+        ("?to=2025-01-05", []),
+        ("?limit=1", [done["id"]]),
+    ):
+        page = world.ok(world.get("paul", base + query), 200)
+        assert [i["id"] for i in page["data"]] == expected, query
+    first = world.ok(world.get("paul", base + "?limit=1"), 200)
+    second = world.ok(world.get("paul", f"{base}?limit=1&cursor={first['next_cursor']}"), 200)
+    assert ([i["id"] for i in second["data"]], second["next_cursor"]) == ([incident["id"]], None)
+    one = world.ok(world.get("paul", f"/v1/interventions/{incident['id']}"), 200)
+    assert (one["follows"], one["cost_cents"], one["supplier_ref"]) == (
+        done["id"],
+        12000,
+        "DEVIS-42",
+    )
+
+
+def test_an_intervenant_of_one_aire_sees_nothing_of_another_nor_cash_nor_households(
+    world: World,
+) -> None:
+    """Given the intervenant of aire A and an intervention on each aire, then B's aire, its
+    interventions and the intervention itself are refused (403), as is every stay, register,
+    household and statistic; A's page names no stay; and nothing is recorded."""
+    stay = world.arrive()
+    on_b = world.ok(world.post("admin", f"/v1/aires/{world.aire_b}/interventions", cleaning(world)))
+    before = world.position()
+    for path in (
+        f"/v1/aires/{world.aire_b}",
+        f"/v1/aires/{world.aire_b}/interventions",
+        f"/v1/interventions/{on_b['id']}",
+        f"/v1/stays/{stay}",
+        f"/v1/registers/{world.register_a}",
+        f"/v1/registers/{world.register_a}/journal",
+        f"/v1/households/{world.ids['household']}",
+        "/v1/reports",
+    ):
+        assert_problem(world.get("intervenant", path), 403, "forbidden")
+    assert_problem(
+        world.post("intervenant", f"/v1/aires/{world.aire_b}/interventions", cleaning(world)),
+        403,
+        "forbidden",
+    )
+    assert_problem(
+        patch(world, "intervenant", f"/v1/interventions/{on_b['id']}", {"status": "cancelled"}),
+        403,
+        "forbidden",
+    )
+    assert world.position() == before
+    page = world.ok(world.get("intervenant", f"/v1/aires/{world.aire_a}"), 200)
+    assert all(e["occupied_by_stay"] is None for e in page["emplacements"])
+    assert stay not in str(page)
+    listed = world.ok(world.get("intervenant", "/v1/aires"), 200)
+    assert [a["id"] for a in listed["data"]] == [world.aire_a]
+
+
+def test_a_cashier_neither_records_nor_reads_interventions(world: World) -> None:
+    base = f"/v1/aires/{world.aire_a}/interventions"
+    assert_problem(world.post("cashier", base, cleaning(world)), 403, "forbidden")
+    assert_problem(world.get("cashier", base), 403, "forbidden")
+
+
+def test_wrong_interventions_are_problem_documents_that_record_nothing(world: World) -> None:
+    """Each refusal has its stable code and field; nothing is recorded."""
+    base = f"/v1/aires/{world.aire_a}/interventions"
+    done = world.ok(world.post("manager", base, cleaning(world)))
+    before = world.position()
+    early = (world.clock() - timedelta(hours=1)).isoformat()
+    cases = [
+        (world.post("manager", base, cleaning(world, kind="gardening")), 422, "validation_error"),
+        (world.post("manager", base, cleaning(world, ended_at=early)), 422, "invalid_period"),
+        (world.post("manager", base, cleaning(world, cost_cents=-5)), 422, "validation_error"),
+        (
+            world.post("manager", base, cleaning(world, description="a\u202eb")),
+            422,
+            "validation_error",
+        ),
+        (
+            world.post("manager", base, cleaning(world, emplacements=["99"])),
+            404,
+            "emplacement_not_found",
+        ),
+        (
+            world.post("manager", base, cleaning(world, stay_id=world.ids["household"])),
+            404,
+            "stay_not_found",
+        ),
+        (
+            patch(world, "manager", f"/v1/interventions/{done['id']}", {"status": "cancelled"}),
+            409,
+            "intervention_final",
+        ),
+        (
+            world.get("manager", "/v1/interventions/00000000-0000-4000-8000-000000000000"),
+            404,
+            "intervention_not_found",
+        ),
+        (
+            world.post(
+                "manager",
+                f"/v1/aires/{world.aire_a}/team",
+                {"user_id": world.users["cashier_b"]["id"]},
+            ),
+            403,
+            "forbidden",
+        ),
+    ]
+    for response, status, code in cases:
+        assert_problem(response, status, code)
+    assert world.position() == before
