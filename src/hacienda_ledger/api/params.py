@@ -19,6 +19,7 @@ from fastapi import Path, Query
 
 from hacienda_ledger.api.schemas.common import (
     DATE_RANGE,
+    DOCUMENTED_MAX_NUMBER,
     MAX_NUMBER,
     Day,
     Moment,
@@ -40,5 +41,10 @@ NumberPath = Annotated[Number, Path()]
 #: The last receipt a slip covers: 0 (or the last remitted) for a slip of no new receipt.
 ThroughReceiptQuery = Annotated[
     int,
-    Query(ge=0, le=MAX_NUMBER, description="the last receipt covered, from 0 to 2^63 - 1"),
+    Query(
+        ge=0,
+        le=MAX_NUMBER,
+        description="the last receipt covered, from 0 to 2^63 - 1",
+        json_schema_extra={"maximum": DOCUMENTED_MAX_NUMBER},
+    ),
 ]

@@ -25,7 +25,7 @@ from hacienda_ledger.aggregates.errors import (
     NotFound,
     Unauthenticated,
 )
-from hacienda_ledger.api.openapi import allowed, require_headers
+from hacienda_ledger.api.openapi import allowed, links, plain_parameters, require_headers
 
 PROBLEM_JSON = "application/problem+json"
 TYPE_BASE = "https://hacienda-ledger.fr/problems/"
@@ -151,6 +151,8 @@ def document(schema: dict[str, Any]) -> dict[str, Any]:
                 )
             responses["4XX"] = _problem_response("Refused: see `code`")
     require_headers(schema)
+    links(schema)
+    plain_parameters(schema)
     text = str(schema.get("paths", {}))
     for unused in ("HTTPValidationError", "ValidationError"):
         if f"#/components/schemas/{unused}'" not in text:

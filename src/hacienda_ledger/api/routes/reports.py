@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
@@ -216,7 +216,13 @@ def reprint(
     responses=files("the rows as CSV (`format=csv`) or XLSX (`format=xlsx`)", CSV, XLSX),
 )
 def export(
-    table: str,
+    table: Annotated[
+        str,
+        Path(
+            description="the projection table",
+            json_schema_extra={"enum": sorted(exports.EXPORTS)},
+        ),
+    ],
     request: Request,
     ledger: LedgerDep,
     user: UserDep,

@@ -6,7 +6,7 @@ from datetime import date
 from typing import Annotated
 from uuid import UUID
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, WithJsonSchema
 
 from hacienda_ledger.aggregates.values import Mode
 from hacienda_ledger.api.schemas.common import (
@@ -21,6 +21,13 @@ from hacienda_ledger.api.schemas.common import (
 )
 from hacienda_ledger.api.schemas.registers import ProblemPublic
 
+# The ranges the aire checks (-90 to 90, -180 to 180), as decimal strings' patterns.
+LATITUDE = {"type": "string", "pattern": r"^-?(90(\.0{1,8})?|[0-8]?[0-9](\.[0-9]{1,8})?)$"}
+LONGITUDE = {
+    "type": "string",
+    "pattern": r"^-?(180(\.0{1,8})?|(1[0-7][0-9]|[0-9]?[0-9])(\.[0-9]{1,8})?)$",
+}
+
 
 class AireCreate(Body):
     code: Code
@@ -30,8 +37,8 @@ class AireCreate(Body):
     mode: Mode
     insee_code: Annotated[str, Field(pattern=r"^(\d{2}|2A|2B)\d{3}$")]
     departement: Annotated[str, Field(pattern=r"^(\d{2,3}|2A|2B)$")]
-    latitude: DecimalStr
-    longitude: DecimalStr
+    latitude: Annotated[DecimalStr, WithJsonSchema(LATITUDE)]
+    longitude: Annotated[DecimalStr, WithJsonSchema(LONGITUDE)]
     in_service_from: Day | None = Field(
         default=None,
         description="the day the aire entered service (default: today); an earlier day "
@@ -158,8 +165,8 @@ class AirePublic(BaseModel):
     mode: str
     insee_code: str
     departement: str
-    latitude: DecimalStr
-    longitude: DecimalStr
+    latitude: Annotated[DecimalStr, WithJsonSchema(LATITUDE)]
+    longitude: Annotated[DecimalStr, WithJsonSchema(LONGITUDE)]
     in_service_from: date
     capacity_places: int
     emplacements: list[EmplacementPublic]

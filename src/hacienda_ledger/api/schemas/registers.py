@@ -52,9 +52,23 @@ ChequeWorkingDays = Annotated[
 ]
 
 
+#: What ``RegieRules.checked`` requires, said in the document: remitted every N days names N.
+DAYS_NAME_THEIR_NUMBER: dict[str, Any] = {
+    "anyOf": [
+        {"properties": {"remittance_frequency": {"not": {"const": "days"}}}},
+        {
+            "required": ["remittance_days"],
+            "properties": {"remittance_days": {"type": "integer"}},
+        },
+    ]
+}
+
+
 class RegisterCreate(Body):
     """The register as its acte constitutif (``regie_ref``) sets it up, the régie's rules
     included (by default: remitted at least monthly, cheques by the next working day)."""
+
+    model_config = ConfigDict(json_schema_extra=DAYS_NAME_THEIR_NUMBER)
 
     regie_ref: Text
     float_cents: Cents
@@ -68,6 +82,8 @@ class RegisterCreate(Body):
 
 class RegisterRulesUpdate(Body):
     """Every rule, as the act amending the acte constitutif (``decision_ref``) sets them."""
+
+    model_config = ConfigDict(json_schema_extra=DAYS_NAME_THEIR_NUMBER)
 
     decision_ref: Text
     cash_ceiling_cents: PositiveCents
@@ -167,7 +183,12 @@ class ReceiptCreate(Body):
                     "method": "card",
                     "settle_balance": True,
                 },
-            ]
+            ],
+            # what ``_some_lines`` checks, said in the document
+            "anyOf": [
+                {"required": ["lines"], "properties": {"lines": {"minItems": 1}}},
+                {"required": ["settle_balance"], "properties": {"settle_balance": {"const": True}}},
+            ],
         }
     )
 
