@@ -7,6 +7,11 @@
   400 ``idempotency_key_required``, a problem that says what to do, rather than FastAPI's
   422), but the server requires it: the document says so (``require_headers``), with the
   limits the server enforces (not blank, at most 200 characters).
+- **A file first**: an answer that is JSON or a file (the journal, with ``format=csv``; the
+  household's export, with ``format=pdf``) lists the file's media type first
+  (``files_first``): a generated client (openapi-python-client) reads an answer as the first
+  media type it knows, and reading a file as JSON fails, while JSON read as bytes is still
+  there to decode.
 - **405**: the answer carries ``Allow``, every method the path accepts (``allowed``).
 - **Links** (``links``): what an answer creates leads to the operations that take its id
   (a collectivité to its aires, an aire to its emplacements, registers and stays, a stay to
@@ -179,7 +184,13 @@ LINKS: tuple[tuple[str, str, str, dict[str, str], dict[str, str] | None], ...] =
         {"token_id": "$response.body#/token_id"},
         None,
     ),
-    ("GET /v1/reports", "200", "/v1/reports/", {"report_id": "$response.body#/data/0/id"}, None),
+    (
+        "GET /v1/reports",
+        "200",
+        "/v1/reports/",
+        {"report_id": "$response.body#/data/0/report_id"},
+        None,
+    ),
 )
 """The stateful flows: an answer of the source operation (with that status) gives the
 parameters (runtime expressions, or a constant) of every operation whose path starts with
@@ -219,3 +230,18 @@ def links(schema: dict[str, Any]) -> None:
             if body is not None:
                 link["requestBody"] = body
             answer.setdefault("links", {})[target["operationId"]] = link
+
+
+def files_first(schema: dict[str, Any]) -> None:
+    """In every answer that may be JSON or a file (a binary body), the file's media types
+    come first."""
+    for item in schema.get("paths", {}).values():
+        for operation in item.values():
+            for answer in operation.get("responses", {}).values():
+                content = answer.get("content", {})
+                files = [m for m, c in content.items() if c.get("schema") == BINARY]
+                if files and len(files) < len(content):
+                    answer["content"] = {
+                        **{m: content[m] for m in files},
+                        **{m: c for m, c in content.items() if m not in files},
+                    }

@@ -25,7 +25,13 @@ from hacienda_ledger.aggregates.errors import (
     NotFound,
     Unauthenticated,
 )
-from hacienda_ledger.api.openapi import allowed, links, plain_parameters, require_headers
+from hacienda_ledger.api.openapi import (
+    allowed,
+    files_first,
+    links,
+    plain_parameters,
+    require_headers,
+)
 
 PROBLEM_JSON = "application/problem+json"
 TYPE_BASE = "https://hacienda-ledger.fr/problems/"
@@ -153,6 +159,7 @@ def document(schema: dict[str, Any]) -> dict[str, Any]:
     require_headers(schema)
     links(schema)
     plain_parameters(schema)
+    files_first(schema)
     text = str(schema.get("paths", {}))
     for unused in ("HTTPValidationError", "ValidationError"):
         if f"#/components/schemas/{unused}'" not in text:
