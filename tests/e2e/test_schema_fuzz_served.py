@@ -102,7 +102,17 @@ def schemathesis(base: str, token: str, report: Path, *options: str) -> tuple[in
         "--no-color",
         *options,
     ]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=900, check=False)
+    root = Path(__file__).resolve().parents[2]
+    env = {
+        **os.environ,
+        "SCHEMATHESIS_HOOKS": "tests.schema_fuzz_hooks",  # integers sent as integers
+        "PYTHONPATH": os.pathsep.join(
+            [str(root), str(root / "src"), os.environ.get("PYTHONPATH", "")]
+        ),
+    }
+    done = subprocess.run(
+        command, capture_output=True, text=True, timeout=900, check=False, env=env, cwd=root
+    )
     (report / "output.txt").write_text(done.stdout + done.stderr)  # the whole run, to read
     return done.returncode, done.stdout + done.stderr
 

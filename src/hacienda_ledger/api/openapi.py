@@ -213,8 +213,23 @@ def _targets(paths: dict[str, Any], prefix: str, given: set[str]) -> list[dict[s
     return found
 
 
+def _body_ids(schema: dict[str, Any], operation: dict[str, Any]) -> set[str]:
+    """The ids (``uuid`` fields) the operation's body names."""
+    for media in operation.get("requestBody", {}).get("content", {}).values():
+        ref = media.get("schema", {}).get("$ref", "")
+        body = schema.get("components", {}).get("schemas", {}).get(ref.rsplit("/", 1)[-1], {})
+        return {
+            name
+            for name, field in body.get("properties", {}).items()
+            if "uuid" in (field.get("format"), *(p.get("format") for p in field.get("anyOf", [])))
+        }
+    return set()
+
+
 def links(schema: dict[str, Any]) -> None:
-    """Declare ``LINKS`` on the source operations' answers."""
+    """Declare ``LINKS`` on the source operations' answers. An operation whose body names
+    another thing by its id is a target only of links that give that id: otherwise the id
+    would be made up and its 404 would pass for the linked thing's."""
     paths = schema.get("paths", {})
     for source, status, prefix, parameters, body in LINKS:
         method, _, path = source.partition(" ")
@@ -222,6 +237,8 @@ def links(schema: dict[str, Any]) -> None:
         if answer is None:
             continue
         for target in _targets(paths, prefix, set(parameters)):
+            if _body_ids(schema, target) - set(body or {}):
+                continue
             takes = {p["name"] for p in target.get("parameters", [])}
             link: dict[str, Any] = {
                 "operationId": target["operationId"],

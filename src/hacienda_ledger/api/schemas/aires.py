@@ -16,7 +16,9 @@ from hacienda_ledger.api.schemas.common import (
     Day,
     DecimalStr,
     Month,
+    NonNegativeDecimalStr,
     Page,
+    PositiveDecimalStr,
     Text,
 )
 from hacienda_ledger.api.schemas.registers import ProblemPublic
@@ -49,7 +51,7 @@ class AireCreate(Body):
 class EmplacementCreate(Body):
     number: Annotated[str, Field(min_length=1, max_length=20)]
     places: Annotated[int, Field(strict=True, ge=1, le=10)] = 2
-    surface_m2: DecimalStr | None = None
+    surface_m2: PositiveDecimalStr | None = None
     in_service_from: Day | None = Field(
         default=None,
         description="the day it entered service (default: today); an earlier day records "
@@ -86,8 +88,8 @@ class TariffCreate(Body):
     effective_from: Day
     deliberation_ref: Text
     pitch_fee_per_day_cents: Cents
-    water_price_per_m3: DecimalStr
-    electricity_price_per_kwh: DecimalStr
+    water_price_per_m3: NonNegativeDecimalStr
+    electricity_price_per_kwh: NonNegativeDecimalStr
     deposit_cents: Cents
     person_rates: list[PersonRate] = []
     seasons: list[Season] = []
@@ -165,8 +167,8 @@ class AirePublic(BaseModel):
     mode: str
     insee_code: str
     departement: str
-    latitude: Annotated[DecimalStr, WithJsonSchema(LATITUDE)]
-    longitude: Annotated[DecimalStr, WithJsonSchema(LONGITUDE)]
+    latitude: DecimalStr
+    longitude: DecimalStr
     in_service_from: date
     capacity_places: int
     emplacements: list[EmplacementPublic]

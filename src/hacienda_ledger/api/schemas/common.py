@@ -58,6 +58,28 @@ DecimalStr = Annotated[
     PlainSerializer(str, return_type=str),
     WithJsonSchema({"type": "string", "pattern": DECIMAL_PATTERN, "examples": ["3.5120"]}),
 ]
+#: The same, where the ledger refuses a negative value (prices, meter indexes) or anything
+#: but a positive one (a surface): the document says so with the pattern.
+NonNegativeDecimalStr = Annotated[
+    Decimal,
+    BeforeValidator(_decimal_string),
+    PlainSerializer(str, return_type=str),
+    WithJsonSchema(
+        {"type": "string", "pattern": r"^[0-9]{1,12}(\.[0-9]{1,8})?$", "examples": ["3.5120"]}
+    ),
+]
+PositiveDecimalStr = Annotated[
+    Decimal,
+    BeforeValidator(_decimal_string),
+    PlainSerializer(str, return_type=str),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": r"^([1-9][0-9]{0,11}(\.[0-9]{1,8})?|0\.[0-9]{0,7}[1-9])$",
+            "examples": ["12.5"],
+        }
+    ),
+]
 
 # Dates and times the ledger accepts. Far outside these years, the domain's calendar
 # arithmetic overflows (year 10000, or year 0 once a time is converted to Paris time), and a
@@ -80,7 +102,7 @@ def _moment_in_range(value: datetime) -> datetime:
 
 #: The range as the document declares it (JSON Schema has no bounds for a date): the year
 #: a day or a moment (in its own offset) is written with is 2000 to 2099.
-IN_RANGE = {"pattern": r"^20[0-9]{2}-"}
+IN_RANGE: dict[str, Any] = {"pattern": r"^20[0-9]{2}-"}
 Day = Annotated[
     date,
     AfterValidator(_day_in_range),
@@ -108,12 +130,12 @@ Year = Annotated[int, Field(ge=FIRST_DAY.year, le=LAST_DAY.year)]
 # the signed 64-bit integer both stores hold (SQLite INTEGER, PostgreSQL BIGINT): past it,
 # SQLite cannot even be asked (it raised OverflowError, a 500). A number in the range that
 # names nothing is the resource's 404.
-MAX_NUMBER = 2**63 - 1024
-"""(2^63 - 1024: the largest double below 2^63, so that a validator reading JSON numbers as
-doubles, as schemathesis's does, reads the bound exactly; 2^63 - 1 reads as 2^63, and
-2^63 + 191 then passes for a number within it.)"""
+MAX_NUMBER = 2**53 - 1
+"""(2^53 - 1, the largest integer JSON carries exactly between implementations (RFC 8259
+section 6, I-JSON): a validator reading JSON numbers as doubles, as schemathesis's does,
+takes 2^63 + 191 for a number within 2^63 - 1; both stores hold far more.)"""
 Number = Annotated[
-    int, Field(ge=1, le=MAX_NUMBER, description="a sequence number, from 1 to 2^63 - 1024")
+    int, Field(ge=1, le=MAX_NUMBER, description="a sequence number, from 1 to 2^53 - 1")
 ]
 Cents = Annotated[int, Field(strict=True, ge=0, le=10_000_000_000)]
 PositiveCents = Annotated[int, Field(strict=True, gt=0, le=10_000_000_000)]
@@ -188,8 +210,11 @@ STORED: dict[str, bool] = {"stored": True}
 #: A text in a query (a name searched, a sector): plain text, on one line.
 QueryText = Annotated[str, AfterValidator(_plain)]
 
-Text = Annotated[str, Field(min_length=1, max_length=200)]
-Code = Annotated[str, Field(min_length=1, max_length=40)]
+#: A name, a reference, a reason: the ledger refuses one that is blank (``invalid_value``,
+#: from the domain, which strips it): the document says so with its pattern.
+NON_BLANK: dict[str, Any] = {"pattern": f"^[^{_REFUSED}]*[^{_REFUSED}\\s][^{_REFUSED}]*$"}
+Text = Annotated[str, Field(min_length=1, max_length=200, json_schema_extra=NON_BLANK)]
+Code = Annotated[str, Field(min_length=1, max_length=40, json_schema_extra=NON_BLANK)]
 Phone = Annotated[str, Field(max_length=30, pattern=r"^[0-9+ ().-]{6,30}$")]
 _EMAIL_PART = rf"[^@\s{_REFUSED}]+"
 Email = Annotated[
@@ -236,11 +261,11 @@ def declare_plain(schema: dict[str, Any], pattern: str = PLAIN_TEXT) -> None:
     for key in ("anyOf", "oneOf", "allOf"):
         for part in schema.get(key, []):
             declare_plain(part, pattern)
-    for key in ("items", "additionalProperties", "propertyNames"):
+    for key in ("items", "additionalProperties"):
         if isinstance(schema.get(key), dict):
             declare_plain(schema[key], pattern)
-    if isinstance(schema.get("additionalProperties"), dict) and "propertyNames" not in schema:
-        schema["propertyNames"] = {"pattern": pattern}
+    if isinstance(schema.get("additionalProperties"), dict):
+        schema.setdefault("propertyNames", {}).setdefault("pattern", pattern)
 
 
 class Page(BaseModel, Generic[T]):

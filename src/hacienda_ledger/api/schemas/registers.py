@@ -52,7 +52,8 @@ ChequeWorkingDays = Annotated[
 ]
 
 
-#: What ``RegieRules.checked`` requires, said in the document: remitted every N days names N.
+#: What ``RegieRules.checked`` requires, said in the document: remitted every N days names N,
+#: and only then.
 #: (``if``/``then`` rather than ``anyOf``: a generated client keeps one body class.)
 DAYS_NAME_THEIR_NUMBER: dict[str, Any] = {
     "if": {
@@ -63,6 +64,7 @@ DAYS_NAME_THEIR_NUMBER: dict[str, Any] = {
         "required": ["remittance_days"],
         "properties": {"remittance_days": {"type": "integer"}},
     },
+    "else": {"properties": {"remittance_days": {"type": "null"}}},
 }
 
 
