@@ -8,8 +8,8 @@ As the admin (``-H Authorization``). The two token operations (revocation, rotat
 apart, last, with a second admin's token: run with the first, they revoke the very token the
 rest of the run is sent with, and everything after is 401 (see docs/api.md, "Schema
 fuzzing"). The size of a run is ``HACIENDA_FUZZ_EXAMPLES`` examples per operation (5 by
-default: about a minute per backend here; 100 for a long run), its seed
-``HACIENDA_FUZZ_SEED``.
+default) and ``HACIENDA_FUZZ_STATEFUL`` examples of the stateful phase's scenarios (5, up
+to 10 steps each): about two minutes per backend here; its seed ``HACIENDA_FUZZ_SEED``.
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ ADMIN_TOKEN = "fuzz-served-admin-token"
 TOKENS_ADMIN_TOKEN = "fuzz-served-tokens-admin-token"
 EXAMPLES = int(os.environ.get("HACIENDA_FUZZ_EXAMPLES", "5"))
 SEED = os.environ.get("HACIENDA_FUZZ_SEED", "16")
+STATEFUL = int(os.environ.get("HACIENDA_FUZZ_STATEFUL", "5"))  # scenarios' examples
 TOKENS = r"^/v1/tokens/"
 TOKEN_FLOW = r"^/v1/(tokens/|users/me/tokens)"  # the tokens listed, then revoked or rotated
 
@@ -75,10 +76,17 @@ def _seed(url: str) -> None:
 
 def schemathesis(base: str, token: str, report: Path, *options: str) -> tuple[int, str]:
     """``st run`` on the served document, every check and phase; (exit code, output)."""
+    config = report.parent / f"{report.name}.toml"
+    config.write_text(
+        f"[phases.stateful]\nmax-steps = 10\n"
+        f"[phases.stateful.generation]\nmax-examples = {STATEFUL}\n"
+    )
     command = [
         sys.executable,
         "-m",
         "schemathesis.cli",
+        "--config-file",
+        str(config),
         "run",
         f"{base}/openapi.json",
         "--checks",
