@@ -119,7 +119,13 @@ def schemathesis(base: str, token: str, report: Path, *options: str) -> tuple[in
         ),
     }
     done = subprocess.run(
-        command, capture_output=True, text=True, timeout=900, check=False, env=env, cwd=root
+        command,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+        env=env,
+        cwd=report.parent,
     )
     (report / "output.txt").write_text(done.stdout + done.stderr)  # the whole run, to read
     return done.returncode, done.stdout + done.stderr
