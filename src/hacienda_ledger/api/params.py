@@ -3,7 +3,9 @@ range-checked in one place.
 
 The ranges are the bodies' own (``schemas/common.py``): days and moments from 2000-01-01 to
 2099-12-31 (a moment's own calendar day, in its offset), months and years within them, and
-sequence numbers (receipts, slips) from 1 to 2^63 - 1, the largest integer both stores hold.
+sequence numbers (receipts, slips) from 1 to 2^53 - 1, the largest integer JSON carries
+exactly between implementations (both stores hold up to 2^63 - 1; validators of the OpenAPI
+document read numbers as doubles).
 A parameter outside its range is 422 ``validation_error`` naming it, before the route runs:
 nothing is read, nothing is recorded. Outside these ranges the ledger's calendar arithmetic
 overflowed (``as_of=0001-01-01T00:00:00+14:00`` is year 0 in UTC) and SQLite refused the
@@ -42,7 +44,7 @@ NumberPath = Annotated[Number, Path()]
 #: The last receipt a slip covers: 0 (or the last remitted) for a slip of no new receipt.
 ThroughReceiptQuery = Annotated[
     int,
-    Query(ge=0, le=MAX_NUMBER, description="the last receipt covered, from 0 to 2^63 - 1"),
+    Query(ge=0, le=MAX_NUMBER, description="the last receipt covered, from 0 to 2^53 - 1"),
 ]
 
 

@@ -26,7 +26,13 @@ from hacienda_ledger.aggregates.errors import (
     NotFound,
     Unauthenticated,
 )
-from hacienda_ledger.api.openapi import allowed, require_headers
+from hacienda_ledger.api.openapi import (
+    allowed,
+    files_first,
+    links,
+    plain_parameters,
+    require_headers,
+)
 from hacienda_ledger.application import outage
 
 PROBLEM_JSON = "application/problem+json"
@@ -180,6 +186,9 @@ def document(schema: dict[str, Any]) -> dict[str, Any]:
                 )
             responses["4XX"] = _problem_response("Refused: see `code`")
     require_headers(schema)
+    links(schema)
+    plain_parameters(schema)
+    files_first(schema)
     text = str(schema.get("paths", {}))
     for unused in ("HTTPValidationError", "ValidationError"):
         if f"#/components/schemas/{unused}'" not in text:

@@ -10,6 +10,7 @@ from pydantic import BaseModel
 
 from hacienda_ledger.aggregates.aire import Aire
 from hacienda_ledger.aggregates.collectivite import Collectivite
+from hacienda_ledger.aggregates.errors import ReceiptAlreadyRemitted, ReceiptNotFound
 from hacienda_ledger.aggregates.household import Document, Erased, Household, Justification
 from hacienda_ledger.aggregates.integrity import VerificationReport
 from hacienda_ledger.aggregates.intervention import Intervention
@@ -175,6 +176,19 @@ def alerts(standing: Standing) -> s.AlertsPublic:
 
 
 def slip_preview(r: CashRegister, through_receipt: int) -> s.SlipPreviewPublic:
+    """The next slip through ``through_receipt``: a receipt not issued yet is not found
+    (404, as any number naming nothing), one already remitted a conflict with the
+    register's state (409); neither is a malformed request."""
+    if through_receipt > r.last_number:
+        raise ReceiptNotFound(
+            f"no receipt {through_receipt} on this register yet (the last is {r.last_number})",
+            field="through_receipt",
+        )
+    if through_receipt < r.last_remitted_number:
+        raise ReceiptAlreadyRemitted(
+            f"receipts up to {r.last_remitted_number} are remitted already",
+            field="through_receipt",
+        )
     lines, amounts = r.slip_preview(through_receipt)
     return s.SlipPreviewPublic(
         register_id=r.id,

@@ -14,7 +14,7 @@ from hacienda_ledger.api import schemas as s
 from hacienda_ledger.api import views
 from hacienda_ledger.api.deps import LedgerDep, UserDep
 from hacienda_ledger.api.openapi import BINARY, CSV
-from hacienda_ledger.api.pages import PageDep, keyed_cursor
+from hacienda_ledger.api.pages import KeyedPageDep, keyed_cursor
 from hacienda_ledger.api.params import AsOf, From, NumberPath, OptionalAsOf, To, in_order
 from hacienda_ledger.api.routes.households import endpoint
 from hacienda_ledger.api.schemas.common import MAX_NUMBER
@@ -64,7 +64,7 @@ def journal(
     request: Request,
     ledger: LedgerDep,
     user: UserDep,
-    page: PageDep,
+    page: KeyedPageDep,
     start: From = None,
     end: To = None,
     format: Literal["json", "csv"] = "json",
@@ -184,7 +184,7 @@ def stay_balance(
 def audit_trail(
     ledger: LedgerDep,
     user: UserDep,
-    page: PageDep,
+    page: KeyedPageDep,
     start: From = None,
     end: To = None,
     kind: Annotated[list[Kind] | None, Query(description="entries of these kinds only")] = None,

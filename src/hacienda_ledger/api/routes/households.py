@@ -17,6 +17,7 @@ from hacienda_ledger.aggregates.user import User
 from hacienda_ledger.api import schemas as s
 from hacienda_ledger.api import views
 from hacienda_ledger.api.deps import LedgerDep, UserDep
+from hacienda_ledger.api.openapi import BINARY
 from hacienda_ledger.api.pages import PageDep, encode
 from hacienda_ledger.api.schemas.common import QueryText
 from hacienda_ledger.application import Ledger
@@ -219,7 +220,7 @@ def access_log(
 @router.get(
     "/{household_id}/export",
     response_model=s.HouseholdExportPublic,
-    responses={200: {"content": {"application/pdf": {}}}},
+    responses={200: {"content": {"application/pdf": {"schema": BINARY}}}},
 )
 def export_household(
     household_id: UUID,

@@ -7,8 +7,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Query, Request
-from fastapi import Path as PathParam
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
@@ -219,8 +218,8 @@ def reprint(
 def export(
     table: Annotated[
         str,
-        PathParam(
-            description="the projection table to export",
+        Path(
+            description="the projection table",
             json_schema_extra={"enum": sorted(exports.EXPORTS)},
         ),
     ],

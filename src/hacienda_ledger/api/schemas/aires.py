@@ -6,7 +6,7 @@ from datetime import date
 from typing import Annotated
 from uuid import UUID
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, WithJsonSchema
 
 from hacienda_ledger.aggregates.values import Mode
 from hacienda_ledger.api.schemas.common import (
@@ -16,11 +16,20 @@ from hacienda_ledger.api.schemas.common import (
     Day,
     DecimalStr,
     Month,
+    NonNegativeDecimalStr,
     Page,
+    PositiveDecimalStr,
     Text,
 )
 from hacienda_ledger.api.schemas.interventions import TeamMemberPublic
 from hacienda_ledger.api.schemas.registers import ProblemPublic
+
+# The ranges the aire checks (-90 to 90, -180 to 180), as decimal strings' patterns.
+LATITUDE = {"type": "string", "pattern": r"^-?(90(\.0{1,8})?|[0-8]?[0-9](\.[0-9]{1,8})?)$"}
+LONGITUDE = {
+    "type": "string",
+    "pattern": r"^-?(180(\.0{1,8})?|(1[0-7][0-9]|[0-9]?[0-9])(\.[0-9]{1,8})?)$",
+}
 
 
 class AireCreate(Body):
@@ -31,8 +40,8 @@ class AireCreate(Body):
     mode: Mode
     insee_code: Annotated[str, Field(pattern=r"^(\d{2}|2A|2B)\d{3}$")]
     departement: Annotated[str, Field(pattern=r"^(\d{2,3}|2A|2B)$")]
-    latitude: DecimalStr
-    longitude: DecimalStr
+    latitude: Annotated[DecimalStr, WithJsonSchema(LATITUDE)]
+    longitude: Annotated[DecimalStr, WithJsonSchema(LONGITUDE)]
     in_service_from: Day | None = Field(
         default=None,
         description="the day the aire entered service (default: today); an earlier day "
@@ -43,7 +52,7 @@ class AireCreate(Body):
 class EmplacementCreate(Body):
     number: Annotated[str, Field(min_length=1, max_length=20)]
     places: Annotated[int, Field(strict=True, ge=1, le=10)] = 2
-    surface_m2: DecimalStr | None = None
+    surface_m2: PositiveDecimalStr | None = None
     in_service_from: Day | None = Field(
         default=None,
         description="the day it entered service (default: today); an earlier day records "
@@ -80,8 +89,8 @@ class TariffCreate(Body):
     effective_from: Day
     deliberation_ref: Text
     pitch_fee_per_day_cents: Cents
-    water_price_per_m3: DecimalStr
-    electricity_price_per_kwh: DecimalStr
+    water_price_per_m3: NonNegativeDecimalStr
+    electricity_price_per_kwh: NonNegativeDecimalStr
     deposit_cents: Cents
     person_rates: list[PersonRate] = []
     seasons: list[Season] = []

@@ -58,6 +58,28 @@ DecimalStr = Annotated[
     PlainSerializer(str, return_type=str),
     WithJsonSchema({"type": "string", "pattern": DECIMAL_PATTERN, "examples": ["3.5120"]}),
 ]
+#: The same, where the ledger refuses a negative value (prices, meter indexes) or anything
+#: but a positive one (a surface): the document says so with the pattern.
+NonNegativeDecimalStr = Annotated[
+    Decimal,
+    BeforeValidator(_decimal_string),
+    PlainSerializer(str, return_type=str),
+    WithJsonSchema(
+        {"type": "string", "pattern": r"^[0-9]{1,12}(\.[0-9]{1,8})?$", "examples": ["3.5120"]}
+    ),
+]
+PositiveDecimalStr = Annotated[
+    Decimal,
+    BeforeValidator(_decimal_string),
+    PlainSerializer(str, return_type=str),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": r"^([1-9][0-9]{0,11}(\.[0-9]{1,8})?|0\.[0-9]{0,7}[1-9])$",
+            "examples": ["12.5"],
+        }
+    ),
+]
 
 # Dates and times the ledger accepts. Far outside these years, the domain's calendar
 # arithmetic overflows (year 10000, or year 0 once a time is converted to Paris time), and a
@@ -78,22 +100,18 @@ def _moment_in_range(value: datetime) -> datetime:
     return value
 
 
-# The range declared in the schema too, as a pattern on the year (JSON Schema has no bounds
-# for a date's format): a client, or a fuzzer, knows the limit the server enforces.
-DAY_PATTERN = r"^20\d\d-\d\d-\d\d$"
-MOMENT_PATTERN = r"^20\d\d-\d\d-\d\dT"
+#: The range as the document declares it (JSON Schema has no bounds for a date): the year
+#: a day or a moment (in its own offset) is written with is 2000 to 2099.
+IN_RANGE: dict[str, Any] = {"pattern": r"^20[0-9]{2}-"}
 Day = Annotated[
     date,
     AfterValidator(_day_in_range),
-    Field(description=f"a calendar day {DATE_RANGE}", json_schema_extra={"pattern": DAY_PATTERN}),
+    Field(description=f"a calendar day {DATE_RANGE}", json_schema_extra=IN_RANGE),
 ]
 Moment = Annotated[
     AwareDatetime,
     AfterValidator(_moment_in_range),
-    Field(
-        description=f"ISO 8601 with its offset, {DATE_RANGE}",
-        json_schema_extra={"pattern": MOMENT_PATTERN},
-    ),
+    Field(description=f"ISO 8601 with its offset, {DATE_RANGE}", json_schema_extra=IN_RANGE),
 ]
 # Months and years of the same range, 2000 to 2099 (a month of year 0000 once ended in a 500).
 MONTH_PATTERN = r"^20\d\d-(0[1-9]|1[0-2])$"
@@ -112,9 +130,12 @@ Year = Annotated[int, Field(ge=FIRST_DAY.year, le=LAST_DAY.year)]
 # the signed 64-bit integer both stores hold (SQLite INTEGER, PostgreSQL BIGINT): past it,
 # SQLite cannot even be asked (it raised OverflowError, a 500). A number in the range that
 # names nothing is the resource's 404.
-MAX_NUMBER = 2**63 - 1
+MAX_NUMBER = 2**53 - 1
+"""(2^53 - 1, the largest integer JSON carries exactly between implementations (RFC 8259
+section 6, I-JSON): a validator reading JSON numbers as doubles, as schemathesis's does,
+takes 2^63 + 191 for a number within 2^63 - 1; both stores hold far more.)"""
 Number = Annotated[
-    int, Field(ge=1, le=MAX_NUMBER, description="a sequence number, from 1 to 2^63 - 1")
+    int, Field(ge=1, le=MAX_NUMBER, description="a sequence number, from 1 to 2^53 - 1")
 ]
 Cents = Annotated[int, Field(strict=True, ge=0, le=10_000_000_000)]
 PositiveCents = Annotated[int, Field(strict=True, gt=0, le=10_000_000_000)]
@@ -126,6 +147,17 @@ BIDI_CONTROLS = frozenset(
     "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
 )
 _LINE_BREAKS = frozenset("\t\n\r")
+
+#: What plain text refuses, as a regular expression's character class (the OpenAPI
+#: document declares it on every text, so that what it allows the server accepts): Cc, Cs,
+#: Zl, Zp and ``BIDI_CONTROLS``; ``_MULTILINE_REFUSED`` lets tabs and line breaks through.
+#: (Lone surrogates, refused too, are left out: regular expression engines that hold
+#: Unicode scalar values only, as JSON Schema validators' often do, refuse a class naming
+#: them, and a well-formed UTF-8 body cannot carry one.)
+_REFUSED = r"\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069"
+_MULTILINE_REFUSED = _REFUSED.replace(r"\x00-\x1f", r"\x00-\x08\x0b\x0c\x0e-\x1f")
+PLAIN_TEXT = f"^[^{_REFUSED}]*$"
+MULTILINE_TEXT = f"^[^{_MULTILINE_REFUSED}]*$"
 
 
 def refused_character(text: str, *, multiline: bool = False) -> str | None:
@@ -178,10 +210,16 @@ STORED: dict[str, bool] = {"stored": True}
 #: A text in a query (a name searched, a sector): plain text, on one line.
 QueryText = Annotated[str, AfterValidator(_plain)]
 
-Text = Annotated[str, Field(min_length=1, max_length=200)]
-Code = Annotated[str, Field(min_length=1, max_length=40)]
+#: A name, a reference, a reason: the ledger refuses one that is blank (``invalid_value``,
+#: from the domain, which strips it): the document says so with its pattern.
+NON_BLANK: dict[str, Any] = {"pattern": f"^[^{_REFUSED}]*[^{_REFUSED}\\s][^{_REFUSED}]*$"}
+Text = Annotated[str, Field(min_length=1, max_length=200, json_schema_extra=NON_BLANK)]
+Code = Annotated[str, Field(min_length=1, max_length=40, json_schema_extra=NON_BLANK)]
 Phone = Annotated[str, Field(max_length=30, pattern=r"^[0-9+ ().-]{6,30}$")]
-Email = Annotated[str, Field(max_length=200, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+_EMAIL_PART = rf"[^@\s{_REFUSED}]+"
+Email = Annotated[
+    str, Field(max_length=200, pattern=rf"^{_EMAIL_PART}@{_EMAIL_PART}\.{_EMAIL_PART}$")
+]
 
 
 class Body(BaseModel):
@@ -193,6 +231,16 @@ class Body(BaseModel):
     #: The fields whose texts may hold tabs and line breaks.
     multiline: ClassVar[frozenset[str]] = frozenset()
 
+    @classmethod
+    def __get_pydantic_json_schema__(cls, core_schema: Any, handler: Any) -> Any:
+        """The document says what ``_plain_text`` checks: every text field of the body
+        (those of a nested body say it in their own schema) has the plain-text pattern."""
+        schema = handler(core_schema)
+        target = handler.resolve_ref_schema(schema)
+        for name, field in target.get("properties", {}).items():
+            declare_plain(field, MULTILINE_TEXT if name in cls.multiline else PLAIN_TEXT)
+        return schema
+
     @field_validator("*", mode="after")
     @classmethod
     def _plain_text(cls, value: Any, info: ValidationInfo) -> Any:
@@ -202,6 +250,22 @@ class Body(BaseModel):
         if char is not None:
             raise ValueError(_refusal(char))
         return value
+
+
+def declare_plain(schema: dict[str, Any], pattern: str = PLAIN_TEXT) -> None:
+    """Give every text of ``schema`` (a string, or one in a list, a union or a mapping)
+    without a pattern, a format or a fixed set of values the plain-text ``pattern``."""
+    fixed = {"pattern", "format", "enum", "const"}
+    if schema.get("type") == "string" and not schema.keys() & fixed:
+        schema["pattern"] = pattern
+    for key in ("anyOf", "oneOf", "allOf"):
+        for part in schema.get(key, []):
+            declare_plain(part, pattern)
+    for key in ("items", "additionalProperties"):
+        if isinstance(schema.get(key), dict):
+            declare_plain(schema[key], pattern)
+    if isinstance(schema.get("additionalProperties"), dict):
+        schema.setdefault("propertyNames", {}).setdefault("pattern", pattern)
 
 
 class Page(BaseModel, Generic[T]):

@@ -10,7 +10,15 @@ from uuid import UUID
 from pydantic import AwareDatetime, BaseModel, Field
 
 from hacienda_ledger.aggregates.values import ExtensionReason, Meter
-from hacienda_ledger.api.schemas.common import Body, Day, DecimalStr, Moment, Number, Text
+from hacienda_ledger.api.schemas.common import (
+    Body,
+    Day,
+    DecimalStr,
+    Moment,
+    NonNegativeDecimalStr,
+    Number,
+    Text,
+)
 
 # What a stay's answer says of it. The domain has no enum for this: a stay is open or not
 # (``Stay.is_open``), and ``views.stay`` names the two states.
@@ -29,13 +37,13 @@ class StayCreate(Body):
     caravans: Annotated[int, Field(strict=True, ge=0, le=20)] = 1
     agreement_ref: Text
     entry_inspection_ref: Text
-    water_index: DecimalStr
-    electricity_index: DecimalStr
+    water_index: NonNegativeDecimalStr
+    electricity_index: NonNegativeDecimalStr
 
 
 class MeterReadingCreate(Body):
     meter: Meter
-    index: DecimalStr
+    index: NonNegativeDecimalStr
     read_at: Moment
     corrects: Annotated[Number, Field(strict=True)] | None = None
 
@@ -53,8 +61,8 @@ class ChargeCreate(Body):
 class DepartureCreate(Body):
     departed_at: Moment
     exit_inspection_ref: Text
-    water_index: DecimalStr
-    electricity_index: DecimalStr
+    water_index: NonNegativeDecimalStr
+    electricity_index: NonNegativeDecimalStr
 
 
 class ReadingPublic(BaseModel):

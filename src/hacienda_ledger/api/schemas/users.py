@@ -4,16 +4,47 @@ nor its digest), and a token shown once when it is created or rotated."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from hacienda_ledger.aggregates.user import Role
 from hacienda_ledger.api.schemas.common import Body, Page, Text
 
 
+def _when(roles: list[str], then: dict[str, Any]) -> dict[str, Any]:
+    return {"if": {"required": ["role"], "properties": {"role": {"enum": roles}}}, "then": then}
+
+
+#: The scope each role needs (``User.create``), said in the document.
+SCOPES: dict[str, Any] = {
+    "allOf": [
+        _when(
+            ["manager"],
+            {
+                "required": ["sectors", "collectivite_id"],
+                "properties": {"sectors": {"minItems": 1}, "collectivite_id": {"type": "string"}},
+            },
+        ),
+        _when(
+            ["cashier", "regisseur"],
+            {"required": ["aires"], "properties": {"aires": {"minItems": 1}}},
+        ),
+        _when(
+            ["auditor"],
+            {
+                "required": ["collectivite_id"],
+                "properties": {"collectivite_id": {"type": "string"}},
+            },
+        ),
+    ]
+}
+
+
 class UserCreate(Body):
+    model_config = ConfigDict(json_schema_extra=SCOPES)
+
     name: Text
     role: Role
     sectors: list[Text] = []
