@@ -62,6 +62,7 @@ OPERATIONS: dict[tuple[str, str], type[c.Command] | Permission | ByParameter | s
     ("POST", "/v1/aires/{aire_id}/emplacements"): c.AddEmplacement,
     ("POST", "/v1/aires/{aire_id}/emplacements/{number}/out-of-service"): c.PutOutOfService,
     ("POST", "/v1/aires/{aire_id}/emplacements/{number}/back-in-service"): c.PutBackInService,
+    ("POST", "/v1/aires/{aire_id}/unmet-demand"): c.RecordUnmetDemand,
     ("POST", "/v1/aires/{aire_id}/tariffs"): c.AdoptTariff,
     ("POST", "/v1/aires/{aire_id}/closures"): c.ScheduleClosure,
     ("PUT", "/v1/aires/{aire_id}/stay-rules"): c.SetStayRules,

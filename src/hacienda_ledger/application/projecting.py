@@ -33,9 +33,11 @@ from hacienda_ledger.projections.occupancy import (
     OccupancyFacts,
     OccupancyMonth,
     OccupancyProjection,
+    UnmetDemand,
     alt2_month,
     alt2_year,
     occupancy_month,
+    unmet_demand,
 )
 from hacienda_ledger.projections.revenue import RevenueComparison, RevenueProjection, revenue_year
 from hacienda_ledger.projections.runner import Follower, Progress, Runner, rebuild
@@ -356,6 +358,11 @@ class ProjectionQueries:
 
     def occupancy(self, aire_id: UUID, month: str, as_of: date) -> OccupancyMonth:
         return occupancy_month(self.occupancy_facts(aire_id), aire_id, month, as_of)
+
+    def unmet_demand(self, aire_id: UUID, month: str, as_of: date) -> UnmetDemand:
+        """The month's unmet requests on the aire, through ``as_of``."""
+        first, last = month_bounds(month)
+        return unmet_demand(self.occupancy_facts(aire_id), aire_id, first, min(last, as_of))
 
     def revenue_rows(self, aire_id: UUID) -> list[Row]:
         self.current("revenue")

@@ -80,6 +80,7 @@ CLOSURES = "occupancy_closures"
 STAYS = "occupancy_stays"
 STAY_PEOPLE = "occupancy_stay_people"
 EXTENSIONS = "occupancy_extensions"
+UNMET = "occupancy_unmet_demand"
 #: An emplacement's key: its own table's, and its out-of-service periods' (with their start).
 EMPLACEMENT: dict[str, ColumnType] = {"aire_id": "text", "number": "text"}
 
@@ -105,7 +106,8 @@ class OccupancyProjection(Projection):
     """Folds Aire emplacement/closure events and Stay arrivals/departures into facts."""
 
     name = "occupancy"
-    version = "2"  # 2: an extension's reason is no longer kept (issue 16)
+    # 2: an extension's reason is no longer kept (issue 16); 3: unmet demand (issue 19)
+    version = "3"
     tables: tuple[Table, ...] = (
         table(
             EMPLACEMENTS,
@@ -147,6 +149,13 @@ class OccupancyProjection(Projection):
             reason="text",
             until="date",
         ),
+        table(
+            UNMET,
+            {"aire_id": "text", "day": "date", "reason": "text"},
+            requests="int",
+            caravans="int",
+            people="int",
+        ),
     )
     topics: tuple[str, ...] = tuple(
         topic_of(cls)
@@ -155,6 +164,7 @@ class OccupancyProjection(Projection):
             Aire.EmplacementOutOfService,
             Aire.EmplacementBackInService,
             Aire.ClosureScheduled,
+            Aire.UnmetDemandRecorded,
             Stay.Opened,
             Stay.Departed,
             Stay.Extended,
@@ -215,6 +225,18 @@ class OccupancyProjection(Projection):
                     "last_day": event.closure.end,
                 },
             )
+        elif isinstance(event, Aire.UnmetDemandRecorded):
+            key = (str(event.originator_id), event.day, event.reason)
+            row = rows.get(UNMET, key) or dict(
+                zip(("aire_id", "day", "reason"), key, strict=True),
+                requests=0,
+                caravans=0,
+                people=0,
+            )
+            row["requests"] += 1
+            row["caravans"] += event.caravans
+            row["people"] += event.people
+            rows.put(UNMET, row)
         elif isinstance(event, Stay.Opened):
             aire_id = str(event.aire_id)
             emplacement = _emplacement(rows, aire_id, event.emplacement)
@@ -297,6 +319,7 @@ class OccupancyFacts:
     closures: Sequence[Row] = ()
     stays: Sequence[Row] = ()
     people: Sequence[Row] = ()
+    unmet: Sequence[Row] = ()
 
     @classmethod
     def from_tables(cls, reader: TableReader) -> OccupancyFacts:
@@ -306,6 +329,7 @@ class OccupancyFacts:
             closures=reader.rows(CLOSURES),
             stays=reader.rows(STAYS),
             people=reader.rows(STAY_PEOPLE),
+            unmet=reader.rows(UNMET),
         )
 
 
@@ -541,6 +565,33 @@ def occupancy_month(
         occupancy_rate=_fraction(occupied, available, 4) if available else None,
         stays_ended=len(ended),
         average_stay_days=_fraction(total_days, len(ended), 2) if ended else None,
+    )
+
+
+@dataclass(frozen=True)
+class UnmetDemand:
+    """Requests for a place not met in a period: how many, caravans, people, by reason."""
+
+    requests: int = 0
+    caravans: int = 0
+    people: int = 0
+    by_reason: dict[str, int] = field(default_factory=dict)
+
+
+def unmet_demand(
+    facts: OccupancyFacts, aire_id: UUID | str, first: date, last: date
+) -> UnmetDemand:
+    """The unmet requests of one aire from ``first`` to ``last`` (both included). Kept apart
+    from ``OccupancyMonth``, whose fields the seals digest."""
+    rows = [r for r in facts.unmet if r["aire_id"] == str(aire_id) and first <= r["day"] <= last]
+    by_reason: dict[str, int] = {}
+    for row in rows:
+        by_reason[row["reason"]] = by_reason.get(row["reason"], 0) + row["requests"]
+    return UnmetDemand(
+        requests=sum(r["requests"] for r in rows),
+        caravans=sum(r["caravans"] for r in rows),
+        people=sum(r["people"] for r in rows),
+        by_reason=dict(sorted(by_reason.items())),
     )
 
 
