@@ -159,6 +159,13 @@ class Settings(BaseSettings):
         description="the most rows one export (GET /v1/exports/{table}, a journal as CSV) "
         "holds; more is 422 export_too_large, to be narrowed by aire or period",
     )
+    analytics_threshold: int = Field(
+        default=11,
+        ge=2,
+        le=1000,
+        description="the analytics tables suppress every count of households or people from "
+        "1 to this less one, and whatever else would let it be recovered (docs/analytics.md)",
+    )
 
     @field_validator("dsp_vat_rates", mode="before")
     @classmethod

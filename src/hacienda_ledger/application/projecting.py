@@ -25,6 +25,7 @@ from hacienda_ledger.aggregates.values import month_bounds
 from hacienda_ledger.application.decoding import EventDecoder
 from hacienda_ledger.application.forked import Shared, can_fork
 from hacienda_ledger.application.ledger import Ledger
+from hacienda_ledger.projections.analytics import AnalyticsProjection
 from hacienda_ledger.projections.balances import BalancesProjection, instant
 from hacienda_ledger.projections.base import Projection, Row
 from hacienda_ledger.projections.cash_journal import CashJournalProjection, summaries
@@ -51,6 +52,7 @@ def all_projections() -> list[Projection]:
         CashJournalProjection(),
         OccupancyProjection(),
         RevenueProjection(),
+        AnalyticsProjection(),
     ]
 
 

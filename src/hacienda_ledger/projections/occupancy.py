@@ -53,7 +53,7 @@ method, such as ``MemoryRows``). The rows of other aires may be included; they a
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
@@ -516,6 +516,15 @@ def half_up(numerator: int, denominator: int) -> int:
 def _fraction(numerator: int, denominator: int, places: int) -> Decimal:
     """``numerator / denominator`` to ``places`` decimals, half-up, computed exactly."""
     return Decimal(half_up(numerator * 10**places, denominator)).scaleb(-places)
+
+
+def aire_days(
+    facts: OccupancyFacts, aire_id: UUID | str, first: date, last: date
+) -> Iterator[OccupancyDay]:
+    """Each day of one aire from ``first`` to ``last`` (both included), as in a month."""
+    aire = _Aire.of(facts, str(aire_id))
+    for i in range(max(0, (last - first).days + 1)):
+        yield aire.day(first + timedelta(days=i))
 
 
 def occupancy_days(
