@@ -292,6 +292,19 @@ def more_scenario(ledger: Ledger, clock: Clock) -> None:
     ledger.post_receipt(reg, stay_id=None, method="cheque", lines=[("other", 4200)], actor="c")
     clock.now = datetime(2026, 4, 1, 7, tzinfo=UTC)
     ledger.close_period(reg, period="month", day=date(2026, 3, 1), actor="c")
+    # issue 19: the first household moves on to the collectivité's aire in Loire-Atlantique
+    far = ledger.create_aire(
+        code="44109-C", name="Aire de Nantes", collectivite_id=site.collectivite_id,
+        sector="Anjou", mode="regie", insee_code="44109", departement="44",
+        latitude=Decimal("47.2184"), longitude=Decimal("-1.5536"), actor="m",
+    ).aggregate_id  # fmt: skip
+    ledger.add_emplacement(far, number="1", actor="m")
+    ledger.open_stay(
+        far, emplacement="1", household_ref=ledger.stay(stays[0]).household_ref,
+        arrived_at=clock(), composition=Composition(2), agreement_ref="COT-9",
+        entry_inspection_ref="EDL-E-9", water_index=Decimal(1), electricity_index=Decimal(1),
+        actor="c",
+    )  # fmt: skip
 
 
 # --- 1. live equals rebuild equals fold ------------------------------------------------------
@@ -405,7 +418,8 @@ def test_one_pass_rebuild_of_every_projection_equals_their_rebuilds_one_by_one(
 
 
 def test_a_rebuild_shared_between_processes_equals_one_pass(ledger: Ledger, clock: Clock) -> None:
-    """``rebuild_all(jobs=2)``: balances (the costliest) rebuilt in this process, the other
+    """``rebuild_all(jobs=2)``: balances (the costliest) rebuilt in this process with
+    analytics (issue 19: the cheapest, to the lighter share, the first on a tie), the other
     three in a forked one, each with its own connections — the same rows and positions as
     one pass, a tampered row repaired, nothing counted twice."""
     scenario(ledger, clock)
@@ -415,7 +429,7 @@ def test_a_rebuild_shared_between_processes_equals_one_pass(ledger: Ledger, cloc
     expected = {f.projection.name: live_tables(f) for f in followers(ledger)}
     groups = shares(followers(ledger), 2)
     assert [[f.projection.name for f in g] for g in groups] == [
-        ["balances"],
+        ["balances", "analytics"],
         ["cash_journal", "occupancy", "revenue"],
     ]
     db = projection_database(ledger)

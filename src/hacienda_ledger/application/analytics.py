@@ -5,7 +5,7 @@ then filtered and paged. What is published and why: docs/analytics.md."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import date
 from typing import Any
 
@@ -19,6 +19,8 @@ from hacienda_ledger.projections.analytics_tables import (
 )
 from hacienda_ledger.projections.base import Row
 
+#: The levels a territory confines (the others are benchmarks).
+LOCAL = ("aire", "commune", "collectivite")
 #: The columns a read may filter on, and equal values only.
 FILTERS = (
     "code",
@@ -68,8 +70,16 @@ class Analytics:
                 self._kept = (key, publish(self.inputs(), as_of, self.threshold))
             return self._kept[1]
 
-    def table(self, name: str, as_of: date, filters: Mapping[str, str | None]) -> list[Row]:
-        """One published table's rows, those equal to every filter given."""
+    def table(
+        self,
+        name: str,
+        as_of: date,
+        filters: Mapping[str, str | None],
+        territory: Collection[str] | None = None,
+    ) -> list[Row]:
+        """One published table's rows, those equal to every filter given; with a
+        ``territory`` (aire ids), the rows of the aire, commune and collectivité levels of
+        those aires only (the others are benchmarks, read whole)."""
         if name not in table_names():
             raise AnalyticsTableNotFound(
                 f"no analytics table {name!r}: {', '.join(table_names())}", field="table"
@@ -78,8 +88,20 @@ class Analytics:
         unknown = set(given) - set(FILTERS)
         if unknown:
             raise InvalidValue(f"no filter {sorted(unknown)[0]}", field=sorted(unknown)[0])
-        return [
-            row
-            for row in self.tables(as_of)[name]
-            if all(str(row.get(k)) == v for k, v in given.items())
-        ]
+        rows = self.tables(as_of)[name]
+        level = name.split("_", maxsplit=1)[0]
+        if territory is not None and level in LOCAL:
+            codes = self._codes(territory)[level]
+            rows = [r for r in rows if r["code"] in codes]
+        return [r for r in rows if all(str(r.get(k)) == v for k, v in given.items())]
+
+    def _codes(self, territory: Collection[str]) -> dict[str, set[str]]:
+        """The codes of the aires given, their communes and their collectivités."""
+        inputs = self.inputs()
+        sirens = {c["collectivite_id"]: c["siren"] for c in inputs.collectivites}
+        aires = [a for a in inputs.aires if a["aire_id"] in set(territory)]
+        return {
+            "aire": {a["code"] for a in aires},
+            "commune": {a["insee_code"] for a in aires},
+            "collectivite": {sirens.get(a["collectivite_id"], a["collectivite_id"]) for a in aires},
+        }
