@@ -13,7 +13,7 @@
                                                                  rotate one (prints the new)
     hacienda-ledger reports generate --month YYYY-MM | --year YYYY [--force]
                                                                  build and store the reports due
-    hacienda-ledger analytics export [--level L] [--period month|year] [--format parquet|csv]
+    hacienda-ledger analytics export [--level L] [--period P] [--format parquet|csv]
                      [--output DIR]                              the analytics tables, suppressed
     hacienda-ledger households erase ID [--reason R]             erase a household's personal data
     hacienda-ledger households purge-due [--dry-run]             erase what retention says is due

@@ -180,7 +180,9 @@ def parser() -> argparse.ArgumentParser:
         choices=LEVEL_CHOICES,
         help="one level of place (default: every level and the flows)",
     )
-    export.add_argument("--period", choices=("month", "year"), help="default: both")
+    export.add_argument(
+        "--period", choices=("week", "month", "season", "year"), help="default: every period"
+    )
     export.add_argument("--format", choices=("parquet", "csv"), default="parquet")
     export.add_argument("--output", default=".", help="the folder (default: the current one)")
     seal = sub.add_parser("seal", help="seal a month of every aire due (arrêté mensuel)")

@@ -3,9 +3,10 @@ suppressed (issue 19; docs/analytics.md names every table and column).
 
 ``publish(inputs, as_of, threshold)`` gives, for each level of place — ``aire``,
 ``commune`` (INSEE code), ``collectivite`` (SIREN), ``departement``, ``region``, ``france``
-— and each period — ``month`` (``YYYY-MM``), ``year`` — a table ``<level>_<period>`` of
-one row per place and period, and the flows of households between départements and
-between régions (``flows_departement_<period>``, ``flows_region_<period>``). Counts are
+— and each period — ``week`` (ISO), ``month``, ``season`` (summer: April to September;
+winter: October to March), ``year`` — a table ``<level>_<period>`` of one row per place and
+period, and the flows of households between départements and between régions by month and
+year (``flows_departement_<period>``, ``flows_region_<period>``). Counts are
 computed for each aire and summed upwards, so every level adds up exactly; a year is
 computed on its own days (a household present in two months of a year is one household of
 the year).
@@ -30,7 +31,13 @@ from hacienda_ledger.projections.occupancy import OccupancyFacts, aire_days
 from hacienda_ledger.projections.suppression import Relation, primary, suppress
 
 LEVELS = ("aire", "commune", "collectivite", "departement", "region", "france")
-PERIODS = ("month", "year")
+PERIODS = ("week", "month", "season", "year")
+#: The flows are published by month and year only.
+FLOW_PERIODS = ("month", "year")
+#: Periods made of whole months: revenue (folded by month) is counted in them only.
+MONTHLY = ("month", "season", "year")
+#: A period and the months that make it up (weeks straddle months: they make up nothing).
+MADE_OF_MONTHS = ("season", "year")
 #: (first day, last day or None, column) of the stay-length bands, by the stays ended.
 BANDS = (
     (1, 7, "stays_1_7_days"),
@@ -117,23 +124,43 @@ class Place:
 def table_names() -> tuple[str, ...]:
     """Every published table, by level then period, then the flows."""
     geo = tuple(f"{level}_{period}" for level in LEVELS for period in PERIODS)
-    flows = tuple(f"flows_{level}_{p}" for level in ("departement", "region") for p in PERIODS)
+    flows = tuple(f"flows_{level}_{p}" for level in ("departement", "region") for p in FLOW_PERIODS)
     return geo + flows
 
 
 def period_of(day: date, kind: str) -> str:
-    return month_of(day) if kind == "month" else str(day.year)
+    """``2025-W03`` (ISO week), ``2025-03``, ``2025-summer`` (April to September) or
+    ``2024-winter`` (October to March, named by the year it starts), ``2025``."""
+    if kind == "week":
+        year, week, _ = day.isocalendar()
+        return f"{year}-W{week:02d}"
+    if kind == "month":
+        return month_of(day)
+    if kind == "season":
+        if 4 <= day.month <= 9:
+            return f"{day.year}-summer"
+        return f"{day.year if day.month >= 10 else day.year - 1}-winter"
+    return str(day.year)
 
 
 def _periods(first: date, last: date, kind: str) -> list[str]:
+    """The periods of that kind from ``first`` to ``last``, in order."""
     found: list[str] = []
-    day = first.replace(day=1)
+    step = timedelta(days=7)
+    day = first if kind == "week" else first.replace(day=1)
     while day <= last:
         period = period_of(day, kind)
         if not found or found[-1] != period:
             found.append(period)
-        day = (day + timedelta(days=32)).replace(day=1)
+        day = day + step if kind == "week" else (day + timedelta(days=32)).replace(day=1)
+    if first <= last and period_of(last, kind) not in found[-1:]:
+        found.append(period_of(last, kind))
     return found
+
+
+def _months_of(period: str, kind: str, months: Sequence[str]) -> list[str]:
+    """The months published that make up a season or a year."""
+    return [m for m in months if period_of(date.fromisoformat(m + "-01"), kind) == period]
 
 
 def _first_day(inputs: AnalyticsInputs, as_of: date) -> date | None:
@@ -154,8 +181,8 @@ def _count_aire(
     """(period kind, period) -> measure -> value, for one aire."""
     cells: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: dict.fromkeys(MEASURES, 0))
 
-    def add(day: date, measure: str, value: int) -> None:
-        for kind in PERIODS:
+    def add(day: date, measure: str, value: int, kinds: Sequence[str] = PERIODS) -> None:
+        for kind in kinds:
             cells[(kind, period_of(day, kind))][measure] += value
 
     for day in aire_days(inputs.occupancy, aire_id, first, as_of):
@@ -169,7 +196,7 @@ def _count_aire(
     for row in inputs.revenue:
         month = date.fromisoformat(row["month"] + "-01")
         if row["aire_id"] == aire_id and row["revenue_type"] != "deposit" and month <= as_of:
-            add(month, "revenue_cents", row["amount_cents"])
+            add(month, "revenue_cents", row["amount_cents"], MONTHLY)
     return cells
 
 
@@ -319,8 +346,8 @@ def publish(
 def _relations(
     levels: dict[str, list[Place]], spans: dict[str, list[str]]
 ) -> Iterable[Relation[Cell]]:
-    """Places and the places of the level below that make them up; years and their months;
-    departures and their length bands: for every measure."""
+    """Places and the places of the level below that make them up; seasons and years and
+    their months; departures and their length bands: for every measure."""
     for child, parent in NESTING:
         for outer in levels[parent]:
             inner = [p for p in levels[child] if p.aires <= outer.aires]
@@ -335,13 +362,14 @@ def _relations(
                         )
     for level, found in levels.items():
         for place in found:
-            for year in spans["year"]:
-                months = [m for m in spans["month"] if m.startswith(year)]
-                for m in COUNTS:
-                    yield Relation(
-                        (f"{level}_year", place.key, year, m),
-                        tuple((f"{level}_month", place.key, month, m) for month in months),
-                    )
+            for kind in MADE_OF_MONTHS:
+                for period in spans[kind]:
+                    months = _months_of(period, kind, spans["month"])
+                    for m in COUNTS:
+                        yield Relation(
+                            (f"{level}_{kind}", place.key, period, m),
+                            tuple((f"{level}_month", place.key, month, m) for month in months),
+                        )
             for kind in PERIODS:
                 for period in spans[kind]:
                     cell = (f"{level}_{kind}", place.key, period)
@@ -378,6 +406,8 @@ def _row(name: str, place: Place, period: str, values: dict[Cell, int], hidden: 
     row["occupancy_rate"] = (
         _ratio(occupied, available, 4) if occupied is not None and available else None
     )
+    if name.endswith("_week"):  # receipts are folded by month: no week's revenue
+        row["revenue_cents"] = None
     revenue = row["revenue_cents"]
     row["revenue_per_occupied_place_day_cents"] = (
         _ratio(revenue, occupied, 2) if revenue is not None and occupied else None
@@ -412,7 +442,7 @@ def _flow_values(
             ),
         }
         for level, pair in pairs.items():
-            for kind in PERIODS:
+            for kind in FLOW_PERIODS:
                 period = move["month"] if kind == "month" else move["month"][:4]
                 cell = (f"flows_{level}_{kind}", pair, period, "households")
                 values[cell] = values.get(cell, 0) + move["households"]

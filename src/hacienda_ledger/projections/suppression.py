@@ -18,7 +18,9 @@ relation.
    fixed over the rationals is fixed modulo p too, so the reduction can only err towards
    suppressing more, and with coefficients ±1 it practically never does); a cell
    whose value the system fixes gets one more cell suppressed beside it, and steps 2–3
-   run again until no suppressed cell is determined.
+   run again until no suppressed cell is determined — but those fixed by relations whose
+   every cell is suppressed: no published value enters, so the relations fix them to 0,
+   which counts nobody.
 
 Whether a cell is determined depends only on which cells are suppressed and on the
 relations, never on the values: so measures that follow another's pattern (``follow``)
@@ -67,11 +69,14 @@ def suppress(
     while True:
         _per_relation(values, relations, touching, hidden)
         found = determined(relations, hidden)
-        if not found:
+        added = [
+            c for c in sorted(found, key=repr) if _around(values, c, touching, hidden) is not None
+        ]
+        if not added:
+            # Nothing is fixed, or only cells whose every related cell is suppressed: the
+            # relations then fix them to 0 whatever the rest (no published value enters),
+            # which tells of nobody.
             return hidden
-        for cell in sorted(found, key=repr):
-            if _around(values, cell, touching, hidden) is None:
-                raise ValueError(f"{cell!r} is fixed by relations whose cells are all suppressed")
 
 
 def _per_relation(

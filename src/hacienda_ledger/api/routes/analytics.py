@@ -28,7 +28,8 @@ TableName = Annotated[
         max_length=40,
         pattern=r"^[a-z_]+$",
         description="`<level>_<period>` (levels aire, commune, collectivite, departement, "
-        "region, france; periods month, year) or `flows_<departement|region>_<period>`",
+        "region, france; periods week, month, season, year) or "
+        "`flows_<departement|region>_<month|year>`",
     ),
 ]
 
