@@ -36,8 +36,8 @@ from hacienda_ledger.projections.occupancy import (
     alt2_year,
     occupancy_days,
     occupancy_month,
-    unmet_demand,
 )
+from hacienda_ledger.projections.unmet import unmet_demand
 
 COLLECTIVITE_ID = UUID("7a1c1b52-0d7e-4b59-9f0b-2f5c0a6f1d01")
 

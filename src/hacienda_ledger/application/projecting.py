@@ -34,15 +34,14 @@ from hacienda_ledger.projections.occupancy import (
     OccupancyFacts,
     OccupancyMonth,
     OccupancyProjection,
-    UnmetDemand,
     alt2_month,
     alt2_year,
     occupancy_month,
-    unmet_demand,
 )
 from hacienda_ledger.projections.revenue import RevenueComparison, RevenueProjection, revenue_year
 from hacienda_ledger.projections.runner import Follower, Progress, Runner, rebuild
 from hacienda_ledger.projections.store import ProjectionDatabase
+from hacienda_ledger.projections.unmet import UnmetDemand, unmet_demand
 from hacienda_ledger.settings import Settings
 
 
