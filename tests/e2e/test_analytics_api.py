@@ -66,7 +66,7 @@ def test_filters_and_pages(world: World) -> None:
     found = table(world, "analyst", "aire_month", "?code=85191-B")
     assert [r["code"] for r in found["data"]] == ["85191-B"]
     assert table(world, "analyst", "aire_month", "?region=52")["count"] == 2
-    assert table(world, "analyst", "aire_month", "?period=1999-01")["count"] == 0
+    assert table(world, "analyst", "aire_month", "?period=2024-01")["count"] == 0
     first = table(world, "analyst", "aire_month", "?limit=1")
     assert first["count"] == 1 and first["next_cursor"]
     second = table(world, "analyst", "aire_month", f"?limit=1&cursor={first['next_cursor']}")

@@ -1961,6 +1961,8 @@ ROUTES: list[tuple[str, str]] = [
     ("GET", "/v1/registers/{register_id}/documents/{document}/{number}"),
     ("POST", "/v1/registers/{register_id}/documents/{document}/{number}/reprints"),
     ("GET", "/v1/exports/{table}"),
+    ("GET", "/v1/analytics/{table}"),
+    ("POST", "/v1/aires/{aire_id}/unmet-demand"),
     ("POST", "/v1/households"),
     ("GET", "/v1/households"),
     ("GET", "/v1/households/{household_id}"),

@@ -22,6 +22,14 @@ router = APIRouter(prefix="/v1/analytics", tags=["analytics"])
 Filter = Annotated[
     str | None, Query(max_length=40, pattern=r"^[A-Za-z0-9-]+$", description="equal to")
 ]
+PeriodFilter = Annotated[
+    str | None,
+    Query(
+        pattern=r"^20\d\d(-(0[1-9]|1[0-2]|W(0[1-9]|[1-4]\d|5[0-3])|summer|winter))?$",
+        description="a period: `2025`, `2025-03`, `2025-W09`, `2025-summer`, `2024-winter` "
+        "(years 2000 to 2099)",
+    ),
+]
 TableName = Annotated[
     str,
     Path(
@@ -55,7 +63,7 @@ def read_table(
     collectivite: Filter = None,
     departement: Filter = None,
     region: Filter = None,
-    period: Filter = None,
+    period: PeriodFilter = None,
     from_code: Filter = None,
     to_code: Filter = None,
 ) -> dict[str, Any]:

@@ -58,7 +58,7 @@ class OutOfServiceCreate(Body):
 class UnmetDemandCreate(Body):
     """A request for a place that could not be met: no name, no free text (issue 19)."""
 
-    day: Day = Field(description="the day the family asked (not after today)")
+    day: Day  # the day the family asked: not after today
     reason: UnmetReason
     caravans: Annotated[int, Field(ge=1, le=50)]
     people: Annotated[int, Field(ge=1, le=200)]
