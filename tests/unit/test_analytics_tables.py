@@ -341,4 +341,4 @@ def test_without_complementary_suppression_the_attacker_would_win() -> None:
                 small.update(HOUSEHOLD_FOLLOWERS)
             row.update(dict.fromkeys(small))
     attacker = Attacker(tables)
-    assert attacker.by_one_subtraction() or attacker.by_solving()
+    assert attacker.by_one_subtraction() or any(attacker.by_solving().values())

@@ -66,12 +66,18 @@ def suppress(
     for relation in relations:
         for cell in relation.cells:
             touching.setdefault(cell, []).append(relation)
+    changed: set[K] | None = None  # the first round reduces every group of relations
     while True:
+        before = set(hidden)
         _per_relation(values, relations, touching, hidden)
-        found = determined(relations, hidden)
+        if changed is not None:
+            changed |= hidden - before
+        found = determined(relations, hidden, changed)
+        before = set(hidden)
         added = [
             c for c in sorted(found, key=repr) if _around(values, c, touching, hidden) is not None
         ]
+        changed = hidden - before
         if not added:
             # Nothing is fixed, or only cells whose every related cell is suppressed: the
             # relations then fix them to 0 whatever the rest (no published value enters),
@@ -135,13 +141,17 @@ def _around(
     return None
 
 
-def determined(relations: Sequence[Relation[K]], hidden: set[K]) -> set[K]:
+def determined(
+    relations: Sequence[Relation[K]], hidden: set[K], changed: set[K] | None = None
+) -> set[K]:
     """The suppressed cells whose value the relations fix, the published values known.
 
     Each relation with a suppressed cell is a row over the suppressed cells (the known
     ones move to the constant side, which does not matter here); a cell is fixed exactly
     when its unit vector lies in the rows' span: in the reduced row echelon form, its
-    column is a pivot whose row has no other non-zero entry."""
+    column is a pivot whose row has no other non-zero entry. With ``changed``, only the
+    groups of related suppressed cells holding one of those cells are reduced (the others
+    are as they were when last reduced)."""
     rows: list[dict[K, int]] = []
     for relation in relations:
         row: dict[K, int] = {}
@@ -153,6 +163,8 @@ def determined(relations: Sequence[Relation[K]], hidden: set[K]) -> set[K]:
             rows.append(row)
     found: set[K] = set()
     for component in _components(rows):
+        if changed is not None and not any(c in changed for row in component for c in row):
+            continue
         pivots = _reduce(component)
         found.update(col for col, row in pivots.items() if len(row) == 1)
     return found
