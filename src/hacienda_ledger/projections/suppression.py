@@ -66,13 +66,15 @@ def suppress(
     for relation in relations:
         for cell in relation.cells:
             touching.setdefault(cell, []).append(relation)
-    changed: set[K] | None = None  # the first round reduces every group of relations
+    changed: set[K] | None = None  # None: the first round, every relation looked at
     while True:
         before = set(hidden)
-        _per_relation(values, relations, touching, hidden)
+        _per_relation(values, relations, touching, hidden, changed)
         if changed is not None:
             changed |= hidden - before
-        found = determined(relations, hidden, changed)
+        # after the first round, only the relations around what changed can fix a cell
+        near = relations if changed is None else _reachable(changed, hidden, touching)
+        found = determined(near, hidden)
         before = set(hidden)
         added = [
             c for c in sorted(found, key=repr) if _around(values, c, touching, hidden) is not None
@@ -90,9 +92,14 @@ def _per_relation(
     relations: Sequence[Relation[K]],
     touching: Mapping[K, list[Relation[K]]],
     hidden: set[K],
+    changed: set[K] | None,
 ) -> None:
-    """Until no relation holds exactly one suppressed cell, suppress one more in it."""
-    pending = [r for r in relations if any(c in hidden for c in r.cells)]
+    """Until no relation holds exactly one suppressed cell, suppress one more in it (only the
+    relations of the ``changed`` cells need a look, when the others are done already)."""
+    if changed is None:
+        pending = [r for r in relations if any(c in hidden for c in r.cells)]
+    else:
+        pending = [r for c in changed for r in touching.get(c, [])]
     while pending:
         relation = pending.pop()
         if sum(c in hidden for c in relation.cells) != 1:
@@ -121,6 +128,25 @@ def _one_more(
     return None
 
 
+def _reachable(
+    changed: set[K], hidden: set[K], touching: Mapping[K, list[Relation[K]]]
+) -> list[Relation[K]]:
+    """The relations joined to the changed cells through suppressed cells."""
+    seen = {c for c in changed if c in hidden}
+    stack = list(seen)
+    found: dict[int, Relation[K]] = {}
+    while stack:
+        for relation in touching.get(stack.pop(), []):
+            if id(relation) in found:
+                continue
+            found[id(relation)] = relation
+            for cell in relation.cells:
+                if cell in hidden and cell not in seen:
+                    seen.add(cell)
+                    stack.append(cell)
+    return list(found.values())
+
+
 def _around(
     values: Mapping[K, int],
     cell: K,
@@ -141,17 +167,13 @@ def _around(
     return None
 
 
-def determined(
-    relations: Sequence[Relation[K]], hidden: set[K], changed: set[K] | None = None
-) -> set[K]:
+def determined(relations: Sequence[Relation[K]], hidden: set[K]) -> set[K]:
     """The suppressed cells whose value the relations fix, the published values known.
 
     Each relation with a suppressed cell is a row over the suppressed cells (the known
     ones move to the constant side, which does not matter here); a cell is fixed exactly
     when its unit vector lies in the rows' span: in the reduced row echelon form, its
-    column is a pivot whose row has no other non-zero entry. With ``changed``, only the
-    groups of related suppressed cells holding one of those cells are reduced (the others
-    are as they were when last reduced)."""
+    column is a pivot whose row has no other non-zero entry."""
     rows: list[dict[K, int]] = []
     for relation in relations:
         row: dict[K, int] = {}
@@ -163,8 +185,6 @@ def determined(
             rows.append(row)
     found: set[K] = set()
     for component in _components(rows):
-        if changed is not None and not any(c in changed for row in component for c in row):
-            continue
         pivots = _reduce(component)
         found.update(col for col, row in pivots.items() if len(row) == 1)
     return found
