@@ -221,6 +221,13 @@ class Settings(BaseSettings):
         "start, trying again with backoff (0.5 s doubling to 30 s) and saying so once per "
         "attempt; 0: as long as it takes",
     )
+    analytics_threshold: int = Field(
+        default=11,
+        ge=2,
+        le=1000,
+        description="the analytics tables suppress every count of households or people from "
+        "1 to this less one, and whatever else would let it be recovered (docs/analytics.md)",
+    )
 
     @field_validator("dsp_vat_rates", mode="before")
     @classmethod

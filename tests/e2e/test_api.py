@@ -89,7 +89,14 @@ def test_health_and_ready_answer_without_a_token(world: World) -> None:
         world.position(),
     )
     assert body["projector"] == {"mode": "thread", "running": True}
-    assert set(body["lags"]) == {"balances", "cash_journal", "occupancy", "revenue"}
+    assert set(body["lags"]) == {
+        "balances",
+        "cash_journal",
+        "occupancy",
+        "revenue",
+        "interventions",  # issue 18
+        "analytics",  # issue 19
+    }
 
 
 def test_every_response_carries_a_request_id_and_echoes_the_callers(world: World) -> None:
@@ -1967,6 +1974,8 @@ ROUTES: list[tuple[str, str]] = [
     ("GET", "/v1/registers/{register_id}/documents/{document}/{number}"),
     ("POST", "/v1/registers/{register_id}/documents/{document}/{number}/reprints"),
     ("GET", "/v1/exports/{table}"),
+    ("GET", "/v1/analytics/{table}"),
+    ("POST", "/v1/aires/{aire_id}/unmet-demand"),
     ("POST", "/v1/households"),
     ("GET", "/v1/households"),
     ("GET", "/v1/households/{household_id}"),

@@ -131,6 +131,7 @@ def test_bulk_path_records_the_events_of_the_command_path(
         "MonthClosed",
         "YearClosed",
         "Departed",
+        "UnmetDemandRecorded",
     ):
         assert found[kind] >= 1, kind
     assert found["YearClosed"] == 2  # one per register, on 1 January

@@ -308,6 +308,19 @@ def more_scenario(ledger: Ledger, clock: Clock) -> None:
     ledger.close_period(reg, period="month", day=date(2026, 3, 1), actor="c")
     clock.now = datetime(2026, 4, 3, 7, tzinfo=UTC)
     ledger.set_intervention_status(incident, status="done", actor="m")
+    # issue 19: the first household moves on to the collectivité's aire in Loire-Atlantique
+    far = ledger.create_aire(
+        code="44109-C", name="Aire de Nantes", collectivite_id=site.collectivite_id,
+        sector="Anjou", mode="regie", insee_code="44109", departement="44",
+        latitude=Decimal("47.2184"), longitude=Decimal("-1.5536"), actor="m",
+    ).aggregate_id  # fmt: skip
+    ledger.add_emplacement(far, number="1", actor="m")
+    ledger.open_stay(
+        far, emplacement="1", household_ref=ledger.stay(stays[0]).household_ref,
+        arrived_at=clock(), composition=Composition(2), agreement_ref="COT-9",
+        entry_inspection_ref="EDL-E-9", water_index=Decimal(1), electricity_index=Decimal(1),
+        actor="c",
+    )  # fmt: skip
 
 
 # --- 1. live equals rebuild equals fold ------------------------------------------------------
@@ -421,10 +434,11 @@ def test_one_pass_rebuild_of_every_projection_equals_their_rebuilds_one_by_one(
 
 
 def test_a_rebuild_shared_between_processes_equals_one_pass(ledger: Ledger, clock: Clock) -> None:
-    """``rebuild_all(jobs=2)``: balances (the costliest) and interventions (the lightest)
-    rebuilt in this process, the other three in a forked one, each with its own
-    connections — the same rows and positions as one pass, a tampered row repaired, nothing
-    counted twice."""
+    """``rebuild_all(jobs=2)``: balances (the costliest) and interventions (one of the
+    lightest, to the lighter share, the first on a tie) rebuilt in this process, the other
+    four (analytics, issue 19, among them) in a forked one, each with its own connections —
+    the same rows and positions as one pass, a tampered row repaired, nothing counted
+    twice."""
     scenario(ledger, clock)
     more_scenario(ledger, clock)
     end = ledger.last_position()
@@ -433,7 +447,7 @@ def test_a_rebuild_shared_between_processes_equals_one_pass(ledger: Ledger, cloc
     groups = shares(followers(ledger), 2)
     assert [[f.projection.name for f in g] for g in groups] == [
         ["balances", "interventions"],
-        ["cash_journal", "occupancy", "revenue"],
+        ["cash_journal", "occupancy", "revenue", "analytics"],
     ]
     db = projection_database(ledger)
     with db.transaction() as cur:

@@ -960,3 +960,50 @@ def test_attach_register_refuses_a_register_already_attached() -> None:
     assert refused(error) == ("already_exists", "register_id")
     assert aire.collect_events() == []
     assert aire.register_ids == (REGISTER_ID,)
+
+
+# --- unmet demand (issue 19) ----------------------------------------------------------------
+
+
+def test_record_unmet_demand() -> None:
+    """Given an aire, a family turned away today: one chained event with the day, the
+    reason, caravans and people, nothing else; the aire's state is unchanged."""
+    aire = given_aire()
+    head = aire.head_hash
+    aire.record_unmet_demand(
+        day=TODAY, reason="full", caravans=2, people=7, actor="cashier", at=at(1, 6, 15)
+    )
+    (event,) = aire.collect_events()
+    assert isinstance(event, Aire.UnmetDemandRecorded)
+    assert (event.day, event.reason, event.caravans, event.people, event.actor) == (
+        TODAY,
+        "full",
+        2,
+        7,
+        "cashier",
+    )
+    assert event.prev_hash == head and aire.head_hash == event.hash
+    assert aire.occupants == {} and set(aire.emplacements) == {"1", "2"}
+
+
+@pytest.mark.parametrize(
+    ("overrides", "error"),
+    [
+        ({"reason": "no free text here"}, ("invalid_value", "reason")),
+        ({"caravans": 0}, ("invalid_value", "caravans")),
+        ({"caravans": True}, ("invalid_value", "caravans")),
+        ({"people": 201}, ("invalid_value", "people")),
+        ({"day": date(2025, 1, 7)}, ("invalid_period", "day")),
+        ({"day": date(2024, 12, 31)}, ("invalid_period", "day")),
+    ],
+)
+def test_record_unmet_demand_refuses(overrides: dict[str, object], error: tuple[str, str]) -> None:
+    """A reason outside the closed list, counts out of range, a day after today or before
+    the aire entered service: refused, nothing recorded."""
+    aire = given_aire()
+    values: dict[str, object] = dict(day=TODAY, reason="closed", caravans=1, people=3)
+    values.update(overrides)
+    with pytest.raises(LedgerError) as raised:
+        aire.record_unmet_demand(**values, actor="cashier", at=at(1, 6, 15))  # type: ignore[arg-type]
+    assert refused(raised) == error
+    assert aire.collect_events() == []

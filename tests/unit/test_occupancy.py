@@ -27,6 +27,7 @@ from hacienda_ledger.projections.occupancy import (
     OUT_OF_SERVICE,
     STAY_PEOPLE,
     STAYS,
+    UNMET,
     OccupancyFacts,
     OccupancyProjection,
     OccupancyStreamError,
@@ -36,6 +37,7 @@ from hacienda_ledger.projections.occupancy import (
     occupancy_days,
     occupancy_month,
 )
+from hacienda_ledger.projections.unmet import unmet_demand
 
 COLLECTIVITE_ID = UUID("7a1c1b52-0d7e-4b59-9f0b-2f5c0a6f1d01")
 
@@ -153,7 +155,8 @@ ADULTS_2 = Composition(2)
 
 
 def test_projection_names_its_tables_and_topics() -> None:
-    """It reads exactly the seven Aire/Stay events that carry occupancy facts."""
+    """It reads exactly the eight Aire/Stay events that carry occupancy facts (issue 19: the
+    unmet demand, into a table of its own)."""
     projection = OccupancyProjection()
     assert projection.name == "occupancy"
     assert [t.name for t in projection.tables] == [
@@ -163,8 +166,10 @@ def test_projection_names_its_tables_and_topics() -> None:
         STAYS,
         STAY_PEOPLE,
         EXTENSIONS,
+        UNMET,
     ]
     assert set(projection.topics) == {
+        topic_of(Aire.UnmetDemandRecorded),
         topic_of(Aire.EmplacementAdded),
         topic_of(Aire.EmplacementOutOfService),
         topic_of(Aire.EmplacementBackInService),
@@ -818,3 +823,33 @@ def test_alt2_of_a_month_closed_in_part_counts_the_open_days_only() -> None:
     assert alt2.available_place_days == 2 * 10
     # 5650 × 20 / 31 = 3645.16... → 3645 (a full month would be 5650 × 2 = 11300)
     assert (alt2.fixed_part_cents, alt2.variable_part_cents, alt2.aid_cents) == (3645, 0, 3645)
+
+
+def test_fold_unmet_demand_by_day_and_reason_and_its_month() -> None:
+    """Requests not met are summed by aire, day and reason (no family named); the month's
+    figures give their count, caravans, people and counts by reason, within the days asked."""
+    world = World()
+    for day, reason, caravans, people in (
+        (7, "full", 2, 6),
+        (7, "full", 1, 3),
+        (8, "group_too_large", 5, 14),
+        (20, "closed", 1, 2),
+    ):
+        world.aire.record_unmet_demand(
+            day=date(2025, 1, day), reason=reason, caravans=caravans, people=people,
+            actor="cashier", at=utc(2025, 1, 20, 9),
+        )  # fmt: skip
+    world.take(world.aire)
+    rows = world.fold().rows(UNMET)
+    aire = world.aire_id
+    assert rows == [
+        {"aire_id": aire, "day": date(2025, 1, 7), "reason": "full", "requests": 2,
+         "caravans": 3, "people": 9},
+        {"aire_id": aire, "day": date(2025, 1, 8), "reason": "group_too_large", "requests": 1,
+         "caravans": 5, "people": 14},
+        {"aire_id": aire, "day": date(2025, 1, 20), "reason": "closed", "requests": 1,
+         "caravans": 1, "people": 2},
+    ]  # fmt: skip
+    found = unmet_demand(world.facts(), aire, date(2025, 1, 1), date(2025, 1, 10))
+    assert (found.requests, found.caravans, found.people) == (3, 8, 23)
+    assert found.by_reason == {"full": 2, "group_too_large": 1}

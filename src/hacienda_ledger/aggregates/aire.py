@@ -34,6 +34,7 @@ from hacienda_ledger.aggregates.errors import (
 from hacienda_ledger.aggregates.values import (
     Mode,
     Tariff,
+    UnmetReason,
     add_months,
     month_bounds,
     paris_day,
@@ -300,6 +301,19 @@ class Aire(Chained):
                 self.reason,
             )
             aire.regularisations = (*aire.regularisations, done)
+
+    class UnmetDemandRecorded(Chained.Event):
+        """A request for a place that could not be met on ``day``: why (``UnmetReason``),
+        how many caravans and people. Nothing names the family (issue 19)."""
+
+        day: date
+        reason: str
+        caravans: int
+        people: int
+        actor: str
+
+        def apply(self, aire: Aire) -> None:
+            """Nothing the aire decides on changes: the fact is for the statistics."""
 
     def __init__(self) -> None:
         """State is set by the created event's ``apply``; declared here for readers."""
@@ -629,6 +643,27 @@ class Aire(Chained):
                 )
                 return
         raise StayNotFound(f"stay {stay_id} is not on aire {self.code}")
+
+    def record_unmet_demand(
+        self, *, day: date, reason: str, caravans: int, people: int, actor: str, at: datetime
+    ) -> None:
+        """A family turned away on ``day`` (not after today, not before the aire's service)."""
+        if reason not in set(UnmetReason):
+            raise InvalidValue(f"one of {', '.join(UnmetReason)}", field="reason")
+        for name, value, top in (("caravans", caravans, 50), ("people", people, 200)):
+            if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= top:
+                raise InvalidValue(f"a whole number from 1 to {top}", field=name)
+        if not self.in_service_from <= day <= paris_day(at):
+            raise InvalidPeriod("a day from the aire's service to today", field="day")
+        self.trigger_event(
+            self.UnmetDemandRecorded,
+            day=day,
+            reason=str(reason),
+            caravans=caravans,
+            people=people,
+            actor=actor,
+            timestamp=at,
+        )
 
     def attach_register(self, register_id: UUID, *, actor: str, at: datetime) -> None:
         if register_id in self.register_ids:

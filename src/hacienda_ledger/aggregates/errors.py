@@ -11,6 +11,7 @@ The tree::
     ├── NotFound (LookupError)                        -> 404
     │   ├── UserNotFound            user_not_found
     │   ├── TokenNotFound           token_not_found
+    │   ├── AnalyticsTableNotFound  analytics_table_not_found
     │   ├── AireNotFound            aire_not_found
     │   ├── CollectiviteNotFound    collectivite_not_found
     │   ├── StayNotFound            stay_not_found
@@ -136,6 +137,10 @@ class UserNotFound(NotFound):
 
 class TokenNotFound(NotFound):
     code = "token_not_found"
+
+
+class AnalyticsTableNotFound(NotFound):
+    code = "analytics_table_not_found"
 
 
 class AireNotFound(NotFound):

@@ -112,6 +112,15 @@ class ExtensionReason(StrEnum):
     HOSPITALISATION = "hospitalisation"
 
 
+class UnmetReason(StrEnum):
+    """Why a request for a place could not be met (a closed list: no free text)."""
+
+    FULL = "full"
+    CLOSED = "closed"
+    OUT_OF_SERVICE = "out_of_service"
+    GROUP_TOO_LARGE = "group_too_large"
+
+
 class Period(StrEnum):
     DAY = "day"
     MONTH = "month"

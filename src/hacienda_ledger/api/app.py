@@ -20,6 +20,7 @@ from hacienda_ledger.api import docs, logs, metrics, permissions, problems
 from hacienda_ledger.api.limits import BodyLimit
 from hacienda_ledger.api.routes import (
     aires,
+    analytics,
     audit,
     collectivites,
     health,
@@ -33,6 +34,7 @@ from hacienda_ledger.api.routes import (
     users,
 )
 from hacienda_ledger.application import Ledger, projecting
+from hacienda_ledger.application.analytics import Analytics
 from hacienda_ledger.application.leader import BackgroundLeader
 from hacienda_ledger.application.retention import RetentionSchedule
 from hacienda_ledger.application.watch import ChainWatch
@@ -166,6 +168,7 @@ def _lifespan(
                 log.error("projection_outdated", projection=name, detail=follower.outdated)
         app.state.ledger.audit.use_queries(app.state.queries)
         app.state.reports = Reports(app.state.ledger, app.state.queries)
+        app.state.analytics = Analytics(app.state.queries, settings.analytics_threshold)
         app.state.retention = None
         leader = BackgroundLeader(settings)  # reports and retention: one process runs them
         app.state.leader = leader
@@ -229,6 +232,7 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
         audit,
         statistics,
         reports,
+        analytics,
     ):
         app.include_router(module.router)
     return app

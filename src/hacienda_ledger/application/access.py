@@ -10,9 +10,9 @@ admin      everything but cash: users, collectivités, aires     every aire
            count, handover or régularisation (it
            administers, it handles no cash)
 manager    configure aires, manage and read stays, read         aires of their sectors, in
-           registers, read aires, statistics and reports,       their collectivité
-           manage and read households, answer data requests
-           (erase, export, access log)
+           registers, read aires, statistics, analytics and     their collectivité
+           reports, manage and read households, answer data
+           requests (erase, export, access log)
 cashier    manage and read stays, handle cash (a cancellation   their assigned aires
            is only asked for: it waits for a régisseur),
            count the cash, read registers, read aires and
@@ -21,9 +21,10 @@ regisseur  what a cashier may; approve cancellations (its own   their assigned a
            need no second approval); sign cash: hand the
            régie over and regularise a count's difference
 auditor    read registers (payer names included), read aires    aires of their collectivité
-           and reports, read the technical journal (JET)
-analyst    read aires, read anonymised statistics and the       every aire (never a household)
-           anonymised reports (ALT2, DSP)
+           and reports, read the technical journal (JET), read
+           analytics (the collectivité's territory)
+analyst    read aires, read anonymised statistics, analytics    every aire (never a household)
+           and the anonymised reports (ALT2, DSP)
 intervenant record and read interventions, read aires (no       their assigned aires (the
            stay named on them): nothing of cash or households  aires' teams)
 =========  ==================================================  =============================
@@ -95,6 +96,9 @@ class Permission(StrEnum):
     READ_REGISTERS = "read_registers"  # registers, journals, verification, history
     READ_AIRES = "read_aires"
     READ_STATISTICS = "read_statistics"
+    # the analytics tables (issue 19), suppressed: every row, or the user's territory at
+    # the aire, commune and collectivité levels beside every département, région, France
+    READ_ANALYTICS = "read_analytics"
     READ_REPORTS = "read_reports"  # stored reports, within scope (analysts: anonymised only)
     MANAGE_HOUSEHOLDS = "manage_households"  # record households, amend them, their documents
     READ_HOUSEHOLDS = "read_households"  # a household's personal data, search by name
@@ -136,6 +140,7 @@ GRANTS: dict[Role, frozenset[Permission]] = {
             Permission.READ_REGISTERS,
             Permission.READ_AIRES,
             Permission.READ_STATISTICS,
+            Permission.READ_ANALYTICS,
             Permission.READ_REPORTS,
             Permission.MANAGE_HOUSEHOLDS,
             Permission.READ_HOUSEHOLDS,
@@ -153,6 +158,7 @@ GRANTS: dict[Role, frozenset[Permission]] = {
             Permission.READ_AIRES,
             Permission.READ_REPORTS,
             Permission.READ_AUDIT_TRAIL,
+            Permission.READ_ANALYTICS,
         }
     ),
     Role.ANALYST: frozenset(
@@ -160,6 +166,7 @@ GRANTS: dict[Role, frozenset[Permission]] = {
             Permission.MANAGE_TOKENS,
             Permission.READ_AIRES,
             Permission.READ_STATISTICS,
+            Permission.READ_ANALYTICS,
             Permission.READ_REPORTS,
         }
     ),

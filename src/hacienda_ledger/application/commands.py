@@ -234,6 +234,19 @@ class SetStayRules(Command):
 
 
 @dataclass(frozen=True)
+class RecordUnmetDemand(Command):
+    """A request for a place on the aire that could not be met on ``day`` (issue 19): why,
+    how many caravans and people; nothing naming the family."""
+
+    aire_id: UUID
+    _: KW_ONLY
+    day: date
+    reason: str
+    caravans: int
+    people: int
+
+
+@dataclass(frozen=True)
 class AttachRegister(Command):
     """Let a register (régie) also collect for another aire of the same collectivité."""
 

@@ -211,6 +211,7 @@ class Ledger(Loading, Application[UUID]):
     adopt_tariff = command(c.AdoptTariff)
     set_stay_rules = command(c.SetStayRules)
     attach_register = command(c.AttachRegister)
+    record_unmet_demand = command(c.RecordUnmetDemand)
     open_register = command(c.OpenRegister)
     set_register_rules = command(c.SetRegisterRules)
     seal_month = command(c.SealMonth)

@@ -27,6 +27,7 @@ from hacienda_ledger.aggregates.values import month_bounds
 from hacienda_ledger.application.decoding import EventDecoder
 from hacienda_ledger.application.forked import Shared, can_fork
 from hacienda_ledger.application.ledger import Ledger
+from hacienda_ledger.projections.analytics import AnalyticsProjection
 from hacienda_ledger.projections.balances import BalancesProjection, instant
 from hacienda_ledger.projections.base import Projection, Row
 from hacienda_ledger.projections.cash_journal import CashJournalProjection, summaries
@@ -44,6 +45,7 @@ from hacienda_ledger.projections.occupancy import (
 from hacienda_ledger.projections.revenue import RevenueComparison, RevenueProjection, revenue_year
 from hacienda_ledger.projections.runner import Follower, Progress, Runner, rebuild
 from hacienda_ledger.projections.store import ProjectionDatabase
+from hacienda_ledger.projections.unmet import UnmetDemand, unmet_demand
 from hacienda_ledger.settings import Settings
 
 
@@ -54,6 +56,7 @@ def all_projections() -> list[Projection]:
         OccupancyProjection(),
         RevenueProjection(),
         InterventionsProjection(),
+        AnalyticsProjection(),
     ]
 
 
@@ -409,6 +412,11 @@ class ProjectionQueries:
         """The aire's interventions per month and kind (``projections/interventions.py``)."""
         self.current("interventions")
         return self._aire_rows("interventions", "interventions_monthly", aire_id)
+
+    def unmet_demand(self, aire_id: UUID, month: str, as_of: date) -> UnmetDemand:
+        """The month's unmet requests on the aire, through ``as_of``."""
+        first, last = month_bounds(month)
+        return unmet_demand(self.occupancy_facts(aire_id), aire_id, first, min(last, as_of))
 
     def revenue_rows(self, aire_id: UUID) -> list[Row]:
         self.current("revenue")

@@ -13,6 +13,8 @@
                                                                  rotate one (prints the new)
     hacienda-ledger reports generate --month YYYY-MM | --year YYYY [--force]
                                                                  build and store the reports due
+    hacienda-ledger analytics export [--level L] [--period P] [--format parquet|csv]
+                     [--output DIR]                              the analytics tables, suppressed
     hacienda-ledger households erase ID [--reason R]             erase a household's personal data
     hacienda-ledger households purge-due [--dry-run]             erase what retention says is due
     hacienda-ledger households replay-erasures [--dry-run]      after restoring the key store:
@@ -498,6 +500,33 @@ def _reports(args: argparse.Namespace) -> int:
     return 0
 
 
+def _analytics(args: argparse.Namespace) -> int:
+    """``analytics export``: the tables chosen, as of today, one file each in ``--output``."""
+    from pathlib import Path
+
+    from hacienda_ledger.aggregates.values import paris_day
+    from hacienda_ledger.application.analytics import Analytics
+    from hacienda_ledger.application.projecting import ProjectionQueries
+    from hacienda_ledger.reports.analytics_export import write
+
+    ledger = _ledger(args)
+    try:
+        analytics = Analytics(ProjectionQueries(ledger), ledger.settings.analytics_threshold)
+        tables = analytics.tables(paris_day(ledger.clock()))
+        chosen = [
+            name
+            for name in tables
+            if (args.level is None or name.rsplit("_", 1)[0] == args.level)
+            and (args.period is None or name.endswith(f"_{args.period}"))
+        ]
+        for name in chosen:
+            path = write(name, tables[name], Path(args.output), args.format)
+            print(f"{path}: {len(tables[name])} rows")
+    finally:
+        ledger.close()
+    return 0
+
+
 def _seal(args: argparse.Namespace) -> int:
     """Seal the month of every aire (or those named): an aire whose registers have not all
     closed it is listed with the reason, and the exit is 1; one sealed already is skipped."""
@@ -614,6 +643,7 @@ _RUN: dict[str, Callable[[argparse.Namespace], int]] = {
     "project": _project,
     "rebuild": _rebuild,
     "reports": _reports,
+    "analytics": _analytics,
     "seal": _seal,
     "attestations": _attestations,
 }

@@ -36,6 +36,19 @@ def uuid_argument(text: str) -> UUID:
         ) from None
 
 
+#: ``analytics export --level``: the levels of place, and the flows between them.
+LEVEL_CHOICES = (
+    "aire",
+    "commune",
+    "collectivite",
+    "departement",
+    "region",
+    "france",
+    "flows_departement",
+    "flows_region",
+)
+
+
 def parser() -> argparse.ArgumentParser:
     """Every command and its arguments."""
     parser = _Parser(prog="hacienda-ledger", description="Ledger of aires d'accueil")
@@ -157,6 +170,21 @@ def parser() -> argparse.ArgumentParser:
     generate.add_argument(
         "--force", action="store_true", help="store a new revision of reports already built"
     )
+    analytics = sub.add_parser("analytics", help="the anonymised analytics tables (issue 19)")
+    analytics_sub = analytics.add_subparsers(dest="analytics_command", required=True)
+    export = analytics_sub.add_parser(
+        "export", help="write the analytics tables as of today, suppressed, one file each"
+    )
+    export.add_argument(
+        "--level",
+        choices=LEVEL_CHOICES,
+        help="one level of place (default: every level and the flows)",
+    )
+    export.add_argument(
+        "--period", choices=("week", "month", "season", "year"), help="default: every period"
+    )
+    export.add_argument("--format", choices=("parquet", "csv"), default="parquet")
+    export.add_argument("--output", default=".", help="the folder (default: the current one)")
     seal = sub.add_parser("seal", help="seal a month of every aire due (arrêté mensuel)")
     seal.add_argument("--month", required=True, help="YYYY-MM")
     seal.add_argument(

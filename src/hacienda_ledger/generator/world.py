@@ -27,6 +27,7 @@ from hacienda_ledger.generator.plan import (
     GENERATOR,
     MAX_BASE_NIGHTS,
     METHODS,
+    SEASONAL_OCCUPANCY,
     STAY_NIGHTS,
     _Collectivite,
     _Site,
@@ -48,6 +49,8 @@ class _World:
     ) -> None:
         self.ledger, self.clock, self.seed = ledger, clock, seed
         self.rng = random.Random(f"{seed}-days")
+        # families turned away draw from their own stream: the rest is the same for a seed
+        self.unmet_rng = random.Random(f"{seed}-unmet")
         self.namespace = uuid5(GENERATOR, f"seed-{seed}")
         self.collectivites, self.sites = collectivites, sites
         self.keys = 0  # idempotency keys issued (numbered, for determinism)
@@ -248,6 +251,7 @@ class _World:
     def arrivals(self, day: date, first: bool) -> None:
         self.clock.at(day, 14)
         for site in self.sites:
+            self.turned_away(site, day)
             if self.closed(site, day):
                 continue
             in_service = len(site.numbers) - len(site.out_of_service)
@@ -260,6 +264,24 @@ class _World:
             for _ in range(min(room, limit)):
                 number = free.pop(self.rng.randrange(len(free)))
                 self.arrive(site, number, day)
+
+    def turned_away(self, site: _Site, day: date) -> None:
+        """Now and then a family turned away (issue 19): more in the winter months, when the
+        aires fill; on a closed day because it is closed."""
+        closed = self.closed(site, day)
+        busy = SEASONAL_OCCUPANCY[day.month - 1] - 0.7
+        chance = 0.05 if closed else 0.25 * max(0.0, busy)
+        if self.unmet_rng.random() >= chance:
+            return
+        reason = "closed" if closed else "group_too_large" if self.free(site) else "full"
+        self.ledger.record_unmet_demand(
+            site.aire_id,
+            day=day,
+            reason=reason,
+            caravans=self.unmet_rng.randint(1, 3),
+            people=self.unmet_rng.randint(2, 9),
+            actor=ACTOR_CASHIER,
+        )
 
     def arrive(self, site: _Site, number: str, day: date) -> None:
         ledger, rng = self.ledger, self.rng

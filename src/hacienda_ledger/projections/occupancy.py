@@ -53,7 +53,7 @@ method, such as ``MemoryRows``). The rows of other aires may be included; they a
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
@@ -80,6 +80,7 @@ CLOSURES = "occupancy_closures"
 STAYS = "occupancy_stays"
 STAY_PEOPLE = "occupancy_stay_people"
 EXTENSIONS = "occupancy_extensions"
+UNMET = "occupancy_unmet_demand"
 #: An emplacement's key: its own table's, and its out-of-service periods' (with their start).
 EMPLACEMENT: dict[str, ColumnType] = {"aire_id": "text", "number": "text"}
 
@@ -105,7 +106,8 @@ class OccupancyProjection(Projection):
     """Folds Aire emplacement/closure events and Stay arrivals/departures into facts."""
 
     name = "occupancy"
-    version = "2"  # 2: an extension's reason is no longer kept (issue 16)
+    # 2: an extension's reason is no longer kept (issue 16); 3: unmet demand (issue 19)
+    version = "3"
     tables: tuple[Table, ...] = (
         table(
             EMPLACEMENTS,
@@ -147,6 +149,13 @@ class OccupancyProjection(Projection):
             reason="text",
             until="date",
         ),
+        table(
+            UNMET,
+            {"aire_id": "text", "day": "date", "reason": "text"},
+            requests="int",
+            caravans="int",
+            people="int",
+        ),
     )
     topics: tuple[str, ...] = tuple(
         topic_of(cls)
@@ -155,6 +164,7 @@ class OccupancyProjection(Projection):
             Aire.EmplacementOutOfService,
             Aire.EmplacementBackInService,
             Aire.ClosureScheduled,
+            Aire.UnmetDemandRecorded,
             Stay.Opened,
             Stay.Departed,
             Stay.Extended,
@@ -215,6 +225,18 @@ class OccupancyProjection(Projection):
                     "last_day": event.closure.end,
                 },
             )
+        elif isinstance(event, Aire.UnmetDemandRecorded):
+            key = (str(event.originator_id), event.day, event.reason)
+            row = rows.get(UNMET, key) or dict(
+                zip(("aire_id", "day", "reason"), key, strict=True),
+                requests=0,
+                caravans=0,
+                people=0,
+            )
+            row["requests"] += 1
+            row["caravans"] += event.caravans
+            row["people"] += event.people
+            rows.put(UNMET, row)
         elif isinstance(event, Stay.Opened):
             aire_id = str(event.aire_id)
             emplacement = _emplacement(rows, aire_id, event.emplacement)
@@ -297,6 +319,7 @@ class OccupancyFacts:
     closures: Sequence[Row] = ()
     stays: Sequence[Row] = ()
     people: Sequence[Row] = ()
+    unmet: Sequence[Row] = ()
 
     @classmethod
     def from_tables(cls, reader: TableReader) -> OccupancyFacts:
@@ -306,6 +329,7 @@ class OccupancyFacts:
             closures=reader.rows(CLOSURES),
             stays=reader.rows(STAYS),
             people=reader.rows(STAY_PEOPLE),
+            unmet=reader.rows(UNMET),
         )
 
 
@@ -492,6 +516,15 @@ def half_up(numerator: int, denominator: int) -> int:
 def _fraction(numerator: int, denominator: int, places: int) -> Decimal:
     """``numerator / denominator`` to ``places`` decimals, half-up, computed exactly."""
     return Decimal(half_up(numerator * 10**places, denominator)).scaleb(-places)
+
+
+def aire_days(
+    facts: OccupancyFacts, aire_id: UUID | str, first: date, last: date
+) -> Iterator[OccupancyDay]:
+    """Each day of one aire from ``first`` to ``last`` (both included), as in a month."""
+    aire = _Aire.of(facts, str(aire_id))
+    for i in range(max(0, (last - first).days + 1)):
+        yield aire.day(first + timedelta(days=i))
 
 
 def occupancy_days(

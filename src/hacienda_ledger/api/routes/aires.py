@@ -77,6 +77,24 @@ def back_in_service(
     return _aire(act, act(c.PutBackInService, aire_id, number=number, **dict(body)))
 
 
+@router.post(
+    "/{aire_id}/unmet-demand",
+    status_code=status.HTTP_201_CREATED,
+    response_model=s.UnmetDemandPublic,
+)
+def record_unmet_demand(
+    aire_id: UUID, body: s.UnmetDemandCreate, act: ActDep
+) -> s.UnmetDemandPublic:
+    """A family turned away on ``day`` (cashier, régisseur or manager of the aire): the aire
+    full, closed, its emplacement out of service, or the group too large; caravans and
+    people. Nothing names the family. Refused (409 ``period_sealed``) in a sealed month;
+    counted in the aire's occupancy and in the analytics tables."""
+    outcome = act(c.RecordUnmetDemand, aire_id, **dict(body))
+    return s.UnmetDemandPublic(
+        aire_id=aire_id, **dict(body), version=outcome.version, position=outcome.position
+    )
+
+
 @router.post("/{aire_id}/tariffs", status_code=status.HTTP_201_CREATED, response_model=s.AirePublic)
 def adopt_tariff(aire_id: UUID, body: s.TariffCreate, act: ActDep) -> s.AirePublic:
     """Adopt a tariff version (its délibération and effective date). Charged days are never

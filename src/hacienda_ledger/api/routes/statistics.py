@@ -41,11 +41,15 @@ def occupancy(
     """Occupancy of one month, day by day: places available (capacity less closures and
     out-of-service emplacements), places occupied, households, people by age band, arrivals,
     departures; the month's place-days and rate (a decimal fraction), counted through
-    today."""
+    today; ``unmet_demand``: the requests for a place not met in the month (how many,
+    caravans, people, by reason)."""
     ledger.access.authorize(user, Permission.READ_STATISTICS, aire_id=aire_id)
     ledger.aire(aire_id)
-    found = queries(request).occupancy(aire_id, month, paris_day(ledger.clock()))
-    return _plain(dict(asdict(found), in_service=found.in_service))  # type: ignore[no-any-return]
+    today = paris_day(ledger.clock())
+    found = queries(request).occupancy(aire_id, month, today)
+    unmet = queries(request).unmet_demand(aire_id, month, today)
+    body = dict(asdict(found), in_service=found.in_service, unmet_demand=asdict(unmet))
+    return _plain(body)  # type: ignore[no-any-return]
 
 
 @router.get("/{aire_id}/alt2")

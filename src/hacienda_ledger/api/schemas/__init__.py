@@ -37,6 +37,8 @@ from hacienda_ledger.api.schemas.aires import (
     StayRulesUpdate,
     TariffCreate,
     TariffPublic,
+    UnmetDemandCreate,
+    UnmetDemandPublic,
 )
 from hacienda_ledger.api.schemas.audit import (
     AuditEntryPublic,
@@ -276,6 +278,8 @@ __all__ = [
     "TokenRevokedPublic",
     "TokenRotatedPublic",
     "TokensPublic",
+    "UnmetDemandCreate",
+    "UnmetDemandPublic",
     "UserCreate",
     "UserCreatedPublic",
     "UserPublic",

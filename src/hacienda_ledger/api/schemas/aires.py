@@ -8,7 +8,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field, WithJsonSchema
 
-from hacienda_ledger.aggregates.values import Mode
+from hacienda_ledger.aggregates.values import Mode, UnmetReason
 from hacienda_ledger.api.schemas.common import (
     Body,
     Cents,
@@ -63,6 +63,25 @@ class EmplacementCreate(Body):
 class OutOfServiceCreate(Body):
     start: Day
     reason: Text
+
+
+class UnmetDemandCreate(Body):
+    """A request for a place that could not be met: no name, no free text (issue 19)."""
+
+    day: Day  # the day the family asked: not after today
+    reason: UnmetReason
+    caravans: Annotated[int, Field(ge=1, le=50)]
+    people: Annotated[int, Field(ge=1, le=200)]
+
+
+class UnmetDemandPublic(BaseModel):
+    aire_id: UUID
+    day: date
+    reason: UnmetReason
+    caravans: int
+    people: int
+    version: int
+    position: int | None = None
 
 
 class BackInServiceCreate(Body):

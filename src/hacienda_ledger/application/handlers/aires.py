@@ -16,6 +16,7 @@ from hacienda_ledger.application.commands import (
     OpenRegister,
     PutBackInService,
     PutOutOfService,
+    RecordUnmetDemand,
     ScheduleClosure,
     SetStayRules,
 )
@@ -61,6 +62,12 @@ for _command, _method in (
     (SetStayRules, Aire.set_stay_rules),
 ):
     on_aire(_command)(delegate(Unit.aire, "aire_id", _method))
+
+#: A family turned away is recorded by whoever receives it on site (cashier, régisseur,
+#: manager): those who manage stays.
+on("aire_id", Permission.MANAGE_STAYS)(RecordUnmetDemand)(
+    delegate(Unit.aire, "aire_id", Aire.record_unmet_demand)
+)
 
 
 @handles(

@@ -1,0 +1,98 @@
+"""The analytics tables (issue 19): usage of the aires by place and time, anonymised and
+suppressed (docs/analytics.md). Every reader reads the same publication; a reader confined
+to a scope reads the aires, communes and collectivités of their territory, and every
+département, région and France as benchmarks."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Request
+
+from hacienda_ledger.aggregates.user import Role
+from hacienda_ledger.aggregates.values import paris_day
+from hacienda_ledger.api.deps import LedgerDep, UserDep
+from hacienda_ledger.api.pages import PageDep
+from hacienda_ledger.application.access import Permission
+from hacienda_ledger.application.analytics import Analytics
+
+router = APIRouter(prefix="/v1/analytics", tags=["analytics"])
+
+Filter = Annotated[
+    str | None, Query(max_length=40, pattern=r"^[A-Za-z0-9-]+$", description="equal to")
+]
+PeriodFilter = Annotated[
+    str | None,
+    Query(
+        pattern=r"^20\d\d(-(0[1-9]|1[0-2]|W(0[1-9]|[1-4]\d|5[0-3])|summer|winter))?$",
+        description="a period: `2025`, `2025-03`, `2025-W09`, `2025-summer`, `2024-winter` "
+        "(years 2000 to 2099)",
+    ),
+]
+TableName = Annotated[
+    str,
+    Path(
+        max_length=40,
+        pattern=r"^[a-z_]+$",
+        description="`<level>_<period>` (levels aire, commune, collectivite, departement, "
+        "region, france; periods week, month, season, year) or "
+        "`flows_<departement|region>_<month|year>`",
+    ),
+]
+
+
+def analytics(request: Request) -> Analytics:
+    found: Analytics = request.app.state.analytics
+    return found
+
+
+def _plain(value: Any) -> Any:
+    return str(value) if isinstance(value, Decimal) else value
+
+
+@router.get("/{table}")
+def read_table(
+    table: TableName,
+    request: Request,
+    ledger: LedgerDep,
+    user: UserDep,
+    page: PageDep,
+    code: Filter = None,
+    commune: Filter = None,
+    collectivite: Filter = None,
+    departement: Filter = None,
+    region: Filter = None,
+    period: PeriodFilter = None,
+    from_code: Filter = None,
+    to_code: Filter = None,
+) -> dict[str, Any]:
+    """One analytics table as of today, its rows equal to the filters given (paginated):
+    counts below the threshold, and what would give them back, are null and named in each
+    row's `suppressed`. No household, name or free text. Admins and analysts read every
+    row; others their territory's aires, communes and collectivité, beside every
+    département, région and France (404 `analytics_table_not_found` for another name)."""
+    ledger.access.authorize(user, Permission.READ_ANALYTICS)
+    every = user.role in (Role.ADMIN, Role.ANALYST)
+    territory = None if every else [str(a) for a in ledger.access.aires_in_scope(user)]
+    filters = {
+        "code": code,
+        "commune": commune,
+        "collectivite": collectivite,
+        "departement": departement,
+        "region": region,
+        "period": period,
+        "from_code": from_code,
+        "to_code": to_code,
+    }
+    service = analytics(request)
+    as_of = paris_day(ledger.clock())
+    rows, next_cursor = page.page(service.table(table, as_of, filters, territory))
+    return {
+        "table": table,
+        "as_of": as_of.isoformat(),
+        "threshold": service.threshold,
+        "data": [{k: _plain(v) for k, v in row.items()} for row in rows],
+        "count": len(rows),
+        "next_cursor": next_cursor,
+    }

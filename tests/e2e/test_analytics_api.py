@@ -1,0 +1,87 @@
+"""``GET /v1/analytics/{table}`` through HTTP (issue 19): who reads which rows, filters,
+pages, suppression as published, unknown tables and filters refused."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+
+from hacienda_ledger.api.app import create_app
+from hacienda_ledger.application import Ledger
+from hacienda_ledger.settings import Settings
+from tests.conftest import Clock
+from tests.e2e.api_world import World, assert_problem, build_world
+
+
+@pytest.fixture
+def world(settings: Settings, ledger: Ledger, clock: Clock) -> Iterator[World]:
+    with TestClient(create_app(settings, ledger=ledger)) as client:
+        w = build_world(client, ledger, clock)
+        w.arrive()
+        w.arrive(aire=w.aire_b, who="cashier_b")
+        body = {"day": clock().date().isoformat(), "reason": "full", "caravans": 1, "people": 4}
+        w.ok(w.post("cashier", f"/v1/aires/{w.aire_a}/unmet-demand", body))
+        yield w
+
+
+def table(world: World, who: str, name: str, query: str = "") -> dict:
+    return world.ok(world.get(who, f"/v1/analytics/{name}{query}"), 200)
+
+
+def test_an_analyst_reads_every_row_suppressed_below_the_threshold(world: World) -> None:
+    """Both aires, each with one household this month: below 11, their households, people,
+    arrivals and occupied place-days are null and named in ``suppressed``; available
+    place-days are published; no household id in the answer."""
+    found = table(world, "analyst", "aire_month")
+    assert found["threshold"] == 11 and found["as_of"] == world.clock().date().isoformat()
+    assert [r["code"] for r in found["data"]] == ["49007-A", "85191-B"]
+    for row in found["data"]:
+        assert row["households"] is None and row["arrivals"] is None
+        assert row["occupied_place_days"] is None and row["occupancy_rate"] is None
+        assert {"households", "arrivals", "occupied_place_days"} <= set(
+            row["suppressed"].split(",")
+        )
+        assert row["available_place_days"] > 0
+    assert world.ids["household"] not in str(found)
+    (unmet,) = [r for r in found["data"] if r["code"] == "49007-A"]
+    assert unmet["unmet_requests"] is None  # one request: below the threshold too
+
+
+def test_an_auditor_reads_its_territory_and_every_departement(world: World) -> None:
+    """The auditor of collectivité A reads aire A only at the aire level, its collectivité
+    at that level, and the département (both aires) as a benchmark; B's auditor the other
+    aire."""
+    assert [r["code"] for r in table(world, "auditor", "aire_month")["data"]] == ["49007-A"]
+    assert [r["code"] for r in table(world, "auditor_b", "aire_month")["data"]] == ["85191-B"]
+    collectivites = table(world, "auditor", "collectivite_month")["data"]
+    assert [r["code"] for r in collectivites] == ["244900015"]
+    assert [r["code"] for r in table(world, "auditor", "departement_month")["data"]] == ["49"]
+    assert [r["code"] for r in table(world, "auditor", "france_year")["data"]] == ["FR"]
+
+
+def test_filters_and_pages(world: World) -> None:
+    """Equal filters on the published columns; a page of one with its cursor to the next."""
+    found = table(world, "analyst", "aire_month", "?code=85191-B")
+    assert [r["code"] for r in found["data"]] == ["85191-B"]
+    assert table(world, "analyst", "aire_month", "?region=52")["count"] == 2
+    assert table(world, "analyst", "aire_month", "?period=2024-01")["count"] == 0
+    first = table(world, "analyst", "aire_month", "?limit=1")
+    assert first["count"] == 1 and first["next_cursor"]
+    second = table(world, "analyst", "aire_month", f"?limit=1&cursor={first['next_cursor']}")
+    assert [r["code"] for r in second["data"]] == ["85191-B"] and second["next_cursor"] is None
+
+
+def test_who_may_not_read_and_what_is_not_a_table(world: World) -> None:
+    """A cashier is refused (403); an unknown table is 404 ``analytics_table_not_found``; a
+    filter value out of its pattern is 422; nothing is recorded."""
+    before = world.position()
+    assert_problem(world.get("cashier", "/v1/analytics/aire_month"), 403, "forbidden")
+    assert_problem(
+        world.get("analyst", "/v1/analytics/occupancy_stays"), 404, "analytics_table_not_found"
+    )
+    assert_problem(
+        world.get("analyst", "/v1/analytics/aire_month?code=a;b"), 422, "validation_error"
+    )
+    assert world.position() == before

@@ -1,0 +1,344 @@
+"""The published analytics tables (issue 19), on generated worlds: they add up across
+levels and periods, and an attacker holding every published table recovers no suppressed
+count — neither by one subtraction (a margin, two periods, two levels) nor by solving every
+relation together."""
+
+from __future__ import annotations
+
+import random
+from collections import defaultdict
+from datetime import date, timedelta
+from fractions import Fraction
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from hacienda_ledger.projections.analytics import regions
+from hacienda_ledger.projections.analytics_tables import (
+    BANDS,
+    COUNTS,
+    PERIODS,
+    AnalyticsInputs,
+    period_of,
+    publish,
+    table_names,
+)
+from hacienda_ledger.projections.occupancy import OccupancyFacts
+
+AS_OF = date(2025, 4, 10)
+#: (departement, commune) of the generated aires: two régions, three départements.
+COMMUNES = [("49", "49007"), ("49", "49099"), ("44", "44109"), ("44", "44109"), ("85", "85191")]
+ADDITIVE_IN_TIME = {
+    "arrivals",
+    "departures",
+    *(b[2] for b in BANDS),
+    "unmet_requests",
+    "unmet_caravans",
+    "unmet_people",
+    "occupied_place_days",
+    "revenue_cents",
+}
+HOUSEHOLD_FOLLOWERS = ("occupied_place_days", "revenue_cents")
+
+
+def world(seed: int, aires: int = 5, stays: int = 60) -> AnalyticsInputs:
+    """A generated world: ``aires`` aires of 3 collectivités over 3 départements, stays of
+    1 to 120 days from 1 January 2025, unmet requests, receipts, moves."""
+    rng = random.Random(seed)
+    aire_rows, emplacements, stay_rows, people, unmet, revenue = [], [], [], [], [], []
+    for i in range(aires):
+        dep, commune = COMMUNES[i % len(COMMUNES)]
+        aire_id = f"a{i}"
+        aire_rows.append(
+            {
+                "aire_id": aire_id,
+                "code": f"{commune}-{i}",
+                "label": f"Aire {i}",
+                "insee_code": commune,
+                "departement": dep,
+                "collectivite_id": f"c{i % 3}",
+                "latitude": None,
+                "longitude": None,
+            }
+        )
+        for n in range(rng.randint(2, 6)):
+            emplacements.append(
+                {
+                    "aire_id": aire_id,
+                    "number": str(n),
+                    "places": 2,
+                    "added_on": date(2025, 1, 1),
+                    "out_of_service_since": None,
+                }
+            )
+        for month in ("2025-01", "2025-02", "2025-03"):
+            amount = rng.randint(0, 90_000)
+            revenue.append(
+                {"aire_id": aire_id, "month": month, "revenue_type": "pitch_fee", "method": "cash",
+                 "amount_cents": amount, "receipts": 1, "cancellations": 0}
+            )  # fmt: skip
+    for s in range(stays):
+        aire = rng.randrange(aires)
+        arrival = date(2025, 1, 1) + timedelta(days=rng.randrange(95))
+        length = rng.choice([1, 3, 10, 25, 40, 100, 120])
+        end = arrival + timedelta(days=length)
+        left = end if end <= AS_OF and rng.random() < 0.8 else None
+        stay_id = f"s{s}"
+        stay_rows.append(
+            {
+                "stay_id": stay_id,
+                "aire_id": f"a{aire}",
+                "emplacement": "0",
+                "places": 2,
+                "arrival_day": arrival,
+                "departure_day": left,
+                "end_day": left,
+                "adults": 2,
+                "children": 1,
+                "caravans": rng.randint(1, 2),
+            }
+        )
+        for band, count in (("adult", rng.randint(1, 3)), ("4-17", rng.randint(0, 3))):
+            if count:
+                people.append(
+                    {"stay_id": stay_id, "age_band": band, "aire_id": f"a{aire}", "people": count}
+                )
+    for _ in range(rng.randint(0, 20)):
+        day = date(2025, 1, 1) + timedelta(days=rng.randrange(99))
+        aire_id = f"a{rng.randrange(aires)}"
+        unmet.append(
+            {"aire_id": aire_id, "day": day, "reason": rng.choice(["full", "closed"]),
+             "requests": 1, "caravans": rng.randint(1, 3), "people": rng.randint(1, 8)}
+        )  # fmt: skip
+    unmet = list({(u["aire_id"], u["day"], u["reason"]): u for u in unmet}.values())
+    moves = [
+        {"month": f"2025-0{m}", "from_departement": a, "to_departement": b,
+         "households": rng.randint(1, 14)}
+        for m in (1, 2, 3) for a, b in (("49", "44"), ("44", "85"), ("85", "49"))
+        if rng.random() < 0.7
+    ]  # fmt: skip
+    return AnalyticsInputs(
+        occupancy=OccupancyFacts(
+            emplacements=emplacements, stays=stay_rows, people=people, unmet=unmet
+        ),
+        aires=aire_rows,
+        collectivites=[
+            {"collectivite_id": f"c{i}", "siren": f"24490001{i}", "label": f"C{i}"}
+            for i in range(3)
+        ],
+        moves=moves,
+        revenue=revenue,
+    )
+
+
+def measures(table: str) -> tuple[str, ...]:
+    """What a table publishes that counts or follows households (a week has no revenue)."""
+    every = (*COUNTS, *HOUSEHOLD_FOLLOWERS)
+    return tuple(m for m in every if not (table.endswith("_week") and m == "revenue_cents"))
+
+
+# --- the attacker --------------------------------------------------------------------------
+
+
+class Attacker:
+    """Holds every published table and the relations anyone can read off them: each place
+    is the sum of its aires (the aire rows say where each lies), a season and a year the
+    sums of their months (for what adds up in time), departures the sum of their length
+    bands, a pair of régions the sum of the pairs of their départements."""
+
+    def __init__(self, tables: dict[str, list[dict[str, Any]]]) -> None:
+        self.known: dict[tuple[Any, ...], int] = {}
+        self.unknown: set[tuple[Any, ...]] = set()
+        self.equations: list[dict[tuple[Any, ...], int]] = []
+        self._read(tables)
+        self._relations(tables)
+
+    def _put(self, cell: tuple[Any, ...], value: int | None) -> None:
+        if value is None:
+            self.unknown.add(cell)
+        else:
+            self.known[cell] = value
+
+    def _read(self, tables: dict[str, list[dict[str, Any]]]) -> None:
+        for name, rows in tables.items():
+            for row in rows:
+                if name.startswith("flows_"):
+                    place = (row["from_code"], row["to_code"])
+                    self._put((name, place, row["period"], "households"), row["households"])
+                    continue
+                for m in measures(name):
+                    self._put((name, row["code"], row["period"], m), row[m])
+
+    def _relations(self, tables: dict[str, list[dict[str, Any]]]) -> None:
+        region_of = regions()[1]
+        aires = {r["code"]: r for r in tables["aire_month"]}
+        for kind in PERIODS:
+            members: dict[tuple[str, str], set[str]] = defaultdict(set)
+            for code, row in aires.items():
+                members[("commune", row["commune"])].add(code)
+                members[("collectivite", row["collectivite"])].add(code)
+                members[("departement", row["departement"])].add(code)
+                members[("region", row["region"])].add(code)
+                members[("france", "FR")].add(code)
+            periods = {r["period"] for r in tables[f"aire_{kind}"]}
+            for (level, code), inside in members.items():
+                for period in periods:
+                    for m in measures(f"{level}_{kind}"):
+                        eq = {(f"{level}_{kind}", code, period, m): 1}
+                        for aire in inside:
+                            eq[(f"aire_{kind}", aire, period, m)] = -1
+                        self.equations.append(eq)
+            for name in (n for n in tables if n.endswith(f"_{kind}") and not n.startswith("flows")):
+                for row in tables[name]:
+                    eq = {(name, row["code"], row["period"], "departures"): 1}
+                    for band in BANDS:
+                        eq[(name, row["code"], row["period"], band[2])] = -1
+                    self.equations.append(eq)
+        for kind in ("season", "year"):
+            for name in (n for n in tables if n.endswith(f"_{kind}") and "flows" not in n):
+                monthly = name.replace(f"_{kind}", "_month")
+                for row in tables[name]:
+                    months = [
+                        r["period"]
+                        for r in tables[monthly]
+                        if r["code"] == row["code"]
+                        and period_of(date.fromisoformat(r["period"] + "-01"), kind)
+                        == row["period"]
+                    ]
+                    for m in ADDITIVE_IN_TIME:
+                        eq = {(name, row["code"], row["period"], m): 1}
+                        for month in months:
+                            eq[(monthly, row["code"], month, m)] = -1
+                        self.equations.append(eq)
+        flows: dict[tuple[Any, ...], dict[tuple[Any, ...], int]] = defaultdict(dict)
+        for name in ("flows_departement_month", "flows_departement_year"):
+            for row in tables[name]:
+                cell = (name, (row["from_code"], row["to_code"]), row["period"], "households")
+                pair = (region_of[row["from_code"]], region_of[row["to_code"]])
+                parent = (name.replace("departement", "region"), pair, row["period"], "households")
+                flows[parent][cell] = -1
+                if name.endswith("_month"):
+                    year = (
+                        name.replace("_month", "_year"),
+                        cell[1],
+                        row["period"][:4],
+                        "households",
+                    )
+                    flows[year][cell] = -1
+        for parent, children in flows.items():
+            self.equations.append({parent: 1, **children})
+
+    def by_one_subtraction(self) -> set[tuple[Any, ...]]:
+        """Suppressed cells alone among the unknowns of one relation."""
+        found = set()
+        for eq in self.equations:
+            hidden = [c for c in eq if c in self.unknown]
+            if len(hidden) == 1:
+                found.add(hidden[0])
+        return found
+
+    def by_solving(self) -> dict[tuple[Any, ...], Fraction]:
+        """Every suppressed cell the relations fix, with its value (exact elimination)."""
+        pivots: dict[tuple[Any, ...], tuple[dict[tuple[Any, ...], Fraction], Fraction]] = {}
+        for eq in self.equations:
+            row = {c: Fraction(v) for c, v in eq.items() if c in self.unknown}
+            const = -sum(
+                Fraction(v) * self.known.get(c, 0) for c, v in eq.items() if c not in self.unknown
+            )
+            for col in [c for c in row if c in pivots]:
+                factor = row.get(col, Fraction(0))
+                prow, pconst = pivots[col]
+                for k, v in prow.items():
+                    row[k] = row.get(k, Fraction(0)) - factor * v
+                const -= factor * pconst
+                row = {k: v for k, v in row.items() if v}
+            if not row:
+                assert const == 0, "the published tables contradict a relation"
+                continue
+            col = min(row, key=repr)
+            scale = row[col]
+            row = {k: v / scale for k, v in row.items()}
+            const /= scale
+            for other, (orow, oconst) in list(pivots.items()):
+                if col in orow:
+                    factor = orow[col]
+                    new = {k: orow.get(k, Fraction(0)) - factor * row.get(k, Fraction(0))
+                           for k in set(orow) | set(row)}  # fmt: skip
+                    pivots[other] = ({k: v for k, v in new.items() if v}, oconst - factor * const)
+            pivots[col] = (row, const)
+        return {col: const for col, (row, const) in pivots.items() if len(row) == 1}
+
+
+def check(tables: dict[str, list[dict[str, Any]]], threshold: int) -> Attacker:
+    attacker = Attacker(tables)
+    for cell, value in attacker.known.items():
+        if cell[3] in COUNTS or cell[0].startswith("flows_"):
+            assert value == 0 or value >= threshold, (cell, value)
+    assert attacker.by_one_subtraction() == set()
+    # a suppressed cell the relations fix is one they fix to 0 whatever the rest (the cells
+    # around it all suppressed): it tells of nobody
+    assert set(attacker.by_solving().values()) <= {0}
+    return attacker
+
+
+def test_every_table_is_published_and_adds_up_before_suppression() -> None:
+    """With a threshold of 1 nothing is suppressed: the départements are the sums of their
+    aires, a year the sum of its months for arrivals, and the rate is occupied ÷ available."""
+    tables = publish(world(1), AS_OF, threshold=1)
+    assert set(tables) == set(table_names())
+    aires = tables["aire_month"]
+    for row in tables["departement_month"]:
+        inside = [
+            a for a in aires if a["departement"] == row["code"] and a["period"] == row["period"]
+        ]
+        for m in ("arrivals", "households", "occupied_place_days", "unmet_people"):
+            assert row[m] == sum(a[m] for a in inside)
+        assert row["suppressed"] == ""
+    (france_year,) = tables["france_year"]
+    months = tables["france_month"]
+    assert france_year["arrivals"] == sum(m["arrivals"] for m in months)
+    assert france_year["households"] <= sum(m["households"] for m in months)
+    for row in aires:
+        if row["available_place_days"]:
+            rate = Fraction(row["occupied_place_days"], row["available_place_days"])
+            assert abs(Fraction(row["occupancy_rate"]) - rate) <= Fraction(1, 20000)
+
+
+def test_no_household_and_no_free_text_in_any_table() -> None:
+    """No column names a household or a stay; the only texts are codes and public names."""
+    tables = publish(world(2), AS_OF)
+    for rows in tables.values():
+        for row in rows:
+            assert not {"household_ref", "stay_id", "household_id"} & set(row)
+            assert not any(str(v).startswith("s") and str(v)[1:].isdigit() for v in row.values())
+
+
+@given(seed=st.integers(0, 10_000), threshold=st.sampled_from([3, 5, 11]))
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_an_attacker_holding_every_table_recovers_no_suppressed_cell(
+    seed: int, threshold: int
+) -> None:
+    """Every published count is 0 or at least the threshold; no suppressed cell is alone
+    among the unknowns of any relation, and solving all relations together fixes none but
+    to 0."""
+    tables = publish(world(seed), AS_OF, threshold)
+    attacker = check(tables, threshold)
+    assert attacker.unknown  # the worlds are small enough that some cells are suppressed
+
+
+def test_without_complementary_suppression_the_attacker_would_win() -> None:
+    """The attacker is not toothless: hiding only the small cells of the same world (the
+    primary suppression alone) lets it recover some of them."""
+    tables = publish(world(3), AS_OF, threshold=1)
+    for name, rows in tables.items():
+        for row in rows:
+            if name.startswith("flows_"):
+                row["households"] = None if 0 < row["households"] < 11 else row["households"]
+                continue
+            small = {m for m in COUNTS if 0 < row[m] < 11}
+            if "households" in small:
+                small.update(HOUSEHOLD_FOLLOWERS)
+            row.update(dict.fromkeys(small))
+    attacker = Attacker(tables)
+    assert attacker.by_one_subtraction() or any(attacker.by_solving().values())
