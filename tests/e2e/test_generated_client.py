@@ -196,8 +196,11 @@ def test_the_generated_client_calls_every_operation(
         _households,
         _stays,
         _receipts,
+        _advances,
         _cash,
         _reads,
+        _interventions,
+        _usage,
         _months,
         _tokens,
     ]
@@ -633,6 +636,78 @@ def _reads(call: Caller, doc: dict[str, Any], ids: dict[str, Any], _: str) -> No
     assert call(op(doc, "get", f"{where}/access-log"), household_id=household).count
     trail = call(op(doc, "get", "/v1/audit-trail"), limit=3)
     assert trail.count == 3
+
+
+def _advances(call: Caller, doc: dict[str, Any], ids: dict[str, Any], _: str) -> None:
+    """Issue 15: money paid ahead for a stay, held, then what is held refunded."""
+    register, stay = ids["register_aire"], ids["stays"][0]
+    ahead = {"revenue_type": "advance", "amount_cents": 20000}
+    call(
+        op(doc, "post", "/v1/registers/{register_id}/receipts"),
+        "cashier",
+        register_id=register,
+        idempotency_key=call.key(),
+        body=call.model(
+            "ReceiptCreate", {"stay_id": str(stay), "method": "cash", "lines": [ahead]}
+        ),
+    )
+    held = call(op(doc, "get", "/v1/stays/{stay_id}"), "cashier", stay_id=stay)
+    assert held.advance_held_cents > 0
+    call(
+        op(doc, "post", "/v1/registers/{register_id}/advance-refunds"),
+        "cashier",
+        register_id=register,
+        idempotency_key=call.key(),
+        body=call.model("AdvanceRefundCreate", {"stay_id": str(stay), "method": "cash"}),
+    )
+    assert (
+        call(op(doc, "get", "/v1/stays/{stay_id}"), "cashier", stay_id=stay).advance_held_cents == 0
+    )
+
+
+def _interventions(call: Caller, doc: dict[str, Any], ids: dict[str, Any], _: str) -> None:
+    """Issue 18: an intervenant joins the aire's team, records an intervention, reads it,
+    marks it done, and leaves the team."""
+    aire = ids["aire"]
+    created = call(
+        op(doc, "post", "/v1/users"),
+        body=call.model("UserCreate", {"name": "Intervenant", "role": "intervenant"}),
+    )
+    call.tokens["intervenant"] = created.token
+    team = call.model("TeamMemberCreate", {"user_id": str(created.id)})
+    assert call(op(doc, "post", "/v1/aires/{aire_id}/team"), aire_id=aire, body=team).team
+    body = {
+        "kind": "cleaning",
+        "label": "sanitaires",
+        "started_at": _now(),
+        "description": "nettoyage des sanitaires",
+        "status": "planned",
+    }
+    recorded = call(
+        op(doc, "post", "/v1/aires/{aire_id}/interventions"),
+        "intervenant",
+        aire_id=aire,
+        body=call.model("InterventionCreate", body),
+    )
+    listed = call(op(doc, "get", "/v1/aires/{aire_id}/interventions"), "intervenant", aire_id=aire)
+    assert listed.count == 1
+    path = "/v1/interventions/{intervention_id}"
+    assert call(op(doc, "get", path), "intervenant", intervention_id=recorded.id)
+    done = call.model("InterventionUpdate", {"status": "done"})
+    call(op(doc, "patch", path), "intervenant", intervention_id=recorded.id, body=done)
+    call(op(doc, "delete", "/v1/aires/{aire_id}/team/{user_id}"), aire_id=aire, user_id=created.id)
+
+
+def _usage(call: Caller, doc: dict[str, Any], ids: dict[str, Any], _: str) -> None:
+    """Issue 19: a family turned away, and an analytics table read."""
+    turned_away = {"day": _today().isoformat(), "reason": "full", "caravans": 2, "people": 5}
+    call(
+        op(doc, "post", "/v1/aires/{aire_id}/unmet-demand"),
+        aire_id=ids["aire"],
+        body=call.model("UnmetDemandCreate", turned_away),
+    )
+    table = call(op(doc, "get", "/v1/analytics/{table}"), table="departement_month")
+    assert table.table == "departement_month"
 
 
 def generated_enum(call: Caller, name: str) -> Callable[[str], Any]:

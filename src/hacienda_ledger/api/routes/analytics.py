@@ -14,6 +14,7 @@ from hacienda_ledger.aggregates.user import Role
 from hacienda_ledger.aggregates.values import paris_day
 from hacienda_ledger.api.deps import LedgerDep, UserDep
 from hacienda_ledger.api.pages import PageDep
+from hacienda_ledger.api.schemas.analytics import AnalyticsTablePublic
 from hacienda_ledger.application.access import Permission
 from hacienda_ledger.application.analytics import Analytics
 
@@ -51,7 +52,7 @@ def _plain(value: Any) -> Any:
     return str(value) if isinstance(value, Decimal) else value
 
 
-@router.get("/{table}")
+@router.get("/{table}", response_model=AnalyticsTablePublic)
 def read_table(
     table: TableName,
     request: Request,

@@ -1,0 +1,18 @@
+"""Bodies of ``/v1/analytics``: one published table (docs/analytics.md)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field
+
+from hacienda_ledger.api.schemas.common import Page
+
+
+class AnalyticsTablePublic(Page[dict[str, Any]]):
+    """A page of one analytics table as of a day: each row's counts below the threshold,
+    and what would give them back, are null and named in its ``suppressed``."""
+
+    table: str = Field(description="`<level>_<period>` or `flows_<level>_<period>`")
+    as_of: str = Field(description="the Paris day the table is computed as of (YYYY-MM-DD)")
+    threshold: int = Field(description="counts of households or people below it are suppressed")
