@@ -221,3 +221,18 @@ def test_the_limits_the_server_enforces_are_declared(
     late = world.get("admin", f"/v1/registers/{world.register_a}/journal?from=2100-01-01")
     assert_problem(late, 422, "validation_error")
     assert_problem(world.get("admin", "/v1/exports/households"), 422, "invalid_value")
+
+
+def test_every_operation_that_asks_the_database_declares_its_503(document: dict[str, Any]) -> None:
+    """Issue 17: a database away answers 503 ``database_unavailable`` with ``Retry-After``
+    (``/ready``: ``not_ready``): declared on every operation but ``/health``, which asks the
+    process alone, so that a client knows to wait and send it again."""
+    missing = []
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            declared = operation["responses"].get("503")
+            if path == "/health":
+                assert declared is None
+            elif declared is None or "Retry-After" not in declared.get("headers", {}):
+                missing.append(f"{method} {path}")
+    assert missing == []

@@ -24,7 +24,7 @@ from hacienda_ledger.settings import Settings
 from tests.live_server import one_register
 
 TOKEN = "watch-cashier"
-PROJECTIONS = {"balances", "cash_journal", "occupancy", "revenue"}
+PROJECTIONS = {"balances", "cash_journal", "occupancy", "revenue", "interventions", "analytics"}
 RECEIPT = {"method": "cash", "lines": [{"revenue_type": "other", "amount_cents": 100}]}
 Page = dict[tuple[str, frozenset[tuple[str, str]]], float]
 UUID_TEXT = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
@@ -76,6 +76,7 @@ def test_ready_is_503_while_the_projector_is_down_or_behind_and_200_once_caught_
     with TestClient(create_app(settings, ledger)) as client:
         down = client.get("/ready")
         assert down.status_code == 503
+        assert down.headers["retry-after"] == str(settings.retry_after_seconds)
         body = down.json()
         assert body["code"] == "not_ready"
         assert "no projector has beaten yet" in body["detail"]

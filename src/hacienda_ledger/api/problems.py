@@ -170,6 +170,22 @@ def _problem_response(description: str) -> dict[str, Any]:
     }
 
 
+#: Every operation that asks the database may answer so (``install_outages``).
+UNAVAILABLE_RESPONSE: dict[str, Any] = {
+    **_problem_response(
+        "The database cannot be had (`database_unavailable`): try again after `Retry-After` "
+        "seconds; a write may have been recorded, so send it again with the same "
+        "`Idempotency-Key`"
+    ),
+    "headers": {
+        "Retry-After": {
+            "description": "seconds to wait before trying again",
+            "schema": {"type": "integer", "minimum": 1},
+        }
+    },
+}
+
+
 def document(schema: dict[str, Any]) -> dict[str, Any]:
     """The OpenAPI document as the API answers: FastAPI documents its own 422 body
     (``HTTPValidationError``), which this API never sends. Every operation's 422 and every
@@ -185,6 +201,10 @@ def document(schema: dict[str, Any]) -> dict[str, Any]:
                     "ledger refuses it whatever its state"
                 )
             responses["4XX"] = _problem_response("Refused: see `code`")
+    for path, item in schema.get("paths", {}).items():
+        if path != "/health":  # /health asks the process alone, no database
+            for operation in item.values():
+                operation["responses"].setdefault("503", UNAVAILABLE_RESPONSE)
     require_headers(schema)
     links(schema)
     plain_parameters(schema)

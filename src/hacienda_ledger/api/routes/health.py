@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 
 from hacienda_ledger.api.deps import LedgerDep
-from hacienda_ledger.api.problems import PROBLEM_JSON, ProblemError, problem
+from hacienda_ledger.api.problems import PROBLEM_JSON, problem
 from hacienda_ledger.application import outage, projector
 
 router = APIRouter(tags=["health"])
@@ -18,6 +18,12 @@ NOT_READY = {
         "is down, or a projection is behind by more than the threshold; the body says which "
         "(with `lags` and `projector` when the database answered)",
         "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        "headers": {
+            "Retry-After": {
+                "description": "seconds to wait before asking again",
+                "schema": {"type": "integer", "minimum": 1},
+            }
+        },
     }
 }
 
@@ -34,15 +40,15 @@ def ready(request: Request, ledger: LedgerDep) -> Any:
     projection is within ``HACIENDA_READY_MAX_LAG`` positions of the stream: the last stream
     position, each projection's lag (positions behind it) and the projector's state."""
     queries, settings = request.app.state.queries, request.app.state.settings
+    retry = {"Retry-After": str(settings.retry_after_seconds)}
     try:
         outage.probe(ledger, settings.ready_timeout_seconds)  # a database away: 503 at once
         state = projector.watch(ledger, queries.runner, list(queries.followers), settings)
     except Exception as exc:  # any database failure means not ready
-        raise ProblemError(
-            503, "not_ready", f"database unreachable: {type(exc).__name__}"
-        ) from None
+        detail = f"database unreachable: {type(exc).__name__}"
+        return problem(503, "not_ready", detail, headers=retry)
     reasons = state.not_ready(settings.ready_max_lag)
     if reasons:
         detail = "; ".join(reasons)
-        return problem(503, "not_ready", detail, extensions=state.body())
+        return problem(503, "not_ready", detail, headers=retry, extensions=state.body())
     return {"status": "ready", **state.body()}

@@ -62,7 +62,7 @@ DAYS_NAME_THEIR_NUMBER: dict[str, Any] = {
     },
     "then": {
         "required": ["remittance_days"],
-        "properties": {"remittance_days": {"type": "integer"}},
+        "properties": {"remittance_days": {"type": "integer", "minimum": 1, "maximum": 92}},
     },
     "else": {"properties": {"remittance_days": {"type": "null"}}},
 }
