@@ -149,6 +149,7 @@ class Aire(Chained):
             aire.last_release_day = None
             aire.regularisations = ()
             aire.intervention_ids = ()
+            aire.document_ids = ()
             aire.team = {}
 
     class EmplacementAdded(Chained.Event):
@@ -267,6 +268,15 @@ class Aire(Chained):
         def apply(self, aire: Aire) -> None:
             aire.intervention_ids = (*aire.intervention_ids, self.intervention_id)
 
+    class DocumentLinked(Chained.Event):
+        """A document of the aire uploaded (its versions are its own events)."""
+
+        document_id: UUID
+        actor: str
+
+        def apply(self, aire: Aire) -> None:
+            aire.document_ids = (*aire.document_ids, self.document_id)
+
     class TeamMemberAssigned(Chained.Event):
         user_id: UUID
         role: str
@@ -323,6 +333,7 @@ class Aire(Chained):
         self.register_ids: tuple[UUID, ...]
         self.in_service_from: date
         self.intervention_ids: tuple[UUID, ...]
+        self.document_ids: tuple[UUID, ...]
         self.team: dict[UUID, str]  # user id -> role, in the order assigned
 
     @classmethod
@@ -641,6 +652,9 @@ class Aire(Chained):
         self.trigger_event(
             self.InterventionLinked, intervention_id=intervention_id, actor=actor, timestamp=at
         )
+
+    def link_document(self, document_id: UUID, *, actor: str, at: datetime) -> None:
+        self.trigger_event(self.DocumentLinked, document_id=document_id, actor=actor, timestamp=at)
 
     # --- its team -----------------------------------------------------------------------
 

@@ -34,6 +34,8 @@ TYPE_BASE = "https://hacienda-ledger.fr/problems/"
 
 
 def status_of(error: LedgerError) -> int:
+    if error.http_status is not None:  # its own (413/415 of an upload, 500 of a corruption)
+        return error.http_status
     if isinstance(error, Unauthenticated):
         return 401
     if isinstance(error, Forbidden):

@@ -91,6 +91,7 @@ class Ledger(Loading, Application[UUID]):
         adapters = bootstrap.adapters(self.settings, self.recorder, self.now)
         self.locks, self.keys, self.access_log = adapters.locks, adapters.keys, adapters.access_log
         self.journal = adapters.journal
+        self.documents = adapters.documents
         assert isinstance(self.mapper, SealingMapper)
         self.mapper.keys = self.keys
         self.tokens = Tokens(self, adapters.token_uses)
