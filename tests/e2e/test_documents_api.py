@@ -215,3 +215,31 @@ def test_bad_fields_are_refused(world: World) -> None:
     )
     assert no_file.status_code == 422
     assert world.position() == before
+
+
+def test_a_stay_names_the_reglement_in_force_on_its_arrival(world: World) -> None:
+    """Given a règlement valid from 1 January 2025 and an arrêté, when a family arrives,
+    then its stay names the règlement (document, version 1, hash) and the household's
+    ``rules_acknowledged`` document of that stay names it too; after a version 2 valid from
+    March, a stay arriving in March names version 2; a stay of an aire without a règlement
+    names none."""
+    rules = world.ok(upload(world, "manager", PDF))
+    world.ok(upload(world, "manager", PNG, kind="arrete", title="Arrêté", name="a.png"))
+    stay_id = world.arrive()
+    stay = world.ok(world.get("cashier", f"/v1/stays/{stay_id}"), 200)
+    first = {"document_id": rules["id"], "version": 1, "sha256": rules["current"]["sha256"]}
+    assert stay["rules"] == first
+    signed = {"kind": "rules_acknowledged", "date": world.clock().date().isoformat(),
+              "reference": "RI signé", "stay_id": stay_id}  # fmt: skip
+    household = world.ids["household"]
+    recorded = world.ok(world.post("cashier", f"/v1/households/{household}/documents", signed))
+    assert recorded["rules"] == first
+    path = f"/{rules['id']}/versions"
+    second = world.ok(upload(world, "manager", PDF_2, path=path, valid_from="2025-03-01"))
+    world.clock.advance(days=60)  # 7 March 2025
+    later = world.arrive(emplacement="2", household_ref=world.household(name="Famille Mars"))
+    expected = {"document_id": rules["id"], "version": 2,
+                "sha256": second["current"]["sha256"]}  # fmt: skip
+    assert world.ok(world.get("cashier", f"/v1/stays/{later}"), 200)["rules"] == expected
+    elsewhere = world.arrive(world.aire_b, who="cashier_b")
+    assert world.ok(world.get("cashier_b", f"/v1/stays/{elsewhere}"), 200)["rules"] is None

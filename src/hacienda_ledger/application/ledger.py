@@ -227,6 +227,8 @@ class Ledger(Loading, Application[UUID]):
     depart = command(c.Depart)
     record_intervention = command(c.RecordIntervention)
     set_intervention_status = command(c.SetInterventionStatus)
+    upload_document = command(c.UploadDocument)
+    upload_document_version = command(c.UploadDocumentVersion)
     assign_team_member = command(c.AssignTeamMember)
     withdraw_team_member = command(c.WithdrawTeamMember)
     post_receipt = command(c.IssueReceipt)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-from datetime import date
 from typing import Annotated
 from uuid import UUID
 
@@ -12,11 +11,13 @@ from fastapi import APIRouter, File, Form, Query, Response, UploadFile, status
 from hacienda_ledger.aggregates.document import MEDIA_TYPES, AireDocumentKind, Document
 from hacienda_ledger.aggregates.errors import DocumentNotFound
 from hacienda_ledger.api.deps import Act, ActDep, LedgerDep, UserDep
+from hacienda_ledger.api.openapi import files
 from hacienda_ledger.api.pages import PageDep
+from hacienda_ledger.api.schemas.common import Day
 from hacienda_ledger.api.schemas.documents import (
-    DocumentPublic,
-    DocumentsPublic,
-    DocumentVersionPublic,
+    AireDocumentPublic,
+    AireDocumentsPublic,
+    AireDocumentVersionPublic,
 )
 from hacienda_ledger.application import commands as c
 from hacienda_ledger.application.access import Permission
@@ -26,20 +27,27 @@ from hacienda_ledger.application.ledger import Ledger
 router = APIRouter(tags=["documents"])
 
 Title = Annotated[str, Form(min_length=1, max_length=200)]
-Day = Annotated[date, Form()]
-UNTIL = Form(description="the last day it applies (none: until replaced)")
-Upload = Annotated[UploadFile, File(description="the PDF, PNG, JPEG or WebP file")]
+From = Annotated[Day, Form(description="the first day it applies")]
+Until = Annotated[Day | None, Form(description="the last day it applies (none: until replaced)")]
+Upload = Annotated[
+    UploadFile,
+    File(description="the PDF, PNG, JPEG or WebP file", json_schema_extra={"format": "binary"}),
+]
 
 
-def _public(d: Document) -> DocumentPublic:
+def _public(d: Document) -> AireDocumentPublic:
     versions = [
-        DocumentVersionPublic(
-            **{k: getattr(v, k) for k in DocumentVersionPublic.model_fields if k != "uploaded_by"},
+        AireDocumentVersionPublic(
+            **{
+                k: getattr(v, k)
+                for k in AireDocumentVersionPublic.model_fields
+                if k != "uploaded_by"
+            },
             uploaded_by=v.actor,
         )
         for v in d.versions
     ]
-    return DocumentPublic(
+    return AireDocumentPublic(
         id=d.id,
         aire_id=d.aire_id,
         kind=d.kind,
@@ -70,7 +78,7 @@ def _stored(act: Act, aire_id: UUID, file: UploadFile) -> dict[str, object]:
 @router.post(
     "/v1/aires/{aire_id}/documents",
     status_code=status.HTTP_201_CREATED,
-    response_model=DocumentPublic,
+    response_model=AireDocumentPublic,
 )
 def upload_document(
     aire_id: UUID,
@@ -78,9 +86,9 @@ def upload_document(
     file: Upload,
     kind: Annotated[AireDocumentKind, Form()],
     title: Title,
-    valid_from: Day,
-    valid_to: Annotated[date | None, UNTIL] = None,
-) -> DocumentPublic:
+    valid_from: From,
+    valid_to: Until = None,
+) -> AireDocumentPublic:
     """Upload a document of the aire (multipart/form-data): a PDF, PNG, JPEG or WebP file
     judged by its first bytes (415 ``unsupported_document_type``), at most
     ``document_max_bytes`` (413 ``document_too_large``). Stored once per SHA-256."""
@@ -100,17 +108,17 @@ def upload_document(
 @router.post(
     "/v1/aires/{aire_id}/documents/{document_id}/versions",
     status_code=status.HTTP_201_CREATED,
-    response_model=DocumentPublic,
+    response_model=AireDocumentPublic,
 )
 def upload_version(
     aire_id: UUID,
     document_id: UUID,
     act: ActDep,
     file: Upload,
-    valid_from: Day,
-    valid_to: Annotated[date | None, UNTIL] = None,
+    valid_from: From,
+    valid_to: Until = None,
     title: Annotated[str | None, Form(min_length=1, max_length=200)] = None,
-) -> DocumentPublic:
+) -> AireDocumentPublic:
     """A new version of the document (multipart/form-data, as an upload): the older
     versions stay listed and readable."""
     _of_aire(act.ledger, aire_id, document_id)
@@ -127,38 +135,41 @@ def upload_version(
     return _public(act.ledger.document(document_id))
 
 
-@router.get("/v1/aires/{aire_id}/documents", response_model=DocumentsPublic)
+@router.get("/v1/aires/{aire_id}/documents", response_model=AireDocumentsPublic)
 def list_documents(
     aire_id: UUID,
     ledger: LedgerDep,
     user: UserDep,
     page: PageDep,
     kind: AireDocumentKind | None = None,
-) -> DocumentsPublic:
+) -> AireDocumentsPublic:
     """The aire's documents in the order uploaded (paginated), each with its versions."""
     ledger.access.authorize(user, Permission.READ_DOCUMENTS, aire_id=aire_id)
     found = (ledger.document(i) for i in ledger.aire(aire_id).document_ids)
     items, next_cursor = page.page([d for d in found if kind is None or d.kind is kind])
     data = [_public(d) for d in items]
-    return DocumentsPublic(data=data, count=len(data), next_cursor=next_cursor)
+    return AireDocumentsPublic(data=data, count=len(data), next_cursor=next_cursor)
 
 
 @router.get(
     "/v1/aires/{aire_id}/documents/{document_id}",
     response_class=Response,
-    responses={
-        200: {
-            "description": "the document's bytes, verified against their SHA-256",
-            "content": {t: {"schema": {"type": "string", "format": "binary"}} for t in MEDIA_TYPES},
-        }
-    },
+    responses=files(
+        "the document's bytes, verified against their SHA-256 before they are sent",
+        *MEDIA_TYPES,
+        headers={
+            "Repr-Digest": "the bytes' SHA-256 (RFC 9530): sha-256=:base64:",
+            "X-Content-SHA256": "the bytes' SHA-256 in hexadecimal",
+            "X-Document-Version": "the number of the version sent",
+        },
+    ),
 )
 def download_document(
     aire_id: UUID,
     document_id: UUID,
     ledger: LedgerDep,
     user: UserDep,
-    version: Annotated[int | None, Query(ge=1, description="an older version")] = None,
+    version: Annotated[int | None, Query(ge=1, le=10_000, description="an older version")] = None,
 ) -> Response:
     """The current version's bytes (``?version=N``: an older one), with their media type
     and their hash (``Repr-Digest``, ``X-Content-SHA256``). The bytes are checked against

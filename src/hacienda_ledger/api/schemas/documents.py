@@ -12,7 +12,7 @@ from hacienda_ledger.aggregates.document import AireDocumentKind
 from hacienda_ledger.api.schemas.common import Page
 
 
-class DocumentVersionPublic(BaseModel):
+class AireDocumentVersionPublic(BaseModel):
     number: int = Field(description="1 for the first upload, then 2, 3...")
     sha256: str = Field(description="the SHA-256 of the bytes, in hexadecimal")
     size: int = Field(description="in bytes")
@@ -24,14 +24,14 @@ class DocumentVersionPublic(BaseModel):
     uploaded_by: str
 
 
-class DocumentPublic(BaseModel):
+class AireDocumentPublic(BaseModel):
     id: UUID
     aire_id: UUID
     kind: AireDocumentKind
     title: str
-    current: DocumentVersionPublic
-    versions: list[DocumentVersionPublic] = Field(description="every version, oldest first")
+    current: AireDocumentVersionPublic
+    versions: list[AireDocumentVersionPublic] = Field(description="every version, oldest first")
 
 
-class DocumentsPublic(Page[DocumentPublic]):
+class AireDocumentsPublic(Page[AireDocumentPublic]):
     pass
