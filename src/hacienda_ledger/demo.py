@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, TextIO
 from uuid import UUID, uuid5
 
+from hacienda_ledger import demo_site
 from hacienda_ledger.aggregates.aire import Aire
 from hacienda_ledger.aggregates.errors import AireNotFound, LedgerError
 from hacienda_ledger.aggregates.household import ContactDetails, Fleet, Profile
@@ -169,9 +170,9 @@ def demo_token(role: str) -> str:
 DEMO_TOKENS_EXPIRE = datetime(2099, 12, 31, tzinfo=UTC)
 
 
-def _demo_user(ledger: Ledger, name: str, role: str, **scope: Any) -> None:
+def _demo_user(ledger: Ledger, name: str, role: str, **scope: Any) -> UUID:
     """A user of the demo, with its fixed token (``demo_token``)."""
-    ledger.create_user(
+    outcome, _ = ledger.create_user(
         name=name,
         role=role,
         actor="demo",
@@ -179,6 +180,7 @@ def _demo_user(ledger: Ledger, name: str, role: str, **scope: Any) -> None:
         token_expires_at=DEMO_TOKENS_EXPIRE,
         **scope,
     )
+    return outcome.aggregate_id
 
 
 def load_demo(ledger: Ledger, clock: SimulatedClock, seed: int = 49) -> list[DemoAire]:
@@ -273,19 +275,31 @@ def load_demo(ledger: Ledger, clock: SimulatedClock, seed: int = 49) -> list[Dem
     _demo_user(ledger, "Régisseuse Chalets (démo)", "regisseur", aire_ids=[first.aire_id])
     _demo_user(ledger, "Trésorerie ALM (démo)", "auditor", collectivite_id=alm)
     _demo_user(ledger, "Analyste (démo)", "analyst")
-    # records and reads the first aire's interventions (issue 18); no interventions yet
-    _demo_user(ledger, "Intervenant Chalets (démo)", "intervenant", aire_ids=[first.aire_id])
-    _simulate(ledger, clock, rng, start, date(2025, 10, 31))
+    # records and reads the first aire's interventions and documents (issue 18)
+    worker = _demo_user(
+        ledger, "Intervenant Chalets (démo)", "intervenant", aire_ids=[first.aire_id]
+    )
+    reglement = demo_site.record_documents(ledger, first)  # before the first arrival
+    work = demo_site.Work(ledger, clock, AIRES, reglement, worker)
+    _simulate(ledger, clock, rng, start, date(2025, 10, 31), work=work)
     return AIRES
 
 
 def _simulate(
-    ledger: Ledger, clock: SimulatedClock, rng: random.Random, start: date, end: date
+    ledger: Ledger,
+    clock: SimulatedClock,
+    rng: random.Random,
+    start: date,
+    end: date,
+    *,
+    work: demo_site.Work,
 ) -> None:
-    """Arrivals, weekly readings and charges, payments, departures, remittances, closures."""
+    """Arrivals, weekly readings and charges, payments, departures, remittances, closures;
+    each morning, the day's interventions (``demo_site.py``)."""
     stays: dict[UUID, dict[str, Any]] = {}
     day = start
     while day <= end:
+        work.day(day)
         for demo in AIRES:
             assert demo.aire_id and demo.register_id
             aire = ledger.aire(demo.aire_id)
