@@ -588,15 +588,22 @@ def run_verify(
 def _verify_aires_and_stays(ledger: Ledger, out: TextIO, jobs: int) -> int:
     """The chain of every aire, of every stay (known from its own opening and from the
     aire that admitted it, so that a stay whose opening row was deleted is still verified)
-    and of every intervention (known from the aire that linked it),
-    naming the first broken link of each broken chain; how many are broken."""
+    and of every intervention and document (known from the aire that linked it), naming the
+    first broken link of each broken chain; the documents' stored bytes against their
+    SHA-256; how many are broken."""
     aires = list(ledger.ids_of(Aire.Registered))
     stays = dict.fromkeys(ledger.ids_of(Stay.Opened))
     for aire_id in aires:
         stays.update(dict.fromkeys(ledger.audit.stays_of(aire_id)))
     interventions = [i for a in aires for i in ledger.audit.interventions_of(a)]
-    broken = 0
-    for kind, ids in (("aire", aires), ("stay", list(stays)), ("intervention", interventions)):
+    documents = [d for a in aires for d in ledger.audit.documents_of(a)]
+    broken = _verify_documents(ledger, out)
+    for kind, ids in (
+        ("aire", aires),
+        ("stay", list(stays)),
+        ("intervention", interventions),
+        ("document", documents),
+    ):
         events = failed = 0
         for chain_id, report in ledger.audit.verify_registers(ids, jobs=jobs, kind=kind):
             events += report.events
@@ -612,6 +619,14 @@ def _verify_aires_and_stays(ledger: Ledger, out: TextIO, jobs: int) -> int:
         out.write(f"{len(ids)} {kind}s verified ({events} events), {failed} broken\n")
         broken += failed
     return broken
+
+
+def _verify_documents(ledger: Ledger, out: TextIO) -> int:
+    """The aires' documents' stored bytes, each against the SHA-256 it is stored under."""
+    stored, bad = ledger.documents.verify()
+    out.writelines(f"document bytes {h} BROKEN: they no longer match their sha-256\n" for h in bad)
+    out.write(f"{stored} documents' bytes verified, {len(bad)} broken\n")
+    return len(bad)
 
 
 def _verify_attestations(ledger: Ledger, directory: Path, out: TextIO) -> int:

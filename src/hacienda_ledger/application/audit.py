@@ -19,9 +19,11 @@ from uuid import UUID
 from eventsourcing.persistence import StoredEvent
 
 from hacienda_ledger.aggregates.aire import Aire
+from hacienda_ledger.aggregates.document import Document
 from hacienda_ledger.aggregates.errors import (
     AireNotFound,
     AttestationKeyMissing,
+    DocumentNotFound,
     InterventionNotFound,
     NotFound,
     RegisterNotFound,
@@ -59,12 +61,14 @@ if TYPE_CHECKING:
 _ADMITTED = topic_of(Aire.StayAdmitted)
 _LINKED = topic_of(Aire.InterventionLinked)
 _ATTACHED = topic_of(Aire.RegisterAttached)
+_DOCUMENTS = topic_of(Aire.DocumentLinked)
 
 CHAINS: dict[str, tuple[type, type[NotFound]]] = {
     "register": (CashRegister, RegisterNotFound),
     "aire": (Aire, AireNotFound),
     "stay": (Stay, StayNotFound),
     "intervention": (Intervention, InterventionNotFound),
+    "document": (Document, DocumentNotFound),
 }
 """Every kind of chain: its aggregate class, and the error for an id that is not one."""
 BATCHES = {"stay": 200, "intervention": 200}
@@ -269,6 +273,10 @@ class Audit:
     def interventions_of(self, aire_id: UUID) -> list[UUID]:
         """Every intervention recorded on the aire, read from the aire's own stored events."""
         return self._named_by(aire_id, _LINKED, "intervention_id")
+
+    def documents_of(self, aire_id: UUID) -> list[UUID]:
+        """Every document uploaded on the aire, read from the aire's own stored events."""
+        return self._named_by(aire_id, _DOCUMENTS, "document_id")
 
     def _named_by(self, aire_id: UUID, topic: str, field: str) -> list[UUID]:
         """The ids ``field`` of the aire's stored events of ``topic`` (rows that no longer

@@ -79,8 +79,13 @@ class DocumentContents:
 
     def check(self) -> list[str]:
         """The hashes whose stored bytes no longer match (for ``verify``)."""
+        return self.verify()[1]
+
+    def verify(self) -> tuple[int, list[str]]:
+        """How many contents are stored, and the hashes whose bytes no longer match them."""
         rows = self.sql.rows("SELECT sha256, content FROM document_contents")
-        return [r["sha256"] for r in rows if sha256_of(bytes(r["content"])) != r["sha256"]]
+        bad = [r["sha256"] for r in rows if sha256_of(bytes(r["content"])) != r["sha256"]]
+        return len(rows), bad
 
 
 def store_upload(ledger: Ledger, user: User, aire_id: UUID, content: bytes) -> Stored:
