@@ -13,7 +13,7 @@ from hacienda_ledger.aggregates.errors import DocumentNotFound
 from hacienda_ledger.api.deps import Act, ActDep, LedgerDep, UserDep
 from hacienda_ledger.api.openapi import files
 from hacienda_ledger.api.pages import PageDep
-from hacienda_ledger.api.schemas.common import Day
+from hacienda_ledger.api.schemas.common import DATE_RANGE, Day
 from hacienda_ledger.api.schemas.documents import (
     AireDocumentPublic,
     AireDocumentsPublic,
@@ -27,8 +27,10 @@ from hacienda_ledger.application.ledger import Ledger
 router = APIRouter(tags=["documents"])
 
 Title = Annotated[str, Form(min_length=1, max_length=200)]
-From = Annotated[Day, Form(description="the first day it applies")]
-Until = Annotated[Day | None, Form(description="the last day it applies (none: until replaced)")]
+From = Annotated[Day, Form(description=f"the first day it applies, {DATE_RANGE}")]
+Until = Annotated[
+    Day | None, Form(description=f"the last day it applies (none: until replaced), {DATE_RANGE}")
+]
 Upload = Annotated[
     UploadFile,
     File(description="the PDF, PNG, JPEG or WebP file", json_schema_extra={"format": "binary"}),
