@@ -150,6 +150,26 @@ def test_a_document_over_the_limit_is_refused(world: World) -> None:
     world.ok(upload(world, "manager", PDF + bytes(MAX - len(PDF))))
 
 
+def test_a_chunked_upload_is_stopped_at_the_limit(world: World) -> None:
+    """Given an upload sent without a length (chunked), when what arrived passes the
+    uploads' limit, then 413 ``document_too_large`` before it is parsed; nothing stored."""
+    before, rows = world.position(), stored_rows(world)
+
+    def chunks() -> Iterator[bytes]:
+        yield b"--b\r\nContent-Disposition: form-data; name=file; filename=r.pdf\r\n\r\n"
+        yield PDF
+        for _ in range(200):
+            yield bytes(1024)
+
+    response = world.client.post(
+        f"/v1/aires/{world.aire_a}/documents",
+        content=chunks(),
+        headers={**world.headers("manager"), "Content-Type": "multipart/form-data; boundary=b"},
+    )
+    assert_problem(response, 413, "document_too_large")
+    assert (world.position(), stored_rows(world)) == (before, rows)
+
+
 def test_uploads_have_their_own_body_limit(database_url: str, clock: Clock) -> None:
     """Given the JSON body limit at 4 KiB and documents of up to 64 KiB, then a 60 KiB PDF
     uploads (a JSON body of 5 KiB is still 413 ``body_too_large``)."""

@@ -30,6 +30,15 @@ UPLOAD_CODE = "document_too_large"
 FORM_OVERHEAD = 64 * 1024
 
 
+class TooLarge(HTTPException):
+    """A body without a length stopped at the limit: an HTTP exception, which the route's
+    body parsing lets through (any other becomes its 400), with the problem's code."""
+
+    def __init__(self, code: str, detail: str) -> None:
+        super().__init__(413, detail)
+        self.code = code
+
+
 def _detail(limit: int) -> str:
     return f"the request body is larger than {limit} bytes"
 
@@ -55,9 +64,9 @@ class BodyLimit:
                 return
             await self.app(scope, receive, send)  # the server holds the body to its length
             return
-        await self.app(scope, self._counting(receive, limit), send)
+        await self.app(scope, self._counting(receive, limit, upload=upload), send)
 
-    def _counting(self, receive: Receive, limit: int) -> Receive:
+    def _counting(self, receive: Receive, limit: int, *, upload: bool) -> Receive:
         """``receive`` that stops a body without a length once it passes the limit (the
         route's body parsing turns the exception into the problem: ``problems.py``)."""
         seen = 0
@@ -68,7 +77,7 @@ class BodyLimit:
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > limit:
-                    raise HTTPException(413, _detail(limit))
+                    raise TooLarge(UPLOAD_CODE if upload else CODE, _detail(limit))
             return message
 
         return counted

@@ -228,9 +228,11 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = {404: "not_found", 405: "method_not_allowed", 413: "body_too_large"}.get(
-            exc.status_code, "http_error"
-        )
+        code = getattr(exc, "code", None) or {  # its own (api/limits.py), else by status
+            404: "not_found",
+            405: "method_not_allowed",
+            413: "body_too_large",
+        }.get(exc.status_code, "http_error")
         headers = None
         if exc.status_code == 405:
             headers = {"Allow": allowed(request, (exc.headers or {}).get("Allow"))}
