@@ -405,6 +405,8 @@ def test_verify_finds_a_document_whose_stored_bytes_changed(ledger: Ledger, live
         size=len(content), media_type="application/pdf", filename="ri.pdf",
         valid_from=ledger.now().date(), actor="m",
     )  # fmt: skip
+    assert [k for k, _ in lived.verified() if k == "document"] == ["document"]
+    assert set(lived.verified().values()) == {None}
     code, text = verify_cli(ledger)
     assert code == 0, text
     assert "1 documents' bytes verified, 0 broken" in text

@@ -295,8 +295,8 @@ class Audit:
         self, aire_id: UUID
     ) -> tuple[list[tuple[str, UUID, VerificationReport]], list[SealFinding]]:
         """Everything an auditor checks for one aire: its chain, each of its registers'
-        (attached to it), of its stays' (admitted on it) and of its interventions' (linked on
-        it), and its seals."""
+        (attached to it), of its stays' (admitted on it), of its interventions' and documents'
+        (linked on it), and its seals."""
         chains = [("aire", aire_id, self.verify_chain_of(aire_id, "aire"))]
         registers = self._named_by(aire_id, _ATTACHED, "register_id")
         chains += [("register", r, self.verify_register(r)) for r in registers]
@@ -306,6 +306,8 @@ class Audit:
         interventions = self.interventions_of(aire_id)
         verified = self.verify_each(interventions, kind="intervention")
         chains += [("intervention", x, verified[x]) for x in interventions]
+        documents = self.documents_of(aire_id)
+        chains += [("document", d, self.verify_chain_of(d, "document")) for d in documents]
         return chains, self.verify_seals(aire_id)
 
     def heads(self, aire: Aire, registers: Sequence[CashRegister]) -> tuple[ChainHead, ...]:
