@@ -219,8 +219,9 @@ def test_scopes(world: World) -> None:
 
 
 def test_bad_fields_are_refused(world: World) -> None:
-    """An unknown kind, a validity ending before it starts, no file: 422, nothing recorded."""
-    before = world.position()
+    """An unknown kind, a validity ending before it starts, no file: 422, nothing recorded
+    and nothing stored."""
+    before, rows = world.position(), stored_rows(world)
     bad: list[dict[str, Any]] = [
         {"kind": "poster"},
         {"valid_to": "2024-12-31"},
@@ -234,7 +235,7 @@ def test_bad_fields_are_refused(world: World) -> None:
         headers=world.headers("manager"),
     )
     assert no_file.status_code == 422
-    assert world.position() == before
+    assert (world.position(), stored_rows(world)) == (before, rows)
 
 
 def test_a_stay_names_the_reglement_in_force_on_its_arrival(world: World) -> None:

@@ -18,14 +18,19 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING
 from uuid import UUID
 
 import structlog
 
 from hacienda_ledger.aggregates.document import sniff
-from hacienda_ledger.aggregates.errors import DocumentCorrupted, DocumentTooLarge, InvalidValue
+from hacienda_ledger.aggregates.errors import (
+    DocumentCorrupted,
+    DocumentTooLarge,
+    InvalidPeriod,
+    InvalidValue,
+)
 from hacienda_ledger.aggregates.user import User
 from hacienda_ledger.application.access import Permission
 from hacienda_ledger.application.sealing import Sql
@@ -88,11 +93,16 @@ class DocumentContents:
         return len(rows), bad
 
 
-def store_upload(ledger: Ledger, user: User, aire_id: UUID, content: bytes) -> Stored:
-    """An uploaded file's bytes, stored once the user may upload on the aire and the bytes
-    are a document: within ``document_max_bytes`` (``document_too_large``), PDF, PNG, JPEG
-    or WebP by their first bytes (``unsupported_document_type``). Refused, nothing stored."""
+def store_upload(
+    ledger: Ledger, user: User, aire_id: UUID, content: bytes, valid: tuple[date, date | None]
+) -> Stored:
+    """An uploaded file's bytes, stored once the user may upload on the aire, its validity
+    ``valid`` (from, to) is a period, and the bytes are a document: within
+    ``document_max_bytes`` (``document_too_large``), PDF, PNG, JPEG or WebP by their first
+    bytes (``unsupported_document_type``). Refused, nothing stored."""
     ledger.access.authorize(user, Permission.UPLOAD_DOCUMENTS, aire_id=aire_id)
+    if valid[1] is not None and valid[1] < valid[0]:
+        raise InvalidPeriod("a document is valid to a day after it is valid from", field="valid_to")
     limit = ledger.settings.document_max_bytes
     if len(content) > limit:
         raise DocumentTooLarge(f"a document is at most {limit} bytes", field="file")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from datetime import date
 from typing import Annotated
 from uuid import UUID
 
@@ -66,9 +67,11 @@ def _of_aire(ledger: Ledger, aire_id: UUID, document_id: UUID) -> Document:
     return document
 
 
-def _stored(act: Act, aire_id: UUID, file: UploadFile) -> dict[str, object]:
+def _stored(
+    act: Act, aire_id: UUID, file: UploadFile, valid: tuple[date, date | None]
+) -> dict[str, object]:
     """The file's bytes stored (after the user's right to upload on the aire is checked)."""
-    stored = store_upload(act.ledger, act.user, aire_id, file.file.read())
+    stored = store_upload(act.ledger, act.user, aire_id, file.file.read(), valid)
     return {
         "sha256": stored.sha256,
         "size": stored.size,
@@ -94,7 +97,7 @@ def upload_document(
     """Upload a document of the aire (multipart/form-data): a PDF, PNG, JPEG or WebP file
     judged by its first bytes (415 ``unsupported_document_type``), at most
     ``document_max_bytes`` (413 ``document_too_large``). Stored once per SHA-256."""
-    fields = _stored(act, aire_id, file)
+    fields = _stored(act, aire_id, file, (valid_from, valid_to))
     outcome = act(
         c.UploadDocument,
         aire_id,
@@ -124,7 +127,7 @@ def upload_version(
     """A new version of the document (multipart/form-data, as an upload): the older
     versions stay listed and readable."""
     _of_aire(act.ledger, aire_id, document_id)
-    fields = _stored(act, aire_id, file)
+    fields = _stored(act, aire_id, file, (valid_from, valid_to))
     act(
         c.UploadDocumentVersion,
         aire_id,
