@@ -216,6 +216,12 @@ def test_scopes(world: World) -> None:
         assert_problem(listed, 403, "forbidden")
     elsewhere = world.get("admin", f"/v1/aires/{world.aire_b}/documents/{created['id']}")
     assert_problem(elsewhere, 404, "document_not_found")
+    rows = stored_rows(world)
+    versions = f"/{created['id']}/versions"
+    moved = upload(world, "admin", PDF_2, aire=world.aire_b, path=versions)
+    assert_problem(moved, 404, "document_not_found")
+    assert_problem(upload(world, "cashier", PDF_2, path=versions), 403, "forbidden")
+    assert stored_rows(world) == rows
 
 
 def test_bad_fields_are_refused(world: World) -> None:

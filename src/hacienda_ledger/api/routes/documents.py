@@ -126,7 +126,8 @@ def upload_version(
 ) -> AireDocumentPublic:
     """A new version of the document (multipart/form-data, as an upload): the older
     versions stay listed and readable."""
-    _of_aire(act.ledger, aire_id, document_id)
+    act.ledger.access.authorize(act.user, Permission.UPLOAD_DOCUMENTS, aire_id=aire_id)
+    _of_aire(act.ledger, aire_id, document_id)  # a document of this aire (404 otherwise)
     fields = _stored(act, aire_id, file, (valid_from, valid_to))
     act(
         c.UploadDocumentVersion,
