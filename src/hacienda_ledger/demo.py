@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, TextIO
 from uuid import UUID, uuid5
 
+from hacienda_ledger import demo_site
 from hacienda_ledger.aggregates.aire import Aire
 from hacienda_ledger.aggregates.errors import AireNotFound, LedgerError
 from hacienda_ledger.aggregates.household import ContactDetails, Fleet, Profile
@@ -169,9 +170,9 @@ def demo_token(role: str) -> str:
 DEMO_TOKENS_EXPIRE = datetime(2099, 12, 31, tzinfo=UTC)
 
 
-def _demo_user(ledger: Ledger, name: str, role: str, **scope: Any) -> None:
+def _demo_user(ledger: Ledger, name: str, role: str, **scope: Any) -> UUID:
     """A user of the demo, with its fixed token (``demo_token``)."""
-    ledger.create_user(
+    outcome, _ = ledger.create_user(
         name=name,
         role=role,
         actor="demo",
@@ -179,6 +180,7 @@ def _demo_user(ledger: Ledger, name: str, role: str, **scope: Any) -> None:
         token_expires_at=DEMO_TOKENS_EXPIRE,
         **scope,
     )
+    return outcome.aggregate_id
 
 
 def load_demo(ledger: Ledger, clock: SimulatedClock, seed: int = 49) -> list[DemoAire]:
@@ -273,19 +275,31 @@ def load_demo(ledger: Ledger, clock: SimulatedClock, seed: int = 49) -> list[Dem
     _demo_user(ledger, "Régisseuse Chalets (démo)", "regisseur", aire_ids=[first.aire_id])
     _demo_user(ledger, "Trésorerie ALM (démo)", "auditor", collectivite_id=alm)
     _demo_user(ledger, "Analyste (démo)", "analyst")
-    # records and reads the first aire's interventions (issue 18); no interventions yet
-    _demo_user(ledger, "Intervenant Chalets (démo)", "intervenant", aire_ids=[first.aire_id])
-    _simulate(ledger, clock, rng, start, date(2025, 10, 31))
+    # records and reads the first aire's interventions and documents (issue 18)
+    worker = _demo_user(
+        ledger, "Intervenant Chalets (démo)", "intervenant", aire_ids=[first.aire_id]
+    )
+    reglement = demo_site.record_documents(ledger, first)  # before the first arrival
+    work = demo_site.Work(ledger, clock, AIRES, reglement, worker)
+    _simulate(ledger, clock, rng, start, date(2025, 10, 31), work=work)
     return AIRES
 
 
 def _simulate(
-    ledger: Ledger, clock: SimulatedClock, rng: random.Random, start: date, end: date
+    ledger: Ledger,
+    clock: SimulatedClock,
+    rng: random.Random,
+    start: date,
+    end: date,
+    *,
+    work: demo_site.Work,
 ) -> None:
-    """Arrivals, weekly readings and charges, payments, departures, remittances, closures."""
+    """Arrivals, weekly readings and charges, payments, departures, remittances, closures;
+    each morning, the day's interventions (``demo_site.py``)."""
     stays: dict[UUID, dict[str, Any]] = {}
     day = start
     while day <= end:
+        work.day(day)
         for demo in AIRES:
             assert demo.aire_id and demo.register_id
             aire = ledger.aire(demo.aire_id)
@@ -574,15 +588,22 @@ def run_verify(
 def _verify_aires_and_stays(ledger: Ledger, out: TextIO, jobs: int) -> int:
     """The chain of every aire, of every stay (known from its own opening and from the
     aire that admitted it, so that a stay whose opening row was deleted is still verified)
-    and of every intervention (known from the aire that linked it),
-    naming the first broken link of each broken chain; how many are broken."""
+    and of every intervention and document (known from the aire that linked it), naming the
+    first broken link of each broken chain; the documents' stored bytes against their
+    SHA-256; how many are broken."""
     aires = list(ledger.ids_of(Aire.Registered))
     stays = dict.fromkeys(ledger.ids_of(Stay.Opened))
     for aire_id in aires:
         stays.update(dict.fromkeys(ledger.audit.stays_of(aire_id)))
     interventions = [i for a in aires for i in ledger.audit.interventions_of(a)]
-    broken = 0
-    for kind, ids in (("aire", aires), ("stay", list(stays)), ("intervention", interventions)):
+    documents = [d for a in aires for d in ledger.audit.documents_of(a)]
+    broken = _verify_documents(ledger, out)
+    for kind, ids in (
+        ("aire", aires),
+        ("stay", list(stays)),
+        ("intervention", interventions),
+        ("document", documents),
+    ):
         events = failed = 0
         for chain_id, report in ledger.audit.verify_registers(ids, jobs=jobs, kind=kind):
             events += report.events
@@ -598,6 +619,14 @@ def _verify_aires_and_stays(ledger: Ledger, out: TextIO, jobs: int) -> int:
         out.write(f"{len(ids)} {kind}s verified ({events} events), {failed} broken\n")
         broken += failed
     return broken
+
+
+def _verify_documents(ledger: Ledger, out: TextIO) -> int:
+    """The aires' documents' stored bytes, each against the SHA-256 it is stored under."""
+    stored, bad = ledger.documents.verify()
+    out.writelines(f"document bytes {h} BROKEN: they no longer match their sha-256\n" for h in bad)
+    out.write(f"{stored} documents' bytes verified, {len(bad)} broken\n")
+    return len(bad)
 
 
 def _verify_attestations(ledger: Ledger, directory: Path, out: TextIO) -> int:

@@ -186,6 +186,13 @@ class Settings(BaseSettings):
         description="the most rows one export (GET /v1/exports/{table}, a journal as CSV) "
         "holds; more is 422 export_too_large, to be narrowed by aire or period",
     )
+    document_max_bytes: int = Field(
+        default=10 * 1_048_576,
+        ge=1024,
+        le=256 * 1_048_576,
+        description="the largest document an aire may upload, in bytes (POST "
+        "/v1/aires/{id}/documents; a larger one is 413 document_too_large before it is read)",
+    )
     database_wait_seconds: float = Field(
         default=1.0,
         gt=0,

@@ -144,6 +144,7 @@ class World:
             "user_id": self.users["cashier"]["id"],
             "token_id": "00000000-0000-4000-8000-000000000000",
             "intervention_id": "00000000-0000-4000-8000-000000000000",
+            "document_id": "00000000-0000-4000-8000-000000000000",
             **overrides,
         }
 

@@ -1993,6 +1993,10 @@ ROUTES: list[tuple[str, str]] = [
     ("PATCH", "/v1/interventions/{intervention_id}"),
     ("POST", "/v1/aires/{aire_id}/team"),
     ("DELETE", "/v1/aires/{aire_id}/team/{user_id}"),
+    ("POST", "/v1/aires/{aire_id}/documents"),
+    ("GET", "/v1/aires/{aire_id}/documents"),
+    ("POST", "/v1/aires/{aire_id}/documents/{document_id}/versions"),
+    ("GET", "/v1/aires/{aire_id}/documents/{document_id}"),
 ]
 OPEN_ROUTES = [("GET", "/health"), ("GET", "/ready")]
 
@@ -2055,6 +2059,7 @@ def test_every_route_needs_a_valid_bearer_token(world: World, authorization: str
         "user_id": world.users["cashier"]["id"],
         "token_id": str(uuid4()),
         "intervention_id": str(uuid4()),
+        "document_id": str(uuid4()),
     }
     headers = {"Idempotency-Key": "k"}
     if authorization is not None:

@@ -61,7 +61,10 @@ ID_KINDS = {
     "token_id": "token",
     "intervention_id": "intervention",
     "follows": "intervention",
+    "document_id": "document",
 }
+#: The file a multipart upload sends (an aire's document).
+UPLOAD = ("r.pdf", b"%PDF-1.4\n%%EOF\n", "application/pdf")
 #: Values for the other names, where the schema gives neither an example nor a format.
 SAMPLES: dict[str, Any] = {
     "number": "1",
@@ -88,6 +91,7 @@ class Things:
     household: str
     report: str
     intervention: str
+    document: str
     user: str = ""  # the caller's own (``with_tokens``), or cashier_b
     token: str = ""  # a token of that user's
 
@@ -107,6 +111,7 @@ class Call:
     query: dict[str, Any]
     body: Any
     permission: str
+    multipart: bool = False
 
 
 @dataclass
@@ -134,7 +139,7 @@ def world(settings: Settings, ledger: Ledger, clock: Clock) -> Iterator[World]:
 def things(world: World) -> tuple[Things, Things]:
     """A's things and B's: an open stay with a deposit receipt (n° 1) on each register, the
     world's household of each, a stored monthly report of each (December 2024), an
-    intervention on each aire."""
+    intervention and a document on each aire."""
     stay_a = world.arrive()
     world.deposit(stay_a)
     stay_b = world.arrive(world.aire_b, who="cashier_b")
@@ -159,6 +164,17 @@ def things(world: World) -> tuple[Things, Things]:
         )
         for aire in (ids["aire_a"], ids["aire_b"])
     }
+    digest = world.ledger.documents.put(UPLOAD[1], world.clock())
+    papers = {
+        aire: str(
+            world.ledger.upload_document(
+                UUID(aire), kind="plan", title="Plan", sha256=digest, size=len(UPLOAD[1]),
+                media_type=UPLOAD[2], filename=UPLOAD[0], valid_from=world.clock().date(),
+                actor="seed",
+            ).aggregate_id
+        )
+        for aire in (ids["aire_a"], ids["aire_b"])
+    }  # fmt: skip
     return (
         Things(
             ids["collectivite_a"],
@@ -168,6 +184,7 @@ def things(world: World) -> tuple[Things, Things]:
             ids["household"],
             report[ids["aire_a"]],
             done[ids["aire_a"]],
+            papers[ids["aire_a"]],
         ),
         Things(
             ids["collectivite_b"],
@@ -177,6 +194,7 @@ def things(world: World) -> tuple[Things, Things]:
             ids["household_b"],
             report[ids["aire_b"]],
             done[ids["aire_b"]],
+            papers[ids["aire_b"]],
         ),
     )
 
@@ -266,7 +284,7 @@ class Schema:
         if schema.get("format") == "uuid":  # an id of no kind this test knows (a user's)
             return "00000000-0000-4000-8000-000000000001"
         if "pattern" in schema:
-            return _matching(schema["pattern"])
+            return _matching(schema["pattern"], schema.get("minLength", 0))
         return "x" * max(schema.get("minLength", 1), 1)
 
     def body(self, schema: dict[str, Any], ids: Callable[[str], str]) -> dict[str, Any]:
@@ -286,11 +304,12 @@ class Schema:
         return {**example, **made}
 
 
-def _matching(pattern: str) -> str:
-    """The simplest text matching a pattern that the schema gives no example of."""
+def _matching(pattern: str, min_length: int = 0) -> str:
+    """The simplest text matching a pattern that the schema gives no example of, at least
+    ``min_length`` long (a plain-text pattern also matches the empty text)."""
     found: str = hypothesis.find(
         st.from_regex(pattern, fullmatch=True),
-        lambda _: True,
+        lambda text: len(text) >= min_length,
         settings=hypothesis.settings(database=None, max_examples=50),
     )
     return found
@@ -315,12 +334,11 @@ def calls(document: dict[str, Any], schema: Schema, own: Things, other: Things) 
             if operation["x-permission"] == "none":
                 continue
             parameters = operation.get("parameters", [])
-            body_schema = (
-                operation.get("requestBody", {})
-                .get("content", {})
-                .get("application/json", {})
-                .get("schema")
-            )
+            content = operation.get("requestBody", {}).get("content", {})
+            multipart = "multipart/form-data" in content
+            body_schema = content.get(
+                "multipart/form-data" if multipart else "application/json", {}
+            ).get("schema")
             for permission, fixed in permissions(operation):
                 for mode in MODES:
 
@@ -355,7 +373,7 @@ def calls(document: dict[str, Any], schema: Schema, own: Things, other: Things) 
                         else None
                     )
                     url = path.format(**values)
-                    yield Call(method.upper(), path, mode, url, query, body, permission)
+                    yield Call(method.upper(), path, mode, url, query, body, permission, multipart)
 
 
 def _names_a_thing(schema: Schema, body_schema: dict[str, Any]) -> list[str]:
@@ -399,12 +417,16 @@ def test_every_operation_as_every_role_in_and_out_of_its_scope(world: World, rol
         )
         before = world.position()
         logged = [len(world.ledger.access_log.of(h)) for h in households]
+        sent: dict[str, Any] = {"json": call.body}
+        if call.multipart:  # an upload: its fields as a form, and a file
+            fields = {k: v for k, v in call.body.items() if k != "file"}
+            sent = {"data": fields, "files": {"file": UPLOAD}}
         response = world.client.request(
             call.method,
             call.url,
             params=call.query,
-            json=call.body,
             headers=world.headers(name, key=world.new_key()),
+            **sent,
         )
         findings.calls += 1
         covered.add((call.method, call.path))

@@ -59,6 +59,9 @@ def assert_the_day_went_as_written(out: str) -> None:
     # an intervenant's day (issue 18): an incident out of service one day, no register
     assert '"role":"intervenant"' in out and '"out_of_service_days":1' in out
     assert '{"status":403,"code":"forbidden"}' in out
+    # the aire's règlement intérieur (issue 18): read back with its hash; text refused
+    assert "repr-digest: sha-256=:" in out.lower() and "x-document-version: 1" in out.lower()
+    assert '{"status":415,"code":"unsupported_document_type"}' in out
 
 
 def test_the_cashiers_day_in_the_api_docs_runs(tmp_path: Path) -> None:

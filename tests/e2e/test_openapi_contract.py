@@ -23,12 +23,15 @@ from tests.e2e.api_world import World, assert_problem, build_world
 PDF = "application/pdf"
 CSV = "text/csv"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+PNG, JPEG, WEBP = "image/png", "image/jpeg", "image/webp"
 FILES = {
     ("get", "/v1/reports/{report_id}"): {PDF, XLSX, CSV},
     ("get", "/v1/registers/{register_id}/documents/{document}/{number}"): {PDF},
     ("post", "/v1/registers/{register_id}/documents/{document}/{number}/reprints"): {PDF},
     ("get", "/v1/exports/{table}"): {CSV, XLSX},
+    ("get", "/v1/aires/{aire_id}/documents/{document_id}"): {PDF, PNG, JPEG, WEBP},
 }
+UPLOADS = ("/v1/aires/{aire_id}/documents", "/v1/aires/{aire_id}/documents/{document_id}/versions")
 FILES_REPRINT = "/v1/registers/{register_id}/documents/{document}/{number}/reprints"
 MONEY_WRITES = {
     "/v1/registers/{register_id}/receipts",
@@ -85,10 +88,18 @@ def test_files_are_declared_with_their_media_types(world: World, document: dict[
 
     number = world.ok(world.receipt([("other", 500)]))["number"]
     base = f"/v1/registers/{world.register_a}/documents/receipt/{number}"
+    upload = world.client.post(
+        f"/v1/aires/{world.aire_a}/documents",
+        data={"kind": "plan", "title": "Plan", "valid_from": "2025-01-01"},
+        files={"file": ("plan.png", b"\x89PNG\r\n\x1a\n" + bytes(16), "image/png")},
+        headers=world.headers("manager"),
+    )
+    paper = f"/v1/aires/{world.aire_a}/documents/{world.ok(upload)['id']}"
     answers = {
         ("get", "/v1/registers/{register_id}/documents/{document}/{number}"): world.get(
             "cashier", base
         ),
+        ("get", "/v1/aires/{aire_id}/documents/{document_id}"): world.get("cashier", paper),
         ("post", FILES_REPRINT): world.client.post(
             f"{base}/reprints", headers=world.headers("cashier")
         ),
@@ -102,6 +113,22 @@ def test_files_are_declared_with_their_media_types(world: World, document: dict[
         assert media(answer) in declared, (path, answer.headers["content-type"])
     assert answers[("get", "/v1/exports/{table}#xlsx")].content[:2] == b"PK"
     assert answers[("post", FILES_REPRINT)].content[:5] == b"%PDF-"
+
+
+def test_uploads_declare_their_multipart_form(document: dict[str, Any]) -> None:
+    """An upload of an aire's document declares its body as ``multipart/form-data`` only:
+    the file (binary, required), its validity (a first version: its kind and title too)."""
+    for path in UPLOADS:
+        body = document["paths"][path]["post"]["requestBody"]
+        assert set(body["content"]) == {"multipart/form-data"}
+        ref = body["content"]["multipart/form-data"]["schema"]["$ref"]
+        form = document["components"]["schemas"][ref.rsplit("/", 1)[1]]
+        assert form["properties"]["file"]["format"] == "binary"
+        assert {"file", "valid_from"} <= set(form["required"])
+    first = document["paths"][UPLOADS[0]]["post"]["requestBody"]["content"]
+    ref = first["multipart/form-data"]["schema"]["$ref"]
+    form = document["components"]["schemas"][ref.rsplit("/", 1)[1]]
+    assert {"kind", "title"} <= set(form["required"])
 
 
 def test_idempotency_key_is_required_where_the_server_requires_it(

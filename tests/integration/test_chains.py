@@ -392,3 +392,28 @@ def test_an_extension_stored_with_its_why_before_the_chain_keeps_its_link_and_sh
         assert [r["reason"] for r in occupancy.rows("occupancy_extensions")] == ["granted"]
     finally:
         rows.close()
+
+
+def test_verify_finds_a_document_whose_stored_bytes_changed(ledger: Ledger, lived: Lived) -> None:
+    """Given an aire's règlement uploaded, ``verify`` checks its chain and its stored bytes
+    (exit 0); once the bytes are changed in ``document_contents``, it names the hash whose
+    bytes no longer match and exits 1 (issue 18)."""
+    content = b"%PDF-1.4\n%%EOF\n"
+    digest = ledger.documents.put(content, ledger.now())
+    ledger.upload_document(
+        lived.aire_id, kind="reglement_interieur", title="RI", sha256=digest,
+        size=len(content), media_type="application/pdf", filename="ri.pdf",
+        valid_from=ledger.now().date(), actor="m",
+    )  # fmt: skip
+    assert [k for k, _ in lived.verified() if k == "document"] == ["document"]
+    assert set(lived.verified().values()) == {None}
+    code, text = verify_cli(ledger)
+    assert code == 0, text
+    assert "1 documents' bytes verified, 0 broken" in text
+    assert "1 documents verified" in text
+    ledger.documents.sql.execute(
+        "UPDATE document_contents SET content = ? WHERE sha256 = ?", (b"%PDF-1.7\n", digest)
+    )
+    code, text = verify_cli(ledger)
+    assert code == 1
+    assert f"document bytes {digest} BROKEN" in text

@@ -5,8 +5,8 @@ or gets its deposit back before its bill is settled."""
 
 from __future__ import annotations
 
-from collections import defaultdict
-from datetime import UTC, datetime
+from collections import Counter, defaultdict
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from uuid import UUID
 
@@ -15,7 +15,7 @@ import pytest
 from hacienda_ledger.aggregates.register import CashRegister
 from hacienda_ledger.aggregates.stay import Stay
 from hacienda_ledger.application import Ledger
-from hacienda_ledger.demo import SimulatedClock, load_demo
+from hacienda_ledger.demo import AIRES, SimulatedClock, load_demo
 from hacienda_ledger.settings import Settings
 from tests.integration.test_smoke_both_backends import all_events
 
@@ -73,3 +73,53 @@ def test_the_demo_has_a_regisseur_beside_its_cashier(demo: Ledger) -> None:
     assert (regisseur.role, cashier.role) == (Role.REGISSEUR, Role.CASHIER)
     assert regisseur.aire_ids == cashier.aire_ids == (AIRES[0].aire_id,)
     assert set(ROLES) == {role.value for role in Role}
+
+
+def test_the_demo_records_interventions_on_every_aire(demo: Ledger) -> None:
+    """Issue 18 point 6: every aire has its Monday cleanings, its monthly meter rounds, a
+    repair with its cost and supplier's reference, and an incident that took an emplacement
+    out of service for three days and brought it back (done); the first aire's name its
+    intervenant."""
+    for demo_aire in AIRES:
+        assert demo_aire.aire_id
+        aire = demo.aire(demo_aire.aire_id)
+        found = [demo.intervention(i) for i in aire.intervention_ids]
+        kinds = Counter(i.kind.value for i in found)
+        assert kinds["cleaning"] >= 12 and kinds["meter_round"] == 3, (demo_aire.code, kinds)
+        [repair] = [i for i in found if i.kind.value == "repair"]
+        assert repair.cost_cents and repair.supplier_ref
+        [incident] = [i for i in found if i.kind.value == "incident"]
+        assert (incident.status.value, incident.out_of_service_days) == ("done", 3)
+        [number] = incident.emplacements
+        start = incident.out_of_service_from
+        assert start is not None
+        assert not aire.emplacement(number).in_service_on(start)
+        assert aire.emplacement(number).in_service_on(start + timedelta(days=3))
+        assert all(i.status.value == "done" for i in found)
+        named = {w for i in found for w in i.who}
+        assert bool(named) == (demo_aire is AIRES[0])
+
+
+def test_the_demo_s_first_aire_has_its_documents_and_its_stays_name_them(demo: Ledger) -> None:
+    """The first aire has a règlement intérieur in two versions (a PDF the demo generated,
+    read back verified) and an arrêté; each stay of it names the version in force on its
+    arrival day (2 from 1 October 2025); no other aire's stay names any."""
+    first = AIRES[0]
+    assert first.aire_id
+    documents = [demo.document(d) for d in demo.aire(first.aire_id).document_ids]
+    assert [d.kind.value for d in documents] == ["arrete", "reglement_interieur"]
+    rules = documents[1]
+    assert [v.valid_from for v in rules.versions] == [date(2025, 1, 1), date(2025, 10, 1)]
+    for version in rules.versions:
+        assert demo.documents.get(version.sha256).startswith(b"%PDF-")
+    by_aire: dict[UUID, list[Stay]] = defaultdict(list)
+    for stay_id in {e.originator_id for e in all_events(demo) if type(e) is Stay.Opened}:
+        stay = demo.stay(stay_id)
+        by_aire[stay.aire_id].append(stay)
+    assert by_aire[first.aire_id]
+    for stay in by_aire[first.aire_id]:
+        number = 2 if stay.arrival_day >= date(2025, 10, 1) else 1
+        expected = (rules.id, number, rules.versions[number - 1].sha256)
+        assert stay.rules == expected, stay.arrival_day
+    others = [s for aire, stays in by_aire.items() if aire != first.aire_id for s in stays]
+    assert others and all(s.rules is None for s in others)

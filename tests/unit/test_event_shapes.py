@@ -17,6 +17,7 @@ from eventsourcing.persistence import StoredEvent
 from hacienda_ledger.aggregates import (
     aire,
     collectivite,
+    document,
     household,
     intervention,
     register,
@@ -47,6 +48,7 @@ def event_classes() -> set[str]:
     for module in (
         aire,
         collectivite,
+        document,
         household,
         intervention,
         register,

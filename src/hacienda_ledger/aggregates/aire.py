@@ -7,12 +7,17 @@ stays can never be opened on one emplacement, and which registers collect its mo
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 from uuid import UUID, uuid5
 
+from hacienda_ledger.aggregates.aire_values import (
+    Closure,
+    Emplacement,
+    OutOfService,
+    Regularisation,
+)
 from hacienda_ledger.aggregates.chained import (
     Chained,
     CreatedOnceUnchained,
@@ -41,59 +46,10 @@ from hacienda_ledger.aggregates.values import (
     tariff_in_force,
 )
 
+#: The aire's values are defined in ``aire_values.py`` and read from here too.
+__all__ = ["NAMESPACE", "Aire", "Closure", "Emplacement", "OutOfService", "Regularisation"]
+
 NAMESPACE = UUID("5b0e8a35-6f5c-4d8e-9d55-1a2f0c9b7e11")
-
-
-@dataclass(frozen=True)
-class OutOfService:
-    """An emplacement is unavailable from ``start`` up to, not including, ``end``."""
-
-    start: date
-    end: date | None
-    reason: str
-
-
-@dataclass(frozen=True)
-class Closure:
-    """The whole aire is closed from ``start`` to ``end``, both included."""
-
-    start: date
-    end: date
-    reason: str
-    prefect_derogation_ref: str | None
-    notified_on: date
-    urgent: bool
-
-    def covers(self, day: date) -> bool:
-        return self.start <= day <= self.end
-
-
-@dataclass(frozen=True)
-class Regularisation:
-    """A correction of a sealed month, recorded in the open month: the place-days and the
-    amount it adds to (or, negative, takes from) the sealed month's figures, and why."""
-
-    month: str
-    recorded_on: date
-    place_days: int
-    amount_cents: int
-    reason: str
-
-
-@dataclass
-class Emplacement:
-    number: str
-    places: int
-    surface_m2: Decimal | None
-    out_of_service: tuple[OutOfService, ...] = ()
-    in_service_from: date | None = None  # the day it entered service (None: unknown)
-
-    def in_service_on(self, day: date) -> bool:
-        if self.in_service_from is not None and day < self.in_service_from:
-            return False
-        return not any(
-            p.start <= day and (p.end is None or day < p.end) for p in self.out_of_service
-        )
 
 
 class Aire(Chained):
@@ -150,6 +106,7 @@ class Aire(Chained):
             aire.last_release_day = None
             aire.regularisations = ()
             aire.intervention_ids = ()
+            aire.document_ids = ()
             aire.team = {}
 
     class EmplacementAdded(Chained.Event):
@@ -268,6 +225,15 @@ class Aire(Chained):
         def apply(self, aire: Aire) -> None:
             aire.intervention_ids = (*aire.intervention_ids, self.intervention_id)
 
+    class DocumentLinked(Chained.Event):
+        """A document of the aire uploaded (its versions are its own events)."""
+
+        document_id: UUID
+        actor: str
+
+        def apply(self, aire: Aire) -> None:
+            aire.document_ids = (*aire.document_ids, self.document_id)
+
     class TeamMemberAssigned(Chained.Event):
         user_id: UUID
         role: str
@@ -337,6 +303,7 @@ class Aire(Chained):
         self.register_ids: tuple[UUID, ...]
         self.in_service_from: date
         self.intervention_ids: tuple[UUID, ...]
+        self.document_ids: tuple[UUID, ...]
         self.team: dict[UUID, str]  # user id -> role, in the order assigned
 
     @classmethod
@@ -676,6 +643,9 @@ class Aire(Chained):
         self.trigger_event(
             self.InterventionLinked, intervention_id=intervention_id, actor=actor, timestamp=at
         )
+
+    def link_document(self, document_id: UUID, *, actor: str, at: datetime) -> None:
+        self.trigger_event(self.DocumentLinked, document_id=document_id, actor=actor, timestamp=at)
 
     # --- its team -----------------------------------------------------------------------
 

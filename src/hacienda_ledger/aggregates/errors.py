@@ -24,7 +24,9 @@ The tree::
     │   ├── HouseholdNotFound       household_not_found
     │   ├── SealNotFound            seal_not_found
     │   ├── CountNotFound           count_not_found
-    │   └── InterventionNotFound    intervention_not_found
+    │   ├── InterventionNotFound    intervention_not_found
+    │   └── DocumentNotFound        document_not_found
+    ├── DocumentCorrupted       document_corrupted    -> 500
     ├── Conflict                                      -> 409
     │   ├── AlreadyExists           already_exists
     │   ├── TokenAlreadyRevoked     token_already_revoked
@@ -65,6 +67,8 @@ The tree::
         ├── MeterIndexDecreased     meter_index_decreased
         ├── NotAllowed              not_allowed (revenue type / payment method not allowed)
         ├── ExportTooLarge          export_too_large
+        ├── DocumentTooLarge        document_too_large -> 413
+        ├── UnsupportedDocumentType unsupported_document_type -> 415
         └── InvalidValue            invalid_value
 
 Errors carry ``field`` (the offending input, when there is one) and a French-free English
@@ -84,6 +88,8 @@ class LedgerError(Exception):
     """Root of every error the ledger raises on purpose."""
 
     code = "ledger_error"
+    #: The HTTP status when it is not its family's (``api/problems.py``).
+    http_status: int | None = None
     extensions: Mapping[str, Any] = MappingProxyType({})
 
     def __init__(self, detail: str, *, field: str | None = None) -> None:
@@ -195,6 +201,35 @@ class CountNotFound(NotFound):
 
 class InterventionNotFound(NotFound):
     code = "intervention_not_found"
+
+
+class DocumentNotFound(NotFound):
+    """No document of that id on the aire, or no such version of it."""
+
+    code = "document_not_found"
+
+
+class DocumentCorrupted(LedgerError):
+    """A document's stored bytes no longer hash to the SHA-256 its version recorded (or are
+    missing): the store was tampered with or damaged; restore it from a backup."""
+
+    code = "document_corrupted"
+    http_status = 500
+
+
+class DocumentTooLarge(Invalid):
+    """An uploaded document larger than the setting ``document_max_bytes``."""
+
+    code = "document_too_large"
+    http_status = 413
+
+
+class UnsupportedDocumentType(Invalid):
+    """An uploaded file whose first bytes are not those of a PDF, PNG, JPEG or WebP file
+    (whatever its name or declared type say)."""
+
+    code = "unsupported_document_type"
+    http_status = 415
 
 
 class InterventionFinal(Conflict):

@@ -226,6 +226,20 @@ class Stay(Chained):
         def apply(self, stay: Stay) -> None:
             stay.settlement.reverse(self.reference)
 
+    class RulesReferenced(Chained.Event):
+        """The aire's règlement intérieur in force on the arrival day (``document.py``),
+        triggered by the arrival's handler right after ``Opened``."""
+
+        document_id: UUID
+        document_version: int
+        sha256: str
+
+        def apply(self, stay: Stay) -> None:
+            stay.rules = (self.document_id, self.document_version, self.sha256)
+
+    #: The règlement the stay is bound to: (document id, version, SHA-256), if one was.
+    rules: tuple[UUID, int, str] | None = None
+
     class Departed(EventOnceUnchained):
         departed_at: datetime
         exit_inspection_ref: str

@@ -23,6 +23,7 @@ from hacienda_ledger.api.routes import (
     analytics,
     audit,
     collectivites,
+    documents,
     health,
     households,
     interventions,
@@ -207,7 +208,9 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
     problems.install(app)
     problems.install_outages(app, settings.retry_after_seconds)
     permissions.install(app)
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimit, max_bytes=settings.max_body_bytes, upload_bytes=settings.document_max_bytes
+    )
     metrics.install(app)  # /metrics
     # outermost: the request line, its count by route template and X-Request-ID cover a 413
     logs.install(app, observe=metrics.observe)
@@ -229,6 +232,7 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
         households,
         stays,
         interventions,
+        documents,
         audit,
         statistics,
         reports,

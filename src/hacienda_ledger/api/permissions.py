@@ -142,6 +142,10 @@ OPERATIONS: dict[tuple[str, str], type[c.Command] | Permission | ByParameter | s
     ("PATCH", "/v1/interventions/{intervention_id}"): c.SetInterventionStatus,
     ("POST", "/v1/aires/{aire_id}/team"): c.AssignTeamMember,
     ("DELETE", "/v1/aires/{aire_id}/team/{user_id}"): c.WithdrawTeamMember,
+    ("POST", "/v1/aires/{aire_id}/documents"): c.UploadDocument,
+    ("POST", "/v1/aires/{aire_id}/documents/{document_id}/versions"): c.UploadDocumentVersion,
+    ("GET", "/v1/aires/{aire_id}/documents"): _P.READ_DOCUMENTS,
+    ("GET", "/v1/aires/{aire_id}/documents/{document_id}"): _P.READ_DOCUMENTS,
 }
 
 #: Operations whose ids are not confined to a scope: the collectivités' public facts, what

@@ -40,6 +40,8 @@ TYPE_BASE = "https://hacienda-ledger.fr/problems/"
 
 
 def status_of(error: LedgerError) -> int:
+    if error.http_status is not None:  # its own (413/415 of an upload, 500 of a corruption)
+        return error.http_status
     if isinstance(error, Unauthenticated):
         return 401
     if isinstance(error, Forbidden):
@@ -255,9 +257,11 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = {404: "not_found", 405: "method_not_allowed", 413: "body_too_large"}.get(
-            exc.status_code, "http_error"
-        )
+        code = getattr(exc, "code", None) or {  # its own (api/limits.py), else by status
+            404: "not_found",
+            405: "method_not_allowed",
+            413: "body_too_large",
+        }.get(exc.status_code, "http_error")
         headers = None
         if exc.status_code == 405:
             headers = {"Allow": allowed(request, (exc.headers or {}).get("Allow"))}

@@ -142,6 +142,7 @@ def stay(
             for d in st.settlement.dues
         ],
         overpaid_cents=sum(st.settlement.overpaid.values()),
+        rules=None if st.rules is None else _rules(st.rules),
         **ledger.stay_account(st.id),  # charged, settled, balance due, deposit held
         position=position,
     )
@@ -281,7 +282,9 @@ def household(h: Household, position: int | None = None) -> s.HouseholdPublic:
     )
 
 
-def document(d: Document) -> s.DocumentPublic:
+def document(d: Document, ledger: Ledger | None = None) -> s.DocumentPublic:
+    """A household's document; a ``rules_acknowledged`` one of a stay names the règlement
+    intérieur that stay is bound to (read from the stay, given the ``ledger``)."""
     return s.DocumentPublic(
         seq=d.seq,
         kind=d.kind,
@@ -289,7 +292,19 @@ def document(d: Document) -> s.DocumentPublic:
         reference=None if isinstance(d.reference, Erased) else d.reference,
         stay_id=d.stay_id,
         recorded_at=d.recorded_at,
+        rules=_acknowledged(d, ledger),
     )
+
+
+def _acknowledged(d: Document, ledger: Ledger | None) -> s.RulesPublic | None:
+    if ledger is None or d.kind != "rules_acknowledged" or d.stay_id is None:
+        return None
+    found = ledger.stay(d.stay_id).rules
+    return None if found is None else _rules(found)
+
+
+def _rules(found: tuple[UUID, int, str]) -> s.RulesPublic:
+    return s.RulesPublic(document_id=found[0], version=found[1], sha256=found[2])
 
 
 def payer(household_id: UUID | None, names: dict[UUID, str | Erased]) -> s.PayerPublic | None:

@@ -34,6 +34,11 @@ régisseurs, auditors and analysts have no use for them). A manager puts users w
 is their aires (cashiers, régisseurs, intervenants) in an aire's team (``CONFIGURE_AIRE``):
 the aire enters their scope.
 
+An aire's own documents (règlement intérieur, arrêtés, conventions...) are uploaded by
+managers and admins (``UPLOAD_DOCUMENTS``) and read by every role that works on the aire:
+cashiers and régisseurs (the règlement every arrival signs), intervenants, auditors
+(``READ_DOCUMENTS``); analysts, who see anonymised figures only, have no use for them.
+
 Every role manages its own bearer tokens (``manage_tokens``: list, revoke, rotate them); the
 admin, who administers users, anyone's (``Access.authorize_token``).
 
@@ -108,6 +113,8 @@ class Permission(StrEnum):
     MANAGE_TOKENS = "manage_tokens"
     RECORD_INTERVENTIONS = "record_interventions"  # record them, change their status
     READ_INTERVENTIONS = "read_interventions"
+    UPLOAD_DOCUMENTS = "upload_documents"  # the aire's own documents (règlement, arrêtés...)
+    READ_DOCUMENTS = "read_documents"
 
 
 #: Permissions that move money or vouch for it: never the admin's.
@@ -126,6 +133,7 @@ _CASHIER = frozenset(
         Permission.READ_REPORTS,
         Permission.MANAGE_HOUSEHOLDS,
         Permission.READ_HOUSEHOLDS,
+        Permission.READ_DOCUMENTS,
     }
 )
 
@@ -147,6 +155,8 @@ GRANTS: dict[Role, frozenset[Permission]] = {
             Permission.ANSWER_DATA_REQUESTS,
             Permission.RECORD_INTERVENTIONS,
             Permission.READ_INTERVENTIONS,
+            Permission.UPLOAD_DOCUMENTS,
+            Permission.READ_DOCUMENTS,
         }
     ),
     Role.CASHIER: _CASHIER,
@@ -159,6 +169,7 @@ GRANTS: dict[Role, frozenset[Permission]] = {
             Permission.READ_REPORTS,
             Permission.READ_AUDIT_TRAIL,
             Permission.READ_ANALYTICS,
+            Permission.READ_DOCUMENTS,
         }
     ),
     Role.ANALYST: frozenset(
@@ -176,6 +187,7 @@ GRANTS: dict[Role, frozenset[Permission]] = {
             Permission.READ_AIRES,
             Permission.RECORD_INTERVENTIONS,
             Permission.READ_INTERVENTIONS,
+            Permission.READ_DOCUMENTS,
         }
     ),
 }

@@ -19,9 +19,11 @@ from uuid import UUID
 from eventsourcing.persistence import StoredEvent
 
 from hacienda_ledger.aggregates.aire import Aire
+from hacienda_ledger.aggregates.document import Document
 from hacienda_ledger.aggregates.errors import (
     AireNotFound,
     AttestationKeyMissing,
+    DocumentNotFound,
     InterventionNotFound,
     NotFound,
     RegisterNotFound,
@@ -59,12 +61,14 @@ if TYPE_CHECKING:
 _ADMITTED = topic_of(Aire.StayAdmitted)
 _LINKED = topic_of(Aire.InterventionLinked)
 _ATTACHED = topic_of(Aire.RegisterAttached)
+_DOCUMENTS = topic_of(Aire.DocumentLinked)
 
 CHAINS: dict[str, tuple[type, type[NotFound]]] = {
     "register": (CashRegister, RegisterNotFound),
     "aire": (Aire, AireNotFound),
     "stay": (Stay, StayNotFound),
     "intervention": (Intervention, InterventionNotFound),
+    "document": (Document, DocumentNotFound),
 }
 """Every kind of chain: its aggregate class, and the error for an id that is not one."""
 BATCHES = {"stay": 200, "intervention": 200}
@@ -270,6 +274,10 @@ class Audit:
         """Every intervention recorded on the aire, read from the aire's own stored events."""
         return self._named_by(aire_id, _LINKED, "intervention_id")
 
+    def documents_of(self, aire_id: UUID) -> list[UUID]:
+        """Every document uploaded on the aire, read from the aire's own stored events."""
+        return self._named_by(aire_id, _DOCUMENTS, "document_id")
+
     def _named_by(self, aire_id: UUID, topic: str, field: str) -> list[UUID]:
         """The ids ``field`` of the aire's stored events of ``topic`` (rows that no longer
         decode are left out: the aire's chain reports them)."""
@@ -287,8 +295,8 @@ class Audit:
         self, aire_id: UUID
     ) -> tuple[list[tuple[str, UUID, VerificationReport]], list[SealFinding]]:
         """Everything an auditor checks for one aire: its chain, each of its registers'
-        (attached to it), of its stays' (admitted on it) and of its interventions' (linked on
-        it), and its seals."""
+        (attached to it), of its stays' (admitted on it), of its interventions' and documents'
+        (linked on it), and its seals."""
         chains = [("aire", aire_id, self.verify_chain_of(aire_id, "aire"))]
         registers = self._named_by(aire_id, _ATTACHED, "register_id")
         chains += [("register", r, self.verify_register(r)) for r in registers]
@@ -298,6 +306,8 @@ class Audit:
         interventions = self.interventions_of(aire_id)
         verified = self.verify_each(interventions, kind="intervention")
         chains += [("intervention", x, verified[x]) for x in interventions]
+        documents = self.documents_of(aire_id)
+        chains += [("document", d, self.verify_chain_of(d, "document")) for d in documents]
         return chains, self.verify_seals(aire_id)
 
     def heads(self, aire: Aire, registers: Sequence[CashRegister]) -> tuple[ChainHead, ...]:

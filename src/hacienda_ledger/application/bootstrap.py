@@ -22,6 +22,7 @@ from eventsourcing.postgres import PostgresDatastore
 
 from hacienda_ledger.application import outage
 from hacienda_ledger.application.access_log import AccessLog
+from hacienda_ledger.application.documents import DocumentContents
 from hacienda_ledger.application.journal import Journal
 from hacienda_ledger.application.locks import LocalLocks, PostgresLocks
 from hacienda_ledger.application.sealing import KeyStore, Sql
@@ -41,6 +42,7 @@ class Adapters:
     journal: Journal
     access_log: AccessLog
     token_uses: TokenUses
+    documents: DocumentContents
 
 
 def sql_for(settings: Settings, datastore: Any) -> Sql:
@@ -78,11 +80,10 @@ def keys_datastore(settings: Settings) -> Any:
 
 
 def adapters(settings: Settings, recorder: Any, clock: Callable[[], datetime]) -> Adapters:
-    """Locks, key store, technical journal (timed by ``clock``), access log and tokens' last
-    uses for the database the settings name, sharing the recorder's datastore (the key
-    store: a database of its own when ``keys_url`` says so); their tables are created when
-    the settings say
-    so."""
+    """Locks, key store, technical journal (timed by ``clock``), access log, tokens' last
+    uses and documents' bytes for the database the settings name, sharing the recorder's
+    datastore (the key store: a database of its own when ``keys_url`` says so); their tables
+    are created when the settings say so."""
     postgres = settings.is_postgres
     locks = (
         PostgresLocks(
@@ -99,9 +100,11 @@ def adapters(settings: Settings, recorder: Any, clock: Callable[[], datetime]) -
     journal = Journal(sql, clock)
     keys, access_log = KeyStore(keys_sql), AccessLog(sql, journal)
     token_uses = TokenUses(sql)
+    documents = DocumentContents(sql)
     if settings.create_tables:
         keys.create_tables()
         journal.create_tables()
         access_log.create_tables()
         token_uses.create_tables()
-    return Adapters(locks, keys, journal, access_log, token_uses)
+        documents.create_tables()
+    return Adapters(locks, keys, journal, access_log, token_uses, documents)

@@ -425,6 +425,47 @@ class WithdrawTeamMember(Command):
     user_id: UUID
 
 
+@dataclass(frozen=True)
+class UploadDocument(Command):
+    """A document of the aire, its first version: bytes already stored under ``sha256``
+    (``application/documents.py``). Its validity dates record nothing of a month's
+    accounts: a sealed month does not refuse it (``days`` is empty)."""
+
+    aire_id: UUID
+    _: KW_ONLY
+    kind: str
+    title: str
+    sha256: str
+    size: int
+    media_type: str
+    filename: str
+    valid_from: date
+    valid_to: date | None = None
+    document_id: UUID = field(default_factory=uuid4, metadata=GENERATED)
+
+    def days(self) -> tuple[date, ...]:
+        return ()
+
+
+@dataclass(frozen=True)
+class UploadDocumentVersion(Command):
+    """A new version of an aire's document; the older ones stay."""
+
+    aire_id: UUID
+    document_id: UUID
+    _: KW_ONLY
+    title: str | None
+    sha256: str
+    size: int
+    media_type: str
+    filename: str
+    valid_from: date
+    valid_to: date | None = None
+
+    def days(self) -> tuple[date, ...]:
+        return ()
+
+
 # --- registers --------------------------------------------------------------------------------
 
 

@@ -22,9 +22,11 @@ from eventsourcing.domain import Aggregate
 
 from hacienda_ledger.aggregates.aire import Aire
 from hacienda_ledger.aggregates.collectivite import Collectivite
+from hacienda_ledger.aggregates.document import Document
 from hacienda_ledger.aggregates.errors import (
     AireNotFound,
     CollectiviteNotFound,
+    DocumentNotFound,
     HouseholdNotFound,
     InterventionNotFound,
     RegisterNotFound,
@@ -86,6 +88,9 @@ class Loading:
 
     def intervention(self, intervention_id: UUID) -> Intervention:
         return self.load(Intervention, intervention_id, InterventionNotFound)
+
+    def document(self, document_id: UUID) -> Document:
+        return self.load(Document, document_id, DocumentNotFound)
 
     def household(self, household_id: UUID) -> Household:
         """The household with its personal fields in clear (``ERASED`` once its key is

@@ -91,6 +91,7 @@ class Ledger(Loading, Application[UUID]):
         adapters = bootstrap.adapters(self.settings, self.recorder, self.now)
         self.locks, self.keys, self.access_log = adapters.locks, adapters.keys, adapters.access_log
         self.journal = adapters.journal
+        self.documents = adapters.documents
         assert isinstance(self.mapper, SealingMapper)
         self.mapper.keys = self.keys
         self.tokens = Tokens(self, adapters.token_uses)
@@ -227,6 +228,8 @@ class Ledger(Loading, Application[UUID]):
     depart = command(c.Depart)
     record_intervention = command(c.RecordIntervention)
     set_intervention_status = command(c.SetInterventionStatus)
+    upload_document = command(c.UploadDocument)
+    upload_document_version = command(c.UploadDocumentVersion)
     assign_team_member = command(c.AssignTeamMember)
     withdraw_team_member = command(c.WithdrawTeamMember)
     post_receipt = command(c.IssueReceipt)

@@ -149,7 +149,7 @@ def list_documents(
 ) -> s.DocumentsPublic:
     """The documents seen or signed, in the order recorded (paginated)."""
     household = ledger.households.read(user, household_id, endpoint=endpoint(request))
-    data, next_cursor = page.page([views.document(d) for d in household.documents])
+    data, next_cursor = page.page([views.document(d, ledger) for d in household.documents])
     return s.DocumentsPublic(data=data, count=len(data), next_cursor=next_cursor)
 
 
@@ -175,7 +175,7 @@ def record_document(
         user,
     )
     household = ledger.households.read(user, household_id, endpoint=endpoint(request))
-    return views.document(household.documents[outcome.result["seq"] - 1])
+    return views.document(household.documents[outcome.result["seq"] - 1], ledger)
 
 
 @router.delete("/{household_id}/personal-data", response_model=s.ErasurePublic)

@@ -274,9 +274,9 @@ class RegularisationPublic(BaseModel):
 
 
 class ChainVerificationPublic(BaseModel):
-    """One chain of the aire: its kind (``aire``, ``register``, ``stay``, ``intervention``),
-    its aggregate, and what verification found; ``first_broken_version`` names the first
-    broken link."""
+    """One chain of the aire: its kind (``aire``, ``register``, ``stay``, ``intervention``,
+    ``document``), its aggregate, and what verification found; ``first_broken_version``
+    names the first broken link."""
 
     kind: str
     id: UUID

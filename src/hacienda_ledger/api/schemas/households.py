@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 
 from hacienda_ledger.aggregates.household import DocumentKind, Relationship
 from hacienda_ledger.api.schemas.common import Body, Day, Email, Page, Phone, Text
-from hacienda_ledger.api.schemas.stays import ExtensionPublic, ReadingPublic
+from hacienda_ledger.api.schemas.stays import ExtensionPublic, ReadingPublic, RulesPublic
 
 Plate = Annotated[str, Field(min_length=1, max_length=20, pattern=r"^[A-Za-z0-9 -]{1,20}$")]
 Notes = Annotated[str, Field(max_length=2000)]
@@ -86,6 +86,11 @@ class DocumentPublic(BaseModel):
     reference: str | None = Field(description="null once the personal data is erased")
     stay_id: UUID | None
     recorded_at: datetime
+    rules: RulesPublic | None = Field(
+        default=None,
+        description="a rules_acknowledged document of a stay: the règlement intérieur that "
+        "stay is bound to (its document, version and SHA-256)",
+    )
 
 
 class HouseholdStayPublic(BaseModel):

@@ -116,6 +116,15 @@ class ExtensionPublic(BaseModel):
     until: date
 
 
+class RulesPublic(BaseModel):
+    """The aire's règlement intérieur the stay is bound to: the one in force on its arrival
+    day (``GET /v1/aires/{aire_id}/documents/{document_id}?version=N`` reads it)."""
+
+    document_id: UUID
+    version: int
+    sha256: str
+
+
 class StayPublic(BaseModel):
     id: UUID
     aire_id: UUID
@@ -151,5 +160,8 @@ class StayPublic(BaseModel):
     extensions: list[ExtensionPublic]
     allowed_through: date
     flagged: bool
+    rules: RulesPublic | None = Field(
+        default=None, description="the règlement intérieur in force on the arrival day, if any"
+    )
     version: int
     position: int | None = None

@@ -2,6 +2,7 @@
 
 from hacienda_ledger.application.handlers import (
     aires,
+    documents,
     households,
     interventions,
     registers,
@@ -10,4 +11,13 @@ from hacienda_ledger.application.handlers import (
     users,
 )
 
-__all__ = ["aires", "households", "interventions", "registers", "seals", "stays", "users"]
+__all__ = [
+    "aires",
+    "documents",
+    "households",
+    "interventions",
+    "registers",
+    "seals",
+    "stays",
+    "users",
+]

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from typing import Any
 
+from hacienda_ledger.aggregates.document import AireDocumentKind
 from hacienda_ledger.aggregates.errors import HouseholdNotFound, OutsideCollectivite, PeriodSealed
 from hacienda_ledger.aggregates.stay import Stay
 from hacienda_ledger.aggregates.values import paris_day
@@ -83,7 +85,28 @@ def open_stay(command: OpenStay, unit: Unit) -> Change:
         at=at,
     )
     household.link_stay(stay_id=stay_id, aire_id=command.aire_id, actor=actor, at=at)
+    _reference_rules(unit, aire, stay, arrival_day, at)
     return Change(stay, {"stay_id": str(stay_id)}, (aire, household))
+
+
+def _reference_rules(unit: Unit, aire: Any, stay: Stay, day: date, at: datetime) -> None:
+    """The stay names the aire's règlement intérieur in force on its arrival day (of those
+    valid that day, the last uploaded), with its version and the hash of its bytes."""
+    found = None
+    for document_id in aire.document_ids:
+        document = unit.document(document_id)
+        if document.kind is AireDocumentKind.REGLEMENT_INTERIEUR:
+            version = document.in_force_on(day)
+            found = (document.id, version) if version is not None else found
+    if found is not None:
+        document_id, version = found
+        stay.trigger_event(
+            Stay.RulesReferenced,
+            document_id=document_id,
+            document_version=version.number,
+            sha256=version.sha256,
+            timestamp=at,
+        )
 
 
 on_stay(RecordMeterReading)(
