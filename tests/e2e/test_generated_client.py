@@ -200,6 +200,7 @@ def test_the_generated_client_calls_every_operation(
         _cash,
         _reads,
         _interventions,
+        _documents,
         _usage,
         _months,
         _tokens,
@@ -696,6 +697,42 @@ def _interventions(call: Caller, doc: dict[str, Any], ids: dict[str, Any], _: st
     done = call.model("InterventionUpdate", {"status": "done"})
     call(op(doc, "patch", path), "intervenant", intervention_id=recorded.id, body=done)
     call(op(doc, "delete", "/v1/aires/{aire_id}/team/{user_id}"), aire_id=aire, user_id=created.id)
+
+
+def _documents(call: Caller, doc: dict[str, Any], ids: dict[str, Any], _: str) -> None:
+    """Issue 18: the aire's règlement intérieur uploaded, a new version, listed, and each
+    version downloaded back byte for byte."""
+    models = importlib.import_module(f"{PACKAGE}.models")
+    file_type = importlib.import_module(f"{PACKAGE}.types").File
+    aire, first, second = ids["aire"], b"%PDF-1.4\n% v1\n%%EOF\n", b"%PDF-1.4\n% v2\n%%EOF\n"
+
+    def file(content: bytes) -> Any:
+        return file_type(payload=io.BytesIO(content), file_name="reglement.pdf")
+
+    upload = models.BodyUploadDocumentV1AiresAireIdDocumentsPost(
+        file=file(first),
+        kind=generated_enum(call, "AireDocumentKind")("reglement_interieur"),
+        title="Règlement intérieur",
+        valid_from=date(2025, 1, 1),
+    )
+    made = call(op(doc, "post", "/v1/aires/{aire_id}/documents"), aire_id=aire, body=upload)
+    version = models.BodyUploadVersionV1AiresAireIdDocumentsDocumentIdVersionsPost(
+        file=file(second), valid_from=_today()
+    )
+    call(
+        op(doc, "post", "/v1/aires/{aire_id}/documents/{document_id}/versions"),
+        aire_id=aire,
+        document_id=made.id,
+        body=version,
+    )
+    listed = call(op(doc, "get", "/v1/aires/{aire_id}/documents"), "cashier", aire_id=aire)
+    assert listed.count == 1
+    path = "/v1/aires/{aire_id}/documents/{document_id}"
+    for number, content in ((1, first), (2, second)):
+        got = call(
+            op(doc, "get", path), "cashier", aire_id=aire, document_id=made.id, version=number
+        )
+        assert pdf(got) == content
 
 
 def _usage(call: Caller, doc: dict[str, Any], ids: dict[str, Any], _: str) -> None:
