@@ -5,6 +5,7 @@ lag, with no id, name or token in it. Real HTTP through the ASGI app, on both ba
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from typing import Any
 from uuid import UUID
@@ -120,7 +121,10 @@ def test_ready_is_503_when_the_projections_thread_has_stopped(
     """Given an API that follows the projections in a thread of its own, /ready is 200
     while the thread runs and 503 ``not_ready`` once it has stopped."""
     with TestClient(create_app(quiet(database_url), ledger)) as client:
-        assert client.get("/ready").status_code == 200
+        deadline = time.monotonic() + 10  # the thread just started: ready once caught up
+        while (ready := client.get("/ready")).status_code != 200 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert ready.status_code == 200, ready.json()
         client.app.state.queries.runner.stop()  # type: ignore[attr-defined]
         stopped = client.get("/ready")
         assert stopped.status_code == 503

@@ -118,6 +118,7 @@ def test_only_the_sender_the_key_and_generated_ids_are_left_out() -> None:
         ("OpenStay", "stay_id"),
         ("RecordHousehold", "household_id"),
         ("RecordIntervention", "intervention_id"),
+        ("UploadDocument", "document_id"),  # issue 18
     }
 
 
@@ -151,6 +152,10 @@ def test_every_date_a_command_carries_is_one_of_its_business_days(cls: type[c.Co
     sealed month is checked against, in one place for every command."""
     command = build(cls)
     expected = []
+    if cls in (c.UploadDocument, c.UploadDocumentVersion):
+        # an aire document's validity records nothing of a month's accounts (issue 18)
+        assert list(command.days()) == []
+        return
     for f in dataclasses.fields(cls):
         value = getattr(command, f.name)
         if isinstance(value, datetime):
