@@ -27,6 +27,7 @@ query only, in the body only. Then:
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import date
@@ -304,6 +305,7 @@ class Schema:
         return {**example, **made}
 
 
+@functools.cache  # the same patterns, asked for every request of every role
 def _matching(pattern: str, min_length: int = 0) -> str:
     """The simplest text matching a pattern that the schema gives no example of, at least
     ``min_length`` long (a plain-text pattern also matches the empty text)."""
