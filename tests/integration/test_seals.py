@@ -21,6 +21,7 @@ from hacienda_ledger.aggregates.errors import (
     InvalidPeriod,
     InvalidValue,
     MonthNotClosed,
+    MonthNotSealed,
     PeriodSealed,
 )
 from hacienda_ledger.aggregates.seal import Seals
@@ -375,7 +376,7 @@ def test_a_sealed_month_is_corrected_by_a_regularisation_in_the_open_month(
     January's seal and figures stay as they were. A month not sealed is corrected by its
     facts, and a régularisation that corrects nothing is refused."""
     ledger, aire_id = january.ledger, january.site.aire_id
-    with pytest.raises(InvalidPeriod, match="not sealed"):
+    with pytest.raises(MonthNotSealed, match="not sealed"):
         ledger.regularise(aire_id, month="2025-01", place_days=2, reason="oubli", actor="m")
     january.seal_january()
     before = ledger.audit.seal_events(aire_id)

@@ -32,6 +32,7 @@ from hacienda_ledger.aggregates.errors import (
     EmplacementUnavailable,
     InvalidPeriod,
     InvalidValue,
+    MonthNotSealed,
     NoticeTooShort,
     StayNotFound,
     TariffRetroactive,
@@ -533,7 +534,7 @@ class Aire(Chained):
         """Correct a sealed month from the open one (``sealed_through``: the last day the
         aire has sealed): a month not sealed is corrected by recording the facts themselves."""
         if sealed_through is None or month_bounds(month)[1] > sealed_through:
-            raise InvalidPeriod(
+            raise MonthNotSealed(
                 f"{month} is not sealed: record the facts themselves", field="month"
             )
         if isinstance(place_days, bool) or not isinstance(place_days, int):

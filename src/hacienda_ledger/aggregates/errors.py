@@ -48,6 +48,7 @@ The tree::
     │   ├── PeriodClosed            period_closed
     │   ├── PeriodSealed            period_sealed
     │   ├── MonthNotClosed          month_not_closed
+    │   ├── MonthNotSealed          month_not_sealed
     │   ├── TariffRetroactive       tariff_retroactive
     │   ├── AttestationKeyMissing   attestation_key_missing
     │   ├── InsufficientFunds       insufficient_funds
@@ -353,6 +354,13 @@ class MonthNotClosed(Conflict):
     """A month sealed before every register of the aire has closed it."""
 
     code = "month_not_closed"
+
+
+class MonthNotSealed(Conflict):
+    """A régularisation of a month the aire has not sealed: that month is corrected by
+    recording the facts themselves, in it."""
+
+    code = "month_not_sealed"
 
 
 class TariffRetroactive(Conflict):

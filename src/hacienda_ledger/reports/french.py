@@ -79,6 +79,7 @@ LABELS = {
     "cheque_not_remitted": "Chèque non versé",
     "day_not_closed": "Journée non clôturée",
     "month_not_closed": "Mois non clôturé",
+    "month_not_sealed": "Mois non arrêté",
     "due": "à faire",
     "late": "en retard",
     # interventions' kinds (issue 18; ``other`` is « Autre » above)

@@ -164,8 +164,8 @@ def seal_month(aire_id: UUID, body: s.SealCreate, act: ActDep) -> s.SealPublic:
 def regularise(aire_id: UUID, body: s.RegularisationCreate, act: ActDep) -> s.RegularisationPublic:
     """Correct a sealed month from the open one (manager or admin): the place-days and the
     amount added to (negative: taken from) the sealed month's figures, and why. Listed in
-    this month's report and in the year's ALT2 beside the declared figures (422 for a month
-    not sealed: record the facts themselves)."""
+    this month's report and in the year's ALT2 beside the declared figures (409
+    `month_not_sealed` for a month not sealed: record the facts themselves)."""
     outcome = act(c.Regularise, aire_id, **dict(body))
     done = act.ledger.aire(aire_id).regularisations[-1]
     return views.read(
