@@ -20,7 +20,7 @@ from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import JSONTranscoder, Mapper, Recording
+from eventsourcing.persistence import JSONTranscoder, Mapper, Recording, StoredEvent
 from eventsourcing.utils import Environment, EnvType, get_topic
 
 from hacienda_ledger.aggregates.errors import (
@@ -350,6 +350,33 @@ class Ledger(Loading, Application[UUID]):
         return bool(self.recorder.select_events(aggregate_id, limit=1))
 
     # --- the stream ---------------------------------------------------------------------------
+
+    def stored_at(self, aggregate_id: UUID, version: int) -> tuple[int, Any]:
+        """One stored event and its notification id (stream position), in one round trip:
+        what a replayed write answers with ((0, None) if there is no such event)."""
+        datastore: Any = self.recorder.datastore  # type: ignore[attr-defined]
+        if self.settings.is_postgres:
+            sql = (
+                f"SELECT notification_id, topic, state FROM {self.name.lower()}_events "
+                "WHERE originator_id = %s AND originator_version = %s"
+            )
+            with datastore.get_connection() as conn, conn.cursor() as curs:
+                curs.execute(sql, (aggregate_id, version), prepare=True)
+                found = curs.fetchone()
+            row = (found["notification_id"], found["topic"], found["state"]) if found else None
+        else:
+            with datastore.transaction(commit=False) as curs:
+                curs.execute(
+                    "SELECT rowid, topic, state FROM stored_events WHERE originator_id = ? "
+                    "AND originator_version = ?",
+                    (aggregate_id.hex, version),
+                )
+                found = curs.fetchone()
+            row = (found[0], found[1], found[2]) if found else None
+        if row is None:
+            return 0, None
+        stored = StoredEvent(aggregate_id, version, row[1], bytes(row[2]))
+        return int(row[0]), self.mapper.to_domain_event(stored)
 
     def position_of(self, aggregate_id: UUID, version: int) -> int:
         """The notification id (stream position) of one stored event (on PostgreSQL one

@@ -64,7 +64,8 @@ class Outcome:
     position: int
     result: dict[str, Any] = field(default_factory=dict)
     replayed: bool = False
-    events: tuple[Any, ...] = ()  # the target's events this write recorded (none on replay)
+    # the target's events this write recorded; on a replay, the one its first answer named
+    events: tuple[Any, ...] = ()
 
 
 class Writer(Protocol):
@@ -364,7 +365,12 @@ class Pipeline:
             raise IdempotencyKeyReused(
                 "this Idempotency-Key was used for a different request", field="Idempotency-Key"
             )
-        position = ledger.position_of(record.target_id, record.target_version)
+        position, event = ledger.stored_at(record.target_id, record.target_version)
         return Outcome(
-            record.target_id, record.target_version, position, record.result, replayed=True
+            record.target_id,
+            record.target_version,
+            position,
+            record.result,
+            replayed=True,
+            events=(event,) if event is not None else (),
         )
