@@ -636,7 +636,14 @@ def _generate(args: argparse.Namespace) -> int:
 
 #: The commands run by one function of their arguments (``serve``, ``demo`` and ``verify``
 #: are run in ``_run``).
+def _backup(args: argparse.Namespace) -> int:
+    from hacienda_ledger.cli.backup import run
+
+    return run(args, None if args.check else _checked(args))
+
+
 _RUN: dict[str, Callable[[argparse.Namespace], int]] = {
+    "backup": _backup,
     "users": _users_create,
     "tokens": _tokens,
     "households": _households,

@@ -202,6 +202,13 @@ def parser() -> argparse.ArgumentParser:
         "--aire", type=uuid_argument, action="append", help="one aire id (repeat; default: all)"
     )
 
+    copy = sub.add_parser(
+        "backup", help="a consistent copy of the ledger (and its key store), taken while it serves"
+    )
+    to = copy.add_mutually_exclusive_group(required=True)
+    to.add_argument("--output", help="a new (or empty) folder for the copy and its manifest")
+    to.add_argument("--check", metavar="DIR", help="check a backup folder against its manifest")
+
     households = sub.add_parser("households", help="households' personal data")
     households_sub = households.add_subparsers(dest="households_command", required=True)
     erase = households_sub.add_parser(
