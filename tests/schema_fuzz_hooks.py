@@ -5,7 +5,13 @@ JSON Schema's ``integer`` is any number with no fraction, ``12.0`` included, and
 sends such numbers as valid integers. The API takes integers strictly (``12.0`` where cents
 or a count are expected is 422 ``validation_error``: a documented rule, tested in
 tests/e2e/test_api.py), which no JSON Schema keyword can say. So the run's bodies carry their
-integers as integers: ``12.0`` is sent as ``12``. Nothing else is changed.
+integers as integers: ``12.0`` is sent as ``12``.
+
+A period's two ends are sent in order: the API refuses a range whose first day comes after
+its last (422, « give the first day first »: ``from`` after ``to`` in a query, a closure's
+``start`` after its ``end``...), a rule between two parameters that no JSON Schema keyword
+can say either; the fuzzer drew ``from=2087-05-25&to=2045-02-25``. The refusals themselves
+are tested in tests/e2e/test_plain_messages.py. Nothing else is changed.
 """
 
 from __future__ import annotations
@@ -26,7 +32,24 @@ def integers(value: Any) -> Any:
     return value
 
 
+PERIODS = (("from", "to"), ("start", "end"), ("started_at", "ended_at"), ("valid_from", "valid_to"))
+"""The names of a period's first and last ends, in a query or a body."""
+
+
+def in_order(values: Any) -> None:
+    """Swap a period's ends given in ISO form (days and moments order as text) when the
+    first comes after the last."""
+    if not isinstance(values, dict):
+        return
+    for first, last in PERIODS:
+        a, b = values.get(first), values.get(last)
+        if isinstance(a, str) and isinstance(b, str) and a > b:
+            values[first], values[last] = b, a
+
+
 @schemathesis.hook
 def before_call(ctx: Any, case: Any, kwargs: Any) -> None:
     if case.body is not None and not isinstance(case.body, bytes | str):
         case.body = integers(case.body)
+        in_order(case.body)
+    in_order(case.query)
