@@ -140,6 +140,22 @@ class RegisterCommand(Command):
     register_id: UUID
 
 
+@dataclass(frozen=True, kw_only=True)
+class ReceiptCommand(RegisterCommand):
+    """A command on the register's receipt ``number`` (its cancellation)."""
+
+    number: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class PrintCommand(RegisterCommand):
+    """A print of the register's ``document`` (``receipt``, ``deposit_receipt``, ``slip``)
+    ``number``."""
+
+    document: str
+    number: int
+
+
 #: What commands are made of, none a command itself.
 BASES: tuple[type[Command], ...] = (
     Command,
@@ -147,6 +163,8 @@ BASES: tuple[type[Command], ...] = (
     HouseholdCommand,
     StayCommand,
     RegisterCommand,
+    ReceiptCommand,
+    PrintCommand,
 )
 
 
@@ -509,41 +527,34 @@ class IssueReceipt(RegisterCommand):
 
 
 @dataclass(frozen=True, kw_only=True)
-class CancelReceipt(RegisterCommand):
+class CancelReceipt(ReceiptCommand):
     """A receipt reversed on the régisseur's own authority (no second approval)."""
 
-    number: int
     reason: str
 
 
 @dataclass(frozen=True, kw_only=True)
-class RequestCancellation(RegisterCommand):
+class RequestCancellation(ReceiptCommand):
     """A cashier asks for a receipt to be cancelled: pending until a régisseur decides."""
 
-    number: int
     reason: str
 
 
 @dataclass(frozen=True, kw_only=True)
-class ApproveCancellation(RegisterCommand):
+class ApproveCancellation(ReceiptCommand):
     """The régisseur approves the pending cancellation of receipt ``number``."""
 
-    number: int
-
 
 @dataclass(frozen=True, kw_only=True)
-class RefuseCancellation(RegisterCommand):
+class RefuseCancellation(ReceiptCommand):
     """The régisseur refuses the pending cancellation of receipt ``number``."""
 
-    number: int
     reason: str
 
 
 @dataclass(frozen=True, kw_only=True)
-class WithdrawCancellation(RegisterCommand):
+class WithdrawCancellation(ReceiptCommand):
     """Who asked for the cancellation of receipt ``number`` withdraws it."""
-
-    number: int
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -611,17 +622,11 @@ class ClosePeriod(RegisterCommand):
 
 
 @dataclass(frozen=True, kw_only=True)
-class PrintDocument(RegisterCommand):
+class PrintDocument(PrintCommand):
     """A document printed by who handles the register's cash: its original the first time
     (recorded), nothing recorded afterwards (a later print is a ``RecordReprint``)."""
 
-    document: str
-    number: int
-
 
 @dataclass(frozen=True, kw_only=True)
-class RecordReprint(RegisterCommand):
+class RecordReprint(PrintCommand):
     """A receipt, deposit receipt or slip printed again (``DUPLICATA``)."""
-
-    document: str
-    number: int
