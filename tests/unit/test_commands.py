@@ -31,7 +31,7 @@ COMMANDS = sorted(
     (
         cls
         for cls in vars(c).values()
-        if inspect.isclass(cls) and issubclass(cls, c.Command) and cls is not c.Command
+        if inspect.isclass(cls) and issubclass(cls, c.Command) and cls not in c.BASES
     ),
     key=lambda cls: cls.__name__,
 )

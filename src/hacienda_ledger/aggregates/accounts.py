@@ -23,7 +23,7 @@ kind maps to the régisseur's accounts (instruction codificatrice 06-031-A-B-M):
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -44,9 +44,22 @@ class Posting:
     amount_cents: int  # debit > 0, credit < 0
 
 
-@_named
-def receivable(stay_id: UUID) -> str:
-    return f"receivable/{stay_id}"
+def _per_id(kind: str) -> Callable[[UUID], str]:
+    """The accounts of ``kind`` kept one per id: ``<kind>/<id>``."""
+
+    @_named
+    def account(scope: UUID) -> str:
+        return f"{kind}/{scope}"
+
+    return account
+
+
+receivable = _per_id("receivable")
+float_account = _per_id("float")
+deposits = _per_id("deposits")
+advances = _per_id("advances")
+remitted = _per_id("remitted")
+over_short = _per_id("over_short")
 
 
 @_named
@@ -57,31 +70,6 @@ def revenue(aire_id: UUID, revenue_type: str) -> str:
 @_named
 def cash(register_id: UUID, method: str) -> str:
     return f"cash/{register_id}/{method}"
-
-
-@_named
-def float_account(register_id: UUID) -> str:
-    return f"float/{register_id}"
-
-
-@_named
-def deposits(stay_id: UUID) -> str:
-    return f"deposits/{stay_id}"
-
-
-@_named
-def advances(stay_id: UUID) -> str:
-    return f"advances/{stay_id}"
-
-
-@_named
-def remitted(register_id: UUID) -> str:
-    return f"remitted/{register_id}"
-
-
-@_named
-def over_short(register_id: UUID) -> str:
-    return f"over_short/{register_id}"
 
 
 def _receipt_credits(

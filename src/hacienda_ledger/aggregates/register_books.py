@@ -240,21 +240,19 @@ class OpenReceipt:
     def total_cents(self) -> int:
         return sum(line.amount_cents for line in self.lines)
 
-    @property
-    def deposit_cents(self) -> int:
+    def cents_of(self, revenue_type: RevenueType) -> int:
+        """What its lines of ``revenue_type`` add up to."""
         return sum(
-            line.amount_cents
-            for line in self.lines
-            if line.revenue_type == RevenueType.DEPOSIT.value
+            line.amount_cents for line in self.lines if line.revenue_type == revenue_type.value
         )
 
     @property
+    def deposit_cents(self) -> int:
+        return self.cents_of(RevenueType.DEPOSIT)
+
+    @property
     def advance_cents(self) -> int:
-        return sum(
-            line.amount_cents
-            for line in self.lines
-            if line.revenue_type == RevenueType.ADVANCE.value
-        )
+        return self.cents_of(RevenueType.ADVANCE)
 
 
 @dataclass(frozen=True)

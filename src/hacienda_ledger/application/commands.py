@@ -6,7 +6,9 @@ the fields (``fingerprint``), the business days it records from their values (``
 the Ledger's command methods from the class itself (``Ledger.post_receipt(...)`` builds an
 ``IssueReceipt``). A field made when the command is built (the id of a stay about to be
 opened, unless the caller names it) is marked ``generated``: left out of the fingerprint,
-since a retry builds its command anew.
+since a retry builds its command anew. A command on one aire, household, stay or register
+derives from ``AireCommand`` (and its kin): the id of what it acts on is its one positional
+field, its arguments are keywords.
 
 Handlers, by aggregate: ``handlers/aires.py``, ``households.py``, ``registers.py``,
 ``stays.py``, ``users.py``. The pipeline that runs them all: ``pipeline.py``.
@@ -115,6 +117,57 @@ class Command:
         return tuple(found)
 
 
+# Commands on one aggregate: its id is their one positional field, the rest are keywords.
+
+
+@dataclass(frozen=True)
+class AireCommand(Command):
+    aire_id: UUID
+
+
+@dataclass(frozen=True)
+class HouseholdCommand(Command):
+    household_id: UUID
+
+
+@dataclass(frozen=True)
+class StayCommand(Command):
+    stay_id: UUID
+
+
+@dataclass(frozen=True)
+class RegisterCommand(Command):
+    register_id: UUID
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReceiptCommand(RegisterCommand):
+    """A command on the register's receipt ``number`` (its cancellation)."""
+
+    number: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class PrintCommand(RegisterCommand):
+    """A print of the register's ``document`` (``receipt``, ``deposit_receipt``, ``slip``)
+    ``number``."""
+
+    document: str
+    number: int
+
+
+#: What commands are made of, none a command itself.
+BASES: tuple[type[Command], ...] = (
+    Command,
+    AireCommand,
+    HouseholdCommand,
+    StayCommand,
+    RegisterCommand,
+    ReceiptCommand,
+    PrintCommand,
+)
+
+
 # --- users and collectivités ----------------------------------------------------------------
 
 
@@ -176,39 +229,31 @@ class CreateAire(Command):
     in_service_from: date | None = None
 
 
-@dataclass(frozen=True)
-class AddEmplacement(Command):
+@dataclass(frozen=True, kw_only=True)
+class AddEmplacement(AireCommand):
     """An emplacement, in service from ``in_service_from`` (default: the day recorded)."""
 
-    aire_id: UUID
-    _: KW_ONLY
     number: str
     places: int = 2
     surface_m2: Decimal | None = None
     in_service_from: date | None = None
 
 
-@dataclass(frozen=True)
-class PutOutOfService(Command):
-    aire_id: UUID
-    _: KW_ONLY
+@dataclass(frozen=True, kw_only=True)
+class PutOutOfService(AireCommand):
     number: str
     start: date
     reason: str
 
 
-@dataclass(frozen=True)
-class PutBackInService(Command):
-    aire_id: UUID
-    _: KW_ONLY
+@dataclass(frozen=True, kw_only=True)
+class PutBackInService(AireCommand):
     number: str
     start: date
 
 
-@dataclass(frozen=True)
-class ScheduleClosure(Command):
-    aire_id: UUID
-    _: KW_ONLY
+@dataclass(frozen=True, kw_only=True)
+class ScheduleClosure(AireCommand):
     start: date
     end: date
     reason: str
@@ -225,21 +270,17 @@ class AdoptTariff(Command):
         return (self.tariff.effective_from,)
 
 
-@dataclass(frozen=True)
-class SetStayRules(Command):
-    aire_id: UUID
-    _: KW_ONLY
+@dataclass(frozen=True, kw_only=True)
+class SetStayRules(AireCommand):
     max_consecutive_days: int
     extension_cap_months: int
 
 
-@dataclass(frozen=True)
-class RecordUnmetDemand(Command):
+@dataclass(frozen=True, kw_only=True)
+class RecordUnmetDemand(AireCommand):
     """A request for a place on the aire that could not be met on ``day`` (issue 19): why,
     how many caravans and people; nothing naming the family."""
 
-    aire_id: UUID
-    _: KW_ONLY
     day: date
     reason: str
     caravans: int
@@ -254,22 +295,18 @@ class AttachRegister(Command):
     register_id: UUID
 
 
-@dataclass(frozen=True)
-class SealMonth(Command):
+@dataclass(frozen=True, kw_only=True)
+class SealMonth(AireCommand):
     """The aire's month sealed (its arrêté mensuel); ``month`` is ``YYYY-MM``."""
 
-    aire_id: UUID
-    _: KW_ONLY
     month: str
 
 
-@dataclass(frozen=True)
-class Regularise(Command):
+@dataclass(frozen=True, kw_only=True)
+class Regularise(AireCommand):
     """A correction of the aire's sealed ``month`` (``YYYY-MM``), recorded in the open month:
     place-days and an amount (cents) added to the sealed figures (negative: taken away)."""
 
-    aire_id: UUID
-    _: KW_ONLY
     month: str
     place_days: int = 0
     amount_cents: int = 0
@@ -288,41 +325,33 @@ class RecordHousehold(Command):
     household_id: UUID = field(default_factory=uuid4, metadata=GENERATED)
 
 
-@dataclass(frozen=True)
-class AmendHousehold(Command):
+@dataclass(frozen=True, kw_only=True)
+class AmendHousehold(HouseholdCommand):
     """Some fields of the profile changed (``changes``: field name -> new value)."""
 
-    household_id: UUID
-    _: KW_ONLY
     changes: Mapping[str, Any]
 
 
-@dataclass(frozen=True)
-class RecordHouseholdDocument(Command):
+@dataclass(frozen=True, kw_only=True)
+class RecordHouseholdDocument(HouseholdCommand):
     """A document seen or signed (an identity document is only ever *seen*)."""
 
-    household_id: UUID
-    _: KW_ONLY
     kind: DocumentKind | str
     on: date
     reference: str
     stay_id: UUID | None = None
 
 
-@dataclass(frozen=True)
-class EraseHousehold(Command):
-    household_id: UUID
-    _: KW_ONLY
+@dataclass(frozen=True, kw_only=True)
+class EraseHousehold(HouseholdCommand):
     reason: str
 
 
 # --- stays ------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class OpenStay(Command):
-    aire_id: UUID
-    _: KW_ONLY
+@dataclass(frozen=True, kw_only=True)
+class OpenStay(AireCommand):
     emplacement: str
     household_ref: UUID
     arrived_at: datetime
@@ -334,40 +363,32 @@ class OpenStay(Command):
     stay_id: UUID = field(default_factory=uuid4, metadata=GENERATED)
 
 
-@dataclass(frozen=True)
-class RecordMeterReading(Command):
-    stay_id: UUID
-    _: KW_ONLY
+@dataclass(frozen=True, kw_only=True)
+class RecordMeterReading(StayCommand):
     meter: Meter | str
     index: Decimal
     read_at: datetime
     corrects: int | None = None
 
 
-@dataclass(frozen=True)
-class ExtendStay(Command):
-    stay_id: UUID
-    _: KW_ONLY
+@dataclass(frozen=True, kw_only=True)
+class ExtendStay(StayCommand):
     reason: ExtensionReason | str
     evidence_ref: str
     until: date
 
 
-@dataclass(frozen=True)
-class AssessCharges(Command):
+@dataclass(frozen=True, kw_only=True)
+class AssessCharges(StayCommand):
     """Charge the days and consumption not yet charged, up to ``through``."""
 
-    stay_id: UUID
-    _: KW_ONLY
     through: date
 
 
-@dataclass(frozen=True)
-class Depart(Command):
+@dataclass(frozen=True, kw_only=True)
+class Depart(StayCommand):
     """Close the stay, charge what remains, and free the emplacement."""
 
-    stay_id: UUID
-    _: KW_ONLY
     departed_at: datetime
     exit_inspection_ref: str
     water_index: Decimal
@@ -377,13 +398,11 @@ class Depart(Command):
 # --- interventions and teams -----------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class RecordIntervention(Command):
+@dataclass(frozen=True, kw_only=True)
+class RecordIntervention(AireCommand):
     """What was done (or is planned) on the aire; ``days()`` are its start and end, so a
     sealed month refuses it."""
 
-    aire_id: UUID
-    _: KW_ONLY
     kind: str
     started_at: datetime
     description: str
@@ -425,14 +444,12 @@ class WithdrawTeamMember(Command):
     user_id: UUID
 
 
-@dataclass(frozen=True)
-class UploadDocument(Command):
+@dataclass(frozen=True, kw_only=True)
+class UploadDocument(AireCommand):
     """A document of the aire, its first version: bytes already stored under ``sha256``
     (``application/documents.py``). Its validity dates record nothing of a month's
     accounts: a sealed month does not refuse it (``days`` is empty)."""
 
-    aire_id: UUID
-    _: KW_ONLY
     kind: str
     title: str
     sha256: str
@@ -469,10 +486,8 @@ class UploadDocumentVersion(Command):
 # --- registers --------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class OpenRegister(Command):
-    aire_id: UUID
-    _: KW_ONLY
+@dataclass(frozen=True, kw_only=True)
+class OpenRegister(AireCommand):
     regie_ref: str
     float_cents: int
     cash_ceiling_cents: int
@@ -484,13 +499,11 @@ class OpenRegister(Command):
     cheque_working_days: int = 1
 
 
-@dataclass(frozen=True)
-class SetRegisterRules(Command):
+@dataclass(frozen=True, kw_only=True)
+class SetRegisterRules(RegisterCommand):
     """The régie's rules, as the act amending its acte constitutif (``decision_ref``) sets
     them: every rule is restated."""
 
-    register_id: UUID
-    _: KW_ONLY
     decision_ref: str
     cash_ceiling_cents: int
     remittance_frequency: RemittanceFrequency | str = RemittanceFrequency.MONTHLY
@@ -498,15 +511,13 @@ class SetRegisterRules(Command):
     cheque_working_days: int = 1
 
 
-@dataclass(frozen=True)
-class IssueReceipt(Command):
+@dataclass(frozen=True, kw_only=True)
+class IssueReceipt(RegisterCommand):
     """The next numbered receipt; ``lines`` are (revenue type, amount in cents);
     ``charges[i]``, the stay's charges line i settles, in that order (none named: the
     oldest of its type). ``settle_balance``: add the lines that pay what the stay owes,
     type by type. A cheque payment may name its ``cheque`` (number and bank)."""
 
-    register_id: UUID
-    _: KW_ONLY
     stay_id: UUID | None
     method: PaymentMethod | str
     lines: Sequence[tuple[str, int]] = ()
@@ -515,150 +526,107 @@ class IssueReceipt(Command):
     charges: Sequence[Sequence[str]] = field(default=(), metadata=ADDED)
 
 
-@dataclass(frozen=True)
-class CancelReceipt(Command):
+@dataclass(frozen=True, kw_only=True)
+class CancelReceipt(ReceiptCommand):
     """A receipt reversed on the régisseur's own authority (no second approval)."""
 
-    register_id: UUID
-    _: KW_ONLY
-    number: int
     reason: str
 
 
-@dataclass(frozen=True)
-class RequestCancellation(Command):
+@dataclass(frozen=True, kw_only=True)
+class RequestCancellation(ReceiptCommand):
     """A cashier asks for a receipt to be cancelled: pending until a régisseur decides."""
 
-    register_id: UUID
-    _: KW_ONLY
-    number: int
     reason: str
 
 
-@dataclass(frozen=True)
-class ApproveCancellation(Command):
+@dataclass(frozen=True, kw_only=True)
+class ApproveCancellation(ReceiptCommand):
     """The régisseur approves the pending cancellation of receipt ``number``."""
 
-    register_id: UUID
-    _: KW_ONLY
-    number: int
 
-
-@dataclass(frozen=True)
-class RefuseCancellation(Command):
+@dataclass(frozen=True, kw_only=True)
+class RefuseCancellation(ReceiptCommand):
     """The régisseur refuses the pending cancellation of receipt ``number``."""
 
-    register_id: UUID
-    _: KW_ONLY
-    number: int
     reason: str
 
 
-@dataclass(frozen=True)
-class WithdrawCancellation(Command):
+@dataclass(frozen=True, kw_only=True)
+class WithdrawCancellation(ReceiptCommand):
     """Who asked for the cancellation of receipt ``number`` withdraws it."""
 
-    register_id: UUID
-    _: KW_ONLY
-    number: int
 
-
-@dataclass(frozen=True)
-class RefundDeposit(Command):
-    register_id: UUID
-    _: KW_ONLY
+@dataclass(frozen=True, kw_only=True)
+class RefundDeposit(RegisterCommand):
     stay_id: UUID
     amount_cents: int
     method: PaymentMethod | str
 
 
-@dataclass(frozen=True)
-class RefundAdvance(Command):
+@dataclass(frozen=True, kw_only=True)
+class RefundAdvance(RegisterCommand):
     """Advances held for a stay given back (``amount_cents`` None: all that is held)."""
 
-    register_id: UUID
-    _: KW_ONLY
     stay_id: UUID
     method: PaymentMethod | str
     amount_cents: int | None = None
 
 
-@dataclass(frozen=True)
-class WithholdDeposit(Command):
-    register_id: UUID
-    _: KW_ONLY
+@dataclass(frozen=True, kw_only=True)
+class WithholdDeposit(RegisterCommand):
     stay_id: UUID
     amount_cents: int
     reason: WithholdingReason | str
     reference: str
 
 
-@dataclass(frozen=True)
-class Remit(Command):
-    register_id: UUID
-    _: KW_ONLY
+@dataclass(frozen=True, kw_only=True)
+class Remit(RegisterCommand):
     through_receipt: int
     amounts_by_method: Mapping[str, int]
 
 
-@dataclass(frozen=True)
-class CountCash(Command):
+@dataclass(frozen=True, kw_only=True)
+class CountCash(RegisterCommand):
     """An arrêté de caisse: the notes and coins counted (``denominations``), or only the
     amount counted; signed by the actor."""
 
-    register_id: UUID
-    _: KW_ONLY
     denominations: Sequence[Denomination] = ()
     counted_cents: int | None = None
 
 
-@dataclass(frozen=True)
-class HandOver(Command):
+@dataclass(frozen=True, kw_only=True)
+class HandOver(RegisterCommand):
     """A remise de service: the actor (a régisseur) hands the régie over to ``incoming``
     (a user who may sign for its cash: a régisseur of its aire) on a count made together."""
 
-    register_id: UUID
-    _: KW_ONLY
     incoming: UUID
     denominations: Sequence[Denomination] = ()
     counted_cents: int | None = None
 
 
-@dataclass(frozen=True)
-class RegulariseCashDifference(Command):
+@dataclass(frozen=True, kw_only=True)
+class RegulariseCashDifference(RegisterCommand):
     """The régularisation of count ``count_number``'s difference: a shortfall made good in
     cash, a surplus taken as revenue; ``reference`` names the payment or the decision."""
 
-    register_id: UUID
-    _: KW_ONLY
     count_number: int
     reference: str
 
 
-@dataclass(frozen=True)
-class ClosePeriod(Command):
-    register_id: UUID
-    _: KW_ONLY
+@dataclass(frozen=True, kw_only=True)
+class ClosePeriod(RegisterCommand):
     period: Period | str
     day: date
 
 
-@dataclass(frozen=True)
-class PrintDocument(Command):
+@dataclass(frozen=True, kw_only=True)
+class PrintDocument(PrintCommand):
     """A document printed by who handles the register's cash: its original the first time
     (recorded), nothing recorded afterwards (a later print is a ``RecordReprint``)."""
 
-    register_id: UUID
-    _: KW_ONLY
-    document: str
-    number: int
 
-
-@dataclass(frozen=True)
-class RecordReprint(Command):
+@dataclass(frozen=True, kw_only=True)
+class RecordReprint(PrintCommand):
     """A receipt, deposit receipt or slip printed again (``DUPLICATA``)."""
-
-    register_id: UUID
-    _: KW_ONLY
-    document: str
-    number: int

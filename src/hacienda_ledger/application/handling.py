@@ -216,10 +216,11 @@ def on(
     permission: Permission,
     *,
     locks: Callable[[Any, Ledger], Sequence[UUID]] | None = None,
+    creates: Callable[[Any], UUID | None] = lambda _: None,
 ) -> Callable[[type[C]], Filing[C]]:
     """How handlers of commands on one aggregate are filed: the command's field ``key``
     (``aire_id``, ``stay_id``...) names the aggregate, its scope and (unless ``locks``
-    says otherwise) its lock."""
+    says otherwise) its lock; ``creates``, as in ``handles``."""
 
     def filing(command: type[C]) -> Filing[C]:
         return handles(
@@ -227,6 +228,7 @@ def on(
             permission=permission,
             scopes=lambda c: [Scope(**{key: getattr(c, key)})],
             locks=locks or (lambda c, _: [getattr(c, key)]),
+            creates=creates,
         )
 
     return filing

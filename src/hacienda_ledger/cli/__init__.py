@@ -36,7 +36,7 @@ import argparse
 import sys
 import time
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from uuid import UUID
 
 from hacienda_ledger.cli.arguments import parser, uuid_argument
@@ -382,6 +382,9 @@ def _stop_with_parent(parent: int, runner: Runner) -> None:
     threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
+_T = TypeVar("_T")
+
+
 def _bar(unit: str = "") -> Any:
     """A progress bar: what it does, a bar, done of total (and the unit), time elapsed."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
@@ -389,6 +392,20 @@ def _bar(unit: str = "") -> Any:
     columns: list[Any] = ["[progress.description]{task.description}", BarColumn()]
     columns += [MofNCompleteColumn(), *([unit] if unit else []), TimeElapsedColumn()]
     return Progress(*columns, transient=False)
+
+
+def _along_stream(what: str, end: int, run: Callable[[Callable[[object], None]], _T]) -> _T:
+    """``run(moved)`` under a bar of the stream's positions up to ``end``: ``moved`` is given
+    each batch's progress (its ``position``); the bar is full once ``run`` returns."""
+    with _bar() as bar:
+        task = bar.add_task(what, total=end)
+
+        def moved(progress: object) -> None:
+            bar.update(task, completed=getattr(progress, "position", 0))
+
+        result = run(moved)
+        bar.update(task, completed=end)
+    return result
 
 
 def _rebuild(args: argparse.Namespace) -> int:
@@ -406,14 +423,11 @@ def _rebuild(args: argparse.Namespace) -> int:
             return _check(ledger, chosen, jobs)
         end = ledger.last_position()
         # every projection in one pass over the stream (each event decoded once)
-        with _bar() as bar:
-            task = bar.add_task(f"rebuilding {', '.join(chosen)}", total=end)
-
-            def moved(progress: object) -> None:
-                bar.update(task, completed=getattr(progress, "position", 0))
-
-            positions = rebuild_all(ledger, chosen, moved, jobs=jobs)
-            bar.update(task, completed=end)
+        positions = _along_stream(
+            f"rebuilding {', '.join(chosen)}",
+            end,
+            lambda moved: rebuild_all(ledger, chosen, moved, jobs=jobs),
+        )
         for name, position in positions.items():
             print(f"{name}: rebuilt to position {position} and swapped in")
         _journal_rebuild(ledger, list(positions), end, check=False, differences=0)
@@ -438,14 +452,11 @@ def _check(ledger: Ledger, chosen: list[str], jobs: int) -> int:
     present = [n for n in chosen if n not in absent]
     found: dict[str, list[str]] = {}
     if present:
-        with _bar() as bar:
-            task = bar.add_task(f"checking {', '.join(present)}", total=end)
-
-            def advance(progress: object) -> None:
-                bar.update(task, completed=getattr(progress, "position", 0))
-
-            found = check_all(ledger, present, advance, jobs=jobs)
-            bar.update(task, completed=end)
+        found = _along_stream(
+            f"checking {', '.join(present)}",
+            end,
+            lambda moved: check_all(ledger, present, moved, jobs=jobs),
+        )
     for name, lines in found.items():
         for line in lines:
             print(f"  {line}")

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import argparse
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 from uuid import UUID
 
 from hacienda_ledger import __version__
@@ -15,6 +15,10 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+if TYPE_CHECKING:
+    _Commands = argparse._SubParsersAction[_Parser]
 
 
 def _positive(text: str) -> int:
@@ -34,6 +38,27 @@ def uuid_argument(text: str) -> UUID:
         raise argparse.ArgumentTypeError(
             f"{text!r} is not an id (ids are UUIDs, such as 3fa85f64-5717-4562-b3fc-2c963f66afa6)"
         ) from None
+
+
+def _group(sub: _Commands, name: str, help: str) -> _Commands:
+    """A command made of subcommands (``hacienda-ledger NAME SUBCOMMAND``), one of which
+    must be named."""
+    group = sub.add_parser(name, help=help)
+    return group.add_subparsers(dest=f"{name}_command", required=True)
+
+
+def _aires(command: argparse.ArgumentParser) -> None:
+    """``--aire``, repeated: the aires a command over all of them is confined to."""
+    command.add_argument(
+        "--aire", type=uuid_argument, action="append", help="one aire id (repeat; default: all)"
+    )
+
+
+def _jobs(command: argparse.ArgumentParser, what: str, default: str) -> None:
+    """``--jobs N``: ``what`` the command does is shared between N processes."""
+    command.add_argument(
+        "--jobs", type=_positive, help=f"share {what} between this many processes ({default})"
+    )
 
 
 #: ``analytics export --level``: the levels of place, and the flows between them.
@@ -96,11 +121,7 @@ def parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="also check the store against the seals' attestations kept in DIR",
     )
-    verify.add_argument(
-        "--jobs",
-        type=_positive,
-        help="share the registers between this many processes (default: one per core, at most 4)",
-    )
+    _jobs(verify, "the registers", "default: one per core, at most 4")
 
     project = sub.add_parser("project", help="follow the stream into the projection tables")
     project.add_argument("--once", action="store_true", help="catch up, then stop")
@@ -116,16 +137,14 @@ def parser() -> argparse.ArgumentParser:
         action="store_true",
         help="rebuild aside and list every difference with the live tables",
     )
-    rebuild.add_argument(
-        "--jobs",
-        type=_positive,
-        help="share the projections between this many processes (one core each; the bar "
-        "follows this process's share; default: one per core, at most 4, on PostgreSQL; 1 on "
-        "SQLite)",
+    _jobs(
+        rebuild,
+        "the projections",
+        "one core each; the bar follows this process's share; default: one per core, at "
+        "most 4, on PostgreSQL; 1 on SQLite",
     )
 
-    users = sub.add_parser("users", help="manage users")
-    users_sub = users.add_subparsers(dest="users_command", required=True)
+    users_sub = _group(sub, "users", "manage users")
     create = users_sub.add_parser("create", help="create a user and print its token")
     create.add_argument("--name", required=True)
     create.add_argument(
@@ -146,8 +165,7 @@ def parser() -> argparse.ArgumentParser:
         help="an auditor's collectivité id, or the one a manager's sectors are of",
     )
 
-    tokens = sub.add_parser("tokens", help="users' bearer tokens")
-    tokens_sub = tokens.add_subparsers(dest="tokens_command", required=True)
+    tokens_sub = _group(sub, "tokens", "users' bearer tokens")
     listed = tokens_sub.add_parser("list", help="a user's tokens (never the token itself)")
     listed.add_argument("--user", required=True, help="the user id")
     tokens_sub.add_parser("revoke", help="refuse a token from now on").add_argument(
@@ -157,21 +175,17 @@ def parser() -> argparse.ArgumentParser:
         "rotate", help="a new token for its user (printed once); the old one after the grace"
     ).add_argument("token", help="the token's id, as listed")
 
-    reports = sub.add_parser("reports", help="build and store reports")
-    reports_sub = reports.add_subparsers(dest="reports_command", required=True)
+    reports_sub = _group(sub, "reports", "build and store reports")
     generate = reports_sub.add_parser(
         "generate", help="every report due for a month (monthly) or a year (ALT2, DSP)"
     )
     generate.add_argument("--month", help="YYYY-MM: the monthly activity reports")
     generate.add_argument("--year", type=int, help="YYYY: ALT2 declarations and DSP reports")
-    generate.add_argument(
-        "--aire", type=uuid_argument, action="append", help="one aire id (repeat; default: all)"
-    )
+    _aires(generate)
     generate.add_argument(
         "--force", action="store_true", help="store a new revision of reports already built"
     )
-    analytics = sub.add_parser("analytics", help="the anonymised analytics tables (issue 19)")
-    analytics_sub = analytics.add_subparsers(dest="analytics_command", required=True)
+    analytics_sub = _group(sub, "analytics", "the anonymised analytics tables (issue 19)")
     export = analytics_sub.add_parser(
         "export", help="write the analytics tables as of today, suppressed, one file each"
     )
@@ -187,20 +201,15 @@ def parser() -> argparse.ArgumentParser:
     export.add_argument("--output", default=".", help="the folder (default: the current one)")
     seal = sub.add_parser("seal", help="seal a month of every aire due (arrêté mensuel)")
     seal.add_argument("--month", required=True, help="YYYY-MM")
-    seal.add_argument(
-        "--aire", type=uuid_argument, action="append", help="one aire id (repeat; default: all)"
-    )
+    _aires(seal)
     seal.add_argument(
         "--attestations", metavar="DIR", help="write each new seal's signed attestation there"
     )
-    attest = sub.add_parser("attestations", help="seals' signed attestations")
-    attest_sub = attest.add_subparsers(dest="attestations_command", required=True)
+    attest_sub = _group(sub, "attestations", "seals' signed attestations")
     attest_sub.add_parser("key", help="create the Ed25519 signing key (attestation_key)")
     export = attest_sub.add_parser("export", help="write every seal's attestation to a folder")
     export.add_argument("--dir", required=True, help="the folder (kept outside the database)")
-    export.add_argument(
-        "--aire", type=uuid_argument, action="append", help="one aire id (repeat; default: all)"
-    )
+    _aires(export)
 
     copy = sub.add_parser(
         "backup", help="a consistent copy of the ledger (and its key store), taken while it serves"
@@ -209,8 +218,7 @@ def parser() -> argparse.ArgumentParser:
     to.add_argument("--output", help="a new (or empty) folder for the copy and its manifest")
     to.add_argument("--check", metavar="DIR", help="check a backup folder against its manifest")
 
-    households = sub.add_parser("households", help="households' personal data")
-    households_sub = households.add_subparsers(dest="households_command", required=True)
+    households_sub = _group(sub, "households", "households' personal data")
     erase = households_sub.add_parser(
         "erase", help="destroy a household's key: its personal data reads as erased everywhere"
     )

@@ -15,7 +15,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from hacienda_ledger.aggregates.accounts import entry_lines
-from hacienda_ledger.aggregates.integrity import topic_of
 from hacienda_ledger.aggregates.register import CashRegister
 from hacienda_ledger.aggregates.stay import Stay
 from hacienda_ledger.projections.base import (
@@ -25,6 +24,7 @@ from hacienda_ledger.projections.base import (
     last_one,
     paris_day,
     table,
+    topics_of,
 )
 
 FINANCIAL = (
@@ -70,7 +70,7 @@ class BalancesProjection(Projection):
         ).with_index("account", "recorded_at"),  # an account's balance as of an instant
         table("stays", {"stay_id": "text"}, household_ref="text", aire_id="text"),
     )
-    topics = tuple(topic_of(cls) for cls in (Stay.Opened, *FINANCIAL))
+    topics = topics_of(Stay.Opened, *FINANCIAL)
     appended = frozenset({"postings"})
 
     def apply(self, event: Any, position: int, rows: Rows) -> None:

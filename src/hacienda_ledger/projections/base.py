@@ -23,6 +23,7 @@ from operator import itemgetter
 from typing import Any, Literal, Protocol, TypeVar, cast
 
 from hacienda_ledger.aggregates import values
+from hacienda_ledger.aggregates.integrity import topic_of
 
 Row = dict[str, Any]
 Key = tuple[Any, ...]
@@ -84,6 +85,12 @@ def table(name: str, key: Mapping[str, ColumnType], **columns: ColumnType) -> Ta
         raise ValueError(f"{name}: a key column is declared once, in the key")
     every = {**key, **columns}
     return Table(name, tuple(Column(n, t) for n, t in every.items()), tuple(key))
+
+
+def topics_of(*events: type) -> tuple[str, ...]:
+    """The topics of these event classes, in this order: what a projection reads
+    (``Projection.topics``)."""
+    return tuple(topic_of(cls) for cls in events)
 
 
 class Rows(Protocol):

@@ -48,11 +48,18 @@ from typing import Any
 from hacienda_ledger.aggregates.accounts import cash
 from hacienda_ledger.aggregates.aire import Aire
 from hacienda_ledger.aggregates.chart import account_number, charts_digest, entry_pairs
-from hacienda_ledger.aggregates.integrity import topic_of
 from hacienda_ledger.aggregates.register import CashRegister
 from hacienda_ledger.aggregates.values import PaymentMethod
 from hacienda_ledger.projections.balances import instant
-from hacienda_ledger.projections.base import ColumnType, Projection, Row, Rows, paris_day, table
+from hacienda_ledger.projections.base import (
+    ColumnType,
+    Projection,
+    Row,
+    Rows,
+    paris_day,
+    table,
+    topics_of,
+)
 
 METHODS = tuple(m.value for m in PaymentMethod)
 BALANCE_COLUMNS: dict[str, ColumnType] = {f"balance_{m}_cents": "int" for m in METHODS}
@@ -170,7 +177,7 @@ class CashJournalProjection(Projection):
         table(COUNT_HEADS, {"register_id": "text"}, last_number="int"),
         table(MODES, {"aire_id": "text"}, mode="text"),
     )
-    topics = (*(topic_of(cls) for cls in KINDS), topic_of(Aire.Registered))
+    topics = topics_of(*KINDS, Aire.Registered)
     appended = frozenset({"cash_journal", DEPOSITS, CLOSURES})
 
     def apply(self, event: Any, position: int, rows: Rows) -> None:

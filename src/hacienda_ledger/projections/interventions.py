@@ -23,16 +23,15 @@ from collections.abc import Iterator
 from datetime import date, timedelta
 from typing import Any
 
-from hacienda_ledger.aggregates.integrity import topic_of
 from hacienda_ledger.aggregates.intervention import Intervention
 from hacienda_ledger.projections.base import (
     Projection,
     Row,
     Rows,
-    Table,
     month_of,
     paris_day,
     table,
+    topics_of,
 )
 
 MONTHLY = "interventions_monthly"
@@ -69,7 +68,7 @@ class InterventionsProjection(Projection):
     """Interventions per aire, month and kind (counts by status, cost, days out of service)."""
 
     name = "interventions"
-    tables: tuple[Table, ...] = (
+    tables = (
         table(
             MONTHLY,
             {"aire_id": "text", "month": "text", "kind": "text"},
@@ -92,10 +91,7 @@ class InterventionsProjection(Projection):
             back_on="date",
         ),
     )
-    topics: tuple[str, ...] = (
-        topic_of(Intervention.Recorded),
-        topic_of(Intervention.StatusChanged),
-    )
+    topics = topics_of(Intervention.Recorded, Intervention.StatusChanged)
 
     def apply(self, event: Any, position: int, rows: Rows) -> None:
         key = str(event.originator_id)

@@ -61,7 +61,6 @@ from typing import Any, Protocol
 from uuid import UUID
 
 from hacienda_ledger.aggregates.aire import Aire
-from hacienda_ledger.aggregates.integrity import topic_of
 from hacienda_ledger.aggregates.stay import Stay
 from hacienda_ledger.aggregates.values import month_bounds, paris_day
 from hacienda_ledger.projections.base import (
@@ -69,9 +68,9 @@ from hacienda_ledger.projections.base import (
     Projection,
     Row,
     Rows,
-    Table,
     month_of,
     table,
+    topics_of,
 )
 
 EMPLACEMENTS = "occupancy_emplacements"
@@ -108,7 +107,7 @@ class OccupancyProjection(Projection):
     name = "occupancy"
     # 2: an extension's reason is no longer kept (issue 16); 3: unmet demand (issue 19)
     version = "3"
-    tables: tuple[Table, ...] = (
+    tables = (
         table(
             EMPLACEMENTS,
             EMPLACEMENT,
@@ -157,18 +156,15 @@ class OccupancyProjection(Projection):
             people="int",
         ),
     )
-    topics: tuple[str, ...] = tuple(
-        topic_of(cls)
-        for cls in (
-            Aire.EmplacementAdded,
-            Aire.EmplacementOutOfService,
-            Aire.EmplacementBackInService,
-            Aire.ClosureScheduled,
-            Aire.UnmetDemandRecorded,
-            Stay.Opened,
-            Stay.Departed,
-            Stay.Extended,
-        )
+    topics = topics_of(
+        Aire.EmplacementAdded,
+        Aire.EmplacementOutOfService,
+        Aire.EmplacementBackInService,
+        Aire.ClosureScheduled,
+        Aire.UnmetDemandRecorded,
+        Stay.Opened,
+        Stay.Departed,
+        Stay.Extended,
     )
 
     def apply(self, event: Any, position: int, rows: Rows) -> None:

@@ -25,7 +25,6 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from hacienda_ledger.aggregates.integrity import topic_of
 from hacienda_ledger.aggregates.register import CashRegister
 from hacienda_ledger.aggregates.register_books import pair_up
 from hacienda_ledger.aggregates.values import RevenueType
@@ -33,10 +32,10 @@ from hacienda_ledger.projections.base import (
     Projection,
     Row,
     Rows,
-    Table,
     month_of,
     paris_day,
     table,
+    topics_of,
 )
 
 REVENUE = "revenue_monthly"
@@ -46,7 +45,7 @@ class RevenueProjection(Projection):
     """Receipts net of cancellations per aire, month, revenue type and payment method."""
 
     name = "revenue"
-    tables: tuple[Table, ...] = (
+    tables = (
         table(
             REVENUE,
             {"aire_id": "text", "month": "text", "revenue_type": "text", "method": "text"},
@@ -55,10 +54,8 @@ class RevenueProjection(Projection):
             cancellations="int",
         ),
     )
-    topics: tuple[str, ...] = (
-        topic_of(CashRegister.ReceiptIssued),
-        topic_of(CashRegister.ReceiptCancelled),
-        topic_of(CashRegister.AdvanceApplied),
+    topics = topics_of(
+        CashRegister.ReceiptIssued, CashRegister.ReceiptCancelled, CashRegister.AdvanceApplied
     )
 
     def apply(self, event: Any, position: int, rows: Rows) -> None:

@@ -20,16 +20,20 @@ from hacienda_ledger.application.regie import standing
 router = APIRouter(prefix="/v1/registers", tags=["registers"])
 
 
+def _last_event(ledger: LedgerDep, outcome: Outcome) -> CashRegister.Event:
+    """The register's event the command ended on: recorded now, or read back (a replay)."""
+    if outcome.events:
+        recorded: CashRegister.Event = outcome.events[-1]
+        return recorded
+    return ledger.register_event(outcome.aggregate_id, outcome.version)
+
+
 def _movement(
     ledger: LedgerDep, kind: str, outcome: Outcome, response: Response
 ) -> s.MovementPublic:
     if outcome.replayed:
         response.headers["Idempotent-Replayed"] = "true"
-    event = (
-        outcome.events[-1]
-        if outcome.events
-        else ledger.register_event(outcome.aggregate_id, outcome.version)
-    )
+    event = _last_event(ledger, outcome)
     result = {k: v for k, v in outcome.result.items() if k != "hash"}
     return s.MovementPublic(
         register_id=outcome.aggregate_id,
@@ -94,11 +98,7 @@ def post_receipt(register_id: UUID, body: s.ReceiptCreate, act: MoneyWriteDep) -
         cheque=cheque,
         charges=named if any(named) else (),  # none named: left out of the fingerprint
     )
-    event = (
-        outcome.events[-1]
-        if outcome.events
-        else act.ledger.register_event(register_id, outcome.version)
-    )
+    event = _last_event(act.ledger, outcome)
     assert isinstance(event, CashRegister.ReceiptIssued)
     view = views.receipt(event, outcome.position, bool(outcome.result["remittance_due"]))
     # Serialised here, once: FastAPI would validate the model again on the way out (the

@@ -70,13 +70,7 @@ on("aire_id", Permission.MANAGE_STAYS)(RecordUnmetDemand)(
 )
 
 
-@handles(
-    OpenRegister,
-    permission=Permission.CONFIGURE_AIRE,
-    scopes=lambda c: [Scope(aire_id=c.aire_id)],
-    locks=lambda c, _: [c.aire_id],
-    creates=lambda c: c.register_id,
-)
+@on("aire_id", Permission.CONFIGURE_AIRE, creates=lambda c: c.register_id)(OpenRegister)
 def open_register(command: OpenRegister, unit: Unit) -> Change:
     """The register, attached to its aire in the same transaction."""
     at = unit.now()

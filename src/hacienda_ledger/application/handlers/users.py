@@ -15,7 +15,7 @@ from hacienda_ledger.aggregates.errors import AlreadyExists
 from hacienda_ledger.aggregates.user import ApiToken, User
 from hacienda_ledger.application.access import Permission, Scope
 from hacienda_ledger.application.commands import CreateUser, RevokeToken, RotateToken
-from hacienda_ledger.application.handling import Change, Unit, handles
+from hacienda_ledger.application.handling import Change, Unit, handles, on
 
 
 def issue_token(
@@ -78,12 +78,7 @@ def create_user(command: CreateUser, unit: Unit) -> Change:
     return Change(user, {}, (issued,))
 
 
-@handles(
-    RevokeToken,
-    permission=Permission.MANAGE_TOKENS,
-    scopes=lambda c: [Scope(token_id=c.token_id)],
-    locks=lambda c, _: [c.token_id],
-)
+@on("token_id", Permission.MANAGE_TOKENS)(RevokeToken)
 def revoke_token(command: RevokeToken, unit: Unit) -> Change:
     """The token refused from now on, in every process within a second
     (``application/tokens.py``)."""
