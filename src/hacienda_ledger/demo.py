@@ -297,6 +297,8 @@ def _simulate(
     """Arrivals, weekly readings and charges, payments, departures, remittances, closures;
     each morning, the day's interventions (``demo_site.py``)."""
     stays: dict[UUID, dict[str, Any]] = {}
+    # households paying a week ahead draw from their own stream: the rest is unchanged
+    ahead = random.Random(f"demo-advances-{start}")
     day = start
     while day <= end:
         work.day(day)
@@ -338,6 +340,7 @@ def _simulate(
                     actor="cashier-anjou",
                 ).aggregate_id
                 stays[stay_id] = {
+                    "aire": demo.aire_id,
                     "register": demo.register_id,
                     "left": day + timedelta(days=rng.choice([3, 7, 12, 20, 40, 75])),
                 }
@@ -350,6 +353,7 @@ def _simulate(
                     actor="cashier-anjou",
                     idempotency_key=f"demo-deposit-{stay_id}",
                 )
+                _pay_ahead(ledger, ahead, stay_id, day, stays[stay_id])
         for stay_id, info in list(stays.items()):
             stay = ledger.stay(stay_id)
             weekly = (day - stay.arrival_day).days % 7 == 6
@@ -382,6 +386,14 @@ def _simulate(
                     actor="cashier-anjou",
                 )
                 _settle(ledger, info["register"], stay_id, "cash", f"demo-final-{stay_id}")
+                if ledger.stay_account(stay_id)["advance_held_cents"]:  # what is left back
+                    ledger.refund_advance(
+                        info["register"],
+                        stay_id=stay_id,
+                        method=info["advance_method"],
+                        actor="cashier-anjou",
+                        idempotency_key=f"demo-advance-refund-{stay_id}",
+                    )
                 ledger.refund_deposit(
                     info["register"],
                     stay_id=stay_id,
@@ -436,6 +448,29 @@ def _simulate(
                 assert demo.aire_id
                 ledger.seal_month(demo.aire_id, month=last.isoformat()[:7], actor="manager-anjou")
         day = next_day
+
+
+def _pay_ahead(
+    ledger: Ledger,
+    ahead: random.Random,
+    stay_id: UUID,
+    day: date,
+    info: dict[str, Any],
+) -> None:
+    """About one household in six pays a week of pitch fee ahead at arrival (an advance:
+    held for it, applied by the charges assessed, what is left refunded when it leaves)."""
+    tariff = ledger.aire(info["aire"]).tariff_on(day)
+    if ahead.random() >= 0.16 or tariff is None:
+        return
+    info["advance_method"] = ahead.choice(["cash", "cash", "card"])
+    ledger.post_receipt(
+        info["register"],
+        stay_id=stay_id,
+        method=info["advance_method"],
+        lines=[("advance", 7 * tariff.pitch_fee_per_day_cents)],
+        actor="cashier-anjou",
+        idempotency_key=f"demo-advance-{stay_id}",
+    )
 
 
 def _settle(ledger: Ledger, register_id: UUID, stay_id: UUID, method: str, key: str) -> None:

@@ -32,6 +32,7 @@ from hacienda_ledger.aggregates.errors import (
     StayClosed,
 )
 from hacienda_ledger.aggregates.register import CashRegister
+from hacienda_ledger.aggregates.values import PARIS
 from hacienda_ledger.application import Ledger
 from hacienda_ledger.application.projecting import followers
 from hacienda_ledger.reports.generate import Reports
@@ -464,8 +465,29 @@ def test_whatever_happens_advances_never_overpay_a_charge_and_are_never_left_unu
                 change = _act(ledger, site, stay, receipts, (kind, value), clock=clock)
                 received, refunded = change(received, refunded)
             _check(ledger, site, stay, received, refunded)
+        _check_read(ledger, site, stay, clock)
     finally:
         ledger.close()
+
+
+def _check_read(ledger: Ledger, site: Site, stay: UUID, clock: Clock) -> None:
+    """Where an auditor reads them, the advances agree with the stay: the register holds
+    what the stay holds (by method, in total), the cash journal's ``advance_applied`` lines
+    add up to what was applied and its refunds to what was refunded, and the monthly
+    report's advances held at the end of the last month are the stay's."""
+    found = account(ledger, stay)
+    register = ledger.cash_register(site.register_id)
+    assert sum(register.advances_by_method.values()) == found["advance_held_cents"]
+    reports = Reports(ledger)
+    for follower in followers(ledger):
+        follower.catch_up()
+    rows = reports.queries.select("cash_journal", "cash_journal")
+    applied = sum(r["applied_cents"] or 0 for r in rows if r["kind"] == "advance_applied")
+    refunds = sum(r["amount_out_cents"] for r in rows if r["kind"] == "advance_refund")
+    assert (applied, refunds) == (found["advance_applied_cents"], found["advance_refunded_cents"])
+    last = clock().astimezone(PARIS).date().isoformat()[:7]
+    month = reports.figures.monthly(site.aire_id, last).advances
+    assert month.held_at_end_cents == found["advance_held_cents"]
 
 
 def _act(

@@ -14,8 +14,11 @@ import pytest
 
 from hacienda_ledger.aggregates.register import CashRegister
 from hacienda_ledger.aggregates.stay import Stay
+from hacienda_ledger.aggregates.values import PARIS
 from hacienda_ledger.application import Ledger
+from hacienda_ledger.application.projecting import followers
 from hacienda_ledger.demo import AIRES, SimulatedClock, load_demo
+from hacienda_ledger.reports.generate import Reports
 from hacienda_ledger.settings import Settings
 from tests.integration.test_smoke_both_backends import all_events
 
@@ -43,9 +46,15 @@ def test_every_stay_is_paid_by_revenue_type_and_never_beyond_its_charges(demo: L
         elif isinstance(event, CashRegister.ReceiptIssued | CashRegister.ReceiptCancelled):
             sign = 1 if isinstance(event, CashRegister.ReceiptIssued) else -1
             for receipt_line in event.lines:
-                if event.stay_id is not None and receipt_line.revenue_type != "deposit":
+                if event.stay_id is not None and receipt_line.revenue_type not in (
+                    "deposit",
+                    "advance",  # third-party funds: they pay the types they are applied to
+                ):
                     key = (str(event.stay_id), receipt_line.revenue_type)
                     paid[key] += sign * receipt_line.amount_cents
+        elif isinstance(event, CashRegister.AdvanceApplied):
+            for applied in event.lines:
+                paid[str(event.stay_id), applied.revenue_type] += applied.amount_cents
         elif isinstance(event, CashRegister.DepositRefunded):
             refunded[str(event.stay_id)] = event.timestamp
     assert paid, "the demo posts receipts for its stays"
@@ -59,6 +68,74 @@ def test_every_stay_is_paid_by_revenue_type_and_never_beyond_its_charges(demo: L
         assert account["balance_due_cents"] <= 0, stay_id
         assert account["deposit_held_cents"] == 0, stay_id
         assert refunded[stay_id] >= left, "the deposit goes back after the departure"
+
+
+def test_the_demo_s_advances_are_held_applied_or_refunded_and_nothing_else(
+    demo: Ledger,
+) -> None:
+    """Some households pay ahead; recomputed from the stored events, for every stay and in
+    total, what was received as advances (net of cancellations) is what was applied to
+    charges, refunded, and is still held (the stay's account); no stay that has left holds
+    any, and the monthly reports' third-party funds agree with the events, month by month."""
+    received: Counter[str] = Counter()
+    applied: Counter[str] = Counter()
+    refunded: Counter[str] = Counter()
+    monthly: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
+    aire_of = {str(d.register_id): str(d.aire_id) for d in AIRES}
+    departed: set[str] = set()
+    for event in all_events(demo):
+        month = event.timestamp.astimezone(PARIS).date().isoformat()[:7]
+        if isinstance(event, CashRegister.ReceiptIssued | CashRegister.ReceiptCancelled):
+            sign = 1 if isinstance(event, CashRegister.ReceiptIssued) else -1
+            cents = sum(x.amount_cents for x in event.lines if x.revenue_type == "advance")
+            if cents:
+                received[str(event.stay_id)] += sign * cents
+                kind = "received" if sign > 0 else "cancelled"
+                monthly[aire_of[str(event.originator_id)], month][kind] += cents
+        elif isinstance(event, CashRegister.AdvanceApplied):
+            applied[str(event.stay_id)] += event.amount_cents
+            monthly[aire_of[str(event.originator_id)], month]["applied"] += event.amount_cents
+        elif isinstance(event, CashRegister.AdvanceRefunded):
+            refunded[str(event.stay_id)] += event.amount_cents
+            monthly[aire_of[str(event.originator_id)], month]["refunded"] += event.amount_cents
+        elif isinstance(event, Stay.Departed):
+            departed.add(str(event.originator_id))
+    assert len(received) >= 3, "a few households pay ahead in the demo"
+    assert sum(applied.values()) > 0 and sum(refunded.values()) > 0
+    held_total = 0
+    for stay_id, cents in received.items():
+        account = demo.stay_account(UUID(stay_id))
+        held = account["advance_held_cents"]
+        assert (account["advance_applied_cents"], account["advance_refunded_cents"]) == (
+            applied[stay_id],
+            refunded[stay_id],
+        )
+        assert held + applied[stay_id] + refunded[stay_id] == cents, stay_id
+        assert held >= 0 and (held == 0 or stay_id not in departed), stay_id
+        held_total += held
+    assert held_total + sum(applied.values()) + sum(refunded.values()) == sum(received.values())
+
+    for follower in followers(demo):
+        follower.catch_up()
+    figures = Reports(demo).figures
+    running: Counter[str] = Counter()
+    for (aire, month), moved in sorted(monthly.items(), key=lambda x: (x[0][0], x[0][1])):
+        running[aire] += moved["received"] - moved["cancelled"]
+        running[aire] -= moved["applied"] + moved["refunded"]
+        found = figures.monthly(UUID(aire), month).advances
+        assert (
+            found.received_cents,
+            found.cancelled_cents,
+            found.applied_cents,
+            found.refunded_cents,
+            found.held_at_end_cents,
+        ) == (
+            moved["received"],
+            moved["cancelled"],
+            moved["applied"],
+            moved["refunded"],
+            running[aire],
+        ), (aire, month)
 
 
 def test_the_demo_has_a_regisseur_beside_its_cashier(demo: Ledger) -> None:

@@ -186,7 +186,8 @@ def test_a_generated_year_verifies_rebuilds_balances_and_is_50_to_95_percent_ful
     summer closures, emplacements out of service), then `verify` (every chain intact) and
     `rebuild` (every projection builds from zero); the postings sum to zero; every aire's
     occupancy, read through the occupancy projection, is between 50 % and 95 % every
-    month."""
+    month; some households pay ahead, and the advances the registers hold are what the
+    advances accounts owe."""
     settings = fresh(database_url, tmp_path, "year")
     url = settings.database_url
     args = ["--database-url", url, "demo", "generate", "--aires", "4", "--years", "1"]
@@ -203,6 +204,9 @@ def test_a_generated_year_verifies_rebuilds_balances_and_is_50_to_95_percent_ful
     assert found["ClosureScheduled"] == 2
     assert found["EmplacementOutOfService"] >= 1
     assert found["Extended"] >= 1
+    # a few households pay ahead: advances received, applied by charges, the rest refunded
+    assert found["AdvanceApplied"] >= 10
+    assert found["AdvanceRefunded"] >= 1
 
     ledger = Ledger(settings)
     try:
@@ -212,6 +216,13 @@ def test_a_generated_year_verifies_rebuilds_balances_and_is_50_to_95_percent_ful
             postings = balances.db.select(cur, spec)
         assert len(postings) > 10_000
         assert sum(p["amount_cents"] for p in postings) == 0
+        # what the registers hold as advances is the credit of the advances accounts
+        held = sum(
+            sum(ledger.cash_register(r).advances_by_method.values())
+            for r in ledger.ids_of(CashRegister.Opened)
+        )
+        owed = -sum(p["amount_cents"] for p in postings if p["account"].startswith("advances/"))
+        assert held == owed
 
         first_register = next(ledger.ids_of(CashRegister.Opened))
         # every slip pays in what its lines total (issue 15: 25 of 90 did not)

@@ -9,7 +9,9 @@ the negative of the receipt's, and so are its HT and TVA. Example: a 24.00 € p
 
 Only a ``dsp`` aire's receipts carry VAT: in ``regie`` and ``marche`` mode the money is the
 collectivité's, collected for a public service outside the scope of VAT (CGI art. 256 B),
-and nothing is split. Deposits, and any type without a rate (third-party funds), carry none.
+and nothing is split. Deposits, and any type without a rate (third-party funds), carry none:
+an advance received has no rate; it is taxed when applied to charges, at the rate of the
+type it pays (the report's figures split its ``advance_applied`` journal lines).
 The rates per revenue type are settings (``dsp_vat_rates``), in percent.
 """
 

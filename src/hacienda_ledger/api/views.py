@@ -156,6 +156,9 @@ def register(r: CashRegister, position: int | None = None) -> s.RegisterPublic:
         last_remitted_receipt=r.last_remitted_number,
         balances_cents=dict(r.balances),
         deposits_held_cents=sum(r.deposits_held.values()),
+        deposits_held_by_method_cents={m: c for m, c in r.deposits_by_method.items() if c},
+        advances_held_cents=sum(r.advances_by_method.values()),
+        advances_held_by_method_cents={m: c for m, c in r.advances_by_method.items() if c},
         open_cash_differences=[
             {"count_number": n, "difference_cents": d} for n, d in r.open_difference_cents.items()
         ],
@@ -368,6 +371,17 @@ def household_export(
             for r in found.receipts
         ],
         deposits=[s.DepositMoveExportPublic(**vars(d)) for d in found.deposits],
+        advances=[
+            s.AdvanceMoveExportPublic(
+                **{k: v for k, v in vars(a).items() if k not in ("by_revenue_type", "charges")},
+                by_revenue_type_cents=dict(a.by_revenue_type),
+                charges=[
+                    s.AdvanceChargeExportPublic(charge=c, revenue_type=t, amount_cents=n)
+                    for c, t, n in a.charges
+                ],
+            )
+            for a in found.advances
+        ],
         printed=[s.PrintedExportPublic(**vars(p)) for p in found.printed],
     )
 

@@ -5,7 +5,9 @@ gathers the rest, by the household's stays: each stay with its meter readings an
 extensions (with their why, decrypted while the household's key exists), and, from the
 registers of the aires where it stayed, every receipt naming the household or one of its
 stays (lines, amounts, number, when, cancelled or not, and why), every deposit refunded or
-withheld, and every receipt document printed for it (original and duplicates).
+withheld, every advance (money paid ahead of charges) received, applied to charges (naming
+the charges it paid, from the stay's settlement) or refunded, and every receipt document
+printed for it (original and duplicates).
 """
 
 from __future__ import annotations
@@ -71,6 +73,24 @@ class DepositRecord:
 
 
 @dataclass(frozen=True)
+class AdvanceRecord:
+    """An advance of a stay: ``received`` (or ``cancelled``, with the receipt's number),
+    ``applied`` to charges (the cents by revenue type, and each charge it paid: its name as
+    ``GET /v1/stays/{id}`` gives it, its type and the cents) or ``refunded`` (the method)."""
+
+    register_id: UUID
+    stay_id: UUID
+    at: datetime
+    kind: str
+    amount_cents: int
+    method: str | None = None
+    receipt_number: int | None = None
+    by_revenue_type: tuple[tuple[str, int], ...] = ()
+    charges: tuple[tuple[str, str, int], ...] = ()  # charge, revenue type, cents
+    reference: str | None = None  # <register>/advance/<version> for an application
+
+
+@dataclass(frozen=True)
 class PrintedRecord:
     """A receipt document printed: its original (``duplicate`` 0) or a duplicate."""
 
@@ -87,6 +107,7 @@ class Disclosure:
     receipts: list[ReceiptRecord]
     deposits: list[DepositRecord]
     printed: list[PrintedRecord]
+    advances: list[AdvanceRecord]
 
 
 def _extensions(stay: Stay, why: dict[int, Justification]) -> tuple[ExtensionRecord, ...]:
@@ -107,7 +128,7 @@ class _Registers:
 
     def __init__(self, household_id: UUID, stay_ids: set[UUID]) -> None:
         self.household_id, self.stay_ids = household_id, stay_ids
-        self.found = Disclosure([], [], [], [])
+        self.found = Disclosure([], [], [], [], [])
         self.receipts: dict[tuple[UUID, int], int] = {}  # -> index in found.receipts
 
     def concerns(self, event: Any) -> bool:
@@ -118,6 +139,7 @@ class _Registers:
 
     def fold(self, register_id: UUID, event: Any) -> None:
         found = self.found
+        self._advances(register_id, event)
         if isinstance(event, CashRegister.ReceiptIssued) and self.concerns(event):
             self.receipts[(register_id, event.number)] = len(found.receipts)
             found.receipts.append(
@@ -168,6 +190,50 @@ class _Registers:
                 )
             )
 
+    def _advances(self, register_id: UUID, event: Any) -> None:
+        stay_id = getattr(event, "stay_id", None)
+        if stay_id is None or stay_id not in self.stay_ids:
+            return
+        add, at = self.found.advances.append, event.timestamp
+        if isinstance(event, CashRegister.ReceiptIssued | CashRegister.ReceiptCancelled):
+            cents = sum(x.amount_cents for x in event.lines if x.revenue_type == "advance")
+            if cents:
+                kind = "received" if isinstance(event, CashRegister.ReceiptIssued) else "cancelled"
+                add(
+                    AdvanceRecord(register_id, stay_id, at, kind, cents, event.method, event.number)
+                )
+        elif isinstance(event, CashRegister.AdvanceApplied):
+            add(
+                AdvanceRecord(
+                    register_id,
+                    event.stay_id,
+                    at,
+                    "applied",
+                    event.amount_cents,
+                    by_revenue_type=tuple((x.revenue_type, x.amount_cents) for x in event.lines),
+                    reference=f"{register_id}/advance/{event.originator_version}",
+                )
+            )
+        elif isinstance(event, CashRegister.AdvanceRefunded):
+            add(
+                AdvanceRecord(
+                    register_id, event.stay_id, at, "refunded", event.amount_cents, event.method
+                )
+            )
+
+
+def _charges_paid(found: Disclosure, stays: list[Stay]) -> None:
+    """Each advance applied names the charges it paid, from its stay's settlement."""
+    paid: dict[str, list[tuple[str, str, int]]] = {}
+    for stay in stays:
+        for due in stay.settlement.dues:
+            for reference, cents in due.settled.items():
+                paid.setdefault(reference, []).append((due.charge, due.revenue_type, cents))
+    found.advances[:] = [
+        replace(a, charges=tuple(paid.get(a.reference, ()))) if a.reference else a
+        for a in found.advances
+    ]
+
 
 def disclose(ledger: Ledger, household: Household) -> Disclosure:
     """Every stay of the household (its readings; its extensions with their why, as the
@@ -181,6 +247,7 @@ def disclose(ledger: Ledger, household: Household) -> Disclosure:
         for event in ledger.events.get(register_id):
             fold.fold(register_id, event)
     found = fold.found
+    _charges_paid(found, stays)
     for stay in stays:
         why = {j.stay_version: j for j in household.justifications if j.stay_id == stay.id}
         found.stays.append(StayRecord(stay, stay.readings, _extensions(stay, why)))

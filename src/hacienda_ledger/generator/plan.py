@@ -134,6 +134,7 @@ class _StayPlan:
     deposit_method: str
     late_payer: bool
     unpaid: dict[str, int] = field(default_factory=dict)
+    advance_cents: int = 0  # paid ahead at arrival (a week of pitch fee), applied by charges
 
 
 @dataclass

@@ -51,6 +51,8 @@ class _World:
         self.rng = random.Random(f"{seed}-days")
         # families turned away draw from their own stream: the rest is the same for a seed
         self.unmet_rng = random.Random(f"{seed}-unmet")
+        # and so do the households paying ahead (advances) and how
+        self.advance_rng = random.Random(f"{seed}-advances")
         self.namespace = uuid5(GENERATOR, f"seed-{seed}")
         self.collectivites, self.sites = collectivites, sites
         self.keys = 0  # idempotency keys issued (numbered, for determinism)
@@ -237,6 +239,8 @@ class _World:
             damage = min(held, rng.choice([2_000, 3_500, 5_000, 8_000]))
             self.withhold(site, plan, damage, "damage", exit_ref)
             held -= damage
+        if plan.advance_cents:
+            self.refund_advance(site, plan)
         if held and sum(plan.unpaid.values()) <= 0:
             self.tick()
             ledger.refund_deposit(
@@ -333,6 +337,7 @@ class _World:
             idempotency_key=self.key("arrival"),
         )
         site.stays[number] = plan
+        self.pay_ahead(site, plan, tariff)
         if plan.deposit_cents:
             self.tick()
             ledger.post_receipt(
@@ -343,6 +348,38 @@ class _World:
                 actor=ACTOR_CASHIER,
                 idempotency_key=self.key("deposit"),
             )
+
+    def pay_ahead(self, site: _Site, plan: _StayPlan, tariff: Tariff) -> None:
+        """A few households (about one in twelve) pay a week of pitch fee ahead at arrival:
+        an advance, held for them until the charges assessed apply it, and what is left
+        refunded at the departure. Drawn from its own stream: other draws do not shift."""
+        rng = self.advance_rng
+        if rng.random() >= 0.08 or not tariff.pitch_fee_per_day_cents:
+            return
+        plan.advance_cents = 7 * tariff.pitch_fee_per_day_cents
+        self.tick()
+        self.ledger.post_receipt(
+            site.register_id,
+            stay_id=plan.stay_id,
+            method=rng.choices(["cash", "card"], weights=[60, 40])[0],
+            lines=[("advance", plan.advance_cents)],
+            actor=ACTOR_CASHIER,
+            idempotency_key=f"gen-{self.seed}-advance-{plan.stay_id.hex}",
+        )
+
+    def refund_advance(self, site: _Site, plan: _StayPlan) -> None:
+        """What is left of a stay's advance after its final bill goes back to it, in cash."""
+        held = self.ledger.stay_account(plan.stay_id)["advance_held_cents"]
+        if not held:
+            return
+        self.tick()
+        self.ledger.refund_advance(
+            site.register_id,
+            stay_id=plan.stay_id,
+            method="cash",
+            actor=ACTOR_CASHIER,
+            idempotency_key=f"gen-{self.seed}-advance-refund-{plan.stay_id.hex}",
+        )
 
     def weekly(self, day: date) -> None:
         """Readings, charges and payment on each stay's weekly day; extensions due."""
@@ -388,6 +425,12 @@ class _World:
         plan.allowed_through = until
 
     def charged(self, plan: _StayPlan, outcome: Outcome) -> None:
+        if plan.advance_cents:  # the advance paid some: what is left is the stay's to say
+            plan.unpaid = {}
+            for due in self.ledger.stay(plan.stay_id).settlement.dues:
+                kind = due.revenue_type
+                plan.unpaid[kind] = plan.unpaid.get(kind, 0) + due.remaining_cents
+            return
         for event in outcome.events:
             if isinstance(event, Stay.ChargesAssessed):
                 for line in event.lines:
@@ -397,9 +440,12 @@ class _World:
 
     def pay(self, site: _Site, plan: _StayPlan) -> None:
         lines = [(t, a) for t, a in sorted(plan.unpaid.items()) if a > 0]
-        if not lines:
-            return
         rng = self.rng
+        if not lines:
+            if plan.advance_cents:  # the advance paid it all: the draws are made all the same
+                rng.choices(METHODS, weights=[50, 15, 25, 10])
+                rng.random()
+            return
         method = rng.choices(METHODS, weights=[50, 15, 25, 10])[0]
         self.tick()
         outcome = self.ledger.post_receipt(

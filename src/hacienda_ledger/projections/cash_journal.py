@@ -12,8 +12,10 @@ a receipt or slip (``DocumentReprinted``) is a line of kind ``reprint`` that mov
 it is part of the register's chain, so the journal's last line is always the chain head. So
 is a change of the régie's rules (``RulesSet``): a line of kind ``rules``, moving no money.
 An advance received is a receipt line of type ``advance``; applied to charges
-(``advance_applied``) it moves no cash (its entry: advances to the receivable), refunded
-(``advance_refund``) it goes out in its method.
+(``advance_applied``) it moves no cash (its entry: advances to the receivable): one line per
+revenue type it paid, that type as the line's revenue type and the cents applied to it as
+``applied_cents`` (None on every other line), the stay in ``stay_id``; refunded
+(``advance_refund``) it goes out in its method, naming the stay too.
 
 Cancellations say why, who and when: a request (``cancellation_requested``), a refusal
 (``cancellation_refused``) or a withdrawal (``cancellation_withdrawn``) is a line that moves
@@ -101,7 +103,7 @@ NEXT = object()  # a line's accounts: those of its entry's next pair
 class CashJournalProjection(Projection):
     name = "cash_journal"
     rebuild_cost = 3
-    version = f"2 {charts_digest()}"  # its lines carry the charts' account numbers
+    version = f"3 {charts_digest()}"  # its lines carry the charts' account numbers
     tables = (
         table(
             "cash_journal",
@@ -129,6 +131,8 @@ class CashJournalProjection(Projection):
             requested_by="text",
             requested_at="text",
             approved_by="text",
+            applied_cents="int",
+            stay_id="text",
         ).with_index("aire_id", "day"),  # an aire's lines of a period (the DSP report's VAT)
         table(
             "journal_heads",
@@ -220,7 +224,11 @@ class CashJournalProjection(Projection):
             "requested_by": None,
             "requested_at": None,
             "approved_by": None,
+            "applied_cents": None,
+            "stay_id": None,
         }
+        if isinstance(event, CashRegister.AdvanceApplied | CashRegister.AdvanceRefunded):
+            base["stay_id"] = str(event.stay_id)
         if isinstance(event, CashRegister.CancellationRequested):
             base["requested_by"], base["requested_at"] = event.actor, base["recorded_at"]
         elif isinstance(event, CashRegister.ReceiptCancelled):
@@ -286,7 +294,9 @@ class CashJournalProjection(Projection):
         elif isinstance(event, CashRegister.AdvanceRefunded):
             move(event.method, -event.amount_cents, revenue_type="advance")
         elif isinstance(event, CashRegister.AdvanceApplied):
-            line(revenue_type="advance")
+            entry = pairs.pop(0) if pairs else None  # advances → receivable, the whole amount
+            for applied in event.lines:
+                line(entry, revenue_type=applied.revenue_type, applied_cents=applied.amount_cents)
         elif isinstance(event, CashRegister.PeriodClosedEvent):
             line(perpetual_total_cents=event.perpetual_total_cents)
             rows.add(

@@ -3,7 +3,8 @@
 ``access_pdf`` takes the export as the API serialises it (``HouseholdExportPublic``, dumped
 to JSON types) and writes every part of it: the record, documents, each stay with its
 meter readings and extensions (their reason and evidence, or « effacé »), receipts with
-their lines and cancellation, deposits refunded or withheld, receipts printed, and the
+their lines and cancellation, deposits refunded or withheld, advances received, applied
+(with the charges they paid) and refunded, receipts printed, and the
 access log. Nothing is read from elsewhere, so the PDF never says more or less than the JSON.
 """
 
@@ -17,6 +18,12 @@ from hacienda_ledger.reports.french import day_fr, instant_fr, label, money
 from hacienda_ledger.reports.pdf import Document
 
 ERASED = "effacé"
+ADVANCE_MOVES = {
+    "received": "reçue",
+    "cancelled": "annulée",
+    "applied": "imputée",
+    "refunded": "remboursée",
+}
 WIDTH = 182  # mm between the margins of a portrait A4 page
 
 
@@ -98,6 +105,7 @@ def _stay(doc: Document, stay: Mapping[str, Any]) -> None:
             ("Réglé", money(stay["settled_cents"])),
             ("Reste dû", money(stay["balance_due_cents"])),
             ("Dépôt détenu", money(stay["deposit_held_cents"])),
+            ("Avance détenue", money(stay.get("advance_held_cents", 0))),
         ]
     )
     _table(
@@ -176,6 +184,33 @@ def access_pdf(export: Mapping[str, Any], generated_at: datetime) -> bytes:
         [
             dict(d, kind="rendu" if d["kind"] == "refunded" else "retenu")
             for d in export["deposits"]
+        ],
+    )
+    _table(
+        doc,
+        "Avances (payées avant les redevances) : reçues, imputées, remboursées",
+        (
+            ("at", "Le"),
+            ("kind", "Mouvement"),
+            ("amount_cents", "Montant"),
+            ("method", "Mode"),
+            ("detail", "Quittance ou redevances payées"),
+        ),
+        [
+            dict(
+                a,
+                kind=ADVANCE_MOVES[a["kind"]],
+                method=label(a["method"]) if a["method"] else "",
+                detail=(
+                    f"n° {a['receipt_number']}"
+                    if a["receipt_number"] is not None
+                    else "; ".join(
+                        f"{c['charge']} {label(c['revenue_type'])} {money(c['amount_cents'])}"
+                        for c in a["charges"]
+                    )
+                ),
+            )
+            for a in export.get("advances", [])
         ],
     )
     _table(

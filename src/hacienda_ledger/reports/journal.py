@@ -35,6 +35,7 @@ CSV_COLUMNS = [
     ("Mode", "method"),
     ("Recette (€)", "amount_in_cents"),
     ("Dépense (€)", "amount_out_cents"),
+    ("Avance imputée (€)", "applied_cents"),
     ("Compte débit", "debit_account"),
     ("Compte crédit", "credit_account"),
     ("Solde espèces (€)", "balance_cash_cents"),

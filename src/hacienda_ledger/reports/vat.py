@@ -18,7 +18,10 @@ VAT_RULE = (
     "Montants encaissés toutes taxes comprises (TTC). Par ligne : HT = TTC ÷ (1 + taux), "
     "arrondi au centime le plus proche (une demi-unité au centime supérieur) ; TVA = TTC − HT. "
     "Les totaux sont les sommes des lignes. Les dépôts de garantie, fonds de tiers, ne sont "
-    "pas soumis à la TVA."
+    "pas soumis à la TVA. Une avance (payée avant toute redevance) est taxée quand elle est "
+    "imputée sur les redevances, au taux de la nature qu'elle paie ; tant qu'elle est "
+    "détenue ou si elle est remboursée, elle ne l'est pas (choix de l'exploitant, à "
+    "confirmer avec son comptable)."
 )
 
 

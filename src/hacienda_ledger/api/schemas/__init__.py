@@ -68,6 +68,8 @@ from hacienda_ledger.api.schemas.common import (
 from hacienda_ledger.api.schemas.households import (
     AccessesPublic,
     AccessPublic,
+    AdvanceChargeExportPublic,
+    AdvanceMoveExportPublic,
     DepositMoveExportPublic,
     DocumentCreate,
     DocumentPublic,
@@ -161,6 +163,8 @@ from hacienda_ledger.api.schemas.users import (
 __all__ = [
     "AccessPublic",
     "AccessesPublic",
+    "AdvanceChargeExportPublic",
+    "AdvanceMoveExportPublic",
     "AdvanceRefundCreate",
     "AireCreate",
     "AirePublic",

@@ -150,6 +150,11 @@ class StayExportPublic(BaseModel):
     settled_cents: int
     balance_due_cents: int
     deposit_held_cents: int
+    advance_held_cents: int = Field(
+        default=0, description="paid ahead of charges and not yet applied nor refunded"
+    )
+    advance_applied_cents: int = 0
+    advance_refunded_cents: int = 0
     readings: list[ReadingPublic] = Field(description="every meter index read, in order")
     extensions: list[ExtensionPublic] = Field(
         description="extensions granted, with their reason and evidence (null once erased)"
@@ -189,6 +194,36 @@ class DepositMoveExportPublic(BaseModel):
     reference: str | None
 
 
+class AdvanceChargeExportPublic(BaseModel):
+    """A charge an advance paid: its name (as ``GET /v1/stays/{id}`` gives it), its type and
+    the cents the advance paid of it."""
+
+    charge: str
+    revenue_type: str
+    amount_cents: int
+
+
+class AdvanceMoveExportPublic(BaseModel):
+    """An advance of one of its stays (money paid ahead of charges): received or cancelled
+    (the receipt's number and method), applied to charges (by revenue type, and the charges
+    it paid) or refunded (the method)."""
+
+    register_id: UUID
+    stay_id: UUID
+    at: datetime
+    kind: str = Field(description="received, cancelled, applied or refunded")
+    amount_cents: int
+    method: str | None
+    receipt_number: int | None
+    by_revenue_type_cents: dict[str, int] = Field(description="an application: what it paid")
+    charges: list[AdvanceChargeExportPublic] = Field(
+        description="an application: each charge it paid"
+    )
+    reference: str | None = Field(
+        description="an application: <register>/advance/<version>, as the stay's settled_by"
+    )
+
+
 class PrintedExportPublic(BaseModel):
     """A receipt of the household printed: the original (``duplicate`` 0) or a duplicate."""
 
@@ -209,6 +244,11 @@ class HouseholdExportPublic(BaseModel):
     receipts: list[ReceiptExportPublic]
     deposits: list[DepositMoveExportPublic] = Field(
         description="its stays' deposits refunded and withheld"
+    )
+    advances: list[AdvanceMoveExportPublic] = Field(
+        default=[],
+        description="its stays' advances received, cancelled, applied (with the charges "
+        "they paid) and refunded",
     )
     printed: list[PrintedExportPublic]
 

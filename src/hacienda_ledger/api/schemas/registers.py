@@ -133,6 +133,16 @@ class RegisterPublic(BaseModel):
     last_slip_number: int
     balances_cents: dict[str, int]
     deposits_held_cents: int
+    deposits_held_by_method_cents: dict[str, int] = Field(
+        description="the deposits held, by the method they are reserved in"
+    )
+    advances_held_cents: int = Field(
+        description="money paid ahead of any charge and not yet applied nor refunded: "
+        "third-party funds held for the households, never revenue nor « recettes à verser »"
+    )
+    advances_held_by_method_cents: dict[str, int] = Field(
+        description="the advances held, by the method they were paid in (reserved there)"
+    )
     perpetual_total_cents: int = Field(
         description="revenue received since the register opened, net of cancellations "
         "(deposits apart)"

@@ -194,6 +194,20 @@ class Deposits:
 
 
 @dataclass(frozen=True)
+class Advances:
+    """Advances (money paid ahead of any charge, third-party funds until applied) of an
+    aire's stays in a month: received (net of receipts cancelled), applied to charges (then
+    revenue, by the type they paid), refunded, and held at the month's end."""
+
+    received_cents: int = 0
+    cancelled_cents: int = 0
+    applied_cents: int = 0
+    applied_by_type_cents: dict[str, int] = field(default_factory=dict)
+    refunded_cents: int = 0
+    held_at_end_cents: int = 0
+
+
+@dataclass(frozen=True)
 class Unpaid:
     stay_id: str
     household_ref: str
@@ -267,6 +281,7 @@ class MonthlyFigures:
     # cancellations refused or withdrawn in the month, and those pending at its end
     cancellation_requests: tuple[CancellationRequest, ...] = ()
     interventions: tuple[InterventionLine, ...] = ()  # by kind (issue 18)
+    advances: Advances = Advances()  # third-party funds beside the deposits
 
     @property
     def receipts_total_cents(self) -> int:

@@ -145,6 +145,7 @@ class Figures:
             money=money,
             cancellations=tuple(e for e in journal if e.kind == "cancellation"),
             deposits=self.registers.deposits(info, period),
+            advances=self.registers.advances(info, period),
             remittances=tuple(e for e in journal if e.kind == "remittance"),
             counts=self.registers.counts(info.register_ids, period),
             register_closures=self.registers.closures(info.register_ids, period),
@@ -264,7 +265,10 @@ class Figures:
     def vat(self, info: AireInfo, period: Period) -> tuple[VatLine, ...]:
         """The VAT of a ``dsp`` aire's receipts in the period, net of cancellations: each
         journal line split by ``aggregates.vat`` (a cancellation's line is the negative of
-        its receipt's), summed by revenue type and rate."""
+        its receipt's), summed by revenue type and rate. An advance is taxed when it is
+        applied to charges (``advance_applied`` lines, in the period applied, at the rate of
+        the type it paid), not when received (its receipt line has no rate): the
+        operator's choice, docs/accounts.md § VAT of a DSP aire."""
         if info.mode != "dsp":
             return ()
         rows = self.queries.select(
@@ -275,8 +279,10 @@ class Figures:
         )
         lines = [
             (r["revenue_type"], r["amount_in_cents"] - r["amount_out_cents"])
+            if r["kind"] != "advance_applied"
+            else (r["revenue_type"], r["applied_cents"] or 0)
             for r in rows
-            if r["kind"] in ("receipt", "cancellation")
+            if r["kind"] in ("receipt", "cancellation", "advance_applied")
         ]
         found = vat_totals(vat_lines(info.mode, lines, self.ledger.settings.dsp_vat_rates))
         return tuple(sorted(found, key=lambda v: (v.revenue_type, v.rate)))

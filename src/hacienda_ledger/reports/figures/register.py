@@ -16,6 +16,7 @@ from hacienda_ledger.application.projecting import ProjectionQueries
 from hacienda_ledger.application.regie import standing
 from hacienda_ledger.reports.agents import Agents
 from hacienda_ledger.reports.figures.model import (
+    Advances,
     AireInfo,
     CancellationRequest,
     CashCount,
@@ -278,5 +279,40 @@ class RegisterFigures:
             refunded_cents=totals["refunded"],
             withheld_cents=totals["withheld"],
             withheld_by_reason_cents=dict(sorted(reasons.items())),
+            held_at_end_cents=held,
+        )
+
+    def advances(self, info: AireInfo, period: Period) -> Advances:
+        """The aire's advances in the period, from the cash journal's lines: receipt (and
+        cancellation) lines of type ``advance``, ``advance_applied`` lines (the cents applied
+        to each revenue type) and ``advance_refund`` lines; held at the end is every
+        movement up to the period's last day."""
+        totals = dict.fromkeys(("received", "cancelled", "applied", "refunded"), 0)
+        by_type: dict[str, int] = {}
+        held = 0
+        for _, row in self._rows("cash_journal", info.register_ids, ("day", None, period.last)):
+            if row["aire_id"] != info.id:
+                continue
+            kind, amount = row["kind"], 0
+            if kind in ("receipt", "cancellation") and row["revenue_type"] == "advance":
+                kind = "received" if kind == "receipt" else "cancelled"
+                amount = row["amount_in_cents"] or row["amount_out_cents"]
+            elif kind == "advance_applied":
+                kind, amount = "applied", row["applied_cents"] or 0
+            elif kind == "advance_refund":
+                kind, amount = "refunded", row["amount_out_cents"]
+            if not amount:
+                continue
+            held += amount if kind == "received" else -amount
+            if row["day"] >= period.first:
+                totals[kind] += amount
+                if kind == "applied":
+                    by_type[row["revenue_type"]] = by_type.get(row["revenue_type"], 0) + amount
+        return Advances(
+            received_cents=totals["received"],
+            cancelled_cents=totals["cancelled"],
+            applied_cents=totals["applied"],
+            applied_by_type_cents=dict(sorted(by_type.items())),
+            refunded_cents=totals["refunded"],
             held_at_end_cents=held,
         )

@@ -1,5 +1,6 @@
 """The monthly report's register sections: receipts by revenue type and method, the
-cancellations and the requests that did not cancel, deposits, remittances, cash counts with
+cancellations and the requests that did not cancel, third-party funds (deposits and
+advances), remittances, cash counts with
 their notes and coins and signatures, and register closures."""
 
 from __future__ import annotations
@@ -57,7 +58,16 @@ REQUESTS = table(
     "recettes. Une demande en attente à la fin du mois attend la décision du régisseur.",
     sheet="Demandes d'annulation",
 )
-DEPOSITS = table("Dépôts de garantie", "Mouvement|text|90", "Montant|money", sheet="Dépôts")
+THIRD_PARTY = table(
+    "Fonds de tiers : dépôts de garantie et avances",
+    "Mouvement|text|70",
+    "Dépôts de garantie|money",
+    "Avances|money",
+    note="Sommes détenues pour le compte des ménages, jamais des recettes : un dépôt est "
+    "rendu ou retenu ; une avance (payée avant toute redevance) devient recette quand elle "
+    "est imputée sur les redevances, à la nature de celles qu'elle paie, ou est remboursée.",
+    sheet="Fonds de tiers",
+)
 REMITTANCES = table(
     "Versements au comptable",
     "Jour|date|24",
@@ -169,19 +179,26 @@ def _requests(f: MonthlyFigures) -> Section:
     )
 
 
-def _deposits(f: MonthlyFigures) -> Section:
-    d = f.deposits
-    return DEPOSITS.section(
+def _third_party(f: MonthlyFigures) -> Section:
+    """Deposits and advances side by side: received, cancelled, refunded, withheld (a
+    deposit) or applied to charges (an advance, by the type it paid), held at the end."""
+    d, a = f.deposits, f.advances
+    return THIRD_PARTY.section(
         (
-            ("Reçus dans le mois", d.received_cents),
-            ("Annulés dans le mois", d.cancelled_cents),
-            ("Remboursés dans le mois", d.refunded_cents),
+            ("Reçus dans le mois", d.received_cents, a.received_cents),
+            ("Annulés dans le mois", d.cancelled_cents, a.cancelled_cents),
+            ("Remboursés dans le mois", d.refunded_cents, a.refunded_cents),
             *(
-                (f"Retenus dans le mois — {label(reason)}", amount)
+                (f"Retenus dans le mois — {label(reason)}", amount, None)
                 for reason, amount in d.withheld_by_reason_cents.items()
             ),
-            ("Retenus dans le mois (total)", d.withheld_cents),
-            ("Détenus en fin de mois", d.held_at_end_cents),
+            ("Retenus dans le mois (total)", d.withheld_cents, None),
+            *(
+                (f"Imputées sur les redevances — {label(kind)}", None, amount)
+                for kind, amount in a.applied_by_type_cents.items()
+            ),
+            ("Imputées sur les redevances (total)", None, a.applied_cents),
+            ("Détenus en fin de mois", d.held_at_end_cents, a.held_at_end_cents),
         )
     )
 
@@ -193,7 +210,7 @@ def cash_sections(f: MonthlyFigures) -> tuple[Section, ...]:
             (label(m.revenue_type), label(m.method), m.amount_cents, m.receipts, m.cancellations)
             for m in f.money
         ),
-        ("Total hors dépôts de garantie", "", f.receipts_total_cents, None, None),
+        ("Total hors dépôts de garantie et avances", "", f.receipts_total_cents, None, None),
     )
     remittances = REMITTANCES.section(
         (
@@ -237,7 +254,7 @@ def cash_sections(f: MonthlyFigures) -> tuple[Section, ...]:
         receipts,
         _cancellations(f),
         _requests(f),
-        _deposits(f),
+        _third_party(f),
         remittances,
         counts,
         signatures,
