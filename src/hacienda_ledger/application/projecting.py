@@ -456,9 +456,14 @@ class ProjectionQueries:
             f"SELECT intervention_id FROM intervention_list WHERE {' AND '.join(conditions)} "
             f"ORDER BY aire_id, position LIMIT {int(limit) + 1} OFFSET {int(offset)}"
         )
-        with db.transaction() as cur:
-            cur.execute(sql, params)
-            found = [UUID(str(r[0])) for r in cur.fetchall()]
+        # through the ledger's own pooled connections (the tables are in its database): a
+        # projection database's transaction opens a connection of its own
+        datastore: Any = self.ledger.recorder.datastore  # type: ignore[attr-defined]
+        with datastore.transaction(commit=False) as curs:
+            if self.ledger.settings.is_postgres:
+                curs.row_factory = tuple_row
+            curs.execute(sql, params)
+            found = [UUID(str(r[0])) for r in curs.fetchall()]
         return found[:limit], len(found) > limit
 
     def unmet_demand(self, aire_id: UUID, month: str, as_of: date) -> UnmetDemand:
