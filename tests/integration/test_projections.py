@@ -436,9 +436,9 @@ def test_one_pass_rebuild_of_every_projection_equals_their_rebuilds_one_by_one(
 def test_a_rebuild_shared_between_processes_equals_one_pass(ledger: Ledger, clock: Clock) -> None:
     """``rebuild_all(jobs=2)``: balances (the costliest), interventions and analytics (the
     lightest, each to the lighter share, the first on a tie) rebuilt in this process, the
-    other four (intervention_list, issue 18, among them) in a forked one, each with its own connections —
-    the same rows and positions as one pass, a tampered row repaired, nothing counted
-    twice."""
+    other four (intervention_list, issue 18, among them) in a forked one, each with its
+    own connections — the same rows and positions as one pass, a tampered row repaired,
+    nothing counted twice."""
     scenario(ledger, clock)
     more_scenario(ledger, clock)
     end = ledger.last_position()
