@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -46,13 +47,22 @@ def upload(
     name: str = "reglement.pdf",
     declared: str = "application/pdf",
     path: str = "",
+    key: str | None = None,
     **fields: str,
 ) -> httpx.Response:
+    """An upload (``path="/<id>/versions"``: a new version) under ``key``, or a fresh
+    Idempotency-Key (every upload takes one)."""
     data = {"kind": "reglement_interieur", "title": "Règlement intérieur",
             "valid_from": "2025-01-01", **fields}  # fmt: skip
     base = f"/v1/aires/{aire or world.aire_a}/documents{path}"
     files = {"file": (name, content, declared)}
-    return world.client.post(base, data=data, files=files, headers=world.headers(who))
+    headers = keyed(world, who, key)
+    return world.client.post(base, data=data, files=files, headers=headers)
+
+
+def keyed(world: World, who: str, key: str | None = None) -> dict[str, str]:
+    """The user's headers with an Idempotency-Key (a fresh one unless given)."""
+    return {**world.headers(who), "Idempotency-Key": key or f"upload-{uuid.uuid4()}"}
 
 
 def download(world: World, who: str, document_id: str, query: str = "") -> httpx.Response:
@@ -164,7 +174,7 @@ def test_a_chunked_upload_is_stopped_at_the_limit(world: World) -> None:
     response = world.client.post(
         f"/v1/aires/{world.aire_a}/documents",
         content=chunks(),
-        headers={**world.headers("manager"), "Content-Type": "multipart/form-data; boundary=b"},
+        headers={**keyed(world, "manager"), "Content-Type": "multipart/form-data; boundary=b"},
     )
     assert_problem(response, 413, "document_too_large")
     assert (world.position(), stored_rows(world)) == (before, rows)
@@ -238,7 +248,7 @@ def test_bad_fields_are_refused(world: World) -> None:
     no_file = world.client.post(
         f"/v1/aires/{world.aire_a}/documents",
         data={"kind": "plan", "title": "Plan", "valid_from": "2025-01-01"},
-        headers=world.headers("manager"),
+        headers=keyed(world, "manager"),
     )
     assert no_file.status_code == 422
     assert (world.position(), stored_rows(world)) == (before, rows)
@@ -270,3 +280,40 @@ def test_a_stay_names_the_reglement_in_force_on_its_arrival(world: World) -> Non
     assert world.ok(world.get("cashier", f"/v1/stays/{later}"), 200)["rules"] == expected
     elsewhere = world.arrive(world.aire_b, who="cashier_b")
     assert world.ok(world.get("cashier_b", f"/v1/stays/{elsewhere}"), 200)["rules"] is None
+
+
+def test_a_retried_upload_answers_the_first_and_a_reused_key_is_refused(world: World) -> None:
+    """Given an upload and a new version, each under its Idempotency-Key, when each is sent
+    again with the same key, bytes and fields, then the answer is the first one's (same
+    document, same versions, ``Idempotent-Replayed: true``) and nothing is recorded; the
+    same key with other bytes, or the same bytes and another field, is 422
+    ``idempotency_key_reused`` and records nothing; without a key, 400
+    ``idempotency_key_required``, nothing stored nor recorded."""
+    first = upload(world, "manager", PDF, key="reglement-2025")
+    created = world.ok(first)
+    assert "Idempotent-Replayed" not in first.headers
+    before = world.position()
+    again = upload(world, "manager", PDF, key="reglement-2025")
+    assert (again.status_code, again.headers.get("Idempotent-Replayed")) == (201, "true")
+    assert again.json() == created
+    assert world.position() == before
+    for content, fields in ((PDF_2, {}), (PDF, {"title": "Règlement révisé"})):
+        reused = upload(world, "manager", content, key="reglement-2025", **fields)
+        assert_problem(reused, 422, "idempotency_key_reused")
+    assert world.position() == before
+    path = f"/{created['id']}/versions"
+    versioned = world.ok(upload(world, "manager", PDF_2, path=path, key="reglement-v2"))
+    before = world.position()
+    retried = upload(world, "manager", PDF_2, path=path, key="reglement-v2")
+    assert (retried.status_code, retried.headers.get("Idempotent-Replayed")) == (201, "true")
+    assert retried.json() == versioned and len(versioned["versions"]) == 2
+    other = upload(world, "manager", PNG, path=path, key="reglement-v2", declared="image/png")
+    assert_problem(other, 422, "idempotency_key_reused")
+    assert world.position() == before
+    rows = stored_rows(world)
+    for url in (f"/v1/aires/{world.aire_a}/documents", f"/v1/aires/{world.aire_a}/documents{path}"):
+        files = {"file": ("r.pdf", PDF + b"x", "application/pdf")}
+        data = {"kind": "plan", "title": "Plan", "valid_from": "2025-01-01"}
+        bare = world.client.post(url, data=data, files=files, headers=world.headers("manager"))
+        assert_problem(bare, 400, "idempotency_key_required")
+    assert (world.position(), stored_rows(world)) == (before, rows)

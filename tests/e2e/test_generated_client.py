@@ -715,7 +715,12 @@ def _documents(call: Caller, doc: dict[str, Any], ids: dict[str, Any], _: str) -
         title="Règlement intérieur",
         valid_from=date(2025, 1, 1),
     )
-    made = call(op(doc, "post", "/v1/aires/{aire_id}/documents"), aire_id=aire, body=upload)
+    made = call(
+        op(doc, "post", "/v1/aires/{aire_id}/documents"),
+        aire_id=aire,
+        idempotency_key=call.key(),
+        body=upload,
+    )
     version = models.BodyUploadVersionV1AiresAireIdDocumentsDocumentIdVersionsPost(
         file=file(second), valid_from=_today()
     )
@@ -723,6 +728,7 @@ def _documents(call: Caller, doc: dict[str, Any], ids: dict[str, Any], _: str) -
         op(doc, "post", "/v1/aires/{aire_id}/documents/{document_id}/versions"),
         aire_id=aire,
         document_id=made.id,
+        idempotency_key=call.key(),
         body=version,
     )
     listed = call(op(doc, "get", "/v1/aires/{aire_id}/documents"), "cashier", aire_id=aire)

@@ -92,7 +92,7 @@ def test_files_are_declared_with_their_media_types(world: World, document: dict[
         f"/v1/aires/{world.aire_a}/documents",
         data={"kind": "plan", "title": "Plan", "valid_from": "2025-01-01"},
         files={"file": ("plan.png", b"\x89PNG\r\n\x1a\n" + bytes(16), "image/png")},
-        headers=world.headers("manager"),
+        headers={**world.headers("manager"), "Idempotency-Key": "plan"},
     )
     paper = f"/v1/aires/{world.aire_a}/documents/{world.ok(upload)['id']}"
     answers = {
@@ -143,7 +143,7 @@ def test_idempotency_key_is_required_where_the_server_requires_it(
             for parameter in operation.get("parameters", []):
                 if parameter["name"] == "Idempotency-Key":
                     declared[(method, path)] = parameter
-    assert {path for _, path in declared} == MONEY_WRITES
+    assert {path for _, path in declared} == MONEY_WRITES | set(UPLOADS)
     assert {method for method, _ in declared} == {"post"}
     for parameter in declared.values():
         assert parameter["in"] == "header" and parameter["required"] is True
@@ -153,6 +153,8 @@ def test_idempotency_key_is_required_where_the_server_requires_it(
         "register_id": world.register_a,
         "number": "1",
         "count_number": "1",
+        "aire_id": world.aire_a,
+        "document_id": world.aire_a,
     }
     before = world.position()
     for (method, path), _ in sorted(declared.items()):

@@ -25,7 +25,15 @@ from hacienda_ledger.settings import Settings
 from tests.live_server import one_register
 
 TOKEN = "watch-cashier"
-PROJECTIONS = {"balances", "cash_journal", "occupancy", "revenue", "interventions", "analytics"}
+PROJECTIONS = {
+    "balances",
+    "cash_journal",
+    "occupancy",
+    "revenue",
+    "interventions",
+    "intervention_list",
+    "analytics",
+}
 RECEIPT = {"method": "cash", "lines": [{"revenue_type": "other", "amount_cents": 100}]}
 Page = dict[tuple[str, frozenset[tuple[str, str]]], float]
 UUID_TEXT = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")

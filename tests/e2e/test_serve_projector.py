@@ -162,7 +162,15 @@ def test_a_killed_projector_is_started_again_logged_and_catches_up(
             last = reader.last_position()
         finally:
             reader.close()
-        names = {"balances", "cash_journal", "occupancy", "revenue", "interventions", "analytics"}
+        names = {
+            "balances",
+            "cash_journal",
+            "occupancy",
+            "revenue",
+            "interventions",
+            "intervention_list",
+            "analytics",
+        }
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             positions = tracked_positions(postgres_database)

@@ -223,3 +223,67 @@ def test_an_upgrade_changes_neither_the_attestation_nor_its_hash(
     state: dict[str, Any] = {}
     Seals.MonthSealed.upcast_v1_v2(state)
     assert state == {"software_version": ""}
+
+
+def test_a_rewritten_document_chain_is_found_and_seals_without_documents_still_verify(
+    ledger: Ledger, clock: Clock, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Given a règlement uploaded in January and a second version, then January sealed and
+    attested: the seal records the document's chain head. When the document's chain is
+    rewritten from its second version on with every hash recomputed (another title: a chain
+    as valid as the original), then its own chain verifies, but the seal's check and
+    ``verify --attestations`` find it ``rewritten``, naming the aire, the month and the
+    document. A seal recorded before seals held documents (the same seal, stored without
+    the document's head and its hash recomputed, as that software sealed it) still
+    verifies: it is checked for what it recorded."""
+    ledger.settings.attestation_key = tmp_path / "key.pem"
+    assert create_key(ledger.settings.attestation_key)
+    january = January(ledger, clock)
+    aire_id = january.site.aire_id
+    content = b"%PDF-1.4\n% reglement\n%%EOF\n"
+    digest = ledger.documents.put(content, clock())
+    upload = dict(sha256=digest, size=len(content), media_type="application/pdf")
+    document_id = ledger.upload_document(
+        aire_id, kind="reglement_interieur", title="Règlement", filename="r.pdf",
+        valid_from=clock().date(), actor="m", **upload,
+    ).aggregate_id  # fmt: skip
+    ledger.upload_document_version(
+        aire_id, document_id, title=None, filename="r2.pdf", valid_from=clock().date(),
+        actor="m", **upload,
+    )  # fmt: skip
+    january.seal_january()
+    (seal,) = ledger.audit.seal_events(aire_id)
+    assert (document_id, "document", 2) in [(h.aggregate_id, h.kind, h.version) for h in seal.heads]
+    folder = tmp_path / "attestations"
+    assert main([*cli(ledger), "attestations", "export", "--dir", str(folder)]) == 0
+    assert ledger.audit.verify_seals(aire_id) == [] and attested(ledger, folder) == []
+
+    rows = StoredRows(ledger, document_id)
+    try:
+        rewrite(ledger, document_id, rows, 2, title="Règlement (autre)")
+    finally:
+        rows.close()
+    assert ledger.audit.verify_chain_of(document_id, "document").ok
+    found = [(f.month, f.aggregate_id, f.kind) for f in ledger.audit.verify_seals(aire_id)]
+    assert found == [("2025-01", document_id, "rewritten")]
+    capsys.readouterr()
+    assert main([*cli(ledger), "verify", "--attestations", str(folder)]) != 0
+    out = capsys.readouterr().out
+    assert f"attestation of aire {aire_id} month 2025-01 BROKEN" in out
+    assert f"rewritten: {document_id}: the document's events up to 2" in out
+
+    seals = StoredRows(ledger, Seals.id_for(aire_id))
+    try:  # the seal as an earlier software version stored it: no document's head
+        (row,) = [r for r in seals.all() if r.topic.endswith("MonthSealed")]
+        event = ledger.mapper.to_domain_event(
+            StoredEvent(Seals.id_for(aire_id), row.version, row.topic, row.state)
+        )
+        heads = tuple(h for h in event.heads if h.kind != "document")
+        fields = dict(vars(event), heads=heads, software_version="0.18.0")
+        fields["hash"] = event_hash(row.topic, fields)
+        older = object.__new__(type(event))
+        object.__setattr__(older, "__dict__", fields)
+        seals.set(row.version, state=ledger.mapper.to_stored_event(older).state)
+    finally:
+        seals.close()
+    assert ledger.audit.verify_seals(aire_id) == []

@@ -146,3 +146,46 @@ def test_snapshots_grow_apart_as_the_registers_state_grows(ledger: Ledger) -> No
     for before, version in zip([0, *versions], versions, strict=False):
         register = ledger.cash_register(register_id, version=version)
         assert version - before == max(50, state_size(register) // 2)
+
+
+def test_an_aire_is_snapshotted_and_loads_from_its_snapshot_as_replayed(
+    ledger: Ledger, site: Site
+) -> None:
+    """Given an aire with a team, a closure, an emplacement out of service and 60
+    interventions (one event each on the aire; interval 50), when it is loaded afresh,
+    then it starts from its snapshot (what a restart replays is the events after it) and
+    equals the aire replayed from its events: team (keyed by user id), mode, emplacements,
+    tuples, chain head."""
+    from datetime import UTC, datetime
+
+    from hacienda_ledger.aggregates.aire import Aire
+
+    aire_id = site.aire_id
+    worker, _ = ledger.create_user(
+        name="intervenant X", role="intervenant", actor="admin", aire_ids=[aire_id]
+    )
+    ledger.assign_team_member(aire_id, worker.aggregate_id, actor="manager")
+    today = ledger.clock().date()
+    ledger.put_out_of_service(aire_id, number="2", start=today, reason="fuite", actor="m")
+    at = datetime(2025, 1, 6, 8, tzinfo=UTC)
+    for n in range(60):
+        ledger.record_intervention(
+            aire_id, kind="cleaning", started_at=at, description=f"tour {n}", actor="m"
+        )
+    writer = ledger.snapshot_writer
+    assert writer is not None and writer.flush() and ledger.snapshots is not None
+    stored = list(ledger.snapshots.get(aire_id))
+    assert stored, "the aire was snapshotted"
+    latest = stored[-1]
+    aire = ledger.repository.get(aire_id)
+    events = list(ledger.events.get(aire_id))
+    assert aire.version - latest.originator_version < 50
+    from_snapshot = latest.mutate(None)
+    assert isinstance(from_snapshot, Aire)
+    by_replay: Aire = reduce(
+        lambda agg, e: e.mutate(agg), events[: latest.originator_version], None
+    )
+    assert vars(from_snapshot) == vars(by_replay)
+    assert from_snapshot.team == {worker.aggregate_id: "intervenant"}
+    assert len(aire.intervention_ids) == 60
+    assert vars(aire) == vars(reduce(lambda agg, e: e.mutate(agg), events, None))

@@ -54,8 +54,8 @@ KeyHeader = Annotated[
     str | None,
     Header(
         alias="Idempotency-Key",
-        description="required on every write that moves money; a retry with the same key "
-        "and body returns the original result",
+        description="required on every write that moves money and on uploads; a retry with "
+        "the same key and body returns the original result",
     ),
 ]
 
@@ -65,7 +65,7 @@ def _scoped_key(user: User, key: str | None) -> str:
         raise ProblemError(
             400,
             "idempotency_key_required",
-            "this write moves money: send an Idempotency-Key header",
+            "this write is recorded once per key: send an Idempotency-Key header",
             field="Idempotency-Key",
         )
     if len(key) > 200:
@@ -112,3 +112,6 @@ async def money_write(request: Request, credentials: Credentials, key: KeyHeader
 
 
 MoneyWriteDep = Annotated[Act, Depends(money_write)]
+KeyedWriteDep = MoneyWriteDep
+"""A write that is not money but is retried as one: an upload (a retried upload whose
+answer was lost would otherwise make a second document); its key is required."""

@@ -61,6 +61,10 @@ class PageQuery:
             raise _bad_cursor()
         return min(int(parts[0]), MAX_KEY), min(int(parts[1]), MAX_KEY)
 
+    def next_cursor(self, more: bool) -> str | None:
+        """The cursor to the page after this one, read from the database (None: the last)."""
+        return encode("o", str(self.offset + self.limit)) if more else None
+
     def page(self, items: Sequence[T]) -> tuple[list[T], str | None]:
         """This page of a list held in full, and the cursor to the next (None: the last)."""
         start = self.offset

@@ -312,14 +312,16 @@ class Audit:
 
     def heads(self, aire: Aire, registers: Sequence[CashRegister]) -> tuple[ChainHead, ...]:
         """The head of every chain of the aire now: the aire, its registers (their hash
-        chain's head), its stays, its interventions; and the technical journal's and the
-        access log's (their tails anchored by the seal, ``seal_checks``)."""
+        chain's head), its stays, its interventions, its documents (since 2026-12: a seal
+        of an earlier software version has none, ``seal_checks``); and the technical
+        journal's and the access log's (their tails anchored by the seal)."""
         found = [ChainHead(aire.id, "aire", *self.digest(aire.id))]
         found += [ChainHead(r.id, "register", r.version, r.head_hash) for r in registers]
         found += [ChainHead(s, "stay", *self.digest(s)) for s in self.stays_of(aire.id)]
         found += [
             ChainHead(i, "intervention", *self.digest(i)) for i in self.interventions_of(aire.id)
         ]
+        found += [ChainHead(d, "document", *self.digest(d)) for d in self.documents_of(aire.id)]
         logs = (self.ledger.journal.head(), self.ledger.access_log.head())
         return (*found, *(h for h in logs if h is not None))
 

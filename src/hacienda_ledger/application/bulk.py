@@ -18,7 +18,6 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import StoredEvent
 
-from hacienda_ledger.aggregates.register import CashRegister
 from hacienda_ledger.aggregates.stay import Stay
 from hacienda_ledger.aggregates.user import User
 from hacienda_ledger.application.commands import Command
@@ -61,22 +60,22 @@ class BulkWriter:
             self._queued.extend(new)
             if aggregate is change.target:
                 recorded = tuple(new)
-            if isinstance(aggregate, CashRegister):
+            if type(aggregate) in self.ledger.snapshotting_intervals:
                 self._snapshot(aggregate, new)
         target = change.target
         return Outcome(target.id, target.version, 0, change.result, events=recorded)
 
-    def _snapshot(self, register: CashRegister, new: Sequence[Any]) -> None:
+    def _snapshot(self, aggregate: Any, new: Sequence[Any]) -> None:
         """Snapshots where the pipeline takes them (after each command, when the schedule
-        says so), from the register in hand: encoded now, stored after its events."""
+        says so), from the register or aire in hand: encoded now, stored after its events."""
         ledger = self.ledger
-        interval = ledger.snapshotting_intervals.get(CashRegister)
+        interval = ledger.snapshotting_intervals.get(type(aggregate))
         if not ledger.snapshots or not interval or not new:
             return
-        if ledger.snapshot_schedule.due(register, interval, new[0].originator_version):
-            snapshot = CashRegister.Snapshot.take(register)
+        if ledger.snapshot_schedule.due(aggregate, interval, new[0].originator_version):
+            snapshot = type(aggregate).Snapshot.take(aggregate)
             self._snapshots.append(ledger.snapshots.mapper.to_stored_event(snapshot))
-            ledger.snapshot_schedule.taken(register)
+            ledger.snapshot_schedule.taken(aggregate)
 
     def flush(self) -> int:
         """Save the queued events in command order; returns how many."""

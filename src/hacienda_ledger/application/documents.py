@@ -9,6 +9,13 @@ separate a document's metadata (events) from its bytes. Uploading the same bytes
 
 The bytes are written before the events that name them (``put`` is idempotent): a command
 refused after it leaves an unreferenced row, which harms nothing and names nothing personal.
+It is not deleted when its command fails: a row is shared by every upload of the same
+bytes, and a concurrent upload of them may be about to name it (its ``put`` found the row and
+stored nothing) — deleting it then would leave that document without its bytes. Collecting
+such rows safely takes a sweep of the rows no ``Document`` event names that are older than
+any upload in flight (a grace period, under the documents' lock): not built, since the rows
+are only what a refused upload's client sent (within the size limit, and a retry with its
+Idempotency-Key stores nothing new).
 
 Every read verifies the bytes against the hash they are stored under (``get``): bytes
 changed or missing in the table are ``document_corrupted`` (500, logged), never served.

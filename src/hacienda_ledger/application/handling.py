@@ -58,11 +58,17 @@ class Change:
     others: tuple[Aggregate, ...] = ()
 
 
-class RegisterSource(Protocol):
-    """Where a unit takes the registers it writes under their lock (kept between commands
-    by the pipeline, brought up to date first)."""
+#: What the pipeline keeps between commands, written under their locks: registers (a
+#: receipt each) and aires (an intervention, a document, a stay's arrival each: an aire of
+#: years holds thousands of events, and loading it even from its snapshot costs tens of ms).
+KEPT: tuple[type[Aggregate], ...] = (CashRegister, Aire)
 
-    def for_write(self, register_id: UUID) -> CashRegister: ...
+
+class RegisterSource(Protocol):
+    """Where a unit takes the registers and aires it writes under their lock (kept between
+    commands by the pipeline, brought up to date first)."""
+
+    def for_write(self, cls: type[A], aggregate_id: UUID, missing: type[Exception]) -> A: ...
 
 
 class _NoSeals(LookupError):
@@ -128,8 +134,8 @@ class Unit(Loading):
         assert version is None, "a unit works on aggregates as they are now"
         aggregate = self._loaded.get(aggregate_id)
         if aggregate is None:
-            if cls is CashRegister and self._registers and aggregate_id in self._locked:
-                aggregate = self._registers.for_write(aggregate_id)
+            if cls in KEPT and self._registers and aggregate_id in self._locked:
+                aggregate = self._registers.for_write(cls, aggregate_id, missing)
             else:
                 aggregate = self.ledger.load(cls, aggregate_id, missing)
             self._loaded[aggregate_id] = aggregate
@@ -177,8 +183,8 @@ class Unit(Loading):
         return named + [a for a in rest if a.pending_events]
 
     def registers(self) -> list[UUID]:
-        """The registers this unit loaded (to forget after a failure)."""
-        return [i for i, a in self._loaded.items() if isinstance(a, CashRegister)]
+        """The registers and aires this unit loaded (to forget after a failure)."""
+        return [i for i, a in self._loaded.items() if type(a) in KEPT]
 
 
 @dataclass(frozen=True)

@@ -23,18 +23,21 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import JSONTranscoder, Mapper, Recording, StoredEvent
 from eventsourcing.utils import Environment, EnvType, get_topic
 
+from hacienda_ledger.aggregates.aire import Aire
 from hacienda_ledger.aggregates.errors import (
+    InterventionNotFound,
     InvalidValue,
     LedgerError,
     RegisterNotFound,
     UserNotFound,
 )
+from hacienda_ledger.aggregates.intervention import Intervention
 from hacienda_ledger.aggregates.register import CashRegister, OutdatedSnapshot
 from hacienda_ledger.aggregates.settlement import Allocation
 from hacienda_ledger.aggregates.stay import Stay
 from hacienda_ledger.aggregates.user import Role, User
 from hacienda_ledger.aggregates.values import ChargeLine
-from hacienda_ledger.application import bootstrap, metrics
+from hacienda_ledger.application import bootstrap, chain_rows, metrics
 from hacienda_ledger.application import commands as c
 from hacienda_ledger.application.access import Access
 from hacienda_ledger.application.audit import Audit
@@ -82,7 +85,8 @@ class Ledger(Loading, Application[UUID]):
         self.settings = settings or Settings()
         self.clock = clock
         self.snapshotting_intervals = {  # type: ignore[misc]
-            CashRegister: self.settings.snapshot_interval
+            CashRegister: self.settings.snapshot_interval,
+            Aire: self.settings.snapshot_interval,  # one event per intervention, document...
         }
         super().__init__(env=bootstrap.library_env(self.settings))
         # Snapshots are encoded and stored off the write path (see application/snapshots.py).
@@ -345,6 +349,25 @@ class Ledger(Loading, Application[UUID]):
 
     def user(self, user_id: UUID) -> User:
         return self.load(User, user_id, UserNotFound)
+
+    def interventions(self, ids: Sequence[UUID]) -> list[Intervention]:
+        """The interventions of ``ids``, in that order, their events read in one query (a
+        page of a list: ``ProjectionQueries.intervention_ids`` chose them) rather than one
+        load each; ``InterventionNotFound`` for an id that has none."""
+        stored = chain_rows.rows_of_each(self, ids)
+        found = []
+        for intervention_id in ids:
+            events = [
+                self.mapper.to_domain_event(
+                    StoredEvent(intervention_id, version, topic, bytes(state))
+                )
+                for version, topic, state in stored[intervention_id]
+            ]
+            intervention = self._fold_as_of(None, events)
+            if not isinstance(intervention, Intervention):
+                raise InterventionNotFound(f"no intervention {intervention_id}")
+            found.append(intervention)
+        return found
 
     def exists(self, aggregate_id: UUID) -> bool:
         return bool(self.recorder.select_events(aggregate_id, limit=1))

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
@@ -41,7 +41,6 @@ from hacienda_ledger.aggregates.errors import (
     IdempotencyKeyReused,
     LedgerError,
 )
-from hacienda_ledger.aggregates.register import CashRegister
 from hacienda_ledger.aggregates.seal import check_not_sealed
 from hacienda_ledger.aggregates.user import User
 from hacienda_ledger.application import outage
@@ -49,6 +48,8 @@ from hacienda_ledger.application.commands import Command
 from hacienda_ledger.application.handling import HANDLERS, Change, Handling, Unit
 from hacienda_ledger.application.idempotency import IdempotencyRecord
 from hacienda_ledger.application.queue import CommandQueue, Job
+
+A = TypeVar("A", bound=Aggregate)
 
 if TYPE_CHECKING:
     from hacienda_ledger.application.ledger import Ledger
@@ -89,28 +90,28 @@ def handling(command: Command) -> Handling:
 
 
 class Registers:
-    """Registers being written, kept between commands. Only touched under the register's
-    write lock; brought up to date before each use; forgotten after any failure."""
+    """Registers and aires being written (``handling.KEPT``), kept between commands. Only
+    touched under the aggregate's write lock; brought up to date before each use; forgotten
+    after any failure."""
 
     def __init__(self, ledger: Ledger) -> None:
         self.ledger = ledger
-        self._kept: dict[UUID, CashRegister] = {}
+        self._kept: dict[UUID, Aggregate] = {}
 
-    def for_write(self, register_id: UUID) -> CashRegister:
-        register = self._kept.get(register_id)
-        if register is None or register.pending_events:
-            register = self.ledger.cash_register(register_id)
-        elif not self.ledger.locks.continuous(register_id):
-            for event in self.ledger.events.get(register_id, gt=register.version):
-                assert isinstance(event, CashRegister.Event)
-                event.mutate(register)
+    def for_write(self, cls: type[A], aggregate_id: UUID, missing: type[Exception]) -> A:
+        kept = self._kept.get(aggregate_id)
+        if kept is None or kept.pending_events or not isinstance(kept, cls):
+            kept = self.ledger.load(cls, aggregate_id, missing)
+        elif not self.ledger.locks.continuous(aggregate_id):
+            for event in self.ledger.events.get(aggregate_id, gt=kept.version):
+                event.mutate(kept)  # type: ignore[attr-defined]
         # else: the lock came straight from this process's last writer: nothing new
-        self._kept[register_id] = register
-        return register
+        self._kept[aggregate_id] = kept
+        return kept
 
-    def forget(self, register_ids: Sequence[UUID]) -> None:
-        for register_id in register_ids:
-            self._kept.pop(register_id, None)
+    def forget(self, aggregate_ids: Sequence[UUID]) -> None:
+        for aggregate_id in aggregate_ids:
+            self._kept.pop(aggregate_id, None)
 
 
 @dataclass

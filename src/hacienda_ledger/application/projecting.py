@@ -32,6 +32,7 @@ from hacienda_ledger.projections.balances import BalancesProjection, instant
 from hacienda_ledger.projections.base import Projection, Row
 from hacienda_ledger.projections.cash_journal import CashJournalProjection, summaries
 from hacienda_ledger.projections.checking import check
+from hacienda_ledger.projections.intervention_list import InterventionListProjection
 from hacienda_ledger.projections.interventions import InterventionsProjection
 from hacienda_ledger.projections.occupancy import (
     Alt2Month,
@@ -56,6 +57,7 @@ def all_projections() -> list[Projection]:
         OccupancyProjection(),
         RevenueProjection(),
         InterventionsProjection(),
+        InterventionListProjection(),
         AnalyticsProjection(),
     ]
 
@@ -412,6 +414,57 @@ class ProjectionQueries:
         """The aire's interventions per month and kind (``projections/interventions.py``)."""
         self.current("interventions")
         return self._aire_rows("interventions", "interventions_monthly", aire_id)
+
+    def intervention_ids(
+        self,
+        aire_id: UUID,
+        *,
+        start: date | None = None,
+        end: date | None = None,
+        kind: str | None = None,
+        emplacement: str | None = None,
+        status: str | None = None,
+        offset: int = 0,
+        limit: int = 100,
+    ) -> tuple[list[UUID], bool]:
+        """A page of the aire's interventions in the order recorded (their ids), those that
+        overlap ``start``..``end`` (both included, either open) of that kind, emplacement
+        and status; and whether more follow. One indexed query of the caught-up
+        ``intervention_list`` projection (read-your-writes: ``current``)."""
+        follower = self.current("intervention_list")
+        db = follower.db
+        spec = follower.projection.table("intervention_list")
+        cols = {c.name: c for c in spec.columns}
+        mark = db.mark
+        conditions, params = [f"aire_id = {mark}"], [str(aire_id)]
+        for column, op, value in (
+            ("last_day", ">=", start),
+            ("first_day", "<=", end),
+            ("kind", "=", kind),
+            ("status", "=", status),
+        ):
+            if value is not None:
+                conditions.append(f"{column} {op} {mark}")
+                params.append(db.to_sql(cols[column], value))
+        if emplacement is not None:
+            conditions.append(
+                f"intervention_id IN (SELECT intervention_id FROM intervention_emplacements "
+                f"WHERE emplacement = {mark})"
+            )
+            params.append(emplacement)
+        sql = (
+            f"SELECT intervention_id FROM intervention_list WHERE {' AND '.join(conditions)} "
+            f"ORDER BY aire_id, position LIMIT {int(limit) + 1} OFFSET {int(offset)}"
+        )
+        # through the ledger's own pooled connections (the tables are in its database): a
+        # projection database's transaction opens a connection of its own
+        datastore: Any = self.ledger.recorder.datastore  # type: ignore[attr-defined]
+        with datastore.transaction(commit=False) as curs:
+            if self.ledger.settings.is_postgres:
+                curs.row_factory = tuple_row
+            curs.execute(sql, params)
+            found = [UUID(str(r[0])) for r in curs.fetchall()]
+        return found[:limit], len(found) > limit
 
     def unmet_demand(self, aire_id: UUID, month: str, as_of: date) -> UnmetDemand:
         """The month's unmet requests on the aire, through ``as_of``."""

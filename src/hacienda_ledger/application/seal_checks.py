@@ -2,10 +2,16 @@
 ``Audit.verify_attested``): each chain head it recorded, the month's figures, and events
 slipped in after an attested head.
 
-A seal records the head of every chain of its aire (the aire, its registers, its stays) and,
-since the technical journal, the heads of the journal and of the personal-data access log
-(kinds ``journal`` and ``access_log``): both tables' tails are then anchored by the seal,
-and by its signed attestation outside the database. A head the store no longer reaches is
+A seal records the head of every chain of its aire (the aire, its registers, its stays, its
+interventions) and, since the technical journal, the heads of the journal and of the
+personal-data access log (kinds ``journal`` and ``access_log``): both tables' tails are then
+anchored by the seal, and by its signed attestation outside the database. Since issue 18's
+last pieces it records its documents' chains too (kind ``document``: the versions of each
+document, their hashes of the bytes): a seal of an earlier software version
+(``MonthSealed.software_version``) has none, and is checked for what it recorded — its
+content is versioned by the software that sealed it, never rewritten. The documents it did
+not anchor are still held by the aire's chain (their ``DocumentLinked``), and by the next
+seal. A head the store no longer reaches is
 ``truncated``, another content ``rewritten`` (a register's chain: the problems its anchored
 verification names).
 """

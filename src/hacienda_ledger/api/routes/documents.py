@@ -11,7 +11,7 @@ from fastapi import APIRouter, File, Form, Query, Response, UploadFile, status
 
 from hacienda_ledger.aggregates.document import MEDIA_TYPES, AireDocumentKind, Document
 from hacienda_ledger.aggregates.errors import DocumentNotFound
-from hacienda_ledger.api.deps import Act, ActDep, LedgerDep, UserDep
+from hacienda_ledger.api.deps import Act, KeyedWriteDep, LedgerDep, UserDep
 from hacienda_ledger.api.openapi import files
 from hacienda_ledger.api.pages import PageDep
 from hacienda_ledger.api.schemas.common import DATE_RANGE, Day
@@ -20,6 +20,7 @@ from hacienda_ledger.api.schemas.documents import (
     AireDocumentsPublic,
     AireDocumentVersionPublic,
 )
+from hacienda_ledger.application import Outcome
 from hacienda_ledger.application import commands as c
 from hacienda_ledger.application.access import Permission
 from hacienda_ledger.application.documents import store_upload
@@ -87,7 +88,8 @@ def _stored(
 )
 def upload_document(
     aire_id: UUID,
-    act: ActDep,
+    act: KeyedWriteDep,
+    response: Response,
     file: Upload,
     kind: Annotated[AireDocumentKind, Form()],
     title: Title,
@@ -96,7 +98,10 @@ def upload_document(
 ) -> AireDocumentPublic:
     """Upload a document of the aire (multipart/form-data): a PDF, PNG, JPEG or WebP file
     judged by its first bytes (415 ``unsupported_document_type``), at most
-    ``document_max_bytes`` (413 ``document_too_large``). Stored once per SHA-256."""
+    ``document_max_bytes`` (413 ``document_too_large``). Stored once per SHA-256.
+    ``Idempotency-Key`` required: a retry with the same key, bytes and fields answers the
+    first upload (``Idempotent-Replayed: true``); other bytes or fields under that key are
+    422 ``idempotency_key_reused``."""
     fields = _stored(act, aire_id, file, (valid_from, valid_to))
     outcome = act(
         c.UploadDocument,
@@ -107,6 +112,7 @@ def upload_document(
         valid_to=valid_to,
         **fields,
     )
+    _replayed(response, outcome)
     return _public(act.ledger.document(outcome.aggregate_id))
 
 
@@ -118,18 +124,19 @@ def upload_document(
 def upload_version(
     aire_id: UUID,
     document_id: UUID,
-    act: ActDep,
+    act: KeyedWriteDep,
+    response: Response,
     file: Upload,
     valid_from: From,
     valid_to: Until = None,
     title: Annotated[str | None, Form(min_length=1, max_length=200)] = None,
 ) -> AireDocumentPublic:
     """A new version of the document (multipart/form-data, as an upload): the older
-    versions stay listed and readable."""
+    versions stay listed and readable. ``Idempotency-Key`` required, as for an upload."""
     act.ledger.access.authorize(act.user, Permission.UPLOAD_DOCUMENTS, aire_id=aire_id)
     _of_aire(act.ledger, aire_id, document_id)  # a document of this aire (404 otherwise)
     fields = _stored(act, aire_id, file, (valid_from, valid_to))
-    act(
+    outcome = act(
         c.UploadDocumentVersion,
         aire_id,
         document_id,
@@ -138,6 +145,7 @@ def upload_version(
         valid_to=valid_to,
         **fields,
     )
+    _replayed(response, outcome)
     return _public(act.ledger.document(document_id))
 
 
@@ -190,6 +198,11 @@ def download_document(
         "Content-Disposition": f'inline; filename="{_ascii(v.filename) or "document"}"',
     }
     return Response(content, media_type=v.media_type, headers=headers)
+
+
+def _replayed(response: Response, outcome: Outcome) -> None:
+    if outcome.replayed:
+        response.headers["Idempotent-Replayed"] = "true"
 
 
 def _base64(hex_digest: str) -> str:

@@ -2,24 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Request, status
 
 from hacienda_ledger.aggregates.intervention import (
-    Intervention,
     InterventionKind,
     InterventionStatus,
 )
 from hacienda_ledger.aggregates.user import Role
-from hacienda_ledger.aggregates.values import paris_day
 from hacienda_ledger.api import schemas as s
 from hacienda_ledger.api import views
 from hacienda_ledger.api.deps import Act, ActDep, LedgerDep, UserDep
 from hacienda_ledger.api.pages import PageDep
 from hacienda_ledger.api.params import From, To
+from hacienda_ledger.api.routes.audit import queries
 from hacienda_ledger.application import Outcome
 from hacienda_ledger.application import commands as c
 from hacienda_ledger.application.access import Permission
@@ -45,31 +43,13 @@ def record_intervention(
     return _intervention(act, act(c.RecordIntervention, aire_id, **dict(body)))
 
 
-def _matches(
-    i: Intervention,
-    start: date | None,
-    end: date | None,
-    kind: InterventionKind | None,
-    emplacement: str | None,
-    state: InterventionStatus | None,
-) -> bool:
-    day = paris_day(i.started_at)
-    last = paris_day(i.ended_at) if i.ended_at is not None else day
-    return (
-        (start is None or last >= start)
-        and (end is None or day <= end)
-        and (kind is None or i.kind is kind)
-        and (emplacement is None or emplacement in i.emplacements)
-        and (state is None or i.status is state)
-    )
-
-
 @router.get("/v1/aires/{aire_id}/interventions", response_model=s.InterventionsPublic)
 def list_interventions(
     aire_id: UUID,
     ledger: LedgerDep,
     user: UserDep,
     page: PageDep,
+    request: Request,
     start: From = None,
     end: To = None,
     kind: InterventionKind | None = None,
@@ -77,18 +57,21 @@ def list_interventions(
     state: Annotated[InterventionStatus | None, Query(alias="status")] = None,
 ) -> s.InterventionsPublic:
     """The aire's interventions in the order recorded (paginated), filtered by period (one
-    that overlaps ``from``..``to``), kind, emplacement and status."""
+    that overlaps ``from``..``to``), kind, emplacement and status. Chosen from the
+    ``intervention_list`` projection, caught up first (one just recorded is in it)."""
     ledger.access.authorize(user, Permission.READ_INTERVENTIONS, aire_id=aire_id)
-    ids = ledger.aire(aire_id).intervention_ids
-    if (start, end, kind, emplacement, state) == (None,) * 5:  # only the page is loaded
-        page_ids, next_cursor = page.page(ids)
-        items = [ledger.intervention(i) for i in page_ids]
-    else:
-        found = (ledger.intervention(i) for i in ids)
-        chosen = [i for i in found if _matches(i, start, end, kind, emplacement, state)]
-        items, next_cursor = page.page(chosen)
-    data = [views.intervention(i) for i in items]
-    return s.InterventionsPublic(data=data, count=len(data), next_cursor=next_cursor)
+    ids, more = queries(request).intervention_ids(
+        aire_id,
+        start=start,
+        end=end,
+        kind=kind.value if kind is not None else None,
+        emplacement=emplacement,
+        status=state.value if state is not None else None,
+        offset=page.offset,
+        limit=page.limit,
+    )
+    data = [views.intervention(i) for i in ledger.interventions(ids)]
+    return s.InterventionsPublic(data=data, count=len(data), next_cursor=page.next_cursor(more))
 
 
 @router.get("/v1/interventions/{intervention_id}", response_model=s.InterventionPublic)
