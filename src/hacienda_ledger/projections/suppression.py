@@ -254,5 +254,5 @@ def _subtract(
             row[k] = value
         else:
             if holding is not None and k in row:
-                holding[k].discard(owner)  # type: ignore[arg-type]
+                holding[k].discard(owner)
             row.pop(k, None)
