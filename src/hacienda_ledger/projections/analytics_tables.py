@@ -175,6 +175,30 @@ def _first_day(inputs: AnalyticsInputs, as_of: date) -> date | None:
 # --- counting, aire by aire ------------------------------------------------------------
 
 
+def _by_aire(inputs: AnalyticsInputs) -> dict[str, AnalyticsInputs]:
+    """Each aire's own facts, read once: counting an aire then never scans the others'
+    (the rows of every aire, once per aire, grew as aires × rows)."""
+    facts = inputs.occupancy
+    fields = ("emplacements", "out_of_service", "closures", "stays", "people", "unmet")
+    grouped: dict[str, dict[str, list[Row]]] = defaultdict(lambda: {f: [] for f in fields})
+    for name in fields:
+        for row in getattr(facts, name):
+            grouped[row["aire_id"]][name].append(row)
+    revenue: dict[str, list[Row]] = defaultdict(list)
+    for row in inputs.revenue:
+        revenue[row["aire_id"]].append(row)
+    return {
+        a["aire_id"]: AnalyticsInputs(
+            occupancy=OccupancyFacts(**grouped[a["aire_id"]]),
+            aires=[a],
+            collectivites=(),
+            moves=(),
+            revenue=revenue[a["aire_id"]],
+        )
+        for a in inputs.aires
+    }
+
+
 def _count_aire(
     inputs: AnalyticsInputs, aire_id: str, first: date, as_of: date
 ) -> dict[tuple[str, str], dict[str, int]]:
@@ -315,8 +339,9 @@ def publish(
     first = _first_day(inputs, as_of)
     levels = places(inputs)
     spans = {kind: _periods(first, as_of, kind) if first else [] for kind in PERIODS}
+    each = _by_aire(inputs)
     per_aire = {
-        a["aire_id"]: _count_aire(inputs, a["aire_id"], first, as_of) if first else {}
+        a["aire_id"]: _count_aire(each[a["aire_id"]], a["aire_id"], first, as_of) if first else {}
         for a in inputs.aires
     }
     values: dict[Cell, int] = {}
