@@ -1,5 +1,5 @@
 """Benchmarks: ``python -m bench [write] [http] [replay] [reports] [exports] [register]
-[options]``.
+[analytics] [options]``.
 
 Each figure is printed beside a baseline measured in the same run, on the same data; see
 docs/performance.md for the figures, the machine and the exact commands.
@@ -10,10 +10,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from bench import exports, http, register, replay, reports, write
+from bench import analytics, exports, http, register, replay, reports, write
 from bench.scratch import DEFAULT_POSTGRES
 
-SUITES = ["write", "http", "replay", "reports", "exports", "register"]
+SUITES = ["write", "http", "replay", "reports", "exports", "register", "analytics"]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -52,6 +52,8 @@ def main(argv: list[str] | None = None) -> int:
         help="register: years of the register warm starts are measured on (5: ~11,000 events)",
     )
     parser.add_argument("--replays", type=int, default=200, help="register: replays measured")
+    parser.add_argument("--analytics-aires", type=int, default=3, help="analytics: aires generated")
+    parser.add_argument("--analytics-years", type=int, default=2, help="analytics: years generated")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument(
@@ -80,6 +82,10 @@ def main(argv: list[str] | None = None) -> int:
                 rounds=args.rounds,
                 seed=args.seed,
                 postgres=args.postgres,
+            )
+        elif which == "analytics":
+            out = analytics.run(
+                args.analytics_aires, args.analytics_years, args.seed, args.rounds, args.postgres
             )
         elif which == "reports":
             out = reports.run(args.report_aires, args.seed, args.postgres)

@@ -16,7 +16,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from hacienda_ledger.aggregates.values import Composition, paris_day
-from hacienda_ledger.application import Ledger
+from hacienda_ledger.application import Ledger, projecting
 from hacienda_ledger.application.analytics import Analytics
 from hacienda_ledger.application.projecting import ProjectionQueries, followers
 from hacienda_ledger.cli import main
@@ -200,3 +200,34 @@ def test_an_unmet_request_in_the_future_of_the_tables_is_not_counted(
     assert [r["period"] for r in tables["france_month"]] == [JANUARY]
     assert tables["flows_departement_month"] == []
     assert row(tables, "france_year", "FR", "2025")["unmet_requests"] == 3
+
+
+def test_days_out_of_service_and_interventions_as_recorded(territory: Territory) -> None:
+    """Aire A's emplacement 5 (2 places) is out of service from 3 to 12 February (back on
+    the 13th) and three interventions are recorded on it in February, one of them
+    cancelled: its February row has 20 place-days out of service and one cleaning and one
+    repair; they count no household, so the default threshold publishes them; the
+    projections rebuilt give the same."""
+    ledger, aire = territory.ledger, territory.site.aire_id
+    ledger.put_out_of_service(aire, number="5", start=date(2025, 2, 3), reason="fuite", actor="m")
+    ledger.put_back_in_service(aire, number="5", start=date(2025, 2, 13), actor="m")
+    for kind, day, status in (
+        ("cleaning", 5, "done"),
+        ("repair", 6, "done"),
+        ("cleaning", 7, "planned"),
+    ):
+        recorded = ledger.record_intervention(
+            aire, kind=kind, started_at=datetime(2025, 2, day, 9, tzinfo=UTC),
+            description="entretien", status=status, actor="m",
+        )  # fmt: skip
+    ledger.set_intervention_status(recorded.aggregate_id, status="cancelled", actor="m")
+    tables = published(ledger, threshold=11)
+    february = row(tables, "aire_month", "49007-A", "2025-02")
+    assert february["out_of_service_place_days"] == 20
+    assert (february["interventions_cleaning"], february["interventions_repair"]) == (1, 1)
+    assert february["interventions_incident"] == 0
+    assert "interventions" not in february["suppressed"]
+    assert row(tables, "france_year", "FR", "2025")["out_of_service_place_days"] == 20
+    assert row(tables, "aire_month", "44109-N", "2025-02")["out_of_service_place_days"] == 0
+    projecting.rebuild_all(ledger, ["interventions", "occupancy", "analytics"])
+    assert published(ledger, threshold=11) == tables

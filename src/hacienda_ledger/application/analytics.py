@@ -60,6 +60,7 @@ class Analytics:
             collectivites=q.select("analytics", COLLECTIVITES),
             moves=q.select("analytics", MOVES),
             revenue=q.select("revenue", "revenue_monthly"),
+            interventions=q.select("interventions", "interventions_monthly"),
         )
 
     def tables(self, as_of: date) -> dict[str, list[Row]]:

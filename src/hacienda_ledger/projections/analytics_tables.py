@@ -63,7 +63,23 @@ COUNTS = (
 #: Figures that would tell about the households present: suppressed where ``households`` is
 #: (the same pattern under the same relations: exactly as protected).
 FOLLOWING = ("occupied_place_days", "revenue_cents")
-MEASURES = ("available_place_days", *FOLLOWING, *COUNTS)
+#: The kinds of intervention (``InterventionKind``), one column each.
+INTERVENTION_KINDS = (
+    "cleaning",
+    "repair",
+    "maintenance",
+    "meter_round",
+    "inspection",
+    "incident",
+    "official_visit",
+    "pest_control",
+    "other",
+)
+#: Interventions recorded (not cancelled) by kind, in the month they started.
+INTERVENTIONS = tuple(f"interventions_{kind}" for kind in INTERVENTION_KINDS)
+#: Facts of the aires, not of households: never suppressed (no threshold applies to them).
+SERVICE = ("out_of_service_place_days", *INTERVENTIONS)
+MEASURES = ("available_place_days", *FOLLOWING, *COUNTS, *SERVICE)
 COLUMNS = (
     "level",
     "code",
@@ -81,6 +97,7 @@ COLUMNS = (
     *COUNTS,
     "revenue_cents",
     "revenue_per_occupied_place_day_cents",
+    *SERVICE,
     "suppressed",
 )
 FLOW_COLUMNS = ("level", "from_code", "to_code", "period", "households", "suppressed")
@@ -108,6 +125,8 @@ class AnalyticsInputs:
     collectivites: Sequence[Row]
     moves: Sequence[Row]
     revenue: Sequence[Row]
+    #: the interventions projection's ``interventions_monthly`` rows
+    interventions: Sequence[Row] = ()
 
 
 @dataclass(frozen=True)
@@ -175,6 +194,34 @@ def _first_day(inputs: AnalyticsInputs, as_of: date) -> date | None:
 # --- counting, aire by aire ------------------------------------------------------------
 
 
+def _by_aire(inputs: AnalyticsInputs) -> dict[str, AnalyticsInputs]:
+    """Each aire's own facts, read once: counting an aire then never scans the others'
+    (the rows of every aire, once per aire, grew as aires × rows)."""
+    facts = inputs.occupancy
+    fields = ("emplacements", "out_of_service", "closures", "stays", "people", "unmet")
+    grouped: dict[str, dict[str, list[Row]]] = defaultdict(lambda: {f: [] for f in fields})
+    for name in fields:
+        for row in getattr(facts, name):
+            grouped[row["aire_id"]][name].append(row)
+    revenue: dict[str, list[Row]] = defaultdict(list)
+    for row in inputs.revenue:
+        revenue[row["aire_id"]].append(row)
+    interventions: dict[str, list[Row]] = defaultdict(list)
+    for row in inputs.interventions:
+        interventions[row["aire_id"]].append(row)
+    return {
+        a["aire_id"]: AnalyticsInputs(
+            occupancy=OccupancyFacts(**grouped[a["aire_id"]]),
+            aires=[a],
+            collectivites=(),
+            moves=(),
+            revenue=revenue[a["aire_id"]],
+            interventions=interventions[a["aire_id"]],
+        )
+        for a in inputs.aires
+    }
+
+
 def _count_aire(
     inputs: AnalyticsInputs, aire_id: str, first: date, as_of: date
 ) -> dict[tuple[str, str], dict[str, int]]:
@@ -185,9 +232,13 @@ def _count_aire(
         for kind in kinds:
             cells[(kind, period_of(day, kind))][measure] += value
 
+    closures = [(r["first_day"], r["last_day"]) for r in inputs.occupancy.closures]
     for day in aire_days(inputs.occupancy, aire_id, first, as_of):
         add(day.day, "available_place_days", day.places_available)
         add(day.day, "occupied_place_days", day.places_occupied)
+        if not any(start <= day.day <= end for start, end in closures):
+            # on a day the aire is open, what exists but is not available is out of service
+            add(day.day, "out_of_service_place_days", day.places_capacity - day.places_available)
     _count_stays(inputs.occupancy, aire_id, as_of, cells)
     for row in inputs.occupancy.unmet:
         if row["aire_id"] == aire_id and row["day"] <= as_of:
@@ -197,6 +248,10 @@ def _count_aire(
         month = date.fromisoformat(row["month"] + "-01")
         if row["aire_id"] == aire_id and row["revenue_type"] != "deposit" and month <= as_of:
             add(month, "revenue_cents", row["amount_cents"], MONTHLY)
+    for row in inputs.interventions:
+        month = date.fromisoformat(row["month"] + "-01")
+        if row["aire_id"] == aire_id and month <= as_of and row["kind"] in INTERVENTION_KINDS:
+            add(month, f"interventions_{row['kind']}", row["planned"] + row["done"], MONTHLY)
     return cells
 
 
@@ -315,8 +370,9 @@ def publish(
     first = _first_day(inputs, as_of)
     levels = places(inputs)
     spans = {kind: _periods(first, as_of, kind) if first else [] for kind in PERIODS}
+    each = _by_aire(inputs)
     per_aire = {
-        a["aire_id"]: _count_aire(inputs, a["aire_id"], first, as_of) if first else {}
+        a["aire_id"]: _count_aire(each[a["aire_id"]], a["aire_id"], first, as_of) if first else {}
         for a in inputs.aires
     }
     values: dict[Cell, int] = {}
@@ -406,8 +462,9 @@ def _row(name: str, place: Place, period: str, values: dict[Cell, int], hidden: 
     row["occupancy_rate"] = (
         _ratio(occupied, available, 4) if occupied is not None and available else None
     )
-    if name.endswith("_week"):  # receipts are folded by month: no week's revenue
+    if name.endswith("_week"):  # receipts, interventions are folded by month: not by week
         row["revenue_cents"] = None
+        row.update(dict.fromkeys(INTERVENTIONS))
     revenue = row["revenue_cents"]
     row["revenue_per_occupied_place_day_cents"] = (
         _ratio(revenue, occupied, 2) if revenue is not None and occupied else None

@@ -99,7 +99,7 @@ def _per_relation(
     if changed is None:
         pending = [r for r in relations if any(c in hidden for c in r.cells)]
     else:
-        pending = [r for c in changed for r in touching.get(c, [])]
+        pending = [r for c in sorted(changed, key=repr) for r in touching.get(c, [])]
     while pending:
         relation = pending.pop()
         if sum(c in hidden for c in relation.cells) != 1:
@@ -133,7 +133,7 @@ def _reachable(
 ) -> list[Relation[K]]:
     """The relations joined to the changed cells through suppressed cells."""
     seen = {c for c in changed if c in hidden}
-    stack = list(seen)
+    stack = sorted(seen, key=repr)  # in order: the same publication in every process
     found: dict[int, Relation[K]] = {}
     while stack:
         for relation in touching.get(stack.pop(), []):
@@ -211,8 +211,13 @@ def _components(rows: list[dict[K, int]]) -> list[list[dict[K, int]]]:
 
 
 def _reduce(rows: list[dict[K, int]]) -> dict[K, dict[K, int]]:
-    """Reduced row echelon form of sparse rows: pivot column -> its row (pivot 1)."""
+    """Reduced row echelon form of sparse rows: pivot column -> its row (pivot 1).
+
+    ``holding`` indexes, for each column, the pivots whose row has it: a new pivot is
+    eliminated from those rows only, never by scanning every pivot (quadratic in the
+    suppressed cells: most of the time of a national publication before it)."""
     pivots: dict[K, dict[K, int]] = {}
+    holding: dict[K, set[K]] = {}
     for given in rows:
         row = dict(given)
         for col in [c for c in row if c in pivots]:
@@ -222,19 +227,32 @@ def _reduce(rows: list[dict[K, int]]) -> dict[K, dict[K, int]]:
         col = min(row, key=repr)
         inverse = pow(row[col], PRIME - 2, PRIME)
         unit = {k: v * inverse % PRIME for k, v in row.items()}
-        for other in pivots.values():
-            if col in other:
-                _subtract(other, unit, other[col])
+        for pivot in list(holding.get(col, ())):
+            _subtract(pivots[pivot], unit, pivots[pivot][col], pivot, holding)
         pivots[col] = unit
+        for k in unit:
+            holding.setdefault(k, set()).add(col)
     return pivots
 
 
-def _subtract(row: dict[K, int], pivot: dict[K, int], factor: int) -> None:
+def _subtract(
+    row: dict[K, int],
+    pivot: dict[K, int],
+    factor: int,
+    owner: K | None = None,
+    holding: dict[K, set[K]] | None = None,
+) -> None:
+    """``row -= factor × pivot``; with ``holding``, the index of the pivot row ``owner``
+    kept up to date."""
     if not factor:
         return
     for k, v in pivot.items():
         value = (row.get(k, 0) - factor * v) % PRIME
         if value:
+            if holding is not None and k not in row:
+                holding.setdefault(k, set()).add(owner)  # type: ignore[arg-type]
             row[k] = value
         else:
+            if holding is not None and k in row:
+                holding[k].discard(owner)
             row.pop(k, None)
