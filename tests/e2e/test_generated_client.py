@@ -751,6 +751,13 @@ def _usage(call: Caller, doc: dict[str, Any], ids: dict[str, Any], _: str) -> No
     )
     table = call(op(doc, "get", "/v1/analytics/{table}"), table="departement_month")
     assert table.table == "departement_month"
+    picture = op(doc, "get", "/v1/analytics/pictures/{name}")
+    names = generated_enum(call, "ReadPictureV1AnalyticsPicturesNameGetName")
+    formats = generated_enum(call, "ReadPictureV1AnalyticsPicturesNameGetFormat")
+    png = call(picture, name=names("departement"), departement="49").payload.read()
+    assert png.startswith(b"\x89PNG\r\n\x1a\n")
+    svg = call(picture, name=names("series"), departement="49", format_=formats("svg"))
+    assert b"<svg" in svg.payload.read()
 
 
 def generated_enum(call: Caller, name: str) -> Callable[[str], Any]:

@@ -23,13 +23,14 @@ from tests.e2e.api_world import World, assert_problem, build_world
 PDF = "application/pdf"
 CSV = "text/csv"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-PNG, JPEG, WEBP = "image/png", "image/jpeg", "image/webp"
+PNG, JPEG, WEBP, SVG = "image/png", "image/jpeg", "image/webp", "image/svg+xml"
 FILES = {
     ("get", "/v1/reports/{report_id}"): {PDF, XLSX, CSV},
     ("get", "/v1/registers/{register_id}/documents/{document}/{number}"): {PDF},
     ("post", "/v1/registers/{register_id}/documents/{document}/{number}/reprints"): {PDF},
     ("get", "/v1/exports/{table}"): {CSV, XLSX},
     ("get", "/v1/aires/{aire_id}/documents/{document_id}"): {PDF, PNG, JPEG, WEBP},
+    ("get", "/v1/analytics/pictures/{name}"): {PNG, SVG},
 }
 UPLOADS = ("/v1/aires/{aire_id}/documents", "/v1/aires/{aire_id}/documents/{document_id}/versions")
 FILES_REPRINT = "/v1/registers/{register_id}/documents/{document}/{number}/reprints"
@@ -107,6 +108,9 @@ def test_files_are_declared_with_their_media_types(world: World, document: dict[
     for fmt in ("csv", "xlsx"):
         exported = world.get("manager", f"/v1/exports/revenue_monthly?format={fmt}")
         answers[("get", f"/v1/exports/{{table}}#{fmt}")] = exported
+    for fmt in ("png", "svg"):
+        drawn = world.get("analyst", f"/v1/analytics/pictures/series?departement=49&format={fmt}")
+        answers[("get", f"/v1/analytics/pictures/{{name}}#{fmt}")] = drawn
     for (method, path), answer in answers.items():
         assert answer.status_code == 200, (path, answer.text)
         declared = FILES[(method, path.split("#")[0])]

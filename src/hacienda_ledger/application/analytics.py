@@ -96,6 +96,17 @@ class Analytics:
             rows = [r for r in rows if r["code"] in codes]
         return [r for r in rows if all(str(r.get(k)) == v for k, v in given.items())]
 
+    def places(self, as_of: date) -> dict[str, int]:
+        """Each aire's places (its code) on ``as_of``: the places of its emplacements in
+        service by then, out of service or not (a capacity, never a count of people)."""
+        inputs = self.inputs()
+        codes = {a["aire_id"]: str(a["code"]) for a in inputs.aires}
+        found = dict.fromkeys(codes.values(), 0)
+        for e in inputs.occupancy.emplacements:
+            if e["aire_id"] in codes and e["added_on"] <= as_of:
+                found[codes[e["aire_id"]]] += int(e["places"])
+        return found
+
     def _codes(self, territory: Collection[str]) -> dict[str, set[str]]:
         """The codes of the aires given, their communes and their collectivités."""
         inputs = self.inputs()

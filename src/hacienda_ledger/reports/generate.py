@@ -25,11 +25,13 @@ from hacienda_ledger.aggregates.aire import Aire
 from hacienda_ledger.aggregates.seal import Seals
 from hacienda_ledger.aggregates.values import Mode, paris_day
 from hacienda_ledger.application import Ledger
+from hacienda_ledger.application.analytics import Analytics
 from hacienda_ledger.application.projecting import ProjectionQueries, projection_database
 from hacienda_ledger.background import Background
 from hacienda_ledger.reports import kinds
 from hacienda_ledger.reports.figures import Figures
 from hacienda_ledger.reports.figures.model import Alt2Summary, Period
+from hacienda_ledger.reports.kinds import territory
 from hacienda_ledger.reports.render import MEDIA_TYPES, Report, provisional, render
 from hacienda_ledger.reports.store import ReportStore, StoredReport, report_id, sha256
 
@@ -59,6 +61,7 @@ class Reports:
         self.queries = queries or ProjectionQueries(ledger)
         self.figures = Figures(ledger, self.queries)
         self.store = store or ReportStore(projection_database(ledger))
+        self.analytics = Analytics(self.queries, ledger.settings.analytics_threshold)
 
     def aire_ids(self, aires: Sequence[UUID] | None = None) -> list[UUID]:
         return list(aires) if aires is not None else list(self.ledger.ids_of(Aire.Registered))
@@ -122,7 +125,8 @@ class Reports:
             year = int(job.period)
             figures = [self.figures.alt2(a, year) for a in self.aire_ids()]
             summary = Alt2Summary(Period.year(year), tuple(figures))
-            return kinds.alt2_summary(summary, generated_at), "", "", ""
+            report = kinds.alt2_summary(summary, generated_at)
+            return territory.with_france(report, self.analytics, year), "", "", ""
         assert job.aire_id is not None
         if job.kind == "monthly":
             monthly = self.figures.monthly(job.aire_id, job.period)
@@ -136,6 +140,10 @@ class Reports:
             dsp = self.figures.dsp(job.aire_id, int(job.period))
             aire = dsp.aire
             report = kinds.dsp(dsp, generated_at)
+            departement = self.ledger.aire(job.aire_id).departement
+            report = territory.with_departement(
+                report, self.analytics, departement, int(job.period)
+            )
         else:
             raise ValueError(f"unknown report kind {job.kind!r}")
         return report, aire.id, aire.collectivite_id, aire.sector

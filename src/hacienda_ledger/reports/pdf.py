@@ -8,6 +8,7 @@ written, so the same figures at the same time give the same bytes.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Sequence
 from datetime import datetime
 from importlib.resources import files
@@ -15,6 +16,7 @@ from typing import Any
 
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
+from PIL import Image as PILImage
 
 from hacienda_ledger import __version__
 from hacienda_ledger.reports.french import instant_fr
@@ -221,6 +223,19 @@ class Document(FPDF):
         if caption:
             self.set_font(FONT, "", 7)
             self.cell(0, 4, caption, align="C", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+
+    def picture(self, png: bytes, *, caption: str = "", width: float = 150) -> None:
+        """A PNG ``width`` mm wide, centred, on a new page if it does not fit."""
+        with PILImage.open(io.BytesIO(png)) as image:
+            height = width * image.height / image.width
+        if self.get_y() + height + 8 > self.page_break_trigger:
+            self.add_page()
+        left = (self.w - width) / 2
+        self.image(io.BytesIO(png), x=left, y=self.get_y(), w=width, h=height)
+        self.set_xy(self.l_margin, self.get_y() + height + 1)
+        if caption:
+            self.set_font(FONT, "", 7)
+            self.multi_cell(0, 3.5, caption, align="C", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
     def bytes(self) -> bytes:
         return bytes(self.output())

@@ -68,12 +68,23 @@ class Chart:
 
 
 @dataclass(frozen=True)
+class Picture:
+    """A PNG drawn under a section of the PDF (the CSV and XLSX have the section's table):
+    the analytics pictures of the annual reports (``kinds/territory.py``)."""
+
+    after: str  # title of the section it follows
+    png: bytes
+    caption: str
+
+
+@dataclass(frozen=True)
 class Report:
     title: str
     identity: tuple[tuple[str, str], ...]
     sections: tuple[Section, ...]
     generated_at: datetime
     charts: tuple[Chart, ...] = field(default=())
+    pictures: tuple[Picture, ...] = field(default=())
     landscape: bool = False
     stamp: str | None = None
     provisional: bool = False  # built from a month not sealed: marked on every page
@@ -216,6 +227,10 @@ def to_pdf(report: Report) -> bytes:
                     caption=chart.caption,
                     unit=chart.unit,
                 )
+        for picture in report.pictures:
+            if picture.after == section.title:
+                doc.ln(2)
+                doc.picture(picture.png, caption=picture.caption)
     return doc.bytes()
 
 

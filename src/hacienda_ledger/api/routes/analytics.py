@@ -6,17 +6,20 @@ département, région and France as benchmarks."""
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Path, Query, Request, Response
 
 from hacienda_ledger.aggregates.user import Role
 from hacienda_ledger.aggregates.values import paris_day
 from hacienda_ledger.api.deps import LedgerDep, UserDep
+from hacienda_ledger.api.openapi import files
 from hacienda_ledger.api.pages import PageDep
 from hacienda_ledger.api.schemas.analytics import AnalyticsTablePublic
 from hacienda_ledger.application.access import Permission
 from hacienda_ledger.application.analytics import Analytics
+from hacienda_ledger.reports import pictures
+from hacienda_ledger.reports.analytics_pictures import picture
 
 router = APIRouter(prefix="/v1/analytics", tags=["analytics"])
 
@@ -50,6 +53,73 @@ def analytics(request: Request) -> Analytics:
 
 def _plain(value: Any) -> Any:
     return str(value) if isinstance(value, Decimal) else value
+
+
+PictureName = Annotated[
+    Literal["france", "departement", "series"],
+    Path(
+        description="`france` (map of the départements and the aires, overseas in insets), "
+        "`departement` (map of one département), `series` (one département's months)"
+    ),
+]
+
+
+@router.get(
+    "/pictures/{name}",
+    response_class=Response,
+    responses=files(
+        "the picture as PNG (`format=png`) or SVG (`format=svg`)", *pictures.FORMATS.values()
+    ),
+)
+def read_picture(
+    name: PictureName,
+    request: Request,
+    ledger: LedgerDep,
+    user: UserDep,
+    format: Annotated[Literal["png", "svg"], Query(description="png or svg")] = "png",
+    departement: Annotated[
+        str | None,
+        Query(
+            pattern=r"^(\d\d|2A|2B|97\d)$",
+            description="the département (`49`, `2A`, `974`): needed by `departement` and `series`",
+        ),
+    ] = None,
+    year: Annotated[
+        int | None,
+        Query(
+            ge=2000,
+            le=2099,
+            description="the year of a map (default: this year); a "
+            "series' only months (default: every month)",
+        ),
+    ] = None,
+) -> Response:
+    """A picture of the analytics tables as of today, drawn from the published
+    (suppressed) cells only: départements shaded by the year's unmet requests, aires as
+    points sized by their places and coloured by their occupancy rate (no colour where the
+    rate is suppressed), or a département's months. The reader's territory applies as to
+    the tables (aires outside it are not drawn). 422 `invalid_value` for a `departement`
+    missing or unknown (docs/analytics.md#pictures)."""
+    ledger.access.authorize(user, Permission.READ_ANALYTICS)
+    every = user.role in (Role.ADMIN, Role.ANALYST)
+    territory = None if every else [str(a) for a in ledger.access.aires_in_scope(user)]
+    as_of = paris_day(ledger.clock())
+    content = picture(
+        analytics(request),
+        name,
+        format,
+        as_of,
+        departement=departement,
+        year=year,
+        territory=territory,
+    )
+    suffix = f"-{departement}" if departement and name != "france" else ""
+    filename = f"analytics-{name}{suffix}-{as_of.isoformat()}.{format}"
+    return Response(
+        content,
+        media_type=pictures.FORMATS[format],
+        headers={"Content-Disposition": f'inline; filename="{filename}"'},
+    )
 
 
 @router.get("/{table}", response_model=AnalyticsTablePublic)
