@@ -47,6 +47,7 @@ from hacienda_ledger.application.journalling import Journalling
 from hacienda_ledger.application.pipeline import Outcome, Pipeline, Writer
 from hacienda_ledger.application.sealing import SealedAsBase64, SealingMapper
 from hacienda_ledger.application.snapshots import SnapshotSchedule, SnapshotWriter
+from hacienda_ledger.application.stream import stored_row
 from hacienda_ledger.application.tokens import Tokens
 from hacienda_ledger.application.transcodings import register_value_types
 from hacienda_ledger.settings import Settings
@@ -375,54 +376,18 @@ class Ledger(Loading, Application[UUID]):
     # --- the stream ---------------------------------------------------------------------------
 
     def stored_at(self, aggregate_id: UUID, version: int) -> tuple[int, Any]:
-        """One stored event and its notification id (stream position), in one round trip:
-        what a replayed write answers with ((0, None) if there is no such event)."""
-        datastore: Any = self.recorder.datastore  # type: ignore[attr-defined]
-        if self.settings.is_postgres:
-            sql = (
-                f"SELECT notification_id, topic, state FROM {self.name.lower()}_events "
-                "WHERE originator_id = %s AND originator_version = %s"
-            )
-            with datastore.get_connection() as conn, conn.cursor() as curs:
-                curs.execute(sql, (aggregate_id, version), prepare=True)
-                found = curs.fetchone()
-            row = (found["notification_id"], found["topic"], found["state"]) if found else None
-        else:
-            with datastore.transaction(commit=False) as curs:
-                curs.execute(
-                    "SELECT rowid, topic, state FROM stored_events WHERE originator_id = ? "
-                    "AND originator_version = ?",
-                    (aggregate_id.hex, version),
-                )
-                found = curs.fetchone()
-            row = (found[0], found[1], found[2]) if found else None
+        """One stored event and its stream position, in one round trip: what a replayed
+        write answers with ((0, None) if there is no such event)."""
+        row = stored_row(self, aggregate_id, version)
         if row is None:
             return 0, None
-        stored = StoredEvent(aggregate_id, version, row[1], bytes(row[2]))
-        return int(row[0]), self.mapper.to_domain_event(stored)
+        stored = StoredEvent(aggregate_id, version, row[1], row[2])
+        return row[0], self.mapper.to_domain_event(stored)
 
     def position_of(self, aggregate_id: UUID, version: int) -> int:
-        """The notification id (stream position) of one stored event (on PostgreSQL one
-        round trip: a single read on the pool's autocommit connection, no BEGIN/ROLLBACK;
-        a replay answers with it)."""
-        datastore: Any = self.recorder.datastore  # type: ignore[attr-defined]
-        if self.settings.is_postgres:
-            sql = (
-                f"SELECT notification_id FROM {self.name.lower()}_events "
-                "WHERE originator_id = %s AND originator_version = %s"
-            )
-            with datastore.get_connection() as conn, conn.cursor() as curs:
-                curs.execute(sql, (aggregate_id, version), prepare=True)
-                row = curs.fetchone()
-            return int(row["notification_id"]) if row else 0
-        with datastore.transaction(commit=False) as curs:
-            curs.execute(
-                "SELECT rowid FROM stored_events WHERE originator_id = ? "
-                "AND originator_version = ?",
-                (aggregate_id.hex, version),
-            )
-            row = curs.fetchone()
-        return int(row[0]) if row else 0
+        """The notification id (stream position) of one stored event (0: none)."""
+        row = stored_row(self, aggregate_id, version)
+        return row[0] if row else 0
 
     def ids_of(self, created_event: type[Aggregate.Created]) -> Iterator[UUID]:
         """Ids of every aggregate created by that event class, in creation order (read from
