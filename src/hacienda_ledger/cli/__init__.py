@@ -1,24 +1,7 @@
-"""The one entry point: ``hacienda-ledger``.
-
-    hacienda-ledger serve [--host H] [--port P] [--workers N] [--projections auto|process|thread]
-                                                                 serve the API
-    hacienda-ledger project [--once] [--interval S]             follow the stream into projections
-    hacienda-ledger demo [--no-journal]                          load the demo (once), print tokens
-    hacienda-ledger demo generate --aires N --years Y --seed S   generate a synthetic operator
-    hacienda-ledger verify [--register ID] [--jobs N]            verify every chain and seal
-                                                                 and every aire's seals
-    hacienda-ledger seal --month YYYY-MM [--aire ID]             seal a month of every aire
-    hacienda-ledger users create --name N --role R [...]         create a user, print its token
-    hacienda-ledger tokens list --user ID | revoke ID | rotate ID   a user's tokens; revoke one;
-                                                                 rotate one (prints the new)
-    hacienda-ledger reports generate --month YYYY-MM | --year YYYY [--force]
-                                                                 build and store the reports due
-    hacienda-ledger analytics export [--level L] [--period P] [--format parquet|csv]
-                     [--output DIR]                              the analytics tables, suppressed
-    hacienda-ledger households erase ID [--reason R]             erase a household's personal data
-    hacienda-ledger households purge-due [--dry-run]             erase what retention says is due
-    hacienda-ledger households replay-erasures [--dry-run]      after restoring the key store:
-                                                                 destroy again the keys erased since
+"""The one entry point: ``hacienda-ledger``: ``serve``, ``project``, ``demo`` (and ``demo
+generate``), ``verify``, ``seal``, ``rebuild``, ``reports generate``, ``analytics export``,
+``users create``, ``tokens``, ``households``, ``attestations``, ``backup``. What each does
+and its options: the table in docs/operations.md, and ``hacienda-ledger COMMAND --help``.
 
 The database is ``HACIENDA_DATABASE_URL`` (or ``--database-url``). Only ``serve`` and
 ``demo`` (``demo generate`` too) create one; every other command refuses a database that is
