@@ -33,7 +33,8 @@ def table(world: World, who: str, name: str, query: str = "") -> dict:
 def test_an_analyst_reads_every_row_suppressed_below_the_threshold(world: World) -> None:
     """Both aires, each with one household this month: below 11, their households, people,
     arrivals and occupied place-days are null and named in ``suppressed``; available
-    place-days are published; no household id in the answer."""
+    place-days, days out of service and interventions are published; no household id in the
+    answer."""
     found = table(world, "analyst", "aire_month")
     assert found["threshold"] == 11 and found["as_of"] == world.clock().date().isoformat()
     assert [r["code"] for r in found["data"]] == ["49007-A", "85191-B"]
@@ -44,6 +45,10 @@ def test_an_analyst_reads_every_row_suppressed_below_the_threshold(world: World)
             row["suppressed"].split(",")
         )
         assert row["available_place_days"] > 0
+        # facts of the aire, not of households: served whole beside the suppressed counts
+        assert isinstance(row["out_of_service_place_days"], int)
+        assert isinstance(row["interventions_incident"], int)
+        assert "interventions" not in row["suppressed"] and "service" not in row["suppressed"]
     assert world.ids["household"] not in str(found)
     (unmet,) = [r for r in found["data"] if r["code"] == "49007-A"]
     assert unmet["unmet_requests"] is None  # one request: below the threshold too

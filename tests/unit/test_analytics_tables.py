@@ -26,10 +26,11 @@ from hacienda_ledger.projections.analytics_tables import (
     PERIODS,
     AnalyticsInputs,
     period_of,
+    place_days,
     publish,
     table_names,
 )
-from hacienda_ledger.projections.occupancy import OccupancyFacts
+from hacienda_ledger.projections.occupancy import OccupancyFacts, aire_days
 
 AS_OF = date(2025, 4, 10)
 #: (departement, commune) of the generated aires: two régions, three départements.
@@ -415,3 +416,51 @@ def test_days_out_of_service_and_interventions_are_published_unsuppressed() -> N
         for r in rows:
             assert "interventions" not in r.get("suppressed", "")
             assert "out_of_service" not in r.get("suppressed", "")
+
+
+@given(seed=st.integers(0, 10_000))
+@settings(max_examples=20, deadline=None)
+def test_place_days_are_the_occupancy_days(seed: int) -> None:
+    """The tables' day-by-day place counts (computed stay by stay) are exactly what the
+    occupancy projection's ``aire_days`` gives, day by day: with closures, emplacements out
+    of service (ended or not, overlapping), emplacements added later and stays sharing an
+    emplacement."""
+    rng = random.Random(seed)
+    base = world(seed, aires=2, stays=40)
+    first, last = date(2025, 1, 1), AS_OF
+    emplacements = [
+        {**e, "added_on": first + timedelta(days=rng.randrange(40))} if rng.random() < 0.3 else e
+        for e in base.occupancy.emplacements
+    ]
+    out, closures = [], []
+    for aire in ("a0", "a1"):
+        for _ in range(rng.randint(0, 4)):
+            start = first + timedelta(days=rng.randrange(100))
+            end = None if rng.random() < 0.3 else start + timedelta(days=rng.randint(1, 30))
+            out.append(
+                {"aire_id": aire, "number": str(rng.randrange(3)), "start_day": start,
+                 "end_day": end}
+            )  # fmt: skip
+        for _ in range(rng.randint(0, 2)):
+            start = first + timedelta(days=rng.randrange(100))
+            closures.append(
+                {"aire_id": aire, "first_day": start,
+                 "last_day": start + timedelta(days=rng.randint(0, 10))}
+            )  # fmt: skip
+    stays = [{**s, "emplacement": str(rng.randrange(4))} for s in base.occupancy.stays]
+    facts = OccupancyFacts(
+        emplacements=emplacements, out_of_service=out, closures=closures, stays=stays
+    )
+    for aire in ("a0", "a1"):
+        mine = dataclasses.replace(
+            facts,
+            **{
+                name: [r for r in getattr(facts, name) if r["aire_id"] == aire]
+                for name in ("emplacements", "out_of_service", "closures", "stays")
+            },
+        )
+        expected = [
+            (d.day, d.places_capacity, d.places_available, d.places_occupied)
+            for d in aire_days(facts, aire, first, last)
+        ]
+        assert [p[:4] for p in place_days(mine, first, last)] == expected
