@@ -163,7 +163,7 @@ def test_monthly_report_figures_in_every_format_match_the_hand_computed_month(
         "Personnes présentes 4",
         "Durée moyenne de séjour (jours) 21,00",
         "Droit d'usage Carte bancaire 63,00 €",
-        "Total hors dépôts de garantie et avances 63,00 €",
+        "Total hors fonds de tiers 63,00 €",
         "Reçus dans le mois 150,00 €",
         "Remboursés dans le mois 120,00 €",
         "Retenus dans le mois — Dégradations 30,00 €",
@@ -193,7 +193,7 @@ def test_monthly_report_figures_in_every_format_match_the_hand_computed_month(
         ("Dépôt de garantie", "Espèces", Decimal(150), 1, 0),
         ("Autre", "Espèces", Decimal(0), 1, 1),
         ("Droit d'usage", "Carte bancaire", Decimal(63), 2, 0),
-        ("Total hors dépôts de garantie et avances", None, Decimal(63), None, None),
+        ("Total hors fonds de tiers", None, Decimal(63), None, None),
     ]
     days = sheet_rows(files["xlsx"], "Jours")
     assert len(days) == 2 + 28 + 1  # title, header, 28 days, total

@@ -135,6 +135,7 @@ class _StayPlan:
     late_payer: bool
     unpaid: dict[str, int] = field(default_factory=dict)
     advance_cents: int = 0  # paid ahead at arrival (a week of pitch fee), applied by charges
+    advance_method: str = "cash"  # how it was paid, and so refunded
 
 
 @dataclass

@@ -350,25 +350,27 @@ class _World:
             )
 
     def pay_ahead(self, site: _Site, plan: _StayPlan, tariff: Tariff) -> None:
-        """A few households (about one in twelve) pay a week of pitch fee ahead at arrival:
+        """A few households (8 %) pay a week of pitch fee ahead at arrival:
         an advance, held for them until the charges assessed apply it, and what is left
         refunded at the departure. Drawn from its own stream: other draws do not shift."""
         rng = self.advance_rng
         if rng.random() >= 0.08 or not tariff.pitch_fee_per_day_cents:
             return
         plan.advance_cents = 7 * tariff.pitch_fee_per_day_cents
+        plan.advance_method = rng.choices(["cash", "card"], weights=[60, 40])[0]
         self.tick()
         self.ledger.post_receipt(
             site.register_id,
             stay_id=plan.stay_id,
-            method=rng.choices(["cash", "card"], weights=[60, 40])[0],
+            method=plan.advance_method,
             lines=[("advance", plan.advance_cents)],
             actor=ACTOR_CASHIER,
             idempotency_key=f"gen-{self.seed}-advance-{plan.stay_id.hex}",
         )
 
     def refund_advance(self, site: _Site, plan: _StayPlan) -> None:
-        """What is left of a stay's advance after its final bill goes back to it, in cash."""
+        """What is left of a stay's advance after its final bill goes back to it, in the
+        method it was paid (where the register keeps it reserved)."""
         held = self.ledger.stay_account(plan.stay_id)["advance_held_cents"]
         if not held:
             return
@@ -376,7 +378,7 @@ class _World:
         self.ledger.refund_advance(
             site.register_id,
             stay_id=plan.stay_id,
-            method="cash",
+            method=plan.advance_method,
             actor=ACTOR_CASHIER,
             idempotency_key=f"gen-{self.seed}-advance-refund-{plan.stay_id.hex}",
         )

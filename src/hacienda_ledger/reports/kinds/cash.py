@@ -23,7 +23,9 @@ RECEIPTS = table(
     "Quittances|int",
     "Annulations|int",
     note="Quittances moins annulations du mois (date d'enregistrement). Les dépôts de "
-    "garantie sont des fonds de tiers : ils figurent à part et hors total.",
+    "garantie et les avances sont des fonds de tiers : ils figurent à part et hors total ; "
+    "une avance imputée sur les redevances compte, le jour où elle l'est, dans la nature "
+    "qu'elle paie.",
     sheet="Recettes",
 )
 CANCELLATIONS = table(
@@ -210,7 +212,7 @@ def cash_sections(f: MonthlyFigures) -> tuple[Section, ...]:
             (label(m.revenue_type), label(m.method), m.amount_cents, m.receipts, m.cancellations)
             for m in f.money
         ),
-        ("Total hors dépôts de garantie et avances", "", f.receipts_total_cents, None, None),
+        ("Total hors fonds de tiers", "", f.receipts_total_cents, None, None),
     )
     remittances = REMITTANCES.section(
         (

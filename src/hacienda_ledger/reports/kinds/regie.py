@@ -38,16 +38,17 @@ POSITIONS = table(
     "Mode|text|26",
     "Solde|money",
     "Fonds de caisse|money|24",
-    "Dépôts|money",
+    "Fonds de tiers|money|24",
     "Non versées|int|20",
     "Non versé|money",
     "Âge max. (jours)|int|24",
     note="Les modes où la régie détient quelque chose. Solde : ce qu'elle détient dans ce "
-    "mode, fonds de caisse et dépôts de garantie compris. Non versées (nombre), non versé "
-    "(montant) et âge maximal : les quittances non annulées pas encore versées au "
-    "comptable, dépôts compris. Carte bancaire et virement : une quittance non versée est "
-    "tenue pour non encore créditée au compte de dépôt de fonds au Trésor (le registre ne "
-    "connaît pas d'autre crédit que le versement).",
+    "mode, fonds de caisse et fonds de tiers compris. Fonds de tiers : les dépôts de "
+    "garantie et les avances (payées avant les redevances) détenus dans ce mode. Non "
+    "versées (nombre), non versé (montant) et âge maximal : les quittances non annulées "
+    "pas encore versées au comptable, dépôts compris. Carte bancaire et virement : une "
+    "quittance non versée est tenue pour non encore créditée au compte de dépôt de fonds "
+    "au Trésor (le registre ne connaît pas d'autre crédit que le versement).",
     sheet="Position de caisse",
 )
 CHEQUES = table(
