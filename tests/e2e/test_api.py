@@ -885,6 +885,9 @@ def test_a_register_is_read_by_those_whose_scope_holds_it(world: World) -> None:
         "last_slip_number": 0,
         "balances_cents": {"cash": 5000, "cheque": 0, "card": 0, "transfer": 0},
         "deposits_held_cents": 0,
+        "deposits_held_by_method_cents": {},  # issue 15: third-party funds by method
+        "advances_held_cents": 0,
+        "advances_held_by_method_cents": {},
         "perpetual_total_cents": 0,
         "remittance_due": False,
         "last_count_number": 0,
