@@ -28,6 +28,7 @@ from hacienda_ledger.aggregates.stay import Stay
 from hacienda_ledger.aggregates.values import PARIS, Composition, Tariff
 from hacienda_ledger.application import Ledger
 from hacienda_ledger.application.verification import verify_logs
+from hacienda_ledger.demo_payments import pay_ahead, settle
 from hacienda_ledger.settings import Settings
 
 DEMO = UUID("3f7f5a8e-1d2c-4b6a-8e9f-7a6b5c4d3e2f")
@@ -353,7 +354,7 @@ def _simulate(
                     actor="cashier-anjou",
                     idempotency_key=f"demo-deposit-{stay_id}",
                 )
-                _pay_ahead(ledger, ahead, stay_id, day, stays[stay_id])
+                pay_ahead(ledger, ahead, stay_id, day, stays[stay_id])
         for stay_id, info in list(stays.items()):
             stay = ledger.stay(stay_id)
             weekly = (day - stay.arrival_day).days % 7 == 6
@@ -374,7 +375,7 @@ def _simulate(
             through = day if not leaving else day - timedelta(days=1)
             ledger.assess_charges(stay_id, through=through, actor="cashier-anjou")
             method = rng.choice(["cash", "cash", "card", "cheque"])
-            _settle(ledger, info["register"], stay_id, method, f"demo-pay-{stay_id}-{day}")
+            settle(ledger, info["register"], stay_id, method, f"demo-pay-{stay_id}-{day}")
             if leaving:  # the household leaves; the final bill is settled; the deposit back
                 clock.at(day, 18)
                 ledger.depart(
@@ -385,7 +386,7 @@ def _simulate(
                     electricity_index=power,
                     actor="cashier-anjou",
                 )
-                _settle(ledger, info["register"], stay_id, "cash", f"demo-final-{stay_id}")
+                settle(ledger, info["register"], stay_id, "cash", f"demo-final-{stay_id}")
                 if ledger.stay_account(stay_id)["advance_held_cents"]:  # what is left back
                     ledger.refund_advance(
                         info["register"],
@@ -448,42 +449,6 @@ def _simulate(
                 assert demo.aire_id
                 ledger.seal_month(demo.aire_id, month=last.isoformat()[:7], actor="manager-anjou")
         day = next_day
-
-
-def _pay_ahead(
-    ledger: Ledger,
-    ahead: random.Random,
-    stay_id: UUID,
-    day: date,
-    info: dict[str, Any],
-) -> None:
-    """About one household in six pays a week of pitch fee ahead at arrival (an advance:
-    held for it, applied by the charges assessed, what is left refunded when it leaves)."""
-    tariff = ledger.aire(info["aire"]).tariff_on(day)
-    if ahead.random() >= 0.16 or tariff is None:
-        return
-    info["advance_method"] = ahead.choice(["cash", "cash", "card"])
-    ledger.post_receipt(
-        info["register"],
-        stay_id=stay_id,
-        method=info["advance_method"],
-        lines=[("advance", 7 * tariff.pitch_fee_per_day_cents)],
-        actor="cashier-anjou",
-        idempotency_key=f"demo-advance-{stay_id}",
-    )
-
-
-def _settle(ledger: Ledger, register_id: UUID, stay_id: UUID, method: str, key: str) -> None:
-    """Pay what the stay owes, line by line (« settle the balance »), if anything."""
-    if ledger.stay(stay_id).settlement.due_by_type():
-        ledger.post_receipt(
-            register_id,
-            stay_id=stay_id,
-            method=method,
-            settle_balance=True,
-            actor="cashier-anjou",
-            idempotency_key=key,
-        )
 
 
 def _euros(cents: int) -> str:
