@@ -180,7 +180,7 @@ def _points(ax: Axes, aires: Sequence[AirePoint], scale: float) -> None:
         ax.add_patch(point)
 
 
-def _legend(fig: Figure, data: MapData, norm: Normalize) -> None:
+def _legend(fig: Figure, norm: Normalize) -> None:
     rates = fig.add_axes((0.12, 0.07, 0.34, 0.018))
     bar = fig.colorbar(
         mpl.cm.ScalarMappable(Normalize(0, 1), RATES), cax=rates, orientation="horizontal"
@@ -239,7 +239,7 @@ def draw_map(data: MapData) -> Figure:
             _frame(ax, [code], 0.05)
             _points(ax, [a for a in data.aires if a.departement == code], 0.006)
         fig.suptitle(data.title, fontsize=11)
-        _legend(fig, data, norm)
+        _legend(fig, norm)
         return fig
 
 
