@@ -145,7 +145,7 @@ class World:
             "token_id": "00000000-0000-4000-8000-000000000000",
             "intervention_id": "00000000-0000-4000-8000-000000000000",
             "document_id": "00000000-0000-4000-8000-000000000000",
-            "name": "france",  # an analytics picture
+            "picture": "france",  # an analytics picture
             **overrides,
         }
 

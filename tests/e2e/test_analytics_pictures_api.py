@@ -1,4 +1,4 @@
-"""``GET /v1/analytics/pictures/{name}`` through HTTP on both backends (issue 19, point 5):
+"""``GET /v1/analytics/pictures/{picture}`` through HTTP on both backends (issue 19, point 5):
 the PNG decoded and the SVG parsed back, each aire's point found where the map projects it
 and coloured by its published rate (white where the rate is suppressed), the same bytes
 twice, the territory applied, bad names and départements refused."""

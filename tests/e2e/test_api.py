@@ -1979,7 +1979,7 @@ ROUTES: list[tuple[str, str]] = [
     ("POST", "/v1/registers/{register_id}/documents/{document}/{number}/reprints"),
     ("GET", "/v1/exports/{table}"),
     ("GET", "/v1/analytics/{table}"),
-    ("GET", "/v1/analytics/pictures/{name}"),
+    ("GET", "/v1/analytics/pictures/{picture}"),
     ("POST", "/v1/aires/{aire_id}/unmet-demand"),
     ("POST", "/v1/households"),
     ("GET", "/v1/households"),
@@ -2065,7 +2065,7 @@ def test_every_route_needs_a_valid_bearer_token(world: World, authorization: str
         "token_id": str(uuid4()),
         "intervention_id": str(uuid4()),
         "document_id": str(uuid4()),
-        "name": "france",
+        "picture": "france",
     }
     headers = {"Idempotency-Key": "k"}
     if authorization is not None:

@@ -751,12 +751,12 @@ def _usage(call: Caller, doc: dict[str, Any], ids: dict[str, Any], _: str) -> No
     )
     table = call(op(doc, "get", "/v1/analytics/{table}"), table="departement_month")
     assert table.table == "departement_month"
-    picture = op(doc, "get", "/v1/analytics/pictures/{name}")
-    names = generated_enum(call, "ReadPictureV1AnalyticsPicturesNameGetName")
-    formats = generated_enum(call, "ReadPictureV1AnalyticsPicturesNameGetFormat")
-    png = call(picture, name=names("departement"), departement="49").payload.read()
+    picture = op(doc, "get", "/v1/analytics/pictures/{picture}")
+    names = generated_enum(call, "ReadPictureV1AnalyticsPicturesPictureGetPicture")
+    formats = generated_enum(call, "ReadPictureV1AnalyticsPicturesPictureGetFormat")
+    png = call(picture, picture=names("departement"), departement="49").payload.read()
     assert png.startswith(b"\x89PNG\r\n\x1a\n")
-    svg = call(picture, name=names("series"), departement="49", format_=formats("svg"))
+    svg = call(picture, picture=names("series"), departement="49", format_=formats("svg"))
     assert b"<svg" in svg.payload.read()
 
 

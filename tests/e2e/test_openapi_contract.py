@@ -30,7 +30,7 @@ FILES = {
     ("post", "/v1/registers/{register_id}/documents/{document}/{number}/reprints"): {PDF},
     ("get", "/v1/exports/{table}"): {CSV, XLSX},
     ("get", "/v1/aires/{aire_id}/documents/{document_id}"): {PDF, PNG, JPEG, WEBP},
-    ("get", "/v1/analytics/pictures/{name}"): {PNG, SVG},
+    ("get", "/v1/analytics/pictures/{picture}"): {PNG, SVG},
 }
 UPLOADS = ("/v1/aires/{aire_id}/documents", "/v1/aires/{aire_id}/documents/{document_id}/versions")
 FILES_REPRINT = "/v1/registers/{register_id}/documents/{document}/{number}/reprints"
@@ -110,7 +110,7 @@ def test_files_are_declared_with_their_media_types(world: World, document: dict[
         answers[("get", f"/v1/exports/{{table}}#{fmt}")] = exported
     for fmt in ("png", "svg"):
         drawn = world.get("analyst", f"/v1/analytics/pictures/series?departement=49&format={fmt}")
-        answers[("get", f"/v1/analytics/pictures/{{name}}#{fmt}")] = drawn
+        answers[("get", f"/v1/analytics/pictures/{{picture}}#{fmt}")] = drawn
     for (method, path), answer in answers.items():
         assert answer.status_code == 200, (path, answer.text)
         declared = FILES[(method, path.split("#")[0])]

@@ -126,7 +126,7 @@ OPERATIONS: dict[tuple[str, str], type[c.Command] | Permission | ByParameter | s
     ("GET", "/v1/reports/{report_id}"): _P.READ_REPORTS,
     ("GET", "/v1/exports/{table}"): _EXPORTS,
     ("GET", "/v1/analytics/{table}"): _P.READ_ANALYTICS,
-    ("GET", "/v1/analytics/pictures/{name}"): _P.READ_ANALYTICS,
+    ("GET", "/v1/analytics/pictures/{picture}"): _P.READ_ANALYTICS,
     ("POST", "/v1/households"): c.RecordHousehold,
     ("GET", "/v1/households"): _P.READ_HOUSEHOLDS,
     ("GET", "/v1/households/{household_id}"): _P.READ_HOUSEHOLDS,

@@ -91,7 +91,7 @@ def picture(
 ) -> bytes:
     """One picture's bytes (``name`` in ``pictures.NAMES``, ``fmt`` png or svg)."""
     if name not in pictures.NAMES:
-        raise InvalidValue(f"no picture {name!r}: {', '.join(pictures.NAMES)}", field="name")
+        raise InvalidValue(f"no picture {name!r}: {', '.join(pictures.NAMES)}", field="picture")
     if fmt not in pictures.FORMATS:
         raise InvalidValue(f"no format {fmt!r}: png, svg", field="format")
     if name == "series":

@@ -180,7 +180,7 @@ def _points(ax: Axes, aires: Sequence[AirePoint], scale: float) -> None:
         ax.add_patch(point)
 
 
-def _legend(fig: Figure, data: MapData, norm: Normalize) -> None:
+def _legend(fig: Figure, norm: Normalize) -> None:
     rates = fig.add_axes((0.12, 0.07, 0.34, 0.018))
     bar = fig.colorbar(
         mpl.cm.ScalarMappable(Normalize(0, 1), RATES), cax=rates, orientation="horizontal"
@@ -239,7 +239,7 @@ def draw_map(data: MapData) -> Figure:
             _frame(ax, [code], 0.05)
             _points(ax, [a for a in data.aires if a.departement == code], 0.006)
         fig.suptitle(data.title, fontsize=11)
-        _legend(fig, data, norm)
+        _legend(fig, norm)
         return fig
 
 
@@ -257,9 +257,20 @@ def draw_series(data: SeriesData) -> Figure:
         right.yaxis.set_major_locator(MaxNLocator(integer=True))
         rates = [float(r) * 100 if r is not None else math.nan for _, r, _ in data.months]
         ax.plot(xs, rates, color=RATES(0.3), marker="o", markersize=3, label="taux d'occupation")
-        secret = [x for x, (_, r, u) in zip(xs, data.months, strict=True) if r is None or u is None]
-        for x in secret:
-            ax.axvspan(x - 0.5, x + 0.5, color=SECRET_FILL, zorder=0, linewidth=0)
+        for x, (_, rate, _) in zip(xs, data.months, strict=True):
+            if rate is None:  # the rate secret: the month greyed, the line broken
+                ax.axvspan(x - 0.5, x + 0.5, color=SECRET_FILL, zorder=0, linewidth=0)
+        hidden = [x for x, (_, _, u) in zip(xs, data.months, strict=True) if u is None]
+        right.plot(
+            hidden,
+            [0] * len(hidden),
+            linestyle="none",
+            marker="x",
+            markersize=6,
+            color="#555555",
+            clip_on=False,
+            label="demandes : nombre secret",
+        )
         ax.set_zorder(right.get_zorder() + 1)
         ax.patch.set_visible(False)
         ax.set_ylim(0, 100)
@@ -267,15 +278,17 @@ def draw_series(data: SeriesData) -> Figure:
         step = max(1, len(months) // 12)
         ax.set_xticks(xs[::step], months[::step], rotation=45, fontsize=7)
         ax.set_xlim(-0.5, max(len(months), 1) - 0.5)
+        if not months:
+            ax.text(0, 50, "aucun mois publié", ha="center", va="center", fontsize=10)
         fig.suptitle(data.title, fontsize=11)
         fig.legend(
             handles=[
                 *ax.get_legend_handles_labels()[0],
                 *right.get_legend_handles_labels()[0],
-                Patch(facecolor=SECRET_FILL, label="mois secret (suppression statistique)"),
+                Patch(facecolor=SECRET_FILL, label="taux secret"),
             ],
             loc="lower center",
-            ncol=3,
+            ncol=4,
             fontsize=7,
             frameon=False,
         )

@@ -19,7 +19,7 @@ from hacienda_ledger.api.schemas.analytics import AnalyticsTablePublic
 from hacienda_ledger.application.access import Permission
 from hacienda_ledger.application.analytics import Analytics
 from hacienda_ledger.reports import pictures
-from hacienda_ledger.reports.analytics_pictures import picture
+from hacienda_ledger.reports.analytics_pictures import picture as draw
 
 router = APIRouter(prefix="/v1/analytics", tags=["analytics"])
 
@@ -65,14 +65,14 @@ PictureName = Annotated[
 
 
 @router.get(
-    "/pictures/{name}",
+    "/pictures/{picture}",
     response_class=Response,
     responses=files(
         "the picture as PNG (`format=png`) or SVG (`format=svg`)", *pictures.FORMATS.values()
     ),
 )
 def read_picture(
-    name: PictureName,
+    picture: PictureName,
     request: Request,
     ledger: LedgerDep,
     user: UserDep,
@@ -104,17 +104,17 @@ def read_picture(
     every = user.role in (Role.ADMIN, Role.ANALYST)
     territory = None if every else [str(a) for a in ledger.access.aires_in_scope(user)]
     as_of = paris_day(ledger.clock())
-    content = picture(
+    content = draw(
         analytics(request),
-        name,
+        picture,
         format,
         as_of,
         departement=departement,
         year=year,
         territory=territory,
     )
-    suffix = f"-{departement}" if departement and name != "france" else ""
-    filename = f"analytics-{name}{suffix}-{as_of.isoformat()}.{format}"
+    suffix = f"-{departement}" if departement and picture != "france" else ""
+    filename = f"analytics-{picture}{suffix}-{as_of.isoformat()}.{format}"
     return Response(
         content,
         media_type=pictures.FORMATS[format],
