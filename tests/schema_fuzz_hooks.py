@@ -11,7 +11,8 @@ A period's two ends are sent in order: the API refuses a range whose first day c
 its last (422, « give the first day first »: ``from`` after ``to`` in a query, a closure's
 ``start`` after its ``end``...), a rule between two parameters that no JSON Schema keyword
 can say either; the fuzzer drew ``from=2087-05-25&to=2045-02-25``. The refusals themselves
-are tested in tests/e2e/test_plain_messages.py. Nothing else is changed.
+are tested in tests/e2e/test_plain_messages.py. The pictures of one département are
+asked with a département (``needs_departement``). Nothing else is changed.
 """
 
 from __future__ import annotations
@@ -53,3 +54,15 @@ def before_call(ctx: Any, case: Any, kwargs: Any) -> None:
         case.body = integers(case.body)
         in_order(case.body)
     in_order(case.query)
+    needs_departement(case)
+
+
+def needs_departement(case: Any) -> None:
+    """The analytics pictures of one département (``departement``, ``series``) are asked
+    with one: the parameter is optional for the map of France only, a rule between a path
+    parameter's value and a query parameter that the document states in words."""
+    picture = (case.path_parameters or {}).get("picture")
+    if picture in ("departement", "series"):
+        query = case.query if isinstance(case.query, dict) else {}
+        query.setdefault("departement", "49")
+        case.query = query

@@ -171,14 +171,19 @@ def test_an_auditor_sees_the_aires_of_its_territory_only(world: World) -> None:
 
 def test_what_is_not_a_picture_is_refused(world: World) -> None:
     """403 for a cashier; 422 for an unknown name or format, a département missing or
-    unknown; nothing recorded."""
+    unknown (not one of the 101 codes the document lists); nothing recorded."""
     before = world.position()
     assert_problem(world.get("cashier", "/v1/analytics/pictures/france"), 403, "forbidden")
     for query in ("europe", "france?format=gif", "series?departement=99", "departement"):
         response = world.get("analyst", f"/v1/analytics/pictures/{query}")
         assert response.status_code == 422, (query, response.text)
         assert response.headers["content-type"].startswith("application/problem+json")
+    # a code no département has is refused by the document's own pattern (the 101 codes);
+    # a département missing where the picture needs one, by the route
     assert_problem(
-        world.get("analyst", "/v1/analytics/pictures/series?departement=98"), 422, "invalid_value"
+        world.get("analyst", "/v1/analytics/pictures/series?departement=98"),
+        422,
+        "validation_error",
     )
+    assert_problem(world.get("analyst", "/v1/analytics/pictures/series"), 422, "invalid_value")
     assert world.position() == before

@@ -64,6 +64,15 @@ def constructors_posted_to() -> set[str]:
         for node in tree.body
         if isinstance(node, ast.FunctionDef)
         and any(isinstance(d, ast.Name) and d.id == "_named" for d in node.decorator_list)
+    } | {  # the accounts kept one per id, made by ``_per_id`` (each ``_named`` there)
+        target.id
+        for node in tree.body
+        if isinstance(node, ast.Assign)
+        and isinstance(node.value, ast.Call)
+        and isinstance(node.value.func, ast.Name)
+        and node.value.func.id == "_per_id"
+        for target in node.targets
+        if isinstance(target, ast.Name)
     }
     used: set[str] = set()
     for node in tree.body:

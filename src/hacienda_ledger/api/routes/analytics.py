@@ -80,8 +80,9 @@ def read_picture(
     departement: Annotated[
         str | None,
         Query(
-            pattern=r"^(\d\d|2A|2B|97\d)$",
-            description="the département (`49`, `2A`, `974`): needed by `departement` and `series`",
+            pattern=f"^({'|'.join(pictures.departement_codes())})$",
+            description="the département (`49`, `2A`, `974`: one of the 101): needed by "
+            "`departement` and `series`",
         ),
     ] = None,
     year: Annotated[
@@ -99,7 +100,7 @@ def read_picture(
     points sized by their places and coloured by their occupancy rate (no colour where the
     rate is suppressed), or a département's months. The reader's territory applies as to
     the tables (aires outside it are not drawn). 422 `invalid_value` for a `departement`
-    missing or unknown (docs/analytics.md#pictures)."""
+    missing where the picture needs one (docs/analytics.md#pictures)."""
     ledger.access.authorize(user, Permission.READ_ANALYTICS)
     every = user.role in (Role.ADMIN, Role.ANALYST)
     territory = None if every else [str(a) for a in ledger.access.aires_in_scope(user)]
