@@ -8,13 +8,12 @@ import json
 import shutil
 import subprocess
 import threading
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-import psycopg
 import pytest
+from bench.scratch import scratch_postgres
 
 from hacienda_ledger.application import Ledger
 from hacienda_ledger.application import commands as c
@@ -40,13 +39,8 @@ def restored_url(database_url: str, tmp_path: Path) -> Iterator[str]:
         yield f"sqlite:///{tmp_path}/restored.sqlite3"
         return
     assert POSTGRES_URL
-    name = f"hacienda_restored_{uuid.uuid4().hex[:10]}"
-    admin = urlunsplit(urlsplit(POSTGRES_URL)._replace(path="/postgres"))
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    yield urlunsplit(urlsplit(POSTGRES_URL)._replace(path=f"/{name}"))
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with scratch_postgres(urlunsplit(urlsplit(POSTGRES_URL)._replace(path="/postgres"))) as url:
+        yield url
 
 
 def _restore(folder: Path, url: str) -> None:

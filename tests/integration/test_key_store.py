@@ -18,6 +18,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 import pytest
+from bench.scratch import scratch_postgres
 
 from hacienda_ledger.aggregates.household import ERASED
 from hacienda_ledger.application import Ledger
@@ -35,13 +36,8 @@ def keys_database(request: pytest.FixtureRequest) -> Iterator[str]:
     """A PostgreSQL database of its own for the keys, dropped afterwards."""
     if not POSTGRES_URL:
         pytest.skip("PostgreSQL tests need HACIENDA_TEST_POSTGRES_URL")
-    name = f"hacienda_keys_{uuid.uuid4().hex[:10]}"
-    admin = urlunsplit(urlsplit(POSTGRES_URL)._replace(path="/postgres"))
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    yield urlunsplit(urlsplit(POSTGRES_URL)._replace(path=f"/{name}"))
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with scratch_postgres(urlunsplit(urlsplit(POSTGRES_URL)._replace(path="/postgres"))) as url:
+        yield url
 
 
 @pytest.fixture

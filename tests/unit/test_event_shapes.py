@@ -32,6 +32,18 @@ from hacienda_ledger.application import Ledger, idempotency
 from hacienda_ledger.application.verification import vouched
 from hacienda_ledger.settings import Settings
 
+AGGREGATE_MODULES = (
+    aire,
+    collectivite,
+    document,
+    household,
+    intervention,
+    register,
+    seal,
+    stay,
+    user,
+)
+
 
 def own_fields(cls: type) -> set[str]:
     """The fields of a created event beyond the library's and the chain links."""
@@ -45,18 +57,7 @@ PAYLOADS = [json.loads(line) for line in FIXTURE.read_text(encoding="utf-8").spl
 
 def event_classes() -> set[str]:
     topics = set()
-    for module in (
-        aire,
-        collectivite,
-        document,
-        household,
-        intervention,
-        register,
-        seal,
-        stay,
-        user,
-        idempotency,
-    ):
+    for module in (*AGGREGATE_MODULES, idempotency):
         for _, agg in inspect.getmembers(module, inspect.isclass):
             if agg.__module__ != module.__name__:
                 continue

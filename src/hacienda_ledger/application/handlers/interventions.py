@@ -145,12 +145,16 @@ def _member(unit: Unit, command: AssignTeamMember | WithdrawTeamMember) -> User:
         raise UserNotFound(f"no user {command.user_id}", field="user_id") from None
 
 
-@handles(
-    AssignTeamMember,
+# A team change: the manager configures the aire, the member is in their scope, and both
+# the aire and the user are locked (each records the change).
+_TEAM_CHANGE: dict[str, Any] = dict(
     permission=Permission.CONFIGURE_AIRE,
     scopes=lambda c: [Scope(aire_id=c.aire_id), Scope(member_id=c.user_id)],
     locks=lambda c, _: [c.aire_id, c.user_id],
 )
+
+
+@handles(AssignTeamMember, **_TEAM_CHANGE)
 def assign_team_member(command: AssignTeamMember, unit: Unit) -> Change:
     """The aire lists the user in its team; the user has the aire in their scope."""
     at, actor = unit.now(), command.actor
@@ -161,12 +165,7 @@ def assign_team_member(command: AssignTeamMember, unit: Unit) -> Change:
     return Change(aire, {"user_id": str(user.id)}, (user,))
 
 
-@handles(
-    WithdrawTeamMember,
-    permission=Permission.CONFIGURE_AIRE,
-    scopes=lambda c: [Scope(aire_id=c.aire_id), Scope(member_id=c.user_id)],
-    locks=lambda c, _: [c.aire_id, c.user_id],
-)
+@handles(WithdrawTeamMember, **_TEAM_CHANGE)
 def withdraw_team_member(command: WithdrawTeamMember, unit: Unit) -> Change:
     """The user leaves the aire's team and scope."""
     at, actor = unit.now(), command.actor
