@@ -42,6 +42,7 @@ from hacienda_ledger.aggregates.intervention import Intervention
 from hacienda_ledger.aggregates.register import CashRegister
 from hacienda_ledger.aggregates.seal import ChainHead, Seals
 from hacienda_ledger.aggregates.stay import Stay
+from hacienda_ledger.aggregates.stored_form import stored_links
 from hacienda_ledger.aggregates.values import Totals
 from hacienda_ledger.application import attestations, chain_rows, metrics, seal_checks
 from hacienda_ledger.application.forked import Shared, can_fork
@@ -250,7 +251,11 @@ class Audit:
             if "hash" not in fields:  # recorded before its class was chained: as upcast
                 stored = StoredEvent(register_id, version, topic, row[2])
                 fields = dict(vars(mapper.to_domain_event(stored)))
-            return ChainLink(version, topic, fields, fields.get("hash"), reencoded)
+            # hashed in its stored form: its hash is that of its bytes (otherwise the
+            # canonical form decides, and names a mismatch)
+            links = stored_links(topic, str(register_id), version, data)
+            computed = None if links is None else links[1]
+            return ChainLink(version, topic, fields, fields.get("hash"), reencoded, computed)
         except Exception:  # any row that does not decode is a finding
             return ChainLink(version, topic, None, None)
 

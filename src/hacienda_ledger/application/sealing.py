@@ -37,8 +37,10 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from eventsourcing.persistence import Mapper, StoredEvent, Transcoding
 
 from hacienda_ledger import creation_lock
+from hacienda_ledger.aggregates.chained import Chained
 from hacienda_ledger.aggregates.errors import PersonalDataErased
 from hacienda_ledger.aggregates.household import ERASED
+from hacienda_ledger.aggregates.stored_form import encoded_otherwise
 
 KEY_BYTES = 32
 NONCE_BYTES = 12
@@ -73,6 +75,11 @@ def _aad(originator_id: object, version: int, field: str) -> bytes:
 def _rowcount(cursor: Any) -> int:
     """Rows changed by the last statement (the library wraps SQLite's cursor)."""
     return int(getattr(cursor, "sqlite_cursor", cursor).rowcount)
+
+
+class StoredFormMismatch(RuntimeError):
+    """A chained event whose stored bytes are not those its hash covers: the domain's
+    stored form and the application's transcoder disagree (a bug, never stored)."""
 
 
 class Sql:
@@ -258,7 +265,10 @@ class SealingMapper(Mapper[UUID]):
     def to_stored_event(self, domain_event: Any) -> StoredEvent:
         fields: tuple[str, ...] = getattr(type(domain_event), "personal_fields", ())
         if not fields:
-            return super().to_stored_event(domain_event)
+            stored = super().to_stored_event(domain_event)
+            if isinstance(domain_event, Chained.Event) and domain_event.hash:
+                self._check_link(domain_event, stored)
+            return stored
         state = dict(vars(domain_event))
         household_id = state["originator_id"]
         key = self._store().key(household_id)
@@ -273,6 +283,17 @@ class SealingMapper(Mapper[UUID]):
         sealed = object.__new__(type(domain_event))
         object.__setattr__(sealed, "__dict__", state)
         return super().to_stored_event(sealed)
+
+    def _check_link(self, event: Any, stored: StoredEvent) -> None:
+        """A chained event is stored only if the row verifies: its hash, computed by the
+        domain when it was built, is that of the bytes written here (``stored_form``)."""
+        if self.compressor or self.cipher:
+            return  # the transcoder's bytes are not the row's: verification decodes it
+        if encoded_otherwise(event, stored.state):
+            raise StoredFormMismatch(
+                f"{stored.topic} {stored.originator_id} version {stored.originator_version}: "
+                "the stored bytes are not those its hash was computed on; nothing is recorded"
+            )
 
     def to_domain_event(self, stored_event: StoredEvent) -> Any:
         event = super().to_domain_event(stored_event)

@@ -1,0 +1,149 @@
+"""The hash of a chained event over its bytes as stored (issue 14: verification at the
+speed of reading).
+
+An aire's, a stay's, an intervention's or a document's event recorded by this release on is
+hashed over exactly what the database holds of it — its topic, aggregate id and version
+(columns of the row) and its stored state, the JSON the application's transcoder writes,
+with its own ``hash`` member left empty::
+
+    hash = SHA-256( TAG + topic + "\\n" + originator_id + "\\n" + version + "\\n"
+                    + state with "hash":"" )
+
+where TAG is ``STORED_FORM_TAG``. Verifying such a row is reading it, cutting its 64-character
+hash out of the bytes and hashing them: no parse, no re-serialisation. Any byte changed, added
+or removed anywhere in the row changes the hash, whitespace included.
+
+The state is hashed in this form only when it is unambiguous: ``"hash":"`` and
+``"prev_hash":"`` each occur exactly once in it (they then are the event's own members: a
+JSON string cannot hold an unescaped quote). Otherwise — never for the events we write
+today, but a value could one day carry such a key — the event is hashed in the canonical
+form (``integrity.event_hash``), as every chained event recorded before this release was.
+Verification accepts a link whose hash matches either form: the two inputs can never be
+the same bytes (this one starts with ``STORED_FORM_TAG``, the canonical form with ``{``), so
+a hash commits to the event's content whichever form it was computed on.
+
+The domain writes the bytes the way the application's ``JSONTranscoder`` does (same
+compact separators, same ``{"_type_", "_data_"}`` wrappers, same names); the application's
+mapper checks, as it stores each chained event, that the row it writes verifies
+(``application/sealing.py``), so a difference between the two can never be stored.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from collections.abc import Callable
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from hacienda_ledger.aggregates.integrity import event_hash, topic_of
+
+STORED_FORM_TAG = b"hacienda-ledger stored event 1\n"
+_HASH = b'"hash":"'
+_PREV = b'"prev_hash":"'
+_HEX_LENGTH = 64
+
+#: The library's scalar transcodings (``eventsourcing.persistence``: ``UUIDAsHex``,
+#: ``DecimalAsStr``, ``DatetimeAsISO``) and ours (``DateAsISO``), by exact type as the
+#: transcoder looks them up: the name it writes, and the text.
+_SCALARS: dict[type, tuple[str, Callable[[Any], str]]] = {
+    UUID: ("uuid_hex", lambda value: value.hex),
+    Decimal: ("decimal_str", str),
+    datetime: ("datetime_iso", datetime.isoformat),
+    date: ("date_iso", date.isoformat),
+}
+
+
+def _wrapped(value: Any) -> dict[str, Any]:
+    """What the transcoder writes for a value JSON has no form of (``JSONTranscoder``'s
+    ``_encode_obj``; value types through ``DataclassAsDict``: their fields, in order)."""
+    scalar = _SCALARS.get(type(value))
+    if scalar is not None:
+        return {"_type_": scalar[0], "_data_": scalar[1](value)}
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        fields = {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+        return {"_type_": type(value).__qualname__, "_data_": fields}
+    raise TypeError(f"no stored form for {type(value).__name__}")
+
+
+_ENCODER = json.JSONEncoder(default=_wrapped, separators=(",", ":"), ensure_ascii=False)
+
+
+def unhashed_state(event: Any) -> bytes:
+    """The state the library's mapper stores for ``event`` (every member but the id and
+    version, which are columns; ``class_version`` last when above 1), as our transcoder
+    encodes it, with its ``hash`` member empty."""
+    state = dict(vars(event), hash="")
+    del state["originator_id"], state["originator_version"]
+    class_version = getattr(type(event), "class_version", 1)
+    if class_version > 1:
+        state["class_version"] = class_version
+    return _ENCODER.encode(state).encode("utf-8")
+
+
+def stored_digest(topic: str, originator_id: str, version: int, unhashed: bytes) -> str:
+    """The hash of a stored row whose state has its ``hash`` member empty."""
+    head = b"%s\n%s\n%d\n" % (topic.encode(), originator_id.encode(), version)
+    return hashlib.sha256(STORED_FORM_TAG + head + unhashed).hexdigest()
+
+
+def _unambiguous(state: bytes) -> bool:
+    return state.count(_HASH) == 1 and state.count(_PREV) == 1
+
+
+def event_link(event: Any) -> str:
+    """The hash of a chained event being recorded (its ``hash`` still empty): over its
+    stored form where that is unambiguous, its canonical form otherwise."""
+    topic = topic_of(type(event))
+    state = unhashed_state(event)
+    if not _unambiguous(state):
+        return event_hash(topic, vars(event))
+    return stored_digest(topic, str(event.originator_id), event.originator_version, state)
+
+
+def _member(state: bytes, key: bytes) -> str | None:
+    """The 64-character text of the one member ``key`` opens, or None."""
+    start = state.find(key) + len(key)
+    end = start + _HEX_LENGTH
+    if state[end : end + 1] != b'"':
+        return None
+    text = state[start:end]
+    return text.decode("ascii") if text.isascii() else None
+
+
+def stored_links(
+    topic: str, originator_id: str, version: int, state: bytes
+) -> tuple[str, str] | None:
+    """``(prev_hash, hash)`` of a stored row hashed in its stored form, when its hash is
+    that of its bytes; None otherwise (hashed in the canonical form, or not intact: the
+    canonical verification then decides and names the problem)."""
+    if not _unambiguous(state):
+        return None
+    stored = _member(state, _HASH)
+    if stored is None:
+        return None
+    cut = state.find(_HASH) + len(_HASH)
+    if (
+        stored_digest(topic, originator_id, version, state[:cut] + state[cut + _HEX_LENGTH :])
+        != stored
+    ):
+        return None
+    prev = _member(state, _PREV)
+    return None if prev is None else (prev, stored)
+
+
+def encoded_otherwise(event: Any, stored: bytes) -> bool:
+    """Whether ``stored`` — the state the application wrote for an event just built — is
+    not what the domain hashed: the event's hash is that of the domain's stored form, and
+    the stored bytes do not verify. (A bug: the domain's encoding and the application's
+    transcoder disagree. An event read back and upcast carries the hash of the form it was
+    stored in, not this one: it is not taken for a disagreement.)"""
+    topic, originator = topic_of(type(event)), str(event.originator_id)
+    version = event.originator_version
+    if stored_links(topic, originator, version, stored) is not None:
+        return False
+    ours = unhashed_state(event)
+    return _unambiguous(ours) and event.hash == stored_digest(topic, originator, version, ours)
