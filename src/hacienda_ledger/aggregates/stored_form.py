@@ -13,11 +13,13 @@ where TAG is ``STORED_FORM_TAG``. Verifying such a row is reading it, cutting it
 hash out of the bytes and hashing them: no parse, no re-serialisation. Any byte changed, added
 or removed anywhere in the row changes the hash, whitespace included.
 
-The state is hashed in this form only when it is unambiguous: ``"hash":"`` and
-``"prev_hash":"`` each occur exactly once in it (they then are the event's own members: a
-JSON string cannot hold an unescaped quote). Otherwise — never for the events we write
-today, but a value could one day carry such a key — the event is hashed in the canonical
-form (``integrity.event_hash``), as every chained event recorded before this release was.
+The links are read where the event's members put them: a stored state opens with its recorded
+time (and, for a creation, the aggregate's topic), then ``prev_hash`` and ``hash`` (the order
+of the event classes' fields: ``Chained.Event`` declares the links before any field of its
+own). ``_OPENING`` reads that opening, so the links found are the event's own, not a key of
+the same name inside a value, and reading them costs no scan of the row. An event whose
+state does not open that way (none of ours) is hashed in the canonical form
+(``integrity.event_hash``), as every chained event recorded before this release was.
 Verification accepts a link whose hash matches either form: the two inputs can never be
 the same bytes (this one starts with ``STORED_FORM_TAG``, the canonical form with ``{``), so
 a hash commits to the event's content whichever form it was computed on.
@@ -33,6 +35,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import re
 from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
@@ -42,9 +45,13 @@ from uuid import UUID
 from hacienda_ledger.aggregates.integrity import event_hash, topic_of
 
 STORED_FORM_TAG = b"hacienda-ledger stored event 1\n"
-_HASH = b'"hash":"'
-_PREV = b'"prev_hash":"'
-_HEX_LENGTH = 64
+_OPENING = re.compile(
+    rb'\{"timestamp":\{"_type_":"datetime_iso","_data_":"[^"\\]*"\}'
+    rb'(?:,"originator_topic":"[^"\\]*")?'
+    rb',"prev_hash":"([0-9a-f]{64})","hash":"([0-9a-f]{64})?"'
+)
+"""The opening of a state hashed in its stored form: group 1 its ``prev_hash``, group 2 its
+``hash`` (absent while the hash is being computed)."""
 
 #: The library's scalar transcodings (``eventsourcing.persistence``: ``UUIDAsHex``,
 #: ``DecimalAsStr``, ``DatetimeAsISO``) and ours (``DateAsISO``), by exact type as the
@@ -84,34 +91,35 @@ def unhashed_state(event: Any) -> bytes:
     return _ENCODER.encode(state).encode("utf-8")
 
 
+_TAGGED = hashlib.sha256(STORED_FORM_TAG)
+
+
+def _hashed(
+    topic: str, originator_id: str, version: int, state: bytes, cut: tuple[int, int]
+) -> str:
+    """The SHA-256 of a stored row, its state without the bytes ``state[cut[0]:cut[1]]``."""
+    digest = _TAGGED.copy()
+    digest.update(b"%s\n%s\n%d\n" % (topic.encode(), originator_id.encode(), version))
+    view = memoryview(state)
+    digest.update(view[: cut[0]])
+    digest.update(view[cut[1] :])
+    return digest.hexdigest()
+
+
 def stored_digest(topic: str, originator_id: str, version: int, unhashed: bytes) -> str:
     """The hash of a stored row whose state has its ``hash`` member empty."""
-    head = b"%s\n%s\n%d\n" % (topic.encode(), originator_id.encode(), version)
-    return hashlib.sha256(STORED_FORM_TAG + head + unhashed).hexdigest()
-
-
-def _unambiguous(state: bytes) -> bool:
-    return state.count(_HASH) == 1 and state.count(_PREV) == 1
+    return _hashed(topic, originator_id, version, unhashed, (len(unhashed), len(unhashed)))
 
 
 def event_link(event: Any) -> str:
     """The hash of a chained event being recorded (its ``hash`` still empty): over its
-    stored form where that is unambiguous, its canonical form otherwise."""
+    stored form where its state opens as ``_OPENING`` reads, its canonical form otherwise."""
     topic = topic_of(type(event))
     state = unhashed_state(event)
-    if not _unambiguous(state):
+    opening = _OPENING.match(state)
+    if opening is None or opening[2] is not None:
         return event_hash(topic, vars(event))
     return stored_digest(topic, str(event.originator_id), event.originator_version, state)
-
-
-def _member(state: bytes, key: bytes) -> str | None:
-    """The 64-character text of the one member ``key`` opens, or None."""
-    start = state.find(key) + len(key)
-    end = start + _HEX_LENGTH
-    if state[end : end + 1] != b'"':
-        return None
-    text = state[start:end]
-    return text.decode("ascii") if text.isascii() else None
 
 
 def stored_links(
@@ -120,19 +128,13 @@ def stored_links(
     """``(prev_hash, hash)`` of a stored row hashed in its stored form, when its hash is
     that of its bytes; None otherwise (hashed in the canonical form, or not intact: the
     canonical verification then decides and names the problem)."""
-    if not _unambiguous(state):
+    opening = _OPENING.match(state)
+    if opening is None or opening[2] is None:
         return None
-    stored = _member(state, _HASH)
-    if stored is None:
+    stored = opening[2].decode()
+    if _hashed(topic, originator_id, version, state, opening.span(2)) != stored:
         return None
-    cut = state.find(_HASH) + len(_HASH)
-    if (
-        stored_digest(topic, originator_id, version, state[:cut] + state[cut + _HEX_LENGTH :])
-        != stored
-    ):
-        return None
-    prev = _member(state, _PREV)
-    return None if prev is None else (prev, stored)
+    return opening[1].decode(), stored
 
 
 def encoded_otherwise(event: Any, stored: bytes) -> bool:
@@ -146,4 +148,9 @@ def encoded_otherwise(event: Any, stored: bytes) -> bool:
     if stored_links(topic, originator, version, stored) is not None:
         return False
     ours = unhashed_state(event)
-    return _unambiguous(ours) and event.hash == stored_digest(topic, originator, version, ours)
+    opening = _OPENING.match(ours)
+    return (
+        opening is not None
+        and opening[2] is None
+        and event.hash == stored_digest(topic, originator, version, ours)
+    )

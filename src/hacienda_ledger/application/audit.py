@@ -135,7 +135,7 @@ class Audit:
         if anchor is None:
             skip, after = self.verified.trusted(register_id, rows)
         rest = rows[skip:]
-        fast = self._vouched(register_id, rest)
+        fast, stored_form = self._vouched(register_id, rest, kind)
         # The common case, every row intact and chained: its report without a ChainLink per
         # row. Anything else (and an anchor) goes through verify_chain, which names it.
         report = intact_report(fast, after=after) if anchor is None else None
@@ -147,7 +147,9 @@ class Audit:
             ]
             report = verify_chain(links, anchor=anchor, after=after)
             hashes = [link.stored_hash for link in links]
-        if report.ok and anchor is None:
+        # a chain vouched for by its bytes alone gains nothing from checkpoints: their digest
+        # costs what hashing its rows does
+        if report.ok and anchor is None and not stored_form:
             self.verified.remember(register_id, rows, hashes, skip)
         metrics.verified(kind, report)
         return report
@@ -226,14 +228,29 @@ class Audit:
         (``chain_rows.rows_of``)."""
         return chain_rows.rows_of(self.ledger, register_id, through_version)
 
-    def _vouched(self, register_id: UUID, rows: Sequence[Row]) -> list[tuple[int, str, str] | None]:
-        """``(version, prev_hash, hash)`` of each row the plain-JSON way vouches for, None for
-        the others (and for all when a cipher or compressor wraps the stored bytes)."""
+    def _vouched(
+        self, register_id: UUID, rows: Sequence[Row], kind: str
+    ) -> tuple[list[tuple[int, str, str] | None], bool]:
+        """``(version, prev_hash, hash)`` of each row the fast ways vouch for (its stored
+        form, ``stored_form.stored_links``: not a register's, chained in the canonical form;
+        else its plain JSON, ``verification.vouched``), None for the others (and for all
+        when a cipher or compressor wraps the stored bytes); and whether every row was
+        vouched for by its stored form."""
         mapper = self.ledger.mapper
         if mapper.cipher or mapper.compressor:
-            return [None] * len(rows)
+            return [None] * len(rows), False
         originator = str(register_id)
-        return [vouched(originator, row) for row in rows]
+        if kind == "register":
+            return [vouched(originator, row) for row in rows], False
+        found: list[tuple[int, str, str] | None] = []
+        for row in rows:
+            link = stored_links(row[1], originator, row[0], row[2])
+            found.append(None if link is None else (row[0], link[0], link[1]))
+        if all(found):
+            return found, True
+        return [
+            h if h else vouched(originator, row) for row, h in zip(rows, found, strict=True)
+        ], False
 
     def _decoded_link(self, register_id: UUID, row: Row) -> ChainLink:
         """One stored row as a chain link, through the transcoder (the slow way)."""

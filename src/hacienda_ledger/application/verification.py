@@ -40,10 +40,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from hacienda_ledger.aggregates.integrity import ChainLink, topic_of
-from hacienda_ledger.aggregates.register import CashRegister
-from hacienda_ledger.aggregates.seal import Seals
-from hacienda_ledger.aggregates.stored_form import stored_links
+from hacienda_ledger.aggregates.integrity import ChainLink
 from hacienda_ledger.application.journal import report_lines
 from hacienda_ledger.application.transcodings import VALUE_TYPES
 
@@ -54,8 +51,6 @@ Row = tuple[int, str, bytes]
 """One stored event as verification reads it: ``(originator_version, topic, state)``."""
 
 _HEX32 = re.compile(r"[0-9a-f]{32}")
-_CANONICAL_ONLY = (topic_of(CashRegister), topic_of(Seals))
-"""Topics of aggregates whose events are all hashed in the canonical form."""
 
 
 def _pairs_of_text_and_count(data: dict[str, Any]) -> bool:
@@ -233,11 +228,6 @@ def vouched(originator_id: str, row: Row) -> tuple[int, str, str] | None:
     """``(version, prev_hash, hash)`` of one intact stored row, its hash checked; None when
     only the slow way can tell.
 
-    A row hashed in its stored form (``aggregates/stored_form.py``: the aires', stays',
-    interventions' and documents' events recorded since 2026-12-06) is vouched for by
-    hashing its bytes, nothing parsed (not tried for a register's or a seal's: they are
-    chained by hand, in the canonical form). The canonical form, below:
-
     ``originator_id`` is the register's id as canonical text (``str(UUID)``). orjson parses
     and serialises (several times faster than the json module); the json module wrote the
     stored bytes and computed the hash, so wherever the two could differ the answer is None
@@ -245,10 +235,6 @@ def vouched(originator_id: str, row: Row) -> tuple[int, str, str] | None:
     does not match. Hence this path only ever vouches for intact rows; every finding comes
     from the slow path, as before."""
     version, topic, data = row
-    if not topic.startswith(_CANONICAL_ONLY):
-        links = stored_links(topic, originator_id, version, data)
-        if links is not None:
-            return version, links[0], links[1]
     try:
         state = orjson.loads(data)
         # The transcoder writes "_type_" first: an object with it elsewhere goes the slow
