@@ -36,7 +36,7 @@ import dataclasses
 import hashlib
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -52,6 +52,7 @@ _OPENING = re.compile(
 )
 """The opening of a state hashed in its stored form: group 1 its ``prev_hash``, group 2 its
 ``hash`` (absent while the hash is being computed)."""
+
 
 #: The library's scalar transcodings (``eventsourcing.persistence``: ``UUIDAsHex``,
 #: ``DecimalAsStr``, ``DatetimeAsISO``) and ours (``DateAsISO``), by exact type as the
@@ -91,24 +92,10 @@ def unhashed_state(event: Any) -> bytes:
     return _ENCODER.encode(state).encode("utf-8")
 
 
-_TAGGED = hashlib.sha256(STORED_FORM_TAG)
-
-
-def _hashed(
-    topic: str, originator_id: str, version: int, state: bytes, cut: tuple[int, int]
-) -> str:
-    """The SHA-256 of a stored row, its state without the bytes ``state[cut[0]:cut[1]]``."""
-    digest = _TAGGED.copy()
-    digest.update(b"%s\n%s\n%d\n" % (topic.encode(), originator_id.encode(), version))
-    view = memoryview(state)
-    digest.update(view[: cut[0]])
-    digest.update(view[cut[1] :])
-    return digest.hexdigest()
-
-
 def stored_digest(topic: str, originator_id: str, version: int, unhashed: bytes) -> str:
     """The hash of a stored row whose state has its ``hash`` member empty."""
-    return _hashed(topic, originator_id, version, unhashed, (len(unhashed), len(unhashed)))
+    head = b"%s\n%s\n%d\n" % (topic.encode(), originator_id.encode(), version)
+    return hashlib.sha256(STORED_FORM_TAG + head + unhashed).hexdigest()
 
 
 def event_link(event: Any) -> str:
@@ -128,13 +115,40 @@ def stored_links(
     """``(prev_hash, hash)`` of a stored row hashed in its stored form, when its hash is
     that of its bytes; None otherwise (hashed in the canonical form, or not intact: the
     canonical verification then decides and names the problem)."""
-    opening = _OPENING.match(state)
-    if opening is None or opening[2] is None:
-        return None
-    stored = opening[2].decode()
-    if _hashed(topic, originator_id, version, state, opening.span(2)) != stored:
-        return None
-    return opening[1].decode(), stored
+    (found,) = chain_links(originator_id, [(version, topic, state)])
+    return None if found is None else (found[1], found[2])
+
+
+_TAGGED = hashlib.sha256(STORED_FORM_TAG)
+
+
+def chain_links(
+    originator_id: str, rows: Iterable[tuple[int, str, bytes]]
+) -> list[tuple[int, str, str] | None]:
+    """``(version, prev_hash, hash)`` of each of one chain's rows ``(version, topic,
+    state)`` hashed in its stored form whose hash is that of its bytes, None for the others
+    (``stored_links`` of each, with what the rows share computed once)."""
+    middle = b"\n%s\n" % originator_id.encode()
+    topics: dict[str, bytes] = {}
+    found: list[tuple[int, str, str] | None] = []
+    append, match = found.append, _OPENING.match
+    for version, topic, state in rows:
+        opening = match(state)
+        if opening is None or opening[2] is None:
+            append(None)
+            continue
+        stored = opening[2]
+        named = topics.get(topic)
+        if named is None:
+            named = topics[topic] = topic.encode() + middle
+        start, end = opening.span(2)
+        digest = _TAGGED.copy()
+        digest.update(b"%s%d\n%s%s" % (named, version, state[:start], state[end:]))
+        if digest.hexdigest().encode() == stored:
+            append((version, opening[1].decode(), stored.decode()))
+        else:
+            append(None)
+    return found
 
 
 def encoded_otherwise(event: Any, stored: bytes) -> bool:

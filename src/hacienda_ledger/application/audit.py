@@ -42,7 +42,7 @@ from hacienda_ledger.aggregates.intervention import Intervention
 from hacienda_ledger.aggregates.register import CashRegister
 from hacienda_ledger.aggregates.seal import ChainHead, Seals
 from hacienda_ledger.aggregates.stay import Stay
-from hacienda_ledger.aggregates.stored_form import stored_links
+from hacienda_ledger.aggregates.stored_form import chain_links, stored_links
 from hacienda_ledger.aggregates.values import Totals
 from hacienda_ledger.application import attestations, chain_rows, metrics, seal_checks
 from hacienda_ledger.application.forked import Shared, can_fork
@@ -242,10 +242,7 @@ class Audit:
         originator = str(register_id)
         if kind == "register":
             return [vouched(originator, row) for row in rows], False
-        found: list[tuple[int, str, str] | None] = []
-        for row in rows:
-            link = stored_links(row[1], originator, row[0], row[2])
-            found.append(None if link is None else (row[0], link[0], link[1]))
+        found = chain_links(originator, rows)
         if all(found):
             return found, True
         return [
