@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 from uuid import UUID
 
 from cryptography.exceptions import InvalidTag
@@ -103,6 +103,11 @@ class Sql:
     def text(self, statement: str) -> str:
         return statement.replace("?", "%s") if self.postgres else statement
 
+    @property
+    def blob(self) -> str:
+        """The backend's column type for bytes."""
+        return "bytea" if self.postgres else "BLOB"
+
     def _connection(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
@@ -169,19 +174,27 @@ class Sql:
             self.datastore.close()
 
 
-class KeyStore:
-    """One AES key per household, in the events' database or one of its own."""
+class SqlTable:
+    """A table reached through ``Sql``, made by one statement (``{blob}`` in it: the
+    backend's column type for bytes)."""
+
+    create_statement: ClassVar[str]
 
     def __init__(self, sql: Sql) -> None:
         self.sql = sql
 
     def create_tables(self) -> None:
-        blob = "bytea" if self.sql.postgres else "BLOB"
-        self.sql.create(
-            "CREATE TABLE IF NOT EXISTS household_keys ("
-            f"household_id TEXT PRIMARY KEY, key {blob}, created_at TEXT NOT NULL, "
-            "destroyed_at TEXT, destroyed_by TEXT)"
-        )
+        self.sql.create(self.create_statement.format(blob=self.sql.blob))
+
+
+class KeyStore(SqlTable):
+    """One AES key per household, in the events' database or one of its own."""
+
+    create_statement = (
+        "CREATE TABLE IF NOT EXISTS household_keys ("
+        "household_id TEXT PRIMARY KEY, key {blob}, created_at TEXT NOT NULL, "
+        "destroyed_at TEXT, destroyed_by TEXT)"
+    )
 
     def create(self, household_id: UUID, at: datetime) -> None:
         self.sql.execute(
