@@ -56,6 +56,7 @@ The tree::
     │   ├── CashDifferenceNotOpen   cash_difference_not_open
     │   ├── PersonalDataErased      personal_data_erased
     │   ├── InterventionFinal       intervention_final
+    │   ├── AnalyticsNotPublished   analytics_not_published
     │   ├── IdempotencyKeyReused    idempotency_key_reused (422 at the API)
     │   └── ConcurrencyConflict     concurrency_conflict
     └── Invalid (ValueError)                          -> 422
@@ -237,6 +238,13 @@ class InterventionFinal(Conflict):
     """An intervention done or cancelled: its status is final."""
 
     code = "intervention_final"
+
+
+class AnalyticsNotPublished(Conflict):
+    """No analytics publication as of the day asked (or before): reads never compute one;
+    ``hacienda-ledger analytics publish`` (or the serving process, daily) makes it."""
+
+    code = "analytics_not_published"
 
 
 class PersonalDataErased(Conflict):

@@ -252,7 +252,8 @@ def generate_month(
 
 class Scheduler(Background):
     """In the API process: every ``interval`` seconds (the first look after ``delay``),
-    once the projections have caught up, build the reports due and missing."""
+    once the projections have caught up, build the reports due and missing, then the
+    analytics publication due (``Analytics.publish_due``)."""
 
     thread_name = "reports"
 
@@ -277,9 +278,19 @@ class Scheduler(Background):
     def tick(self) -> list[StoredReport]:
         if not self.may_run() or not self.caught_up():
             return []
-        stored = self.reports.run_due(self.today())
+        today = self.today()
+        stored = self.reports.run_due(today)
         if stored:
             log.info("reports_generated", files=len(stored))
+        # the analytics publication due (yesterday's, once a day; again after a seal)
+        published = self.reports.analytics.publish_due(today)
+        if published is not None:
+            log.info(
+                "analytics_published",
+                as_of=published.as_of.isoformat(),
+                position=published.position,
+                rows=published.row_count,
+            )
         return stored
 
     def _loop(self) -> None:

@@ -45,6 +45,7 @@ def with_departement(report: Report, analytics: Analytics, departement: str, yea
     if departement not in pictures.boundaries():
         return report
     day = date(year, 12, 31)
+    analytics.ensure(day)  # a job: the year's publication, made now if none is stored
     series = series_data(analytics, day, departement, year)
     rows = [(MONTHS[int(m[5:7]) - 1], rate, unmet) for m, rate, unmet in series.months]
     section = _section("Mois", rows, day, analytics.threshold)
@@ -70,6 +71,7 @@ def with_departement(report: Report, analytics: Analytics, departement: str, yea
 def with_france(report: Report, analytics: Analytics, year: int) -> Report:
     """``report`` with the map of France of ``year`` (the départements' year in a table)."""
     day = date(year, 12, 31)
+    analytics.ensure(day)  # a job: the year's publication, made now if none is stored
     found = map_data(analytics, day, year)
     rates = {
         str(r["code"]): r["occupancy_rate"]
