@@ -108,6 +108,8 @@ def test_files_are_declared_with_their_media_types(world: World, document: dict[
     for fmt in ("csv", "xlsx"):
         exported = world.get("manager", f"/v1/exports/revenue_monthly?format={fmt}")
         answers[("get", f"/v1/exports/{{table}}#{fmt}")] = exported
+    # the analytics pictures read a stored publication (issue 19, point 6): one published
+    world.client.app.state.analytics.publish(world.clock().date())  # type: ignore[attr-defined]
     for fmt in ("png", "svg"):
         drawn = world.get("analyst", f"/v1/analytics/pictures/series?departement=49&format={fmt}")
         answers[("get", f"/v1/analytics/pictures/{{picture}}#{fmt}")] = drawn

@@ -88,7 +88,7 @@ def territory(ledger: Ledger, clock: Clock) -> Territory:
 
 
 def published(ledger: Ledger, threshold: int, as_of: date = date(2025, 3, 10)) -> dict:
-    return Analytics(ProjectionQueries(ledger), threshold).tables(as_of)
+    return Analytics(ProjectionQueries(ledger), threshold).compute(as_of)
 
 
 def row(tables: dict, name: str, code: str, period: str) -> dict:

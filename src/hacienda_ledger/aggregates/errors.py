@@ -12,6 +12,7 @@ The tree::
     │   ├── UserNotFound            user_not_found
     │   ├── TokenNotFound           token_not_found
     │   ├── AnalyticsTableNotFound  analytics_table_not_found
+    │   ├── AnalyticsNotPublished   analytics_not_published
     │   ├── AireNotFound            aire_not_found
     │   ├── CollectiviteNotFound    collectivite_not_found
     │   ├── StayNotFound            stay_not_found
@@ -56,7 +57,6 @@ The tree::
     │   ├── CashDifferenceNotOpen   cash_difference_not_open
     │   ├── PersonalDataErased      personal_data_erased
     │   ├── InterventionFinal       intervention_final
-    │   ├── AnalyticsNotPublished   analytics_not_published
     │   ├── IdempotencyKeyReused    idempotency_key_reused (422 at the API)
     │   └── ConcurrencyConflict     concurrency_conflict
     └── Invalid (ValueError)                          -> 422
@@ -151,6 +151,13 @@ class AnalyticsTableNotFound(NotFound):
     code = "analytics_table_not_found"
 
 
+class AnalyticsNotPublished(NotFound):
+    """No analytics publication as of the day asked (or before): reads never compute one;
+    ``hacienda-ledger analytics publish`` (or the serving process, daily) makes it."""
+
+    code = "analytics_not_published"
+
+
 class AireNotFound(NotFound):
     code = "aire_not_found"
 
@@ -238,13 +245,6 @@ class InterventionFinal(Conflict):
     """An intervention done or cancelled: its status is final."""
 
     code = "intervention_final"
-
-
-class AnalyticsNotPublished(Conflict):
-    """No analytics publication as of the day asked (or before): reads never compute one;
-    ``hacienda-ledger analytics publish`` (or the serving process, daily) makes it."""
-
-    code = "analytics_not_published"
 
 
 class PersonalDataErased(Conflict):

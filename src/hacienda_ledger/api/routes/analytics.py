@@ -5,7 +5,6 @@ département, région and France as benchmarks."""
 
 from __future__ import annotations
 
-from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
@@ -16,6 +15,7 @@ from hacienda_ledger.api.deps import LedgerDep, UserDep
 from hacienda_ledger.api.openapi import files
 from hacienda_ledger.api.pages import PageDep
 from hacienda_ledger.api.schemas.analytics import AnalyticsTablePublic
+from hacienda_ledger.api.schemas.common import DATE_RANGE, Day
 from hacienda_ledger.application.access import Permission
 from hacienda_ledger.application.analytics import Analytics, Publication
 from hacienda_ledger.reports import pictures
@@ -52,10 +52,10 @@ def analytics(request: Request) -> Analytics:
 
 
 AsOf = Annotated[
-    date | None,
+    Day | None,
     Query(
         description="the day asked: the latest publication as of it or before is read "
-        "(default: the latest publication)"
+        f"(default: the latest publication), {DATE_RANGE}"
     ),
 ]
 
@@ -122,7 +122,7 @@ def read_picture(
     The reader's territory applies as to the tables (aires outside it are not drawn). The
     publication is named in the `X-Analytics-As-Of`, `X-Analytics-Position` and
     `X-Analytics-Published-At` headers. 422 `invalid_value` for a `departement` missing
-    where the picture needs one; 409 `analytics_not_published` before any publication
+    where the picture needs one; 404 `analytics_not_published` before any publication
     (docs/analytics.md#pictures)."""
     ledger.access.authorize(user, Permission.READ_ANALYTICS)
     every = user.role in (Role.ADMIN, Role.ANALYST)
@@ -172,7 +172,7 @@ def read_table(
     household, name or free text. The body names the publication (`as_of`, `position`,
     `published_at`, `sha256`). Admins and analysts read every row; others their
     territory's aires, communes and collectivité, beside every département, région and
-    France (404 `analytics_table_not_found` for another name; 409
+    France (404 `analytics_table_not_found` for another name; 404
     `analytics_not_published` before any publication: nothing is computed on a read)."""
     ledger.access.authorize(user, Permission.READ_ANALYTICS)
     every = user.role in (Role.ADMIN, Role.ANALYST)
