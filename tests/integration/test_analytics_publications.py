@@ -8,6 +8,7 @@ publications; the CLI publishes and says so."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,9 +21,12 @@ from hacienda_ledger.application.projecting import ProjectionQueries, projection
 from hacienda_ledger.cli import main
 from hacienda_ledger.projections.analytics_store import PublicationStore, content_sha256
 from hacienda_ledger.projections.analytics_tables import publish, table_names
+from hacienda_ledger.reports.generate import Reports, Scheduler
 from hacienda_ledger.settings import Settings
 from tests.conftest import Clock
+from tests.integration.reports_world import build
 from tests.integration.test_analytics import Territory, row
+from tests.integration.test_reports import seal_months
 from tests.unit.test_analytics_tables import check, world
 
 DAY = date(2025, 3, 10)
@@ -143,6 +147,49 @@ def test_the_serving_process_publishes_yesterday_once_a_day(territory: Territory
     assert analytics.publish_due(date(2025, 3, 11)) is None
     later = analytics.publish_due(date(2025, 3, 12))
     assert later is not None and later.as_of == date(2025, 3, 11)
+
+
+def test_the_reports_scheduler_publishes_again_after_a_seal(ledger: Ledger, clock: Clock) -> None:
+    """The serving process's scheduler (reports, then the analytics due): its first look
+    publishes as of yesterday; a look with nothing new publishes nothing; a month sealed
+    since makes the next look publish again, as of the same day, at the new position (the
+    latest publication a read serves)."""
+    world = build(ledger, clock)
+    clock.now = datetime(2025, 4, 2, 9, tzinfo=UTC)
+    reports = Reports(ledger)
+    scheduler = Scheduler(
+        reports, interval=3600, delay=0, today=lambda: date(2025, 4, 2), analytics=reports.analytics
+    )
+    scheduler.tick()  # (the annual reports it builds publish as of their year's end)
+    first = reports.analytics.latest()
+    assert first.as_of == date(2025, 4, 1)
+    made = reports.analytics.store.publications()
+    scheduler.tick()
+    assert reports.analytics.store.publications() == made
+    seal_months(ledger, world, "2025-02")
+    scheduler.tick()
+    second = reports.analytics.latest()
+    assert second.as_of == first.as_of and second.position > first.position
+
+
+def test_the_cli_exports_the_stored_publication(
+    territory: Territory, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``analytics export --as-of 2025-02-15`` reads the publication as of 31 January
+    (stored by then) and computes nothing: its ``france_month`` CSV has January only, as
+    that publication said, though February has happened since."""
+    monkeypatch.setenv("HACIENDA_ANALYTICS_THRESHOLD", "3")
+    service(territory.ledger).publish(date(2025, 1, 31))
+
+    def refuse(*_: Any) -> Any:
+        raise AssertionError("computed")
+
+    monkeypatch.setattr(Analytics, "compute", refuse)
+    out = tmp_path / "csv"
+    args = ["--database-url", settings.database_url, "analytics", "export", "--as-of"]
+    assert main([*args, "2025-02-15", "--format", "csv", "--output", str(out)]) == 0
+    text = (out / "france_month.csv").read_bytes().decode("utf-8-sig")
+    assert "2025-01" in text and "2025-02" not in text
 
 
 @pytest.mark.parametrize("seed", [0, 1])

@@ -252,8 +252,8 @@ def generate_month(
 
 class Scheduler(Background):
     """In the API process: every ``interval`` seconds (the first look after ``delay``),
-    once the projections have caught up, build the reports due and missing, then the
-    analytics publication due (``Analytics.publish_due``)."""
+    once the projections have caught up, build the reports due and missing, then (given
+    ``analytics``) the analytics publication due (``Analytics.publish_due``)."""
 
     thread_name = "reports"
 
@@ -266,9 +266,11 @@ class Scheduler(Background):
         today: Callable[[], date],
         caught_up: Callable[[], bool] = lambda: True,
         may_run: Callable[[], bool] = lambda: True,
+        analytics: Analytics | None = None,
     ) -> None:
         super().__init__()
         self.reports = reports
+        self.analytics = analytics
         self.may_run = may_run  # one process of a deployment builds them (BackgroundLeader)
         self.interval, self.delay = interval, delay
         self.today = today
@@ -283,7 +285,7 @@ class Scheduler(Background):
         if stored:
             log.info("reports_generated", files=len(stored))
         # the analytics publication due (yesterday's, once a day; again after a seal)
-        published = self.reports.analytics.publish_due(today)
+        published = self.analytics.publish_due(today) if self.analytics else None
         if published is not None:
             log.info(
                 "analytics_published",
