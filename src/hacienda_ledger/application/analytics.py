@@ -138,15 +138,18 @@ class Analytics:
     def latest(self, day: date | None = None) -> Publication:
         """The publication a read of ``day`` serves: the latest as of it or before (of
         them all with ``day`` None); ``AnalyticsNotPublished`` if there is none."""
-        found = self.store.latest(self.threshold, day)
-        if found is None:
+        return self._found(self.store.latest(self.threshold, day), day)
+
+    @staticmethod
+    def _found(publication: Publication | None, day: date | None) -> Publication:
+        if publication is None:
             when = "" if day is None else f" as of {day.isoformat()} or before"
             raise AnalyticsNotPublished(
                 f"no analytics publication{when}: run `{COMMAND}` (the serving process "
                 "publishes daily and after a month seal)",
                 field="as_of" if day is not None else None,
             )
-        return found
+        return publication
 
     def read(
         self,
@@ -160,7 +163,8 @@ class Analytics:
     ) -> TableRead:
         """A page of one published table, its rows equal to every filter given; with a
         ``territory`` (aire ids), the rows of the aire, commune and collectivité levels of
-        those aires only (the others are benchmarks, read whole). One query."""
+        those aires only (the others are benchmarks, read whole). One connection: the
+        publication, then its rows (one indexed query)."""
         if name not in table_names():
             raise AnalyticsTableNotFound(
                 f"no analytics table {name!r}: {', '.join(table_names())}", field="table"
@@ -169,13 +173,15 @@ class Analytics:
         unknown = set(given) - set(FILTERS)
         if unknown:
             raise InvalidValue(f"no filter {sorted(unknown)[0]}", field=sorted(unknown)[0])
-        publication = self.latest(day)
         level = name.split("_", maxsplit=1)[0]
         codes = None
         if territory is not None and level in LOCAL:
             codes = self._codes(territory)[level]
         asked = None if limit is None else limit + 1  # one more: whether a page follows
-        rows = self.store.rows(publication, name, given, codes, offset=offset, limit=asked)
+        found, rows = self.store.latest_rows(
+            self.threshold, day, name, given, codes, offset=offset, limit=asked
+        )
+        publication = self._found(found, day)
         more = limit is not None and len(rows) > limit
         return TableRead(publication, rows[:limit] if more else rows, more)
 

@@ -124,14 +124,16 @@ class PublicationStore:
 
     # --- which publication ---------------------------------------------------------------
 
-    def _one(self, where: str, params: list[Any]) -> Publication | None:
-        with self.db.transaction() as cur:
-            cur.execute(
-                f"SELECT {', '.join(_META)} FROM {PUBLICATIONS} WHERE {where} "
-                "ORDER BY as_of DESC, position DESC, publication_id DESC LIMIT 1",
-                params,
-            )
-            found = cur.fetchone()
+    def _one(self, where: str, params: list[Any], cur: Any = None) -> Publication | None:
+        if cur is None:
+            with self.db.transaction() as fresh:
+                return self._one(where, params, fresh)
+        cur.execute(
+            f"SELECT {', '.join(_META)} FROM {PUBLICATIONS} WHERE {where} "
+            "ORDER BY as_of DESC, position DESC, publication_id DESC LIMIT 1",
+            params,
+        )
+        found = cur.fetchone()
         return None if found is None else _publication(found)
 
     def find(self, as_of: date, position: int, threshold: int) -> Publication | None:
@@ -142,12 +144,14 @@ class PublicationStore:
             [as_of.isoformat(), position, threshold],
         )
 
-    def latest(self, threshold: int, day: date | None = None) -> Publication | None:
+    def latest(
+        self, threshold: int, day: date | None = None, cur: Any = None
+    ) -> Publication | None:
         """The latest publication (by as-of day, then position) as of ``day`` or before."""
         m = self.db.mark
         if day is None:
-            return self._one(f"threshold = {m}", [threshold])
-        return self._one(f"threshold = {m} AND as_of <= {m}", [threshold, day.isoformat()])
+            return self._one(f"threshold = {m}", [threshold], cur)
+        return self._one(f"threshold = {m} AND as_of <= {m}", [threshold, day.isoformat()], cur)
 
     def publications(self) -> list[Publication]:
         """Every publication, in the order made."""
@@ -211,6 +215,27 @@ class PublicationStore:
 
     # --- reading -------------------------------------------------------------------------
 
+    def latest_rows(
+        self,
+        threshold: int,
+        day: date | None,
+        table: str,
+        filters: Mapping[str, str] | None = None,
+        codes: Collection[str] | None = None,
+        *,
+        offset: int = 0,
+        limit: int | None = None,
+    ) -> tuple[Publication | None, list[Row]]:
+        """``latest`` and its ``rows`` on one connection, in one transaction (a read)."""
+        with self.db.transaction() as cur:
+            publication = self.latest(threshold, day, cur)
+            if publication is None:
+                return None, []
+            found = self.rows(
+                publication, table, filters, codes, offset=offset, limit=limit, cur=cur
+            )
+            return publication, found
+
     def rows(
         self,
         publication: Publication,
@@ -220,6 +245,7 @@ class PublicationStore:
         *,
         offset: int = 0,
         limit: int | None = None,
+        cur: Any = None,
     ) -> list[Row]:
         """One table's rows of a publication, in its order: those equal to every filter
         (columns of ``FILTERED``) and, with ``codes``, whose code is one of them; from
@@ -242,9 +268,12 @@ class PublicationStore:
             sql += f" LIMIT {int(limit)} OFFSET {int(offset)}"
         elif offset:
             raise ValueError("an offset needs a limit")
-        with self.db.transaction() as cur:
-            cur.execute(sql, params)
-            return [_row(r[0]) for r in cur.fetchall()]
+        if cur is None:
+            with self.db.transaction() as fresh:
+                fresh.execute(sql, params)
+                return [_row(r[0]) for r in fresh.fetchall()]
+        cur.execute(sql, params)
+        return [_row(r[0]) for r in cur.fetchall()]
 
     def tables(self, publication: Publication) -> dict[str, list[Row]]:
         """Every table of a publication, whole (as ``publish`` gave them)."""

@@ -1,5 +1,6 @@
-"""The published analytics tables, computed on read from the projections' facts and
-suppressed (issue 19; docs/analytics.md names every table and column).
+"""The published analytics tables, computed from the projections' facts and suppressed by
+a job, then stored (``analytics_store.py``; issue 19; docs/analytics.md names every table
+and column).
 
 ``publish(inputs, as_of, threshold)`` gives, for each level of place — ``aire``,
 ``commune`` (INSEE code), ``collectivite`` (SIREN), ``departement``, ``region``, ``france``
