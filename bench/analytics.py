@@ -13,8 +13,9 @@ generated operator, beside a raw baseline, and one published table read.
   ``Analytics.publish``), then published again (idempotent: nothing computed);
 - **table read**: ``departement_month`` (one table of one level, every month of every
   year) read 50 times through ``Analytics.read`` as the API does, in a process started for
-  it (the publication read from the database, each read on connections of its own):
-  median, p99 and the first read.
+  it (the publication read from the database, each read on a connection of its own):
+  median, p99 and the first read; then the same table filtered to one département (its
+  months only: a read's cost beside the rows it returns).
 
 The data is generated once per backend by the generator's bulk path (seeded: the same
 world every run), from 1 January 2020.
@@ -80,21 +81,23 @@ began = time.perf_counter()
 ledger = Ledger(Settings(database_url=sys.argv[1]))
 analytics = Analytics(ProjectionQueries(ledger), int(sys.argv[2]))
 opened = time.perf_counter() - began
+filters = json.loads(sys.argv[5])
 reads = []
 for _ in range(int(sys.argv[3])):
     began = time.perf_counter()
-    rows = analytics.read(sys.argv[4], None, {}).rows
+    rows = analytics.read(sys.argv[4], None, filters).rows
     reads.append((time.perf_counter() - began) * 1000)
 ledger.close()
 print(json.dumps({"opened": opened, "reads": reads, "rows": len(rows)}))
 """
 
 
-def _fresh_reads(url: str, threshold: int) -> dict[str, Any]:
-    """``TABLE`` read ``READS`` times from the stored publication in a process started for
-    it (nothing of the publisher's kept), each read on connections of its own."""
+def _fresh_reads(url: str, threshold: int, filters: dict[str, str]) -> dict[str, Any]:
+    """``TABLE`` (its rows equal to ``filters``) read ``READS`` times from the stored
+    publication in a process started for it (nothing of the publisher's kept), each read
+    on a connection of its own."""
     done = subprocess.run(
-        [sys.executable, "-c", READER, url, str(threshold), str(READS), TABLE],
+        [sys.executable, "-c", READER, url, str(threshold), str(READS), TABLE, json.dumps(filters)],
         capture_output=True,
         text=True,
         check=True,
@@ -161,17 +164,23 @@ def _publication(ledger: Ledger, settings: Settings, as_of: date) -> list[str]:
     assert not analytics.publish(as_of)[1]
     again = (time.perf_counter() - began) * 1000
     rows = sum(len(r) for r in tables.values())
-    fresh = _fresh_reads(settings.database_url, settings.analytics_threshold)
-    reads = sorted(fresh["reads"])
+    code = str(tables[TABLE][0]["code"]) if tables[TABLE] else "49"
+    lines = []
+    for label, filters in ((TABLE, {}), (f"{TABLE} code={code}", {"code": code})):
+        fresh = _fresh_reads(settings.database_url, settings.analytics_threshold, filters)
+        reads = sorted(fresh["reads"])
+        lines.append(
+            f"  {'read ' + label:28} median {statistics.median(reads):8.2f} ms   "
+            f"p99 {reads[int(0.99 * (len(reads) - 1))]:8.2f} ms   first {fresh['reads'][0]:.2f} ms"
+            f"   ({fresh['rows']} rows, {READS} reads in a fresh process)"
+        )
     return [
         f"  {'compute (in memory, raw)':28} {computed:8.2f} s   ({len(tables)} tables, "
         f"{rows:,} rows, as of {as_of})",
         f"  {'store (rows, SHA-256)':28} {stored:8.2f} s   (publication = compute + "
         f"store: {computed + stored:.2f} s; {publication.row_count:,} rows)",
         f"  {'publish again (idempotent)':28} {again:8.2f} ms   (nothing computed)",
-        f"  {'read ' + TABLE:28} median {statistics.median(reads):8.2f} ms   "
-        f"p99 {reads[int(0.99 * (len(reads) - 1))]:8.2f} ms   first {fresh['reads'][0]:.2f} ms"
-        f"   ({fresh['rows']} rows, {READS} reads in a fresh process)",
+        *lines,
     ]
 
 
