@@ -20,7 +20,7 @@ from hacienda_ledger.application import Ledger, projecting
 from hacienda_ledger.application.analytics import Analytics
 from hacienda_ledger.application.projecting import ProjectionQueries, followers
 from hacienda_ledger.cli import main
-from hacienda_ledger.projections.analytics_tables import COLUMNS, table_names
+from hacienda_ledger.projections.analytics_cells import COLUMNS, table_names
 from hacienda_ledger.settings import Settings
 from tests.conftest import Clock, Site, standard_tariff
 

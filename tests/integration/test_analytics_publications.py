@@ -19,8 +19,9 @@ from hacienda_ledger.application import Ledger, projecting
 from hacienda_ledger.application.analytics import Analytics
 from hacienda_ledger.application.projecting import ProjectionQueries, projection_database
 from hacienda_ledger.cli import main
+from hacienda_ledger.projections.analytics_cells import table_names
 from hacienda_ledger.projections.analytics_store import PublicationStore, content_sha256
-from hacienda_ledger.projections.analytics_tables import publish, table_names
+from hacienda_ledger.projections.analytics_tables import publish
 from hacienda_ledger.reports.generate import Reports, Scheduler
 from hacienda_ledger.settings import Settings
 from tests.conftest import Clock

@@ -22,12 +22,9 @@ from hacienda_ledger.aggregates.seal import Seals
 from hacienda_ledger.application.projecting import projection_database
 from hacienda_ledger.projections import occupancy as o
 from hacienda_ledger.projections.analytics import AIRES, COLLECTIVITES, MOVES
+from hacienda_ledger.projections.analytics_cells import AnalyticsInputs, table_names
 from hacienda_ledger.projections.analytics_store import Publication, PublicationStore
-from hacienda_ledger.projections.analytics_tables import (
-    AnalyticsInputs,
-    publish,
-    table_names,
-)
+from hacienda_ledger.projections.analytics_tables import publish
 from hacienda_ledger.projections.base import Row
 
 __all__ = ["COMMAND", "FILTERS", "LOCAL", "Analytics", "Publication", "TableRead"]
@@ -89,8 +86,11 @@ class Analytics:
 
     def compute(self, as_of: date) -> dict[str, list[Row]]:
         """Every table as of ``as_of``, computed and suppressed now (the stream as it
-        stands): what a publication stores. Costly: for jobs and tests, never a request."""
-        return publish(self.inputs(), as_of, self.threshold)
+        stands), continuing the latest publication (its periods as it released them):
+        what a publication stores. Costly: for jobs and tests, never a request."""
+        latest = self.store.latest(self.threshold)
+        released = None if latest is None else self.store.tables(latest)
+        return publish(self.inputs(), as_of, self.threshold, released)
 
     def publish(self, as_of: date) -> tuple[Publication, bool]:
         """Store the publication as of ``as_of`` at the current stream position: (it, True);

@@ -30,7 +30,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from hacienda_ledger.projections.analytics_tables import table_names
+from hacienda_ledger.projections.analytics_cells import table_names
 from hacienda_ledger.projections.base import Row
 from hacienda_ledger.projections.store import ProjectionDatabase
 
