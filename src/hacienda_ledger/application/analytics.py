@@ -16,9 +16,11 @@ from eventsourcing.utils import get_topic
 from hacienda_ledger.aggregates.errors import (
     AnalyticsNotPublished,
     AnalyticsTableNotFound,
+    InvalidPeriod,
     InvalidValue,
 )
 from hacienda_ledger.aggregates.seal import Seals
+from hacienda_ledger.aggregates.values import paris_day
 from hacienda_ledger.application.projecting import projection_database
 from hacienda_ledger.projections import occupancy as o
 from hacienda_ledger.projections.analytics import AIRES, COLLECTIVITES, MOVES
@@ -97,6 +99,13 @@ class Analytics:
         or (the one stored already for that day, position and threshold, False), nothing
         computed."""
         ledger = self.queries.ledger
+        today = paris_day(ledger.clock())
+        if as_of >= today:  # its periods would be released, final, before they are over
+            raise InvalidPeriod(
+                f"a publication is as of a day that is over: {as_of.isoformat()} is not "
+                f"before today ({today.isoformat()})",
+                field="as_of",
+            )
         position = ledger.last_position()  # read first: the facts are at least this recent
         found = self.store.find(as_of, position, self.threshold)
         if found is not None:
@@ -106,6 +115,12 @@ class Analytics:
         return self.store.add(
             tables, as_of=as_of, position=position, threshold=self.threshold, published_at=now
         )
+
+    def last_day_of(self, year: int) -> date:
+        """The day a publication of ``year`` is as of: its 31 December, or yesterday while
+        the year is not over (its periods ended by then)."""
+        yesterday = paris_day(self.queries.ledger.clock()) - timedelta(days=1)
+        return min(date(year, 12, 31), yesterday)
 
     def ensure(self, as_of: date) -> Publication:
         """The latest publication as of exactly ``as_of``, published now if there is none

@@ -4,7 +4,7 @@ the job that makes a stored publication, and the files of one (docs/analytics.md
 from __future__ import annotations
 
 import argparse
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 from hacienda_ledger.aggregates.errors import AnalyticsNotPublished
@@ -23,11 +23,16 @@ def _said(publication: Publication) -> str:
     )
 
 
+def yesterday(ledger: Ledger) -> date:
+    """The last day that is over (Paris): what a publication may be as of."""
+    return paris_day(ledger.clock()) - timedelta(days=1)
+
+
 def publish(ledger: Ledger, as_of: date | None) -> int:
-    """Publish as of ``as_of`` (default: today, Paris); 0 whether made now or already
-    stored for that day, stream position and threshold."""
+    """Publish as of ``as_of`` (default: yesterday, Paris, the last day that is over); 0
+    whether made now or already stored for that day, stream position and threshold."""
     analytics = Analytics(ProjectionQueries(ledger), ledger.settings.analytics_threshold)
-    day = as_of or paris_day(ledger.clock())
+    day = as_of or yesterday(ledger)
     publication, made = analytics.publish(day)
     print(f"{_said(publication)} ({'stored' if made else 'stored already: nothing computed'})")
     return 0
@@ -40,7 +45,7 @@ def export(ledger: Ledger, args: argparse.Namespace) -> int:
     try:
         publication = analytics.latest(args.as_of)
     except AnalyticsNotPublished:
-        publication = analytics.publish(args.as_of or paris_day(ledger.clock()))[0]
+        publication = analytics.publish(args.as_of or yesterday(ledger))[0]
         print(f"none stored yet: {_said(publication)} (stored)")
     else:
         print(f"read {_said(publication)}")

@@ -200,7 +200,10 @@ def parser() -> argparse.ArgumentParser:
         "serve); nothing new for a day, stream position and threshold stored already",
     )
     published.add_argument(
-        "--as-of", type=_day, metavar="YYYY-MM-DD", help="the day (default: today, Paris)"
+        "--as-of",
+        type=_day,
+        metavar="YYYY-MM-DD",
+        help="the day, over (default: yesterday, Paris): the periods ended by then",
     )
     export = analytics_sub.add_parser(
         "export",
