@@ -7,13 +7,13 @@ publications; the CLI publishes and says so."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from hacienda_ledger.aggregates.errors import AnalyticsNotPublished
+from hacienda_ledger.aggregates.errors import AnalyticsNotPublished, InvalidPeriod
 from hacienda_ledger.aggregates.values import paris_day
 from hacienda_ledger.application import Ledger, projecting
 from hacienda_ledger.application.analytics import Analytics
@@ -28,14 +28,17 @@ from tests.conftest import Clock
 from tests.integration.reports_world import build
 from tests.integration.test_analytics import Territory, row
 from tests.integration.test_reports import seal_months
-from tests.unit.test_analytics_tables import check, world
+from tests.unit.test_analytics_tables import _together, check, world
 
-DAY = date(2025, 3, 10)
+DAY = date(2025, 3, 31)
 
 
 @pytest.fixture
 def territory(ledger: Ledger, clock: Clock) -> Territory:
-    return Territory(ledger, clock)
+    """The territory of test_analytics, on 1 April: March is over, publishable."""
+    built = Territory(ledger, clock)
+    clock.now = datetime(2025, 4, 1, 9, tzinfo=UTC)
+    return built
 
 
 def service(ledger: Ledger, threshold: int = 3) -> Analytics:
@@ -45,7 +48,7 @@ def service(ledger: Ledger, threshold: int = 3) -> Analytics:
 def test_a_fresh_ledger_reads_exactly_what_publish_gives(
     territory: Territory, settings: Settings
 ) -> None:
-    """Published as of 10 March, then read in a ledger opened since (nothing of the
+    """Published as of 31 March, then read in a ledger opened since (nothing of the
     publisher kept): every table, read whole or page by page, is exactly what ``publish``
     computes for that day, also after the projections are rebuilt (rebuild-equal); the
     publication names its day, the stream position, the threshold and the SHA-256 of
@@ -78,25 +81,41 @@ def test_a_fresh_ledger_reads_exactly_what_publish_gives(
         fresh.close()
 
 
-def test_a_new_event_changes_no_read_until_the_next_publication(territory: Territory) -> None:
-    """A family turned away after the publication: reads still give the publication's
-    figures (nothing computed); the next publication, at the new position, counts it, and
-    reads then serve it."""
+def test_a_new_event_changes_no_read_until_the_next_publication(
+    territory: Territory, clock: Clock
+) -> None:
+    """A family turned away on 1 April, after the publication as of 31 March: reads still
+    give the publication's figures (nothing computed); the next publication, as of 30 April
+    at the new position, counts it in April, and reads then serve it. A family turned away
+    on 31 March recorded late, after March was published: March stays as released (each
+    period is released once), in every publication since."""
     ledger = territory.ledger
     analytics = service(ledger, threshold=1)
     first, _ = analytics.publish(DAY)
-    before = row({"t": analytics.table("aire_month", None, {})}, "t", "49007-A", "2025-03")
-    ledger.record_unmet_demand(
-        territory.site.aire_id, day=DAY, reason="full", caravans=1, people=2, actor="c"
-    )
-    after = row({"t": analytics.table("aire_month", None, {})}, "t", "49007-A", "2025-03")
-    assert after == before
+    march = row({"t": analytics.table("aire_month", None, {})}, "t", "49007-A", "2025-03")
+    for day in (date(2025, 4, 1), DAY):
+        ledger.record_unmet_demand(
+            territory.site.aire_id, day=day, reason="full", caravans=1, people=2, actor="c"
+        )
+    assert row({"t": analytics.table("aire_month", None, {})}, "t", "49007-A", "2025-03") == march
     assert analytics.latest() == first
-    second, made = analytics.publish(DAY)
+    clock.now = datetime(2025, 5, 1, 9, tzinfo=UTC)
+    second, made = analytics.publish(date(2025, 4, 30))
     assert made and second.position > first.position
-    counted = row({"t": analytics.table("aire_month", None, {})}, "t", "49007-A", "2025-03")
-    assert counted["unmet_requests"] == (before["unmet_requests"] or 0) + 1
+    tables = {"t": analytics.table("aire_month", None, {})}
+    assert row(tables, "t", "49007-A", "2025-04")["unmet_requests"] == 1
+    assert row(tables, "t", "49007-A", "2025-03") == march
     assert analytics.latest() == second
+
+
+def test_a_publication_is_of_a_day_that_is_over(territory: Territory) -> None:
+    """Today (1 April) or later: refused (``invalid_period``), nothing stored: its periods
+    would be released, final, before they are over."""
+    analytics = service(territory.ledger)
+    for day in (date(2025, 4, 1), date(2025, 12, 31)):
+        with pytest.raises(InvalidPeriod, match="a day that is over"):
+            analytics.publish(day)
+    assert analytics.store.publications() == []
 
 
 def test_publishing_again_computes_nothing(
@@ -144,7 +163,7 @@ def test_the_serving_process_publishes_yesterday_once_a_day(territory: Territory
     10th, then nothing more that day nor the next look; on the 12th, as of the 11th."""
     analytics = service(territory.ledger)
     made = analytics.publish_due(date(2025, 3, 11))
-    assert made is not None and made.as_of == DAY
+    assert made is not None and made.as_of == date(2025, 3, 10)
     assert analytics.publish_due(date(2025, 3, 11)) is None
     later = analytics.publish_due(date(2025, 3, 12))
     assert later is not None and later.as_of == date(2025, 3, 11)
@@ -194,28 +213,33 @@ def test_the_cli_exports_the_stored_publication(
 
 
 @pytest.mark.parametrize("seed", [0, 1])
-def test_the_attacker_recovers_nothing_from_either_days_stored_publication(
+def test_the_attacker_recovers_nothing_from_the_days_stored_publications(
     ledger: Ledger, seed: int
 ) -> None:
-    """Two days' publications of one generated world, stored and read back from the
-    database: each is what ``publish`` gave, every count in it is 0 or at least the
-    threshold, and no suppressed cell of it is recovered by one subtraction or by solving
-    its relations together (the method's guarantee is per publication:
-    docs/analytics.md#limits-what-the-method-does-not-claim)."""
+    """Two days' publications of one generated world, the second continuing the first,
+    stored and read back from the database: each is what ``publish`` gave, every count in
+    it is 0 or at least the threshold, and no suppressed cell is recovered by one
+    subtraction or by solving the relations — of either, or of both held together
+    (docs/analytics.md, "Publications")."""
     store = PublicationStore(projection_database(ledger))
     facts = world(seed)
     stored = []
-    for position, day in enumerate((date(2025, 3, 31), date(2025, 4, 10)), start=1):
-        tables = publish(facts, day, threshold=11)
+    released = None
+    for position, day in enumerate((date(2025, 3, 31), date(2025, 6, 30)), start=1):
+        tables = publish(facts, day, threshold=11, released=released)
         publication, _ = store.add(
-            tables, as_of=day, position=position, threshold=11, published_at="2025-04-11"
+            tables, as_of=day, position=position, threshold=11, published_at="2025-07-01"
         )
         stored.append((tables, publication))
+        released = store.tables(publication)
     for tables, publication in stored:
         read = store.tables(publication)
         assert read == tables
         attacker = check(read, threshold=11)
         assert attacker.unknown
+    both = _together(*(store.tables(p) for _, p in stored))
+    assert not both.by_one_subtraction()
+    assert set(both.by_solving().values()) <= {0}
 
 
 def test_the_cli_publishes_and_says_what(
@@ -223,7 +247,8 @@ def test_the_cli_publishes_and_says_what(
 ) -> None:
     """``analytics publish --as-of 2025-03-10``: exit 0, the publication named (day,
     position, rows, SHA-256); again: exit 0, stored already, nothing computed; without
-    ``--as-of``: today (Paris); a day that is none: exit 2 from the arguments."""
+    ``--as-of``: yesterday (Paris), the last day that is over; a day that is none: exit 2
+    from the arguments."""
     url = settings.database_url
     assert main(["--database-url", url, "analytics", "publish", "--as-of", "2025-03-10"]) == 0
     said = capsys.readouterr().out
@@ -233,8 +258,8 @@ def test_the_cli_publishes_and_says_what(
     assert main(["--database-url", url, "analytics", "publish", "--as-of", "2025-03-10"]) == 0
     assert "stored already: nothing computed" in capsys.readouterr().out
     assert main(["--database-url", url, "analytics", "publish"]) == 0
-    today = paris_day(datetime.now(UTC)).isoformat()
-    assert f"as of {today}" in capsys.readouterr().out
+    yesterday = (paris_day(datetime.now(UTC)) - timedelta(days=1)).isoformat()
+    assert f"as of {yesterday}" in capsys.readouterr().out
     with pytest.raises(SystemExit) as refused:
         main(["--database-url", url, "analytics", "publish", "--as-of", "2025-13-01"])
     assert refused.value.code == 2
