@@ -9,13 +9,14 @@ from datetime import timedelta
 import pytest
 from fastapi.testclient import TestClient
 
-from hacienda_ledger.aggregates.values import paris_day
 from hacienda_ledger.api.app import create_app
 from hacienda_ledger.application import Ledger
 from hacienda_ledger.application.analytics import Analytics, Publication
 from hacienda_ledger.settings import Settings
 from tests.conftest import Clock
-from tests.e2e.api_world import World, assert_problem, build_world
+from tests.e2e.api_world import World, assert_problem, build_world, publish_the_year
+
+JANUARY = "2025-01"  # the month the world happens in (its clock starts on 6 January 2025)
 
 
 @pytest.fixture
@@ -31,9 +32,9 @@ def world(settings: Settings, ledger: Ledger, clock: Clock) -> Iterator[World]:
 
 
 def publish(world: World) -> Publication:
-    """The job reads need (issue 19, point 6): a publication as of the clock's day."""
-    analytics: Analytics = world.client.app.state.analytics  # type: ignore[attr-defined]
-    return analytics.publish(paris_day(world.clock()))[0]
+    """The job reads need (issue 19, point 6): a publication as of the end of the clock's
+    year, once it is over (a publication holds the periods ended by its day)."""
+    return publish_the_year(world.client, world.clock)
 
 
 def table(world: World, who: str, name: str, query: str = "") -> dict:
@@ -45,8 +46,8 @@ def test_an_analyst_reads_every_row_suppressed_below_the_threshold(world: World)
     arrivals and occupied place-days are null and named in ``suppressed``; available
     place-days, days out of service and interventions are published; no household id in the
     answer."""
-    found = table(world, "analyst", "aire_month")
-    assert found["threshold"] == 11 and found["as_of"] == world.clock().date().isoformat()
+    found = table(world, "analyst", "aire_month", f"?period={JANUARY}")
+    assert found["threshold"] == 11 and found["as_of"] == "2025-12-31"
     assert [r["code"] for r in found["data"]] == ["49007-A", "85191-B"]
     for row in found["data"]:
         assert row["households"] is None and row["arrivals"] is None
@@ -68,23 +69,32 @@ def test_an_auditor_reads_its_territory_and_every_departement(world: World) -> N
     """The auditor of collectivité A reads aire A only at the aire level, its collectivité
     at that level, and the département (both aires) as a benchmark; B's auditor the other
     aire."""
-    assert [r["code"] for r in table(world, "auditor", "aire_month")["data"]] == ["49007-A"]
-    assert [r["code"] for r in table(world, "auditor_b", "aire_month")["data"]] == ["85191-B"]
-    collectivites = table(world, "auditor", "collectivite_month")["data"]
+    january = f"?period={JANUARY}"
+    assert [r["code"] for r in table(world, "auditor", "aire_month", january)["data"]] == [
+        "49007-A"
+    ]
+    assert [r["code"] for r in table(world, "auditor_b", "aire_month", january)["data"]] == [
+        "85191-B"
+    ]
+    collectivites = table(world, "auditor", "collectivite_month", january)["data"]
     assert [r["code"] for r in collectivites] == ["244900015"]
-    assert [r["code"] for r in table(world, "auditor", "departement_month")["data"]] == ["49"]
+    assert [r["code"] for r in table(world, "auditor", "departement_month", january)["data"]] == [
+        "49"
+    ]
     assert [r["code"] for r in table(world, "auditor", "france_year")["data"]] == ["FR"]
 
 
 def test_filters_and_pages(world: World) -> None:
     """Equal filters on the published columns; a page of one with its cursor to the next."""
-    found = table(world, "analyst", "aire_month", "?code=85191-B")
+    january = f"?period={JANUARY}"
+    found = table(world, "analyst", "aire_month", f"{january}&code=85191-B")
     assert [r["code"] for r in found["data"]] == ["85191-B"]
-    assert table(world, "analyst", "aire_month", "?region=52")["count"] == 2
+    assert table(world, "analyst", "aire_month", f"{january}&region=52")["count"] == 2
     assert table(world, "analyst", "aire_month", "?period=2024-01")["count"] == 0
-    first = table(world, "analyst", "aire_month", "?limit=1")
+    first = table(world, "analyst", "aire_month", f"{january}&limit=1")
     assert first["count"] == 1 and first["next_cursor"]
-    second = table(world, "analyst", "aire_month", f"?limit=1&cursor={first['next_cursor']}")
+    cursor = first["next_cursor"]
+    second = table(world, "analyst", "aire_month", f"{january}&limit=1&cursor={cursor}")
     assert [r["code"] for r in second["data"]] == ["85191-B"] and second["next_cursor"] is None
 
 

@@ -16,7 +16,6 @@ import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 
-from hacienda_ledger.aggregates.values import paris_day
 from hacienda_ledger.api.app import create_app
 from hacienda_ledger.application import Ledger
 from hacienda_ledger.application.analytics import Analytics
@@ -24,7 +23,7 @@ from hacienda_ledger.reports import pictures
 from hacienda_ledger.reports.analytics_pictures import default_year, map_data
 from hacienda_ledger.settings import Settings
 from tests.conftest import Clock
-from tests.e2e.api_world import World, aire_body, assert_problem, build_world
+from tests.e2e.api_world import World, aire_body, assert_problem, build_world, publish_the_year
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -65,8 +64,8 @@ def world(
     settings = settings.model_copy(update={"analytics_threshold": threshold})
     with TestClient(create_app(settings, ledger=ledger)) as client:
         w = _world(client, ledger, clock)
-        # the job reads need (issue 19, point 6): a publication as of the clock's day
-        client.app.state.analytics.publish(paris_day(clock()))  # type: ignore[attr-defined]
+        # the job reads need (issue 19, point 6): 2025's publication, once it is over
+        publish_the_year(client, clock)
         yield w
 
 
@@ -102,7 +101,7 @@ def test_the_france_map_draws_every_aire_where_it_is_coloured_by_its_published_r
     assert image.size == (800, 800)
     published = {r["code"]: r for r in rows(world, "analyst", "aire_year")}
     assert set(published) == {"49007-A", "85191-B", "44109-C"}
-    data = map_data(service(world), world.clock().date(), 2025)
+    data = map_data(service(world), date(2025, 12, 31), 2025)  # the publication's day
     figure = pictures.draw_map(data)
     colours = {}
     # A lies under B (build_world puts both at one position; B, fewer places, on top)
@@ -140,7 +139,7 @@ def test_a_suppressed_unmet_count_is_hatched_never_shaded(world: World) -> None:
     says; Loire-Atlantique (no request: 0, published) is white."""
     (dep,) = rows(world, "analyst", "departement_year", "?code=49")
     assert dep["unmet_requests"] is None
-    data = map_data(service(world), world.clock().date(), 2025)
+    data = map_data(service(world), date(2025, 12, 31), 2025)  # the publication's day
     assert data.unmet["49"] is None and data.unmet["44"] == 0
     svg = get(world, "analyst", "departement?departement=49&format=svg&year=2025").content
     root = ET.fromstring(svg)
@@ -155,10 +154,10 @@ def test_a_suppressed_unmet_count_is_hatched_never_shaded(world: World) -> None:
 
 
 def test_a_departement_series_has_a_month_per_published_row(world: World) -> None:
-    """The series of Maine-et-Loire: one month (January 2025) in the table, one tick on
-    the picture; PNG 900 × 450."""
+    """The series of Maine-et-Loire: the twelve months of 2025 in the table (published
+    once the year is over), one tick each on the picture; PNG 900 × 450."""
     months = rows(world, "analyst", "departement_month", "?code=49")
-    assert [r["period"] for r in months] == ["2025-01"]
+    assert [r["period"] for r in months] == [f"2025-{m:02d}" for m in range(1, 13)]
     png = Image.open(io.BytesIO(get(world, "analyst", "series?departement=49").content))
     assert png.size == (900, 450)
     svg = ET.fromstring(get(world, "analyst", "series?departement=49&format=svg").content)
@@ -209,9 +208,7 @@ def test_a_map_is_of_the_last_complete_year_of_its_publication_by_default(
     publication = analytics.latest()
     assert drawn.headers["X-Analytics-As-Of"] == publication.as_of.isoformat()
     assert drawn.headers["X-Analytics-Position"] == str(publication.position)
-    last = default_year(publication.as_of)
-    assert drawn.content == get(world, "analyst", f"france?format=svg&year={last}").content
-    assert drawn.content != get(world, "analyst", "france?format=svg&year=2025").content
-    analytics.publish(date(2025, 12, 31))  # a year's last day: that year, complete
-    year_end = get(world, "analyst", "france?format=svg")
-    assert year_end.content == get(world, "analyst", "france?format=svg&year=2025").content
+    assert publication.as_of == date(2025, 12, 31)  # a year's last day: that year, complete
+    assert default_year(publication.as_of) == 2025
+    assert drawn.content == get(world, "analyst", "france?format=svg&year=2025").content
+    assert drawn.content != get(world, "analyst", "france?format=svg&year=2024").content
