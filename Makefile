@@ -20,7 +20,7 @@ $(STAMP): $(RUNTIME)
 	touch $(STAMP)
 
 ## run: install, load the demo into var/hacienda.sqlite3 (first start only), print the demo
-## tokens, publish the analytics tables as of today (nothing new if published already at
+## tokens, publish the analytics tables as of yesterday (nothing new if published already at
 ## this stream position), and serve the API on http://127.0.0.1:8000 (OpenAPI UI at /docs)
 run: $(RUNTIME)
 	$(BIN)/hacienda-ledger demo --no-journal
