@@ -20,9 +20,11 @@ $(STAMP): $(RUNTIME)
 	touch $(STAMP)
 
 ## run: install, load the demo into var/hacienda.sqlite3 (first start only), print the demo
-## tokens, and serve the API on http://127.0.0.1:8000 (OpenAPI UI at /docs)
+## tokens, publish the analytics tables as of yesterday (nothing new if published already at
+## this stream position), and serve the API on http://127.0.0.1:8000 (OpenAPI UI at /docs)
 run: $(RUNTIME)
 	$(BIN)/hacienda-ledger demo --no-journal
+	$(BIN)/hacienda-ledger analytics publish
 	$(BIN)/hacienda-ledger serve --host 127.0.0.1 --port 8000
 
 ## test: install, lint, type-check, check the layers, and run the whole suite

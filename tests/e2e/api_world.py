@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -311,3 +311,17 @@ def build_world(client: TestClient, ledger: Ledger, clock: Clock) -> World:
         w.users[name] = created
         w.tokens[name] = created["token"]
     return w
+
+
+def publish_the_year(client: TestClient, clock: Clock) -> Any:
+    """The analytics job run once the clock's year is over — on 1 January of the next year,
+    as of its 31 December (every period of the year ended; issue 19: a publication holds the
+    periods ended by its day) — then the clock back where it was (the users' tokens last a
+    few months: the world reads its publication as it stands)."""
+    now = clock.now
+    clock.now = datetime(now.year + 1, 1, 1, 9, tzinfo=UTC)
+    try:
+        analytics = client.app.state.analytics  # type: ignore[attr-defined]
+        return analytics.publish(date(now.year, 12, 31))[0]
+    finally:
+        clock.now = now

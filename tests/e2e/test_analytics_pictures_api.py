@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -19,10 +20,10 @@ from hacienda_ledger.api.app import create_app
 from hacienda_ledger.application import Ledger
 from hacienda_ledger.application.analytics import Analytics
 from hacienda_ledger.reports import pictures
-from hacienda_ledger.reports.analytics_pictures import map_data
+from hacienda_ledger.reports.analytics_pictures import default_year, map_data
 from hacienda_ledger.settings import Settings
 from tests.conftest import Clock
-from tests.e2e.api_world import World, aire_body, assert_problem, build_world
+from tests.e2e.api_world import World, aire_body, assert_problem, build_world, publish_the_year
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -62,7 +63,10 @@ def world(
     threshold = getattr(request, "param", 2)
     settings = settings.model_copy(update={"analytics_threshold": threshold})
     with TestClient(create_app(settings, ledger=ledger)) as client:
-        yield _world(client, ledger, clock)
+        w = _world(client, ledger, clock)
+        # the job reads need (issue 19, point 6): 2025's publication, once it is over
+        publish_the_year(client, clock)
+        yield w
 
 
 def get(world: World, who: str, query: str) -> Any:
@@ -91,13 +95,13 @@ def test_the_france_map_draws_every_aire_where_it_is_coloured_by_its_published_r
     colour of its published year rate, or white where the rate is suppressed (threshold
     11: every rate of two households); the SVG holds one point per aire and the legend's
     words; a second request gives the same bytes."""
-    response = get(world, "analyst", "france?format=png")
+    response = get(world, "analyst", "france?format=png&year=2025")
     assert response.headers["content-type"] == "image/png"
     image = Image.open(io.BytesIO(response.content)).convert("RGB")
     assert image.size == (800, 800)
     published = {r["code"]: r for r in rows(world, "analyst", "aire_year")}
     assert set(published) == {"49007-A", "85191-B", "44109-C"}
-    data = map_data(service(world), world.clock().date(), 2025)
+    data = map_data(service(world), date(2025, 12, 31), 2025)  # the publication's day
     figure = pictures.draw_map(data)
     colours = {}
     # A lies under B (build_world puts both at one position; B, fewer places, on top)
@@ -117,16 +121,16 @@ def test_the_france_map_draws_every_aire_where_it_is_coloured_by_its_published_r
         assert published["85191-B"]["occupancy_rate"] is None
     else:
         assert published["85191-B"]["occupancy_rate"] is not None
-    assert get(world, "analyst", "france?format=png").content == response.content
+    assert get(world, "analyst", "france?format=png&year=2025").content == response.content
 
-    svg = get(world, "analyst", "france?format=svg")
+    svg = get(world, "analyst", "france?format=svg&year=2025")
     assert svg.headers["content-type"] == "image/svg+xml"
     root = ET.fromstring(svg.content)
     ids = {e.get("id") for e in root.iter(f"{SVG}g")}
     assert {"aire-49007-A", "aire-85191-B", "aire-44109-C"} <= ids
     assert {"dep-49", "dep-44", "dep-2A", "dep-974"} <= ids
     assert b"<dc:date>" not in svg.content
-    assert get(world, "analyst", "france?format=svg").content == svg.content
+    assert get(world, "analyst", "france?format=svg&year=2025").content == svg.content
 
 
 def test_a_suppressed_unmet_count_is_hatched_never_shaded(world: World) -> None:
@@ -135,24 +139,25 @@ def test_a_suppressed_unmet_count_is_hatched_never_shaded(world: World) -> None:
     says; Loire-Atlantique (no request: 0, published) is white."""
     (dep,) = rows(world, "analyst", "departement_year", "?code=49")
     assert dep["unmet_requests"] is None
-    data = map_data(service(world), world.clock().date(), 2025)
+    data = map_data(service(world), date(2025, 12, 31), 2025)  # the publication's day
     assert data.unmet["49"] is None and data.unmet["44"] == 0
-    svg = get(world, "analyst", "departement?departement=49&format=svg").content
+    svg = get(world, "analyst", "departement?departement=49&format=svg&year=2025").content
     root = ET.fromstring(svg)
     (dep49,) = [e for e in root.iter(f"{SVG}g") if e.get("id") == "dep-49"]
     styles = " ".join(p.get("style", "") for p in dep49.iter(f"{SVG}path"))
     (pattern,) = {s.split("url(#")[1].split(")")[0] for s in styles.split(";") if "url(#" in s}
     (hatch,) = [e for e in root.iter(f"{SVG}pattern") if e.get("id") == pattern]
     assert pictures.SECRET_FILL in ET.tostring(hatch, encoding="unicode")
-    png = Image.open(io.BytesIO(get(world, "analyst", "departement?departement=49").content))
+    drawn = get(world, "analyst", "departement?departement=49&year=2025")
+    png = Image.open(io.BytesIO(drawn.content))
     assert png.size == (800, 800)
 
 
 def test_a_departement_series_has_a_month_per_published_row(world: World) -> None:
-    """The series of Maine-et-Loire: one month (January 2025) in the table, one tick on
-    the picture; PNG 900 × 450."""
+    """The series of Maine-et-Loire: the twelve months of 2025 in the table (published
+    once the year is over), one tick each on the picture; PNG 900 × 450."""
     months = rows(world, "analyst", "departement_month", "?code=49")
-    assert [r["period"] for r in months] == ["2025-01"]
+    assert [r["period"] for r in months] == [f"2025-{m:02d}" for m in range(1, 13)]
     png = Image.open(io.BytesIO(get(world, "analyst", "series?departement=49").content))
     assert png.size == (900, 450)
     svg = ET.fromstring(get(world, "analyst", "series?departement=49&format=svg").content)
@@ -162,7 +167,7 @@ def test_a_departement_series_has_a_month_per_published_row(world: World) -> Non
 def test_an_auditor_sees_the_aires_of_its_territory_only(world: World) -> None:
     """The auditor of collectivité B: aire B's point, not A's nor C's (collectivité A);
     the départements are benchmarks, drawn for every reader."""
-    root = ET.fromstring(get(world, "auditor_b", "france?format=svg").content)
+    root = ET.fromstring(get(world, "auditor_b", "france?format=svg&year=2025").content)
     ids = {e.get("id") for e in root.iter(f"{SVG}g")}
     assert "aire-85191-B" in ids
     assert not {"aire-49007-A", "aire-44109-C"} & ids
@@ -187,3 +192,23 @@ def test_what_is_not_a_picture_is_refused(world: World) -> None:
     )
     assert_problem(world.get("analyst", "/v1/analytics/pictures/series"), 422, "invalid_value")
     assert world.position() == before
+
+
+def test_a_map_is_of_the_last_complete_year_of_its_publication_by_default(
+    world: World,
+) -> None:
+    """Without ``year``, a map is of the last calendar year complete on the publication's
+    day: as of a day of 2025, 2024 (before: the current year, so the demo, whose data ends
+    in 2025, drew its aires without colour in 2026); as of 31 December 2025, 2025 itself.
+    The picture names its publication in its headers."""
+    analytics = service(world)
+    assert default_year(date(2025, 1, 9)) == 2024 and default_year(date(2025, 12, 31)) == 2025
+    assert default_year(date(2026, 12, 6)) == 2025
+    drawn = get(world, "analyst", "france?format=svg")
+    publication = analytics.latest()
+    assert drawn.headers["X-Analytics-As-Of"] == publication.as_of.isoformat()
+    assert drawn.headers["X-Analytics-Position"] == str(publication.position)
+    assert publication.as_of == date(2025, 12, 31)  # a year's last day: that year, complete
+    assert default_year(publication.as_of) == 2025
+    assert drawn.content == get(world, "analyst", "france?format=svg&year=2025").content
+    assert drawn.content != get(world, "analyst", "france?format=svg&year=2024").content

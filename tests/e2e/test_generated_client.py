@@ -741,14 +741,21 @@ def _documents(call: Caller, doc: dict[str, Any], ids: dict[str, Any], _: str) -
         assert pdf(got) == content
 
 
-def _usage(call: Caller, doc: dict[str, Any], ids: dict[str, Any], _: str) -> None:
-    """Issue 19: a family turned away, and an analytics table read."""
+def _usage(call: Caller, doc: dict[str, Any], ids: dict[str, Any], database: str) -> None:
+    """Issue 19: a family turned away, the analytics published by the CLI (reads never
+    compute: point 6), and an analytics table read."""
     turned_away = {"day": _today().isoformat(), "reason": "full", "caravans": 2, "people": 5}
     call(
         op(doc, "post", "/v1/aires/{aire_id}/unmet-demand"),
         aire_id=ids["aire"],
         body=call.model("UnmetDemandCreate", turned_away),
     )
+    published = subprocess.run(
+        [sys.executable, "-m", "hacienda_ledger.cli", "--database-url", database, "analytics",
+         "publish"],
+        capture_output=True, text=True, check=False, timeout=300,
+    )  # fmt: skip
+    assert published.returncode == 0, published.stdout + published.stderr
     table = call(op(doc, "get", "/v1/analytics/{table}"), table="departement_month")
     assert table.table == "departement_month"
     picture = op(doc, "get", "/v1/analytics/pictures/{picture}")

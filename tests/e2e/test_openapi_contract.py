@@ -18,7 +18,7 @@ from hacienda_ledger.application import Ledger
 from hacienda_ledger.reports.exports import EXPORTS
 from hacienda_ledger.settings import Settings
 from tests.conftest import Clock
-from tests.e2e.api_world import World, assert_problem, build_world
+from tests.e2e.api_world import World, assert_problem, build_world, publish_the_year
 
 PDF = "application/pdf"
 CSV = "text/csv"
@@ -108,6 +108,8 @@ def test_files_are_declared_with_their_media_types(world: World, document: dict[
     for fmt in ("csv", "xlsx"):
         exported = world.get("manager", f"/v1/exports/revenue_monthly?format={fmt}")
         answers[("get", f"/v1/exports/{{table}}#{fmt}")] = exported
+    # the analytics pictures read a stored publication (issue 19, point 6): one published
+    publish_the_year(world.client, world.clock)
     for fmt in ("png", "svg"):
         drawn = world.get("analyst", f"/v1/analytics/pictures/series?departement=49&format={fmt}")
         answers[("get", f"/v1/analytics/pictures/{{picture}}#{fmt}")] = drawn

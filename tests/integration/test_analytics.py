@@ -20,7 +20,7 @@ from hacienda_ledger.application import Ledger, projecting
 from hacienda_ledger.application.analytics import Analytics
 from hacienda_ledger.application.projecting import ProjectionQueries, followers
 from hacienda_ledger.cli import main
-from hacienda_ledger.projections.analytics_tables import COLUMNS, table_names
+from hacienda_ledger.projections.analytics_cells import COLUMNS, table_names
 from hacienda_ledger.settings import Settings
 from tests.conftest import Clock, Site, standard_tariff
 
@@ -88,7 +88,7 @@ def territory(ledger: Ledger, clock: Clock) -> Territory:
 
 
 def published(ledger: Ledger, threshold: int, as_of: date = date(2025, 3, 10)) -> dict:
-    return Analytics(ProjectionQueries(ledger), threshold).tables(as_of)
+    return Analytics(ProjectionQueries(ledger), threshold).compute(as_of)
 
 
 def row(tables: dict, name: str, code: str, period: str) -> dict:
@@ -195,11 +195,13 @@ def test_the_cli_exports_parquet_and_csv_read_back(
 def test_an_unmet_request_in_the_future_of_the_tables_is_not_counted(
     territory: Territory,
 ) -> None:
-    """Tables as of 31 January leave out February: Nantes' request and its move."""
+    """Tables as of 31 January leave out February: Nantes' request and its move (and the
+    year, not over: a publication holds the periods ended by its day)."""
     tables = published(territory.ledger, threshold=2, as_of=date(2025, 1, 31))
     assert [r["period"] for r in tables["france_month"]] == [JANUARY]
     assert tables["flows_departement_month"] == []
-    assert row(tables, "france_year", "FR", "2025")["unmet_requests"] == 3
+    assert tables["france_year"] == []
+    assert row(tables, "france_month", "FR", JANUARY)["unmet_requests"] == 3
 
 
 def test_days_out_of_service_and_interventions_as_recorded(territory: Territory) -> None:
@@ -221,7 +223,7 @@ def test_days_out_of_service_and_interventions_as_recorded(territory: Territory)
             description="entretien", status=status, actor="m",
         )  # fmt: skip
     ledger.set_intervention_status(recorded.aggregate_id, status="cancelled", actor="m")
-    tables = published(ledger, threshold=11)
+    tables = published(ledger, threshold=11, as_of=date(2025, 12, 31))  # the year over
     february = row(tables, "aire_month", "49007-A", "2025-02")
     assert february["out_of_service_place_days"] == 20
     assert (february["interventions_cleaning"], february["interventions_repair"]) == (1, 1)
@@ -230,4 +232,4 @@ def test_days_out_of_service_and_interventions_as_recorded(territory: Territory)
     assert row(tables, "france_year", "FR", "2025")["out_of_service_place_days"] == 20
     assert row(tables, "aire_month", "44109-N", "2025-02")["out_of_service_place_days"] == 0
     projecting.rebuild_all(ledger, ["interventions", "occupancy", "analytics"])
-    assert published(ledger, threshold=11) == tables
+    assert published(ledger, threshold=11, as_of=date(2025, 12, 31)) == tables

@@ -12,6 +12,7 @@ The tree::
     │   ├── UserNotFound            user_not_found
     │   ├── TokenNotFound           token_not_found
     │   ├── AnalyticsTableNotFound  analytics_table_not_found
+    │   ├── AnalyticsNotPublished   analytics_not_published
     │   ├── AireNotFound            aire_not_found
     │   ├── CollectiviteNotFound    collectivite_not_found
     │   ├── StayNotFound            stay_not_found
@@ -148,6 +149,13 @@ class TokenNotFound(NotFound):
 
 class AnalyticsTableNotFound(NotFound):
     code = "analytics_table_not_found"
+
+
+class AnalyticsNotPublished(NotFound):
+    """No analytics publication as of the day asked (or before): reads never compute one;
+    ``hacienda-ledger analytics publish`` (or the serving process, daily) makes it."""
+
+    code = "analytics_not_published"
 
 
 class AireNotFound(NotFound):

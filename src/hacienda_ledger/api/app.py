@@ -80,8 +80,9 @@ def report_scheduler(
     settings: Settings,
     may_run: Callable[[], bool] = lambda: True,
 ) -> Scheduler:
-    """The reports due, built on their own once the projections have caught up (with no
-    follower thread in this process, the reports' reads catch up themselves)."""
+    """The reports due, then the analytics publication due, made on their own once the
+    projections have caught up (with no follower thread in this process, the reports'
+    reads catch up themselves)."""
     ledger = reports_.ledger
     return Scheduler(
         reports_,
@@ -94,6 +95,7 @@ def report_scheduler(
             else (lambda: True)
         ),
         may_run=may_run,
+        analytics=reports_.analytics,  # yesterday's publication, daily and after a seal
     )
 
 

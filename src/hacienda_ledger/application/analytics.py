@@ -1,23 +1,35 @@
-"""The analytics tables as the API and the CLI read them (issue 19): the facts read from
-the projections, published (computed and suppressed) once per stream position and day,
-then filtered and paged. What is published and why: docs/analytics.md."""
+"""The analytics tables as the API and the CLI read them (issue 19): publications made by a
+job (``publish``: the facts read from the projections, every table computed and suppressed,
+stored with its day, stream position, threshold and SHA-256), and reads of the latest
+stored publication as of a day, filtered and paged in the database: a read never
+computes. What is published and why: docs/analytics.md."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Collection, Mapping
-from datetime import date
+from dataclasses import dataclass
+from datetime import UTC, date, timedelta
 from typing import Any
 
-from hacienda_ledger.aggregates.errors import AnalyticsTableNotFound, InvalidValue
+from eventsourcing.utils import get_topic
+
+from hacienda_ledger.aggregates.errors import (
+    AnalyticsNotPublished,
+    AnalyticsTableNotFound,
+    InvalidPeriod,
+    InvalidValue,
+)
+from hacienda_ledger.aggregates.seal import Seals
+from hacienda_ledger.aggregates.values import paris_day
+from hacienda_ledger.application.projecting import projection_database
 from hacienda_ledger.projections import occupancy as o
 from hacienda_ledger.projections.analytics import AIRES, COLLECTIVITES, MOVES
-from hacienda_ledger.projections.analytics_tables import (
-    AnalyticsInputs,
-    publish,
-    table_names,
-)
+from hacienda_ledger.projections.analytics_cells import AnalyticsInputs, table_names
+from hacienda_ledger.projections.analytics_store import Publication, PublicationStore
+from hacienda_ledger.projections.analytics_tables import publish
 from hacienda_ledger.projections.base import Row
+
+__all__ = ["COMMAND", "FILTERS", "LOCAL", "Analytics", "Publication", "TableRead"]
 
 #: The levels a territory confines (the others are benchmarks).
 LOCAL = ("aire", "commune", "collectivite")
@@ -32,16 +44,27 @@ FILTERS = (
     "from_code",
     "to_code",
 )
+COMMAND = "hacienda-ledger analytics publish"
+
+
+@dataclass(frozen=True)
+class TableRead:
+    """A page of one table and the publication it was read from."""
+
+    publication: Publication
+    rows: list[Row]
+    more: bool
 
 
 class Analytics:
-    """Published tables, kept for the last (position, day, threshold) asked."""
+    """Publishes the tables (a job) and reads the stored publications (every request)."""
 
-    def __init__(self, queries: Any, threshold: int) -> None:
+    def __init__(self, queries: Any, threshold: int, store: PublicationStore | None = None):
         self.queries = queries
         self.threshold = threshold
-        self._kept: tuple[tuple[int, date, int], dict[str, list[Row]]] | None = None
-        self._guard = threading.Lock()
+        self.store = store or PublicationStore(projection_database(queries.ledger))
+
+    # --- publishing (a job, never a read) ------------------------------------------------
 
     def inputs(self) -> AnalyticsInputs:
         """Every fact the tables are computed from, the projections caught up first."""
@@ -63,24 +86,100 @@ class Analytics:
             interventions=q.select("interventions", "interventions_monthly"),
         )
 
-    def tables(self, as_of: date) -> dict[str, list[Row]]:
-        """Every published table as of ``as_of`` (the stream as it stands)."""
-        with self._guard:
-            key = (self.queries.ledger.last_position(), as_of, self.threshold)
-            if self._kept is None or self._kept[0] != key:
-                self._kept = (key, publish(self.inputs(), as_of, self.threshold))
-            return self._kept[1]
+    def compute(self, as_of: date) -> dict[str, list[Row]]:
+        """Every table as of ``as_of``, computed and suppressed now (the stream as it
+        stands), continuing the latest publication (its periods as it released them):
+        what a publication stores. Costly: for jobs and tests, never a request."""
+        latest = self.store.latest(self.threshold)
+        released = None if latest is None else self.store.tables(latest)
+        return publish(self.inputs(), as_of, self.threshold, released)
 
-    def table(
+    def publish(self, as_of: date) -> tuple[Publication, bool]:
+        """Store the publication as of ``as_of`` at the current stream position: (it, True);
+        or (the one stored already for that day, position and threshold, False), nothing
+        computed."""
+        ledger = self.queries.ledger
+        today = paris_day(ledger.clock())
+        if as_of >= today:  # its periods would be released, final, before they are over
+            raise InvalidPeriod(
+                f"a publication is as of a day that is over: {as_of.isoformat()} is not "
+                f"before today ({today.isoformat()})",
+                field="as_of",
+            )
+        position = ledger.last_position()  # read first: the facts are at least this recent
+        found = self.store.find(as_of, position, self.threshold)
+        if found is not None:
+            return found, False
+        tables = self.compute(as_of)
+        now = ledger.clock().astimezone(UTC).isoformat()
+        return self.store.add(
+            tables, as_of=as_of, position=position, threshold=self.threshold, published_at=now
+        )
+
+    def last_day_of(self, year: int) -> date:
+        """The day a publication of ``year`` is as of: its 31 December, or yesterday while
+        the year is not over (its periods ended by then)."""
+        yesterday = paris_day(self.queries.ledger.clock()) - timedelta(days=1)
+        return min(date(year, 12, 31), yesterday)
+
+    def ensure(self, as_of: date) -> Publication:
+        """The latest publication as of exactly ``as_of``, published now if there is none
+        (a report of a closed year: its figures are those of its last day)."""
+        found = self.store.latest(self.threshold, as_of)
+        if found is not None and found.as_of == as_of:
+            return found
+        return self.publish(as_of)[0]
+
+    def publish_due(self, today: date) -> Publication | None:
+        """The serving process's daily look: publish as of yesterday (the last whole day)
+        if no publication is as of it or later, or if a month was sealed since the latest
+        was made (as of its day, then); None when nothing was due."""
+        day = today - timedelta(days=1)
+        latest = self.store.latest(self.threshold)
+        if latest is None or latest.as_of < day:
+            return self.publish(day)[0]
+        if self._sealed_since(latest.position):
+            return self.publish(latest.as_of)[0]
+        return None
+
+    def _sealed_since(self, position: int) -> bool:
+        """Whether a month was sealed after ``position`` (its publication predates it)."""
+        recorder = self.queries.ledger.recorder
+        topic = get_topic(Seals.MonthSealed)
+        return bool(recorder.select_notifications(start=position + 1, limit=1, topics=[topic]))
+
+    # --- reading (never computes) --------------------------------------------------------
+
+    def latest(self, day: date | None = None) -> Publication:
+        """The publication a read of ``day`` serves: the latest as of it or before (of
+        them all with ``day`` None); ``AnalyticsNotPublished`` if there is none."""
+        return self._found(self.store.latest(self.threshold, day), day)
+
+    @staticmethod
+    def _found(publication: Publication | None, day: date | None) -> Publication:
+        if publication is None:
+            when = "" if day is None else f" as of {day.isoformat()} or before"
+            raise AnalyticsNotPublished(
+                f"no analytics publication{when}: run `{COMMAND}` (the serving process "
+                "publishes daily and after a month seal)",
+                field="as_of" if day is not None else None,
+            )
+        return publication
+
+    def read(
         self,
         name: str,
-        as_of: date,
+        day: date | None,
         filters: Mapping[str, str | None],
         territory: Collection[str] | None = None,
-    ) -> list[Row]:
-        """One published table's rows, those equal to every filter given; with a
+        *,
+        offset: int = 0,
+        limit: int | None = None,
+    ) -> TableRead:
+        """A page of one published table, its rows equal to every filter given; with a
         ``territory`` (aire ids), the rows of the aire, commune and collectivité levels of
-        those aires only (the others are benchmarks, read whole)."""
+        those aires only (the others are benchmarks, read whole). One connection: the
+        publication, then its rows (one indexed query)."""
         if name not in table_names():
             raise AnalyticsTableNotFound(
                 f"no analytics table {name!r}: {', '.join(table_names())}", field="table"
@@ -89,29 +188,45 @@ class Analytics:
         unknown = set(given) - set(FILTERS)
         if unknown:
             raise InvalidValue(f"no filter {sorted(unknown)[0]}", field=sorted(unknown)[0])
-        rows = self.tables(as_of)[name]
         level = name.split("_", maxsplit=1)[0]
+        codes = None
         if territory is not None and level in LOCAL:
             codes = self._codes(territory)[level]
-            rows = [r for r in rows if r["code"] in codes]
-        return [r for r in rows if all(str(r.get(k)) == v for k, v in given.items())]
+        asked = None if limit is None else limit + 1  # one more: whether a page follows
+        found, rows = self.store.latest_rows(
+            self.threshold, day, name, given, codes, offset=offset, limit=asked
+        )
+        publication = self._found(found, day)
+        more = limit is not None and len(rows) > limit
+        return TableRead(publication, rows[:limit] if more else rows, more)
+
+    def table(
+        self,
+        name: str,
+        day: date | None,
+        filters: Mapping[str, str | None],
+        territory: Collection[str] | None = None,
+    ) -> list[Row]:
+        """Every row of ``read`` (unpaged)."""
+        return self.read(name, day, filters, territory).rows
 
     def places(self, as_of: date) -> dict[str, int]:
         """Each aire's places (its code) on ``as_of``: the places of its emplacements in
         service by then, out of service or not (a capacity, never a count of people)."""
-        inputs = self.inputs()
-        codes = {a["aire_id"]: str(a["code"]) for a in inputs.aires}
+        aires = self.queries.select("analytics", AIRES)
+        codes = {a["aire_id"]: str(a["code"]) for a in aires}
         found = dict.fromkeys(codes.values(), 0)
-        for e in inputs.occupancy.emplacements:
+        for e in self.queries.select("occupancy", o.EMPLACEMENTS):
             if e["aire_id"] in codes and e["added_on"] <= as_of:
                 found[codes[e["aire_id"]]] += int(e["places"])
         return found
 
     def _codes(self, territory: Collection[str]) -> dict[str, set[str]]:
         """The codes of the aires given, their communes and their collectivités."""
-        inputs = self.inputs()
-        sirens = {c["collectivite_id"]: c["siren"] for c in inputs.collectivites}
-        aires = [a for a in inputs.aires if a["aire_id"] in set(territory)]
+        collectivites = self.queries.select("analytics", COLLECTIVITES)
+        sirens = {c["collectivite_id"]: c["siren"] for c in collectivites}
+        wanted = set(territory)
+        aires = [a for a in self.queries.select("analytics", AIRES) if a["aire_id"] in wanted]
         return {
             "aire": {a["code"] for a in aires},
             "commune": {a["insee_code"] for a in aires},

@@ -495,30 +495,16 @@ def _reports(args: argparse.Namespace) -> int:
 
 
 def _analytics(args: argparse.Namespace) -> int:
-    """``analytics export``: the tables chosen, as of today, one file each in ``--output``."""
-    from pathlib import Path
-
-    from hacienda_ledger.aggregates.values import paris_day
-    from hacienda_ledger.application.analytics import Analytics
-    from hacienda_ledger.application.projecting import ProjectionQueries
-    from hacienda_ledger.reports.analytics_export import write
+    """``analytics publish`` (a stored publication) or ``analytics export`` (its files)."""
+    from hacienda_ledger.cli import analytics
 
     ledger = _ledger(args)
     try:
-        analytics = Analytics(ProjectionQueries(ledger), ledger.settings.analytics_threshold)
-        tables = analytics.tables(paris_day(ledger.clock()))
-        chosen = [
-            name
-            for name in tables
-            if (args.level is None or name.rsplit("_", 1)[0] == args.level)
-            and (args.period is None or name.endswith(f"_{args.period}"))
-        ]
-        for name in chosen:
-            path = write(name, tables[name], Path(args.output), args.format)
-            print(f"{path}: {len(tables[name])} rows")
+        if args.analytics_command == "publish":
+            return analytics.publish(ledger, args.as_of)
+        return analytics.export(ledger, args)
     finally:
         ledger.close()
-    return 0
 
 
 def _seal(args: argparse.Namespace) -> int:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+from datetime import date
 from typing import TYPE_CHECKING, NoReturn
 from uuid import UUID
 
@@ -29,6 +30,13 @@ def _positive(text: str) -> int:
     if number < 1:
         raise argparse.ArgumentTypeError(f"{text} is not a positive number")
     return number
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a day (YYYY-MM-DD)") from None
 
 
 def uuid_argument(text: str) -> UUID:
@@ -186,8 +194,27 @@ def parser() -> argparse.ArgumentParser:
         "--force", action="store_true", help="store a new revision of reports already built"
     )
     analytics_sub = _group(sub, "analytics", "the anonymised analytics tables (issue 19)")
+    published = analytics_sub.add_parser(
+        "publish",
+        help="compute, suppress and store every analytics table as of a day (what reads "
+        "serve); nothing new for a day, stream position and threshold stored already",
+    )
+    published.add_argument(
+        "--as-of",
+        type=_day,
+        metavar="YYYY-MM-DD",
+        help="the day, over (default: yesterday, Paris): the periods ended by then",
+    )
     export = analytics_sub.add_parser(
-        "export", help="write the analytics tables as of today, suppressed, one file each"
+        "export",
+        help="write the tables of the latest stored publication, suppressed, one file each "
+        "(published first if none is stored)",
+    )
+    export.add_argument(
+        "--as-of",
+        type=_day,
+        metavar="YYYY-MM-DD",
+        help="the latest publication as of this day (default: the latest)",
     )
     export.add_argument(
         "--level",

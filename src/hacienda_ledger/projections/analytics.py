@@ -3,10 +3,10 @@ and the State. The method, its limits and every column: docs/analytics.md.
 
 The projection folds what the occupancy and revenue projections do not hold: where each
 aire lies and whose it is, the collectivités' SIREN, and the moves of households between
-départements. Its tables are facts; the published tables are computed on read
-(``analytics_tables.publish``), like the occupancy figures, because an open stay counts up
-to the day asked about and because suppression is a property of every published table
-together, never of one row.
+départements. Its tables are facts; the published tables are computed from them by a job
+(``analytics_tables.publish``, as of a day: an open stay counts up to the day asked about,
+and suppression is a property of every published table together, never of one row) and
+stored as a publication (``analytics_store.py``) that reads serve.
 
 Tables:
 

@@ -1,5 +1,6 @@
-"""The published analytics tables, computed on read from the projections' facts and
-suppressed (issue 19; docs/analytics.md names every table and column).
+"""The published analytics tables, computed from the projections' facts and suppressed by
+a job, then stored (``analytics_store.py``; issue 19; docs/analytics.md names every table
+and column).
 
 ``publish(inputs, as_of, threshold)`` gives, for each level of place — ``aire``,
 ``commune`` (INSEE code), ``collectivite`` (SIREN), ``departement``, ``region``, ``france``
@@ -14,172 +15,56 @@ the year).
 Every count of households or people below ``threshold`` is suppressed, and as many others
 as needed so that none can be recovered (``suppression.py``); the suppressed values are
 None and their names listed in the row's ``suppressed`` column.
+
+**Each period is released once.** A publication holds the periods **ended** by its day
+only, and continues the one before it (``released``): every cell of a period that one
+holds is taken as it was released — its values, its suppressed cells suppressed, its
+published counts never chosen as complements — and only the periods ended since are
+computed, suppressed so that nothing released before becomes recoverable. So every
+publication ever made agrees with every other on what they both hold, and the union of them
+all is one suppressed publication: an attacker holding several days' publications holds no
+more than the latest (docs/analytics.md, "Publications").
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
 from hacienda_ledger.projections.analytics import regions
-from hacienda_ledger.projections.base import Row, month_of
+from hacienda_ledger.projections.analytics_cells import (
+    BANDS,
+    COLUMNS,
+    COUNTS,
+    DEFAULT_THRESHOLD,
+    FLOW_PERIODS,
+    FOLLOWING,
+    INTERVENTION_KINDS,
+    INTERVENTIONS,
+    LEVELS,
+    MADE_OF_MONTHS,
+    MEASURES,
+    MONTHLY,
+    NESTING,
+    OTHER_BANDS,
+    PEOPLE,
+    PERIODS,
+    AnalyticsInputs,
+    Cell,
+    Place,
+    months_of,
+    period_end,
+    period_of,
+    periods_between,
+    table_names,
+)
+from hacienda_ledger.projections.analytics_releases import Released, add_up_in_time
+from hacienda_ledger.projections.base import Row
 from hacienda_ledger.projections.occupancy import OccupancyFacts
 from hacienda_ledger.projections.suppression import Relation, primary, suppress
-
-LEVELS = ("aire", "commune", "collectivite", "departement", "region", "france")
-PERIODS = ("week", "month", "season", "year")
-#: The flows are published by month and year only.
-FLOW_PERIODS = ("month", "year")
-#: Periods made of whole months: revenue (folded by month) is counted in them only.
-MONTHLY = ("month", "season", "year")
-#: A period and the months that make it up (weeks straddle months: they make up nothing).
-MADE_OF_MONTHS = ("season", "year")
-#: (first day, last day or None, column) of the stay-length bands, by the stays ended.
-BANDS = (
-    (1, 7, "stays_1_7_days"),
-    (8, 30, "stays_8_30_days"),
-    (31, 90, "stays_31_90_days"),
-    (91, None, "stays_over_90_days"),
-)
-PEOPLE = {"adult": "people_adults", "0-3": "people_0_3", "4-17": "people_4_17"}
-OTHER_BANDS = "people_other_bands"
-#: Counts of households or people: each suppressed below the threshold, with its own pattern.
-COUNTS = (
-    "arrivals",
-    "departures",
-    *(band[2] for band in BANDS),
-    "households",
-    *PEOPLE.values(),
-    OTHER_BANDS,
-    "caravans",
-    "unmet_requests",
-    "unmet_caravans",
-    "unmet_people",
-)
-#: Figures that would tell about the households present: suppressed where ``households`` is
-#: (the same pattern under the same relations: exactly as protected).
-FOLLOWING = ("occupied_place_days", "revenue_cents")
-#: The kinds of intervention (``InterventionKind``), one column each.
-INTERVENTION_KINDS = (
-    "cleaning",
-    "repair",
-    "maintenance",
-    "meter_round",
-    "inspection",
-    "incident",
-    "official_visit",
-    "pest_control",
-    "other",
-)
-#: Interventions recorded (not cancelled) by kind, in the month they started.
-INTERVENTIONS = tuple(f"interventions_{kind}" for kind in INTERVENTION_KINDS)
-#: Facts of the aires, not of households: never suppressed (no threshold applies to them).
-SERVICE = ("out_of_service_place_days", *INTERVENTIONS)
-MEASURES = ("available_place_days", *FOLLOWING, *COUNTS, *SERVICE)
-COLUMNS = (
-    "level",
-    "code",
-    "name",
-    "commune",
-    "collectivite",
-    "departement",
-    "region",
-    "latitude",
-    "longitude",
-    "period",
-    "available_place_days",
-    "occupied_place_days",
-    "occupancy_rate",
-    *COUNTS,
-    "revenue_cents",
-    "revenue_per_occupied_place_day_cents",
-    *SERVICE,
-    "suppressed",
-)
-FLOW_COLUMNS = ("level", "from_code", "to_code", "period", "households", "suppressed")
-#: Adjacent levels: every place of the second is exactly the places of the first it holds.
-NESTING = (
-    ("aire", "commune"),
-    ("aire", "collectivite"),
-    ("commune", "departement"),
-    ("collectivite", "departement"),
-    ("departement", "region"),
-    ("region", "france"),
-)
-DEFAULT_THRESHOLD = 11
-
-Cell = tuple[str, Any, str, str]  # (table, place, period, measure)
-
-
-@dataclass(frozen=True)
-class AnalyticsInputs:
-    """The facts the tables are computed from: the occupancy projection's, the analytics
-    projection's public tables, the revenue projection's ``revenue_monthly``."""
-
-    occupancy: OccupancyFacts
-    aires: Sequence[Row]
-    collectivites: Sequence[Row]
-    moves: Sequence[Row]
-    revenue: Sequence[Row]
-    #: the interventions projection's ``interventions_monthly`` rows
-    interventions: Sequence[Row] = ()
-
-
-@dataclass(frozen=True)
-class Place:
-    """One place of one level: its code and what its row says of it."""
-
-    level: str
-    code: str
-    key: tuple[str, ...]
-    aires: frozenset[str]
-    attributes: tuple[tuple[str, Any], ...]
-
-
-def table_names() -> tuple[str, ...]:
-    """Every published table, by level then period, then the flows."""
-    geo = tuple(f"{level}_{period}" for level in LEVELS for period in PERIODS)
-    flows = tuple(f"flows_{level}_{p}" for level in ("departement", "region") for p in FLOW_PERIODS)
-    return geo + flows
-
-
-def period_of(day: date, kind: str) -> str:
-    """``2025-W03`` (ISO week), ``2025-03``, ``2025-summer`` (April to September) or
-    ``2024-winter`` (October to March, named by the year it starts), ``2025``."""
-    if kind == "week":
-        year, week, _ = day.isocalendar()
-        return f"{year}-W{week:02d}"
-    if kind == "month":
-        return month_of(day)
-    if kind == "season":
-        if 4 <= day.month <= 9:
-            return f"{day.year}-summer"
-        return f"{day.year if day.month >= 10 else day.year - 1}-winter"
-    return str(day.year)
-
-
-def _periods(first: date, last: date, kind: str) -> list[str]:
-    """The periods of that kind from ``first`` to ``last``, in order."""
-    found: list[str] = []
-    step = timedelta(days=7)
-    day = first if kind == "week" else first.replace(day=1)
-    while day <= last:
-        period = period_of(day, kind)
-        if not found or found[-1] != period:
-            found.append(period)
-        day = day + step if kind == "week" else (day + timedelta(days=32)).replace(day=1)
-    if first <= last and period_of(last, kind) not in found[-1:]:
-        found.append(period_of(last, kind))
-    return found
-
-
-def _months_of(period: str, kind: str, months: Sequence[str]) -> list[str]:
-    """The months published that make up a season or a year."""
-    return [m for m in months if period_of(date.fromisoformat(m + "-01"), kind) == period]
 
 
 def _first_day(inputs: AnalyticsInputs, as_of: date) -> date | None:
@@ -327,7 +212,7 @@ def _count_stays(
         last = as_of if end is None else min(as_of, end - timedelta(days=1))
         for kind in PERIODS:
             cells[(kind, period_of(arrival, kind))]["arrivals"] += 1
-            for period in _periods(arrival, last, kind):
+            for period in periods_between(arrival, last, kind):
                 cell = cells[(kind, period)]
                 cell["households"] += 1
                 cell["caravans"] += stay["caravans"]
@@ -416,12 +301,22 @@ def _place(
 
 
 def publish(
-    inputs: AnalyticsInputs, as_of: date, threshold: int = DEFAULT_THRESHOLD
+    inputs: AnalyticsInputs,
+    as_of: date,
+    threshold: int = DEFAULT_THRESHOLD,
+    released: Mapping[str, Sequence[Row]] | None = None,
 ) -> dict[str, list[Row]]:
-    """Every published table (``table_names()``), suppressed."""
+    """Every published table (``table_names()``), suppressed: the periods ended by
+    ``as_of``, those ``released`` (the tables of the publication this one continues) as
+    they were released."""
     first = _first_day(inputs, as_of)
     levels = places(inputs)
-    spans = {kind: _periods(first, as_of, kind) if first else [] for kind in PERIODS}
+    spans = {
+        kind: [p for p in periods_between(first, as_of, kind) if period_end(p, kind) <= as_of]
+        if first
+        else []
+        for kind in PERIODS
+    }
     each = _by_aire(inputs)
     per_aire = {
         a["aire_id"]: _count_aire(each[a["aire_id"]], a["aire_id"], first, as_of) if first else {}
@@ -439,14 +334,25 @@ def publish(
                             totals[m] += v
                     for m, v in totals.items():
                         values[(name, place.key, period, m)] = v
-    flows = _flow_values(inputs, spans, as_of)
+    flows = {
+        c: v
+        for c, v in _flow_values(inputs, spans, as_of).items()
+        if c[2] in spans[c[0].rsplit("_", 1)[1]]  # ended periods only
+    }
+    was = Released.of(released or {}, levels, spans)
+    forced: set[Cell] = set()
+    if was.periods:
+        was.settle(values, flows)
+        forced = add_up_in_time(values, flows, levels, spans, was)
     values.update(flows)
     relations = list(_relations(levels, spans)) + list(_flow_relations(flows))
     counted = [c for c in values if c[3] in COUNTS]
+    new = primary(values, threshold, lambda c: c[3] in COUNTS and c not in was.cells)
     hidden = suppress(
         {c: values[c] for c in counted},
         [r for r in relations if r.parent[3] in COUNTS],
-        primary(values, threshold, lambda c: c[3] in COUNTS),
+        new | was.hidden | forced,
+        pinned=was.published,
     )
     return _rows(levels, spans, values, hidden) | _flow_rows(flows, hidden)
 
@@ -472,7 +378,7 @@ def _relations(
         for place in found:
             for kind in MADE_OF_MONTHS:
                 for period in spans[kind]:
-                    months = _months_of(period, kind, spans["month"])
+                    months = months_of(period, kind, spans["month"])
                     for m in COUNTS:
                         yield Relation(
                             (f"{level}_{kind}", place.key, period, m),

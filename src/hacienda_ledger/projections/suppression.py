@@ -25,11 +25,17 @@ relation.
 Whether a cell is determined depends only on which cells are suppressed and on the
 relations, never on the values: so measures that follow another's pattern (``follow``)
 are exactly as protected as it.
+
+**Released cells** (``pinned``): a publication that continues earlier ones cannot take back
+what they released. Their suppressed cells come in ``first``; their published cells are
+``pinned``: never chosen as complements, so the protection is found among the new cells
+only. A relation whose protection only a pinned cell could give is refused
+(``UnsafePublication``): nothing is published rather than a recoverable count.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -54,14 +60,25 @@ def primary(values: Mapping[K, int], threshold: int, sensitive: Callable[[K], bo
     return {k for k, v in values.items() if sensitive(k) and 0 < v < threshold}
 
 
+class UnsafePublication(Exception):
+    """A suppressed cell stays recoverable and only a released (pinned) cell could hide it."""
+
+
 def suppress(
     values: Mapping[K, int],
     relations: Sequence[Relation[K]],
     first: Iterable[K],
+    pinned: Collection[K] = frozenset(),
 ) -> set[K]:
-    """The suppressed cells: ``first`` (the primary ones) and the complementary cells that
-    leave none of them recoverable from the relations, alone or combined."""
+    """The suppressed cells: ``first`` (the primary ones, and those released suppressed) and
+    the complementary cells, never a ``pinned`` one (released published), that leave none of
+    them recoverable from the relations, alone or combined."""
     hidden = set(first)
+    closed = set(pinned)
+    if closed & hidden:
+        raise UnsafePublication(
+            f"released published and suppressed: {sorted(closed & hidden, key=repr)[:3]}"
+        )
     touching: dict[K, list[Relation[K]]] = {}
     for relation in relations:
         for cell in relation.cells:
@@ -69,7 +86,7 @@ def suppress(
     changed: set[K] | None = None  # None: the first round, every relation looked at
     while True:
         before = set(hidden)
-        _per_relation(values, relations, touching, hidden, changed)
+        _per_relation(values, relations, touching, hidden, changed, closed=closed)
         if changed is not None:
             changed |= hidden - before
         # after the first round, only the relations around what changed can fix a cell
@@ -77,13 +94,23 @@ def suppress(
         found = determined(near, hidden)
         before = set(hidden)
         added = [
-            c for c in sorted(found, key=repr) if _around(values, c, touching, hidden) is not None
+            c
+            for c in sorted(found, key=repr)
+            if _around(values, c, touching, hidden, closed) is not None
         ]
         changed = hidden - before
         if not added:
             # Nothing is fixed, or only cells whose every related cell is suppressed: the
             # relations then fix them to 0 whatever the rest (no published value enters),
-            # which tells of nobody.
+            # which tells of nobody. With released cells, a cell only a pinned one could
+            # have hidden is still fixed by published values: refused.
+            if closed:
+                silent = [r for r in relations if all(c in hidden for c in r.cells)]
+                zero = determined(silent, hidden)  # fixed to 0: no published value enters
+                unsafe = found - zero
+                if unsafe:
+                    shown = sorted(unsafe, key=repr)[:3]
+                    raise UnsafePublication(f"counts recoverable from released cells: {shown}")
             return hidden
 
 
@@ -93,6 +120,8 @@ def _per_relation(
     touching: Mapping[K, list[Relation[K]]],
     hidden: set[K],
     changed: set[K] | None,
+    *,
+    closed: Collection[K] = frozenset(),
 ) -> None:
     """Until no relation holds exactly one suppressed cell, suppress one more in it (only the
     relations of the ``changed`` cells need a look, when the others are done already)."""
@@ -104,25 +133,30 @@ def _per_relation(
         relation = pending.pop()
         if sum(c in hidden for c in relation.cells) != 1:
             continue
-        added = _one_more(values, [relation], hidden)
-        if added is not None:
-            pending.extend(touching.get(added, []))
+        added = _one_more(values, [relation], hidden, closed)
+        if added is None:  # every other cell released published: it gives the cell back
+            raise UnsafePublication(f"a suppressed count only released cells surround: {relation}")
+        pending.extend(touching.get(added, []))
 
 
 def _one_more(
-    values: Mapping[K, int], relations: Sequence[Relation[K]], hidden: set[K]
+    values: Mapping[K, int],
+    relations: Sequence[Relation[K]],
+    hidden: set[K],
+    closed: Collection[K] = frozenset(),
 ) -> K | None:
     """Suppress the smallest unsuppressed child of the first relation that has one (ties by
-    key), else its parent; None if every cell of these relations is suppressed already."""
+    key), else its parent, never a ``closed`` (released published) cell; None if every cell
+    of these relations is suppressed or closed already."""
     for relation in relations:
-        open_children = [c for c in relation.children if c not in hidden]
+        open_children = [c for c in relation.children if c not in hidden and c not in closed]
         if open_children:
             chosen = min(
                 open_children, key=lambda c: (values.get(c, 0) == 0, values.get(c, 0), repr(c))
             )
             hidden.add(chosen)
             return chosen
-        if relation.parent not in hidden:
+        if relation.parent not in hidden and relation.parent not in closed:
             hidden.add(relation.parent)
             return relation.parent
     return None
@@ -152,6 +186,7 @@ def _around(
     cell: K,
     touching: Mapping[K, list[Relation[K]]],
     hidden: set[K],
+    closed: Collection[K] = frozenset(),
 ) -> K | None:
     """One more cell suppressed in the relations of ``cell``, or, when they are all
     suppressed, in the relations of their cells, and so on outwards."""
@@ -159,7 +194,7 @@ def _around(
     frontier = [cell]
     while frontier:
         relations = [r for c in frontier for r in touching.get(c, [])]
-        added = _one_more(values, relations, hidden)
+        added = _one_more(values, relations, hidden, closed)
         if added is not None:
             return added
         frontier = [c for r in relations for c in r.cells if c not in seen]

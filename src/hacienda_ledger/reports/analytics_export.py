@@ -9,7 +9,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from hacienda_ledger.projections.analytics_tables import COLUMNS, FLOW_COLUMNS
+from hacienda_ledger.projections.analytics_cells import COLUMNS, FLOW_COLUMNS
 from hacienda_ledger.projections.base import Row
 from hacienda_ledger.reports.french import csv_text, decimal_fr
 

@@ -11,6 +11,7 @@ from decimal import Decimal
 
 from hacienda_ledger.aggregates.errors import InvalidValue
 from hacienda_ledger.application.analytics import Analytics
+from hacienda_ledger.projections.analytics_store import Publication
 from hacienda_ledger.reports import pictures
 from hacienda_ledger.reports.pictures import AirePoint, MapData, SeriesData
 
@@ -79,24 +80,33 @@ def series_data(
     return SeriesData(f"{name} ({departement}) : {NAME_TITLES['series'].lower()} — {span}", months)
 
 
+def default_year(as_of: date) -> int:
+    """A map's year when none is asked: the last calendar year complete on ``as_of`` (the
+    publication's day): ``as_of``'s own on 31 December, the year before otherwise."""
+    return as_of.year if (as_of.month, as_of.day) == (12, 31) else as_of.year - 1
+
+
 def picture(
     service: Analytics,
     name: str,
     fmt: str,
-    as_of: date,
+    day: date | None,
     *,
     departement: str | None = None,
     year: int | None = None,
     territory: Collection[str] | None = None,
-) -> bytes:
-    """One picture's bytes (``name`` in ``pictures.NAMES``, ``fmt`` png or svg)."""
+) -> tuple[bytes, Publication]:
+    """One picture's bytes (``name`` in ``pictures.NAMES``, ``fmt`` png or svg), drawn from
+    the latest publication as of ``day`` (None: the latest), and that publication."""
     if name not in pictures.NAMES:
         raise InvalidValue(f"no picture {name!r}: {', '.join(pictures.NAMES)}", field="picture")
     if fmt not in pictures.FORMATS:
         raise InvalidValue(f"no format {fmt!r}: png, svg", field="format")
+    publication = service.latest(day)
+    as_of = publication.as_of
     if name == "series":
         data = series_data(service, as_of, _departement(departement), year)
-        return pictures.render_series(data, fmt)
+        return pictures.render_series(data, fmt), publication
     code = _departement(departement) if name == "departement" else None
-    found = map_data(service, as_of, year or as_of.year, code, territory)
-    return pictures.render_map(found, fmt)
+    found = map_data(service, as_of, year or default_year(as_of), code, territory)
+    return pictures.render_map(found, fmt), publication

@@ -252,7 +252,8 @@ def generate_month(
 
 class Scheduler(Background):
     """In the API process: every ``interval`` seconds (the first look after ``delay``),
-    once the projections have caught up, build the reports due and missing."""
+    once the projections have caught up, build the reports due and missing, then (given
+    ``analytics``) the analytics publication due (``Analytics.publish_due``)."""
 
     thread_name = "reports"
 
@@ -265,9 +266,11 @@ class Scheduler(Background):
         today: Callable[[], date],
         caught_up: Callable[[], bool] = lambda: True,
         may_run: Callable[[], bool] = lambda: True,
+        analytics: Analytics | None = None,
     ) -> None:
         super().__init__()
         self.reports = reports
+        self.analytics = analytics
         self.may_run = may_run  # one process of a deployment builds them (BackgroundLeader)
         self.interval, self.delay = interval, delay
         self.today = today
@@ -277,9 +280,19 @@ class Scheduler(Background):
     def tick(self) -> list[StoredReport]:
         if not self.may_run() or not self.caught_up():
             return []
-        stored = self.reports.run_due(self.today())
+        today = self.today()
+        stored = self.reports.run_due(today)
         if stored:
             log.info("reports_generated", files=len(stored))
+        # the analytics publication due (yesterday's, once a day; again after a seal)
+        published = self.analytics.publish_due(today) if self.analytics else None
+        if published is not None:
+            log.info(
+                "analytics_published",
+                as_of=published.as_of.isoformat(),
+                position=published.position,
+                rows=published.row_count,
+            )
         return stored
 
     def _loop(self) -> None:

@@ -11,13 +11,13 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Path, Query, Request, Response
 
 from hacienda_ledger.aggregates.user import Role
-from hacienda_ledger.aggregates.values import paris_day
 from hacienda_ledger.api.deps import LedgerDep, UserDep
 from hacienda_ledger.api.openapi import files
 from hacienda_ledger.api.pages import PageDep
 from hacienda_ledger.api.schemas.analytics import AnalyticsTablePublic
+from hacienda_ledger.api.schemas.common import DATE_RANGE, Day
 from hacienda_ledger.application.access import Permission
-from hacienda_ledger.application.analytics import Analytics
+from hacienda_ledger.application.analytics import Analytics, Publication
 from hacienda_ledger.reports import pictures
 from hacienda_ledger.reports.analytics_pictures import picture as draw
 
@@ -49,6 +49,24 @@ TableName = Annotated[
 def analytics(request: Request) -> Analytics:
     found: Analytics = request.app.state.analytics
     return found
+
+
+AsOf = Annotated[
+    Day | None,
+    Query(
+        description="the day asked: the latest publication as of it or before is read "
+        f"(default: the latest publication), {DATE_RANGE}"
+    ),
+]
+
+
+def _headers(publication: Publication) -> dict[str, str]:
+    """The publication a read comes from, in headers (a picture has no body to say it)."""
+    return {
+        "X-Analytics-As-Of": publication.as_of.isoformat(),
+        "X-Analytics-Position": str(publication.position),
+        "X-Analytics-Published-At": publication.published_at,
+    }
 
 
 def _plain(value: Any) -> Any:
@@ -90,22 +108,26 @@ def read_picture(
         Query(
             ge=2000,
             le=2099,
-            description="the year of a map (default: this year); a "
+            description="the year of a map (default: the last calendar year complete on "
+            "the publication's as-of day: 2025 for a publication as of 2026-03-01); a "
             "series' only months (default: every month)",
         ),
     ] = None,
+    as_of: AsOf = None,
 ) -> Response:
-    """A picture of the analytics tables as of today, drawn from the published
-    (suppressed) cells only: départements shaded by the year's unmet requests, aires as
-    points sized by their places and coloured by their occupancy rate (no colour where the
-    rate is suppressed), or a département's months. The reader's territory applies as to
-    the tables (aires outside it are not drawn). 422 `invalid_value` for a `departement`
-    missing where the picture needs one (docs/analytics.md#pictures)."""
+    """A picture of a stored analytics publication (the latest, or the latest as of
+    `as_of`), drawn from its published (suppressed) cells only: départements shaded by the
+    year's unmet requests, aires as points sized by their places and coloured by their
+    occupancy rate (no colour where the rate is suppressed), or a département's months.
+    The reader's territory applies as to the tables (aires outside it are not drawn). The
+    publication is named in the `X-Analytics-As-Of`, `X-Analytics-Position` and
+    `X-Analytics-Published-At` headers. 422 `invalid_value` for a `departement` missing
+    where the picture needs one; 404 `analytics_not_published` before any publication
+    (docs/analytics.md#pictures)."""
     ledger.access.authorize(user, Permission.READ_ANALYTICS)
     every = user.role in (Role.ADMIN, Role.ANALYST)
     territory = None if every else [str(a) for a in ledger.access.aires_in_scope(user)]
-    as_of = paris_day(ledger.clock())
-    content = draw(
+    content, publication = draw(
         analytics(request),
         picture,
         format,
@@ -115,11 +137,14 @@ def read_picture(
         territory=territory,
     )
     suffix = f"-{departement}" if departement and picture != "france" else ""
-    filename = f"analytics-{picture}{suffix}-{as_of.isoformat()}.{format}"
+    filename = f"analytics-{picture}{suffix}-{publication.as_of.isoformat()}.{format}"
     return Response(
         content,
         media_type=pictures.FORMATS[format],
-        headers={"Content-Disposition": f'inline; filename="{filename}"'},
+        headers={
+            "Content-Disposition": f'inline; filename="{filename}"',
+            **_headers(publication),
+        },
     )
 
 
@@ -127,6 +152,7 @@ def read_picture(
 def read_table(
     table: TableName,
     request: Request,
+    response: Response,
     ledger: LedgerDep,
     user: UserDep,
     page: PageDep,
@@ -138,12 +164,16 @@ def read_table(
     period: PeriodFilter = None,
     from_code: Filter = None,
     to_code: Filter = None,
+    as_of: AsOf = None,
 ) -> dict[str, Any]:
-    """One analytics table as of today, its rows equal to the filters given (paginated):
-    counts below the threshold, and what would give them back, are null and named in each
-    row's `suppressed`. No household, name or free text. Admins and analysts read every
-    row; others their territory's aires, communes and collectivité, beside every
-    département, région and France (404 `analytics_table_not_found` for another name)."""
+    """One analytics table of a stored publication (the latest, or the latest as of
+    `as_of`), its rows equal to the filters given (paginated): counts below the threshold,
+    and what would give them back, are null and named in each row's `suppressed`. No
+    household, name or free text. The body names the publication (`as_of`, `position`,
+    `published_at`, `sha256`). Admins and analysts read every row; others their
+    territory's aires, communes and collectivité, beside every département, région and
+    France (404 `analytics_table_not_found` for another name; 404
+    `analytics_not_published` before any publication: nothing is computed on a read)."""
     ledger.access.authorize(user, Permission.READ_ANALYTICS)
     every = user.role in (Role.ADMIN, Role.ANALYST)
     territory = None if every else [str(a) for a in ledger.access.aires_in_scope(user)]
@@ -158,13 +188,17 @@ def read_table(
         "to_code": to_code,
     }
     service = analytics(request)
-    as_of = paris_day(ledger.clock())
-    rows, next_cursor = page.page(service.table(table, as_of, filters, territory))
+    found = service.read(table, as_of, filters, territory, offset=page.offset, limit=page.limit)
+    publication = found.publication
+    response.headers.update(_headers(publication))
     return {
         "table": table,
-        "as_of": as_of.isoformat(),
-        "threshold": service.threshold,
-        "data": [{k: _plain(v) for k, v in row.items()} for row in rows],
-        "count": len(rows),
-        "next_cursor": next_cursor,
+        "as_of": publication.as_of.isoformat(),
+        "threshold": publication.threshold,
+        "position": publication.position,
+        "published_at": publication.published_at,
+        "sha256": publication.sha256,
+        "data": [{k: _plain(v) for k, v in row.items()} for row in found.rows],
+        "count": len(found.rows),
+        "next_cursor": page.next_cursor(found.more),
     }

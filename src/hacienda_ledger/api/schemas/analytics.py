@@ -1,4 +1,4 @@
-"""Bodies of ``/v1/analytics``: one published table (docs/analytics.md)."""
+"""Bodies of ``/v1/analytics``: one table of a stored publication (docs/analytics.md)."""
 
 from __future__ import annotations
 
@@ -10,9 +10,14 @@ from hacienda_ledger.api.schemas.common import Page
 
 
 class AnalyticsTablePublic(Page[dict[str, Any]]):
-    """A page of one analytics table as of a day: each row's counts below the threshold,
-    and what would give them back, are null and named in its ``suppressed``."""
+    """A page of one analytics table of a stored publication: each row's counts below the
+    threshold, and what would give them back, are null and named in its ``suppressed``."""
 
     table: str = Field(description="`<level>_<period>` or `flows_<level>_<period>`")
-    as_of: str = Field(description="the Paris day the table is computed as of (YYYY-MM-DD)")
+    as_of: str = Field(
+        description="the Paris day the publication read is computed as of (YYYY-MM-DD)"
+    )
     threshold: int = Field(description="counts of households or people below it are suppressed")
+    position: int = Field(description="the stream position the publication was computed at")
+    published_at: str = Field(description="when the publication was made (UTC, ISO 8601)")
+    sha256: str = Field(description="the SHA-256 of the publication's content (every table)")

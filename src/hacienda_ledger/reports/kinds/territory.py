@@ -44,7 +44,8 @@ def with_departement(report: Report, analytics: Analytics, departement: str, yea
     and its series (pictures under it in the PDF)."""
     if departement not in pictures.boundaries():
         return report
-    day = date(year, 12, 31)
+    day = analytics.last_day_of(year)
+    analytics.ensure(day)  # a job: the year's publication, made now if none is stored
     series = series_data(analytics, day, departement, year)
     rows = [(MONTHS[int(m[5:7]) - 1], rate, unmet) for m, rate, unmet in series.months]
     section = _section("Mois", rows, day, analytics.threshold)
@@ -69,7 +70,8 @@ def with_departement(report: Report, analytics: Analytics, departement: str, yea
 
 def with_france(report: Report, analytics: Analytics, year: int) -> Report:
     """``report`` with the map of France of ``year`` (the départements' year in a table)."""
-    day = date(year, 12, 31)
+    day = analytics.last_day_of(year)
+    analytics.ensure(day)  # a job: the year's publication, made now if none is stored
     found = map_data(analytics, day, year)
     rates = {
         str(r["code"]): r["occupancy_rate"]

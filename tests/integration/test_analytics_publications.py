@@ -1,0 +1,266 @@
+"""Stored analytics publications (issue 19, point 6) on SQLite and PostgreSQL: a job
+publishes (computes, suppresses and stores every table), a read never computes; a fresh
+ledger reads exactly what ``publish`` gives for the day; a new event changes nothing read
+until the next publication; publishing again for the same day, position and threshold
+computes nothing; the attacker recovers nothing from either of two days' stored
+publications; the CLI publishes and says so."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hacienda_ledger.aggregates.errors import AnalyticsNotPublished, InvalidPeriod
+from hacienda_ledger.aggregates.values import paris_day
+from hacienda_ledger.application import Ledger, projecting
+from hacienda_ledger.application.analytics import Analytics
+from hacienda_ledger.application.projecting import ProjectionQueries, projection_database
+from hacienda_ledger.cli import main
+from hacienda_ledger.projections.analytics_cells import table_names
+from hacienda_ledger.projections.analytics_store import PublicationStore, content_sha256
+from hacienda_ledger.projections.analytics_tables import publish
+from hacienda_ledger.reports.generate import Reports, Scheduler
+from hacienda_ledger.settings import Settings
+from tests.conftest import Clock
+from tests.integration.reports_world import build
+from tests.integration.test_analytics import Territory, row
+from tests.integration.test_reports import seal_months
+from tests.unit.test_analytics_tables import _together, check, world
+
+DAY = date(2025, 3, 31)
+
+
+@pytest.fixture
+def territory(ledger: Ledger, clock: Clock) -> Territory:
+    """The territory of test_analytics, on 1 April: March is over, publishable."""
+    built = Territory(ledger, clock)
+    clock.now = datetime(2025, 4, 1, 9, tzinfo=UTC)
+    return built
+
+
+def service(ledger: Ledger, threshold: int = 3) -> Analytics:
+    return Analytics(ProjectionQueries(ledger), threshold)
+
+
+def test_a_fresh_ledger_reads_exactly_what_publish_gives(
+    territory: Territory, settings: Settings
+) -> None:
+    """Published as of 31 March, then read in a ledger opened since (nothing of the
+    publisher kept): every table, read whole or page by page, is exactly what ``publish``
+    computes for that day, also after the projections are rebuilt (rebuild-equal); the
+    publication names its day, the stream position, the threshold and the SHA-256 of
+    what it stores."""
+    ledger = territory.ledger
+    publication, made = service(ledger).publish(DAY)
+    assert made
+    assert (publication.as_of, publication.position) == (DAY, ledger.last_position())
+    assert publication.threshold == 3
+    expected = service(ledger).compute(DAY)
+    projecting.rebuild_all(ledger, ["occupancy", "analytics", "revenue", "interventions"])
+    assert service(ledger).compute(DAY) == expected
+    fresh = Ledger(settings)
+    try:
+        reader = service(fresh)
+        for name in table_names():
+            assert reader.table(name, None, {}) == expected[name], name
+        paged: list[dict[str, Any]] = []
+        while True:
+            page = reader.read("aire_week", None, {}, offset=len(paged), limit=4)
+            paged += page.rows
+            if not page.more:
+                break
+        assert paged == expected["aire_week"] and len(paged) > 4
+        stored = reader.store.tables(reader.latest())
+        assert stored == expected
+        assert content_sha256(stored) == publication.sha256 == content_sha256(expected)
+        assert reader.latest() == publication
+    finally:
+        fresh.close()
+
+
+def test_a_new_event_changes_no_read_until_the_next_publication(
+    territory: Territory, clock: Clock
+) -> None:
+    """A family turned away on 1 April, after the publication as of 31 March: reads still
+    give the publication's figures (nothing computed); the next publication, as of 30 April
+    at the new position, counts it in April, and reads then serve it. A family turned away
+    on 31 March recorded late, after March was published: March stays as released (each
+    period is released once), in every publication since."""
+    ledger = territory.ledger
+    analytics = service(ledger, threshold=1)
+    first, _ = analytics.publish(DAY)
+    march = row({"t": analytics.table("aire_month", None, {})}, "t", "49007-A", "2025-03")
+    for day in (date(2025, 4, 1), DAY):
+        ledger.record_unmet_demand(
+            territory.site.aire_id, day=day, reason="full", caravans=1, people=2, actor="c"
+        )
+    assert row({"t": analytics.table("aire_month", None, {})}, "t", "49007-A", "2025-03") == march
+    assert analytics.latest() == first
+    clock.now = datetime(2025, 5, 1, 9, tzinfo=UTC)
+    second, made = analytics.publish(date(2025, 4, 30))
+    assert made and second.position > first.position
+    tables = {"t": analytics.table("aire_month", None, {})}
+    assert row(tables, "t", "49007-A", "2025-04")["unmet_requests"] == 1
+    assert row(tables, "t", "49007-A", "2025-03") == march
+    assert analytics.latest() == second
+
+
+def test_a_publication_is_of_a_day_that_is_over(territory: Territory) -> None:
+    """Today (1 April) or later: refused (``invalid_period``), nothing stored: its periods
+    would be released, final, before they are over."""
+    analytics = service(territory.ledger)
+    for day in (date(2025, 4, 1), date(2025, 12, 31)):
+        with pytest.raises(InvalidPeriod, match="a day that is over"):
+            analytics.publish(day)
+    assert analytics.store.publications() == []
+
+
+def test_publishing_again_computes_nothing(
+    territory: Territory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same day, position and threshold: the publication stored is given back, nothing
+    computed, nothing stored; another threshold is another publication."""
+    analytics = service(territory.ledger)
+    first, made = analytics.publish(DAY)
+    assert made
+
+    def refuse(_: date) -> dict[str, Any]:
+        raise AssertionError("computed")
+
+    monkeypatch.setattr(analytics, "compute", refuse)
+    again, made = analytics.publish(DAY)
+    assert (again, made) == (first, False)
+    assert analytics.store.publications() == [first]
+    other = service(territory.ledger, threshold=5)
+    monkeypatch.undo()
+    assert other.publish(DAY)[1] and len(analytics.store.publications()) == 2
+
+
+def test_a_read_serves_the_latest_publication_as_of_the_day_asked(territory: Territory) -> None:
+    """Publications as of 31 January and 10 March, kept both: the latest by default, the
+    January one for a day of February, none before 31 January (``analytics_not_published``,
+    naming the command); nothing stored at all: the same refusal for every read."""
+    analytics = service(territory.ledger)
+    with pytest.raises(AnalyticsNotPublished, match="hacienda-ledger analytics publish"):
+        analytics.read("france_month", None, {})
+    january, _ = analytics.publish(date(2025, 1, 31))
+    march, _ = analytics.publish(DAY)
+    assert analytics.latest() == march
+    assert analytics.latest(date(2025, 2, 15)) == january
+    assert [r["period"] for r in analytics.table("france_month", date(2025, 2, 15), {})] == [
+        "2025-01"
+    ]
+    assert analytics.read("france_month", None, {}).publication == march
+    with pytest.raises(AnalyticsNotPublished):
+        analytics.latest(date(2025, 1, 30))
+
+
+def test_the_serving_process_publishes_yesterday_once_a_day(territory: Territory) -> None:
+    """``publish_due`` (the reports scheduler's look): on 11 March it publishes as of the
+    10th, then nothing more that day nor the next look; on the 12th, as of the 11th."""
+    analytics = service(territory.ledger)
+    made = analytics.publish_due(date(2025, 3, 11))
+    assert made is not None and made.as_of == date(2025, 3, 10)
+    assert analytics.publish_due(date(2025, 3, 11)) is None
+    later = analytics.publish_due(date(2025, 3, 12))
+    assert later is not None and later.as_of == date(2025, 3, 11)
+
+
+def test_the_reports_scheduler_publishes_again_after_a_seal(ledger: Ledger, clock: Clock) -> None:
+    """The serving process's scheduler (reports, then the analytics due): its first look
+    publishes as of yesterday; a look with nothing new publishes nothing; a month sealed
+    since makes the next look publish again, as of the same day, at the new position (the
+    latest publication a read serves)."""
+    world = build(ledger, clock)
+    clock.now = datetime(2025, 4, 2, 9, tzinfo=UTC)
+    reports = Reports(ledger)
+    scheduler = Scheduler(
+        reports, interval=3600, delay=0, today=lambda: date(2025, 4, 2), analytics=reports.analytics
+    )
+    scheduler.tick()  # (the annual reports it builds publish as of their year's end)
+    first = reports.analytics.latest()
+    assert first.as_of == date(2025, 4, 1)
+    made = reports.analytics.store.publications()
+    scheduler.tick()
+    assert reports.analytics.store.publications() == made
+    seal_months(ledger, world, "2025-02")
+    scheduler.tick()
+    second = reports.analytics.latest()
+    assert second.as_of == first.as_of and second.position > first.position
+
+
+def test_the_cli_exports_the_stored_publication(
+    territory: Territory, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``analytics export --as-of 2025-02-15`` reads the publication as of 31 January
+    (stored by then) and computes nothing: its ``france_month`` CSV has January only, as
+    that publication said, though February has happened since."""
+    monkeypatch.setenv("HACIENDA_ANALYTICS_THRESHOLD", "3")
+    service(territory.ledger).publish(date(2025, 1, 31))
+
+    def refuse(*_: Any) -> Any:
+        raise AssertionError("computed")
+
+    monkeypatch.setattr(Analytics, "compute", refuse)
+    out = tmp_path / "csv"
+    args = ["--database-url", settings.database_url, "analytics", "export", "--as-of"]
+    assert main([*args, "2025-02-15", "--format", "csv", "--output", str(out)]) == 0
+    text = (out / "france_month.csv").read_bytes().decode("utf-8-sig")
+    assert "2025-01" in text and "2025-02" not in text
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_the_attacker_recovers_nothing_from_the_days_stored_publications(
+    ledger: Ledger, seed: int
+) -> None:
+    """Two days' publications of one generated world, the second continuing the first,
+    stored and read back from the database: each is what ``publish`` gave, every count in
+    it is 0 or at least the threshold, and no suppressed cell is recovered by one
+    subtraction or by solving the relations — of either, or of both held together
+    (docs/analytics.md, "Publications")."""
+    store = PublicationStore(projection_database(ledger))
+    facts = world(seed)
+    stored = []
+    released = None
+    for position, day in enumerate((date(2025, 3, 31), date(2025, 6, 30)), start=1):
+        tables = publish(facts, day, threshold=11, released=released)
+        publication, _ = store.add(
+            tables, as_of=day, position=position, threshold=11, published_at="2025-07-01"
+        )
+        stored.append((tables, publication))
+        released = store.tables(publication)
+    for tables, publication in stored:
+        read = store.tables(publication)
+        assert read == tables
+        attacker = check(read, threshold=11)
+        assert attacker.unknown
+    both = _together(*(store.tables(p) for _, p in stored))
+    assert not both.by_one_subtraction()
+    assert set(both.by_solving().values()) <= {0}
+
+
+def test_the_cli_publishes_and_says_what(
+    territory: Territory, settings: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``analytics publish --as-of 2025-03-10``: exit 0, the publication named (day,
+    position, rows, SHA-256); again: exit 0, stored already, nothing computed; without
+    ``--as-of``: yesterday (Paris), the last day that is over; a day that is none: exit 2
+    from the arguments."""
+    url = settings.database_url
+    assert main(["--database-url", url, "analytics", "publish", "--as-of", "2025-03-10"]) == 0
+    said = capsys.readouterr().out
+    (publication,) = service(territory.ledger, settings.analytics_threshold).store.publications()
+    assert f"as of 2025-03-10, stream position {publication.position:,}" in said
+    assert publication.sha256 in said and "(stored)" in said
+    assert main(["--database-url", url, "analytics", "publish", "--as-of", "2025-03-10"]) == 0
+    assert "stored already: nothing computed" in capsys.readouterr().out
+    assert main(["--database-url", url, "analytics", "publish"]) == 0
+    yesterday = (paris_day(datetime.now(UTC)) - timedelta(days=1)).isoformat()
+    assert f"as of {yesterday}" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as refused:
+        main(["--database-url", url, "analytics", "publish", "--as-of", "2025-13-01"])
+    assert refused.value.code == 2
+    assert "is not a day" in capsys.readouterr().err
