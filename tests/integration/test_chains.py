@@ -25,6 +25,7 @@ from hacienda_ledger.aggregates.aire import Aire
 from hacienda_ledger.aggregates.errors import StayNotFound
 from hacienda_ledger.aggregates.integrity import CHAINED_SINCE, GENESIS, event_hash, topic_of
 from hacienda_ledger.aggregates.stay import Extension, Granted, Stay
+from hacienda_ledger.aggregates.stored_form import stored_links
 from hacienda_ledger.api.app import create_app
 from hacienda_ledger.application import Ledger
 from hacienda_ledger.application import audit as audit_module
@@ -110,13 +111,16 @@ def verify_cli(ledger: Ledger) -> tuple[int, str]:
 def test_every_event_of_the_aire_and_its_stays_is_linked_to_the_one_before(
     ledger: Ledger, lived: Lived
 ) -> None:
-    """Each stored event's hash is the hash of its content, and its prev_hash the hash of
-    the event before it (the genesis hash for the first): the aire, both stays, the
-    register all verify, and ``verify`` says so for every kind of chain."""
+    """Each stored event's hash is the hash of its stored row (``stored_form``: its bytes,
+    its own hash left out), and its prev_hash the hash of the event before it (the genesis
+    hash for the first): the aire, both stays, the register all verify, and ``verify`` says
+    so for every kind of chain."""
     for aggregate_id in (lived.aire_id, lived.stay_id, lived.other_id):
         events = list(ledger.events.get(aggregate_id))
         assert [e.prev_hash for e in events] == [GENESIS, *(e.hash for e in events[:-1])]
-        assert all(e.hash == event_hash(_topic(e), vars(e)) for e in events)
+        rows = ledger.audit.register_rows(aggregate_id, None)
+        stored = [stored_links(topic, str(aggregate_id), v, state) for v, topic, state in rows]
+        assert stored == [(e.prev_hash, e.hash) for e in events]
     assert ledger.stay(lived.other_id).head_hash == events[-1].hash
     verified = lived.verified()
     assert sorted(kind for kind, _ in verified) == ["aire", "register", "stay", "stay"]
@@ -124,11 +128,6 @@ def test_every_event_of_the_aire_and_its_stays_is_linked_to_the_one_before(
     code, text = verify_cli(ledger)
     assert code == 0
     assert "1 aires verified" in text and "2 stays verified" in text
-
-
-def _topic(event: object) -> str:
-    cls = type(event)
-    return f"{cls.__module__}:{cls.__qualname__}"
 
 
 # --- tampering ----------------------------------------------------------------------------

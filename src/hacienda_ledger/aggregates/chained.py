@@ -2,10 +2,12 @@
 by hand, ``register.py``, with the same serialisation).
 
 Every event of a ``Chained`` aggregate carries ``prev_hash`` (the ``hash`` of the event
-before it, ``GENESIS`` for the first) and ``hash``: the SHA-256 of its canonical
-serialisation without ``hash`` (``integrity.event_hash``), computed when the event is
-built, from exactly the fields it stores. Editing, deleting, inserting or moving an event
-breaks the chain at that event; ``integrity.verify_chain`` names the first broken link.
+before it, ``GENESIS`` for the first) and ``hash``: the SHA-256 of the row it is stored as,
+its own ``hash`` left empty (``stored_form.event_link``; events recorded before 2026-12-06
+hashed their canonical serialisation, ``integrity.event_hash``, and still verify), computed
+when the event is built, from exactly the fields it stores. Editing, deleting, inserting or
+moving an event breaks the chain at that event; ``integrity.verify_chain`` names the first
+broken link.
 
 Events recorded before the chain existed (their classes' first versions) are read with
 both fields empty: such an event is linked *by its content* — its link is the hash of its
@@ -21,6 +23,7 @@ from typing import Any, Self
 from eventsourcing.domain import Aggregate
 
 from hacienda_ledger.aggregates.integrity import GENESIS, UNCHAINED, event_hash, topic_of
+from hacienda_ledger.aggregates.stored_form import event_link
 
 
 def unchained(state: dict[str, Any]) -> None:
@@ -46,7 +49,7 @@ class Chained(Aggregate):
         def __post_init__(self) -> None:
             # Built by ``trigger_event``/``_create`` (never when decoded): hash what it stores.
             if self.hash == UNCHAINED and self.prev_hash != UNCHAINED:
-                object.__setattr__(self, "hash", event_hash(topic_of(type(self)), vars(self)))
+                object.__setattr__(self, "hash", event_link(self))
 
         def mutate(self, aggregate: Any) -> Any:
             prev = GENESIS if aggregate is None else aggregate.head_hash

@@ -53,6 +53,16 @@ def require_held(register: CashRegisterState, stay_id: UUID, amount_cents: int) 
         )
 
 
+def require_in_hand(register: CashRegisterState, method: str, amount_cents: int) -> None:
+    """``InsufficientFunds`` unless the register holds ``amount_cents`` in ``method`` (what
+    is given back leaves in the method it names)."""
+    if amount_cents > register.balances.get(method, 0):
+        raise InsufficientFunds(
+            f"the register holds {register.balances.get(method, 0)} cents in {method}",
+            field="method",
+        )
+
+
 def withholding(reason: WithholdingReason | str, reference: str) -> WithholdingReason:
     """Why a deposit is withheld: damage or unpaid charges, named by ``reference``."""
     try:
@@ -119,11 +129,7 @@ def refund_deposit(
     method = accepted_method(method, self.payment_methods)
     require_cents(amount_cents, "amount_cents")
     require_held(self, stay_id, amount_cents)
-    if amount_cents > self.balances.get(method, 0):
-        raise InsufficientFunds(
-            f"the register holds {self.balances.get(method, 0)} cents in {method}",
-            field="method",
-        )
+    require_in_hand(self, method, amount_cents)
     self._append(
         self.DepositRefunded,
         at,
@@ -190,11 +196,7 @@ def refund_advance(
         raise NoAdvanceHeld(
             f"{held} cents are held as an advance for this stay", field="amount_cents"
         )
-    if amount > self.balances.get(method, 0):
-        raise InsufficientFunds(
-            f"the register holds {self.balances.get(method, 0)} cents in {method}",
-            field="method",
-        )
+    require_in_hand(self, method, amount)
     self._append(
         self.AdvanceRefunded,
         at,

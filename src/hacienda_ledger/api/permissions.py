@@ -27,6 +27,8 @@ from hacienda_ledger.reports.exports import AUDIENCES, EXPORTS
 AUTHENTICATED = "authenticated"
 
 _P = Permission
+#: The path of one register, under which every cash operation lies.
+_REGISTER = "/v1/registers/{register_id}"
 
 
 @dataclass(frozen=True)
@@ -77,48 +79,33 @@ OPERATIONS: dict[tuple[str, str], type[c.Command] | Permission | ByParameter | s
     ("POST", "/v1/stays/{stay_id}/charges"): c.AssessCharges,
     ("POST", "/v1/stays/{stay_id}/departure"): c.Depart,
     ("GET", "/v1/stays/{stay_id}/balance"): _P.READ_STAYS,
-    ("GET", "/v1/registers/{register_id}"): _P.READ_REGISTERS,
-    ("PUT", "/v1/registers/{register_id}/rules"): c.SetRegisterRules,
-    ("GET", "/v1/registers/{register_id}/alerts"): _P.READ_REGISTERS,
-    ("POST", "/v1/registers/{register_id}/receipts"): c.IssueReceipt,
+    ("GET", _REGISTER): _P.READ_REGISTERS,
+    ("PUT", _REGISTER + "/rules"): c.SetRegisterRules,
+    ("GET", _REGISTER + "/alerts"): _P.READ_REGISTERS,
+    ("POST", _REGISTER + "/receipts"): c.IssueReceipt,
     # who handles the cash may call it: a cashier's call asks (202, ``RequestCancellation``),
     # a régisseur's (``approve_cancellations`` too) cancels at once (201, ``CancelReceipt``)
-    ("POST", "/v1/registers/{register_id}/receipts/{number}/cancellation"): c.RequestCancellation,
-    (
-        "POST",
-        "/v1/registers/{register_id}/receipts/{number}/cancellation/approval",
-    ): c.ApproveCancellation,
-    (
-        "POST",
-        "/v1/registers/{register_id}/receipts/{number}/cancellation/refusal",
-    ): c.RefuseCancellation,
-    (
-        "POST",
-        "/v1/registers/{register_id}/receipts/{number}/cancellation/withdrawal",
-    ): c.WithdrawCancellation,
-    ("POST", "/v1/registers/{register_id}/deposit-refunds"): c.RefundDeposit,
-    ("POST", "/v1/registers/{register_id}/advance-refunds"): c.RefundAdvance,
-    ("POST", "/v1/registers/{register_id}/deposit-withholdings"): c.WithholdDeposit,
-    ("POST", "/v1/registers/{register_id}/remittances"): c.Remit,
-    ("POST", "/v1/registers/{register_id}/cash-counts"): c.CountCash,
-    ("POST", "/v1/registers/{register_id}/closures"): c.ClosePeriod,
-    ("GET", "/v1/registers/{register_id}/remittances/preview"): _P.READ_REGISTERS,
-    (
-        "POST",
-        "/v1/registers/{register_id}/cash-counts/{count_number}/regularisation",
-    ): c.RegulariseCashDifference,
-    ("POST", "/v1/registers/{register_id}/handovers"): c.HandOver,
-    ("GET", "/v1/registers/{register_id}/verify"): _P.READ_REGISTERS,
-    ("GET", "/v1/registers/{register_id}/journal"): _P.READ_REGISTERS,
-    ("GET", "/v1/registers/{register_id}/history"): _P.READ_REGISTERS,
-    ("GET", "/v1/registers/{register_id}/receipts/{number}"): _P.READ_REGISTERS,
+    ("POST", _REGISTER + "/receipts/{number}/cancellation"): c.RequestCancellation,
+    ("POST", _REGISTER + "/receipts/{number}/cancellation/approval"): c.ApproveCancellation,
+    ("POST", _REGISTER + "/receipts/{number}/cancellation/refusal"): c.RefuseCancellation,
+    ("POST", _REGISTER + "/receipts/{number}/cancellation/withdrawal"): c.WithdrawCancellation,
+    ("POST", _REGISTER + "/deposit-refunds"): c.RefundDeposit,
+    ("POST", _REGISTER + "/advance-refunds"): c.RefundAdvance,
+    ("POST", _REGISTER + "/deposit-withholdings"): c.WithholdDeposit,
+    ("POST", _REGISTER + "/remittances"): c.Remit,
+    ("POST", _REGISTER + "/cash-counts"): c.CountCash,
+    ("POST", _REGISTER + "/closures"): c.ClosePeriod,
+    ("GET", _REGISTER + "/remittances/preview"): _P.READ_REGISTERS,
+    ("POST", _REGISTER + "/cash-counts/{count_number}/regularisation"): c.RegulariseCashDifference,
+    ("POST", _REGISTER + "/handovers"): c.HandOver,
+    ("GET", _REGISTER + "/verify"): _P.READ_REGISTERS,
+    ("GET", _REGISTER + "/journal"): _P.READ_REGISTERS,
+    ("GET", _REGISTER + "/history"): _P.READ_REGISTERS,
+    ("GET", _REGISTER + "/receipts/{number}"): _P.READ_REGISTERS,
     # a read; the first call of a cash handler also records the original's print
     # (``PrintDocument``, which ``handle_cash`` allows): ``RECORDING_READS``
-    ("GET", "/v1/registers/{register_id}/documents/{document}/{number}"): _P.READ_REGISTERS,
-    (
-        "POST",
-        "/v1/registers/{register_id}/documents/{document}/{number}/reprints",
-    ): c.RecordReprint,
+    ("GET", _REGISTER + "/documents/{document}/{number}"): _P.READ_REGISTERS,
+    ("POST", _REGISTER + "/documents/{document}/{number}/reprints"): c.RecordReprint,
     ("GET", "/v1/aires/{aire_id}/occupancy"): _P.READ_STATISTICS,
     ("GET", "/v1/aires/{aire_id}/alt2"): _P.READ_STATISTICS,
     ("GET", "/v1/aires/{aire_id}/revenue"): _P.READ_STATISTICS,
@@ -166,7 +153,7 @@ UNSCOPED = frozenset(
 
 #: Reads that may record an event: a document's original is printed once, by the first cash
 #: handler who asks for it (``DocumentPrinted``); afterwards, and for anyone else, a copy.
-RECORDING_READS = frozenset({("GET", "/v1/registers/{register_id}/documents/{document}/{number}")})
+RECORDING_READS = frozenset({("GET", _REGISTER + "/documents/{document}/{number}")})
 
 #: Open to anyone, without a token.
 OPEN = frozenset({("GET", "/health"), ("GET", "/ready")})

@@ -42,6 +42,7 @@ from hacienda_ledger.aggregates.intervention import Intervention
 from hacienda_ledger.aggregates.register import CashRegister
 from hacienda_ledger.aggregates.seal import ChainHead, Seals
 from hacienda_ledger.aggregates.stay import Stay
+from hacienda_ledger.aggregates.stored_form import chain_links, stored_links
 from hacienda_ledger.aggregates.values import Totals
 from hacienda_ledger.application import attestations, chain_rows, metrics, seal_checks
 from hacienda_ledger.application.forked import Shared, can_fork
@@ -134,7 +135,7 @@ class Audit:
         if anchor is None:
             skip, after = self.verified.trusted(register_id, rows)
         rest = rows[skip:]
-        fast = self._vouched(register_id, rest)
+        fast, stored_form = self._vouched(register_id, rest, kind)
         # The common case, every row intact and chained: its report without a ChainLink per
         # row. Anything else (and an anchor) goes through verify_chain, which names it.
         report = intact_report(fast, after=after) if anchor is None else None
@@ -146,7 +147,9 @@ class Audit:
             ]
             report = verify_chain(links, anchor=anchor, after=after)
             hashes = [link.stored_hash for link in links]
-        if report.ok and anchor is None:
+        # a chain vouched for by its bytes alone gains nothing from checkpoints: their digest
+        # costs what hashing its rows does
+        if report.ok and anchor is None and not stored_form:
             self.verified.remember(register_id, rows, hashes, skip)
         metrics.verified(kind, report)
         return report
@@ -225,14 +228,26 @@ class Audit:
         (``chain_rows.rows_of``)."""
         return chain_rows.rows_of(self.ledger, register_id, through_version)
 
-    def _vouched(self, register_id: UUID, rows: Sequence[Row]) -> list[tuple[int, str, str] | None]:
-        """``(version, prev_hash, hash)`` of each row the plain-JSON way vouches for, None for
-        the others (and for all when a cipher or compressor wraps the stored bytes)."""
+    def _vouched(
+        self, register_id: UUID, rows: Sequence[Row], kind: str
+    ) -> tuple[list[tuple[int, str, str] | None], bool]:
+        """``(version, prev_hash, hash)`` of each row the fast ways vouch for (its stored
+        form, ``stored_form.stored_links``: not a register's, chained in the canonical form;
+        else its plain JSON, ``verification.vouched``), None for the others (and for all
+        when a cipher or compressor wraps the stored bytes); and whether every row was
+        vouched for by its stored form."""
         mapper = self.ledger.mapper
         if mapper.cipher or mapper.compressor:
-            return [None] * len(rows)
+            return [None] * len(rows), False
         originator = str(register_id)
-        return [vouched(originator, row) for row in rows]
+        if kind == "register":
+            return [vouched(originator, row) for row in rows], False
+        found = chain_links(originator, rows)
+        if all(found):
+            return found, True
+        return [
+            h if h else vouched(originator, row) for row, h in zip(rows, found, strict=True)
+        ], False
 
     def _decoded_link(self, register_id: UUID, row: Row) -> ChainLink:
         """One stored row as a chain link, through the transcoder (the slow way)."""
@@ -250,7 +265,11 @@ class Audit:
             if "hash" not in fields:  # recorded before its class was chained: as upcast
                 stored = StoredEvent(register_id, version, topic, row[2])
                 fields = dict(vars(mapper.to_domain_event(stored)))
-            return ChainLink(version, topic, fields, fields.get("hash"), reencoded)
+            # hashed in its stored form: its hash is that of its bytes (otherwise the
+            # canonical form decides, and names a mismatch)
+            links = stored_links(topic, str(register_id), version, data)
+            computed = None if links is None else links[1]
+            return ChainLink(version, topic, fields, fields.get("hash"), reencoded, computed)
         except Exception:  # any row that does not decode is a finding
             return ChainLink(version, topic, None, None)
 

@@ -40,7 +40,7 @@ from hacienda_ledger.aggregates.errors import (
 )
 from hacienda_ledger.aggregates.user import User
 from hacienda_ledger.application.access import Permission
-from hacienda_ledger.application.sealing import Sql
+from hacienda_ledger.application.sealing import SqlTable
 
 if TYPE_CHECKING:
     from hacienda_ledger.application.ledger import Ledger
@@ -52,19 +52,14 @@ def sha256_of(content: bytes) -> str:
     return hashlib.sha256(content).hexdigest()
 
 
-class DocumentContents:
+class DocumentContents(SqlTable):
     """``document_contents``: content-addressed bytes, verified on every read."""
 
-    def __init__(self, sql: Sql) -> None:
-        self.sql = sql
-
-    def create_tables(self) -> None:
-        blob = "bytea" if self.sql.postgres else "BLOB"
-        self.sql.create(
-            "CREATE TABLE IF NOT EXISTS document_contents ("
-            f"sha256 TEXT PRIMARY KEY, size BIGINT NOT NULL, content {blob} NOT NULL, "
-            "stored_at TEXT NOT NULL)"
-        )
+    create_statement = (
+        "CREATE TABLE IF NOT EXISTS document_contents ("
+        "sha256 TEXT PRIMARY KEY, size BIGINT NOT NULL, content {blob} NOT NULL, "
+        "stored_at TEXT NOT NULL)"
+    )
 
     def put(self, content: bytes, at: datetime) -> str:
         """Store ``content`` (once per hash); its SHA-256."""

@@ -223,10 +223,11 @@ def on(
     *,
     locks: Callable[[Any, Ledger], Sequence[UUID]] | None = None,
     creates: Callable[[Any], UUID | None] = lambda _: None,
+    abandon: Callable[[Any, Ledger], None] | None = None,
 ) -> Callable[[type[C]], Filing[C]]:
     """How handlers of commands on one aggregate are filed: the command's field ``key``
     (``aire_id``, ``stay_id``...) names the aggregate, its scope and (unless ``locks``
-    says otherwise) its lock; ``creates``, as in ``handles``."""
+    says otherwise) its lock; ``creates`` and ``abandon``, as in ``handles``."""
 
     def filing(command: type[C]) -> Filing[C]:
         return handles(
@@ -235,6 +236,7 @@ def on(
             scopes=lambda c: [Scope(**{key: getattr(c, key)})],
             locks=locks or (lambda c, _: [getattr(c, key)]),
             creates=creates,
+            abandon=abandon,
         )
 
     return filing

@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 from uuid import UUID
 
 from cryptography.exceptions import InvalidTag
@@ -37,8 +37,10 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from eventsourcing.persistence import Mapper, StoredEvent, Transcoding
 
 from hacienda_ledger import creation_lock
+from hacienda_ledger.aggregates.chained import Chained
 from hacienda_ledger.aggregates.errors import PersonalDataErased
 from hacienda_ledger.aggregates.household import ERASED
+from hacienda_ledger.aggregates.stored_form import encoded_otherwise
 
 KEY_BYTES = 32
 NONCE_BYTES = 12
@@ -75,6 +77,11 @@ def _rowcount(cursor: Any) -> int:
     return int(getattr(cursor, "sqlite_cursor", cursor).rowcount)
 
 
+class StoredFormMismatch(RuntimeError):
+    """A chained event whose stored bytes are not those its hash covers: the domain's
+    stored form and the application's transcoder disagree (a bug, never stored)."""
+
+
 class Sql:
     """The few statements the key store and the access log need, on either backend, in the
     events' own database. PostgreSQL: through the ledger's datastore. An SQLite file: through
@@ -95,6 +102,11 @@ class Sql:
 
     def text(self, statement: str) -> str:
         return statement.replace("?", "%s") if self.postgres else statement
+
+    @property
+    def blob(self) -> str:
+        """The backend's column type for bytes."""
+        return "bytea" if self.postgres else "BLOB"
 
     def _connection(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
@@ -162,19 +174,27 @@ class Sql:
             self.datastore.close()
 
 
-class KeyStore:
-    """One AES key per household, in the events' database or one of its own."""
+class SqlTable:
+    """A table reached through ``Sql``, made by one statement (``{blob}`` in it: the
+    backend's column type for bytes)."""
+
+    create_statement: ClassVar[str]
 
     def __init__(self, sql: Sql) -> None:
         self.sql = sql
 
     def create_tables(self) -> None:
-        blob = "bytea" if self.sql.postgres else "BLOB"
-        self.sql.create(
-            "CREATE TABLE IF NOT EXISTS household_keys ("
-            f"household_id TEXT PRIMARY KEY, key {blob}, created_at TEXT NOT NULL, "
-            "destroyed_at TEXT, destroyed_by TEXT)"
-        )
+        self.sql.create(self.create_statement.format(blob=self.sql.blob))
+
+
+class KeyStore(SqlTable):
+    """One AES key per household, in the events' database or one of its own."""
+
+    create_statement = (
+        "CREATE TABLE IF NOT EXISTS household_keys ("
+        "household_id TEXT PRIMARY KEY, key {blob}, created_at TEXT NOT NULL, "
+        "destroyed_at TEXT, destroyed_by TEXT)"
+    )
 
     def create(self, household_id: UUID, at: datetime) -> None:
         self.sql.execute(
@@ -258,7 +278,10 @@ class SealingMapper(Mapper[UUID]):
     def to_stored_event(self, domain_event: Any) -> StoredEvent:
         fields: tuple[str, ...] = getattr(type(domain_event), "personal_fields", ())
         if not fields:
-            return super().to_stored_event(domain_event)
+            stored = super().to_stored_event(domain_event)
+            if isinstance(domain_event, Chained.Event) and domain_event.hash:
+                self._check_link(domain_event, stored)
+            return stored
         state = dict(vars(domain_event))
         household_id = state["originator_id"]
         key = self._store().key(household_id)
@@ -273,6 +296,17 @@ class SealingMapper(Mapper[UUID]):
         sealed = object.__new__(type(domain_event))
         object.__setattr__(sealed, "__dict__", state)
         return super().to_stored_event(sealed)
+
+    def _check_link(self, event: Any, stored: StoredEvent) -> None:
+        """A chained event is stored only if the row verifies: its hash, computed by the
+        domain when it was built, is that of the bytes written here (``stored_form``)."""
+        if self.compressor or self.cipher:
+            return  # the transcoder's bytes are not the row's: verification decodes it
+        if encoded_otherwise(event, stored.state):
+            raise StoredFormMismatch(
+                f"{stored.topic} {stored.originator_id} version {stored.originator_version}: "
+                "the stored bytes are not those its hash was computed on; nothing is recorded"
+            )
 
     def to_domain_event(self, stored_event: StoredEvent) -> Any:
         event = super().to_domain_event(stored_event)

@@ -34,7 +34,7 @@ from uuid import UUID
 
 from hacienda_ledger.aggregates.errors import TokenNotFound, Unauthenticated, UserNotFound
 from hacienda_ledger.aggregates.user import ApiToken, User
-from hacienda_ledger.application.sealing import Sql
+from hacienda_ledger.application.sealing import SqlTable
 
 if TYPE_CHECKING:
     from hacienda_ledger.application.ledger import Ledger
@@ -51,17 +51,13 @@ def _instant(at: datetime) -> str:
     return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
 
 
-class TokenUses:
+class TokenUses(SqlTable):
     """``api_token_last_use``: when each token last authenticated a request (to the minute)."""
 
-    def __init__(self, sql: Sql) -> None:
-        self.sql = sql
-
-    def create_tables(self) -> None:
-        self.sql.create(
-            "CREATE TABLE IF NOT EXISTS api_token_last_use ("
-            "token_id TEXT PRIMARY KEY, last_used_at TEXT NOT NULL)"
-        )
+    create_statement = (
+        "CREATE TABLE IF NOT EXISTS api_token_last_use ("
+        "token_id TEXT PRIMARY KEY, last_used_at TEXT NOT NULL)"
+    )
 
     def record(self, token_id: UUID, at: datetime) -> None:
         self.sql.execute(

@@ -19,7 +19,7 @@ from hacienda_ledger.aggregates.values import (
     SeasonalRate,
     Tariff,
 )
-from hacienda_ledger.demo import reference_sites
+from hacienda_ledger.demo import DemoCollectivite, reference_sites
 
 A = TypeVar("A", bound=Aggregate)
 
@@ -161,14 +161,6 @@ class _Site:
     opened: int = 0
 
 
-@dataclass(frozen=True)
-class _Collectivite:
-    code: str
-    name: str
-    siren: str
-    mode: str
-
-
 def _jitter(rng: random.Random, centre: str, half_width: str) -> Decimal:
     spread = int(Decimal(half_width) * 10_000)
     return (Decimal(centre) + Decimal(rng.randint(-spread, spread)) / 10_000).quantize(
@@ -178,7 +170,7 @@ def _jitter(rng: random.Random, centre: str, half_width: str) -> Decimal:
 
 def plan_world(
     aires: int, years: int, seed: int, start_year: int, first_day: date | None = None
-) -> tuple[list[_Collectivite], list[_Site]]:
+) -> tuple[list[DemoCollectivite], list[_Site]]:
     """Collectivités and aires with their tariffs, closures and outages, from the seed."""
     if not 1 <= aires <= 2000:
         raise ValueError("aires: 1 to 2000")
@@ -191,7 +183,7 @@ def plan_world(
     chosen = [rng.randrange(len(DEPARTEMENTS)) for _ in range(aires)]
     for index, dept_index in enumerate(chosen):
         by_dept.setdefault(DEPARTEMENTS[dept_index][0], []).append(index)
-    collectivites: list[_Collectivite] = []
+    collectivites: list[DemoCollectivite] = []
     sites: dict[int, _Site] = {}
     first = first_day or date(start_year, 1, 1)
     last = date(start_year + years - 1, 12, 31)
@@ -203,7 +195,7 @@ def plan_world(
             group = members[position : position + size]
             position += size
             number = len(collectivites) + 1
-            collectivite = _Collectivite(
+            collectivite = DemoCollectivite(
                 code=f"GEN-{dept_code}-{number:03d}",
                 name=f"Agglomération n° {number} — {name} (synthétique)",
                 siren=f"200{rng.randrange(10**6):06d}",

@@ -19,7 +19,7 @@ from hacienda_ledger.aggregates.values import (
 )
 from hacienda_ledger.application import Ledger
 from hacienda_ledger.application.ledger import Outcome
-from hacienda_ledger.demo import REVENUE_TYPES, SimulatedClock
+from hacienda_ledger.demo import REVENUE_TYPES, DemoCollectivite, SimulatedClock
 from hacienda_ledger.generator.plan import (
     ACTOR_CASHIER,
     ACTOR_MANAGER,
@@ -29,7 +29,6 @@ from hacienda_ledger.generator.plan import (
     METHODS,
     SEASONAL_OCCUPANCY,
     STAY_NIGHTS,
-    _Collectivite,
     _Site,
     _StayPlan,
     target_rate,
@@ -44,7 +43,7 @@ class _World:
         ledger: Ledger,
         clock: SimulatedClock,
         seed: int,
-        collectivites: list[_Collectivite],
+        collectivites: list[DemoCollectivite],
         sites: list[_Site],
     ) -> None:
         self.ledger, self.clock, self.seed = ledger, clock, seed

@@ -17,9 +17,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from hacienda_ledger.aggregates.integrity import topic_of
 from hacienda_ledger.aggregates.intervention import Intervention
-from hacienda_ledger.projections.base import Projection, Row, Rows, Table, paris_day, table
+from hacienda_ledger.projections.base import (
+    Projection,
+    Row,
+    Rows,
+    paris_day,
+    table,
+    topics_of,
+)
 
 LIST = "intervention_list"
 EMPLACEMENTS = "intervention_emplacements"
@@ -29,7 +35,7 @@ class InterventionListProjection(Projection):
     """Each aire's interventions in the order recorded, with their filters' columns."""
 
     name = "intervention_list"
-    tables: tuple[Table, ...] = (
+    tables = (
         table(
             LIST,
             {"intervention_id": "text"},
@@ -42,10 +48,7 @@ class InterventionListProjection(Projection):
         ).with_index("aire_id", "position"),
         table(EMPLACEMENTS, {"intervention_id": "text", "emplacement": "text"}),
     )
-    topics: tuple[str, ...] = (
-        topic_of(Intervention.Recorded),
-        topic_of(Intervention.StatusChanged),
-    )
+    topics = topics_of(Intervention.Recorded, Intervention.StatusChanged)
 
     def apply(self, event: Any, position: int, rows: Rows) -> None:
         key = str(event.originator_id)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
 from uuid import UUID
 
 from fastapi import APIRouter, Response, status
+from fastapi.types import DecoratedCallable
 
 from hacienda_ledger.aggregates.register import CashRegister, Cheque, Denomination
 from hacienda_ledger.api import schemas as s
@@ -26,6 +29,11 @@ def _last_event(ledger: LedgerDep, outcome: Outcome) -> CashRegister.Event:
         recorded: CashRegister.Event = outcome.events[-1]
         return recorded
     return ledger.register_event(outcome.aggregate_id, outcome.version)
+
+
+def _movement_route(path: str, **more: Any) -> Callable[[DecoratedCallable], DecoratedCallable]:
+    """A register movement's route: it answers 201 with the movement recorded."""
+    return router.post(path, status_code=201, response_model=s.MovementPublic, **more)
 
 
 def _movement(
@@ -131,10 +139,8 @@ def _cancellation(act: Act, outcome: Outcome, response: Response) -> s.MovementP
     return _movement(act.ledger, kind, outcome, response)
 
 
-@router.post(
+@_movement_route(
     "/{register_id}/receipts/{number}/cancellation",
-    status_code=201,
-    response_model=s.MovementPublic,
     responses={202: {"model": s.MovementPublic, "description": "asked: pending approval"}},
 )
 def cancel_receipt(
@@ -158,11 +164,7 @@ def cancel_receipt(
     return _cancellation(act, outcome, response)
 
 
-@router.post(
-    "/{register_id}/receipts/{number}/cancellation/approval",
-    status_code=201,
-    response_model=s.MovementPublic,
-)
+@_movement_route("/{register_id}/receipts/{number}/cancellation/approval")
 def approve_cancellation(
     register_id: UUID, number: NumberPath, act: MoneyWriteDep, response: Response
 ) -> s.MovementPublic:
@@ -173,11 +175,7 @@ def approve_cancellation(
     return _cancellation(act, outcome, response)
 
 
-@router.post(
-    "/{register_id}/receipts/{number}/cancellation/refusal",
-    status_code=201,
-    response_model=s.MovementPublic,
-)
+@_movement_route("/{register_id}/receipts/{number}/cancellation/refusal")
 def refuse_cancellation(
     register_id: UUID,
     number: NumberPath,
@@ -190,11 +188,7 @@ def refuse_cancellation(
     return _cancellation(act, outcome, response)
 
 
-@router.post(
-    "/{register_id}/receipts/{number}/cancellation/withdrawal",
-    status_code=201,
-    response_model=s.MovementPublic,
-)
+@_movement_route("/{register_id}/receipts/{number}/cancellation/withdrawal")
 def withdraw_cancellation(
     register_id: UUID, number: NumberPath, act: ActDep, response: Response
 ) -> s.MovementPublic:
@@ -204,7 +198,7 @@ def withdraw_cancellation(
     return _cancellation(act, outcome, response)
 
 
-@router.post("/{register_id}/deposit-refunds", status_code=201, response_model=s.MovementPublic)
+@_movement_route("/{register_id}/deposit-refunds")
 def refund_deposit(
     register_id: UUID, body: s.DepositRefundCreate, act: MoneyWriteDep, response: Response
 ) -> s.MovementPublic:
@@ -213,7 +207,7 @@ def refund_deposit(
     return _movement(act.ledger, "deposit_refunded", outcome, response)
 
 
-@router.post("/{register_id}/advance-refunds", status_code=201, response_model=s.MovementPublic)
+@_movement_route("/{register_id}/advance-refunds")
 def refund_advance(
     register_id: UUID, body: s.AdvanceRefundCreate, act: MoneyWriteDep, response: Response
 ) -> s.MovementPublic:
@@ -224,9 +218,7 @@ def refund_advance(
     return _movement(act.ledger, "advance_refunded", outcome, response)
 
 
-@router.post(
-    "/{register_id}/deposit-withholdings", status_code=201, response_model=s.MovementPublic
-)
+@_movement_route("/{register_id}/deposit-withholdings")
 def withhold_deposit(
     register_id: UUID, body: s.WithholdingCreate, act: MoneyWriteDep, response: Response
 ) -> s.MovementPublic:
@@ -246,7 +238,7 @@ def slip_preview(
     return views.slip_preview(ledger.cash_register(register_id), through_receipt)
 
 
-@router.post("/{register_id}/remittances", status_code=201, response_model=s.MovementPublic)
+@_movement_route("/{register_id}/remittances")
 def remit(
     register_id: UUID, body: s.RemittanceCreate, act: MoneyWriteDep, response: Response
 ) -> s.MovementPublic:
@@ -261,7 +253,7 @@ def remit(
     return _movement(act.ledger, "remittance_made", outcome, response)
 
 
-@router.post("/{register_id}/cash-counts", status_code=201, response_model=s.MovementPublic)
+@_movement_route("/{register_id}/cash-counts")
 def count_cash(
     register_id: UUID, body: s.CashCountCreate, act: ActDep, response: Response
 ) -> s.MovementPublic:
@@ -281,11 +273,7 @@ def _denominations(body: s.CashCountCreate) -> tuple[Denomination, ...]:
     return tuple(Denomination(d.value_cents, d.count) for d in body.denominations)
 
 
-@router.post(
-    "/{register_id}/cash-counts/{count_number}/regularisation",
-    status_code=201,
-    response_model=s.MovementPublic,
-)
+@_movement_route("/{register_id}/cash-counts/{count_number}/regularisation")
 def regularise_cash_difference(
     register_id: UUID,
     count_number: NumberPath,
@@ -305,7 +293,7 @@ def regularise_cash_difference(
     return _movement(act.ledger, "cash_difference_regularised", outcome, response)
 
 
-@router.post("/{register_id}/handovers", status_code=201, response_model=s.MovementPublic)
+@_movement_route("/{register_id}/handovers")
 def hand_over(
     register_id: UUID, body: s.HandoverCreate, act: ActDep, response: Response
 ) -> s.MovementPublic:
@@ -321,7 +309,7 @@ def hand_over(
     return _movement(act.ledger, "handed_over", outcome, response)
 
 
-@router.post("/{register_id}/closures", status_code=201, response_model=s.MovementPublic)
+@_movement_route("/{register_id}/closures")
 def close_period(
     register_id: UUID, body: s.PeriodClosureCreate, act: ActDep, response: Response
 ) -> s.MovementPublic:

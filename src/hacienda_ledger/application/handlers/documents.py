@@ -11,16 +11,10 @@ from hacienda_ledger.aggregates.document import Document
 from hacienda_ledger.aggregates.errors import DocumentNotFound
 from hacienda_ledger.application.access import Permission
 from hacienda_ledger.application.commands import UploadDocument, UploadDocumentVersion
-from hacienda_ledger.application.handling import Change, Scope, Unit, handles
+from hacienda_ledger.application.handling import Change, Unit, on
 
 
-@handles(
-    UploadDocument,
-    permission=Permission.UPLOAD_DOCUMENTS,
-    scopes=lambda c: [Scope(aire_id=c.aire_id)],
-    locks=lambda c, _: [c.aire_id],
-    creates=lambda c: c.document_id,
-)
+@on("aire_id", Permission.UPLOAD_DOCUMENTS, creates=lambda c: c.document_id)(UploadDocument)
 def upload_document(command: UploadDocument, unit: Unit) -> Change:
     """The document and its first version, linked on its aire."""
     at, actor = unit.now(), command.actor
@@ -31,12 +25,7 @@ def upload_document(command: UploadDocument, unit: Unit) -> Change:
     return Change(document, {"document_id": str(document.id)}, (aire,))
 
 
-@handles(
-    UploadDocumentVersion,
-    permission=Permission.UPLOAD_DOCUMENTS,
-    scopes=lambda c: [Scope(aire_id=c.aire_id)],
-    locks=lambda c, _: [c.aire_id],
-)
+@on("aire_id", Permission.UPLOAD_DOCUMENTS)(UploadDocumentVersion)
 def upload_document_version(command: UploadDocumentVersion, unit: Unit) -> Change:
     """One more version of a document of this aire (another aire's: not found)."""
     document = unit.document(command.document_id)

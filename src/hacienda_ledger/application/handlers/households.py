@@ -19,7 +19,7 @@ from hacienda_ledger.application.commands import (
     RecordHousehold,
     RecordHouseholdDocument,
 )
-from hacienda_ledger.application.handling import Change, Scope, Unit, handles, on
+from hacienda_ledger.application.handling import Change, Unit, on
 
 on_household = on("household_id", Permission.MANAGE_HOUSEHOLDS)
 
@@ -30,14 +30,13 @@ def _forget_unused_key(command: RecordHousehold, ledger: Any) -> None:
         ledger.keys.forget_unused(command.household_id)
 
 
-@handles(
-    RecordHousehold,
-    permission=Permission.MANAGE_HOUSEHOLDS,
-    scopes=lambda c: [Scope(aire_id=c.aire_id)],
+@on(
+    "aire_id",
+    Permission.MANAGE_HOUSEHOLDS,
     locks=lambda c, _: [c.household_id],
     creates=lambda c: c.household_id,
     abandon=_forget_unused_key,
-)
+)(RecordHousehold)
 def record_household(command: RecordHousehold, unit: Unit) -> Change:
     """A household recorded at an aire, with a key of its own for its personal data."""
     unit.aire(command.aire_id)

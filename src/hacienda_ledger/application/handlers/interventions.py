@@ -8,6 +8,7 @@ transaction. A status change takes the same lock.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from uuid import UUID
 
@@ -22,6 +23,7 @@ from hacienda_ledger.aggregates.errors import (
 )
 from hacienda_ledger.aggregates.intervention import Intervention
 from hacienda_ledger.aggregates.seal import check_not_sealed
+from hacienda_ledger.aggregates.stay import Stay
 from hacienda_ledger.aggregates.user import User
 from hacienda_ledger.aggregates.values import paris_day
 from hacienda_ledger.application.access import Permission
@@ -55,30 +57,31 @@ def _check_references(command: RecordIntervention, aire: Aire, unit: Unit) -> No
             unit.load(User, user_id, UserNotFound)
         except UserNotFound:
             raise UserNotFound(f"no user {user_id}", field="who") from None
-    if command.stay_id is not None:
-        try:
-            stay_aire: UUID | None = unit.stay(command.stay_id).aire_id
-        except StayNotFound:
-            stay_aire = None
-        _same_aire(unit, aire, stay_aire, "stay_id")
-    if command.follows is not None:
-        try:
-            earlier: UUID | None = unit.intervention(command.follows).aire_id
-        except InterventionNotFound:
-            earlier = None
-        _same_aire(unit, aire, earlier, "follows")
+    named = (
+        ("stay_id", command.stay_id, unit.stay, StayNotFound),
+        ("follows", command.follows, unit.intervention, InterventionNotFound),
+    )
+    for field, other_id, load, missing in named:
+        if other_id is not None:
+            _same_aire(unit, aire, _aire_or_none(load, other_id, missing), field)
+
+
+def _aire_or_none(
+    load: Callable[[UUID], Stay | Intervention], other_id: UUID, missing: type[LookupError]
+) -> UUID | None:
+    """The aire of the stay or intervention ``other_id``, None if there is none."""
+    try:
+        return load(other_id).aire_id
+    except missing:
+        return None
 
 
 def _reason(intervention: Intervention) -> str:
     return f"incident: {intervention.label or intervention.description}"[:200]
 
 
-@handles(
-    RecordIntervention,
-    permission=Permission.RECORD_INTERVENTIONS,
-    scopes=lambda c: [Scope(aire_id=c.aire_id)],
-    locks=lambda c, _: [c.aire_id],
-    creates=lambda c: c.intervention_id,
+@on("aire_id", Permission.RECORD_INTERVENTIONS, creates=lambda c: c.intervention_id)(
+    RecordIntervention
 )
 def record_intervention(command: RecordIntervention, unit: Unit) -> Change:
     """The intervention, linked on its aire; an incident's emplacements out of service (and

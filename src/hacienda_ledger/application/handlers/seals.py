@@ -10,7 +10,7 @@ from hacienda_ledger.aggregates.seal import Seals
 from hacienda_ledger.aggregates.values import month_bounds, paris_day
 from hacienda_ledger.application.access import Permission
 from hacienda_ledger.application.commands import Regularise, SealMonth
-from hacienda_ledger.application.handling import Change, Scope, Unit, handles
+from hacienda_ledger.application.handling import Change, Unit, on
 
 
 def _seal_locks(command: SealMonth, ledger: Any) -> list[Any]:
@@ -20,12 +20,7 @@ def _seal_locks(command: SealMonth, ledger: Any) -> list[Any]:
     return [aire_id, Seals.id_for(aire_id), *ledger.aire(aire_id).register_ids]
 
 
-@handles(
-    SealMonth,
-    permission=Permission.CONFIGURE_AIRE,
-    scopes=lambda c: [Scope(aire_id=c.aire_id)],
-    locks=_seal_locks,
-)
+@on("aire_id", Permission.CONFIGURE_AIRE, locks=_seal_locks)(SealMonth)
 def seal_month(command: SealMonth, unit: Unit) -> Change:
     """Refused (``month_not_closed``) for a month not over, until every register of the aire
     (opened by the month's end) has closed it and every stay is charged through its end; a
@@ -70,12 +65,12 @@ def seal_month(command: SealMonth, unit: Unit) -> Change:
     return Change(seals, {"month": command.month, "hash": sealed})
 
 
-@handles(
-    Regularise,
-    permission=Permission.CONFIGURE_AIRE,
-    scopes=lambda c: [Scope(aire_id=c.aire_id)],
-    locks=lambda c, _: [c.aire_id, Seals.id_for(c.aire_id)],
-)
+def _aire_and_seals(command: Regularise, ledger: Any) -> list[Any]:
+    """The aire and its seals (the régularisation names the sealed month it corrects)."""
+    return [command.aire_id, Seals.id_for(command.aire_id)]
+
+
+@on("aire_id", Permission.CONFIGURE_AIRE, locks=_aire_and_seals)(Regularise)
 def regularise(command: Regularise, unit: Unit) -> Change:
     """A régularisation of a sealed month, on the aire, in the open month."""
     aire = unit.aire(command.aire_id)

@@ -18,7 +18,7 @@ from hacienda_ledger.application.commands import (
     RecordMeterReading,
 )
 from hacienda_ledger.application.handlers.registers import apply_advances
-from hacienda_ledger.application.handling import Change, Scope, Unit, delegate, handles, on
+from hacienda_ledger.application.handling import Change, Unit, delegate, on
 
 
 def _stay_locks(command: Any, ledger: Any) -> list[Any]:
@@ -47,12 +47,7 @@ def _registers(unit: Unit, aire: Any) -> list[Any]:
 on_charging = on("stay_id", Permission.MANAGE_STAYS, locks=_charging_locks)
 
 
-@handles(
-    OpenStay,
-    permission=Permission.MANAGE_STAYS,
-    scopes=lambda c: [Scope(aire_id=c.aire_id)],
-    locks=lambda c, _: [c.aire_id, c.household_ref],
-)
+@on("aire_id", Permission.MANAGE_STAYS, locks=lambda c, _: [c.aire_id, c.household_ref])(OpenStay)
 def open_stay(command: OpenStay, unit: Unit) -> Change:
     """A stay of a registered household of the aire's collectivité (``outside_collectivite``
     otherwise, for every role); the aire records the emplacement as taken and the household
