@@ -20,6 +20,7 @@ from hacienda_ledger.projections.analytics_cells import (
     months_of,
 )
 from hacienda_ledger.projections.base import Row
+from hacienda_ledger.projections.suppression import UnsafePublication
 
 #: Measures whose season or year is the sum of its months (what an attacker can add up).
 ADDITIVE_IN_TIME = (
@@ -129,7 +130,12 @@ class Released:
                     found.add(cell, row["households"])
                     continue
                 found.periods.add((kind, row["period"]))
-                key = keys[(row["level"], row["code"])]
+                key = keys.get((row["level"], row["code"]))
+                if key is None:  # its released cells could not be carried: refuse
+                    raise UnsafePublication(
+                        f"the {row['level']} {row['code']} released in {row['period']} is no "
+                        "longer a place of the tables (its aires moved?): nothing published"
+                    )
                 found.rows.add((name, key, row["period"]))
                 gone = set(row["suppressed"].split(","))
                 for m in MEASURES:
