@@ -547,3 +547,14 @@ def test_a_released_count_is_never_taken_back_and_never_a_complement() -> None:
     values.update(c=15, d=15)
     with pytest.raises(UnsafePublication):  # a = parent − b, parent = c + d: all released
         suppress(values, two, {"a"}, pinned={"b", "c", "d"})
+
+
+def test_a_released_place_that_is_no_longer_a_place_refuses_the_publication() -> None:
+    """Its released cells could not be carried into the next publication: refused
+    (``UnsafePublication``, naming it), nothing published rather than a table that
+    contradicts what was released."""
+    facts = world(0)
+    first = publish(facts, date(2025, 3, 31), 11)
+    moved = [dict(a, insee_code="49999") if a["aire_id"] == "a0" else a for a in facts.aires]
+    with pytest.raises(UnsafePublication, match="commune 49007"):
+        publish(dataclasses.replace(facts, aires=moved), date(2025, 6, 30), 11, released=first)
