@@ -7,6 +7,7 @@ publications; the CLI publishes and says so."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ from hacienda_ledger.application.analytics import Analytics
 from hacienda_ledger.application.projecting import ProjectionQueries, projection_database
 from hacienda_ledger.cli import main
 from hacienda_ledger.projections.analytics_cells import table_names
-from hacienda_ledger.projections.analytics_store import PublicationStore, content_sha256
+from hacienda_ledger.projections.analytics_store import PublicationStore, Raced, content_sha256
 from hacienda_ledger.projections.analytics_tables import publish
 from hacienda_ledger.reports.generate import Reports, Scheduler
 from hacienda_ledger.settings import Settings
@@ -264,3 +265,56 @@ def test_the_cli_publishes_and_says_what(
         main(["--database-url", url, "analytics", "publish", "--as-of", "2025-13-01"])
     assert refused.value.code == 2
     assert "is not a day" in capsys.readouterr().err
+
+
+class Interleaved(PublicationStore):
+    """A store another publisher writes to just after this one reads the latest
+    publication, once: two publications computed at once."""
+
+    def __init__(
+        self, store: PublicationStore, other: Analytics, day: date, then: Callable[[], Any]
+    ) -> None:
+        super().__init__(store.db)
+        self.other, self.day, self.then, self.done = other, day, then, False
+
+    def latest(self, threshold: int, day: date | None = None, cur: Any = None) -> Any:
+        found = super().latest(threshold, day, cur)
+        if not self.done and day is None and cur is None:
+            self.done = True
+            self.other.publish(self.day)
+            self.then()
+        return found
+
+
+def test_two_publications_made_at_once_release_each_period_once(
+    territory: Territory, clock: Clock
+) -> None:
+    """Another publisher stores the publication as of 31 March while this one computes
+    April's from nothing, and a family turned away in March is recorded late meanwhile: the
+    store refuses April's (it would release January to March a second time, suppressed on
+    its own, March with the late family), and April's is computed again, continuing
+    March's: every row March released is in it unchanged. A store asked directly to add a
+    publication continuing one that is no longer the latest refuses it (``Raced``)."""
+    ledger = territory.ledger
+    clock.now = datetime(2025, 5, 1, 9, tzinfo=UTC)
+    other = service(ledger)
+
+    def late() -> None:
+        ledger.record_unmet_demand(
+            territory.site.aire_id, day=DAY, reason="full", caravans=1, people=2, actor="c"
+        )
+
+    mine = Analytics(ProjectionQueries(ledger), 3, Interleaved(other.store, other, DAY, late))
+    april, made = mine.publish(date(2025, 4, 30))
+    assert made
+    march, later = other.store.publications()
+    assert (march.as_of, later) == (DAY, april)
+    released, continuing = other.store.tables(march), other.store.tables(april)
+    for name, rows in released.items():
+        assert all(r in continuing[name] for r in rows), name
+    with pytest.raises(Raced):
+        other.store.add(
+            continuing, as_of=date(2025, 4, 29), position=april.position, threshold=3,
+            published_at="2025-05-01", continues=march.publication_id,
+        )  # fmt: skip
+    assert other.store.publications() == [march, april]

@@ -25,12 +25,14 @@ from hacienda_ledger.application.projecting import projection_database
 from hacienda_ledger.projections import occupancy as o
 from hacienda_ledger.projections.analytics import AIRES, COLLECTIVITES, MOVES
 from hacienda_ledger.projections.analytics_cells import AnalyticsInputs, table_names
-from hacienda_ledger.projections.analytics_store import Publication, PublicationStore
+from hacienda_ledger.projections.analytics_store import Publication, PublicationStore, Raced
 from hacienda_ledger.projections.analytics_tables import publish
 from hacienda_ledger.projections.base import Row
 
 __all__ = ["COMMAND", "FILTERS", "LOCAL", "Analytics", "Publication", "TableRead"]
 
+#: Publications computed at most that many times when others are stored meanwhile.
+RACES = 3
 #: The levels a territory confines (the others are benchmarks).
 LOCAL = ("aire", "commune", "collectivite")
 #: The columns a read may filter on, and equal values only.
@@ -90,9 +92,14 @@ class Analytics:
         """Every table as of ``as_of``, computed and suppressed now (the stream as it
         stands), continuing the latest publication (its periods as it released them):
         what a publication stores. Costly: for jobs and tests, never a request."""
+        return self._continuing(as_of)[1]
+
+    def _continuing(self, as_of: date) -> tuple[int, dict[str, list[Row]]]:
+        """``compute``, and the id of the publication it continues (0 for none)."""
         latest = self.store.latest(self.threshold)
         released = None if latest is None else self.store.tables(latest)
-        return publish(self.inputs(), as_of, self.threshold, released)
+        continued = 0 if latest is None else latest.publication_id
+        return continued, publish(self.inputs(), as_of, self.threshold, released)
 
     def publish(self, as_of: date) -> tuple[Publication, bool]:
         """Store the publication as of ``as_of`` at the current stream position: (it, True);
@@ -110,11 +117,19 @@ class Analytics:
         found = self.store.find(as_of, position, self.threshold)
         if found is not None:
             return found, False
-        tables = self.compute(as_of)
-        now = ledger.clock().astimezone(UTC).isoformat()
-        return self.store.add(
-            tables, as_of=as_of, position=position, threshold=self.threshold, published_at=now
-        )
+        attempt = 1
+        while True:
+            continued, tables = self._continuing(as_of)
+            now = ledger.clock().astimezone(UTC).isoformat()
+            try:
+                return self.store.add(
+                    tables, as_of=as_of, position=position, threshold=self.threshold,
+                    published_at=now, continues=continued,
+                )  # fmt: skip
+            except Raced:  # another publisher stored one meanwhile: continue that one
+                if attempt == RACES:
+                    raise
+                attempt += 1
 
     def last_day_of(self, year: int) -> date:
         """The day a publication of ``year`` is as of: its 31 December, or yesterday while

@@ -55,6 +55,11 @@ INDEXED = ("code", "period", "departement")
 _META = ("publication_id", "as_of", "position", "threshold", "published_at", "sha256", "row_count")
 
 
+class Raced(Exception):
+    """Another publication was stored while this one was computed (``PublicationStore.add``
+    with ``continues``): compute it again, continuing that one."""
+
+
 @dataclass(frozen=True)
 class Publication:
     """One stored publication: what it is as of, and which state of the stream."""
@@ -169,9 +174,13 @@ class PublicationStore:
         position: int,
         threshold: int,
         published_at: str,
+        continues: int | None = None,
     ) -> tuple[Publication, bool]:
         """Store a publication, rows and record in one transaction; (the one stored, True),
-        or (the one there already for that day, position and threshold, False)."""
+        or (the one there already for that day, position and threshold, False). With
+        ``continues`` (the id of the publication it continues, 0 for none), ``Raced`` if
+        another publication of the threshold was stored since: the two would release the
+        same periods twice, each suppressed on its own."""
         m = self.db.mark
         lines = list(_lines(tables))
         sha = content_sha256(tables)
@@ -184,6 +193,17 @@ class PublicationStore:
                 [as_of.isoformat(), position, threshold],
             )
             if cur.fetchone() is None:
+                if continues is not None:
+                    cur.execute(
+                        f"SELECT COUNT(*) FROM {PUBLICATIONS} WHERE threshold = {m} "
+                        f"AND publication_id > {m}",
+                        [threshold, continues],
+                    )
+                    if int(cur.fetchone()[0]):
+                        raise Raced(
+                            f"a publication of threshold {threshold} was stored since "
+                            f"publication {continues}, which this one continues"
+                        )
                 cur.execute(f"SELECT COALESCE(MAX(publication_id), 0) + 1 FROM {PUBLICATIONS}")
                 number = int(cur.fetchone()[0])
                 record = (number, as_of.isoformat(), position, threshold, published_at)
