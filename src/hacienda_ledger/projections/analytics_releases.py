@@ -63,12 +63,15 @@ def add_up_in_time(
                         withheld = m if m in COUNTS else "households"  # what it follows
                         if any((*p, withheld) in was.hidden for p in parts):
                             forced.add(cell if m in COUNTS else (*cell[:3], "households"))
+    of_year: dict[tuple[str, Any, str], list[Cell]] = {}
+    for c in flows:
+        if c[0].endswith("_month"):
+            of_year.setdefault((c[0].replace("_month", "_year"), c[1], c[2][:4]), []).append(c)
     for cell in [c for c in flows if c[0].endswith("_year") and c not in was.rows]:
         name, pair, year, _ = cell
-        month = name.replace("_year", "_month")
-        pairs = [c for c in flows if (c[0], c[1]) == (month, pair) and c[2][:4] == year]
-        flows[cell] = sum(flows[c] for c in pairs)
-        if any(c in was.hidden for c in pairs):
+        in_year = of_year.get((name, pair, year), [])
+        flows[cell] = sum(flows[c] for c in in_year)
+        if any(c in was.hidden for c in in_year):
             forced.add(cell)
     return forced
 
