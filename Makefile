@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 RUNTIME := $(VENV)/.runtime
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint typecheck imports check bench demo reset-demo shell clean
+.PHONY: run test lint typecheck imports duplicates check bench demo reset-demo shell clean
 
 # `make run` installs what the service needs (the runtime); `make test` adds the
 # development tools (pytest, hypothesis, ruff, mypy, schemathesis, ...).
@@ -27,11 +27,11 @@ run: $(RUNTIME)
 	$(BIN)/hacienda-ledger analytics publish
 	$(BIN)/hacienda-ledger serve --host 127.0.0.1 --port 8000
 
-## test: install, lint, type-check, check the layers, and run the whole suite
+## test: install, lint, type-check, check the layers and the repeated code, and run the whole suite
 test: $(STAMP) check
 	$(BIN)/pytest
 
-check: lint typecheck imports
+check: lint typecheck imports duplicates
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
@@ -42,6 +42,10 @@ typecheck: $(STAMP)
 
 imports: $(STAMP)
 	$(BIN)/lint-imports
+
+## duplicates: repeated code in src/ may not grow past .ci/duplicates-ceiling (docs/architecture.md)
+duplicates:
+	.ci/duplicates
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

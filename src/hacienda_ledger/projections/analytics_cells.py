@@ -62,14 +62,10 @@ INTERVENTIONS = tuple(f"interventions_{kind}" for kind in INTERVENTION_KINDS)
 #: Facts of the aires, not of households: never suppressed (no threshold applies to them).
 SERVICE = ("out_of_service_place_days", *INTERVENTIONS)
 MEASURES = ("available_place_days", *FOLLOWING, *COUNTS, *SERVICE)
+#: What names a row's place: its level, code and name, and the places holding it.
+PLACE_COLUMNS = ("level", "code", "name", "commune", "collectivite", "departement", "region")
 COLUMNS = (
-    "level",
-    "code",
-    "name",
-    "commune",
-    "collectivite",
-    "departement",
-    "region",
+    *PLACE_COLUMNS,
     "latitude",
     "longitude",
     "period",

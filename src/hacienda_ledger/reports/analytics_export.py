@@ -9,7 +9,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from hacienda_ledger.projections.analytics_cells import COLUMNS, FLOW_COLUMNS
+from hacienda_ledger.projections.analytics_cells import COLUMNS, FLOW_COLUMNS, PLACE_COLUMNS
 from hacienda_ledger.projections.base import Row
 from hacienda_ledger.reports.french import csv_text, decimal_fr
 
@@ -21,19 +21,7 @@ DECIMALS = {
     "latitude": (10, 6),
     "longitude": (10, 6),
 }
-TEXTS = {
-    "level",
-    "code",
-    "name",
-    "commune",
-    "collectivite",
-    "departement",
-    "region",
-    "period",
-    "suppressed",
-    "from_code",
-    "to_code",
-}
+TEXTS = {*PLACE_COLUMNS, "period", "suppressed", "from_code", "to_code"}
 
 
 def columns_of(table: str) -> tuple[str, ...]:
