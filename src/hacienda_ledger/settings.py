@@ -193,6 +193,14 @@ class Settings(BaseSettings):
         description="the largest document an aire may upload, in bytes (POST "
         "/v1/aires/{id}/documents; a larger one is 413 document_too_large before it is read)",
     )
+    document_orphan_grace_hours: float = Field(
+        default=24.0,
+        ge=1,
+        le=24 * 90,
+        description="a document's bytes that no document names (its upload was refused) are "
+        "deleted once stored this long (`documents sweep`, and daily by the service): longer "
+        "than any upload in flight",
+    )
     database_wait_seconds: float = Field(
         default=1.0,
         gt=0,

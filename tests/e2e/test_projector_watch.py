@@ -140,6 +140,32 @@ def test_ready_is_503_when_the_projections_thread_has_stopped(
         assert "the projections' thread has stopped" in stopped.json()["detail"]
 
 
+class CountingLedger(Ledger):
+    """A ledger that counts how often the stream's last position is read."""
+
+    reads = 0
+
+    def last_position(self) -> int:
+        self.reads += 1
+        return super().last_position()
+
+
+def test_ready_reads_the_stream_position_once(tmp_path: object) -> None:
+    """``/ready`` on an SQLite ledger (where its probe asks ``last_position``) reads the
+    stream's last position once: the probe's answer is the position the lags are of, and
+    the one shown."""
+    url = f"sqlite:///{tmp_path}/ready.sqlite3"
+    one_register(url, TOKEN)
+    ledger = CountingLedger(Settings(database_url=url))
+    try:
+        with TestClient(create_app(quiet(url, run_projections=False), ledger)) as client:
+            ledger.reads = 0
+            shown = client.get("/ready").json()["position"]
+            assert (ledger.reads, shown) == (1, Ledger.last_position(ledger))
+    finally:
+        ledger.close()
+
+
 def samples(text: str) -> Page:
     """Every sample of a Prometheus text page, by name and labels."""
     found: Page = {}

@@ -1,21 +1,28 @@
 """The bytes of the aires' documents, stored once per SHA-256 in the events' own database.
 
-``document_contents`` holds one row per distinct content: its SHA-256 (the key), its size
-and its bytes (``bytea`` on PostgreSQL, ``BLOB`` in an SQLite file). A table rather than a
-folder of files, on both backends: the documents are then in every backup of the database
-(``pg_dump``, the SQLite file), the same on one server or several, and a restore can never
-separate a document's metadata (events) from its bytes. Uploading the same bytes twice
-(another document, or the same file again) stores them once.
+``document_contents`` holds one row per distinct content: its SHA-256 (the key), its size,
+its bytes (``bytea`` on PostgreSQL, ``BLOB`` in an SQLite file) and when they were last
+stored (``stored_at``, the ledger's clock). A table rather than a folder of files, on both
+backends: the documents are then in every backup of the database (``pg_dump``, the SQLite
+file), the same on one server or several, and a restore can never separate a document's
+metadata (events) from its bytes. Uploading the same bytes twice (another document, or the
+same file again) stores them once.
 
-The bytes are written before the events that name them (``put`` is idempotent): a command
-refused after it leaves an unreferenced row, which harms nothing and names nothing personal.
-It is not deleted when its command fails: a row is shared by every upload of the same
-bytes, and a concurrent upload of them may be about to name it (its ``put`` found the row and
-stored nothing) — deleting it then would leave that document without its bytes. Collecting
-such rows safely takes a sweep of the rows no ``Document`` event names that are older than
-any upload in flight (a grace period, under the documents' lock): not built, since the rows
-are only what a refused upload's client sent (within the size limit, and a retry with its
-Idempotency-Key stores nothing new).
+The bytes are written before the events that name them (``put`` is idempotent; storing
+bytes already there moves their ``stored_at`` to now): a command refused after it leaves a
+row no ``Document`` event names, holding what the client sent. It is not deleted when its
+command fails: a row is shared by every upload of the same bytes, and a concurrent upload of
+them may be about to name it. **The sweep** (``sweep_orphans``: ``hacienda-ledger documents
+sweep``, and the service's daily retention run) deletes the rows that no ``Document.Uploaded``
+nor ``Document.VersionUploaded`` names and whose ``stored_at`` is older than
+``document_orphan_grace_hours`` (24 by default: longer than any upload in flight). An upload
+in flight never loses its bytes to it, without a lock that would hold uploads back: its
+``put`` made the row young (not swept), or, if the ``put`` comes after the sweep read the
+rows, either it stores the bytes again (after the delete) or it moves ``stored_at``, and the
+sweep deletes a row only if ``stored_at`` is still the value it read (one statement per row,
+atomic on both backends). The deletion and its entry in the technical journal
+(``documents_swept``: how many, how many bytes) are one transaction; on SQLite the freed
+pages are overwritten (``secure_delete``).
 
 Every read verifies the bytes against the hash they are stored under (``get``): bytes
 changed or missing in the table are ``document_corrupted`` (500, logged), never served.
@@ -24,14 +31,16 @@ changed or missing in the table are ``document_corrupted`` (500, logged), never 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
-from typing import TYPE_CHECKING
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING, Any, NamedTuple
 from uuid import UUID
 
 import structlog
+from eventsourcing.utils import get_topic
 
-from hacienda_ledger.aggregates.document import sniff
+from hacienda_ledger.aggregates.document import Document, sniff
 from hacienda_ledger.aggregates.errors import (
     DocumentCorrupted,
     DocumentTooLarge,
@@ -40,6 +49,7 @@ from hacienda_ledger.aggregates.errors import (
 )
 from hacienda_ledger.aggregates.user import User
 from hacienda_ledger.application.access import Permission
+from hacienda_ledger.application.journal import Kind
 from hacienda_ledger.application.sealing import SqlTable
 
 if TYPE_CHECKING:
@@ -62,11 +72,13 @@ class DocumentContents(SqlTable):
     )
 
     def put(self, content: bytes, at: datetime) -> str:
-        """Store ``content`` (once per hash); its SHA-256."""
+        """Store ``content`` (once per hash; stored already, its ``stored_at`` moved to
+        ``at``: an upload about to name it keeps it from the sweep); its SHA-256."""
         digest = sha256_of(content)
         self.sql.execute(
             "INSERT INTO document_contents (sha256, size, content, stored_at) "
-            "VALUES (?, ?, ?, ?) ON CONFLICT (sha256) DO NOTHING",
+            "VALUES (?, ?, ?, ?) ON CONFLICT (sha256) DO UPDATE SET stored_at = "
+            "excluded.stored_at",
             (digest, len(content), content, at.isoformat()),
         )
         return digest
@@ -84,6 +96,32 @@ class DocumentContents(SqlTable):
             )
         return content
 
+    def stored_before(self, before: datetime) -> list[Content]:
+        """The contents last stored before ``before`` (their bytes are not read)."""
+        rows = self.sql.rows("SELECT sha256, stored_at FROM document_contents")
+        found = [Content(r["sha256"], r["stored_at"]) for r in rows]
+        return [c for c in found if datetime.fromisoformat(c.stored_at) < before]
+
+    def delete_unchanged(
+        self, contents: Sequence[Content], also: Callable[[Any, int, int], object]
+    ) -> tuple[int, int]:
+        """Delete each of ``contents`` whose ``stored_at`` is still the one read (a ``put``
+        since keeps it), in one transaction with ``also(cursor, deleted, bytes)``; how
+        many rows and bytes were deleted."""
+        deleted = size = 0
+        with self.sql.cursor(commit=True) as cursor:
+            if not self.sql.postgres:
+                cursor.execute("PRAGMA secure_delete = ON")
+            statement = self.sql.text(
+                "DELETE FROM document_contents WHERE sha256 = ? AND stored_at = ? RETURNING size"
+            )
+            for content in contents:
+                cursor.execute(statement, (content.sha256, content.stored_at))
+                for row in cursor.fetchall():
+                    deleted, size = deleted + 1, size + int(row["size"])
+            also(cursor, deleted, size)
+        return deleted, size
+
     def check(self) -> list[str]:
         """The hashes whose stored bytes no longer match (for ``verify``)."""
         return self.verify()[1]
@@ -93,6 +131,68 @@ class DocumentContents(SqlTable):
         rows = self.sql.rows("SELECT sha256, content FROM document_contents")
         bad = [r["sha256"] for r in rows if sha256_of(bytes(r["content"])) != r["sha256"]]
         return len(rows), bad
+
+
+class Content(NamedTuple):
+    """One row of ``document_contents`` as the sweep reads it (without its bytes)."""
+
+    sha256: str
+    stored_at: str
+
+
+#: The events that name a content (by their ``sha256``).
+NAMING = (get_topic(Document.Uploaded), get_topic(Document.VersionUploaded))
+
+
+def named_contents(ledger: Ledger) -> set[str]:
+    """The SHA-256 of every version of every document (the stream read by topic)."""
+    return set(_named(ledger))
+
+
+def _named(ledger: Ledger) -> Iterator[str]:
+    start = 1
+    while batch := ledger.recorder.select_notifications(start=start, limit=500, topics=NAMING):
+        for notification in batch:
+            event = ledger.mapper.to_domain_event(notification)
+            assert isinstance(event, Document.Uploaded | Document.VersionUploaded)
+            yield event.sha256
+        start = batch[-1].id + 1
+
+
+@dataclass(frozen=True)
+class Swept:
+    """What a sweep did: the rows of bytes no document names that it deleted, their size,
+    and the instant they were stored before (now less the grace)."""
+
+    deleted: int
+    bytes: int
+    before: datetime
+
+
+def sweep_orphans(
+    ledger: Ledger, *, actor: str = "retention", read: Callable[[], object] = lambda: None
+) -> Swept:
+    """Delete the stored bytes that no document names and that were last stored more than
+    ``document_orphan_grace_hours`` ago (the module's docstring says why an upload in
+    flight keeps its bytes); ``read`` runs once the rows to delete are chosen, before they
+    are deleted (a seam for tests: an upload may store or name them meanwhile). Logged
+    (``documents_swept``) and, when some are deleted, recorded in the technical journal."""
+    grace = timedelta(hours=ledger.settings.document_orphan_grace_hours)
+    before = ledger.now() - grace
+    old = ledger.documents.stored_before(before)
+    named = named_contents(ledger) if old else set()
+    orphans = [content for content in old if content.sha256 not in named]
+    read()
+
+    def journal(cursor: Any, deleted: int, size: int) -> None:
+        if deleted:
+            detail = {"contents": deleted, "bytes": size, "before": before.isoformat()}
+            entry = ledger.journal.entry(Kind.DOCUMENTS_SWEPT, actor=actor, detail=detail)
+            ledger.journal.append(cursor, [entry])
+
+    deleted, size = ledger.documents.delete_unchanged(orphans, journal) if orphans else (0, 0)
+    log.info("documents_swept", deleted=deleted, bytes=size, before=before.isoformat())
+    return Swept(deleted, size, before)
 
 
 def store_upload(

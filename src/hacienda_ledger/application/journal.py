@@ -74,6 +74,7 @@ class Kind(StrEnum):
     REBUILD = "rebuild"  # projections rebuilt or checked (``hacienda-ledger rebuild``)
     SERVER_STARTED = "server_started"  # ``hacienda-ledger serve``
     ACCESS_LOG_PURGED = "access_log_purged"  # retention: the access log's new start
+    DOCUMENTS_SWEPT = "documents_swept"  # retention: bytes no document names, deleted
 
 
 #: What a detail may hold: plain scalars, and lists of them (no nested objects).

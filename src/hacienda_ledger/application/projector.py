@@ -113,15 +113,18 @@ def watch(
     thread: Background | None,
     names: Sequence[str] = (),
     settings: Settings | None = None,
+    position: int | None = None,
 ) -> ProjectorState:
     """The projections' lags and the projector's state. ``thread``: the follower thread of
     this process, when the projections are followed here (else a projector process is
     watched by its heartbeat, required when ``projector_expected`` or once one has beaten
-    in this database; ``settings``: the API's, default the ledger's). The last position,
-    then the tracking rows and the heartbeat in one read-only transaction of the ledger's
-    connections: a few milliseconds."""
+    in this database; ``settings``: the API's, default the ledger's). The last position
+    (``position`` when the caller has just read it: ``/ready``'s probe), then the tracking
+    rows and the heartbeat in one read-only transaction of the ledger's connections: a few
+    milliseconds."""
     names = list(names) or [p.name for p in all_projections()]
-    position = ledger.last_position()
+    if position is None:
+        position = ledger.last_position()
     sql = ledger.journal.sql
     marks = ", ".join("?" for _ in names)
     with sql.cursor(commit=False) as cur:

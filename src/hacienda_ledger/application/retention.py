@@ -1,7 +1,9 @@
 """The retention purge, run by the service: at start, then every interval (daily by default).
 
 ``Households.purge_due`` does the work (erase the personal data due, delete old access-log
-entries); this only schedules it on a background thread of the API process.
+entries), then ``documents.sweep_orphans`` (delete the documents' bytes no document names,
+left by refused uploads, once older than their grace); this only schedules them on a
+background thread of the API process.
 """
 
 from __future__ import annotations
@@ -9,12 +11,14 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
+from hacienda_ledger.application.documents import sweep_orphans
 from hacienda_ledger.application.households import RetentionReport
 from hacienda_ledger.application.ledger import Ledger
 
 
 class RetentionSchedule:
-    """Runs ``ledger.purge_due(dry_run=False)`` now and then every ``interval`` seconds."""
+    """Runs ``ledger.purge_due(dry_run=False)`` and the documents' sweep now and then every
+    ``interval`` seconds."""
 
     def __init__(
         self,
@@ -44,6 +48,7 @@ class RetentionSchedule:
 
     def run_once(self) -> RetentionReport:
         report = self.ledger.households.purge_due(dry_run=False, actor="retention")
+        sweep_orphans(self.ledger, actor="retention")  # logs its own line
         self.runs += 1
         return report
 

@@ -1,7 +1,8 @@
 """The one entry point: ``hacienda-ledger``: ``serve``, ``project``, ``demo`` (and ``demo
 generate``), ``verify``, ``seal``, ``rebuild``, ``reports generate``, ``analytics export``,
-``users create``, ``tokens``, ``households``, ``attestations``, ``backup``. What each does
-and its options: the table in docs/operations.md, and ``hacienda-ledger COMMAND --help``.
+``users create``, ``tokens``, ``households``, ``documents sweep``, ``attestations``,
+``backup``. What each does and its options: the table in docs/operations.md, and
+``hacienda-ledger COMMAND --help``.
 
 The database is ``HACIENDA_DATABASE_URL`` (or ``--database-url``). Only ``serve`` and
 ``demo`` (``demo generate`` too) create one; every other command refuses a database that is
@@ -507,6 +508,17 @@ def _analytics(args: argparse.Namespace) -> int:
         ledger.close()
 
 
+def _documents(args: argparse.Namespace) -> int:
+    """``documents sweep``: the bytes no document names, deleted after the grace."""
+    from hacienda_ledger.cli.documents import sweep
+
+    ledger = _ledger(args)
+    try:
+        return sweep(ledger)
+    finally:
+        ledger.close()
+
+
 def _seal(args: argparse.Namespace) -> int:
     """Seal the month of every aire (or those named): an aire whose registers have not all
     closed it is listed with the reason, and the exit is 1; one sealed already is skipped."""
@@ -631,6 +643,7 @@ _RUN: dict[str, Callable[[argparse.Namespace], int]] = {
     "rebuild": _rebuild,
     "reports": _reports,
     "analytics": _analytics,
+    "documents": _documents,
     "seal": _seal,
     "attestations": _attestations,
 }

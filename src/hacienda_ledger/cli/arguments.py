@@ -193,6 +193,12 @@ def parser() -> argparse.ArgumentParser:
     generate.add_argument(
         "--force", action="store_true", help="store a new revision of reports already built"
     )
+    documents_sub = _group(sub, "documents", "the aires' documents' stored bytes")
+    documents_sub.add_parser(
+        "sweep",
+        help="delete the stored bytes no document names (refused uploads) older than "
+        "HACIENDA_DOCUMENT_ORPHAN_GRACE_HOURS",
+    )
     analytics_sub = _group(sub, "analytics", "the anonymised analytics tables (issue 19)")
     published = analytics_sub.add_parser(
         "publish",

@@ -39,6 +39,14 @@ from matplotlib.patches import Ellipse, Patch, Polygon
 from matplotlib.ticker import MaxNLocator
 
 NAMES = ("france", "departement", "series")
+#: The 101 départements' codes (INSEE's list), as the boundaries name them (a test checks):
+#: what the pictures route accepts, known without parsing the GeoJSON at import.
+DEPARTEMENTS: tuple[str, ...] = (
+    *(f"{n:02d}" for n in range(1, 20)),
+    "21", "22", "23", "24", "25", "26", "27", "28", "29", "2A", "2B",
+    *(str(n) for n in range(30, 96)),
+    "971", "972", "973", "974", "976",
+)  # fmt: skip
 FORMATS = {"png": "image/png", "svg": "image/svg+xml"}
 OVERSEAS = ("971", "972", "973", "974", "976")
 DPI = 100
@@ -91,7 +99,8 @@ class SeriesData:
 
 @functools.cache
 def boundaries() -> dict[str, tuple[str, list[list[tuple[float, float]]]]]:
-    """Each département's name and outer rings (lon, lat), from the shipped GeoJSON."""
+    """Each département's name and outer rings (lon, lat), from the shipped GeoJSON: read
+    once, when a picture or a report first needs it (never at import)."""
     path = resources.files("hacienda_ledger").joinpath("data/departements.geojson")
     data = json.loads(path.read_text(encoding="utf-8"))
     found: dict[str, tuple[str, list[list[tuple[float, float]]]]] = {}
@@ -106,7 +115,7 @@ def boundaries() -> dict[str, tuple[str, list[list[tuple[float, float]]]]]:
 
 
 def departement_codes() -> tuple[str, ...]:
-    return tuple(sorted(boundaries()))
+    return DEPARTEMENTS
 
 
 def _bounds(codes: Sequence[str]) -> tuple[float, float, float, float]:

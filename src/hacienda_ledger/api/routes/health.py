@@ -42,8 +42,11 @@ def ready(request: Request, ledger: LedgerDep) -> Any:
     queries, settings = request.app.state.queries, request.app.state.settings
     retry = {"Retry-After": str(settings.retry_after_seconds)}
     try:
-        outage.probe(ledger, settings.ready_timeout_seconds)  # a database away: 503 at once
-        state = projector.watch(ledger, queries.runner, list(queries.followers), settings)
+        # a database away: 503 at once; the position it read is the one the lags are of
+        position = outage.probe(ledger, settings.ready_timeout_seconds)
+        state = projector.watch(
+            ledger, queries.runner, list(queries.followers), settings, position=position
+        )
     except Exception as exc:  # any database failure means not ready
         detail = f"database unreachable: {type(exc).__name__}"
         return problem(503, "not_ready", detail, headers=retry)
