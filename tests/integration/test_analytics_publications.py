@@ -14,15 +14,25 @@ from typing import Any
 
 import pytest
 
-from hacienda_ledger.aggregates.errors import AnalyticsNotPublished, InvalidPeriod
+from hacienda_ledger.aggregates.errors import (
+    AnalyticsNotPublished,
+    ConcurrencyConflict,
+    InvalidPeriod,
+)
 from hacienda_ledger.aggregates.values import paris_day
 from hacienda_ledger.application import Ledger, projecting
-from hacienda_ledger.application.analytics import Analytics
-from hacienda_ledger.application.projecting import ProjectionQueries, projection_database
+from hacienda_ledger.application.analytics import SOURCES, Analytics
+from hacienda_ledger.application.projecting import (
+    ProjectionQueries,
+    all_projections,
+    projection_database,
+)
 from hacienda_ledger.cli import main
 from hacienda_ledger.projections.analytics_cells import table_names
 from hacienda_ledger.projections.analytics_store import PublicationStore, Raced, content_sha256
 from hacienda_ledger.projections.analytics_tables import publish
+from hacienda_ledger.projections.runner import Follower
+from hacienda_ledger.projections.store import ProjectionDatabase
 from hacienda_ledger.reports.generate import Reports, Scheduler
 from hacienda_ledger.settings import Settings
 from tests.conftest import Clock
@@ -318,3 +328,118 @@ def test_two_publications_made_at_once_release_each_period_once(
             published_at="2025-05-01", continues=march.publication_id,
         )  # fmt: skip
     assert other.store.publications() == [march, april]
+
+
+class Replayed(ProjectionQueries):
+    """The projections folded aside, in a database of their own, from the stream's events
+    up to ``position`` and none after: what an auditor replaying the stream to a
+    publication's position reads."""
+
+    def __init__(self, ledger: Ledger, position: int, path: Path) -> None:
+        super().__init__(ledger)
+        self.db = ProjectionDatabase(sqlite_path=str(path))
+        source = projecting.LedgerSource(ledger)
+        self.followers = {p.name: Follower(p, self.db, source) for p in all_projections()}
+        self.position = position
+
+    def current(self, name: str) -> Follower:
+        follower = self.followers[name]
+        follower.catch_up(stop=self.position)
+        return follower
+
+
+def replayed(ledger: Ledger, position: int, day: date, threshold: int, path: Path) -> Any:
+    """Every table as of ``day`` computed from the events up to ``position`` only (no
+    publication before it)."""
+    queries = Replayed(ledger, position, path)
+    return Analytics(queries, threshold, PublicationStore(queries.db)).compute(day)
+
+
+class Meanwhile(ProjectionQueries):
+    """Queries during which another writer records an event just after the projection
+    ``after`` is caught up for a read (``times`` times; None: every time)."""
+
+    def __init__(
+        self, ledger: Ledger, after: str, record: Callable[[], Any], times: int | None = 1
+    ) -> None:
+        super().__init__(ledger)
+        self.after, self.record, self.times = after, record, times
+
+    def current(self, name: str) -> Follower:
+        follower = super().current(name)
+        if name == self.after and self.times != 0:
+            self.times = None if self.times is None else self.times - 1
+            self.record()
+        return follower
+
+
+def late_family(territory: Territory) -> Callable[[], Any]:
+    """A family turned away from aire A on 31 March, recorded now."""
+
+    def record() -> Any:
+        return territory.ledger.record_unmet_demand(
+            territory.site.aire_id, day=DAY, reason="full", caravans=1, people=2, actor="c"
+        )
+
+    return record
+
+
+def test_a_publication_holds_exactly_the_facts_of_its_position(
+    territory: Territory, tmp_path: Path
+) -> None:
+    """A family turned away in March is recorded while the publication as of 31 March reads
+    its facts, just after the occupancy projection is caught up (the other three then catch
+    up past it): the publication's tables are exactly those computed from the events up to
+    the position it records, replayed aside — and that position is the late family's, the
+    four projections read at it together, so March counts the family. (Before: the position
+    was read before the facts, and the facts read one table at a time, each caught up
+    anew: the publication said the position before the family and counted it.)"""
+    ledger = territory.ledger
+    before = ledger.last_position()
+    queries = Meanwhile(ledger, "occupancy", late_family(territory))
+    publication, made = Analytics(queries, 1).publish(DAY)
+    assert made
+    stored = service(ledger).store.tables(publication)
+    expected = replayed(ledger, publication.position, DAY, 1, tmp_path / "replay.sqlite3")
+    assert expected == stored
+    assert (before + 1, before + 1) == (ledger.last_position(), publication.position)
+    without = replayed(ledger, before, DAY, 1, tmp_path / "before.sqlite3")
+    march = row(stored, "aire_month", "49007-A", "2025-03")["unmet_requests"]
+    assert 1 + row(without, "aire_month", "49007-A", "2025-03")["unmet_requests"] == march
+
+
+def test_projections_that_keep_moving_publish_nothing(territory: Territory) -> None:
+    """An event recorded after every catch-up of the occupancy projection, three times
+    running: its facts never stand at the others' position, so nothing is published
+    (``concurrency_conflict``, to be published again) rather than a publication whose
+    position its facts do not stand at."""
+    ledger = territory.ledger
+    analytics = Analytics(Meanwhile(ledger, "occupancy", late_family(territory), None), 1)
+    with pytest.raises(ConcurrencyConflict, match="kept moving") as refused:
+        analytics.publish(DAY)
+    assert (refused.value.code, analytics.store.publications()) == ("concurrency_conflict", [])
+
+
+def test_projections_read_together_are_one_snapshot(territory: Territory) -> None:
+    """Four projections read together: a family turned away is recorded and every
+    projection caught up past it (a live follower) between two reads of the unmet demand
+    in one ``read_together``: the second read is the first, and the position given is the
+    one before the family; read together again, they stand at the family's position and
+    count it."""
+    ledger = territory.ledger
+    queries = ProjectionQueries(ledger)
+    before = ledger.last_position()
+
+    def read(snapshot: projecting.Snapshot) -> tuple[list[Any], list[Any]]:
+        first = snapshot.select("occupancy", "occupancy_unmet_demand")
+        late_family(territory)()
+        for follower in queries.followers.values():
+            follower.catch_up()
+        return first, snapshot.select("occupancy", "occupancy_unmet_demand")
+
+    position, (first, second) = queries.read_together(SOURCES, read)
+    assert (before, first) == (position, second)
+    after, unmet = queries.read_together(
+        SOURCES, lambda s: s.select("occupancy", "occupancy_unmet_demand")
+    )
+    assert (before + 1, len(first) + 1) == (after, len(unmet))

@@ -2,7 +2,13 @@
 job (``publish``: the facts read from the projections, every table computed and suppressed,
 stored with its day, stream position, threshold and SHA-256), and reads of the latest
 stored publication as of a day, filtered and paged in the database: a read never
-computes. What is published and why: docs/analytics.md."""
+computes. What is published and why: docs/analytics.md.
+
+A publication's position is the one its facts stand at: the four projections it reads
+(``SOURCES``) are caught up, then read in one snapshot of their database in which they all
+stand at one position (``ProjectionQueries.read_together``), and that position is stored.
+Its tables are then exactly those computed from the events up to it — what an auditor
+replaying the stream to it computes — whatever is recorded while they are read."""
 
 from __future__ import annotations
 
@@ -21,7 +27,7 @@ from hacienda_ledger.aggregates.errors import (
 )
 from hacienda_ledger.aggregates.seal import Seals
 from hacienda_ledger.aggregates.values import paris_day
-from hacienda_ledger.application.projecting import projection_database
+from hacienda_ledger.application.projecting import Snapshot, projection_database
 from hacienda_ledger.projections import occupancy as o
 from hacienda_ledger.projections.analytics import AIRES, COLLECTIVITES, MOVES
 from hacienda_ledger.projections.analytics_cells import AnalyticsInputs, table_names
@@ -33,6 +39,8 @@ __all__ = ["COMMAND", "FILTERS", "LOCAL", "Analytics", "Publication", "TableRead
 
 #: Publications computed at most that many times when others are stored meanwhile.
 RACES = 3
+#: The projections the tables are computed from, read together.
+SOURCES = ("occupancy", "analytics", "revenue", "interventions")
 #: The levels a territory confines (the others are benchmarks).
 LOCAL = ("aire", "commune", "collectivite")
 #: The columns a read may filter on, and equal values only.
@@ -58,6 +66,27 @@ class TableRead:
     more: bool
 
 
+def facts(snapshot: Snapshot) -> AnalyticsInputs:
+    """Every fact the tables are computed from, read in one snapshot of ``SOURCES``."""
+    select = snapshot.select
+    occupancy = o.OccupancyFacts(
+        emplacements=select("occupancy", o.EMPLACEMENTS),
+        out_of_service=select("occupancy", o.OUT_OF_SERVICE),
+        closures=select("occupancy", o.CLOSURES),
+        stays=select("occupancy", o.STAYS),
+        people=select("occupancy", o.STAY_PEOPLE),
+        unmet=select("occupancy", o.UNMET),
+    )
+    return AnalyticsInputs(
+        occupancy=occupancy,
+        aires=select("analytics", AIRES),
+        collectivites=select("analytics", COLLECTIVITES),
+        moves=select("analytics", MOVES),
+        revenue=select("revenue", "revenue_monthly"),
+        interventions=select("interventions", "interventions_monthly"),
+    )
+
+
 class Analytics:
     """Publishes the tables (a job) and reads the stored publications (every request)."""
 
@@ -68,43 +97,32 @@ class Analytics:
 
     # --- publishing (a job, never a read) ------------------------------------------------
 
-    def inputs(self) -> AnalyticsInputs:
-        """Every fact the tables are computed from, the projections caught up first."""
-        q = self.queries
-        occupancy = o.OccupancyFacts(
-            emplacements=q.select("occupancy", o.EMPLACEMENTS),
-            out_of_service=q.select("occupancy", o.OUT_OF_SERVICE),
-            closures=q.select("occupancy", o.CLOSURES),
-            stays=q.select("occupancy", o.STAYS),
-            people=q.select("occupancy", o.STAY_PEOPLE),
-            unmet=q.select("occupancy", o.UNMET),
-        )
-        return AnalyticsInputs(
-            occupancy=occupancy,
-            aires=q.select("analytics", AIRES),
-            collectivites=q.select("analytics", COLLECTIVITES),
-            moves=q.select("analytics", MOVES),
-            revenue=q.select("revenue", "revenue_monthly"),
-            interventions=q.select("interventions", "interventions_monthly"),
-        )
+    def inputs(self) -> tuple[int, AnalyticsInputs]:
+        """Every fact the tables are computed from, and the stream position they stand at:
+        the projections caught up, then read in one snapshot, all at that position."""
+        read: tuple[int, AnalyticsInputs] = self.queries.read_together(SOURCES, facts)
+        return read
 
     def compute(self, as_of: date) -> dict[str, list[Row]]:
         """Every table as of ``as_of``, computed and suppressed now (the stream as it
         stands), continuing the latest publication (its periods as it released them):
         what a publication stores. Costly: for jobs and tests, never a request."""
-        return self._continuing(as_of)[1]
+        return self._continuing(as_of)[2]
 
-    def _continuing(self, as_of: date) -> tuple[int, dict[str, list[Row]]]:
-        """``compute``, and the id of the publication it continues (0 for none)."""
+    def _continuing(self, as_of: date) -> tuple[int, int, dict[str, list[Row]]]:
+        """``compute``, the id of the publication it continues (0 for none), and the
+        position its facts stand at: (id, position, tables)."""
         latest = self.store.latest(self.threshold)
         released = None if latest is None else self.store.tables(latest)
         continued = 0 if latest is None else latest.publication_id
-        return continued, publish(self.inputs(), as_of, self.threshold, released)
+        position, inputs = self.inputs()
+        return continued, position, publish(inputs, as_of, self.threshold, released)
 
     def publish(self, as_of: date) -> tuple[Publication, bool]:
-        """Store the publication as of ``as_of`` at the current stream position: (it, True);
-        or (the one stored already for that day, position and threshold, False), nothing
-        computed."""
+        """Store the publication as of ``as_of`` at the position its facts stand at (the
+        stream's, when they were read): (it, True); or (the one stored already for that
+        day, position and threshold, False) — nothing computed when the stream has not
+        moved since it was stored."""
         ledger = self.queries.ledger
         today = paris_day(ledger.clock())
         if as_of >= today:  # its periods would be released, final, before they are over
@@ -113,13 +131,13 @@ class Analytics:
                 f"before today ({today.isoformat()})",
                 field="as_of",
             )
-        position = ledger.last_position()  # read first: the facts are at least this recent
-        found = self.store.find(as_of, position, self.threshold)
+        # its facts would stand at the stream's position: one stored at it is the same
+        found = self.store.find(as_of, ledger.last_position(), self.threshold)
         if found is not None:
             return found, False
         attempt = 1
         while True:
-            continued, tables = self._continuing(as_of)
+            continued, position, tables = self._continuing(as_of)
             now = ledger.clock().astimezone(UTC).isoformat()
             try:
                 return self.store.add(

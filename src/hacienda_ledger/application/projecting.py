@@ -1,7 +1,10 @@
 """Wiring the projections to the ledger: their database, the event source, the followers.
 
 Projection tables live in the events' own database (same SQLite file, same PostgreSQL
-database), so a batch's rows and its tracking position commit together.
+database), so a batch's rows and its tracking position commit together. Reads of several
+projections that must agree (an analytics publication's facts) are made in one snapshot of
+that database, every projection read standing at one position there
+(``ProjectionQueries.read_together``).
 """
 
 from __future__ import annotations
@@ -10,16 +13,19 @@ import hashlib
 import json
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import date, datetime
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 from eventsourcing.persistence import Notification
+from psycopg import IsolationLevel
 from psycopg.rows import tuple_row
 
 from hacienda_ledger.aggregates.accounts import deposits, receivable
+from hacienda_ledger.aggregates.errors import ConcurrencyConflict
 from hacienda_ledger.aggregates.household import Household
 from hacienda_ledger.aggregates.integrity import plain
 from hacienda_ledger.aggregates.register_books import is_third_party
@@ -306,6 +312,48 @@ def runner(ledger: Ledger) -> Runner:
     return Runner(followers(ledger))
 
 
+T = TypeVar("T")
+#: Reads of several projections together tried at most that many times while followers
+#: move them apart between their catch-up and the read (``read_together``).
+TOGETHER = 3
+
+
+@contextmanager
+def read_snapshot(db: ProjectionDatabase) -> Iterator[Any]:
+    """A cursor in one read-only transaction that sees one committed state of the database
+    from its first read to its end, whatever is committed meanwhile, and holds no writer
+    back: SQLite in WAL mode (the ledger's file) fixes a deferred transaction's snapshot at
+    its first read; PostgreSQL at REPEATABLE READ, at its first statement. (``transaction``
+    would not do: on SQLite it takes the writer's lock, on PostgreSQL each statement of
+    READ COMMITTED sees what was committed before it.)"""
+    with db.connect() as conn:
+        if db.dialect == "postgres":
+            conn.isolation_level = IsolationLevel.REPEATABLE_READ
+            conn.read_only = True
+            with conn.transaction(), conn.cursor() as cur:
+                yield cur
+            return
+        cur = conn.cursor()
+        cur.execute("BEGIN")
+        try:
+            yield cur
+        finally:
+            cur.execute("ROLLBACK")  # nothing written
+
+
+class Snapshot:
+    """Projection tables as one read transaction sees them (``read_together``): every table
+    read of the same committed state, the projections read all standing at ``position``."""
+
+    def __init__(self, chosen: dict[str, Follower], cur: Any, position: int) -> None:
+        self._chosen, self._cur, self.position = chosen, cur, position
+
+    def select(self, name: str, table_name: str) -> list[Row]:
+        """Every row of one table of the projection ``name`` (one of those read together)."""
+        follower = self._chosen[name]
+        return follower.db.select(self._cur, follower.projection.table(table_name))
+
+
 class ProjectionQueries:
     """Reads of the projection tables, up to date with the stream when they are asked
     (read-your-writes: the followers catch up to the current position first)."""
@@ -323,6 +371,37 @@ class ProjectionQueries:
         if self.runner is None or not self.runner.wait(position, timeout=5.0):
             follower.catch_up()
         return follower
+
+    def read_together(self, names: Sequence[str], read: Callable[[Snapshot], T]) -> tuple[int, T]:
+        """``read`` of the named projections in one snapshot of their database in which
+        they all stand at one stream position: (that position, what ``read`` gave).
+
+        Each is caught up first (``current``), then their tracking positions are read in
+        the snapshot before ``read`` runs in it: rows and position commit together, so the
+        rows read are exactly the fold of the events up to that position — what a replay
+        of the stream to it gives — whatever followers commit meanwhile. When one stands
+        apart (a follower, the runner's or another process's, moved it after its
+        catch-up; or an event was recorded while the others caught up), all are caught up
+        and read again, ``TOGETHER`` times at most, then ``ConcurrencyConflict``."""
+        chosen = {name: self.followers[name] for name in names}
+        db = chosen[names[0]].db
+        where = (db.sqlite_path, db.conninfo)
+        apart = [n for n, f in chosen.items() if (f.db.sqlite_path, f.db.conninfo) != where]
+        if apart:  # one transaction cannot read two databases
+            raise ValueError(f"projections {', '.join(apart)} are not in {names[0]}'s database")
+        for _ in range(TOGETHER):
+            for name in names:
+                self.current(name)
+            with read_snapshot(db) as cur:
+                positions = {name: db.position(cur, name) for name in names}
+                if len(set(positions.values())) == 1:
+                    position = positions[names[0]]
+                    return position, read(Snapshot(chosen, cur, position))
+        stood = ", ".join(f"{name} at {p}" for name, p in positions.items())
+        raise ConcurrencyConflict(
+            f"the projections kept moving while read together ({TOGETHER} times; last "
+            f"{stood}): try again"
+        )
 
     def select(
         self,

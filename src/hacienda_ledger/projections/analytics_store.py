@@ -5,8 +5,8 @@ PostgreSQL alike) so that a read is one indexed query and never a computation.
 Tables:
 
 ``analytics_publications`` key ``publication_id`` (1, 2, ... in the order made)
-    ``as_of`` (the Paris day, ISO), ``position`` (the stream position read before the
-    facts: they are at least that recent), ``threshold``, ``published_at`` (UTC, ISO),
+    ``as_of`` (the Paris day, ISO), ``position`` (the stream position its facts stand at:
+    they are the fold of exactly the events up to it), ``threshold``, ``published_at`` (UTC, ISO),
     ``sha256`` (of the content, below), ``row_count``; unique ``(as_of, position,
     threshold)``: publishing again for the same three stores nothing.
 ``analytics_published_rows`` key ``(publication_id, table_name, seq)``
