@@ -73,6 +73,27 @@ def test_every_stored_event_kind_decodes_as_the_mapper_decodes_it(
         assert direct is not None and same_event(direct, expected)
 
 
+def test_an_integer_orjson_would_round_is_decoded_by_the_mapper(ledger: Ledger) -> None:
+    """A receipt recorded before money had a ceiling, of 10^26 cents: orjson reads integers
+    past 64 bits as floats (100000000000000004764729344), so the row is left to the mapper,
+    which reads them exactly; an integer within 64 bits is still decoded directly."""
+    (payload,) = [
+        p
+        for p in PAYLOADS
+        if p["topic"].endswith("CashRegister.ReceiptIssued") and "class_version" in p["state"]
+    ]
+    huge = payload["state"].replace("15000", str(10**26))
+    decoder = EventDecoder(ledger.mapper)
+    for state, direct in ((huge, False), (payload["state"].replace("15000", str(2**63)), True)):
+        stored = stored_of({**payload, "state": state})
+        event = decoder(stored)
+        assert same_event(event, ledger.mapper.to_domain_event(stored))
+        assert (decoder._direct(stored) is not None) == direct
+    expected = (10**26, [10**26])
+    actual = decoder(stored_of({**payload, "state": huge}))
+    assert expected == (actual.total_cents, [x.amount_cents for x in actual.lines])
+
+
 class Noted(Aggregate):
     """A test aggregate whose event class is at version 2 (an upcaster adds a field)."""
 

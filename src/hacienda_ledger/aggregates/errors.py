@@ -61,6 +61,7 @@ The tree::
     │   └── ConcurrencyConflict     concurrency_conflict
     └── Invalid (ValueError)                          -> 422
         ├── InvalidAmount           invalid_amount
+        │   └── AmountTooLarge          amount_too_large (past ``values.MAX_CENTS``)
         ├── InvalidPeriod           invalid_period
         ├── ClosureTooLong          closure_too_long
         ├── DerogationRequired      prefect_derogation_required
@@ -418,6 +419,14 @@ class ConcurrencyConflict(Conflict):
 
 class InvalidAmount(Invalid):
     code = "invalid_amount"
+
+
+class AmountTooLarge(InvalidAmount):
+    """An amount given or computed (a charge line or total, a receipt's line or total)
+    past the ledger's one ceiling for money, ``values.MAX_CENTS``: refused before anything
+    is recorded."""
+
+    code = "amount_too_large"
 
 
 class InvalidPeriod(Invalid):

@@ -35,7 +35,7 @@ from hacienda_ledger.aggregates.register_books import (
     check_lines,
 )
 from hacienda_ledger.aggregates.register_state import CashRegisterState
-from hacienda_ledger.aggregates.values import PaymentMethod
+from hacienda_ledger.aggregates.values import PaymentMethod, within_ceiling
 
 if TYPE_CHECKING:
     from hacienda_ledger.aggregates.register import CashRegister
@@ -125,6 +125,7 @@ def issue_receipt(
     method = accepted_method(method, self.payment_methods)
     check_lines(lines, self.revenue_types, stay_id)
     cheque = check_cheque(cheque, method)
+    total = within_ceiling(sum(x.amount_cents for x in lines), "lines", "the receipt's total")
     number = self.last_number + 1
     self._append(
         self.ReceiptIssued,
@@ -135,7 +136,7 @@ def issue_receipt(
         household_ref=household_ref,
         method=method,
         lines=tuple(lines),
-        total_cents=sum(line.amount_cents for line in lines),
+        total_cents=total,
         actor=actor,
         cheque=cheque,
     )

@@ -39,6 +39,7 @@ from hacienda_ledger.aggregates.values import (
     RevenueType,
     Tariff,
     add_months,
+    charge_total,
     paris_day,
     tariff_in_force,
     to_cents,
@@ -518,6 +519,7 @@ class Stay(Chained):
             billed[meter.value] = last.index
         if not lines:
             return None
+        total = charge_total(lines)  # amount_too_large, nothing recorded
         if days and self.limit_exceeded_on is None and days[-1] > self.allowed_through:
             first = max(days[0], self.allowed_through + timedelta(days=1))
             self.trigger_event(
@@ -533,7 +535,7 @@ class Stay(Chained):
             household_ref=self.household_ref,
             charged_until=charged_until,
             lines=tuple(lines),
-            total_cents=sum(line.amount_cents for line in lines),
+            total_cents=total,
             billed_index=billed,
             actor=actor,
             timestamp=at,

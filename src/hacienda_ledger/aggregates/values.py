@@ -3,6 +3,13 @@
 Money is ``int`` cents. Unit prices and quantities are ``Decimal`` (prices in euros, with
 sub-cent precision). ``to_cents`` is the one place where a ``Decimal`` amount in euros
 becomes cents: half-up, to the cent.
+
+``MAX_CENTS`` is the one ceiling for money: an amount given (``require_cents``) or computed
+(a charge's lines and total, ``charge_total``; a receipt's lines and total) past it is refused
+``amount_too_large`` before anything is recorded. A hundred million euros is no aire's
+charge nor receipt, and amounts under it, summed over any register's or aire's life, stay far
+within the signed 64-bit integers the stores hold. What feeds a charge is bounded too: unit
+prices by ``MAX_UNIT_PRICE``, meter indexes below ``stay.MAX_INDEX``.
 """
 
 from __future__ import annotations
@@ -15,9 +22,20 @@ from enum import StrEnum
 from itertools import pairwise
 from zoneinfo import ZoneInfo
 
-from hacienda_ledger.aggregates.errors import InvalidAmount, InvalidPeriod, InvalidValue
+from hacienda_ledger.aggregates.errors import (
+    AmountTooLarge,
+    InvalidAmount,
+    InvalidPeriod,
+    InvalidValue,
+)
 
 PARIS = ZoneInfo("Europe/Paris")
+
+MAX_CENTS = 10_000_000_000
+"""The largest amount the ledger records, in cents (10^10: 100 000 000 euros); the API's
+``Cents`` take it as their bound."""
+MAX_UNIT_PRICE = Decimal(1000)
+"""The largest unit price of a fluid, in euros per m³ or per kWh (a few euros at most)."""
 
 
 def to_cents(euros: Decimal) -> int:
@@ -65,14 +83,34 @@ def require_cents(value: int, field_name: str, *, positive: bool = True) -> int:
         raise InvalidAmount("amount must be greater than zero", field=field_name)
     if not positive and value < 0:
         raise InvalidAmount("amount must not be negative", field=field_name)
-    return value
+    return within_ceiling(value, field_name)
 
 
-def require_decimal(value: Decimal, field_name: str) -> Decimal:
+def within_ceiling(cents: int, field_name: str | None, what: str = "an amount") -> int:
+    """``cents``, if it is within ``MAX_CENTS`` either way (a credit is negative)."""
+    if abs(cents) > MAX_CENTS:
+        raise AmountTooLarge(
+            f"{what} of {cents} cents is past the ledger's ceiling of {MAX_CENTS} cents",
+            field=field_name,
+        )
+    return cents
+
+
+def charge_total(lines: list[ChargeLine]) -> int:
+    """A charge's total, once each line and the total are known within ``MAX_CENTS``: past
+    it, a reading or a price was mistyped (correct it, then charge again)."""
+    for line in lines:
+        within_ceiling(line.amount_cents, None, f"the {line.revenue_type} line")
+    return within_ceiling(sum(line.amount_cents for line in lines), None, "the charge")
+
+
+def require_decimal(value: Decimal, field_name: str, ceiling: Decimal | None = None) -> Decimal:
     if not isinstance(value, Decimal) or not value.is_finite():
         raise InvalidValue("expected a finite decimal", field=field_name)
     if value < 0:
         raise InvalidValue("must not be negative", field=field_name)
+    if ceiling is not None and value > ceiling:
+        raise InvalidValue(f"must not be over {ceiling}", field=field_name)
     return value
 
 
@@ -206,8 +244,8 @@ class Tariff:
             )
         require_cents(self.pitch_fee_per_day_cents, "pitch_fee_per_day_cents", positive=False)
         require_cents(self.deposit_cents, "deposit_cents", positive=False)
-        require_decimal(self.water_price_per_m3, "water_price_per_m3")
-        require_decimal(self.electricity_price_per_kwh, "electricity_price_per_kwh")
+        require_decimal(self.water_price_per_m3, "water_price_per_m3", MAX_UNIT_PRICE)
+        require_decimal(self.electricity_price_per_kwh, "electricity_price_per_kwh", MAX_UNIT_PRICE)
         bands = [rate.age_band for rate in self.person_rates]
         if len(set(bands)) != len(bands):
             raise InvalidValue("one rate per age band", field="person_rates")

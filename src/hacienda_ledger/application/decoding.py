@@ -15,7 +15,10 @@ row instead when:
 - the class has ``personal_fields`` (household events: sealed fields are opened with the
   household's key, or read as erased, by ``SealingMapper``);
 - anything at all goes wrong on the way (bytes orjson refuses, an unknown ``_type_``, a value
-  type that refuses its fields): the mapper then decodes it, or raises what it raises.
+  type that refuses its fields): the mapper then decodes it, or raises what it raises;
+- orjson reads a number as a float of 2^63 or more (an integer past 64 bits is a float to
+  orjson, a rounded one: an amount of 10^26 cents read 100000000000000004764729344). The
+  json module reads such an integer exactly; a float never touches money.
 
 Tests decode every stored event kind and a generated world both ways and compare.
 """
@@ -42,6 +45,12 @@ KEPT_VALUES = 65_536  # values kept by text, per transcoding (then forgotten, an
 _IMMUTABLE_FROM_TEXT = (UUIDAsHex, DecimalAsStr, DateAsISO)  # transcodings of immutable values
 
 _Plan = tuple[type, int, Callable[[Any], Any]] | None  # class, class_version, id convertor
+#: From here on orjson may have read an integer as a float: the mapper decodes the row.
+_EXACT = float(2**63)
+
+
+class _Inexact(Exception):
+    """A number orjson may have rounded (see the module)."""
 
 
 class EventDecoder:
@@ -133,6 +142,8 @@ class EventDecoder:
                     obj[key] = self._object(value)
             elif kind is list:
                 obj[key] = self._array(value)
+            elif kind is float and not -_EXACT < value < _EXACT:
+                raise _Inexact(key)
         return obj
 
     def _wrapped(self, name: str, data: Any) -> Any:
@@ -163,4 +174,6 @@ class EventDecoder:
                 array[i] = self._object(value)
             elif kind is list:
                 array[i] = self._array(value)
+            elif kind is float and not -_EXACT < value < _EXACT:
+                raise _Inexact(i)
         return array

@@ -31,6 +31,17 @@ def _last_event(ledger: LedgerDep, outcome: Outcome) -> CashRegister.Event:
     return ledger.register_event(outcome.aggregate_id, outcome.version)
 
 
+def _receipt_event(ledger: LedgerDep, outcome: Outcome) -> CashRegister.ReceiptIssued:
+    """The receipt a write issued: among the events it recorded, or read back (a replay).
+    Not always the last: an advance paid while charges are due is applied at once after it.
+    (A key recorded before the result named the receipt's version names the receipt.)"""
+    version = outcome.result.get("receipt_version", outcome.version)
+    found = [e for e in outcome.events if e.originator_version == version]
+    event = found[0] if found else ledger.register_event(outcome.aggregate_id, version)
+    assert isinstance(event, CashRegister.ReceiptIssued)
+    return event
+
+
 def _movement_route(path: str, **more: Any) -> Callable[[DecoratedCallable], DecoratedCallable]:
     """A register movement's route: it answers 201 with the movement recorded."""
     return router.post(path, status_code=201, response_model=s.MovementPublic, **more)
@@ -106,8 +117,7 @@ def post_receipt(register_id: UUID, body: s.ReceiptCreate, act: MoneyWriteDep) -
         cheque=cheque,
         charges=named if any(named) else (),  # none named: left out of the fingerprint
     )
-    event = _last_event(act.ledger, outcome)
-    assert isinstance(event, CashRegister.ReceiptIssued)
+    event = _receipt_event(act.ledger, outcome)
     view = views.receipt(event, outcome.position, bool(outcome.result["remittance_due"]))
     # Serialised here, once: FastAPI would validate the model again on the way out (the
     # hottest route of the API; the declared response model still documents it).

@@ -16,10 +16,10 @@ from hacienda_ledger.api.schemas.common import (
     Day,
     DecimalStr,
     Month,
-    NonNegativeDecimalStr,
     Page,
     PositiveDecimalStr,
     Text,
+    UnitPriceStr,
 )
 from hacienda_ledger.api.schemas.interventions import TeamMemberPublic
 from hacienda_ledger.api.schemas.registers import ProblemPublic
@@ -108,8 +108,8 @@ class TariffCreate(Body):
     effective_from: Day
     deliberation_ref: Text
     pitch_fee_per_day_cents: Cents
-    water_price_per_m3: NonNegativeDecimalStr
-    electricity_price_per_kwh: NonNegativeDecimalStr
+    water_price_per_m3: UnitPriceStr
+    electricity_price_per_kwh: UnitPriceStr
     deposit_cents: Cents
     person_rates: list[PersonRate] = []
     seasons: list[Season] = []

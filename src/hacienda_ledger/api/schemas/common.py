@@ -32,6 +32,8 @@ from pydantic import (
     field_validator,
 )
 
+from hacienda_ledger.aggregates.values import MAX_CENTS, MAX_UNIT_PRICE
+
 T = TypeVar("T")
 
 
@@ -66,6 +68,22 @@ NonNegativeDecimalStr = Annotated[
     PlainSerializer(str, return_type=str),
     WithJsonSchema(
         {"type": "string", "pattern": r"^[0-9]{1,12}(\.[0-9]{1,8})?$", "examples": ["3.5120"]}
+    ),
+]
+#: A fluid's unit price, in euros: from 0 to ``MAX_UNIT_PRICE`` (1000), up to 8 decimals
+#: (past it a ``validation_error``; a negative price is the domain's ``invalid_value``).
+UnitPriceStr = Annotated[
+    Decimal,
+    BeforeValidator(_decimal_string),
+    Field(le=MAX_UNIT_PRICE),
+    PlainSerializer(str, return_type=str),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": r"^([0-9]{1,3}(\.[0-9]{1,8})?|1000(\.0{1,8})?)$",
+            "description": f"euros per unit, from 0 to {MAX_UNIT_PRICE}",
+            "examples": ["3.5120"],
+        }
     ),
 ]
 PositiveDecimalStr = Annotated[
@@ -137,8 +155,10 @@ takes 2^63 + 191 for a number within 2^63 - 1; both stores hold far more.)"""
 Number = Annotated[
     int, Field(ge=1, le=MAX_NUMBER, description="a sequence number, from 1 to 2^53 - 1")
 ]
-Cents = Annotated[int, Field(strict=True, ge=0, le=10_000_000_000)]
-PositiveCents = Annotated[int, Field(strict=True, gt=0, le=10_000_000_000)]
+# Money: the domain's one ceiling (``MAX_CENTS``, 10^10 cents), which it also holds what it
+# computes to (a charge, a receipt settling a balance): 422 ``amount_too_large`` there.
+Cents = Annotated[int, Field(strict=True, ge=0, le=MAX_CENTS)]
+PositiveCents = Annotated[int, Field(strict=True, gt=0, le=MAX_CENTS)]
 # --- plain text ----------------------------------------------------------------------------
 
 #: Bidirectional formatting characters (Unicode UAX #9, explicit formatting): embeddings,

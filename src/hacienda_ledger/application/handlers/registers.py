@@ -96,7 +96,8 @@ def issue_receipt(command: IssueReceipt, unit: Unit) -> Change:
     ``more_than_due`` / ``invalid_value`` otherwise, nothing recorded), recorded on the
     stay in the same transaction; ``settle_balance`` builds the lines from what is due.
     An ``advance`` line is held for the stay, whatever is due, and applied at once to what
-    is open of the types the register collects (``apply_advances``).
+    is open of the types the register collects (``apply_advances``): the receipt is then
+    not the register's last event, ``receipt_version`` names it.
     ``remittance_due``: the cash ceiling is passed (the receipt stands, a remittance is
     due)."""
     register = unit.cash_register(command.register_id)
@@ -126,6 +127,7 @@ def issue_receipt(command: IssueReceipt, unit: Unit) -> Change:
         actor=command.actor,
         at=at,
     )
+    receipt_version = register.version  # an advance applied next records more events
     others: tuple[Stay, ...] = ()
     if stay is not None:
         _settle_receipt(command, unit, (register, stay), lines, (number, earlier))
@@ -135,6 +137,7 @@ def issue_receipt(command: IssueReceipt, unit: Unit) -> Change:
         register,
         {
             "number": number,
+            "receipt_version": receipt_version,
             "total_cents": total,
             "remittance_due": register.remittance_due,
             "hash": register.head_hash,
