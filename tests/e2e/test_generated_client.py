@@ -784,7 +784,9 @@ def _months(call: Caller, doc: dict[str, Any], ids: dict[str, Any], database: st
         op(doc, "get", f"{seals}/{{month}}/attestation"), aire_id=aire, month=last_month
     )
     assert attestation
-    correction = {"month": last_month, "place_days": 1, "amount_cents": 300, "reason": "oubli"}
+    # an amount only: the aire's emplacements entered service today, last month had no
+    # place-day available to occupy (a place-day more is refused: 422 invalid_value)
+    correction = {"month": last_month, "place_days": 0, "amount_cents": 300, "reason": "oubli"}
     call(
         op(doc, "post", "/v1/aires/{aire_id}/regularisations"),
         aire_id=aire,

@@ -16,6 +16,7 @@ from uuid import UUID
 import psycopg
 import pytest
 
+from hacienda_ledger.aggregates.aire_values import SealedPlaceDays
 from hacienda_ledger.aggregates.errors import (
     EmplacementUnavailable,
     InvalidPeriod,
@@ -23,6 +24,7 @@ from hacienda_ledger.aggregates.errors import (
     MonthNotClosed,
     MonthNotSealed,
     PeriodSealed,
+    SealedFiguresChanged,
 )
 from hacienda_ledger.aggregates.seal import Seals
 from hacienda_ledger.application import Ledger
@@ -511,3 +513,24 @@ def test_an_aire_created_through_the_api_with_its_service_start(
     assert (months["2025-01"]["in_service"], months["2025-01"]["aid_cents"]) == (False, 0)
     assert months["2025-01"]["occupancy_rate"] is None
     assert months["2025-02"]["in_service"] and months["2025-02"]["available_place_days"] == 56
+
+
+def test_a_regularisation_reads_the_month_as_its_seal_recorded_it(january: January) -> None:
+    """The place-days a régularisation is bounded by are January's as sealed: the occupancy
+    projection caught up, checked against the digest the seal recorded; a digest that no
+    longer matches (a fact of January changed since) is sealed_figures_changed, and a month
+    without a seal of its own has none."""
+    from hacienda_ledger.application.handlers.seals import sealed_place_days
+    from hacienda_ledger.application.projecting import sealed_occupancy
+
+    ledger, aire_id = january.ledger, january.site.aire_id
+    january.seal_january()
+    audit = ledger.audit
+    assert SealedPlaceDays(occupied=52, available=208) == sealed_place_days(
+        audit, aire_id, "2025-01"
+    )
+    assert None is sealed_place_days(audit, aire_id, "2024-12")
+    (seal,) = audit.seal_events(aire_id)
+    forged = {**seal.digests, "occupancy:2025-01": "0" * 64}
+    with pytest.raises(SealedFiguresChanged, match="no longer the one sealed"):
+        sealed_occupancy(audit.queries(), aire_id, "2025-01", forged)

@@ -14,6 +14,7 @@ import pytest
 from eventsourcing.utils import get_topic
 
 from hacienda_ledger.aggregates.aire import Aire, Closure
+from hacienda_ledger.aggregates.aire_values import SealedPlaceDays
 from hacienda_ledger.aggregates.collectivite import Collectivite, Contact
 from hacienda_ledger.aggregates.errors import (
     AlreadyExists,
@@ -25,6 +26,7 @@ from hacienda_ledger.aggregates.errors import (
     InvalidPeriod,
     InvalidValue,
     LedgerError,
+    MonthNotSealed,
     NoticeTooShort,
     StayNotFound,
     TariffRetroactive,
@@ -1006,4 +1008,48 @@ def test_record_unmet_demand_refuses(overrides: dict[str, object], error: tuple[
     with pytest.raises(LedgerError) as raised:
         aire.record_unmet_demand(**values, actor="cashier", at=at(1, 6, 15))  # type: ignore[arg-type]
     assert refused(raised) == error
+    assert aire.collect_events() == []
+
+
+# --- régularisations ----------------------------------------------------------------------
+
+JANUARY_SEALED = SealedPlaceDays(occupied=52, available=208)
+
+
+def regularise(aire: Aire, month: str, place_days: int, sealed: SealedPlaceDays | None) -> None:
+    aire.regularise(
+        month=month,
+        sealed=sealed,
+        place_days=place_days,
+        amount_cents=0,
+        reason="oubli",
+        actor="manager",
+        at=at(3, 3),
+    )
+
+
+def test_a_regularisation_keeps_the_month_within_its_sealed_place_days() -> None:
+    """Given January sealed at 52 of 208 place-days, regularised +100, and February
+    regularised −40 (another month, not counted): +57 is refused (209), −153 too (−1), each
+    recording nothing; +56 fills January (208)."""
+    aire = given_aire()
+    regularise(aire, "2025-01", 100, JANUARY_SEALED)
+    regularise(aire, "2025-02", -40, SealedPlaceDays(occupied=40, available=224))
+    aire.collect_events()
+    for place_days in (57, -153):
+        with pytest.raises(InvalidValue) as error:
+            regularise(aire, "2025-01", place_days, JANUARY_SEALED)
+        assert refused(error) == ("invalid_value", "place_days")
+        assert aire.collect_events() == []
+    regularise(aire, "2025-01", 56, JANUARY_SEALED)
+    (done,) = aire.collect_events()
+    assert (done.month, done.place_days) == ("2025-01", 56)  # type: ignore[attr-defined]
+
+
+def test_a_month_without_a_seal_of_its_own_is_not_regularised() -> None:
+    """No seal of the month (``sealed`` None): month_not_sealed, nothing recorded."""
+    aire = given_aire()
+    with pytest.raises(MonthNotSealed) as error:
+        regularise(aire, "2024-12", 2, None)
+    assert refused(error) == ("month_not_sealed", "month")
     assert aire.collect_events() == []

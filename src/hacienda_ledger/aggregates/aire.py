@@ -20,6 +20,7 @@ from hacienda_ledger.aggregates.aire_values import (
     Emplacement,
     OutOfService,
     Regularisation,
+    SealedPlaceDays,
 )
 from hacienda_ledger.aggregates.chained import (
     Chained,
@@ -45,7 +46,6 @@ from hacienda_ledger.aggregates.values import (
     Tariff,
     UnmetReason,
     add_months,
-    month_bounds,
     paris_day,
     tariff_in_force,
 )
@@ -547,21 +547,23 @@ class Aire(Chained):
         self,
         *,
         month: str,
-        sealed_through: date | None,
+        sealed: SealedPlaceDays | None,
         place_days: int,
         amount_cents: int,
         reason: str,
         actor: str,
         at: datetime,
     ) -> None:
-        """Correct a sealed month from the open one (``sealed_through``: the last day the
-        aire has sealed): a month not sealed is corrected by recording the facts themselves."""
-        if sealed_through is None or month_bounds(month)[1] > sealed_through:
+        """Correct a sealed month from the open one (``sealed``: its place-days as sealed,
+        None when the aire has not sealed it: a month not sealed is corrected by recording
+        the facts themselves); its place-days stay within ``SealedPlaceDays.check``."""
+        if sealed is None:
             raise MonthNotSealed(
                 f"{month} is not sealed: record the facts themselves", field="month"
             )
         if isinstance(place_days, bool) or not isinstance(place_days, int):
             raise InvalidValue("place-days are a whole number", field="place_days")
+        sealed.check(month, self.regularisations, place_days)
         if isinstance(amount_cents, bool) or not isinstance(amount_cents, int):
             raise InvalidValue("an amount is whole cents", field="amount_cents")
         if not place_days and not amount_cents:

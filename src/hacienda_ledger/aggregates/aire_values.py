@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from hacienda_ledger.aggregates.errors import InvalidValue
+
 
 @dataclass(frozen=True)
 class OutOfService:
@@ -43,6 +45,29 @@ class Regularisation:
     place_days: int
     amount_cents: int
     reason: str
+
+
+@dataclass(frozen=True)
+class SealedPlaceDays:
+    """A sealed month's occupied and available place-days, as its seal recorded them."""
+
+    occupied: int
+    available: int
+
+    def check(self, month: str, done: tuple[Regularisation, ...], place_days: int) -> None:
+        """``InvalidValue`` (field ``place_days``) unless the month's occupied place-days,
+        corrected by its régularisations ``done`` and then by ``place_days``, stay between 0
+        and its available place-days: a correction cannot occupy more than was available,
+        nor take away more than was occupied."""
+        before = self.occupied + sum(r.place_days for r in done if r.month == month)
+        after = before + place_days
+        if not 0 <= after <= self.available:
+            raise InvalidValue(
+                f"{month} would count {after} occupied place-days: between 0 and its "
+                f"{self.available} available place-days ({before} so far: {self.occupied} "
+                "sealed, the rest regularised)",
+                field="place_days",
+            )
 
 
 @dataclass

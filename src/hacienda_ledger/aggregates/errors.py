@@ -50,6 +50,7 @@ The tree::
     │   ├── PeriodSealed            period_sealed
     │   ├── MonthNotClosed          month_not_closed
     │   ├── MonthNotSealed          month_not_sealed
+    │   ├── SealedFiguresChanged    sealed_figures_changed
     │   ├── TariffRetroactive       tariff_retroactive
     │   ├── AttestationKeyMissing   attestation_key_missing
     │   ├── InsufficientFunds       insufficient_funds
@@ -370,6 +371,14 @@ class MonthNotSealed(Conflict):
     recording the facts themselves, in it."""
 
     code = "month_not_sealed"
+
+
+class SealedFiguresChanged(Conflict):
+    """A sealed month's figures, recomputed now, are no longer those its seal recorded (a
+    fact of the month changed since): nothing is corrected against them until the seals
+    are verified."""
+
+    code = "sealed_figures_changed"
 
 
 class TariffRetroactive(Conflict):

@@ -91,13 +91,20 @@ class Audit:
         rather than followers of the audit's own."""
         self._queries = queries
 
-    def figures(self, aire_id: UUID, month: str) -> dict[str, str]:
-        """The digests of the month's figures (``projecting.month_digests``)."""
-        from hacienda_ledger.application.projecting import ProjectionQueries, month_digests
+    def queries(self) -> Any:
+        """The projection queries figures are read through (``use_queries``, else the
+        audit's own)."""
+        from hacienda_ledger.application.projecting import ProjectionQueries
 
         if self._queries is None:
             self._queries = ProjectionQueries(self.ledger)
-        return month_digests(self._queries, aire_id, month)
+        return self._queries
+
+    def figures(self, aire_id: UUID, month: str) -> dict[str, str]:
+        """The digests of the month's figures (``projecting.month_digests``)."""
+        from hacienda_ledger.application.projecting import month_digests
+
+        return month_digests(self.queries(), aire_id, month)
 
     def verify_register(
         self,

@@ -25,7 +25,7 @@ from psycopg import IsolationLevel
 from psycopg.rows import tuple_row
 
 from hacienda_ledger.aggregates.accounts import deposits, receivable
-from hacienda_ledger.aggregates.errors import ConcurrencyConflict
+from hacienda_ledger.aggregates.errors import ConcurrencyConflict, SealedFiguresChanged
 from hacienda_ledger.aggregates.household import Household
 from hacienda_ledger.aggregates.integrity import plain
 from hacienda_ledger.aggregates.register_books import is_third_party
@@ -634,3 +634,22 @@ def month_digests(queries: ProjectionQueries, aire_id: UUID, month: str) -> dict
         occupancy=occupancy,
     )
     return {f"occupancy:{month}": _digest(occupancy), f"alt2:{month}": _digest(alt2)}
+
+
+def sealed_occupancy(
+    queries: ProjectionQueries, aire_id: UUID, month: str, digests: dict[str, str]
+) -> OccupancyMonth:
+    """The aire's sealed ``month`` occupancy as its seal recorded it: recomputed from the
+    occupancy projection caught up with every event recorded (``current``), then checked
+    against the digest the seal recorded among ``digests`` (``month_digests``), so that it
+    is the sealed figure and not a projection that lags; ``SealedFiguresChanged`` when it
+    differs. A seal without that digest is taken as the projection gives the month."""
+    _, last = month_bounds(month)
+    occupancy = queries.occupancy(aire_id, month, last)
+    recorded = digests.get(f"occupancy:{month}")
+    if recorded is not None and recorded != _digest(occupancy):
+        raise SealedFiguresChanged(
+            f"the occupancy of {month} is no longer the one sealed: verify the aire's seals",
+            field="month",
+        )
+    return occupancy

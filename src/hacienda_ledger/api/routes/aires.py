@@ -165,7 +165,10 @@ def regularise(aire_id: UUID, body: s.RegularisationCreate, act: ActDep) -> s.Re
     """Correct a sealed month from the open one (manager or admin): the place-days and the
     amount added to (negative: taken from) the sealed month's figures, and why. Listed in
     this month's report and in the year's ALT2 beside the declared figures (409
-    `month_not_sealed` for a month not sealed: record the facts themselves)."""
+    `month_not_sealed` for a month the aire has not sealed: record the facts themselves).
+    The month's occupied place-days as sealed plus all its régularisations, this one
+    included, stay between 0 and its available place-days as sealed (422 `invalid_value`,
+    field `place_days`)."""
     outcome = act(c.Regularise, aire_id, **dict(body))
     done = act.ledger.aire(aire_id).regularisations[-1]
     return views.read(

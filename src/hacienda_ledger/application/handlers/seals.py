@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from typing import Any
+from uuid import UUID
 
 from hacienda_ledger import __version__
+from hacienda_ledger.aggregates.aire_values import SealedPlaceDays
 from hacienda_ledger.aggregates.errors import MonthNotClosed
 from hacienda_ledger.aggregates.seal import Seals
 from hacienda_ledger.aggregates.values import month_bounds, paris_day
@@ -65,6 +67,19 @@ def seal_month(command: SealMonth, unit: Unit) -> Change:
     return Change(seals, {"month": command.month, "hash": sealed})
 
 
+def sealed_place_days(audit: Any, aire_id: UUID, month: str) -> SealedPlaceDays | None:
+    """The occupied and available place-days of the aire's ``month`` as its own seal
+    recorded them (``projecting.sealed_occupancy``); None when it has no seal of that month
+    (a later month's seal does not make it sealed)."""
+    from hacienda_ledger.application.projecting import sealed_occupancy
+
+    for seal in audit.seal_events(aire_id):
+        if seal.month == month:
+            occupancy = sealed_occupancy(audit.queries(), aire_id, month, seal.digests)
+            return SealedPlaceDays(occupancy.occupied_place_days, occupancy.available_place_days)
+    return None
+
+
 def _aire_and_seals(command: Regularise, ledger: Any) -> list[Any]:
     """The aire and its seals (the régularisation names the sealed month it corrects)."""
     return [command.aire_id, Seals.id_for(command.aire_id)]
@@ -72,11 +87,12 @@ def _aire_and_seals(command: Regularise, ledger: Any) -> list[Any]:
 
 @on("aire_id", Permission.CONFIGURE_AIRE, locks=_aire_and_seals)(Regularise)
 def regularise(command: Regularise, unit: Unit) -> Change:
-    """A régularisation of a sealed month, on the aire, in the open month."""
+    """A régularisation of a sealed month, on the aire, in the open month: checked against
+    the month's place-days as its own seal recorded them (``sealed_place_days``)."""
     aire = unit.aire(command.aire_id)
     aire.regularise(
         **command.arguments("aire_id"),
-        sealed_through=unit.sealed_through(command.aire_id),
+        sealed=sealed_place_days(unit.ledger.audit, command.aire_id, command.month),
         actor=command.actor,
         at=unit.now(),
     )

@@ -136,8 +136,11 @@ def alt2(f: Alt2Figures, generated_at: datetime) -> Report:
 
 def _alt2_regularisations(f: Alt2Figures) -> Section:
     """Each régularisation of a sealed month beside the month's declared (sealed) aid and its
-    aid regularised: the same formula with the place-days corrected."""
+    aid regularised after it: the same formula with the place-days corrected by it and by
+    every régularisation of the month recorded before it (the last row of a month is its
+    aid as regularised)."""
     months = {m.month: m for m in f.months}
+    occupied_after = {m.month: m.occupancy_days for m in f.months}
     rows = []
     for r in f.regularisations:
         m = months.get(r.month)
@@ -145,7 +148,7 @@ def _alt2_regularisations(f: Alt2Figures) -> Section:
             continue
         first, last = month_bounds(r.month)
         days = (last - first).days + 1
-        occupied = m.occupancy_days + r.place_days
+        occupied = occupied_after[r.month] = occupied_after[r.month] + r.place_days
         fixed, variable = m.fixed_cents_per_place, m.variable_cents_per_place
         regularised = half_up(fixed * m.available_place_days + variable * max(0, occupied), days)
         rows.append((month_fr(r.month), r.recorded_on, r.place_days, m.aid_cents, regularised))
