@@ -89,15 +89,17 @@ def world(ledger: Ledger, clock: Clock) -> World:
 
 def seal_months(ledger: Ledger, world: World, *months: str) -> None:
     """The register closes each month, the stays are charged through its end, and the aire
-    seals it (months not sealed yet)."""
+    seals it (months not sealed yet), each earlier month of 2025 first: months are sealed
+    in order, and the world's aire is in service from January."""
     sealed = {s.month for s in ledger.audit.seal_events(world.site.aire_id)}
-    for month in months:
+    last_asked = max(months)
+    for month in [f"2025-{m:02d}" for m in range(1, 13) if f"2025-{m:02d}" <= last_asked]:
         if month in sealed:
             continue
         year, number = map(int, month.split("-"))
         last = date(year + number // 12, number % 12 + 1, 1) - timedelta(days=1)
         register = ledger.cash_register(world.site.register_id)
-        if register.closed_through is None or register.closed_through < last:
+        if month not in register.closed_months:  # its own closure, whatever closed after
             ledger.close_period(world.site.register_id, period="month", day=last, actor="c")
         for stay_id in (world.stay_a, world.stay_b):  # charged through the month's end
             if ledger.stay(stay_id).uncharged_through(last):
@@ -525,12 +527,51 @@ def test_a_month_not_sealed_gives_provisional_documents(ledger: Ledger, world: W
     assert rows[0][0].startswith("PROVISOIRE — ")
     assert rows[1] == ["Statut", "PROVISOIRE : mois non scellé : 2025-02"]
     seal_months(ledger, world, "2025-02")
-    (seal,) = ledger.audit.seal_events(world.site.aire_id)
+    (seal,) = [s for s in ledger.audit.seal_events(world.site.aire_id) if s.month == "2025-02"]
     again = reports.run(reports.month_jobs("2025-02", [world.site.aire_id]), force=True)
     final = {s.format: (s, reports.store.get(s.report_id)[1]) for s in again}
     assert not any("PROVISOIRE" in s.filename for s, _ in final.values())
     text = pdf_text(final["pdf"][1])
     assert "PROVISOIRE" not in text and f"empreinte {seal.hash}" in text
+
+
+def test_a_provisional_report_is_built_again_final_once_its_month_is_sealed(
+    ledger: Ledger, clock: Clock, world: World
+) -> None:
+    """February's monthly report built on 5 March before the seal is provisional; once
+    February is sealed, the service's look (``run_due``) builds it again, final and naming
+    the seal, as revision 2 next to the provisional one (kept); a second look builds
+    nothing."""
+    reports = Reports(ledger)
+    aire = world.site.aire_id
+    built = reports.run(reports.month_jobs("2025-02", [aire]))
+    assert [(s.revision, s.provisional) for s in built] == [(1, True)] * 3
+    seal_months(ledger, world, "2025-02")
+    seal = {s.month: s for s in ledger.audit.seal_events(aire)}["2025-02"]
+    today = date(2025, 3, 5)
+    rebuilt = [s for s in reports.run_due(today) if s.period == "2025-02"]
+    assert sorted(s.filename for s in rebuilt) == [
+        f"monthly-{str(aire)[:8]}-2025-02-r2.{fmt}" for fmt in ("csv", "pdf", "xlsx")
+    ]
+    listed = reports.store.list(kind="monthly", aire_id=str(aire), period="2025-02")
+    assert sorted((s.format, s.revision, s.provisional) for s in listed) == [
+        (fmt, revision, revision == 1) for fmt in ("csv", "pdf", "xlsx") for revision in (1, 2)
+    ]
+    (pdf,) = [s for s in rebuilt if s.format == "pdf"]
+    text = pdf_text(reports.store.get(pdf.report_id)[1])
+    assert "PROVISOIRE" not in text and f"empreinte {seal.hash}" in text
+    assert reports.run_due(today) == []
+
+
+def test_no_declaration_is_due_for_a_year_the_aire_was_not_in_service(
+    ledger: Ledger, world: World
+) -> None:
+    """The world's aire entered service in January 2025: in March 2025 nothing is due (no
+    2024 ALT2, DSP or summary, although no month of 2024 is left to seal), and 2024 has no
+    annual job at all."""
+    reports = Reports(ledger)
+    assert reports.due(date(2025, 3, 5)) == []
+    assert reports.year_jobs(2024) == []
 
 
 # --- each month's seal in the declarations ------------------------------------------------
@@ -658,7 +699,7 @@ def test_a_sealed_months_report_prints_its_seal_and_attestation_hashes(
         str(ledger.settings.attestation_key),
     ]
     assert main([*cli, "attestations", "export", "--dir", str(folder)]) == 0
-    (path,) = folder.glob("seal-*.json")
+    (path,) = folder.glob("seal-*-2025-02.json")  # January's is exported beside it
     document = json.loads(path.read_text(encoding="utf-8"))
     attested = canonical_sha256(document)
     assert attested == attestation_hash(document) != seal_hash
@@ -964,8 +1005,9 @@ def test_the_api_process_builds_the_reports_due_on_its_own(
     settings: Settings, ledger: Ledger, world: World
 ) -> None:
     """Started with the projections followed, the API process looks for reports due (here
-    at once) and builds last month's monthly report and last year's annual ones, with no
-    command; the lifespan stops the thread on shutdown."""
+    at once) and builds the sealed months' monthly reports, with no command (no annual
+    report of 2024: the aire entered service in 2025); the lifespan stops the thread on
+    shutdown."""
     import time
 
     auto = settings.model_copy(update={"reports_auto": True, "reports_first_delay": 0.0})
@@ -974,11 +1016,11 @@ def test_the_api_process_builds_the_reports_due_on_its_own(
     assert store.list() == []
     with TestClient(create_app(auto, ledger=ledger)):
         deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and len(store.list()) < 9:
+        while time.monotonic() < deadline and len(store.list()) < 6:
             time.sleep(0.2)
     found = {(r.kind, r.period) for r in store.list()}
-    assert found == {("monthly", "2025-02"), ("alt2", "2024"), ("alt2_summary", "2024")}
-    assert len(store.list()) == 9
+    assert found == {("monthly", "2025-01"), ("monthly", "2025-02")}
+    assert len(store.list()) == 6
 
 
 def test_a_printed_receipt_names_its_payer_until_erasure(

@@ -18,6 +18,7 @@ import pytest
 
 from hacienda_ledger.aggregates.aire_values import SealedPlaceDays
 from hacienda_ledger.aggregates.errors import (
+    EarlierMonthNotSealed,
     EmplacementUnavailable,
     InvalidPeriod,
     InvalidValue,
@@ -121,6 +122,37 @@ def test_a_month_is_sealed_once(january: January) -> None:
     with pytest.raises(PeriodSealed):
         january.ledger.seal_month(january.site.aire_id, month="2025-01", actor="m")
     assert len(january.ledger.audit.seal_events(january.site.aire_id)) == 1
+
+
+def test_months_are_sealed_in_order_from_the_aires_entry_into_service(january: January) -> None:
+    """On 3 March, with January not sealed, sealing February is refused
+    (``earlier_month_not_sealed``) and records nothing; January is not sealed either while
+    the register closed February but not January (a later month's closure does not close
+    it). The register then closes January, and January, February and (on 2 April) March are
+    sealed in order, each chained to the one before."""
+    ledger, aire_id, register_id = january.ledger, january.site.aire_id, january.site.register_id
+    january.clock.now = datetime(2025, 3, 3, 10, tzinfo=UTC)
+    ledger.assess_charges(january.stay_id, through=date(2025, 2, 28), actor="c")
+    ledger.close_period(register_id, period="month", day=date(2025, 2, 28), actor="r")
+    before = ledger.last_position()
+    with pytest.raises(EarlierMonthNotSealed) as refused:
+        ledger.seal_month(aire_id, month="2025-02", actor="m")
+    with pytest.raises(MonthNotClosed):
+        ledger.seal_month(aire_id, month="2025-01", actor="m")
+    assert (refused.value.code, refused.value.field) == ("earlier_month_not_sealed", "month")
+    assert ledger.last_position() == before
+    assert ledger.audit.seal_events(aire_id) == []
+    january.close_january()
+    ledger.seal_month(aire_id, month="2025-01", actor="m")
+    ledger.seal_month(aire_id, month="2025-02", actor="m")
+    january.clock.now = datetime(2025, 4, 2, 10, tzinfo=UTC)
+    ledger.assess_charges(january.stay_id, through=date(2025, 3, 31), actor="c")
+    ledger.close_period(register_id, period="month", day=date(2025, 3, 31), actor="r")
+    ledger.seal_month(aire_id, month="2025-03", actor="m")
+    seals = ledger.audit.seal_events(aire_id)
+    assert [s.month for s in seals] == ["2025-01", "2025-02", "2025-03"]
+    assert [s.prev_hash for s in seals] == ["0" * 64, seals[0].hash, seals[1].hash]
+    assert ledger.audit.verify_seals(aire_id) == []
 
 
 IN_JANUARY: dict[str, Callable[[January], Any]] = {

@@ -50,6 +50,7 @@ The tree::
     │   ├── PeriodSealed            period_sealed
     │   ├── MonthNotClosed          month_not_closed
     │   ├── MonthNotSealed          month_not_sealed
+    │   ├── EarlierMonthNotSealed   earlier_month_not_sealed
     │   ├── SealedFiguresChanged    sealed_figures_changed
     │   ├── TariffRetroactive       tariff_retroactive
     │   ├── AttestationKeyMissing   attestation_key_missing
@@ -364,6 +365,13 @@ class MonthNotClosed(Conflict):
     """A month sealed before every register of the aire has closed it."""
 
     code = "month_not_closed"
+
+
+class EarlierMonthNotSealed(Conflict):
+    """A month sealed while an earlier one of the aire (since it entered service) is not:
+    the months are sealed in order."""
+
+    code = "earlier_month_not_sealed"
 
 
 class MonthNotSealed(Conflict):

@@ -7,21 +7,26 @@ its registers, each of its stays: version and a digest of what is stored for it 
 digests of the figures the month's documents are built from. Verification recomputes them
 from the stored events: an edited, deleted or inserted event before a head shows as a broken
 seal. Nothing dated on or before the last sealed month's last day is accepted afterwards
-(``sealed_through``); a correction is recorded in the open month.
+(``sealed_through``); a correction is recorded in the open month. Months are sealed in
+order, from the month the aire entered service (``service_start_month``): a month after one
+left unsealed would freeze that one for good, unsealed.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID, uuid5
 
 from eventsourcing.domain import Aggregate
 
-from hacienda_ledger.aggregates.errors import InvalidPeriod, PeriodSealed
+from hacienda_ledger.aggregates.errors import EarlierMonthNotSealed, InvalidPeriod, PeriodSealed
 from hacienda_ledger.aggregates.integrity import GENESIS, event_hash, topic_of
-from hacienda_ledger.aggregates.values import month_bounds, paris_day
+from hacienda_ledger.aggregates.values import add_months, month_bounds, paris_day
+
+if TYPE_CHECKING:
+    from hacienda_ledger.aggregates.aire import Aire
 
 NAMESPACE = UUID("0c7f1d2e-5a4b-4e3c-8d9f-6a1b2c3d4e5f")
 
@@ -89,23 +94,39 @@ class Seals(Aggregate):
         """The last day of the last month sealed (None before the first seal)."""
         return month_bounds(self.months[-1])[1] if self.months else None
 
+    def check_next(self, month: str, *, since: str) -> None:
+        """``PeriodSealed`` if ``month`` is at or before the last one sealed;
+        ``EarlierMonthNotSealed`` if a month from ``since`` (the aire's first month in
+        service) to the one before ``month`` is not sealed. Only months after the last one
+        sealed are counted: a gap left before months were sealed in order blocks nothing."""
+        if self.months and month <= self.months[-1]:
+            raise PeriodSealed(f"{self.months[-1]} is sealed already", field="month")
+        first = since
+        if self.months:
+            first = max(first, add_months(month_bounds(self.months[-1])[0], 1).isoformat()[:7])
+        if first < month:
+            raise EarlierMonthNotSealed(
+                f"{first} is not sealed: the months are sealed in order, {first} first",
+                field="month",
+            )
+
     def seal(
         self,
         *,
         month: str,
+        since: str,
         heads: tuple[ChainHead, ...],
         digests: dict[str, str],
         actor: str,
         at: datetime,
         software_version: str,
     ) -> str:
-        """Seal ``month``, which must be over and after the last one sealed; returns the
-        seal's hash."""
+        """Seal ``month``, which must be over and the next one to seal (``check_next``:
+        ``since`` is the aire's first month in service); returns the seal's hash."""
         _, last = month_bounds(month)
         if last >= paris_day(at):
             raise InvalidPeriod(f"{month} is not over yet", field="month")
-        if self.months and month <= self.months[-1]:
-            raise PeriodSealed(f"{self.months[-1]} is sealed already", field="month")
+        self.check_next(month, since=since)
         fields: dict[str, Any] = dict(
             month=month,
             heads=heads,
@@ -120,6 +141,14 @@ class Seals(Aggregate):
         digest = event_hash(topic_of(self.MonthSealed), full)
         self.trigger_event(self.MonthSealed, timestamp=at, hash=digest, **fields)
         return digest
+
+
+def service_start_month(aire: Aire) -> str:
+    """The first month the aire seals: the month it entered service (its
+    ``in_service_from``, which may precede the day it was recorded; or an emplacement's, if
+    earlier: recorded before aires had one)."""
+    starts = [e.in_service_from for e in aire.emplacements.values() if e.in_service_from]
+    return min([aire.in_service_from, *starts]).isoformat()[:7]
 
 
 def check_not_sealed(sealed_through: date | None, days: tuple[date, ...]) -> None:

@@ -3,11 +3,14 @@
 ``generate_month(ledger, "2025-03")`` builds the monthly activity report of every aire (or
 of ``aires``) as PDF, XLSX and CSV; ``Reports.year_jobs(2025)`` are the ALT2 declaration of
 every aire, the operator-wide ALT2 summary, and the DSP report of every aire in ``dsp``
-mode. A report already stored is skipped unless ``force`` (a new revision is
-then stored next to the old one). Only periods that are over are built (Europe/Paris).
+mode (only aires in service in that year: no declaration for a year before an aire
+existed). A report already stored is skipped unless ``force``, or unless it is provisional
+and every month it covers is now sealed: a new revision is then stored next to the old one
+(revisions are kept, never overwritten). Only periods that are over are built
+(Europe/Paris).
 
-``due(today)`` says what the service builds on its own: last month's monthly reports, and
-last year's annual reports (ALT2 is due before 15 January, DSP before 1 June; both are
+``due(today)`` says what the service builds on its own: the sealed months' monthly reports,
+and last year's annual reports (ALT2 is due before 15 January, DSP before 1 June; both are
 built from 1 January on). ``Scheduler`` runs ``run_due`` in a thread of the API process.
 """
 
@@ -22,7 +25,7 @@ import structlog
 
 from hacienda_ledger import __version__
 from hacienda_ledger.aggregates.aire import Aire
-from hacienda_ledger.aggregates.seal import Seals
+from hacienda_ledger.aggregates.seal import Seals, service_start_month
 from hacienda_ledger.aggregates.values import Mode, paris_day
 from hacienda_ledger.application import Ledger
 from hacienda_ledger.application.analytics import Analytics
@@ -74,14 +77,21 @@ class Reports:
         Period.month(month).require_over(today or paris_day(self.ledger.clock()))
         return [Job("monthly", a, month) for a in self.aire_ids(aires)]
 
+    def in_service(self, year: int, aires: Sequence[UUID] | None = None) -> list[UUID]:
+        """The aires (all, or ``aires``) in service at some point of ``year``."""
+        last = f"{year}-12"
+        return [a for a in self.aire_ids(aires) if service_start_month(self.ledger.aire(a)) <= last]
+
     def year_jobs(
         self, year: int, aires: Sequence[UUID] | None = None, *, today: date | None = None
     ) -> list[Job]:
+        """The year's declarations of the aires (all, or ``aires``) in service in it, and
+        (for all aires) the operator's summary of those in service, when one was."""
         period = Period.year(year)
         period.require_over(today or paris_day(self.ledger.clock()))
-        ids = self.aire_ids(aires)
+        ids = self.in_service(year, aires)
         jobs = [Job("alt2", a, period.text) for a in ids]
-        if aires is None:
+        if aires is None and ids:
             jobs.append(Job("alt2_summary", None, period.text))
         jobs.extend(Job("dsp", a, period.text) for a in ids if self.ledger.aire(a).mode == Mode.DSP)
         return jobs
@@ -96,16 +106,19 @@ class Reports:
 
     def unsealed(self, aire_id: UUID, period: str) -> list[str]:
         """The months of ``period`` (``YYYY-MM`` or ``YYYY``) the aire has not sealed, from
-        the month it entered service in (its ``in_service_from``, which may precede the day
-        it was recorded; or an emplacement's, if earlier: recorded before aires had one)."""
+        the month it entered service in (``service_start_month``)."""
         sealed = self.seals(aire_id)
         if len(period) == 7:
             return [] if period in sealed else [period]
-        aire = self.ledger.aire(aire_id)
-        starts = [e.in_service_from for e in aire.emplacements.values() if e.in_service_from]
-        start = min([aire.in_service_from, *starts]).isoformat()[:7]
+        start = service_start_month(self.ledger.aire(aire_id))
         months = [f"{period}-{m:02d}" for m in range(1, 13)]
         return [m for m in months if m >= start and m not in sealed]
+
+    def missing(self, job: Job) -> list[str]:
+        """The months the job's report covers that are not sealed (any aire's, for the
+        operator's summary)."""
+        aires = [job.aire_id] if job.aire_id else self.in_service(int(job.period))
+        return sorted({m for a in aires for m in self.unsealed(a, job.period)})
 
     def model(self, job: Job, generated_at: datetime) -> tuple[Report, str, str, str]:
         """The report model, with the aire id, collectivité id and sector it is filed under:
@@ -113,8 +126,7 @@ class Reports:
         are named by the report (``kinds``): a monthly report's seal and attestation hashes
         in its identification, each month's status in an annual report."""
         report, aire_id, collectivite_id, sector = self._model(job, generated_at)
-        aires = [UUID(aire_id)] if aire_id else self.aire_ids()
-        missing = sorted({m for a in aires for m in self.unsealed(a, job.period)})
+        missing = self.missing(job)
         if missing:
             why = f"{'mois non scellés' if len(missing) > 1 else 'mois non scellé'} : "
             report = provisional(report, why + ", ".join(missing))
@@ -123,7 +135,7 @@ class Reports:
     def _model(self, job: Job, generated_at: datetime) -> tuple[Report, str, str, str]:
         if job.kind == "alt2_summary":
             year = int(job.period)
-            figures = [self.figures.alt2(a, year) for a in self.aire_ids()]
+            figures = [self.figures.alt2(a, year) for a in self.in_service(year)]
             summary = Alt2Summary(Period.year(year), tuple(figures))
             report = kinds.alt2_summary(summary, generated_at)
             return territory.with_france(report, self.analytics, year), "", "", ""
@@ -152,18 +164,21 @@ class Reports:
         self, job: Job, *, force: bool = False, generated_at: datetime | None = None
     ) -> list[StoredReport]:
         """Build and store one job's files; returns what was stored (nothing when they
-        exist already and ``force`` is not set)."""
+        exist already and ``force`` is not set). A provisional file is not the job done once
+        every month it covers is sealed: the final one is stored as its next revision."""
         aire_key = str(job.aire_id) if job.aire_id else ""
-        revisions = {
-            fmt: self.store.latest_revision(job.kind, aire_key, job.period, fmt) for fmt in FORMATS
-        }
-        if not force and all(revisions.values()):
+        latest = {fmt: self.store.latest(job.kind, aire_key, job.period, fmt) for fmt in FORMATS}
+        revisions = {fmt: stored.revision if stored else 0 for fmt, stored in latest.items()}
+        if any(s and s.provisional for s in latest.values()) and not self.missing(job):
+            # every month it covers is sealed now: a provisional file is not the job done
+            latest = {fmt: None if s and s.provisional else s for fmt, s in latest.items()}
+        if not force and all(latest.values()):
             return []
         moment = generated_at or self.ledger.clock()
         report, aire_id, collectivite_id, sector = self.model(job, moment)
         stored = []
         for fmt in FORMATS:
-            if revisions[fmt] and not force:
+            if latest[fmt] and not force:
                 continue
             content = render(report, fmt)
             revision = revisions[fmt] + 1
@@ -214,8 +229,9 @@ class Reports:
     def due(self, today: date) -> list[Job]:
         """The jobs the service builds on its own on ``today``: the monthly report of every
         month an aire sealed in the last twelve months, and last year's annual reports of
-        every aire whose months of that year are all sealed (the operator's summary once
-        they all are). Nothing provisional is ever built on its own."""
+        every aire in service that year whose months of it are all sealed (the operator's
+        summary once they all are). Nothing provisional is ever built on its own; a report
+        built provisional by hand is built again, final, once its months are sealed."""
         first = f"{today.year - 1}-{today.month:02d}"
         jobs = [
             Job("monthly", aire_id, month)
@@ -225,10 +241,11 @@ class Reports:
         ]
         year = today.year - 1
         if year >= 2000:
-            complete = [a for a in self.aire_ids() if not self.unsealed(a, str(year))]
+            in_service = self.in_service(year)
+            complete = [a for a in in_service if not self.unsealed(a, str(year))]
             annual = self.year_jobs(year, complete, today=today) if complete else []
             jobs += annual
-            if len(complete) == len(self.aire_ids()):
+            if complete and len(complete) == len(in_service):
                 jobs.append(Job("alt2_summary", None, str(year)))
         return jobs
 

@@ -4,7 +4,8 @@ Table ``reports`` (SQLite and PostgreSQL alike): ``report_id`` (a UUID derived f
 aire, period, format and revision, so that a report has the same id wherever it is built),
 ``kind``, ``aire_id`` (empty for the operator-wide summary), ``collectivite_id``,
 ``sector``, ``period``, ``format`` (pdf, xlsx, csv), ``revision`` (1, then 2... when a report
-is built again with ``--force``), ``generated_at`` (UTC ISO text), ``software_version``,
+is built again with ``--force``, or built final once its provisional months are sealed),
+``generated_at`` (UTC ISO text), ``software_version``,
 ``sha256``, ``size``, ``filename``, ``media_type`` and ``content`` (the file).
 """
 
@@ -54,6 +55,12 @@ class StoredReport:
     filename: str
     media_type: str
 
+    @property
+    def provisional(self) -> bool:
+        """Built while a month it covers was not sealed: its file name says so
+        (``-PROVISOIRE``), the one place the store records it."""
+        return "-PROVISOIRE" in self.filename
+
 
 def report_id(kind: str, aire_id: str, period: str, fmt: str, revision: int) -> str:
     return str(uuid5(NAMESPACE, f"{kind}/{aire_id or 'operator'}/{period}/{fmt}/{revision}"))
@@ -75,16 +82,17 @@ class ReportStore:
                 "UNIQUE (kind, aire_id, period, format, revision))"
             )
 
-    def latest_revision(self, kind: str, aire_id: str, period: str, fmt: str) -> int:
+    def latest(self, kind: str, aire_id: str, period: str, fmt: str) -> StoredReport | None:
+        """The last revision stored of one report file (None: never built)."""
         m = self.db.mark
         with self.db.transaction() as cur:
             cur.execute(
-                f"SELECT MAX(revision) FROM reports WHERE kind = {m} AND aire_id = {m} "
-                f"AND period = {m} AND format = {m}",
+                f"SELECT {', '.join(COLUMNS)} FROM reports WHERE kind = {m} AND aire_id = {m} "
+                f"AND period = {m} AND format = {m} ORDER BY revision DESC LIMIT 1",
                 [kind, aire_id, period, fmt],
             )
             row = cur.fetchone()
-        return int(row[0]) if row and row[0] is not None else 0
+        return _report(row) if row else None
 
     def add(self, report: StoredReport, content: bytes) -> StoredReport | None:
         """Store a report file; None when that revision is already stored (another process,

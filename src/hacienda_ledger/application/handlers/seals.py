@@ -8,7 +8,7 @@ from uuid import UUID
 from hacienda_ledger import __version__
 from hacienda_ledger.aggregates.aire_values import SealedPlaceDays
 from hacienda_ledger.aggregates.errors import MonthNotClosed
-from hacienda_ledger.aggregates.seal import Seals
+from hacienda_ledger.aggregates.seal import Seals, service_start_month
 from hacienda_ledger.aggregates.values import month_bounds, paris_day
 from hacienda_ledger.application.access import Permission
 from hacienda_ledger.application.commands import Regularise, SealMonth
@@ -26,16 +26,23 @@ def _seal_locks(command: SealMonth, ledger: Any) -> list[Any]:
 def seal_month(command: SealMonth, unit: Unit) -> Change:
     """Refused (``month_not_closed``) for a month not over, until every register of the aire
     (opened by the month's end) has closed it and every stay is charged through its end; a
-    month at or before the last one sealed is ``period_sealed``. The seal records the head
-    of every chain of the aire and is chained to the seal before it."""
+    month at or before the last one sealed is ``period_sealed``, one after a month not sealed
+    (from the aire's entry into service) ``earlier_month_not_sealed``. The seal records the
+    head of every chain of the aire and is chained to the seal before it."""
     aire = unit.aire(command.aire_id)
     _, last = month_bounds(command.month)
     if last >= paris_day(unit.now()):
         raise MonthNotClosed(f"{command.month} is not over yet", field="month")
+    seals = unit.seals(command.aire_id)
+    since = service_start_month(aire)
+    seals.check_next(command.month, since=since)
     registers = [unit.cash_register(r) for r in aire.register_ids]
     for register in registers:
         opened = paris_day(register.created_on)
-        if opened <= last and (register.closed_through is None or register.closed_through < last):
+        # its closure of the month itself (or of its year): a later month's closure leaves
+        # it open, and the seal would then refuse it for good
+        closed = command.month in register.closed_months or last.year in register.closed_years
+        if opened <= last and not closed:
             raise MonthNotClosed(
                 f"register {register.regie_ref} has not closed {command.month}: close it first",
                 field="month",
@@ -46,7 +53,6 @@ def seal_month(command: SealMonth, unit: Unit) -> Change:
             raise MonthNotClosed(
                 f"stay {stay_id} is not charged through {last}: charge it first", field="month"
             )
-    seals = unit.seals(command.aire_id)
     heads = audit.heads(aire, registers)
     # The cash figures: each register's closure of the month (its totals by revenue type and
     # method and its perpetual grand total, sealed in its own chain).
@@ -58,6 +64,7 @@ def seal_month(command: SealMonth, unit: Unit) -> Change:
     digests.update(audit.figures(command.aire_id, command.month))
     sealed = seals.seal(
         month=command.month,
+        since=since,
         heads=heads,
         digests=digests,
         actor=command.actor,

@@ -1,0 +1,61 @@
+"""Months are sealed in order, through the HTTP API, on SQLite and PostgreSQL: a month after
+one the aire has not sealed (since it entered service) is refused, so that no month is left
+frozen without a seal. The world (``api_world``) starts on Monday 6 January 2025; the clock
+walks to March; nothing sleeps."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+from fastapi.testclient import TestClient
+
+from hacienda_ledger.api.app import create_app
+from hacienda_ledger.application import Ledger
+from hacienda_ledger.settings import Settings
+from tests.conftest import Clock
+from tests.e2e.api_world import World, assert_problem, build_world
+
+
+@pytest.fixture
+def world(settings: Settings, ledger: Ledger, clock: Clock) -> Iterator[World]:
+    with TestClient(create_app(settings, ledger=ledger)) as client:
+        yield build_world(client, ledger, clock)
+
+
+def test_february_is_refused_before_january_then_the_months_are_sealed_in_order(
+    world: World,
+) -> None:
+    """On 1 March, with the register's February closed and January not: sealing February
+    is 409 ``earlier_month_not_sealed`` and records nothing; January is 409
+    ``month_not_closed`` until the register closes it. Then January, February and (on
+    1 April) March are sealed, each chained to the one before, and listed in order."""
+    stay = world.arrive()
+    seals = f"/v1/aires/{world.aire_a}/seals"
+    closures = f"/v1/registers/{world.register_a}/closures"
+    world.clock.now = datetime(2025, 3, 1, 9, tzinfo=UTC)
+    world.ok(world.post("cashier", f"/v1/stays/{stay}/charges", {"through": "2025-02-28"}), 200)
+    world.ok(world.post("cashier", closures, {"period": "month", "date": "2025-02-28"}))
+    before = world.position()
+    refused = world.post("manager", seals, {"month": "2025-02"})
+    problem = assert_problem(refused, 409, "earlier_month_not_sealed")
+    assert [{"field": "month", "reason": problem["detail"]}] == problem["errors"]
+    assert_problem(world.post("manager", seals, {"month": "2025-01"}), 409, "month_not_closed")
+    assert before == world.position()
+    assert world.ok(world.get("manager", seals), 200)["data"] == []
+    world.ok(world.post("cashier", closures, {"period": "month", "date": "2025-01-31"}))
+    january = world.ok(world.post("manager", seals, {"month": "2025-01"}))
+    february = world.ok(world.post("manager", seals, {"month": "2025-02"}))
+    world.clock.now = datetime(2025, 4, 1, 9, tzinfo=UTC)
+    world.ok(world.post("cashier", f"/v1/stays/{stay}/charges", {"through": "2025-03-31"}), 200)
+    world.ok(world.post("cashier", closures, {"period": "month", "date": "2025-03-31"}))
+    march = world.ok(world.post("manager", seals, {"month": "2025-03"}))
+    listed = world.ok(world.get("manager", seals), 200)["data"]
+    expected = [
+        ("2025-01", "0" * 64),
+        ("2025-02", january["hash"]),
+        ("2025-03", february["hash"]),
+    ]
+    assert expected == [(s["month"], s["prev_hash"]) for s in listed]
+    assert march["hash"] == listed[-1]["hash"]
