@@ -1724,6 +1724,17 @@ def test_money_moving_writes_require_an_idempotency_key(world: World, route: str
         assert_problem(long, 400, "idempotency_key_invalid")
 
 
+def test_an_idempotency_key_with_a_control_character_is_refused(world: World) -> None:
+    """A key holding a control character (a tab here: the one HTTP lets through) is 400
+    idempotency_key_invalid, and nothing is recorded: a key is compared as text, and one
+    that prints differently from what is stored would make replays unpredictable."""
+    path = f"/v1/registers/{world.register_a}/receipts"
+    body = {"method": "cash", "lines": [{"revenue_type": "other", "amount_cents": 1}]}
+    with records_nothing(world):
+        tabbed = world.post("cashier", path, body, key="receipt\t42")
+        assert_problem(tabbed, 400, "idempotency_key_invalid")
+
+
 # --- validation -----------------------------------------------------------------------------
 
 

@@ -566,3 +566,32 @@ def test_a_regularisation_reads_the_month_as_its_seal_recorded_it(january: Janua
     forged = {**seal.digests, "occupancy:2025-01": "0" * 64}
     with pytest.raises(SealedFiguresChanged, match="no longer the one sealed"):
         sealed_occupancy(audit.queries(), aire_id, "2025-01", forged)
+
+
+def test_the_alt2_route_says_which_months_are_sealed(january: January) -> None:
+    """``GET /v1/aires/{id}/alt2`` marks each month ``sealed`` or not and the year
+    ``provisional`` while a month in service is unsealed, as the ALT2 declaration does:
+    before January's seal every month is unsealed; after it January is sealed, February
+    (in service, not sealed) keeps the year provisional, and a month before the aire was in
+    service counts for nothing."""
+    from fastapi.testclient import TestClient
+
+    from hacienda_ledger.api.app import create_app
+
+    ledger = january.ledger
+    _, token = ledger.create_user(name="admin", role="admin", actor="cli")
+    admin = {"Authorization": f"Bearer {token}"}
+    path = f"/v1/aires/{january.site.aire_id}/alt2"
+
+    def marks(client: TestClient, year: int) -> tuple[dict[str, bool], bool]:
+        body = client.get(path, params={"year": year}, headers=admin).json()
+        return {m["month"]: m["sealed"] for m in body["months"]}, body["provisional"]
+
+    with TestClient(create_app(ledger.settings, ledger=ledger)) as client:
+        before, provisional_before = marks(client, 2025)
+        january.seal_january()
+        after, provisional_after = marks(client, 2025)
+        earlier, provisional_earlier = marks(client, 2024)
+    assert (before["2025-01"], provisional_before) == (False, True)
+    assert (after["2025-01"], after["2025-02"], provisional_after) == (True, False, True)
+    assert (set(earlier.values()), provisional_earlier) == ({False}, False)

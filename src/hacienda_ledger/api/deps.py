@@ -68,11 +68,11 @@ def _scoped_key(user: User, key: str | None) -> str:
             "this write is recorded once per key: send an Idempotency-Key header",
             field="Idempotency-Key",
         )
-    if len(key) > 200:
+    if len(key) > 200 or not key.isprintable():
         raise ProblemError(
             400,
             "idempotency_key_invalid",
-            "Idempotency-Key is at most 200 characters",
+            "Idempotency-Key is at most 200 printable characters (no control character)",
             field="Idempotency-Key",
         )
     return f"{user.id}:{key.strip()}"

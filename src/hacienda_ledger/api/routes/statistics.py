@@ -57,16 +57,22 @@ def alt2(
     aire_id: UUID, year: YearQuery, request: Request, ledger: LedgerDep, user: UserDep
 ) -> dict[str, Any]:
     """ALT2 figures month by month: places, occupancy days, rate, pitch-fee revenue, and the
-    aid's fixed and variable parts (see docs/projections.md for the formula)."""
+    aid's fixed and variable parts (see docs/projections.md for the formula). Each month says
+    whether it is ``sealed`` (its figures final); ``provisional`` is true while a month in
+    service is not, as the ALT2 declaration marks it « PROVISOIRE »."""
     ledger.access.authorize(user, Permission.READ_STATISTICS, aire_id=aire_id)
     ledger.aire(aire_id)
     months = queries(request).alt2(aire_id, year, paris_day(ledger.clock()))
-    data = [_plain(dict(asdict(m), in_service=m.in_service)) for m in months]
+    sealed = {seal.month for seal in ledger.audit.seal_events(aire_id)}
+    data = [
+        _plain(dict(asdict(m), in_service=m.in_service, sealed=m.month in sealed)) for m in months
+    ]
     return {
         "aire_id": str(aire_id),
         "year": year,
         "months": data,
         "aid_total_cents": sum(m.aid_cents for m in months),
+        "provisional": any(m.in_service and m.month not in sealed for m in months),
     }
 
 
