@@ -26,6 +26,7 @@ from pathlib import Path
 import psycopg
 
 from bench.scratch import DEFAULT_POSTGRES, scratch_postgres
+from hacienda_ledger.aggregates.values import MAX_CENTS
 from hacienda_ledger.application import Ledger
 from hacienda_ledger.settings import Settings
 
@@ -61,7 +62,7 @@ def open_registers(
                 aire,
                 regie_ref=f"R{k}",
                 float_cents=0,
-                cash_ceiling_cents=10**12,
+                cash_ceiling_cents=MAX_CENTS,  # never reached: the ledger's ceiling
                 payment_methods=["cash", "card"],
                 revenue_types=["pitch_fee", "other"],
                 actor="b",

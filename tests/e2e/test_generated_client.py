@@ -243,7 +243,11 @@ def _setup(call: Caller, doc: dict[str, Any], ids: dict[str, Any], _: str) -> No
             "departement": "49",
             "latitude": "47.4872",
             "longitude": "-0.5919",
-            "in_service_from": "2025-01-01",
+            # in service from last month: the first month it seals (months are sealed in
+            # order from the aire's service start, and _months seals last month)
+            "in_service_from": (_today().replace(day=1) - timedelta(days=1))
+            .replace(day=1)
+            .isoformat(),
         }
         aire = call(op(doc, "post", "/v1/aires"), body=call.model("AireCreate", body))
         ids[name] = aire.id
