@@ -209,10 +209,6 @@ class RegisterState(Protocol):
     @property
     def closed_through(self) -> date | None: ...
     @property
-    def closed_months(self) -> tuple[str, ...]: ...
-    @property
-    def closed_years(self) -> tuple[int, ...]: ...
-    @property
     def created_on(self) -> datetime: ...
 
 
@@ -274,9 +270,8 @@ def alerts(register: RegisterState, today: date, is_working: WorkingDay) -> tupl
       was received, due by the rule's working day.
     - ``day_not_closed``: days with receipts or cancellations that no closure covers, once
       over; one alert from the oldest, with their net total.
-    - ``month_not_closed``: each month over, from the register's first, whose own closure
-      (or its year's) is not recorded — what sealing the aire's month requires; a later
-      month's or a day's closure does not count — with its net total.
+    - ``month_not_closed``: each month over, from the register's first, that no closure
+      covers (what sealing the aire's month requires), with its net total.
     """
     rules = register.rules
     found: list[Alert] = []
@@ -377,11 +372,7 @@ def _closures_due(register: RegisterState, today: date) -> list[Alert]:
         first, last = month_bounds(month.isoformat()[:7])
         if last >= today:
             break
-        # its own closure (or its year's), what sealing the aire's month needs: a later
-        # month's closure does not close it
-        if first.isoformat()[:7] not in register.closed_months and (
-            last.year not in register.closed_years
-        ):
+        if last > closed:
             net = sum(n for d, n in received.items() if first.isoformat() <= d <= last.isoformat())
             found.append(
                 Alert(
