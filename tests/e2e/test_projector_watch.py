@@ -5,6 +5,7 @@ lag, with no id, name or token in it. Real HTTP through the ASGI app, on both ba
 from __future__ import annotations
 
 import re
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -258,3 +259,88 @@ def test_the_command_line_counts_each_chain_it_verifies_once_with_jobs_too(
     before = {kind: count(kind) for kind in ("register", "aire")}
     assert main(["--database-url", database_url, "verify", "--jobs", "2"]) == 0
     assert {kind: count(kind) - before[kind] for kind in before} == {"register": 3, "aire": 3}
+
+
+def wait_for(client: TestClient, status: int, timeout: float = 10.0) -> Any:
+    """``GET /ready`` until it answers ``status`` (the projections move on their own)."""
+    deadline = time.monotonic() + timeout
+    while (ready := client.get("/ready")).status_code != status and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert ready.status_code == status, ready.text
+    return ready.json()
+
+
+def test_ready_is_503_while_a_projection_fails_to_fold_its_next_event_in_the_thread(
+    database_url: str, register: UUID, ledger: Ledger
+) -> None:
+    """Given an API that follows the projections in a thread, when the cash journal's table
+    is taken away and a receipt recorded, the cash journal fails to fold it (retried for
+    ever, a few positions behind, far under ``ready_max_lag``): /ready is 503 ``not_ready`` naming
+    the projection and the exception's class (no message: /ready needs no token), and 200
+    again once the table is back and the receipt folded."""
+    with TestClient(create_app(quiet(database_url), ledger)) as client:
+        assert wait_for(client, 200)["failing"] == {}
+        ledger.journal.sql.execute("ALTER TABLE cash_journal RENAME TO cash_journal_away")
+        post_receipts(client, register, ["failing-1"])
+        body = wait_for(client, 503)
+        assert "behind by more than" not in body["detail"], body  # not why: far under 1000
+        assert set(body["failing"]) == {"cash_journal"}, body
+        failing = body["failing"]["cash_journal"]
+        assert failing["error"] in {"OperationalError", "UndefinedTable"}, failing
+        assert failing["seconds"] >= 0
+        assert "the projection cash_journal fails to fold its next event" in body["detail"]
+        assert "cash_journal_away" not in client.get("/ready").text  # no message shown
+
+        ledger.journal.sql.execute("ALTER TABLE cash_journal_away RENAME TO cash_journal")
+        healed = wait_for(client, 200)
+        assert healed["failing"] == {} and healed["lags"]["cash_journal"] == 0
+
+
+def test_ready_is_503_while_the_projector_process_records_a_failing_projection(
+    database_url: str, register: UUID, ledger: Ledger
+) -> None:
+    """Given an API whose projections a projector follows apart (``hacienda-ledger project``:
+    its runner, its failure record and its heartbeat, here in a thread), a projection that
+    fails is recorded in ``projector_failures`` by the database's clock: /ready 503 names
+    it; once a step succeeds the record is cleared and /ready is 200. A record left by a
+    projector that died while failing is cleared by the next one's first good step."""
+    from hacienda_ledger.application.projector import Failures
+    from hacienda_ledger.projections.runner import Runner
+
+    settings = quiet(database_url, run_projections=False, projector_expected=True)
+    said: list[Exception] = []
+    runner = Runner(projecting.followers(ledger), interval=0.02)
+    failures = Failures(ledger, runner, said=said.append)
+    with TestClient(create_app(settings, ledger)) as client:
+        beat(ledger)
+        ledger.journal.sql.execute("ALTER TABLE cash_journal RENAME TO cash_journal_away")
+        post_receipts(client, register, ["process-1"])
+        worker = threading.Thread(
+            target=runner.run, args=(failures.failed, failures.recovered), daemon=True
+        )
+        worker.start()
+        try:
+            body = wait_for(client, 503)
+            assert set(body["failing"]) == {"cash_journal"}, body
+            assert body["projector"]["running"] is True  # it beats: failing, not down
+            assert said, "the projector says its error (its log)"
+            ledger.journal.sql.execute("ALTER TABLE cash_journal_away RENAME TO cash_journal")
+            assert wait_for(client, 200)["failing"] == {}
+        finally:
+            runner.stop()
+            worker.join(10)
+
+        # a projector that died while failing left its record: the next one clears it
+        ledger.journal.sql.execute(
+            "INSERT INTO projector_failures (name, since, error) VALUES ('balances', 0, 'X')"
+        )
+        assert "balances" in wait_for(client, 503)["failing"]
+        again = Runner(projecting.followers(ledger), interval=0.02)
+        later = Failures(ledger, again, said=said.append)
+        worker = threading.Thread(target=again.run, args=(later.failed, later.recovered))
+        worker.start()
+        try:
+            assert wait_for(client, 200)["failing"] == {}
+        finally:
+            again.stop()
+            worker.join(10)

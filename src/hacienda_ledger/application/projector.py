@@ -7,19 +7,28 @@ processes read it, and each projection's position in ``projection_tracking``, to
 whether the projections are followed (``GET /ready``) and how far behind they are
 (``/metrics``). Where the projections are followed by a thread of the API process itself,
 that thread's life is what is watched.
+
+A projection that fails to fold its next event is retried for ever (``Runner.run``): its lag
+may stay small while nothing new is recorded, so the failure itself is watched. The
+projector records it in ``projector_failures`` (the projection, since when by the database's
+clock, the exception's class: no message, since ``/ready`` needs no token and a message may
+quote the data), and clears it once a step succeeds; a thread of the API process is asked
+directly. Either makes ``/ready`` 503.
 """
 
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from hacienda_ledger.application.ledger import Ledger
 from hacienda_ledger.application.projecting import all_projections
 from hacienda_ledger.background import Background
-from hacienda_ledger.projections.store import HEARTBEAT, TRACKING
+from hacienda_ledger.projections.runner import Runner
+from hacienda_ledger.projections.store import FAILURES, HEARTBEAT, TRACKING
 from hacienda_ledger.settings import Settings
 
 BEAT_EVERY = 2.0  # seconds between two beats of the projector
@@ -68,6 +77,40 @@ class Heartbeat(Background):
             self._stop.wait(self.every)
 
 
+class Failures:
+    """In the projector's process: the projection its runner fails to fold, recorded for the
+    API's processes (``failed``, its ``on_error``), and cleared once a step succeeds
+    (``recovered``). A record that cannot be written (the database away) is said and given
+    up: the database's own absence makes ``/ready`` 503 already."""
+
+    def __init__(self, ledger: Ledger, runner: Runner, said: Callable[[Exception], None]) -> None:
+        self.ledger, self.runner, self.said = ledger, runner, said
+
+    def failed(self, exc: Exception) -> None:
+        self.said(exc)
+        sql = self.ledger.journal.sql
+        try:
+            sql.execute(
+                f"INSERT INTO {FAILURES} (name, since, error) VALUES (?, {_NOW[sql.postgres]}, ?) "
+                "ON CONFLICT (name) DO UPDATE SET error = excluded.error",
+                (self.runner.following or "(connection)", type(exc).__name__),
+            )
+        except Exception as unrecorded:  # the database away: said, tried at the next error
+            self.said(unrecorded)
+
+    def recovered(self) -> None:
+        self.ledger.journal.sql.execute(f"DELETE FROM {FAILURES}")
+
+
+@dataclass(frozen=True)
+class Failing:
+    """A projection that fails to fold its next event: for how long (seconds) and the
+    exception's class."""
+
+    seconds: float
+    error: str
+
+
 @dataclass(frozen=True)
 class ProjectorState:
     """What ``watch`` found: the stream's last position, each projection's lag behind it
@@ -81,6 +124,7 @@ class ProjectorState:
     running: bool
     heartbeat_age: float | None = None
     required: bool = True  # a projector is expected (else the lags alone are judged)
+    failing: dict[str, Failing] = field(default_factory=dict)
 
     def not_ready(self, max_lag: int) -> list[str]:
         """Why the service is not ready (nothing: it is): the projector down, or a
@@ -97,6 +141,11 @@ class ProjectorState:
         if behind:
             listed = ", ".join(f"{name} {lag}" for name, lag in sorted(behind.items()))
             reasons.append(f"projections behind by more than {max_lag} positions: {listed}")
+        for name, failing in sorted(self.failing.items()):
+            reasons.append(
+                f"the projection {name} fails to fold its next event ({failing.error}) "
+                f"for {failing.seconds:.0f} s: see the projector's log"
+            )
         return reasons
 
     def body(self) -> dict[str, Any]:
@@ -105,7 +154,15 @@ class ProjectorState:
         projector: dict[str, Any] = {"mode": self.mode, "running": self.running}
         if self.mode == "process":
             projector["heartbeat_age_seconds"] = age
-        return {"position": self.position, "lags": self.lags, "projector": projector}
+        failing = {
+            name: asdict(f) | {"seconds": round(f.seconds, 1)} for name, f in self.failing.items()
+        }
+        return {
+            "position": self.position,
+            "lags": self.lags,
+            "projector": projector,
+            "failing": failing,
+        }
 
 
 def watch(
@@ -135,11 +192,26 @@ def watch(
         now = _NOW[sql.postgres]
         cur.execute(f"SELECT {now} - beat AS age FROM {HEARTBEAT} WHERE name = 'projector'")
         found = cur.fetchone()
+        cur.execute(f"SELECT name, {now} - since AS age, error FROM {FAILURES}")
+        recorded = {
+            str(row["name"]): Failing(max(0.0, float(row["age"])), str(row["error"]))
+            for row in cur.fetchall()
+        }
     lags = {name: max(0, position - positions.get(name, 0)) for name in names}
     age = None if found is None else max(0.0, float(found["age"]))
     settings = settings or ledger.settings
     if thread is not None:
-        return ProjectorState(position, lags, "thread", thread.alive, age)
+        return ProjectorState(position, lags, "thread", thread.alive, age, failing=_failing(thread))
     running = age is not None and age <= settings.ready_heartbeat_seconds
     required = settings.projector_expected or age is not None
-    return ProjectorState(position, lags, "process", running, age, required)
+    return ProjectorState(position, lags, "process", running, age, required, recorded)
+
+
+def _failing(thread: Background) -> dict[str, Failing]:
+    """What the projections' thread of this process fails to fold, if anything."""
+    since = getattr(thread, "failing_since", None)
+    error = getattr(thread, "error", None)
+    if since is None or error is None:
+        return {}
+    name = str(getattr(thread, "following", "")) or "(connection)"
+    return {name: Failing(time.monotonic() - since, type(error).__name__)}

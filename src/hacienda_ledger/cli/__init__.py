@@ -319,7 +319,7 @@ def _households(args: argparse.Namespace) -> int:
 
 def _project(args: argparse.Namespace) -> int:
     from hacienda_ledger.application.projecting import followers
-    from hacienda_ledger.application.projector import Heartbeat
+    from hacienda_ledger.application.projector import Failures, Heartbeat
     from hacienda_ledger.projections.runner import Runner
 
     ledger = _ledger(args)
@@ -336,7 +336,8 @@ def _project(args: argparse.Namespace) -> int:
         heartbeat = Heartbeat(ledger, on_error=_said("heartbeat"))
         heartbeat.start()
         try:
-            runner.run(on_error=_said("projections"))
+            failures = Failures(ledger, runner, said=_said("projections"))  # for /ready
+            runner.run(on_error=failures.failed, on_recovered=failures.recovered)
         finally:
             heartbeat.stop()
         return 0

@@ -33,6 +33,8 @@ from hacienda_ledger.projections.store import (
 
 REBUILD = "__rebuild"  # tables being rebuilt, swapped in when done
 CHECK = "__check"  # tables rebuilt aside by a check, dropped after the comparison
+Failed = Callable[[Exception], None]  # a runner's ``on_error``
+Recovered = Callable[[], None]  # its ``on_recovered``
 
 
 class ProjectionOutdated(RuntimeError):
@@ -622,25 +624,36 @@ class Runner(Background):
         self._connection: AbstractContextManager[Any] | None = None
         self.positions = {f.projection.name: 0 for f in self.followers}
         self.error: BaseException | None = None
+        self.following = ""  # the projection whose batch runs (or failed last)
+        self.failing_since: float | None = None  # time.monotonic() of a failing run's first
 
     def run_once(self, conn: Any = None) -> None:
         for follower in self.followers:
+            self.following = follower.projection.name
             position = follower.catch_up(conn=conn)
             with self._moved:
                 self.positions[follower.projection.name] = position
                 self._moved.notify_all()
 
-    def run(self, on_error: Callable[[Exception], None] | None = None) -> None:
+    def run(self, on_error: Failed | None = None, on_recovered: Recovered | None = None) -> None:
         """Follow in the calling thread until ``stop()``: a batch of every follower, then a
-        pause of ``interval``. An error is kept (``error``), given to ``on_error``, and the
-        step retried after the pause on a new connection."""
+        pause of ``interval``. An error is kept (``error``; the projection that failed,
+        ``following``; since when, ``failing_since``), given to ``on_error``, and the step
+        retried after the pause on a new connection. The first step that succeeds, and the
+        first after errors, call ``on_recovered``."""
+        recovering = True
         try:
             while not self._stop.is_set():
                 try:
+                    self.following = ""  # (a connection that fails names no projection)
                     self.run_once(self._kept_connection())
-                    self.error = None
+                    self.error, self.failing_since = None, None
+                    if recovering and on_recovered is not None:
+                        on_recovered()
+                    recovering = False
                 except Exception as exc:  # kept and retried: a follower must not die silently
-                    self.error = exc
+                    self.error, recovering = exc, True
+                    self.failing_since = self.failing_since or time.monotonic()
                     self._drop_connection()
                     if on_error is not None:
                         on_error(exc)

@@ -27,6 +27,7 @@ from hacienda_ledger.projections.base import Column, Key, MemoryRows, Projection
 TRACKING = "projection_tracking"
 SHAPES = "projection_shapes"  # the shape (``Projection.shape``) its live tables were built in
 HEARTBEAT = "projector_heartbeat"  # the projector's last beat (application/projector.py)
+FAILURES = "projector_failures"  # a projection the projector fails to fold (same module)
 
 SQL_TYPES = {
     "sqlite": {
@@ -98,6 +99,10 @@ class ProjectionDatabase:
             cur.execute(
                 f"CREATE TABLE IF NOT EXISTS {HEARTBEAT} "
                 "(name TEXT PRIMARY KEY, beat DOUBLE PRECISION NOT NULL, pid BIGINT NOT NULL)"
+            )
+            cur.execute(
+                f"CREATE TABLE IF NOT EXISTS {FAILURES} "
+                "(name TEXT PRIMARY KEY, since DOUBLE PRECISION NOT NULL, error TEXT NOT NULL)"
             )
 
     @contextmanager
