@@ -7,7 +7,8 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 from uuid import UUID
 
@@ -20,8 +21,9 @@ from prometheus_client.parser import text_string_to_metric_families
 from hacienda_ledger.aggregates.household import Profile
 from hacienda_ledger.api.app import create_app
 from hacienda_ledger.application import Ledger, projecting
-from hacienda_ledger.application.projector import beat
+from hacienda_ledger.application.projector import Failures, beat
 from hacienda_ledger.cli import main
+from hacienda_ledger.projections.runner import Runner
 from hacienda_ledger.settings import Settings
 from tests.live_server import one_register
 
@@ -270,17 +272,40 @@ def wait_for(client: TestClient, status: int, timeout: float = 10.0) -> Any:
     return ready.json()
 
 
+@contextmanager
+def cash_journal_away(ledger: Ledger) -> Iterator[Callable[[], None]]:
+    """The cash journal's table taken away (its follower then fails at its next event);
+    the function given puts it back, and the exit does if the test did not."""
+    sql = ledger.journal.sql
+    sql.execute("ALTER TABLE cash_journal RENAME TO cash_journal_away")
+    away = True
+
+    def back() -> None:
+        nonlocal away
+        if away:
+            sql.execute("ALTER TABLE cash_journal_away RENAME TO cash_journal")
+            away = False
+
+    try:
+        yield back
+    finally:
+        back()
+
+
 def test_ready_is_503_while_a_projection_fails_to_fold_its_next_event_in_the_thread(
     database_url: str, register: UUID, ledger: Ledger
 ) -> None:
     """Given an API that follows the projections in a thread, when the cash journal's table
     is taken away and a receipt recorded, the cash journal fails to fold it (retried for
-    ever, a few positions behind, far under ``ready_max_lag``): /ready is 503 ``not_ready`` naming
-    the projection and the exception's class (no message: /ready needs no token), and 200
+    ever, a few positions behind, far under ``ready_max_lag``): /ready is 503
+    ``not_ready`` naming the projection and the exception's class (no message: /ready
+    needs no token), the other projections' reads do not wait for it, and /ready is 200
     again once the table is back and the receipt folded."""
-    with TestClient(create_app(quiet(database_url), ledger)) as client:
+    with (
+        TestClient(create_app(quiet(database_url), ledger)) as client,
+        cash_journal_away(ledger) as put_back,
+    ):
         assert wait_for(client, 200)["failing"] == {}
-        ledger.journal.sql.execute("ALTER TABLE cash_journal RENAME TO cash_journal_away")
         post_receipts(client, register, ["failing-1"])
         body = wait_for(client, 503)
         assert "behind by more than" not in body["detail"], body  # not why: far under 1000
@@ -290,8 +315,13 @@ def test_ready_is_503_while_a_projection_fails_to_fold_its_next_event_in_the_thr
         assert failing["seconds"] >= 0
         assert "the projection cash_journal fails to fold its next event" in body["detail"]
         assert "cash_journal_away" not in client.get("/ready").text  # no message shown
+        # the other projections' reads do not wait for it (``ProjectionQueries.current``)
+        runner = client.app.state.queries.runner  # type: ignore[attr-defined]
+        last = ledger.last_position()
+        assert runner.wait(last, timeout=10, name="balances")
+        assert not runner.wait(last, timeout=0.2)  # every projection: cash_journal never
 
-        ledger.journal.sql.execute("ALTER TABLE cash_journal_away RENAME TO cash_journal")
+        put_back()
         healed = wait_for(client, 200)
         assert healed["failing"] == {} and healed["lags"]["cash_journal"] == 0
 
@@ -304,31 +334,26 @@ def test_ready_is_503_while_the_projector_process_records_a_failing_projection(
     fails is recorded in ``projector_failures`` by the database's clock: /ready 503 names
     it; once a step succeeds the record is cleared and /ready is 200. A record left by a
     projector that died while failing is cleared by the next one's first good step."""
-    from hacienda_ledger.application.projector import Failures
-    from hacienda_ledger.projections.runner import Runner
-
     settings = quiet(database_url, run_projections=False, projector_expected=True)
     said: list[Exception] = []
     runner = Runner(projecting.followers(ledger), interval=0.02)
     failures = Failures(ledger, runner, said=said.append)
     with TestClient(create_app(settings, ledger)) as client:
         beat(ledger)
-        ledger.journal.sql.execute("ALTER TABLE cash_journal RENAME TO cash_journal_away")
-        post_receipts(client, register, ["process-1"])
-        worker = threading.Thread(
-            target=runner.run, args=(failures.failed, failures.recovered), daemon=True
-        )
-        worker.start()
-        try:
-            body = wait_for(client, 503)
-            assert set(body["failing"]) == {"cash_journal"}, body
-            assert body["projector"]["running"] is True  # it beats: failing, not down
-            assert said, "the projector says its error (its log)"
-            ledger.journal.sql.execute("ALTER TABLE cash_journal_away RENAME TO cash_journal")
-            assert wait_for(client, 200)["failing"] == {}
-        finally:
-            runner.stop()
-            worker.join(10)
+        with cash_journal_away(ledger) as put_back:
+            post_receipts(client, register, ["process-1"])
+            worker = threading.Thread(target=runner.run, args=(failures.failed, failures.recovered))
+            worker.start()
+            try:
+                body = wait_for(client, 503)
+                assert set(body["failing"]) == {"cash_journal"}, body
+                assert body["projector"]["running"] is True  # it beats: failing, not down
+                assert said, "the projector says its error (its log)"
+                put_back()
+                assert wait_for(client, 200)["failing"] == {}
+            finally:
+                runner.stop()
+                worker.join(10)
 
         # a projector that died while failing left its record: the next one clears it
         ledger.journal.sql.execute(

@@ -53,9 +53,9 @@ from hacienda_ledger.application.projecting import (
     shares,
 )
 from hacienda_ledger.projections.base import Key, Row, table
+from hacienda_ledger.projections.gc_tuning import REBUILD_GC_THRESHOLD
 from hacienda_ledger.projections.runner import (
     REBUILD,
-    REBUILD_GC_THRESHOLD,
     EventSource,
     Follower,
     Progress,

@@ -368,7 +368,8 @@ class ProjectionQueries:
     def current(self, name: str) -> Follower:
         follower = self.followers[name]
         position = self.ledger.last_position()
-        if self.runner is None or not self.runner.wait(position, timeout=5.0):
+        # its own position only: a projection that fails holds back none of the others' reads
+        if self.runner is None or not self.runner.wait(position, timeout=5.0, name=name):
             follower.catch_up()
         return follower
 

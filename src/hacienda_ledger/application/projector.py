@@ -93,7 +93,7 @@ class Failures:
             sql.execute(
                 f"INSERT INTO {FAILURES} (name, since, error) VALUES (?, {_NOW[sql.postgres]}, ?) "
                 "ON CONFLICT (name) DO UPDATE SET error = excluded.error",
-                (self.runner.following or "(connection)", type(exc).__name__),
+                (self.runner.failing or "(connection)", type(exc).__name__),
             )
         except Exception as unrecorded:  # the database away: said, tried at the next error
             self.said(unrecorded)
@@ -209,9 +209,9 @@ def watch(
 
 def _failing(thread: Background) -> dict[str, Failing]:
     """What the projections' thread of this process fails to fold, if anything."""
+    # (read in this order: the runner sets the name and error before since, clears since first)
     since = getattr(thread, "failing_since", None)
-    error = getattr(thread, "error", None)
+    name, error = str(getattr(thread, "failing", "")), getattr(thread, "error", None)
     if since is None or error is None:
         return {}
-    name = str(getattr(thread, "following", "")) or "(connection)"
-    return {name: Failing(time.monotonic() - since, type(error).__name__)}
+    return {name or "(connection)": Failing(time.monotonic() - since, type(error).__name__)}

@@ -22,11 +22,11 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from hacienda_ledger.projections.base import Row, Table
+from hacienda_ledger.projections.gc_tuning import fewer_collections
 from hacienda_ledger.projections.runner import (
     CHECK,
     Follower,
     Progress,
-    fewer_collections,
     fold_aside,
 )
 from hacienda_ledger.projections.store import KEY_CONFLICTS, TRACKING, ProjectionDatabase

@@ -11,17 +11,17 @@ locks the events table on PostgreSQL, and SQLite has one writer).
 
 from __future__ import annotations
 
-import gc
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
+from contextlib import AbstractContextManager, nullcontext, suppress
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from hacienda_ledger.background import Background
 from hacienda_ledger.projections.base import MemoryRows, Projection, Row, Table
+from hacienda_ledger.projections.gc_tuning import fewer_collections
 from hacienda_ledger.projections.store import (
     KEY_CONFLICTS,
     TRACKING,
@@ -511,28 +511,6 @@ def _settled(
     return starts
 
 
-REBUILD_GC_THRESHOLD = 100_000
-
-
-@contextmanager
-def fewer_collections(threshold: int = REBUILD_GC_THRESHOLD) -> Iterator[None]:
-    """Run the young generation's collection every ``threshold`` allocations, not 700, for
-    the time of a rebuild, then restore the collector's thresholds.
-
-    A rebuild allocates millions of small objects (events, rows) that refcounting frees or
-    that it keeps (rows across batches), none in cycles: by default the cyclic collector ran
-    some 650 times per 30,000 events, rescanning the rows kept, a fifth of the rebuild's
-    CPU (measured, issue 6). A process already tuned higher (a served one), or whose
-    collector is off, is left as it is."""
-    before = gc.get_threshold()
-    if 0 < before[0] < threshold:
-        gc.set_threshold(threshold, *before[1:])
-    try:
-        yield
-    finally:
-        gc.set_threshold(*before)
-
-
 def _fold_all(  # noqa: PLR0917 (the batch's inputs, all needed)
     db: ProjectionDatabase,
     source: EventSource,
@@ -624,7 +602,7 @@ class Runner(Background):
         self._connection: AbstractContextManager[Any] | None = None
         self.positions = {f.projection.name: 0 for f in self.followers}
         self.error: BaseException | None = None
-        self.following = ""  # the projection whose batch runs (or failed last)
+        self.following = self.failing = ""  # the projection whose batch runs, which failed
         self.failing_since: float | None = None  # time.monotonic() of a failing run's first
 
     def run_once(self, conn: Any = None) -> None:
@@ -638,21 +616,25 @@ class Runner(Background):
     def run(self, on_error: Failed | None = None, on_recovered: Recovered | None = None) -> None:
         """Follow in the calling thread until ``stop()``: a batch of every follower, then a
         pause of ``interval``. An error is kept (``error``; the projection that failed,
-        ``following``; since when, ``failing_since``), given to ``on_error``, and the step
+        ``failing``; since when, ``failing_since``), given to ``on_error``, and the step
         retried after the pause on a new connection. The first step that succeeds, and the
         first after errors, call ``on_recovered``."""
         recovering = True
         try:
             while not self._stop.is_set():
                 try:
-                    self.following = ""  # (a connection that fails names no projection)
                     self.run_once(self._kept_connection())
-                    self.error, self.failing_since = None, None
+                    self.error, self.failing_since, self.following = None, None, ""
                     if recovering and on_recovered is not None:
                         on_recovered()
                     recovering = False
                 except Exception as exc:  # kept and retried: a follower must not die silently
-                    self.error, recovering = exc, True
+                    self.error, self.failing, self.following, recovering = (
+                        exc,
+                        self.following,
+                        "",
+                        True,
+                    )
                     self.failing_since = self.failing_since or time.monotonic()
                     self._drop_connection()
                     if on_error is not None:
@@ -680,11 +662,12 @@ class Runner(Background):
     def _loop(self) -> None:
         self.run()
 
-    def wait(self, position: int, timeout: float = 10.0) -> bool:
-        """Block until every projection has processed ``position`` (False on timeout)."""
+    def wait(self, position: int, timeout: float = 10.0, name: str | None = None) -> bool:
+        """Block until each projection (or ``name``) has processed ``position`` (or False)."""
         deadline = time.monotonic() + timeout
+        names = list(self.positions) if name is None else [name]
         with self._moved:
-            while min(self.positions.values(), default=position) < position:
+            while min((self.positions[n] for n in names), default=position) < position:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     return False
