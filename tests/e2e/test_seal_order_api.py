@@ -59,3 +59,25 @@ def test_february_is_refused_before_january_then_the_months_are_sealed_in_order(
     ]
     assert expected == [(s["month"], s["prev_hash"]) for s in listed]
     assert march["hash"] == listed[-1]["hash"]
+
+
+def test_the_registers_month_alert_names_the_month_the_seal_refuses(world: World) -> None:
+    """On 1 March, with the register's February closed and January not: GET .../alerts
+    lists January ``month_not_closed`` (February's closure does not cover it) and sealing
+    January is 409 ``month_not_closed``; once the register closes January, the alert is
+    gone and the seal of January is recorded."""
+    seals = f"/v1/aires/{world.aire_a}/seals"
+    closures = f"/v1/registers/{world.register_a}/closures"
+    alerts = f"/v1/registers/{world.register_a}/alerts"
+    world.clock.now = datetime(2025, 3, 1, 9, tzinfo=UTC)
+    world.ok(world.post("cashier", closures, {"period": "month", "date": "2025-02-28"}))
+
+    def months() -> list[str]:
+        body = world.ok(world.get("cashier", alerts), 200)
+        return [a["since"] for a in body["data"] if a["kind"] == "month_not_closed"]
+
+    assert months() == ["2025-01-31"]
+    assert_problem(world.post("manager", seals, {"month": "2025-01"}), 409, "month_not_closed")
+    world.ok(world.post("cashier", closures, {"period": "month", "date": "2025-01-31"}))
+    assert months() == []
+    assert world.ok(world.post("manager", seals, {"month": "2025-01"}))["month"] == "2025-01"

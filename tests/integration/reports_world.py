@@ -1,7 +1,8 @@
 """A small world for the report tests, with its figures computed by hand.
 
-One aire in ``regie`` mode (Site: 4 emplacements of 2 places, 3.00 € a day, float 50 €)
-and, in February 2025 (28 days):
+One aire in ``regie`` mode (Site: 4 emplacements of 2 places, 3.00 € a day, float 50 €),
+its register opened on 6 January 2025 (nothing received in January); in February 2025
+(28 days):
 
 - stay A (2 adults, 1 child) on emplacement 1 from 3 to 24 February: 21 days charged
   (63.00 €: 36.00 € through the 14th, the rest at its departure), paid 33.00 € by card on
@@ -18,6 +19,7 @@ and, in February 2025 (28 days):
   49.00 € (2 × 20 €, 5 €, 2 × 2 €): 1.00 € short, still open;
 - the day of 26 February closed on the 27th (perpetual total of revenue 63.00 €: receipts
   2 and 4; the 150 € deposit is third-party money, kept apart);
+- the month of January (empty) closed on 27 February, just before that day closure;
 - the month of February closed on 2 March (its report shows it, recorded in March).
 
 Hand-computed: available place-days 4 × 2 × 28 = 224; occupied (21 + 19) × 2 = 80; rate
@@ -96,6 +98,10 @@ def build(ledger: Ledger, clock: Clock) -> World:
         actor="c",
     )
     clock.now = datetime(2025, 2, 27, 8, tzinfo=UTC)
+    # January, the register's first month (nothing received), closed late but within
+    # February: February's closure would not stand for it (the seal and the month alert
+    # need each month's own), and February's report has no alert open at its end
+    ledger.close_period(reg, period="month", day=date(2025, 1, 1), actor="c")
     ledger.close_period(reg, period="day", day=date(2025, 2, 26), actor="c")
     clock.now = datetime(2025, 2, 28, 20, tzinfo=UTC)
     ledger.assess_charges(stay_b, through=date(2025, 2, 28), actor="c")

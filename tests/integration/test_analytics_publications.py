@@ -410,14 +410,41 @@ def test_a_publication_holds_exactly_the_facts_of_its_position(
 
 def test_projections_that_keep_moving_publish_nothing(territory: Territory) -> None:
     """An event recorded after every catch-up of the occupancy projection, three times
-    running: its facts never stand at the others' position, so nothing is published
-    (``concurrency_conflict``, to be published again) rather than a publication whose
-    position its facts do not stand at."""
+    running, and another follower (another process's) catching the analytics projection
+    up past it each time: its facts never stand at the others' position, so nothing is
+    published (``concurrency_conflict``, to be published again) rather than a publication
+    whose position its facts do not stand at."""
     ledger = territory.ledger
-    analytics = Analytics(Meanwhile(ledger, "occupancy", late_family(territory), None), 1)
+    family, other = late_family(territory), ProjectionQueries(ledger).followers["analytics"]
+
+    def record() -> None:
+        family()
+        other.catch_up()
+
+    analytics = Analytics(Meanwhile(ledger, "occupancy", record, None), 1)
     with pytest.raises(ConcurrencyConflict, match="kept moving") as refused:
         analytics.publish(DAY)
     assert (refused.value.code, analytics.store.publications()) == ("concurrency_conflict", [])
+
+
+def test_only_the_projections_left_behind_are_caught_up_again(territory: Territory) -> None:
+    """An event recorded after every catch-up of the occupancy projection (the other three
+    then catch up past it): the second attempt catches up the occupancy alone, which then
+    stands with the others at the family's position, and the publication is made there
+    (the event recorded after that catch-up is left to the next one)."""
+    ledger = territory.ledger
+    before = ledger.last_position()
+    caught: list[str] = []
+
+    class Counted(Meanwhile):
+        def current(self, name: str) -> Follower:
+            caught.append(name)
+            return super().current(name)
+
+    queries = Counted(ledger, "occupancy", late_family(territory), None)
+    publication, made = Analytics(queries, 1).publish(DAY)
+    assert (made, caught) == (True, [*SOURCES, "occupancy"])
+    assert (before + 1, before + 2) == (publication.position, ledger.last_position())
 
 
 def test_projections_read_together_are_one_snapshot(territory: Territory) -> None:

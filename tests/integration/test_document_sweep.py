@@ -6,7 +6,7 @@ records what it deleted. Time is the ledger's clock, moved by hand."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, timedelta, timezone
 from uuid import UUID
 
 import pytest
@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from hacienda_ledger.aggregates.document import sniff
 from hacienda_ledger.aggregates.errors import DocumentCorrupted, InvalidValue
 from hacienda_ledger.application import Ledger
-from hacienda_ledger.application.documents import sweep_orphans
+from hacienda_ledger.application.documents import sha256_of, sweep_orphans
 from hacienda_ledger.application.retention import RetentionSchedule
 from hacienda_ledger.cli import main
 from hacienda_ledger.settings import Settings
@@ -120,6 +120,21 @@ def test_an_upload_in_flight_keeps_the_bytes_the_sweep_chose(
     current = ledger.document(document_id).current
     assert (swept.deleted, swept.bytes) == (1, len(PNG))
     assert (stored(ledger), ledger.documents.get(current.sha256)) == ({current.sha256}, PDF)
+
+
+def test_the_sweep_reads_the_stored_times_in_utc_whatever_the_clocks_offset(
+    ledger: Ledger, site: Site, clock: Clock
+) -> None:
+    """Given bytes a refused upload stored at 20:00 on 6 January at UTC−10 (06:00 UTC on
+    the 7th), a sweep 23 hours later by a clock in UTC deletes nothing (their local time
+    reads a day earlier than the grace's limit, 05:00 UTC on the 7th); one 25 hours later
+    deletes them: the sweep compares instants, not how a clock wrote them."""
+    clock.now = datetime(2025, 1, 6, 20, tzinfo=timezone(timedelta(hours=-10)))
+    refused(ledger, site.aire_id, PDF)
+    clock.now = datetime(2025, 1, 8, 5, tzinfo=UTC)
+    assert (sweep_orphans(ledger).deleted, stored(ledger)) == (0, {sha256_of(PDF)})
+    clock.advance(hours=2)
+    assert (sweep_orphans(ledger).deleted, stored(ledger)) == (1, set())
 
 
 def test_the_service_s_retention_run_and_the_cli_sweep(

@@ -314,6 +314,28 @@ def test_a_day_with_receipts_and_a_month_over_must_be_closed() -> None:
     assert "month_not_closed" not in [a.kind for a in alerts(register, date(2025, 2, 3), ANJOU)]
 
 
+def test_a_month_is_not_closed_by_a_later_months_closure() -> None:
+    """Given a receipt on 6 January 2025 and February's month closure recorded on 1 March
+    (January's not): January is still ``month_not_closed`` (sealing the aire's January needs
+    its own closure), February is not; once January is closed, neither is."""
+    register = opened(date(2025, 1, 6))
+    receipt(register, ("pitch_fee", 1000), method="card", when=noon(date(2025, 1, 6)))
+    register.close_period(
+        period="month", day=date(2025, 2, 28), actor="c", at=noon(date(2025, 3, 1))
+    )
+    months = [
+        (a.since, a.amount_cents)
+        for a in alerts(register, date(2025, 3, 1), ANJOU)
+        if a.kind == "month_not_closed"
+    ]
+    assert months == [(date(2025, 1, 31), 1000)]
+    register.close_period(
+        period="month", day=date(2025, 1, 31), actor="c", at=noon(date(2025, 3, 1))
+    )
+    left = [a.kind for a in alerts(register, date(2025, 3, 1), ANJOU)]
+    assert "month_not_closed" not in left
+
+
 # --- the rules themselves ----------------------------------------------------------------------
 
 

@@ -209,6 +209,10 @@ class RegisterState(Protocol):
     @property
     def closed_through(self) -> date | None: ...
     @property
+    def closed_months(self) -> tuple[str, ...]: ...
+    @property
+    def closed_years(self) -> tuple[int, ...]: ...
+    @property
     def created_on(self) -> datetime: ...
 
 
@@ -270,8 +274,10 @@ def alerts(register: RegisterState, today: date, is_working: WorkingDay) -> tupl
       was received, due by the rule's working day.
     - ``day_not_closed``: days with receipts or cancellations that no closure covers, once
       over; one alert from the oldest, with their net total.
-    - ``month_not_closed``: each month over, from the register's first, that no closure
-      covers (what sealing the aire's month requires), with its net total.
+    - ``month_not_closed``: each month over, from the register's first, that the register
+      has not closed itself (``closes_month``: its month's closure or its year's, what
+      sealing the aire's month requires; a later month's closure does not count), with its
+      net total.
     """
     rules = register.rules
     found: list[Alert] = []
@@ -344,6 +350,14 @@ def _received(register: RegisterState) -> dict[str, int]:
     return days
 
 
+def closes_month(register: RegisterState, month: str) -> bool:
+    """Whether the register has closed ``month`` (``YYYY-MM``) itself: its month closure, or
+    its year's. What sealing the aire's month needs of each register, and what the
+    ``month_not_closed`` alert asks for; a later month's closure, or a day's, does not count
+    (the month would stay open, and its seal refused, for good)."""
+    return month in register.closed_months or int(month[:4]) in register.closed_years
+
+
 def _closures_due(register: RegisterState, today: date) -> list[Alert]:
     closed = register.closed_through or date.min
     received = _received(register)
@@ -372,7 +386,7 @@ def _closures_due(register: RegisterState, today: date) -> list[Alert]:
         first, last = month_bounds(month.isoformat()[:7])
         if last >= today:
             break
-        if last > closed:
+        if not closes_month(register, month.isoformat()[:7]):
             net = sum(n for d, n in received.items() if first.isoformat() <= d <= last.isoformat())
             found.append(
                 Alert(

@@ -2,11 +2,11 @@
 
 ``document_contents`` holds one row per distinct content: its SHA-256 (the key), its size,
 its bytes (``bytea`` on PostgreSQL, ``BLOB`` in an SQLite file) and when they were last
-stored (``stored_at``, the ledger's clock). A table rather than a folder of files, on both
-backends: the documents are then in every backup of the database (``pg_dump``, the SQLite
-file), the same on one server or several, and a restore can never separate a document's
-metadata (events) from its bytes. Uploading the same bytes twice (another document, or the
-same file again) stores them once.
+stored (``stored_at``, the ledger's clock, ISO 8601 in UTC). A table rather than a folder
+of files, on both backends: the documents are then in every backup of the database
+(``pg_dump``, the SQLite file), the same on one server or several, and a restore can never
+separate a document's metadata (events) from its bytes. Uploading the same bytes twice
+(another document, or the same file again) stores them once.
 
 The bytes are written before the events that name them (``put`` is idempotent; storing
 bytes already there moves their ``stored_at`` to now): a command refused after it leaves a
@@ -33,7 +33,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, NamedTuple
 from uuid import UUID
 
@@ -79,7 +79,7 @@ class DocumentContents(SqlTable):
             "INSERT INTO document_contents (sha256, size, content, stored_at) "
             "VALUES (?, ?, ?, ?) ON CONFLICT (sha256) DO UPDATE SET stored_at = "
             "excluded.stored_at",
-            (digest, len(content), content, at.isoformat()),
+            (digest, len(content), content, _utc(at)),
         )
         return digest
 
@@ -97,10 +97,15 @@ class DocumentContents(SqlTable):
         return content
 
     def stored_before(self, before: datetime) -> list[Content]:
-        """The contents last stored before ``before`` (their bytes are not read)."""
-        rows = self.sql.rows("SELECT sha256, stored_at FROM document_contents")
-        found = [Content(r["sha256"], r["stored_at"]) for r in rows]
-        return [c for c in found if datetime.fromisoformat(c.stored_at) < before]
+        """The contents last stored before ``before`` (their bytes are not read), chosen in
+        SQL: ``stored_at`` is ISO 8601 in UTC (``put``), which sorts as text byte by byte
+        (``COLLATE "C"`` on PostgreSQL, whose database collation may ignore punctuation)."""
+        collate = ' COLLATE "C"' if self.sql.postgres else ""
+        rows = self.sql.rows(
+            f"SELECT sha256, stored_at FROM document_contents WHERE stored_at < ?{collate}",
+            (_utc(before),),
+        )
+        return [Content(r["sha256"], r["stored_at"]) for r in rows]
 
     def delete_unchanged(
         self, contents: Sequence[Content], also: Callable[[Any, int, int], object]
@@ -131,6 +136,11 @@ class DocumentContents(SqlTable):
         rows = self.sql.rows("SELECT sha256, content FROM document_contents")
         bad = [r["sha256"] for r in rows if sha256_of(bytes(r["content"])) != r["sha256"]]
         return len(rows), bad
+
+
+def _utc(at: datetime) -> str:
+    """``at`` as ``stored_at`` holds it: ISO 8601 in UTC, so that its text order is time's."""
+    return at.astimezone(UTC).isoformat()
 
 
 class Content(NamedTuple):

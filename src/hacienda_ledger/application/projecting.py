@@ -382,22 +382,25 @@ class ProjectionQueries:
         rows read are exactly the fold of the events up to that position — what a replay
         of the stream to it gives — whatever followers commit meanwhile. When one stands
         apart (a follower, the runner's or another process's, moved it after its
-        catch-up; or an event was recorded while the others caught up), all are caught up
-        and read again, ``TOGETHER`` times at most, then ``ConcurrencyConflict``."""
+        catch-up; or an event was recorded while the others caught up), those behind the
+        furthest are caught up again (the others already stand past it) and all are read
+        again, ``TOGETHER`` times at most, then ``ConcurrencyConflict``."""
         chosen = {name: self.followers[name] for name in names}
         db = chosen[names[0]].db
         where = (db.sqlite_path, db.conninfo)
         apart = [n for n, f in chosen.items() if (f.db.sqlite_path, f.db.conninfo) != where]
         if apart:  # one transaction cannot read two databases
             raise ValueError(f"projections {', '.join(apart)} are not in {names[0]}'s database")
+        behind: Sequence[str] = names
         for _ in range(TOGETHER):
-            for name in names:
+            for name in behind:
                 self.current(name)
             with read_snapshot(db) as cur:
                 positions = {name: db.position(cur, name) for name in names}
-                if len(set(positions.values())) == 1:
-                    position = positions[names[0]]
-                    return position, read(Snapshot(chosen, cur, position))
+                furthest = max(positions.values())
+                if min(positions.values()) == furthest:
+                    return furthest, read(Snapshot(chosen, cur, furthest))
+            behind = [name for name in names if positions[name] < furthest]
         stood = ", ".join(f"{name} at {p}" for name, p in positions.items())
         raise ConcurrencyConflict(
             f"the projections kept moving while read together ({TOGETHER} times; last "

@@ -39,16 +39,17 @@ from matplotlib.patches import Ellipse, Patch, Polygon
 from matplotlib.ticker import MaxNLocator
 
 NAMES = ("france", "departement", "series")
+#: The overseas départements, drawn in insets beside metropolitan France.
+OVERSEAS = ("971", "972", "973", "974", "976")
 #: The 101 départements' codes (INSEE's list), as the boundaries name them (a test checks):
 #: what the pictures route accepts, known without parsing the GeoJSON at import.
 DEPARTEMENTS: tuple[str, ...] = (
     *(f"{n:02d}" for n in range(1, 20)),
     "21", "22", "23", "24", "25", "26", "27", "28", "29", "2A", "2B",
     *(str(n) for n in range(30, 96)),
-    "971", "972", "973", "974", "976",
+    *OVERSEAS,
 )  # fmt: skip
 FORMATS = {"png": "image/png", "svg": "image/svg+xml"}
-OVERSEAS = ("971", "972", "973", "974", "976")
 DPI = 100
 #: inches: 800 × 800 pixels for the maps, 900 × 450 for a series
 MAP_SIZE = (8.0, 8.0)

@@ -8,6 +8,7 @@ from uuid import UUID
 from hacienda_ledger import __version__
 from hacienda_ledger.aggregates.aire_values import SealedPlaceDays
 from hacienda_ledger.aggregates.errors import MonthNotClosed
+from hacienda_ledger.aggregates.register_rules import closes_month
 from hacienda_ledger.aggregates.seal import Seals, service_start_month
 from hacienda_ledger.aggregates.values import month_bounds, paris_day
 from hacienda_ledger.application.access import Permission
@@ -39,10 +40,7 @@ def seal_month(command: SealMonth, unit: Unit) -> Change:
     registers = [unit.cash_register(r) for r in aire.register_ids]
     for register in registers:
         opened = paris_day(register.created_on)
-        # its closure of the month itself (or of its year): a later month's closure leaves
-        # it open, and the seal would then refuse it for good
-        closed = command.month in register.closed_months or last.year in register.closed_years
-        if opened <= last and not closed:
+        if opened <= last and not closes_month(register, command.month):
             raise MonthNotClosed(
                 f"register {register.regie_ref} has not closed {command.month}: close it first",
                 field="month",
