@@ -229,3 +229,48 @@ def test_a_document_is_printed_original_once_then_copies(world: World) -> None:
     duplicata = world.client.post(f"{url}/reprints", headers=world.headers("regisseur"))
     assert duplicata.headers["x-copy"] == "1"
     assert "DUPLICATA n°1" in pdf_text(duplicata.content)
+
+
+def test_the_history_as_of_an_instant_shows_what_the_register_showed_then(world: World) -> None:
+    """An auditor's replay of the register to an instant shows the figures the register
+    showed then: balances, deposits and advances held (by method), open cash differences and
+    the cancellations waiting for the régisseur (the last three were missing from the
+    history: an advance held, or a cancellation pending, was seen at the time and not in
+    the replay)."""
+    shown: list[tuple[str, dict[str, Any]]] = []
+
+    def snapshot() -> None:
+        world.clock.advance(minutes=7)
+        shown.append((world.now(), register(world)))
+        world.clock.advance(minutes=3)
+
+    stay, number = paid(world)
+    snapshot()
+    world.deposit(stay)
+    snapshot()
+    advance = {
+        "stay_id": stay,
+        "method": "cash",
+        "lines": [{"revenue_type": "advance", "amount_cents": 2000}],
+    }
+    world.ok(world.post("cashier", f"/v1/registers/{world.register_a}/receipts", advance, "adv"))
+    snapshot()
+    world.ok(world.post("cashier", cancellation(world, number), {"reason": "erreur"}, "c1"), 202)
+    snapshot()
+    assert shown[-2][1]["advances_held_cents"] == 2000 and shown[-1][1]["pending_cancellations"]
+
+    path = f"/v1/registers/{world.register_a}/history"
+    for instant, then in shown:
+        replay = world.get("auditor", f"{path}?as_of={instant.replace('+', '%2B')}")
+        history = world.ok(replay, 200)
+        assert history["version"] == then["version"], instant
+        assert history["balances"] == {f"{m}_cents": c for m, c in then["balances_cents"].items()}
+        for name in (
+            "deposits_held_cents",
+            "deposits_held_by_method_cents",
+            "advances_held_cents",
+            "advances_held_by_method_cents",
+            "open_cash_differences",
+            "pending_cancellations",
+        ):
+            assert history[name] == then[name], (instant, name)

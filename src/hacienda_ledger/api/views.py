@@ -156,15 +156,26 @@ def register(r: CashRegister, position: int | None = None) -> s.RegisterPublic:
         last_remitted_receipt=r.last_remitted_number,
         balances_cents=dict(r.balances),
         deposits_held_cents=sum(r.deposits_held.values()),
-        deposits_held_by_method_cents={m: c for m, c in r.deposits_by_method.items() if c},
-        advances_held_cents=sum(r.advances_by_method.values()),
-        advances_held_by_method_cents={m: c for m, c in r.advances_by_method.items() if c},
-        open_cash_differences=[
+        **held_and_pending(r),
+        position=position,
+    )
+
+
+def held_and_pending(r: CashRegister) -> dict[str, Any]:
+    """What a register holds for others (deposits and advances by method), its open cash
+    differences and the cancellations waiting for the régisseur: the register as served
+    now, and its history as of an instant, show the same."""
+    return {
+        "deposits_held_by_method_cents": {m: c for m, c in r.deposits_by_method.items() if c},
+        "advances_held_cents": sum(r.advances_by_method.values()),
+        "advances_held_by_method_cents": {m: c for m, c in r.advances_by_method.items() if c},
+        "open_cash_differences": [
             {"count_number": n, "difference_cents": d} for n, d in r.open_difference_cents.items()
         ],
-        position=position,
-        pending_cancellations=[read(s.PendingCancellationPublic, p) for p in r.pending],
-    )
+        "pending_cancellations": [
+            read(s.PendingCancellationPublic, p).model_dump(mode="json") for p in r.pending
+        ],
+    }
 
 
 def alerts(standing: Standing) -> s.AlertsPublic:
@@ -431,6 +442,8 @@ def register_history(register_id: UUID, as_of: datetime, found: dict[str, Any]) 
         "receipt_count": register.last_number,
         "balances": {f"{m}_cents": c for m, c in register.balances.items()},
         "deposits_held_cents": sum(register.deposits_held.values()),
+        # the register's own figures as GET /v1/registers/{id} showed them then (``register``)
+        **held_and_pending(register),
         "totals": {
             "by_revenue_type_cents": totals.by_revenue_type,
             "by_method_cents": totals.by_method,
