@@ -614,13 +614,11 @@ class Aire(Chained):
         at: datetime,
         left_on: date | None = None,
     ) -> None:
-        """An emplacement takes a stay when it exists, is in service, the aire open, and it
-        is free from the arrival day on (``check_admission``). ``left_on``: the end day of
-        the stay that left it last (``last_stays``), which the caller reads from that stay
-        (the aire's events do not carry it); None when none has left it."""
-        e = self.emplacement(emplacement)
+        """An emplacement takes a stay when it exists and is free from the arrival day on
+        (``check_admission``). ``left_on``: the end day of the stay that left it last
+        (``last_stays``; the caller reads it from that stay), None when none has."""
         check_admission(
-            e,
+            self.emplacement(emplacement),
             arrival_day=arrival_day,
             closed=self.closed_on(arrival_day),
             occupied=emplacement in self.occupants,
