@@ -9,14 +9,22 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from datetime import UTC, datetime
+from decimal import Decimal
 from functools import reduce
 from typing import Any
 from uuid import UUID
 
-from hacienda_ledger.aggregates.register import CashRegister
+import pytest
+
+from hacienda_ledger.aggregates.aire import Aire
+from hacienda_ledger.aggregates.errors import EmplacementUnavailable
+from hacienda_ledger.aggregates.register import CashRegister, OutdatedSnapshot
+from hacienda_ledger.aggregates.values import Composition
 from hacienda_ledger.application import Ledger
 from hacienda_ledger.application.snapshots import SnapshotWriter, detached, state_size
-from tests.conftest import Site
+from hacienda_ledger.settings import Settings
+from tests.conftest import Clock, Site
 
 
 class GatedStore:
@@ -189,3 +197,76 @@ def test_an_aire_is_snapshotted_and_loads_from_its_snapshot_as_replayed(
     assert from_snapshot.team == {worker.aggregate_id: "intervenant"}
     assert len(aire.intervention_ids) == 60
     assert vars(aire) == vars(reduce(lambda agg, e: e.mutate(agg), events, None))
+
+
+def test_an_aire_snapshot_knows_the_stay_that_left_each_emplacement_last(
+    ledger: Ledger, site: Site, settings: Settings, clock: Clock
+) -> None:
+    """Stays left emplacements 1 (on 20 January) and 2 (on 15 January), then 60
+    interventions (interval 50): the aire's snapshot holds which stay left each last and
+    loads as replayed. A snapshot of the state before it (v1: no ``last_stays``, no class
+    version) is not used (``OutdatedSnapshot``): a fresh ledger loads the aire from its
+    events, and still refuses an arrival back-dated to a day a stay occupied emplacement 1."""
+    aire_id = site.aire_id
+    first, second = site.arrive("1"), site.arrive("2")
+    for stay_id, day in ((second, 15), (first, 20)):
+        clock.now = datetime(2025, 1, day, 9, tzinfo=UTC)
+        ledger.depart(
+            stay_id,
+            departed_at=clock(),
+            exit_inspection_ref="EDL-S-1",
+            water_index=Decimal("100"),
+            electricity_index=Decimal("2000"),
+            actor="c",
+        )
+    for n in range(60):
+        ledger.record_intervention(
+            aire_id, kind="cleaning", started_at=clock(), description=f"tour {n}", actor="m"
+        )
+    writer = ledger.snapshot_writer
+    assert writer is not None and writer.flush() and ledger.snapshots is not None
+    latest = list(ledger.snapshots.get(aire_id))[-1]
+    events = list(ledger.events.get(aire_id))
+    by_replay: Aire = reduce(
+        lambda agg, e: e.mutate(agg), events[: latest.originator_version], None
+    )
+    from_snapshot = latest.mutate(None)
+    assert vars(from_snapshot) == vars(by_replay)
+    assert from_snapshot.last_stays == {"1": first, "2": second}
+
+    ledger.record_intervention(
+        aire_id, kind="cleaning", started_at=clock(), description="once more", actor="m"
+    )
+    now = ledger.repository.get(aire_id)
+    old = Aire.Snapshot.take(now)
+    del old.state["last_stays"], old.state["class_version"]  # as a v1 ledger stored it
+    ledger.snapshots.put([old])
+    (stored_old,) = [
+        s for s in ledger.snapshots.get(aire_id) if s.originator_version == now.version
+    ]
+    with pytest.raises(OutdatedSnapshot):
+        stored_old.mutate(None)
+
+    clock.now = datetime(2025, 1, 25, 9, tzinfo=UTC)
+    fresh = Ledger(settings, clock=clock)
+    try:
+        aire = fresh.aire(aire_id)
+        replayed = reduce(lambda agg, e: e.mutate(agg), fresh.events.get(aire_id), None)
+        assert vars(aire) == vars(replayed)
+        assert aire.last_stays == {"1": first, "2": second}
+        with pytest.raises(EmplacementUnavailable) as refused:
+            fresh.open_stay(
+                aire_id,
+                emplacement="1",
+                household_ref=site.household("Famille Deux"),
+                arrived_at=datetime(2025, 1, 10, 10, tzinfo=UTC),
+                composition=Composition(2, ()),
+                agreement_ref="COT-2",
+                entry_inspection_ref="EDL-E-2",
+                water_index=Decimal("100"),
+                electricity_index=Decimal("2000"),
+                actor="cashier",
+            )
+        assert "2025-01-10" in refused.value.detail
+    finally:
+        fresh.close()

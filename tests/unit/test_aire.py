@@ -924,6 +924,49 @@ def test_release_frees_the_emplacement() -> None:
     assert aire.occupants == {"1": STAY_B}
 
 
+def test_an_arrival_is_refused_on_a_day_its_emplacement_was_occupied() -> None:
+    """Stay A occupied emplacement 1 from 6 January and left it on 20 January (the aire
+    remembers it left last). On 25 January an arrival back-dated to 10 or 19 January on
+    emplacement 1 is refused (two stays on one place, both paying the same days), naming
+    the day; nothing is recorded. Back-dated to 20 January (A's departure day, the first
+    day it no longer occupied it) it is admitted; emplacement 2, never occupied, takes an
+    arrival back-dated to 10 January."""
+    aire = given_aire()
+    aire.admit(stay_id=STAY_A, emplacement="1", arrival_day=TODAY, actor="c", at=MONDAY)
+    aire.release(stay_id=STAY_A, actor="c", at=at(1, 20))
+    aire.collect_events()
+    assert aire.last_stays == {"1": STAY_A}
+    left_on = date(2025, 1, 20)  # what A's ``end_day`` gives: the handler reads it
+    for day in (date(2025, 1, 10), date(2025, 1, 19)):
+        with pytest.raises(EmplacementUnavailable) as error:
+            aire.admit(
+                stay_id=STAY_B,
+                emplacement="1",
+                arrival_day=day,
+                actor="c",
+                at=at(1, 25),
+                left_on=left_on,
+            )
+        assert refused(error) == ("emplacement_unavailable", "emplacement")
+        assert str(day) in error.value.detail and "2025-01-20" in error.value.detail
+    assert aire.collect_events() == []
+    assert aire.occupants == {}
+    aire.admit(
+        stay_id=STAY_B,
+        emplacement="1",
+        arrival_day=left_on,
+        actor="c",
+        at=at(1, 25),
+        left_on=left_on,
+    )
+    other = UUID("44444444-4444-4444-8444-444444444444")
+    aire.admit(
+        stay_id=other, emplacement="2", arrival_day=date(2025, 1, 10), actor="c", at=at(1, 25)
+    )
+    assert aire.occupants == {"1": STAY_B, "2": other}
+    assert len(aire.collect_events()) == 2
+
+
 def test_release_refuses_a_stay_not_on_the_aire() -> None:
     """Releasing a stay the aire does not hold is refused."""
     aire = given_aire()

@@ -1,8 +1,9 @@
 """The Aire aggregate: one halting site, its emplacements, closures, tariffs and stay rules.
 
 The aire also knows which emplacement each open stay occupies (``StayAdmitted`` /
-``StayReleased``, saved in the same transaction as the stay's own events), so that two
-stays can never be opened on one emplacement, and which registers collect its money.
+``StayReleased``, saved in the same transaction as the stay's own events), and which stay
+left each emplacement last, so that two stays can never occupy one emplacement on the same
+day (``aire_admission.py``), and which registers collect its money.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from uuid import UUID, uuid5
 
 from eventsourcing.domain import Snapshot as LibrarySnapshot
 
-from hacienda_ledger.aggregates.aire_snapshot import restored, stored_state
+from hacienda_ledger.aggregates.aire_admission import check_admission
+from hacienda_ledger.aggregates.aire_snapshot import before_last_stays, restored, stored_state
 from hacienda_ledger.aggregates.aire_values import (
     Closure,
     Emplacement,
@@ -64,14 +66,13 @@ class Aire(Chained):
     ID_TUPLES = ("intervention_ids", "document_ids", "register_ids")
     DEFAULT_MAX_DAYS = 90
     DEFAULT_EXTENSION_CAP_MONTHS = 7
+    #: The state a snapshot holds. v2: ``last_stays`` (a v1 snapshot is not used).
+    class_version = 2
+    upcast_v1_v2 = staticmethod(before_last_stays)
 
     class Snapshot(LibrarySnapshot):
-        """An aire's state as stored (``application/snapshots.py``): its team as pairs (a
-        JSON object's keys are text, its members are user ids) and its mode as its value;
-        its emplacements copied (the one mutable value an aire holds: a later command must
-        not reach a snapshot waiting to be stored); the ids it links as text. Restored as
-        the events build them: sequences as tuples, the team as a dict in the order
-        assigned, the mode an enum, ids as UUIDs."""
+        """An aire's state as stored (``application/snapshots.py``) and restored as the
+        events build it (``aire_snapshot.py``)."""
 
         @classmethod
         def take(cls, aggregate: Any) -> Any:
@@ -126,6 +127,7 @@ class Aire(Chained):
             aire.max_consecutive_days = Aire.DEFAULT_MAX_DAYS
             aire.extension_cap_months = Aire.DEFAULT_EXTENSION_CAP_MONTHS
             aire.occupants = {}
+            aire.last_stays = {}
             aire.register_ids = ()
             aire.last_release_day = None
             aire.regularisations = ()
@@ -230,6 +232,7 @@ class Aire(Chained):
 
         def apply(self, aire: Aire) -> None:
             del aire.occupants[self.emplacement]
+            aire.last_stays[self.emplacement] = self.stay_id
             # the day the departure was recorded: on or after the stay's last day
             aire.last_release_day = paris_day(self.timestamp)
 
@@ -322,6 +325,7 @@ class Aire(Chained):
         self.max_consecutive_days: int
         self.extension_cap_months: int
         self.occupants: dict[str, UUID]
+        self.last_stays: dict[str, UUID]  # emplacement -> the stay that left it last
         self.last_release_day: date | None
         self.regularisations: tuple[Regularisation, ...]
         self.register_ids: tuple[UUID, ...]
@@ -601,25 +605,25 @@ class Aire(Chained):
     # --- stays and registers ------------------------------------------------------------
 
     def admit(
-        self, *, stay_id: UUID, emplacement: str, arrival_day: date, actor: str, at: datetime
+        self,
+        *,
+        stay_id: UUID,
+        emplacement: str,
+        arrival_day: date,
+        actor: str,
+        at: datetime,
+        left_on: date | None = None,
     ) -> None:
-        """An emplacement takes a stay when it exists, is in service, free, and the aire open."""
-        e = self.emplacement(emplacement)
-        if e.in_service_from is not None and arrival_day < e.in_service_from:
-            raise EmplacementUnavailable(
-                f"emplacement {emplacement} enters service on {e.in_service_from}",
-                field="emplacement",
-            )
-        if not e.in_service_on(arrival_day):
-            raise EmplacementUnavailable(
-                f"emplacement {emplacement} is out of service", field="emplacement"
-            )
-        if self.closed_on(arrival_day):
-            raise EmplacementUnavailable("the aire is closed that day", field="arrived_at")
-        if emplacement in self.occupants:
-            raise EmplacementUnavailable(
-                f"emplacement {emplacement} is occupied", field="emplacement"
-            )
+        """An emplacement takes a stay when it exists and is free from the arrival day on
+        (``check_admission``). ``left_on``: the end day of the stay that left it last
+        (``last_stays``; the caller reads it from that stay), None when none has."""
+        check_admission(
+            self.emplacement(emplacement),
+            arrival_day=arrival_day,
+            closed=self.closed_on(arrival_day),
+            occupied=emplacement in self.occupants,
+            left_on=left_on,
+        )
         self.trigger_event(
             self.StayAdmitted, stay_id=stay_id, emplacement=emplacement, actor=actor, timestamp=at
         )

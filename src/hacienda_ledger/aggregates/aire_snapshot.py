@@ -5,6 +5,10 @@ mode as its value, its emplacements copied (the one mutable value an aire holds:
 command must not reach a snapshot waiting to be stored), the ids it links as text (20 times
 faster to decode than UUID objects). Restored as the events build them: sequences as
 tuples, the team as a dict in the order assigned, the mode an enum, ids as UUIDs.
+
+The state's version is ``Aire.class_version``: a snapshot of an older one, which does not
+hold what only the aire's events give, is not used (``OutdatedSnapshot``): the aire is then
+loaded from its events, and the next snapshot taken in the current shape.
 """
 
 from __future__ import annotations
@@ -14,7 +18,14 @@ from dataclasses import replace
 from typing import Any
 from uuid import UUID, SafeUUID
 
+from hacienda_ledger.aggregates.register import OutdatedSnapshot
 from hacienda_ledger.aggregates.values import Mode
+
+
+def before_last_stays(state: dict[str, Any]) -> None:
+    """``Aire.upcast_v1_v2``: a v1 snapshot does not know which stay left each emplacement
+    last (``Aire.last_stays``, v2): not used."""
+    raise OutdatedSnapshot("an aire snapshot from before the emplacements' last stays")
 
 
 def stored_state(aire: Any, state: dict[str, Any], id_tuples: Sequence[str]) -> None:

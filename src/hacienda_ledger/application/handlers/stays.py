@@ -50,7 +50,8 @@ on_charging = on("stay_id", Permission.MANAGE_STAYS, locks=_charging_locks)
 @on("aire_id", Permission.MANAGE_STAYS, locks=lambda c, _: [c.aire_id, c.household_ref])(OpenStay)
 def open_stay(command: OpenStay, unit: Unit) -> Change:
     """A stay of a registered household of the aire's collectivité (``outside_collectivite``
-    otherwise, for every role); the aire records the emplacement as taken and the household
+    otherwise, for every role); the aire records the emplacement as taken (free from the
+    arrival day on: the day its last stay left it is read from that stay) and the household
     the stay (its aire joins the household's scope), in the same transaction."""
     at, actor, stay_id = unit.now(), command.actor, command.stay_id
     aire = unit.aire(command.aire_id)
@@ -72,12 +73,14 @@ def open_stay(command: OpenStay, unit: Unit) -> Change:
         at=at,
     )
     arrival_day = paris_day(command.arrived_at)
+    last = aire.last_stays.get(command.emplacement)
     aire.admit(
         stay_id=stay_id,
         emplacement=command.emplacement,
         arrival_day=arrival_day,
         actor=actor,
         at=at,
+        left_on=unit.stay(last).end_day if last is not None else None,
     )
     household.link_stay(stay_id=stay_id, aire_id=command.aire_id, actor=actor, at=at)
     _reference_rules(unit, aire, stay, arrival_day, at)
