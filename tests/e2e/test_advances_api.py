@@ -5,6 +5,7 @@ applied (with the charges they paid) and refunded."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from typing import Any
 from uuid import UUID
@@ -15,6 +16,8 @@ from fastapi.testclient import TestClient
 from hacienda_ledger.aggregates.register import CashRegister
 from hacienda_ledger.api.app import create_app
 from hacienda_ledger.application import Ledger
+from hacienda_ledger.application.commands import CancelReceipt
+from hacienda_ledger.application.handling import HANDLERS, Change, Unit
 from hacienda_ledger.settings import Settings
 from tests.conftest import Clock
 from tests.e2e.api_world import World, build_world
@@ -139,3 +142,35 @@ def test_the_regisseur_cancels_a_receipt_while_an_advance_is_held(world: World) 
 def test_a_cancellation_is_approved_while_an_advance_is_held(world: World) -> None:
     """The cashier's request approved: see ``_cancelled_while_an_advance_is_held``."""
     _cancelled_while_an_advance_is_held(world, approved=True)
+
+
+def test_a_cancellation_recorded_before_it_named_its_event_replays_its_kind(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A key recorded while a cancellation's result did not name its event (the route then
+    answered 500 when an advance was applied after it): its retry answers 201
+    ``receipt_cancelled`` (from the status recorded), not a 500, and records nothing."""
+    stay = world.arrive()
+    world.charge(stay, days=3)
+    number = world.settle(stay)["number"]
+    world.ok(world.receipt([("advance", 2000)], stay_id=stay))
+    handling = HANDLERS[CancelReceipt]
+
+    def unnamed(command: CancelReceipt, unit: Unit) -> Change:
+        change = handling.handle(command, unit)
+        del change.result["event_version"]  # as the result was before
+        return change
+
+    monkeypatch.setitem(HANDLERS, CancelReceipt, dataclasses.replace(handling, handle=unnamed))
+    path = f"/v1/registers/{world.register_a}/receipts/{number}/cancellation"
+    world.ok(world.post("regisseur", path, {"reason": "erreur"}, "old"))
+    monkeypatch.undo()
+    before = world.position()
+    again = world.post("regisseur", path, {"reason": "erreur"}, "old")
+    assert again.status_code == 201, again.text
+    assert again.headers["idempotent-replayed"] == "true"
+    assert (again.json()["kind"], again.json()["result"]) == (
+        "receipt_cancelled",
+        {"number": number, "status": "cancelled"},
+    )
+    assert world.position() == before
