@@ -5,13 +5,19 @@ applied (with the charges they paid) and refunded."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
+from typing import Any
+from uuid import UUID
 
 import pytest
 from fastapi.testclient import TestClient
 
+from hacienda_ledger.aggregates.register import CashRegister
 from hacienda_ledger.api.app import create_app
 from hacienda_ledger.application import Ledger
+from hacienda_ledger.application.commands import CancelReceipt
+from hacienda_ledger.application.handling import HANDLERS, Change, Unit
 from hacienda_ledger.settings import Settings
 from tests.conftest import Clock
 from tests.e2e.api_world import World, build_world
@@ -82,3 +88,89 @@ def test_the_register_and_the_access_export_show_the_advances(world: World) -> N
     assert "Avances (payées avant les redevances) : reçues, imputées, remboursées" in text
     assert f"imputée 9,00 € {due['charge']} Droit d'usage 9,00 €" in text
     assert "Avance détenue 51,00 €" in text
+
+
+def _cancelled_while_an_advance_is_held(world: World, approved: bool) -> None:
+    """A stay charged 3 days (9.00 €) paid by a card receipt, then 20.00 € paid ahead: the
+    receipt cancelled (by the régisseur, or asked by the cashier and approved) answers 201
+    ``receipt_cancelled``, its version and hash the cancellation's (the advance applied
+    after it at once: the position is the advance's); a retry under the same key answers
+    the same and records nothing."""
+    stay = world.arrive()
+    world.charge(stay, days=3)
+    number = world.settle(stay)["number"]
+    world.ok(world.receipt([("advance", 2000)], stay_id=stay))
+    path = f"/v1/registers/{world.register_a}/receipts/{number}/cancellation"
+    if approved:
+        asked = world.post("cashier", path, {"reason": "mauvais mode"}, "ask")
+        assert asked.status_code == 202, asked.text
+        step: tuple[str, Any] = (f"{path}/approval", None)
+    else:
+        step = (path, {"reason": "erreur de saisie"})
+    done = world.post("regisseur", *step, "cancel")
+    assert done.status_code == 201, done.text
+    body = done.json()
+    assert (body["kind"], body["result"]) == (
+        "receipt_cancelled",
+        {"number": number, "status": "cancelled"},
+    )
+    register_id = UUID(world.register_a)
+    event = world.ledger.register_event(register_id, body["version"])
+    assert isinstance(event, CashRegister.ReceiptCancelled)
+    assert event.hash == body["hash"]
+    applied = world.ledger.register_event(register_id, body["version"] + 1)
+    assert isinstance(applied, CashRegister.AdvanceApplied)
+    assert body["position"] == world.ledger.position_of(register_id, applied.originator_version)
+    got = world.ok(world.get("cashier", f"/v1/stays/{stay}"), 200)
+    assert (got["advance_held_cents"], got["advance_applied_cents"], got["balance_due_cents"]) == (
+        1100,
+        900,
+        0,
+    )
+    before = world.position()
+    again = world.post("regisseur", *step, "cancel")
+    assert again.status_code == 201, again.text
+    assert again.json() == body and again.headers["idempotent-replayed"] == "true"
+    assert world.position() == before
+
+
+def test_the_regisseur_cancels_a_receipt_while_an_advance_is_held(world: World) -> None:
+    """The régisseur's own cancellation: see ``_cancelled_while_an_advance_is_held``."""
+    _cancelled_while_an_advance_is_held(world, approved=False)
+
+
+def test_a_cancellation_is_approved_while_an_advance_is_held(world: World) -> None:
+    """The cashier's request approved: see ``_cancelled_while_an_advance_is_held``."""
+    _cancelled_while_an_advance_is_held(world, approved=True)
+
+
+def test_a_cancellation_recorded_before_it_named_its_event_replays_its_kind(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A key recorded while a cancellation's result did not name its event (the route then
+    answered 500 when an advance was applied after it): its retry answers 201
+    ``receipt_cancelled`` (from the status recorded), not a 500, and records nothing."""
+    stay = world.arrive()
+    world.charge(stay, days=3)
+    number = world.settle(stay)["number"]
+    world.ok(world.receipt([("advance", 2000)], stay_id=stay))
+    handling = HANDLERS[CancelReceipt]
+
+    def unnamed(command: CancelReceipt, unit: Unit) -> Change:
+        change = handling.handle(command, unit)
+        del change.result["event_version"]  # as the result was before
+        return change
+
+    monkeypatch.setitem(HANDLERS, CancelReceipt, dataclasses.replace(handling, handle=unnamed))
+    path = f"/v1/registers/{world.register_a}/receipts/{number}/cancellation"
+    world.ok(world.post("regisseur", path, {"reason": "erreur"}, "old"))
+    monkeypatch.undo()
+    before = world.position()
+    again = world.post("regisseur", path, {"reason": "erreur"}, "old")
+    assert again.status_code == 201, again.text
+    assert again.headers["idempotent-replayed"] == "true"
+    assert (again.json()["kind"], again.json()["result"]) == (
+        "receipt_cancelled",
+        {"number": number, "status": "cancelled"},
+    )
+    assert world.position() == before

@@ -7,12 +7,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from uuid import UUID
 
 import pytest
 from fastapi.testclient import TestClient
 
 from hacienda_ledger.api.app import create_app
 from hacienda_ledger.application import Ledger
+from hacienda_ledger.reports.generate import Reports, generate_month
 from hacienda_ledger.settings import Settings
 from tests.conftest import Clock
 from tests.e2e.api_world import World, assert_problem, build_world
@@ -81,3 +83,33 @@ def test_the_registers_month_alert_names_the_month_the_seal_refuses(world: World
     world.ok(world.post("cashier", closures, {"period": "month", "date": "2025-01-31"}))
     assert months() == []
     assert world.ok(world.post("manager", seals, {"month": "2025-01"}))["month"] == "2025-01"
+
+
+def test_a_month_before_the_aire_entered_service_has_no_seal_nor_monthly_report(
+    world: World,
+) -> None:
+    """Aire A entered service on 6 January 2025. On 1 February, with January closed and
+    every stay charged: sealing December 2024 is 422 ``invalid_period`` (field ``month``)
+    and records nothing, before and after January is sealed; no monthly report of December
+    is built (for the aire named, or for every aire: none was in service), so none is
+    listed; January's is a job for every aire."""
+    seals = f"/v1/aires/{world.aire_a}/seals"
+    world.clock.now = datetime(2025, 2, 1, 9, tzinfo=UTC)
+    closures = f"/v1/registers/{world.register_a}/closures"
+    world.ok(world.post("cashier", closures, {"period": "month", "date": "2025-01-31"}))
+    for _ in range(2):
+        before = world.position()
+        refused = world.post("manager", seals, {"month": "2024-12"})
+        problem = assert_problem(refused, 422, "invalid_period")
+        assert [{"field": "month", "reason": problem["detail"]}] == problem["errors"]
+        assert before == world.position()
+        if not world.ok(world.get("manager", seals), 200)["data"]:
+            world.ok(world.post("manager", seals, {"month": "2025-01"}))
+    assert [s["month"] for s in world.ok(world.get("manager", seals), 200)["data"]] == ["2025-01"]
+
+    assert generate_month(world.ledger, "2024-12", [UUID(world.aire_a)]) == []
+    assert generate_month(world.ledger, "2024-12") == []
+    listed = world.get("admin", "/v1/reports?kind=monthly&period=2024-12")
+    assert world.ok(listed, 200)["data"] == []
+    reports = Reports(world.ledger)
+    assert {j.aire_id for j in reports.month_jobs("2025-01")} == set(reports.aire_ids())

@@ -783,7 +783,9 @@ def test_api_lists_reports_within_each_callers_scope_and_downloads_them(
     not the operator summary); another collectivité's auditor none; an analyst only the
     anonymised ones (ALT2, summary), never a monthly report with unpaid balances. A download
     carries its SHA-256, which matches its bytes; an unknown report is a problem+json 404."""
-    other = Site(ledger, code="85191-B")
+    # in service since January (as the world's aire): a monthly report of 2025-02 is built
+    # only for an aire in service then
+    other = Site(ledger, code="85191-B", in_service_from=date(2025, 1, 6))
     clock.now = datetime(2026, 1, 5, 9, tzinfo=UTC)
     reports = Reports(ledger)
     reports.run(reports.month_jobs("2025-02"))

@@ -297,6 +297,24 @@ def test_the_cli_seals_every_aire_due_and_verify_checks_the_seals(
     assert "1 aires with seals verified, 1 broken" in out
 
 
+def test_the_cli_seals_no_month_before_the_aires_entry_into_service(
+    january: January, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`hacienda-ledger seal --month 2024-12`, the aire in service from January 2025: no
+    aire is due (exit 0, nothing sealed); the aire named is refused, ``invalid_period``
+    (exit 1). Nothing is recorded."""
+    url = january.ledger.settings.database_url
+    before = january.ledger.recorder.max_notification_id()
+    assert main(["--database-url", url, "seal", "--month", "2024-12"]) == 0
+    assert "2024-12: 0 aires sealed, 0 sealed already, 0 refused" in capsys.readouterr().out
+    aire = str(january.site.aire_id)
+    assert main(["--database-url", url, "seal", "--month", "2024-12", "--aire", aire]) == 1
+    out = capsys.readouterr()
+    assert "invalid_period" in out.err and "1 refused" in out.out
+    assert january.ledger.audit.seal_events(january.site.aire_id) == []
+    assert before == january.ledger.recorder.max_notification_id()
+
+
 def test_a_projection_drifted_from_the_events_breaks_the_seal(january: January) -> None:
     """The figures a seal digested are recomputed by verification: an emplacement's places
     edited in the occupancy projection (a drifted table, or what a forged event folds into)

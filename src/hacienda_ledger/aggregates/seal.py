@@ -95,10 +95,16 @@ class Seals(Aggregate):
         return month_bounds(self.months[-1])[1] if self.months else None
 
     def check_next(self, month: str, *, since: str) -> None:
-        """``PeriodSealed`` if ``month`` is at or before the last one sealed;
-        ``EarlierMonthNotSealed`` if a month from ``since`` (the aire's first month in
-        service) to the one before ``month`` is not sealed. Only months after the last one
-        sealed are counted: a gap left before months were sealed in order blocks nothing."""
+        """``InvalidPeriod`` if ``month`` is before ``since`` (the aire's first month in
+        service: nothing to seal); ``PeriodSealed`` if it is at or before the last one
+        sealed; ``EarlierMonthNotSealed`` if a month from ``since`` to the one before
+        ``month`` is not sealed. Only months after the last one sealed are counted: a gap
+        left before months were sealed in order blocks nothing."""
+        if month < since:
+            raise InvalidPeriod(
+                f"the aire entered service in {since}: {month} has nothing to seal",
+                field="month",
+            )
         if self.months and month <= self.months[-1]:
             raise PeriodSealed(f"{self.months[-1]} is sealed already", field="month")
         first = since

@@ -521,10 +521,12 @@ def _documents(args: argparse.Namespace) -> int:
 
 
 def _seal(args: argparse.Namespace) -> int:
-    """Seal the month of every aire (or those named): an aire whose registers have not all
-    closed it is listed with the reason, and the exit is 1; one sealed already is skipped."""
+    """Seal the month of every aire in service in it (or those named): one whose registers
+    have not all closed it is listed with the reason, and the exit is 1; one sealed already
+    is skipped."""
     from hacienda_ledger.aggregates.aire import Aire
     from hacienda_ledger.aggregates.errors import LedgerError
+    from hacienda_ledger.aggregates.seal import service_start_month
     from hacienda_ledger.aggregates.values import month_bounds
 
     month_bounds(args.month)  # a month that is none is refused once, not once per aire
@@ -532,7 +534,8 @@ def _seal(args: argparse.Namespace) -> int:
     refused: list[str] = []
     sealed = already = 0
     try:
-        aires = args.aire or list(ledger.ids_of(Aire.Registered))
+        every = ledger.ids_of(Aire.Registered)  # those in service in the month are due
+        aires = args.aire or [a for a in every if service_start_month(ledger.aire(a)) <= args.month]
         with _bar() as bar:
             task = bar.add_task(f"sealing {args.month}", total=len(aires))
             for aire_id in aires:

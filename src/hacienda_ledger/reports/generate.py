@@ -1,13 +1,13 @@
 """Building the reports due and storing them: by command, or on its own in the API process.
 
 ``generate_month(ledger, "2025-03")`` builds the monthly activity report of every aire (or
-of ``aires``) as PDF, XLSX and CSV; ``Reports.year_jobs(2025)`` are the ALT2 declaration of
-every aire, the operator-wide ALT2 summary, and the DSP report of every aire in ``dsp``
-mode (only aires in service in that year: no declaration for a year before an aire
-existed). A report already stored is skipped unless ``force``, or unless it is provisional
-and every month it covers is now sealed: a new revision is then stored next to the old one
-(revisions are kept, never overwritten). Only periods that are over are built
-(Europe/Paris).
+of ``aires``) in service in that month as PDF, XLSX and CSV; ``Reports.year_jobs(2025)``
+are the ALT2 declaration of every aire, the operator-wide ALT2 summary, and the DSP report
+of every aire in ``dsp`` mode (only aires in service in that year: no declaration for a
+year before an aire existed). A report already stored is skipped unless ``force``, or
+unless it is provisional and every month it covers is now sealed: a new revision is then
+stored next to the old one (revisions are kept, never overwritten). Only periods that are
+over are built (Europe/Paris).
 
 ``due(today)`` says what the service builds on its own: the sealed months' monthly reports,
 and last year's annual reports (ALT2 is due before 15 January, DSP before 1 June; both are
@@ -74,8 +74,15 @@ class Reports:
     def month_jobs(
         self, month: str, aires: Sequence[UUID] | None = None, *, today: date | None = None
     ) -> list[Job]:
+        """The month's report of each aire (all, or ``aires``) in service in it: none for a
+        month before an aire entered service (it is never sealed, its report would stay
+        provisional for ever)."""
         Period.month(month).require_over(today or paris_day(self.ledger.clock()))
-        return [Job("monthly", a, month) for a in self.aire_ids(aires)]
+        return [
+            Job("monthly", a, month)
+            for a in self.aire_ids(aires)
+            if service_start_month(self.ledger.aire(a)) <= month
+        ]
 
     def in_service(self, year: int, aires: Sequence[UUID] | None = None) -> list[UUID]:
         """The aires (all, or ``aires``) in service at some point of ``year``."""

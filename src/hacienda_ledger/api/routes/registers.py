@@ -23,23 +23,28 @@ from hacienda_ledger.application.regie import standing
 router = APIRouter(prefix="/v1/registers", tags=["registers"])
 
 
-def _last_event(ledger: LedgerDep, outcome: Outcome) -> CashRegister.Event:
-    """The register's event the command ended on: recorded now, or read back (a replay)."""
-    if outcome.events:
-        recorded: CashRegister.Event = outcome.events[-1]
-        return recorded
-    return ledger.register_event(outcome.aggregate_id, outcome.version)
+def _event_at(ledger: LedgerDep, outcome: Outcome, version: int) -> CashRegister.Event:
+    """The register's event at ``version``: among those the write recorded, or read back
+    (a replay)."""
+    found = [e for e in outcome.events if e.originator_version == version]
+    event: CashRegister.Event = (
+        found[0] if found else ledger.register_event(outcome.aggregate_id, version)
+    )
+    return event
 
 
 def _receipt_event(ledger: LedgerDep, outcome: Outcome) -> CashRegister.ReceiptIssued:
     """The receipt a write issued: among the events it recorded, or read back (a replay).
     Not always the last: an advance paid while charges are due is applied at once after it.
     (A key recorded before the result named the receipt's version names the receipt.)"""
-    version = outcome.result.get("receipt_version", outcome.version)
-    found = [e for e in outcome.events if e.originator_version == version]
-    event = found[0] if found else ledger.register_event(outcome.aggregate_id, version)
+    event = _event_at(ledger, outcome, outcome.result.get("receipt_version", outcome.version))
     assert isinstance(event, CashRegister.ReceiptIssued)
     return event
+
+
+#: Members of a command's result that are not the movement's: its hash is answered beside
+#: it, ``event_version`` names the event answered.
+_UNANSWERED = frozenset({"hash", "event_version"})
 
 
 def _movement_route(path: str, **more: Any) -> Callable[[DecoratedCallable], DecoratedCallable]:
@@ -50,15 +55,19 @@ def _movement_route(path: str, **more: Any) -> Callable[[DecoratedCallable], Dec
 def _movement(
     ledger: LedgerDep, kind: str, outcome: Outcome, response: Response
 ) -> s.MovementPublic:
+    """The movement's answer: its event's version and hash (the register's last event, or
+    the one the result names as ``event_version`` when the command recorded more after
+    it), the stream position of the last event it recorded."""
     if outcome.replayed:
         response.headers["Idempotent-Replayed"] = "true"
-    event = _last_event(ledger, outcome)
-    result = {k: v for k, v in outcome.result.items() if k != "hash"}
+    version = outcome.result.get("event_version", outcome.version)
+    event = _event_at(ledger, outcome, version)
+    result = {k: v for k, v in outcome.result.items() if k not in _UNANSWERED}
     return s.MovementPublic(
         register_id=outcome.aggregate_id,
         kind=kind,
         hash=event.hash,
-        version=outcome.version,
+        version=version,
         position=outcome.position,
         result=result,
     )
@@ -129,21 +138,23 @@ def post_receipt(register_id: UUID, body: s.ReceiptCreate, act: MoneyWriteDep) -
     )
 
 
-#: What each cancellation event is called in a movement's ``kind``.
+#: What each step of a cancellation is called in a movement's ``kind``, by the ``status``
+#: its handler answers (kept in the key's record: a replay answers the same, records kept
+#: before the result named its event included).
 CANCELLATION_KINDS = {
-    CashRegister.CancellationRequested: "cancellation_requested",
-    CashRegister.ReceiptCancelled: "receipt_cancelled",
-    CashRegister.CancellationRefused: "cancellation_refused",
-    CashRegister.CancellationWithdrawn: "cancellation_withdrawn",
+    "pending": "cancellation_requested",
+    "cancelled": "receipt_cancelled",
+    "refused": "cancellation_refused",
+    "withdrawn": "cancellation_withdrawn",
 }
 
 
 def _cancellation(act: Act, outcome: Outcome, response: Response) -> s.MovementPublic:
-    """A cancellation step's answer, named by the event it recorded: 202 while the
+    """A cancellation step's answer, named by the event it recorded (not always the last:
+    a receipt cancelled re-opens charges that an advance held pays at once): 202 while the
     cancellation waits for the régisseur, 201 once the receipt is reversed (or the request
     decided)."""
-    event = act.ledger.register_event(outcome.aggregate_id, outcome.version)
-    kind = CANCELLATION_KINDS[type(event)]
+    kind = CANCELLATION_KINDS[outcome.result["status"]]
     if kind == "cancellation_requested":
         response.status_code = status.HTTP_202_ACCEPTED
     return _movement(act.ledger, kind, outcome, response)

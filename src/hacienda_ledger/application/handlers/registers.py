@@ -242,7 +242,12 @@ def _reversal(
             actor=command.actor,
             at=at,
         )
-        result = {"number": command.number, "status": status, "hash": register.head_hash}
+        result = {
+            "number": command.number,
+            "status": status,
+            "event_version": register.version,  # an advance applied next records more
+            "hash": register.head_hash,
+        }
         if stay is None:
             return Change(register, result)
         reference = f"{register.id}/receipt/{command.number}"
@@ -376,8 +381,13 @@ def hand_over(command: HandOver, unit: Unit) -> Change:
 
 
 def _status(status: str) -> Callable[[CashRegister, Any], dict[str, Any]]:
-    """The answer to a step of a cancellation: the receipt's number and where it stands."""
-    return lambda _, number: {"number": number, "status": status}
+    """The answer to a step of a cancellation: the receipt's number, where it stands, and
+    the version of the event that says so."""
+    return lambda register, number: {
+        "number": number,
+        "status": status,
+        "event_version": register.version,
+    }
 
 
 def _with_hash(

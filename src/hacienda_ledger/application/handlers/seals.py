@@ -28,7 +28,8 @@ def seal_month(command: SealMonth, unit: Unit) -> Change:
     """Refused (``month_not_closed``) for a month not over, until every register of the aire
     (opened by the month's end) has closed it and every stay is charged through its end; a
     month at or before the last one sealed is ``period_sealed``, one after a month not sealed
-    (from the aire's entry into service) ``earlier_month_not_sealed``. The seal records the
+    (from the aire's entry into service) ``earlier_month_not_sealed``, one before it
+    ``invalid_period``. The seal records the
     head of every chain of the aire and is chained to the seal before it."""
     aire = unit.aire(command.aire_id)
     _, last = month_bounds(command.month)
