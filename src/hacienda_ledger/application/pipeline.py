@@ -11,6 +11,10 @@
 6. **saves** every event of the batch with one idempotency record per keyed command, in one
    transaction, and answers each caller with its own outcome.
 
+A seal or an erasure runs alone (``Handling.alone``: it reads what is saved, or commits
+something of its own before the save): what was queued before it is saved first, and what
+was queued after it runs once it is saved.
+
 A command whose idempotency key is recorded already (a retried request) is answered from
 its record before anything is locked or loaded: one read of the record's one event, its
 fingerprint compared (the same key with other content is ``IdempotencyKeyReused``), so a
