@@ -6,8 +6,8 @@ was aimed at (the target: its version and events answer the caller) and what to 
 caller (``result``). It neither locks nor saves: the pipeline does that for every command
 alike (``pipeline.py``). ``handles`` files a handler with what the pipeline needs to know
 about its command: the permission and scope a user needs, the aggregates to lock, the one it
-creates (a second creation is ``AlreadyExists``, not a race to retry), and what to undo
-outside the event store when the command is not saved.
+creates (a second creation is ``AlreadyExists``, not a race to retry), what to undo
+outside the event store when the command is not saved, and whether it runs ``alone``.
 """
 
 from __future__ import annotations
@@ -197,6 +197,11 @@ class Handling:
     locks: Callable[[Any, Ledger], Sequence[UUID]]
     creates: Callable[[Any], UUID | None]
     abandon: Callable[[Any, Ledger], None] | None = None
+    #: Never run in a group (``Pipeline._run_batch``): the commands queued before it are
+    #: saved first, and those after it run after it is saved. For a handler that reads what
+    #: is saved (not the unit) to decide, or that commits something of its own before the
+    #: group's save: a seal (its chains' heads and figures), an erasure (the key destroyed).
+    alone: bool = False
 
 
 HANDLERS: dict[type[Command], Handling] = {}
@@ -224,10 +229,11 @@ def on(
     locks: Callable[[Any, Ledger], Sequence[UUID]] | None = None,
     creates: Callable[[Any], UUID | None] = lambda _: None,
     abandon: Callable[[Any, Ledger], None] | None = None,
+    alone: bool = False,
 ) -> Callable[[type[C]], Filing[C]]:
     """How handlers of commands on one aggregate are filed: the command's field ``key``
     (``aire_id``, ``stay_id``...) names the aggregate, its scope and (unless ``locks``
-    says otherwise) its lock; ``creates`` and ``abandon``, as in ``handles``."""
+    says otherwise) its lock; ``creates``, ``abandon`` and ``alone``, as in ``handles``."""
 
     def filing(command: type[C]) -> Filing[C]:
         return handles(
@@ -237,6 +243,7 @@ def on(
             locks=locks or (lambda c, _: [getattr(c, key)]),
             creates=creates,
             abandon=abandon,
+            alone=alone,
         )
 
     return filing
@@ -272,13 +279,15 @@ def handles(
     locks: Callable[[C, Ledger], Sequence[UUID]],
     creates: Callable[[C], UUID | None] = lambda _: None,
     abandon: Callable[[C, Ledger], None] | None = None,
+    alone: bool = False,
 ) -> Filing[C]:
-    """File the decorated function as the handler of ``command``."""
+    """File the decorated function as the handler of ``command`` (``alone``: see
+    ``Handling.alone``)."""
 
     def file(handler: Callable[[C, Unit], Change]) -> Callable[[C, Unit], Change]:
         if command in HANDLERS:
             raise RuntimeError(f"{command.__name__} has a handler already")
-        HANDLERS[command] = Handling(handler, permission, scopes, locks, creates, abandon)
+        HANDLERS[command] = Handling(handler, permission, scopes, locks, creates, abandon, alone)
         return handler
 
     return file

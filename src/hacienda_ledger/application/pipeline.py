@@ -11,6 +11,10 @@
 6. **saves** every event of the batch with one idempotency record per keyed command, in one
    transaction, and answers each caller with its own outcome.
 
+A seal or an erasure runs alone (``Handling.alone``: it reads what is saved, or commits
+something of its own before the save): what was queued before it is saved first, and what
+was queued after it runs once it is saved.
+
 A command whose idempotency key is recorded already (a retried request) is answered from
 its record before anything is locked or loaded: one read of the record's one event, its
 fingerprint compared (the same key with other content is ``IdempotencyKeyReused``), so a
@@ -155,9 +159,17 @@ class Pipeline:
     MAX_LOCKS = 8
 
     def _run_batch(self, jobs: Sequence[Job[Command]]) -> None:
+        """The jobs in parts run together: a new part past ``MAX_LOCKS`` aggregates, and a
+        command that runs ``alone`` (``Handling.alone``) is a part of its own, run once the
+        part before it is saved (its locks and record taken then) and saved before the
+        next part is begun."""
         part: list[Job[Command]] = []
         keys: list[UUID] = []
         for job in jobs:
+            alone = self._alone_filed(job)
+            if part and alone:
+                self._run_locked(part, keys)
+                part, keys = [], []
             try:
                 # A retried request is answered from its record: no lock, nothing loaded.
                 replay = self._replay(job.work)
@@ -173,8 +185,18 @@ class Pipeline:
                 part, keys = [], []
             part.append(job)
             keys.extend(wanted)
+            if alone:
+                self._run_locked(part, keys)
+                part, keys = [], []
         if part:
             self._run_locked(part, keys)
+
+    @staticmethod
+    def _alone_filed(job: Job[Command]) -> bool:
+        try:
+            return handling(job.work).alone
+        except TypeError:  # no handler: it fails where its locks are asked for
+            return False
 
     def _run_locked(self, jobs: Sequence[Job[Command]], keys: Sequence[UUID]) -> None:
         """Under the locks of ``keys``: the jobs together, or else one by one."""

@@ -87,11 +87,13 @@ def record_household_document(command: RecordHouseholdDocument, unit: Unit) -> C
     return Change(household, {"seq": document.seq})
 
 
-@on("household_id", Permission.ANSWER_DATA_REQUESTS)(EraseHousehold)
+@on("household_id", Permission.ANSWER_DATA_REQUESTS, alone=True)(EraseHousehold)
 def erase_household(command: EraseHousehold, unit: Unit) -> Change:
     """Destroy the household's key, then record the erasure. From then on every personal
     field of the household reads as ``ERASED``, everywhere; no amount, count or chain is
-    touched (none of them ever held personal data). Erasing again changes nothing."""
+    touched (none of them ever held personal data). Erasing again changes nothing. It runs
+    alone (``Handling.alone``): the key is destroyed in a transaction of its own, which a
+    write of the household saved in the same group could no longer encrypt."""
     unit.ledger.households.facts(command.household_id)  # it exists
     at = unit.now()
     destroyed = unit.ledger.journalling.destroy_key(

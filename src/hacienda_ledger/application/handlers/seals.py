@@ -23,14 +23,16 @@ def _seal_locks(command: SealMonth, ledger: Any) -> list[Any]:
     return [aire_id, Seals.id_for(aire_id), *ledger.aire(aire_id).register_ids]
 
 
-@on("aire_id", Permission.CONFIGURE_AIRE, locks=_seal_locks)(SealMonth)
+@on("aire_id", Permission.CONFIGURE_AIRE, locks=_seal_locks, alone=True)(SealMonth)
 def seal_month(command: SealMonth, unit: Unit) -> Change:
     """Refused (``month_not_closed``) for a month not over, until every register of the aire
     (opened by the month's end) has closed it and every stay is charged through its end; a
     month at or before the last one sealed is ``period_sealed``, one after a month not sealed
     (from the aire's entry into service) ``earlier_month_not_sealed``, one before it
-    ``invalid_period``. The seal records the
-    head of every chain of the aire and is chained to the seal before it."""
+    ``invalid_period``. The seal records the head of every chain of the aire and is chained
+    to the seal before it. It runs alone (``Handling.alone``): its heads, stays and figures
+    are read from what is saved, so the writes queued before it are saved first, and those
+    queued after it see it."""
     aire = unit.aire(command.aire_id)
     _, last = month_bounds(command.month)
     if last >= paris_day(unit.now()):
