@@ -162,3 +162,13 @@ def test_a_cancelled_incident_keeps_the_days_elapsed_before() -> None:
         _row("2025-01", "incident", planned=1, out_of_service_days=12),
         _row("2025-02", "incident", cancelled=1, out_of_service_days=2),
     ]
+
+
+def test_one_planned_ahead_and_cancelled_before_it_starts_counts_in_its_month() -> None:
+    """Given a cleaning planned for 10 March, recorded and cancelled on 20 January, then
+    March counts it cancelled (the month it covers), January nothing."""
+    cleaning, planned = _events(status="planned", started_at=datetime(2025, 3, 10, tzinfo=UTC))
+    cleaning.set_status(status="cancelled", actor="m", at=AT)
+    assert _fold([*planned, *cleaning.collect_events()]) == [
+        _row("2025-03", "cleaning", cancelled=1)
+    ]

@@ -78,7 +78,8 @@ def contribution(fact: Row, as_of: date | None = None) -> Contribution:
         counts[column] += amount
 
     first, changed = fact["month"], fact["changed_on"]
-    became = month_of(changed) if changed is not None else first
+    # a change recorded before the start (one planned ahead, cancelled) counts in its month
+    became = max(first, month_of(changed)) if changed is not None else first
     going_on = fact["status"] == "planned" and as_of is not None
     last = max(first, month_of(as_of)) if going_on and as_of is not None else became
     before = "planned" if changed is not None else fact["status"]
