@@ -6,18 +6,23 @@ households), the refusals as problem documents that record nothing. The world is
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from uuid import UUID
 
 import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from hacienda_ledger.aggregates.values import month_bounds
 from hacienda_ledger.api.app import create_app
 from hacienda_ledger.application import Ledger
+from hacienda_ledger.application.projecting import rebuild_all
+from hacienda_ledger.reports.generate import Reports
 from hacienda_ledger.settings import Settings
 from tests.conftest import Clock
 from tests.e2e.api_world import World, assert_problem, build_world
+from tests.integration.test_reports import csv_rows, csv_section
 
 
 @pytest.fixture
@@ -289,3 +294,132 @@ def test_the_list_pages_and_filters_the_projection_and_reads_its_writes(
         assert listed == expected, query
     assert len(chosen(None, None)) == 130
     assert check_all(ledger, ["intervention_list"]) == {"intervention_list": []}
+
+
+# --- an intervention of a sealed month (interv23) ---------------------------------------------
+
+JANUARY_20 = datetime(2025, 1, 20, 9, tzinfo=UTC)
+
+
+def _open_incident_and_seal_january(world: World) -> dict[str, Any]:
+    """An incident on emplacement 3 opened on 20 January, still open; January closed on the
+    register and sealed on 3 February at 09:00, as the month end does."""
+    world.clock.now = JANUARY_20
+    incident = world.ok(
+        world.post(
+            "intervenant",
+            f"/v1/aires/{world.aire_a}/interventions",
+            {
+                "kind": "incident",
+                "label": "fuite",
+                "started_at": world.now(),
+                "description": "fuite sur la borne",
+                "emplacements": ["3"],
+                "status": "planned",
+                "cost_cents": 9000,
+                "out_of_service": True,
+            },
+        )
+    )
+    world.clock.now = datetime(2025, 2, 3, 9, tzinfo=UTC)
+    closure = {"period": "month", "date": "2025-01-31"}
+    world.ok(world.post("cashier", f"/v1/registers/{world.register_a}/closures", closure))
+    world.ok(world.post("manager", f"/v1/aires/{world.aire_a}/seals", {"month": "2025-01"}))
+    return incident
+
+
+def _exported(world: World, month: str) -> list[list[str]]:
+    """The aire's ``interventions_monthly`` rows of ``month``, exported through the API (its
+    header and rows; not the lines above, which say when it was generated)."""
+    first, last = month_bounds(month)
+    query = f"aire_id={world.aire_a}&from={first}&to={last}"
+    response = world.get("manager", f"/v1/exports/interventions_monthly?{query}")
+    assert response.status_code == 200, response.text
+    rows = csv_rows(response.content)
+    return rows[rows.index([]) + 1 :]
+
+
+def _report_section(world: World, month: str) -> list[list[str]]:
+    """The « Interventions » section of the aire's monthly report of ``month``, built (again)
+    now."""
+    reports = Reports(world.ledger)
+    stored = reports.run(reports.month_jobs(month, [UUID(world.aire_a)]), force=True)
+    csv = next(reports.store.get(s.report_id)[1] for s in stored if s.format == "csv")
+    return csv_section(csv_rows(csv), "Interventions")
+
+
+def test_an_intervention_opened_in_a_sealed_month_is_done_in_the_next_one(world: World) -> None:
+    """Given an incident opened on 20 January (emplacement 3 out of service), still open
+    when January is sealed, when it is marked done on 3 February, then 200: the emplacement
+    is back that day; January's figures (its report's « Interventions » section, the
+    exported ``interventions_monthly`` rows, the sealed digests) are what they were — the
+    incident planned, with its 12 days (20–31) — and stay so once the projection is rebuilt
+    from scratch; February has it done, its cost, and its 2 days (the 1st and the 2nd);
+    the aire's verification, its seal included, is intact."""
+    incident = _open_incident_and_seal_january(world)
+    aire = UUID(world.aire_a)
+    january = (_exported(world, "2025-01"), _report_section(world, "2025-01"))
+    digests = world.ledger.audit.figures(aire, "2025-01")
+    assert [row[1:] for row in january[0][1:]] == [
+        ["2025-01", "incident", "1", "0", "0", "0,00", "12"]
+    ]
+    assert january[1][1:] == [
+        ["Incident", "1", "0", "0", "0,00", "12"],
+        ["Total", "1", "0", "0", "0,00", "12"],
+    ]
+    world.clock.now = datetime(2025, 2, 3, 10, tzinfo=UTC)
+    done = world.ok(
+        patch(world, "intervenant", f"/v1/interventions/{incident['id']}", {"status": "done"}),
+        200,
+    )
+    assert (done["status"], done["back_in_service_on"], done["out_of_service_days"]) == (
+        "done",
+        "2025-02-03",
+        14,
+    )
+    assert (_exported(world, "2025-01"), _report_section(world, "2025-01")) == january
+    assert world.ledger.audit.figures(aire, "2025-01") == digests
+    world.clock.now = datetime(2025, 3, 3, 9, tzinfo=UTC)  # February is over: its report
+    assert (_exported(world, "2025-01"), _report_section(world, "2025-01")) == january
+    february = _report_section(world, "2025-02")
+    assert february[1:] == [
+        ["Incident", "0", "1", "0", "90,00", "2"],
+        ["Total", "0", "1", "0", "90,00", "2"],
+    ]
+    exported = _exported(world, "2025-02")
+    assert [row[1:] for row in exported[1:]] == [
+        ["2025-02", "incident", "0", "1", "0", "90,00", "2"]
+    ]
+    rebuild_all(world.ledger, ["interventions"])
+    assert (_exported(world, "2025-01"), _report_section(world, "2025-01")) == january
+    assert (_exported(world, "2025-02"), _report_section(world, "2025-02")) == (
+        exported,
+        february,
+    )
+    verified = world.ok(world.get("auditor", f"/v1/aires/{world.aire_a}/verify"), 200)
+    assert (verified["ok"], verified["seals"]) == (True, [])
+
+
+REFUSED: dict[str, tuple[datetime, dict[str, str]]] = {
+    "done on 31 January": (datetime(2025, 1, 31, 20, tzinfo=UTC), {"status": "done"}),
+    "cancelled on 31 January": (datetime(2025, 1, 31, 20, tzinfo=UTC), {"status": "cancelled"}),
+    "done on 3 February as ending in January": (
+        datetime(2025, 2, 3, 10, tzinfo=UTC),
+        {"status": "done", "ended_at": "2025-01-25T12:00:00+00:00"},
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(REFUSED))
+def test_a_status_change_dated_in_a_sealed_month_is_refused(world: World, case: str) -> None:
+    """Given an incident opened on 20 January and January sealed, when its status change
+    is recorded on 31 January (the clock set back), or is done as ending on 25 January,
+    then 409 ``period_sealed`` and nothing is recorded: the sealed month would move."""
+    incident = _open_incident_and_seal_january(world)
+    world.clock.now, body = REFUSED[case]
+    before = world.position()
+    refused = patch(world, "intervenant", f"/v1/interventions/{incident['id']}", body)
+    assert_problem(refused, 409, "period_sealed")
+    assert world.position() == before
+    again = world.ok(world.get("intervenant", f"/v1/interventions/{incident['id']}"), 200)
+    assert (again["status"], again["back_in_service_on"]) == ("planned", None)

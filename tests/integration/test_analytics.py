@@ -213,6 +213,9 @@ def test_days_out_of_service_and_interventions_as_recorded(territory: Territory)
     ledger, aire = territory.ledger, territory.site.aire_id
     ledger.put_out_of_service(aire, number="5", start=date(2025, 2, 3), reason="fuite", actor="m")
     ledger.put_back_in_service(aire, number="5", start=date(2025, 2, 13), actor="m")
+    # recorded (and the one cancelled) on 7 February, as the docstring says: a status change
+    # counts in the month it is recorded (interv23), and the world's clock stood at 10 March
+    territory.clock.now = datetime(2025, 2, 7, 10, tzinfo=UTC)
     for kind, day, status in (
         ("cleaning", 5, "done"),
         ("repair", 6, "done"),

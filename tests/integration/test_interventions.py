@@ -246,8 +246,10 @@ SEALED: dict[str, Callable[[Site, UUID], Any]] = {
     "ended in January": lambda site, _: _record(
         site, started_at=MORNING, ended_at=datetime(2025, 2, 3, 9, tzinfo=UTC)
     ),
-    "status of January's": lambda site, planned: site.ledger.set_intervention_status(
-        planned, status="done", actor="m"
+    # interv23: was a change of January's planned one without ``ended_at``, recorded in
+    # February: it is accepted now (it counts in February); one ending in January is not
+    "status ending in January": lambda site, planned: site.ledger.set_intervention_status(
+        planned, status="done", ended_at=datetime(2025, 1, 6, 10, tzinfo=UTC), actor="m"
     ),
 }
 
@@ -255,8 +257,8 @@ SEALED: dict[str, Callable[[Site, UUID], Any]] = {
 @pytest.mark.parametrize("case", list(SEALED))
 def test_nothing_of_a_sealed_month_is_recorded(site: Site, clock: Clock, case: str) -> None:
     """Given January sealed, when an intervention dated in January is recorded, or the
-    status of one that started then changed, then 409 ``period_sealed``, nothing recorded;
-    one of February is accepted."""
+    status of one that started then changed as ending in January, then 409
+    ``period_sealed``, nothing recorded; one of February is accepted."""
     planned = _record(site, status="planned", ended_at=None)
     _seal_january(site, clock)
     before = site.ledger.last_position()

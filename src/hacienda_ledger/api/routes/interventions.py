@@ -88,7 +88,9 @@ def set_status(
     intervention_id: UUID, body: s.InterventionUpdate, act: ActDep
 ) -> s.InterventionPublic:
     """``planned`` -> ``done`` or ``cancelled``; both are final (409 ``intervention_final``).
-    An incident's emplacements come back in service the day it ended."""
+    An incident's emplacements come back in service the day it ended. The change counts in
+    the month it is recorded, even for an intervention that started in a sealed month; 409
+    ``period_sealed`` when recorded in a sealed month or ending in one."""
     return _intervention(act, act(c.SetInterventionStatus, intervention_id, **dict(body)))
 
 

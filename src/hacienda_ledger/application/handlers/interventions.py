@@ -3,7 +3,7 @@
 An intervention is recorded under its aire's lock: the aire links it (its chain holds every
 intervention of the aire, and ``verify`` finds them there), checks the emplacements it names
 and, for an incident that puts them out of service, records them out (and back) in the same
-transaction. A status change takes the same lock.
+transaction. A status change takes the same lock; it counts in the month it is recorded.
 """
 
 from __future__ import annotations
@@ -119,16 +119,22 @@ def _intervention_locks(command: Any, ledger: Any) -> list[Any]:
     SetInterventionStatus
 )
 def set_intervention_status(command: SetInterventionStatus, unit: Unit) -> Change:
-    """The status, refused in a sealed month of the intervention's start; the emplacements
-    an incident put out of service back on the aire the day it ended."""
+    """The status, counted in the month it is recorded (``projections/interventions.py``):
+    refused (``period_sealed``) when that month, the day it ended (given) or the day an
+    incident's emplacements come back lies in a sealed month, since the sealed figures
+    would move; accepted in an open month even for an intervention that started in a sealed
+    one. The emplacements an incident put out of service come back on the aire."""
     at, actor = unit.now(), command.actor
     intervention = unit.intervention(command.intervention_id)
-    check_not_sealed(
-        unit.sealed_through(intervention.aire_id), (paris_day(intervention.started_at),)
-    )
     was_back = intervention.back_in_service_on
     intervention.set_status(status=command.status, ended_at=command.ended_at, actor=actor, at=at)
     back = intervention.back_in_service_on
+    days = [paris_day(at)]
+    if command.ended_at is not None:
+        days.append(paris_day(command.ended_at))
+    if was_back is None and back is not None:
+        days.append(back)
+    check_not_sealed(unit.sealed_through(intervention.aire_id), tuple(days))
     if was_back is not None or back is None:
         return Change(intervention)
     aire = unit.aire(intervention.aire_id)

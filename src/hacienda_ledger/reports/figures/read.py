@@ -13,6 +13,8 @@ from hacienda_ledger.aggregates.vat import VatLine, vat_lines, vat_totals
 from hacienda_ledger.application import Ledger
 from hacienda_ledger.application.projecting import ProjectionQueries
 from hacienda_ledger.projections.balances import instant
+from hacienda_ledger.projections.base import Row
+from hacienda_ledger.projections.interventions import month_lines
 from hacienda_ledger.projections.occupancy import (
     CLOSURES,
     EXTENSIONS,
@@ -165,10 +167,8 @@ class Figures:
         )
 
     def _interventions(self, aire_id: str, month: str) -> tuple[InterventionLine, ...]:
-        """The month's interventions by kind (``interventions`` projection)."""
-        rows = self.queries.select(
-            "interventions", "interventions_monthly", where={"aire_id": aire_id}
-        )
+        """The month's interventions by kind, each as it stood at the month's end (from the
+        ``interventions`` projection's facts: nothing recorded later moves a sealed month)."""
         return tuple(
             InterventionLine(
                 r["kind"],
@@ -178,8 +178,12 @@ class Figures:
                 r["cost_cents"],
                 r["out_of_service_days"],
             )
-            for r in rows
-            if r["month"] == month
+            for r in month_lines(self._intervention_facts(aire_id), month)
+        )
+
+    def _intervention_facts(self, aire_id: str) -> list[Row]:
+        return self.queries.select(
+            "interventions", "intervention_facts", where={"aire_id": aire_id}
         )
 
     def _unpaid(self, aire_id: str, period: Period) -> tuple[Unpaid, ...]:
@@ -248,17 +252,16 @@ class Figures:
         )
 
     def _interventions_year(self, aire_id: str, year: int) -> tuple[InterventionYear, ...]:
-        """The year's interventions by kind, beside the year before's."""
-        where = {"aire_id": aire_id}
-        rows = self.queries.select("interventions", "interventions_monthly", where=where)
+        """The year's interventions by kind, beside the year before's (each month's as it
+        stood at its end)."""
+        facts = self._intervention_facts(aire_id)
         sums: dict[str, list[int]] = {}
-        for r in rows:
-            before = r["month"].startswith(f"{year - 1:04d}-")
-            if not (before or r["month"].startswith(f"{year:04d}-")):
-                continue
-            found = sums.setdefault(r["kind"], [0] * 6)
-            for n, column in enumerate(("done", "cost_cents", "out_of_service_days")):
-                found[2 * n + before] += r[column]
+        for before, y in ((0, year), (1, year - 1)):
+            for m in range(1, 13):
+                for r in month_lines(facts, f"{y:04d}-{m:02d}"):
+                    found = sums.setdefault(r["kind"], [0] * 6)
+                    for n, column in enumerate(("done", "cost_cents", "out_of_service_days")):
+                        found[2 * n + before] += r[column]
         # each kind: [done, done before, cost, cost before, days, days before]
         return tuple(InterventionYear(kind, *v) for kind, v in sorted(sums.items()))
 

@@ -76,9 +76,11 @@ INTERVENTIONS = table(
     "Annulées|int",
     "Coût|money",
     "Empl.-jours hors service|int",
-    note="Interventions commencées dans le mois, par type et selon leur statut ; coût des "
-    "interventions faites ; jours où des emplacements étaient hors service du fait d'un "
-    "incident, dans le mois (emplacements × jours), une fois l'incident terminé.",
+    note="Interventions commencées ou en cours dans le mois, par type, selon leur statut à la "
+    "fin du mois (un changement de statut compte dans le mois où il est enregistré) ; coût "
+    "des interventions faites dans le mois ; jours où des emplacements étaient hors service "
+    "du fait d'un incident, dans le mois (emplacements × jours, jusqu'à la fin du mois pour "
+    "un incident en cours).",
     sheet="Interventions",
 )
 

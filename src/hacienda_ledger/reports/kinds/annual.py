@@ -214,7 +214,7 @@ def _interventions(f: DspFigures, year: int) -> Section:
         f"Coût {year - 1}|money",
         f"Empl.-jours HS {year}|int",
         f"Empl.-jours HS {year - 1}|int",
-        note="Interventions faites, par type, dans les mois où elles ont commencé ; leur coût ; "
+        note="Interventions faites, par type, dans le mois où elles l'ont été ; leur coût ; "
         "jours où des emplacements étaient hors service du fait d'un incident.",
         sheet="Interventions",
     ).section(
