@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Any
+from uuid import UUID, uuid4
 
 import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from hacienda_ledger.aggregates.user import User
 from hacienda_ledger.api.app import create_app
 from hacienda_ledger.application import Ledger
 from hacienda_ledger.settings import Settings
@@ -116,3 +118,62 @@ def test_a_team_change_through_one_process_reaches_another_within_a_second(
             assert b.get("/v1/users/me", headers=headers).json()["aires"] == [world.aire_a]
     finally:
         other_ledger.close()
+
+
+def names(world: World, aire: str) -> list[str]:
+    return [m["name"] for m in world.ok(world.get("manager", f"/v1/aires/{aire}"), 200)["team"]]
+
+
+def test_a_user_created_with_aires_is_in_their_teams_and_their_manager_withdraws_them(
+    world: World,
+) -> None:
+    """Given a cashier created by the admin with aires A and A2, then both aires list them
+    in their team (its role with it); when the manager withdraws them from A2, then A2 lists
+    them no more and they act there no more (403); A they keep (a cashier keeps one aire:
+    422, nothing recorded). More than 8 aires at creation is 422 before anything is read
+    or locked."""
+    a2 = world.aire_a2()
+    body = {"name": "Cashier Two", "role": "cashier", "aires": [world.aire_a, a2]}
+    created = world.ok(world.post("admin", "/v1/users", body))
+    world.users["c2"], world.tokens["c2"] = created, created["token"]
+    member = {"user_id": created["id"], "name": "Cashier Two", "role": "cashier"}
+    assert member in world.get("manager", f"/v1/aires/{world.aire_a}").json()["team"]
+    assert names(world, a2) == ["cashier_a2", "regisseur_a2", "Cashier Two"]
+    world.ok(team(world, a2, created["id"]), 200)
+    assert names(world, a2) == ["cashier_a2", "regisseur_a2"]
+    stay_body = world.stay_body()
+    assert_problem(world.post("c2", f"/v1/aires/{a2}/stays", stay_body), 403, "forbidden")
+    before = world.position()
+    assert_problem(team(world, world.aire_a, created["id"]), 422, "invalid_value")
+    many = {**body, "aires": [f"00000000-0000-4000-8000-00000000000{n}" for n in range(9)]}
+    problem = assert_problem(world.post("admin", "/v1/users", many), 422, "invalid_value")
+    assert problem["errors"][0]["field"] == "aires"
+    assert world.position() == before
+    assert "Cashier Two" in names(world, world.aire_a)
+
+
+def test_a_user_given_an_aire_before_teams_listed_them_is_withdrawn_or_listed(
+    world: World,
+) -> None:
+    """Given a cashier of aires A and A2 recorded as users were before their creation put
+    them in their aires' teams (their ``User.Created`` alone), then neither team lists them;
+    the manager withdraws them from A2 all the same (the aire records it), and assigning
+    them to A (already in their scope) lists them there."""
+    a2 = world.aire_a2()
+    old = User.create(
+        user_id=uuid4(),
+        name="Old Cashier",
+        role="cashier",
+        aire_ids=(UUID(world.aire_a), UUID(a2)),
+        actor="admin",
+        at=world.clock(),
+    )
+    world.ledger.save(old)
+    assert "Old Cashier" not in names(world, a2)
+    assert "Old Cashier" not in names(world, world.aire_a)
+    world.ok(team(world, a2, str(old.id)), 200)
+    assert world.ledger.user(old.id).aire_ids == (UUID(world.aire_a),)
+    world.users["c2"] = {"id": str(old.id)}
+    world.ok(team(world, world.aire_a), 200)
+    assert "Old Cashier" in names(world, world.aire_a)
+    assert world.ledger.user(old.id).aire_ids == (UUID(world.aire_a),)
