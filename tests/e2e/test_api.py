@@ -337,9 +337,13 @@ def test_an_aire_shows_its_emplacements_tariff_and_registers(world: World) -> No
     assert aire["tariffs"] == [tariff]
     assert aire["register_ids"] == [world.register_a]
     assert aire["position"] is None
-    assert aire["version"] == 1 + 4 + 1 + 1  # registered, 4 emplacements, tariff, register
-    for who in ("admin", "manager", "auditor", "analyst"):
+    # registered, 4 emplacements, tariff, register, and the team of the 3 users created with
+    # it (cashier, régisseur, intervenant: red-team round 2, L1)
+    assert aire["version"] == 1 + 4 + 1 + 1 + 3
+    for who in ("admin", "manager", "auditor"):
         assert world.ok(world.get(who, f"/v1/aires/{world.aire_a}"), 200) == aire
+    # the aire's team (listed since L1) is not an analyst's to read
+    assert world.ok(world.get("analyst", f"/v1/aires/{world.aire_a}"), 200) == aire | {"team": []}
     for who in ("manager", "cashier", "auditor"):
         assert_problem(world.get(who, f"/v1/aires/{world.aire_b}"), 403, "forbidden")
     assert_problem(world.get("admin", f"/v1/aires/{uuid4()}"), 404, "aire_not_found")

@@ -59,7 +59,8 @@ def test_an_intervenant_s_day(world: World) -> None:
     )
     assert {"user_id": created["id"], "name": "Paul", "role": "intervenant"} in aire["team"]
     page = world.ok(world.get("paul", f"/v1/aires/{world.aire_a}"), 200)
-    assert [m["name"] for m in page["team"]] == ["Paul"]
+    # the users created with aire A (api_world) are in its team too (red-team round 2, L1)
+    assert [m["name"] for m in page["team"]] == ["cashier", "regisseur", "intervenant", "Paul"]
     base = f"/v1/aires/{world.aire_a}/interventions"
     done = world.ok(world.post("paul", base, cleaning(world, who=[created["id"]])))
     assert (done["kind"], done["status"], done["who"]) == ("cleaning", "done", [created["id"]])

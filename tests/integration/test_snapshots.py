@@ -171,8 +171,7 @@ def test_an_aire_is_snapshotted_and_loads_from_its_snapshot_as_replayed(
     aire_id = site.aire_id
     worker, _ = ledger.create_user(
         name="intervenant X", role="intervenant", actor="admin", aire_ids=[aire_id]
-    )
-    ledger.assign_team_member(aire_id, worker.aggregate_id, actor="manager")
+    )  # in the aire's team from their creation (assigning them again: already_exists)
     today = ledger.clock().date()
     ledger.put_out_of_service(aire_id, number="2", start=today, reason="fuite", actor="m")
     at = datetime(2025, 1, 6, 8, tzinfo=UTC)

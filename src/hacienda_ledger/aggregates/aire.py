@@ -686,8 +686,11 @@ class Aire(Chained):
             self.TeamMemberAssigned, user_id=user_id, role=role, actor=actor, timestamp=at
         )
 
-    def withdraw(self, *, user_id: UUID, actor: str, at: datetime) -> None:
-        if user_id not in self.team:
+    def withdraw(self, *, user_id: UUID, actor: str, at: datetime, in_scope: bool = False) -> None:
+        """Take the user out of the team. ``in_scope``: a user whose scope holds the aire
+        though the team never listed them (given it at their creation before creating a
+        user listed them in its aires' teams): withdrawn all the same, recorded here."""
+        if user_id not in self.team and not in_scope:
             raise InvalidValue("this user is not in the aire's team", field="user_id")
         self.trigger_event(self.TeamMemberWithdrawn, user_id=user_id, actor=actor, timestamp=at)
 

@@ -6,9 +6,12 @@ derived from the token's SHA-256) and its user, and refuses a token unknown
 decided on the ledger's clock. What it found is remembered for at most ``RECHECK`` (one
 second of that clock): within it, ``known_user`` answers without IO (the hot path of every
 request stays a dictionary lookup and a clock read), still refusing a token whose expiry or
-known revocation has come; after it, the next request reloads the token from the store. A
-token revoked through another process is therefore refused here less than a second after its
-``Revoked`` event was recorded, with no message between processes and no table polled.
+known revocation has come; after it, the next request reloads the token *and its user* from
+the store. A token revoked through another process is therefore refused here less than a
+second after its ``Revoked`` event was recorded, and a user put in or out of an aire's team
+there (``User.AireAssigned``, ``AireWithdrawn``) acts here with their new scope within the same
+second, with no message between processes and no table polled. A user is never remembered
+longer than the token that brought them: their scope is their events, and those change.
 
 **Last use** is kept out of the event store: ``api_token_last_use`` holds one row per token,
 written by this process at most once a ``LAST_USE_EVERY`` per token, when an authentication
@@ -19,9 +22,11 @@ event, and a busy token costs one small write a minute per process, not one per 
 events are made (a token is issued by ``issue_token`` alone, for ``CreateUser`` and
 ``RotateToken``). Every event the Ledger records passes once, after its save, through
 ``Tokens.recorded`` (``Ledger._notify``), whatever recorded it (the API, the CLI, a batch of
-the pipeline): the one place where a technical journal of "token issued / revoked /
-rotated" (``ApiToken.Issued``, ``Revoked``, ``Rotated``) would be hooked. A handler is not
-that place: it may run again when the pipeline retries a write.
+the pipeline): there a token revoked or rotated, and every token of a user whose scope
+changed, is dropped from what this process remembers (so refused or re-scoped here at once),
+and there a technical journal of "token issued / revoked / rotated" (``ApiToken.Issued``,
+``Revoked``, ``Rotated``) would be hooked. A handler is not that place: it may run again
+when the pipeline retries a write.
 """
 
 from __future__ import annotations
@@ -40,7 +45,8 @@ if TYPE_CHECKING:
     from hacienda_ledger.application.ledger import Ledger
 
 #: How long an authentication is trusted without reading the store again: the longest a
-#: token revoked elsewhere can still be served by this process.
+#: token revoked elsewhere can still be served by this process, and a user's scope changed
+#: elsewhere still be the old one here.
 RECHECK = timedelta(seconds=1)
 #: The last use of a token is written at most this often per token and process.
 LAST_USE_EVERY = timedelta(minutes=1)
@@ -118,7 +124,6 @@ class Tokens:
         self.ledger = ledger
         self.uses = uses
         self._known: dict[str, _Known] = {}
-        self._users: dict[UUID, User] = {}  # users never change once created
 
     @property
     def lifetime(self) -> timedelta:
@@ -162,21 +167,25 @@ class Tokens:
         return user
 
     def recorded(self, events: Iterable[object]) -> None:
-        """Events this process just recorded: a token revoked or rotated among them is read
-        from the store at its next use here (refused at once, not within the second)."""
-        changed = {
-            e.originator_id for e in events if isinstance(e, ApiToken.Revoked | ApiToken.Rotated)
-        }
-        if changed:
+        """Events this process just recorded: a token revoked or rotated among them, and
+        every token of a user with an event among them (a team joined or left: their scope),
+        is read from the store with its user at its next use here (refused or re-scoped at
+        once, not within the second)."""
+        tokens: set[UUID] = set()
+        users: set[UUID] = set()
+        for e in events:
+            if isinstance(e, ApiToken.Revoked | ApiToken.Rotated):
+                tokens.add(e.originator_id)
+            elif isinstance(e, User.Event) and not isinstance(e, User.Created):
+                users.add(e.originator_id)
+        if tokens or users:
             for digest, known in list(self._known.items()):
-                if known.token_id in changed:
+                if known.token_id in tokens or known.user.id in users:
                     self._known.pop(digest, None)
 
     def user(self, user_id: UUID) -> User:
-        found = self._users.get(user_id)
-        if found is None:
-            found = self._users[user_id] = self.ledger.user(user_id)
-        return found
+        """The user as stored now (``UserNotFound``): never remembered, their scope changes."""
+        return self.ledger.user(user_id)
 
     def token(self, token_id: UUID) -> ApiToken:
         return self.ledger.load(ApiToken, token_id, TokenNotFound)

@@ -24,7 +24,7 @@ from hacienda_ledger.aggregates.errors import (
 from hacienda_ledger.aggregates.intervention import Intervention
 from hacienda_ledger.aggregates.seal import check_not_sealed
 from hacienda_ledger.aggregates.stay import Stay
-from hacienda_ledger.aggregates.user import User
+from hacienda_ledger.aggregates.user import ASSIGNED_ROLES, User
 from hacienda_ledger.aggregates.values import paris_day
 from hacienda_ledger.application.access import Permission
 from hacienda_ledger.application.commands import (
@@ -180,8 +180,10 @@ def withdraw_team_member(command: WithdrawTeamMember, unit: Unit) -> Change:
     at, actor = unit.now(), command.actor
     aire = unit.aire(command.aire_id)
     user = _member(unit, command)
-    if user.id not in aire.team:
+    # a user given the aire at their creation before that listed them in its team: theirs
+    in_scope = user.role in ASSIGNED_ROLES and aire.id in user.aire_ids
+    if user.id not in aire.team and not in_scope:
         raise InvalidValue("this user is not in the aire's team", field="user_id")
     user.withdraw(aire_id=aire.id, actor=actor, at=at)
-    aire.withdraw(user_id=user.id, actor=actor, at=at)
+    aire.withdraw(user_id=user.id, actor=actor, at=at, in_scope=in_scope)
     return Change(aire, {}, (user,))

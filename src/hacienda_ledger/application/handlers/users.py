@@ -11,8 +11,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from uuid import UUID
 
-from hacienda_ledger.aggregates.errors import AlreadyExists
-from hacienda_ledger.aggregates.user import ApiToken, User
+from hacienda_ledger.aggregates.errors import AlreadyExists, InvalidValue
+from hacienda_ledger.aggregates.user import ASSIGNED_ROLES, ApiToken, User
 from hacienda_ledger.application.access import Permission, Scope
 from hacienda_ledger.application.commands import CreateUser, RevokeToken, RotateToken
 from hacienda_ledger.application.handling import Change, Unit, handles, on
@@ -43,15 +43,39 @@ def issue_token(
     )
 
 
+#: The most aires a user is given at their creation: each is locked with the user (its
+#: team lists them), and one command locks at most the pipeline's ``MAX_LOCKS`` (8) and the
+#: user (on PostgreSQL each lock holds a pooled connection). More are assigned one by one,
+#: ``POST /v1/aires/{id}/team``.
+AIRES_AT_CREATION = 8
+
+
+def team_aires(command: CreateUser) -> list[UUID]:
+    """The aires whose team a user created joins, each once: those given to a role whose
+    scope is assigned aire by aire (``ASSIGNED_ROLES``); ``InvalidValue`` for more than
+    ``AIRES_AT_CREATION``, decided before anything is locked."""
+    if command.role not in ASSIGNED_ROLES:
+        return []
+    aires = list(dict.fromkeys(command.aire_ids))
+    if len(aires) > AIRES_AT_CREATION:
+        raise InvalidValue(
+            f"a user is given at most {AIRES_AT_CREATION} aires at their creation: put them "
+            "in the others' teams (POST /v1/aires/{aire_id}/team)",
+            field="aires",
+        )
+    return aires
+
+
 @handles(
     CreateUser,
     permission=Permission.ADMINISTER,
     scopes=lambda _: [Scope()],
-    locks=lambda c, _: [c.user_id],
+    locks=lambda c, _: [c.user_id, *team_aires(c)],
     creates=lambda c: c.user_id,
 )
 def create_user(command: CreateUser, unit: Unit) -> Change:
-    """A user and its token."""
+    """A user and its token; each aire given to a cashier, régisseur or intervenant lists
+    them in its team, as ``assign_team_member`` would (a manager withdraws them there)."""
     for aire_id in command.aire_ids:
         unit.aire(aire_id)
     if command.collectivite_id is not None:
@@ -75,7 +99,10 @@ def create_user(command: CreateUser, unit: Unit) -> Change:
         at=at,
         expires_at=command.token_expires_at,
     )
-    return Change(user, {}, (issued,))
+    teams = [unit.aire(aire_id) for aire_id in team_aires(command)]
+    for aire in teams:
+        aire.assign(user_id=user.id, role=user.role.value, actor=command.actor, at=at)
+    return Change(user, {}, (issued, *teams))
 
 
 @on("token_id", Permission.MANAGE_TOKENS)(RevokeToken)
