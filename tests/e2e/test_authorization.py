@@ -139,7 +139,7 @@ def world(settings: Settings, ledger: Ledger, clock: Clock) -> Iterator[World]:
 
 def things(world: World) -> tuple[Things, Things]:
     """A's things and B's: an open stay with a deposit receipt (n° 1) on each register, the
-    world's household of each, a stored monthly report of each (December 2024), an
+    world's household of each, a stored monthly report of each (January 2025), an
     intervention and a document on each aire."""
     stay_a = world.arrive()
     world.deposit(stay_a)
@@ -150,7 +150,8 @@ def things(world: World) -> tuple[Things, Things]:
         )
     )
     reports = world.client.app.state.reports  # type: ignore[attr-defined]
-    stored = reports.run(reports.month_jobs("2024-12", today=date(2025, 1, 6)))
+    # (a month of the aires in service, built ahead of its end: a report is all it needs)
+    stored = reports.run(reports.month_jobs("2025-01", today=date(2025, 2, 1)))
     report = {r.aire_id: r.report_id for r in stored if r.format == "csv"}
     ids = world.ids
     done = {
