@@ -325,7 +325,14 @@ def test_ready_is_503_while_a_projection_fails_to_fold_its_next_event_in_the_thr
             runner = client.app.state.queries.runner  # type: ignore[attr-defined]
             last = ledger.last_position()
             assert runner.wait(last, timeout=10, name="balances")
+            # nor does it hold back those after it in the runner's batch
+            assert runner.wait(last, timeout=10, name="occupancy")
+            assert runner.wait(last, timeout=10, name="analytics")
             assert not runner.wait(last, timeout=0.2)  # every projection: cash_journal never
+            assert wait_for(client, 503, failing={"cash_journal"})["lags"] == {
+                **dict.fromkeys(PROJECTIONS, 0),
+                "cash_journal": body["lags"]["cash_journal"],
+            }
 
             put_back()
             healed = wait_for(client, 200)

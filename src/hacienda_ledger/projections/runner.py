@@ -606,12 +606,23 @@ class Runner(Background):
         self.failing_since: float | None = None  # time.monotonic() of a failing run's first
 
     def run_once(self, conn: Any = None) -> None:
+        """A batch of every follower. One that fails holds back none of the others (each
+        batch is a transaction of its own, rolled back when it fails): the first error is
+        raised once they have all run, ``following`` naming its projection."""
+        failed: tuple[str, Exception] | None = None
         for follower in self.followers:
-            self.following = follower.projection.name
-            position = follower.catch_up(conn=conn)
+            name = follower.projection.name
+            try:
+                position = follower.catch_up(conn=conn)
+            except Exception as exc:  # raised below, once the others have run
+                failed = failed or (name, exc)
+                continue
             with self._moved:
-                self.positions[follower.projection.name] = position
+                self.positions[name] = position
                 self._moved.notify_all()
+        if failed is not None:
+            self.following = failed[0]
+            raise failed[1]
 
     def run(self, on_error: Failed | None = None, on_recovered: Recovered | None = None) -> None:
         """Follow in the calling thread until ``stop()``: a batch of every follower, then a
