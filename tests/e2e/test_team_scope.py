@@ -14,6 +14,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from hacienda_ledger.aggregates.errors import InvalidValue
 from hacienda_ledger.aggregates.user import User
 from hacienda_ledger.api.app import create_app
 from hacienda_ledger.application import Ledger
@@ -177,3 +178,23 @@ def test_a_user_given_an_aire_before_teams_listed_them_is_withdrawn_or_listed(
     world.ok(team(world, world.aire_a), 200)
     assert "Old Cashier" in names(world, world.aire_a)
     assert world.ledger.user(old.id).aire_ids == (UUID(world.aire_a),)
+
+
+def test_a_user_names_each_aire_once(world: World) -> None:
+    """Given the admin creating a cashier with aire A named twice, then it is 422
+    ``invalid_value`` on ``aires``, nothing recorded (it was 201 with A listed twice, and the
+    manager could then withdraw A, leaving a cashier with no aire whom any manager could take
+    into a team). A cashier recorded with A twice before keeps A: the withdrawal is 422."""
+    body = {"name": "Cashier Twice", "role": "cashier", "aires": [world.aire_a, world.aire_a]}
+    before = world.position()
+    problem = assert_problem(world.post("admin", "/v1/users", body), 422, "invalid_value")
+    assert problem["errors"][0]["field"] == "aires"
+    assert world.position() == before
+
+    twice = User.create(
+        user_id=uuid4(), name="Old", role="cashier", aire_ids=(UUID(world.aire_a),), actor="admin",
+        at=world.clock(),
+    )  # fmt: skip
+    twice.aire_ids = (UUID(world.aire_a), UUID(world.aire_a))  # as recorded before the check
+    with pytest.raises(InvalidValue):
+        twice.withdraw(aire_id=UUID(world.aire_a), actor="manager", at=world.clock())

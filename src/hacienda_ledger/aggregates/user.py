@@ -109,6 +109,8 @@ class User(Aggregate):
             )
         if role in (Role.CASHIER, Role.REGISSEUR) and not aire_ids:
             raise InvalidValue(f"a {role.value} is assigned aires", field="aires")
+        if len(set(aire_ids)) < len(aire_ids):
+            raise InvalidValue("each aire is named once", field="aires")
         if role is Role.AUDITOR and collectivite_id is None:
             raise InvalidValue("an auditor audits one collectivité", field="collectivite_id")
         return cls._create(
@@ -137,7 +139,8 @@ class User(Aggregate):
         """Take the aire out of the user's scope (a cashier or régisseur keeps one aire)."""
         if aire_id not in self.aire_ids:
             return
-        if self.role is not Role.INTERVENANT and len(self.aire_ids) == 1:
+        # (distinct aires: a user created before duplicates were refused may name one twice)
+        if self.role is not Role.INTERVENANT and len(set(self.aire_ids)) == 1:
             raise InvalidValue(f"a {self.role.value} is assigned aires", field="user_id")
         self.trigger_event(self.AireWithdrawn, aire_id=aire_id, actor=actor, timestamp=at)
 

@@ -150,9 +150,10 @@ def seal_month(aire_id: UUID, body: s.SealCreate, act: ActDep) -> s.SealPublic:
     """Seal the aire's month (its arrêté mensuel; manager or admin): every chain of the aire
     has its head recorded, and nothing dated in the month is accepted afterwards (409
     ``period_sealed``). Refused (409 ``month_not_closed``) until every register of the aire
-    has closed the month, (409 ``earlier_month_not_sealed``) while a month before it, since
-    the aire entered service, is not sealed (months are sealed in order), and (422) for a
-    month not over or already sealed, or (``invalid_period``) before the aire entered service."""
+    has closed the month, and for a month not over; (409 ``period_sealed``) for a month
+    sealed already; (409 ``earlier_month_not_sealed``) while a month before it, since the
+    aire entered service, is not sealed (months are sealed in order); (422
+    ``invalid_period``) for a month before the aire entered service."""
     outcome = act(c.SealMonth, aire_id, **dict(body))
     sealed = [x for x in views.seals(act.ledger, aire_id) if x.month == body.month]
     return sealed[-1].model_copy(update={"position": outcome.position})
